@@ -1,0 +1,56 @@
+import { MIGRATIONS, type Migration } from "./migrations";
+import type { Database } from "./types";
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  applied_at: string | null;
+}
+
+const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;
+
+/** Lists every known migration with the time it was applied (null while pending). */
+export async function migrationStatus(db: Database, all: Migration[] = MIGRATIONS): Promise<MigrationStatus[]> {
+  await db.exec(TRACKING);
+  const rows = await db.all<{ version: number; applied_at: string }>("SELECT version, applied_at FROM schema_migrations");
+  const applied = new Map(rows.map((r) => [Number(r.version), r.applied_at]));
+  return all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
+}
+
+/**
+ * Applies pending migrations, each in its own transaction together with its tracking row.
+ * Safe when several instances start at once: the tracking row's primary key makes the
+ * second one wait, fail, and then see the migration as applied.
+ */
+export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Promise<Migration[]> {
+  const done: Migration[] = [];
+  for (const status of await migrationStatus(db, all)) {
+    if (status.applied_at) continue;
+    const m = all.find((x) => x.version === status.version)!;
+    try {
+      await db.transaction(async (tx) => {
+        await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        ]);
+        await tx.exec(m.sql);
+      });
+    } catch (err) {
+      const again = await migrationStatus(db, all);
+      if (again.find((x) => x.version === m.version)?.applied_at) continue;
+      throw err;
+    }
+    done.push(m);
+  }
+  return done;
+}
+
+/** True when every known migration is applied. */
+export async function isMigrated(db: Database): Promise<boolean> {
+  return (await migrationStatus(db)).every((s) => s.applied_at !== null);
+}

@@ -1,0 +1,11 @@
+import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
+
+/** A numbered migration embedded in the program (no folder is read at run time). */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every migration, in order. Landed migrations are immutable: add a new file instead of editing one. */
+export const MIGRATIONS: Migration[] = [{ version: 1, name: "0001_initial", sql: m0001 }];

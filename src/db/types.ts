@@ -1,0 +1,37 @@
+/** A SQL parameter value accepted by both dialects. */
+export type SqlValue = string | number | null;
+
+/**
+ * Runs SQL written once for both dialects: `?` placeholders, portable types
+ * (TEXT, INTEGER, BIGINT), ISO-8601 text timestamps, JSON stored as TEXT.
+ */
+export interface Executor {
+  readonly dialect: "sqlite" | "postgres";
+  all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
+  run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** Flushes items queued in one transaction; runs once per transaction, just before COMMIT. */
+export type Flusher<T> = (exec: Executor, items: T[]) => Promise<void>;
+
+/** An open transaction. Everything done through it commits or rolls back together. */
+export interface Tx extends Executor {
+  /** Runs `fn` in a savepoint: a throw rolls back only what `fn` did (and what it queued), then rethrows. */
+  savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Queues `item` for `flush`, called with all items queued for it just before COMMIT (dropped if their savepoint rolls back). */
+  enqueue<T>(flush: Flusher<T>, item: T): void;
+  /** Runs `fn` after a successful COMMIT (dropped on rollback). Errors in `fn` are swallowed: the data is committed. */
+  afterCommit(fn: () => void): void;
+}
+
+/** The storage interface: one implementation per dialect (sqlite.ts, postgres.ts). */
+export interface Database extends Executor {
+  /** Runs `fn` in one transaction; a throw rolls everything back and rethrows. On SQLite it takes the write lock at BEGIN. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  /** A human description without credentials, for logs and errors. */
+  readonly label: string;
+}

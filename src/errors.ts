@@ -1,0 +1,46 @@
+/** Stable error codes of the contract's error body, with their HTTP status. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  invalid_cursor: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  version_conflict: 409,
+  already_exists: 409,
+  already_resolved: 409,
+  reset_required: 410,
+  precondition_failed: 412,
+  payload_too_large: 413,
+  validation_failed: 422,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * A failure a service reports to its caller. Routes never build error bodies:
+ * one handler maps this to `{"error": {code, message, details}}` with `status`.
+ */
+export class DomainError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    /** Extra response headers, e.g. `Retry-After`. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
+export const forbidden = (message: string) => new DomainError("forbidden", message);
+export const unauthenticated = (message = "authentication required") => new DomainError("unauthenticated", message);
+
+/** A 422 naming the failing fields: `details.fields = {field: reason}`. */
+export const invalid = (fields: Record<string, string>, message?: string) =>
+  new DomainError("validation_failed", message ?? `invalid ${Object.keys(fields).join(", ")}`, { fields });

@@ -1,0 +1,58 @@
+import { Elysia, ValidationError } from "elysia";
+import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
+import type { Logger } from "../log/logger";
+
+/** The contract's error body. */
+export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {
+  return { error: { code, message, details } };
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
+}
+
+/** Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`. */
+function validationFields(err: ValidationError): Record<string, string> {
+  const fields: Record<string, string> = {};
+  try {
+    for (const e of err.all as { path?: string; message?: string; summary?: string }[]) {
+      const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
+      if (!(key in fields)) fields[key] = e.summary ?? e.message ?? "invalid";
+    }
+  } catch {
+    fields[err.type] = "invalid";
+  }
+  return fields;
+}
+
+/**
+ * The one place where failures become HTTP answers: domain errors keep their code,
+ * validation → 422 naming the fields, malformed JSON → 400, unknown route → 404,
+ * anything else → 500 with a generic message (logged, never shown).
+ */
+export const errorHandler = (log: Logger) =>
+  new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
+    if (error instanceof DomainError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers);
+    switch (code) {
+      case "VALIDATION": {
+        const fields = validationFields(error as ValidationError);
+        const where = (error as ValidationError).type;
+        return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
+      }
+      case "PARSE":
+        return json(400, errorBody("bad_request", "the request body is not valid JSON"));
+      case "NOT_FOUND":
+        return json(404, errorBody("not_found", "no such route"));
+      case "INVALID_COOKIE_SIGNATURE":
+        return json(400, errorBody("bad_request", "invalid cookie"));
+    }
+    const status = (error as { status?: number })?.status;
+    if (status === 413) return json(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    log.error("request_failed", {
+      method: request.method,
+      path: new URL(request.url).pathname,
+      error: error instanceof Error ? error.message : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    return json(ERROR_STATUS.internal, errorBody("internal", "internal server error"));
+  });

@@ -1,0 +1,62 @@
+import { mkdirSync } from "node:fs";
+import { createStream, type RotatingFileStream } from "rotating-file-stream";
+import type { LogLevel } from "../config";
+
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+/** Field names whose values never reach a log line. */
+const SECRET_KEYS = /pass|token|secret|authorization|refresh|access/i;
+
+/** Structured logging: one JSON line per event, to the console and (when serving) a rotating file. */
+export interface Logger {
+  debug(event: string, fields?: Record<string, unknown>): void;
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+  close(): Promise<void>;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** Folder of `taskmgr.log` (15 MB × 10 rotated files); no file when absent. */
+  dir?: string;
+  /** Console sink; defaults to stdout, `null` for none. */
+  console?: ((line: string) => void) | null;
+}
+
+/** Creates a logger; secrets are redacted by field name before anything is written. */
+export function createLogger(opts: LoggerOptions): Logger {
+  let file: RotatingFileStream | null = null;
+  if (opts.dir) {
+    mkdirSync(opts.dir, { recursive: true });
+    file = createStream((time: number | Date, index?: number) => (time ? `taskmgr.log.${index ?? time}` : "taskmgr.log"), {
+      size: "15M",
+      rotate: 10,
+      path: opts.dir,
+    });
+    file.on("error", () => {});
+  }
+  const out = opts.console === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.console;
+  const min = RANK[opts.level];
+  const write = (level: LogLevel, event: string, fields: Record<string, unknown> = {}) => {
+    if (RANK[level] < min) return;
+    const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) });
+    out?.(line);
+    file?.write(line + "\n");
+  };
+  return {
+    debug: (e, f) => write("debug", e, f),
+    info: (e, f) => write("info", e, f),
+    warn: (e, f) => write("warn", e, f),
+    error: (e, f) => write("error", e, f),
+    close: () => new Promise<void>((done) => (file ? file.end(() => done()) : done())),
+  };
+}
+
+/** A logger that drops everything (tests, CLI commands that print their own output). */
+export const silentLogger: Logger = createLogger({ level: "error", console: null });
+
+function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : v;
+  return out;
+}

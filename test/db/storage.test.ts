@@ -1,0 +1,110 @@
+import { expect, test } from "bun:test";
+import { isMigrated, migrate, migrationStatus } from "../../src/db/migrate";
+import { MIGRATIONS } from "../../src/db/migrations";
+import type { Executor } from "../../src/db/types";
+import { createTestDatabase, DIALECTS, forEachDialect } from "../support/db";
+
+/** The storage contract suite: the same tests against every dialect. */
+forEachDialect("storage contract", ({ db, dialect }) => {
+  test("reports its dialect and has every migration applied", async () => {
+    expect(db().dialect).toBe(dialect);
+    expect(await isMigrated(db())).toBe(true);
+    const status = await migrationStatus(db());
+    expect(status.map((s) => s.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await migrate(db())).toEqual([]);
+  });
+
+  test("a committed transaction is visible; an error thrown inside leaves nothing behind", async () => {
+    await db().transaction(async (tx) => {
+      await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o1", "One", "one", "2026-01-01T00:00:00.000Z"]);
+    });
+    await expect(
+      db().transaction(async (tx) => {
+        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o2", "Two", "two", "2026-01-01T00:00:00.000Z"]);
+        await tx.run("UPDATE organizations SET name = ? WHERE id = ?", ["Changed", "o1"]);
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const rows = await db().all<{ id: string; name: string }>("SELECT id, name FROM organizations ORDER BY id");
+    expect(rows.map((r) => ({ ...r }))).toEqual([{ id: "o1", name: "One" }]);
+  });
+
+  test("a constraint violation inside a transaction rolls back its earlier writes", async () => {
+    await expect(
+      db().transaction(async (tx) => {
+        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o3", "Three", "three", "x"]);
+        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o4", "Dup", "one", "x"]);
+      }),
+    ).rejects.toThrow();
+    expect(await db().get("SELECT id FROM organizations WHERE id = ?", ["o3"])).toBeUndefined();
+  });
+
+  test("a savepoint rolls back only its own writes and queued items", async () => {
+    const flushed: string[] = [];
+    const flush = async (_: Executor, items: string[]) => {
+      flushed.push(...items);
+    };
+    const after: string[] = [];
+    await db().transaction(async (tx) => {
+      tx.enqueue(flush, "kept");
+      await tx.savepoint(async (sp) => {
+        await sp.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["s1", "S1", "s1", "x"]);
+      });
+      await expect(
+        tx.savepoint(async (sp) => {
+          sp.enqueue(flush, "dropped");
+          sp.afterCommit(() => after.push("dropped"));
+          await sp.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["s2", "S2", "s2", "x"]);
+          throw new Error("undo s2");
+        }),
+      ).rejects.toThrow("undo s2");
+      tx.afterCommit(() => after.push("kept"));
+    });
+    expect(flushed).toEqual(["kept"]);
+    expect(after).toEqual(["kept"]);
+    const ids = (await db().all<{ id: string }>("SELECT id FROM organizations WHERE id IN ('s1', 's2')")).map((r) => r.id);
+    expect(ids).toEqual(["s1"]);
+  });
+
+  test("flushers run inside the transaction, before commit", async () => {
+    await expect(
+      db().transaction(async (tx) => {
+        tx.enqueue(async (exec, ids: string[]) => {
+          for (const id of ids) await exec.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [id, id, id, "x"]);
+          throw new Error("flush failed");
+        }, "f1");
+      }),
+    ).rejects.toThrow("flush failed");
+    expect(await db().get("SELECT id FROM organizations WHERE id = 'f1'")).toBeUndefined();
+  });
+
+  test("two connections writing at once both commit", async () => {
+    const other = dialect === "sqlite" ? null : await import("../../src/db/open").then((m) => m.openDatabase((db() as unknown as { label: string }).label));
+    const a = db();
+    const b = other ?? db();
+    const writes = Array.from({ length: 20 }, (_, i) =>
+      (i % 2 ? a : b).transaction(async (tx) => {
+        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [`c${i}`, `C${i}`, `c${i}`, "x"]);
+        await tx.run("UPDATE org_feed_state SET seq = seq + 1 WHERE org_id = ?", ["o1"]);
+      }),
+    );
+    await Promise.all(writes);
+    const n = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM organizations WHERE id LIKE 'c%'");
+    expect(Number(n!.n)).toBe(20);
+    await other?.close();
+  });
+});
+
+test("migrations apply once even when two instances migrate at the same moment", async () => {
+  for (const dialect of DIALECTS) {
+    if (dialect === "sqlite") continue;
+    const { url, drop, db } = await createTestDatabase(dialect, { migrate: false });
+    const { openDatabase } = await import("../../src/db/open");
+    const other = openDatabase(url);
+    const [a, b] = await Promise.all([migrate(db), migrate(other)]);
+    expect(a.length + b.length).toBe(MIGRATIONS.length);
+    expect(await isMigrated(db)).toBe(true);
+    await other.close();
+    await drop();
+  }
+});

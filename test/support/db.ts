@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe } from "bun:test";
+import postgres from "postgres";
+import { migrate } from "../../src/db/migrate";
+import { openDatabase } from "../../src/db/open";
+import type { Database } from "../../src/db/types";
+
+export type Dialect = "sqlite" | "postgres";
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+let pgReachable: Promise<boolean> | null = null;
+
+/** Whether the test Postgres answers; with `CI` set, an unreachable Postgres is an error, not a skip. */
+export function postgresAvailable(): Promise<boolean> {
+  pgReachable ??= (async () => {
+    const sql = postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
+    try {
+      await sql`SELECT 1`;
+      return true;
+    } catch {
+      if (process.env.CI) throw new Error(`CI is set but Postgres is not reachable at ${ADMIN_URL}`);
+      return false;
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  })();
+  return pgReachable;
+}
+
+/** Resolved once per test process (top-level await), so suites can be skipped at definition time. */
+export const PG_AVAILABLE = await postgresAvailable();
+if (!PG_AVAILABLE) console.log(`Postgres not reachable at ${ADMIN_URL}: Postgres tests skipped`);
+
+/** The dialects this run tests: SQLite always, Postgres when reachable (always under CI). */
+export const DIALECTS: Dialect[] = PG_AVAILABLE ? ["sqlite", "postgres"] : ["sqlite"];
+
+/** A fresh, migrated database of one dialect and a function that drops it. Postgres gets its own database. */
+export async function createTestDatabase(dialect: Dialect, opts: { migrate?: boolean } = {}): Promise<{ db: Database; url: string; drop: () => Promise<void> }> {
+  if (dialect === "sqlite") {
+    const url = "sqlite::memory:";
+    const db = openDatabase(url);
+    if (opts.migrate !== false) await migrate(db);
+    return { db, url, drop: () => db.close() };
+  }
+  const name = `taskmgr_test_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const db = openDatabase(url);
+  if (opts.migrate !== false) await migrate(db);
+  return {
+    db,
+    url,
+    drop: async () => {
+      await db.close();
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end({ timeout: 1 });
+    },
+  };
+}
+
+/**
+ * Declares the suite `fn` once per available dialect, each with its own fresh migrated
+ * database (created before, dropped after the suite).
+ */
+export function forEachDialect(name: string, fn: (ctx: { dialect: Dialect; db: () => Database; url: () => string }) => void): void {
+  for (const dialect of DIALECTS) {
+    describe(`${name} [${dialect}]`, () => {
+      let handle: Awaited<ReturnType<typeof createTestDatabase>> | null = null;
+      beforeAll(async () => {
+        handle = await createTestDatabase(dialect);
+      });
+      afterAll(async () => {
+        await handle?.drop();
+      });
+      fn({ dialect, db: () => handle!.db, url: () => handle!.url });
+    });
+  }
+}

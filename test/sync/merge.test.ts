@@ -1,0 +1,351 @@
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import {
+  PRIORITY_RANK,
+  STATUS_PRECEDENCE,
+  changedFields,
+  deepEqual,
+  mergeRecord,
+  mergeTags,
+  mergeText,
+  type EntityKind,
+  type Fields,
+} from "../../src/sync/merge.ts";
+
+const baseTask: Fields = {
+  project_id: "p1",
+  title: "Write the report",
+  description: "Intro\nBody\nOutro\n",
+  status: "todo",
+  priority: "medium",
+  due_date: "2026-12-01",
+  tags: ["a", "b"],
+  assignee_id: null,
+};
+
+/** Merges `local` onto a remote state built from the base plus `remoteChanges`. */
+function taskMerge(local: Fields, remoteChanges: Fields, base: Fields | null = baseTask) {
+  return mergeRecord(base, local, { ...baseTask, ...remoteChanges }, "task");
+}
+
+describe("mergeRecord: one side changed", () => {
+  const cases: [string, Fields, Fields, Fields][] = [
+    ["local-only change is taken", { title: "New" }, {}, { title: "New" }],
+    ["remote-only change is kept", {}, { title: "Remote" }, { title: "Remote" }],
+    ["local field equal to base does not undo a remote change", { priority: "medium" }, { priority: "low" }, { priority: "low" }],
+    ["different fields from each side both survive", { status: "done" }, { assignee_id: "u1" }, { status: "done", assignee_id: "u1" }],
+    ["local clears a field", { assignee_id: null, due_date: null }, { title: "T2" }, { due_date: null, title: "T2" }],
+    ["non-mergeable field changed by one side only", { project_id: "p2" }, { color: undefined }, { project_id: "p2" }],
+  ];
+  test.each(cases)("%s", (_name, local, remoteChanges, expectedChanges) => {
+    const { merged, conflicts } = taskMerge(local, remoteChanges);
+    expect(conflicts).toEqual([]);
+    expect(merged).toEqual({ ...baseTask, ...remoteChanges, ...expectedChanges });
+  });
+});
+
+describe("mergeRecord: both sides changed", () => {
+  const cases: [string, Fields, Fields, Fields, string[]][] = [
+    ["same new value", { status: "blocked" }, { status: "blocked" }, { status: "blocked" }, []],
+    ["priority: higher wins (local higher)", { priority: "urgent" }, { priority: "high" }, { priority: "urgent" }, []],
+    ["priority: higher wins (remote higher)", { priority: "low" }, { priority: "high" }, { priority: "high" }, []],
+    ["priority: unknown value is a conflict", { priority: "asap" }, { priority: "high" }, { priority: "high" }, ["priority"]],
+    ["status: done beats cancelled", { status: "cancelled" }, { status: "done" }, { status: "done" }, []],
+    ["status: cancelled beats blocked", { status: "cancelled" }, { status: "blocked" }, { status: "cancelled" }, []],
+    ["status: blocked beats in_progress", { status: "in_progress" }, { status: "blocked" }, { status: "blocked" }, []],
+    ["status: in_progress beats todo", { status: "in_progress" }, { status: "todo", title: "x" }, { status: "in_progress", title: "x" }, []],
+    ["tags: additions from both sides", { tags: ["a", "b", "x"] }, { tags: ["a", "b", "y"] }, { tags: ["a", "b", "x", "y"] }, []],
+    ["tags: removals do not come back", { tags: ["b", "c"] }, { tags: ["a", "d"] }, { tags: ["c", "d"] }, []],
+    ["tags: both remove everything", { tags: ["z"] }, { tags: [] }, { tags: ["z"] }, []],
+    ["tags: same set in another order is no change", { tags: ["b", "a"] }, { tags: ["a", "b", "c"] }, { tags: ["a", "b", "c"] }, []],
+    ["due_date: earlier wins", { due_date: "2026-11-20" }, { due_date: "2026-11-25" }, { due_date: "2026-11-20" }, []],
+    ["due_date: earlier wins across formats", { due_date: "2026-12-05T00:00:00.000Z" }, { due_date: "2026-12-04T23:00:00Z" }, { due_date: "2026-12-04T23:00:00Z" }, []],
+    ["due_date: same instant, different spelling", { due_date: "2026-12-03T00:00:00.000Z" }, { due_date: "2026-12-03" }, { due_date: "2026-12-03" }, []],
+    ["due_date: local cleared, remote set", { due_date: null }, { due_date: "2026-11-25" }, { due_date: "2026-11-25" }, ["due_date"]],
+    ["due_date: local set, remote cleared", { due_date: "2026-11-25" }, { due_date: null }, { due_date: null }, ["due_date"]],
+    ["due_date: unparseable is a conflict", { due_date: "soon" }, { due_date: "2026-11-25" }, { due_date: "2026-11-25" }, ["due_date"]],
+    ["title: edits to different words merge", { title: "Write the final report" }, { title: "Review the report" }, { title: "Review the final report" }, []],
+    ["title: same word edited differently conflicts", { title: "Write the memo" }, { title: "Write the paper" }, { title: "Write the paper" }, ["title"]],
+    ["description: different lines merge", { description: "Intro!\nBody\nOutro\n" }, { description: "Intro\nBody\nOutro!\n" }, { description: "Intro!\nBody\nOutro!\n" }, []],
+    ["description: overlapping edit conflicts", { description: "Intro\nBody A\nOutro\n" }, { description: "Intro\nBody B\nOutro\n" }, { description: "Intro\nBody B\nOutro\n" }, ["description"]],
+    ["description: null on one side is a conflict", { description: null }, { description: "Other\n" }, { description: "Other\n" }, ["description"]],
+    ["project_id: plain field conflicts", { project_id: "p2" }, { project_id: "p3" }, { project_id: "p3" }, ["project_id"]],
+    ["assignee_id: plain field conflicts", { assignee_id: "u1" }, { assignee_id: "u2" }, { assignee_id: "u2" }, ["assignee_id"]],
+    [
+      "several conflicts are sorted, the rest still merges",
+      { title: "A title", project_id: "p2", priority: "high" },
+      { title: "B title", project_id: "p3", priority: "low" },
+      { title: "B title", project_id: "p3", priority: "high" },
+      ["project_id", "title"],
+    ],
+  ];
+  test.each(cases)("%s", (_name, local, remoteChanges, expectedChanges, expectedConflicts) => {
+    const { merged, conflicts } = taskMerge(local, remoteChanges);
+    expect(conflicts).toEqual(expectedConflicts);
+    expect(merged).toEqual({ ...baseTask, ...remoteChanges, ...expectedChanges });
+  });
+
+  test("the same rule gives the same value whichever side is local", () => {
+    for (const [field, a, b] of [
+      ["priority", "low", "urgent"],
+      ["status", "done", "blocked"],
+      ["due_date", "2026-01-02", "2026-01-01"],
+    ] as const) {
+      const ab = taskMerge({ [field]: a }, { [field]: b }).merged[field];
+      const ba = taskMerge({ [field]: b }, { [field]: a }).merged[field];
+      expect(ab).toBe(ba);
+    }
+  });
+});
+
+describe("mergeRecord: other entities and unknown base", () => {
+  const cases: [string, EntityKind, Fields | null, Fields, Fields, Fields, string[]][] = [
+    ["project name merges as text", "project", { name: "Home stuff", color: "red", archived: false }, { name: "My home stuff" }, { name: "Home things", color: "red", archived: false }, { name: "My home things", color: "red", archived: false }, []],
+    ["project color conflicts", "project", { name: "P", color: "red" }, { color: "blue" }, { name: "P", color: "green" }, { name: "P", color: "green" }, ["color"]],
+    ["project archived conflicts", "project", { archived: false, color: "red" }, { archived: true }, { archived: null, color: "red" }, { archived: null, color: "red" }, ["archived"]],
+    ["comment body merges as text", "comment", { body: "one two three", parent_id: null }, { body: "1 two three" }, { body: "one two 3", parent_id: null }, { body: "1 two 3", parent_id: null }, []],
+    ["comment parent_id conflicts", "comment", { body: "x", parent_id: null }, { parent_id: "c1" }, { body: "x", parent_id: "c2" }, { body: "x", parent_id: "c2" }, ["parent_id"]],
+    ["priority is not a rule for projects", "project", { priority: "low" }, { priority: "high" }, { priority: "medium" }, { priority: "medium" }, ["priority"]],
+    ["unknown base: differing fields conflict", "task", null, { priority: "urgent", status: "done", tags: ["x"] }, { priority: "low", status: "done", tags: [] }, { priority: "low", status: "done", tags: [] }, ["priority", "tags"]],
+    ["unknown base: equal values are no conflict", "task", null, { title: "Same" }, { title: "Same", status: "todo" }, { title: "Same", status: "todo" }, []],
+  ];
+  test.each(cases)("%s", (_name, entity, base, local, remote, expected, expectedConflicts) => {
+    const result = mergeRecord(base, local, remote, entity);
+    expect(result.conflicts).toEqual(expectedConflicts);
+    expect(result.merged).toEqual(expected);
+  });
+
+  test("does not mutate its inputs", () => {
+    const base = structuredClone(baseTask);
+    const local = { tags: ["a", "x"] };
+    const remote = { ...structuredClone(baseTask), tags: ["b"] };
+    const snapshot = structuredClone([base, local, remote]);
+    mergeRecord(base, local, remote, "task");
+    expect([base, local, remote]).toEqual(snapshot);
+  });
+
+  test("a __proto__ field never touches the prototype", () => {
+    const local = JSON.parse('{"__proto__": {"polluted": true}}');
+    const { merged, conflicts } = mergeRecord({}, local, {}, "task");
+    expect(conflicts).toEqual([]);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe("mergeText", () => {
+  const cases: [string, string, string, string, string | null][] = [
+    ["nobody changed", "abc", "abc", "abc", "abc"],
+    ["only local changed", "a\nb", "a\nB", "a\nb", "a\nB"],
+    ["only remote changed", "a\nb", "a\nb", "A\nb", "A\nb"],
+    ["both made the same edit", "a b", "a c", "a c", "a c"],
+    ["empty base, one side writes", "", "hello", "", "hello"],
+    ["different lines", "l1\nl2\nl3\nl4\n", "L1\nl2\nl3\nl4\n", "l1\nl2\nl3\nL4\n", "L1\nl2\nl3\nL4\n"],
+    ["adjacent lines", "l1\nl2\n", "L1\nl2\n", "l1\nL2\n", "L1\nL2\n"],
+    ["different words on one line", "the quick brown fox", "the slow brown fox", "the quick brown dog", "the slow brown dog"],
+    ["insertions at different places", "a b c d", "x a b c d", "a b c d y", "x a b c d y"],
+    ["deletion and a distant edit", "one two three four", "one three four", "one two three 4", "one three 4"],
+    ["whitespace is kept as written", "a  b\tc", "A  b\tc", "a  b\tC", "A  b\tC"],
+    ["same word edited differently", "the quick fox", "the slow fox", "the fast fox", null],
+    ["both insert different text at one place", "a b", "a x b", "a y b", null],
+    ["delete a word the other edits", "a b c", "a c", "a B c", null],
+    ["both write into an empty base", "", "one", "two", null],
+    ["edits to adjacent words touch the separator", "a b", "ab", "a c", null],
+  ];
+  test.each(cases)("%s", (_name, base, local, remote, expected) => {
+    const forward = mergeText(base, local, remote);
+    const backward = mergeText(base, remote, local);
+    expect(forward).toEqual(expected === null ? { ok: false } : { ok: true, text: expected });
+    expect(backward).toEqual(forward);
+  });
+});
+
+describe("mergeTags", () => {
+  const cases: [string, string[] | null, string[], string[], string[]][] = [
+    ["adds from both, sorted", ["m"], ["m", "z"], ["m", "a"], ["a", "m", "z"]],
+    ["removal by one side sticks", ["a", "b"], ["a"], ["a", "b", "c"], ["a", "c"]],
+    ["removal by both", ["a", "b"], ["b"], ["b"], ["b"]],
+    ["duplicates collapse", [], ["x", "x"], ["x"], ["x"]],
+    ["no base: union", null, ["b"], ["a"], ["a", "b"]],
+  ];
+  test.each(cases)("%s", (_name, base, local, remote, expected) => {
+    expect(mergeTags(base, local, remote)).toEqual(expected);
+    expect(mergeTags(base, remote, local)).toEqual(expected);
+  });
+});
+
+describe("changedFields and deepEqual", () => {
+  test("lists only fields that changed, with missing values as null", () => {
+    expect(changedFields({ a: 1, b: [1, 2], c: { x: 1 }, d: "x" }, { a: 1, b: [2, 1], c: { x: 1 }, e: 5 })).toEqual({
+      b: { old: [1, 2], new: [2, 1] },
+      d: { old: "x", new: null },
+      e: { old: null, new: 5 },
+    });
+  });
+
+  test("a creation lists every field with old null, even null ones", () => {
+    expect(changedFields(null, { title: "T", due_date: null })).toEqual({
+      due_date: { old: null, new: null },
+      title: { old: null, new: "T" },
+    });
+  });
+
+  test("no changes gives an empty object", () => {
+    expect(changedFields({ tags: ["a"], o: { y: 2, x: 1 } }, { tags: ["a"], o: { x: 1, y: 2 } })).toEqual({});
+  });
+
+  const eq: [unknown, unknown, boolean][] = [
+    [1, 1, true],
+    [null, null, true],
+    [null, undefined, false],
+    [0, "0", false],
+    [[1, [2]], [1, [2]], true],
+    [[1, 2], [2, 1], false],
+    [{ a: 1, b: 2 }, { b: 2, a: 1 }, true],
+    [{ a: 1, b: undefined }, { a: 1 }, true],
+    [{ a: 1 }, { a: 1, b: null }, false],
+    [[], {}, false],
+    [{ a: { b: [1, { c: "x" }] } }, { a: { b: [1, { c: "x" }] } }, true],
+  ];
+  test.each(eq)("deepEqual(%p, %p) is %p", (x, y, expected) => {
+    expect(deepEqual(x, y)).toBe(expected);
+    expect(deepEqual(y, x)).toBe(expected);
+  });
+});
+
+// ---- properties -------------------------------------------------------------
+
+/** Applies character edits (position, deleted length, inserted text) to a string. */
+function applyEdits(text: string, edits: { pos: number; del: number; ins: string }[]): string {
+  let out = text;
+  for (const e of edits) {
+    const pos = out.length === 0 ? 0 : e.pos % (out.length + 1);
+    out = out.slice(0, pos) + e.ins + out.slice(pos + e.del);
+  }
+  return out;
+}
+
+const textUnit = fc.constantFrom("a", "b", "c", " ", "\n", "xy");
+const textArb = fc.array(textUnit, { maxLength: 24 }).map((units) => units.join(""));
+const editsArb = fc.array(
+  fc.record({ pos: fc.nat(), del: fc.integer({ min: 0, max: 3 }), ins: fc.array(textUnit, { maxLength: 3 }).map((u) => u.join("")) }),
+  { maxLength: 3 },
+);
+
+/** Word/line-structured text: "w1 w2\nw3 ..." built from a small vocabulary, with repeats. */
+const wordTextArb = fc
+  .array(fc.tuple(fc.constantFrom("the", "fox", "dog", "a", "b"), fc.constantFrom(" ", "\n")), { maxLength: 12 })
+  .map((pairs) => pairs.map(([w, s]) => w + s).join(""));
+
+describe("properties", () => {
+  test("text merge is symmetric on generated character edits", () => {
+    let merged = 0;
+    fc.assert(
+      fc.property(textArb, editsArb, editsArb, (base, ea, eb) => {
+        const a = applyEdits(base, ea);
+        const b = applyEdits(base, eb);
+        const ab = mergeText(base, a, b);
+        expect(mergeText(base, b, a)).toEqual(ab);
+        if (ab.ok) merged++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(merged).toBeGreaterThan(200); // the property must exercise real merges, not only conflicts
+  });
+
+  test("text merge is symmetric on generated word and line edits", () => {
+    fc.assert(
+      fc.property(wordTextArb, wordTextArb, wordTextArb, (base, a, b) => {
+        expect(mergeText(base, b, a)).toEqual(mergeText(base, a, b));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test("edits to two different lines always both survive", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }).chain((n) =>
+          fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }), fc.integer({ min: 0, max: n - 1 })),
+        ),
+        ([n, i, j]) => {
+          fc.pre(i !== j);
+          const base = Array.from({ length: n }, (_, k) => `line ${k}`);
+          const a = base.map((l, k) => (k === i ? "changed by A" : l));
+          const b = base.map((l, k) => (k === j ? "changed by B" : l));
+          const expected = base.map((l, k) => (k === i ? a[k] : k === j ? b[k] : l)).join("\n");
+          expect(mergeText(base.join("\n"), a.join("\n"), b.join("\n"))).toEqual({ ok: true, text: expected });
+        },
+      ),
+    );
+  });
+
+  test("a merge with an unchanged side returns the other side", () => {
+    fc.assert(
+      fc.property(textArb, editsArb, (base, edits) => {
+        const a = applyEdits(base, edits);
+        expect(mergeText(base, a, base)).toEqual({ ok: true, text: a });
+        expect(mergeText(base, base, a)).toEqual({ ok: true, text: a });
+      }),
+    );
+  });
+
+  const taskArb = fc.record({
+    project_id: fc.constantFrom(null, "p1", "p2"),
+    title: wordTextArb,
+    description: textArb,
+    status: fc.constantFrom(...Object.keys(STATUS_PRECEDENCE)),
+    priority: fc.constantFrom(...Object.keys(PRIORITY_RANK)),
+    due_date: fc.constantFrom(null, "2026-01-01", "2026-01-01T00:00:00.000Z", "2026-02-01", "2025-12-31T23:00:00Z"),
+    tags: fc.uniqueArray(fc.constantFrom("a", "b", "c", "d"), { maxLength: 4 }),
+    assignee_id: fc.constantFrom(null, "u1", "u2"),
+  });
+
+  /** A device's changes: a subset of fields, each with a fresh value (text fields edited from the base). */
+  const changesArb = (base: Fields) =>
+    fc
+      .tuple(taskArb, fc.subarray(Object.keys(base)), editsArb)
+      .map(([fresh, fields, edits]) =>
+        Object.fromEntries(
+          fields.map((f): [string, unknown] => [f, f === "description" ? applyEdits(base[f] as string, edits) : (fresh as Fields)[f]]),
+        ),
+      );
+
+  const scenarioArb = taskArb.chain((base) => fc.tuple(fc.constant(base as Fields), changesArb(base), changesArb(base)));
+
+  test("merge commutes: A's changes onto B's state equals B's changes onto A's state", () => {
+    let clean = 0;
+    fc.assert(
+      fc.property(scenarioArb, ([base, changesA, changesB]) => {
+        const stateA = { ...base, ...changesA };
+        const stateB = { ...base, ...changesB };
+        const ab = mergeRecord(base, changesA, stateB, "task");
+        const ba = mergeRecord(base, changesB, stateA, "task");
+        expect(ab.conflicts).toEqual(ba.conflicts);
+        for (const field of Object.keys(base)) {
+          if (ab.conflicts.includes(field)) {
+            expect(ab.merged[field]).toEqual(stateB[field]); // the server keeps its value
+            expect(ba.merged[field]).toEqual(stateA[field]);
+          } else {
+            expect(ab.merged[field]).toEqual(ba.merged[field]);
+          }
+        }
+        if (ab.conflicts.length === 0) clean++;
+      }),
+      { numRuns: 2000 },
+    );
+    expect(clean).toBeGreaterThan(200);
+  });
+
+  test("merge is idempotent: re-merging the same changes onto the result changes nothing", () => {
+    fc.assert(
+      fc.property(scenarioArb, ([base, changesA, changesB]) => {
+        const first = mergeRecord(base, changesA, { ...base, ...changesB }, "task");
+        fc.pre(first.conflicts.length === 0);
+        const again = mergeRecord(base, changesA, first.merged, "task");
+        expect(again.merged).toEqual(first.merged);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
