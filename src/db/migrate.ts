@@ -15,7 +15,7 @@ const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
 
 /** Lists every known migration with the time it was applied (null while pending). */
 export async function migrationStatus(db: Database, all: Migration[] = MIGRATIONS): Promise<MigrationStatus[]> {
-  await db.exec(TRACKING);
+  await ensureTracking(db);
   const rows = await db.all<{ version: number; applied_at: string }>("SELECT version, applied_at FROM schema_migrations");
   const applied = new Map(rows.map((r) => [Number(r.version), r.applied_at]));
   return all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
@@ -48,6 +48,15 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
     done.push(m);
   }
   return done;
+}
+
+/** Creates the tracking table; a concurrent creator on Postgres can make `IF NOT EXISTS` fail, so one retry follows. */
+async function ensureTracking(db: Database): Promise<void> {
+  try {
+    await db.exec(TRACKING);
+  } catch {
+    await db.exec(TRACKING);
+  }
 }
 
 /** True when every known migration is applied. */

@@ -1,0 +1,33 @@
+import { t, type Static } from "elysia";
+import { UserView } from "../users/model";
+
+/** Who is calling, resolved from the access token and re-checked against the database on every request. */
+export interface AuthContext {
+  userId: string;
+  orgId: string;
+  role: "admin" | "member";
+  /** The device bound to the token at login, or null for a token without one. */
+  deviceId: string | null;
+  email: string;
+}
+
+export const LoginBody = t.Object(
+  {
+    email: t.String({ minLength: 1, maxLength: 320 }),
+    password: t.String({ minLength: 1, maxLength: 1024 }),
+    device_id: t.Optional(t.Union([t.String({ format: "uuid" }), t.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type LoginBody = Static<typeof LoginBody>;
+
+export const RefreshBody = t.Object({ refresh: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+
+export const TokenResponse = t.Object({
+  access: t.String(),
+  refresh: t.String(),
+  token_type: t.Literal("Bearer"),
+  expires_in: t.Integer(),
+  user: UserView,
+});
+export type TokenResponse = Static<typeof TokenResponse>;

@@ -1,0 +1,42 @@
+import { Elysia } from "elysia";
+import type { Services } from "../services";
+import { toUserView } from "../users/model";
+import { authGuard } from "./guard";
+import { LoginBody, RefreshBody, type TokenResponse } from "./model";
+import type { Session } from "./service";
+
+const toTokenResponse = (s: Session): TokenResponse => ({
+  access: s.access,
+  refresh: s.refresh,
+  token_type: "Bearer",
+  expires_in: s.expiresIn,
+  user: toUserView(s.user),
+});
+
+const detail = (summary: string) => ({ tags: ["auth"], summary });
+
+/** `POST /api/auth/login`, `/refresh` (public) and `/logout` (needs the access token). */
+export const authRoutes = (s: Services) =>
+  new Elysia()
+    .post(
+      "/api/auth/login",
+      async ({ body, request, server }) => {
+        const address = server?.requestIP(request)?.address ?? "local";
+        return toTokenResponse(await s.auth.login({ email: body.email, password: body.password, deviceId: body.device_id }, address));
+      },
+      { body: LoginBody, detail: detail("Log in with email and password") },
+    )
+    .post("/api/auth/refresh", async ({ body }) => toTokenResponse(await s.auth.refresh(body.refresh)), {
+      body: RefreshBody,
+      detail: detail("Exchange a refresh token for a new pair (rotation)"),
+    })
+    .use(
+      new Elysia().use(authGuard(s)).post(
+        "/api/auth/logout",
+        async ({ auth, body, set }) => {
+          await s.auth.logout(auth, body.refresh);
+          set.status = 204;
+        },
+        { body: RefreshBody, detail: detail("Revoke the refresh token's family") },
+      ),
+    );

@@ -1,0 +1,166 @@
+import type { Executor } from "../db/types";
+import { invalid, unauthenticated } from "../errors";
+import { newId } from "../ids";
+import type { Deps } from "../services";
+import { DeviceRepo } from "../devices/repo";
+import type { User } from "../users/model";
+import type { PasswordHasher } from "../users/password";
+import { findCredentialsByEmail, UserRepo } from "../users/repo";
+import { normalizeEmail } from "../users/service";
+import type { AuthContext } from "./model";
+import { LoginLimiter } from "./rate-limit";
+import { RefreshTokenRepo } from "./repo";
+import { loadSecret } from "./secret";
+import { AccessTokens, newRefreshToken, parseRefreshToken, secretMatches } from "./tokens";
+
+/** What login and refresh hand out. */
+export interface Session {
+  access: string;
+  refresh: string;
+  expiresIn: number;
+  user: User;
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  deviceId?: string | null;
+}
+
+/** A device's `last_seen_at` is written at most once per this many milliseconds. */
+const LAST_SEEN_RESOLUTION_MS = 60_000;
+
+const badCredentials = () => unauthenticated("invalid email or password");
+const badRefresh = () => unauthenticated("invalid or expired refresh token");
+
+/**
+ * Login, refresh-token rotation with reuse detection (RFC 9700 §4.14.2: each refresh token is
+ * single-use; presenting a used one revokes its whole family), logout, and the per-request check
+ * of access tokens against the database.
+ */
+export class AuthService {
+  readonly tokens: AccessTokens;
+  private readonly limiter = new LoginLimiter();
+  private key: Uint8Array | null = null;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly hasher: PasswordHasher,
+  ) {
+    this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds);
+  }
+
+  /**
+   * Checks the password and opens a session (a new refresh-token family). Unknown email, wrong
+   * password and deactivated user all answer the same 401; failures are rate limited per
+   * (email, `clientAddress`). A `deviceId` must be one of the user's devices, not revoked.
+   */
+  async login(input: LoginInput, clientAddress: string): Promise<Session> {
+    const email = normalizeEmail(input.email);
+    await this.limiter.check(email, clientAddress);
+    const creds = await findCredentialsByEmail(this.deps.db, email);
+    const ok = creds ? await this.hasher.verify(input.password, creds.passwordHash) : await this.hasher.verifyNothing(input.password);
+    if (!creds || !ok || !creds.user.active) {
+      this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: creds?.user.id ?? null });
+      await this.limiter.failed(email, clientAddress);
+      throw badCredentials();
+    }
+    await this.limiter.succeeded(email, clientAddress);
+    const user = creds.user;
+    const deviceId = input.deviceId ? input.deviceId.toLowerCase() : null;
+    if (deviceId) {
+      const device = await new DeviceRepo(this.deps.db, user.orgId).find(deviceId);
+      if (!device || device.userId !== user.id) throw invalid({ device_id: "not one of your devices" });
+      if (device.revokedAt) throw unauthenticated("this device has been revoked");
+    }
+    this.deps.log.info("login", { user_id: user.id, org_id: user.orgId, device_id: deviceId });
+    return this.issue(user, deviceId);
+  }
+
+  /** Opens a session for a user without a password check (tests, tools); `deviceId` is trusted. */
+  async issue(user: User, deviceId: string | null): Promise<Session> {
+    const refresh = await this.storeRefresh(this.deps.db, user.id, deviceId, newId());
+    return this.session(user, deviceId, refresh);
+  }
+
+  /** Exchanges a refresh token for a new pair; the old token is spent. A spent token presented again revokes its family. */
+  async refresh(token: string): Promise<Session> {
+    const parsed = parseRefreshToken(token);
+    if (!parsed) throw badRefresh();
+    const now = this.deps.clock.now().toISOString();
+    const outcome = await this.deps.db.transaction(async (tx) => {
+      const repo = new RefreshTokenRepo(tx);
+      const rec = await repo.find(parsed.id);
+      if (!rec || !secretMatches(parsed.secret, rec.tokenHash) || rec.revokedAt || rec.expiresAt <= now) return null;
+      if (rec.usedAt || !(await repo.markUsed(rec.id, now))) {
+        await repo.revokeFamily(rec.familyId, now);
+        tx.afterCommit(() => this.deps.log.warn("refresh_token_reused", { user_id: rec.userId, family_id: rec.familyId }));
+        return null;
+      }
+      const user = await new UserRepo(tx, rec.orgId).find(rec.userId);
+      const device = rec.deviceId ? await new DeviceRepo(tx, rec.orgId).find(rec.deviceId) : undefined;
+      if (!user?.active || (rec.deviceId && (!device || device.revokedAt))) {
+        await repo.revokeFamily(rec.familyId, now);
+        return null;
+      }
+      return { user, deviceId: rec.deviceId, refresh: await this.storeRefresh(tx, user.id, rec.deviceId, rec.familyId) };
+    });
+    if (!outcome) throw badRefresh();
+    return this.session(outcome.user, outcome.deviceId, outcome.refresh);
+  }
+
+  /** Revokes the family of the caller's refresh token. Unknown tokens and other users' tokens are ignored. */
+  async logout(auth: AuthContext, token: string): Promise<void> {
+    const parsed = parseRefreshToken(token);
+    if (!parsed) return;
+    const repo = new RefreshTokenRepo(this.deps.db);
+    const rec = await repo.find(parsed.id);
+    if (!rec || rec.userId !== auth.userId || !secretMatches(parsed.secret, rec.tokenHash)) return;
+    await repo.revokeFamily(rec.familyId, this.deps.clock.now().toISOString());
+    this.deps.log.info("logout", { user_id: auth.userId, org_id: auth.orgId });
+  }
+
+  /**
+   * The caller behind an `Authorization: Bearer …` header value: the token must verify, and the user
+   * must still be active and the token's device not revoked (primary-key lookups on every request).
+   */
+  async authenticate(authorization: string | null | undefined): Promise<AuthContext> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (!m) throw unauthenticated("missing bearer token");
+    const claims = await this.tokens.verify(m[1]!);
+    const user = await new UserRepo(this.deps.db, claims.orgId).find(claims.userId);
+    if (!user?.active) throw unauthenticated("the account is not active");
+    if (claims.deviceId) {
+      const devices = new DeviceRepo(this.deps.db, claims.orgId);
+      const device = await devices.find(claims.deviceId);
+      if (!device || device.userId !== user.id || device.revokedAt) throw unauthenticated("this device has been revoked");
+      const now = this.deps.clock.now();
+      const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
+      if (!device.lastSeenAt || device.lastSeenAt < stale) await devices.touch(device.id, now.toISOString(), stale);
+    }
+    return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
+  }
+
+  private async storeRefresh(exec: Executor, userId: string, deviceId: string | null, familyId: string): Promise<string> {
+    const now = this.deps.clock.now();
+    const id = newId();
+    const { token, hash } = newRefreshToken(id);
+    await new RefreshTokenRepo(exec).put({
+      id,
+      familyId,
+      userId,
+      deviceId,
+      tokenHash: hash,
+      createdAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + this.deps.config.refreshTokenTtlSeconds * 1000).toISOString(),
+      usedAt: null,
+      revokedAt: null,
+    });
+    return token;
+  }
+
+  private async session(user: User, deviceId: string | null, refresh: string): Promise<Session> {
+    const access = await this.tokens.sign({ userId: user.id, orgId: user.orgId, role: user.role, deviceId });
+    return { access, refresh, expiresIn: this.tokens.ttlSeconds, user };
+  }
+}

@@ -1,0 +1,86 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { jwtVerify, SignJWT } from "jose";
+import { unauthenticated } from "../errors";
+import type { Clock } from "../time";
+
+export const ISSUER = "taskmgr";
+export const AUDIENCE = "taskmgr-api";
+export const ALGORITHM = "HS256";
+
+/** What an access token asserts. */
+export interface AccessClaims {
+  userId: string;
+  orgId: string;
+  role: "admin" | "member";
+  deviceId: string | null;
+}
+
+/**
+ * Access tokens are JWTs signed with `jose` directly rather than through `@elysiajs/jwt`:
+ * verification pins the algorithm list to HS256 (so `alg: none` and algorithm swaps are refused),
+ * requires `iss`/`aud`/`exp`/`iat`/`sub`, and checks expiry against the injected Clock. Services and
+ * the CLI use it without an Elysia context.
+ */
+export class AccessTokens {
+  constructor(
+    private readonly key: () => Uint8Array,
+    private readonly clock: Clock,
+    readonly ttlSeconds: number,
+  ) {}
+
+  sign(c: AccessClaims): Promise<string> {
+    const iat = Math.floor(this.clock.now().getTime() / 1000);
+    const payload: Record<string, string> = { org: c.orgId, role: c.role };
+    if (c.deviceId) payload.did = c.deviceId;
+    return new SignJWT(payload)
+      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
+      .setSubject(c.userId)
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + this.ttlSeconds)
+      .sign(this.key());
+  }
+
+  /** The token's claims; throws 401 `unauthenticated` for a bad signature, algorithm, issuer, audience or an expired token. */
+  async verify(token: string): Promise<AccessClaims> {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.key(), {
+        algorithms: [ALGORITHM],
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        requiredClaims: ["sub", "exp", "iat"],
+        currentDate: this.clock.now(),
+      }));
+    } catch (err) {
+      throw unauthenticated((err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "the access token has expired" : "invalid access token");
+    }
+    const { sub, org, role, did } = payload;
+    if (typeof sub !== "string" || typeof org !== "string" || (role !== "admin" && role !== "member") || (did !== undefined && typeof did !== "string")) {
+      throw unauthenticated("invalid access token");
+    }
+    return { userId: sub, orgId: org, role, deviceId: did ?? null };
+  }
+}
+
+/** A new opaque refresh token `<id>.<secret>` and the hash of its secret, the only part stored. */
+export function newRefreshToken(id: string): { token: string; hash: string } {
+  const secret = Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64url");
+  return { token: `${id}.${secret}`, hash: sha256(secret) };
+}
+
+/** Splits a refresh token into its id and secret; null when it is not of our form. */
+export function parseRefreshToken(token: string): { id: string; secret: string } | null {
+  const m = /^([0-9a-f-]{36})\.([A-Za-z0-9_-]{43})$/.exec(token);
+  return m ? { id: m[1]!, secret: m[2]! } : null;
+}
+
+/** Whether `secret` hashes to `hash`, compared in constant time. */
+export function secretMatches(secret: string, hash: string): boolean {
+  const a = Buffer.from(sha256(secret), "hex");
+  const b = Buffer.from(hash, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");

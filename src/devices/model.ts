@@ -1,0 +1,47 @@
+import { t, type Static } from "elysia";
+import { Paginated } from "../http/pagination";
+
+/** A device on the wire; its `id` is the key the device uses in vector clocks. */
+export const DeviceView = t.Object({
+  id: t.String(),
+  user_id: t.String(),
+  name: t.String(),
+  platform: t.Union([t.String(), t.Null()]),
+  created_at: t.String(),
+  last_seen_at: t.Union([t.String(), t.Null()]),
+  revoked_at: t.Union([t.String(), t.Null()]),
+});
+export type DeviceView = Static<typeof DeviceView>;
+
+export const DevicePage = Paginated(DeviceView);
+
+export const CreateDeviceBody = t.Object(
+  {
+    id: t.Optional(t.String({ format: "uuid" })),
+    name: t.String({ minLength: 1, maxLength: 200 }),
+    platform: t.Optional(t.Union([t.String({ maxLength: 100 }), t.Null()])),
+  },
+  { additionalProperties: false },
+);
+export type CreateDeviceBody = Static<typeof CreateDeviceBody>;
+
+export interface Device {
+  id: string;
+  orgId: string;
+  userId: string;
+  name: string;
+  platform: string | null;
+  createdAt: string;
+  lastSeenAt: string | null;
+  revokedAt: string | null;
+}
+
+export const toDeviceView = (d: Device): DeviceView => ({
+  id: d.id,
+  user_id: d.userId,
+  name: d.name,
+  platform: d.platform,
+  created_at: d.createdAt,
+  last_seen_at: d.lastSeenAt,
+  revoked_at: d.revokedAt,
+});

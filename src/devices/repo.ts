@@ -1,0 +1,92 @@
+import type { Executor } from "../db/types";
+import { notFound } from "../errors";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import type { Device } from "./model";
+
+interface DeviceRow {
+  id: string;
+  org_id: string;
+  user_id: string;
+  name: string;
+  platform: string | null;
+  created_at: string;
+  last_seen_at: string | null;
+  revoked_at: string | null;
+}
+
+const COLS = "id, org_id, user_id, name, platform, created_at, last_seen_at, revoked_at";
+const toDevice = (r: DeviceRow): Device => ({
+  id: r.id,
+  orgId: r.org_id,
+  userId: r.user_id,
+  name: r.name,
+  platform: r.platform,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  revokedAt: r.revoked_at,
+});
+
+/** Looks a device up by id in any organization: only for the CLI's `devices revoke ID`. */
+export async function findDeviceAnyOrg(exec: Executor, id: string): Promise<Device | undefined> {
+  const r = await exec.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ?`, [id]);
+  return r && toDevice(r);
+}
+
+/** Devices of one organization. */
+export class DeviceRepo {
+  constructor(
+    private readonly exec: Executor,
+    private readonly orgId: string,
+  ) {}
+
+  async find(id: string): Promise<Device | undefined> {
+    const r = await this.exec.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ? AND org_id = ?`, [id, this.orgId]);
+    return r && toDevice(r);
+  }
+
+  async mustGet(id: string): Promise<Device> {
+    const d = await this.find(id);
+    if (!d) throw notFound("device");
+    return d;
+  }
+
+  /** One page of a user's devices, oldest first. */
+  async listForUser(userId: string, page: PageRequest): Promise<PageResult<Device>> {
+    const total = await this.exec.get<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE org_id = ? AND user_id = ?", [this.orgId, userId]);
+    const rows = await this.exec.all<DeviceRow>(
+      `SELECT ${COLS} FROM devices WHERE org_id = ? AND user_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?`,
+      [this.orgId, userId, ...limitOffset(page)],
+    );
+    return { count: Number(total?.n ?? 0), results: rows.map(toDevice) };
+  }
+
+  /** Every device of the organization, or of one user. */
+  async listAll(userId?: string): Promise<Device[]> {
+    const rows = userId
+      ? await this.exec.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE org_id = ? AND user_id = ? ORDER BY created_at, id`, [this.orgId, userId])
+      : await this.exec.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE org_id = ? ORDER BY created_at, id`, [this.orgId]);
+    return rows.map(toDevice);
+  }
+
+  /** Inserts the device; false when the id is taken. */
+  async put(d: Device): Promise<boolean> {
+    const { changes } = await this.exec.run(
+      `INSERT INTO devices (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      [d.id, this.orgId, d.userId, d.name, d.platform, d.createdAt, d.lastSeenAt, d.revokedAt],
+    );
+    return changes === 1;
+  }
+
+  /** Marks the device revoked (keeping the first revocation time). */
+  async revoke(id: string, now: string): Promise<void> {
+    await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
+  }
+
+  /** Records use of the device, at most once per `staleBefore` window. */
+  async touch(id: string, now: string, staleBefore: string): Promise<void> {
+    await this.exec.run(
+      "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+      [now, id, this.orgId, staleBefore],
+    );
+  }
+}

@@ -1,0 +1,45 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope, PageQuery, pageOf } from "../http/pagination";
+import type { Services } from "../services";
+import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
+
+const detail = (summary: string) => ({ tags: ["devices"], summary });
+const IdParams = t.Object({ id: t.String() });
+
+/** The caller's devices: list, register, show, revoke. */
+export const deviceRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .get(
+      "/api/devices",
+      async ({ auth, query, request }) => {
+        const page = pageOf(query);
+        const r = await s.devices.listMine(auth, page);
+        return envelope(request.url, page, { count: r.count, results: r.results.map(toDeviceView) });
+      },
+      { query: t.Object(PageQuery), response: DevicePage, detail: detail("Your devices") },
+    )
+    .post(
+      "/api/devices",
+      async ({ auth, body, set }) => {
+        const device = await s.devices.create(auth, body);
+        set.status = 201;
+        set.headers.location = `/api/devices/${device.id}`;
+        return toDeviceView(device);
+      },
+      { body: CreateDeviceBody, response: { 201: DeviceView }, detail: detail("Register a device (its id keys vector clocks)") },
+    )
+    .get("/api/devices/:id", async ({ auth, params }) => toDeviceView(await s.devices.get(auth, params.id)), {
+      params: IdParams,
+      response: DeviceView,
+      detail: detail("One of your devices (any device of the organization for admins)"),
+    })
+    .delete(
+      "/api/devices/:id",
+      async ({ auth, params, set }) => {
+        await s.devices.revoke(auth, params.id);
+        set.status = 204;
+      },
+      { params: IdParams, detail: detail("Revoke a device: its tokens stop working") },
+    );

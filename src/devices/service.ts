@@ -1,0 +1,102 @@
+import { RefreshTokenRepo } from "../auth/repo";
+import type { AuthContext } from "../auth/model";
+import { DomainError, invalid, notFound } from "../errors";
+import type { PageRequest, PageResult } from "../http/pagination";
+import { isUuid, newId } from "../ids";
+import { OrgRepo } from "../orgs/repo";
+import type { Deps } from "../services";
+import { findCredentialsByEmail } from "../users/repo";
+import { normalizeEmail } from "../users/service";
+import type { Device } from "./model";
+import { DeviceRepo, findDeviceAnyOrg } from "./repo";
+
+/** Whose device is being created: an `AuthContext` fits. */
+export interface DeviceOwner {
+  userId: string;
+  orgId: string;
+}
+
+export interface NewDevice {
+  /** A client-chosen UUID (409 `already_exists` when taken); generated otherwise. */
+  id?: string;
+  name: string;
+  platform?: string | null;
+}
+
+/** Devices: the keys of vector clocks, bound to access tokens; revoking one ends its sessions. */
+export class DeviceService {
+  constructor(private readonly deps: Deps) {}
+
+  async create(owner: DeviceOwner, input: NewDevice): Promise<Device> {
+    const name = input.name.trim();
+    const fields: Record<string, string> = {};
+    if (name === "" || name.length > 200) fields.name = "must be 1 to 200 characters";
+    if (input.id !== undefined && !isUuid(input.id)) fields.id = "must be a UUID";
+    if (Object.keys(fields).length > 0) throw invalid(fields);
+    const device: Device = {
+      id: input.id?.toLowerCase() ?? newId(),
+      orgId: owner.orgId,
+      userId: owner.userId,
+      name,
+      platform: input.platform?.trim() || null,
+      createdAt: this.deps.clock.now().toISOString(),
+      lastSeenAt: null,
+      revokedAt: null,
+    };
+    return this.deps.db.transaction(async (tx) => {
+      if (!(await new DeviceRepo(tx, owner.orgId).put(device))) {
+        throw new DomainError("already_exists", `device ${device.id} already exists`, { fields: { id: "already taken" } });
+      }
+      tx.afterCommit(() => this.deps.log.info("device_created", { device_id: device.id, user_id: owner.userId, org_id: owner.orgId }));
+      return device;
+    });
+  }
+
+  /** One page of the caller's own devices (revoked ones included, with `revokedAt`). */
+  listMine(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
+    return new DeviceRepo(this.deps.db, auth.orgId).listForUser(auth.userId, page);
+  }
+
+  /** A device the caller may see: their own, or any of the organization for an admin; 404 otherwise. */
+  async get(auth: AuthContext, id: string): Promise<Device> {
+    const device = isUuid(id) ? await new DeviceRepo(this.deps.db, auth.orgId).find(id.toLowerCase()) : undefined;
+    if (!device || (device.userId !== auth.userId && auth.role !== "admin")) throw notFound("device");
+    return device;
+  }
+
+  /** Revokes a device the caller may see (idempotent): its tokens stop working on the next request. */
+  async revoke(auth: AuthContext, id: string): Promise<void> {
+    const device = await this.get(auth, id);
+    await this.revokeDevice(device, auth.userId);
+  }
+
+  /** Every device, or those of the user with this email (404 when unknown); for the CLI. */
+  async listAll(userEmail?: string): Promise<Device[]> {
+    if (userEmail !== undefined) {
+      const creds = await findCredentialsByEmail(this.deps.db, normalizeEmail(userEmail));
+      if (!creds) throw notFound(`user ${normalizeEmail(userEmail)}`);
+      return new DeviceRepo(this.deps.db, creds.user.orgId).listAll(creds.user.id);
+    }
+    const out: Device[] = [];
+    for (const org of await new OrgRepo(this.deps.db).list()) out.push(...(await new DeviceRepo(this.deps.db, org.id).listAll()));
+    return out;
+  }
+
+  /** Revokes any device by id, whatever its organization (404 when unknown); for the CLI. */
+  async revokeById(id: string): Promise<Device> {
+    const device = isUuid(id) ? await findDeviceAnyOrg(this.deps.db, id.toLowerCase()) : undefined;
+    if (!device) throw notFound("device");
+    return this.revokeDevice(device, null);
+  }
+
+  private async revokeDevice(device: Device, by: string | null): Promise<Device> {
+    if (device.revokedAt) return device;
+    const now = this.deps.clock.now().toISOString();
+    await this.deps.db.transaction(async (tx) => {
+      await new DeviceRepo(tx, device.orgId).revoke(device.id, now);
+      await new RefreshTokenRepo(tx).revokeForDevice(device.id, now);
+      tx.afterCommit(() => this.deps.log.info("device_revoked", { device_id: device.id, org_id: device.orgId, by_user_id: by }));
+    });
+    return { ...device, revokedAt: now };
+  }
+}

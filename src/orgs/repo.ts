@@ -1,0 +1,54 @@
+import type { Executor } from "../db/types";
+import { notFound } from "../errors";
+import type { Organization } from "./model";
+
+interface OrgRow {
+  id: string;
+  name: string;
+  slug: string;
+  created_at: string;
+}
+
+const COLS = "id, name, slug, created_at";
+const toOrg = (r: OrgRow): Organization => ({ id: r.id, name: r.name, slug: r.slug, createdAt: r.created_at });
+
+/** Organizations are the scope of everything else, so this repository is the one not constructed with an `orgId`. */
+export class OrgRepo {
+  constructor(private readonly exec: Executor) {}
+
+  async find(id: string): Promise<Organization | undefined> {
+    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE id = ?`, [id]);
+    return r && toOrg(r);
+  }
+
+  async findBySlug(slug: string): Promise<Organization | undefined> {
+    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE slug = ?`, [slug]);
+    return r && toOrg(r);
+  }
+
+  async mustGetBySlug(slug: string): Promise<Organization> {
+    const org = await this.findBySlug(slug);
+    if (!org) throw notFound(`organization "${slug}"`);
+    return org;
+  }
+
+  async list(): Promise<Organization[]> {
+    const rows = await this.exec.all<OrgRow>(`SELECT ${COLS} FROM organizations ORDER BY created_at, slug`);
+    return rows.map(toOrg);
+  }
+
+  async any(): Promise<boolean> {
+    return (await this.exec.get("SELECT id FROM organizations LIMIT 1")) !== undefined;
+  }
+
+  /** Inserts the organization and its change-feed counter; false when the slug is taken. */
+  async put(org: Organization): Promise<boolean> {
+    const { changes } = await this.exec.run(
+      `INSERT INTO organizations (${COLS}) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
+      [org.id, org.name, org.slug, org.createdAt],
+    );
+    if (changes === 0) return false;
+    await this.exec.run("INSERT INTO org_feed_state (org_id) VALUES (?)", [org.id]);
+    return true;
+  }
+}

@@ -1,0 +1,103 @@
+import { DomainError, invalid } from "../errors";
+import { newId } from "../ids";
+import type { Deps } from "../services";
+import { generatePassword, type PasswordHasher } from "../users/password";
+import { UserRepo } from "../users/repo";
+import type { Organization } from "./model";
+import { OrgRepo } from "./repo";
+
+const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const MAX_SLUG = 63;
+const MAX_NAME = 200;
+
+/** The account a fresh installation starts with; `serve` prints it once. */
+export interface BootstrapAccount {
+  orgSlug: string;
+  email: string;
+  password: string;
+}
+
+export const BOOTSTRAP_ORG = { name: "Default", slug: "default" } as const;
+export const BOOTSTRAP_EMAIL = "admin@localhost";
+
+/** A URL-safe slug from a display name: "Acme Café, Inc." → "acme-cafe-inc" ("org" when nothing is left). */
+export function slugify(name: string): string {
+  const s = name
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .slice(0, MAX_SLUG - 4)
+    .replace(/^-+|-+$/g, "");
+  return s || "org";
+}
+
+/** Organizations: creation (with their change-feed counter), listing, and the first-run bootstrap. */
+export class OrgService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /**
+   * Creates an organization. An explicit `slug` must be free (409 `already_exists` otherwise);
+   * without one it is derived from the name, with `-2`, `-3`… appended until free.
+   */
+  async create(name: string, slug?: string): Promise<Organization> {
+    const display = name.trim();
+    if (display === "" || display.length > MAX_NAME) throw invalid({ name: `must be 1 to ${MAX_NAME} characters` });
+    if (slug !== undefined && (!SLUG.test(slug) || slug.length > MAX_SLUG)) {
+      throw invalid({ slug: `must be lowercase letters, digits and single dashes, at most ${MAX_SLUG} characters` });
+    }
+    const createdAt = this.deps.clock.now().toISOString();
+    return this.deps.db.transaction(async (tx) => {
+      const repo = new OrgRepo(tx);
+      const candidates = slug !== undefined ? [slug] : derivedSlugs(slugify(display));
+      for (const s of candidates) {
+        const org: Organization = { id: newId(), name: display, slug: s, createdAt };
+        if (await repo.put(org)) return org;
+      }
+      throw new DomainError("already_exists", `organization slug "${slug ?? slugify(display)}" is taken`, { fields: { slug: "already taken" } });
+    });
+  }
+
+  list(): Promise<Organization[]> {
+    return new OrgRepo(this.deps.db).list();
+  }
+
+  findBySlug(slug: string): Promise<Organization | undefined> {
+    return new OrgRepo(this.deps.db).findBySlug(slug);
+  }
+
+  /** The organization with this slug; 404 `not_found` otherwise. */
+  mustGetBySlug(slug: string): Promise<Organization> {
+    return new OrgRepo(this.deps.db).mustGetBySlug(slug);
+  }
+
+  /**
+   * On a database without any organization, creates "Default" (slug `default`) and an admin
+   * `admin@localhost` with a generated password, and returns that account so that it can be
+   * shown once. Returns null when an organization exists (also when another process won the race).
+   */
+  async ensureBootstrap(): Promise<BootstrapAccount | null> {
+    if (await new OrgRepo(this.deps.db).any()) return null;
+    const password = generatePassword();
+    const hash = await this.hasher.hash(password);
+    const now = this.deps.clock.now().toISOString();
+    return this.deps.db.transaction(async (tx) => {
+      const orgs = new OrgRepo(tx);
+      if (await orgs.any()) return null;
+      const org: Organization = { id: newId(), ...BOOTSTRAP_ORG, createdAt: now };
+      if (!(await orgs.put(org))) return null;
+      const admin = { id: newId(), orgId: org.id, email: BOOTSTRAP_EMAIL, name: "Administrator", role: "admin" as const, active: true, createdAt: now, updatedAt: now };
+      if (!(await new UserRepo(tx, org.id).put(admin, hash))) throw new DomainError("already_exists", `${BOOTSTRAP_EMAIL} already exists`);
+      tx.afterCommit(() => this.deps.log.info("bootstrap_created", { org_id: org.id, user_id: admin.id }));
+      return { orgSlug: org.slug, email: BOOTSTRAP_EMAIL, password };
+    });
+  }
+}
+
+function* derivedSlugs(base: string): Generator<string> {
+  yield base;
+  for (let n = 2; n <= 1000; n++) yield `${base}-${n}`;
+}

@@ -1,0 +1,51 @@
+import { t, type Static } from "elysia";
+import { Paginated } from "../http/pagination";
+
+export const Role = t.Union([t.Literal("admin"), t.Literal("member")]);
+export type Role = Static<typeof Role>;
+
+/** A user on the wire. The password hash never leaves the repository's credential lookup. */
+export const UserView = t.Object({
+  id: t.String(),
+  email: t.String(),
+  name: t.String(),
+  role: Role,
+  organization_id: t.String(),
+  is_active: t.Boolean(),
+  created_at: t.String(),
+});
+export type UserView = Static<typeof UserView>;
+
+export const UserPage = Paginated(UserView);
+
+/** A user as the services see it (no password hash). */
+export interface User {
+  id: string;
+  orgId: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** What `users.create` takes: from the CLI (`orgSlug`) or code that already knows the organization (`orgId`). */
+export interface NewUser {
+  orgSlug?: string;
+  orgId?: string;
+  email: string;
+  name?: string;
+  role?: Role;
+  password: string;
+}
+
+export const toUserView = (u: User): UserView => ({
+  id: u.id,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  organization_id: u.orgId,
+  is_active: u.active,
+  created_at: u.createdAt,
+});

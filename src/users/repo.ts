@@ -1,0 +1,92 @@
+import type { Executor } from "../db/types";
+import { notFound } from "../errors";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import type { Role, User } from "./model";
+
+interface UserRow {
+  id: string;
+  org_id: string;
+  email: string;
+  name: string;
+  role: Role;
+  active: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const COLS = "id, org_id, email, name, role, active, created_at, updated_at";
+const toUser = (r: UserRow): User => ({
+  id: r.id,
+  orgId: r.org_id,
+  email: r.email,
+  name: r.name,
+  role: r.role,
+  active: Number(r.active) === 1,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+/** A user together with the password hash, for the only two callers that need it (login, password checks). */
+export interface Credentials {
+  user: User;
+  passwordHash: string;
+}
+
+/**
+ * Looks a user up by (lowercased) email across organizations: emails are globally unique and
+ * login does not know the organization yet. The one unscoped user query.
+ */
+export async function findCredentialsByEmail(exec: Executor, email: string): Promise<Credentials | undefined> {
+  const r = await exec.get<UserRow & { password_hash: string }>(`SELECT ${COLS}, password_hash FROM users WHERE email = ?`, [email]);
+  return r && { user: toUser(r), passwordHash: r.password_hash };
+}
+
+/** Users of one organization. */
+export class UserRepo {
+  constructor(
+    private readonly exec: Executor,
+    private readonly orgId: string,
+  ) {}
+
+  async find(id: string): Promise<User | undefined> {
+    const r = await this.exec.get<UserRow>(`SELECT ${COLS} FROM users WHERE id = ? AND org_id = ?`, [id, this.orgId]);
+    return r && toUser(r);
+  }
+
+  async mustGet(id: string): Promise<User> {
+    const u = await this.find(id);
+    if (!u) throw notFound("user");
+    return u;
+  }
+
+  async list(page: PageRequest): Promise<PageResult<User>> {
+    const total = await this.exec.get<{ n: number }>("SELECT COUNT(*) AS n FROM users WHERE org_id = ?", [this.orgId]);
+    const rows = await this.exec.all<UserRow>(
+      `SELECT ${COLS} FROM users WHERE org_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?`,
+      [this.orgId, ...limitOffset(page)],
+    );
+    return { count: Number(total?.n ?? 0), results: rows.map(toUser) };
+  }
+
+  async listAll(): Promise<User[]> {
+    const rows = await this.exec.all<UserRow>(`SELECT ${COLS} FROM users WHERE org_id = ? ORDER BY created_at, id`, [this.orgId]);
+    return rows.map(toUser);
+  }
+
+  /** Inserts the user; false when the email is taken (in any organization). */
+  async put(u: User, passwordHash: string): Promise<boolean> {
+    const { changes } = await this.exec.run(
+      `INSERT INTO users (${COLS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
+      [u.id, this.orgId, u.email, u.name, u.role, u.active ? 1 : 0, u.createdAt, u.updatedAt, passwordHash],
+    );
+    return changes === 1;
+  }
+
+  async setPasswordHash(id: string, hash: string, now: string): Promise<void> {
+    await this.exec.run("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND org_id = ?", [hash, now, id, this.orgId]);
+  }
+
+  async deactivate(id: string, now: string): Promise<void> {
+    await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ?", [now, id, this.orgId]);
+  }
+}

@@ -1,0 +1,22 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope, PageQuery, pageOf } from "../http/pagination";
+import type { Services } from "../services";
+import { toUserView, UserPage, UserView } from "./model";
+
+const detail = (summary: string) => ({ tags: ["users"], summary });
+
+/** `GET /api/users` (members of the caller's organization) and `GET /api/users/me`. */
+export const userRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .get(
+      "/api/users",
+      async ({ auth, query, request }) => {
+        const page = pageOf(query);
+        const r = await s.users.listPage(auth, page);
+        return envelope(request.url, page, { count: r.count, results: r.results.map(toUserView) });
+      },
+      { query: t.Object(PageQuery), response: UserPage, detail: detail("Members of your organization") },
+    )
+    .get("/api/users/me", async ({ auth }) => toUserView(await s.users.me(auth)), { response: UserView, detail: detail("Your account") });

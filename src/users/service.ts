@@ -1,0 +1,117 @@
+import { RefreshTokenRepo } from "../auth/repo";
+import type { AuthContext } from "../auth/model";
+import { DomainError, invalid, notFound } from "../errors";
+import type { PageRequest, PageResult } from "../http/pagination";
+import { newId } from "../ids";
+import { OrgRepo } from "../orgs/repo";
+import type { Deps } from "../services";
+import type { NewUser, Role, User } from "./model";
+import { checkPasswordPolicy, type PasswordHasher } from "./password";
+import { findCredentialsByEmail, UserRepo } from "./repo";
+
+const EMAIL = /^[^\s@]+@[^\s@]+$/;
+const MAX_EMAIL = 320;
+const MAX_NAME = 200;
+
+/** Emails are compared lowercased and without surrounding spaces. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+/** Accounts: creation, listing, password changes, deactivation. Used by the HTTP routes and the CLI alike. */
+export class UserService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /**
+   * Creates a user in the organization given by `orgId` or `orgSlug` (404 when unknown).
+   * 422 for a bad email, name, role or a password under 8 characters; 409 `already_exists` for a taken email.
+   */
+  async create(input: NewUser): Promise<User> {
+    const email = normalizeEmail(input.email);
+    const name = (input.name ?? "").trim();
+    const role: Role = input.role ?? "member";
+    const fields: Record<string, string> = {};
+    if (!EMAIL.test(email) || email.length > MAX_EMAIL) fields.email = "must be an email address";
+    if (name.length > MAX_NAME) fields.name = `must be at most ${MAX_NAME} characters`;
+    if (role !== "admin" && role !== "member") fields.role = "must be admin or member";
+    if (Object.keys(fields).length > 0) throw invalid(fields);
+    checkPasswordPolicy(input.password);
+    const org = await this.resolveOrg(input);
+    const hash = await this.hasher.hash(input.password);
+    const now = this.deps.clock.now().toISOString();
+    const user: User = { id: newId(), orgId: org, email, name, role, active: true, createdAt: now, updatedAt: now };
+    return this.deps.db.transaction(async (tx) => {
+      if (!(await new UserRepo(tx, org).put(user, hash))) {
+        throw new DomainError("already_exists", `a user with email ${email} already exists`, { fields: { email: "already registered" } });
+      }
+      tx.afterCommit(() => this.deps.log.info("user_created", { user_id: user.id, org_id: org, role }));
+      return user;
+    });
+  }
+
+  /** Every user of one organization (by slug), or of all organizations; for the CLI. */
+  async list(orgSlug?: string): Promise<User[]> {
+    const orgs = orgSlug === undefined ? await new OrgRepo(this.deps.db).list() : [await new OrgRepo(this.deps.db).mustGetBySlug(orgSlug)];
+    const out: User[] = [];
+    for (const o of orgs) out.push(...(await new UserRepo(this.deps.db, o.id).listAll()));
+    return out;
+  }
+
+  /** One page of the caller's organization's members. */
+  listPage(auth: AuthContext, page: PageRequest): Promise<PageResult<User>> {
+    return new UserRepo(this.deps.db, auth.orgId).list(page);
+  }
+
+  /** The caller's own account. */
+  me(auth: AuthContext): Promise<User> {
+    return new UserRepo(this.deps.db, auth.orgId).mustGet(auth.userId);
+  }
+
+  async findByEmail(email: string): Promise<User | undefined> {
+    return (await findCredentialsByEmail(this.deps.db, normalizeEmail(email)))?.user;
+  }
+
+  /** The user with this email; 404 `not_found` otherwise. */
+  async mustGetByEmail(email: string): Promise<User> {
+    const user = await this.findByEmail(email);
+    if (!user) throw notFound(`user ${normalizeEmail(email)}`);
+    return user;
+  }
+
+  /** Replaces the password (policy as for `create`) and ends every session of the user. */
+  async setPassword(email: string, password: string): Promise<User> {
+    checkPasswordPolicy(password);
+    const user = await this.mustGetByEmail(email);
+    const hash = await this.hasher.hash(password);
+    const now = this.deps.clock.now().toISOString();
+    await this.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, user.orgId).setPasswordHash(user.id, hash, now);
+      await new RefreshTokenRepo(tx).revokeForUser(user.id, now);
+      tx.afterCommit(() => this.deps.log.info("password_changed", { user_id: user.id, org_id: user.orgId }));
+    });
+    return user;
+  }
+
+  /** Deactivates the user (idempotent): logins fail, refresh tokens are revoked, access tokens stop working on the next request. */
+  async deactivate(email: string): Promise<User> {
+    const user = await this.mustGetByEmail(email);
+    const now = this.deps.clock.now().toISOString();
+    await this.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, user.orgId).deactivate(user.id, now);
+      await new RefreshTokenRepo(tx).revokeForUser(user.id, now);
+      tx.afterCommit(() => this.deps.log.info("user_deactivated", { user_id: user.id, org_id: user.orgId }));
+    });
+    return { ...user, active: false, updatedAt: user.active ? now : user.updatedAt };
+  }
+
+  private async resolveOrg(input: NewUser): Promise<string> {
+    const repo = new OrgRepo(this.deps.db);
+    if (input.orgId !== undefined) {
+      if (!(await repo.find(input.orgId))) throw notFound("organization");
+      return input.orgId;
+    }
+    if (input.orgSlug !== undefined) return (await repo.mustGetBySlug(input.orgSlug)).id;
+    throw invalid({ org: "an organization is required" });
+  }
+}

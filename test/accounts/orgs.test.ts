@@ -1,0 +1,57 @@
+import { beforeAll, expect, test } from "bun:test";
+import { slugify } from "../../src/orgs/service";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+test.each([
+  ["Acme", "acme"],
+  ["Acme Café, Inc.", "acme-cafe-inc"],
+  ["  --Hello   World--  ", "hello-world"],
+  ["日本", "org"],
+  ["x".repeat(100), "x".repeat(59)],
+])("slugify(%p) = %p", (name, slug) => {
+  expect(slugify(name)).toBe(slug);
+});
+
+forEachDialect("organizations", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  test("create derives a unique slug from the name and creates the change-feed counter", async () => {
+    const a = await t.services.orgs.create("Slug Test Co");
+    const b = await t.services.orgs.create("Slug Test Co");
+    expect(a.slug).toBe("slug-test-co");
+    expect(b.slug).toBe("slug-test-co-2");
+    const feed = await db().get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [b.id]);
+    expect(feed?.seq).toBe(0);
+    const listed = await t.services.orgs.list();
+    expect(listed.map((o) => o.slug)).toEqual(expect.arrayContaining(["slug-test-co", "slug-test-co-2"]));
+  });
+
+  test("an explicit slug must be valid (422) and free (409)", async () => {
+    await t.services.orgs.create("Explicit", "explicit-slug");
+    await expect(t.services.orgs.create("Again", "explicit-slug")).rejects.toMatchObject({ status: 409, code: "already_exists" });
+    await expect(t.services.orgs.create("Bad", "Not A Slug")).rejects.toMatchObject({ status: 422, details: { fields: { slug: expect.any(String) } } });
+    await expect(t.services.orgs.create("   ")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
+    expect(await t.services.orgs.findBySlug("explicit-slug")).toMatchObject({ name: "Explicit" });
+  });
+});
+
+forEachDialect("bootstrap", ({ db }) => {
+  test("an empty database gets one organization and an admin whose printed password logs in; later calls do nothing", async () => {
+    const t = await createTestApp(db());
+    const account = await t.services.orgs.ensureBootstrap();
+    expect(account).toMatchObject({ orgSlug: "default", email: "admin@localhost" });
+    expect(account!.password.length).toBeGreaterThanOrEqual(16);
+    expect(await t.services.orgs.ensureBootstrap()).toBeNull();
+    expect((await t.services.orgs.list()).map((o) => [o.name, o.slug])).toEqual([["Default", "default"]]);
+    const users = await t.services.users.list("default");
+    expect(users.map((u) => [u.email, u.role])).toEqual([["admin@localhost", "admin"]]);
+
+    const login = await t.request("POST", "/api/auth/login", { body: { email: account!.email, password: account!.password } });
+    expect(login.status).toBe(200);
+    expect(login.body.user.role).toBe("admin");
+  });
+});

@@ -1,0 +1,92 @@
+import { beforeAll, expect, test } from "bun:test";
+import { ManualClock } from "../../src/time";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+forEachDialect("auth: refresh tokens", ({ db }) => {
+  let t: TestApp;
+  let clock: ManualClock;
+  beforeAll(async () => {
+    clock = new ManualClock(new Date());
+    t = await createTestApp(db(), { clock });
+  });
+  const refresh = (token: string) => t.request("POST", "/api/auth/refresh", { body: { refresh: token } });
+
+  test("a refresh token gives a new pair once; the new access token works", async () => {
+    const u = await t.createUser();
+    const r = await refresh(u.refresh);
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ token_type: "Bearer", user: { id: u.user.id } });
+    expect(r.body.refresh).not.toBe(u.refresh);
+    expect((await t.request("GET", "/api/users/me", { token: r.body.access })).status).toBe(200);
+    expect((await refresh(r.body.refresh)).status).toBe(200);
+  });
+
+  test("presenting a used refresh token again revokes the whole family", async () => {
+    const u = await t.createUser();
+    const first = await refresh(u.refresh);
+    expect(first.status).toBe(200);
+    const reuse = await refresh(u.refresh);
+    expect(reuse.status).toBe(401);
+    expect(reuse.body.error.code).toBe("unauthenticated");
+    expect((await refresh(first.body.refresh)).status).toBe(401);
+
+    const other = await t.services.auth.issue(u.user, u.deviceId);
+    expect((await refresh(other.refresh)).status).toBe(200);
+  });
+
+  test("two concurrent refreshes with one token: one wins, the other counts as reuse and ends the family", async () => {
+    const u = await t.createUser();
+    const results = await Promise.all([refresh(u.refresh), refresh(u.refresh)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 401]);
+    const winner = results.find((r) => r.status === 200)!;
+    expect((await refresh(winner.body.refresh)).status).toBe(401);
+  });
+
+  test("the refresh token keeps the device binding; revoking the device ends the session", async () => {
+    const u = await t.createUser();
+    const r = await refresh(u.refresh);
+    const claims = JSON.parse(Buffer.from(r.body.access.split(".")[1], "base64url").toString());
+    expect(claims.did).toBe(u.deviceId);
+    await t.services.devices.revokeById(u.deviceId!);
+    expect((await refresh(r.body.refresh)).status).toBe(401);
+  });
+
+  test("logout (with the access token) revokes the family: 204, then refresh is 401", async () => {
+    const u = await t.createUser();
+    const rotated = await refresh(u.refresh);
+    expect((await t.request("POST", "/api/auth/logout", { body: { refresh: rotated.body.refresh } })).status).toBe(401);
+    const out = await t.request("POST", "/api/auth/logout/", { token: rotated.body.access, body: { refresh: rotated.body.refresh } });
+    expect(out.status).toBe(204);
+    expect((await refresh(rotated.body.refresh)).status).toBe(401);
+  });
+
+  test("logout ignores another user's refresh token", async () => {
+    const a = await t.createUser();
+    const b = await t.createUser();
+    expect((await t.request("POST", "/api/auth/logout", { token: a.token, body: { refresh: b.refresh } })).status).toBe(204);
+    expect((await refresh(b.refresh)).status).toBe(200);
+  });
+
+  test("deactivating the user or changing the password ends refresh", async () => {
+    const a = await t.createUser();
+    const b = await t.createUser();
+    await t.services.users.deactivate(a.email);
+    await t.services.users.setPassword(b.email, "a brand new password");
+    expect((await refresh(a.refresh)).status).toBe(401);
+    expect((await refresh(b.refresh)).status).toBe(401);
+  });
+
+  test("expired, forged and malformed refresh tokens are 401", async () => {
+    const u = await t.createUser();
+    const [id] = u.refresh.split(".");
+    expect((await refresh(`${id}.${"A".repeat(43)}`)).status).toBe(401);
+    expect((await refresh("not-a-token")).status).toBe(401);
+    const missing = await t.request("POST", "/api/auth/refresh", { body: {} });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.details.fields).toHaveProperty("refresh");
+
+    clock.advance((t.config.refreshTokenTtlSeconds + 1) * 1000);
+    expect((await refresh(u.refresh)).status).toBe(401);
+  });
+});

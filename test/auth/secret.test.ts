@@ -1,0 +1,45 @@
+import { afterAll, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadSecret, secretPath } from "../../src/auth/secret";
+import { createTestApp } from "../support/app";
+import { createTestDatabase } from "../support/db";
+
+const root = mkdtempSync(join(tmpdir(), "taskmgr-secret-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+test("without TASKMGR_SECRET a secret is generated once into dataDir/secret with mode 0600, then reused", () => {
+  const dataDir = join(root, "nested", "data");
+  const key = loadSecret({ secret: null, dataDir });
+  const path = secretPath(dataDir);
+  expect(statSync(path).mode & 0o777).toBe(0o600);
+  const content = readFileSync(path, "utf8");
+  expect(content.trim().length).toBeGreaterThanOrEqual(32);
+  expect(loadSecret({ secret: null, dataDir })).toEqual(key);
+  expect(readFileSync(path, "utf8")).toBe(content);
+  expect(loadSecret({ secret: null, dataDir: join(root, "elsewhere") })).not.toEqual(key);
+});
+
+test("TASKMGR_SECRET is used as given and writes no file", () => {
+  const dataDir = join(root, "explicit");
+  const a = loadSecret({ secret: "an operator chosen secret", dataDir });
+  expect(loadSecret({ secret: "an operator chosen secret", dataDir: join(root, "other") })).toEqual(a);
+  expect(loadSecret({ secret: "a different secret", dataDir })).not.toEqual(a);
+  expect(() => statSync(secretPath(dataDir))).toThrow();
+});
+
+test("tokens survive a restart that reads the same secret file, and not a different one", async () => {
+  const dataDir = join(root, "restart");
+  const { db, drop } = await createTestDatabase("sqlite");
+  try {
+    const first = await createTestApp(db, { config: { secret: null, dataDir } });
+    const u = await first.createUser();
+    const second = await createTestApp(db, { config: { secret: null, dataDir } });
+    expect((await second.request("GET", "/api/users/me", { token: u.token })).status).toBe(200);
+    const stranger = await createTestApp(db, { config: { secret: null, dataDir: join(root, "stranger") } });
+    expect((await stranger.request("GET", "/api/users/me", { token: u.token })).status).toBe(401);
+  } finally {
+    await drop();
+  }
+});

@@ -1,0 +1,119 @@
+import { beforeAll, expect, test } from "bun:test";
+import { Elysia } from "elysia";
+import { SignJWT } from "jose";
+import { adminGuard, authGuard } from "../../src/auth/guard";
+import { errorHandler } from "../../src/http/errors";
+import { silentLogger } from "../../src/log/logger";
+import { loadSecret } from "../../src/auth/secret";
+import { ManualClock } from "../../src/time";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString("base64url");
+
+forEachDialect("auth: access tokens and the guard", ({ db }) => {
+  let t: TestApp;
+  let clock: ManualClock;
+  let u: TestUser;
+  let key: Uint8Array;
+  beforeAll(async () => {
+    clock = new ManualClock(new Date());
+    t = await createTestApp(db(), { clock });
+    u = await t.createUser({ device: false });
+    key = loadSecret(t.config);
+  });
+  const me = (token: string) => t.request("GET", "/api/users/me", { token });
+  const claims = () => ({ sub: u.user.id, org: u.org.id, role: "member" });
+  const sign = (o: { iss?: string; aud?: string; alg?: string; key?: Uint8Array; body?: Record<string, unknown> } = {}) => {
+    const iat = Math.floor(clock.now().getTime() / 1000);
+    return new SignJWT(o.body ?? claims())
+      .setProtectedHeader({ alg: o.alg ?? "HS256", typ: "JWT" })
+      .setIssuer(o.iss ?? "taskmgr")
+      .setAudience(o.aud ?? "taskmgr-api")
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 60)
+      .sign(o.key ?? key);
+  };
+
+  test("a token built like ours is accepted (so the refusals below are about the one thing changed)", async () => {
+    expect((await me(await sign())).status).toBe(200);
+    expect((await me(u.token)).status).toBe(200);
+  });
+
+  test("missing or malformed Authorization is 401", async () => {
+    const none = await t.request("GET", "/api/users/me");
+    expect(none.status).toBe(401);
+    expect(none.body.error.code).toBe("unauthenticated");
+    expect((await t.request("GET", "/api/users/me", { headers: { authorization: `Basic ${u.token}` } })).status).toBe(401);
+    expect((await me("garbage")).status).toBe(401);
+  });
+
+  test("wrong issuer, wrong audience, foreign key and another HMAC algorithm are refused", async () => {
+    expect((await me(await sign({ iss: "someone-else" }))).status).toBe(401);
+    expect((await me(await sign({ aud: "another-api" }))).status).toBe(401);
+    expect((await me(await sign({ key: new TextEncoder().encode("x".repeat(64)) }))).status).toBe(401);
+    expect((await me(await sign({ alg: "HS512" }))).status).toBe(401);
+  });
+
+  test("a tampered payload and alg none are refused", async () => {
+    const [h, , s] = u.token.split(".");
+    const payload = JSON.parse(Buffer.from(u.token.split(".")[1]!, "base64url").toString());
+    expect((await me(`${h}.${b64({ ...payload, role: "admin" })}.${s}`)).status).toBe(401);
+    expect((await me(`${b64({ alg: "none", typ: "JWT" })}.${b64(payload)}.`)).status).toBe(401);
+  });
+
+  test("an access token expires after the configured lifetime", async () => {
+    const token = await t.tokenFor(u.user);
+    clock.advance((t.config.accessTokenTtlSeconds - 5) * 1000);
+    expect((await me(token)).status).toBe(200);
+    clock.advance(10_000);
+    const r = await me(token);
+    expect(r.status).toBe(401);
+    expect(r.body.error.message).toContain("expired");
+  });
+
+  test("a revoked device's token is refused on the next request", async () => {
+    const d = await t.createUser({ role: "admin" });
+    expect((await t.request("GET", "/api/devices", { token: d.token })).status).toBe(200);
+    expect((await t.request("DELETE", `/api/devices/${d.deviceId}`, { token: d.token })).status).toBe(204);
+    expect((await t.request("GET", "/api/devices", { token: d.token })).status).toBe(401);
+  });
+
+  test("a deactivated user's token is refused on the next request", async () => {
+    const d = await t.createUser();
+    expect((await me(d.token)).status).toBe(200);
+    await t.services.users.deactivate(d.email);
+    expect((await me(d.token)).status).toBe(401);
+  });
+
+  test("authGuard gives handlers the AuthContext; adminGuard answers 403 to members", async () => {
+    const admin = await t.createUser({ role: "admin" });
+    const member = await t.createUser({ org: admin.org.slug, device: false });
+    const app = new Elysia()
+      .use(errorHandler(silentLogger))
+      .use(new Elysia().use(authGuard(t.services)).get("/who", ({ auth }) => auth))
+      .use(new Elysia().use(adminGuard(t.services)).get("/admin", ({ auth }) => ({ ok: auth.userId })));
+    const call = async (path: string, token?: string) => {
+      const res = await app.handle(new Request(`http://localhost${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} }));
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    expect(await call("/who", admin.token)).toEqual({
+      status: 200,
+      body: { userId: admin.user.id, orgId: admin.org.id, role: "admin", deviceId: admin.deviceId, email: admin.email },
+    });
+    expect((await call("/who", member.token)).body.deviceId).toBeNull();
+    expect((await call("/who")).status).toBe(401);
+    expect(await call("/admin", admin.token)).toEqual({ status: 200, body: { ok: admin.user.id } });
+    const denied = await call("/admin", member.token);
+    expect(denied.status).toBe(403);
+    expect(denied.body.error.code).toBe("forbidden");
+    expect((await call("/admin")).status).toBe(401);
+  });
+
+  test("using a device-bound token records last_seen_at", async () => {
+    const d = await t.createUser();
+    const before = await t.request("GET", `/api/devices/${d.deviceId}`, { token: d.token });
+    expect(before.status).toBe(200);
+    expect(before.body.last_seen_at).toBe(clock.now().toISOString());
+  });
+});

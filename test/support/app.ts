@@ -1,0 +1,125 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApp, type App } from "../../src/app";
+import { loadConfig, type Config } from "../../src/config";
+import type { Database } from "../../src/db/types";
+import { silentLogger, type Logger } from "../../src/log/logger";
+import type { Organization } from "../../src/orgs/model";
+import { createServices, type Services } from "../../src/services";
+import { systemClock, type Clock } from "../../src/time";
+import type { Role, User } from "../../src/users/model";
+
+/** The fixed signing secret of test apps (so tokens can be forged on purpose in tests). */
+export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+/** The password `createUser` gives when none is asked for. */
+export const TEST_PASSWORD = "correct horse battery staple";
+/** Cheap Argon2id parameters: tests create many users. */
+const TEST_ARGON2 = { memoryCost: 1024, timeCost: 1 };
+
+/** A configuration for tests: fixed secret, a unique temporary data folder (created only if something writes there). */
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const dataDir = join(tmpdir(), `taskmgr-test-${crypto.randomUUID()}`);
+  return {
+    ...loadConfig({ db: "sqlite::memory:" }, { TASKMGR_SECRET: TEST_SECRET, TASKMGR_DATA_DIR: dataDir, LOG_DIR: join(dataDir, "logs") }),
+    ...overrides,
+  };
+}
+
+export interface TestResponse<T = any> {
+  status: number;
+  /** Parsed JSON; the raw text for other content types; null for an empty body. */
+  body: T;
+  headers: Headers;
+}
+
+export interface RequestOptions {
+  /** Sent as `Authorization: Bearer <token>`. */
+  token?: string;
+  /** JSON-encoded unless it is already a string (sent as is, e.g. malformed JSON). */
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface CreateUserOptions {
+  /** Slug of an existing organization; a new organization is created when absent. */
+  org?: string;
+  role?: Role;
+  email?: string;
+  name?: string;
+  password?: string;
+  /** A device is registered and bound to the token unless `false`; a string names it. */
+  device?: boolean | string;
+}
+
+export interface TestUser {
+  user: User;
+  org: Organization;
+  email: string;
+  password: string;
+  /** An access token (bound to `deviceId` when there is one). */
+  token: string;
+  refresh: string;
+  deviceId: string | null;
+}
+
+export interface TestApp {
+  app: App;
+  services: Services;
+  config: Config;
+  clock: Clock;
+  /** Sends one request through `app.handle` (no server). */
+  request<T = any>(method: string, path: string, opts?: RequestOptions): Promise<TestResponse<T>>;
+  /** A new organization; the slug is derived (and made unique) from the name when not given. */
+  createOrg(name?: string, slug?: string): Promise<Organization>;
+  /** A user (in a new organization unless `org` is given) with a session, made through the services (no HTTP). */
+  createUser(opts?: CreateUserOptions): Promise<TestUser>;
+  /** A fresh access token for a user, optionally bound to a device. */
+  tokenFor(user: User, deviceId?: string | null): Promise<string>;
+}
+
+/**
+ * An app over `db` (already migrated; see `forEachDialect`) built like production: `createServices`
+ * + `createApp`, with `testConfig()`, a silent logger and cheap password hashing.
+ */
+export async function createTestApp(db: Database, opts: { clock?: Clock; config?: Partial<Config>; log?: Logger } = {}): Promise<TestApp> {
+  const config = testConfig(opts.config);
+  const clock = opts.clock ?? systemClock;
+  const services = createServices({ db, config, clock, log: opts.log ?? silentLogger, argon2: TEST_ARGON2 });
+  const app = createApp(services);
+
+  const request = async <T = any>(method: string, path: string, o: RequestOptions = {}): Promise<TestResponse<T>> => {
+    const headers: Record<string, string> = { ...o.headers };
+    if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
+    let body: string | undefined;
+    if (o.body !== undefined) {
+      body = typeof o.body === "string" ? o.body : JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+    const text = await res.text();
+    const json = (res.headers.get("content-type") ?? "").includes("json");
+    return { status: res.status, body: (text === "" ? null : json ? JSON.parse(text) : text) as T, headers: res.headers };
+  };
+
+  const createOrg = (name?: string, slug?: string) => services.orgs.create(name ?? `Org ${crypto.randomUUID().slice(0, 8)}`, slug);
+
+  const createUser = async (o: CreateUserOptions = {}): Promise<TestUser> => {
+    const org = o.org !== undefined ? await services.orgs.mustGetBySlug(o.org) : await createOrg();
+    const password = o.password ?? TEST_PASSWORD;
+    const user = await services.users.create({
+      orgId: org.id,
+      email: o.email ?? `user-${crypto.randomUUID()}@example.test`,
+      name: o.name ?? "Test User",
+      role: o.role ?? "member",
+      password,
+    });
+    const deviceId =
+      o.device === false ? null : (await services.devices.create({ userId: user.id, orgId: user.orgId }, { name: typeof o.device === "string" ? o.device : "test device" })).id;
+    const session = await services.auth.issue(user, deviceId);
+    return { user, org, email: user.email, password, token: session.access, refresh: session.refresh, deviceId };
+  };
+
+  const tokenFor = async (user: User, deviceId: string | null = null) => (await services.auth.issue(user, deviceId)).access;
+
+  return { app, services, config, clock, request, createOrg, createUser, tokenFor };
+}
