@@ -6,7 +6,6 @@
  * B's changes onto A's state give the same values and the same conflict fields whenever
  * the base is known. Conflicting fields keep the remote (server) value.
  */
-import { diff3Merge } from "node-diff3";
 
 /** The synced entity kinds. */
 export type EntityKind = "task" | "project" | "comment";
@@ -38,8 +37,14 @@ export const STATUS_PRECEDENCE: Readonly<Record<string, number>> = Object.freeze
   done: 4,
 });
 
-/** Texts whose merge would involve more tokens than this are treated as a conflict. */
-export const MAX_TEXT_MERGE_TOKENS = 50_000;
+/** Texts longer than this together (base + local + remote, in UTF-16 units) are a conflict, not diffed. */
+export const MAX_TEXT_MERGE_CHARS = 1_000_000;
+
+/** A side that needs more token insertions + deletions than this (in one diff) makes its text a conflict. */
+export const MAX_TEXT_EDITS = 1_000;
+
+/** Diff work (token comparisons) one {@link mergeText} may spend; beyond it the text is a conflict. */
+export const MAX_TEXT_MERGE_WORK = 1_000_000;
 
 /** Decides a field both sides changed to different values: the merged value, or CONFLICT. */
 type Rule = (base: unknown, local: unknown, remote: unknown) => unknown;
@@ -96,23 +101,29 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
 export type TextMerge = { ok: true; text: string } | { ok: false };
 
 /**
- * Three-way text merge with diff3, symmetric in (local, remote): line-level first; regions
- * where lines conflict are retried word by word. Edits to different lines or words both
- * survive; edits that overlap (or touch adjacent tokens) are a conflict (`ok: false`).
+ * Three-way text merge (diff3), symmetric in (local, remote): line-level first; regions where
+ * lines conflict are retried word by word. Edits to different lines or words both survive;
+ * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict.
  */
 export function mergeText(base: string, local: string, remote: string): TextMerge {
   if (local === remote || remote === base) return { ok: true, text: local };
   if (local === base) return { ok: true, text: remote };
+  if (base.length + local.length + remote.length > MAX_TEXT_MERGE_CHARS) return { ok: false };
+  const budget: Budget = { work: MAX_TEXT_MERGE_WORK }; // spent the same in either order: a sum
+  const regions = diff3(lines(local), lines(base), lines(remote), budget);
+  if (regions === null) return { ok: false };
   const out: string[] = [];
-  for (const region of diff3Tokens(lines(local), lines(base), lines(remote))) {
-    if (region.ok) {
-      out.push(...region.ok);
+  for (const region of regions) {
+    if ("ok" in region) {
+      append(out, region.ok, 0, region.ok.length);
       continue;
     }
-    const { a, o, b } = region.conflict!;
-    const words = diff3Tokens(wordTokens(a.join("")), wordTokens(o.join("")), wordTokens(b.join("")));
-    if (words.some((w) => !w.ok)) return { ok: false };
-    for (const w of words) out.push(...w.ok!);
+    const words = diff3(wordTokens(region.a.join("")), wordTokens(region.o.join("")), wordTokens(region.b.join("")), budget);
+    if (words === null) return { ok: false };
+    for (const w of words) {
+      if (!("ok" in w)) return { ok: false };
+      append(out, w.ok, 0, w.ok.length);
+    }
   }
   return { ok: true, text: out.join("") };
 }
@@ -179,17 +190,160 @@ function earlierDate(_base: unknown, l: unknown, r: unknown): unknown {
   return l < r ? l : r; // same instant spelled differently: pick one deterministically
 }
 
-type Region = { ok?: string[]; conflict?: { a: string[]; o: string[]; b: string[] } };
+type Region = { ok: string[] } | { a: string[]; o: string[]; b: string[] };
+type Budget = { work: number };
+type Hunk = TokenHunk & { side: "a" | "b" };
 
-/** diff3 over token arrays (symmetric in a/b); oversized inputs are one conflict region. */
-function diff3Tokens(a: string[], o: string[], b: string[]): Region[] {
-  if (a.length + o.length + b.length > MAX_TEXT_MERGE_TOKENS) return [{ conflict: { a, o, b } }];
-  return diff3Merge<string>(a, o, b, { excludeFalseConflicts: true });
+/**
+ * diff3 over token arrays: hunks of `a` and `b` against `o` that overlap or touch form one
+ * region; a region changed by one side (or identically by both) takes that change, otherwise
+ * it is a conflict. Only the set of hunks matters, so swapping `a` and `b` gives the same text.
+ * Null when the inputs are too large or too different to diff cheaply (the caller's conflict).
+ */
+function diff3(a: string[], o: string[], b: string[], budget: Budget): Region[] | null {
+  const hunksA = diffTokens(o, a, budget);
+  const hunksB = hunksA && diffTokens(o, b, budget);
+  if (hunksA === null || hunksB === null) return null;
+  const hunks: Hunk[] = [...hunksA.map((h) => ({ ...h, side: "a" as const })), ...hunksB.map((h) => ({ ...h, side: "b" as const }))];
+  hunks.sort((x, y) => x.start - y.start || x.end - y.end);
+  const regions: Region[] = [];
+  let pos = 0;
+  for (let i = 0; i < hunks.length; ) {
+    const start = hunks[i].start;
+    let end = hunks[i].end;
+    let j = i + 1;
+    for (; j < hunks.length && hunks[j].start <= end; j++) end = Math.max(end, hunks[j].end);
+    const group = hunks.slice(i, j);
+    const ca = applyHunks(o, start, end, group.filter((h) => h.side === "a"));
+    const cb = applyHunks(o, start, end, group.filter((h) => h.side === "b"));
+    const oc = o.slice(start, end);
+    regions.push({ ok: o.slice(pos, start) });
+    if (sameTokens(ca, oc) || sameTokens(ca, cb)) regions.push({ ok: cb });
+    else if (sameTokens(cb, oc)) regions.push({ ok: ca });
+    else regions.push({ a: ca, o: oc, b: cb });
+    pos = end;
+    i = j;
+  }
+  regions.push({ ok: o.slice(pos) });
+  return regions;
+}
+
+/** One difference: `o[start, end)` is replaced by `content`. */
+export interface TokenHunk {
+  start: number;
+  end: number;
+  content: string[];
+}
+
+/**
+ * A minimal diff turning token array `o` into `x` (Myers' O(ND) algorithm after trimming the
+ * common prefix and suffix), or null when it needs more than {@link MAX_TEXT_EDITS} edits or
+ * exhausts `budget.work` (decremented). Used by {@link mergeText}; exported for tests. Myers,
+ * not node-diff3's LCS: that one is cubic when tokens such as line breaks or common words
+ * repeat (minutes for a 5,000-line text), which a sync server cannot afford.
+ */
+export function diffTokens(o: readonly string[], x: readonly string[], budget = { work: MAX_TEXT_MERGE_WORK }): TokenHunk[] | null {
+  let pre = 0;
+  while (pre < o.length && pre < x.length && o[pre] === x[pre]) pre++;
+  let suf = 0;
+  while (suf < o.length - pre && suf < x.length - pre && o[o.length - 1 - suf] === x[x.length - 1 - suf]) suf++;
+  const om = o.slice(pre, o.length - suf);
+  const xm = x.slice(pre, x.length - suf);
+  if (om.length === 0 || xm.length === 0) {
+    return om.length + xm.length === 0 ? [] : [{ start: pre, end: pre + om.length, content: xm }];
+  }
+  const ids = new Map<string, number>();
+  const intern = (tokens: readonly string[]) => Int32Array.from(tokens, (t) => ids.get(t) ?? ids.set(t, ids.size).size - 1);
+  budget.work -= om.length + xm.length;
+  const matches = budget.work < 0 ? null : myersMatches(intern(om), intern(xm), budget);
+  if (matches === null) return null;
+  const hunks: TokenHunk[] = [];
+  let i = 0;
+  let j = 0;
+  for (const [mi, mj] of [...matches, [om.length, xm.length]]) {
+    if (mi > i || mj > j) hunks.push({ start: pre + i, end: pre + mi, content: xm.slice(j, mj) });
+    i = mi + 1;
+    j = mj + 1;
+  }
+  return hunks;
+}
+
+/** Index pairs (i, j) with o[i] === x[j] of a shortest edit script, ascending; null beyond the limits. */
+function myersMatches(o: Int32Array, x: Int32Array, budget: Budget): [number, number][] | null {
+  const n = o.length;
+  const m = x.length;
+  const max = Math.min(n + m, MAX_TEXT_EDITS);
+  const off = max + 1;
+  const v = new Int32Array(2 * max + 3); // v[k + off]: furthest i reached on diagonal k = i - j
+  const trace: Int32Array[] = []; // trace[d]: v before step d, diagonals -d-1 .. d+1
+  for (let d = 0; d <= max; d++) {
+    trace.push(v.slice(off - d - 1, off + d + 2));
+    for (let k = -d; k <= d; k += 2) {
+      let i = k === -d || (k !== d && v[off + k - 1] < v[off + k + 1]) ? v[off + k + 1] : v[off + k - 1] + 1;
+      let j = i - k;
+      const from = i;
+      while (i < n && j < m && o[i] === x[j]) (i++, j++);
+      budget.work -= 1 + i - from;
+      if (budget.work < 0) return null;
+      v[off + k] = i;
+      if (i >= n && j >= m) return backtrack(trace, n, m);
+    }
+  }
+  return null;
+}
+
+/** Walks the Myers trace back from (n, m), collecting the diagonal (matching) steps. */
+function backtrack(trace: Int32Array[], n: number, m: number): [number, number][] {
+  const matches: [number, number][] = [];
+  let i = n;
+  let j = m;
+  for (let d = trace.length - 1; d >= 0; d--) {
+    const at = (k: number) => trace[d][k + d + 1]; // trace[d] starts at diagonal -d-1
+    const k = i - j;
+    const prevK = k === -d || (k !== d && at(k - 1) < at(k + 1)) ? k + 1 : k - 1;
+    const prevI = d === 0 ? 0 : at(prevK);
+    const prevJ = d === 0 ? 0 : prevI - prevK;
+    const snakeStart = d === 0 || prevK === k + 1 ? prevI : prevI + 1; // where this step's diagonal run began
+    while (i > snakeStart) matches.push([--i, --j]);
+    i = prevI;
+    j = prevJ;
+  }
+  return matches.reverse();
+}
+
+/** `o[start, end)` with the given hunks (sorted, inside that range) applied. */
+function applyHunks(o: string[], start: number, end: number, hunks: Hunk[]): string[] {
+  const out: string[] = [];
+  let pos = start;
+  for (const h of hunks) {
+    append(out, o, pos, h.start);
+    append(out, h.content, 0, h.content.length);
+    pos = h.end;
+  }
+  append(out, o, pos, end);
+  return out;
+}
+
+/** Pushes `items[from, to)` one by one (a spread would overflow the argument limit on long texts). */
+function append(out: string[], items: readonly string[], from: number, to: number): void {
+  for (let i = from; i < to; i++) out.push(items[i]);
+}
+
+function sameTokens(x: string[], y: string[]): boolean {
+  return x.length === y.length && x.every((t, i) => t === y[i]);
 }
 
 /** Lines and line breaks as separate tokens, so a changed line never touches its neighbours. */
 function lines(text: string): string[] {
-  return text.split(/(\n)/).filter((t) => t !== "");
+  const out: string[] = [];
+  for (let at = 0; at < text.length; ) {
+    const nl = text.indexOf("\n", at);
+    const end = nl < 0 ? text.length : nl;
+    if (end > at) out.push(text.slice(at, end));
+    if (nl >= 0) out.push("\n");
+    at = end + 1;
+  }
+  return out;
 }
 
 /** Words and whitespace runs as separate tokens; joining them gives the text back. */

@@ -5,12 +5,15 @@ import {
   STATUS_PRECEDENCE,
   changedFields,
   deepEqual,
+  diffTokens,
   mergeRecord,
   mergeTags,
   mergeText,
+  MAX_TEXT_EDITS,
+  MAX_TEXT_MERGE_CHARS,
   type EntityKind,
   type Fields,
-} from "../../src/sync/merge.ts";
+} from "../../src/sync/merge";
 
 const baseTask: Fields = {
   project_id: "p1",
@@ -160,6 +163,81 @@ describe("mergeText", () => {
   });
 });
 
+describe("mergeText on large texts", () => {
+  const big = Array.from({ length: 10_000 }, (_, i) => `line ${i % 7} of the text`).join("\n");
+  const withLine = (text: string, index: number, line: string) =>
+    text.split("\n").map((l, i) => (i === index ? line : l)).join("\n");
+
+  test("thousands of repeated lines merge (speed is measured in the bench, not here)", () => {
+    const result = mergeText(big, withLine(big, 3, "edited by A"), withLine(big, 9_990, "edited by B"));
+    expect(result).toEqual({ ok: true, text: withLine(withLine(big, 3, "edited by A"), 9_990, "edited by B") });
+  });
+
+  test(`a side with more than ${MAX_TEXT_EDITS} token edits is a conflict (bounded work)`, () => {
+    const lines = big.split("\n").slice(0, MAX_TEXT_EDITS);
+    const base = lines.join("\n");
+    const rewritten = lines.map((l) => l.toUpperCase()).join("\n");
+    expect(mergeText(base, rewritten, base + "\nappended")).toEqual({ ok: false });
+    expect(mergeText(base, base + "\nappended", rewritten)).toEqual({ ok: false });
+  });
+
+  test("hundreds of thousands of short lines merge without overflowing", () => {
+    const many = "a\n".repeat(150_000);
+    expect(mergeText(many, "A\n" + many, many + "B")).toEqual({ ok: true, text: "A\n" + many + "B" });
+  });
+
+  test(`texts over ${MAX_TEXT_MERGE_CHARS} characters together are a conflict unless one side is unchanged`, () => {
+    const huge = "word ".repeat(MAX_TEXT_MERGE_CHARS / 10);
+    expect(mergeText(huge, "A " + huge, huge + "B")).toEqual({ ok: false });
+    expect(mergeText(huge, "A " + huge, huge)).toEqual({ ok: true, text: "A " + huge });
+  });
+});
+
+describe("diffTokens", () => {
+  /** Length of a longest common subsequence, by the textbook table. */
+  function lcsLength(a: string[], b: string[]): number {
+    const row = new Array(b.length + 1).fill(0);
+    for (const x of a) {
+      let diagonal = 0;
+      for (let j = 1; j <= b.length; j++) {
+        const above = row[j];
+        row[j] = x === b[j - 1] ? diagonal + 1 : Math.max(row[j], row[j - 1]);
+        diagonal = above;
+      }
+    }
+    return row[b.length];
+  }
+  const tokensArb = fc.array(fc.constantFrom("a", "b", "c", "\n"), { maxLength: 30 });
+
+  test("property: the hunks rebuild the target and are a minimal edit script", () => {
+    fc.assert(
+      fc.property(tokensArb, tokensArb, (o, x) => {
+        const hunks = diffTokens(o, x)!;
+        const rebuilt: string[] = [];
+        let pos = 0;
+        for (const h of hunks) {
+          expect(h.start).toBeGreaterThanOrEqual(pos);
+          rebuilt.push(...o.slice(pos, h.start), ...h.content);
+          pos = h.end;
+        }
+        rebuilt.push(...o.slice(pos));
+        expect(rebuilt).toEqual(x);
+        const edits = hunks.reduce((sum, h) => sum + (h.end - h.start) + h.content.length, 0);
+        expect(edits).toBe(o.length + x.length - 2 * lcsLength(o, x));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test("gives up (null) beyond the edit limit or the work budget", () => {
+    const many = Array.from({ length: MAX_TEXT_EDITS + 1 }, (_, i) => `t${i}`);
+    expect(diffTokens([], many)).toEqual([{ start: 0, end: 0, content: many }]); // trimmed, no search needed
+    expect(diffTokens(["x", ...many.map((t) => t + "o"), "y"], ["x", ...many, "y"])).toBeNull();
+    expect(diffTokens(["a", "b", "c"], ["a", "x", "c"], { work: 0 })).toBeNull();
+    expect(diffTokens(["a", "b", "c"], ["a", "x", "c"], { work: 10 })).toEqual([{ start: 1, end: 2, content: ["x"] }]);
+  });
+});
+
 describe("mergeTags", () => {
   const cases: [string, string[] | null, string[], string[], string[]][] = [
     ["adds from both, sorted", ["m"], ["m", "z"], ["m", "a"], ["a", "m", "z"]],
@@ -280,6 +358,42 @@ describe("properties", () => {
     );
   });
 
+  test("lines inserted by one side and a line edited elsewhere by the other both survive", () => {
+    const scenario = fc.integer({ min: 3, max: 12 }).chain((n) =>
+      fc.tuple(fc.constant(n), fc.uniqueArray(fc.integer({ min: 0, max: n }), { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: n - 1 })),
+    );
+    fc.assert(
+      fc.property(scenario, ([n, insertBefore, edited]) => {
+        fc.pre(!insertBefore.includes(edited) && !insertBefore.includes(edited + 1)); // never touching
+        const base = Array.from({ length: n }, (_, k) => `line ${k}`);
+        const withInserts = (ls: string[]) => ls.flatMap((l, k) => (insertBefore.includes(k) ? [`new ${k}`, l] : [l]));
+        const tail = insertBefore.includes(n) ? [`new ${n}`] : [];
+        const a = [...withInserts(base), ...tail];
+        const b = base.map((l, k) => (k === edited ? "edited" : l));
+        const expected = [...withInserts(b), ...tail].join("\n");
+        expect(mergeText(base.join("\n"), a.join("\n"), b.join("\n"))).toEqual({ ok: true, text: expected });
+        expect(mergeText(base.join("\n"), b.join("\n"), a.join("\n"))).toEqual({ ok: true, text: expected });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("a merged text carries exactly one side's edits plus the other's append", () => {
+    let merged = 0;
+    fc.assert(
+      fc.property(textArb, editsArb, (base, edits) => {
+        const a = applyEdits(base, edits);
+        const result = mergeText(base, a, base + "\n#end");
+        if (result.ok) {
+          merged++;
+          expect(result.text).toBe(a + "\n#end");
+        }
+      }),
+      { numRuns: 2000 },
+    );
+    expect(merged).toBeGreaterThan(500);
+  });
+
   test("a merge with an unchanged side returns the other side", () => {
     fc.assert(
       fc.property(textArb, editsArb, (base, edits) => {
@@ -337,9 +451,18 @@ describe("properties", () => {
     expect(clean).toBeGreaterThan(200);
   });
 
-  test("merge is idempotent: re-merging the same changes onto the result changes nothing", () => {
+  // Text is left out: diff3 against the old base may align an already merged text differently
+  // (e.g. base "fox", A "fox the", merged "the the" → "the the the"). Re-pushes never re-merge:
+  // they are answered from the (device, change_id) record.
+  test("non-text rules are idempotent: re-merging the same changes onto the result changes nothing", () => {
+    const withoutText = (changes: Fields) => {
+      const { title: _t, description: _d, ...rest } = changes;
+      return rest;
+    };
     fc.assert(
-      fc.property(scenarioArb, ([base, changesA, changesB]) => {
+      fc.property(scenarioArb, ([base, allA, allB]) => {
+        const changesA = withoutText(allA);
+        const changesB = withoutText(allB);
         const first = mergeRecord(base, changesA, { ...base, ...changesB }, "task");
         fc.pre(first.conflicts.length === 0);
         const again = mergeRecord(base, changesA, first.merged, "task");
