@@ -1,17 +1,12 @@
-import { Elysia, t } from "elysia";
-import pkg from "../../package.json";
+import { Elysia } from "elysia";
 import type { Services } from "../services";
+import { HealthResponse } from "./model";
 
-export const HealthResponse = t.Object({
-  status: t.Literal("ok"),
-  database: t.Union([t.Literal("sqlite"), t.Literal("postgres")]),
-  version: t.String(),
-});
+export { HealthResponse };
 
-/** `GET /api/health`: public liveness and the database in use. */
+/** `GET /api/health`: public liveness, the database in use, migration state and the latest job runs. */
 export const healthRoutes = (s: Services) =>
-  new Elysia().get(
-    "/api/health",
-    () => ({ status: "ok" as const, database: s.deps.db.dialect, version: pkg.version }),
-    { response: HealthResponse, detail: { tags: ["operations"], summary: "Liveness and database kind" } },
-  );
+  new Elysia().get("/api/health", () => s.health.check(), {
+    response: HealthResponse,
+    detail: { tags: ["operations"], summary: "Liveness, database kind, migrations and latest job runs" },
+  });

@@ -1,0 +1,29 @@
+import pkg from "../../package.json";
+import { MIGRATIONS } from "../db/migrations";
+import { DomainError } from "../errors";
+import type { JobsService } from "../jobs/service";
+import type { Deps } from "../services";
+import type { HealthResponse } from "./model";
+import { MigrationsRepo } from "./repo";
+
+/** Liveness for load balancers and operators. */
+export class HealthService {
+  constructor(
+    private readonly deps: Deps,
+    private readonly jobs: JobsService,
+  ) {}
+
+  /** The health report; 503 `unavailable` when the database does not answer. */
+  async check(): Promise<HealthResponse> {
+    const { db, log } = this.deps;
+    try {
+      const applied = await new MigrationsRepo(db).appliedVersions();
+      const current = MIGRATIONS.every((m) => applied.has(m.version));
+      const jobs = current ? await this.jobs.health() : {};
+      return { status: "ok", database: db.dialect, version: pkg.version, migrations: current ? "current" : "pending", jobs };
+    } catch (err) {
+      log.error("health_check_failed", { error: err instanceof Error ? err.message : String(err) });
+      throw new DomainError("unavailable", "the database does not answer");
+    }
+  }
+}

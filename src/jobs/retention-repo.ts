@@ -1,0 +1,102 @@
+import type { Executor, SqlValue } from "../db/types";
+
+/** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
+export interface PurgePhase {
+  entity: "project" | "task" | "comment";
+  table: "projects" | "tasks" | "comments";
+  /** Selects up to `?`(limit) ids; one `?` for the cutoff, then one for the limit. */
+  select: string;
+  /** Still true for the row when it is deleted (one `?` for the cutoff): a record revived meanwhile is kept. */
+  still: string;
+}
+
+const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ?";
+
+/** In dependency order: children before parents, so no batch leaves a child pointing at a purged parent. */
+export const PURGE_PHASES: PurgePhase[] = [
+  {
+    entity: "comment",
+    table: "comments",
+    select: `SELECT id FROM comments WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`,
+    still: EXPIRED,
+  },
+  {
+    entity: "comment",
+    table: "comments",
+    select: `SELECT c.id FROM tasks t JOIN comments c ON c.org_id = t.org_id AND c.task_id = t.id
+             WHERE t.deleted_at IS NOT NULL AND t.deleted_at <= ? LIMIT ?`,
+    still: `EXISTS (SELECT 1 FROM tasks t WHERE t.org_id = comments.org_id AND t.id = comments.task_id
+             AND t.deleted_at IS NOT NULL AND t.deleted_at <= ?)`,
+  },
+  { entity: "task", table: "tasks", select: `SELECT id FROM tasks WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
+  { entity: "project", table: "projects", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
+];
+
+const BUCKETS = [1, 8, 64, 512];
+
+/**
+ * `?, ?, …` for an IN list, padded with NULLs (which match nothing) to a few fixed sizes so that
+ * Postgres keeps a handful of prepared statements rather than one per list length.
+ */
+function inList(values: string[]): { sql: string; params: SqlValue[] } {
+  const size = BUCKETS.find((b) => b >= values.length) ?? values.length;
+  const params: SqlValue[] = [...values, ...Array<null>(size - values.length).fill(null)];
+  return { sql: params.map(() => "?").join(", "), params };
+}
+
+/**
+ * Retention deletes for the cleanup jobs. They work across organizations (every purged row
+ * carries its `org_id`), so this repository is not constructed with one.
+ */
+export class RetentionRepo {
+  constructor(private readonly exec: Executor) {}
+
+  async expired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
+    const rows = await this.exec.all<{ id: string }>(phase.select, [cutoff, limit]);
+    return rows.map((r) => r.id);
+  }
+
+  /** Deletes the records that still qualify; returns those actually deleted. */
+  async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<{ id: string; org_id: string }[]> {
+    const list = inList(ids);
+    return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id`, [
+      ...list.params,
+      cutoff,
+    ]);
+  }
+
+  /** Per organization, the highest change-feed position among these records. */
+  async feedHorizons(entity: PurgePhase["entity"], ids: string[]): Promise<{ org_id: string; pos: number }[]> {
+    const list = inList(ids);
+    const rows = await this.exec.all<{ org_id: string; pos: number }>(
+      `SELECT org_id, MAX(pos) AS pos FROM feed WHERE entity = ? AND entity_id IN (${list.sql}) GROUP BY org_id ORDER BY org_id`,
+      [entity, ...list.params],
+    );
+    return rows.map((r) => ({ org_id: r.org_id, pos: Number(r.pos) }));
+  }
+
+  /** Deletes the rows of `table` about these records (ids are unique per entity kind, so both are matched). */
+  async deleteDependents(table: "feed" | "history" | "conflicts", entity: PurgePhase["entity"], ids: string[]): Promise<number> {
+    const list = inList(ids);
+    return (await this.exec.run(`DELETE FROM ${table} WHERE entity = ? AND entity_id IN (${list.sql})`, [entity, ...list.params])).changes;
+  }
+
+  /** Raises `org_feed_state.purged_through` to `pos` (never lowers it): pull cursors below it answer 410. */
+  async raiseHorizon(orgId: string, pos: number): Promise<void> {
+    await this.exec.run(
+      `INSERT INTO org_feed_state (org_id, seq, purged_through) VALUES (?, ?, ?)
+       ON CONFLICT (org_id) DO UPDATE SET purged_through =
+         CASE WHEN org_feed_state.purged_through < excluded.purged_through THEN excluded.purged_through ELSE org_feed_state.purged_through END`,
+      [orgId, pos, pos],
+    );
+  }
+
+  /** Deletes up to `limit` sync log rows created before `cutoff`; returns how many. */
+  async deleteSyncLogs(cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(
+      "DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+      [cutoff, limit],
+    );
+    return changes;
+  }
+}

@@ -1,0 +1,157 @@
+import { hostname } from "node:os";
+import { DomainError } from "../errors";
+import { newId } from "../ids";
+import type { Deps } from "../services";
+import { currentTick, nextTick } from "./cron";
+import { JOBS } from "./jobs";
+import type { JobRunView, JobStatusView, JobsHealth } from "./model";
+import { JobRunsRepo } from "./repo";
+import type { Job, JobResult } from "./types";
+
+export interface JobsOptions {
+  /** The jobs this runner knows (default: the three built-in ones). */
+  jobs?: Job[];
+  /** Names this process in `job_runs.instance` (default: host/pid/random). */
+  instance?: string;
+  /** Rows per delete transaction in the cleanup jobs (default 500). */
+  batchSize?: number;
+}
+
+/**
+ * Runs jobs and records every run in `job_runs`. Scheduled runs (`tick`) are claimed first, so
+ * that when several instances share one database each tick runs on exactly one of them. A run
+ * never throws: a failure is logged and recorded, and the next tick tries again.
+ */
+export class JobsService {
+  readonly instance: string;
+  private readonly jobs: Job[];
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly deps: Deps,
+    opts: JobsOptions = {},
+  ) {
+    this.jobs = opts.jobs ?? JOBS;
+    this.instance = opts.instance ?? `${hostname()}/${process.pid}/${newId().slice(0, 8)}`;
+    this.batchSize = opts.batchSize ?? 500;
+  }
+
+  /** The known jobs, in display order. */
+  definitions(): readonly Job[] {
+    return this.jobs;
+  }
+
+  /** The job named `name`; 404 `not_found` listing the known names otherwise. */
+  get(name: string): Job {
+    const job = this.jobs.find((j) => j.name === name);
+    if (!job) throw new DomainError("not_found", `unknown job "${name}": one of ${this.jobs.map((j) => j.name).join(", ")}`);
+    return job;
+  }
+
+  /** Every job with its schedule, its latest run and the next scheduled time. */
+  async list(): Promise<JobStatusView[]> {
+    const repo = new JobRunsRepo(this.deps.db);
+    const now = this.deps.clock.now();
+    const out: JobStatusView[] = [];
+    for (const job of this.jobs) {
+      out.push({
+        name: job.name,
+        schedule: job.schedule,
+        description: job.description,
+        last_run: (await repo.latest(job.name)) ?? null,
+        next_run_at: nextTick(job.schedule, now)?.toISOString() ?? null,
+      });
+    }
+    return out;
+  }
+
+  /** Per job, when its latest run started and whether it succeeded (`GET /api/health`). */
+  async health(): Promise<JobsHealth> {
+    const repo = new JobRunsRepo(this.deps.db);
+    const out: JobsHealth = {};
+    for (const job of this.jobs) {
+      const last = await repo.latest(job.name);
+      out[job.name] = { last_run_at: last?.started_at ?? null, ok: last?.ok ?? null };
+    }
+    return out;
+  }
+
+  /** Runs `name` now (`taskmgr jobs run`), whatever the schedule; the recorded run says whether it succeeded. */
+  async run(name: string): Promise<JobRunView> {
+    const job = this.get(name);
+    return (await this.execute(job, null))!;
+  }
+
+  /**
+   * The scheduled run of `name` for its latest tick at or before `at` (default: now); the scheduler
+   * calls this when a tick fires. Returns null when another instance claimed that tick, or when
+   * the claim itself failed (logged). Never throws.
+   */
+  async tick(name: string, opts: { at?: Date; signal?: AbortSignal } = {}): Promise<JobRunView | null> {
+    try {
+      const job = this.get(name);
+      const tick = currentTick(job.schedule, opts.at ?? this.deps.clock.now());
+      if (!tick) return null;
+      return await this.execute(job, tick, opts.signal);
+    } catch (err) {
+      this.deps.log.error("job_tick_failed", { job: name, error: message(err) });
+      return null;
+    }
+  }
+
+  private async execute(job: Job, scheduledFor: Date | null, signal: AbortSignal = new AbortController().signal): Promise<JobRunView | null> {
+    const { db, config, clock, log } = this.deps;
+    const repo = new JobRunsRepo(db);
+    const now = clock.now();
+    const run: JobRunView = {
+      id: newId(),
+      job: job.name,
+      kind: scheduledFor ? "schedule" : "manual",
+      scheduled_for: scheduledFor?.toISOString() ?? null,
+      instance: this.instance,
+      started_at: now.toISOString(),
+      finished_at: null,
+      duration_ms: null,
+      ok: null,
+      result: null,
+      error: null,
+    };
+    const claimed = await repo.claim({
+      id: run.id,
+      job: run.job,
+      kind: run.kind,
+      scheduledFor: run.scheduled_for,
+      instance: run.instance,
+      startedAt: run.started_at,
+    });
+    if (!claimed) {
+      log.debug("job_skipped", { job: job.name, scheduled_for: run.scheduled_for, reason: "claimed by another instance" });
+      return null;
+    }
+    const t0 = performance.now();
+    let result: JobResult | null = null;
+    let error: string | null = null;
+    let stack: string | undefined;
+    try {
+      result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal });
+    } catch (err) {
+      error = message(err);
+      stack = err instanceof Error ? err.stack : undefined;
+    }
+    const durationMs = Math.round((performance.now() - t0) * 100) / 100;
+    const fields = { job: job.name, run_id: run.id, kind: run.kind, scheduled_for: run.scheduled_for, duration_ms: durationMs };
+    if (error === null) log.info("job_finished", { ...fields, ...result });
+    else log.error("job_failed", { ...fields, error, stack });
+    Object.assign(run, { finished_at: clock.now().toISOString(), duration_ms: durationMs, ok: error === null, result, error });
+    try {
+      await repo.finish(run.id, { finishedAt: run.finished_at!, durationMs, ok: error === null, result, error });
+    } catch (err) {
+      log.error("job_record_failed", { job: job.name, run_id: run.id, error: message(err) });
+    }
+    return run;
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message || err.name : String(err);
+}

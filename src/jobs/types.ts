@@ -1,0 +1,29 @@
+import type { Config } from "../config";
+import type { Database } from "../db/types";
+import type { Logger } from "../log/logger";
+
+/** What a job's `run` gets: storage, configuration, and the instant it runs for (time is injected). */
+export interface JobContext {
+  db: Database;
+  config: Config;
+  log: Logger;
+  /** The clock's time when the run started. */
+  now: Date;
+  /** The schedule tick this run belongs to; null for a manual run (`taskmgr jobs run`). */
+  scheduledFor: Date | null;
+  /** Rows deleted per transaction by the cleanup jobs, so that a big purge never blocks syncing for long. */
+  batchSize: number;
+  /** Aborted when the server shuts down: long jobs stop between batches and report `interrupted: true`. */
+  signal: AbortSignal;
+}
+
+/** What a run did: counts and values, stored as JSON in `job_runs.result`, logged, and printed by the CLI. */
+export type JobResult = Record<string, number | string | boolean | null>;
+
+/** A scheduled job. `schedule` is a 5-field cron pattern evaluated in UTC. */
+export interface Job {
+  name: string;
+  schedule: string;
+  description: string;
+  run(ctx: JobContext): Promise<JobResult>;
+}

@@ -1,0 +1,103 @@
+import { beforeEach, expect, test } from "bun:test";
+import { forEachDialect } from "../support/db";
+import { jobServices } from "./helpers";
+import { count, DAY, horizon, iso, resetTables, seedConflict, seedOrg, seedRecord } from "./seed";
+
+const NOW = Date.parse("2026-06-01T03:00:00.000Z");
+const ago = (days: number) => iso(NOW - days * DAY);
+
+forEachDialect("cleanup-tombstones", ({ db }) => {
+  beforeEach(() => resetTables(db()));
+
+  const exists = async (table: string, id: string) => (await count(db(), `SELECT COUNT(*) AS n FROM ${table} WHERE id = ?`, [id])) === 1;
+  const feedRows = (id: string) => count(db(), "SELECT COUNT(*) AS n FROM feed WHERE entity_id = ?", [id]);
+  const historyRows = (id: string) => count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id]);
+
+  test("purges expired tombstones with their comments, feed rows, history and conflicts, and records the horizon", async () => {
+    const a = await seedOrg(db());
+    const b = await seedOrg(db());
+    const p1 = await seedRecord(db(), "project", { org: a, pos: 4, deletedAt: ago(91) });
+    const p2 = await seedRecord(db(), "project", { org: a, pos: 1 });
+    const t1 = await seedRecord(db(), "task", { org: a, pos: 5, deletedAt: ago(100) });
+    const c1 = await seedRecord(db(), "comment", { org: a, pos: 3, taskId: t1 });
+    const t2 = await seedRecord(db(), "task", { org: a, pos: 7, deletedAt: ago(10) });
+    const t3 = await seedRecord(db(), "task", { org: a, pos: 8 });
+    const c2 = await seedRecord(db(), "comment", { org: a, pos: 6, taskId: t3, deletedAt: ago(95) });
+    const c3 = await seedRecord(db(), "comment", { org: a, pos: 9, taskId: t3 });
+    const tb = await seedRecord(db(), "task", { org: b, pos: 2, deletedAt: ago(200) });
+    const open = await seedConflict(db(), a, "task", t1);
+    const resolved = await seedConflict(db(), a, "task", t1, true);
+    const kept = await seedConflict(db(), a, "task", t3);
+
+    const { services } = jobServices(db());
+    const run = await services.jobs.run("cleanup-tombstones");
+
+    expect(run.ok).toBe(true);
+    expect(run.result).toMatchObject({ retention_days: 90, cutoff: ago(90), projects: 1, tasks: 2, comments: 2, conflicts: 2, organizations: 2 });
+    expect(run.result!.feed_rows).toBe(5);
+    expect(run.result!.history_rows).toBe(10);
+    for (const [table, id] of [["projects", p1], ["tasks", t1], ["comments", c1], ["comments", c2], ["tasks", tb]] as const) {
+      expect(await exists(table, id)).toBe(false);
+      expect(await feedRows(id)).toBe(0);
+      expect(await historyRows(id)).toBe(0);
+    }
+    for (const [table, id] of [["projects", p2], ["tasks", t2], ["tasks", t3], ["comments", c3]] as const) {
+      expect(await exists(table, id)).toBe(true);
+      expect(await feedRows(id)).toBe(1);
+      expect(await historyRows(id)).toBe(2);
+    }
+    expect(await exists("conflicts", open)).toBe(false);
+    expect(await exists("conflicts", resolved)).toBe(false);
+    expect(await exists("conflicts", kept)).toBe(true);
+    expect(await horizon(db(), a)).toBe(6);
+    expect(await horizon(db(), b)).toBe(2);
+  });
+
+  test("the horizon only moves forward and a second run finds nothing", async () => {
+    const a = await seedOrg(db());
+    await seedRecord(db(), "task", { org: a, pos: 3, deletedAt: ago(100) });
+    await db().run("UPDATE org_feed_state SET purged_through = 10, seq = 20 WHERE org_id = ?", [a]);
+    const { services } = jobServices(db());
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ tasks: 1 });
+    expect(await horizon(db(), a)).toBe(10);
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ tasks: 0, projects: 0, comments: 0, batches: 0 });
+  });
+
+  test("TOMBSTONE_RETENTION_DAYS=0 purges every tombstone, even one deleted this instant", async () => {
+    const a = await seedOrg(db());
+    const now = await seedRecord(db(), "task", { org: a, pos: 11, deletedAt: iso(NOW) });
+    const old = await seedRecord(db(), "comment", { org: a, pos: 4, taskId: now, deletedAt: ago(1) });
+    const live = await seedRecord(db(), "task", { org: a, pos: 12 });
+    const { services } = jobServices(db(), { config: { tombstoneRetentionDays: 0 } });
+    const run = await services.jobs.run("cleanup-tombstones");
+    expect(run.result).toMatchObject({ retention_days: 0, tasks: 1, comments: 1 });
+    expect(await exists("tasks", now)).toBe(false);
+    expect(await exists("comments", old)).toBe(false);
+    expect(await exists("tasks", live)).toBe(true);
+    expect(await horizon(db(), a)).toBe(11);
+  });
+
+  test("deletes in bounded batches, one transaction each", async () => {
+    const a = await seedOrg(db());
+    for (let i = 1; i <= 5; i++) await seedRecord(db(), "task", { org: a, pos: i, deletedAt: ago(100 + i) });
+    const { services } = jobServices(db(), { jobs: { batchSize: 2 } });
+    const run = await services.jobs.run("cleanup-tombstones");
+    expect(run.result).toMatchObject({ tasks: 5, batches: 3 });
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [a])).toBe(0);
+    expect(await horizon(db(), a)).toBe(5);
+  });
+
+  test("ids are unique per entity kind: purging a comment leaves a live task with the same id alone", async () => {
+    const a = await seedOrg(db());
+    const shared = crypto.randomUUID();
+    const task = await seedRecord(db(), "task", { org: a, id: shared, pos: 2 });
+    await seedRecord(db(), "comment", { org: a, id: shared, pos: 1, taskId: task, deletedAt: ago(100) });
+    await seedConflict(db(), a, "task", shared);
+    const { services } = jobServices(db());
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments: 1, tasks: 0, feed_rows: 1, history_rows: 2, conflicts: 0 });
+    expect(await exists("tasks", shared)).toBe(true);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM feed WHERE entity = 'task' AND entity_id = ?", [shared])).toBe(1);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity = 'task' AND entity_id = ?", [shared])).toBe(2);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM conflicts WHERE entity_id = ?", [shared])).toBe(1);
+  });
+});

@@ -1,0 +1,52 @@
+import { expect, test } from "bun:test";
+import pkg from "../../package.json";
+import { migrate } from "../../src/db/migrate";
+import { MIGRATIONS } from "../../src/db/migrations";
+import { ManualClock } from "../../src/time";
+import { createTestApp } from "../support/app";
+import { createTestDatabase, forEachDialect } from "../support/db";
+
+forEachDialect("GET /api/health", ({ db, dialect }) => {
+  test("keeps the contract fields and adds migration state and the latest run of every job", async () => {
+    const t = await createTestApp(db(), { clock: new ManualClock(new Date("2026-06-01T03:00:00.000Z")) });
+    const before = await t.request("GET", "/api/health");
+    expect(before.status).toBe(200);
+    expect(before.body).toEqual({
+      status: "ok",
+      database: dialect,
+      version: pkg.version,
+      migrations: "current",
+      jobs: {
+        "cleanup-tombstones": { last_run_at: null, ok: null },
+        "cleanup-sync-logs": { last_run_at: null, ok: null },
+        "sync-metrics": { last_run_at: null, ok: null },
+      },
+    });
+    await t.services.jobs.tick("cleanup-tombstones");
+    const after = await t.request("GET", "/api/health/");
+    expect(after.body.jobs["cleanup-tombstones"]).toEqual({ last_run_at: "2026-06-01T03:00:00.000Z", ok: true });
+    expect(after.body.jobs["sync-metrics"]).toEqual({ last_run_at: null, ok: null });
+  });
+
+  test("says pending when the database lacks a migration this program knows", async () => {
+    const old = await createTestDatabase(dialect, { migrate: false });
+    try {
+      await migrate(old.db, MIGRATIONS.slice(0, 1));
+      const t = await createTestApp(old.db);
+      const res = await t.request("GET", "/api/health");
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: "ok", migrations: "pending", jobs: {} });
+    } finally {
+      await old.drop();
+    }
+  });
+
+  test("answers 503 unavailable when the database does not answer", async () => {
+    const gone = await createTestDatabase(dialect);
+    const t = await createTestApp(gone.db);
+    await gone.drop();
+    const res = await t.request("GET", "/api/health");
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe("unavailable");
+  });
+});

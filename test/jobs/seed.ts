@@ -1,0 +1,138 @@
+import type { Executor } from "../../src/db/types";
+
+/** Direct SQL seeding for job and metrics tests (independent of the REST and sync layers). */
+
+export const DAY = 86_400_000;
+export const HOUR = 3_600_000;
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Empties every table the jobs touch, so each test starts from a known state. */
+export async function resetTables(db: Executor): Promise<void> {
+  for (const table of ["job_runs", "sync_metrics_snapshots", "sync_log", "conflicts", "history", "feed", "comments", "tasks", "projects"]) {
+    await db.run(`DELETE FROM ${table}`);
+  }
+}
+
+export async function seedOrg(db: Executor, id = crypto.randomUUID()): Promise<string> {
+  await db.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [id, `Org ${id}`, `org-${id}`, iso(0)]);
+  await db.run("INSERT INTO org_feed_state (org_id, seq, purged_through) VALUES (?, 0, 0)", [id]);
+  return id;
+}
+
+export interface RecordSeed {
+  org: string;
+  id?: string;
+  /** Feed position of the record's latest write. */
+  pos: number;
+  deletedAt?: string | null;
+  /** For a comment: its task. */
+  taskId?: string;
+  /** Number of history rows (versions 1..n). */
+  versions?: number;
+}
+
+/** Inserts a project, task or comment with its feed row, history rows and the organization's feed counter. */
+export async function seedRecord(db: Executor, entity: "project" | "task" | "comment", s: RecordSeed): Promise<string> {
+  const id = s.id ?? crypto.randomUUID();
+  const deletedAt = s.deletedAt ?? null;
+  const versions = s.versions ?? 2;
+  const common = [id, s.org, versions, "{}", iso(0), iso(0), deletedAt];
+  if (entity === "project") {
+    await db.run(
+      "INSERT INTO projects (id, org_id, name, version, vector_clock, created_at, updated_at, deleted_at) VALUES (?, ?, 'P', ?, ?, ?, ?, ?)",
+      common,
+    );
+  } else if (entity === "task") {
+    await db.run(
+      `INSERT INTO tasks (id, org_id, title, status, priority, priority_rank, created_by, version, vector_clock, created_at, updated_at, deleted_at)
+       VALUES (?, ?, 'T', 'todo', 'low', 0, 'u', ?, ?, ?, ?, ?)`,
+      common,
+    );
+  } else {
+    await db.run(
+      `INSERT INTO comments (id, org_id, task_id, body, author_id, version, vector_clock, created_at, updated_at, deleted_at)
+       VALUES (?, ?, ?, 'C', 'u', ?, ?, ?, ?, ?)`,
+      [id, s.org, s.taskId!, versions, "{}", iso(0), iso(0), deletedAt],
+    );
+  }
+  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version) VALUES (?, ?, ?, ?, ?, ?)", [
+    id,
+    s.org,
+    entity,
+    s.pos,
+    deletedAt ? "delete" : "upsert",
+    versions,
+  ]);
+  for (let v = 1; v <= versions; v++) {
+    await db.run(
+      `INSERT INTO history (entity_id, version, id, org_id, entity, action, changes, snapshot, vector_clock, created_at)
+       VALUES (?, ?, ?, ?, ?, 'updated', '{}', '{}', '{}', ?)`,
+      [id, v, crypto.randomUUID(), s.org, entity, iso(0)],
+    );
+  }
+  await db.run("UPDATE org_feed_state SET seq = CASE WHEN seq < ? THEN ? ELSE seq END WHERE org_id = ?", [s.pos, s.pos, s.org]);
+  return id;
+}
+
+export async function seedConflict(db: Executor, org: string, entity: string, entityId: string, resolved = false): Promise<string> {
+  const id = crypto.randomUUID();
+  await db.run(
+    `INSERT INTO conflicts (id, org_id, entity, entity_id, fields, local, remote, created_at, resolved_at, resolution)
+     VALUES (?, ?, ?, ?, '[]', '{}', '{}', ?, ?, ?)`,
+    [id, org, entity, entityId, iso(0), resolved ? iso(1) : null, resolved ? "remote" : null],
+  );
+  return id;
+}
+
+export interface SyncLogSeed {
+  org: string;
+  at: string;
+  kind?: "push" | "pull";
+  outcome?: "ok" | "error";
+  device?: string | null;
+  user?: string | null;
+  changes?: number;
+  applied?: number;
+  merged?: number;
+  conflicts?: number;
+  duplicates?: number;
+  stale?: number;
+  rejected?: number;
+  durationMs?: number;
+}
+
+export async function seedSyncLog(db: Executor, s: SyncLogSeed): Promise<void> {
+  await db.run(
+    `INSERT INTO sync_log (id, org_id, device_id, user_id, kind, change_count, applied, merged, conflicts, duplicates, stale, rejected,
+       record_count, duration_ms, outcome, error, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+    [
+      crypto.randomUUID(),
+      s.org,
+      s.device ?? null,
+      s.user ?? null,
+      s.kind ?? "push",
+      s.changes ?? 0,
+      s.applied ?? 0,
+      s.merged ?? 0,
+      s.conflicts ?? 0,
+      s.duplicates ?? 0,
+      s.stale ?? 0,
+      s.rejected ?? 0,
+      s.durationMs ?? 10,
+      s.outcome ?? "ok",
+      s.outcome === "error" ? "boom" : null,
+      s.at,
+    ],
+  );
+}
+
+export async function count(db: Executor, sql: string, params: (string | number)[] = []): Promise<number> {
+  const r = await db.get<{ n: number }>(sql, params);
+  return Number(r?.n ?? 0);
+}
+
+export async function horizon(db: Executor, org: string): Promise<number> {
+  const r = await db.get<{ p: number }>("SELECT purged_through AS p FROM org_feed_state WHERE org_id = ?", [org]);
+  return Number(r?.p);
+}

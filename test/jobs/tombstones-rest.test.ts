@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { ManualClock } from "../../src/time";
+import { createTestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { count, DAY, horizon } from "./seed";
+
+forEachDialect("cleanup-tombstones after REST writes", ({ db }) => {
+  test("a task deleted through the API keeps its history until the retention passes, then is gone with its comments", async () => {
+    const clock = new ManualClock(new Date("2026-03-01T09:00:00.000Z"));
+    const t = await createTestApp(db(), { clock });
+    const me = await t.createUser({ role: "admin" });
+    const task = (await t.request("POST", "/api/tasks", { token: me.token, body: { title: "short-lived" } })).body;
+    const comment = (await t.request("POST", "/api/comments", { token: me.token, body: { task_id: task.id, body: "hi" } })).body;
+    const keep = (await t.request("POST", "/api/tasks", { token: me.token, body: { title: "stays" } })).body;
+    expect((await t.request("DELETE", `/api/tasks/${task.id}`, { token: me.token })).status).toBe(204);
+    const deletedAt = await db().get<{ pos: number }>("SELECT pos FROM feed WHERE entity = 'task' AND entity_id = ?", [task.id]);
+
+    clock.advance(89 * DAY);
+    let token = await t.tokenFor(me.user);
+    expect((await t.services.jobs.run("cleanup-tombstones")).result).toMatchObject({ tasks: 0 });
+    expect((await t.request("GET", `/api/tasks/${task.id}/history`, { token })).status).toBe(200);
+
+    clock.advance(2 * DAY);
+    token = await t.tokenFor(me.user);
+    expect((await t.services.jobs.run("cleanup-tombstones")).result).toMatchObject({ tasks: 1, comments: 1 });
+    expect((await t.request("GET", `/api/tasks/${task.id}/history`, { token })).status).toBe(404);
+    expect((await t.request("GET", `/api/comments/${comment.id}`, { token })).status).toBe(404);
+    expect((await t.request("GET", `/api/tasks/${keep.id}`, { token })).status).toBe(200);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id IN (?, ?)", [task.id, comment.id])).toBe(0);
+    expect(await horizon(db(), me.org.id)).toBe(Number(deletedAt!.pos));
+  });
+});

@@ -1,0 +1,62 @@
+import { expect, test } from "bun:test";
+import { HttpMetrics } from "../../src/metrics/http";
+import { family } from "../../src/metrics/prometheus";
+import { wantsPrometheus } from "../../src/metrics/routes";
+import { rates } from "../../src/metrics/summary";
+import { parseWindow } from "../../src/metrics/window";
+
+test("a family has HELP, TYPE and escaped label values; null is NaN", () => {
+  expect(family("x_total", "counter", "Things.", [{ labels: { a: 'q"\\\n' }, value: 3 }, { value: null }])).toBe(
+    '# HELP x_total Things.\n# TYPE x_total counter\nx_total{a="q\\"\\\\\\n"} 3\nx_total NaN\n',
+  );
+});
+
+test("the HTTP registry counts requests and fills cumulative latency buckets per route and status", () => {
+  const m = new HttpMetrics();
+  m.observe("GET", "/api/tasks/:id", 200, 0.003);
+  m.observe("GET", "/api/tasks/:id", 200, 0.2);
+  m.observe("GET", "/api/tasks/:id", 404, 0.001);
+  const text = m.exposition();
+  expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/tasks/:id",status="200"} 2\n');
+  expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/tasks/:id",status="404"} 1\n');
+  expect(text).toContain('taskmgr_http_request_duration_seconds_bucket{method="GET",route="/api/tasks/:id",status="200",le="0.005"} 1\n');
+  expect(text).toContain('taskmgr_http_request_duration_seconds_bucket{method="GET",route="/api/tasks/:id",status="200",le="0.25"} 2\n');
+  expect(text).toContain('taskmgr_http_request_duration_seconds_bucket{method="GET",route="/api/tasks/:id",status="200",le="+Inf"} 2\n');
+  expect(text).toContain('taskmgr_http_request_duration_seconds_sum{method="GET",route="/api/tasks/:id",status="200"} 0.203\n');
+  expect(text).toContain('taskmgr_http_request_duration_seconds_count{method="GET",route="/api/tasks/:id",status="404"} 1\n');
+});
+
+test.each([
+  ["24h", 24 * 3_600_000],
+  ["1h", 3_600_000],
+  ["7d", 7 * 86_400_000],
+  ["30m", 30 * 60_000],
+  [undefined, 24 * 3_600_000],
+])("window %p is %p ms", (raw, ms) => {
+  expect(parseWindow(raw).ms).toBe(ms);
+});
+
+test.each(["", "0h", "24", "h", "1w", "-1h", "1.5h", "367d", "24H", "1h "])("window %p is refused with 422", (raw) => {
+  expect(() => parseWindow(raw)).toThrow(expect.objectContaining({ status: 422, code: "validation_failed" }));
+});
+
+test.each([
+  ["text/plain", true],
+  ["application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1", true],
+  ["application/json", false],
+  ["application/json, text/plain, */*", false],
+  [undefined, false],
+  ["*/*", false],
+])("Accept %p wants Prometheus: %p", (accept, expected) => {
+  expect(wantsPrometheus(accept)).toBe(expected);
+});
+
+test("rates are null when undefined", () => {
+  const zero = { syncs: 0, ok: 0, pushes: 0, pulls: 0, changes: 0, applied: 0, merged: 0, conflicts: 0, duplicates: 0, stale: 0, rejected: 0, avgDurationMs: null };
+  expect(rates(zero)).toEqual({ sync_success_rate: null, conflict_rate: null, average_sync_duration_ms: null });
+  expect(rates({ ...zero, syncs: 4, ok: 3, changes: 8, conflicts: 2, avgDurationMs: 12.5 })).toEqual({
+    sync_success_rate: 0.75,
+    conflict_rate: 0.25,
+    average_sync_duration_ms: 12.5,
+  });
+});
