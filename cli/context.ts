@@ -1,0 +1,71 @@
+import type { Command } from "commander";
+import { loadConfig, type Config, type ConfigFlags } from "../src/config";
+import { migrate } from "../src/db/migrate";
+import { openDatabase } from "../src/db/open";
+import { redact } from "../src/db/postgres";
+import type { Database } from "../src/db/types";
+import { createLogger, type Logger } from "../src/log/logger";
+import { createServices, type Services } from "../src/services";
+import { systemClock } from "../src/time";
+import { CliError } from "./failure";
+
+/** What a command works with once the database is open. */
+export interface Runtime {
+  config: Config;
+  db: Database;
+  services: Services;
+  log: Logger;
+}
+
+export interface RuntimeOptions {
+  /** Apply pending migrations first (every command but `migrate status`). Default true. */
+  migrate?: boolean;
+  /** The logger; by default admin commands log to stderr only at `--log-level debug`. */
+  log?: (config: Config) => Logger;
+}
+
+/** The global flags (`--db`, `--log-level`) and the command's own, as loadConfig reads them. */
+export function flagsOf(cmd: Command): ConfigFlags {
+  return cmd.optsWithGlobals<ConfigFlags>();
+}
+
+/**
+ * Runs `fn` with the configuration, an open database (migrated unless told otherwise) and
+ * the services built on it, and closes everything afterwards, whatever happens.
+ */
+export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
+  const config = loadConfig(flagsOf(cmd));
+  const log = (opts.log ?? adminLogger)(config);
+  try {
+    const db = await connect(config.databaseUrl);
+    try {
+      if (opts.migrate !== false) await migrate(db);
+      return await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await log.close();
+  }
+}
+
+/** Opens the database and checks that it answers; a failure names the database (never its password). */
+export async function connect(url: string): Promise<Database> {
+  let db: Database | undefined;
+  try {
+    db = openDatabase(url);
+    await db.get("SELECT 1");
+    return db;
+  } catch (err) {
+    await db?.close().catch(() => {});
+    const safe = redact(url);
+    const reason = (err instanceof Error ? err.message : String(err)).replaceAll(url, safe);
+    throw new CliError(`cannot connect to database ${safe}: ${reason}`);
+  }
+}
+
+/** Admin commands print their own output; their service logs go to stderr only when debugging. */
+function adminLogger(config: Config): Logger {
+  const debug = config.logLevel === "debug";
+  return createLogger({ level: config.logLevel, console: debug ? (line) => process.stderr.write(line + "\n") : null });
+}

@@ -1,0 +1,31 @@
+/** One column of a table: a header and how to read the cell from a row. */
+export interface Column<T> {
+  header: string;
+  value: (row: T) => unknown;
+}
+
+/**
+ * Prints a listing: with `json`, a JSON array of the rows (through `toJson`, the wire view,
+ * when given); otherwise an aligned table with a header line, one row per line.
+ */
+export function printList<T>(rows: T[], columns: Column<T>[], json: boolean, toJson: (row: T) => unknown = (r) => r): void {
+  process.stdout.write(json ? JSON.stringify(rows.map(toJson), null, 2) + "\n" : formatTable(rows, columns));
+}
+
+/** An aligned plain-text table (two spaces between columns, no trailing blanks). */
+export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
+  const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
+  return cells.map((line) => line.map((s, i) => s.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
+}
+
+function cell(v: unknown): string {
+  if (v === null || v === undefined || v === "") return "-";
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  return String(v);
+}
+
+/** Prints one created or changed record: as a JSON object with `json`, else the `summary` line. */
+export function printRecord(record: unknown, json: boolean, summary: string): void {
+  process.stdout.write((json ? JSON.stringify(record, null, 2) : summary) + "\n");
+}

@@ -1,0 +1,63 @@
+import type { Command } from "commander";
+import { createApp } from "../src/app";
+import type { Config } from "../src/config";
+import { startJobs } from "../src/jobs/schedule";
+import { createLogger } from "../src/log/logger";
+import { startServer } from "../src/server";
+import { withRuntime, type Runtime } from "./context";
+
+/** How long requests in flight may take to finish after SIGINT/SIGTERM before they are cut off. */
+const DRAIN_TIMEOUT_MS = 30_000;
+
+/** `taskmgr serve [--host H] [--port P]`. */
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("apply migrations, create the first admin on an empty database, and serve the HTTP API")
+    .option("--host <host>", "address to listen on (env HOST, default 127.0.0.1)")
+    .option("--port <port>", "port to listen on, 0 picks a free one (env PORT, default 8000)")
+    .action((_opts, self: Command) => withRuntime(self, serve, { log: serverLogger }));
+}
+
+/**
+ * Migrates (withRuntime), creates the first organization and admin on an empty database,
+ * listens, and on SIGINT/SIGTERM stops accepting, finishes requests in flight and returns
+ * (withRuntime then closes the database and the log); requests still running after
+ * DRAIN_TIMEOUT_MS are cut off.
+ */
+async function serve({ config, services, log }: Runtime): Promise<void> {
+  const admin = await services.orgs.ensureBootstrap();
+  if (admin) {
+    console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
+    console.log("this password is shown only once: change it with `taskmgr users set-password`");
+  }
+
+  const server = startServer(createApp(services), { host: config.host, port: config.port });
+  const stopSignal = nextSignal();
+  console.log(`taskmgr listening on ${server.url}`);
+  log.info("server_started", { url: server.url, database: services.deps.db.label });
+
+  const stopJobs = startJobs(services);
+
+  const signal = await stopSignal;
+  log.info("server_stopping", { signal });
+  const timer = setTimeout(() => void server.stop(true), DRAIN_TIMEOUT_MS);
+  await server.stop();
+  clearTimeout(timer);
+  await stopJobs();
+  log.info("server_stopped", { signal });
+}
+
+/**
+ * The first SIGINT or SIGTERM. The handlers stay, so that repeated signals (a terminal's
+ * Ctrl-C reaches every process of the group, and bin/taskmgr.js forwards it too) do not
+ * end the process while it drains.
+ */
+function nextSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => process.on("SIGINT", resolve).on("SIGTERM", resolve));
+}
+
+/** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */
+function serverLogger(config: Config) {
+  return createLogger({ level: config.logLevel, dir: config.logDir });
+}

@@ -1,0 +1,89 @@
+import { Option, type Command } from "commander";
+import { toUserView, type User } from "../src/users/model";
+import { withRuntime, type Runtime } from "./context";
+import { printList, printRecord } from "./output";
+import { readSecret } from "./stdin";
+
+interface CreateOpts {
+  org: string;
+  email: string;
+  name?: string;
+  role?: "admin" | "member";
+  password?: string;
+  json?: boolean;
+}
+
+/** `taskmgr users create|list|set-password|deactivate`. */
+export function registerUsers(program: Command): void {
+  const users = program.command("users").description("manage user accounts");
+
+  users
+    .command("create")
+    .description("create a user (without --password, the password is read from standard input)")
+    .requiredOption("--org <slug>", "organization slug")
+    .requiredOption("--email <email>", "email address (the login)")
+    .option("--name <name>", "display name")
+    .addOption(new Option("--role <role>", "role").choices(["admin", "member"]).default("member"))
+    .option("--password <password>", "password (visible to other local users: prefer standard input)")
+    .option("--json", "print the user as JSON")
+    .action((opts: CreateOpts, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        const password = opts.password ?? (await readSecret("password"));
+        const user = await services.users.create({ orgSlug: opts.org, email: opts.email, name: opts.name, role: opts.role, password });
+        printRecord(toUserView(user), opts.json === true, `created ${user.role} ${user.email} in ${opts.org} (${user.id})`);
+      }),
+    );
+
+  users
+    .command("list")
+    .description("list users, of every organization or of one")
+    .option("--org <slug>", "only this organization")
+    .option("--json", "print a JSON array")
+    .action((opts: { org?: string; json?: boolean }, self: Command) =>
+      withRuntime(self, async (rt) => {
+        const rows = await rt.services.users.list(opts.org);
+        const slugs = await orgSlugs(rt);
+        printList(
+          rows,
+          [
+            { header: "EMAIL", value: (u: User) => u.email },
+            { header: "NAME", value: (u: User) => u.name },
+            { header: "ROLE", value: (u: User) => u.role },
+            { header: "ORG", value: (u: User) => slugs.get(u.orgId) },
+            { header: "ACTIVE", value: (u: User) => u.active },
+            { header: "ID", value: (u: User) => u.id },
+          ],
+          opts.json === true,
+          toUserView,
+        );
+      }),
+    );
+
+  users
+    .command("set-password")
+    .description("set a user's password, read from standard input; ends the user's sessions")
+    .argument("<email>", "the user's email")
+    .action((email: string, _opts, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        const password = await readSecret("password");
+        const user = await services.users.setPassword(email, password);
+        console.log(`password changed for ${user.email}; their sessions are ended`);
+      }),
+    );
+
+  users
+    .command("deactivate")
+    .description("deactivate a user: logins fail and their sessions end")
+    .argument("<email>", "the user's email")
+    .action((email: string, _opts, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        const user = await services.users.deactivate(email);
+        console.log(`deactivated ${user.email}`);
+      }),
+    );
+}
+
+/** Organization id → slug, to show users by organization. */
+export async function orgSlugs({ services }: Runtime): Promise<Map<string, string>> {
+  return new Map((await services.orgs.list()).map((o) => [o.id, o.slug]));
+}

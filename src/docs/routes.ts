@@ -1,0 +1,25 @@
+import { Elysia } from "elysia";
+import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
+import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import { API_TITLE, buildDocument } from "./document";
+import { BUNDLE_PATH, CSS_PATH, DOCS_PATH, SCHEMA_PATH, docsPage } from "./page";
+
+const hidden = { detail: { hide: true } };
+
+/** An asset embedded in the program (`with { type: "file" }`: a real file when run from source, inside the executable when compiled). */
+const asset = (path: string, type: string) => () =>
+  new Response(Bun.file(path), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
+
+/**
+ * `GET /api/schema`: the OpenAPI 3 document of every route, built once on first request;
+ * `GET /api/docs`: Swagger UI served from assets inside taskmgr (no CDN, works offline). Both public.
+ */
+export const docsRoutes = () => {
+  const docs = new Elysia();
+  let document: ReturnType<typeof buildDocument> | undefined;
+  return docs
+    .get(SCHEMA_PATH, () => (document ??= buildDocument(docs)), hidden)
+    .get(DOCS_PATH, () => new Response(docsPage(API_TITLE), { headers: { "content-type": "text/html; charset=utf-8" } }), hidden)
+    .get(BUNDLE_PATH, asset(swaggerBundle, "text/javascript; charset=utf-8"), hidden)
+    .get(CSS_PATH, asset(swaggerCss, "text/css; charset=utf-8"), hidden);
+};

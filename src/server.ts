@@ -1,0 +1,74 @@
+import type { Server } from "bun";
+import type { App } from "./app";
+import { MAX_BODY_BYTES } from "./app";
+import { errorBody } from "./http/errors";
+
+/**
+ * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
+ * request, so it sits far above `MAX_BODY_BYTES`: every declared size reaches the app, which
+ * refuses it (413 with the contract's error body) without reading it.
+ */
+const TRANSPORT_BODY_LIMIT = 1024 * 1024 * 1024;
+
+export interface ServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+/** A listening HTTP server. */
+export interface RunningServer {
+  /** The URL it listens on, with the port actually chosen, e.g. `http://127.0.0.1:8000`. */
+  url: string;
+  port: number;
+  /** Stops accepting connections, waits for requests in flight, then resolves. `force` cuts them off. */
+  stop(force?: boolean): Promise<void>;
+}
+
+/** Serves `app` with Bun.serve. Throws when the address cannot be bound (e.g. the port is in use). */
+export function startServer(app: App, opts: ServerOptions): RunningServer {
+  app.compile();
+  const server: Server<undefined> = Bun.serve({
+    hostname: opts.host,
+    port: opts.port,
+    reusePort: false,
+    development: false,
+    idleTimeout: 30,
+    maxRequestBodySize: TRANSPORT_BODY_LIMIT,
+    fetch: async (request) => {
+      const limited = await limitUndeclaredBody(request);
+      return limited instanceof Response ? limited : app.fetch(limited);
+    },
+    error: () => jsonResponse(500, errorBody("internal", "internal server error")),
+  });
+  app.server = server;
+  const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  return {
+    url: `http://${host}:${server.port}`,
+    port: server.port!,
+    stop: async (force = false) => {
+      await server.stop(force);
+      app.server = null;
+    },
+  };
+}
+
+/**
+ * A body sent without `Content-Length` (chunked) is read here up to the limit, so that an
+ * oversized one answers 413 with the contract's body like a declared one does.
+ */
+async function limitUndeclaredBody(request: Request): Promise<Request | Response> {
+  if (!request.body || request.headers.has("content-length")) return request;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) return jsonResponse(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    chunks.push(chunk);
+  }
+  return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
+}
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}

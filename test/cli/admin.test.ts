@@ -1,0 +1,176 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config";
+import { openDatabase } from "../../src/db/open";
+import type { Database } from "../../src/db/types";
+import { silentLogger } from "../../src/log/logger";
+import { createServices, type Services } from "../../src/services";
+import { systemClock } from "../../src/time";
+import { createTestDatabase, DIALECTS } from "../support/db";
+import { removeTempDirs, taskmgr, tempDir } from "./support";
+
+setDefaultTimeout(30_000);
+afterAll(removeTempDirs);
+
+for (const dialect of DIALECTS) {
+  describe(`admin commands [${dialect}]`, () => {
+    const cwd = tempDir();
+    let url = "";
+    let dropDb: () => Promise<void> = async () => {};
+    let db: Database;
+    let services: Services;
+    const cli = (args: string[], stdin?: string) => taskmgr([...args, "--db", url], { cwd, stdin });
+    const json = async (args: string[]) => {
+      const r = await cli([...args, "--json"]);
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    const canLogin = (email: string, password: string) =>
+      services.auth.login({ email, password }, "cli-test").then(
+        () => true,
+        () => false,
+      );
+
+    beforeAll(async () => {
+      if (dialect === "sqlite") url = `sqlite:${join(cwd, "admin.db")}`;
+      else ({ url, drop: dropDb } = await createTestDatabase("postgres", { migrate: false }));
+    });
+    afterAll(async () => {
+      await db?.close();
+      await dropDb();
+    });
+
+    test("a fresh database: migrate status lists pending migrations, then migrate applies them", async () => {
+      const before = await json(["migrate", "status"]);
+      expect(before.length).toBeGreaterThan(0);
+      expect(before.every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
+
+      const r = await cli(["migrate"]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("applied 0001_initial");
+      expect((await cli(["migrate"])).stdout).toContain("up to date");
+
+      const after = await json(["migrate", "status"]);
+      expect(after.map((m: { name: string }) => m.name)).toEqual(before.map((m: { name: string }) => m.name));
+      expect(after.every((m: { applied_at: string | null }) => typeof m.applied_at === "string")).toBe(true);
+
+      db = openDatabase(url);
+      services = createServices({ db, config: { ...loadConfig({ db: url }, {}), secret: "cli-test-secret" }, clock: systemClock, log: silentLogger });
+    });
+
+    test("orgs create derives or takes a slug; a taken slug fails with one line", async () => {
+      const acme = await json(["orgs", "create", "Acme Corp"]);
+      expect(acme).toMatchObject({ name: "Acme Corp", slug: "acme-corp" });
+      expect((await cli(["orgs", "create", "Beta", "--slug", "beta"])).stdout).toStartWith("created organization beta");
+
+      const taken = await cli(["orgs", "create", "Other", "--slug", "beta"]);
+      expect(taken.code).toBe(1);
+      expect(taken.stderr).toBe('error: organization slug "beta" is taken\n');
+
+      const bad = await cli(["orgs", "create", "Other", "--slug", "Not A Slug"]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toStartWith("error: invalid slug (slug: must be lowercase");
+    });
+
+    test("orgs list: a JSON array, or an aligned table", async () => {
+      const list = await json(["orgs", "list"]);
+      expect(list.map((o: { slug: string }) => o.slug).sort()).toEqual(["acme-corp", "beta"]);
+      expect(Object.keys(list[0]).sort()).toEqual(["created_at", "id", "name", "slug"]);
+
+      const table = (await cli(["orgs", "list"])).stdout.trimEnd().split("\n");
+      expect(table).toHaveLength(3);
+      expect(table[0]).toMatch(/^SLUG\s+NAME\s+ID\s+CREATED_AT$/);
+      const idColumn = table[0]!.indexOf("ID");
+      for (const row of table.slice(1)) expect(row.slice(idColumn)).toMatch(/^[0-9a-f-]{36}\s/);
+    });
+
+    test("users create reads the password from stdin without its newline", async () => {
+      const r = await cli(["users", "create", "--org", "acme-corp", "--email", "Ann@Acme.test", "--name", "Ann", "--role", "admin"], "first-password\n");
+      expect(r.stderr).toBe("");
+      expect(r.code).toBe(0);
+      expect(r.stdout).toStartWith("created admin ann@acme.test in acme-corp");
+      expect(await canLogin("ann@acme.test", "first-password")).toBe(true);
+      expect(await canLogin("ann@acme.test", "first-password\n")).toBe(false);
+    });
+
+    test("users create with --password and --json; member is the default role", async () => {
+      const bob = await json(["users", "create", "--org", "beta", "--email", "bob@beta.test", "--password", "bob-password"]);
+      expect(bob).toMatchObject({ email: "bob@beta.test", role: "member", is_active: true });
+      expect(JSON.stringify(bob)).not.toContain("password");
+    });
+
+    test.each([
+      [["--org", "acme-corp", "--email", "ann@acme.test", "--password", "another-one"], "already exists"],
+      [["--org", "nowhere", "--email", "cy@x.test", "--password", "another-one"], 'organization "nowhere" not found'],
+      [["--org", "acme-corp", "--email", "cy@x.test", "--password", "short"], "password: must be at least 8 characters"],
+      [["--org", "acme-corp", "--email", "cy@x.test"], "no password given on standard input"],
+    ])("users create %p fails with one line", async (args, message) => {
+      const r = await cli(["users", "create", ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toStartWith("error: ");
+      expect(r.stderr).toContain(message);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    });
+
+    test("users list: every organization, or one", async () => {
+      const all = await json(["users", "list"]);
+      expect(all.map((u: { email: string }) => u.email).sort()).toEqual(["ann@acme.test", "bob@beta.test"]);
+      const acme = await json(["users", "list", "--org", "acme-corp"]);
+      expect(acme).toHaveLength(1);
+      expect(acme[0]).toMatchObject({ email: "ann@acme.test", name: "Ann", role: "admin", is_active: true });
+
+      const table = (await cli(["users", "list"])).stdout;
+      expect(table).toMatch(/^EMAIL\s+NAME\s+ROLE\s+ORG\s+ACTIVE\s+ID\n/);
+      expect(table).toMatch(/ann@acme\.test\s+Ann\s+admin\s+acme-corp\s+yes\s/);
+
+      const unknown = await cli(["users", "list", "--org", "nowhere"]);
+      expect(unknown.code).toBe(1);
+    });
+
+    test("users set-password reads stdin; the old password stops working", async () => {
+      const r = await cli(["users", "set-password", "ANN@acme.test"], "second-password\n");
+      expect(r.code).toBe(0);
+      expect(await canLogin("ann@acme.test", "second-password")).toBe(true);
+      expect(await canLogin("ann@acme.test", "first-password")).toBe(false);
+
+      const unknown = await cli(["users", "set-password", "nobody@acme.test"], "third-password\n");
+      expect(unknown).toMatchObject({ code: 1, stderr: "error: user nobody@acme.test not found\n" });
+    });
+
+    test("devices list and revoke", async () => {
+      const ann = (await services.users.findByEmail("ann@acme.test"))!;
+      const device = await services.devices.create({ userId: ann.id, orgId: ann.orgId }, { name: "Ann's phone", platform: "ios" });
+
+      const mine = await json(["devices", "list", "--user", "ann@acme.test"]);
+      expect(mine).toEqual([expect.objectContaining({ id: device.id, user_id: ann.id, name: "Ann's phone", revoked_at: null })]);
+      expect(await json(["devices", "list", "--user", "bob@beta.test"])).toEqual([]);
+      expect((await cli(["devices", "list"])).stdout).toMatch(new RegExp(`${device.id}\\s+ann@acme\\.test\\s+Ann's phone\\s+ios`));
+
+      const r = await cli(["devices", "revoke", device.id]);
+      expect(r.code).toBe(0);
+      const [revoked] = await json(["devices", "list", "--user", "ann@acme.test"]);
+      expect(typeof revoked.revoked_at).toBe("string");
+
+      expect(await cli(["devices", "revoke", crypto.randomUUID()])).toMatchObject({ code: 1, stderr: "error: device not found\n" });
+    });
+
+    test("users deactivate: the user can no longer log in", async () => {
+      expect(await canLogin("bob@beta.test", "bob-password")).toBe(true);
+      const r = await cli(["users", "deactivate", "bob@beta.test"]);
+      expect(r).toMatchObject({ code: 0, stdout: "deactivated bob@beta.test\n" });
+      expect(await canLogin("bob@beta.test", "bob-password")).toBe(false);
+      const [bob] = await json(["users", "list", "--org", "beta"]);
+      expect(bob.is_active).toBe(false);
+    });
+
+    test("a command on a fresh database migrates it first", async () => {
+      const fresh = `sqlite:${join(cwd, "fresh.db")}`;
+      const r = await taskmgr(["orgs", "list", "--json", "--db", fresh], { cwd });
+      expect(r).toMatchObject({ code: 0, stdout: "[]\n" });
+      const status = JSON.parse((await taskmgr(["migrate", "status", "--json", "--db", fresh], { cwd })).stdout);
+      expect(status.every((m: { applied_at: string | null }) => m.applied_at !== null)).toBe(true);
+    });
+  });
+}

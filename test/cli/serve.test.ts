@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createTestDatabase, DIALECTS } from "../support/db";
+import { removeTempDirs, serve, taskmgr, tempDir, type Served } from "./support";
+
+setDefaultTimeout(30_000);
+afterAll(removeTempDirs);
+
+type ErrorBody = { error: { code: string } };
+
+const login = (url: string, email: string, password: string) =>
+  fetch(`${url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, password }) });
+
+for (const dialect of DIALECTS) {
+  describe(`taskmgr serve [${dialect}]`, () => {
+    const cwd = tempDir();
+    let db = "";
+    let drop: () => Promise<void> = async () => {};
+    let server: Served | null = null;
+
+    beforeAll(async () => {
+      if (dialect === "sqlite") db = `sqlite:${join(cwd, "data", "serve.db")}`;
+      else ({ url: db, drop } = await createTestDatabase("postgres", { migrate: false }));
+    });
+    afterAll(async () => {
+      if (server) await server.stop("SIGKILL");
+      await drop();
+    });
+
+    test("on an empty database: migrates, creates the first admin once, listens on the chosen port", async () => {
+      server = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs"), TASKMGR_SECRET: "serve-test" } });
+      expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const admin = /admin (\S+) with password: (\S+)/.exec(server.stdout());
+      expect(admin).not.toBeNull();
+
+      const health = await fetch(`${server.url}/api/health`);
+      expect(health.status).toBe(200);
+      expect((await health.json()) as object).toMatchObject({ status: "ok", database: dialect });
+
+      const res = await login(server.url, admin![1]!, admin![2]!);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ token_type: "Bearer", access: expect.any(String), refresh: expect.any(String) });
+    });
+
+    test("serves the documentation from its own assets", async () => {
+      const page = await fetch(`${server!.url}/api/docs`);
+      expect(page.status).toBe(200);
+      expect((await fetch(`${server!.url}/api/docs/swagger-ui-bundle.js`)).status).toBe(200);
+      expect(((await (await fetch(`${server!.url}/api/schema`)).json()) as { openapi: string }).openapi).toStartWith("3.");
+    });
+
+    test("a body over 5 MB answers 413 with the error body, declared or chunked", async () => {
+      const big = "x".repeat(6 * 1024 * 1024);
+      const declared = await fetch(`${server!.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: big });
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as ErrorBody).error.code).toBe("payload_too_large");
+
+      const chunks = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 12; i++) c.enqueue(new TextEncoder().encode("y".repeat(512 * 1024)));
+          c.close();
+        },
+      });
+      const chunked = await fetch(`${server!.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: chunks });
+      expect(chunked.status).toBe(413);
+      expect(((await chunked.json()) as ErrorBody).error.code).toBe("payload_too_large");
+    });
+
+    test("SIGTERM stops accepting, finishes the request in flight, and exits 0", async () => {
+      const s = server!;
+      const admin = /admin (\S+) with password: (\S+)/.exec(s.stdout())!;
+      let send!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({ start: (c) => void (send = c) });
+      const encode = (text: string) => new TextEncoder().encode(text);
+      const inFlight = fetch(`${s.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      send.enqueue(encode(`{"email": ${JSON.stringify(admin[1])},`));
+      await Bun.sleep(300);
+
+      s.proc.kill("SIGTERM");
+      await Bun.sleep(300);
+      expect(s.proc.exitCode).toBeNull();
+      await expect(fetch(`${s.url}/api/health`)).rejects.toThrow();
+
+      send.enqueue(encode(` "password": ${JSON.stringify(admin[2])}}`));
+      send.close();
+      expect((await inFlight).status).toBe(200);
+      expect(await s.stop("SIGTERM")).toBe(0);
+      server = null;
+      expect(s.stdout()).toContain('"event":"server_stopped"');
+      expect(s.stderr()).toBe("");
+    });
+
+    test("logs go to LOG_DIR/taskmgr.log as JSON lines", () => {
+      const file = join(cwd, "logs", "taskmgr.log");
+      expect(existsSync(file)).toBe(true);
+      const events = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l).event);
+      expect(events).toContain("server_started");
+      expect(events).toContain("request");
+    });
+
+    test("a second start finds the admin and does not print a password", async () => {
+      server = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+      expect(server.stdout()).not.toContain("password");
+      expect(await server.stop("SIGINT")).toBe(0);
+      server = null;
+    });
+  });
+}
+
+describe("taskmgr serve failures", () => {
+  const cwd = tempDir();
+
+  test("a port in use: exit 1 with one line", async () => {
+    const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
+    try {
+      const r = await taskmgr(["serve", "--port", String(holder.port), "--db", `sqlite:${join(cwd, "busy.db")}`], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toStartWith("error: ");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    } finally {
+      holder.stop(true);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApp, type App } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { openDatabase } from "../../src/db/open";
+import type { Database } from "../../src/db/types";
+import { silentLogger } from "../../src/log/logger";
+import { createServices } from "../../src/services";
+import { systemClock } from "../../src/time";
+
+let db: Database;
+let app: App;
+beforeAll(() => {
+  db = openDatabase("sqlite::memory:");
+  app = createApp(createServices({ db, config: loadConfig({ db: "sqlite::memory:" }, {}), clock: systemClock, log: silentLogger }));
+});
+afterAll(() => db.close());
+
+/** The contract's endpoints without a token (besides /api/schema and /api/docs, which are not in the document). */
+const PUBLIC = ["/api/auth/login", "/api/auth/refresh", "/api/health"];
+
+const get = (path: string) => app.handle(new Request(`http://localhost${path}`));
+
+type Doc = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, { responses?: Record<string, unknown>; tags?: string[]; security?: unknown[] }>>;
+  tags: { name: string }[];
+  components: { securitySchemes: Record<string, { type: string; scheme: string }>; schemas?: Record<string, unknown> };
+  security: Record<string, unknown>[];
+};
+
+describe("GET /api/schema", () => {
+  let doc: Doc;
+  beforeAll(async () => {
+    const res = await get("/api/schema");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("application/json");
+    doc = (await res.json()) as Doc;
+  });
+
+  test("is an OpenAPI 3 document about taskmgr", () => {
+    expect(doc.openapi).toMatch(/^3\.\d+\.\d+$/);
+    expect(doc.info.title).toBe("taskmgr API");
+    expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  test("lists the API's routes with their methods and responses, and not its own", () => {
+    expect(doc.paths["/api/health"]?.get).toBeDefined();
+    expect(Object.keys(doc.paths).every((p) => p.startsWith("/api/"))).toBe(true);
+    for (const own of ["/api/schema", "/api/docs", "/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-ui.css"]) expect(doc.paths[own]).toBeUndefined();
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        expect(["get", "post", "put", "patch", "delete", "head", "options", "parameters"]).toContain(method);
+        if (method !== "parameters") expect(op.responses, `${method} ${path}`).toBeDefined();
+      }
+    }
+  });
+
+  test("declares bearer authentication as the default requirement, waived only for the public endpoints", () => {
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(doc.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths["/api/health"]!.get!.security).toEqual([]);
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const op of Object.values(ops)) if (!PUBLIC.includes(path)) expect(op.security, path).toBeUndefined();
+    }
+  });
+
+  test("every operation documents the error body as its default response", () => {
+    expect(doc.components.schemas?.Error).toMatchObject({ type: "object", required: ["error"] });
+    for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) expect(op.responses?.default).toEqual({ $ref: "#/components/responses/Error" });
+  });
+
+  test("every tag an operation uses is declared", () => {
+    const declared = new Set(doc.tags.map((t) => t.name));
+    for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) for (const tag of op.tags ?? []) expect(declared).toContain(tag);
+  });
+
+  test("every $ref resolves inside the document", () => {
+    const refs = [...JSON.stringify(doc).matchAll(/"\$ref":"#\/([^"]+)"/g)].map((m) => m[1]!);
+    for (const ref of refs) {
+      const target = ref.split("/").reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key.replace(/~1/g, "/").replace(/~0/g, "~")], doc);
+      expect(target, ref).toBeDefined();
+    }
+  });
+
+  test("is public and answers with and without the trailing slash", async () => {
+    expect((await get("/api/schema/")).status).toBe(200);
+  });
+});
+
+describe("GET /api/docs", () => {
+  test("an HTML page that loads only taskmgr's own assets and the schema", async () => {
+    for (const path of ["/api/docs", "/api/docs/"]) {
+      const res = await get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toStartWith("text/html");
+      const html = await res.text();
+      const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+      expect(refs.sort()).toEqual(["/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-ui.css"]);
+      expect(html).toContain('url: "/api/schema"');
+      expect(html).not.toMatch(/https?:\/\//);
+    }
+  });
+
+  test.each([
+    ["/api/docs/swagger-ui-bundle.js", "text/javascript", "SwaggerUIBundle"],
+    ["/api/docs/swagger-ui.css", "text/css", ".swagger-ui"],
+  ])("%s answers 200 with %s", async (path, type, marker) => {
+    const res = await get(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith(type);
+    expect(await res.text()).toContain(marker);
+  });
+});
