@@ -92,11 +92,19 @@ CREATE TABLE tasks (
   deleted_at TEXT,
   deleted_by TEXT
 );
+-- Lists with include_deleted=true.
 CREATE INDEX tasks_org_updated ON tasks (org_id, updated_at);
-CREATE INDEX tasks_org_status ON tasks (org_id, status, updated_at);
-CREATE INDEX tasks_org_project ON tasks (org_id, project_id, updated_at);
-CREATE INDEX tasks_org_assignee ON tasks (org_id, assignee_id, updated_at);
-CREATE INDEX tasks_org_due ON tasks (org_id, due_date);
+-- Live lists (their queries always say `deleted_at IS NULL`, so these partial indexes apply and
+-- counts are index-only): one per `ordering` field, and one per equality filter followed by the
+-- default ordering (-updated_at). `id` ends each as the pages' tie-break.
+CREATE INDEX tasks_live_updated ON tasks (org_id, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_created ON tasks (org_id, created_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_due ON tasks (org_id, due_date, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_priority ON tasks (org_id, priority_rank, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_title ON tasks (org_id, title, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_status ON tasks (org_id, status, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_project ON tasks (org_id, project_id, updated_at, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_live_assignee ON tasks (org_id, assignee_id, updated_at, id) WHERE deleted_at IS NULL;
 
 CREATE TABLE comments (
   id TEXT PRIMARY KEY,
@@ -113,6 +121,16 @@ CREATE TABLE comments (
   deleted_by TEXT
 );
 CREATE INDEX comments_org_task ON comments (org_id, task_id, created_at);
+CREATE INDEX comments_org_created ON comments (org_id, created_at);
+
+-- One row per tag of a task (kept in step with tasks.tags by the write core): `?tag=` is an index lookup.
+CREATE TABLE task_tags (
+  task_id TEXT NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,
+  org_id TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (task_id, tag)
+);
+CREATE INDEX task_tags_org_tag ON task_tags (org_id, tag, task_id);
 
 -- Every write of every synced record: the changed fields (the task history API) and the
 -- full snapshot after the write (the base of later three-way merges).
@@ -129,18 +147,19 @@ CREATE TABLE history (
   device_id TEXT,
   vector_clock TEXT NOT NULL,
   created_at TEXT NOT NULL,
-  PRIMARY KEY (entity_id, version)
+  PRIMARY KEY (entity_id, entity, version)
 );
 
 -- One row per synced record, moved to a new position on every write (the pull feed).
 CREATE TABLE feed (
-  entity_id TEXT PRIMARY KEY,
-  org_id TEXT NOT NULL,
   entity TEXT NOT NULL,
+  entity_id TEXT NOT NULL,
+  org_id TEXT NOT NULL,
   pos BIGINT NOT NULL,
   op TEXT NOT NULL,
   version INTEGER NOT NULL,
-  origin_device TEXT
+  origin_device TEXT,
+  PRIMARY KEY (entity_id, entity)
 );
 CREATE INDEX feed_org_pos ON feed (org_id, pos);
 

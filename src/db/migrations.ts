@@ -1,4 +1,5 @@
 import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
+import m0002 from "../../migrations/0002_jobs.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -8,4 +9,7 @@ export interface Migration {
 }
 
 /** Every migration, in order. Landed migrations are immutable: add a new file instead of editing one. */
-export const MIGRATIONS: Migration[] = [{ version: 1, name: "0001_initial", sql: m0001 }];
+export const MIGRATIONS: Migration[] = [
+  { version: 1, name: "0001_initial", sql: m0001 },
+  { version: 2, name: "0002_jobs", sql: m0002 },
+];

@@ -1,0 +1,45 @@
+import { Type } from "@sinclair/typebox";
+import { t, type Static } from "elysia";
+import { orderingPattern } from "../records/list";
+import { CommentFieldProps, Uuid } from "../records/model";
+
+export { Comment } from "../records/model";
+
+/**
+ * `POST /api/comments`: `task_id` and `body` required, `parent_id` (a comment of the same task)
+ * optional, `id` optional (client-supplied UUID). `task_id` and `parent_id` are fixed once created.
+ */
+export const CommentCreateBody = t.Object(
+  {
+    id: t.Optional(Uuid),
+    task_id: CommentFieldProps.task_id,
+    parent_id: t.Optional(CommentFieldProps.parent_id),
+    body: CommentFieldProps.body,
+  },
+  { additionalProperties: false },
+);
+export type CommentCreateBody = Static<typeof CommentCreateBody>;
+
+/** `PATCH /api/comments/{id}`: only `body` changes; `version` is the optimistic lock. */
+export const CommentPatchBody = t.Object(
+  {
+    body: t.Optional(CommentFieldProps.body),
+    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
+  },
+  { additionalProperties: false },
+);
+export type CommentPatchBody = Static<typeof CommentPatchBody>;
+
+export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
+
+/** `GET /api/comments` query. Unknown parameters are ignored. */
+export const CommentListQuery = t.Object({
+  page: t.Optional(t.Integer({ description: "page number, from 1" })),
+  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  task_id: t.Optional(Uuid),
+  ordering: t.Optional(
+    t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),
+  ),
+  include_deleted: t.Optional(t.Boolean({ description: "also soft-deleted comments and those of soft-deleted tasks" })),
+});
+export type CommentListQuery = Static<typeof CommentListQuery>;

@@ -1,0 +1,44 @@
+import type { Executor } from "../db/types";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { type OrderTerm, orderBy, Where } from "../records/list";
+import type { Comment } from "../records/model";
+import { RecordRepo } from "../records/repo";
+
+export interface CommentFilter {
+  taskId?: string;
+  /** Also soft-deleted comments and the comments of soft-deleted tasks. */
+  includeDeleted: boolean;
+  ordering: OrderTerm[];
+}
+
+const ORDER_COLUMNS: Record<string, { expr: string }> = {
+  created_at: { expr: "created_at" },
+  updated_at: { expr: "updated_at" },
+};
+
+/** Comments of one organization: the generic record access plus the filtered list. */
+export class CommentRepo extends RecordRepo<"comment"> {
+  constructor(exec: Executor, orgId: string) {
+    super(exec, orgId, "comment");
+  }
+
+  async list(f: CommentFilter, page: PageRequest): Promise<PageResult<Comment>> {
+    const w = new Where().add("c.org_id = ?", this.orgId);
+    if (f.taskId !== undefined) w.add("c.task_id = ?", f.taskId);
+    if (!f.includeDeleted) {
+      w.add("c.deleted_at IS NULL");
+      // A soft-deleted task hides its comments (they are not deleted themselves).
+      w.add("EXISTS (SELECT 1 FROM tasks t WHERE t.id = c.task_id AND t.org_id = c.org_id AND t.deleted_at IS NULL)");
+    }
+    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM comments c ${w.sql}`, w.params);
+    const rows = await this.exec.all(
+      `SELECT ${this.def.columns.map((col) => `c.${col}`).join(", ")} FROM comments c ${w.sql} ${orderBy(
+        f.ordering,
+        Object.fromEntries(Object.entries(ORDER_COLUMNS).map(([k, v]) => [k, { expr: `c.${v.expr}` }])),
+        "c.",
+      )} LIMIT ? OFFSET ?`,
+      [...w.params, ...limitOffset(page)],
+    );
+    return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };
+  }
+}

@@ -1,0 +1,64 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope, Paginated } from "../http/pagination";
+import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { ErrorBody } from "../records/model";
+import type { Services } from "../services";
+import { Comment, CommentCreateBody, CommentListQuery, CommentPatchBody } from "./model";
+
+const detail = (summary: string, description?: string) => ({ tags: ["comments"], summary, description });
+
+/** Threaded comments: list (filter task_id)/create, read/update/soft-delete. */
+export const commentRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .get(
+      "/api/comments",
+      async ({ auth, query, request }) => {
+        const { page, result } = await s.comments.list(auth, query);
+        return envelope(request.url, page, result);
+      },
+      {
+        query: CommentListQuery,
+        response: { 200: Paginated(Comment), ...RECORD_ERRORS },
+        detail: detail("List comments", "Comments of soft-deleted tasks are left out unless include_deleted=true."),
+      },
+    )
+    .post(
+      "/api/comments",
+      async ({ auth, body, set }) => {
+        const comment = await s.comments.create(auth, body);
+        set.status = 201;
+        set.headers.location = `/api/comments/${comment.id}`;
+        return withEtag(set, comment);
+      },
+      {
+        body: CommentCreateBody,
+        response: { 201: Comment, ...RECORD_ERRORS, 409: ErrorBody },
+        detail: detail("Create a comment", "parent_id must be a comment of the same task; a client may supply the id (UUID)."),
+      },
+    )
+    .get("/api/comments/:id", async ({ auth, params, set }) => withEtag(set, await s.comments.get(auth, params.id)), {
+      params: IdParams,
+      response: { 200: Comment, ...RECORD_ERRORS },
+      detail: detail("One comment (404 once it or its task is soft-deleted)"),
+    })
+    .patch(
+      "/api/comments/:id",
+      async ({ auth, params, body, headers, set }) => withEtag(set, await s.comments.update(auth, params.id, body, ifMatchOf(headers))),
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: CommentPatchBody,
+        response: { 200: Comment, ...LOCKED_WRITE_ERRORS },
+        detail: detail("Edit a comment's body", 'Optimistic lock: If-Match: "<version>" (412) or body version (409).'),
+      },
+    )
+    .delete(
+      "/api/comments/:id",
+      async ({ auth, params, headers, set }) => {
+        await s.comments.delete(auth, params.id, ifMatchOf(headers));
+        set.status = 204;
+      },
+      { params: IdParams, headers: IfMatchHeaders, response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS }, detail: detail("Soft-delete a comment") },
+    );

@@ -1,0 +1,52 @@
+import { Type } from "@sinclair/typebox";
+import { t, type Static } from "elysia";
+import { orderingPattern } from "../records/list";
+import { ProjectFieldProps, Uuid } from "../records/model";
+
+export { Project } from "../records/model";
+
+/** `POST /api/projects`: `name` required; `id` optional (client-supplied UUID); read-only fields refused. */
+export const ProjectCreateBody = t.Object(
+  {
+    id: t.Optional(Uuid),
+    name: ProjectFieldProps.name,
+    description: t.Optional(ProjectFieldProps.description),
+    color: t.Optional(ProjectFieldProps.color),
+    archived: t.Optional(ProjectFieldProps.archived),
+  },
+  { additionalProperties: false },
+);
+export type ProjectCreateBody = Static<typeof ProjectCreateBody>;
+
+/** `PATCH /api/projects/{id}` (`archived: false` un-archives); `version` is the optimistic lock. */
+export const ProjectPatchBody = t.Object(
+  {
+    name: t.Optional(ProjectFieldProps.name),
+    description: t.Optional(ProjectFieldProps.description),
+    color: t.Optional(ProjectFieldProps.color),
+    archived: t.Optional(ProjectFieldProps.archived),
+    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
+  },
+  { additionalProperties: false },
+);
+export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
+
+/** `POST /api/projects/{id}/archive`: an optional body with the optimistic lock. */
+export const ArchiveBody = t.Optional(
+  t.Object({ version: t.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
+);
+
+export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
+
+/** `GET /api/projects` query. Unknown parameters are ignored. */
+export const ProjectListQuery = t.Object({
+  page: t.Optional(t.Integer({ description: "page number, from 1" })),
+  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
+  search: t.Optional(t.String({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
+  ordering: t.Optional(
+    t.String({ pattern: orderingPattern(PROJECT_ORDERING), description: `${PROJECT_ORDERING.join(", ")}; prefix - for descending; default name` }),
+  ),
+  include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted projects" })),
+});
+export type ProjectListQuery = Static<typeof ProjectListQuery>;

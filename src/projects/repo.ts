@@ -1,0 +1,41 @@
+import type { Executor } from "../db/types";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { containsPattern, type OrderTerm, orderBy, Where } from "../records/list";
+import type { Project } from "../records/model";
+import { RecordRepo } from "../records/repo";
+
+export interface ProjectFilter {
+  archived?: boolean;
+  search?: string;
+  includeDeleted: boolean;
+  ordering: OrderTerm[];
+}
+
+const ORDER_COLUMNS: Record<string, { expr: string }> = {
+  name: { expr: "name" },
+  created_at: { expr: "created_at" },
+  updated_at: { expr: "updated_at" },
+};
+
+/** Projects of one organization: the generic record access plus the filtered list. */
+export class ProjectRepo extends RecordRepo<"project"> {
+  constructor(exec: Executor, orgId: string) {
+    super(exec, orgId, "project");
+  }
+
+  async list(f: ProjectFilter, page: PageRequest): Promise<PageResult<Project>> {
+    const w = new Where().add("org_id = ?", this.orgId);
+    if (!f.includeDeleted) w.add("deleted_at IS NULL");
+    if (f.archived !== undefined) w.add("archived = ?", f.archived ? 1 : 0);
+    if (f.search) {
+      const p = containsPattern(f.search);
+      w.add("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(description) LIKE ? ESCAPE '\\')", p, p);
+    }
+    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM projects ${w.sql}`, w.params);
+    const rows = await this.exec.all(`SELECT ${this.cols} FROM projects ${w.sql} ${orderBy(f.ordering, ORDER_COLUMNS)} LIMIT ? OFFSET ?`, [
+      ...w.params,
+      ...limitOffset(page),
+    ]);
+    return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };
+  }
+}

@@ -1,0 +1,76 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope, Paginated } from "../http/pagination";
+import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { ErrorBody } from "../records/model";
+import type { Services } from "../services";
+import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPatchBody } from "./model";
+
+const detail = (summary: string, description?: string) => ({ tags: ["projects"], summary, description });
+
+/** Projects: list/create, read/update/soft-delete, archive. */
+export const projectRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .get(
+      "/api/projects",
+      async ({ auth, query, request }) => {
+        const { page, result } = await s.projects.list(auth, query);
+        return envelope(request.url, page, result);
+      },
+      { query: ProjectListQuery, response: { 200: Paginated(Project), ...RECORD_ERRORS }, detail: detail("List projects") },
+    )
+    .post(
+      "/api/projects",
+      async ({ auth, body, set }) => {
+        const project = await s.projects.create(auth, body);
+        set.status = 201;
+        set.headers.location = `/api/projects/${project.id}`;
+        return withEtag(set, project);
+      },
+      {
+        body: ProjectCreateBody,
+        response: { 201: Project, ...RECORD_ERRORS, 409: ErrorBody },
+        detail: detail("Create a project", "A client may supply the id (UUID); an id already in use answers 409 already_exists."),
+      },
+    )
+    .get("/api/projects/:id", async ({ auth, params, set }) => withEtag(set, await s.projects.get(auth, params.id)), {
+      params: IdParams,
+      response: { 200: Project, ...RECORD_ERRORS },
+      detail: detail("One project (404 once soft-deleted)"),
+    })
+    .patch(
+      "/api/projects/:id",
+      async ({ auth, params, body, headers, set }) => withEtag(set, await s.projects.update(auth, params.id, body, ifMatchOf(headers))),
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: ProjectPatchBody,
+        response: { 200: Project, ...LOCKED_WRITE_ERRORS },
+        detail: detail("Update a project", 'Optimistic lock: If-Match: "<version>" (412) or body version (409). archived: false un-archives.'),
+      },
+    )
+    .post(
+      "/api/projects/:id/archive",
+      async ({ auth, params, body, headers, set }) => withEtag(set, await s.projects.archive(auth, params.id, body?.version, ifMatchOf(headers))),
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: ArchiveBody,
+        response: { 200: Project, ...LOCKED_WRITE_ERRORS },
+        detail: detail("Archive a project", "Sets archived: true (no new version if it already is)."),
+      },
+    )
+    .delete(
+      "/api/projects/:id",
+      async ({ auth, params, headers, set }) => {
+        await s.projects.delete(auth, params.id, ifMatchOf(headers));
+        set.status = 204;
+      },
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS },
+        detail: detail("Soft-delete a project", "Its tasks keep their project_id."),
+      },
+    );

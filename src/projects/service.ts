@@ -1,0 +1,50 @@
+import type { Database } from "../db/types";
+import { type Page, pageFrom, parseOrdering } from "../records/list";
+import type { Project } from "../records/model";
+import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
+import type { Clock } from "../time";
+import { PROJECT_ORDERING, type ProjectCreateBody, type ProjectListQuery, type ProjectPatchBody } from "./model";
+import { ProjectRepo } from "./repo";
+
+/** Projects: CRUD with optimistic locking, archive, filtered lists. Writes go through the records write core. */
+export class ProjectService {
+  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+
+  async list(actor: Actor, q: ProjectListQuery): Promise<Page<Project>> {
+    const page = pageFrom(q);
+    const result = await new ProjectRepo(this.deps.db, actor.orgId).list(
+      {
+        archived: q.archived,
+        search: q.search || undefined,
+        includeDeleted: q.include_deleted === true,
+        ordering: parseOrdering(q.ordering, PROJECT_ORDERING, "name"),
+      },
+      page,
+    );
+    return { page, result };
+  }
+
+  get(actor: Actor, id: string): Promise<Project> {
+    return new ProjectRepo(this.deps.db, actor.orgId).mustGetLive(id);
+  }
+
+  create(actor: Actor, body: ProjectCreateBody): Promise<Project> {
+    const { id, ...data } = body;
+    return this.deps.db.transaction((tx) => restCreate(tx, "project", actor, data, id, this.deps.clock.now()));
+  }
+
+  update(actor: Actor, id: string, body: ProjectPatchBody, ifMatch: string | null): Promise<Project> {
+    const { version, ...data } = body;
+    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, data, { ifMatch, version }, this.deps.clock.now()));
+  }
+
+  /** Sets `archived` (a no-op answering the record when it already is). */
+  archive(actor: Actor, id: string, version: number | undefined, ifMatch: string | null): Promise<Project> {
+    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, { archived: true }, { ifMatch, version }, this.deps.clock.now()));
+  }
+
+  /** Soft delete. The project's tasks keep their project_id (the tombstone still resolves it). */
+  async delete(actor: Actor, id: string, ifMatch: string | null): Promise<void> {
+    await this.deps.db.transaction((tx) => restDelete(tx, "project", actor, id, { ifMatch }, this.deps.clock.now()));
+  }
+}

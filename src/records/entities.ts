@@ -1,0 +1,154 @@
+/**
+ * Per-entity definitions of the synced records: table, columns, row ↔ record mapping,
+ * writable fields, defaults and the owner field. Everything generic in src/records
+ * (repos, history, feed, writeRecord) is driven by these.
+ */
+import type { Executor, SqlValue } from "../db/types";
+import {
+  type AnyRecord,
+  type EntityKind,
+  PRIORITY_RANK,
+  type RecordOf,
+  type TaskPriority,
+} from "./model";
+import { writableFields } from "./validate";
+
+export interface EntityDef<K extends EntityKind = EntityKind> {
+  kind: K;
+  table: string;
+  /** Fields a client may set (REST bodies, sync `data`). */
+  fields: readonly string[];
+  /** Fields that must be present when the record is created. */
+  required: readonly string[];
+  /** Values of the writable fields a create leaves out. */
+  defaults: Readonly<Record<string, unknown>>;
+  /** The read-only field holding the creating user (`created_by`, `author_id`). */
+  owner: string;
+  /** Fields diffed into history `changes` (writable + owner + deletion marks). */
+  tracked: readonly string[];
+  /** Table columns (besides org_id), in INSERT order. */
+  columns: readonly string[];
+  fromRow(row: Record<string, unknown>): RecordOf[K];
+  /** Column values in `columns` order. */
+  toRow(r: RecordOf[K]): SqlValue[];
+  /** Side tables kept in step with the record (runs in the write's transaction). */
+  afterWrite?(exec: Executor, orgId: string, before: RecordOf[K] | null, after: RecordOf[K]): Promise<void>;
+}
+
+const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
+const JSON_COLUMNS = new Set(["vector_clock", "tags"]);
+const BOOL_COLUMNS = new Set(["archived"]);
+
+function mapper<K extends EntityKind>(columns: readonly string[], derived: Record<string, (r: RecordOf[K]) => SqlValue> = {}) {
+  const fromRow = (row: Record<string, unknown>): RecordOf[K] => {
+    const r: Record<string, unknown> = {};
+    for (const c of columns) {
+      if (c in derived) continue;
+      const v = row[c];
+      if (JSON_COLUMNS.has(c)) r[c] = JSON.parse(String(v));
+      else if (BOOL_COLUMNS.has(c)) r[c] = Number(v) === 1;
+      else if (c === "version") r[c] = Number(v);
+      else r[c] = v ?? null;
+    }
+    return r as unknown as RecordOf[K];
+  };
+  const toRow = (rec: RecordOf[K]): SqlValue[] =>
+    columns.map((c) => {
+      if (c in derived) return derived[c](rec);
+      const v = (rec as unknown as Record<string, unknown>)[c];
+      if (JSON_COLUMNS.has(c)) return JSON.stringify(v);
+      if (BOOL_COLUMNS.has(c)) return v ? 1 : 0;
+      return (v ?? null) as SqlValue;
+    });
+  return { fromRow, toRow };
+}
+
+const projectColumns = ["id", "name", "description", "color", "archived", "created_by", ...META];
+const taskColumns = [
+  "id", "project_id", "title", "description", "status", "priority", "priority_rank", "due_date", "tags", "assignee_id", "created_by", ...META,
+];
+const commentColumns = ["id", "task_id", "parent_id", "body", "author_id", ...META];
+
+export const PROJECT: EntityDef<"project"> = {
+  kind: "project",
+  table: "projects",
+  fields: writableFields("project"),
+  required: ["name"],
+  defaults: { description: "", color: null, archived: false },
+  owner: "created_by",
+  tracked: [...writableFields("project"), "created_by", "deleted_at", "deleted_by"],
+  columns: projectColumns,
+  ...mapper<"project">(projectColumns),
+};
+
+export const TASK: EntityDef<"task"> = {
+  kind: "task",
+  table: "tasks",
+  fields: writableFields("task"),
+  required: ["title"],
+  defaults: { project_id: null, description: "", status: "todo", priority: "medium", due_date: null, tags: [], assignee_id: null },
+  owner: "created_by",
+  tracked: [...writableFields("task"), "created_by", "deleted_at", "deleted_by"],
+  columns: taskColumns,
+  ...mapper<"task">(taskColumns, { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 }),
+  /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup. */
+  async afterWrite(exec, orgId, before, after) {
+    if (before && sameList(before.tags, after.tags)) return;
+    if (before) await exec.run("DELETE FROM task_tags WHERE task_id = ?", [after.id]);
+    const tags = [...new Set(after.tags)];
+    if (tags.length === 0) return;
+    const values = tags.map(() => "(?, ?, ?)").join(", ");
+    await exec.run(`INSERT INTO task_tags (task_id, org_id, tag) VALUES ${values}`, tags.flatMap((tag) => [after.id, orgId, tag]));
+  },
+};
+
+export const COMMENT: EntityDef<"comment"> = {
+  kind: "comment",
+  table: "comments",
+  fields: writableFields("comment"),
+  required: ["task_id", "body"],
+  defaults: { parent_id: null },
+  owner: "author_id",
+  tracked: [...writableFields("comment"), "author_id", "deleted_at", "deleted_by"],
+  columns: commentColumns,
+  ...mapper<"comment">(commentColumns),
+};
+
+export const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };
+
+/** The definition of an entity kind. */
+export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {
+  const def = ENTITY_DEFS[kind];
+  if (!def) throw new Error(`unknown entity "${kind}"`);
+  return def;
+}
+
+/** True for a known entity kind (e.g. the `entity` of a sync change). */
+export const isEntityKind = (s: unknown): s is EntityKind => s === "project" || s === "task" || s === "comment";
+
+/** The writable fields of a record (what a sync merge compares), in the definition's order. */
+export function fieldsOf<K extends EntityKind>(kind: K, r: RecordOf[K]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of entityDef(kind).fields) out[f] = (r as unknown as Record<string, unknown>)[f];
+  return out;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Deep equality for JSON values (field diffs). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => jsonEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+export type { AnyRecord };

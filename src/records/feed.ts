@@ -1,0 +1,155 @@
+/**
+ * The change feed behind sync pulls: one row per record (`feed`, keyed by entity and id) whose
+ * position moves to the organization's next sequence number on every write.
+ *
+ * Positions are allocated just before COMMIT (the flusher below, queued with `tx.enqueue` by
+ * writeRecord) with `UPDATE org_feed_state SET seq = seq + N … RETURNING seq`. That row lock is
+ * held until COMMIT, so on Postgres two transactions of one organization get their positions in
+ * the order they commit: a reader that has seen position p never later finds a new row below p.
+ * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
+ */
+import type { Executor, Flusher, SqlValue } from "../db/types";
+import { isEntityKind } from "./entities";
+import type { AnyRecord, EntityKind } from "./model";
+import { RecordRepo } from "./repo";
+
+/** What one write tells the feed (queued with `tx.enqueue(flushFeed, touch)`). */
+export interface FeedTouch {
+  orgId: string;
+  entity: EntityKind;
+  entityId: string;
+  op: "upsert" | "delete";
+  version: number;
+  /** The device whose pushed state this write is exactly (left out of that device's pulls); null otherwise. */
+  originDevice: string | null;
+}
+
+/** Rows per multi-row INSERT. */
+const ROWS_PER_INSERT = 200;
+
+/**
+ * Flushes the touches of one transaction: per organization (in a fixed order, so two
+ * multi-organization transactions cannot deadlock) it reserves one block of positions and
+ * upserts one feed row per record, the last touch of a record winning.
+ */
+export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
+  const byOrg = new Map<string, Map<string, FeedTouch>>();
+  for (const item of items) {
+    let touches = byOrg.get(item.orgId);
+    if (!touches) byOrg.set(item.orgId, (touches = new Map()));
+    const key = `${item.entity}:${item.entityId}`;
+    touches.delete(key); // re-insert so that the record takes the position of its last write
+    touches.set(key, item);
+  }
+  for (const orgId of [...byOrg.keys()].sort()) {
+    const touches = [...byOrg.get(orgId)!.values()];
+    const last = await reservePositions(exec, orgId, touches.length);
+    const first = last - touches.length + 1;
+    for (let i = 0; i < touches.length; i += ROWS_PER_INSERT) {
+      const chunk = touches.slice(i, i + ROWS_PER_INSERT);
+      const params: SqlValue[] = [];
+      chunk.forEach((t, j) => params.push(t.entity, t.entityId, t.orgId, first + i + j, t.op, t.version, t.originDevice));
+      await exec.run(
+        `INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}
+         ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device`,
+        params,
+      );
+    }
+  }
+};
+
+/** Takes `n` positions from the organization's counter (locking its row until COMMIT); returns the last one. */
+async function reservePositions(exec: Executor, orgId: string, n: number): Promise<number> {
+  const row = await exec.get<{ seq: number }>("UPDATE org_feed_state SET seq = seq + ? WHERE org_id = ? RETURNING seq", [n, orgId]);
+  if (row) return Number(row.seq);
+  // Organizations created before their counter row existed: create it (same lock semantics).
+  const created = await exec.get<{ seq: number }>(
+    "INSERT INTO org_feed_state (org_id, seq) VALUES (?, ?) ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq",
+    [orgId, n],
+  );
+  return Number(created!.seq);
+}
+
+/** One feed row with the record in its current state. */
+export interface FeedEntry {
+  pos: number;
+  entity: EntityKind;
+  entityId: string;
+  op: "upsert" | "delete";
+  /** The version the feed row was written for; `record.version` may already be newer (its row then moves again). */
+  version: number;
+  originDevice: string | null;
+  /** The record as stored now (a tombstone for `delete`). */
+  record: AnyRecord;
+}
+
+export interface FeedPage {
+  entries: FeedEntry[];
+  /** The position to continue after: the last row read, or `afterPos` when nothing was read. */
+  lastPos: number;
+  /** More rows exist after `lastPos`. */
+  hasMore: boolean;
+}
+
+interface FeedRow {
+  pos: number;
+  entity: string;
+  entity_id: string;
+  op: string;
+  version: number;
+  origin_device: string | null;
+}
+
+/**
+ * Reads the organization's feed after position `afterPos`, in position (= commit) order, at most
+ * `limit` rows, with the records batch-loaded (one query per entity kind). `liveOnly` skips
+ * tombstones (a full snapshot is `readFeed(exec, org, 0, n, {liveOnly: true})` paged to the end);
+ * `throughPos` reads only rows at or below that position (a paged snapshot's starting point).
+ */
+export async function readFeed(
+  exec: Executor,
+  orgId: string,
+  afterPos: number,
+  limit: number,
+  opts: { liveOnly?: boolean; throughPos?: number } = {},
+): Promise<FeedPage> {
+  const through = opts.throughPos === undefined ? "" : " AND pos <= ?";
+  const rows = await exec.all<FeedRow>(
+    `SELECT pos, entity, entity_id, op, version, origin_device FROM feed WHERE org_id = ? AND pos > ?${through}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`,
+    opts.throughPos === undefined ? [orgId, afterPos, limit + 1] : [orgId, afterPos, opts.throughPos, limit + 1],
+  );
+  const hasMore = rows.length > limit;
+  const page = rows.slice(0, limit);
+  const ids = new Map<EntityKind, string[]>();
+  for (const r of page) {
+    if (!isEntityKind(r.entity)) continue;
+    let list = ids.get(r.entity);
+    if (!list) ids.set(r.entity, (list = []));
+    list.push(r.entity_id);
+  }
+  const records = new Map<string, AnyRecord>();
+  for (const [kind, list] of ids) {
+    for (const [id, rec] of await new RecordRepo(exec, orgId, kind).findMany(list)) records.set(`${kind}:${id}`, rec);
+  }
+  const entries: FeedEntry[] = [];
+  for (const r of page) {
+    const record = records.get(`${r.entity}:${r.entity_id}`);
+    if (!record) continue; // purged between the two reads
+    entries.push({
+      pos: Number(r.pos),
+      entity: r.entity as EntityKind,
+      entityId: r.entity_id,
+      op: r.op as "upsert" | "delete",
+      version: Number(r.version),
+      originDevice: r.origin_device,
+      record,
+    });
+  }
+  return { entries, lastPos: page.length ? Number(page[page.length - 1].pos) : afterPos, hasMore };
+}
+
+/** The organization's latest allocated feed position (0 when nothing was written yet). */
+export async function feedHead(exec: Executor, orgId: string): Promise<number> {
+  const r = await exec.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [orgId]);
+  return r ? Number(r.seq) : 0;
+}

@@ -1,0 +1,114 @@
+import type { VectorClock } from "../sync/clock";
+import type { Executor } from "../db/types";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import type { EntityKind, HistoryAction, RecordOf } from "./model";
+
+/** `{field: {old, new}}` of the fields a write changed. */
+export type Changes = Record<string, { old: unknown; new: unknown }>;
+
+/** One history row: what a write changed, and the full record after it. */
+export interface HistoryEntry<K extends EntityKind = EntityKind> {
+  id: string;
+  entity: K;
+  entityId: string;
+  /** The record's version after the write. */
+  version: number;
+  action: HistoryAction;
+  changes: Changes;
+  /** The record as stored after the write (the base of a later three-way merge at this version). */
+  snapshot: RecordOf[K];
+  userId: string | null;
+  /** The pushing device for sync writes; null for REST writes. */
+  deviceId: string | null;
+  vectorClock: VectorClock;
+  createdAt: string;
+}
+
+interface HistoryRow {
+  id: string;
+  entity: string;
+  entity_id: string;
+  version: number;
+  action: string;
+  changes: string;
+  snapshot: string;
+  user_id: string | null;
+  device_id: string | null;
+  vector_clock: string;
+  created_at: string;
+}
+
+const COLS = "id, entity, entity_id, version, action, changes, snapshot, user_id, device_id, vector_clock, created_at";
+
+function toEntry<K extends EntityKind>(r: HistoryRow): HistoryEntry<K> {
+  return {
+    id: r.id,
+    entity: r.entity as K,
+    entityId: r.entity_id,
+    version: Number(r.version),
+    action: r.action as HistoryAction,
+    changes: JSON.parse(r.changes),
+    snapshot: JSON.parse(r.snapshot),
+    userId: r.user_id,
+    deviceId: r.device_id,
+    vectorClock: JSON.parse(r.vector_clock),
+    createdAt: r.created_at,
+  };
+}
+
+/** History of the synced records of one organization. Appended only by writeRecord. */
+export class HistoryRepo {
+  constructor(
+    private readonly exec: Executor,
+    readonly orgId: string,
+  ) {}
+
+  async append(e: HistoryEntry): Promise<void> {
+    await this.exec.run(`INSERT INTO history (org_id, ${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      this.orgId,
+      e.id,
+      e.entity,
+      e.entityId,
+      e.version,
+      e.action,
+      JSON.stringify(e.changes),
+      JSON.stringify(e.snapshot),
+      e.userId,
+      e.deviceId,
+      JSON.stringify(e.vectorClock),
+      e.createdAt,
+    ]);
+  }
+
+  /** One page of a record's history, oldest first. */
+  async list<K extends EntityKind>(entity: K, entityId: string, page: PageRequest): Promise<PageResult<HistoryEntry<K>>> {
+    const where = "WHERE entity = ? AND entity_id = ? AND org_id = ?";
+    const params = [entity, entityId, this.orgId];
+    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history ${where}`, params);
+    const rows = await this.exec.all<HistoryRow>(`SELECT ${COLS} FROM history ${where} ORDER BY version LIMIT ? OFFSET ?`, [
+      ...params,
+      ...limitOffset(page),
+    ]);
+    return { count: Number(n?.n ?? 0), results: rows.map((r) => toEntry<K>(r)) };
+  }
+
+  /** The history entry that produced `version` of the record, or undefined (never written, or purged). */
+  async find<K extends EntityKind>(entity: K, entityId: string, version: number): Promise<HistoryEntry<K> | undefined> {
+    const r = await this.exec.get<HistoryRow>(`SELECT ${COLS} FROM history WHERE entity = ? AND entity_id = ? AND version = ? AND org_id = ?`, [
+      entity,
+      entityId,
+      version,
+      this.orgId,
+    ]);
+    return r && toEntry<K>(r);
+  }
+
+  /** The record exactly as it was at `version` (the base of a three-way merge), or undefined when unknown. */
+  async findSnapshot<K extends EntityKind>(entity: K, entityId: string, version: number): Promise<RecordOf[K] | undefined> {
+    const r = await this.exec.get<{ snapshot: string }>(
+      "SELECT snapshot FROM history WHERE entity = ? AND entity_id = ? AND version = ? AND org_id = ?",
+      [entity, entityId, version, this.orgId],
+    );
+    return r ? (JSON.parse(r.snapshot) as RecordOf[K]) : undefined;
+  }
+}

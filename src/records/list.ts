@@ -1,0 +1,96 @@
+/**
+ * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
+ * literal search, `ordering` parsing and pagination checks. Portable SQL only.
+ */
+import type { SqlValue } from "../db/types";
+import { invalid } from "../errors";
+import type { PageRequest, PageResult } from "../http/pagination";
+
+/** What a list service method answers: the page asked for and its rows (the route builds the envelope). */
+export interface Page<T> {
+  page: PageRequest;
+  result: PageResult<T>;
+}
+
+/** Largest page a list answers. */
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Page number and size from a parsed query (`page` ≥ 1, `page_size` 1..500), 422 naming the
+ * field otherwise. (Checked here rather than by the `t` model so the 422 names the field.)
+ */
+export function pageFrom(query: { page?: number; page_size?: number }): PageRequest {
+  const page = query.page ?? 1;
+  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
+  const errors: Record<string, string> = {};
+  if (!Number.isSafeInteger(page) || page < 1) errors.page = "must be an integer of at least 1";
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
+  if (Object.keys(errors).length) throw invalid(errors);
+  return { page, pageSize };
+}
+
+/** A `LIKE … ESCAPE '\'` pattern matching `text` literally anywhere (lower-cased: compare with LOWER(column)). */
+export function containsPattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Conditions and their parameters, joined with AND. */
+export class Where {
+  private readonly parts: string[] = [];
+  readonly params: SqlValue[] = [];
+
+  add(sql: string, ...params: SqlValue[]): this {
+    this.parts.push(sql);
+    this.params.push(...params);
+    return this;
+  }
+
+  /** `col IN (?, …)`. */
+  in(col: string, values: readonly SqlValue[]): this {
+    return this.add(`${col} IN (${values.map(() => "?").join(", ")})`, ...values);
+  }
+
+  get sql(): string {
+    return this.parts.length ? `WHERE ${this.parts.join(" AND ")}` : "";
+  }
+}
+
+/** One `ordering` term: a documented field name and its direction. */
+export interface OrderTerm {
+  field: string;
+  desc: boolean;
+}
+
+/** `ordering` query pattern for the given fields: comma-separated names, each optionally prefixed with `-`. */
+export function orderingPattern(fields: readonly string[]): string {
+  const one = `-?(${fields.join("|")})`;
+  return `^${one}(,${one}){0,2}$`;
+}
+
+/** Parses `ordering` (already matched against {@link orderingPattern}); 422 naming `ordering` otherwise. */
+export function parseOrdering(raw: string | undefined, fields: readonly string[], fallback: string): OrderTerm[] {
+  const terms = (raw ?? fallback).split(",").map((s) => ({ field: s.trim().replace(/^-/, ""), desc: s.trim().startsWith("-") }));
+  const bad = terms.find((t) => !fields.includes(t.field));
+  if (bad || terms.length === 0) throw invalid({ ordering: `must be one of ${fields.join(", ")} (prefix - for descending)` });
+  return terms;
+}
+
+/**
+ * `ORDER BY …` for terms, given each field's SQL expression, with `id` as the final tie-break
+ * (in the direction of the last term) so that pages are stable. NULLs of a nullable column sort
+ * as if greater than every value: last ascending, first descending (spelled out, since SQLite and
+ * Postgres differ by default; this way both walk the same ascending index, forwards or backwards).
+ */
+export function orderBy(terms: OrderTerm[], columns: Record<string, { expr: string; nullable?: boolean }>, prefix = ""): string {
+  const out: string[] = [];
+  for (const t of terms) {
+    const c = columns[t.field];
+    out.push(`${c.expr} ${t.desc ? "DESC" : "ASC"}${c.nullable ? (t.desc ? " NULLS FIRST" : " NULLS LAST") : ""}`);
+  }
+  out.push(`${prefix}id ${terms[terms.length - 1]?.desc ? "DESC" : "ASC"}`);
+  return `ORDER BY ${out.join(", ")}`;
+}
+
+/** Splits a comma-separated filter value (`status=todo,done`). */
+export const listValues = (raw: string): string[] => [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean))];

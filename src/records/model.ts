@@ -1,0 +1,125 @@
+/**
+ * Wire shapes of the synced records (projects, tasks, comments) and of their history: the ONE
+ * definition, shared by the REST resources (src/projects, src/tasks, src/comments) and the sync
+ * engine. Integers use TypeBox's own `Type.Integer` (Elysia's `t.Integer` is a string-coercing
+ * transform meant for query strings). Field schemas are plain TypeBox (`t.String`, `t.Array`, …) so that the write core can
+ * check values coming from sync pushes with the same rules as REST bodies (src/records/validate.ts).
+ */
+import { Type } from "@sinclair/typebox";
+import { t, type Static, type TSchema } from "elysia";
+
+/** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
+export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
+
+/** `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM). The write core also checks it is a real date. */
+export const DUE_DATE_PATTERN =
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$";
+export const DueDate = t.String({ pattern: DUE_DATE_PATTERN, description: "ISO date (YYYY-MM-DD) or date-time with zone" });
+
+/** `T | null`. */
+export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
+
+/** device id (or `server`) → positive counter. */
+export const VectorClockSchema = t.Record(t.String(), Type.Integer({ minimum: 1 }), { description: "device id → counter" });
+
+export const TASK_STATUSES = ["todo", "in_progress", "blocked", "done", "cancelled"] as const;
+export const TASK_PRIORITIES = ["low", "medium", "high", "urgent"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+export const TaskStatusSchema = t.Union([t.Literal("todo"), t.Literal("in_progress"), t.Literal("blocked"), t.Literal("done"), t.Literal("cancelled")]);
+export const TaskPrioritySchema = t.Union([t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Literal("urgent")]);
+/** Sort rank of each priority (`ordering=priority` sorts by it; stored as tasks.priority_rank). */
+export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
+
+// ---- Writable fields of each entity (what REST bodies and sync `data` may set) ----
+
+export const ProjectFieldProps = {
+  name: t.String({ minLength: 1, maxLength: 200 }),
+  description: t.String({ maxLength: 100_000 }),
+  color: Nullable(t.String({ maxLength: 32 })),
+  archived: t.Boolean(),
+};
+export const TaskFieldProps = {
+  project_id: Nullable(Uuid),
+  title: t.String({ minLength: 1, maxLength: 500 }),
+  description: t.String({ maxLength: 100_000 }),
+  status: TaskStatusSchema,
+  priority: TaskPrioritySchema,
+  due_date: Nullable(DueDate),
+  tags: t.Array(t.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
+  assignee_id: Nullable(Uuid),
+};
+export const CommentFieldProps = {
+  task_id: Uuid,
+  parent_id: Nullable(Uuid),
+  body: t.String({ minLength: 1, maxLength: 100_000 }),
+};
+
+export const ProjectFields = t.Object(ProjectFieldProps, { additionalProperties: false });
+export const TaskFields = t.Object(TaskFieldProps, { additionalProperties: false });
+export const CommentFields = t.Object(CommentFieldProps, { additionalProperties: false });
+export type ProjectFields = Static<typeof ProjectFields>;
+export type TaskFields = Static<typeof TaskFields>;
+export type CommentFields = Static<typeof CommentFields>;
+
+// ---- Records as the server holds and answers them ----
+
+/** Server-maintained fields of every synced record (read-only for clients). */
+const MetaProps = {
+  id: Uuid,
+  version: Type.Integer({ minimum: 1 }),
+  vector_clock: VectorClockSchema,
+  created_at: t.String({ description: "ISO-8601 UTC" }),
+  updated_at: t.String({ description: "ISO-8601 UTC" }),
+  deleted_at: Nullable(t.String({ description: "ISO-8601 UTC; set on soft delete" })),
+  deleted_by: Nullable(t.String({ description: "user who soft-deleted the record" })),
+};
+
+export const Project = t.Object({ ...MetaProps, ...ProjectFieldProps, created_by: Nullable(t.String()) });
+export const Task = t.Object({ ...MetaProps, ...TaskFieldProps, created_by: t.String() });
+export const Comment = t.Object({ ...MetaProps, ...CommentFieldProps, author_id: t.String() });
+export type Project = Static<typeof Project>;
+export type Task = Static<typeof Task>;
+export type Comment = Static<typeof Comment>;
+
+/** The synced entity kinds (the `entity` of sync changes and feed rows). */
+export type EntityKind = "project" | "task" | "comment";
+export const ENTITY_KINDS: readonly EntityKind[] = ["project", "task", "comment"];
+
+export interface RecordOf {
+  project: Project;
+  task: Task;
+  comment: Comment;
+}
+export interface FieldsOf {
+  project: ProjectFields;
+  task: TaskFields;
+  comment: CommentFields;
+}
+export type AnyRecord = Project | Task | Comment;
+
+// ---- History ----
+
+export const HISTORY_ACTIONS = ["created", "updated", "deleted", "merged", "conflict_resolved"] as const;
+export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
+
+export const FieldChange = t.Object({ old: t.Unknown(), new: t.Unknown() });
+/** `GET /api/tasks/{id}/history` entries (contract shape). */
+export const TaskHistoryEntry = t.Object({
+  id: t.String(),
+  task_id: t.String(),
+  version: Type.Integer(),
+  action: t.Union([t.Literal("created"), t.Literal("updated"), t.Literal("deleted"), t.Literal("merged"), t.Literal("conflict_resolved")]),
+  changes: t.Record(t.String(), FieldChange),
+  user_id: Nullable(t.String()),
+  device_id: Nullable(t.String()),
+  vector_clock: VectorClockSchema,
+  created_at: t.String(),
+});
+export type TaskHistoryEntry = Static<typeof TaskHistoryEntry>;
+
+/** The contract's error body, for OpenAPI. */
+export const ErrorBody = t.Object({
+  error: t.Object({ code: t.String(), message: t.String(), details: t.Record(t.String(), t.Unknown()) }),
+});

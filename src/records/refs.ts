@@ -1,0 +1,43 @@
+import type { Executor } from "../db/types";
+import type { FieldErrors } from "./validate";
+import type { EntityKind, RecordOf } from "./model";
+
+/**
+ * Checks the references a write sets (only those that changed, or all on create) against the
+ * caller's organization: a task's `project_id` must be a live project and `assignee_id` a user of
+ * the organization; a comment's `task_id` a live task and `parent_id` a live comment of the same task.
+ * A record of another organization fails exactly like a missing one.
+ */
+export async function checkReferences<K extends EntityKind>(
+  exec: Executor,
+  orgId: string,
+  kind: K,
+  before: RecordOf[K] | null,
+  after: RecordOf[K],
+): Promise<FieldErrors> {
+  const errors: FieldErrors = {};
+  const changed = (f: string) => {
+    const v = (after as unknown as Record<string, unknown>)[f];
+    return v !== null && v !== undefined && (before === null || (before as unknown as Record<string, unknown>)[f] !== v) ? (v as string) : null;
+  };
+  const exists = async (sql: string, params: (string | null)[]) => (await exec.get(sql, params)) !== undefined;
+
+  if (kind === "task") {
+    const project = changed("project_id");
+    if (project && !(await exists("SELECT id FROM projects WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [project, orgId])))
+      errors.project_id = "no such project";
+    const assignee = changed("assignee_id");
+    if (assignee && !(await exists("SELECT id FROM users WHERE id = ? AND org_id = ?", [assignee, orgId]))) errors.assignee_id = "no such user";
+  } else if (kind === "comment") {
+    const c = after as RecordOf["comment"];
+    const task = changed("task_id");
+    if (task && !(await exists("SELECT id FROM tasks WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [task, orgId]))) errors.task_id = "no such task";
+    const parent = changed("parent_id");
+    if (parent) {
+      if (parent === c.id) errors.parent_id = "a comment cannot answer itself";
+      else if (!(await exists("SELECT id FROM comments WHERE id = ? AND org_id = ? AND task_id = ? AND deleted_at IS NULL", [parent, orgId, c.task_id])))
+        errors.parent_id = "no such comment on this task";
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,105 @@
+/**
+ * The REST side of the write core, shared by the projects, tasks and comments services:
+ * preconditions (If-Match → 412, body `version` → 409, both with `details.current`), no-op
+ * detection and the retry of a lost compare-and-set when the client asked for no lock.
+ */
+import type { Tx } from "../db/types";
+import { DomainError } from "../errors";
+import type { EntityKind, RecordOf } from "./model";
+import { RecordRepo } from "./repo";
+import { changedFields, WriteConflict, writeRecord } from "./write";
+
+/** Who writes: the authenticated user of the caller's organization. */
+export interface Actor {
+  userId: string;
+  orgId: string;
+}
+
+/** The optimistic lock a request carries: `If-Match` header and/or body `version`. */
+export interface Precondition {
+  /** The raw `If-Match` header (`"3"`, `W/"3"`, `"2", "3"`, `*`), or null/undefined when absent. */
+  ifMatch?: string | null;
+  /** The body's `version` field, when present. */
+  version?: number;
+}
+
+/** Attempts of an unlocked update whose compare-and-set lost against a concurrent write. */
+const MAX_ATTEMPTS = 5;
+
+/** The strong entity tag of a record: `"<version>"`. */
+export const etagOf = (r: { version: number }): string => `"${r.version}"`;
+
+/** True when the `If-Match` header matches the version (`*`, or a listed tag equal to it; `W/` is ignored). */
+export function ifMatchAccepts(header: string, version: number): boolean {
+  return header
+    .split(",")
+    .map((s) => s.trim().replace(/^W\//, ""))
+    .some((tag) => tag === "*" || tag === `"${version}"` || tag === String(version));
+}
+
+const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== null) || p.version !== undefined;
+
+/** Throws 412 (If-Match) or 409 (body version) with `details.current` when `current` does not satisfy `p`. */
+export function checkPrecondition(current: { version: number } & object, p: Precondition): void {
+  if (p.ifMatch !== undefined && p.ifMatch !== null && !ifMatchAccepts(p.ifMatch, current.version))
+    throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current });
+  if (p.version !== undefined && p.version !== current.version)
+    throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current });
+}
+
+/** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */
+export function restCreate<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, data: Record<string, unknown>, id?: string, now?: Date): Promise<RecordOf[K]> {
+  return writeRecord(tx, { entity: kind, orgId: actor.orgId, before: null, data, id, action: "created", userId: actor.userId, deviceId: null, now });
+}
+
+/**
+ * Applies `data` to the live record `id` for a REST caller. A request whose fields change nothing
+ * answers the record as it is (no new version). With a precondition, a concurrent write that wins
+ * the compare-and-set turns into 412/409 with the then-current record; without one the update is
+ * re-applied on top of the winner (each field: last write wins).
+ */
+export async function restUpdate<K extends EntityKind>(
+  tx: Tx,
+  kind: K,
+  actor: Actor,
+  id: string,
+  data: Record<string, unknown>,
+  pre: Precondition,
+  now?: Date,
+): Promise<RecordOf[K]> {
+  return withRetry(tx, kind, actor, id, pre, async (before) => {
+    if (changedFields(kind, before, data).length === 0) return before;
+    return writeRecord(tx, { entity: kind, orgId: actor.orgId, before, data, action: "updated", userId: actor.userId, deviceId: null, now });
+  });
+}
+
+/** Soft-deletes the live record `id` for a REST caller (tombstone: deleted_at, deleted_by, new clock; feed op delete). */
+export async function restDelete<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, id: string, pre: Precondition, now?: Date): Promise<RecordOf[K]> {
+  return withRetry(tx, kind, actor, id, pre, (before) =>
+    writeRecord(tx, { entity: kind, orgId: actor.orgId, before, action: "deleted", userId: actor.userId, deviceId: null, now }),
+  );
+}
+
+async function withRetry<K extends EntityKind>(
+  tx: Tx,
+  kind: K,
+  actor: Actor,
+  id: string,
+  pre: Precondition,
+  write: (before: RecordOf[K]) => Promise<RecordOf[K]>,
+): Promise<RecordOf[K]> {
+  const repo = new RecordRepo(tx, actor.orgId, kind);
+  for (let attempt = 1; ; attempt++) {
+    const before = await repo.mustGetLive(id);
+    checkPrecondition(before, pre);
+    try {
+      return await write(before);
+    } catch (err) {
+      if (!(err instanceof WriteConflict)) throw err;
+      const current = err.current as RecordOf[K] | undefined;
+      if (!current || current.deleted_at !== null) return repo.mustGetLive(id); // gone meanwhile: 404
+      if (hasLock(pre)) checkPrecondition(current, pre);
+      if (attempt >= MAX_ATTEMPTS) throw err;
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Value rules of the writable fields, applied by the write core to every write (REST bodies are
+ * already checked by their `t` models; sync `data` arrives unchecked). Pure: no I/O.
+ */
+import type { TSchema } from "@sinclair/typebox";
+import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { CommentFieldProps, type EntityKind, ProjectFieldProps, TaskFieldProps } from "./model";
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+function daysIn(y: number, m: number): number {
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
+}
+
+/**
+ * A due date as stored: `YYYY-MM-DD` unchanged, a date-time converted to UTC
+ * (`2026-03-01T08:00:00.000Z`), so that stored values sort and compare as text.
+ * Null when `s` is not a real calendar date / time (e.g. `2026-02-30`, `25:00`).
+ */
+export function normalizeDueDate(s: string): string | null {
+  let m = DATE_ONLY.exec(s);
+  if (m) {
+    const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo) ? s : null;
+  }
+  m = DATE_TIME.exec(s);
+  if (!m) return null;
+  const [y, mo, d, h, mi, sec] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? "0"].map(Number);
+  if (!(y >= 1 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo))) return null;
+  if (h > 23 || mi > 59 || sec > 59) return null;
+  if (m[9] !== undefined && (Number(m[10]) > 23 || Number(m[11]) > 59)) return null;
+  const ms = Date.parse(s);
+  if (!Number.isFinite(ms)) return null;
+  const iso = new Date(ms).toISOString();
+  return /^\d{4}-/.test(iso) ? iso : null;
+}
+
+/** Field → reason. Empty when valid. */
+export type FieldErrors = Record<string, string>;
+
+const PROPS: Record<EntityKind, Record<string, TSchema>> = {
+  project: ProjectFieldProps,
+  task: TaskFieldProps,
+  comment: CommentFieldProps,
+};
+const CHECKS = Object.fromEntries(
+  Object.entries(PROPS).map(([kind, props]) => [
+    kind,
+    Object.fromEntries(Object.entries(props).map(([field, schema]) => [field, TypeCompiler.Compile(schema)])),
+  ]),
+) as Record<EntityKind, Record<string, TypeCheck<TSchema>>>;
+
+/** The writable fields of an entity, in a fixed order. */
+export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[kind]);
+
+/**
+ * Checks the values of `data` (a partial field set) against the entity's field rules and
+ * returns them normalized (due dates in storage form, tags without duplicates), or the
+ * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
+ */
+export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | { ok: false; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  const out: Record<string, unknown> = {};
+  const checks = CHECKS[kind];
+  for (const key of Object.keys(data)) {
+    const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
+    if (!check) {
+      errors[key] = "unknown or read-only field";
+      continue;
+    }
+    const value = data[key];
+    if (!check.Check(value)) {
+      const first = check.Errors(value).First();
+      errors[key] = first ? `${first.path ? `${first.path.slice(1)}: ` : ""}${first.message}` : "invalid value";
+      continue;
+    }
+    if (key === "due_date" && typeof value === "string") {
+      const due = normalizeDueDate(value);
+      if (due === null) errors[key] = "not a real date or date-time";
+      else out[key] = due;
+      continue;
+    }
+    if (key === "tags" && Array.isArray(value)) {
+      out[key] = [...new Set(value as string[])];
+      continue;
+    }
+    out[key] = value;
+  }
+  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, data: out };
+}

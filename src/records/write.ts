@@ -1,0 +1,173 @@
+/**
+ * The one write path of synced records, shared by REST and sync: every create, update, merge,
+ * resolution and soft delete of a project, task or comment goes through {@link writeRecord}, which
+ * in the caller's transaction checks the values and references, bumps the version, stores the row
+ * with an atomic version check, appends history and queues the change-feed touch.
+ */
+import type { Tx } from "../db/types";
+import { DomainError, invalid } from "../errors";
+import { isUuid, newId } from "../ids";
+import { serverWrite, type VectorClock } from "../sync/clock";
+import { entityDef, jsonEqual } from "./entities";
+import { flushFeed } from "./feed";
+import { type Changes, HistoryRepo } from "./history";
+import type { EntityKind, HistoryAction, RecordOf } from "./model";
+import { checkReferences } from "./refs";
+import { RecordRepo } from "./repo";
+import { checkFields } from "./validate";
+
+export interface WriteInput<K extends EntityKind> {
+  entity: K;
+  orgId: string;
+  /**
+   * The record as read in this transaction, or null to create. Its `version` is the expected
+   * version: if the stored row moved on meanwhile, nothing is written and {@link WriteConflict} is thrown.
+   */
+  before: RecordOf[K] | null;
+  /**
+   * Writable fields to set (a partial set; the rest is kept from `before`, or defaulted on create).
+   * Any other key (id, version, created_by, …) is refused with 422. Ignored for `deleted`.
+   */
+  data?: Record<string, unknown>;
+  /** Create only: the new record's id (client-supplied UUID); a new UUID when absent. */
+  id?: string;
+  /** History action; `created` requires `before: null`, `deleted` soft-deletes. */
+  action: HistoryAction;
+  /** Acting user: history user_id, owner (`created_by`/`author_id`) on create, `deleted_by` on delete. */
+  userId: string | null;
+  /** History device_id: the pushing device for sync writes, null for REST writes. */
+  deviceId: string | null;
+  /** The record's clock after the write; default: `serverWrite(before.vector_clock)` (REST writes). */
+  clock?: VectorClock;
+  /** Feed origin_device: the device whose pushed state this write is exactly (left out of its pulls). Default null. */
+  originDevice?: string | null;
+  /** The time of the write (updated_at, created_at, deleted_at, history created_at). Default: now. */
+  now?: Date;
+  /**
+   * Sync merges and conflict resolutions only: the record's deletion after a write whose action does
+   * not imply it. `true` keeps (or makes, even on create) a tombstone, `false` brings a tombstone back
+   * to life. Default: deleted for action `deleted`, otherwise unchanged. References are checked only
+   * when the record ends live.
+   */
+  deleted?: boolean;
+}
+
+/** The stored version moved on between the read and the write: nothing was written. `details.current` is the stored record. */
+export class WriteConflict<K extends EntityKind = EntityKind> extends DomainError {
+  constructor(readonly current: RecordOf[K] | undefined) {
+    super("version_conflict", "the record was changed by another write", { current: current ?? null });
+  }
+}
+
+/**
+ * Creates, updates or soft-deletes one record in `tx` and returns it as stored. Throws
+ * `validation_failed` (422, `details.fields`) for bad values or references outside the
+ * organization, `already_exists` (409) when a create's id is taken, {@link WriteConflict}
+ * when `before.version` is no longer the stored version.
+ */
+export async function writeRecord<K extends EntityKind>(tx: Tx, input: WriteInput<K>): Promise<RecordOf[K]> {
+  const def = entityDef(input.entity);
+  const { before, action } = input;
+  if ((action === "created") !== (before === null)) throw new Error(`writeRecord: action "${action}" with${before ? "" : "out"} a stored record`);
+  const at = (input.now ?? new Date()).toISOString();
+
+  let fields: Record<string, unknown>;
+  if (action === "deleted") {
+    fields = pick(before!, def.fields);
+  } else {
+    const checked = checkFields(input.entity, input.data ?? {});
+    if (!checked.ok) throw invalid(checked.errors);
+    fields = { ...(before ? pick(before, def.fields) : def.defaults), ...checked.data };
+    const missing = def.required.filter((f) => fields[f] === undefined);
+    if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));
+    if (before && input.entity === "comment" && fields.task_id !== (before as RecordOf["comment"]).task_id)
+      throw invalid({ task_id: "a comment cannot move to another task" });
+  }
+
+  const id = before ? before.id : (input.id ?? newId());
+  if (!isUuid(id)) throw invalid({ id: "must be a UUID" });
+  const owner = before ? (before as unknown as Record<string, unknown>)[def.owner] : input.userId;
+  const kept = before?.deleted_at ?? null;
+  const deletedAt = action === "deleted" ? at : input.deleted === false ? null : input.deleted === true ? (kept ?? at) : kept;
+  const after = inColumnOrder(def.columns, {
+    ...fields,
+    id,
+    [def.owner]: owner ?? null,
+    version: (before?.version ?? 0) + 1,
+    vector_clock: input.clock ?? serverWrite(before?.vector_clock ?? {}),
+    created_at: before?.created_at ?? at,
+    updated_at: at,
+    deleted_at: deletedAt,
+    deleted_by: deletedAt === null ? null : deletedAt === before?.deleted_at ? before.deleted_by : input.userId,
+  }) as unknown as RecordOf[K];
+
+  if (action !== "deleted" && deletedAt === null) {
+    const refErrors = await checkReferences(tx, input.orgId, input.entity, before, after);
+    if (Object.keys(refErrors).length) throw invalid(refErrors);
+  }
+
+  const repo = new RecordRepo(tx, input.orgId, input.entity);
+  if (before === null) {
+    if (!(await repo.insert(after))) throw new DomainError("already_exists", `a ${input.entity} with this id already exists`, { id });
+  } else if (!(await repo.updateIfVersion(after, before.version))) {
+    throw new WriteConflict<K>(await repo.find(before.id));
+  }
+  await def.afterWrite?.(tx, input.orgId, before, after);
+
+  await new HistoryRepo(tx, input.orgId).append({
+    id: newId(),
+    entity: input.entity,
+    entityId: id,
+    version: after.version,
+    action,
+    changes: diff(def.tracked, before, after),
+    snapshot: after,
+    userId: input.userId,
+    deviceId: input.deviceId,
+    vectorClock: after.vector_clock,
+    createdAt: at,
+  });
+  tx.enqueue(flushFeed, {
+    orgId: input.orgId,
+    entity: input.entity,
+    entityId: id,
+    op: after.deleted_at === null ? "upsert" : "delete",
+    version: after.version,
+    originDevice: input.originDevice ?? null,
+  });
+  return after;
+}
+
+/**
+ * The writable fields of `data` whose value differs from `record` (after the same normalization
+ * the write applies: use it to skip no-op writes). Unknown keys count as changes (the write refuses them).
+ */
+export function changedFields<K extends EntityKind>(kind: K, record: RecordOf[K], data: Record<string, unknown>): string[] {
+  const checked = checkFields(kind, data);
+  if (!checked.ok) return Object.keys(data);
+  const r = record as unknown as Record<string, unknown>;
+  return Object.keys(checked.data).filter((f) => !jsonEqual(r[f], checked.data[f]));
+}
+
+/** `{field: {old, new}}` over `tracked`: changed fields only; on create every field except unset deletion marks, with old null. */
+function diff(tracked: readonly string[], before: object | null, after: object): Changes {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const changes: Changes = {};
+  for (const f of tracked) {
+    const old = before ? (b[f] ?? null) : null;
+    const now = a[f] ?? null;
+    if (before ? !jsonEqual(old, now) : !(f.startsWith("deleted_") && now === null)) changes[f] = { old, new: now };
+  }
+  return changes;
+}
+
+/** The record's keys in table column order (id first), as reads return them. */
+function inColumnOrder(columns: readonly string[], r: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(columns.filter((c) => c in r).map((c) => [c, r[c]]));
+}
+
+function pick(r: object, fields: readonly string[]): Record<string, unknown> {
+  const src = r as Record<string, unknown>;
+  return Object.fromEntries(fields.map((f) => [f, src[f]]));
+}

@@ -1,0 +1,75 @@
+import { Type } from "@sinclair/typebox";
+import { t, type Static } from "elysia";
+import { DueDate, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
+import { orderingPattern } from "../records/list";
+
+export { Task, TaskHistoryEntry } from "../records/model";
+
+/** `POST /api/tasks`: `title` required; `id` optional (client-supplied UUID); read-only fields refused. */
+export const TaskCreateBody = t.Object(
+  {
+    id: t.Optional(Uuid),
+    title: TaskFieldProps.title,
+    project_id: t.Optional(TaskFieldProps.project_id),
+    description: t.Optional(TaskFieldProps.description),
+    status: t.Optional(TaskFieldProps.status),
+    priority: t.Optional(TaskFieldProps.priority),
+    due_date: t.Optional(TaskFieldProps.due_date),
+    tags: t.Optional(TaskFieldProps.tags),
+    assignee_id: t.Optional(TaskFieldProps.assignee_id),
+  },
+  { additionalProperties: false },
+);
+export type TaskCreateBody = Static<typeof TaskCreateBody>;
+
+/** `PATCH /api/tasks/{id}`: any writable field; `version` is the optimistic lock (409 when stale). */
+export const TaskPatchBody = t.Object(
+  {
+    project_id: t.Optional(TaskFieldProps.project_id),
+    title: t.Optional(TaskFieldProps.title),
+    description: t.Optional(TaskFieldProps.description),
+    status: t.Optional(TaskFieldProps.status),
+    priority: t.Optional(TaskFieldProps.priority),
+    due_date: t.Optional(TaskFieldProps.due_date),
+    tags: t.Optional(TaskFieldProps.tags),
+    assignee_id: t.Optional(TaskFieldProps.assignee_id),
+    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
+  },
+  { additionalProperties: false },
+);
+export type TaskPatchBody = Static<typeof TaskPatchBody>;
+
+/** Fields `ordering` accepts (`-` prefix for descending, up to three comma-separated). */
+export const TASK_ORDERING = ["created_at", "updated_at", "due_date", "priority", "title"] as const;
+
+const oneOrMore = (values: readonly string[]) => `^(${values.join("|")})(,(${values.join("|")}))*$`;
+const uuidOrNull = `^(null|${UUID_PATTERN.slice(1, -1)})$`;
+
+/** `GET /api/tasks` query. Unknown parameters are ignored. */
+export const TaskListQuery = t.Object({
+  page: t.Optional(t.Integer({ description: "page number, from 1" })),
+  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  status: t.Optional(t.String({ pattern: oneOrMore(TASK_STATUSES), description: "one status or several, comma-separated" })),
+  priority: t.Optional(t.String({ pattern: oneOrMore(TASK_PRIORITIES), description: "one priority or several, comma-separated" })),
+  project_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a project id, or null for tasks without a project" })),
+  assignee_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a user id, or null for unassigned tasks" })),
+  tag: t.Optional(t.String({ minLength: 1, maxLength: 100, description: "tasks carrying this exact tag" })),
+  due_before: t.Optional(t.String({ ...DueDate, description: "due_date < this (ISO date or date-time)" })),
+  due_after: t.Optional(t.String({ ...DueDate, description: "due_date > this (ISO date or date-time)" })),
+  search: t.Optional(t.String({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
+  ordering: t.Optional(
+    t.String({ pattern: orderingPattern(TASK_ORDERING), description: `${TASK_ORDERING.join(", ")}; prefix - for descending; default -updated_at` }),
+  ),
+  include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted tasks" })),
+});
+export type TaskListQuery = Static<typeof TaskListQuery>;
+
+/** Query of the lists under a task (`/api/tasks/{id}/comments`, `/history`). */
+export const SubListQuery = t.Object({
+  page: t.Optional(t.Integer()),
+  page_size: t.Optional(t.Integer()),
+  include_deleted: t.Optional(t.Boolean({ description: "comments: also soft-deleted ones (and those of a deleted task)" })),
+});
+export type SubListQuery = Static<typeof SubListQuery>;
+
+export { IdParams } from "../records/http";

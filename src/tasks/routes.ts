@@ -1,0 +1,93 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope, Paginated } from "../http/pagination";
+import { IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { Comment, ErrorBody } from "../records/model";
+import type { Services } from "../services";
+import { IdParams, SubListQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
+
+const detail = (summary: string, description?: string) => ({ tags: ["tasks"], summary, description });
+
+/** Tasks: list/create, read/update/soft-delete, comments and history of a task. */
+export const taskRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .get(
+      "/api/tasks",
+      async ({ auth, query, request }) => {
+        const { page, result } = await s.tasks.list(auth, query);
+        return envelope(request.url, page, result);
+      },
+      {
+        query: TaskListQuery,
+        response: { 200: Paginated(Task), ...RECORD_ERRORS },
+        detail: detail("List tasks", "Filters combine with AND. Soft-deleted tasks only with include_deleted=true."),
+      },
+    )
+    .post(
+      "/api/tasks",
+      async ({ auth, body, set }) => {
+        const task = await s.tasks.create(auth, body);
+        set.status = 201;
+        set.headers.location = `/api/tasks/${task.id}`;
+        return withEtag(set, task);
+      },
+      {
+        body: TaskCreateBody,
+        response: { 201: Task, ...RECORD_ERRORS, 409: ErrorBody },
+        detail: detail("Create a task", "A client may supply the id (UUID); an id already in use answers 409 already_exists."),
+      },
+    )
+    .get("/api/tasks/:id", async ({ auth, params, set }) => withEtag(set, await s.tasks.get(auth, params.id)), {
+      params: IdParams,
+      response: { 200: Task, ...RECORD_ERRORS },
+      detail: detail("One task (404 once soft-deleted)"),
+    })
+    .patch(
+      "/api/tasks/:id",
+      async ({ auth, params, body, headers, set }) => withEtag(set, await s.tasks.update(auth, params.id, body, ifMatchOf(headers))),
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: TaskPatchBody,
+        response: { 200: Task, ...LOCKED_WRITE_ERRORS },
+        detail: detail(
+          "Update a task",
+          'Optimistic lock: If-Match: "<version>" (412) or body version (409); both answer the current record at error.details.current.',
+        ),
+      },
+    )
+    .delete(
+      "/api/tasks/:id",
+      async ({ auth, params, headers, set }) => {
+        await s.tasks.delete(auth, params.id, ifMatchOf(headers));
+        set.status = 204;
+      },
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS },
+        detail: detail("Soft-delete a task", "The task and its comments leave lists; its history stays readable."),
+      },
+    )
+    .get(
+      "/api/tasks/:id/comments",
+      async ({ auth, params, query, request }) => {
+        const { page, result } = await s.comments.listForTask(auth, params.id, query);
+        return envelope(request.url, page, result);
+      },
+      { params: IdParams, query: SubListQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first") },
+    )
+    .get(
+      "/api/tasks/:id/history",
+      async ({ auth, params, query, request }) => {
+        const { page, result } = await s.tasks.history(auth, params.id, query);
+        return envelope(request.url, page, result);
+      },
+      {
+        params: IdParams,
+        query: SubListQuery,
+        response: { 200: Paginated(TaskHistoryEntry), ...RECORD_ERRORS },
+        detail: detail("History of a task, oldest first (also for soft-deleted tasks)"),
+      },
+    );

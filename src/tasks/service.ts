@@ -1,0 +1,85 @@
+import type { Database } from "../db/types";
+import { invalid } from "../errors";
+import { HistoryRepo, type HistoryEntry } from "../records/history";
+import { listValues, type Page, pageFrom, parseOrdering } from "../records/list";
+import type { Task, TaskHistoryEntry } from "../records/model";
+import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
+import { normalizeDueDate } from "../records/validate";
+import type { Clock } from "../time";
+import { TASK_ORDERING, type TaskCreateBody, type TaskListQuery, type TaskPatchBody } from "./model";
+import { type TaskFilter, TaskRepo } from "./repo";
+
+/** Tasks: CRUD with optimistic locking, filtered lists, history. Every write goes through the records write core. */
+export class TaskService {
+  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+
+  async list(actor: Actor, q: TaskListQuery): Promise<Page<Task>> {
+    const page = pageFrom(q);
+    const errors: Record<string, string> = {};
+    const due = (field: "due_before" | "due_after") => {
+      const raw = q[field];
+      if (raw === undefined) return undefined;
+      const v = normalizeDueDate(raw);
+      if (v === null) errors[field] = "not a real date or date-time";
+      return v ?? undefined;
+    };
+    const filter: TaskFilter = {
+      status: q.status === undefined ? undefined : listValues(q.status),
+      priority: q.priority === undefined ? undefined : listValues(q.priority),
+      projectId: q.project_id === undefined ? undefined : q.project_id === "null" ? null : q.project_id,
+      assigneeId: q.assignee_id === undefined ? undefined : q.assignee_id === "null" ? null : q.assignee_id,
+      tag: q.tag,
+      dueBefore: due("due_before"),
+      dueAfter: due("due_after"),
+      search: q.search || undefined,
+      ordering: parseOrdering(q.ordering, TASK_ORDERING, "-updated_at"),
+      includeDeleted: q.include_deleted === true,
+    };
+    if (Object.keys(errors).length) throw invalid(errors);
+    return { page, result: await new TaskRepo(this.deps.db, actor.orgId).list(filter, page) };
+  }
+
+  /** A live task of the caller's organization (404 otherwise, also for soft-deleted ones). */
+  get(actor: Actor, id: string): Promise<Task> {
+    return new TaskRepo(this.deps.db, actor.orgId).mustGetLive(id);
+  }
+
+  create(actor: Actor, body: TaskCreateBody): Promise<Task> {
+    const { id, ...data } = body;
+    return this.deps.db.transaction((tx) => restCreate(tx, "task", actor, data, id, this.deps.clock.now()));
+  }
+
+  update(actor: Actor, id: string, body: TaskPatchBody, ifMatch: string | null): Promise<Task> {
+    const { version, ...data } = body;
+    const pre: Precondition = { ifMatch, version };
+    return this.deps.db.transaction((tx) => restUpdate(tx, "task", actor, id, data, pre, this.deps.clock.now()));
+  }
+
+  /** Soft delete: the task leaves lists (and so do its comments); its history stays readable. */
+  async delete(actor: Actor, id: string, ifMatch: string | null): Promise<void> {
+    await this.deps.db.transaction((tx) => restDelete(tx, "task", actor, id, { ifMatch }, this.deps.clock.now()));
+  }
+
+  /** The task's history, oldest first; readable for soft-deleted tasks too. */
+  async history(actor: Actor, id: string, q: { page?: number; page_size?: number }): Promise<Page<TaskHistoryEntry>> {
+    const page = pageFrom(q);
+    await new TaskRepo(this.deps.db, actor.orgId).mustGet(id);
+    const r = await new HistoryRepo(this.deps.db, actor.orgId).list("task", id, page);
+    return { page, result: { count: r.count, results: r.results.map(historyView) } };
+  }
+}
+
+/** The contract's history entry. */
+export function historyView(e: HistoryEntry): TaskHistoryEntry {
+  return {
+    id: e.id,
+    task_id: e.entityId,
+    version: e.version,
+    action: e.action,
+    changes: e.changes,
+    user_id: e.userId,
+    device_id: e.deviceId,
+    vector_clock: e.vectorClock,
+    created_at: e.createdAt,
+  };
+}

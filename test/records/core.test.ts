@@ -1,0 +1,280 @@
+/** The write core (src/records) on its own: writeRecord, repos, history snapshots, the change feed. */
+import { describe, expect, test } from "bun:test";
+import type { Database, Executor } from "../../src/db/types";
+import { DomainError } from "../../src/errors";
+import { feedHead, readFeed } from "../../src/records/feed";
+import { HistoryRepo } from "../../src/records/history";
+import type { Task } from "../../src/records/model";
+import { recordRepo } from "../../src/records/repo";
+import { checkFields, normalizeDueDate } from "../../src/records/validate";
+import { WriteConflict, writeRecord, type WriteInput } from "../../src/records/write";
+import type { EntityKind } from "../../src/records/model";
+import { forEachDialect } from "../support/db";
+import { world } from "./fixture";
+
+const uuid = () => crypto.randomUUID();
+
+/** An executor that counts the statements sent through it. */
+function counting(exec: Executor): { exec: Executor; count: () => number } {
+  let n = 0;
+  return {
+    count: () => n,
+    exec: {
+      dialect: exec.dialect,
+      all: (sql, params) => (n++, exec.all(sql, params)),
+      get: (sql, params) => (n++, exec.get(sql, params)),
+      run: (sql, params) => (n++, exec.run(sql, params)),
+      exec: (sql) => (n++, exec.exec(sql)),
+    },
+  };
+}
+
+const write = <K extends EntityKind>(db: Database, input: WriteInput<K>) => db.transaction((tx) => writeRecord(tx, input));
+
+describe("normalizeDueDate", () => {
+  const cases: [string, string | null][] = [
+    ["2026-03-01", "2026-03-01"],
+    ["2024-02-29", "2024-02-29"],
+    ["2023-02-29", null],
+    ["2026-02-30", null],
+    ["2026-04-31", null],
+    ["2026-13-01", null],
+    ["2026-00-10", null],
+    ["0000-01-01", null],
+    ["2026-03-01T10:00:00Z", "2026-03-01T10:00:00.000Z"],
+    ["2026-03-01T10:00Z", "2026-03-01T10:00:00.000Z"],
+    ["2026-03-01T10:00:00.5+02:00", "2026-03-01T08:00:00.500Z"],
+    ["2026-03-01T00:30:00-01:00", "2026-03-01T01:30:00.000Z"],
+    ["2026-03-01T24:00:00Z", null],
+    ["2026-03-01T10:60:00Z", null],
+    ["2026-03-01T10:00:60Z", null],
+    ["2026-03-01T10:00:00+25:00", null],
+    ["2026-03-01T10:00:00", null],
+    ["2026-3-1", null],
+    ["tomorrow", null],
+    ["", null],
+  ];
+  for (const [input, expected] of cases) test(`${JSON.stringify(input)} → ${expected}`, () => expect(normalizeDueDate(input)).toBe(expected));
+});
+
+describe("checkFields (what sync data may hold)", () => {
+  test("refuses read-only and unknown keys, bad values; normalizes due dates and tags", () => {
+    const bad = checkFields("task", { title: "", version: 3, created_by: "u", vector_clock: {}, status: "x", tags: [1], due_date: "2026-02-30", foo: 1 });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(Object.keys(bad.errors).sort()).toEqual(["created_by", "due_date", "foo", "status", "tags", "title", "vector_clock", "version"]);
+    const good = checkFields("task", { title: "t", tags: ["a", "b", "a"], due_date: "2026-03-01T01:00:00+01:00" });
+    expect(good).toEqual({ ok: true, data: { title: "t", tags: ["a", "b"], due_date: "2026-03-01T00:00:00.000Z" } });
+    expect(checkFields("comment", { body: "x", title: "t" }).ok).toBe(false);
+    expect(checkFields("project", { archived: 1 }).ok).toBe(false);
+  });
+});
+
+forEachDialect("records write core", ({ db, dialect }) => {
+  const w = world(db);
+  const orgA = () => w.a.org.id;
+  const createTask = (data: Record<string, unknown> = {}, extra: Partial<WriteInput<"task">> = {}) =>
+    write(db(), { entity: "task", orgId: orgA(), before: null, data: { title: "t", ...data }, action: "created", userId: w.a.user.id, deviceId: null, ...extra });
+
+  test("create, update, delete: versions, clocks, history with changes and full snapshots", async () => {
+    const t1 = await createTask({ title: "one", tags: ["x"] }, { deviceId: "dev-1", clock: { "dev-1": 1 }, originDevice: "dev-1" });
+    expect(t1).toMatchObject({ title: "one", version: 1, vector_clock: { "dev-1": 1 }, created_by: w.a.user.id, deleted_at: null });
+    const repo = recordRepo(db(), orgA(), "task");
+    expect(await repo.find(t1.id)).toEqual(t1);
+
+    const t2 = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { status: "done" }, action: "merged", userId: w.a.user.id, deviceId: "dev-1" });
+    expect(t2).toMatchObject({ status: "done", version: 2, vector_clock: { "dev-1": 1, server: 1 } });
+    const t3 = await write(db(), { entity: "task", orgId: orgA(), before: t2, action: "deleted", userId: w.a2.user.id, deviceId: null });
+    expect(t3).toMatchObject({ version: 3, deleted_by: w.a2.user.id, vector_clock: { "dev-1": 1, server: 2 } });
+    expect(t3.deleted_at).toBe(t3.updated_at);
+
+    const history = new HistoryRepo(db(), orgA());
+    expect(await history.findSnapshot("task", t1.id, 1)).toEqual(t1);
+    expect(await history.findSnapshot("task", t1.id, 2)).toEqual(t2);
+    expect(await history.findSnapshot("task", t1.id, 3)).toEqual(t3);
+    expect(await history.findSnapshot("task", t1.id, 4)).toBeUndefined();
+    expect(await new HistoryRepo(db(), w.b.org.id).findSnapshot("task", t1.id, 1)).toBeUndefined();
+    const merged = await history.find("task", t1.id, 2);
+    expect(merged).toMatchObject({ action: "merged", deviceId: "dev-1", userId: w.a.user.id, changes: { status: { old: "todo", new: "done" } } });
+    expect(Object.keys(merged!.changes)).toEqual(["status"]);
+
+    const feed = await db().get<{ op: string; version: number; origin_device: string | null }>(
+      "SELECT op, version, origin_device FROM feed WHERE entity = 'task' AND entity_id = ?",
+      [t1.id],
+    );
+    expect({ ...feed }).toEqual({ op: "delete", version: 3, origin_device: null });
+  });
+
+  test("record, history and feed commit or roll back together", async () => {
+    const head = await feedHead(db(), orgA());
+    const id = uuid();
+    await expect(
+      db().transaction(async (tx) => {
+        await writeRecord(tx, { entity: "task", orgId: orgA(), before: null, id, data: { title: "never" }, action: "created", userId: w.a.user.id, deviceId: null });
+        throw new Error("after the write");
+      }),
+    ).rejects.toThrow("after the write");
+    expect(await db().get("SELECT id FROM tasks WHERE id = ?", [id])).toBeUndefined();
+    expect(await db().get("SELECT id FROM history WHERE entity_id = ?", [id])).toBeUndefined();
+    expect(await db().get("SELECT entity_id FROM feed WHERE entity_id = ?", [id])).toBeUndefined();
+    expect(await feedHead(db(), orgA())).toBe(head);
+  });
+
+  test("writes refuse read-only fields in data and never let them through", async () => {
+    const err = await createTask({ title: "x", version: 9, created_by: "someone", id: uuid() }).catch((e) => e);
+    expect(err).toBeInstanceOf(DomainError);
+    expect(err.code).toBe("validation_failed");
+    expect(Object.keys(err.details.fields).sort()).toEqual(["created_by", "id", "version"]);
+  });
+
+  test("a stale `before` raises WriteConflict with the current record and writes nothing", async () => {
+    const t1 = await createTask();
+    const t2 = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { title: "new" }, action: "updated", userId: w.a.user.id, deviceId: null });
+    const headBefore = await feedHead(db(), orgA());
+    const err = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { title: "stale" }, action: "updated", userId: w.a.user.id, deviceId: null }).catch((e) => e);
+    expect(err).toBeInstanceOf(WriteConflict);
+    expect(err.status).toBe(409);
+    expect(err.details.current).toEqual(t2);
+    expect(await recordRepo(db(), orgA(), "task").find(t1.id)).toEqual(t2);
+    expect((await new HistoryRepo(db(), orgA()).list("task", t1.id, { page: 1, pageSize: 10 })).count).toBe(2);
+    expect(await feedHead(db(), orgA())).toBe(headBefore);
+  });
+
+  test("a create with a taken id answers already_exists, in any organization", async () => {
+    const t = await createTask();
+    const err = await write(db(), { entity: "task", orgId: w.b.org.id, before: null, id: t.id, data: { title: "b" }, action: "created", userId: w.b.user.id, deviceId: null }).catch((e) => e);
+    expect(err.code).toBe("already_exists");
+    expect(await recordRepo(db(), w.b.org.id, "task").find(t.id)).toBeUndefined();
+  });
+
+  test("repos are scoped by organization; findMany loads a batch in one query", async () => {
+    const mine = await Promise.all([createTask(), createTask(), createTask()]);
+    const theirs = await write(db(), { entity: "task", orgId: w.b.org.id, before: null, data: { title: "b" }, action: "created", userId: w.b.user.id, deviceId: null });
+    const c = counting(db());
+    const found = await recordRepo(c.exec, orgA(), "task").findMany([...mine.map((t) => t.id), theirs.id, uuid()]);
+    expect(c.count()).toBe(1);
+    expect([...found.keys()].sort()).toEqual(mine.map((t) => t.id).sort());
+    expect(await recordRepo(db(), orgA(), "task").find(theirs.id)).toBeUndefined();
+    await expect(recordRepo(db(), orgA(), "task").mustGet(theirs.id)).rejects.toMatchObject({ code: "not_found" });
+  });
+
+  test("feed: one row per record at the position of its last write; a rolled-back savepoint leaves no trace", async () => {
+    const head = await feedHead(db(), orgA());
+    const ids = await db().transaction(async (tx) => {
+      const a = await writeRecord(tx, { entity: "task", orgId: orgA(), before: null, data: { title: "a" }, action: "created", userId: w.a.user.id, deviceId: null });
+      const b = await writeRecord(tx, { entity: "project", orgId: orgA(), before: null, data: { name: "b" }, action: "created", userId: w.a.user.id, deviceId: null });
+      await writeRecord(tx, { entity: "task", orgId: orgA(), before: a, data: { title: "a2" }, action: "updated", userId: w.a.user.id, deviceId: null });
+      await expect(
+        tx.savepoint(async (sp) => {
+          await writeRecord(sp, { entity: "task", orgId: orgA(), before: null, data: { title: "rolled back" }, action: "created", userId: w.a.user.id, deviceId: null });
+          throw new Error("undo");
+        }),
+      ).rejects.toThrow("undo");
+      return { a: a.id, b: b.id };
+    });
+    expect(await feedHead(db(), orgA())).toBe(head + 2);
+    const page = await readFeed(db(), orgA(), head, 10);
+    expect(page.entries.map((e) => [e.pos, e.entity, e.entityId, e.version])).toEqual([
+      [head + 1, "project", ids.b, 1],
+      [head + 2, "task", ids.a, 2],
+    ]);
+    expect((page.entries[1].record as Task).title).toBe("a2");
+    expect(page).toMatchObject({ lastPos: head + 2, hasMore: false });
+    expect(await db().get("SELECT id FROM tasks WHERE title = 'rolled back'")).toBeUndefined();
+  });
+
+  test("readFeed: pages in position order, tombstones as delete (or left out with liveOnly), records batch-loaded per entity", async () => {
+    const head = await feedHead(db(), orgA());
+    const task = await createTask({ title: "fed" });
+    const project = await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: "p" }, action: "created", userId: w.a.user.id, deviceId: null });
+    const comment = await write(db(), { entity: "comment", orgId: orgA(), before: null, data: { task_id: task.id, body: "c" }, action: "created", userId: w.a.user.id, deviceId: "d", originDevice: "d" });
+    const more = [];
+    for (let i = 0; i < 5; i++) more.push(await createTask({ title: `m${i}` }));
+    await write(db(), { entity: "task", orgId: orgA(), before: more[0], action: "deleted", userId: w.a.user.id, deviceId: null });
+
+    const c = counting(db());
+    const page = await readFeed(c.exec, orgA(), head, 100);
+    expect(c.count()).toBe(4); // the feed rows + one query per entity kind
+    expect(page.entries.map((e) => e.entityId)).toEqual([task.id, project.id, comment.id, ...more.slice(1).map((t) => t.id), more[0].id]);
+    expect(page.entries.at(-1)).toMatchObject({ op: "delete", version: 2 });
+    expect(page.entries.at(-1)!.record.deleted_at).not.toBeNull();
+    expect(page.entries[2]).toMatchObject({ entity: "comment", originDevice: "d", record: comment });
+    const positions = page.entries.map((e) => e.pos);
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+
+    const first = await readFeed(db(), orgA(), head, 3);
+    expect(first.entries).toHaveLength(3);
+    expect(first.hasMore).toBe(true);
+    const rest = await readFeed(db(), orgA(), first.lastPos, 100);
+    expect([...first.entries, ...rest.entries]).toEqual(page.entries);
+    expect(rest.hasMore).toBe(false);
+
+    const live = await readFeed(db(), orgA(), head, 100, { liveOnly: true });
+    expect(live.entries.map((e) => e.entityId)).not.toContain(more[0].id);
+    expect(live.entries).toHaveLength(page.entries.length - 1);
+    expect((await readFeed(db(), w.b.org.id, head, 100)).entries.map((e) => e.entityId)).not.toContain(task.id);
+  });
+
+  test(`concurrent writers: a reader polling the feed never finds a row below a position it already passed (${dialect})`, async () => {
+    const writers = 6;
+    const txPerWriter = 12;
+    const pause = () => new Promise((r) => setTimeout(r, Math.floor(Math.random() * 3)));
+    let running = writers;
+    const seen = new Map<string, number>();
+    let cursor = await feedHead(db(), orgA());
+    const start = cursor;
+    const violations: string[] = [];
+
+    const poll = async () => {
+      const page = await readFeed(db(), orgA(), cursor, 25);
+      for (const e of page.entries) {
+        if (e.pos <= cursor) violations.push(`position ${e.pos} at or below cursor ${cursor}`);
+        cursor = e.pos;
+        seen.set(`${e.entity}:${e.entityId}`, Math.max(seen.get(`${e.entity}:${e.entityId}`) ?? 0, e.version));
+      }
+      cursor = page.lastPos;
+      // Everything now committed at or below the cursor must already have been delivered.
+      const below = await db().all<{ entity: string; entity_id: string; pos: number; version: number }>(
+        "SELECT entity, entity_id, pos, version FROM feed WHERE org_id = ? AND pos > ? AND pos <= ?",
+        [orgA(), start, cursor],
+      );
+      for (const r of below) {
+        if ((seen.get(`${r.entity}:${r.entity_id}`) ?? 0) < Number(r.version))
+          violations.push(`${r.entity} ${r.entity_id} v${r.version} appeared at ${r.pos} after the reader passed ${cursor}`);
+      }
+      return page.hasMore;
+    };
+
+    const writer = async (n: number) => {
+      const own: Task[] = [];
+      for (let i = 0; i < txPerWriter; i++) {
+        await db().transaction(async (tx) => {
+          const created = await writeRecord(tx, { entity: "task", orgId: orgA(), before: null, data: { title: `w${n}-${i}` }, action: "created", userId: w.a.user.id, deviceId: null });
+          await pause();
+          if (own.length) {
+            const k = Math.floor(Math.random() * own.length);
+            const before = (await recordRepo(tx, orgA(), "task").mustGet(own[k].id)) as Task;
+            own[k] = await writeRecord(tx, { entity: "task", orgId: orgA(), before, data: { title: `w${n}-${i}-upd` }, action: "updated", userId: w.a.user.id, deviceId: null });
+          }
+          await pause();
+          own.push(created);
+        });
+      }
+      running--;
+    };
+
+    const reader = async () => {
+      while (running > 0) {
+        await poll();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      while (await poll()) {}
+    };
+
+    await Promise.all([...Array.from({ length: writers }, (_, n) => writer(n)), reader()]);
+    expect(violations).toEqual([]);
+    // The reader ends with every record in its latest version.
+    const rows = await db().all<{ id: string; version: number }>("SELECT id, version FROM tasks WHERE org_id = ? AND title LIKE 'w%'", [orgA()]);
+    expect(rows.length).toBe(writers * txPerWriter);
+    for (const r of rows) expect(`${r.id} v${seen.get(`task:${r.id}`)}`).toBe(`${r.id} v${r.version}`);
+  });
+});

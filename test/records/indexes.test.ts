@@ -1,0 +1,59 @@
+/**
+ * The live task lists are served by the indexes of migrations/0001 (reviewed with 1M tasks on both
+ * dialects, docs/records.md): on SQLite, whose plans do not depend on table size, check that each
+ * list query walks a `tasks_live_*` index and never scans the table or sorts the whole organization.
+ */
+import { expect, test } from "bun:test";
+import type { Executor, SqlValue } from "../../src/db/types";
+import { TaskService } from "../../src/tasks/service";
+import { createTestDatabase } from "../support/db";
+
+const PROJECT = "10000000-0000-4000-8000-000000000001";
+const USER = "20000000-0000-4000-8000-000000000001";
+
+const CASES: [string, Record<string, unknown>, string][] = [
+  ["default ordering", {}, "tasks_live_updated"],
+  ["created_at", { ordering: "-created_at" }, "tasks_live_created"],
+  ["due_date", { ordering: "due_date" }, "tasks_live_due"],
+  ["-due_date", { ordering: "-due_date" }, "tasks_live_due"],
+  ["priority", { ordering: "-priority" }, "tasks_live_priority"],
+  ["title", { ordering: "title" }, "tasks_live_title"],
+  ["status filter", { status: "todo" }, "tasks_live_status"],
+  ["project filter", { project_id: PROJECT }, "tasks_live_project"],
+  ["assignee filter", { assignee_id: USER }, "tasks_live_assignee"],
+  ["due range", { due_after: "2026-01-01", due_before: "2026-02-01", ordering: "due_date" }, "tasks_live_due"],
+];
+
+test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", async () => {
+  const { db, drop } = await createTestDatabase("sqlite");
+  try {
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    const spy: Executor = {
+      dialect: db.dialect,
+      all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
+      get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
+      run: (sql, params) => db.run(sql, params),
+      exec: (sql) => db.exec(sql),
+    };
+    const tasks = new TaskService({ db: spy as never, clock: { now: () => new Date() } });
+    for (const [name, query, index] of CASES) {
+      seen.length = 0;
+      await tasks.list({ userId: USER, orgId: "org" }, query);
+      expect(seen.length).toBe(2); // count + page
+      const page = seen[1];
+      const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${page.sql}`, page.params)).map((r) => r.detail).join(" | ");
+      expect(`${name}: ${plan}`).toContain(index);
+      expect(`${name}: ${plan}`).not.toMatch(/SCAN tasks|TEMP B-TREE FOR ORDER BY/);
+      const count = seen[0];
+      const countPlan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${count.sql}`, count.params)).map((r) => r.detail).join(" | ");
+      expect(`${name} count: ${countPlan}`).toMatch(/USING (COVERING )?INDEX tasks_live_/);
+    }
+    // A tag is looked up in task_tags, not matched against every task's JSON.
+    seen.length = 0;
+    await tasks.list({ userId: USER, orgId: "org" }, { tag: "home" });
+    const tagPlan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${seen[1].sql}`, seen[1].params)).map((r) => r.detail).join(" | ");
+    expect(tagPlan).toContain("task_tags_org_tag");
+  } finally {
+    await drop();
+  }
+});
