@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import pkg from "../package.json";
+import { registerConflicts } from "./conflicts";
 import { registerDevices } from "./devices";
 import { registerJobs } from "./jobs";
 import { registerMigrate } from "./migrate";
@@ -32,5 +33,6 @@ export function buildProgram(): Command {
   registerUsers(program);
   registerDevices(program);
   registerJobs(program);
+  registerConflicts(program);
   return program;
 }

@@ -1,0 +1,81 @@
+import { Option, type Command } from "commander";
+import { conflictView } from "../src/sync/conflicts";
+import type { Conflict } from "../src/sync/conflicts-repo";
+import type { Resolution } from "../src/sync/model";
+import { withRuntime } from "./context";
+import { CliError } from "./failure";
+import { printList, printRecord } from "./output";
+import { orgSlugs } from "./users";
+
+/** A conflict as the CLI prints it: the API's view plus its organization. */
+const cliView = (c: Conflict) => ({ ...conflictView(c), organization_id: c.orgId });
+
+/** `--data '{"title": "…"}'`: a JSON object, or a one-line failure. */
+function parseData(raw: string): Record<string, unknown> {
+  let data: unknown;
+  try {
+    data = JSON.parse(raw);
+  } catch {
+    throw new CliError("--data is not valid JSON");
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new CliError("--data must be a JSON object");
+  return data as Record<string, unknown>;
+}
+
+/** `taskmgr conflicts list [--org SLUG] [--all] [--json]`, `conflicts show ID`, `conflicts resolve ID --use local|remote|custom [--data JSON]`. */
+export function registerConflicts(program: Command): void {
+  const conflicts = program.command("conflicts").description("sync conflicts that need a person to decide");
+
+  conflicts
+    .command("list")
+    .description("list open conflicts, oldest first (of every organization unless --org)")
+    .option("--org <slug>", "only this organization")
+    .option("--all", "resolved conflicts too")
+    .option("--json", "print a JSON array")
+    .action((opts: { org?: string; all?: boolean; json?: boolean }, self: Command) =>
+      withRuntime(self, async (rt) => {
+        const orgId = opts.org === undefined ? undefined : (await rt.services.orgs.mustGetBySlug(opts.org)).id;
+        const rows = await rt.services.conflicts.listAll({ orgId, includeResolved: opts.all === true });
+        const slugs = await orgSlugs(rt);
+        printList(
+          rows,
+          [
+            { header: "ID", value: (c: Conflict) => c.id },
+            { header: "ORG", value: (c: Conflict) => slugs.get(c.orgId) ?? c.orgId },
+            { header: "ENTITY", value: (c: Conflict) => c.entity },
+            { header: "ENTITY_ID", value: (c: Conflict) => c.entityId },
+            { header: "FIELDS", value: (c: Conflict) => c.fields.join(",") },
+            { header: "CREATED_AT", value: (c: Conflict) => c.createdAt },
+            { header: "RESOLUTION", value: (c: Conflict) => c.resolution },
+          ],
+          opts.json === true,
+          cliView,
+        );
+      }),
+    );
+
+  conflicts
+    .command("show")
+    .description("print one conflict as JSON: the fields, both sides and the base")
+    .argument("<id>", "conflict id")
+    .action((id: string, _opts, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        printRecord(cliView(await services.conflicts.getAnyOrg(id)), true, "");
+      }),
+    );
+
+  conflicts
+    .command("resolve")
+    .description("resolve a conflict: a new version of the record that every device pulls")
+    .argument("<id>", "conflict id")
+    .addOption(new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(["local", "remote", "custom"]).makeOptionMandatory())
+    .option("--data <json>", "custom only: the fields to write, a JSON object")
+    .option("--json", "print the resulting record as JSON")
+    .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        const data = opts.data === undefined ? undefined : parseData(opts.data);
+        const record = await services.conflicts.resolveAnyOrg(id, { resolution: opts.use, data });
+        printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}`);
+      }),
+    );
+}

@@ -1,0 +1,141 @@
+/**
+ * Checks one pushed change on its own (pure: no I/O): its shape, ids, operation, clock and the
+ * values of its `data` (with the write core's field rules, `checkFields`). A malformed change
+ * becomes a rejection with a reason; the rest of the batch goes on.
+ */
+import { isUuid } from "../ids";
+import { checkFields, type EntityKind, isEntityKind } from "../records";
+import { validateClock, type VectorClock } from "./clock";
+import type { ChangeError } from "./model";
+
+export type ChangeOp = "create" | "update" | "delete";
+
+/** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
+export interface ParsedChange {
+  changeId: string;
+  entity: EntityKind;
+  entityId: string;
+  op: ChangeOp;
+  data: Record<string, unknown>;
+  baseVersion: number | null;
+  clock: VectorClock;
+  /** SHA-256 of the canonical payload (everything but change_id): tells a retry from a reused id. */
+  hash: string;
+}
+
+/** A change that cannot be processed: the ids it carried (when readable) and why. */
+export interface MalformedChange {
+  /** The change_id when it is a UUID (the rejection is then remembered like any result), else null. */
+  changeId: string | null;
+  /** The raw change_id, entity and entity_id when they are strings, echoed in the answer. */
+  rawChangeId: string | null;
+  entity: string | null;
+  entityId: string | null;
+  hash: string | null;
+  error: ChangeError;
+}
+
+export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malformed: MalformedChange };
+
+const OPS: readonly string[] = ["create", "update", "delete"];
+const PAYLOAD_KEYS = ["entity", "entity_id", "op", "data", "base_version", "vector_clock"] as const;
+
+/** Checks a raw change from a push body. */
+export function parseChange(raw: unknown): ParseResult {
+  if (!isPlainObject(raw)) return bad(null, null, null, null, "invalid_change", "a change must be a JSON object");
+  const str = (v: unknown) => (typeof v === "string" ? v : null);
+  const rawChangeId = str(raw.change_id);
+  const changeId = isUuid(raw.change_id) ? raw.change_id : null;
+  const entity = str(raw.entity);
+  const entityId = str(raw.entity_id);
+  const hash = changeId === null ? null : payloadHash(raw);
+  const reject = (code: string, message: string, details?: Record<string, unknown>): ParseResult =>
+    bad(changeId, rawChangeId, entity, entityId, code, message, hash, details);
+
+  if (changeId === null) return reject("invalid_change", "change_id must be a UUID");
+  if (!isEntityKind(raw.entity)) return reject("unknown_entity", "entity must be task, comment or project");
+  if (typeof raw.op !== "string" || !OPS.includes(raw.op)) return reject("unknown_op", "op must be create, update or delete");
+  if (!isUuid(raw.entity_id)) return reject("invalid_change", "entity_id must be a UUID");
+  const op = raw.op as ChangeOp;
+
+  let baseVersion: number | null = null;
+  if (raw.base_version !== undefined && raw.base_version !== null) {
+    if (typeof raw.base_version !== "number" || !Number.isSafeInteger(raw.base_version) || raw.base_version < 1) {
+      return reject("invalid_change", "base_version must be a positive integer");
+    }
+    baseVersion = raw.base_version;
+  }
+
+  if (raw.vector_clock === undefined) return reject("invalid_clock", "vector_clock is required");
+  const clock = validateClock(raw.vector_clock);
+  if (!clock.ok) return reject("invalid_clock", clock.reason);
+
+  const rawData = raw.data ?? {};
+  if (!isPlainObject(rawData)) return reject("validation_failed", "data must be an object", { fields: { data: "must be an object" } });
+  const checked = checkFields(raw.entity, rawData);
+  if (!checked.ok) return reject("validation_failed", `invalid ${Object.keys(checked.errors).join(", ")}`, { fields: checked.errors });
+
+  return {
+    ok: true,
+    change: {
+      changeId,
+      entity: raw.entity,
+      entityId: raw.entity_id as string,
+      op,
+      // A delete carries no fields (any it has are checked above, then ignored).
+      data: op === "delete" ? {} : checked.data,
+      baseVersion,
+      clock: clock.clock,
+      hash: hash!,
+    },
+  };
+}
+
+function bad(
+  changeId: string | null,
+  rawChangeId: string | null,
+  entity: string | null,
+  entityId: string | null,
+  code: string,
+  message: string,
+  hash: string | null = null,
+  details?: Record<string, unknown>,
+): ParseResult {
+  const error: ChangeError = details ? { code, message, details } : { code, message };
+  return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, hash, error } };
+}
+
+/** SHA-256 (hex) of the change's payload in canonical JSON (sorted keys), change_id excluded. */
+export function payloadHash(raw: Record<string, unknown>): string {
+  const payload: Record<string, unknown> = {};
+  for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
+  return Bun.SHA256.hash(canonicalJson(payload), "hex");
+}
+
+/** JSON with object keys sorted at every level, so equal values always give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortedKeys(value)) ?? "null";
+}
+
+/** A copy of `value` whose objects have their keys in sorted order (arrays and primitives as they are). */
+function sortedKeys(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v = sortedKeys(value[i]);
+      if (v !== value[i]) (out ??= value.slice())[i] = v;
+    }
+    return out ?? value;
+  }
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = Object.create(null); // "__proto__" stays an ordinary key
+  for (const k of Object.keys(obj).sort()) out[k] = sortedKeys(obj[k]);
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}

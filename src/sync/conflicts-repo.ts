@@ -1,0 +1,145 @@
+/** SQL of the `conflicts` table, scoped by organization (the CLI's cross-organization lookups are named so). */
+import type { Executor } from "../db/types";
+import { notFound } from "../errors";
+import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { isUuid } from "../ids";
+import type { EntityKind } from "../records";
+
+/** A Conflict as the services see it. */
+export interface Conflict {
+  id: string;
+  orgId: string;
+  entity: EntityKind;
+  entityId: string;
+  fields: string[];
+  local: Record<string, unknown>;
+  remote: Record<string, unknown>;
+  /** The record at the change's base_version; null when unknown. */
+  base: Record<string, unknown> | null;
+  deviceId: string | null;
+  userId: string | null;
+  createdAt: string;
+  resolvedAt: string | null;
+  resolution: string | null;
+  resolvedBy: string | null;
+}
+
+interface ConflictRow {
+  id: string;
+  org_id: string;
+  entity: string;
+  entity_id: string;
+  fields: string;
+  local: string;
+  remote: string;
+  base: string | null;
+  device_id: string | null;
+  user_id: string | null;
+  created_at: string;
+  resolved_at: string | null;
+  resolution: string | null;
+  resolved_by: string | null;
+}
+
+const COLS = "id, org_id, entity, entity_id, fields, local, remote, base, device_id, user_id, created_at, resolved_at, resolution, resolved_by";
+
+const toConflict = (r: ConflictRow): Conflict => ({
+  id: r.id,
+  orgId: r.org_id,
+  entity: r.entity as EntityKind,
+  entityId: r.entity_id,
+  fields: JSON.parse(r.fields),
+  local: JSON.parse(r.local),
+  remote: JSON.parse(r.remote),
+  base: r.base === null ? null : JSON.parse(r.base),
+  deviceId: r.device_id,
+  userId: r.user_id,
+  createdAt: r.created_at,
+  resolvedAt: r.resolved_at,
+  resolution: r.resolution,
+  resolvedBy: r.resolved_by,
+});
+
+/** Looks a conflict up by id in any organization: only for the CLI (`conflicts show|resolve ID`). */
+export async function findConflictAnyOrg(exec: Executor, id: string): Promise<Conflict | undefined> {
+  if (!isUuid(id)) return undefined;
+  const r = await exec.get<ConflictRow>(`SELECT ${COLS} FROM conflicts WHERE id = ?`, [id.toLowerCase()]);
+  return r && toConflict(r);
+}
+
+/** Conflicts of every organization, or of one, oldest first: only for the CLI (`conflicts list`). */
+export async function listConflictsAnyOrg(exec: Executor, opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
+  const where: string[] = [];
+  const params: string[] = [];
+  if (opts.orgId !== undefined) {
+    where.push("org_id = ?");
+    params.push(opts.orgId);
+  }
+  if (!opts.includeResolved) where.push("resolved_at IS NULL");
+  const rows = await exec.all<ConflictRow>(
+    `SELECT ${COLS} FROM conflicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+    params,
+  );
+  return rows.map(toConflict);
+}
+
+export class ConflictRepo {
+  constructor(
+    private readonly exec: Executor,
+    private readonly orgId: string,
+  ) {}
+
+  async put(c: Conflict): Promise<void> {
+    await this.exec.run(`INSERT INTO conflicts (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      c.id,
+      this.orgId,
+      c.entity,
+      c.entityId,
+      JSON.stringify(c.fields),
+      JSON.stringify(c.local),
+      JSON.stringify(c.remote),
+      c.base === null ? null : JSON.stringify(c.base),
+      c.deviceId,
+      c.userId,
+      c.createdAt,
+      c.resolvedAt,
+      c.resolution,
+      c.resolvedBy,
+    ]);
+  }
+
+  async find(id: string): Promise<Conflict | undefined> {
+    if (!isUuid(id)) return undefined;
+    const r = await this.exec.get<ConflictRow>(`SELECT ${COLS} FROM conflicts WHERE id = ? AND org_id = ?`, [id.toLowerCase(), this.orgId]);
+    return r && toConflict(r);
+  }
+
+  async mustGet(id: string): Promise<Conflict> {
+    const c = await this.find(id);
+    if (!c) throw notFound("conflict");
+    return c;
+  }
+
+  /** One page, oldest first: unresolved ones, or all with `includeResolved`. */
+  async list(includeResolved: boolean, page: PageRequest): Promise<PageResult<Conflict>> {
+    const where = `WHERE org_id = ?${includeResolved ? "" : " AND resolved_at IS NULL"}`;
+    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM conflicts ${where}`, [this.orgId]);
+    const rows = await this.exec.all<ConflictRow>(`SELECT ${COLS} FROM conflicts ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`, [
+      this.orgId,
+      ...limitOffset(page),
+    ]);
+    return { count: Number(n?.n ?? 0), results: rows.map(toConflict) };
+  }
+
+  /**
+   * Marks the conflict resolved if it is still open (compare-and-set, so that of two concurrent
+   * resolutions exactly one wins); false when it was already resolved.
+   */
+  async markResolved(id: string, resolution: string, resolvedBy: string | null, at: string): Promise<boolean> {
+    const { changes } = await this.exec.run(
+      "UPDATE conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND org_id = ? AND resolved_at IS NULL",
+      [at, resolution, resolvedBy, id, this.orgId],
+    );
+    return changes === 1;
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Conflicts (api-contract.md, "Conflicts"): list, show and resolve, for the HTTP API (scoped to
+ * the caller's organization) and the CLI (any organization). A resolution writes a new version
+ * through the records write core: history `conflict_resolved`, a clock newer than both sides
+ * (`serverWrite` of the current clock, which already dominates both), feed origin none so that
+ * every device pulls it.
+ */
+import type { Database, Tx } from "../db/types";
+import { DomainError, invalid, notFound } from "../errors";
+import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
+import { type AnyRecord, recordRepo, WriteConflict, writeRecord } from "../records";
+import type { Clock } from "../time";
+import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
+import type { ConflictListQuery, ConflictView, Resolution } from "./model";
+
+/** Who resolves: a member of the organization, or the CLI (`userId` null). */
+export interface Resolver {
+  orgId: string;
+  userId: string | null;
+}
+
+export interface ResolveInput {
+  resolution: Resolution;
+  data?: Record<string, unknown>;
+}
+
+/** Attempts of a resolution whose record a concurrent write changed under it (Postgres). */
+const MAX_ATTEMPTS = 5;
+
+export class ConflictService {
+  constructor(private readonly deps: { db: Database; clock: Clock }) {}
+
+  /** One page of the organization's conflicts, oldest first: open ones, or all with `include_resolved`. */
+  async list(caller: { orgId: string }, q: ConflictListQuery): Promise<{ page: PageRequest; result: PageResult<ConflictView> }> {
+    const page = pageFrom(q);
+    const r = await new ConflictRepo(this.deps.db, caller.orgId).list(q.include_resolved === true, page);
+    return { page, result: { count: r.count, results: r.results.map(conflictView) } };
+  }
+
+  /** A conflict of the caller's organization (404 otherwise). */
+  async get(caller: { orgId: string }, id: string): Promise<ConflictView> {
+    return conflictView(await new ConflictRepo(this.deps.db, caller.orgId).mustGet(id));
+  }
+
+  /** Resolves an open conflict of the caller's organization; answers the resulting record. 409 `already_resolved` the second time. */
+  resolve(resolver: Resolver, id: string, input: ResolveInput): Promise<AnyRecord> {
+    return this.resolveIn(resolver, id, input);
+  }
+
+  /** CLI: conflicts of every organization (or of one), oldest first. */
+  listAll(opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
+    return listConflictsAnyOrg(this.deps.db, opts);
+  }
+
+  /** CLI: a conflict by id, whatever its organization. */
+  async getAnyOrg(id: string): Promise<Conflict> {
+    const c = await findConflictAnyOrg(this.deps.db, id);
+    if (!c) throw notFound("conflict");
+    return c;
+  }
+
+  /** CLI: resolves a conflict by id, whatever its organization (history user_id null). */
+  async resolveAnyOrg(id: string, input: ResolveInput): Promise<AnyRecord> {
+    const c = await this.getAnyOrg(id);
+    return this.resolveIn({ orgId: c.orgId, userId: null }, c.id, input);
+  }
+
+  private async resolveIn(resolver: Resolver, id: string, input: ResolveInput): Promise<AnyRecord> {
+    if (input.resolution === "custom" && input.data === undefined) throw invalid({ data: "required for a custom resolution" });
+    if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
+    const now = this.deps.clock.now();
+    return this.deps.db.transaction(async (tx) => {
+      const conflicts = new ConflictRepo(tx, resolver.orgId);
+      const conflict = await conflicts.mustGet(id);
+      if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, now.toISOString()))) {
+        throw new DomainError("already_resolved", "this conflict is already resolved");
+      }
+      return this.writeResolution(tx, resolver, conflict, resolutionPlan(conflict, input), now);
+    });
+  }
+
+  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, plan: ResolutionPlan, now: Date): Promise<AnyRecord> {
+    const repo = recordRepo(tx, resolver.orgId, c.entity);
+    for (let attempt = 1; ; attempt++) {
+      const before = await repo.mustGet(c.entityId);
+      try {
+        return await writeRecord(tx, {
+          entity: c.entity,
+          orgId: resolver.orgId,
+          before: before as never,
+          data: plan.data,
+          action: "conflict_resolved",
+          userId: resolver.userId,
+          deviceId: null,
+          originDevice: null,
+          now,
+          deleted: plan.deleted,
+        });
+      } catch (err) {
+        if (!(err instanceof WriteConflict) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+    }
+  }
+}
+
+/** What a resolution writes: fields, and the record's deletion when the conflict was about it. */
+export interface ResolutionPlan {
+  data: Record<string, unknown>;
+  /** true: deleted, false: live again, undefined: unchanged. */
+  deleted?: boolean;
+}
+
+/**
+ * The write a resolution makes (pure): `local`/`remote` take that side's values of the
+ * conflict's `fields` (and its deletion when `deleted_at` is one of them); `custom` writes the
+ * given data (checked by the write core like a PATCH) and, when the conflict was about the
+ * deletion, brings the record back.
+ */
+export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">, input: ResolveInput): ResolutionPlan {
+  const aboutDeletion = c.fields.includes("deleted_at");
+  if (input.resolution === "custom") return { data: input.data ?? {}, deleted: aboutDeletion ? false : undefined };
+  const side = input.resolution === "local" ? c.local : c.remote;
+  const data: Record<string, unknown> = {};
+  for (const f of c.fields) if (f !== "deleted_at" && Object.prototype.hasOwnProperty.call(side, f)) data[f] = side[f];
+  return { data, deleted: aboutDeletion ? (side.deleted_at ?? null) !== null : undefined };
+}
+
+/** The contract's Conflict. */
+export function conflictView(c: Conflict): ConflictView {
+  return {
+    id: c.id,
+    entity: c.entity,
+    entity_id: c.entityId,
+    fields: c.fields,
+    local: c.local,
+    remote: c.remote,
+    base: c.base ?? {},
+    device_id: c.deviceId,
+    user_id: c.userId,
+    created_at: c.createdAt,
+    resolved_at: c.resolvedAt,
+    resolution: c.resolution,
+    resolved_by: c.resolvedBy,
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * Pull cursors: opaque to clients, a base64url text here. A cursor names the organization it
+ * belongs to, the last feed position delivered (`pos`) and, while a paged snapshot is still
+ * under way, the feed position at which it started (`snapshotAt`). Pure: no I/O.
+ */
+
+export interface Cursor {
+  orgId: string;
+  /** Every feed row at or below this position has been delivered (or deliberately skipped). */
+  pos: number;
+  /** Set while a snapshot is paged: live rows up to here are sent, tombstones only beyond it. */
+  snapshotAt?: number;
+}
+
+const PREFIX = "c1.";
+
+export function encodeCursor(c: Cursor): string {
+  const parts = [c.orgId, String(c.pos)];
+  if (c.snapshotAt !== undefined && c.snapshotAt > c.pos) parts.push(String(c.snapshotAt));
+  return PREFIX + Buffer.from(parts.join(":"), "utf8").toString("base64url");
+}
+
+/** The cursor, or null when `raw` is not a cursor of `orgId` (malformed, tampered, another organization's). */
+export function decodeCursor(raw: string, orgId: string): Cursor | null {
+  if (!raw.startsWith(PREFIX) || raw.length > 200) return null;
+  const body = raw.slice(PREFIX.length);
+  if (!/^[A-Za-z0-9_-]+$/.test(body)) return null;
+  const parts = Buffer.from(body, "base64url").toString("utf8").split(":");
+  if (parts.length < 2 || parts.length > 3 || parts[0] !== orgId) return null;
+  const pos = position(parts[1]);
+  const snapshotAt = parts.length === 3 ? position(parts[2]) : undefined;
+  if (pos === null || snapshotAt === null || (snapshotAt !== undefined && snapshotAt <= pos)) return null;
+  return snapshotAt === undefined ? { orgId, pos } : { orgId, pos, snapshotAt };
+}
+
+/** The highest position the cursor vouches for: a purge above it may have removed something it still needs. */
+export function horizonOf(c: Cursor): number {
+  return Math.max(c.pos, c.snapshotAt ?? 0);
+}
+
+function position(s: string | undefined): number | null {
+  if (s === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(s)) return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : null;
+}

@@ -1,0 +1,119 @@
+/**
+ * Wire shapes of the sync endpoints (api-contract.md, "Sync"): push, pull and conflicts.
+ * The ONE definition of each; TypeScript types are derived from them.
+ */
+import { Type } from "@sinclair/typebox";
+import { t, type Static } from "elysia";
+import { PageQuery, Paginated } from "../http/pagination";
+import { Nullable, VectorClockSchema } from "../records/model";
+
+/** Most changes one push may carry (more answers 413 `payload_too_large`). */
+export const MAX_PUSH_CHANGES = 1000;
+/** `limit` of a pull: default and maximum. */
+export const DEFAULT_PULL_LIMIT = 500;
+export const MAX_PULL_LIMIT = 5000;
+
+export const CHANGE_STATUSES = ["applied", "merged", "conflict", "duplicate", "stale", "rejected"] as const;
+export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
+
+/** `POST /api/sync/push`. `changes` is checked change by change by the service, not here. */
+export const PushBody = t.Object({
+  device_id: t.String({ description: "the pushing device: the caller's, not revoked (403 otherwise)" }),
+  changes: t.Array(
+    t.Unknown({
+      description:
+        "{change_id (UUID, unique per device), entity: task|comment|project, entity_id (UUID), op: create|update|delete, " +
+        "data (the fields changed; all for create), base_version (absent for create), vector_clock}",
+    }),
+    { description: `at most ${MAX_PUSH_CHANGES} changes (413 beyond); a malformed one is answered rejected, the others are still processed` },
+  ),
+});
+export type PushBody = Static<typeof PushBody>;
+
+export const ChangeError = t.Object({
+  code: t.String(),
+  message: t.String(),
+  details: t.Optional(t.Record(t.String(), t.Unknown())),
+});
+export type ChangeError = Static<typeof ChangeError>;
+
+/** The answer to one change, in the order of the request. */
+export const ChangeResult = t.Object({
+  change_id: Nullable(t.String()),
+  status: t.UnionEnum(CHANGE_STATUSES),
+  entity: Nullable(t.String()),
+  entity_id: Nullable(t.String()),
+  version: Nullable(Type.Integer()),
+  vector_clock: Nullable(VectorClockSchema),
+  record: Nullable(t.Record(t.String(), t.Unknown(), { description: "the record as the server now holds it" })),
+  conflict_id: t.Optional(t.String({ description: "only for status conflict" })),
+  error: t.Optional(ChangeError),
+});
+export type ChangeResult = Static<typeof ChangeResult>;
+
+export const PushResponse = t.Object({ results: t.Array(ChangeResult) });
+export type PushResponse = Static<typeof PushResponse>;
+
+/** `GET /api/sync/pull` query. */
+export const PullQuery = t.Object({
+  device_id: t.String({ description: "the pulling device: the caller's, not revoked (403 otherwise)" }),
+  cursor: t.Optional(t.String({ description: "from the previous pull; absent for a full snapshot" })),
+  limit: t.Optional(t.Numeric({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
+});
+export type PullQuery = Static<typeof PullQuery>;
+
+export const PulledChange = t.Object({
+  entity: t.String(),
+  entity_id: t.String(),
+  op: t.Union([t.Literal("upsert"), t.Literal("delete")]),
+  record: t.Record(t.String(), t.Unknown(), { description: "the record (a tombstone for delete)" }),
+  version: Type.Integer(),
+  vector_clock: VectorClockSchema,
+});
+export type PulledChange = Static<typeof PulledChange>;
+
+export const PullResponse = t.Object({
+  changes: t.Array(PulledChange),
+  cursor: t.String({ description: "opaque; pass it to the next pull" }),
+  has_more: t.Boolean(),
+});
+export type PullResponse = Static<typeof PullResponse>;
+
+// ---- Conflicts ----
+
+export const RESOLUTIONS = ["local", "remote", "custom"] as const;
+export type Resolution = (typeof RESOLUTIONS)[number];
+
+export const ConflictView = t.Object({
+  id: t.String(),
+  entity: t.String(),
+  entity_id: t.String(),
+  fields: t.Array(t.String(), { description: "the fields that could not be merged (`deleted_at` when one side deleted the record)" }),
+  local: t.Record(t.String(), t.Unknown(), { description: "what the pushing device proposed" }),
+  remote: t.Record(t.String(), t.Unknown(), { description: "what the server held when the conflict arose" }),
+  base: t.Record(t.String(), t.Unknown(), { description: "the record at the change's base_version ({} when unknown)" }),
+  device_id: Nullable(t.String()),
+  user_id: Nullable(t.String()),
+  created_at: t.String(),
+  resolved_at: Nullable(t.String()),
+  resolution: Nullable(t.String()),
+  resolved_by: Nullable(t.String()),
+});
+export type ConflictView = Static<typeof ConflictView>;
+
+export const ConflictPage = Paginated(ConflictView);
+
+export const ConflictListQuery = t.Object({
+  include_resolved: t.Optional(t.BooleanString({ description: "true: resolved conflicts too" })),
+  ...PageQuery,
+});
+export type ConflictListQuery = Static<typeof ConflictListQuery>;
+
+export const ResolveBody = t.Object(
+  {
+    resolution: t.UnionEnum(RESOLUTIONS),
+    data: t.Optional(t.Record(t.String(), t.Unknown(), { description: "custom only: the fields to write, validated like a PATCH" })),
+  },
+  { additionalProperties: false },
+);
+export type ResolveBody = Static<typeof ResolveBody>;

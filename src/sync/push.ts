@@ -1,0 +1,466 @@
+/**
+ * One push batch inside one transaction (docs/sync-design.md, "Push"): batched reads first, then
+ * every change in its own savepoint — decided against the record's clock, written through the
+ * records write core, and remembered in `sync_changes` in that same savepoint (exactly once).
+ */
+import type { Tx } from "../db/types";
+import { DomainError } from "../errors";
+import { newId } from "../ids";
+import {
+  type AnyRecord,
+  entityDef,
+  type EntityKind,
+  fieldsOf,
+  HistoryRepo,
+  type HistoryAction,
+  isEntityKind,
+  jsonEqual,
+  recordRepo,
+  WriteConflict,
+  writeRecord,
+} from "../records";
+import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "./clock";
+import { type MalformedChange, type ParsedChange, parseChange } from "./change";
+import { ConflictRepo } from "./conflicts-repo";
+import { mergeRecord } from "./merge";
+import type { ChangeError, ChangeResult, ChangeStatus } from "./model";
+import { lockRecords, orgDeviceIds, type SeenChange, SyncChangeRepo } from "./repo";
+
+/** Who pushes, and the time every write of the batch carries. */
+export interface PushContext {
+  orgId: string;
+  userId: string;
+  /** The pushing device, already checked to be the caller's and not revoked. */
+  deviceId: string;
+  now: Date;
+}
+
+/** A change refused for a sync-specific reason (the write core's refusals are DomainErrors). */
+export class ChangeRejected extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** The row of a change was written by a concurrent request meanwhile (Postgres): answer from it. */
+class AlreadySeen extends Error {}
+
+/** Attempts of one change whose record a concurrent transaction changed under it (Postgres only). */
+const MAX_ATTEMPTS = 5;
+
+/** What a change's decision wrote, and the Conflict it recorded, if any. */
+interface Outcome {
+  status: ChangeStatus;
+  record: AnyRecord;
+  wrote: boolean;
+  conflict?: ConflictSpec;
+}
+
+/** The parts of a Conflict that the decision knows (docs/sync-design.md, "Conflicts"). */
+interface ConflictSpec {
+  fields: string[];
+  local: Record<string, unknown>;
+  remote: Record<string, unknown>;
+  base: AnyRecord | null;
+}
+
+const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
+
+/** The order in which a batch locks the records it writes (Postgres): the same for every batch. */
+const LOCK_ORDER: readonly EntityKind[] = ["comment", "task", "project"];
+
+/** Runs one batch in `tx`; see {@link PushBatch.run}. */
+export class PushBatch {
+  /** Current records of the batch (and of the records they reference), kept up to date as changes apply. */
+  private readonly records = new Map<string, AnyRecord>();
+  private seen = new Map<string, SeenChange>();
+  private devices = new Set<string>();
+  private readonly at: string;
+  /** Records written by the batch (sync_log `record_count`). */
+  written = 0;
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly ctx: PushContext,
+  ) {
+    this.at = ctx.now.toISOString();
+  }
+
+  /** Processes `raw` changes in order and answers one result per change, in the same order. */
+  async run(raw: readonly unknown[]): Promise<ChangeResult[]> {
+    const parsed = raw.map(parseChange);
+    await this.preload(parsed.map((p) => (p.ok ? p.change : null)));
+    const results: ChangeResult[] = [];
+    for (const p of parsed) results.push(p.ok ? await this.process(p.change) : await this.malformed(p.malformed));
+    return results;
+  }
+
+  /**
+   * The batched reads, after locking the records the batch writes (Postgres): the `sync_changes`
+   * rows of every change_id, the organization's device ids, and the current records of every
+   * entity_id and referenced id — one query per entity kind, comments first so that their tasks
+   * are loaded with the tasks.
+   */
+  private async preload(changes: (ParsedChange | null)[]): Promise<void> {
+    const ok = changes.filter((c): c is ParsedChange => c !== null);
+    for (const kind of LOCK_ORDER) {
+      await lockRecords(this.tx, this.ctx.orgId, entityDef(kind).table, ok.filter((c) => c.entity === kind).map((c) => c.entityId));
+    }
+    this.seen = await new SyncChangeRepo(this.tx, this.ctx.orgId).findMany(this.ctx.deviceId, ok.map((c) => c.changeId));
+    this.devices = await orgDeviceIds(this.tx, this.ctx.orgId);
+    const want: Record<EntityKind, Set<string>> = { project: new Set(), task: new Set(), comment: new Set() };
+    const ref = (kind: EntityKind, v: unknown) => typeof v === "string" && want[kind].add(v);
+    for (const c of ok) {
+      want[c.entity].add(c.entityId);
+      if (c.entity === "task") ref("project", c.data.project_id);
+      if (c.entity === "comment") {
+        ref("task", c.data.task_id);
+        ref("comment", c.data.parent_id);
+      }
+    }
+    for (const kind of ["comment", "task", "project"] as const) {
+      if (want[kind].size === 0) continue;
+      for (const [id, r] of await recordRepo(this.tx, this.ctx.orgId, kind).findMany([...want[kind]])) {
+        this.records.set(key(kind, id), r);
+        if (kind === "comment") want.task.add((r as AnyRecord & { task_id: string }).task_id);
+      }
+    }
+  }
+
+  private record(kind: EntityKind, id: unknown): AnyRecord | undefined {
+    return typeof id === "string" ? this.records.get(key(kind, id)) : undefined;
+  }
+
+  /** A change that failed its own checks: remembered when its change_id is usable, so a retry gets the same answer. */
+  private async malformed(m: MalformedChange): Promise<ChangeResult> {
+    const result: ChangeResult = {
+      change_id: m.rawChangeId,
+      status: "rejected",
+      entity: m.entity,
+      entity_id: m.entityId,
+      version: null,
+      vector_clock: null,
+      record: null,
+      error: m.error,
+    };
+    if (m.changeId === null || m.hash === null) return result;
+    return this.remember(m.changeId, m.hash, result);
+  }
+
+  private async process(c: ParsedChange): Promise<ChangeResult> {
+    const seen = this.seen.get(c.changeId);
+    if (seen) return this.answerSeen(c.changeId, c.hash, seen, c);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcome = await this.tx.savepoint(async (sp) => {
+          const o = await this.decide(sp, c);
+          const result = await this.resultOf(sp, c, o);
+          if (!(await new SyncChangeRepo(sp, this.ctx.orgId).put(this.ctx.deviceId, c.changeId, c.hash, result, this.at))) throw new AlreadySeen();
+          return { o, result };
+        });
+        this.records.set(key(c.entity, c.entityId), outcome.o.record);
+        if (outcome.o.wrote) this.written++;
+        this.seen.set(c.changeId, { hash: c.hash, result: outcome.result });
+        return outcome.result;
+      } catch (err) {
+        if (err instanceof AlreadySeen) {
+          const row = await new SyncChangeRepo(this.tx, this.ctx.orgId).find(this.ctx.deviceId, c.changeId);
+          if (!row) throw err;
+          this.seen.set(c.changeId, row);
+          return this.answerSeen(c.changeId, c.hash, row, c);
+        }
+        if (err instanceof WriteConflict) {
+          // Another transaction wrote the record since it was read: decide again against its state
+          // (never a rejection: the change itself is fine).
+          if (attempt >= MAX_ATTEMPTS) throw new Error(`change ${c.changeId}: the record kept changing under it`);
+          this.refresh(c.entity, c.entityId, err.current as AnyRecord | undefined);
+          continue;
+        }
+        if (err instanceof DomainError && err.code === "already_exists" && c.op === "create" && attempt < MAX_ATTEMPTS) {
+          // Created concurrently (or the id is taken in another organization, which stays a refusal).
+          const now = await recordRepo(this.tx, this.ctx.orgId, c.entity).find(c.entityId);
+          if (now) {
+            this.refresh(c.entity, c.entityId, now);
+            continue;
+          }
+        }
+        if (err instanceof ChangeRejected || err instanceof DomainError) return this.reject(c, err);
+        throw err;
+      }
+    }
+  }
+
+  private refresh(kind: EntityKind, id: string, r: AnyRecord | undefined): void {
+    if (r) this.records.set(key(kind, id), r);
+    else this.records.delete(key(kind, id));
+  }
+
+  /**
+   * A change_id seen before: the same payload is a retry (`duplicate` of the original answer, its
+   * record read back from history at the answered version); another payload is refused.
+   */
+  private async answerSeen(changeId: string, hash: string | null, seen: SeenChange, c?: ParsedChange): Promise<ChangeResult> {
+    if (seen.hash === hash) {
+      const r = seen.result;
+      const kind = r.entity !== null && isEntityKind(r.entity) ? r.entity : null;
+      const record =
+        r.record ?? (kind && r.entity_id && r.version !== null ? await new HistoryRepo(this.tx, this.ctx.orgId).findSnapshot(kind, r.entity_id, r.version) : null);
+      return { ...r, status: "duplicate", record: (record as Record<string, unknown> | undefined) ?? null };
+    }
+    return {
+      change_id: changeId,
+      status: "rejected",
+      entity: c?.entity ?? null,
+      entity_id: c?.entityId ?? null,
+      version: null,
+      vector_clock: null,
+      record: null,
+      error: { code: "change_id_reused", message: "this change_id was already used by this device for another change" },
+    };
+  }
+
+  /** A refused change: nothing of it was written (its savepoint rolled back); the answer is remembered. */
+  private async reject(c: ParsedChange, err: ChangeRejected | DomainError): Promise<ChangeResult> {
+    const details = err instanceof DomainError ? (Object.keys(err.details).length ? err.details : undefined) : err.details;
+    const error: ChangeError = details ? { code: err.code, message: err.message, details } : { code: err.code, message: err.message };
+    const current = this.record(c.entity, c.entityId);
+    const result: ChangeResult = {
+      change_id: c.changeId,
+      status: "rejected",
+      entity: c.entity,
+      entity_id: c.entityId,
+      version: current?.version ?? null,
+      vector_clock: current?.vector_clock ?? null,
+      record: (current as unknown as Record<string, unknown>) ?? null,
+      error,
+    };
+    return this.remember(c.changeId, c.hash, result);
+  }
+
+  private async remember(changeId: string, hash: string, result: ChangeResult): Promise<ChangeResult> {
+    const seen = this.seen.get(changeId);
+    if (seen) return this.answerSeen(changeId, hash, seen);
+    const changes = new SyncChangeRepo(this.tx, this.ctx.orgId);
+    if (!(await changes.put(this.ctx.deviceId, changeId, hash, result, this.at))) {
+      const row = await changes.find(this.ctx.deviceId, changeId);
+      if (row) return this.answerSeen(changeId, hash, row);
+    }
+    this.seen.set(changeId, { hash, result });
+    return result;
+  }
+
+  /** The answer to an outcome; records the Conflict (in the change's savepoint) when there is one. */
+  private async resultOf(tx: Tx, c: ParsedChange, o: Outcome): Promise<ChangeResult> {
+    const result: ChangeResult = {
+      change_id: c.changeId,
+      status: o.status,
+      entity: c.entity,
+      entity_id: c.entityId,
+      version: o.record.version,
+      vector_clock: o.record.vector_clock,
+      record: o.record as unknown as Record<string, unknown>,
+    };
+    if (o.conflict) result.conflict_id = await this.recordConflict(tx, c, o.conflict);
+    return result;
+  }
+
+  private async recordConflict(tx: Tx, c: ParsedChange, spec: ConflictSpec): Promise<string> {
+    const id = newId();
+    await new ConflictRepo(tx, this.ctx.orgId).put({
+      id,
+      orgId: this.ctx.orgId,
+      entity: c.entity,
+      entityId: c.entityId,
+      fields: spec.fields,
+      local: spec.local,
+      remote: spec.remote,
+      base: spec.base && withDeletion(c.entity, spec.base),
+      deviceId: this.ctx.deviceId,
+      userId: this.ctx.userId,
+      createdAt: this.at,
+      resolvedAt: null,
+      resolution: null,
+      resolvedBy: null,
+    });
+    return id;
+  }
+
+  // ---- the decision ------------------------------------------------------------------------
+
+  /** Decides a well-formed change against the record's current state and writes what it must. */
+  private async decide(tx: Tx, c: ParsedChange): Promise<Outcome> {
+    const current = this.record(c.entity, c.entityId);
+    const forged = findForgedKey(c.clock, { deviceId: this.ctx.deviceId, knownDevices: (k) => this.devices.has(k), stored: current?.vector_clock ?? null });
+    if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
+
+    if (c.op === "create") {
+      if (!current) return this.create(tx, c);
+      if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
+      throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`);
+    }
+    if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`);
+    if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
+    const after = compareClocks(c.clock, current.vector_clock) === "AFTER";
+
+    if (current.deleted_at !== null) return this.onTombstone(tx, c, current, after);
+    if (c.op === "delete") {
+      if (after) return this.applied(tx, c, current, "deleted", {});
+      // Delete vs a concurrent update: the delete wins, the update is kept in a Conflict.
+      const record = await this.write(tx, c, current, "deleted", {}, merged(c, current));
+      const fields = ["deleted_at"];
+      return { status: "conflict", record, wrote: true, conflict: { fields, local: { deleted_at: record.deleted_at }, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+    }
+    if (c.entity === "comment" && this.record("task", (current as { task_id?: string }).task_id)?.deleted_at) return this.orphanUpdate(tx, c, current);
+    return after ? this.update(tx, c, current) : this.merge(tx, c, current);
+  }
+
+  /** A new record: applied as pushed, unless it points at a tombstone (then a Conflict keeps the proposal). */
+  private async create(tx: Tx, c: ParsedChange): Promise<Outcome> {
+    if (c.entity === "comment" && this.record("task", c.data.task_id)?.deleted_at) {
+      // A comment on a task deleted concurrently: stored as a tombstone, so the device converges and nothing is lost.
+      // (The write core does not check a tombstone's references: the parent is checked here.)
+      const parent = c.data.parent_id;
+      if (typeof parent === "string" && (this.record("comment", parent) as { task_id?: string } | undefined)?.task_id !== c.data.task_id)
+        throw new ChangeRejected("validation_failed", "invalid parent_id", { fields: { parent_id: "no such comment on this task" } });
+      const record = await this.write(tx, c, null, "created", c.data, serverWrite(c.clock), true);
+      return { status: "conflict", record, wrote: true, conflict: { fields: ["deleted_at"], local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, record), base: null } };
+    }
+    const dangling = this.dangling(c.entity, c.data, null);
+    if (dangling.length === 0) return this.applied(tx, c, null, "created", c.data);
+    const record = await this.write(tx, c, null, "created", omit(c.data, dangling), serverWrite(c.clock));
+    return { status: "conflict", record, wrote: true, conflict: { fields: dangling, local: c.data, remote: withDeletion(c.entity, record), base: null } };
+  }
+
+  /** An update whose clock is AFTER the record's: the new state (bar references to tombstones). */
+  private async update(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+    const dangling = this.dangling(c.entity, c.data, current);
+    if (dangling.length === 0) return this.applied(tx, c, current, "updated", c.data);
+    const record = await this.write(tx, c, current, "merged", omit(c.data, dangling), merged(c, current));
+    return { status: "conflict", record, wrote: true, conflict: { fields: dangling, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+  }
+
+  /** A CONCURRENT update: three-way merge against the record at base_version. */
+  private async merge(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+    const base = await this.base(tx, c, current);
+    const remote = fieldsOf(c.entity, current);
+    const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
+    const data: Record<string, unknown> = {};
+    for (const f of Object.keys(m.merged)) if (!jsonEqual(m.merged[f], remote[f])) data[f] = m.merged[f];
+    const dangling = this.dangling(c.entity, data, current);
+    const fields = [...m.conflicts, ...dangling].sort();
+    const record = await this.write(tx, c, current, "merged", omit(data, dangling), merged(c, current));
+    if (fields.length === 0) return { status: "merged", record, wrote: true };
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: c.data, remote: withDeletion(c.entity, current), base } };
+  }
+
+  /**
+   * A change that meets a tombstone (clock AFTER or CONCURRENT): a delete is applied (AFTER) or
+   * agrees with it (`merged`); an update is a conflict — the record stays deleted, the update is kept.
+   */
+  private async onTombstone(tx: Tx, c: ParsedChange, current: AnyRecord, after: boolean): Promise<Outcome> {
+    if (c.op === "delete") {
+      if (after) return this.applied(tx, c, current, "deleted", {});
+      return { status: "merged", record: await this.write(tx, c, current, "merged", {}, merged(c, current)), wrote: true };
+    }
+    const record = await this.write(tx, c, current, "merged", {}, merged(c, current));
+    const fields = ["deleted_at", ...changedKeys(c.data, current)];
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+  }
+
+  /** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */
+  private async orphanUpdate(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+    const record = await this.write(tx, c, current, "merged", {}, merged(c, current));
+    const fields = changedKeys(c.data, current);
+    if (fields.length === 0) return { status: "merged", record, wrote: true };
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+  }
+
+  /** The device's state becomes the record's: its clock as pushed, left out of the device's own pulls. */
+  private async applied(tx: Tx, c: ParsedChange, before: AnyRecord | null, action: HistoryAction, data: Record<string, unknown>): Promise<Outcome> {
+    return { status: "applied", record: await this.write(tx, c, before, action, data, c.clock, undefined, true), wrote: true };
+  }
+
+  private write(
+    tx: Tx,
+    c: ParsedChange,
+    before: AnyRecord | null,
+    action: HistoryAction,
+    data: Record<string, unknown>,
+    clock: VectorClock,
+    deleted?: boolean,
+    own = false,
+  ): Promise<AnyRecord> {
+    return writeRecord(tx, {
+      entity: c.entity,
+      orgId: this.ctx.orgId,
+      before: before as never,
+      data,
+      id: before ? undefined : c.entityId,
+      action,
+      userId: this.ctx.userId,
+      deviceId: this.ctx.deviceId,
+      clock,
+      originDevice: own ? this.ctx.deviceId : null,
+      now: this.ctx.now,
+      deleted,
+    });
+  }
+
+  /** The record at the change's base_version: the current one, a history snapshot, or null when unknown. */
+  private async base(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
+    if (c.baseVersion === null || c.baseVersion > current.version) return null;
+    if (c.baseVersion === current.version) return current;
+    return (await new HistoryRepo(tx, this.ctx.orgId).findSnapshot(c.entity, c.entityId, c.baseVersion)) ?? null;
+  }
+
+  /**
+   * Fields of `data` that set a reference to a record of the organization that is deleted (a
+   * task's project, a comment's parent): not applied, but not refused either — an honest device
+   * may have referenced it before it was deleted. Missing or foreign records are left to the
+   * write core, which refuses them.
+   */
+  private dangling(kind: EntityKind, data: Record<string, unknown>, before: AnyRecord | null): string[] {
+    const prev = (before ?? {}) as Record<string, unknown>;
+    const deletedRef = (refKind: EntityKind, field: string) => {
+      const v = data[field];
+      const ref = typeof v === "string" && v !== prev[field] ? this.record(refKind, v) : undefined;
+      return ref !== undefined && ref.deleted_at !== null ? ref : undefined;
+    };
+    if (kind === "task") return deletedRef("project", "project_id") ? ["project_id"] : [];
+    if (kind === "comment") {
+      const parent = deletedRef("comment", "parent_id") as { task_id?: unknown } | undefined;
+      return parent && parent.task_id === (data.task_id ?? prev.task_id) ? ["parent_id"] : [];
+    }
+    return [];
+  }
+}
+
+/** Stale: the client's clock is BEFORE or EQUAL to the record's — the server already has this or newer. */
+function isStale(clock: VectorClock, r: AnyRecord): boolean {
+  const order = compareClocks(clock, r.vector_clock);
+  return order === "BEFORE" || order === "EQUAL";
+}
+
+/** The clock of a write that is not exactly the device's state: newer than both sides. */
+const merged = (c: ParsedChange, current: AnyRecord): VectorClock => serverWrite(c.clock, current.vector_clock);
+
+/** A record's writable fields and its deletion mark (how Conflicts show the sides). */
+function withDeletion(kind: EntityKind, r: AnyRecord): Record<string, unknown> {
+  return { ...fieldsOf(kind, r), deleted_at: r.deleted_at };
+}
+
+function changedKeys(data: Record<string, unknown>, r: AnyRecord): string[] {
+  const rec = r as unknown as Record<string, unknown>;
+  return Object.keys(data)
+    .filter((f) => !jsonEqual(data[f], rec[f]))
+    .sort();
+}
+
+function omit(data: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  if (fields.length === 0) return data;
+  return Object.fromEntries(Object.entries(data).filter(([f]) => !fields.includes(f)));
+}

@@ -1,0 +1,54 @@
+import { Elysia, t } from "elysia";
+import { authGuard } from "../auth/guard";
+import { envelope } from "../http/pagination";
+import { ErrorBody } from "../records/model";
+import type { Services } from "../services";
+import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
+
+const sync = (summary: string, description?: string) => ({ tags: ["sync"], summary, description });
+const conflicts = (summary: string, description?: string) => ({ tags: ["conflicts"], summary, description });
+
+/** Sync: push, pull, conflicts. */
+export const syncRoutes = (s: Services) =>
+  new Elysia()
+    .use(authGuard(s))
+    .post("/api/sync/push", ({ auth, body }) => s.sync.push(auth, body), {
+      body: PushBody,
+      response: { 200: PushResponse, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody },
+      detail: sync(
+        "Push a batch of changes",
+        "Up to 1,000 changes, applied atomically each and exactly once (a retried change_id answers duplicate). " +
+          "One result per change, in order; a malformed change is rejected and the others still processed. Answered after COMMIT.",
+      ),
+    })
+    .get("/api/sync/pull", ({ auth, query }) => s.sync.pull(auth, query), {
+      query: PullQuery,
+      response: { 200: PullResponse, 400: ErrorBody, 403: ErrorBody, 410: ErrorBody, 422: ErrorBody },
+      detail: sync(
+        "Pull changes",
+        "Without cursor: a snapshot of the live records. With one: every record changed since, once, in its latest state, " +
+          "in commit order, leaving out what this device pushed itself. 400 invalid_cursor; 410 reset_required (pull again without a cursor).",
+      ),
+    })
+    .get(
+      "/api/sync/conflicts",
+      async ({ auth, query, request }) => {
+        const { page, result } = await s.conflicts.list(auth, query);
+        return envelope(request.url, page, result);
+      },
+      { query: ConflictListQuery, response: { 200: ConflictPage, 422: ErrorBody }, detail: conflicts("List conflicts", "Unresolved ones, oldest first; all with include_resolved=true.") },
+    )
+    // No params model: an id that is not even valid UTF-8 must answer 404 like any unknown id, not 422.
+    .get("/api/sync/conflicts/:id", ({ auth, params }) => s.conflicts.get(auth, params.id), {
+      response: { 200: ConflictView, 404: ErrorBody },
+      detail: conflicts("One conflict"),
+    })
+    .post("/api/sync/conflicts/:id/resolve", ({ auth, params, body }) => s.conflicts.resolve(auth, params.id, body), {
+      body: ResolveBody,
+      response: { 200: t.Record(t.String(), t.Unknown(), { description: "the record after the resolution" }), 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+      detail: conflicts(
+        "Resolve a conflict",
+        "local or remote: that side's values of the conflict's fields; custom: `data`, validated like a PATCH. " +
+          "Writes a new version whose clock is newer than both sides; 409 already_resolved the second time.",
+      ),
+    });

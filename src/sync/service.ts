@@ -1,0 +1,154 @@
+/**
+ * Push and pull (api-contract.md, "Sync"; docs/sync-design.md): the device check, the batch
+ * transaction (retried whole when Postgres aborts it for a deadlock), cursors, and one
+ * `sync_log` row per push and per pull.
+ */
+import type { AuthContext } from "../auth/model";
+import type { Database } from "../db/types";
+import { DeviceRepo } from "../devices/repo";
+import { DomainError, forbidden, invalid } from "../errors";
+import type { Logger } from "../log/logger";
+import type { Clock } from "../time";
+import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
+import { noCounts, writeSyncLog } from "./log";
+import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullResponse, type PushResponse } from "./model";
+import { readPullPage } from "./pull";
+import { PushBatch } from "./push";
+import { feedState } from "./repo";
+
+/** Who syncs: an authenticated caller (`AuthContext` fits). */
+export type SyncCaller = Pick<AuthContext, "userId" | "orgId">;
+
+export interface PushInput {
+  device_id: string;
+  changes: readonly unknown[];
+}
+
+export interface PullInput {
+  device_id: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** Whole-batch attempts when Postgres aborts the transaction (deadlock, serialization failure). */
+const MAX_TX_ATTEMPTS = 3;
+const RETRYABLE_PG_CODES = new Set(["40P01", "40001"]);
+
+export class SyncService {
+  constructor(private readonly deps: { db: Database; clock: Clock; log: Logger }) {}
+
+  /**
+   * Applies a batch of changes for `device_id` and answers one result per change, after COMMIT.
+   * 413 for more than 1,000 changes, 403 unless the device is the caller's and not revoked.
+   */
+  async push(caller: SyncCaller, input: PushInput): Promise<PushResponse> {
+    const t0 = performance.now();
+    let deviceId: string | null = null;
+    const counts = noCounts();
+    let written = 0;
+    let error: unknown = null;
+    try {
+      if (input.changes.length > MAX_PUSH_CHANGES) {
+        throw new DomainError("payload_too_large", `a push carries at most ${MAX_PUSH_CHANGES} changes (got ${input.changes.length})`);
+      }
+      deviceId = await this.mustOwnDevice(caller, input.device_id);
+      const ctx = { orgId: caller.orgId, userId: caller.userId, deviceId, now: this.deps.clock.now() };
+      const results = await this.retrying(() =>
+        this.deps.db.transaction(async (tx) => {
+          const batch = new PushBatch(tx, ctx);
+          const r = await batch.run(input.changes);
+          written = batch.written;
+          return r;
+        }),
+      );
+      for (const r of results) counts[r.status as ChangeStatus]++;
+      return { results };
+    } catch (err) {
+      error = err;
+      throw err;
+    } finally {
+      await writeSyncLog(this.deps.db, this.deps.log, {
+        orgId: caller.orgId,
+        deviceId,
+        userId: caller.userId,
+        kind: "push",
+        changeCount: input.changes.length,
+        counts,
+        recordCount: written,
+        durationMs: performance.now() - t0,
+        error,
+        createdAt: this.deps.clock.now().toISOString(),
+      });
+    }
+  }
+
+  /**
+   * One page of changes for `device_id`: a snapshot without a cursor, the changes since the
+   * cursor otherwise. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
+   */
+  async pull(caller: SyncCaller, input: PullInput): Promise<PullResponse> {
+    const t0 = performance.now();
+    let deviceId: string | null = null;
+    let delivered = 0;
+    let error: unknown = null;
+    try {
+      const limit = input.limit ?? DEFAULT_PULL_LIMIT;
+      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
+        throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
+      }
+      deviceId = await this.mustOwnDevice(caller, input.device_id);
+      const state = await feedState(this.deps.db, caller.orgId);
+      let cursor: Cursor;
+      if (input.cursor === undefined || input.cursor === "") {
+        cursor = { orgId: caller.orgId, pos: 0, snapshotAt: state.seq };
+      } else {
+        const decoded = decodeCursor(input.cursor, caller.orgId);
+        if (decoded === null || horizonOf(decoded) > state.seq) throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
+        if (horizonOf(decoded) < state.purgedThrough) {
+          throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");
+        }
+        cursor = decoded;
+      }
+      const page = await readPullPage(this.deps.db, cursor, deviceId, limit, state.seq);
+      delivered = page.changes.length;
+      return { changes: page.changes, cursor: encodeCursor(page.next), has_more: page.hasMore };
+    } catch (err) {
+      error = err;
+      throw err;
+    } finally {
+      await writeSyncLog(this.deps.db, this.deps.log, {
+        orgId: caller.orgId,
+        deviceId,
+        userId: caller.userId,
+        kind: "pull",
+        changeCount: 0,
+        counts: noCounts(),
+        recordCount: delivered,
+        durationMs: performance.now() - t0,
+        error,
+        createdAt: this.deps.clock.now().toISOString(),
+      });
+    }
+  }
+
+  /** The device id when it is one of the caller's devices and not revoked; 403 otherwise. */
+  private async mustOwnDevice(caller: SyncCaller, deviceId: string): Promise<string> {
+    const device = await new DeviceRepo(this.deps.db, caller.orgId).find(deviceId);
+    if (!device || device.userId !== caller.userId) throw forbidden("device_id is not one of your devices");
+    if (device.revokedAt !== null) throw forbidden("this device is revoked");
+    return device.id;
+  }
+
+  /** Runs `fn` again (whole) when Postgres aborted its transaction for a deadlock or a serialization failure. */
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const code = (err as { code?: unknown })?.code;
+        if (attempt >= MAX_TX_ATTEMPTS || typeof code !== "string" || !RETRYABLE_PG_CODES.has(code)) throw err;
+        this.deps.log.warn("sync_push_retry", { attempt, code });
+      }
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/open";
+import { migrate } from "../../src/db/migrate";
+import type { Database } from "../../src/db/types";
+import { createTestApp, type TestApp } from "../support/app";
+import { createTestDatabase, DIALECTS } from "../support/db";
+import { removeTempDirs, taskmgr, tempDir } from "../cli/support";
+import { Device, type Result, taskData } from "./helpers";
+
+setDefaultTimeout(30_000);
+afterAll(removeTempDirs);
+
+for (const dialect of DIALECTS) {
+  describe(`taskmgr conflicts [${dialect}]`, () => {
+    const cwd = tempDir();
+    let url = "";
+    let drop: () => Promise<void> = async () => {};
+    let db: Database;
+    let t: TestApp;
+    const cli = (...args: string[]) => taskmgr([...args, "--db", url], { cwd });
+
+    beforeAll(async () => {
+      if (dialect === "sqlite") {
+        url = `sqlite:${join(cwd, "conflicts.db")}`;
+        db = openDatabase(url);
+        await migrate(db);
+      } else {
+        ({ db, url, drop } = await createTestDatabase("postgres"));
+      }
+      t = await createTestApp(db);
+    });
+    afterAll(async () => {
+      if (dialect === "sqlite") await db.close();
+      await drop();
+    });
+
+    /** A title conflict in a new organization. */
+    async function conflict(): Promise<{ r: Result; id: string; a: Device; slug: string }> {
+      const ua = await t.createUser();
+      const ub = await t.createUser({ org: ua.org.slug });
+      const a = Device.of(t, ua);
+      const b = Device.of(t, ub);
+      const c = a.create("task", taskData({ title: "Buy milk" }));
+      b.learn(c.entity_id, (await a.push1(c)).record);
+      await a.push1(a.update("task", c.entity_id, { title: "Buy oat milk" }));
+      const r = await b.push1(b.update("task", c.entity_id, { title: "Buy soy milk" }));
+      expect(r.status).toBe("conflict");
+      return { r, id: c.entity_id, a, slug: ua.org.slug };
+    }
+
+    test("list (all organizations or one, open or --all), show, resolve through the same service as the API", async () => {
+      const one = await conflict();
+      const two = await conflict();
+
+      const listed = await cli("conflicts", "list", "--json");
+      expect(listed.code).toBe(0);
+      const ids = JSON.parse(listed.stdout).map((c: { id: string }) => c.id);
+      expect(ids).toEqual(expect.arrayContaining([one.r.conflict_id, two.r.conflict_id]));
+
+      const mine = JSON.parse((await cli("conflicts", "list", "--org", one.slug, "--json")).stdout);
+      expect(mine.map((c: { id: string }) => c.id)).toEqual([one.r.conflict_id]);
+      expect(mine[0]).toMatchObject({ entity: "task", entity_id: one.id, fields: ["title"], local: { title: "Buy soy milk" } });
+
+      const table = await cli("conflicts", "list", "--org", one.slug);
+      expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+ORG\s+ENTITY\s+ENTITY_ID\s+FIELDS\s+CREATED_AT\s+RESOLUTION$/);
+      expect(table.stdout).toContain(one.r.conflict_id!);
+
+      const shown = await cli("conflicts", "show", one.r.conflict_id!);
+      expect(shown.code).toBe(0);
+      expect(JSON.parse(shown.stdout)).toMatchObject({ id: one.r.conflict_id, remote: { title: "Buy oat milk" }, resolved_at: null });
+
+      const resolved = await cli("conflicts", "resolve", one.r.conflict_id!, "--use", "custom", "--data", '{"title": "Buy oat and soy milk"}', "--json");
+      expect(resolved.stderr).toBe("");
+      expect(resolved.code).toBe(0);
+      expect(JSON.parse(resolved.stdout)).toMatchObject({ id: one.id, title: "Buy oat and soy milk", version: 4 });
+      const history = await t.request("GET", `/api/tasks/${one.id}/history`, { token: one.a.user.token });
+      expect(history.body.results.at(-1)).toMatchObject({ action: "conflict_resolved", user_id: null });
+
+      expect(JSON.parse((await cli("conflicts", "list", "--org", one.slug, "--json")).stdout)).toEqual([]);
+      const all = JSON.parse((await cli("conflicts", "list", "--org", one.slug, "--all", "--json")).stdout);
+      expect(all[0]).toMatchObject({ id: one.r.conflict_id, resolution: "custom", resolved_by: null });
+
+      const twice = await cli("conflicts", "resolve", one.r.conflict_id!, "--use", "local");
+      expect(twice.code).toBe(1);
+      expect(twice.stderr).toContain("already resolved");
+
+      const plain = await cli("conflicts", "resolve", two.r.conflict_id!, "--use", "remote");
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toContain(`record ${two.id} is at version 4`);
+    });
+
+    test("unknown id, bad --use or --data: one line on stderr and a failure status", async () => {
+      const { r } = await conflict();
+      const missing = await cli("conflicts", "show", crypto.randomUUID());
+      expect([missing.code, missing.stderr.trim()]).toEqual([1, "error: conflict not found"]);
+      expect((await cli("conflicts", "resolve", r.conflict_id!, "--use", "mine")).code).toBe(2);
+      const badJson = await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom", "--data", "{title");
+      expect([badJson.code, badJson.stderr.trim()]).toEqual([1, "error: --data is not valid JSON"]);
+      const invalid = await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom", "--data", '{"status": "finished"}');
+      expect(invalid.code).toBe(1);
+      expect(invalid.stderr).toContain("status");
+      expect(JSON.parse((await cli("conflicts", "show", r.conflict_id!)).stdout).resolved_at).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,155 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { compareClocks } from "../../src/sync/clock";
+import { Device, type Result, taskData, twoDevices } from "./helpers";
+
+forEachDialect("sync conflicts", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  /** A title conflict: A's edit applied, B's overlapping edit (and a mergeable priority change) → conflict. */
+  async function titleConflict(): Promise<{ a: Device; b: Device; id: string; r: Result }> {
+    const { a, b } = await twoDevices(t);
+    const c = a.create("task", taskData({ title: "Buy milk" }));
+    b.learn(c.entity_id, (await a.push1(c)).record);
+    await a.push1(a.update("task", c.entity_id, { title: "Buy oat milk" }));
+    const r = await b.push1(b.update("task", c.entity_id, { title: "Buy soy milk", priority: "high" }));
+    expect(r.status).toBe("conflict");
+    return { a, b, id: c.entity_id, r };
+  }
+
+  const resolve = (token: string, id: string, body: unknown) => t.request("POST", `/api/sync/conflicts/${id}/resolve`, { token, body });
+
+  describe("list and show", () => {
+    test("open conflicts of the organization, oldest first, in the list envelope; resolved ones with include_resolved=true", async () => {
+      const first = await titleConflict();
+      const org = first.a.user.org.slug;
+      const { a: a2, b: b2 } = await twoDevicesIn(org);
+      const c = a2.create("task", taskData({ title: "x" }));
+      b2.learn(c.entity_id, (await a2.push1(c)).record);
+      await a2.push1(a2.update("task", c.entity_id, { title: "xa" }));
+      const second = await b2.push1(b2.update("task", c.entity_id, { title: "xb" }));
+
+      const token = first.a.user.token;
+      const list = await t.request("GET", "/api/sync/conflicts", { token });
+      expect(list.status).toBe(200);
+      expect(list.body).toMatchObject({ count: 2, next: null, previous: null });
+      expect(list.body.results.map((x: any) => x.id)).toEqual([first.r.conflict_id, second.conflict_id]);
+
+      const paged = await t.request("GET", "/api/sync/conflicts?page_size=1", { token });
+      expect(paged.body.results).toHaveLength(1);
+      expect(paged.body.next).toContain("page=2");
+      const tooBig = await t.request("GET", "/api/sync/conflicts?page_size=501", { token });
+      expect([tooBig.status, Object.keys(tooBig.body.error.details.fields)]).toEqual([422, ["page_size"]]);
+
+      expect((await resolve(token, first.r.conflict_id!, { resolution: "remote" })).status).toBe(200);
+      const open = await t.request("GET", "/api/sync/conflicts/", { token });
+      expect(open.body.results.map((x: any) => x.id)).toEqual([second.conflict_id]);
+      const all = await t.request("GET", "/api/sync/conflicts?include_resolved=true", { token });
+      expect(all.body.count).toBe(2);
+      expect(all.body.results[0]).toMatchObject({ id: first.r.conflict_id, resolution: "remote", resolved_by: first.a.user.user.id, resolved_at: expect.any(String) });
+    });
+
+    test("another organization's conflict is 404 (show and resolve) and absent from lists", async () => {
+      const { r } = await titleConflict();
+      const stranger = await t.createUser();
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: stranger.token })).status).toBe(404);
+      expect((await resolve(stranger.token, r.conflict_id!, { resolution: "local" })).status).toBe(404);
+      expect((await t.request("GET", "/api/sync/conflicts", { token: stranger.token })).body.count).toBe(0);
+      expect((await t.request("GET", `/api/sync/conflicts/not-a-uuid`, { token: stranger.token })).status).toBe(404);
+    });
+  });
+
+  describe("resolve", () => {
+    for (const [resolution, expected] of [
+      ["local", "Buy soy milk"],
+      ["remote", "Buy oat milk"],
+    ] as const) {
+      test(`${resolution}: that side's values of the conflicting fields, a new version newer than both, history conflict_resolved`, async () => {
+        const { a, b, id, r } = await titleConflict();
+        const res = await resolve(b.user.token, r.conflict_id!, { resolution });
+        expect(res.status).toBe(200);
+        expect(res.body).toMatchObject({ id, title: expected, priority: "high", version: 4 });
+        expect(compareClocks(res.body.vector_clock, r.vector_clock!)).toBe("AFTER");
+        expect(res.body.vector_clock.server).toBe(2);
+        const history = await t.request("GET", `/api/tasks/${id}/history`, { token: a.user.token });
+        const last = history.body.results.at(-1);
+        expect(last).toMatchObject({ action: "conflict_resolved", version: 4, user_id: b.user.user.id, device_id: null });
+      });
+    }
+
+    test("custom: the given data, validated like a PATCH", async () => {
+      const { b, r } = await titleConflict();
+      const token = b.user.token;
+      const bad = await resolve(token, r.conflict_id!, { resolution: "custom", data: { title: "" } });
+      expect(bad.status).toBe(422);
+      expect(bad.body.error.details.fields).toHaveProperty("title");
+      const unknown = await resolve(token, r.conflict_id!, { resolution: "custom", data: { title: "ok", version: 9 } });
+      expect(unknown.status).toBe(422);
+      expect((await resolve(token, r.conflict_id!, { resolution: "custom" })).status).toBe(422);
+      expect((await resolve(token, r.conflict_id!, { resolution: "local", data: { title: "x" } })).status).toBe(422);
+      expect((await resolve(token, r.conflict_id!, { resolution: "mine" })).status).toBe(422);
+      const ok = await resolve(token, r.conflict_id!, { resolution: "custom", data: { title: "Buy oat and soy milk", tags: ["shopping"] } });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ title: "Buy oat and soy milk", tags: ["shopping"], version: 4 });
+    });
+
+    test("resolving twice answers 409 already_resolved and writes nothing", async () => {
+      const { b, id, r } = await titleConflict();
+      expect((await resolve(b.user.token, r.conflict_id!, { resolution: "local" })).status).toBe(200);
+      const again = await resolve(b.user.token, r.conflict_id!, { resolution: "remote" });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe("already_resolved");
+      expect((await t.request("GET", `/api/tasks/${id}`, { token: b.user.token })).body).toMatchObject({ version: 4, title: "Buy soy milk" });
+    });
+
+    test("the resolution reaches every device's pull, the pushing device's too", async () => {
+      const { a, b, id, r } = await titleConflict();
+      await a.pullAll();
+      await b.pullAll();
+      const res = await resolve(a.user.token, r.conflict_id!, { resolution: "local" });
+      for (const d of [a, b]) {
+        const got = await d.pullAll();
+        expect(got.map((c) => [c.entity_id, c.version, c.record.title])).toEqual([[id, res.body.version, "Buy soy milk"]]);
+      }
+    });
+
+    test("update vs delete: remote keeps it deleted, local brings it back with the update", async () => {
+      for (const [resolution, alive] of [
+        ["remote", false],
+        ["local", true],
+      ] as const) {
+        const { a, b } = await twoDevices(t);
+        const c = a.create("task", taskData({ title: "T" }));
+        b.learn(c.entity_id, (await a.push1(c)).record);
+        await a.push1(a.delete("task", c.entity_id));
+        const r = await b.push1(b.update("task", c.entity_id, { title: "T edited" }));
+        const res = await resolve(b.user.token, r.conflict_id!, { resolution });
+        expect(res.status).toBe(200);
+        expect(res.body.deleted_at === null).toBe(alive);
+        expect(res.body.title).toBe(alive ? "T edited" : "T");
+        expect((await t.request("GET", `/api/tasks/${c.entity_id}`, { token: a.user.token })).status).toBe(alive ? 200 : 404);
+      }
+    });
+
+    test("delete vs update: remote (the update) brings the record back", async () => {
+      const { a, b } = await twoDevices(t);
+      const c = a.create("task", taskData({ title: "T" }));
+      b.learn(c.entity_id, (await a.push1(c)).record);
+      await a.push1(a.update("task", c.entity_id, { title: "T edited" }));
+      const r = await b.push1(b.delete("task", c.entity_id));
+      const res = await resolve(a.user.token, r.conflict_id!, { resolution: "remote" });
+      expect(res.body).toMatchObject({ title: "T edited", deleted_at: null, deleted_by: null });
+      await a.pullAll();
+    });
+  });
+
+  async function twoDevicesIn(slug: string) {
+    const ua = await t.createUser({ org: slug });
+    const ub = await t.createUser({ org: slug });
+    return { a: Device.of(t, ua), b: Device.of(t, ub) };
+  }
+});

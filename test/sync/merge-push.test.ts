@@ -1,0 +1,193 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { count, type Device, type Result, taskData, twoDevices } from "./helpers";
+
+/**
+ * CONCURRENT edits through push: device A creates a task, B learns it, then both edit it from
+ * version 1 without seeing each other's edit. `race` pushes A's edit first, then B's.
+ */
+forEachDialect("sync merges through push", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  async function shared(initial: Record<string, unknown>): Promise<{ a: Device; b: Device; id: string }> {
+    const { a, b } = await twoDevices(t);
+    const c = a.create("task", taskData(initial));
+    b.learn(c.entity_id, (await a.push1(c)).record);
+    return { a, b, id: c.entity_id };
+  }
+
+  /** A's edit then B's, both from version 1: B's answer, and the stored record. */
+  async function race(initial: Record<string, unknown>, editA: Record<string, unknown>, editB: Record<string, unknown>) {
+    const { a, b, id } = await shared(initial);
+    const ra = await a.push1(a.update("task", id, editA));
+    expect(ra.status).toBe("applied");
+    const rb = await b.push1(b.update("task", id, editB));
+    return { a, b, id, ra, rb };
+  }
+
+  const CASES: [string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>][] = [
+    ["fields only one side changed are both kept", { title: "T" }, { priority: "high" }, { status: "blocked" }, { priority: "high", status: "blocked" }],
+    ["priority: the higher wins", {}, { priority: "urgent" }, { priority: "high" }, { priority: "urgent" }],
+    ["tags: three-way set merge", { tags: ["a", "b"] }, { tags: ["a", "b", "c"] }, { tags: ["b"] }, { tags: ["b", "c"] }],
+    ["due date: the earlier wins", { due_date: "2026-05-01" }, { due_date: "2026-06-01" }, { due_date: "2026-04-15" }, { due_date: "2026-04-15" }],
+    ["status: the fixed precedence (done beats in_progress)", {}, { status: "done" }, { status: "in_progress" }, { status: "done" }],
+    ["text: edits of different lines both survive", { description: "one\ntwo\nthree" }, { description: "ONE\ntwo\nthree" }, { description: "one\ntwo\nTHREE" }, { description: "ONE\ntwo\nTHREE" }],
+  ];
+
+  for (const [name, initial, editA, editB, expected] of CASES) {
+    test(`${name} → merged, in either order`, async () => {
+      const one = await race(initial, editA, editB);
+      const two = await race(initial, editB, editA);
+      for (const { rb } of [one, two]) {
+        expect(rb.status).toBe("merged");
+        expect(rb.record).toMatchObject(expected);
+        expect(rb.version).toBe(3);
+        expect(rb.conflict_id).toBeUndefined();
+      }
+      // the same values whichever edit arrived first
+      const fields = (r: Result) => ({ ...r.record, id: null, created_at: null, updated_at: null, vector_clock: null, created_by: null });
+      expect(fields(one.rb)).toEqual(fields(two.rb));
+      // the clock dominates both edits: entry-wise max with `server` incremented
+      expect(one.rb.vector_clock).toEqual({ [one.a.id]: 2, [one.b.id]: 1, server: 1 });
+      const history = await t.request("GET", `/api/tasks/${one.id}/history`, { token: one.a.user.token });
+      expect(history.body.results.map((h: any) => h.action)).toEqual(["created", "updated", "merged"]);
+    });
+  }
+
+  test("text: overlapping edits are a conflict; the server keeps its text, merges the rest and records a Conflict", async () => {
+    const { id, rb, b } = await race({ title: "Buy milk" }, { title: "Buy oat milk" }, { title: "Buy soy milk", priority: "low" });
+    expect(rb.status).toBe("conflict");
+    expect(rb.record).toMatchObject({ title: "Buy oat milk", priority: "low", version: 3 });
+    expect(typeof rb.conflict_id).toBe("string");
+    const c = await t.request("GET", `/api/sync/conflicts/${rb.conflict_id}`, { token: b.user.token });
+    expect(c.status).toBe(200);
+    expect(c.body).toMatchObject({
+      id: rb.conflict_id,
+      entity: "task",
+      entity_id: id,
+      fields: ["title"],
+      local: { title: "Buy soy milk", priority: "low" },
+      remote: { title: "Buy oat milk", priority: "medium", deleted_at: null },
+      base: { title: "Buy milk", deleted_at: null },
+      device_id: b.id,
+      user_id: b.user.user.id,
+      resolved_at: null,
+      resolution: null,
+      resolved_by: null,
+    });
+  });
+
+  test("due date: one side clearing it while the other sets it is a conflict", async () => {
+    const { rb } = await race({ due_date: "2026-05-01" }, { due_date: null }, { due_date: "2026-04-01" });
+    expect(rb.status).toBe("conflict");
+    expect(rb.record.due_date).toBeNull();
+  });
+
+  test("without a known base (no base_version) every field both changed differently is a conflict", async () => {
+    const { a, b, id } = await shared({});
+    await a.push1(a.update("task", id, { priority: "high" }));
+    const noBase = { ...b.update("task", id, { priority: "low" }), base_version: undefined };
+    const r = await b.push1(noBase);
+    expect(r.status).toBe("conflict");
+    expect(r.record.priority).toBe("high");
+  });
+
+  describe("update vs delete", () => {
+    test("delete first, then a concurrent update: the record stays deleted, the updater gets conflict, the Conflict keeps the update", async () => {
+      const { a, b, id } = await shared({ title: "T" });
+      expect((await a.push1(a.delete("task", id))).status).toBe("applied");
+      const r = await b.push1(b.update("task", id, { title: "T edited" }));
+      expect(r.status).toBe("conflict");
+      expect(r.record.deleted_at).not.toBeNull();
+      expect(r.record.title).toBe("T");
+      expect(r.vector_clock).toEqual({ [a.id]: 2, [b.id]: 1, server: 1 });
+      const c = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token });
+      expect(c.body.fields).toEqual(["deleted_at", "title"]);
+      expect(c.body.local).toEqual({ title: "T edited", deleted_at: null });
+      expect(c.body.remote.deleted_at).not.toBeNull();
+      expect((await t.request("GET", `/api/tasks/${id}`, { token: b.user.token })).status).toBe(404);
+    });
+
+    test("update first, then a concurrent delete: the record ends deleted, the deleter gets conflict, the Conflict keeps the update", async () => {
+      const { a, b, id } = await shared({ title: "T" });
+      expect((await a.push1(a.update("task", id, { title: "T edited" }))).status).toBe("applied");
+      const r = await b.push1(b.delete("task", id));
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ deleted_at: expect.any(String), title: "T edited", version: 3 });
+      const c = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: a.user.token });
+      expect(c.body.fields).toEqual(["deleted_at"]);
+      expect(c.body.remote).toMatchObject({ title: "T edited", deleted_at: null });
+      expect(c.body.local.deleted_at).not.toBeNull();
+    });
+
+    test("two concurrent deletes agree: merged, still deleted, no Conflict", async () => {
+      const { a, b, id } = await shared({});
+      await a.push1(a.delete("task", id));
+      const r = await b.push1(b.delete("task", id));
+      expect(r.status).toBe("merged");
+      expect(r.record.deleted_at).not.toBeNull();
+      expect(r.conflict_id).toBeUndefined();
+    });
+  });
+
+  describe("children of deleted records", () => {
+    test("a comment created on a task deleted concurrently: conflict, stored as a tombstone, the Conflict keeps it", async () => {
+      const { a, b, id } = await shared({});
+      await a.push1(a.delete("task", id));
+      const comment = b.create("comment", { task_id: id, body: "my thoughts" });
+      const r = await b.push1(comment);
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ id: comment.entity_id, body: "my thoughts", task_id: id, version: 1 });
+      expect(r.record.deleted_at).not.toBeNull();
+      expect(r.vector_clock).toEqual({ [b.id]: 1, server: 1 });
+      const c = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token });
+      expect(c.body).toMatchObject({ entity: "comment", fields: ["deleted_at"], local: { body: "my thoughts", deleted_at: null } });
+    });
+
+    test("an update of a comment whose task was deleted concurrently: conflict, not applied", async () => {
+      const { a, b, id } = await shared({});
+      const comment = a.create("comment", { task_id: id, body: "first" });
+      b.learn(comment.entity_id, (await a.push1(comment)).record);
+      await a.push1(a.delete("task", id));
+      const r = await b.push1(b.update("comment", comment.entity_id, { body: "second" }));
+      expect(r.status).toBe("conflict");
+      expect(r.record.body).toBe("first");
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token })).body.local).toEqual({ body: "second" });
+    });
+
+    test("a task created in a project deleted concurrently: conflict, created without the project", async () => {
+      const { a, b } = await twoDevices(t);
+      const p = a.create("project", { name: "P" });
+      b.learn(p.entity_id, (await a.push1(p)).record);
+      await a.push1(a.delete("project", p.entity_id));
+      const r = await b.push1(b.create("task", taskData({ project_id: p.entity_id, title: "kept" })));
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ title: "kept", project_id: null, deleted_at: null });
+      const c = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token });
+      expect(c.body).toMatchObject({ fields: ["project_id"], local: { project_id: p.entity_id } });
+    });
+
+    test("a reply to a comment deleted concurrently: conflict, created as a top-level comment", async () => {
+      const { a, b, id } = await shared({});
+      const parent = a.create("comment", { task_id: id, body: "parent" });
+      b.learn(parent.entity_id, (await a.push1(parent)).record);
+      await a.push1(a.delete("comment", parent.entity_id));
+      const r = await b.push1(b.create("comment", { task_id: id, parent_id: parent.entity_id, body: "reply" }));
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ parent_id: null, body: "reply", deleted_at: null });
+    });
+  });
+
+  test("merged and conflict results are written once each with feed origin none; applied ones with the device", async () => {
+    const { a, b, id } = await shared({});
+    await a.push1(a.update("task", id, { priority: "high" }));
+    expect((await t.services.deps.db.get<{ o: string }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBe(a.id);
+    await b.push1(b.update("task", id, { status: "done" }));
+    expect((await t.services.deps.db.get<{ o: string | null }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBeNull();
+    expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id])).toBe(3);
+  });
+});

@@ -1,0 +1,210 @@
+import { beforeAll, describe, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { Device, taskData, twoDevices } from "./helpers";
+
+forEachDialect("sync pull", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  const ids = (changes: { entity_id: string }[]) => changes.map((c) => c.entity_id).sort();
+
+  describe("snapshot (no cursor)", () => {
+    test("every live record of the organization, own writes included, tombstones and other organizations left out", async () => {
+      const { a, b } = await twoDevices(t);
+      const p = a.create("project", { name: "P" });
+      const t1 = a.create("task", taskData({ project_id: p.entity_id }));
+      const t2 = a.create("task", taskData());
+      const gone = a.create("task", taskData());
+      await a.push(p, t1, t2, gone);
+      const cm = b.create("comment", { task_id: t1.entity_id, body: "hi" });
+      await b.push1(cm);
+      await a.push1(a.delete("task", gone.entity_id));
+      const elsewhere = Device.of(t, await t.createUser());
+      expect((await elsewhere.push1(elsewhere.create("project", { name: "elsewhere" }))).status).toBe("applied");
+
+      const r = await a.pullRaw(null);
+      expect(r.status).toBe(200);
+      expect(r.body.has_more).toBe(false);
+      expect(typeof r.body.cursor).toBe("string");
+      expect(ids(r.body.changes)).toEqual([p.entity_id, t1.entity_id, t2.entity_id, cm.entity_id].sort());
+      expect(r.body.changes.every((c) => c.op === "upsert")).toBe(true);
+      const task = r.body.changes.find((c) => c.entity_id === t1.entity_id)!;
+      expect(task).toMatchObject({ entity: "task", version: 1, vector_clock: t1.vector_clock, record: { id: t1.entity_id, title: "A task" } });
+    });
+
+    test("an empty organization: no changes, a cursor, no more", async () => {
+      const d = Device.of(t, await t.createUser());
+      const r = await d.pullRaw(null);
+      expect(r.body).toMatchObject({ changes: [], has_more: false });
+      const again = await d.pullRaw(r.body.cursor);
+      expect(again.body.changes).toEqual([]);
+    });
+
+    test("paged: every record exactly once across pages, has_more until the end", async () => {
+      const d = Device.of(t, await t.createUser());
+      const made = Array.from({ length: 7 }, (_, i) => d.create("project", { name: `P${i}` }));
+      await d.push(...made);
+      const reader = await Device.another(t, d.user);
+      const pages: number[] = [];
+      const seen: string[] = [];
+      for (;;) {
+        const r = await reader.pullRaw(reader.cursor, 3);
+        expect(r.status).toBe(200);
+        expect(r.body.changes.length).toBeLessThanOrEqual(3);
+        pages.push(r.body.changes.length);
+        seen.push(...r.body.changes.map((c) => c.entity_id));
+        reader.cursor = r.body.cursor;
+        if (!r.body.has_more) break;
+      }
+      expect(pages).toEqual([3, 3, 1]);
+      expect(seen.sort()).toEqual(made.map((c) => c.entity_id).sort());
+    });
+
+    test("a record deleted while the snapshot is paged still reaches the reader, as a delete", async () => {
+      const { a, b } = await twoDevices(t);
+      const made = Array.from({ length: 4 }, (_, i) => a.create("project", { name: `P${i}` }));
+      await a.push(...made);
+      const first = await b.pullRaw(null, 2);
+      expect(first.body.has_more).toBe(true);
+      const delivered = first.body.changes[0].entity_id;
+      await a.push1(a.delete("project", delivered));
+      b.cursor = first.body.cursor;
+      const rest = await b.pullAll(2);
+      const del = rest.filter((c) => c.op === "delete");
+      expect(del.map((c) => c.entity_id)).toEqual([delivered]);
+      expect(del[0].record.deleted_at).not.toBeNull();
+      const upserts = [...first.body.changes, ...rest].filter((c) => c.op === "upsert").map((c) => c.entity_id);
+      expect(new Set(upserts)).toEqual(new Set(made.map((c) => c.entity_id)));
+    });
+  });
+
+  describe("incremental (with a cursor)", () => {
+    test("what others wrote since, once, in its latest state; own applied writes left out", async () => {
+      const { a, b } = await twoDevices(t);
+      await b.pullAll();
+      const x = a.create("task", taskData({ title: "x" }));
+      await a.push1(x);
+      await a.push1(a.update("task", x.entity_id, { title: "x2" }));
+      await a.push1(a.update("task", x.entity_id, { title: "x3" }));
+      const mine = b.create("task", taskData({ title: "mine" }));
+      await b.push1(mine);
+
+      const got = await b.pullAll();
+      expect(got.map((c) => [c.entity_id, c.version, c.record.title])).toEqual([[x.entity_id, 3, "x3"]]);
+      expect(await b.pullAll()).toEqual([]);
+      // a sees b's task, not its own
+      const gotA = await a.pullAll();
+      expect(gotA.map((c) => c.entity_id)).toContain(mine.entity_id);
+    });
+
+    test("a push does not move the cursor: the device still gets what others wrote meanwhile", async () => {
+      const { a, b } = await twoDevices(t);
+      await a.pullAll();
+      const theirs = b.create("project", { name: "theirs" });
+      await b.push1(theirs);
+      await a.push1(a.create("project", { name: "mine" }));
+      expect((await a.pullAll()).map((c) => c.entity_id)).toEqual([theirs.entity_id]);
+    });
+
+    test("a merged result comes back to the device that pushed it (it is not exactly its own state)", async () => {
+      const { a, b } = await twoDevices(t);
+      const x = a.create("task", taskData());
+      b.learn(x.entity_id, (await a.push1(x)).record);
+      await b.pullAll();
+      await a.push1(a.update("task", x.entity_id, { priority: "high" }));
+      const r = await b.push1(b.update("task", x.entity_id, { status: "done" }));
+      expect(r.status).toBe("merged");
+      const got = await b.pullAll();
+      expect(got.map((c) => [c.entity_id, c.version])).toEqual([[x.entity_id, 3]]);
+    });
+
+    test("deletes come as op delete with the tombstone", async () => {
+      const { a, b } = await twoDevices(t);
+      const x = a.create("task", taskData());
+      await a.push1(x);
+      await b.pullAll();
+      await a.push1(a.delete("task", x.entity_id));
+      const got = await b.pullAll();
+      expect(got).toHaveLength(1);
+      expect(got[0]).toMatchObject({ entity: "task", entity_id: x.entity_id, op: "delete", version: 2 });
+      expect(got[0].record.deleted_at).not.toBeNull();
+    });
+
+    test("REST writes reach pulls like any other", async () => {
+      const { a, ua } = await twoDevices(t);
+      await a.pullAll();
+      const created = await t.request("POST", "/api/tasks", { token: ua.token, body: { title: "via REST" } });
+      expect(created.status).toBe(201);
+      expect((await a.pullAll()).map((c) => c.entity_id)).toEqual([created.body.id]);
+    });
+
+    test("paged with own writes filtered: pages may be empty with has_more, nothing is skipped", async () => {
+      const { a, b } = await twoDevices(t);
+      await a.pullAll();
+      await a.push(...Array.from({ length: 5 }, (_, i) => a.create("project", { name: `own ${i}` })));
+      const theirs = b.create("project", { name: "theirs" });
+      await b.push1(theirs);
+      const first = await a.pullRaw(a.cursor, 2);
+      expect(first.body).toMatchObject({ changes: [], has_more: true });
+      a.cursor = first.body.cursor;
+      expect((await a.pullAll(2)).map((c) => c.entity_id)).toEqual([theirs.entity_id]);
+    });
+  });
+
+  describe("errors", () => {
+    test("a malformed cursor, another organization's cursor, or one beyond the feed: 400 invalid_cursor", async () => {
+      const d = Device.of(t, await t.createUser());
+      await d.push1(d.create("project", { name: "P" }));
+      const stranger = Device.of(t, await t.createUser());
+      await stranger.push1(stranger.create("project", { name: "S" }));
+      const theirCursor = (await stranger.pullRaw(null)).body.cursor;
+      const beyond = "c1." + Buffer.from(`${d.user.org.id}:999999`).toString("base64url");
+      for (const cursor of ["garbage", "c1.!!", theirCursor, beyond, "c1." + Buffer.from(`${d.user.org.id}:-1`).toString("base64url")]) {
+        const r = await d.pullRaw(cursor);
+        expect(r.status).toBe(400);
+        expect((r.body as any).error.code).toBe("invalid_cursor");
+      }
+    });
+
+    test("a cursor older than the purge horizon: 410 reset_required; a snapshot works again", async () => {
+      const d = Device.of(t, await t.createUser());
+      await d.push1(d.create("project", { name: "P" }));
+      const old = (await d.pullRaw(null)).body.cursor;
+      await d.push1(d.create("project", { name: "Q" }));
+      const fresh = (await d.pullRaw(null)).body.cursor;
+      const seq = (await t.services.deps.db.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [d.user.org.id]))!.seq;
+      await t.services.deps.db.run("UPDATE org_feed_state SET purged_through = ? WHERE org_id = ?", [Number(seq), d.user.org.id]);
+      const r = await d.pullRaw(old);
+      expect(r.status).toBe(410);
+      expect((r.body as any).error.code).toBe("reset_required");
+      expect((await d.pullRaw(fresh)).status).toBe(200);
+      expect((await d.pullRaw(null)).status).toBe(200);
+    });
+
+    test("limit outside 1..5000 or not a number: 422 naming limit; 5000 is fine", async () => {
+      const d = Device.of(t, await t.createUser());
+      for (const limit of ["0", "5001", "abc", "1.5", "-2"]) {
+        const r = await t.request("GET", `/api/sync/pull?device_id=${d.id}&limit=${limit}`, { token: d.user.token });
+        expect(r.status).toBe(422);
+        expect(r.body.error.code).toBe("validation_failed");
+        expect(Object.keys(r.body.error.details.fields)).toContain("limit");
+      }
+      expect((await d.pullRaw(null, 5000)).status).toBe(200);
+    });
+
+    test("a revoked or foreign device: 403; no device_id: 422", async () => {
+      const u = await t.createUser();
+      const spare = await Device.another(t, u);
+      await t.services.devices.revokeById(spare.id);
+      const other = await t.createUser({ org: u.org.slug });
+      for (const id of [spare.id, other.deviceId!]) {
+        const r = await t.request("GET", `/api/sync/pull?device_id=${id}`, { token: spare.user.token });
+        expect(r.status).toBe(403);
+      }
+      expect((await t.request("GET", "/api/sync/pull", { token: u.token })).status).toBe(422);
+    });
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, test } from "bun:test";
+import { canonicalJson, parseChange, payloadHash } from "../../src/sync/change";
+import { resolutionPlan } from "../../src/sync/conflicts";
+import { decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
+
+const ORG = "7d1f3e2a-0000-4000-8000-000000000001";
+
+describe("cursor", () => {
+  test("round-trips a position, with and without a snapshot start", () => {
+    for (const c of [{ orgId: ORG, pos: 0 }, { orgId: ORG, pos: 42 }, { orgId: ORG, pos: 3, snapshotAt: 10 }]) {
+      expect(decodeCursor(encodeCursor(c), ORG)).toEqual(c);
+    }
+  });
+
+  test("a finished snapshot (start not beyond the position) encodes as a plain cursor", () => {
+    expect(decodeCursor(encodeCursor({ orgId: ORG, pos: 10, snapshotAt: 10 }), ORG)).toEqual({ orgId: ORG, pos: 10 });
+  });
+
+  test("the horizon is the snapshot start while paging, the position after", () => {
+    expect(horizonOf({ orgId: ORG, pos: 3, snapshotAt: 10 })).toBe(10);
+    expect(horizonOf({ orgId: ORG, pos: 12 })).toBe(12);
+  });
+
+  const b64 = (s: string) => "c1." + Buffer.from(s).toString("base64url");
+  test.each([
+    ["empty", ""],
+    ["no prefix", Buffer.from(`${ORG}:1`).toString("base64url")],
+    ["another organization", b64("7d1f3e2a-0000-4000-8000-000000000002:1")],
+    ["negative", b64(`${ORG}:-1`)],
+    ["fraction", b64(`${ORG}:1.5`)],
+    ["leading zero", b64(`${ORG}:01`)],
+    ["too large", b64(`${ORG}:99999999999999999`)],
+    ["start not after the position", b64(`${ORG}:5:5`)],
+    ["extra parts", b64(`${ORG}:1:2:3`)],
+    ["not base64url", "c1.a+b/c="],
+  ])("%s is not a cursor", (_name, raw) => {
+    expect(decodeCursor(raw, ORG)).toBeNull();
+  });
+});
+
+describe("parseChange", () => {
+  const dev = "3f0c8a55-0000-4000-8000-00000000000a";
+  const base = {
+    change_id: "11111111-1111-4111-8111-111111111111",
+    entity: "task",
+    entity_id: "22222222-2222-4222-8222-222222222222",
+    op: "update",
+    data: { title: "T", tags: ["a", "a", "b"], due_date: "2026-03-01T10:00:00+02:00" },
+    base_version: 3,
+    vector_clock: { [dev]: 4, server: 1 },
+  };
+
+  test("a well-formed change: normalized data, sorted clock, a hash", () => {
+    const r = parseChange(base);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.change).toMatchObject({ changeId: base.change_id, entity: "task", op: "update", baseVersion: 3 });
+    expect(r.change.data).toEqual({ title: "T", tags: ["a", "b"], due_date: "2026-03-01T08:00:00.000Z" });
+    expect(Object.keys(r.change.clock)).toEqual([dev, "server"].sort());
+    expect(r.change.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test("a delete ignores its (valid) data", () => {
+    const r = parseChange({ ...base, op: "delete", data: { title: "x" } });
+    expect(r.ok && r.change.data).toEqual({});
+  });
+
+  test.each([
+    ["change_id", { change_id: 7 }, "invalid_change"],
+    ["entity", { entity: "Task" }, "unknown_entity"],
+    ["op", { op: "patch" }, "unknown_op"],
+    ["entity_id", { entity_id: "22222222" }, "invalid_change"],
+    ["base_version", { base_version: 2.5 }, "invalid_change"],
+    ["vector_clock", { vector_clock: { [dev]: 0 } }, "invalid_clock"],
+    ["data", { data: "title" }, "validation_failed"],
+    ["data field", { data: { titel: "T" } }, "validation_failed"],
+  ])("a bad %s is rejected", (_name, patch, code) => {
+    const r = parseChange({ ...base, ...patch });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.malformed.error.code).toBe(code);
+  });
+
+  test("a rejection keeps the change_id (when it is a UUID) and a hash, so that it can be remembered", () => {
+    const r = parseChange({ ...base, op: "patch" });
+    expect(!r.ok && r.malformed.changeId).toBe(base.change_id);
+    expect(!r.ok && r.malformed.hash).toBe(payloadHash({ ...base, op: "patch" }));
+    const noId = parseChange({ ...base, change_id: "x" });
+    expect(!noId.ok && [noId.malformed.changeId, noId.malformed.rawChangeId, noId.malformed.hash]).toEqual([null, "x", null]);
+  });
+
+  test("the payload hash ignores key order and change_id, and sees every other difference", () => {
+    const reordered = { vector_clock: { server: 1, [dev]: 4 }, op: "update", base_version: 3, entity_id: base.entity_id, entity: "task", data: { due_date: base.data.due_date, tags: ["a", "a", "b"], title: "T" }, change_id: "other" };
+    expect(payloadHash(reordered)).toBe(payloadHash(base));
+    expect(payloadHash({ ...base, base_version: 4 })).not.toBe(payloadHash(base));
+    expect(payloadHash({ ...base, data: { ...base.data, tags: ["b", "a", "a"] } })).not.toBe(payloadHash(base));
+  });
+
+  test("canonical JSON sorts keys at every level and keeps __proto__ an ordinary key", () => {
+    expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[{"x":2,"y":1}]},"b":1}');
+    expect(canonicalJson(JSON.parse('{"__proto__": {"z": 1}, "a": 2}'))).toBe('{"__proto__":{"z":1},"a":2}');
+  });
+});
+
+describe("resolutionPlan", () => {
+  const fieldConflict = { fields: ["title"], local: { title: "L", priority: "high" }, remote: { title: "R", priority: "low", deleted_at: null } };
+  const deletedByServer = { fields: ["deleted_at", "title"], local: { title: "L", deleted_at: null }, remote: { title: "R", deleted_at: "2026-01-01T00:00:00.000Z" } };
+  const deletedByDevice = { fields: ["deleted_at"], local: { deleted_at: "2026-01-01T00:00:00.000Z" }, remote: { title: "R", deleted_at: null } };
+
+  test.each([
+    ["local takes the local values of the conflicting fields only", fieldConflict, "local", { data: { title: "L" }, deleted: undefined }],
+    ["remote takes the remote values", fieldConflict, "remote", { data: { title: "R" }, deleted: undefined }],
+    ["local of an update the server deleted: back to life with the update", deletedByServer, "local", { data: { title: "L" }, deleted: false }],
+    ["remote of an update the server deleted: stays deleted", deletedByServer, "remote", { data: { title: "R" }, deleted: true }],
+    ["local of a delete: deleted", deletedByDevice, "local", { data: {}, deleted: true }],
+    ["remote of a delete: back to life", deletedByDevice, "remote", { data: {}, deleted: false }],
+  ] as const)("%s", (_name, conflict, resolution, plan) => {
+    expect(resolutionPlan(conflict as never, { resolution })).toEqual(plan as never);
+  });
+
+  test("custom writes the data, and revives the record only when the conflict was about its deletion", () => {
+    expect(resolutionPlan(fieldConflict, { resolution: "custom", data: { title: "C" } })).toEqual({ data: { title: "C" }, deleted: undefined });
+    expect(resolutionPlan(deletedByServer, { resolution: "custom", data: { title: "C" } })).toEqual({ data: { title: "C" }, deleted: false });
+  });
+});
