@@ -1,0 +1,67 @@
+/**
+ * The physical limit of storage: the same task (+ task_tags), history and feed rows a push of
+ * N creates stores, inserted straight through bun:sqlite with prepared statements in ONE transaction,
+ * on a fresh file with the server's pragmas (WAL, synchronous=FULL). No HTTP, no JSON
+ * parsing, no validation, no clocks: push throughput is reported as a percentage of this.
+ */
+import { Database as BunSqlite } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { MIGRATIONS } from "../src/db/migrations";
+import { newTask, Rng } from "./data";
+import { addTask, emptyBatch, insertSqlite, type Writer } from "./rows";
+
+export interface BaselineResult {
+  tasks: number;
+  ms: number;
+  tasksPerSec: number;
+}
+
+/** Same pragmas as src/db/sqlite.ts. */
+export function openLikeServer(path: string): BunSqlite {
+  const db = new BunSqlite(path, { create: true });
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = FULL");
+  db.exec("PRAGMA foreign_keys = ON");
+  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec("PRAGMA cache_size = -65536");
+  db.exec("PRAGMA temp_store = MEMORY");
+  return db;
+}
+
+export function runBaseline(tasks: number, seed = 1): BaselineResult {
+  const dir = mkdtempSync(join(tmpdir(), "taskmgr-baseline-"));
+  const db = openLikeServer(join(dir, "baseline.db"));
+  try {
+    for (const m of MIGRATIONS) db.exec(m.sql);
+    const at = new Date().toISOString();
+    const w: Writer = { orgId: crypto.randomUUID(), userId: crypto.randomUUID(), deviceId: crypto.randomUUID() };
+    const projectId = crypto.randomUUID();
+    db.prepare("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)").run(w.orgId, "Baseline", "baseline", at);
+    db.prepare("INSERT INTO org_feed_state (org_id, seq) VALUES (?, 1)").run(w.orgId);
+    db.prepare("INSERT INTO users (id, org_id, email, role, password_hash, created_at, updated_at) VALUES (?, ?, ?, 'admin', 'x', ?, ?)")
+      .run(w.userId, w.orgId, "baseline@example.com", at, at);
+    db.prepare("INSERT INTO devices (id, org_id, user_id, name, created_at) VALUES (?, ?, ?, 'baseline', ?)").run(w.deviceId, w.orgId, w.userId, at);
+    db.prepare("INSERT INTO projects (id, org_id, name, version, vector_clock, created_at, updated_at) VALUES (?, ?, 'P', 1, '{}', ?, ?)")
+      .run(projectId, w.orgId, at, at);
+
+    // Content generated up front: only storage is timed.
+    const rng = new Rng(seed);
+    const batch = emptyBatch();
+    for (let i = 0; i < tasks; i++) addTask(batch, crypto.randomUUID(), newTask(rng, projectId), w, i + 2, at);
+
+    const t0 = performance.now();
+    db.exec("BEGIN IMMEDIATE");
+    insertSqlite(db, batch);
+    db.prepare("UPDATE org_feed_state SET seq = ? WHERE org_id = ?").run(tasks + 1, w.orgId);
+    db.exec("COMMIT");
+    const ms = performance.now() - t0;
+    const n = (db.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number }).n;
+    if (n !== tasks) throw new Error(`baseline: ${n} tasks stored, expected ${tasks}`);
+    return { tasks, ms, tasksPerSec: (tasks / ms) * 1000 };
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

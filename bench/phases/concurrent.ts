@@ -1,0 +1,115 @@
+/**
+ * Phase 5: `devices` devices at once, each doing `deviceRounds` rounds of (push
+ * `deviceChanges` changes, then pull from its own cursor). Every change must be applied, and
+ * at the end every device must have pulled every other device's changes (at least at the
+ * version that device wrote) and none of its own. Optionally the devices are spread over
+ * several server instances sharing one database.
+ */
+import { Api, check, now, type Change, type Device } from "../client";
+import { newDevice, taskCount, type RunContext } from "../context";
+import { newTask } from "../data";
+import { percentile, type PhaseResult } from "../report";
+import { acceptEdit, editChange } from "./push";
+import { snapshot } from "./pull";
+
+interface Actor {
+  dev: Device;
+  api: Api;
+  /** Tasks only this device edits (so every change is `applied`). */
+  own: string[];
+  next: number;
+  /** entity id → latest version this device wrote. */
+  wrote: Map<string, number>;
+  /** entity id → highest version this device pulled. */
+  pulled: Map<string, number>;
+}
+
+export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], label = "concurrent"): Promise<PhaseResult> {
+  const { devices, deviceRounds, deviceChanges, pullLimit } = ctx.opts;
+  const creates = Math.max(1, Math.floor(deviceChanges / 5)); // 1 in 5 changes creates a task, the rest edit
+
+  // Set up: register the devices and give each a cursor with a snapshot (not timed).
+  const actors: Actor[] = [];
+  for (let i = 0; i < devices; i++) {
+    const dev = await newDevice(ctx.api, `bench-concurrent-${i}`);
+    actors.push({ dev, api: apis[i % apis.length], own: [], next: 0, wrote: new Map(), pulled: new Map() });
+  }
+  ctx.taskIds.forEach((id, i) => actors[i % devices].own.push(id));
+  const expected = taskCount(ctx);
+  for (const a of actors) await snapshotVia(ctx, a, expected);
+
+  const rounds: number[] = [];
+  const t0 = now();
+  await Promise.all(
+    actors.map(async (a) => {
+      for (let round = 0; round < deviceRounds; round++) {
+        const changes: Change[] = [];
+        for (let i = 0; i < creates; i++) {
+          changes.push({
+            change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+            data: { ...newTask(ctx.rng, ctx.projectId) }, vector_clock: a.dev.tick(),
+          });
+        }
+        for (let i = changes.length; i < deviceChanges; i++) {
+          check(a.own.length > 0, "concurrent: a device has no task to edit (more devices than tasks?)");
+          changes.push(editChange(ctx, a.dev, a.own[a.next++ % a.own.length]));
+        }
+        const r0 = now();
+        const { results } = await a.api.push(a.dev.id, changes);
+        results.forEach((r, i) => {
+          const c = changes[i];
+          if (c.op === "create") {
+            check(r.status === "applied" && r.version === 1, `concurrent create ${c.entity_id}: ${r.status} v${r.version}`);
+            ctx.known.set(c.entity_id, { version: 1, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority) });
+          } else {
+            acceptEdit(ctx, r, c);
+          }
+          a.wrote.set(c.entity_id, r.version);
+        });
+        await pullInto(a, pullLimit);
+        rounds.push(now() - r0);
+      }
+    }),
+  );
+  const ms = now() - t0;
+  for (const a of actors) await pullInto(a, pullLimit); // drain what others wrote after this device's last round
+
+  for (const a of actors) {
+    for (const id of a.wrote.keys()) {
+      check(!a.pulled.has(id), `concurrent: device ${a.dev.name} pulled back its own change of ${id}`);
+    }
+    for (const b of actors) {
+      if (b === a) continue;
+      for (const [id, v] of b.wrote) {
+        const got = a.pulled.get(id);
+        check(got !== undefined && got >= v,
+          `concurrent: device ${a.dev.name} skipped ${b.dev.name}'s change of ${id} (v${v}, pulled ${got ?? "nothing"})`);
+      }
+    }
+  }
+  const total = devices * deviceRounds * deviceChanges;
+  return {
+    run: ctx.run, db: ctx.kind, phase: apis.length > 1 ? "concurrent_2x" : "concurrent",
+    label: `${label} ${devices} dev × ${deviceRounds} × ${deviceChanges}`,
+    count: total, opsPerSec: (total / ms) * 1000, p50: percentile(rounds, 50), p99: percentile(rounds, 99), metrics: {},
+  };
+}
+
+/** The device's initial snapshot, through its own server instance. */
+async function snapshotVia(ctx: RunContext, a: Actor, expected: number): Promise<void> {
+  const saved = ctx.api;
+  ctx.api = a.api;
+  try {
+    await snapshot(ctx, a.dev, expected);
+  } finally {
+    ctx.api = saved;
+  }
+}
+
+/** Pulls from the device's cursor until has_more is false, recording the highest version seen per record. */
+async function pullInto(a: Actor, limit: number): Promise<void> {
+  const r = await a.api.pullAll(a.dev.id, a.dev.cursor, limit, (page) => {
+    for (const c of page) a.pulled.set(c.entity_id, Math.max(a.pulled.get(c.entity_id) ?? 0, c.version));
+  });
+  a.dev.cursor = r.cursor;
+}

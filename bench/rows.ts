@@ -1,0 +1,120 @@
+/**
+ * The rows a sync create of a task stores, built without the server: one `tasks` row (through
+ * the project's own entity definition, so columns and encodings are exactly the write core's),
+ * its `task_tags` rows, one `history` row (`created`, every tracked field `{old: null, new}`, the
+ * full record as snapshot) and one `feed` row. Used by the storage baseline (bun:sqlite) and by
+ * the direct seeding of large organizations (SQLite and Postgres).
+ */
+import type { Database as BunSqlite } from "bun:sqlite";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type postgres from "postgres";
+import { TASK } from "../src/records/entities";
+import type { RecordOf } from "../src/records/model";
+import type { TaskFields } from "./data";
+
+export type Value = string | number | null;
+type PgType = "text" | "bigint" | "integer";
+
+/** A table's columns in insert order, with their Postgres types. */
+export interface TableSpec {
+  name: string;
+  columns: [name: string, pgType: PgType][];
+}
+
+const INTEGER_COLUMNS = new Set(["version", "priority_rank"]);
+
+export const TASKS: TableSpec = {
+  name: "tasks",
+  columns: [["org_id", "text"], ...TASK.columns.map((c): [string, PgType] => [c, INTEGER_COLUMNS.has(c) ? "integer" : "text"])],
+};
+
+export const TASK_TAGS: TableSpec = {
+  name: "task_tags",
+  columns: [["task_id", "text"], ["org_id", "text"], ["tag", "text"]],
+};
+
+export const HISTORY: TableSpec = {
+  name: "history",
+  columns: [
+    ["org_id", "text"], ["id", "text"], ["entity", "text"], ["entity_id", "text"], ["version", "integer"], ["action", "text"],
+    ["changes", "text"], ["snapshot", "text"], ["user_id", "text"], ["device_id", "text"], ["vector_clock", "text"], ["created_at", "text"],
+  ],
+};
+
+export const FEED: TableSpec = {
+  name: "feed",
+  columns: [
+    ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["origin_device", "text"],
+  ],
+};
+
+/** Who writes the rows. */
+export interface Writer {
+  orgId: string;
+  userId: string;
+  deviceId: string;
+}
+
+/** Rows per table, in insert order (tasks before task_tags: foreign key). */
+export interface RowBatch {
+  tasks: Value[][];
+  tags: Value[][];
+  history: Value[][];
+  feed: Value[][];
+}
+
+export const emptyBatch = (): RowBatch => ({ tasks: [], tags: [], history: [], feed: [] });
+
+/** Adds the rows of one task created by `w.deviceId` (version 1, clock `{device: 1}`) at feed position `pos`. */
+export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: number, at: string): void {
+  const clock = { [w.deviceId]: 1 };
+  const record = {
+    id, project_id: f.project_id, title: f.title, description: f.description, status: f.status, priority: f.priority,
+    due_date: f.due_date, tags: f.tags, assignee_id: f.assignee_id, created_by: w.userId,
+    version: 1, vector_clock: clock, created_at: at, updated_at: at, deleted_at: null, deleted_by: null,
+  } as unknown as RecordOf["task"];
+  const changes: Record<string, { old: null; new: unknown }> = {};
+  for (const k of TASK.tracked) {
+    const v = (record as unknown as Record<string, unknown>)[k] ?? null;
+    if (!(k.startsWith("deleted_") && v === null)) changes[k] = { old: null, new: v };
+  }
+  const clockJson = JSON.stringify(clock);
+  b.tasks.push([w.orgId, ...TASK.toRow(record)]);
+  for (const tag of new Set(f.tags)) b.tags.push([id, w.orgId, tag]);
+  b.history.push([w.orgId, crypto.randomUUID(), "task", id, 1, "created", JSON.stringify(changes), JSON.stringify(record), w.userId, w.deviceId, clockJson, at]);
+  b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId]);
+}
+
+function tables(b: RowBatch): [TableSpec, Value[][]][] {
+  return [[TASKS, b.tasks], [TASK_TAGS, b.tags], [HISTORY, b.history], [FEED, b.feed]];
+}
+
+/** Inserts a batch with prepared statements on a bun:sqlite connection (the caller owns the transaction). */
+export function insertSqlite(db: BunSqlite, b: RowBatch): void {
+  for (const [spec, rows] of tables(b)) {
+    const stmt = db.prepare(`INSERT INTO ${spec.name} (${spec.columns.map((c) => c[0]).join(", ")}) VALUES (${spec.columns.map(() => "?").join(", ")})`);
+    for (const row of rows) stmt.run(...row);
+    stmt.finalize();
+  }
+}
+
+/** A value in COPY text format: `\N` for null; backslash, tab, newline and carriage return escaped. */
+function copyText(v: Value): string {
+  if (v === null) return "\\N";
+  const s = String(v);
+  return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ({ "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" })[c]!) : s;
+}
+
+/** Inserts a batch on Postgres with one `COPY … FROM STDIN` per table (the caller owns the transaction). */
+export async function insertPostgres(sql: postgres.Sql | postgres.TransactionSql, b: RowBatch): Promise<void> {
+  for (const [spec, rows] of tables(b)) {
+    if (rows.length === 0) continue;
+    const chunks: string[] = [];
+    for (let i = 0; i < rows.length; i += 1000) {
+      chunks.push(rows.slice(i, i + 1000).map((r) => r.map(copyText).join("\t") + "\n").join(""));
+    }
+    const target = await sql.unsafe(`COPY ${spec.name} (${spec.columns.map((c) => c[0]).join(", ")}) FROM STDIN`).writable();
+    await pipeline(Readable.from(chunks), target);
+  }
+}
