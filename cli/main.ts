@@ -1,3 +1,4 @@
+import "./production"; // first: before anything loads Elysia
 import { CommanderError } from "commander";
 import { describeFailure } from "./failure";
 import { buildProgram } from "./program";

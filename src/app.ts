@@ -1,7 +1,17 @@
 import { Elysia } from "elysia";
+import { authRoutes } from "./auth/routes";
+import { commentRoutes } from "./comments/routes";
+import { deviceRoutes } from "./devices/routes";
+import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
+import { refuseDeepJson } from "./http/body";
 import { errorBody, errorHandler } from "./http/errors";
+import { metricsRoutes } from "./metrics/routes";
+import { projectRoutes } from "./projects/routes";
 import type { Services } from "./services";
+import { syncRoutes } from "./sync/routes";
+import { taskRoutes } from "./tasks/routes";
+import { userRoutes } from "./users/routes";
 
 /** Request bodies above this answer 413. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -12,7 +22,7 @@ export function createApp(s: Services) {
   const started = new WeakMap<Request, number>();
   return new Elysia({ strictPath: false, normalize: false })
     .use(errorHandler(log))
-    .onRequest(({ request }) => {
+    .onRequest(async ({ request }) => {
       started.set(request, performance.now());
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) {
@@ -21,21 +31,34 @@ export function createApp(s: Services) {
           headers: { "content-type": "application/json" },
         });
       }
+      await refuseDeepJson(request); // 422 before the body is parsed
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
       const { request, set } = ctx;
       const auth = (ctx as { auth?: { userId?: string; orgId?: string } }).auth;
       const t0 = started.get(request);
+      const status = (ctx as { code?: unknown }).code === "NOT_FOUND" ? 404 : typeof set.status === "number" ? set.status : 200;
+      const elapsedMs = t0 === undefined ? null : performance.now() - t0;
+      s.metrics.http.observe(request.method, ctx.route || "unmatched", status, (elapsedMs ?? 0) / 1000);
       log.info("request", {
         method: request.method,
         path: new URL(request.url).pathname,
-        status: typeof set.status === "number" ? set.status : 200,
-        duration_ms: t0 === undefined ? null : Math.round((performance.now() - t0) * 100) / 100,
+        status,
+        duration_ms: elapsedMs === null ? null : Math.round(elapsedMs * 100) / 100,
         user_id: auth?.userId ?? null,
         org_id: auth?.orgId ?? null,
       });
     })
-    .use(healthRoutes(s));
+    .use(docsRoutes())
+    .use(healthRoutes(s))
+    .use(authRoutes(s))
+    .use(userRoutes(s))
+    .use(deviceRoutes(s))
+    .use(metricsRoutes(s))
+    .use(projectRoutes(s))
+    .use(taskRoutes(s))
+    .use(commentRoutes(s))
+    .use(syncRoutes(s));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -10,14 +10,17 @@ export type { AuthContext } from "./model";
  * and gives handlers `auth: AuthContext`. Missing, invalid or expired tokens, deactivated users and
  * revoked devices answer 401 `unauthenticated`.
  *
+ * The caller is resolved in `derive`, which runs before the query, params and body are validated
+ * (`resolve` would run after): a request without a valid token is 401 even when it is also invalid.
+ *
  *     new Elysia().use(authGuard(s)).get("/api/things", ({ auth }) => s.things.list(auth))
  */
 export const authGuard = (s: Pick<Services, "auth">) =>
-  new Elysia().resolve({ as: "scoped" }, async ({ headers }) => ({ auth: await s.auth.authenticate(headers.authorization) }));
+  new Elysia().derive({ as: "scoped" }, async ({ headers }) => ({ auth: await s.auth.authenticate(headers.authorization) }));
 
-/** Like `authGuard`, and members get 403 `forbidden`: for routes only organization admins may call. */
+/** Like `authGuard`, and members get 403 `forbidden` (also before validation): for routes only organization admins may call. */
 export const adminGuard = (s: Pick<Services, "auth">) =>
-  new Elysia().resolve({ as: "scoped" }, async ({ headers }) => {
+  new Elysia().derive({ as: "scoped" }, async ({ headers }) => {
     const auth = await s.auth.authenticate(headers.authorization);
     requireAdmin(auth);
     return { auth };

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
+import { PageQuery } from "../http/pagination";
 import { orderingPattern } from "../records/list";
 import { CommentFieldProps, Uuid } from "../records/model";
 
@@ -34,8 +35,7 @@ export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
 
 /** `GET /api/comments` query. Unknown parameters are ignored. */
 export const CommentListQuery = t.Object({
-  page: t.Optional(t.Integer({ description: "page number, from 1" })),
-  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  ...PageQuery,
   task_id: t.Optional(Uuid),
   ordering: t.Optional(
     t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),

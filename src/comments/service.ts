@@ -1,6 +1,7 @@
 import type { Database, Executor } from "../db/types";
 import { notFound } from "../errors";
-import { type Page, pageFrom, parseOrdering } from "../records/list";
+import { pageFrom } from "../http/pagination";
+import { type Page, parseOrdering } from "../records/list";
 import type { Comment } from "../records/model";
 import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
 import { RecordRepo } from "../records/repo";

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageOf } from "../http/pagination";
+import { envelope, PageQuery, pageFrom } from "../http/pagination";
 import type { Services } from "../services";
 import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
 
@@ -14,7 +14,7 @@ export const deviceRoutes = (s: Services) =>
     .get(
       "/api/devices",
       async ({ auth, query, request }) => {
-        const page = pageOf(query);
+        const page = pageFrom(query);
         const r = await s.devices.listMine(auth, page);
         return envelope(request.url, page, { count: r.count, results: r.results.map(toDeviceView) });
       },

@@ -4,7 +4,11 @@ export const SCHEMA_PATH = "/api/schema";
 export const BUNDLE_PATH = `${DOCS_PATH}/swagger-ui-bundle.js`;
 export const CSS_PATH = `${DOCS_PATH}/swagger-ui.css`;
 
-/** The Swagger UI page: every asset comes from taskmgr itself, so it works with no internet. */
+/**
+ * The Swagger UI page: every asset comes from taskmgr itself, so it works with no internet.
+ * `validatorUrl: null` turns off Swagger UI's validator badge, which otherwise (on any host but
+ * localhost) loads an image from validator.swagger.io with the schema's URL.
+ */
 export function docsPage(title: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -18,7 +22,7 @@ export function docsPage(title: string): string {
   <div id="swagger-ui"></div>
   <script src="${BUNDLE_PATH}"></script>
   <script>
-    window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", persistAuthorization: true });
+    window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", persistAuthorization: true, validatorUrl: null });
   </script>
 </body>
 </html>

@@ -11,13 +11,37 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
+type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string };
+
+/** What one member of a union accepts: `"todo"`, `null`, `a UUID`, `an integer`, `a boolean`. */
+function kindOf(s: SchemaLike): string {
+  if ("const" in s) return JSON.stringify(s.const);
+  if (s.type === "null") return "null";
+  if (s.format === "uuid" || s.description === "UUID") return "a UUID";
+  const kind = s.format ?? s.type ?? "value";
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+}
+
+/**
+ * The reason for a value that matches no member of a union or enum, in the client's terms (`must be one of
+ * "todo", "done"`, `must be a UUID or null`, `must be an integer`) rather than TypeBox's
+ * `should be one of: 'string', 'string'`; undefined for other schemas.
+ */
+function unionReason(schema: SchemaLike | undefined): string | undefined {
+  if (Array.isArray(schema?.enum) && schema.enum.length > 0) return `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`;
+  const members = schema?.anyOf;
+  if (!Array.isArray(members) || members.length === 0) return undefined;
+  const kinds = [...new Set(members.map(kindOf))];
+  return members.every((m) => "const" in m) ? `must be one of ${kinds.join(", ")}` : `must be ${kinds.join(" or ")}`;
+}
+
 /** Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`. */
 function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = {};
   try {
-    for (const e of err.all as { path?: string; message?: string; summary?: string }[]) {
+    for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike }[]) {
       const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
-      if (!(key in fields)) fields[key] = e.summary ?? e.message ?? "invalid";
+      if (!(key in fields)) fields[key] = unionReason(e.schema) ?? e.summary ?? e.message ?? "invalid";
     }
   } catch {
     fields[err.type] = "invalid";
@@ -27,7 +51,7 @@ function validationFields(err: ValidationError): Record<string, string> {
 
 /**
  * The one place where failures become HTTP answers: domain errors keep their code,
- * validation → 422 naming the fields, malformed JSON → 400, unknown route → 404,
+ * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown route → 404,
  * anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger) =>
@@ -35,8 +59,10 @@ export const errorHandler = (log: Logger) =>
     if (error instanceof DomainError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers);
     switch (code) {
       case "VALIDATION": {
-        const fields = validationFields(error as ValidationError);
         const where = (error as ValidationError).type;
+        // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
+        if (where === "params") return json(404, errorBody("not_found", "no such resource"));
+        const fields = validationFields(error as ValidationError);
         return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
       }
       case "PARSE":

@@ -1,9 +1,18 @@
 import { t, type Static, type TSchema } from "elysia";
+import { invalid } from "../errors";
 
-/** Query parameters of every paginated list. */
+/** Largest page a list answers, and the size of a page when `page_size` is absent. */
+export const MAX_PAGE_SIZE = 500;
+export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Query parameters of every paginated list (spread into the list's query model). Only the type is
+ * checked here; the range is checked by {@link pageFrom}, so that the 422 names the field (Elysia
+ * reports a bound of its string-coercing `t.Integer` under the field name "property").
+ */
 export const PageQuery = {
-  page: t.Optional(t.Integer({ minimum: 1, default: 1 })),
-  page_size: t.Optional(t.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  page: t.Optional(t.Integer({ description: "page number, from 1 (default 1)" })),
+  page_size: t.Optional(t.Integer({ description: `1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
 };
 
 export interface PageRequest {
@@ -17,9 +26,19 @@ export interface PageResult<T> {
   results: T[];
 }
 
-/** Page number and size from a parsed query, with the defaults applied. */
-export function pageOf(query: { page?: number; page_size?: number }): PageRequest {
-  return { page: query.page ?? 1, pageSize: query.page_size ?? 50 };
+/**
+ * The page a list request asks for (`page` ≥ 1, `page_size` 1..500, defaults applied), from its
+ * query parsed with {@link PageQuery}; 422 `validation_failed` naming the field otherwise.
+ * Every list goes through it.
+ */
+export function pageFrom(query: { page?: number; page_size?: number }): PageRequest {
+  const page = query.page ?? 1;
+  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
+  const errors: Record<string, string> = {};
+  if (!Number.isSafeInteger(page) || page < 1) errors.page = "must be an integer of at least 1";
+  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
+  if (Object.keys(errors).length) throw invalid(errors);
+  return { page, pageSize };
 }
 
 /** SQL `LIMIT ? OFFSET ?` values of a page. */

@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
+import { PageQuery } from "../http/pagination";
 import { orderingPattern } from "../records/list";
 import { ProjectFieldProps, Uuid } from "../records/model";
 
@@ -40,8 +41,7 @@ export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
 
 /** `GET /api/projects` query. Unknown parameters are ignored. */
 export const ProjectListQuery = t.Object({
-  page: t.Optional(t.Integer({ description: "page number, from 1" })),
-  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  ...PageQuery,
   archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
   search: t.Optional(t.String({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
   ordering: t.Optional(

@@ -1,5 +1,6 @@
 import type { Database } from "../db/types";
-import { type Page, pageFrom, parseOrdering } from "../records/list";
+import { pageFrom } from "../http/pagination";
+import { type Page, parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
 import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
 import type { Clock } from "../time";

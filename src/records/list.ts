@@ -1,6 +1,6 @@
 /**
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
- * literal search, `ordering` parsing and pagination checks. Portable SQL only.
+ * literal search, `ordering` parsing. Portable SQL only. (Pagination: src/http/pagination.ts.)
  */
 import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";
@@ -12,23 +12,8 @@ export interface Page<T> {
   result: PageResult<T>;
 }
 
-/** Largest page a list answers. */
-export const MAX_PAGE_SIZE = 500;
-export const DEFAULT_PAGE_SIZE = 50;
-
-/**
- * Page number and size from a parsed query (`page` ≥ 1, `page_size` 1..500), 422 naming the
- * field otherwise. (Checked here rather than by the `t` model so the 422 names the field.)
- */
-export function pageFrom(query: { page?: number; page_size?: number }): PageRequest {
-  const page = query.page ?? 1;
-  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
-  const errors: Record<string, string> = {};
-  if (!Number.isSafeInteger(page) || page < 1) errors.page = "must be an integer of at least 1";
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
-  if (Object.keys(errors).length) throw invalid(errors);
-  return { page, pageSize };
-}
+/** Re-exported for src/sync/conflicts.ts, which still imports it from here; new code imports it from src/http/pagination. */
+export { pageFrom } from "../http/pagination";
 
 /** A `LIKE … ESCAPE '\'` pattern matching `text` literally anywhere (lower-cased: compare with LOWER(column)). */
 export function containsPattern(text: string): string {

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { DueDate, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
+import { PageQuery } from "../http/pagination";
 import { orderingPattern } from "../records/list";
 
 export { Task, TaskHistoryEntry } from "../records/model";
@@ -47,8 +48,7 @@ const uuidOrNull = `^(null|${UUID_PATTERN.slice(1, -1)})$`;
 
 /** `GET /api/tasks` query. Unknown parameters are ignored. */
 export const TaskListQuery = t.Object({
-  page: t.Optional(t.Integer({ description: "page number, from 1" })),
-  page_size: t.Optional(t.Integer({ description: "1..500, default 50" })),
+  ...PageQuery,
   status: t.Optional(t.String({ pattern: oneOrMore(TASK_STATUSES), description: "one status or several, comma-separated" })),
   priority: t.Optional(t.String({ pattern: oneOrMore(TASK_PRIORITIES), description: "one priority or several, comma-separated" })),
   project_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a project id, or null for tasks without a project" })),
@@ -66,8 +66,7 @@ export type TaskListQuery = Static<typeof TaskListQuery>;
 
 /** Query of the lists under a task (`/api/tasks/{id}/comments`, `/history`). */
 export const SubListQuery = t.Object({
-  page: t.Optional(t.Integer()),
-  page_size: t.Optional(t.Integer()),
+  ...PageQuery,
   include_deleted: t.Optional(t.Boolean({ description: "comments: also soft-deleted ones (and those of a deleted task)" })),
 });
 export type SubListQuery = Static<typeof SubListQuery>;

@@ -1,7 +1,8 @@
 import type { Database } from "../db/types";
 import { invalid } from "../errors";
 import { HistoryRepo, type HistoryEntry } from "../records/history";
-import { listValues, type Page, pageFrom, parseOrdering } from "../records/list";
+import { pageFrom } from "../http/pagination";
+import { listValues, type Page, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import { normalizeDueDate } from "../records/validate";

@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageOf } from "../http/pagination";
+import { envelope, PageQuery, pageFrom } from "../http/pagination";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";
 
@@ -13,7 +13,7 @@ export const userRoutes = (s: Services) =>
     .get(
       "/api/users",
       async ({ auth, query, request }) => {
-        const page = pageOf(query);
+        const page = pageFrom(query);
         const r = await s.users.listPage(auth, page);
         return envelope(request.url, page, { count: r.count, results: r.results.map(toUserView) });
       },

@@ -48,6 +48,21 @@ forEachDialect("auth: access tokens and the guard", ({ db }) => {
     expect((await me("garbage")).status).toBe(401);
   });
 
+  test("authentication comes before validation: no or a bad token with an invalid request is 401", async () => {
+    for (const token of [undefined, "garbage"]) {
+      const invalidBody = await t.request("POST", "/api/tasks", { token, body: { title: 5, nope: true } });
+      expect(invalidBody.status).toBe(401);
+      expect(invalidBody.body.error.code).toBe("unauthenticated");
+      expect((await t.request("GET", "/api/tasks?page=abc&status=doing", { token })).status).toBe(401);
+      expect((await t.request("PATCH", "/api/projects/not-a-uuid", { token, body: { archived: "yes" } })).status).toBe(401);
+      expect((await t.request("GET", "/api/metrics?window=forever", { token })).status).toBe(401);
+    }
+    // With a valid token the same request is judged on its content.
+    expect((await t.request("POST", "/api/tasks", { token: u.token, body: { title: 5 } })).status).toBe(422);
+    // A member is refused an admin route before its query is validated.
+    expect((await t.request("GET", "/api/metrics?window=forever", { token: u.token })).status).toBe(403);
+  });
+
   test("wrong issuer, wrong audience, foreign key and another HMAC algorithm are refused", async () => {
     expect((await me(await sign({ iss: "someone-else" }))).status).toBe(401);
     expect((await me(await sign({ aud: "another-api" }))).status).toBe(401);

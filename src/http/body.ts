@@ -1,0 +1,37 @@
+import { invalid } from "../errors";
+
+/**
+ * Deepest nesting of arrays and objects a JSON body may have. Every body of the API is a few
+ * levels deep (a sync push: body → changes → change → data/vector_clock → tags). The limit protects
+ * the server: parsing, validating and describing a body nested tens of thousands of levels deep
+ * (a few kilobytes of `[`) costs seconds of CPU on the one event loop, or overflows the stack.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/** True when JSON `text` nests arrays/objects deeper than `limit` (brackets inside strings do not count). Linear, no recursion. */
+export function jsonNestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Refuses a JSON body nested deeper than {@link MAX_JSON_DEPTH} with 422 `validation_failed` naming
+ * `body`, before it is parsed (for `onRequest`: it reads a copy, so the body is then parsed as usual).
+ */
+export async function refuseDeepJson(request: Request): Promise<void> {
+  if (!request.body || !/json/i.test(request.headers.get("content-type") ?? "")) return;
+  if (jsonNestsDeeperThan(await request.clone().text(), MAX_JSON_DEPTH)) {
+    throw invalid({ body: `nested deeper than ${MAX_JSON_DEPTH} levels` }, "the request body is nested too deeply");
+  }
+}

@@ -1,0 +1,60 @@
+import { beforeAll, expect, test } from "bun:test";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+/** Every list of the API goes through one pagination helper: same bounds, same 422 naming the field. */
+forEachDialect("pagination of every list", ({ db }) => {
+  let t: TestApp;
+  let u: TestUser;
+  let lists: string[];
+  beforeAll(async () => {
+    t = await createTestApp(db());
+    u = await t.createUser({ role: "admin" });
+    const task = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "paged" } });
+    expect(task.status).toBe(201);
+    lists = [
+      "/api/users",
+      "/api/devices",
+      "/api/projects",
+      "/api/tasks",
+      "/api/comments",
+      `/api/tasks/${task.body.id}/comments`,
+      `/api/tasks/${task.body.id}/history`,
+      "/api/sync/conflicts",
+    ];
+  });
+
+  const bad: [string, string][] = [
+    ["page_size=100000", "page_size"],
+    ["page_size=501", "page_size"],
+    ["page_size=0", "page_size"],
+    ["page_size=-1", "page_size"],
+    ["page_size=abc", "page_size"],
+    ["page=0", "page"],
+    ["page=abc", "page"],
+    ["page=1.5", "page"],
+    ["page=99999999999999999999", "page"],
+  ];
+
+  test("out-of-range or non-integer page and page_size → 422 naming the field, on every list", async () => {
+    for (const path of lists) {
+      for (const [qs, field] of bad) {
+        const r = await t.request("GET", `${path}?${qs}`, { token: u.token });
+        expect({ path, qs, status: r.status, code: r.body?.error?.code }).toEqual({ path, qs, status: 422, code: "validation_failed" });
+        expect({ path, qs, fields: Object.keys(r.body.error.details.fields) }).toEqual({ path, qs, fields: [field] });
+        expect(r.body.error.message).toContain(field);
+      }
+    }
+  });
+
+  test("the bounds themselves are accepted, and the envelope echoes the page size in its links", async () => {
+    for (const path of lists) {
+      const r = await t.request("GET", `${path}?page=1&page_size=500`, { token: u.token });
+      expect({ path, status: r.status }).toEqual({ path, status: 200 });
+      expect(Object.keys(r.body).sort()).toEqual(["count", "next", "previous", "results"]);
+      const second = await t.request("GET", `${path}?page=2&page_size=1`, { token: u.token });
+      expect({ path, status: second.status }).toEqual({ path, status: 200 });
+      expect(new URL(second.body.previous).searchParams.get("page_size")).toBe("1");
+    }
+  });
+});
