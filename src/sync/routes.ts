@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope } from "../http/pagination";
+import { withEtag } from "../records/http";
 import { ErrorBody } from "../records/model";
 import type { Services } from "../services";
 import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
@@ -43,7 +44,7 @@ export const syncRoutes = (s: Services) =>
       response: { 200: ConflictView, 404: ErrorBody },
       detail: conflicts("One conflict"),
     })
-    .post("/api/sync/conflicts/:id/resolve", ({ auth, params, body }) => s.conflicts.resolve(auth, params.id, body), {
+    .post("/api/sync/conflicts/:id/resolve", async ({ auth, params, body, set }) => withEtag(set, await s.conflicts.resolve(auth, params.id, body)), {
       body: ResolveBody,
       response: { 200: t.Record(t.String(), t.Unknown(), { description: "the record after the resolution" }), 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       detail: conflicts(

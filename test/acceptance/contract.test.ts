@@ -960,9 +960,7 @@ describe("sync (a walk over HTTP and the CLI; the sync suite itself lives in tes
     expect((JSON.parse(await cli(["conflicts", "list", "--all", "--json"])) as { id: string }[]).map((c) => c.id)).toContain(other.conflictId);
   });
 
-  // Deviation (src/sync/routes.ts, not fixed here): the record answered by a resolution carries no ETag,
-  // though "every response with one record carries ETag". Remove `.failing` once it does.
-  test.failing("the record answered by a conflict resolution carries its ETag", async () => {
+  test("the record answered by a conflict resolution carries its ETag", async () => {
     const { conflictId } = await makeConflict();
     const resolved = await api("POST", `/api/sync/conflicts/${conflictId}/resolve`, { token: m.access, body: { resolution: "remote" } });
     expect(resolved.status).toBe(200);
