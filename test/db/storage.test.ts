@@ -1,6 +1,10 @@
 import { expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { isMigrated, migrate, migrationStatus } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
+import { openDatabase } from "../../src/db/open";
 import type { Executor } from "../../src/db/types";
 import { createTestDatabase, DIALECTS, forEachDialect } from "../support/db";
 
@@ -78,20 +82,33 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     expect(await db().get("SELECT id FROM organizations WHERE id = 'f1'")).toBeUndefined();
   });
 
-  test("two connections writing at once both commit", async () => {
-    const other = dialect === "sqlite" ? null : await import("../../src/db/open").then((m) => m.openDatabase((db() as unknown as { label: string }).label));
-    const a = db();
-    const b = other ?? db();
-    const writes = Array.from({ length: 20 }, (_, i) =>
-      (i % 2 ? a : b).transaction(async (tx) => {
-        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [`c${i}`, `C${i}`, `c${i}`, "x"]);
-        await tx.run("UPDATE org_feed_state SET seq = seq + 1 WHERE org_id = ?", ["o1"]);
-      }),
+  test("two connections writing at once both commit, with no lost update", async () => {
+    // SQLite: the second connection is another process (bun:sqlite blocks its thread while it waits
+    // for the write lock, so two connections in one thread would wait on each other).
+    const dir = dialect === "sqlite" ? mkdtempSync(join(tmpdir(), "taskmgr-two-")) : null;
+    const url = dir ? `sqlite:${join(dir, "two.db")}` : (db() as unknown as { label: string }).label;
+    const a = dir ? openDatabase(url) : db();
+    if (dir) await migrate(a);
+    await a.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["two", "Two", "two-conn", "x"]);
+    await a.run("INSERT INTO org_feed_state (org_id, seq) VALUES (?, 0)", ["two"]);
+    const writer = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "writer.ts"), url, "p", "25"], { stderr: "pipe" });
+    await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        a.transaction(async (tx) => {
+          await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", [`c${i}`, `C${i}`, `c${i}`, "x"]);
+          await tx.run("UPDATE org_feed_state SET seq = seq + 1 WHERE org_id = ?", ["two"]);
+        }),
+      ),
     );
-    await Promise.all(writes);
-    const n = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM organizations WHERE id LIKE 'c%'");
-    expect(Number(n!.n)).toBe(20);
-    await other?.close();
+    expect(await writer.exited).toBe(0);
+    const n = await a.get<{ n: number }>("SELECT COUNT(*) AS n FROM organizations WHERE id LIKE 'c%' OR id LIKE 'p%'");
+    const seq = await a.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", ["two"]);
+    expect(Number(n!.n)).toBe(50);
+    expect(Number(seq!.seq)).toBe(50);
+    if (dir) {
+      await a.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -99,7 +116,6 @@ test("migrations apply once even when two instances migrate at the same moment",
   for (const dialect of DIALECTS) {
     if (dialect === "sqlite") continue;
     const { url, drop, db } = await createTestDatabase(dialect, { migrate: false });
-    const { openDatabase } = await import("../../src/db/open");
     const other = openDatabase(url);
     const [a, b] = await Promise.all([migrate(db), migrate(other)]);
     expect(a.length + b.length).toBe(MIGRATIONS.length);
