@@ -9,7 +9,8 @@ const DAY_MS = 86_400_000;
  * for every purged record, its feed row, history and conflicts (open or resolved: the record they
  * are about is gone). Each batch raises `org_feed_state.purged_through` to the highest feed
  * position it removed, in the same transaction, so a pull cursor that could have missed a purged
- * tombstone answers 410 `reset_required`.
+ * tombstone answers 410 `reset_required`. Exactly-once rows of pushes older than the same
+ * retention (`sync_changes`) are deleted too: their devices must reset by then anyway.
  */
 export const cleanupTombstones: Job = {
   name: "cleanup-tombstones",
@@ -46,10 +47,17 @@ export const cleanupTombstones: Job = {
         if (batch.records === 0 || ids.length < ctx.batchSize) break;
       }
     }
+    let syncChanges = 0;
+    while (!ctx.signal.aborted) {
+      const n = await new RetentionRepo(ctx.db).deleteSyncChanges(cutoff, ctx.batchSize);
+      syncChanges += n;
+      if (n < ctx.batchSize) break;
+    }
     return {
       retention_days: ctx.config.tombstoneRetentionDays,
       cutoff,
       ...totals,
+      sync_change_rows: syncChanges,
       organizations: horizons.size,
       interrupted: ctx.signal.aborted,
     };

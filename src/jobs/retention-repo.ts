@@ -99,4 +99,17 @@ export class RetentionRepo {
     );
     return changes;
   }
+
+  /**
+   * Deletes up to `limit` exactly-once rows (`sync_changes`) older than `cutoff`. A device that has
+   * not retried a push within the tombstone retention must reset anyway. No index on `created_at`
+   * (it would cost every pushed change an extra index write): the oldest rows come first in a scan.
+   */
+  async deleteSyncChanges(cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(
+      "DELETE FROM sync_changes WHERE (device_id, change_id) IN (SELECT device_id, change_id FROM sync_changes WHERE created_at < ? LIMIT ?)",
+      [cutoff, limit],
+    );
+    return changes;
+  }
 }

@@ -53,6 +53,27 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     expect(await horizon(db(), b)).toBe(2);
   });
 
+  test("deletes exactly-once rows of pushes older than the retention, keeps newer ones", async () => {
+    const a = await seedOrg(db());
+    const put = (changeId: string, createdAt: string) =>
+      db().run("INSERT INTO sync_changes (device_id, change_id, org_id, payload_hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?)", [
+        "dev-1",
+        changeId,
+        a,
+        "h",
+        "{}",
+        createdAt,
+      ]);
+    await put("old-1", ago(120));
+    await put("old-2", ago(91));
+    await put("new-1", ago(89));
+    const { services } = jobServices(db());
+    const run = await services.jobs.run("cleanup-tombstones");
+    expect(run.result!.sync_change_rows).toBe(2);
+    const left = await db().all<{ change_id: string }>("SELECT change_id FROM sync_changes WHERE device_id = 'dev-1'");
+    expect(left.map((r) => r.change_id)).toEqual(["new-1"]);
+  });
+
   test("the horizon only moves forward and a second run finds nothing", async () => {
     const a = await seedOrg(db());
     await seedRecord(db(), "task", { org: a, pos: 3, deletedAt: ago(100) });
