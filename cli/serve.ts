@@ -45,6 +45,7 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   await server.stop();
   clearTimeout(timer);
   await stopJobs();
+  await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
 }
 

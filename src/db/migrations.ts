@@ -1,5 +1,6 @@
 import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_jobs.sql" with { type: "text" };
+import m0003 from "../../migrations/0003_feed_covering_index.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -12,4 +13,5 @@ export interface Migration {
 export const MIGRATIONS: Migration[] = [
   { version: 1, name: "0001_initial", sql: m0001 },
   { version: 2, name: "0002_jobs", sql: m0002 },
+  { version: 3, name: "0003_feed_covering_index", sql: m0003 },
 ];

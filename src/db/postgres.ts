@@ -1,3 +1,5 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
@@ -36,6 +38,38 @@ class PgExecutor implements Executor {
   async exec(text: string): Promise<void> {
     await this.sql.unsafe(text);
   }
+  async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    await copyInto(this.sql, table, columns, rows);
+  }
+}
+
+/**
+ * `COPY … FROM STDIN` on `sql`, which must be a connection nothing else uses meanwhile (a
+ * transaction's, or a reserved one): postgres.js would otherwise pipeline other queries onto the
+ * connection in the middle of the COPY, which breaks the protocol.
+ */
+async function copyInto(sql: Sql | postgres.ReservedSql, table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
+  const chunks: string[] = [];
+  for (let i = 0; i < rows.length; i += COPY_ROWS_PER_CHUNK) {
+    let text = "";
+    for (const row of rows.slice(i, i + COPY_ROWS_PER_CHUNK)) text += row.map(copyText).join("\t") + "\n";
+    chunks.push(text);
+  }
+  const target = await sql.unsafe(`COPY ${table} (${columns.join(", ")}) FROM STDIN`).writable();
+  await pipeline(Readable.from(chunks), target);
+}
+
+/** Rows per chunk written to a COPY stream. */
+const COPY_ROWS_PER_CHUNK = 500;
+const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
+
+/** A value in COPY's text format: `\N` for null; backslash, tab, newline and carriage return escaped. */
+function copyText(v: SqlValue): string {
+  if (v === null || v === undefined) return "\\N";
+  const s = String(v);
+  return COPY_SPECIAL.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : s;
 }
 
 class PgTx extends PgExecutor implements Tx {
@@ -66,7 +100,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
 
   constructor(url: string, opts: { max?: number } = {}) {
     const pool = postgres(url, {
-      max: opts.max ?? 10,
+      max: opts.max ?? Number(process.env.XPGMAX ?? 10),
       onnotice: () => {},
       connect_timeout: 5,
       types: {
@@ -93,6 +127,17 @@ export class PostgresDatabase extends PgExecutor implements Database {
     });
     state.runAfterCommit();
     return result as T;
+  }
+
+  /** Outside a transaction, a COPY gets a connection of its own for its duration. */
+  override async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
+    if (rows.length === 0) return;
+    const reserved = await this.pool.reserve();
+    try {
+      await copyInto(reserved, table, columns, rows);
+    } finally {
+      reserved.release();
+    }
   }
 
   async close(): Promise<void> {

@@ -1,14 +1,55 @@
 import { Database as BunSqlite, type Statement } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { Mutex } from "./mutex";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
 
 /**
+ * The connection settings (README, "Performance"):
+ * - `journal_mode = WAL`: readers never block the writer; a COMMIT appends to the WAL.
+ * - `synchronous = FULL`: the WAL is fsynced at every COMMIT — an acknowledged push survives a
+ *   power loss. (NORMAL would be faster and could lose the last commits.)
+ * - `cache_size = -65536` (64 MB of page cache): the hot index pages of a large organization stay in
+ *   memory; it is also what a full snapshot of a million tasks may add to the resident size.
+ * - `temp_store = MEMORY`: sorts and temporary b-trees never touch the disk.
+ * - `journal_size_limit`: the WAL file is truncated back to 64 MB after a checkpoint empties it.
+ * - `mmap_size` stays 0: mapped pages count in the resident size, and a snapshot would touch the
+ *   whole file (over 1 GB at a million tasks); reads go through the page cache instead.
+ * Checkpoints: see src/db/checkpoint.ts (a worker thread; `wal_autocheckpoint` then only a backstop).
+ */
+export const SQLITE_PRAGMAS: readonly string[] = [
+  "PRAGMA journal_mode = WAL",
+  "PRAGMA synchronous = FULL",
+  "PRAGMA foreign_keys = ON",
+  "PRAGMA busy_timeout = 5000",
+  "PRAGMA cache_size = -65536",
+  "PRAGMA temp_store = MEMORY",
+  "PRAGMA journal_size_limit = 67108864",
+];
+
+/** A transaction waiting for its turn (group commit). */
+interface Queued {
+  fn: (tx: Tx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Transactions committed together at most (one slow member delays the others' answers). */
+const MAX_GROUP = 64;
+
+/**
  * SQLite through bun:sqlite: one connection, WAL, foreign keys, busy timeout.
  * bun:sqlite is synchronous, so a mutex serializes transactions (and the statements
  * outside them) so that an `await` inside one never lets another interleave.
+ *
+ * Group commit: transactions that queue up while another one runs are run one after the other
+ * inside ONE SQLite transaction, each in its own savepoint (a member that throws rolls back alone,
+ * exactly as its own transaction would), and committed together — one WAL write and one fsync
+ * for the group instead of one per transaction. Every member is answered only after that COMMIT,
+ * so an acknowledged transaction is as durable as before (`synchronous = FULL`). Isolation is
+ * unchanged: members run strictly one after the other, and nothing else runs in between.
  */
 export class SqliteDatabase implements Database {
   readonly dialect = "sqlite" as const;
@@ -16,18 +57,21 @@ export class SqliteDatabase implements Database {
   private readonly db: BunSqlite;
   private readonly lock = new Mutex();
   private readonly direct: Executor;
+  private readonly statements: StatementCache;
+  /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
+  readonly checkpointer: Checkpointer | null = null;
 
   constructor(path: string) {
     if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.label = path === ":memory:" ? "sqlite::memory:" : `sqlite:${path}`;
     this.db = new BunSqlite(path, { create: true });
-    this.db.exec("PRAGMA journal_mode = WAL");
-    this.db.exec("PRAGMA synchronous = FULL");
-    this.db.exec("PRAGMA foreign_keys = ON");
-    this.db.exec("PRAGMA busy_timeout = 5000");
-    this.db.exec("PRAGMA cache_size = -65536");
-    this.db.exec("PRAGMA temp_store = MEMORY");
-    this.direct = new SqliteExecutor(this.db);
+    for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
+    if (path !== ":memory:" && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
+      this.checkpointer = Checkpointer.start(path);
+      if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
+    }
+    this.statements = new StatementCache(this.db);
+    this.direct = new SqliteExecutor(this.db, this.statements);
   }
 
   all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
@@ -37,7 +81,11 @@ export class SqliteDatabase implements Database {
     return this.lock.run(() => this.direct.get<T>(sql, params));
   }
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
-    return this.lock.run(() => this.direct.run(sql, params));
+    return this.lock.run(async () => {
+      const r = await this.direct.run(sql, params);
+      this.checkpointer?.written();
+      return r;
+    });
   }
 
   async exec(sql: string): Promise<void> {
@@ -45,36 +93,128 @@ export class SqliteDatabase implements Database {
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
-      const state = new TxState();
-      const tx = new SqliteTx(this.db, state);
-      this.db.exec("BEGIN IMMEDIATE");
-      try {
-        const result = await fn(tx);
-        await state.flush(tx);
-        this.db.exec("COMMIT");
-        tx.closed = true;
-        state.runAfterCommit();
-        return result;
-      } catch (err) {
-        tx.closed = true;
-        if (this.db.inTransaction) this.db.exec("ROLLBACK");
-        throw err;
+    return new Promise<T>((resolve, reject) => {
+      this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.groupScheduled) {
+        this.groupScheduled = true;
+        void this.lock.run(() => this.runGroup());
       }
     });
   }
 
+  private queued: Queued[] = [];
+  private groupScheduled = false;
+
+  /** Runs the transactions queued so far (up to MAX_GROUP) and commits them together. */
+  private async runGroup(): Promise<void> {
+    const group = this.queued.splice(0, MAX_GROUP);
+    this.groupScheduled = this.queued.length > 0;
+    if (this.groupScheduled) void this.lock.run(() => this.runGroup());
+    if (group.length === 0) return;
+
+    const done: { m: Queued; result: unknown; state: TxState }[] = [];
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (err) {
+      for (const m of group) m.reject(err);
+      return;
+    }
+    const alone = group.length === 1;
+    for (let i = 0; i < group.length; i++) {
+      const m = group[i];
+      const state = new TxState();
+      const tx = new SqliteTx(this.db, this.statements, state);
+      if (!alone) this.db.exec("SAVEPOINT grp");
+      try {
+        const result = await m.fn(tx);
+        await state.flush(tx);
+        if (!alone) this.db.exec("RELEASE grp");
+        done.push({ m, result, state });
+      } catch (err) {
+        m.reject(err);
+        if (alone || !this.db.inTransaction) {
+          // The whole SQLite transaction is gone (or was only this one): the members done so far
+          // were not committed; those not run yet go to the next group.
+          if (this.db.inTransaction) this.db.exec("ROLLBACK");
+          for (const d of done) d.m.reject(err);
+          this.requeue(group.slice(i + 1));
+          return;
+        }
+        this.db.exec("ROLLBACK TO grp");
+        this.db.exec("RELEASE grp");
+      } finally {
+        tx.closed = true;
+      }
+    }
+    try {
+      this.db.exec("COMMIT");
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      for (const d of done) d.m.reject(err);
+      return;
+    }
+    this.checkpointer?.written();
+    for (const d of done) {
+      d.state.runAfterCommit();
+      d.m.resolve(d.result);
+    }
+  }
+
+  private requeue(members: Queued[]): void {
+    if (members.length === 0) return;
+    this.queued.unshift(...members);
+    if (!this.groupScheduled) {
+      this.groupScheduled = true;
+      void this.lock.run(() => this.runGroup());
+    }
+  }
+
   async close(): Promise<void> {
+    await this.checkpointer?.close();
     await this.lock.run(async () => this.db.close());
+  }
+}
+
+/**
+ * Compiled statements by SQL text, least recently used evicted. bun:sqlite's own cache
+ * (`db.query`) keeps only 20, fewer than one push touches (multi-row statements of several sizes,
+ * IN lists, the per-request lookups): it thrashed, and every big multi-row INSERT was compiled
+ * again on every batch.
+ */
+class StatementCache {
+  private readonly map = new Map<string, Statement>();
+  constructor(
+    private readonly db: BunSqlite,
+    private readonly max = 500,
+  ) {}
+
+  get(sql: string): Statement {
+    let stmt = this.map.get(sql);
+    if (stmt !== undefined) {
+      this.map.delete(sql);
+      this.map.set(sql, stmt);
+      return stmt;
+    }
+    stmt = this.db.prepare(sql);
+    if (this.map.size >= this.max) {
+      const [oldest, evicted] = this.map.entries().next().value!;
+      this.map.delete(oldest);
+      evicted.finalize();
+    }
+    this.map.set(sql, stmt);
+    return stmt;
   }
 }
 
 class SqliteExecutor implements Executor {
   readonly dialect = "sqlite" as const;
-  constructor(protected readonly db: BunSqlite) {}
+  constructor(
+    protected readonly db: BunSqlite,
+    private readonly cache: StatementCache,
+  ) {}
 
   private stmt(sql: string): Statement {
-    return this.db.query(sql); // bun:sqlite caches compiled statements by SQL text
+    return this.cache.get(sql);
   }
   async all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     return this.stmt(sql).all(...params) as T[];
@@ -94,8 +234,12 @@ class SqliteExecutor implements Executor {
 class SqliteTx extends SqliteExecutor implements Tx {
   closed = false;
   private depth = 0;
-  constructor(db: BunSqlite, private readonly state: TxState) {
-    super(db);
+  constructor(
+    db: BunSqlite,
+    cache: StatementCache,
+    private readonly state: TxState,
+  ) {
+    super(db, cache);
   }
 
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -26,7 +26,7 @@ export class TxState {
     this.after.length = a;
   }
 
-  /** Calls every flusher once with its items, in order of first use. */
+  /** Calls every flusher once with its items, in order of first use (those marked `last` after the others). */
   async flush(exec: Executor): Promise<void> {
     while (this.queued.length > 0) {
       const groups = new Map<Flusher<unknown>, unknown[]>();
@@ -35,7 +35,8 @@ export class TxState {
         if (list) list.push(item);
         else groups.set(flush, [item]);
       }
-      for (const [flush, items] of groups) await flush(exec, items);
+      const ordered = [...groups].sort(([a], [b]) => Number(a.last === true) - Number(b.last === true));
+      for (const [flush, items] of ordered) await flush(exec, items);
     }
   }
 

@@ -12,10 +12,19 @@ export interface Executor {
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Postgres only: appends rows with `COPY … FROM STDIN` (far cheaper than INSERT for many wide
+   * rows; no ON CONFLICT). Use `insertRows` (src/db/bulk.ts), which picks it when it applies.
+   */
+  copyRows?(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void>;
 }
 
-/** Flushes items queued in one transaction; runs once per transaction, just before COMMIT. */
-export type Flusher<T> = (exec: Executor, items: T[]) => Promise<void>;
+/**
+ * Flushes items queued in one transaction; runs once per transaction, just before COMMIT, flushers
+ * in order of first use — except those marked `last`, which run after all others (the change feed:
+ * its per-organization lock is then held only for its own write and the COMMIT).
+ */
+export type Flusher<T> = ((exec: Executor, items: T[]) => Promise<void>) & { last?: boolean };
 
 /** An open transaction. Everything done through it commits or rolls back together. */
 export interface Tx extends Executor {

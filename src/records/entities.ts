@@ -3,7 +3,8 @@
  * writable fields, defaults and the owner field. Everything generic in src/records
  * (repos, history, feed, writeRecord) is driven by these.
  */
-import type { Executor, SqlValue } from "../db/types";
+import { columns, insertRows } from "../db/bulk";
+import type { Flusher, SqlValue, Tx } from "../db/types";
 import {
   type AnyRecord,
   type EntityKind,
@@ -31,8 +32,8 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
   fromRow(row: Record<string, unknown>): RecordOf[K];
   /** Column values in `columns` order. */
   toRow(r: RecordOf[K]): SqlValue[];
-  /** Side tables kept in step with the record (runs in the write's transaction). */
-  afterWrite?(exec: Executor, orgId: string, before: RecordOf[K] | null, after: RecordOf[K]): Promise<void>;
+  /** Side tables kept in step with the record: queues their rows in the write's transaction (`tx.enqueue`). */
+  afterWrite?(tx: Tx, orgId: string, before: RecordOf[K] | null, after: RecordOf[K]): void;
 }
 
 const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
@@ -91,15 +92,47 @@ export const TASK: EntityDef<"task"> = {
   tracked: [...writableFields("task"), "created_by", "deleted_at", "deleted_by"],
   columns: taskColumns,
   ...mapper<"task">(taskColumns, { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 }),
-  /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup. */
-  async afterWrite(exec, orgId, before, after) {
+  /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
+  afterWrite(tx, orgId, before, after) {
     if (before && sameList(before.tags, after.tags)) return;
-    if (before) await exec.run("DELETE FROM task_tags WHERE task_id = ?", [after.id]);
-    const tags = [...new Set(after.tags)];
-    if (tags.length === 0) return;
-    const values = tags.map(() => "(?, ?, ?)").join(", ");
-    await exec.run(`INSERT INTO task_tags (task_id, org_id, tag) VALUES ${values}`, tags.flatMap((tag) => [after.id, orgId, tag]));
+    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, tags: after.tags, replace: before !== null });
   },
+};
+
+/** The tags of a task after a write that changed them; `replace`: the task existed before (its stored rows go first). */
+export interface TaskTagsTouch {
+  taskId: string;
+  orgId: string;
+  tags: readonly string[];
+  replace: boolean;
+}
+
+const TASK_TAG_COLUMNS = columns([
+  ["task_id", "text"],
+  ["org_id", "text"],
+  ["tag", "text"],
+]);
+/** Task ids per `DELETE … IN (…)`. */
+const TAG_DELETE_BATCH = 500;
+
+/**
+ * Writes the `task_tags` rows of one transaction: per task its last tags win; the stored rows of
+ * tasks that existed before are deleted first (in batches), then every row goes in multi-row INSERTs.
+ */
+export const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
+  const last = new Map<string, TaskTagsTouch>();
+  const replaced: string[] = [];
+  for (const item of items) {
+    if (item.replace && !last.get(item.taskId)?.replace) replaced.push(item.taskId);
+    last.set(item.taskId, { ...item, replace: item.replace || (last.get(item.taskId)?.replace ?? false) });
+  }
+  for (let i = 0; i < replaced.length; i += TAG_DELETE_BATCH) {
+    const chunk = replaced.slice(i, i + TAG_DELETE_BATCH);
+    await exec.run(`DELETE FROM task_tags WHERE task_id IN (${chunk.map(() => "?").join(", ")})`, chunk);
+  }
+  const rows: SqlValue[][] = [];
+  for (const t of last.values()) for (const tag of new Set(t.tags)) rows.push([t.taskId, t.orgId, tag]);
+  await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
 };
 
 export const COMMENT: EntityDef<"comment"> = {

@@ -8,8 +8,9 @@
  * the order they commit: a reader that has seen position p never later finds a new row below p.
  * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
  */
+import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
-import { isEntityKind } from "./entities";
+import { entityDef, isEntityKind } from "./entities";
 import type { AnyRecord, EntityKind } from "./model";
 import { RecordRepo } from "./repo";
 
@@ -24,8 +25,15 @@ export interface FeedTouch {
   originDevice: string | null;
 }
 
-/** Rows per multi-row INSERT. */
-const ROWS_PER_INSERT = 200;
+const FEED_COLUMNS = columns([
+  ["entity", "text"],
+  ["entity_id", "text"],
+  ["org_id", "text"],
+  ["pos", "bigint"],
+  ["op", "text"],
+  ["version", "integer"],
+  ["origin_device", "text"],
+]);
 
 /**
  * Flushes the touches of one transaction: per organization (in a fixed order, so two
@@ -43,20 +51,44 @@ export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
   }
   for (const orgId of [...byOrg.keys()].sort()) {
     const touches = [...byOrg.get(orgId)!.values()];
+    if (exec.dialect === "postgres" && touches.length <= PG_ONE_STATEMENT_ROWS && (await reserveAndUpsertPg(exec, orgId, touches))) continue;
     const last = await reservePositions(exec, orgId, touches.length);
     const first = last - touches.length + 1;
-    for (let i = 0; i < touches.length; i += ROWS_PER_INSERT) {
-      const chunk = touches.slice(i, i + ROWS_PER_INSERT);
-      const params: SqlValue[] = [];
-      chunk.forEach((t, j) => params.push(t.entity, t.entityId, t.orgId, first + i + j, t.op, t.version, t.originDevice));
-      await exec.run(
-        `INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?, ?)").join(", ")}
-         ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device`,
-        params,
-      );
-    }
+    const rows: SqlValue[][] = touches.map((t, i) => [t.entity, t.entityId, t.orgId, first + i, t.op, t.version, t.originDevice]);
+    await insertRows(exec, "feed", FEED_COLUMNS, rows, FEED_UPSERT);
   }
 };
+
+const FEED_UPSERT =
+  "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device";
+
+/** Touches one Postgres statement takes at most (7 parameters each, under the 65,535 limit). */
+const PG_ONE_STATEMENT_ROWS = 4096;
+
+/**
+ * Postgres: reserves the positions and upserts the rows in ONE statement (a data-modifying CTE), so
+ * that the counter's row lock, held from here to COMMIT, covers one round trip instead of two —
+ * pushes of one organization queue on that lock. False (nothing written) when the organization has
+ * no counter row yet; the caller then takes the two-statement path, which creates it.
+ */
+async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[]): Promise<boolean> {
+  const params: SqlValue[] = [touches.length, orgId, touches.length];
+  touches.forEach((t, i) => params.push(t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice));
+  const tuple = "(?, ?, ?, CAST(? AS BIGINT), ?, CAST(? AS INTEGER), ?)";
+  const { changes } = await exec.run(
+    `WITH s AS (UPDATE org_feed_state SET seq = seq + CAST(? AS BIGINT) WHERE org_id = ? RETURNING seq)
+     INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device)
+     SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device
+     FROM s, (VALUES ${Array(touches.length).fill(tuple).join(", ")}) AS v(entity, entity_id, org_id, ord, op, version, origin_device)
+     ${FEED_UPSERT}`,
+    params,
+  );
+  return changes > 0;
+}
+
+// Always flushed after the other queued rows of the transaction: the organization's counter lock
+// is then held only for the feed write and the COMMIT (and cannot be part of a deadlock cycle).
+flushFeed.last = true;
 
 /** Takes `n` positions from the organization's counter (locking its row until COMMIT); returns the last one. */
 async function reservePositions(exec: Executor, orgId: string, n: number): Promise<number> {
@@ -113,28 +145,11 @@ export async function readFeed(
   limit: number,
   opts: { liveOnly?: boolean; throughPos?: number } = {},
 ): Promise<FeedPage> {
-  const through = opts.throughPos === undefined ? "" : " AND pos <= ?";
-  const rows = await exec.all<FeedRow>(
-    `SELECT pos, entity, entity_id, op, version, origin_device FROM feed WHERE org_id = ? AND pos > ?${through}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`,
-    opts.throughPos === undefined ? [orgId, afterPos, limit + 1] : [orgId, afterPos, opts.throughPos, limit + 1],
-  );
-  const hasMore = rows.length > limit;
-  const page = rows.slice(0, limit);
-  const ids = new Map<EntityKind, string[]>();
-  for (const r of page) {
-    if (!isEntityKind(r.entity)) continue;
-    let list = ids.get(r.entity);
-    if (!list) ids.set(r.entity, (list = []));
-    list.push(r.entity_id);
-  }
-  const records = new Map<string, AnyRecord>();
-  for (const [kind, list] of ids) {
-    for (const [id, rec] of await new RecordRepo(exec, orgId, kind).findMany(list)) records.set(`${kind}:${id}`, rec);
-  }
+  const { page, records, lastPos, hasMore } = await readFeedRows(exec, orgId, afterPos, limit, opts);
   const entries: FeedEntry[] = [];
   for (const r of page) {
-    const record = records.get(`${r.entity}:${r.entity_id}`);
-    if (!record) continue; // purged between the two reads
+    const row = records.get(`${r.entity}:${r.entity_id}`);
+    if (!row) continue; // purged between the two reads
     entries.push({
       pos: Number(r.pos),
       entity: r.entity as EntityKind,
@@ -142,10 +157,39 @@ export async function readFeed(
       op: r.op as "upsert" | "delete",
       version: Number(r.version),
       originDevice: r.origin_device,
-      record,
+      record: entityDef(r.entity as EntityKind).fromRow(row),
     });
   }
-  return { entries, lastPos: page.length ? Number(page[page.length - 1].pos) : afterPos, hasMore };
+  return { entries, lastPos, hasMore };
+}
+
+/** The feed rows of a page and the rows of their records (one query per entity kind). */
+async function readFeedRows(
+  exec: Executor,
+  orgId: string,
+  afterPos: number,
+  limit: number,
+  opts: { liveOnly?: boolean; throughPos?: number },
+): Promise<{ page: FeedRow[]; records: Map<string, Record<string, unknown>>; lastPos: number; hasMore: boolean }> {
+  const through = opts.throughPos === undefined ? "" : " AND pos <= ?";
+  const rows = await exec.all<FeedRow>(
+    `SELECT pos, entity, entity_id, op, version, origin_device FROM feed WHERE org_id = ? AND pos > ?${through}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`,
+    opts.throughPos === undefined ? [orgId, afterPos, limit + 1] : [orgId, afterPos, opts.throughPos, limit + 1],
+  );
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const ids = new Map<EntityKind, string[]>();
+  for (const r of page) {
+    if (!isEntityKind(r.entity)) continue;
+    let list = ids.get(r.entity);
+    if (!list) ids.set(r.entity, (list = []));
+    list.push(r.entity_id);
+  }
+  const records = new Map<string, Record<string, unknown>>();
+  for (const [kind, list] of ids) {
+    for (const row of await new RecordRepo(exec, orgId, kind).findRows(list)) records.set(`${kind}:${row.id as string}`, row);
+  }
+  return { page, records, lastPos: page.length ? Number(page[page.length - 1].pos) : afterPos, hasMore };
 }
 
 /** The organization's latest allocated feed position (0 when nothing was written yet). */

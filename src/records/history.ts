@@ -1,5 +1,6 @@
 import type { VectorClock } from "../sync/clock";
-import type { Executor } from "../db/types";
+import { columns, insertRows } from "../db/bulk";
+import type { Executor, Flusher, SqlValue } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
 
@@ -56,29 +57,59 @@ function toEntry<K extends EntityKind>(r: HistoryRow): HistoryEntry<K> {
   };
 }
 
-/** History of the synced records of one organization. Appended only by writeRecord. */
+/** History rows as the write core queues them (`tx.enqueue(flushHistory, row)`). */
+export interface QueuedHistory {
+  orgId: string;
+  entry: HistoryEntry;
+}
+
+const HISTORY_COLUMNS = columns([
+  ["org_id", "text"],
+  ["id", "text"],
+  ["entity", "text"],
+  ["entity_id", "text"],
+  ["version", "integer"],
+  ["action", "text"],
+  ["changes", "text"],
+  ["snapshot", "text"],
+  ["user_id", "text"],
+  ["device_id", "text"],
+  ["vector_clock", "text"],
+  ["created_at", "text"],
+]);
+
+/**
+ * Appends the history rows of one transaction, just before COMMIT, as multi-row INSERTs (nothing
+ * reads a row back in the transaction that wrote it: a merge base of this transaction's own writes
+ * is taken from memory). A rolled-back savepoint drops its rows with it.
+ */
+export const flushHistory: Flusher<QueuedHistory> = async (exec, items) => {
+  const rows: SqlValue[][] = items.map(({ orgId, entry: e }) => [
+    orgId,
+    e.id,
+    e.entity,
+    e.entityId,
+    e.version,
+    e.action,
+    JSON.stringify(e.changes),
+    JSON.stringify(e.snapshot),
+    e.userId,
+    e.deviceId,
+    JSON.stringify(e.vectorClock),
+    e.createdAt,
+  ]);
+  await insertRows(exec, "history", HISTORY_COLUMNS, rows);
+};
+
+/** Keys per batched snapshot lookup (3 parameters each). */
+const SNAPSHOT_BATCH = 200;
+
+/** History of the synced records of one organization. Appended only by writeRecord (through {@link flushHistory}). */
 export class HistoryRepo {
   constructor(
     private readonly exec: Executor,
     readonly orgId: string,
   ) {}
-
-  async append(e: HistoryEntry): Promise<void> {
-    await this.exec.run(`INSERT INTO history (org_id, ${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      this.orgId,
-      e.id,
-      e.entity,
-      e.entityId,
-      e.version,
-      e.action,
-      JSON.stringify(e.changes),
-      JSON.stringify(e.snapshot),
-      e.userId,
-      e.deviceId,
-      JSON.stringify(e.vectorClock),
-      e.createdAt,
-    ]);
-  }
 
   /** One page of a record's history, oldest first. */
   async list<K extends EntityKind>(entity: K, entityId: string, page: PageRequest): Promise<PageResult<HistoryEntry<K>>> {
@@ -111,4 +142,27 @@ export class HistoryRepo {
     );
     return r ? (JSON.parse(r.snapshot) as RecordOf[K]) : undefined;
   }
+
+  /**
+   * Several snapshots at once (merge bases and duplicates of a push batch): one query per 200 keys.
+   * The answer maps `entity:entityId:version` to the record; unknown versions are left out.
+   */
+  async findSnapshots(keys: readonly { entity: EntityKind; entityId: string; version: number }[]): Promise<Map<string, RecordOf[EntityKind]>> {
+    const out = new Map<string, RecordOf[EntityKind]>();
+    const unique = [...new Map(keys.map((k) => [snapshotKey(k.entity, k.entityId, k.version), k])).values()];
+    for (let i = 0; i < unique.length; i += SNAPSHOT_BATCH) {
+      const chunk = unique.slice(i, i + SNAPSHOT_BATCH);
+      const params: SqlValue[] = [this.orgId];
+      for (const k of chunk) params.push(k.entityId, k.entity, k.version);
+      const rows = await this.exec.all<{ entity: string; entity_id: string; version: number; snapshot: string }>(
+        `SELECT entity, entity_id, version, snapshot FROM history WHERE org_id = ? AND (${chunk.map(() => "(entity_id = ? AND entity = ? AND version = ?)").join(" OR ")})`,
+        params,
+      );
+      for (const r of rows) out.set(snapshotKey(r.entity as EntityKind, r.entity_id, Number(r.version)), JSON.parse(r.snapshot));
+    }
+    return out;
+  }
 }
+
+/** The key of {@link HistoryRepo.findSnapshots}' answer. */
+export const snapshotKey = (entity: EntityKind, entityId: string, version: number): string => `${entity}:${entityId}:${version}`;

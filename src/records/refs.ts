@@ -1,6 +1,17 @@
 import type { Executor } from "../db/types";
 import type { FieldErrors } from "./validate";
-import type { EntityKind, RecordOf } from "./model";
+import type { AnyRecord, EntityKind, RecordOf } from "./model";
+
+/**
+ * Records the caller already holds in its transaction (a push batch: everything it loaded or wrote),
+ * so that checking a reference needs no query. `record` answers the organization's record (a
+ * tombstone included), null when it is known not to exist in the organization, undefined when
+ * unknown (then the database is asked); `user` likewise for users of the organization.
+ */
+export interface KnownRecords {
+  record(kind: EntityKind, id: string): AnyRecord | null | undefined;
+  user(id: string): boolean | undefined;
+}
 
 /**
  * Checks the references a write sets (only those that changed, or all on create) against the
@@ -14,6 +25,7 @@ export async function checkReferences<K extends EntityKind>(
   kind: K,
   before: RecordOf[K] | null,
   after: RecordOf[K],
+  known?: KnownRecords,
 ): Promise<FieldErrors> {
   const errors: FieldErrors = {};
   const changed = (f: string) => {
@@ -21,21 +33,36 @@ export async function checkReferences<K extends EntityKind>(
     return v !== null && v !== undefined && (before === null || (before as unknown as Record<string, unknown>)[f] !== v) ? (v as string) : null;
   };
   const exists = async (sql: string, params: (string | null)[]) => (await exec.get(sql, params)) !== undefined;
+  /** A live record of the organization (matching `also`), from `known` when it knows, else from the database. */
+  const live = async (refKind: EntityKind, id: string, sql: string, params: (string | null)[], also?: (r: AnyRecord) => boolean) => {
+    const r = known?.record(refKind, id);
+    if (r === undefined) return exists(sql, params);
+    return r !== null && r.deleted_at === null && (also === undefined || also(r));
+  };
 
   if (kind === "task") {
     const project = changed("project_id");
-    if (project && !(await exists("SELECT id FROM projects WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [project, orgId])))
+    if (project && !(await live("project", project, "SELECT id FROM projects WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [project, orgId])))
       errors.project_id = "no such project";
     const assignee = changed("assignee_id");
-    if (assignee && !(await exists("SELECT id FROM users WHERE id = ? AND org_id = ?", [assignee, orgId]))) errors.assignee_id = "no such user";
+    if (assignee && !(known?.user(assignee) ?? (await exists("SELECT id FROM users WHERE id = ? AND org_id = ?", [assignee, orgId]))))
+      errors.assignee_id = "no such user";
   } else if (kind === "comment") {
     const c = after as RecordOf["comment"];
     const task = changed("task_id");
-    if (task && !(await exists("SELECT id FROM tasks WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [task, orgId]))) errors.task_id = "no such task";
+    if (task && !(await live("task", task, "SELECT id FROM tasks WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [task, orgId]))) errors.task_id = "no such task";
     const parent = changed("parent_id");
     if (parent) {
       if (parent === c.id) errors.parent_id = "a comment cannot answer itself";
-      else if (!(await exists("SELECT id FROM comments WHERE id = ? AND org_id = ? AND task_id = ? AND deleted_at IS NULL", [parent, orgId, c.task_id])))
+      else if (
+        !(await live(
+          "comment",
+          parent,
+          "SELECT id FROM comments WHERE id = ? AND org_id = ? AND task_id = ? AND deleted_at IS NULL",
+          [parent, orgId, c.task_id],
+          (r) => (r as RecordOf["comment"]).task_id === c.task_id,
+        ))
+      )
         errors.parent_id = "no such comment on this task";
     }
   }

@@ -1,4 +1,5 @@
-import type { Executor } from "../db/types";
+import { type BulkColumns, type ColumnType, chunks, columns, insertRows, PG_MAX_PARAMS } from "../db/bulk";
+import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { type EntityDef, entityDef } from "./entities";
 import type { EntityKind, RecordOf } from "./model";
@@ -7,6 +8,11 @@ import type { EntityKind, RecordOf } from "./model";
 const BATCH = 500;
 
 const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
+
+const INTEGER_COLUMNS = new Set(["version", "priority_rank", "archived"]);
+const typeOf = (c: string): ColumnType => (INTEGER_COLUMNS.has(c) ? "integer" : "text");
+/** Per entity: `org_id` + the columns, typed (multi-row inserts). */
+const bulkColumns = new Map<EntityKind, BulkColumns>();
 
 /**
  * The storage of one entity kind within one organization. Every query is scoped by
@@ -46,22 +52,34 @@ export class RecordRepo<K extends EntityKind> {
     return r;
   }
 
-  /** The records with these ids (tombstones included), one query per 500 ids; missing ids are left out. */
-  async findMany(ids: readonly string[]): Promise<Map<string, RecordOf[K]>> {
+  /**
+   * The records with these ids (tombstones included), one query per 500 ids; missing ids are left out.
+   * `forUpdate` (Postgres): the rows are also locked until COMMIT, in id order (SQLite: one writer, nothing to lock).
+   */
+  async findMany(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Map<string, RecordOf[K]>> {
     const out = new Map<string, RecordOf[K]>();
+    for (const row of await this.findRows(ids, opts)) {
+      const r = this.def.fromRow(row);
+      out.set(r.id, r);
+    }
+    return out;
+  }
+
+  /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` / `def.toJson` map them). */
+  async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
+    const lock = opts.forUpdate && this.exec.dialect === "postgres";
     const unique = [...new Set(ids)];
+    if (lock) unique.sort();
+    const out: Record<string, unknown>[] = [];
     for (let i = 0; i < unique.length; i += BATCH) {
       const chunk = unique.slice(i, i + BATCH);
       // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key: with a plain `org_id = ?`
       // it picks the (org_id, …) indexes and scans the whole organization for every batch.
-      const rows = await this.exec.all(
-        `SELECT ${this.cols} FROM ${this.def.table} WHERE id IN (${chunk.map(() => "?").join(", ")}) AND CAST(org_id AS TEXT) = ?`,
+      const rows = await this.exec.all<Record<string, unknown>>(
+        `SELECT ${this.cols} FROM ${this.def.table} WHERE id IN (${chunk.map(() => "?").join(", ")}) AND CAST(org_id AS TEXT) = ?${lock ? " ORDER BY id FOR UPDATE" : ""}`,
         [...chunk, this.orgId],
       );
-      for (const row of rows) {
-        const r = this.def.fromRow(row);
-        out.set(r.id, r);
-      }
+      for (const row of rows) out.push(row);
     }
     return out;
   }
@@ -78,16 +96,77 @@ export class RecordRepo<K extends EntityKind> {
   /**
    * Overwrites the record if its stored version is still `expectedVersion` (atomic compare-and-set:
    * `UPDATE … WHERE id AND org_id AND version`); false when another write got there first.
-   * Use writeRecord, not this.
+   * With `before` (the stored record), only the columns whose value changes are written: SQLite
+   * then maintains only the indexes over those columns. Use writeRecord, not this.
    */
-  async updateIfVersion(r: RecordOf[K], expectedVersion: number): Promise<boolean> {
-    const cols = this.def.columns.filter((c) => c !== "id");
-    const values = this.def.toRow(r).filter((_, i) => this.def.columns[i] !== "id");
-    const { changes } = await this.exec.run(
-      `UPDATE ${this.def.table} SET ${cols.map((c) => `${c} = ?`).join(", ")} WHERE id = ? AND org_id = ? AND version = ?`,
-      [...values, r.id, this.orgId, expectedVersion],
-    );
+  async updateIfVersion(r: RecordOf[K], expectedVersion: number, before?: RecordOf[K]): Promise<boolean> {
+    const values = this.def.toRow(r);
+    const old = before ? this.def.toRow(before) : null;
+    const set: string[] = [];
+    const params: SqlValue[] = [];
+    this.def.columns.forEach((c, i) => {
+      if (c === "id" || (old !== null && old[i] === values[i])) return;
+      set.push(`${c} = ?`);
+      params.push(values[i]);
+    });
+    if (set.length === 0) set.push("version = version"); // nothing differs (cannot happen: the version moves)
+    const { changes } = await this.exec.run(`UPDATE ${this.def.table} SET ${set.join(", ")} WHERE id = ? AND org_id = ? AND version = ?`, [
+      ...params,
+      r.id,
+      this.orgId,
+      expectedVersion,
+    ]);
     return changes === 1;
+  }
+
+  /** Inserts new records (multi-row); answers how many were inserted (an id already taken is skipped). Use storeWrites, not this. */
+  async insertMany(records: readonly RecordOf[K][]): Promise<number> {
+    let cols = bulkColumns.get(this.kind);
+    if (!cols) bulkColumns.set(this.kind, (cols = columns([["org_id", "text"], ...this.def.columns.map((c) => [c, typeOf(c)] as const)])));
+    // Sorted by id: concurrent batches inserting the same new ids take their index locks in one order.
+    const rows = [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => [this.orgId, ...this.def.toRow(r)]);
+    return insertRows(this.exec, this.def.table, cols, rows, "ON CONFLICT (id) DO NOTHING");
+  }
+
+  /**
+   * Compare-and-set of many records at once (each against its own expected version); answers how
+   * many were updated. Postgres: `UPDATE … FROM (VALUES …)` statements of up to 256 records, sent
+   * together; SQLite: one prepared statement per record (no round trips there, only the changed
+   * columns, and its planner joins a VALUES list poorly). Use storeWrites, not this.
+   */
+  async updateManyIfVersion(items: readonly { record: RecordOf[K]; expected: number; before?: RecordOf[K] }[]): Promise<number> {
+    if (this.exec.dialect !== "postgres") {
+      let n = 0;
+      for (const { record, expected, before } of items) if (await this.updateIfVersion(record, expected, before)) n++;
+      return n;
+    }
+    // Sorted by id: the same row order as the locks the batch took.
+    const sorted = [...items].sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+    const rows = sorted.map(({ record, before }) => ({ after: this.def.toRow(record), before: before ? this.def.toRow(before) : null }));
+    // Only the columns some record of the batch changes are sent and set (an edit of a title does not ship every description).
+    const changed = this.def.columns
+      .map((c, i) => ({ c, i }))
+      .filter(({ c, i }) => c !== "id" && rows.some((r) => r.before === null || r.before[i] !== r.after[i]));
+    const idIndex = this.def.columns.indexOf("id");
+    const names = ["expected", "id", ...changed.map((x) => x.c)];
+    const tuple = `(${names.map((c) => (c === "expected" || typeOf(c) === "integer" ? "CAST(? AS INTEGER)" : "?")).join(", ")})`;
+    const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
+    const statements = chunks(sorted.length, names.length, PG_MAX_PARAMS).map(([start, count]) => {
+      const params: SqlValue[] = [];
+      for (let k = start; k < start + count; k++) {
+        params.push(sorted[k].expected, rows[k].after[idIndex]);
+        for (const { i } of changed) params.push(rows[k].after[i]);
+      }
+      params.push(this.orgId);
+      return this.exec.run(
+        `UPDATE ${this.def.table} AS t SET ${set} FROM (VALUES ${Array(count).fill(tuple).join(", ")}) AS v(${names.join(", ")})
+         WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
+        params,
+      );
+    });
+    let n = 0;
+    for (const { changes } of await Promise.all(statements)) n += changes;
+    return n;
   }
 }
 

@@ -4,15 +4,15 @@
  * in the caller's transaction checks the values and references, bumps the version, stores the row
  * with an atomic version check, appends history and queues the change-feed touch.
  */
-import type { Tx } from "../db/types";
+import type { Executor, Tx } from "../db/types";
 import { DomainError, invalid } from "../errors";
 import { isUuid, newId } from "../ids";
 import { serverWrite, type VectorClock } from "../sync/clock";
 import { entityDef, jsonEqual } from "./entities";
 import { flushFeed } from "./feed";
-import { type Changes, HistoryRepo } from "./history";
+import { type Changes, flushHistory, type HistoryEntry } from "./history";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
-import { checkReferences } from "./refs";
+import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
 import { checkFields } from "./validate";
 
@@ -64,8 +64,39 @@ export class WriteConflict<K extends EntityKind = EntityKind> extends DomainErro
  * `validation_failed` (422, `details.fields`) for bad values or references outside the
  * organization, `already_exists` (409) when a create's id is taken, {@link WriteConflict}
  * when `before.version` is no longer the stored version.
+ *
+ * The row is stored at once (the compare-and-set answers now); its history row, side rows
+ * (`task_tags`) and feed touch are queued and written just before COMMIT in multi-row statements.
  */
 export async function writeRecord<K extends EntityKind>(tx: Tx, input: WriteInput<K>): Promise<RecordOf[K]> {
+  const w = await prepareWrite(tx, input);
+  const repo = new RecordRepo(tx, input.orgId, input.entity);
+  if (w.before === null) {
+    if (!(await repo.insert(w.after))) throw new DomainError("already_exists", `a ${input.entity} with this id already exists`, { id: w.after.id });
+  } else if (!(await repo.updateIfVersion(w.after, w.before.version, w.before))) {
+    throw new WriteConflict<K>(await repo.find(w.before.id));
+  }
+  queueEffects(tx, w);
+  return w.after;
+}
+
+/** A write decided and checked but not stored yet: the record before and after, and its history entry. */
+export interface PreparedWrite<K extends EntityKind = EntityKind> {
+  entity: K;
+  orgId: string;
+  before: RecordOf[K] | null;
+  after: RecordOf[K];
+  history: HistoryEntry<K>;
+  originDevice: string | null;
+}
+
+/**
+ * Everything {@link writeRecord} checks and computes, without storing anything: the values, the
+ * references (through `known` first — records the caller already holds in this transaction — and
+ * the database for the rest), the new version, clock, timestamps and history entry. Throws the
+ * same errors as writeRecord, except the storage ones (`already_exists`, WriteConflict).
+ */
+export async function prepareWrite<K extends EntityKind>(exec: Executor, input: WriteInput<K>, known?: KnownRecords): Promise<PreparedWrite<K>> {
   const def = entityDef(input.entity);
   const { before, action } = input;
   if ((action === "created") !== (before === null)) throw new Error(`writeRecord: action "${action}" with${before ? "" : "out"} a stored record`);
@@ -102,40 +133,78 @@ export async function writeRecord<K extends EntityKind>(tx: Tx, input: WriteInpu
   }) as unknown as RecordOf[K];
 
   if (action !== "deleted" && deletedAt === null) {
-    const refErrors = await checkReferences(tx, input.orgId, input.entity, before, after);
+    const refErrors = await checkReferences(exec, input.orgId, input.entity, before, after, known);
     if (Object.keys(refErrors).length) throw invalid(refErrors);
   }
 
-  const repo = new RecordRepo(tx, input.orgId, input.entity);
-  if (before === null) {
-    if (!(await repo.insert(after))) throw new DomainError("already_exists", `a ${input.entity} with this id already exists`, { id });
-  } else if (!(await repo.updateIfVersion(after, before.version))) {
-    throw new WriteConflict<K>(await repo.find(before.id));
-  }
-  await def.afterWrite?.(tx, input.orgId, before, after);
-
-  await new HistoryRepo(tx, input.orgId).append({
-    id: newId(),
+  return {
     entity: input.entity,
-    entityId: id,
-    version: after.version,
-    action,
-    changes: diff(def.tracked, before, after),
-    snapshot: after,
-    userId: input.userId,
-    deviceId: input.deviceId,
-    vectorClock: after.vector_clock,
-    createdAt: at,
-  });
-  tx.enqueue(flushFeed, {
     orgId: input.orgId,
-    entity: input.entity,
-    entityId: id,
-    op: after.deleted_at === null ? "upsert" : "delete",
-    version: after.version,
+    before,
+    after,
     originDevice: input.originDevice ?? null,
+    history: {
+      id: newId(),
+      entity: input.entity,
+      entityId: id,
+      version: after.version,
+      action,
+      changes: diff(def.tracked, before, after),
+      snapshot: after,
+      userId: input.userId,
+      deviceId: input.deviceId,
+      vectorClock: after.vector_clock,
+      createdAt: at,
+    },
+  };
+}
+
+/** Queues what follows a stored write: its history row, side rows and feed touch (all flushed just before COMMIT). */
+function queueEffects(tx: Tx, w: PreparedWrite): void {
+  const def = entityDef(w.entity);
+  def.afterWrite?.(tx, w.orgId, w.before as never, w.after as never);
+  tx.enqueue(flushHistory, { orgId: w.orgId, entry: w.history });
+  tx.enqueue(flushFeed, {
+    orgId: w.orgId,
+    entity: w.entity,
+    entityId: w.after.id,
+    op: w.after.deleted_at === null ? "upsert" : "delete",
+    version: w.after.version,
+    originDevice: w.originDevice,
   });
-  return after;
+}
+
+/**
+ * Stores many prepared writes of one organization in `tx` with multi-row statements, then queues
+ * their effects like {@link writeRecord}. Several writes of one record (in order: each one's
+ * `before` is the previous one's `after`) store its last state once, checked against the version
+ * the first one started from. Answers false — after which the caller must roll back what this
+ * did (run it in a savepoint) — when any row could not be stored: a create's id is taken (in
+ * another organization, or by a concurrent transaction), or a record moved on under its
+ * compare-and-set. Nothing of the kind is ever reported for a write that is stored.
+ */
+export async function storeWrites(tx: Tx, orgId: string, writes: readonly PreparedWrite[]): Promise<boolean> {
+  const byRecord = new Map<string, { first: PreparedWrite; last: PreparedWrite }>();
+  for (const w of writes) {
+    const k = `${w.entity}:${w.after.id}`;
+    const seen = byRecord.get(k);
+    if (seen) seen.last = w;
+    else byRecord.set(k, { first: w, last: w });
+  }
+  for (const kind of ["project", "task", "comment"] as const) {
+    const inserts: RecordOf[EntityKind][] = [];
+    const updates: { record: RecordOf[EntityKind]; expected: number; before: RecordOf[EntityKind] }[] = [];
+    for (const { first, last } of byRecord.values()) {
+      if (first.entity !== kind) continue;
+      if (first.before === null) inserts.push(last.after);
+      else updates.push({ record: last.after, expected: first.before.version, before: first.before });
+    }
+    const repo = new RecordRepo(tx, orgId, kind);
+    if (inserts.length && (await repo.insertMany(inserts as RecordOf[typeof kind][])) !== inserts.length) return false;
+    if (updates.length && (await repo.updateManyIfVersion(updates as { record: RecordOf[typeof kind]; expected: number; before: RecordOf[typeof kind] }[])) !== updates.length) return false;
+  }
+  for (const w of writes) queueEffects(tx, w);
+  return true;
 }
 
 /**

@@ -1,30 +1,43 @@
 /**
  * One push batch inside one transaction (docs/sync-design.md, "Push"): batched reads first, then
- * every change in its own savepoint — decided against the record's clock, written through the
- * records write core, and remembered in `sync_changes` in that same savepoint (exactly once).
+ * every change decided in memory against the record's clock and checked by the records write core
+ * (`prepareWrite`), then everything stored with multi-row statements: the records, the Conflicts,
+ * the `sync_changes` rows (exactly once), and — just before COMMIT — history, tags and feed.
+ *
+ * A change refused by a rule writes nothing (its writes are only ever queued once it has been
+ * decided). When a row cannot be stored as decided — a create's id taken by another organization
+ * or by a concurrent transaction, a `sync_changes` row written concurrently, a record changed
+ * under its compare-and-set — the bulk store is rolled back (it runs in a savepoint) and the batch
+ * is processed again the careful way: every change in its own savepoint, stored at once through
+ * `writeRecord`, decided again on a lost compare-and-set.
  */
 import type { Tx } from "../db/types";
 import { DomainError } from "../errors";
 import { newId } from "../ids";
 import {
   type AnyRecord,
-  entityDef,
   type EntityKind,
   fieldsOf,
   HistoryRepo,
   type HistoryAction,
   isEntityKind,
   jsonEqual,
+  type KnownRecords,
+  prepareWrite,
+  type PreparedWrite,
   recordRepo,
+  snapshotKey,
+  storeWrites,
+  type WriteInput,
   WriteConflict,
   writeRecord,
 } from "../records";
 import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "./clock";
 import { type MalformedChange, type ParsedChange, parseChange } from "./change";
-import { ConflictRepo } from "./conflicts-repo";
+import { type Conflict, ConflictRepo } from "./conflicts-repo";
 import { mergeRecord } from "./merge";
 import type { ChangeError, ChangeResult, ChangeStatus } from "./model";
-import { lockRecords, orgDeviceIds, type SeenChange, SyncChangeRepo } from "./repo";
+import { type ChangeRow, orgDeviceIds, orgUserIds, type SeenChange, SyncChangeRepo } from "./repo";
 
 /** Who pushes, and the time every write of the batch carries. */
 export interface PushContext {
@@ -48,6 +61,9 @@ export class ChangeRejected extends Error {
 
 /** The row of a change was written by a concurrent request meanwhile (Postgres): answer from it. */
 class AlreadySeen extends Error {}
+
+/** The bulk store could not store a row as decided: roll it back and process the batch change by change. */
+class BulkConflict extends Error {}
 
 /** Attempts of one change whose record a concurrent transaction changed under it (Postgres only). */
 const MAX_ATTEMPTS = 5;
@@ -73,62 +89,149 @@ const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
 /** The order in which a batch locks the records it writes (Postgres): the same for every batch. */
 const LOCK_ORDER: readonly EntityKind[] = ["comment", "task", "project"];
 
+/** What the bulk mode collects while deciding, stored at the end of the batch. */
+interface Pending {
+  writes: PreparedWrite[];
+  changes: ChangeRow[];
+  conflicts: Conflict[];
+}
+
 /** Runs one batch in `tx`; see {@link PushBatch.run}. */
 export class PushBatch {
   /** Current records of the batch (and of the records they reference), kept up to date as changes apply. */
   private readonly records = new Map<string, AnyRecord>();
+  /** Keys the preload asked for: one missing from `records` does not exist in the organization. */
+  private readonly loaded = new Set<string>();
+  /** Referenced user ids the preload asked for → whether they are users of the organization. */
+  private readonly users = new Map<string, boolean>();
+  /** History snapshots by `snapshotKey`: preloaded (merge bases, duplicates) and written by this batch; null = known missing. */
+  private readonly snapshots = new Map<string, AnyRecord | null>();
   private seen = new Map<string, SeenChange>();
   private devices = new Set<string>();
   private readonly at: string;
+  /** Bulk mode: what is decided and not stored yet. Null in the change-by-change mode. */
+  private pending: Pending | null;
   /** Records written by the batch (sync_log `record_count`). */
   written = 0;
+
+  private readonly known: KnownRecords = {
+    record: (kind, id) => this.records.get(key(kind, id)) ?? (this.loaded.has(key(kind, id)) ? null : undefined),
+    user: (id) => this.users.get(id),
+  };
 
   constructor(
     private readonly tx: Tx,
     private readonly ctx: PushContext,
+    mode: "bulk" | "savepoints" = "bulk",
   ) {
     this.at = ctx.now.toISOString();
+    this.pending = mode === "bulk" ? { writes: [], changes: [], conflicts: [] } : null;
   }
 
   /** Processes `raw` changes in order and answers one result per change, in the same order. */
   async run(raw: readonly unknown[]): Promise<ChangeResult[]> {
     const parsed = raw.map(parseChange);
-    await this.preload(parsed.map((p) => (p.ok ? p.change : null)));
+    const ok = parsed.flatMap((p) => (p.ok ? [p.change] : []));
+    const changeIds = parsed.flatMap((p) => (p.ok ? [p.change.changeId] : p.malformed.changeId !== null ? [p.malformed.changeId] : []));
+    await this.preload(ok, changeIds);
+    if (this.pending === null) return this.process(parsed);
+    try {
+      const results = await this.process(parsed);
+      await this.tx.savepoint((sp) => this.store(sp));
+      return results;
+    } catch (err) {
+      if (!(err instanceof BulkConflict)) throw err;
+      const careful = new PushBatch(this.tx, this.ctx, "savepoints");
+      const results = await careful.run(raw);
+      this.written = careful.written;
+      return results;
+    }
+  }
+
+  private async process(parsed: ReturnType<typeof parseChange>[]): Promise<ChangeResult[]> {
     const results: ChangeResult[] = [];
-    for (const p of parsed) results.push(p.ok ? await this.process(p.change) : await this.malformed(p.malformed));
+    for (const p of parsed) results.push(p.ok ? await this.processOne(p.change) : await this.malformed(p.malformed));
     return results;
   }
 
+  /** Bulk mode: stores everything decided (in a savepoint: a {@link BulkConflict} rolls it all back). */
+  private async store(sp: Tx): Promise<void> {
+    const { writes, changes, conflicts } = this.pending!;
+    if (!(await storeWrites(sp, this.ctx.orgId, writes))) throw new BulkConflict();
+    const conflictRepo = new ConflictRepo(sp, this.ctx.orgId);
+    for (const c of conflicts) await conflictRepo.put(c);
+    if ((await new SyncChangeRepo(sp, this.ctx.orgId).putMany(this.ctx.deviceId, changes, this.at)) !== changes.length) throw new BulkConflict();
+  }
+
   /**
-   * The batched reads, after locking the records the batch writes (Postgres): the `sync_changes`
-   * rows of every change_id, the organization's device ids, and the current records of every
-   * entity_id and referenced id — one query per entity kind, comments first so that their tasks
-   * are loaded with the tasks.
+   * The batched reads. First the records the batch writes, locked (Postgres, until COMMIT; one
+   * query per entity kind in a fixed order, ids sorted: every batch takes its row locks in the same
+   * global order, so concurrent batches wait for each other instead of deadlocking). Then — so that
+   * a concurrent push of the same changes that held those locks is seen — the `sync_changes` rows of
+   * every change_id (malformed changes' too), the organization's device ids, the records the changes reference (not
+   * locked; a comment's task comes with the tasks), the referenced users, and the history
+   * snapshots that merges (concurrent clocks) and duplicates will need.
    */
-  private async preload(changes: (ParsedChange | null)[]): Promise<void> {
-    const ok = changes.filter((c): c is ParsedChange => c !== null);
-    for (const kind of LOCK_ORDER) {
-      await lockRecords(this.tx, this.ctx.orgId, entityDef(kind).table, ok.filter((c) => c.entity === kind).map((c) => c.entityId));
-    }
-    this.seen = await new SyncChangeRepo(this.tx, this.ctx.orgId).findMany(this.ctx.deviceId, ok.map((c) => c.changeId));
-    this.devices = await orgDeviceIds(this.tx, this.ctx.orgId);
+  private async preload(ok: ParsedChange[], changeIds: string[]): Promise<void> {
+    const { orgId } = this.ctx;
+    const loadInto = async (kind: EntityKind, ids: Iterable<string>, forUpdate: boolean) => {
+      const list = [...ids].filter((id) => !this.loaded.has(key(kind, id)));
+      if (list.length === 0) return;
+      for (const id of list) this.loaded.add(key(kind, id));
+      for (const [id, r] of await recordRepo(this.tx, orgId, kind).findMany(list, { forUpdate })) this.records.set(key(kind, id), r);
+    };
+    for (const kind of LOCK_ORDER) await loadInto(kind, ok.filter((c) => c.entity === kind).map((c) => c.entityId), true);
+
+    this.seen = await new SyncChangeRepo(this.tx, orgId).findMany(this.ctx.deviceId, changeIds);
+    this.devices = await orgDeviceIds(this.tx, orgId);
     const want: Record<EntityKind, Set<string>> = { project: new Set(), task: new Set(), comment: new Set() };
+    const assignees = new Set<string>();
     const ref = (kind: EntityKind, v: unknown) => typeof v === "string" && want[kind].add(v);
     for (const c of ok) {
-      want[c.entity].add(c.entityId);
-      if (c.entity === "task") ref("project", c.data.project_id);
+      if (c.entity === "task") {
+        ref("project", c.data.project_id);
+        if (typeof c.data.assignee_id === "string") assignees.add(c.data.assignee_id);
+      }
       if (c.entity === "comment") {
         ref("task", c.data.task_id);
         ref("comment", c.data.parent_id);
       }
     }
-    for (const kind of ["comment", "task", "project"] as const) {
-      if (want[kind].size === 0) continue;
-      for (const [id, r] of await recordRepo(this.tx, this.ctx.orgId, kind).findMany([...want[kind]])) {
-        this.records.set(key(kind, id), r);
-        if (kind === "comment") want.task.add((r as AnyRecord & { task_id: string }).task_id);
+    await loadInto("comment", want.comment, false);
+    for (const r of this.records.values()) if ("task_id" in r && typeof r.task_id === "string") want.task.add(r.task_id);
+    await loadInto("task", want.task, false);
+    await loadInto("project", want.project, false);
+    if (assignees.size) {
+      const found = await orgUserIds(this.tx, orgId, [...assignees]);
+      for (const id of assignees) this.users.set(id, found.has(id));
+    }
+
+    const snapshots: { entity: EntityKind; entityId: string; version: number }[] = [];
+    for (const seen of this.seen.values()) {
+      const r = seen.result;
+      if (r.record === null && r.entity !== null && isEntityKind(r.entity) && r.entity_id && r.version !== null)
+        snapshots.push({ entity: r.entity, entityId: r.entity_id, version: r.version });
+    }
+    for (const c of ok) {
+      const current = this.records.get(key(c.entity, c.entityId));
+      if (c.op === "create" || !current || c.baseVersion === null || c.baseVersion >= current.version || this.seen.has(c.changeId)) continue;
+      if (compareClocks(c.clock, current.vector_clock) === "CONCURRENT") snapshots.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
+    }
+    if (snapshots.length) {
+      const found = await new HistoryRepo(this.tx, orgId).findSnapshots(snapshots);
+      for (const s of snapshots) {
+        const k = snapshotKey(s.entity, s.entityId, s.version);
+        this.snapshots.set(k, (found.get(k) as AnyRecord | undefined) ?? null);
       }
     }
+  }
+
+  /** The record at `version` from history: this batch's own writes and the preloaded ones from memory, others from the database. */
+  private async snapshot(kind: EntityKind, id: string, version: number): Promise<AnyRecord | null> {
+    const k = snapshotKey(kind, id, version);
+    const hit = this.snapshots.get(k);
+    if (hit !== undefined) return hit;
+    return ((await new HistoryRepo(this.tx, this.ctx.orgId).findSnapshot(kind, id, version)) as AnyRecord | undefined) ?? null;
   }
 
   private record(kind: EntityKind, id: unknown): AnyRecord | undefined {
@@ -151,9 +254,10 @@ export class PushBatch {
     return this.remember(m.changeId, m.hash, result);
   }
 
-  private async process(c: ParsedChange): Promise<ChangeResult> {
+  private async processOne(c: ParsedChange): Promise<ChangeResult> {
     const seen = this.seen.get(c.changeId);
     if (seen) return this.answerSeen(c.changeId, c.hash, seen, c);
+    if (this.pending !== null) return this.decideInMemory(c);
     for (let attempt = 1; ; attempt++) {
       try {
         const outcome = await this.tx.savepoint(async (sp) => {
@@ -162,9 +266,7 @@ export class PushBatch {
           if (!(await new SyncChangeRepo(sp, this.ctx.orgId).put(this.ctx.deviceId, c.changeId, c.hash, result, this.at))) throw new AlreadySeen();
           return { o, result };
         });
-        this.records.set(key(c.entity, c.entityId), outcome.o.record);
-        if (outcome.o.wrote) this.written++;
-        this.seen.set(c.changeId, { hash: c.hash, result: outcome.result });
+        this.applied1(c, outcome.o, outcome.result);
         return outcome.result;
       } catch (err) {
         if (err instanceof AlreadySeen) {
@@ -194,6 +296,34 @@ export class PushBatch {
     }
   }
 
+  /** Bulk mode: decides the change and queues its write, Conflict and `sync_changes` row; a refusal queues only its answer. */
+  private async decideInMemory(c: ParsedChange): Promise<ChangeResult> {
+    const pending = this.pending!;
+    const mark = [pending.writes.length, pending.conflicts.length];
+    try {
+      const o = await this.decide(this.tx, c);
+      const result = await this.resultOf(this.tx, c, o);
+      pending.changes.push({ changeId: c.changeId, hash: c.hash, result });
+      this.applied1(c, o, result);
+      return result;
+    } catch (err) {
+      pending.writes.length = mark[0];
+      pending.conflicts.length = mark[1];
+      if (err instanceof ChangeRejected || err instanceof DomainError) return this.reject(c, err);
+      throw err;
+    }
+  }
+
+  /** Bookkeeping after a change went through: the batch sees its record, its snapshot and its answer. */
+  private applied1(c: ParsedChange, o: Outcome, result: ChangeResult): void {
+    this.records.set(key(c.entity, c.entityId), o.record);
+    if (o.wrote) {
+      this.written++;
+      this.snapshots.set(snapshotKey(c.entity, c.entityId, o.record.version), o.record);
+    }
+    this.seen.set(c.changeId, { hash: c.hash, result });
+  }
+
   private refresh(kind: EntityKind, id: string, r: AnyRecord | undefined): void {
     if (r) this.records.set(key(kind, id), r);
     else this.records.delete(key(kind, id));
@@ -207,8 +337,7 @@ export class PushBatch {
     if (seen.hash === hash) {
       const r = seen.result;
       const kind = r.entity !== null && isEntityKind(r.entity) ? r.entity : null;
-      const record =
-        r.record ?? (kind && r.entity_id && r.version !== null ? await new HistoryRepo(this.tx, this.ctx.orgId).findSnapshot(kind, r.entity_id, r.version) : null);
+      const record = r.record ?? (kind && r.entity_id && r.version !== null ? await this.snapshot(kind, r.entity_id, r.version) : null);
       return { ...r, status: "duplicate", record: (record as Record<string, unknown> | undefined) ?? null };
     }
     return {
@@ -244,6 +373,11 @@ export class PushBatch {
   private async remember(changeId: string, hash: string, result: ChangeResult): Promise<ChangeResult> {
     const seen = this.seen.get(changeId);
     if (seen) return this.answerSeen(changeId, hash, seen);
+    if (this.pending !== null) {
+      this.pending.changes.push({ changeId, hash, result });
+      this.seen.set(changeId, { hash, result });
+      return result;
+    }
     const changes = new SyncChangeRepo(this.tx, this.ctx.orgId);
     if (!(await changes.put(this.ctx.deviceId, changeId, hash, result, this.at))) {
       const row = await changes.find(this.ctx.deviceId, changeId);
@@ -270,7 +404,7 @@ export class PushBatch {
 
   private async recordConflict(tx: Tx, c: ParsedChange, spec: ConflictSpec): Promise<string> {
     const id = newId();
-    await new ConflictRepo(tx, this.ctx.orgId).put({
+    const conflict: Conflict = {
       id,
       orgId: this.ctx.orgId,
       entity: c.entity,
@@ -285,7 +419,9 @@ export class PushBatch {
       resolvedAt: null,
       resolution: null,
       resolvedBy: null,
-    });
+    };
+    if (this.pending !== null) this.pending.conflicts.push(conflict);
+    else await new ConflictRepo(tx, this.ctx.orgId).put(conflict);
     return id;
   }
 
@@ -384,7 +520,7 @@ export class PushBatch {
     return { status: "applied", record: await this.write(tx, c, before, action, data, c.clock, undefined, true), wrote: true };
   }
 
-  private write(
+  private async write(
     tx: Tx,
     c: ParsedChange,
     before: AnyRecord | null,
@@ -394,7 +530,7 @@ export class PushBatch {
     deleted?: boolean,
     own = false,
   ): Promise<AnyRecord> {
-    return writeRecord(tx, {
+    const input: WriteInput<EntityKind> = {
       entity: c.entity,
       orgId: this.ctx.orgId,
       before: before as never,
@@ -407,14 +543,18 @@ export class PushBatch {
       originDevice: own ? this.ctx.deviceId : null,
       now: this.ctx.now,
       deleted,
-    });
+    };
+    if (this.pending === null) return writeRecord(tx, input);
+    const w = await prepareWrite(tx, input, this.known);
+    this.pending.writes.push(w);
+    return w.after;
   }
 
   /** The record at the change's base_version: the current one, a history snapshot, or null when unknown. */
   private async base(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
     if (c.baseVersion === null || c.baseVersion > current.version) return null;
     if (c.baseVersion === current.version) return current;
-    return (await new HistoryRepo(tx, this.ctx.orgId).findSnapshot(c.entity, c.entityId, c.baseVersion)) ?? null;
+    return this.snapshot(c.entity, c.entityId, c.baseVersion);
   }
 
   /**

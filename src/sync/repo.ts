@@ -2,6 +2,7 @@
  * SQL of the sync engine: the exactly-once memory of pushed changes (`sync_changes`), the
  * organization's device ids and feed state. Organization-scoped by construction.
  */
+import { columns, insertRows } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import type { ChangeResult } from "./model";
 
@@ -18,7 +19,26 @@ export interface SeenChange {
   result: ChangeResult;
 }
 
-/** `sync_changes`: one row per (device, change_id), written in the change's own savepoint. */
+/** A `sync_changes` row to write: the change and its answer (stored without `record`). */
+export interface ChangeRow {
+  changeId: string;
+  hash: string;
+  result: ChangeResult;
+}
+
+const SYNC_CHANGE_COLUMNS = columns([
+  ["device_id", "text"],
+  ["change_id", "text"],
+  ["org_id", "text"],
+  ["payload_hash", "text"],
+  ["result", "text"],
+  ["created_at", "text"],
+]);
+
+/** The stored answer: the result without its record (read back from history for a duplicate). */
+const storedResult = (result: ChangeResult): string => JSON.stringify({ ...result, record: null });
+
+/** `sync_changes`: one row per (device, change_id), written in the same transaction as the change's effects. */
 export class SyncChangeRepo {
   constructor(
     private readonly exec: Executor,
@@ -49,24 +69,25 @@ export class SyncChangeRepo {
     const { changes } = await this.exec.run(
       `INSERT INTO sync_changes (device_id, change_id, org_id, payload_hash, result, created_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (device_id, change_id) DO NOTHING`,
-      [deviceId, changeId, this.orgId, hash, JSON.stringify({ ...result, record: null }), createdAt],
+      [deviceId, changeId, this.orgId, hash, storedResult(result), createdAt],
     );
     return changes === 1;
   }
-}
 
-/**
- * Postgres: locks the rows of these records (existing ones) until COMMIT, in id order. Every push
- * locks what it will write up front and in the same global order (entity kind, then id), so two
- * batches that touch the same records wait for each other instead of deadlocking. SQLite has one
- * writer at a time: nothing to do.
- */
-export async function lockRecords(exec: Executor, orgId: string, table: string, ids: Iterable<string>): Promise<void> {
-  if (exec.dialect !== "postgres") return;
-  const sorted = [...new Set(ids)].sort();
-  for (let i = 0; i < sorted.length; i += BATCH) {
-    const chunk = sorted.slice(i, i + BATCH);
-    await exec.all(`SELECT id FROM ${table} WHERE org_id = ? AND id IN (${chunk.map(() => "?").join(", ")}) ORDER BY id FOR UPDATE`, [orgId, ...chunk]);
+  /**
+   * Remembers many answers with multi-row INSERTs (sorted by change_id, so concurrent batches take
+   * their index locks in one order); answers how many rows were written — fewer when some
+   * (device, change_id) rows exist already (written by a concurrent transaction).
+   */
+  async putMany(deviceId: string, rows: readonly ChangeRow[], createdAt: string): Promise<number> {
+    const sorted = [...rows].sort((a, b) => (a.changeId < b.changeId ? -1 : a.changeId > b.changeId ? 1 : 0));
+    return insertRows(
+      this.exec,
+      "sync_changes",
+      SYNC_CHANGE_COLUMNS,
+      sorted.map((r) => [deviceId, r.changeId, this.orgId, r.hash, storedResult(r.result), createdAt]),
+      "ON CONFLICT (device_id, change_id) DO NOTHING",
+    );
   }
 }
 
@@ -74,6 +95,18 @@ export async function lockRecords(exec: Executor, orgId: string, table: string, 
 export async function orgDeviceIds(exec: Executor, orgId: string): Promise<Set<string>> {
   const rows = await exec.all<{ id: string }>("SELECT id FROM devices WHERE org_id = ?", [orgId]);
   return new Set(rows.map((r) => r.id));
+}
+
+/** The ids among `ids` of users of the organization (references to assignees). */
+export async function orgUserIds(exec: Executor, orgId: string, ids: readonly string[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += BATCH) {
+    const chunk = unique.slice(i, i + BATCH);
+    const rows = await exec.all<{ id: string }>(`SELECT id FROM users WHERE org_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`, [orgId, ...chunk]);
+    for (const r of rows) out.add(r.id);
+  }
+  return out;
 }
 
 /** The organization's feed counter and purge horizon (0 and 0 before its first write). */

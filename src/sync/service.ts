@@ -1,7 +1,8 @@
 /**
  * Push and pull (api-contract.md, "Sync"; docs/sync-design.md): the device check, the batch
  * transaction (retried whole when Postgres aborts it for a deadlock), cursors, and one
- * `sync_log` row per push and per pull.
+ * `sync_log` row per push and per pull (src/sync/log.ts: a committed push's row commits with it;
+ * the others are buffered — `flushLog`/`close` write them out).
  */
 import type { AuthContext } from "../auth/model";
 import type { Database } from "../db/types";
@@ -10,7 +11,7 @@ import { DomainError, forbidden, invalid } from "../errors";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
-import { noCounts, writeSyncLog } from "./log";
+import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
 import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullResponse, type PushResponse } from "./model";
 import { readPullPage } from "./pull";
 import { PushBatch } from "./push";
@@ -35,7 +36,21 @@ const MAX_TX_ATTEMPTS = 3;
 const RETRYABLE_PG_CODES = new Set(["40P01", "40001"]);
 
 export class SyncService {
-  constructor(private readonly deps: { db: Database; clock: Clock; log: Logger }) {}
+  private readonly logBuffer: SyncLogBuffer;
+
+  constructor(private readonly deps: { db: Database; clock: Clock; log: Logger }) {
+    this.logBuffer = new SyncLogBuffer(deps.db, deps.log);
+  }
+
+  /** Writes the buffered `sync_log` rows (pulls, failed requests) now. */
+  flushLog(): Promise<void> {
+    return this.logBuffer.flush();
+  }
+
+  /** Graceful stop: writes what is still buffered. Call before closing the database. */
+  close(): Promise<void> {
+    return this.logBuffer.flush();
+  }
 
   /**
    * Applies a batch of changes for `device_id` and answers one result per change, after COMMIT.
@@ -44,9 +59,18 @@ export class SyncService {
   async push(caller: SyncCaller, input: PushInput): Promise<PushResponse> {
     const t0 = performance.now();
     let deviceId: string | null = null;
-    const counts = noCounts();
-    let written = 0;
-    let error: unknown = null;
+    const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry => ({
+      orgId: caller.orgId,
+      deviceId,
+      userId: caller.userId,
+      kind: "push",
+      changeCount: input.changes.length,
+      counts,
+      recordCount,
+      durationMs: performance.now() - t0,
+      error,
+      createdAt: this.deps.clock.now().toISOString(),
+    });
     try {
       if (input.changes.length > MAX_PUSH_CHANGES) {
         throw new DomainError("payload_too_large", `a push carries at most ${MAX_PUSH_CHANGES} changes (got ${input.changes.length})`);
@@ -57,28 +81,17 @@ export class SyncService {
         this.deps.db.transaction(async (tx) => {
           const batch = new PushBatch(tx, ctx);
           const r = await batch.run(input.changes);
-          written = batch.written;
+          const counts = noCounts();
+          for (const x of r) counts[x.status as ChangeStatus]++;
+          // The log row commits with the push (its duration stops short of the final flush and COMMIT).
+          await writeSyncLog(tx, [entry(counts, batch.written, null)]);
           return r;
         }),
       );
-      for (const r of results) counts[r.status as ChangeStatus]++;
       return { results };
     } catch (err) {
-      error = err;
+      this.logBuffer.add(entry(noCounts(), 0, err));
       throw err;
-    } finally {
-      await writeSyncLog(this.deps.db, this.deps.log, {
-        orgId: caller.orgId,
-        deviceId,
-        userId: caller.userId,
-        kind: "push",
-        changeCount: input.changes.length,
-        counts,
-        recordCount: written,
-        durationMs: performance.now() - t0,
-        error,
-        createdAt: this.deps.clock.now().toISOString(),
-      });
     }
   }
 
@@ -116,7 +129,7 @@ export class SyncService {
       error = err;
       throw err;
     } finally {
-      await writeSyncLog(this.deps.db, this.deps.log, {
+      this.logBuffer.add({
         orgId: caller.orgId,
         deviceId,
         userId: caller.userId,

@@ -28,7 +28,12 @@ forEachDialect("sync_log", ({ db }) => {
     t = await createTestApp(db());
   });
 
-  const rows = (orgId: string) => t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? ORDER BY created_at, kind", [orgId]);
+  // Pull rows (and those of refused requests) are buffered in memory: write them out before reading.
+  // Rows of the same millisecond (a fast push then pull) are ordered push first, as the tests issue them.
+  const rows = async (orgId: string) => {
+    await t.services.sync.flushLog();
+    return t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? ORDER BY created_at, kind DESC", [orgId]);
+  };
 
   test("one row per push with the counts by status, records written and the duration", async () => {
     const { a, b } = await twoDevices(t);
