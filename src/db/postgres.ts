@@ -100,7 +100,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
 
   constructor(url: string, opts: { max?: number } = {}) {
     const pool = postgres(url, {
-      max: opts.max ?? Number(process.env.XPGMAX ?? 10),
+      max: opts.max ?? 10,
       onnotice: () => {},
       connect_timeout: 5,
       types: {

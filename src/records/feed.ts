@@ -72,14 +72,23 @@ const PG_ONE_STATEMENT_ROWS = 4096;
  * no counter row yet; the caller then takes the two-statement path, which creates it.
  */
 async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[]): Promise<boolean> {
+  // The VALUES list is padded to a power of two with rows of NULLs (filtered out): a handful of
+  // distinct statements — each prepared once per connection — whatever the batch sizes.
+  let size = 1;
+  while (size < touches.length) size *= 2;
   const params: SqlValue[] = [touches.length, orgId, touches.length];
-  touches.forEach((t, i) => params.push(t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice));
+  for (let i = 0; i < size; i++) {
+    const t = touches[i];
+    if (t) params.push(t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice);
+    else params.push(null, null, null, null, null, null, null);
+  }
   const tuple = "(?, ?, ?, CAST(? AS BIGINT), ?, CAST(? AS INTEGER), ?)";
   const { changes } = await exec.run(
     `WITH s AS (UPDATE org_feed_state SET seq = seq + CAST(? AS BIGINT) WHERE org_id = ? RETURNING seq)
      INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device)
      SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device
-     FROM s, (VALUES ${Array(touches.length).fill(tuple).join(", ")}) AS v(entity, entity_id, org_id, ord, op, version, origin_device)
+     FROM s, (VALUES ${Array(size).fill(tuple).join(", ")}) AS v(entity, entity_id, org_id, ord, op, version, origin_device)
+     WHERE v.entity IS NOT NULL
      ${FEED_UPSERT}`,
     params,
   );

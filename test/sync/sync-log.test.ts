@@ -87,4 +87,20 @@ forEachDialect("sync_log", ({ db }) => {
     expect(log[0].error).toContain("forbidden");
     expect(log[1].error).toContain("invalid_cursor");
   });
+
+  test("a push's row commits with the push: it is there without any flush", async () => {
+    const d = Device.of(t, await t.createUser());
+    await d.push(d.create("project", { name: "P" }));
+    const log = await t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'push'", [d.user.org.id]);
+    expect(log.map((r) => [r.device_id, r.applied, r.record_count, r.outcome])).toEqual([[d.id, 1, 1, "ok"]]);
+  });
+
+  test("buffered rows are written by close() (the server's graceful stop)", async () => {
+    const d = Device.of(t, await t.createUser());
+    await d.pullAll();
+    await d.pullAll();
+    await t.services.sync.close();
+    const log = await t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
+    expect(log).toHaveLength(2);
+  });
 });

@@ -1,0 +1,152 @@
+/** Multi-row statements (src/db/bulk.ts), SQLite's group commit and its checkpoint worker. */
+import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chunks, columns, insertRows, PG_MAX_PARAMS, SQLITE_MAX_PARAMS } from "../../src/db/bulk";
+import { migrate } from "../../src/db/migrate";
+import { SqliteDatabase } from "../../src/db/sqlite";
+import type { SqlValue } from "../../src/db/types";
+import { forEachDialect } from "../support/db";
+
+describe("chunks", () => {
+  test("cover every row once, in order, in power-of-two sizes within the parameter limit", () => {
+    for (const [total, width, limit] of [
+      [0, 3, SQLITE_MAX_PARAMS],
+      [1, 3, SQLITE_MAX_PARAMS],
+      [500, 12, SQLITE_MAX_PARAMS],
+      [1000, 19, SQLITE_MAX_PARAMS],
+      [777, 200, SQLITE_MAX_PARAMS],
+      [5000, 7, PG_MAX_PARAMS],
+    ]) {
+      const out = chunks(total, width, limit);
+      let next = 0;
+      for (const [start, n] of out) {
+        expect(start).toBe(next);
+        expect(n & (n - 1)).toBe(0); // a power of two
+        expect(n).toBeLessThanOrEqual(256);
+        expect(n * width).toBeLessThanOrEqual(limit);
+        next += n;
+      }
+      expect(next).toBe(total);
+      expect(new Set(out.map(([, n]) => n)).size).toBeLessThanOrEqual(9);
+    }
+  });
+});
+
+forEachDialect("multi-row statements", ({ db }) => {
+  const cols = columns([
+    ["org_id", "text"],
+    ["id", "text"],
+    ["entity", "text"],
+    ["entity_id", "text"],
+    ["version", "integer"],
+    ["action", "text"],
+    ["changes", "text"],
+    ["snapshot", "text"],
+    ["user_id", "text"],
+    ["device_id", "text"],
+    ["vector_clock", "text"],
+    ["created_at", "text"],
+  ]);
+  // Values that need escaping in every format (COPY text, SQL literals): tabs, newlines, backslashes, quotes, NULL-looking text.
+  const nasty = ['a\tb', "line\nbreak\r\n", "back\\slash \\N", 'q"uote\'s', "NULL", "\\.", "é ✓ 𝄞", ""];
+  const rows = (n: number, tag: string): SqlValue[][] =>
+    Array.from({ length: n }, (_, i) => [
+      `org-${tag}`,
+      crypto.randomUUID(),
+      "task",
+      crypto.randomUUID(),
+      i + 1,
+      "created",
+      JSON.stringify({ title: { old: null, new: nasty[i % nasty.length] } }),
+      nasty[(i + 3) % nasty.length].repeat(1 + (i % 5)),
+      i % 3 === 0 ? null : `user-${i}`,
+      null,
+      "{}",
+      "2026-01-01T00:00:00.000Z",
+    ]);
+
+  for (const n of [0, 1, 63, 64, 300, 700]) {
+    test(`${n} rows go in and come back unchanged (nulls, escapes, numbers)`, async () => {
+      const tag = `n${n}`;
+      const input = rows(n, tag);
+      expect(await insertRows(db(), "history", cols, input)).toBe(n);
+      const back = await db().all<Record<string, unknown>>(`SELECT ${cols.names.join(", ")} FROM history WHERE org_id = ? ORDER BY version`, [`org-${tag}`]);
+      expect(back.map((r) => cols.names.map((c) => (c === "version" ? Number(r[c]) : r[c])))).toEqual(input);
+    });
+  }
+
+  test("with ON CONFLICT DO NOTHING the answer counts only the rows inserted", async () => {
+    const input = rows(300, "conflict");
+    await insertRows(db(), "history", cols, input.slice(0, 100));
+    expect(await insertRows(db(), "history", cols, input, "ON CONFLICT (entity_id, entity, version) DO NOTHING")).toBe(200);
+    const n = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM history WHERE org_id = ?", ["org-conflict"]);
+    expect(Number(n!.n)).toBe(300);
+  });
+
+  test("inside a transaction the rows roll back with it", async () => {
+    await expect(
+      db().transaction(async (tx) => {
+        await insertRows(tx, "history", cols, rows(200, "rolled"));
+        throw new Error("undo");
+      }),
+    ).rejects.toThrow("undo");
+    expect(await db().get("SELECT id FROM history WHERE org_id = ?", ["org-rolled"])).toBeUndefined();
+  });
+});
+
+describe("SQLite group commit", () => {
+  const org = (id: string) => [id, id, id, "2026-01-01T00:00:00.000Z"];
+  const insertOrg = "INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)";
+
+  test("transactions queued together each commit or fail on their own, and are answered after the commit", async () => {
+    const db = new SqliteDatabase(":memory:");
+    await migrate(db);
+    const after: string[] = [];
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 30 }, (_, i) =>
+        db.transaction(async (tx) => {
+          await tx.run(insertOrg, org(`g${i}`));
+          tx.afterCommit(() => after.push(`g${i}`));
+          tx.enqueue(async (exec, ids: string[]) => {
+            for (const id of ids) await exec.run("UPDATE organizations SET name = ? WHERE id = ?", [`${id}!`, id]);
+          }, `g${i}`);
+          if (i % 7 === 3) throw new Error(`member ${i} fails`);
+          if (i === 12) await tx.run(insertOrg, org("g0")); // a constraint violation in the middle of the group
+          return i;
+        }),
+      ),
+    );
+    const failed = [3, 10, 12, 17, 24];
+    outcomes.forEach((o, i) => expect(o.status).toBe(failed.includes(i) ? "rejected" : "fulfilled"));
+    const rows = await db.all<{ id: string; name: string }>("SELECT id, name FROM organizations WHERE id LIKE 'g%'");
+    const expected = Array.from({ length: 30 }, (_, i) => `g${i}`).filter((_, i) => !failed.includes(i));
+    expect(rows.map((r) => r.id).sort()).toEqual([...expected].sort());
+    for (const r of rows) expect(r.name).toBe(`${r.id}!`); // each member's flusher ran with its own items
+    expect(after.sort()).toEqual([...expected].sort());
+    await db.close();
+  });
+
+  test("a checkpoint worker copies committed pages into the database file; close stops it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "taskmgr-ckpt-"));
+    const path = join(dir, "c.db");
+    const db = new SqliteDatabase(path);
+    try {
+      expect(db.checkpointer).not.toBeNull();
+      await migrate(db);
+      await db.checkpointer!.checkpointNow();
+      const before = statSync(path).size;
+      await db.transaction(async (tx) => {
+        for (let i = 0; i < 200; i++) await tx.run(insertOrg, [`c${i}`, "x".repeat(4000), `c${i}`, "2026-01-01T00:00:00.000Z"]);
+      });
+      await db.checkpointer!.checkpointNow();
+      expect(db.checkpointer!.stats.lastError).toBeNull();
+      expect(db.checkpointer!.stats.checkpoints).toBeGreaterThanOrEqual(2);
+      expect(statSync(path).size).toBeGreaterThan(before + 200 * 4000);
+    } finally {
+      await db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
