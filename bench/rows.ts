@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
 import { TASK } from "../src/records/entities";
+import { fieldChanges, HISTORY_COLUMNS, type HistoryEntry, historyRow } from "../src/records/history";
 import type { RecordOf } from "../src/records/model";
 import type { TaskFields } from "./data";
 
@@ -36,10 +37,7 @@ export const TASK_TAGS: TableSpec = {
 
 export const HISTORY: TableSpec = {
   name: "history",
-  columns: [
-    ["org_id", "text"], ["id", "text"], ["entity", "text"], ["entity_id", "text"], ["version", "integer"], ["action", "text"],
-    ["changes", "text"], ["snapshot", "text"], ["user_id", "text"], ["device_id", "text"], ["vector_clock", "text"], ["created_at", "text"],
-  ],
+  columns: HISTORY_COLUMNS.names.map((c, i): [string, PgType] => [c, HISTORY_COLUMNS.types[i] as PgType]),
 };
 
 export const FEED: TableSpec = {
@@ -74,15 +72,13 @@ export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: 
     due_date: f.due_date, tags: f.tags, assignee_id: f.assignee_id, created_by: w.userId,
     version: 1, vector_clock: clock, created_at: at, updated_at: at, deleted_at: null, deleted_by: null,
   } as unknown as RecordOf["task"];
-  const changes: Record<string, { old: null; new: unknown }> = {};
-  for (const k of TASK.tracked) {
-    const v = (record as unknown as Record<string, unknown>)[k] ?? null;
-    if (!(k.startsWith("deleted_") && v === null)) changes[k] = { old: null, new: v };
-  }
-  const clockJson = JSON.stringify(clock);
   b.tasks.push([w.orgId, ...TASK.toRow(record)]);
   for (const tag of new Set(f.tags)) b.tags.push([id, w.orgId, tag]);
-  b.history.push([w.orgId, crypto.randomUUID(), "task", id, 1, "created", JSON.stringify(changes), JSON.stringify(record), w.userId, w.deviceId, clockJson, at]);
+  const entry: HistoryEntry<"task"> = {
+    id: crypto.randomUUID(), entity: "task", entityId: id, version: 1, action: "created",
+    changes: fieldChanges(TASK.tracked, null, record), snapshot: record, userId: w.userId, deviceId: w.deviceId, vectorClock: clock, createdAt: at,
+  };
+  b.history.push(historyRow(w.orgId, entry) as Value[]);
   b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId]);
 }
 

@@ -2,6 +2,7 @@ import type { VectorClock } from "../sync/clock";
 import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { entityDef, jsonEqual } from "./entities";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
 
 /** `{field: {old, new}}` of the fields a write changed. */
@@ -41,20 +42,41 @@ interface HistoryRow {
 
 const COLS = "id, entity, entity_id, version, action, changes, snapshot, user_id, device_id, vector_clock, created_at";
 
+/**
+ * The `changes` column of a create: JSON `null`, as they are exactly the snapshot's tracked fields
+ * (see {@link fieldChanges}) and storing them twice doubled the row — a create's row then no
+ * longer shares its 4 KB page with another one on SQLite. Read back, they are derived again.
+ */
+const DERIVED_CHANGES = "null";
+
 function toEntry<K extends EntityKind>(r: HistoryRow): HistoryEntry<K> {
+  const snapshot = JSON.parse(r.snapshot) as RecordOf[K];
   return {
     id: r.id,
     entity: r.entity as K,
     entityId: r.entity_id,
     version: Number(r.version),
     action: r.action as HistoryAction,
-    changes: JSON.parse(r.changes),
-    snapshot: JSON.parse(r.snapshot),
+    changes: r.changes === DERIVED_CHANGES ? fieldChanges(entityDef(r.entity as K).tracked, null, snapshot) : JSON.parse(r.changes),
+    snapshot,
     userId: r.user_id,
     deviceId: r.device_id,
     vectorClock: JSON.parse(r.vector_clock),
     createdAt: r.created_at,
   };
+}
+
+/** `{field: {old, new}}` over `tracked`: changed fields only; on create every field except unset deletion marks, with old null. */
+export function fieldChanges(tracked: readonly string[], before: object | null, after: object): Changes {
+  const b = (before ?? {}) as Record<string, unknown>;
+  const a = after as Record<string, unknown>;
+  const changes: Changes = {};
+  for (const f of tracked) {
+    const old = before ? (b[f] ?? null) : null;
+    const now = a[f] ?? null;
+    if (before ? !jsonEqual(old, now) : !(f.startsWith("deleted_") && now === null)) changes[f] = { old, new: now };
+  }
+  return changes;
 }
 
 /** History rows as the write core queues them (`tx.enqueue(flushHistory, row)`). */
@@ -63,7 +85,8 @@ export interface QueuedHistory {
   entry: HistoryEntry;
 }
 
-const HISTORY_COLUMNS = columns([
+/** The columns of a `history` row. */
+export const HISTORY_COLUMNS = columns([
   ["org_id", "text"],
   ["id", "text"],
   ["entity", "text"],
@@ -84,22 +107,26 @@ const HISTORY_COLUMNS = columns([
  * is taken from memory). A rolled-back savepoint drops its rows with it.
  */
 export const flushHistory: Flusher<QueuedHistory> = async (exec, items) => {
-  const rows: SqlValue[][] = items.map(({ orgId, entry: e }) => [
+  await insertRows(exec, "history", HISTORY_COLUMNS, items.map(({ orgId, entry }) => historyRow(orgId, entry)));
+};
+
+/** The `history` row of an entry, in {@link HISTORY_COLUMNS} order (also what the bench's direct inserts store). */
+export function historyRow(orgId: string, e: HistoryEntry): SqlValue[] {
+  return [
     orgId,
     e.id,
     e.entity,
     e.entityId,
     e.version,
     e.action,
-    JSON.stringify(e.changes),
+    e.action === "created" ? DERIVED_CHANGES : JSON.stringify(e.changes),
     JSON.stringify(e.snapshot),
     e.userId,
     e.deviceId,
     JSON.stringify(e.vectorClock),
     e.createdAt,
-  ]);
-  await insertRows(exec, "history", HISTORY_COLUMNS, rows);
-};
+  ];
+}
 
 /** Keys per batched snapshot lookup (3 parameters each). */
 const SNAPSHOT_BATCH = 200;

@@ -10,7 +10,7 @@ import { isUuid, newId } from "../ids";
 import { serverWrite, type VectorClock } from "../sync/clock";
 import { entityDef, jsonEqual } from "./entities";
 import { flushFeed } from "./feed";
-import { type Changes, flushHistory, type HistoryEntry } from "./history";
+import { fieldChanges, flushHistory, type HistoryEntry } from "./history";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
 import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
@@ -149,7 +149,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
       entityId: id,
       version: after.version,
       action,
-      changes: diff(def.tracked, before, after),
+      changes: fieldChanges(def.tracked, before, after),
       snapshot: after,
       userId: input.userId,
       deviceId: input.deviceId,
@@ -216,19 +216,6 @@ export function changedFields<K extends EntityKind>(kind: K, record: RecordOf[K]
   if (!checked.ok) return Object.keys(data);
   const r = record as unknown as Record<string, unknown>;
   return Object.keys(checked.data).filter((f) => !jsonEqual(r[f], checked.data[f]));
-}
-
-/** `{field: {old, new}}` over `tracked`: changed fields only; on create every field except unset deletion marks, with old null. */
-function diff(tracked: readonly string[], before: object | null, after: object): Changes {
-  const b = (before ?? {}) as Record<string, unknown>;
-  const a = after as Record<string, unknown>;
-  const changes: Changes = {};
-  for (const f of tracked) {
-    const old = before ? (b[f] ?? null) : null;
-    const now = a[f] ?? null;
-    if (before ? !jsonEqual(old, now) : !(f.startsWith("deleted_") && now === null)) changes[f] = { old, new: now };
-  }
-  return changes;
 }
 
 /** The record's keys in table column order (id first), as reads return them. */

@@ -96,6 +96,21 @@ forEachDialect("records write core", ({ db, dialect }) => {
     const merged = await history.find("task", t1.id, 2);
     expect(merged).toMatchObject({ action: "merged", deviceId: "dev-1", userId: w.a.user.id, changes: { status: { old: "todo", new: "done" } } });
     expect(Object.keys(merged!.changes)).toEqual(["status"]);
+    // A create's changes are its snapshot's fields: stored once (as JSON null), derived on read.
+    const created = await history.find("task", t1.id, 1);
+    expect(created!.changes).toEqual({
+      title: { old: null, new: "one" },
+      description: { old: null, new: "" },
+      status: { old: null, new: "todo" },
+      priority: { old: null, new: "medium" },
+      project_id: { old: null, new: null },
+      due_date: { old: null, new: null },
+      tags: { old: null, new: ["x"] },
+      assignee_id: { old: null, new: null },
+      created_by: { old: null, new: w.a.user.id },
+    });
+    const stored = await db().all<{ version: number; changes: string }>("SELECT version, changes FROM history WHERE entity_id = ? ORDER BY version", [t1.id]);
+    expect(stored.map((r) => [Number(r.version), JSON.parse(r.changes) === null])).toEqual([[1, true], [2, false], [3, false]]);
 
     const feed = await db().get<{ op: string; version: number; origin_device: string | null }>(
       "SELECT op, version, origin_device FROM feed WHERE entity = 'task' AND entity_id = ?",
