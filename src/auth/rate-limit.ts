@@ -1,48 +1,47 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import type { Executor } from "../db/types";
 import { DomainError } from "../errors";
+import type { Clock } from "../time";
+import { LoginAttemptsRepo } from "./attempts-repo";
 
 /** Failed logins allowed per (account, client address) within the window. */
 export const LOGIN_FAILURES_ALLOWED = 5;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 
 /**
- * Counts failed logins per (email, client address) in process memory. Once the budget is spent every
- * attempt for that pair answers 429 until the window ends — a right password included, otherwise the
- * 429/200 difference would keep the guessing going. Successes spend nothing and clear the count;
- * other accounts and other addresses have their own budget.
+ * Limits logins per (email, client address) through the database (`login_attempts`), so every
+ * instance sharing it shares the budget. Fixed window: it starts at the pair's first attempt and
+ * lasts `duration` seconds; later attempts do not extend it. Each attempt is counted by one atomic
+ * upsert (a single statement) BEFORE the password is checked, so concurrent requests cannot all slip
+ * past one check; a successful login deletes the pair's row, so successes spend nothing and clear
+ * the count. Once the budget is spent every attempt answers 429 until the window ends — a right
+ * password included, otherwise the 429/200 difference would keep the guessing going. Other accounts
+ * and other addresses have their own budget.
  */
 export class LoginLimiter {
-  private readonly limiter: RateLimiterMemory;
   constructor(
+    private readonly db: Executor,
+    private readonly clock: Clock,
     private readonly points = LOGIN_FAILURES_ALLOWED,
-    duration = LOGIN_WINDOW_SECONDS,
-  ) {
-    this.limiter = new RateLimiterMemory({ points, duration, keyPrefix: "login" });
+    private readonly duration = LOGIN_WINDOW_SECONDS,
+  ) {}
+
+  /** Counts an attempt; throws 429 with `Retry-After` when the pair has already spent its budget. */
+  async attempt(email: string, address: string): Promise<void> {
+    const now = this.clock.now();
+    const windowEndsAt = new Date(now.getTime() + this.duration * 1000).toISOString();
+    const repo = new LoginAttemptsRepo(this.db);
+    const counted = await repo.record(email, address, now.toISOString(), windowEndsAt);
+    if (counted.attempts === 1) await repo.deleteExpired(now.toISOString());
+    if (counted.attempts > this.points) throw limited(Date.parse(counted.windowEndsAt) - now.getTime());
   }
 
-  /** Throws 429 with `Retry-After` when the pair has no attempts left. */
-  async check(email: string, address: string): Promise<void> {
-    const res = await this.limiter.get(key(email, address));
-    if (res && res.consumedPoints >= this.points) throw limited(res);
-  }
-
-  async failed(email: string, address: string): Promise<void> {
-    try {
-      await this.limiter.consume(key(email, address));
-    } catch (res) {
-      if (res instanceof RateLimiterRes) throw limited(res);
-      throw res;
-    }
-  }
-
+  /** A successful login: the pair's attempts are forgotten. */
   async succeeded(email: string, address: string): Promise<void> {
-    await this.limiter.delete(key(email, address));
+    await new LoginAttemptsRepo(this.db).clear(email, address);
   }
 }
 
-const key = (email: string, address: string) => `${email}\n${address}`;
-
-function limited(res: RateLimiterRes): DomainError {
-  const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+function limited(msLeft: number): DomainError {
+  const seconds = Math.max(1, Math.ceil(msLeft / 1000));
   return new DomainError("rate_limited", "too many failed logins; try again later", { retry_after: seconds }, { "Retry-After": String(seconds) });
 }

@@ -40,29 +40,30 @@ const badRefresh = () => unauthenticated("invalid or expired refresh token");
  */
 export class AuthService {
   readonly tokens: AccessTokens;
-  private readonly limiter = new LoginLimiter();
+  private readonly limiter: LoginLimiter;
   private key: Uint8Array | null = null;
 
   constructor(
     private readonly deps: Deps,
     private readonly hasher: PasswordHasher,
   ) {
+    this.limiter = new LoginLimiter(deps.db, deps.clock);
     this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds);
   }
 
   /**
    * Checks the password and opens a session (a new refresh-token family). Unknown email, wrong
    * password and deactivated user all answer the same 401; failures are rate limited per
-   * (email, `clientAddress`). A `deviceId` must be one of the user's devices, not revoked.
+   * (email, `clientAddress`), shared across instances (the attempt is counted before the password is
+   * checked, and forgotten on success). A `deviceId` must be one of the user's devices, not revoked.
    */
   async login(input: LoginInput, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
-    await this.limiter.check(email, clientAddress);
+    await this.limiter.attempt(email, clientAddress);
     const creds = await findCredentialsByEmail(this.deps.db, email);
     const ok = creds ? await this.hasher.verify(input.password, creds.passwordHash) : await this.hasher.verifyNothing(input.password);
     if (!creds || !ok || !creds.user.active) {
       this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: creds?.user.id ?? null });
-      await this.limiter.failed(email, clientAddress);
       throw badCredentials();
     }
     await this.limiter.succeeded(email, clientAddress);

@@ -1,6 +1,7 @@
 import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_jobs.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_feed_covering_index.sql" with { type: "text" };
+import m0004 from "../../migrations/0004_login_attempts_and_retention.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Migration[] = [
   { version: 1, name: "0001_initial", sql: m0001 },
   { version: 2, name: "0002_jobs", sql: m0002 },
   { version: 3, name: "0003_feed_covering_index", sql: m0003 },
+  { version: 4, name: "0004_login_attempts_and_retention", sql: m0004 },
 ];

@@ -101,6 +101,31 @@ export class RetentionRepo {
   }
 
   /**
+   * Deletes up to `limit` job runs started before `cutoff`, oldest first, but never a job's latest
+   * run (latest as in `JobRunsRepo.latest`: by `started_at`, then `id`), which health and
+   * `taskmgr jobs list` show. Returns how many.
+   */
+  async deleteJobRuns(cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(
+      `DELETE FROM job_runs WHERE id IN (
+         SELECT r.id FROM job_runs r WHERE r.started_at < ? AND EXISTS (
+           SELECT 1 FROM job_runs n WHERE n.job = r.job AND (n.started_at > r.started_at OR (n.started_at = r.started_at AND n.id > r.id)))
+         ORDER BY r.started_at LIMIT ?)`,
+      [cutoff, limit],
+    );
+    return changes;
+  }
+
+  /** Deletes up to `limit` metrics snapshots whose window ended before `cutoff`, oldest first; returns how many. */
+  async deleteMetricsSnapshots(cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(
+      "DELETE FROM sync_metrics_snapshots WHERE id IN (SELECT id FROM sync_metrics_snapshots WHERE window_end < ? ORDER BY window_end LIMIT ?)",
+      [cutoff, limit],
+    );
+    return changes;
+  }
+
+  /**
    * Deletes up to `limit` exactly-once rows (`sync_changes`) older than `cutoff`. A device that has
    * not retried a push within the tombstone retention must reset anyway. No index on `created_at`
    * (it would cost every pushed change an extra index write): the oldest rows come first in a scan.

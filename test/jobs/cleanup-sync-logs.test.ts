@@ -1,7 +1,7 @@
 import { beforeEach, expect, test } from "bun:test";
 import { forEachDialect } from "../support/db";
 import { jobServices } from "./helpers";
-import { count, DAY, iso, resetTables, seedOrg, seedSyncLog } from "./seed";
+import { count, DAY, HOUR, iso, resetTables, seedJobRun, seedOrg, seedSnapshot, seedSyncLog } from "./seed";
 
 const NOW = Date.parse("2026-06-01T03:30:00.000Z");
 
@@ -42,5 +42,55 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect(run).toMatchObject({ ok: true, result: { sync_log_rows: 0, interrupted: true } });
     expect(await remaining()).toBe(1);
     expect((await services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ sync_log_rows: 1, interrupted: false });
+  });
+
+  test("deletes metrics snapshots whose window ended before the cutoff", async () => {
+    const org = await seedOrg(db());
+    for (const end of [NOW - 31 * DAY, NOW - 30 * DAY - 1, NOW - 30 * DAY, NOW - DAY]) await seedSnapshot(db(), org, iso(end));
+    const { services } = jobServices(db(), { now: iso(NOW) });
+    const run = await services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toMatchObject({ metrics_snapshot_rows: 2 });
+    const left = await db().all<{ window_end: string }>("SELECT window_end FROM sync_metrics_snapshots ORDER BY window_end");
+    expect(left.map((r) => r.window_end)).toEqual([iso(NOW - 30 * DAY), iso(NOW - DAY)]);
+  });
+
+  test("deletes job runs older than the retention but keeps each job's latest run, which health still shows", async () => {
+    await seedJobRun(db(), "cleanup-tombstones", iso(NOW - 40 * DAY));
+    const keptTombstones = await seedJobRun(db(), "cleanup-tombstones", iso(NOW - 35 * DAY));
+    await seedJobRun(db(), "sync-metrics", iso(NOW - 40 * DAY));
+    await seedJobRun(db(), "sync-metrics", iso(NOW - 31 * DAY));
+    const recent = [await seedJobRun(db(), "sync-metrics", iso(NOW - 29 * DAY)), await seedJobRun(db(), "sync-metrics", iso(NOW - HOUR))];
+    await seedJobRun(db(), "retired-job", iso(NOW - 50 * DAY), "run-a");
+    await seedJobRun(db(), "retired-job", iso(NOW - 50 * DAY), "run-b");
+    await seedJobRun(db(), "cleanup-sync-logs", iso(NOW - 45 * DAY));
+    const { services } = jobServices(db(), { now: iso(NOW) });
+    const run = await services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toMatchObject({ job_run_rows: 5 });
+    const left = await db().all<{ id: string }>("SELECT id FROM job_runs ORDER BY id");
+    expect(left.map((r) => r.id).sort()).toEqual([keptTombstones, ...recent, "run-b", run.id].sort());
+    expect((await services.jobs.health())["cleanup-tombstones"]).toEqual({ last_run_at: iso(NOW - 35 * DAY), ok: true });
+    expect((await services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ job_run_rows: 0 });
+  });
+
+  test("prunes the three tables together in batches of batchSize rows each, and reports every count", async () => {
+    const org = await seedOrg(db());
+    for (let i = 1; i <= 5; i++) await seedSyncLog(db(), { org, at: iso(NOW - 40 * DAY - i) });
+    for (let i = 1; i <= 3; i++) await seedSnapshot(db(), org, iso(NOW - 40 * DAY - i * HOUR));
+    for (let i = 1; i <= 4; i++) await seedJobRun(db(), "sync-metrics", iso(NOW - 40 * DAY - i * HOUR));
+    await seedJobRun(db(), "sync-metrics", iso(NOW - HOUR));
+    const { services } = jobServices(db(), { now: iso(NOW), jobs: { batchSize: 2 } });
+    const run = await services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toEqual({
+      retention_days: 30,
+      cutoff: iso(NOW - 30 * DAY),
+      sync_log_rows: 5,
+      metrics_snapshot_rows: 3,
+      job_run_rows: 4,
+      batches: 3,
+      interrupted: false,
+    });
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM sync_log")).toBe(0);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM sync_metrics_snapshots")).toBe(0);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM job_runs")).toBe(2);
   });
 });

@@ -1,28 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { migrate } from "../../src/db/migrate";
-import { openDatabase } from "../../src/db/open";
-import type { Database } from "../../src/db/types";
 import type { Job } from "../../src/jobs/types";
-import { createTestDatabase, DIALECTS, type Dialect } from "../support/db";
+import { DIALECTS } from "../support/db";
+import { sharedDatabase } from "../support/shared-db";
 import { jobServices } from "./helpers";
 import { count, HOUR, seedOrg } from "./seed";
-
-/** Two handles on one database: separate connection pools (Postgres) or connections to one file (SQLite). */
-async function sharedDatabase(dialect: Dialect): Promise<{ a: Database; b: Database; drop: () => Promise<void> }> {
-  if (dialect === "postgres") {
-    const first = await createTestDatabase("postgres");
-    const b = openDatabase(first.url);
-    return { a: first.db, b, drop: async () => (await b.close(), await first.drop()) };
-  }
-  const dir = mkdtempSync(join(tmpdir(), "taskmgr-jobs-"));
-  const a = openDatabase(`sqlite:${join(dir, "shared.db")}`);
-  await migrate(a);
-  const b = openDatabase(`sqlite:${join(dir, "shared.db")}`);
-  return { a, b, drop: async () => (await a.close(), await b.close(), rmSync(dir, { recursive: true, force: true })) };
-}
 
 for (const dialect of DIALECTS) {
   describe(`two instances on one database [${dialect}]`, () => {

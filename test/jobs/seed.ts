@@ -136,3 +136,23 @@ export async function horizon(db: Executor, org: string): Promise<number> {
   const r = await db.get<{ p: number }>("SELECT purged_through AS p FROM org_feed_state WHERE org_id = ?", [org]);
   return Number(r?.p);
 }
+
+/** A finished manual job run started at `startedAt` (manual: no tick, so runs may share a start). */
+export async function seedJobRun(db: Executor, job: string, startedAt: string, id: string = crypto.randomUUID()): Promise<string> {
+  await db.run(
+    `INSERT INTO job_runs (id, job, scheduled_for, kind, instance, started_at, finished_at, duration_ms, ok, result, error)
+     VALUES (?, ?, NULL, 'manual', 'seed', ?, ?, 1, 1, '{}', NULL)`,
+    [id, job, startedAt, startedAt],
+  );
+  return id;
+}
+
+/** A metrics snapshot of `org` for the hour ending at `windowEnd`. */
+export async function seedSnapshot(db: Executor, org: string, windowEnd: string): Promise<void> {
+  await db.run(
+    `INSERT INTO sync_metrics_snapshots (id, org_id, window_start, window_end, sync_count, error_count, change_count, conflict_count,
+       sync_success_rate, conflict_rate, average_sync_duration_ms, active_devices, active_devices_per_user, created_at)
+     VALUES (?, ?, ?, ?, 0, 0, 0, 0, NULL, NULL, NULL, 0, '[]', ?)`,
+    [crypto.randomUUID(), org, iso(Date.parse(windowEnd) - HOUR), windowEnd, windowEnd],
+  );
+}

@@ -1,0 +1,48 @@
+import type { Executor } from "../db/types";
+
+/** A pair's count in its current window, as left by `record`. */
+export interface AttemptWindow {
+  attempts: number;
+  windowEndsAt: string;
+}
+
+/** Expired rows deleted, at most, each time a new window starts. */
+const EXPIRED_BATCH = 100;
+
+/**
+ * `login_attempts`: login attempts per (email, client address), shared by every instance on the
+ * database. Logins come before any organization is known, so this repository is not scoped by one.
+ */
+export class LoginAttemptsRepo {
+  constructor(private readonly exec: Executor) {}
+
+  /**
+   * Counts one attempt in one atomic upsert: the pair's window goes on, or (absent or ended) a new
+   * one starts at `now` and ends at `windowEndsAt`. Returns the count and end of the window after it.
+   */
+  async record(email: string, address: string, now: string, windowEndsAt: string): Promise<AttemptWindow> {
+    const row = await this.exec.get<{ attempts: number; window_ends_at: string }>(
+      `INSERT INTO login_attempts (email, address, attempts, window_ends_at) VALUES (?, ?, 1, ?)
+       ON CONFLICT (email, address) DO UPDATE SET
+         attempts = CASE WHEN login_attempts.window_ends_at <= ? THEN 1 ELSE login_attempts.attempts + 1 END,
+         window_ends_at = CASE WHEN login_attempts.window_ends_at <= ? THEN excluded.window_ends_at ELSE login_attempts.window_ends_at END
+       RETURNING attempts, window_ends_at`,
+      [email, address, windowEndsAt, now, now],
+    );
+    return { attempts: Number(row!.attempts), windowEndsAt: row!.window_ends_at };
+  }
+
+  async clear(email: string, address: string): Promise<void> {
+    await this.exec.run("DELETE FROM login_attempts WHERE email = ? AND address = ?", [email, address]);
+  }
+
+  /** Deletes up to a small batch of rows whose window ended at or before `now`; returns how many. */
+  async deleteExpired(now: string): Promise<number> {
+    const { changes } = await this.exec.run(
+      `DELETE FROM login_attempts WHERE (email, address) IN
+         (SELECT email, address FROM login_attempts WHERE window_ends_at <= ? ORDER BY window_ends_at LIMIT ?)`,
+      [now, EXPIRED_BATCH],
+    );
+    return changes;
+  }
+}
