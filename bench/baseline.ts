@@ -12,12 +12,14 @@ import { BACKSTOP_AUTOCHECKPOINT_PAGES } from "../src/db/checkpoint";
 import { MIGRATIONS } from "../src/db/migrations";
 import { SQLITE_PRAGMAS } from "../src/db/sqlite";
 import { newTask, Rng } from "./data";
-import { addTask, emptyBatch, insertSqlite, type Writer } from "./rows";
+import { addTask, emptyBatch, insertSqlite, type RowBatch, type Writer } from "./rows";
 
 export interface BaselineResult {
   tasks: number;
   ms: number;
   tasksPerSec: number;
+  /** The same rows with one COMMIT per `batch` (as a push stores them), on another fresh file. */
+  perBatch: { batch: number; ms: number; tasksPerSec: number };
 }
 
 /**
@@ -32,7 +34,18 @@ export function openLikeServer(path: string): BunSqlite {
   return db;
 }
 
-export function runBaseline(tasks: number, seed = 1): BaselineResult {
+/**
+ * The baseline as issue #7 defines it (every row in one transaction), and for context the same rows
+ * committed every `batch` tasks: each COMMIT writes every page its transaction dirtied to the WAL
+ * and fsyncs it, and a batch of random UUIDs dirties pages all over each index.
+ */
+export function runBaseline(tasks: number, seed = 1, batch = tasks): BaselineResult {
+  const one = storeRows(tasks, seed, tasks);
+  const per = storeRows(tasks, seed, batch);
+  return { tasks, ms: one.ms, tasksPerSec: one.tasksPerSec, perBatch: { batch, ms: per.ms, tasksPerSec: per.tasksPerSec } };
+}
+
+function storeRows(tasks: number, seed: number, batch: number): { ms: number; tasksPerSec: number } {
   const dir = mkdtempSync(join(tmpdir(), "taskmgr-baseline-"));
   const db = openLikeServer(join(dir, "baseline.db"));
   try {
@@ -50,18 +63,25 @@ export function runBaseline(tasks: number, seed = 1): BaselineResult {
 
     // Content generated up front: only storage is timed.
     const rng = new Rng(seed);
-    const batch = emptyBatch();
-    for (let i = 0; i < tasks; i++) addTask(batch, crypto.randomUUID(), newTask(rng, projectId), w, i + 2, at);
+    const batches: RowBatch[] = [];
+    for (let i = 0; i < tasks; i++) {
+      if (i % batch === 0) batches.push(emptyBatch());
+      addTask(batches[batches.length - 1], crypto.randomUUID(), newTask(rng, projectId), w, i + 2, at);
+    }
 
+    const setSeq = db.prepare("UPDATE org_feed_state SET seq = ? WHERE org_id = ?");
     const t0 = performance.now();
-    db.exec("BEGIN IMMEDIATE");
-    insertSqlite(db, batch);
-    db.prepare("UPDATE org_feed_state SET seq = ? WHERE org_id = ?").run(tasks + 1, w.orgId);
-    db.exec("COMMIT");
+    let seq = 1;
+    for (const b of batches) {
+      db.exec("BEGIN IMMEDIATE");
+      insertSqlite(db, b);
+      setSeq.run((seq += b.tasks.length), w.orgId);
+      db.exec("COMMIT");
+    }
     const ms = performance.now() - t0;
     const n = (db.prepare("SELECT count(*) AS n FROM tasks").get() as { n: number }).n;
     if (n !== tasks) throw new Error(`baseline: ${n} tasks stored, expected ${tasks}`);
-    return { tasks, ms, tasksPerSec: (tasks / ms) * 1000 };
+    return { ms, tasksPerSec: (tasks / ms) * 1000 };
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });

@@ -130,7 +130,9 @@ export function targets(r: PhaseResult): Target[] {
 function notes(r: PhaseResult): string {
   const m = r.metrics;
   const parts: string[] = [];
+  if (m.per_batch_per_sec !== undefined) parts.push(`one COMMIT per ${fmtInt(m.batch)}: ${fmtInt(m.per_batch_per_sec)}/s`);
   if (m.pct_of_baseline !== undefined) parts.push(`${m.pct_of_baseline.toFixed(0)}% of baseline`);
+  if (m.pct_of_batch_baseline !== undefined) parts.push(`${m.pct_of_batch_baseline.toFixed(0)}% of per-batch baseline`);
   if (m.rss_before_mb !== undefined) parts.push(`RSS ${m.rss_before_mb.toFixed(0)}→${m.rss_peak_mb.toFixed(0)} MB (+${m.rss_growth_mb.toFixed(0)})`);
   if (m.ratio_to_small !== undefined) parts.push(`${m.ratio_to_small.toFixed(2)}× the p50 at ${fmtInt(m.small_tasks)}`);
   if (m.ratio_to_one !== undefined) parts.push(`${m.ratio_to_one.toFixed(2)}× one instance`);

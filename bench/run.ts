@@ -96,7 +96,9 @@ function parseOptions(argv: string[]): Options {
   return opts;
 }
 
-const serveCmd = (url: string) => [BUN, "cli/main.ts", "serve", "--port", "0", "--db", url];
+/** `BENCH_BUN_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the server under test. */
+const BUN_FLAGS = (process.env.BENCH_BUN_FLAGS ?? "").split(" ").filter(Boolean);
+const serveCmd = (url: string) => [BUN, ...BUN_FLAGS, "cli/main.ts", "serve", "--port", "0", "--db", url];
 
 let phaseTimeout = 900;
 
@@ -140,8 +142,19 @@ async function phase(rows: PhaseResult[], emit: (r: PhaseResult) => void, ctxInf
   }
 }
 
+/** The storage baseline's rates: every row in one transaction (issue #7's), and one COMMIT per push batch. */
+interface Baseline {
+  perSec: number;
+  perBatchPerSec: number;
+}
+
+function relateToBaseline(r: PhaseResult, b: Baseline): void {
+  r.metrics.pct_of_baseline = (r.opsPerSec! / b.perSec) * 100;
+  r.metrics.pct_of_batch_baseline = (r.opsPerSec! / b.perBatchPerSec) * 100;
+}
+
 /** All phases on one database kind. */
-async function runOnDatabase(opts: Options, run: number, kind: "sqlite" | "postgres", rows: PhaseResult[], emit: (r: PhaseResult) => void, baselinePerSec?: number) {
+async function runOnDatabase(opts: Options, run: number, kind: "sqlite" | "postgres", rows: PhaseResult[], emit: (r: PhaseResult) => void, baseline?: Baseline) {
   const info = { run, db: kind };
   let db: BenchDatabase | null = null;
   let ctx: RunContext | null = null;
@@ -176,14 +189,14 @@ async function runOnDatabase(opts: Options, run: number, kind: "sqlite" | "postg
 
     const pushed = await phase(rows, emit, info, "push", "push", async () => {
       const r = await pushPhase(c);
-      if (baselinePerSec && kind === "sqlite") r.metrics.pct_of_baseline = (r.opsPerSec! / baselinePerSec) * 100;
+      if (baseline && kind === "sqlite") relateToBaseline(r, baseline);
       return r;
     });
     if (!pushed) return;
     await analyze();
     await phase(rows, emit, info, "update", "update", async () => {
       const r = await updatePhase(c);
-      if (baselinePerSec && kind === "sqlite") r.metrics.pct_of_baseline = (r.opsPerSec! / baselinePerSec) * 100;
+      if (baseline && kind === "sqlite") relateToBaseline(r, baseline);
       return r;
     });
     await analyze();
@@ -242,16 +255,16 @@ async function main(): Promise<number> {
       const what = r.error ? "ERROR" : r.skipped ? "skipped" : r.opsPerSec !== undefined ? `${Math.round(r.opsPerSec).toLocaleString("en-US")}/s` : "";
       console.log(`  [run ${run}] ${r.db.padEnd(8)} ${r.label} ${what} (${(r.elapsed_s ?? 0).toFixed(1)} s)`);
     };
-    let baselinePerSec: number | undefined;
+    let baseline: Baseline | undefined;
     await phase(rows, emit, { run, db: "sqlite" }, "baseline", "baseline", async () => {
-      const b = runBaseline(opts.tasks, run);
-      baselinePerSec = b.tasksPerSec;
+      const b = runBaseline(opts.tasks, run, opts.batch);
+      baseline = { perSec: b.tasksPerSec, perBatchPerSec: b.perBatch.tasksPerSec };
       return {
         run, db: "sqlite", phase: "baseline", label: `baseline bun:sqlite ${opts.tasks.toLocaleString("en-US")} tasks, 1 tx`,
-        count: b.tasks, opsPerSec: b.tasksPerSec, metrics: { ms: b.ms },
+        count: b.tasks, opsPerSec: b.tasksPerSec, metrics: { ms: b.ms, per_batch_per_sec: b.perBatch.tasksPerSec, batch: b.perBatch.batch },
       };
     });
-    for (const kind of kinds) await runOnDatabase(opts, run, kind, rows, emit, baselinePerSec);
+    for (const kind of kinds) await runOnDatabase(opts, run, kind, rows, emit, baseline);
     if (opts.binary) await phase(rows, emit, { run, db: "-" }, "binary", "binary start", () => binaryPhase(run, opts.binaryPath, opts.logLevel));
     console.log(table(rows, `Run ${run} of ${opts.rounds}`));
     all.push(...rows);
