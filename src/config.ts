@@ -1,4 +1,5 @@
 import { dirname, resolve } from "node:path";
+import { parseTrustedProxies } from "./http/client-address";
 
 /** Everything taskmgr reads from flags, environment and `.env` (Bun loads `.env` without overriding the environment). */
 export interface Config {
@@ -15,6 +16,8 @@ export interface Config {
   syncLogRetentionDays: number;
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+  /** Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers); empty: none. */
+  trustedProxies: ReadonlySet<string>;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -47,6 +50,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     syncLogRetentionDays: intIn("SYNC_LOG_RETENTION_DAYS", env.SYNC_LOG_RETENTION_DAYS, 30, 0, 36500),
     accessTokenTtlSeconds: intIn("ACCESS_TOKEN_TTL_SECONDS", env.ACCESS_TOKEN_TTL_SECONDS, 900, 1, 86400),
     refreshTokenTtlSeconds: intIn("REFRESH_TOKEN_TTL_SECONDS", env.REFRESH_TOKEN_TTL_SECONDS, 30 * 86400, 60, 365 * 86400),
+    trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
   };
 }
 
@@ -58,6 +62,14 @@ function intIn(name: string, raw: string | number | undefined, fallback: number,
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
   return n;
+}
+
+function trustedProxies(raw: string | undefined): ReadonlySet<string> {
+  try {
+    return parseTrustedProxies(raw);
+  } catch (err) {
+    throw new ConfigError(`TRUSTED_PROXIES must be a comma-separated list of IP addresses: ${(err as Error).message}`);
+  }
 }
 
 /** The SQLite file's folder, or `./data` for Postgres and in-memory databases. */

@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { clientAddress } from "../http/client-address";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
 import { authGuard } from "./guard";
@@ -21,7 +22,7 @@ export const authRoutes = (s: Services) =>
     .post(
       "/api/auth/login",
       async ({ body, request, server }) => {
-        const address = server?.requestIP(request)?.address ?? "local";
+        const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), s.deps.config.trustedProxies);
         return toTokenResponse(await s.auth.login({ email: body.email, password: body.password, deviceId: body.device_id }, address));
       },
       { body: LoginBody, detail: detail("Log in with email and password") },

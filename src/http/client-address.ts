@@ -1,0 +1,41 @@
+/**
+ * The client's address for per-client rules (the login rate limit). Behind a reverse proxy or load
+ * balancer every TCP peer is the proxy, so with `TRUSTED_PROXIES` set, a request whose peer is one
+ * of them is attributed to the address the proxies appended to `X-Forwarded-For`: walking the list
+ * from the right (the entry the nearest proxy wrote), the first address that is not itself a trusted
+ * proxy. The header is ignored from any other peer (a client could write anything in it).
+ */
+export function clientAddress(peer: string | null, forwardedFor: string | null, trusted: ReadonlySet<string>): string {
+  const direct = peer ?? "local";
+  if (forwardedFor === null || !trusted.has(normalize(direct))) return direct;
+  const hops = forwardedFor
+    .split(",")
+    .map((h) => normalize(h.trim()))
+    .filter((h) => h !== "");
+  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i])) return hops[i];
+  return hops[0] ?? direct;
+}
+
+/** Parses `TRUSTED_PROXIES` (comma-separated IP addresses); throws on anything that is not one. */
+export function parseTrustedProxies(raw: string | undefined): Set<string> {
+  const out = new Set<string>();
+  for (const part of (raw ?? "").split(",")) {
+    const a = part.trim();
+    if (a === "") continue;
+    if (!isIp(a)) throw new Error(`"${a}" is not an IP address`);
+    out.add(normalize(a));
+  }
+  return out;
+}
+
+/** IPv4-mapped IPv6 (`::ffff:10.0.0.1`, how a dual-stack socket reports IPv4 peers) as plain IPv4; IPv6 lower-cased. */
+function normalize(a: string): string {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
+  return m ? m[1] : a.toLowerCase();
+}
+
+function isIp(a: string): boolean {
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
+  return /^[0-9a-f:.]+$/i.test(a) && a.includes(":");
+}

@@ -1,0 +1,64 @@
+/** The client address behind trusted proxies: the pure rule, the TRUSTED_PROXIES setting, and the login limit over a real socket. */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createApp } from "../../src/app";
+import { LOGIN_FAILURES_ALLOWED } from "../../src/auth/rate-limit";
+import { ConfigError, loadConfig } from "../../src/config";
+import { openDatabase } from "../../src/db/open";
+import { migrate } from "../../src/db/migrate";
+import { clientAddress, parseTrustedProxies } from "../../src/http/client-address";
+import { type RunningServer, startServer } from "../../src/server";
+import { createTestApp, type TestApp } from "../support/app";
+
+describe("clientAddress", () => {
+  const trusted = parseTrustedProxies("10.0.0.1, 10.0.0.2");
+  const cases: [string, string | null, string | null, string][] = [
+    ["no proxies trusted: the peer, header ignored", "203.0.113.5", "198.51.100.1", "203.0.113.5"],
+    ["trusted peer without header: the peer", "10.0.0.1", null, "10.0.0.1"],
+    ["trusted peer: the address it appended", "10.0.0.1", "198.51.100.1", "198.51.100.1"],
+    ["a client-written entry left of the real one is ignored", "10.0.0.1", "1.2.3.4, 198.51.100.1", "198.51.100.1"],
+    ["chained trusted proxies are skipped from the right", "10.0.0.1", "198.51.100.1, 10.0.0.2", "198.51.100.1"],
+    ["only trusted hops: the leftmost", "10.0.0.1", "10.0.0.2", "10.0.0.2"],
+    ["untrusted peer with a header: the peer", "203.0.113.5", "198.51.100.1", "203.0.113.5"],
+    ["IPv4-mapped IPv6 peer counts as the IPv4 proxy", "::ffff:10.0.0.1", "198.51.100.1", "198.51.100.1"],
+    ["empty entries are skipped", "10.0.0.1", " , 198.51.100.1 ,", "198.51.100.1"],
+    ["unknown peer (no socket)", null, "198.51.100.1", "local"],
+  ];
+  for (const [name, peer, header, want] of cases) {
+    test(name, () => expect(clientAddress(peer, header, name.startsWith("no proxies") ? new Set() : trusted)).toBe(want));
+  }
+
+  test("TRUSTED_PROXIES: IPv4 and IPv6 addresses; anything else is a configuration error", () => {
+    expect([...loadConfig({}, { TRUSTED_PROXIES: "127.0.0.1, ::1 ,FD00::7" }).trustedProxies]).toEqual(["127.0.0.1", "::1", "fd00::7"]);
+    expect(loadConfig({}, {}).trustedProxies.size).toBe(0);
+    for (const bad of ["10.0.0.0/8", "proxy.local", "300.1.1.1"]) {
+      expect(() => loadConfig({}, { TRUSTED_PROXIES: bad })).toThrow(ConfigError);
+    }
+  });
+});
+
+describe("login rate limit per forwarded client, behind a trusted proxy (real socket)", () => {
+  let t: TestApp;
+  let server: RunningServer;
+  beforeAll(async () => {
+    const db = openDatabase("sqlite::memory:");
+    await migrate(db);
+    t = await createTestApp(db, { config: { trustedProxies: parseTrustedProxies("127.0.0.1") } });
+    server = startServer(createApp(t.services), { host: "127.0.0.1", port: 0 });
+  });
+  afterAll(() => server.stop(true));
+  const login = (email: string, password: string, forwardedFor: string) =>
+    fetch(`${server.url}/api/auth/login`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+      body: JSON.stringify({ email, password }),
+    });
+
+  test("a client that spent its budget is limited; another client behind the same proxy is not", async () => {
+    const u = await t.createUser();
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) expect((await login(u.email, "wrong", "198.51.100.1")).status).toBe(401);
+    expect((await login(u.email, u.password, "198.51.100.1")).status).toBe(429);
+    // A forged entry to the left does not escape the limit: the proxy's own entry is the rightmost.
+    expect((await login(u.email, u.password, "203.0.113.77, 198.51.100.1")).status).toBe(429);
+    expect((await login(u.email, u.password, "198.51.100.2")).status).toBe(200);
+  });
+});
