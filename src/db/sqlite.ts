@@ -11,8 +11,11 @@ import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
  * - `journal_mode = WAL`: readers never block the writer; a COMMIT appends to the WAL.
  * - `synchronous = FULL`: the WAL is fsynced at every COMMIT — an acknowledged push survives a
  *   power loss. (NORMAL would be faster and could lose the last commits.)
- * - `cache_size = -65536` (64 MB of page cache): the hot index pages of a large organization stay in
- *   memory; it is also what a full snapshot of a million tasks may add to the resident size.
+ * - `cache_size = -65536` (64 MB of page cache) for the connection that writes: the hot index pages of
+ *   a large organization stay in memory. Reads outside transactions (pulls, lists, lookups) use a
+ *   second connection (files only) with {@link SQLITE_READER_PRAGMAS}: an 8 MB cache, so a full
+ *   snapshot of a million tasks (gigabytes read) no longer fills 64 MB of resident page cache, and
+ *   the writer's cache keeps the pages writes need.
  * - `temp_store = MEMORY`: sorts and temporary b-trees never touch the disk.
  * - `journal_size_limit`: the WAL file is truncated back to 64 MB after a checkpoint empties it.
  * - `mmap_size` stays 0: mapped pages count in the resident size, and a snapshot would touch the
@@ -29,6 +32,17 @@ export const SQLITE_PRAGMAS: readonly string[] = [
   "PRAGMA journal_size_limit = 67108864",
 ];
 
+/** The read connection: small cache, and it never writes (`query_only`). */
+export const SQLITE_READER_PRAGMAS: readonly string[] = [
+  "PRAGMA busy_timeout = 5000",
+  "PRAGMA cache_size = -8192",
+  "PRAGMA temp_store = MEMORY",
+  "PRAGMA query_only = ON",
+];
+
+/** A plain query (`all`/`get` also run `INSERT … RETURNING` and the like, which must go to the writer). */
+const isSelect = (sql: string): boolean => /^\s*SELECT\b/i.test(sql);
+
 /** A transaction waiting for its turn (group commit). */
 interface Queued {
   fn: (tx: Tx) => Promise<unknown>;
@@ -40,9 +54,11 @@ interface Queued {
 const MAX_GROUP = 64;
 
 /**
- * SQLite through bun:sqlite: one connection, WAL, foreign keys, busy timeout.
- * bun:sqlite is synchronous, so a mutex serializes transactions (and the statements
- * outside them) so that an `await` inside one never lets another interleave.
+ * SQLite through bun:sqlite: one connection that writes, WAL, foreign keys, busy timeout.
+ * bun:sqlite is synchronous, so a mutex serializes transactions (and the writes outside them) so
+ * that an `await` inside one never lets another interleave. On a file, reads outside transactions
+ * go to a second connection without waiting for the mutex: in WAL mode it reads the last committed
+ * state (what a read outside a transaction means), whatever transaction the writer has open.
  *
  * Group commit: transactions that queue up while another one runs are run one after the other
  * inside ONE SQLite transaction, each in its own savepoint (a member that throws rolls back alone,
@@ -58,6 +74,9 @@ export class SqliteDatabase implements Database {
   private readonly lock = new Mutex();
   private readonly direct: Executor;
   private readonly statements: StatementCache;
+  /** The read connection (files), null for `:memory:` (a second connection would be another database). */
+  private readonly readerDb: BunSqlite | null = null;
+  private readonly reader: Executor | null = null;
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
 
@@ -72,12 +91,19 @@ export class SqliteDatabase implements Database {
     }
     this.statements = new StatementCache(this.db);
     this.direct = new SqliteExecutor(this.db, this.statements);
+    if (path !== ":memory:") {
+      this.readerDb = new BunSqlite(path);
+      for (const pragma of SQLITE_READER_PRAGMAS) this.readerDb.exec(pragma);
+      this.reader = new SqliteExecutor(this.readerDb, new StatementCache(this.readerDb));
+    }
   }
 
   all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+    if (this.reader && isSelect(sql)) return this.reader.all<T>(sql, params);
     return this.lock.run(() => this.direct.all<T>(sql, params));
   }
   get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
+    if (this.reader && isSelect(sql)) return this.reader.get<T>(sql, params);
     return this.lock.run(() => this.direct.get<T>(sql, params));
   }
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
@@ -171,7 +197,10 @@ export class SqliteDatabase implements Database {
 
   async close(): Promise<void> {
     await this.checkpointer?.close();
-    await this.lock.run(async () => this.db.close());
+    await this.lock.run(async () => {
+      this.readerDb?.close();
+      this.db.close();
+    });
   }
 }
 

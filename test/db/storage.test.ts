@@ -82,6 +82,27 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     expect(await db().get("SELECT id FROM organizations WHERE id = 'f1'")).toBeUndefined();
   });
 
+  test("a read outside transactions sees the last committed state, never an open transaction's writes", async () => {
+    let inside!: () => void;
+    const reached = new Promise<void>((resolve) => (inside = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const tx = db().transaction(async (t) => {
+      await t.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["rd1", "Rd", "rd-1", "x"]);
+      inside();
+      await gate;
+    });
+    await reached;
+    expect(await db().get("SELECT id FROM organizations WHERE id = 'rd1'")).toBeUndefined();
+    expect(await db().all("SELECT id FROM organizations WHERE id = 'rd1'")).toEqual([]);
+    release();
+    await tx;
+    expect(await db().get<{ id: string }>("SELECT id FROM organizations WHERE id = 'rd1'")).toEqual({ id: "rd1" });
+    // A write answered through all/get (RETURNING) outside a transaction goes to the connection that writes.
+    expect(await db().get<{ id: string }>("UPDATE organizations SET name = 'Rd2' WHERE id = 'rd1' RETURNING id")).toEqual({ id: "rd1" });
+    expect(await db().get<{ name: string }>("SELECT name FROM organizations WHERE id = 'rd1'")).toEqual({ name: "Rd2" });
+  });
+
   test("two connections writing at once both commit, with no lost update", async () => {
     // SQLite: the second connection is another process (bun:sqlite blocks its thread while it waits
     // for the write lock, so two connections in one thread would wait on each other).

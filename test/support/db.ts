@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import postgres from "postgres";
 import { migrate } from "../../src/db/migrate";
 import { openDatabase } from "../../src/db/open";
@@ -37,10 +40,19 @@ export const DIALECTS: Dialect[] = PG_AVAILABLE ? ["sqlite", "postgres"] : ["sql
 /** A fresh, migrated database of one dialect and a function that drops it. Postgres gets its own database. */
 export async function createTestDatabase(dialect: Dialect, opts: { migrate?: boolean } = {}): Promise<{ db: Database; url: string; drop: () => Promise<void> }> {
   if (dialect === "sqlite") {
-    const url = "sqlite::memory:";
+    // A file, as deployed: WAL, the checkpoint worker and the read connection are all exercised.
+    const dir = mkdtempSync(join(tmpdir(), "taskmgr-test-"));
+    const url = `sqlite:${join(dir, "test.db")}`;
     const db = openDatabase(url);
     if (opts.migrate !== false) await migrate(db);
-    return { db, url, drop: () => db.close() };
+    return {
+      db,
+      url,
+      drop: async () => {
+        await db.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const name = `taskmgr_test_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
