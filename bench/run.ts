@@ -184,7 +184,7 @@ async function runOnDatabase(opts: Options, run: number, kind: "sqlite" | "postg
     const c = ctx;
     // This machine's Postgres may run without autovacuum: then gather the statistics it would have.
     const noAutovacuum = kind === "postgres" && !(await autovacuumOn(db.url));
-    if (noAutovacuum) console.log("  postgres: autovacuum is off here, so the bench runs ANALYZE (untimed) after the push and update phases");
+    if (noAutovacuum) console.log("  postgres: autovacuum is off here, so the bench runs VACUUM (ANALYZE) (untimed) after the push and update phases");
     const analyze = noAutovacuum ? () => analyzePostgres(db!.url) : async () => {};
 
     const pushed = await phase(rows, emit, info, "push", "push", async () => {
