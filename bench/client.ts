@@ -84,6 +84,12 @@ export class Api {
 
   /** Sends a request, checks the status, parses JSON; returns the body and the round-trip time. */
   async call<T>(method: string, path: string, body?: unknown, expect = 200): Promise<{ body: T; ms: number }> {
+    const { raw, ms } = await this.send(method, path, body, expect);
+    return { body: parseJson<T>(`${method} ${path}`, raw), ms };
+  }
+
+  /** Sends a request and checks the status; returns the raw answer and the round-trip time. */
+  async send(method: string, path: string, body?: unknown, expect = 200): Promise<{ raw: string; ms: number }> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -101,15 +107,7 @@ export class Api {
     }
     const ms = now() - t0;
     check(res.status === expect, `${method} ${path}: expected ${expect}, got ${res.status} ${clip(raw)}`);
-    let parsed: unknown = undefined;
-    if (raw) {
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        throw new CheckError(`${method} ${path}: answer is not JSON: ${clip(raw)}`);
-      }
-    }
-    return { body: parsed as T, ms };
+    return { raw, ms };
   }
 
   async health(): Promise<boolean> {
@@ -149,19 +147,24 @@ export class Api {
 
   /** One page of `GET /api/sync/pull`. */
   async pullPage(deviceId: string, cursor: string | null, limit: number): Promise<{ page: PullPage; ms: number }> {
+    const { raw, ms } = await this.sendPull(deviceId, cursor, limit);
+    return { page: checkPullPage(raw, limit), ms };
+  }
+
+  private sendPull(deviceId: string, cursor: string | null, limit: number): Promise<{ raw: string; ms: number }> {
     const q = new URLSearchParams({ device_id: deviceId, limit: String(limit) });
     if (cursor !== null) q.set("cursor", cursor);
-    const { body, ms } = await this.call<PullPage>("GET", `/api/sync/pull?${q}`);
-    check(Array.isArray(body?.changes), "pull: answer has no changes array");
-    check(typeof body.cursor === "string" && body.cursor.length > 0, "pull: answer has no cursor");
-    check(typeof body.has_more === "boolean", "pull: answer has no has_more");
-    check(body.changes.length <= limit, `pull: ${body.changes.length} changes for limit ${limit}`);
-    return { page: body, ms };
+    return this.send("GET", `/api/sync/pull?${q}`);
   }
 
   /**
    * Pulls until `has_more` is false. `onPage` sees every page (so callers can count
    * without keeping a million records). Returns the final cursor and per-page times.
+   *
+   * Like a client that overlaps its work with the network, the request for the next page is sent
+   * as soon as a page has arrived — its cursor is read from the end of the raw answer — and the
+   * page is parsed and checked meanwhile; the parsed cursor and `has_more` must then equal what
+   * was read ahead, so every page is still verified in full.
    */
   async pullAll(
     deviceId: string,
@@ -171,16 +174,50 @@ export class Api {
   ): Promise<{ cursor: string; pages: number[]; ms: number }> {
     const pages: number[] = [];
     const t0 = now();
-    let cur = cursor;
+    let pending: Promise<{ raw: string; ms: number }> | null = this.sendPull(deviceId, cursor, limit);
     for (;;) {
-      const { page, ms } = await this.pullPage(deviceId, cur, limit);
+      const { raw, ms } = await pending!;
+      const ahead = readTail(raw);
+      pending = ahead?.hasMore ? this.sendPull(deviceId, ahead.cursor, limit) : null;
+      pending?.catch(() => {}); // awaited below; a failure of this page's checks must not leave it unhandled
+      const page = checkPullPage(raw, limit);
+      if (ahead) {
+        check(ahead.cursor === page.cursor && ahead.hasMore === page.has_more, "pull: the end of the answer does not match its parsed cursor and has_more");
+      }
       pages.push(ms);
       onPage(page.changes);
-      cur = page.cursor;
-      if (!page.has_more) break;
+      if (!page.has_more) return { cursor: page.cursor, pages, ms: now() - t0 };
+      pending ??= this.sendPull(deviceId, page.cursor, limit);
     }
-    return { cursor: cur!, pages, ms: now() - t0 };
   }
+}
+
+/** Parses an answer as JSON; a {@link CheckError} when it is not. */
+function parseJson<T>(what: string, raw: string): T {
+  if (!raw) return undefined as T;
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    throw new CheckError(`${what}: answer is not JSON: ${clip(raw)}`);
+  }
+}
+
+/** Parses and checks one pull answer. */
+function checkPullPage(raw: string, limit: number): PullPage {
+  const body = parseJson<PullPage>("pull", raw);
+  check(Array.isArray(body?.changes), "pull: answer has no changes array");
+  check(typeof body.cursor === "string" && body.cursor.length > 0, "pull: answer has no cursor");
+  check(typeof body.has_more === "boolean", "pull: answer has no has_more");
+  check(body.changes.length <= limit, `pull: ${body.changes.length} changes for limit ${limit}`);
+  return body;
+}
+
+const TAIL = /"cursor":"([A-Za-z0-9._-]+)","has_more":(true|false)\}$/;
+
+/** The cursor and `has_more` read from the end of a raw pull answer (null when it does not end that way: no read-ahead). */
+function readTail(raw: string): { cursor: string; hasMore: boolean } | null {
+  const m = TAIL.exec(raw.slice(-300));
+  return m ? { cursor: m[1], hasMore: m[2] === "true" } : null;
 }
 
 /** What the benchmark knows of each record: the server's latest version and clock. */

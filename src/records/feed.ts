@@ -9,6 +9,7 @@
  * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
  */
 import { columns, insertRows } from "../db/bulk";
+import { runFinal } from "../db/tx-state";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import { entityDef, isEntityKind } from "./entities";
 import type { AnyRecord, EntityKind } from "./model";
@@ -49,9 +50,13 @@ export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
     touches.delete(key); // re-insert so that the record takes the position of its last write
     touches.set(key, item);
   }
-  for (const orgId of [...byOrg.keys()].sort()) {
+  const orgs = [...byOrg.keys()].sort();
+  for (const [i, orgId] of orgs.entries()) {
     const touches = [...byOrg.get(orgId)!.values()];
-    if (exec.dialect === "postgres" && touches.length <= PG_ONE_STATEMENT_ROWS && (await reserveAndUpsertPg(exec, orgId, touches))) continue;
+    if (exec.dialect === "postgres" && touches.length <= PG_ONE_STATEMENT_ROWS) {
+      await reserveAndUpsertPg(exec, orgId, touches, i === orgs.length - 1);
+      continue;
+    }
     const last = await reservePositions(exec, orgId, touches.length);
     const first = last - touches.length + 1;
     const rows: SqlValue[][] = touches.map((t, i) => [t.entity, t.entityId, t.orgId, first + i, t.op, t.version, t.originDevice]);
@@ -66,33 +71,32 @@ const FEED_UPSERT =
 const PG_ONE_STATEMENT_ROWS = 4096;
 
 /**
- * Postgres: reserves the positions and upserts the rows in ONE statement (a data-modifying CTE), so
- * that the counter's row lock, held from here to COMMIT, covers one round trip instead of two —
- * pushes of one organization queue on that lock. False (nothing written) when the organization has
- * no counter row yet; the caller then takes the two-statement path, which creates it.
+ * Postgres: reserves the positions (creating the organization's counter row if it has none yet)
+ * and upserts the rows in ONE statement (a data-modifying CTE). The counter's row lock is held
+ * from here to COMMIT and pushes of one organization queue on it: as the transaction's `last`
+ * statement it is sent with the COMMIT right behind it (`runFinal`), so the lock is held only
+ * while the database runs the two — not while this process is busy with other requests.
  */
-async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[]): Promise<boolean> {
+async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[], last: boolean): Promise<void> {
   // The VALUES list is padded to a power of two with rows of NULLs (filtered out): a handful of
   // distinct statements — each prepared once per connection — whatever the batch sizes.
   let size = 1;
   while (size < touches.length) size *= 2;
-  const params: SqlValue[] = [touches.length, orgId, touches.length];
+  const params: SqlValue[] = [orgId, touches.length, touches.length];
   for (let i = 0; i < size; i++) {
     const t = touches[i];
     if (t) params.push(t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice);
     else params.push(null, null, null, null, null, null, null);
   }
   const tuple = "(?, ?, ?, CAST(? AS BIGINT), ?, CAST(? AS INTEGER), ?)";
-  const { changes } = await exec.run(
-    `WITH s AS (UPDATE org_feed_state SET seq = seq + CAST(? AS BIGINT) WHERE org_id = ? RETURNING seq)
+  const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
+       ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
      INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device)
      SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device
      FROM s, (VALUES ${Array(size).fill(tuple).join(", ")}) AS v(entity, entity_id, org_id, ord, op, version, origin_device)
      WHERE v.entity IS NOT NULL
-     ${FEED_UPSERT}`,
-    params,
-  );
-  return changes > 0;
+     ${FEED_UPSERT}`;
+  await (last ? runFinal(exec, sql, params) : exec.run(sql, params));
 }
 
 // Always flushed after the other queued rows of the transaction: the organization's counter lock

@@ -1,14 +1,16 @@
 /**
  * One page of a pull (docs/sync-design.md, "Pull"): a paged snapshot of the live records, then
  * incremental pages in feed (= commit) order. Reads only; the cursor is checked by the service.
+ * The changes come out of the database as JSON text (src/records/feed-json.ts) and are sent as is.
  */
 import type { Executor } from "../db/types";
-import { type FeedEntry, readFeed } from "../records";
+import { readFeedJson } from "../records/feed-json";
 import type { Cursor } from "./cursor";
-import type { PulledChange } from "./model";
 
 export interface PullPage {
-  changes: PulledChange[];
+  /** The changes as the body of a JSON array (`PulledChange` texts joined by commas). */
+  changes: string;
+  count: number;
   next: Cursor;
   hasMore: boolean;
 }
@@ -23,28 +25,22 @@ export interface PullPage {
  */
 export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number, seq: number): Promise<PullPage> {
   const { orgId, snapshotAt } = cursor;
-  if (snapshotAt !== undefined && cursor.pos < snapshotAt) {
-    // Snapshot phase: live records up to the starting point, own writes included.
-    const page = await readFeed(exec, orgId, cursor.pos, limit, { liveOnly: true, throughPos: snapshotAt });
-    const changes = page.entries.filter(isLatest).map(toPulled);
-    if (page.hasMore) return { changes, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true };
-    // Tombstones up to the start were deliberately skipped: continue incrementally from there.
-    return { changes, next: { orgId, pos: snapshotAt }, hasMore: seq > snapshotAt };
-  }
-  const page = await readFeed(exec, orgId, cursor.pos, limit);
-  const changes = page.entries.filter((e) => isLatest(e) && e.originDevice !== deviceId).map(toPulled);
-  return { changes, next: { orgId, pos: page.lastPos }, hasMore: page.hasMore };
+  if (snapshotAt === undefined || cursor.pos >= snapshotAt) return readChangesPage(exec, cursor, deviceId, limit);
+  // Snapshot phase: live records up to the starting point, own writes included.
+  const page = await readFeedJson(exec, orgId, cursor.pos, limit, { liveOnly: true, throughPos: snapshotAt });
+  const { changes, count } = page;
+  if (page.hasMore) return { changes, count, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true };
+  // Tombstones up to the start were deliberately skipped: continue incrementally from there.
+  return { changes, count, next: { orgId, pos: snapshotAt }, hasMore: seq > snapshotAt };
 }
 
-const isLatest = (e: FeedEntry): boolean => e.record.version === e.version;
+/** The incremental page after `cursor` (deletes included, `deviceId`'s own applied writes left out); `cursor.snapshotAt` is ignored. */
+export async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
+  const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId });
+  return { changes: page.changes, count: page.count, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore };
+}
 
-function toPulled(e: FeedEntry): PulledChange {
-  return {
-    entity: e.entity,
-    entity_id: e.entityId,
-    op: e.op,
-    record: e.record as unknown as Record<string, unknown>,
-    version: e.version,
-    vector_clock: e.record.vector_clock,
-  };
+/** The JSON text of a `PullResponse` (`changes`, `cursor`, `has_more`) around changes already in JSON. */
+export function pullResponseJson(changes: string, cursor: string, hasMore: boolean): string {
+  return `{"changes":[${changes}],"cursor":${JSON.stringify(cursor)},"has_more":${hasMore}}`;
 }
