@@ -1,9 +1,8 @@
 /**
  * The change feed as read by sync pulls: each change of a page as the JSON text sent to the
  * device, exactly what `JSON.stringify` of the change built from `readFeed` gives
- * (test/records/feed-json.test.ts). On SQLite the database writes that text: ONE statement per page
- * (the feed rows and, per row, its record looked up by primary key) — no JS object per column, no
- * JSON.parse of the stored clocks and tags, no JSON.stringify of the records.
+ * (test/records/feed-json.test.ts), assembled from the JSON texts the write core stored in
+ * `history` on SQLite (see {@link readFeedJson}).
  */
 import type { Executor } from "../db/types";
 import { ENTITY_DEFS } from "./entities";
@@ -33,60 +32,41 @@ export interface FeedJsonOptions {
   skipOrigin?: string;
 }
 
-/**
- * How a table column appears in the record's JSON; must match `EntityDef.fromRow` (stored JSON
- * text embedded as JSON, 0/1 as a boolean, derived columns left out).
- */
-const JSON_TEXT_COLUMNS = new Set(["vector_clock", "tags"]);
-const BOOLEAN_COLUMNS = new Set(["archived"]);
-const NOT_IN_RECORD = new Set(["priority_rank"]);
 const KINDS = Object.keys(ENTITY_DEFS) as EntityKind[];
 
 /**
- * SQLite: the record as one `json_object` over the record row `r`, wrapped by concatenation with
- * the fields of the feed row `f` (a `json_object` around it would parse the record again: 50% slower).
- * The top-level clock is the stored text as is (JSON.stringify's output, written by `toRow`).
+ * Whether the feed row `f`'s record still has the version the row was written for (one primary-key
+ * lookup). Always true for rows read in one statement through the write core (the record and its
+ * feed row change in the same transaction); kept so that a row can never send an outdated state.
  */
-function sqliteChange(kind: EntityKind): string {
-  const fields = recordColumns(kind).map((c) => {
-    if (JSON_TEXT_COLUMNS.has(c)) return `'${c}', json(r.${c})`;
-    if (BOOLEAN_COLUMNS.has(c)) return `'${c}', json(CASE WHEN r.${c} = 1 THEN 'true' ELSE 'false' END)`;
-    return `'${c}', r.${c}`;
-  });
-  return (
-    `'{"entity":' || json_quote(f.entity) || ',"entity_id":' || json_quote(f.entity_id) || ',"op":' || json_quote(f.op) || ` +
-    `',"record":' || json_object(${fields.join(", ")}) || ',"version":' || f.version || ',"vector_clock":' || r.vector_clock || '}'`
-  );
-}
-
-function recordColumns(kind: EntityKind): string[] {
-  return ENTITY_DEFS[kind].columns.filter((c) => !NOT_IN_RECORD.has(c));
-}
+const CURRENT = `CASE f.entity ${KINDS.map((k) => `WHEN '${k}' THEN EXISTS (SELECT 1 FROM ${ENTITY_DEFS[k].table} r WHERE r.id = f.entity_id AND r.version = f.version)`).join(" ")} ELSE FALSE END`;
 
 /**
- * SQLite: per feed row, the change of its entity kind — from the record only if it still has the
- * version the row was written for (a correlated primary-key lookup: `CAST(org_id AS TEXT)` keeps
- * SQLite's planner off the `(org_id, …)` indexes).
+ * SQLite: one statement per page: the feed rows in position order and, per row, the history
+ * row of its version — whose `snapshot` is the record exactly as written (the JSON text of
+ * `writeRecord`'s result) and whose `vector_clock` is the record's clock. The change is assembled
+ * from those texts: nothing is parsed, no column is decoded one by one, nothing is serialized again.
  */
-function sqlitePageSql(where: string): string {
-  const branches = KINDS.map(
-    (kind) =>
-      `WHEN '${kind}' THEN (SELECT ${sqliteChange(kind)} FROM ${ENTITY_DEFS[kind].table} r ` +
-      `WHERE r.id = f.entity_id AND CAST(r.org_id AS TEXT) = f.org_id AND r.version = f.version)`,
+function pageSql(liveOnly: boolean, bounded: boolean): string {
+  return (
+    "SELECT f.pos, f.origin_device, f.entity, f.entity_id, f.op, f.version, h.snapshot, h.vector_clock FROM feed f " +
+    "LEFT JOIN history h ON h.entity_id = f.entity_id AND h.entity = f.entity AND h.version = f.version AND h.org_id = f.org_id " +
+    `AND ${CURRENT} ` +
+    `WHERE f.org_id = ? AND f.pos > ?${bounded ? " AND f.pos <= ?" : ""}${liveOnly ? " AND f.op = 'upsert'" : ""} ORDER BY f.pos LIMIT ?`
   );
-  return `SELECT f.pos, f.origin_device, CASE f.entity ${branches.join(" ")} END AS change FROM feed f WHERE ${where} ORDER BY f.pos LIMIT ?`;
 }
 
-const sqlCache = new Map<string, string>();
+const PAGE_SQL = new Map<string, string>();
 
-function pageSql(liveOnly: boolean, bounded: boolean): string {
-  const key = `${liveOnly}:${bounded}`;
-  let sql = sqlCache.get(key);
-  if (sql === undefined) {
-    sql = sqlitePageSql(`f.org_id = ? AND f.pos > ?${bounded ? " AND f.pos <= ?" : ""}${liveOnly ? " AND f.op = 'upsert'" : ""}`);
-    sqlCache.set(key, sql);
-  }
-  return sql;
+interface PageRow {
+  pos: number;
+  origin_device: string | null;
+  entity: string;
+  entity_id: string;
+  op: string;
+  version: number;
+  snapshot: string | null;
+  vector_clock: string | null;
 }
 
 /**
@@ -94,22 +74,30 @@ function pageSql(liveOnly: boolean, bounded: boolean): string {
  * rows (`liveOnly`: no tombstones; `throughPos`: only rows at or below that position), and
  * serializes the changes to send.
  *
- * SQLite: one statement that returns each change as JSON text. Postgres: `readFeed` (the feed
- * rows, then one query per entity kind) and one JSON.stringify of the page — Postgres' own JSON
- * functions (`row_to_json`, `to_json`) cost it 3–4× the plain read, and a single statement joining
- * the three record tables is re-planned on every execution (0.6 ms, more than the round trip it saves).
+ * SQLite: one statement, the changes assembled from stored JSON texts ({@link pageSql}). Postgres:
+ * `readFeed` (the feed rows, then one query per entity kind) and one JSON.stringify of the page —
+ * the same join to `history` in one statement gets plans that depend on the statistics (measured:
+ * a bitmap scan of the organization's whole feed without them, a hash join over all of `history`
+ * with them, 13–75 ms a page), Postgres' own JSON functions cost it 3–4× the plain read, and a
+ * statement joining the three record tables is re-planned on every execution.
  */
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
   if (exec.dialect === "postgres") return fromFeedPage(await readFeed(exec, orgId, afterPos, limit, opts), opts.skipOrigin);
   const bounded = opts.throughPos !== undefined;
+  const key = `${opts.liveOnly ?? false}:${bounded}`;
+  let sql = PAGE_SQL.get(key);
+  if (sql === undefined) PAGE_SQL.set(key, (sql = pageSql(opts.liveOnly ?? false, bounded)));
   const params = bounded ? [orgId, afterPos, opts.throughPos!, limit + 1] : [orgId, afterPos, limit + 1];
-  const raw = await exec.all<{ pos: number; origin_device: string | null; change: string | null }>(pageSql(opts.liveOnly ?? false, bounded), params);
+  const raw = await exec.all<PageRow>(sql, params);
   const hasMore = raw.length > limit;
   const n = hasMore ? limit : raw.length;
   const changes: string[] = [];
   for (let i = 0; i < n; i++) {
     const r = raw[i];
-    if (r.change !== null && (opts.skipOrigin === undefined || r.origin_device !== opts.skipOrigin)) changes.push(r.change);
+    if (r.snapshot === null || (opts.skipOrigin !== undefined && r.origin_device === opts.skipOrigin)) continue;
+    changes.push(
+      `{"entity":${JSON.stringify(r.entity)},"entity_id":${JSON.stringify(r.entity_id)},"op":${JSON.stringify(r.op)},"record":${r.snapshot},"version":${Number(r.version)},"vector_clock":${r.vector_clock}}`,
+    );
   }
   return { changes: changes.join(","), count: changes.length, lastPos: n > 0 ? Number(raw[n - 1].pos) : afterPos, hasMore };
 }
