@@ -129,11 +129,14 @@ export class AuthService {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!m) throw unauthenticated("missing bearer token");
     const claims = await this.tokens.verify(m[1]!);
-    const user = await new UserRepo(this.deps.db, claims.orgId).find(claims.userId);
+    const devices = new DeviceRepo(this.deps.db, claims.orgId);
+    // Both lookups at once: one round trip of latency on Postgres for every authenticated request.
+    const [user, device] = await Promise.all([
+      new UserRepo(this.deps.db, claims.orgId).find(claims.userId),
+      claims.deviceId ? devices.find(claims.deviceId) : undefined,
+    ]);
     if (!user?.active) throw unauthenticated("the account is not active");
     if (claims.deviceId) {
-      const devices = new DeviceRepo(this.deps.db, claims.orgId);
-      const device = await devices.find(claims.deviceId);
       if (!device || device.userId !== user.id || device.revokedAt) throw unauthenticated("this device has been revoked");
       const now = this.deps.clock.now();
       const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
