@@ -17,8 +17,12 @@ import { pullResponseJson, readChangesPage, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 import { feedState } from "./repo";
 
-/** Who syncs: an authenticated caller (`AuthContext` fits). */
-export type SyncCaller = Pick<AuthContext, "userId" | "orgId">;
+/**
+ * Who syncs: an authenticated caller (`AuthContext` fits). `deviceId`, when given, is the device
+ * the caller's token is bound to, which authentication has already found to be the caller's and
+ * not revoked.
+ */
+export type SyncCaller = Pick<AuthContext, "userId" | "orgId"> & { deviceId?: string | null };
 
 export interface PushInput {
   device_id: string;
@@ -168,6 +172,7 @@ export class SyncService {
 
   /** The device id when it is one of the caller's devices and not revoked; 403 otherwise. */
   private async mustOwnDevice(caller: SyncCaller, deviceId: string): Promise<string> {
+    if (caller.deviceId === deviceId) return deviceId; // checked by authenticate, in this request
     const device = await new DeviceRepo(this.deps.db, caller.orgId).find(deviceId);
     if (!device || device.userId !== caller.userId) throw forbidden("device_id is not one of your devices");
     if (device.revokedAt !== null) throw forbidden("this device is revoked");
