@@ -63,6 +63,27 @@ export async function insertRows(exec: Executor, table: string, cols: BulkColumn
 }
 
 /**
+ * Deletes the rows whose `cols` equal one of `keys` (values in `cols` order), with
+ * `DELETE … WHERE (a, b) IN (VALUES (…), …)` in the same chunks as {@link insertRows}: `cols`
+ * should lead an index (a primary key) for each key to be one lookup. Returns the rows deleted.
+ */
+export async function deleteRows(exec: Executor, table: string, cols: BulkColumns, keys: readonly SqlValue[][]): Promise<number> {
+  if (keys.length === 0) return 0;
+  const pg = exec.dialect === "postgres";
+  const tuple = `(${cols.types.map((t) => (pg && t !== "text" ? `CAST(? AS ${PG_CAST[t]})` : "?")).join(", ")})`;
+  const target = `(${cols.names.join(", ")})`;
+  const statements = chunks(keys.length, cols.names.length, pg ? PG_MAX_PARAMS : SQLITE_MAX_PARAMS).map(([start, n]) => {
+    const params: SqlValue[] = [];
+    for (let i = start; i < start + n; i++) for (const v of keys[i]) params.push(v);
+    return () => exec.run(`DELETE FROM ${table} WHERE ${target} IN (VALUES ${Array(n).fill(tuple).join(", ")})`, params);
+  });
+  let deleted = 0;
+  if (pg) for (const { changes } of await Promise.all(statements.map((s) => s()))) deleted += changes;
+  else for (const s of statements) deleted += (await s()).changes;
+  return deleted;
+}
+
+/**
  * `[start, count]` chunks covering `total` rows of `width` values: as many of the largest allowed
  * power of two as fit, then the binary decomposition of the rest — at most log2(256) + 1 distinct sizes.
  */

@@ -1,4 +1,4 @@
-import { MIGRATIONS, type Migration } from "./migrations";
+import { MIGRATIONS, type Migration, migrationSql } from "./migrations";
 import type { Database } from "./types";
 
 export interface MigrationStatus {
@@ -38,7 +38,7 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
           m.name,
           new Date().toISOString(),
         ]);
-        await tx.exec(m.sql);
+        await tx.exec(migrationSql(m, db.dialect));
       });
     } catch (err) {
       const again = await migrationStatus(db, all);

@@ -2,12 +2,16 @@ import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_jobs.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_feed_covering_index.sql" with { type: "text" };
 import m0004 from "../../migrations/0004_login_attempts_and_retention.sql" with { type: "text" };
+import m0005 from "../../migrations/0005_task_tags_by_tag.sql" with { type: "text" };
+import m0005sqlite from "../../migrations/0005_task_tags_by_tag.sqlite.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** SQLite's own form of `sql` where the dialects differ (file `NNNN_name.sqlite.sql`). */
+  sqlite?: string;
 }
 
 /** Every migration, in order. Landed migrations are immutable: add a new file instead of editing one. */
@@ -16,4 +20,10 @@ export const MIGRATIONS: Migration[] = [
   { version: 2, name: "0002_jobs", sql: m0002 },
   { version: 3, name: "0003_feed_covering_index", sql: m0003 },
   { version: 4, name: "0004_login_attempts_and_retention", sql: m0004 },
+  { version: 5, name: "0005_task_tags_by_tag", sql: m0005, sqlite: m0005sqlite },
 ];
+
+/** The SQL of `m` for a dialect. */
+export function migrationSql(m: Migration, dialect: "sqlite" | "postgres"): string {
+  return dialect === "sqlite" && m.sqlite !== undefined ? m.sqlite : m.sql;
+}

@@ -6,7 +6,7 @@ const DAY_MS = 86_400_000;
 /**
  * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted at least
  * `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone), with the comments of purged tasks and,
- * for every purged record, its feed row, history and conflicts (open or resolved: the record they
+ * for every purged record, its feed row, history and conflicts (and a task's tag rows) (open or resolved: the record they
  * are about is gone). Each batch raises `org_feed_state.purged_through` to the highest feed
  * position it removed, in the same transaction, so a pull cursor that could have missed a purged
  * tombstone answers 410 `reset_required`. Exactly-once rows of pushes older than the same
@@ -26,8 +26,10 @@ export const cleanupTombstones: Job = {
         if (ids.length === 0) break;
         const batch = await ctx.db.transaction(async (tx) => {
           const repo = new RetentionRepo(tx);
-          const deleted = (await repo.deleteRecords(phase, ids, cutoff)).map((r) => r.id);
-          if (deleted.length === 0) return { records: 0, feed: 0, history: 0, conflicts: 0, horizons: [] };
+          const purged = await repo.deleteRecords(phase, ids, cutoff);
+          if (purged.length === 0) return { records: 0, feed: 0, history: 0, conflicts: 0, horizons: [] };
+          if (phase.entity === "task") await repo.deleteTaskTags(purged);
+          const deleted = purged.map((r) => r.id);
           const raised = await repo.feedHorizons(phase.entity, deleted);
           for (const h of raised) await repo.raiseHorizon(h.org_id, h.pos);
           return {

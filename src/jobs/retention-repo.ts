@@ -1,4 +1,13 @@
+import { deleteRows } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
+import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
+
+/** A purged record; a task comes with its tags (JSON text) so that its `task_tags` rows can go too. */
+export interface PurgedRecord {
+  id: string;
+  org_id: string;
+  tags?: string;
+}
 
 /** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
 export interface PurgePhase {
@@ -56,13 +65,20 @@ export class RetentionRepo {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes the records that still qualify; returns those actually deleted. */
-  async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<{ id: string; org_id: string }[]> {
+  /** Deletes the records that still qualify; returns those actually deleted (tasks with their stored tags, JSON). */
+  async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRecord[]> {
     const list = inList(ids);
-    return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id`, [
+    const tags = phase.entity === "task" ? ", tags" : "";
+    return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id${tags}`, [
       ...list.params,
       cutoff,
     ]);
+  }
+
+  /** Deletes the `task_tags` rows of purged tasks (there is no foreign key to cascade); returns how many. */
+  async deleteTaskTags(tasks: PurgedRecord[]): Promise<number> {
+    const keys = tasks.flatMap((t) => taskTagRows(t.org_id, t.id, JSON.parse(t.tags ?? "[]") as string[]));
+    return deleteRows(this.exec, "task_tags", TASK_TAG_COLUMNS, keys);
   }
 
   /** Per organization, the highest change-feed position among these records. */

@@ -3,7 +3,7 @@
  * writable fields, defaults and the owner field. Everything generic in src/records
  * (repos, history, feed, writeRecord) is driven by these.
  */
-import { columns, insertRows } from "../db/bulk";
+import { columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
 import {
   type AnyRecord,
@@ -95,43 +95,48 @@ export const TASK: EntityDef<"task"> = {
   /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
   afterWrite(tx, orgId, before, after) {
     if (before && sameList(before.tags, after.tags)) return;
-    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, tags: after.tags, replace: before !== null });
+    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, tags: after.tags, stored: before?.tags ?? [] });
   },
 };
 
-/** The tags of a task after a write that changed them; `replace`: the task existed before (its stored rows go first). */
+/** The tags of a task after a write that changed them, and those it had before that write. */
 export interface TaskTagsTouch {
   taskId: string;
   orgId: string;
   tags: readonly string[];
-  replace: boolean;
+  /** The task's tags before the write ([] when it created the task): their rows are stored. */
+  stored: readonly string[];
 }
 
-const TASK_TAG_COLUMNS = columns([
-  ["task_id", "text"],
+/** `task_tags` rows and key, in primary-key order (migration 0005). */
+export const TASK_TAG_COLUMNS = columns([
   ["org_id", "text"],
   ["tag", "text"],
+  ["task_id", "text"],
 ]);
-/** Task ids per `DELETE … IN (…)`. */
-const TAG_DELETE_BATCH = 500;
+
+/** The `task_tags` rows of one task: its distinct tags. */
+export function taskTagRows(orgId: string, taskId: string, tags: readonly string[]): SqlValue[][] {
+  return [...new Set(tags)].map((tag) => [orgId, tag, taskId]);
+}
 
 /**
- * Writes the `task_tags` rows of one transaction: per task its last tags win; the stored rows of
- * tasks that existed before are deleted first (in batches), then every row goes in multi-row INSERTs.
+ * Writes the `task_tags` rows of one transaction: per task its last tags win. The rows stored
+ * before the transaction (the first write's `stored` tags) are deleted by key, then every row goes
+ * in multi-row INSERTs.
  */
 export const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
+  const first = new Map<string, TaskTagsTouch>();
   const last = new Map<string, TaskTagsTouch>();
-  const replaced: string[] = [];
   for (const item of items) {
-    if (item.replace && !last.get(item.taskId)?.replace) replaced.push(item.taskId);
-    last.set(item.taskId, { ...item, replace: item.replace || (last.get(item.taskId)?.replace ?? false) });
+    if (!first.has(item.taskId)) first.set(item.taskId, item);
+    last.set(item.taskId, item);
   }
-  for (let i = 0; i < replaced.length; i += TAG_DELETE_BATCH) {
-    const chunk = replaced.slice(i, i + TAG_DELETE_BATCH);
-    await exec.run(`DELETE FROM task_tags WHERE task_id IN (${chunk.map(() => "?").join(", ")})`, chunk);
-  }
+  const stale: SqlValue[][] = [];
+  for (const t of first.values()) stale.push(...taskTagRows(t.orgId, t.taskId, t.stored));
+  await deleteRows(exec, "task_tags", TASK_TAG_COLUMNS, stale);
   const rows: SqlValue[][] = [];
-  for (const t of last.values()) for (const tag of new Set(t.tags)) rows.push([t.taskId, t.orgId, tag]);
+  for (const t of last.values()) rows.push(...taskTagRows(t.orgId, t.taskId, t.tags));
   await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
 };
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunks, columns, insertRows, PG_MAX_PARAMS, SQLITE_MAX_PARAMS } from "../../src/db/bulk";
+import { chunks, columns, deleteRows, insertRows, PG_MAX_PARAMS, SQLITE_MAX_PARAMS } from "../../src/db/bulk";
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
 import type { SqlValue } from "../../src/db/types";
@@ -83,6 +83,18 @@ forEachDialect("multi-row statements", ({ db }) => {
     expect(await insertRows(db(), "history", cols, input, "ON CONFLICT (entity_id, entity, version) DO NOTHING")).toBe(200);
     const n = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM history WHERE org_id = ?", ["org-conflict"]);
     expect(Number(n!.n)).toBe(300);
+  });
+
+  test("deleteRows deletes exactly the rows whose key is listed, in chunks (700 keys, integer part typed)", async () => {
+    const input = rows(1000, "del");
+    await insertRows(db(), "history", cols, input);
+    const key = columns([["entity_id", "text"], ["entity", "text"], ["version", "integer"]]);
+    const gone = input.filter((_, i) => i % 10 < 7).map((r) => [r[3], r[2], r[4]]);
+    const missing = [[crypto.randomUUID(), "task", 1], [input[1][3], "task", 999]];
+    expect(await deleteRows(db(), "history", key, [...gone, ...missing])).toBe(700);
+    const left = await db().all<{ version: number }>("SELECT version FROM history WHERE org_id = ? ORDER BY version", ["org-del"]);
+    expect(left.map((r) => Number(r.version))).toEqual(input.filter((_, i) => i % 10 >= 7).map((r) => r[4] as number));
+    expect(await deleteRows(db(), "history", key, [])).toBe(0);
   });
 
   test("inside a transaction the rows roll back with it", async () => {

@@ -53,6 +53,22 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     expect(await horizon(db(), b)).toBe(2);
   });
 
+  test("a purged task's tag rows go with it; a live task's rows with the same tags stay", async () => {
+    const a = await seedOrg(db());
+    const gone = await seedRecord(db(), "task", { org: a, pos: 1, deletedAt: ago(100), tags: ["home", "urgent"] });
+    const recent = await seedRecord(db(), "task", { org: a, pos: 2, deletedAt: ago(10), tags: ["home"] });
+    const live = await seedRecord(db(), "task", { org: a, pos: 3, tags: ["home", "urgent", "x"] });
+    const tagsOf = async (id: string) =>
+      (await db().all<{ tag: string }>("SELECT tag FROM task_tags WHERE org_id = ? AND task_id = ? ORDER BY tag", [a, id])).map((r) => r.tag);
+
+    const run = await jobServices(db()).services.jobs.run("cleanup-tombstones");
+
+    expect(run.result).toMatchObject({ tasks: 1 });
+    expect(await tagsOf(gone)).toEqual([]);
+    expect(await tagsOf(recent)).toEqual(["home"]);
+    expect(await tagsOf(live)).toEqual(["home", "urgent", "x"]);
+  });
+
   test("deletes exactly-once rows of pushes older than the retention, keeps newer ones", async () => {
     const a = await seedOrg(db());
     const put = (changeId: string, createdAt: string) =>

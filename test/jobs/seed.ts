@@ -9,7 +9,7 @@ export const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Empties every table the jobs touch, so each test starts from a known state. */
 export async function resetTables(db: Executor): Promise<void> {
-  for (const table of ["job_runs", "sync_metrics_snapshots", "sync_log", "conflicts", "history", "feed", "comments", "tasks", "projects"]) {
+  for (const table of ["job_runs", "sync_metrics_snapshots", "sync_log", "conflicts", "history", "feed", "comments", "task_tags", "tasks", "projects"]) {
     await db.run(`DELETE FROM ${table}`);
   }
 }
@@ -30,6 +30,8 @@ export interface RecordSeed {
   taskId?: string;
   /** Number of history rows (versions 1..n). */
   versions?: number;
+  /** For a task: its tags (with their `task_tags` rows). */
+  tags?: string[];
 }
 
 /** Inserts a project, task or comment with its feed row, history rows and the organization's feed counter. */
@@ -45,10 +47,11 @@ export async function seedRecord(db: Executor, entity: "project" | "task" | "com
     );
   } else if (entity === "task") {
     await db.run(
-      `INSERT INTO tasks (id, org_id, title, status, priority, priority_rank, created_by, version, vector_clock, created_at, updated_at, deleted_at)
-       VALUES (?, ?, 'T', 'todo', 'low', 0, 'u', ?, ?, ?, ?, ?)`,
-      common,
+      `INSERT INTO tasks (id, org_id, title, status, priority, priority_rank, created_by, version, vector_clock, created_at, updated_at, deleted_at, tags)
+       VALUES (?, ?, 'T', 'todo', 'low', 0, 'u', ?, ?, ?, ?, ?, ?)`,
+      [...common, JSON.stringify(s.tags ?? [])],
     );
+    for (const tag of s.tags ?? []) await db.run("INSERT INTO task_tags (org_id, tag, task_id) VALUES (?, ?, ?)", [s.org, tag, id]);
   } else {
     await db.run(
       `INSERT INTO comments (id, org_id, task_id, body, author_id, version, vector_clock, created_at, updated_at, deleted_at)

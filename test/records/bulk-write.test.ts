@@ -38,6 +38,19 @@ forEachDialect("records bulk writes", ({ db }) => {
     expect(await tagsOf(db(), id)).toEqual(["a", "d"]);
   });
 
+  test("a task's old tags are removed by key: another task with the same tags keeps its rows", async () => {
+    const make = (tags: string[]) => db().transaction((tx) => writeRecord(tx, input({ entity: "task", before: null, action: "created", data: { title: "t", tags } })));
+    const one = await make(["a", "b", "b"]);
+    const two = await make(["b", "a"]);
+    await db().transaction(async (tx) => {
+      const t = await recordRepo(tx, orgA(), "task").mustGet(one.id);
+      const t2 = await writeRecord(tx, input({ entity: "task", before: t, action: "updated", data: { tags: ["c"] } }));
+      await writeRecord(tx, input({ entity: "task", before: t2, action: "updated", data: { tags: ["b", "d"] } }));
+    });
+    expect(await tagsOf(db(), one.id)).toEqual(["b", "d"]);
+    expect(await tagsOf(db(), two.id)).toEqual(["a", "b"]);
+  });
+
   test("storeWrites stores the last state of each record once, checked against the version it started from", async () => {
     const t1 = await db().transaction((tx) => writeRecord(tx, input({ entity: "task", before: null, action: "created", data: { title: "base", tags: ["x"] } })));
     const result = await db().transaction(async (tx) => {
