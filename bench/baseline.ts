@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES } from "../src/db/checkpoint";
-import { MIGRATIONS } from "../src/db/migrations";
+import { MIGRATIONS, migrationSql } from "../src/db/migrations";
 import { SQLITE_PRAGMAS } from "../src/db/sqlite";
-import { newTask, Rng } from "./data";
+import { type IdKind, newId, newTask, Rng } from "./data";
 import { addTask, emptyBatch, insertSqlite, type RowBatch, type Writer } from "./rows";
 
 export interface BaselineResult {
@@ -39,17 +39,17 @@ export function openLikeServer(path: string): BunSqlite {
  * committed every `batch` tasks: each COMMIT writes every page its transaction dirtied to the WAL
  * and fsyncs it, and a batch of random UUIDs dirties pages all over each index.
  */
-export function runBaseline(tasks: number, seed = 1, batch = tasks): BaselineResult {
-  const one = storeRows(tasks, seed, tasks);
-  const per = storeRows(tasks, seed, batch);
+export function runBaseline(tasks: number, seed = 1, batch = tasks, ids: IdKind = "v4"): BaselineResult {
+  const one = storeRows(tasks, seed, tasks, ids);
+  const per = storeRows(tasks, seed, batch, ids);
   return { tasks, ms: one.ms, tasksPerSec: one.tasksPerSec, perBatch: { batch, ms: per.ms, tasksPerSec: per.tasksPerSec } };
 }
 
-function storeRows(tasks: number, seed: number, batch: number): { ms: number; tasksPerSec: number } {
+function storeRows(tasks: number, seed: number, batch: number, ids: IdKind): { ms: number; tasksPerSec: number } {
   const dir = mkdtempSync(join(tmpdir(), "taskmgr-baseline-"));
   const db = openLikeServer(join(dir, "baseline.db"));
   try {
-    for (const m of MIGRATIONS) db.exec(m.sql);
+    for (const m of MIGRATIONS) db.exec(migrationSql(m, "sqlite"));
     const at = new Date().toISOString();
     const w: Writer = { orgId: crypto.randomUUID(), userId: crypto.randomUUID(), deviceId: crypto.randomUUID() };
     const projectId = crypto.randomUUID();
@@ -66,7 +66,7 @@ function storeRows(tasks: number, seed: number, batch: number): { ms: number; ta
     const batches: RowBatch[] = [];
     for (let i = 0; i < tasks; i++) {
       if (i % batch === 0) batches.push(emptyBatch());
-      addTask(batches[batches.length - 1], crypto.randomUUID(), newTask(rng, projectId), w, i + 2, at);
+      addTask(batches[batches.length - 1], newId(ids), newTask(rng, projectId), w, i + 2, at);
     }
 
     const setSeq = db.prepare("UPDATE org_feed_state SET seq = ? WHERE org_id = ?");

@@ -1,6 +1,6 @@
 /** What the phases of one run share: the options, the server, the logged-in client and what the bench knows. */
 import { Api, Device, type Known } from "./client";
-import { Rng } from "./data";
+import { type IdKind, Rng } from "./data";
 import type { BenchDatabase, ServerProcess } from "./server";
 
 export interface Options {
@@ -30,6 +30,8 @@ export interface Options {
   binary: boolean;
   binaryPath: string;
   outDir: string;
+  /** How the bench's clients choose entity and change ids (v4 random, v7 time-ordered). */
+  ids: IdKind;
   /** Seconds each phase may take before it fails (a pathological server must not hang the bench). */
   phaseTimeout: number;
 }

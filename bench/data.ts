@@ -102,3 +102,12 @@ export function taskEdit(rng: Rng, current?: { status?: string; priority?: strin
 export function newProject(rng: Rng): { name: string; description: string; color: string; archived: boolean } {
   return { name: text(rng, 24), description: text(rng, 120), color: "#3b82f6", archived: false };
 }
+
+/**
+ * How clients choose ids: `v4` random (what most platforms' UUID APIs return) or `v7` time-ordered
+ * (RFC 9562): consecutive ids of one client sort together, so the server's id-keyed indexes append.
+ */
+export type IdKind = "v4" | "v7";
+
+/** A new client-chosen id of the given kind. */
+export const newId = (kind: IdKind): string => (kind === "v7" ? Bun.randomUUIDv7() : crypto.randomUUID());

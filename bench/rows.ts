@@ -89,6 +89,7 @@ function tables(b: RowBatch): [TableSpec, Value[][]][] {
 /** Inserts a batch with prepared statements on a bun:sqlite connection (the caller owns the transaction). */
 export function insertSqlite(db: BunSqlite, b: RowBatch): void {
   for (const [spec, rows] of tables(b)) {
+    if (rows.length === 0) continue;
     const stmt = db.prepare(`INSERT INTO ${spec.name} (${spec.columns.map((c) => c[0]).join(", ")}) VALUES (${spec.columns.map(() => "?").join(", ")})`);
     for (const row of rows) stmt.run(...row);
     stmt.finalize();

@@ -42,6 +42,8 @@ const HELP = `taskmgr benchmark — npm run bench -- [flags]
                               Postgres database (default: on, off with --quick)
   --no-binary                 skip the compiled binary start
   --binary-path PATH          the compiled binary (default dist/taskmgr, from npm run build)
+  --ids v4|v7                 how the bench's clients choose ids: v4 random (default; most platforms'
+                              UUID APIs), v7 time-ordered (RFC 9562; the baseline and seeding follow)
   --phase-timeout S           time budget of each phase in seconds; a slower server fails the phase (default 900)
   --out DIR                   results folder (default bench/results)`;
 
@@ -53,7 +55,7 @@ function parseOptions(argv: string[]): Options {
       scale: { type: "string" }, rounds: { type: "string" }, "inc-rounds": { type: "string" }, "inc-size": { type: "string" },
       devices: { type: "string" }, "device-rounds": { type: "string" }, "device-changes": { type: "string" },
       "pull-limit": { type: "string" }, "pg-url": { type: "string" }, "log-level": { type: "string" },
-      "two-instances": { type: "boolean" }, "no-two-instances": { type: "boolean" }, "no-binary": { type: "boolean" }, "binary-path": { type: "string" }, out: { type: "string" }, "phase-timeout": { type: "string" }, help: { type: "boolean", short: "h" },
+      "two-instances": { type: "boolean" }, "no-two-instances": { type: "boolean" }, "no-binary": { type: "boolean" }, "binary-path": { type: "string" }, out: { type: "string" }, "phase-timeout": { type: "string" }, ids: { type: "string" }, help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
@@ -90,7 +92,9 @@ function parseOptions(argv: string[]): Options {
     binaryPath: values["binary-path"] ?? BINARY,
     outDir: values.out ?? join(ROOT, "bench/results"),
     phaseTimeout: int("phase-timeout", 900),
+    ids: (values.ids ?? "v4") as Options["ids"],
   };
+  if (opts.ids !== "v4" && opts.ids !== "v7") throw new Error(`--ids must be v4 or v7, not "${opts.ids}"`);
   if (opts.batch > 1000) throw new Error("--batch is at most 1000 (the contract's limit per push)");
   if (opts.incSize > opts.tasks) throw new Error("--inc-size must not exceed --tasks");
   return opts;
@@ -257,7 +261,7 @@ async function main(): Promise<number> {
     };
     let baseline: Baseline | undefined;
     await phase(rows, emit, { run, db: "sqlite" }, "baseline", "baseline", async () => {
-      const b = runBaseline(opts.tasks, run, opts.batch);
+      const b = runBaseline(opts.tasks, run, opts.batch, opts.ids);
       baseline = { perSec: b.tasksPerSec, perBatchPerSec: b.perBatch.tasksPerSec };
       return {
         run, db: "sqlite", phase: "baseline", label: `baseline bun:sqlite ${opts.tasks.toLocaleString("en-US")} tasks, 1 tx`,

@@ -6,7 +6,7 @@
  */
 import postgres from "postgres";
 import { openLikeServer } from "./baseline";
-import { newTask, Rng } from "./data";
+import { type IdKind, newId, newTask, Rng } from "./data";
 import { addTask, emptyBatch, insertPostgres, insertSqlite, type Writer } from "./rows";
 
 export interface SeedTarget {
@@ -28,7 +28,7 @@ export interface SeedResult {
 
 const CHUNK = 25_000;
 
-export async function seedTasks(t: SeedTarget, count: number, sampleEvery: number, seed = 7): Promise<SeedResult> {
+export async function seedTasks(t: SeedTarget, count: number, sampleEvery: number, ids: IdKind, seed = 7): Promise<SeedResult> {
   const t0 = performance.now();
   const rng = new Rng(seed);
   const sample: string[] = [];
@@ -37,7 +37,7 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
   const build = (w: Writer, firstPos: number, n: number) => {
     const b = emptyBatch();
     for (let i = 0; i < n; i++) {
-      const id = crypto.randomUUID();
+      const id = newId(ids);
       if (made++ % sampleEvery === 0) sample.push(id);
       addTask(b, id, newTask(rng, t.projectId), w, firstPos + i, at);
     }

@@ -7,7 +7,7 @@
  */
 import { Api, check, now, type Change, type Device } from "../client";
 import { newDevice, taskCount, type RunContext } from "../context";
-import { newTask } from "../data";
+import { newId, newTask } from "../data";
 import { percentile, type PhaseResult } from "../report";
 import { acceptEdit, editChange } from "./push";
 import { snapshot } from "./pull";
@@ -46,7 +46,7 @@ export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], 
         const changes: Change[] = [];
         for (let i = 0; i < creates; i++) {
           changes.push({
-            change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+            change_id: newId(ctx.opts.ids), entity: "task", entity_id: newId(ctx.opts.ids), op: "create",
             data: { ...newTask(ctx.rng, ctx.projectId) }, vector_clock: a.dev.tick(),
           });
         }

@@ -5,7 +5,7 @@
  */
 import { check, expectApplied, now, type Change, type PushResult } from "../client";
 import type { RunContext } from "../context";
-import { newProject, newTask, taskEdit } from "../data";
+import { newId, newProject, newTask, taskEdit } from "../data";
 import { percentile, type PhaseResult } from "../report";
 
 /** Pushes `changes` in batches of `size`; checks every result with `verify`; returns timing. */
@@ -48,7 +48,7 @@ export async function pushPhase(ctx: RunContext): Promise<PhaseResult> {
   const { tasks, batch } = ctx.opts;
 
   const project: Change = {
-    change_id: crypto.randomUUID(), entity: "project", entity_id: crypto.randomUUID(), op: "create",
+    change_id: newId(ctx.opts.ids), entity: "project", entity_id: newId(ctx.opts.ids), op: "create",
     data: newProject(ctx.rng), vector_clock: dev.tick(),
   };
   const p = await ctx.api.push(dev.id, [project]);
@@ -59,7 +59,7 @@ export async function pushPhase(ctx: RunContext): Promise<PhaseResult> {
   const changes: Change[] = [];
   for (let i = 0; i < tasks; i++) {
     changes.push({
-      change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+      change_id: newId(ctx.opts.ids), entity: "task", entity_id: newId(ctx.opts.ids), op: "create",
       data: { ...newTask(ctx.rng, ctx.projectId) }, vector_clock: dev.tick(),
     });
   }
@@ -77,7 +77,7 @@ export function editChange(ctx: RunContext, dev: { tick: (c?: Record<string, num
   const k = ctx.known.get(id);
   check(k, `no known state for task ${id}`);
   return {
-    change_id: crypto.randomUUID(), entity: "task", entity_id: id, op: "update",
+    change_id: newId(ctx.opts.ids), entity: "task", entity_id: id, op: "update",
     data: taskEdit(ctx.rng, k), base_version: k.version, vector_clock: dev.tick(k.clock),
   };
 }

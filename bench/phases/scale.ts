@@ -31,6 +31,7 @@ export async function scalePhases(ctx: RunContext, serveCmd: string[], out: Phas
       { kind: ctx.kind, url: ctx.db.url, orgSlug: ctx.orgSlug, email: ctx.email, deviceId: seedDev.id, projectId: ctx.projectId },
       missing,
       Math.max(1, Math.floor(missing / 20_000)),
+      ctx.opts.ids,
     );
     ctx.seeded += s.inserted;
     ctx.seededKnown += s.sample.length;
