@@ -9,7 +9,7 @@ import type { Database as BunSqlite } from "bun:sqlite";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
-import { TASK } from "../src/records/entities";
+import { TASK, TASK_TAG_COLUMNS, taskTagRows } from "../src/records/entities";
 import { fieldChanges, HISTORY_COLUMNS, type HistoryEntry, historyRow } from "../src/records/history";
 import type { RecordOf } from "../src/records/model";
 import type { TaskFields } from "./data";
@@ -32,7 +32,7 @@ export const TASKS: TableSpec = {
 
 export const TASK_TAGS: TableSpec = {
   name: "task_tags",
-  columns: [["task_id", "text"], ["org_id", "text"], ["tag", "text"]],
+  columns: TASK_TAG_COLUMNS.names.map((c): [string, PgType] => [c, "text"]),
 };
 
 export const HISTORY: TableSpec = {
@@ -73,7 +73,7 @@ export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: 
     version: 1, vector_clock: clock, created_at: at, updated_at: at, deleted_at: null, deleted_by: null,
   } as unknown as RecordOf["task"];
   b.tasks.push([w.orgId, ...TASK.toRow(record)]);
-  for (const tag of new Set(f.tags)) b.tags.push([id, w.orgId, tag]);
+  b.tags.push(...(taskTagRows(w.orgId, id, at, f.tags) as Value[][]));
   const entry: HistoryEntry<"task"> = {
     id: crypto.randomUUID(), entity: "task", entityId: id, version: 1, action: "created",
     changes: fieldChanges(TASK.tracked, null, record), snapshot: record, userId: w.userId, deviceId: w.deviceId, vectorClock: clock, createdAt: at,

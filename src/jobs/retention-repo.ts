@@ -2,11 +2,12 @@ import { deleteRows } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
 
-/** A purged record; a task comes with its tags (JSON text) so that its `task_tags` rows can go too. */
+/** A purged record; a task comes with its tags (JSON text) and created_at, the keys of its `task_tags` rows. */
 export interface PurgedRecord {
   id: string;
   org_id: string;
   tags?: string;
+  created_at?: string;
 }
 
 /** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
@@ -65,10 +66,10 @@ export class RetentionRepo {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes the records that still qualify; returns those actually deleted (tasks with their stored tags, JSON). */
+  /** Deletes the records that still qualify; returns those actually deleted (tasks with their tags and created_at). */
   async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRecord[]> {
     const list = inList(ids);
-    const tags = phase.entity === "task" ? ", tags" : "";
+    const tags = phase.entity === "task" ? ", tags, created_at" : "";
     return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id${tags}`, [
       ...list.params,
       cutoff,
@@ -77,7 +78,7 @@ export class RetentionRepo {
 
   /** Deletes the `task_tags` rows of purged tasks (there is no foreign key to cascade); returns how many. */
   async deleteTaskTags(tasks: PurgedRecord[]): Promise<number> {
-    const keys = tasks.flatMap((t) => taskTagRows(t.org_id, t.id, JSON.parse(t.tags ?? "[]") as string[]));
+    const keys = tasks.flatMap((t) => taskTagRows(t.org_id, t.id, t.created_at ?? "", JSON.parse(t.tags ?? "[]") as string[]));
     return deleteRows(this.exec, "task_tags", TASK_TAG_COLUMNS, keys);
   }
 

@@ -95,7 +95,7 @@ export const TASK: EntityDef<"task"> = {
   /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
   afterWrite(tx, orgId, before, after) {
     if (before && sameList(before.tags, after.tags)) return;
-    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, tags: after.tags, stored: before?.tags ?? [] });
+    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, createdAt: after.created_at, tags: after.tags, stored: before?.tags ?? [] });
   },
 };
 
@@ -103,6 +103,8 @@ export const TASK: EntityDef<"task"> = {
 export interface TaskTagsTouch {
   taskId: string;
   orgId: string;
+  /** The task's created_at (part of the key, never changes). */
+  createdAt: string;
   tags: readonly string[];
   /** The task's tags before the write ([] when it created the task): their rows are stored. */
   stored: readonly string[];
@@ -112,12 +114,13 @@ export interface TaskTagsTouch {
 export const TASK_TAG_COLUMNS = columns([
   ["org_id", "text"],
   ["tag", "text"],
+  ["created_at", "text"],
   ["task_id", "text"],
 ]);
 
-/** The `task_tags` rows of one task: its distinct tags. */
-export function taskTagRows(orgId: string, taskId: string, tags: readonly string[]): SqlValue[][] {
-  return [...new Set(tags)].map((tag) => [orgId, tag, taskId]);
+/** The `task_tags` rows of one task: its distinct tags, in {@link TASK_TAG_COLUMNS} order. */
+export function taskTagRows(orgId: string, taskId: string, createdAt: string, tags: readonly string[]): SqlValue[][] {
+  return [...new Set(tags)].map((tag) => [orgId, tag, createdAt, taskId]);
 }
 
 /**
@@ -133,10 +136,10 @@ export const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
     last.set(item.taskId, item);
   }
   const stale: SqlValue[][] = [];
-  for (const t of first.values()) stale.push(...taskTagRows(t.orgId, t.taskId, t.stored));
+  for (const t of first.values()) stale.push(...taskTagRows(t.orgId, t.taskId, t.createdAt, t.stored));
   await deleteRows(exec, "task_tags", TASK_TAG_COLUMNS, stale);
   const rows: SqlValue[][] = [];
-  for (const t of last.values()) rows.push(...taskTagRows(t.orgId, t.taskId, t.tags));
+  for (const t of last.values()) rows.push(...taskTagRows(t.orgId, t.taskId, t.createdAt, t.tags));
   await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
 };
 

@@ -51,7 +51,7 @@ export async function seedRecord(db: Executor, entity: "project" | "task" | "com
        VALUES (?, ?, 'T', 'todo', 'low', 0, 'u', ?, ?, ?, ?, ?, ?)`,
       [...common, JSON.stringify(s.tags ?? [])],
     );
-    for (const tag of s.tags ?? []) await db.run("INSERT INTO task_tags (org_id, tag, task_id) VALUES (?, ?, ?)", [s.org, tag, id]);
+    for (const tag of s.tags ?? []) await db.run("INSERT INTO task_tags (org_id, tag, created_at, task_id) VALUES (?, ?, ?, ?)", [s.org, tag, iso(0), id]);
   } else {
     await db.run(
       `INSERT INTO comments (id, org_id, task_id, body, author_id, version, vector_clock, created_at, updated_at, deleted_at)
