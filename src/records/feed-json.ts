@@ -6,7 +6,7 @@
  */
 import type { Executor } from "../db/types";
 import { ENTITY_DEFS } from "./entities";
-import { type FeedPage, readFeed } from "./feed";
+import { type FeedPage, type FeedReadOptions, type FeedState, readFeed, readFeedState } from "./feed";
 import type { EntityKind } from "./model";
 
 /** A page of the feed as sent by a pull. */
@@ -23,12 +23,15 @@ export interface FeedJsonPage {
   lastPos: number;
   /** More rows exist after `lastPos`. */
   hasMore: boolean;
+  /** With `withState`: the organization's feed state, read no earlier than the page ({@link FeedReadOptions.withState}). */
+  state?: FeedState;
 }
 
-/** Which rows a page reads: those of `readFeed`, and `skipOrigin` leaves out the rows written exactly as that device pushed them. */
-export interface FeedJsonOptions {
-  liveOnly?: boolean;
-  throughPos?: number;
+/**
+ * Which rows a page reads: those of `readFeed` (and the feed state with `withState`), and `skipOrigin`
+ * leaves out the rows written exactly as that device pushed them.
+ */
+export interface FeedJsonOptions extends FeedReadOptions {
   skipOrigin?: string;
 }
 
@@ -80,6 +83,9 @@ interface PageRow {
  * a bitmap scan of the organization's whole feed without them, a hash join over all of `history`
  * with them, 13–75 ms a page), Postgres' own JSON functions cost it 3–4× the plain read, and a
  * statement joining the three record tables is re-planned on every execution.
+ *
+ * `withState` also answers the feed state, read no earlier than the page: on SQLite by a second
+ * statement right after the page's one; on Postgres in the statement of the feed rows (`readFeed`).
  */
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
   if (exec.dialect === "postgres") return fromFeedPage(await readFeed(exec, orgId, afterPos, limit, opts), opts.skipOrigin);
@@ -99,7 +105,11 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
       `{"entity":${JSON.stringify(r.entity)},"entity_id":${JSON.stringify(r.entity_id)},"op":${JSON.stringify(r.op)},"record":${r.snapshot},"version":${Number(r.version)},"vector_clock":${r.vector_clock}}`,
     );
   }
-  return { changes: changes.join(","), count: changes.length, lastPos: n > 0 ? Number(raw[n - 1].pos) : afterPos, hasMore };
+  const page: FeedJsonPage = { changes: changes.join(","), count: changes.length, lastPos: n > 0 ? Number(raw[n - 1].pos) : afterPos, hasMore };
+  // The page was one statement (one snapshot); the state read after it has seen every purge that
+  // committed before it (a cheap in-process read: no round trip to save on SQLite).
+  if (opts.withState) page.state = await readFeedState(exec, orgId);
+  return page;
 }
 
 /** A `readFeed` page as a JSON page: the entries whose record is still at the row's version, in one JSON.stringify. */
@@ -109,5 +119,7 @@ function fromFeedPage(page: FeedPage, skipOrigin: string | undefined): FeedJsonP
     if (e.record.version !== e.version || (skipOrigin !== undefined && e.originDevice === skipOrigin)) continue;
     changes.push({ entity: e.entity, entity_id: e.entityId, op: e.op, record: e.record, version: e.version, vector_clock: e.record.vector_clock });
   }
-  return { changes: JSON.stringify(changes).slice(1, -1), count: changes.length, lastPos: page.lastPos, hasMore: page.hasMore };
+  const out: FeedJsonPage = { changes: JSON.stringify(changes).slice(1, -1), count: changes.length, lastPos: page.lastPos, hasMore: page.hasMore };
+  if (page.state) out.state = page.state;
+  return out;
 }

@@ -134,6 +134,38 @@ export interface FeedPage {
   lastPos: number;
   /** More rows exist after `lastPos`. */
   hasMore: boolean;
+  /** With `withState`: the organization's feed state, read no earlier than the page (see {@link FeedReadOptions.withState}). */
+  state?: FeedState;
+}
+
+/** The organization's feed counter (`seq`, the latest position allocated) and purge horizon (`purged_through`). */
+export interface FeedState {
+  seq: number;
+  purgedThrough: number;
+}
+
+/** Which rows a page reads, and whether the feed state comes with it. */
+export interface FeedReadOptions {
+  /** No tombstones. */
+  liveOnly?: boolean;
+  /** Only rows at or below this position. */
+  throughPos?: number;
+  /**
+   * Also answer the organization's {@link FeedState}, as of a moment no earlier than the rows the page
+   * was read from: every purge that removed a row or record this page would otherwise have carried
+   * is counted in its `purgedThrough` (a pull checks its cursor against it after the page, so a purge
+   * committing while the page is read cannot make it skip a tombstone silently). Here it is read in
+   * the same statement as the feed rows (one snapshot, no extra round trip); when a row's record has
+   * then vanished before it could be looked up (a purge committed in between), it is read again after
+   * the lookups.
+   */
+  withState?: boolean;
+}
+
+/** The organization's feed state (0 and 0 before its first write). */
+export async function readFeedState(exec: Executor, orgId: string): Promise<FeedState> {
+  const r = await exec.get<{ seq: SqlValue; purged_through: SqlValue }>("SELECT seq, purged_through FROM org_feed_state WHERE org_id = ?", [orgId]);
+  return { seq: Number(r?.seq ?? 0), purgedThrough: Number(r?.purged_through ?? 0) };
 }
 
 interface FeedRow {
@@ -149,20 +181,19 @@ interface FeedRow {
  * Reads the organization's feed after position `afterPos`, in position (= commit) order, at most
  * `limit` rows, with the records batch-loaded (one query per entity kind). `liveOnly` skips
  * tombstones (a full snapshot is `readFeed(exec, org, 0, n, {liveOnly: true})` paged to the end);
- * `throughPos` reads only rows at or below that position (a paged snapshot's starting point).
+ * `throughPos` reads only rows at or below that position (a paged snapshot's starting point);
+ * `withState` answers the feed state too ({@link FeedReadOptions.withState}).
  */
-export async function readFeed(
-  exec: Executor,
-  orgId: string,
-  afterPos: number,
-  limit: number,
-  opts: { liveOnly?: boolean; throughPos?: number } = {},
-): Promise<FeedPage> {
-  const { page, records, lastPos, hasMore } = await readFeedRows(exec, orgId, afterPos, limit, opts);
+export async function readFeed(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedReadOptions = {}): Promise<FeedPage> {
+  const { page, records, lastPos, hasMore, state } = await readFeedRows(exec, orgId, afterPos, limit, opts);
   const entries: FeedEntry[] = [];
+  let vanished = false;
   for (const r of page) {
     const row = records.get(`${r.entity}:${r.entity_id}`);
-    if (!row) continue; // purged between the two reads
+    if (!row) {
+      vanished = true; // purged between the two reads
+      continue;
+    }
     entries.push({
       pos: Number(r.pos),
       entity: r.entity as EntityKind,
@@ -173,22 +204,40 @@ export async function readFeed(
       record: entityDef(r.entity as EntityKind).fromRow(row),
     });
   }
-  return { entries, lastPos, hasMore };
+  if (state === undefined) return { entries, lastPos, hasMore };
+  // A record purged after the feed rows were read: the state read with them predates that purge.
+  return { entries, lastPos, hasMore, state: vanished ? await readFeedState(exec, orgId) : state };
 }
 
-/** The feed rows of a page and the rows of their records (one query per entity kind). */
+const FEED_ROW_COLUMNS = "pos, entity, entity_id, op, version, origin_device";
+
+/** The feed rows of a page (with the feed state as of the same statement if asked) and the rows of their records (one query per entity kind). */
 async function readFeedRows(
   exec: Executor,
   orgId: string,
   afterPos: number,
   limit: number,
-  opts: { liveOnly?: boolean; throughPos?: number },
-): Promise<{ page: FeedRow[]; records: Map<string, Record<string, unknown>>; lastPos: number; hasMore: boolean }> {
+  opts: FeedReadOptions,
+): Promise<{ page: FeedRow[]; records: Map<string, Record<string, unknown>>; lastPos: number; hasMore: boolean; state?: FeedState }> {
   const through = opts.throughPos === undefined ? "" : " AND pos <= ?";
-  const rows = await exec.all<FeedRow>(
-    `SELECT pos, entity, entity_id, op, version, origin_device FROM feed WHERE org_id = ? AND pos > ?${through}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`,
-    opts.throughPos === undefined ? [orgId, afterPos, limit + 1] : [orgId, afterPos, opts.throughPos, limit + 1],
-  );
+  const rowsSql = `SELECT ${FEED_ROW_COLUMNS} FROM feed WHERE org_id = ? AND pos > ?${through}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
+  const rowsParams = opts.throughPos === undefined ? [orgId, afterPos, limit + 1] : [orgId, afterPos, opts.throughPos, limit + 1];
+  let rows: FeedRow[];
+  let state: FeedState | undefined;
+  if (opts.withState) {
+    // One statement, so one snapshot: the state row (always one row, even without a counter row)
+    // left-joined to the page's rows (none: one row of NULLs).
+    const raw = await exec.all<FeedRow & { state_seq: SqlValue; state_purged_through: SqlValue }>(
+      `SELECT s.state_seq, s.state_purged_through, f.pos, f.entity, f.entity_id, f.op, f.version, f.origin_device
+       FROM (SELECT COALESCE(MAX(seq), 0) AS state_seq, COALESCE(MAX(purged_through), 0) AS state_purged_through FROM org_feed_state WHERE org_id = ?) s
+       LEFT JOIN (${rowsSql}) f ON 1 = 1 ORDER BY f.pos`,
+      [orgId, ...rowsParams],
+    );
+    state = { seq: Number(raw[0]?.state_seq ?? 0), purgedThrough: Number(raw[0]?.state_purged_through ?? 0) };
+    rows = raw[0]?.pos === null || raw[0]?.pos === undefined ? [] : raw;
+  } else {
+    rows = await exec.all<FeedRow>(rowsSql, rowsParams);
+  }
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   const ids = new Map<EntityKind, string[]>();
@@ -202,7 +251,7 @@ async function readFeedRows(
   for (const [kind, list] of ids) {
     for (const row of await new RecordRepo(exec, orgId, kind).findRows(list)) records.set(`${kind}:${row.id as string}`, row);
   }
-  return { page, records, lastPos: page.length ? Number(page[page.length - 1].pos) : afterPos, hasMore };
+  return { page, records, lastPos: page.length ? Number(page[page.length - 1].pos) : afterPos, hasMore, state };
 }
 
 /** The organization's latest allocated feed position (0 when nothing was written yet). */

@@ -4,6 +4,7 @@
  * The changes come out of the database as JSON text (src/records/feed-json.ts) and are sent as is.
  */
 import type { Executor } from "../db/types";
+import type { FeedState } from "../records/feed";
 import { readFeedJson } from "../records/feed-json";
 import type { Cursor } from "./cursor";
 
@@ -13,31 +14,38 @@ export interface PullPage {
   count: number;
   next: Cursor;
   hasMore: boolean;
+  /**
+   * The organization's feed state, read no earlier than the page's rows: the cursor is checked
+   * against its purge horizon AFTER the page is read, so that a purge committing while the page is
+   * read answers 410 instead of a page that silently lacks a purged tombstone.
+   */
+  state: FeedState;
 }
 
 /**
- * Reads the page after `cursor` for `deviceId`. `seq` is the feed counter read before (to tell
- * whether anything was written after a finished snapshot).
+ * Reads the page after `cursor` for `deviceId`, with the feed state ({@link PullPage.state}; its
+ * counter tells whether anything was written after a finished snapshot).
  *
  * A feed row whose record has meanwhile moved to a newer version is skipped: its row has moved
  * to a position after this page (positions are allocated in commit order), where it is sent in
  * its latest state — so each version reaches the device at most once.
  */
-export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number, seq: number): Promise<PullPage> {
+export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
   const { orgId, snapshotAt } = cursor;
   if (snapshotAt === undefined || cursor.pos >= snapshotAt) return readChangesPage(exec, cursor, deviceId, limit);
   // Snapshot phase: live records up to the starting point, own writes included.
-  const page = await readFeedJson(exec, orgId, cursor.pos, limit, { liveOnly: true, throughPos: snapshotAt });
+  const page = await readFeedJson(exec, orgId, cursor.pos, limit, { liveOnly: true, throughPos: snapshotAt, withState: true });
   const { changes, count } = page;
-  if (page.hasMore) return { changes, count, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true };
+  const state = page.state!;
+  if (page.hasMore) return { changes, count, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true, state };
   // Tombstones up to the start were deliberately skipped: continue incrementally from there.
-  return { changes, count, next: { orgId, pos: snapshotAt }, hasMore: seq > snapshotAt };
+  return { changes, count, next: { orgId, pos: snapshotAt }, hasMore: state.seq > snapshotAt, state };
 }
 
 /** The incremental page after `cursor` (deletes included, `deviceId`'s own applied writes left out); `cursor.snapshotAt` is ignored. */
 export async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
-  const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId });
-  return { changes: page.changes, count: page.count, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore };
+  const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId, withState: true });
+  return { changes: page.changes, count: page.count, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore, state: page.state! };
 }
 
 /** The JSON text of a `PullResponse` (`changes`, `cursor`, `has_more`) around changes already in JSON. */

@@ -1,9 +1,9 @@
 /**
  * SQL of the sync engine: the exactly-once memory of pushed changes (`sync_changes`), the
- * organization's device ids and feed state. Organization-scoped by construction.
+ * organization's device ids. Organization-scoped by construction.
  */
 import { columns, insertRows } from "../db/bulk";
-import type { Executor, SqlValue } from "../db/types";
+import type { Executor } from "../db/types";
 import type { ChangeResult } from "./model";
 
 /** Ids per `IN (…)` query. */
@@ -107,10 +107,4 @@ export async function orgUserIds(exec: Executor, orgId: string, ids: readonly st
     for (const r of rows) out.add(r.id);
   }
   return out;
-}
-
-/** The organization's feed counter and purge horizon (0 and 0 before its first write). */
-export async function feedState(exec: Executor, orgId: string): Promise<{ seq: number; purgedThrough: number }> {
-  const r = await exec.get<{ seq: SqlValue; purged_through: SqlValue }>("SELECT seq, purged_through FROM org_feed_state WHERE org_id = ?", [orgId]);
-  return { seq: Number(r?.seq ?? 0), purgedThrough: Number(r?.purged_through ?? 0) };
 }

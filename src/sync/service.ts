@@ -7,15 +7,15 @@
 import type { AuthContext } from "../auth/model";
 import type { Database } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
+import { readFeedState } from "../records/feed";
 import { DomainError, forbidden, invalid } from "../errors";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
 import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullResponse, type PushResponse } from "./model";
-import { pullResponseJson, readChangesPage, readPullPage } from "./pull";
+import { pullResponseJson, readPullPage } from "./pull";
 import { PushBatch } from "./push";
-import { feedState } from "./repo";
 
 /**
  * Who syncs: an authenticated caller (`AuthContext` fits). `deviceId`, when given, is the device
@@ -131,24 +131,28 @@ export class SyncService {
         throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
       }
       const decoded = input.cursor === undefined || input.cursor === "" ? undefined : decodeCursor(input.cursor, caller.orgId);
-      // The device check, the feed state and (for an incremental cursor, which needs neither) the
-      // page are read at once: one round trip of latency on Postgres instead of three. The page is
-      // dropped unread when a check fails.
-      const state = settled(feedState(this.deps.db, caller.orgId));
-      const early = decoded && decoded.snapshotAt === undefined ? settled(readChangesPage(this.deps.db, decoded, input.device_id, limit)) : null;
-      deviceId = await this.mustOwnDevice(caller, input.device_id);
-      const { seq, purgedThrough } = await state;
-      let cursor: Cursor;
       if (decoded === undefined) {
-        cursor = { orgId: caller.orgId, pos: 0, snapshotAt: seq };
-      } else {
-        if (decoded === null || horizonOf(decoded) > seq) throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
-        if (horizonOf(decoded) < purgedThrough) {
-          throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");
-        }
-        cursor = decoded;
+        // A snapshot starts at the feed head, read first (the device check alongside: one round trip of latency).
+        const state = settled(readFeedState(this.deps.db, caller.orgId));
+        deviceId = await this.mustOwnDevice(caller, input.device_id);
+        const cursor: Cursor = { orgId: caller.orgId, pos: 0, snapshotAt: (await state).seq };
+        const page = await readPullPage(this.deps.db, cursor, deviceId, limit);
+        delivered = page.count;
+        return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
       }
-      const page = await (early ?? readPullPage(this.deps.db, cursor, deviceId, limit, seq));
+      // With a cursor, the device check and the page are read at once (one round trip of latency on
+      // Postgres; the page is dropped unread when the check fails), and the cursor is checked against
+      // the feed state read WITH or AFTER the page, never before it: a tombstone purge committing
+      // while the page is read then answers 410 instead of a page that silently lacks a purged tombstone.
+      const early = decoded === null ? null : settled(readPullPage(this.deps.db, decoded, input.device_id, limit));
+      deviceId = await this.mustOwnDevice(caller, input.device_id);
+      const page = early === null ? null : await early;
+      if (decoded === null || page === null || horizonOf(decoded) > page.state.seq) {
+        throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
+      }
+      if (horizonOf(decoded) < page.state.purgedThrough) {
+        throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");
+      }
       delivered = page.count;
       return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
     } catch (err) {
