@@ -4,7 +4,7 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { refuseDeepJson } from "./http/body";
+import { refuseDeepJson, refuseNonJsonBody } from "./http/body";
 import { errorBody, errorHandler } from "./http/errors";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
@@ -31,6 +31,7 @@ export function createApp(s: Services) {
           headers: { "content-type": "application/json" },
         });
       }
+      await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
       await refuseDeepJson(request); // 422 before the body is parsed
     })
     .onAfterResponse({ as: "global" }, (ctx) => {

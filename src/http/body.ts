@@ -1,4 +1,4 @@
-import { invalid } from "../errors";
+import { DomainError, invalid } from "../errors";
 
 /**
  * Deepest nesting of arrays and objects a JSON body may have. Every body of the API is a few
@@ -34,4 +34,29 @@ export async function refuseDeepJson(request: Request): Promise<void> {
   if (jsonNestsDeeperThan(await request.clone().text(), MAX_JSON_DEPTH)) {
     throw invalid({ body: `nested deeper than ${MAX_JSON_DEPTH} levels` }, "the request body is nested too deeply");
   }
+}
+
+/** The media type of a Content-Type header (`text/plain` of `text/plain; charset=utf-8`), lower case; null without one. */
+function mediaType(contentType: string | null): string | null {
+  if (contentType === null) return null;
+  const semi = contentType.indexOf(";");
+  return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
+}
+
+/**
+ * Refuses a request body that is not JSON — `application/x-www-form-urlencoded`, `multipart/form-data`,
+ * `text/plain`, any other type, or no Content-Type at all — with 400 `bad_request` (the contract: JSON
+ * in and out; Elysia would otherwise parse a form into an object that passes the route's validation).
+ * Only `application/json` is a JSON body (parameters such as `; charset=utf-8` are fine). An empty
+ * body is no body: a POST without one (`/archive`, a DELETE) is not refused for its Content-Type.
+ * For `onRequest`: every route at once, before authentication and parsing.
+ */
+export async function refuseNonJsonBody(request: Request): Promise<void> {
+  if (!request.body) return;
+  const type = mediaType(request.headers.get("content-type"));
+  if (type === "application/json") return;
+  const length = request.headers.get("content-length");
+  const empty = length !== null ? Number(length) === 0 : (await request.clone().arrayBuffer()).byteLength === 0;
+  if (empty) return;
+  throw new DomainError("bad_request", "the request body must be JSON, sent with Content-Type: application/json", { content_type: type });
 }
