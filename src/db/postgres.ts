@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
+import { ConnectionLostError } from "./errors";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
 
@@ -40,32 +41,87 @@ function plannedWithValues(sql: string): boolean {
   return out;
 }
 
+/**
+ * Codes of postgres.js (`CONNECTION_CLOSED`, …), of the socket (`ECONNREFUSED`, …) and SQLSTATEs of
+ * the server (class 08, `57P01` admin shutdown — a terminated backend —, `57P02`, `57P03`, `3D000`
+ * database gone, `53300` too many connections) that mean the connection is gone or cannot be made:
+ * nothing is wrong with the statement, the database is unavailable.
+ */
+const CONNECTION_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "57P01",
+  "57P02",
+  "57P03",
+  "3D000",
+  "53300",
+]);
+
+/** Whether a postgres.js failure means the connection is gone or cannot be made (rather than a failed statement). */
+export function isConnectionLoss(err: unknown): boolean {
+  if (err instanceof ConnectionLostError) return true;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (CONNECTION_CODES.has(code) || code.startsWith("08"));
+}
+
+/** `err` as a {@link ConnectionLostError} (same message, the driver's error as `cause`) when it is a connection loss; unchanged otherwise. */
+function storageError(err: unknown): unknown {
+  if (err instanceof ConnectionLostError || !isConnectionLoss(err)) return err;
+  return new ConnectionLostError(err instanceof Error ? err.message : String(err), err);
+}
+
 class PgExecutor implements Executor {
   readonly dialect = "postgres" as const;
-  constructor(protected readonly sql: Sql) {}
+  /** The pool, or a transaction's connection (the pool may be replaced: see {@link PostgresDatabase.recover}). */
+  constructor(protected sql: Sql) {}
 
   /** A statement with `?` placeholders, prepared unless {@link plannedWithValues} (lazy: sent when awaited or `execute()`d). */
   protected query(text: string, params: SqlValue[]): postgres.PendingQuery<postgres.Row[]> {
     return this.sql.unsafe(toPgPlaceholders(text), params as postgres.ParameterOrJSON<never>[], { prepare: !plannedWithValues(text) });
   }
+  /** What a failure of this executor's statement is thrown as: a connection loss becomes a {@link ConnectionLostError}. */
+  protected failure(err: unknown): unknown {
+    return storageError(err);
+  }
+  /** Sends a statement (a pending query of {@link query}, or `unsafe(text)`) and awaits its rows. */
+  protected async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    try {
+      return await make();
+    } catch (err) {
+      throw this.failure(err);
+    }
+  }
   async all<T>(text: string, params: SqlValue[] = []): Promise<T[]> {
-    const rows = await this.query(text, params);
-    return rows as unknown as T[];
+    return (await this.send(() => this.query(text, params))) as unknown as T[];
   }
   async get<T>(text: string, params: SqlValue[] = []): Promise<T | undefined> {
     const rows = await this.all<T>(text, params);
     return rows[0];
   }
   async run(text: string, params: SqlValue[] = []): Promise<{ changes: number }> {
-    const rows = await this.query(text, params);
+    const rows = await this.send(() => this.query(text, params));
     return { changes: rows.count ?? 0 };
   }
   async exec(text: string): Promise<void> {
-    await this.sql.unsafe(text);
+    await this.send(() => this.sql.unsafe(text));
   }
   async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
     if (rows.length === 0) return;
-    await copyInto(this.sql, table, columns, rows);
+    try {
+      await copyInto(this.sql, table, columns, rows);
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
 }
 
@@ -107,9 +163,63 @@ function copyText(v: SqlValue): string {
  */
 const COMMIT_BEHIND = "SELECT 1; COMMIT; BEGIN";
 
-/** What a transaction and its savepoints share: the COMMIT, once the final statement has sent it. */
-interface TxControl {
-  commit: Promise<postgres.RowList<postgres.Row[]>> | null;
+/** A promise that never settles (a fresh one each time: awaiting a shared one would keep every awaiter alive). */
+function never<T>(): Promise<T> {
+  return new Promise<T>(() => {});
+}
+
+/**
+ * What a transaction and its savepoints share: the COMMIT, once the final statement has sent it;
+ * and whether its connection is lost.
+ *
+ * A lost connection (the backend terminated — a restart, a force-dropped database — or the socket
+ * closed) must not be written to again: postgres.js 3.4.9 queues a write on it that runs from a
+ * `setImmediate` after the socket is gone and crashes the process with an uncaught TypeError
+ * (`socket.write` on null; porsager/postgres#1066, #1154, #1208 — unfixed in 3.4.10), and leaves
+ * that pool slot unable to reconnect. postgres.js writes there by itself too: the ROLLBACK after the
+ * transaction's function rejects, the `rollback to` after a savepoint's function rejects, the
+ * COMMIT after it resolves. So once the loss is known (a statement failed with it, or postgres.js
+ * rejected the transaction because the connection closed), nothing more is sent: statements throw
+ * {@link ConnectionLostError} before reaching the driver, the functions given to `begin` and
+ * `savepoint` never settle (postgres.js then has nothing to send), and `transaction` rejects at once
+ * with the loss. The server has rolled the transaction back (unless the COMMIT itself was under way:
+ * then, as with any client, it may have committed).
+ */
+class TxControl {
+  commit: Promise<postgres.RowList<postgres.Row[]>> | null = null;
+  /** The loss, once known. */
+  lost: ConnectionLostError | null = null;
+  /** Rejects with the loss as soon as it is known (`transaction` races it). */
+  readonly aborted: Promise<never>;
+  private abort!: (err: ConnectionLostError) => void;
+
+  constructor() {
+    this.aborted = new Promise<never>((_, reject) => (this.abort = reject));
+    this.aborted.catch(() => {});
+  }
+
+  /** Records the loss (the first one wins) and rejects {@link aborted}. */
+  lose(err: unknown): ConnectionLostError {
+    if (this.lost === null) {
+      const lost = storageError(err);
+      this.lost = lost instanceof ConnectionLostError ? lost : new ConnectionLostError(undefined, err);
+      this.abort(this.lost);
+    }
+    return this.lost;
+  }
+
+  /** `p`, except that once the connection is lost it never rejects (so postgres.js sends no ROLLBACK on the dead connection). */
+  async holdIfLost<T>(p: Promise<T>): Promise<T> {
+    try {
+      return await p;
+    } catch (err) {
+      if (this.lost !== null || isConnectionLoss(err)) {
+        this.lose(err);
+        return never();
+      }
+      throw err;
+    }
+  }
 }
 
 /**
@@ -120,7 +230,7 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   constructor(
     sql: postgres.TransactionSql,
     private readonly state: TxState,
-    private readonly control: TxControl = { commit: null },
+    private readonly control: TxControl,
     private readonly depth = 0,
   ) {
     super(sql);
@@ -128,6 +238,9 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   protected override query(text: string, params: SqlValue[]) {
     this.mustBeOpen();
     return super.query(text, params);
+  }
+  protected override failure(err: unknown): unknown {
+    return this.control.lost !== null || isConnectionLoss(err) ? this.control.lose(err) : err;
   }
   override async exec(text: string): Promise<void> {
     this.mustBeOpen();
@@ -138,16 +251,18 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     await super.copyRows(table, columns, rows);
   }
   private mustBeOpen(): void {
+    if (this.control.lost) throw this.control.lost;
     if (this.control.commit) throw new Error("a statement after the transaction's final statement (its COMMIT is already sent)");
   }
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     this.mustBeOpen();
     const mark = this.state.mark();
     try {
-      return (await (this.sql as postgres.TransactionSql).savepoint((sp) => fn(new PgTx(sp, this.state, this.control, this.depth + 1)))) as T;
+      const sp = (this.sql as postgres.TransactionSql).savepoint((t) => this.control.holdIfLost(fn(new PgTx(t, this.state, this.control, this.depth + 1))));
+      return (await sp) as T;
     } catch (err) {
       this.state.rollbackTo(mark);
-      throw err;
+      throw this.failure(err);
     }
   }
   /** Sends `text` with the COMMIT behind it when this is the top level during the last flush; a plain `run` otherwise. */
@@ -155,12 +270,22 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     if (this.depth > 0 || !this.state.inFinalFlush) return this.run(text, params);
     const statement = this.query(text, params).execute();
     this.control.commit = this.sql.unsafe(COMMIT_BEHIND).execute();
-    const rows = await statement;
-    return { changes: rows.count ?? 0 };
+    this.control.commit.catch(() => {}); // awaited by committed(), unless the statement fails first
+    try {
+      const rows = await statement;
+      return { changes: rows.count ?? 0 };
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
   /** After the flush: waits for the COMMIT that the final statement sent, if it did (a rejection means not committed). */
   async committed(): Promise<void> {
-    if (this.control.commit !== null) await this.control.commit;
+    if (this.control.commit === null) return;
+    try {
+      await this.control.commit;
+    } catch (err) {
+      throw this.failure(err);
+    }
   }
   enqueue<T>(flush: Flusher<T>, item: T): void {
     this.state.enqueue(flush, item);
@@ -170,56 +295,187 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   }
 }
 
+/**
+ * Whether `err` is a server error that postgres.js 3.4.9 handed to a statement it never sent (`q`,
+ * when known, was never sent): a connection closed while a statement ran on it keeps that
+ * statement's error (e.g. `57P01`, its backend terminated) and, once reconnected, fails the first
+ * statement of the new connection with it, unsent (porsager/postgres#1215). Sending it again is
+ * safe. (Failures to connect are another matter: see {@link PostgresDatabase.recover}.)
+ */
+function staleFailure(err: unknown, q?: postgres.PendingQuery<postgres.Row[]>): boolean {
+  return err instanceof postgres.PostgresError && isConnectionLoss(err) && (q === undefined || unsent(q));
+}
+
+/** A statement that never reached the database (postgres.js sets `state` when it sends one). */
+function unsent(q: postgres.PendingQuery<postgres.Row[]>): boolean {
+  return (q as unknown as { state: unknown }).state == null;
+}
+
+/** The pool's settings: prepared statements, BIGINT and NUMERIC read as numbers, no array types. */
+function openPool(url: string, max: number): postgres.Sql {
+  return postgres(url, {
+    max,
+    onnotice: () => {},
+    connect_timeout: 5,
+    // No array types are used. postgres.js would otherwise query them on every new connection,
+    // and (3.4.9) leave that query's failure unhandled when the connection dies meanwhile: an
+    // unhandled rejection, which ends a Bun process.
+    fetch_types: false,
+    types: {
+      numberish: {
+        to: 20,
+        from: [20, 1700],
+        serialize: (x: unknown) => String(x),
+        parse: (x: string) => Number(x),
+      },
+    },
+  });
+}
+
 /** Postgres through postgres.js: a connection pool, prepared statements, BIGINT and NUMERIC read as numbers. */
 export class PostgresDatabase extends PgExecutor implements Database {
   readonly label: string;
-  private readonly pool: postgres.Sql;
+  private pool: postgres.Sql;
+  private readonly max: number;
+  /** The check of a pool that could not connect, while one runs ({@link recover}). */
+  private recovering: Promise<boolean> | null = null;
+  /** Replaced pools, ending (awaited by {@link close}). */
+  private readonly retiring = new Set<Promise<void>>();
+  private closed = false;
 
-  constructor(url: string, opts: { max?: number } = {}) {
-    const pool = postgres(url, {
-      max: opts.max ?? 10,
-      onnotice: () => {},
-      connect_timeout: 5,
-      types: {
-        numberish: {
-          to: 20,
-          from: [20, 1700],
-          serialize: (x: unknown) => String(x),
-          parse: (x: string) => Number(x),
-        },
-      },
-    });
+  constructor(
+    private readonly url: string,
+    opts: { max?: number } = {},
+  ) {
+    const max = opts.max ?? 10;
+    const pool = openPool(url, max);
     super(pool);
     this.pool = pool;
+    this.max = max;
     this.label = redact(url);
   }
 
+  /**
+   * After a statement of the pool failed with `CONNECT_TIMEOUT`: checks with a connection of its own
+   * whether the database answers (within 2 s; one check at a time), and if it does, replaces the pool with a fresh one (the old one
+   * ends once its work is done, or after 5 s). True when the pool was replaced, so that a statement that was
+   * never sent may be sent again on the fresh pool.
+   *
+   * Why: postgres.js 3.4.9 can leave a pooled connection unable to connect ever again when its
+   * socket closes while a write is queued (`closed()` clears the queued write's immediate without
+   * forgetting it, and every later write waits for it — the startup message included), e.g. when
+   * the database restarts under load. Every statement routed to that connection then fails with
+   * `CONNECT_TIMEOUT` after 5 s, for good, although the database is up.
+   */
+  private recover(err: unknown): Promise<boolean> {
+    if ((err as { code?: unknown } | null)?.code !== "CONNECT_TIMEOUT" || this.closed) return Promise.resolve(false);
+    this.recovering ??= (async () => {
+      const stuck = this.pool;
+      const probe = postgres(this.url, { max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
+      try {
+        await probe`SELECT 1`;
+      } catch {
+        return false; // the database itself does not answer
+      } finally {
+        void probe.end({ timeout: 1 }).catch(() => {});
+      }
+      if (this.closed) return false;
+      if (this.pool === stuck) {
+        this.pool = this.sql = openPool(this.url, this.max);
+        // Transactions still running on the old pool get as long as `close` gives them.
+        const ending = stuck.end({ timeout: 5 }).catch(() => {});
+        this.retiring.add(ending);
+        void ending.then(() => this.retiring.delete(ending));
+      }
+      return true;
+    })().finally(() => (this.recovering = null));
+    return this.recovering;
+  }
+
+  /**
+   * Runs `fn` in a transaction (`sql.begin`). A lost connection rejects it with {@link ConnectionLostError}
+   * as soon as the loss is known, and nothing more is sent on that connection ({@link TxControl}).
+   */
   async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let started = false;
+      try {
+        return await this.attempt(fn, () => (started = true));
+      } catch (err) {
+        // Failed before `fn` ran (its BEGIN was never sent, or did nothing): once more ({@link staleFailure}, {@link recover}).
+        const cause = (err as ConnectionLostError).cause ?? err;
+        if (started || attempt > 1 || !(staleFailure(cause) || (await this.recover(cause)))) throw err;
+      }
+    }
+  }
+
+  private async attempt<T>(fn: (tx: Tx) => Promise<T>, onStart: () => void): Promise<T> {
     const state = new TxState();
-    const result = await this.pool.begin(async (t) => {
-      const tx = new PgTx(t, state);
-      const r = await fn(tx);
-      await state.flush(tx);
-      await tx.committed();
-      return r;
+    const control = new TxControl();
+    const run = this.pool.begin((t) =>
+      control.holdIfLost(
+        (async () => {
+          onStart();
+          const tx = new PgTx(t, state, control);
+          const r = await fn(tx);
+          await state.flush(tx);
+          await tx.committed();
+          // Lost after all (a statement of `fn` swallowed the error): postgres.js must not send its COMMIT.
+          if (control.lost !== null) return never<T>();
+          return r;
+        })(),
+      ),
+    );
+    // postgres.js rejects `begin` when the connection closes, even while `fn` still runs: from then on
+    // `fn` must send nothing.
+    run.catch((err: unknown) => {
+      if (isConnectionLoss(err)) control.lose(err);
     });
+    let result: T;
+    try {
+      result = (await Promise.race([run, control.aborted])) as T;
+    } catch (err) {
+      throw control.lost ?? storageError(err);
+    }
     state.runAfterCommit();
-    return result as T;
+    return result;
+  }
+
+  /** A statement of the pool, sent again once when postgres.js failed it without sending it ({@link staleFailure}, {@link recover}). */
+  protected override async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    const q = make();
+    try {
+      return await q;
+    } catch (err) {
+      if (!(staleFailure(err, q) || (unsent(q) && (await this.recover(err))))) throw this.failure(err);
+    }
+    return super.send(make);
   }
 
   /** Outside a transaction, a COPY gets a connection of its own for its duration. */
   override async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
     if (rows.length === 0) return;
-    const reserved = await this.pool.reserve();
+    let reserved: postgres.ReservedSql;
+    try {
+      reserved = await this.pool.reserve().catch(async (err: unknown) => {
+        if (staleFailure(err) || (await this.recover(err))) return this.pool.reserve(); // nothing was reserved: once more
+        throw err;
+      });
+    } catch (err) {
+      throw this.failure(err);
+    }
     try {
       await copyInto(reserved, table, columns, rows);
+    } catch (err) {
+      throw this.failure(err);
     } finally {
       reserved.release();
     }
   }
 
   async close(): Promise<void> {
-    await this.pool.end({ timeout: 5 });
+    this.closed = true;
+    await Promise.all([this.pool.end({ timeout: 5 }), ...this.retiring]);
   }
 }
 

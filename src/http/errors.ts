@@ -1,4 +1,5 @@
 import { Elysia, ValidationError } from "elysia";
+import { ConnectionLostError } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 
@@ -52,7 +53,7 @@ function validationFields(err: ValidationError): Record<string, string> {
 /**
  * The one place where failures become HTTP answers: domain errors keep their code,
  * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown route → 404,
- * anything else → 500 with a generic message (logged, never shown).
+ * a lost database connection → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
@@ -74,6 +75,12 @@ export const errorHandler = (log: Logger) =>
     }
     const status = (error as { status?: number })?.status;
     if (status === 413) return json(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    if (error instanceof ConnectionLostError) {
+      // The database went away (restart, terminated backend, network): nothing of the request was
+      // committed — unless its COMMIT itself was under way — and it may be retried.
+      log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: error.message });
+      return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
+    }
     log.error("request_failed", {
       method: request.method,
       path: new URL(request.url).pathname,
