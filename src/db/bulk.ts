@@ -48,18 +48,7 @@ export async function insertRows(exec: Executor, table: string, cols: BulkColumn
     return rows.length;
   }
   const names = cols.names.join(", ");
-  const pg = exec.dialect === "postgres";
-  // Postgres types a VALUES list from its first row: typed placeholders keep numbers numbers.
-  const tuple = `(${cols.types.map((t) => (pg && t !== "text" ? `CAST(? AS ${PG_CAST[t]})` : "?")).join(", ")})`;
-  const statements = chunks(rows.length, cols.names.length, pg ? PG_MAX_PARAMS : SQLITE_MAX_PARAMS).map(([start, n]) => {
-    const params: SqlValue[] = [];
-    for (let i = start; i < start + n; i++) for (const v of rows[i]) params.push(v);
-    return () => exec.run(`INSERT INTO ${table} (${names}) VALUES ${Array(n).fill(tuple).join(", ")} ${suffix}`, params);
-  });
-  let inserted = 0;
-  if (pg) for (const { changes } of await Promise.all(statements.map((s) => s()))) inserted += changes;
-  else for (const s of statements) inserted += (await s()).changes;
-  return inserted;
+  return inValuesChunks(exec, cols, rows, (values) => `INSERT INTO ${table} (${names}) VALUES ${values} ${suffix}`);
 }
 
 /**
@@ -68,19 +57,28 @@ export async function insertRows(exec: Executor, table: string, cols: BulkColumn
  * should lead an index (a primary key) for each key to be one lookup. Returns the rows deleted.
  */
 export async function deleteRows(exec: Executor, table: string, cols: BulkColumns, keys: readonly SqlValue[][]): Promise<number> {
-  if (keys.length === 0) return 0;
+  const target = `(${cols.names.join(", ")})`;
+  return inValuesChunks(exec, cols, keys, (values) => `DELETE FROM ${table} WHERE ${target} IN (VALUES ${values})`);
+}
+
+/**
+ * Runs `statement(values)` once per chunk of `rows`, `values` being the chunk's `(?, …), (?, …)` list
+ * (on Postgres typed: it types a VALUES list from its first row, and typed placeholders keep numbers
+ * numbers; the chunks are sent together, pipelined). Returns the rows changed.
+ */
+async function inValuesChunks(exec: Executor, cols: BulkColumns, rows: readonly SqlValue[][], statement: (values: string) => string): Promise<number> {
+  if (rows.length === 0) return 0;
   const pg = exec.dialect === "postgres";
   const tuple = `(${cols.types.map((t) => (pg && t !== "text" ? `CAST(? AS ${PG_CAST[t]})` : "?")).join(", ")})`;
-  const target = `(${cols.names.join(", ")})`;
-  const statements = chunks(keys.length, cols.names.length, pg ? PG_MAX_PARAMS : SQLITE_MAX_PARAMS).map(([start, n]) => {
+  const statements = chunks(rows.length, cols.names.length, pg ? PG_MAX_PARAMS : SQLITE_MAX_PARAMS).map(([start, n]) => {
     const params: SqlValue[] = [];
-    for (let i = start; i < start + n; i++) for (const v of keys[i]) params.push(v);
-    return () => exec.run(`DELETE FROM ${table} WHERE ${target} IN (VALUES ${Array(n).fill(tuple).join(", ")})`, params);
+    for (let i = start; i < start + n; i++) for (const v of rows[i]) params.push(v);
+    return () => exec.run(statement(Array(n).fill(tuple).join(", ")), params);
   });
-  let deleted = 0;
-  if (pg) for (const { changes } of await Promise.all(statements.map((s) => s()))) deleted += changes;
-  else for (const s of statements) deleted += (await s()).changes;
-  return deleted;
+  let changed = 0;
+  if (pg) for (const { changes } of await Promise.all(statements.map((s) => s()))) changed += changes;
+  else for (const s of statements) changed += (await s()).changes;
+  return changed;
 }
 
 /**
