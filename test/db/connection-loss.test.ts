@@ -29,27 +29,38 @@ const settle = async () => {
 const CREATE = "CREATE TABLE IF NOT EXISTS loss_probe (id TEXT PRIMARY KEY)";
 const INSERT = "INSERT INTO loss_probe (id) VALUES (?)";
 
-describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a transaction", () => {
+/**
+ * A fresh Postgres database for the enclosing describe (dropped after it), and an admin connection
+ * to it that terminates its backends. Register it before the describe's own hooks.
+ */
+function scratchDatabase(): { url: () => string; admin: () => postgres.Sql } {
   let handle: Awaited<ReturnType<typeof createTestDatabase>>;
   let admin: postgres.Sql;
-  let db: PostgresDatabase;
-
   beforeAll(async () => {
     handle = await createTestDatabase("postgres");
     admin = postgres(handle.url, { max: 1, onnotice: () => {} });
-    db = new PostgresDatabase(handle.url, { max: 1 });
-    await db.exec(CREATE);
   });
   afterAll(async () => {
-    await db.close();
     await admin.end({ timeout: 1 });
     await handle.drop();
   });
+  return { url: () => handle.url, admin: () => admin };
+}
+
+describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a transaction", () => {
+  const scratch = scratchDatabase();
+  let db: PostgresDatabase;
+
+  beforeAll(async () => {
+    db = new PostgresDatabase(scratch.url(), { max: 1 });
+    await db.exec(CREATE);
+  });
+  afterAll(() => db.close());
 
   /** Terminates the backend of the transaction `tx` runs on (from another connection). */
   async function kill(tx: Executor): Promise<void> {
     const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
-    await admin`SELECT pg_terminate_backend(${pid})`;
+    await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
   }
 
   /** Runs `fn` in a transaction that must fail with ConnectionLostError; then checks the aftermath. */
@@ -101,11 +112,11 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
       const slow = tx.get("SELECT pg_sleep(5)");
       // Terminate once the sleep is running on that backend.
       for (;;) {
-        const r = await admin`SELECT state, query FROM pg_stat_activity WHERE pid = ${pid}`;
+        const r = await scratch.admin()`SELECT state, query FROM pg_stat_activity WHERE pid = ${pid}`;
         if (r[0]?.state === "active" && String(r[0]?.query).includes("pg_sleep")) break;
         await new Promise((res) => setTimeout(res, 5));
       }
-      await admin`SELECT pg_terminate_backend(${pid})`;
+      await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
       await slow;
     });
   });
@@ -133,9 +144,9 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
   test("a statement outside a transaction, terminated while it runs: ConnectionLostError, and the next statement on that pool slot works", async () => {
     const busy = db.get("SELECT pg_sleep(5), pg_backend_pid()");
     for (;;) {
-      const r = await admin`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(5)%'`;
+      const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(5)%'`;
       if (r.length > 0) {
-        await admin`SELECT pg_terminate_backend(${r[0].pid})`;
+        await scratch.admin()`SELECT pg_terminate_backend(${r[0].pid})`;
         break;
       }
       await new Promise((res) => setTimeout(res, 5));
@@ -153,24 +164,14 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
 });
 
 describe.skipIf(!PG_AVAILABLE)("postgres: the database restarting under load", () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
-  let admin: postgres.Sql;
-
-  beforeAll(async () => {
-    handle = await createTestDatabase("postgres");
-    admin = postgres(handle.url, { max: 1, onnotice: () => {} });
-  });
-  afterAll(async () => {
-    await admin.end({ timeout: 1 });
-    await handle.drop();
-  });
+  const scratch = scratchDatabase();
 
   test("backends terminated again and again while statements and transactions run: no crash, and the pool works again once the database is back", async () => {
     // One connection: the statements after the outage go through the very connection object that
     // lived through it. postgres.js 3.4.9 could leave it unable to connect ever again (every statement
     // CONNECT_TIMEOUT after 5 s), and crash the process with an unhandled rejection of the array
     // types query it sends on connecting (with `fetch_types`).
-    const db = new PostgresDatabase(handle.url, { max: 1 });
+    const db = new PostgresDatabase(scratch.url(), { max: 1 });
     try {
       await db.exec(CREATE);
       let running = true;
@@ -182,7 +183,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: the database restarting under load", (
       });
       const until = Date.now() + 300;
       while (Date.now() < until) {
-        await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
+        await scratch.admin()`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`;
       }
       running = false;
       await Promise.all(load);
@@ -200,20 +201,10 @@ describe.skipIf(!PG_AVAILABLE)("postgres: the database restarting under load", (
 });
 
 describe.skipIf(!PG_AVAILABLE)("postgres: a request whose database connection is lost", () => {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
-  let admin: postgres.Sql;
-
-  beforeAll(async () => {
-    handle = await createTestDatabase("postgres");
-    admin = postgres(handle.url, { max: 1, onnotice: () => {} });
-  });
-  afterAll(async () => {
-    await admin.end({ timeout: 1 });
-    await handle.drop();
-  });
+  const scratch = scratchDatabase();
 
   test("answers 503 `unavailable` in the contract's error body (no internals), commits nothing, and the next request works", async () => {
-    const db = new PostgresDatabase(handle.url, { max: 1 });
+    const db = new PostgresDatabase(scratch.url(), { max: 1 });
     let killNext = false;
     // The storage, except that a transaction can be made to lose its connection as it starts.
     const flaky: Database = Object.assign(Object.create(db) as Database, {
@@ -222,7 +213,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a request whose database connection is
           if (killNext) {
             killNext = false;
             const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
-            await admin`SELECT pg_terminate_backend(${pid})`;
+            await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
           }
           return fn(tx);
         }),
