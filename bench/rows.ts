@@ -2,8 +2,8 @@
  * The rows a sync create of a task stores, built without the server: one `tasks` row (through
  * the project's own entity definition, so columns and encodings are exactly the write core's),
  * its `task_tags` rows, one `history` row (`created`, every tracked field `{old: null, new}`, the
- * full record as snapshot) and one `feed` row. Used by the storage baseline (bun:sqlite) and by
- * the direct seeding of large organizations (SQLite and Postgres).
+ * full record as snapshot) and one `feed` row (with the same record text and clock). Used by the
+ * storage baseline (bun:sqlite) and by the direct seeding of large organizations (SQLite and Postgres).
  */
 import type { Database as BunSqlite } from "bun:sqlite";
 import { Readable } from "node:stream";
@@ -44,6 +44,7 @@ export const FEED: TableSpec = {
   name: "feed",
   columns: [
     ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["origin_device", "text"],
+    ["record", "text"], ["vector_clock", "text"],
   ],
 };
 
@@ -78,8 +79,10 @@ export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: 
     id: crypto.randomUUID(), entity: "task", entityId: id, version: 1, action: "created",
     changes: fieldChanges(TASK.tracked, null, record), snapshot: record, userId: w.userId, deviceId: w.deviceId, vectorClock: clock, createdAt: at,
   };
-  b.history.push(historyRow(w.orgId, entry) as Value[]);
-  b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId]);
+  const snapshot = JSON.stringify(record);
+  const clockText = JSON.stringify(clock);
+  b.history.push(historyRow(w.orgId, entry, snapshot, clockText) as Value[]);
+  b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId, snapshot, clockText]);
 }
 
 function tables(b: RowBatch): [TableSpec, Value[][]][] {

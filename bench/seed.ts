@@ -79,8 +79,7 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
           await tx`UPDATE org_feed_state SET seq = ${Number(seq) + n} WHERE org_id = ${w.orgId}`;
         });
       }
-      // What autovacuum does after a bulk load: statistics, and the visibility map that lets the
-      // covering feed index answer pulls without visiting the table (index-only scans).
+      // What autovacuum does after a bulk load: statistics and the visibility map.
       for (const table of ["tasks", "task_tags", "history", "feed"]) await sql.unsafe(`VACUUM (ANALYZE) ${table}`);
     } finally {
       await sql.end({ timeout: 5 });

@@ -1,20 +1,16 @@
 /**
  * The change feed as read by sync pulls: each change of a page as the JSON text sent to the
- * device, exactly what `JSON.stringify` of the change built from `readFeed` gives
- * (test/records/feed-json.test.ts), assembled from the JSON texts the write core stored in
- * `history` on SQLite (see {@link readFeedJson}).
+ * device, assembled from the texts the write core stored in the feed row (the record as written
+ * at the row's version, and its clock) — nothing is parsed, looked up or serialized again.
  */
-import type { Executor } from "../db/types";
-import { ENTITY_DEFS } from "./entities";
-import { type FeedPage, type FeedReadOptions, type FeedState, readFeed, readFeedState } from "./feed";
-import type { EntityKind } from "./model";
+import type { Executor, SqlValue } from "../db/types";
+import { type FeedState, readFeedState } from "./feed";
 
 /** A page of the feed as sent by a pull. */
 export interface FeedJsonPage {
   /**
    * The changes sent, as the body of a JSON array: `{"entity","entity_id","op","record","version",
-   * "vector_clock"}` texts joined by commas. Rows whose record has meanwhile moved to a newer
-   * version (and so the row to a later position) or is gone are left out.
+   * "vector_clock"}` texts joined by commas.
    */
   changes: string;
   /** How many changes `changes` holds. */
@@ -23,103 +19,124 @@ export interface FeedJsonPage {
   lastPos: number;
   /** More rows exist after `lastPos`. */
   hasMore: boolean;
-  /** With `withState`: the organization's feed state, read no earlier than the page ({@link FeedReadOptions.withState}). */
+  /** With `withState`: the organization's feed state, read no earlier than the page ({@link FeedJsonOptions.withState}). */
   state?: FeedState;
 }
 
-/**
- * Which rows a page reads: those of `readFeed` (and the feed state with `withState`), and `skipOrigin`
- * leaves out the rows written exactly as that device pushed them.
- */
-export interface FeedJsonOptions extends FeedReadOptions {
+/** Which rows a page reads, and whether the feed state comes with it. */
+export interface FeedJsonOptions {
+  /** No tombstones. */
+  liveOnly?: boolean;
+  /** Only rows at or below this position. */
+  throughPos?: number;
+  /** Leaves out the rows written exactly as this device pushed them (they still advance `lastPos`). */
   skipOrigin?: string;
+  /**
+   * Also answer the organization's {@link FeedState}, as of a moment no earlier than the rows of the
+   * page: every purge that removed a row this page would otherwise have carried is counted in its
+   * `purgedThrough` (a pull checks its cursor against it after the page, so a purge committing while
+   * the page is read cannot make it skip a tombstone silently). Postgres reads it in the page's
+   * statement (one snapshot, no extra round trip); SQLite right after it (an in-process read).
+   */
+  withState?: boolean;
 }
 
-const KINDS = Object.keys(ENTITY_DEFS) as EntityKind[];
-
 /**
- * Whether the feed row `f`'s record still has the version the row was written for (one primary-key
- * lookup). Always true for rows read in one statement through the write core (the record and its
- * feed row change in the same transaction); kept so that a row can never send an outdated state.
+ * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers
+ * or numeric strings on Postgres: use `Number()`), `record` and `vector_clock` as the JSON texts stored.
  */
-const CURRENT = `CASE f.entity ${KINDS.map((k) => `WHEN '${k}' THEN EXISTS (SELECT 1 FROM ${ENTITY_DEFS[k].table} r WHERE r.id = f.entity_id AND r.version = f.version)`).join(" ")} ELSE FALSE END`;
-
-/**
- * SQLite: one statement per page: the feed rows in position order and, per row, the history
- * row of its version — whose `snapshot` is the record exactly as written (the JSON text of
- * `writeRecord`'s result) and whose `vector_clock` is the record's clock. The change is assembled
- * from those texts: nothing is parsed, no column is decoded one by one, nothing is serialized again.
- */
-function pageSql(liveOnly: boolean, bounded: boolean): string {
-  return (
-    "SELECT f.pos, f.origin_device, f.entity, f.entity_id, f.op, f.version, h.snapshot, h.vector_clock FROM feed f " +
-    "LEFT JOIN history h ON h.entity_id = f.entity_id AND h.entity = f.entity AND h.version = f.version AND h.org_id = f.org_id " +
-    `AND ${CURRENT} ` +
-    `WHERE f.org_id = ? AND f.pos > ?${bounded ? " AND f.pos <= ?" : ""}${liveOnly ? " AND f.op = 'upsert'" : ""} ORDER BY f.pos LIMIT ?`
-  );
-}
-
-const PAGE_SQL = new Map<string, string>();
-
-interface PageRow {
-  pos: number;
+export interface FeedRow {
+  pos: SqlValue;
   origin_device: string | null;
   entity: string;
   entity_id: string;
   op: string;
-  version: number;
-  snapshot: string | null;
+  version: SqlValue;
+  record: string | null;
   vector_clock: string | null;
 }
 
+/** The rows of a page: at most `limit`, the position to continue after, whether more follow, and the state if asked. */
+export interface FeedRowsPage {
+  rows: FeedRow[];
+  lastPos: number;
+  hasMore: boolean;
+  state?: FeedState;
+}
+
+const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, record, vector_clock";
+
+/** The page's statement: a range of the `(org_id, pos)` index, one row read each. */
+function rowsSql(opts: FeedJsonOptions): string {
+  return (
+    `SELECT ${ROW_COLUMNS} FROM feed WHERE org_id = ? AND pos > ?` +
+    `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`
+  );
+}
+
 /**
- * Reads the organization's feed after `afterPos` in position (= commit) order, at most `limit`
- * rows (`liveOnly`: no tombstones; `throughPos`: only rows at or below that position), and
- * serializes the changes to send.
- *
- * SQLite: one statement, the changes assembled from stored JSON texts ({@link pageSql}). Postgres:
- * `readFeed` (the feed rows, then one query per entity kind) and one JSON.stringify of the page —
- * the same join to `history` in one statement gets plans that depend on the statistics (measured:
- * a bitmap scan of the organization's whole feed without them, a hash join over all of `history`
- * with them, 13–75 ms a page), Postgres' own JSON functions cost it 3–4× the plain read, and a
- * statement joining the three record tables is re-planned on every execution.
- *
- * `withState` also answers the feed state, read no earlier than the page: on SQLite by a second
- * statement right after the page's one; on Postgres in the statement of the feed rows (`readFeed`).
+ * Postgres: the page's rows left-joined to the state row (always one row, even without a counter
+ * row; a page without rows is one row of NULLs): one statement, so one snapshot.
  */
-export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
-  if (exec.dialect === "postgres") return fromFeedPage(await readFeed(exec, orgId, afterPos, limit, opts), opts.skipOrigin);
-  const bounded = opts.throughPos !== undefined;
-  const key = `${opts.liveOnly ?? false}:${bounded}`;
-  let sql = PAGE_SQL.get(key);
-  if (sql === undefined) PAGE_SQL.set(key, (sql = pageSql(opts.liveOnly ?? false, bounded)));
-  const params = bounded ? [orgId, afterPos, opts.throughPos!, limit + 1] : [orgId, afterPos, limit + 1];
-  const raw = await exec.all<PageRow>(sql, params);
-  const hasMore = raw.length > limit;
-  const n = hasMore ? limit : raw.length;
-  const changes: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const r = raw[i];
-    if (r.snapshot === null || (opts.skipOrigin !== undefined && r.origin_device === opts.skipOrigin)) continue;
-    changes.push(
-      `{"entity":${JSON.stringify(r.entity)},"entity_id":${JSON.stringify(r.entity_id)},"op":${JSON.stringify(r.op)},"record":${r.snapshot},"version":${Number(r.version)},"vector_clock":${r.vector_clock}}`,
-    );
+function withStateSql(rows: string): string {
+  return `SELECT s.state_seq, s.state_purged_through, ${ROW_COLUMNS.split(", ").map((c) => `f.${c}`).join(", ")}
+     FROM (SELECT COALESCE(MAX(seq), 0) AS state_seq, COALESCE(MAX(purged_through), 0) AS state_purged_through FROM org_feed_state WHERE org_id = ?) s
+     LEFT JOIN (${rows}) f ON 1 = 1 ORDER BY f.pos`;
+}
+
+const SQL = new Map<string, string>();
+
+/** The statement text for `opts` on `dialect`, built once. */
+function pageSql(dialect: Executor["dialect"], opts: FeedJsonOptions): string {
+  const stateInline = dialect === "postgres" && opts.withState === true;
+  const key = `${opts.liveOnly === true}:${opts.throughPos !== undefined}:${stateInline}`;
+  let sql = SQL.get(key);
+  if (sql === undefined) SQL.set(key, (sql = stateInline ? withStateSql(rowsSql(opts)) : rowsSql(opts)));
+  return sql;
+}
+
+/**
+ * The feed rows of the organization after `afterPos`, in position (= commit) order, at most
+ * `limit` (every row: `skipOrigin` is applied by {@link readFeedJson}).
+ */
+export async function readFeedRows(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedRowsPage> {
+  const params: SqlValue[] = [orgId, afterPos];
+  if (opts.throughPos !== undefined) params.push(opts.throughPos);
+  params.push(limit + 1);
+  const sql = pageSql(exec.dialect, opts);
+  let state: FeedState | undefined;
+  let rows: FeedRow[];
+  if (exec.dialect === "postgres" && opts.withState) {
+    const raw = await exec.all<FeedRow & { state_seq: SqlValue; state_purged_through: SqlValue }>(sql, [orgId, ...params]);
+    state = { seq: Number(raw[0]?.state_seq ?? 0), purgedThrough: Number(raw[0]?.state_purged_through ?? 0) };
+    rows = raw[0]?.pos === null || raw[0]?.pos === undefined ? [] : raw;
+  } else {
+    rows = await exec.all<FeedRow>(sql, params);
+    // One statement (one snapshot) read the page; the state read after it has seen every purge that committed before it.
+    if (opts.withState) state = await readFeedState(exec, orgId);
   }
-  const page: FeedJsonPage = { changes: changes.join(","), count: changes.length, lastPos: n > 0 ? Number(raw[n - 1].pos) : afterPos, hasMore };
-  // The page was one statement (one snapshot); the state read after it has seen every purge that
-  // committed before it (a cheap in-process read: no round trip to save on SQLite).
-  if (opts.withState) page.state = await readFeedState(exec, orgId);
+  const hasMore = rows.length > limit;
+  if (hasMore) rows.length = limit;
+  const page: FeedRowsPage = { rows, lastPos: rows.length > 0 ? Number(rows[rows.length - 1].pos) : afterPos, hasMore };
+  if (state) page.state = state;
   return page;
 }
 
-/** A `readFeed` page as a JSON page: the entries whose record is still at the row's version, in one JSON.stringify. */
-function fromFeedPage(page: FeedPage, skipOrigin: string | undefined): FeedJsonPage {
-  const changes = [];
-  for (const e of page.entries) {
-    if (e.record.version !== e.version || (skipOrigin !== undefined && e.originDevice === skipOrigin)) continue;
-    changes.push({ entity: e.entity, entity_id: e.entityId, op: e.op, record: e.record, version: e.version, vector_clock: e.record.vector_clock });
+/**
+ * The page of {@link readFeedRows} as the changes a pull sends, in JSON text. A row without a
+ * stored record (none is expected: migration 0006 filled the rows written before it from history)
+ * is never sent.
+ */
+export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
+  const { rows, lastPos, hasMore, state } = await readFeedRows(exec, orgId, afterPos, limit, opts);
+  const changes: string[] = [];
+  for (const r of rows) {
+    if (r.record === null || (opts.skipOrigin !== undefined && r.origin_device === opts.skipOrigin)) continue;
+    changes.push(
+      `{"entity":${JSON.stringify(r.entity)},"entity_id":${JSON.stringify(r.entity_id)},"op":${JSON.stringify(r.op)},"record":${r.record},"version":${Number(r.version)},"vector_clock":${r.vector_clock}}`,
+    );
   }
-  const out: FeedJsonPage = { changes: JSON.stringify(changes).slice(1, -1), count: changes.length, lastPos: page.lastPos, hasMore: page.hasMore };
-  if (page.state) out.state = page.state;
-  return out;
+  const page: FeedJsonPage = { changes: changes.join(","), count: changes.length, lastPos, hasMore };
+  if (state) page.state = state;
+  return page;
 }

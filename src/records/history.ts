@@ -83,6 +83,9 @@ export function fieldChanges(tracked: readonly string[], before: object | null, 
 export interface QueuedHistory {
   orgId: string;
   entry: HistoryEntry;
+  /** `entry.snapshot` and `entry.vectorClock` as JSON text, serialized once for this row and the feed's. */
+  snapshot: string;
+  vectorClock: string;
 }
 
 /** The columns of a `history` row. */
@@ -107,11 +110,14 @@ export const HISTORY_COLUMNS = columns([
  * is taken from memory). A rolled-back savepoint drops its rows with it.
  */
 export const flushHistory: Flusher<QueuedHistory> = async (exec, items) => {
-  await insertRows(exec, "history", HISTORY_COLUMNS, items.map(({ orgId, entry }) => historyRow(orgId, entry)));
+  await insertRows(exec, "history", HISTORY_COLUMNS, items.map(({ orgId, entry, snapshot, vectorClock }) => historyRow(orgId, entry, snapshot, vectorClock)));
 };
 
-/** The `history` row of an entry, in {@link HISTORY_COLUMNS} order (also what the bench's direct inserts store). */
-export function historyRow(orgId: string, e: HistoryEntry): SqlValue[] {
+/**
+ * The `history` row of an entry, in {@link HISTORY_COLUMNS} order (also what the bench's direct
+ * inserts store); `snapshot` and `vectorClock` are the entry's as JSON text when already serialized.
+ */
+export function historyRow(orgId: string, e: HistoryEntry, snapshot = JSON.stringify(e.snapshot), vectorClock = JSON.stringify(e.vectorClock)): SqlValue[] {
   return [
     orgId,
     e.id,
@@ -120,10 +126,10 @@ export function historyRow(orgId: string, e: HistoryEntry): SqlValue[] {
     e.version,
     e.action,
     e.action === "created" ? DERIVED_CHANGES : JSON.stringify(e.changes),
-    JSON.stringify(e.snapshot),
+    snapshot,
     e.userId,
     e.deviceId,
-    JSON.stringify(e.vectorClock),
+    vectorClock,
     e.createdAt,
   ];
 }

@@ -6,11 +6,12 @@
  *   — the only way a project/task/comment is created, changed or soft-deleted.
  * - `recordRepo(exec, orgId, kind)` — `find`, `mustGet`, `mustGetLive`, `findMany` (org-scoped).
  * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `find`, `list`.
- * - `readFeed(exec, orgId, afterPos, limit, {liveOnly?})`, `feedHead(exec, orgId)` — the pull feed.
+ * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `feedHead(exec, orgId)` — the pull feed.
  * - `checkFields(kind, data)` — value rules of writable fields (what a push `data` may hold).
  */
 export * from "./entities";
 export * from "./feed";
+export * from "./feed-json";
 export * from "./history";
 export * from "./model";
 export * from "./refs";

@@ -163,7 +163,10 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
 function queueEffects(tx: Tx, w: PreparedWrite): void {
   const def = entityDef(w.entity);
   def.afterWrite?.(tx, w.orgId, w.before as never, w.after as never);
-  tx.enqueue(flushHistory, { orgId: w.orgId, entry: w.history });
+  // One serialization of the record and its clock, stored in both rows (the pull sends the feed's texts as they are).
+  const record = JSON.stringify(w.after);
+  const vectorClock = JSON.stringify(w.after.vector_clock);
+  tx.enqueue(flushHistory, { orgId: w.orgId, entry: w.history, snapshot: record, vectorClock });
   tx.enqueue(flushFeed, {
     orgId: w.orgId,
     entity: w.entity,
@@ -171,6 +174,8 @@ function queueEffects(tx: Tx, w: PreparedWrite): void {
     op: w.after.deleted_at === null ? "upsert" : "delete",
     version: w.after.version,
     originDevice: w.originDevice,
+    record,
+    vectorClock,
   });
 }
 

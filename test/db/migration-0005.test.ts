@@ -25,7 +25,7 @@ for (const dialect of DIALECTS) {
         for (const tag of tags) await db.run("INSERT INTO task_tags (task_id, org_id, tag) VALUES (?, 'o', ?)", [id, tag]);
       }
 
-      expect((await migrate(db)).map((m) => m.version)).toEqual([5]);
+      expect((await migrate(db, MIGRATIONS.filter((m) => m.version <= 5))).map((m) => m.version)).toEqual([5]);
 
       const rows = await db.all<Record<string, string>>("SELECT org_id, tag, created_at, task_id FROM task_tags ORDER BY tag, task_id");
       expect(rows).toEqual([

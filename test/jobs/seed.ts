@@ -59,7 +59,8 @@ export async function seedRecord(db: Executor, entity: "project" | "task" | "com
       [id, s.org, s.taskId!, versions, "{}", iso(0), iso(0), deletedAt],
     );
   }
-  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version) VALUES (?, ?, ?, ?, ?, ?)", [
+  // The feed row's record and clock are the placeholder texts of the history rows below.
+  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version, record, vector_clock) VALUES (?, ?, ?, ?, ?, ?, '{}', '{}')", [
     id,
     s.org,
     entity,

@@ -2,7 +2,8 @@
 import { describe, expect, test } from "bun:test";
 import type { Database, Executor } from "../../src/db/types";
 import { DomainError } from "../../src/errors";
-import { feedHead, readFeed } from "../../src/records/feed";
+import { feedHead } from "../../src/records/feed";
+import { readFeedRows } from "../../src/records/feed-json";
 import { HistoryRepo } from "../../src/records/history";
 import type { Task } from "../../src/records/model";
 import { recordRepo } from "../../src/records/repo";
@@ -187,17 +188,21 @@ forEachDialect("records write core", ({ db, dialect }) => {
       return { a: a.id, b: b.id };
     });
     expect(await feedHead(db(), orgA())).toBe(head + 2);
-    const page = await readFeed(db(), orgA(), head, 10);
-    expect(page.entries.map((e) => [e.pos, e.entity, e.entityId, e.version])).toEqual([
+    const page = await readFeedRows(db(), orgA(), head, 10);
+    expect(page.rows.map((e) => [Number(e.pos), e.entity, e.entity_id, Number(e.version)])).toEqual([
       [head + 1, "project", ids.b, 1],
       [head + 2, "task", ids.a, 2],
     ]);
-    expect((page.entries[1].record as Task).title).toBe("a2");
+    // Each row carries the record as written at its version, and that version's clock.
+    const stored = await recordRepo(db(), orgA(), "task").find(ids.a);
+    expect(JSON.parse(page.rows[1].record!)).toEqual(stored);
+    expect((JSON.parse(page.rows[1].record!) as Task).title).toBe("a2");
+    expect(JSON.parse(page.rows[1].vector_clock!)).toEqual(stored!.vector_clock);
     expect(page).toMatchObject({ lastPos: head + 2, hasMore: false });
     expect(await db().get("SELECT id FROM tasks WHERE title = 'rolled back'")).toBeUndefined();
   });
 
-  test("readFeed: pages in position order, tombstones as delete (or left out with liveOnly), records batch-loaded per entity", async () => {
+  test("readFeedRows: pages in position order in one statement, tombstones as delete (or left out with liveOnly)", async () => {
     const head = await feedHead(db(), orgA());
     const task = await createTask({ title: "fed" });
     const project = await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: "p" }, action: "created", userId: w.a.user.id, deviceId: null });
@@ -207,26 +212,28 @@ forEachDialect("records write core", ({ db, dialect }) => {
     await write(db(), { entity: "task", orgId: orgA(), before: more[0], action: "deleted", userId: w.a.user.id, deviceId: null });
 
     const c = counting(db());
-    const page = await readFeed(c.exec, orgA(), head, 100);
-    expect(c.count()).toBe(4); // the feed rows + one query per entity kind
-    expect(page.entries.map((e) => e.entityId)).toEqual([task.id, project.id, comment.id, ...more.slice(1).map((t) => t.id), more[0].id]);
-    expect(page.entries.at(-1)).toMatchObject({ op: "delete", version: 2 });
-    expect(page.entries.at(-1)!.record.deleted_at).not.toBeNull();
-    expect(page.entries[2]).toMatchObject({ entity: "comment", originDevice: "d", record: comment });
-    const positions = page.entries.map((e) => e.pos);
+    const page = await readFeedRows(c.exec, orgA(), head, 100);
+    expect(c.count()).toBe(1); // the feed rows carry their records: no lookups
+    expect(page.rows.map((e) => e.entity_id)).toEqual([task.id, project.id, comment.id, ...more.slice(1).map((t) => t.id), more[0].id]);
+    expect(page.rows.at(-1)).toMatchObject({ op: "delete" });
+    expect(Number(page.rows.at(-1)!.version)).toBe(2);
+    expect(JSON.parse(page.rows.at(-1)!.record!).deleted_at).not.toBeNull();
+    expect(page.rows[2]).toMatchObject({ entity: "comment", origin_device: "d" });
+    expect(JSON.parse(page.rows[2].record!)).toEqual(comment);
+    const positions = page.rows.map((e) => Number(e.pos));
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
 
-    const first = await readFeed(db(), orgA(), head, 3);
-    expect(first.entries).toHaveLength(3);
+    const first = await readFeedRows(db(), orgA(), head, 3);
+    expect(first.rows).toHaveLength(3);
     expect(first.hasMore).toBe(true);
-    const rest = await readFeed(db(), orgA(), first.lastPos, 100);
-    expect([...first.entries, ...rest.entries]).toEqual(page.entries);
+    const rest = await readFeedRows(db(), orgA(), first.lastPos, 100);
+    expect([...first.rows, ...rest.rows]).toEqual(page.rows);
     expect(rest.hasMore).toBe(false);
 
-    const live = await readFeed(db(), orgA(), head, 100, { liveOnly: true });
-    expect(live.entries.map((e) => e.entityId)).not.toContain(more[0].id);
-    expect(live.entries).toHaveLength(page.entries.length - 1);
-    expect((await readFeed(db(), w.b.org.id, head, 100)).entries.map((e) => e.entityId)).not.toContain(task.id);
+    const live = await readFeedRows(db(), orgA(), head, 100, { liveOnly: true });
+    expect(live.rows.map((e) => e.entity_id)).not.toContain(more[0].id);
+    expect(live.rows).toHaveLength(page.rows.length - 1);
+    expect((await readFeedRows(db(), w.b.org.id, head, 100)).rows.map((e) => e.entity_id)).not.toContain(task.id);
   });
 
   test(`concurrent writers: a reader polling the feed never finds a row below a position it already passed (${dialect})`, async () => {
@@ -240,11 +247,12 @@ forEachDialect("records write core", ({ db, dialect }) => {
     const violations: string[] = [];
 
     const poll = async () => {
-      const page = await readFeed(db(), orgA(), cursor, 25);
-      for (const e of page.entries) {
-        if (e.pos <= cursor) violations.push(`position ${e.pos} at or below cursor ${cursor}`);
-        cursor = e.pos;
-        seen.set(`${e.entity}:${e.entityId}`, Math.max(seen.get(`${e.entity}:${e.entityId}`) ?? 0, e.version));
+      const page = await readFeedRows(db(), orgA(), cursor, 25);
+      for (const e of page.rows) {
+        const pos = Number(e.pos);
+        if (pos <= cursor) violations.push(`position ${pos} at or below cursor ${cursor}`);
+        cursor = pos;
+        seen.set(`${e.entity}:${e.entity_id}`, Math.max(seen.get(`${e.entity}:${e.entity_id}`) ?? 0, Number(e.version)));
       }
       cursor = page.lastPos;
       // Everything now committed at or below the cursor must already have been delivered.

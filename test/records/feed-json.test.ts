@@ -1,23 +1,30 @@
-/** readFeedJson: the pulled changes serialized by the database are exactly JSON.stringify of the changes built from readFeed. */
+/**
+ * readFeedJson: the pulled changes, assembled from the texts stored in the feed rows, are exactly
+ * JSON.stringify of each change built from its record as read back from its table.
+ */
 import { expect, test } from "bun:test";
 import type { Database } from "../../src/db/types";
-import { feedHead, readFeed, type FeedEntry } from "../../src/records/feed";
-import { readFeedJson } from "../../src/records/feed-json";
+import { feedHead } from "../../src/records/feed";
+import { type FeedRow, readFeedJson, readFeedRows } from "../../src/records/feed-json";
 import type { EntityKind } from "../../src/records/model";
+import { recordRepo } from "../../src/records/repo";
 import { writeRecord, type WriteInput } from "../../src/records/write";
 import { forEachDialect } from "../support/db";
 import { world } from "./fixture";
 
 const write = <K extends EntityKind>(db: Database, input: WriteInput<K>) => db.transaction((tx) => writeRecord(tx, input));
 
-/** What the pull sent before: JSON.stringify of each change built from readFeed (latest versions only), joined by commas. */
-const expected = (entries: FeedEntry[], skipOrigin?: string): string =>
-  entries
-    .filter((e) => e.record.version === e.version && (skipOrigin === undefined || e.originDevice !== skipOrigin))
-    .map((e) =>
-      JSON.stringify({ entity: e.entity, entity_id: e.entityId, op: e.op, record: e.record, version: e.version, vector_clock: e.record.vector_clock }),
-    )
-    .join(",");
+/** JSON.stringify of each change of `rows` built from its record as read from its table now, joined by commas. */
+async function expected(db: Database, orgId: string, rows: FeedRow[], skipOrigin?: string): Promise<string> {
+  const out: string[] = [];
+  for (const r of rows) {
+    if (skipOrigin !== undefined && r.origin_device === skipOrigin) continue;
+    const record = await recordRepo(db, orgId, r.entity as EntityKind).find(r.entity_id);
+    expect(record?.version).toBe(Number(r.version));
+    out.push(JSON.stringify({ entity: r.entity, entity_id: r.entity_id, op: r.op, record, version: Number(r.version), vector_clock: record!.vector_clock }));
+  }
+  return out.join(",");
+}
 
 /** Text that needs every kind of JSON escape, and characters that need none. */
 const TRICKY = 'quote " backslash \\ newline \n tab \t cr \r bell \u0007 nul-ish \u0001 del \u007f é ü 中文 emoji 😀 sep \u2028\u2029 </script>';
@@ -27,7 +34,7 @@ forEachDialect("readFeedJson", ({ db }) => {
   const orgA = () => w.a.org.id;
   const who = () => ({ userId: w.a.user.id, deviceId: "dev-1" as string | null });
 
-  test("byte-identical to JSON.stringify of readFeed's changes: every kind, escapes, nulls, booleans, tombstones, stale rows", async () => {
+  test("byte-identical to JSON.stringify of the changes built from the stored records: every kind, escapes, nulls, booleans, tombstones, rewrites", async () => {
     const head = await feedHead(db(), orgA());
     const project = await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: TRICKY, color: null }, action: "created", ...who() });
     await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: "archived", archived: true, description: "" }, action: "created", ...who() });
@@ -38,25 +45,27 @@ forEachDialect("readFeedJson", ({ db }) => {
     await write(db(), { entity: "comment", orgId: orgA(), before: null, data: { task_id: task.id, body: TRICKY }, action: "created", ...who() });
     const gone = await write(db(), { entity: "task", orgId: orgA(), before: null, data: { title: "to delete" }, action: "created", ...who() });
     await write(db(), { entity: "task", orgId: orgA(), before: gone, action: "deleted", ...who() });
-    const stale = await write(db(), { entity: "task", orgId: orgA(), before: null, data: { title: "stale" }, action: "created", ...who() });
-    // A record whose version moved without its feed row (as if a write had not yet moved the row): never sent.
-    await db().run("UPDATE tasks SET version = version + 1 WHERE id = ?", [stale.id]);
+    // Rewritten twice: its one feed row carries the last state.
+    const moved = await write(db(), { entity: "task", orgId: orgA(), before: null, data: { title: "v1" }, action: "created", ...who() });
+    const moved2 = await write(db(), { entity: "task", orgId: orgA(), before: moved, data: { title: "v2", tags: ["x"] }, action: "updated", ...who() });
+    await write(db(), { entity: "task", orgId: orgA(), before: moved2, data: { title: "v3 \u00e9" }, action: "updated", ...who() });
 
-    const all = await readFeed(db(), orgA(), head, 100);
+    const all = await readFeedRows(db(), orgA(), head, 100);
     const json = await readFeedJson(db(), orgA(), head, 100);
-    expect(json.changes).toBe(expected(all.entries));
-    expect(json.count).toBe(all.entries.length - 1); // all but the stale row
-    expect(json.changes).not.toContain(stale.id);
+    expect(json.changes).toBe(await expected(db(), orgA(), all.rows));
+    expect(json.count).toBe(all.rows.length);
+    expect(json.changes.match(new RegExp(moved.id, "g"))).toHaveLength(2); // entity_id and record.id, once
+    expect(json.changes).toContain('"title":"v3 \u00e9"');
     expect(json.changes.match(/"op":"delete"/g)).toHaveLength(1);
     expect({ lastPos: json.lastPos, hasMore: json.hasMore }).toEqual({ lastPos: all.lastPos, hasMore: all.hasMore });
     expect(JSON.parse(`[${json.changes}]`)).toHaveLength(json.count);
 
-    // Paging, liveOnly, throughPos and skipOrigin select the same rows as readFeed.
+    // Paging, liveOnly, throughPos and skipOrigin select the same rows as readFeedRows.
     for (const opts of [{}, { liveOnly: true }, { liveOnly: true, throughPos: all.lastPos - 2 }, { skipOrigin: "dev-1" }]) {
       for (const limit of [1, 3, 100]) {
-        const a = await readFeed(db(), orgA(), head + 1, limit, opts);
+        const a = await readFeedRows(db(), orgA(), head + 1, limit, opts);
         const b = await readFeedJson(db(), orgA(), head + 1, limit, opts);
-        expect(b.changes).toBe(expected(a.entries, "skipOrigin" in opts ? opts.skipOrigin : undefined));
+        expect(b.changes).toBe(await expected(db(), orgA(), a.rows, "skipOrigin" in opts ? opts.skipOrigin : undefined));
         expect({ lastPos: b.lastPos, hasMore: b.hasMore }).toEqual({ lastPos: a.lastPos, hasMore: a.hasMore });
       }
     }
