@@ -23,6 +23,8 @@ export interface Options {
   deviceChanges: number;
   /** `limit` of every pull. */
   pullLimit: number;
+  /** Phase 3: new devices that each pull the full snapshot, one after the other. */
+  pullDevices: number;
   pgUrl: string;
   logLevel: string;
   /** Concurrent phase again with two server instances on one Postgres. */

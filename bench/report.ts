@@ -135,6 +135,11 @@ function notes(r: PhaseResult): string {
   if (m.pct_of_batch_baseline !== undefined) parts.push(`${m.pct_of_batch_baseline.toFixed(0)}% of per-batch baseline`);
   if (m.rss_before_mb !== undefined) parts.push(`RSS ${m.rss_before_mb.toFixed(0)}→${m.rss_peak_mb.toFixed(0)} MB (+${m.rss_growth_mb.toFixed(0)})`);
   if (m.ratio_to_small !== undefined) parts.push(`${m.ratio_to_small.toFixed(2)}× the p50 at ${fmtInt(m.small_tasks)}`);
+  if (m.first_rec_per_s !== undefined) parts.push(`median of ${fmtInt(m.devices)} new devices; the first (the server's first pull) ${fmtInt(m.first_rec_per_s)}/s`);
+  if (m.server_cpu_ms !== undefined) {
+    const db = m.db_cpu_ms === undefined ? "" : `, Postgres ${(m.db_cpu_ms / 1000).toFixed(1)}`;
+    parts.push(`CPU s: server ${(m.server_cpu_ms / 1000).toFixed(1)}, bench client ${(m.client_cpu_ms / 1000).toFixed(1)}${db} in ${(m.wall_ms / 1000).toFixed(1)} s`);
+  }
   if (m.ratio_to_one !== undefined) parts.push(`${m.ratio_to_one.toFixed(2)}× one instance`);
   if (m.start_ms !== undefined) {
     parts.push(`restart ${m.start_ms.toFixed(0)} ms (first start on a fresh db ${m.first_start_ms.toFixed(0)} ms), idle RSS ${m.idle_rss_mb.toFixed(0)} MB`);

@@ -36,6 +36,9 @@ const HELP = `taskmgr benchmark — npm run bench -- [flags]
   --inc-size N                changes per incremental pull (default 100)
   --devices N --device-rounds N --device-changes N   concurrent phase (default 20 × 10 × 20)
   --pull-limit N              limit of every pull request (default 1000)
+  --pull-devices N            new devices that each pull the full snapshot in phase 3; the phase reports
+                              their median, the first one's figure (a server that never served a pull
+                              yet: cold code and caches) in its notes (default 3)
   --pg-url URL                Postgres admin URL (default $BENCH_PG_URL or postgres://postgres@127.0.0.1:5432/postgres)
   --log-level L               server LOG_LEVEL (default info)
   --two-instances, --no-two-instances   the concurrent phase again on two server instances sharing the
@@ -54,7 +57,7 @@ function parseOptions(argv: string[]): Options {
       db: { type: "string" }, quick: { type: "boolean" }, tasks: { type: "string" }, batch: { type: "string" },
       scale: { type: "string" }, rounds: { type: "string" }, "inc-rounds": { type: "string" }, "inc-size": { type: "string" },
       devices: { type: "string" }, "device-rounds": { type: "string" }, "device-changes": { type: "string" },
-      "pull-limit": { type: "string" }, "pg-url": { type: "string" }, "log-level": { type: "string" },
+      "pull-limit": { type: "string" }, "pull-devices": { type: "string" }, "pg-url": { type: "string" }, "log-level": { type: "string" },
       "two-instances": { type: "boolean" }, "no-two-instances": { type: "boolean" }, "no-binary": { type: "boolean" }, "binary-path": { type: "string" }, out: { type: "string" }, "phase-timeout": { type: "string" }, ids: { type: "string" }, help: { type: "boolean", short: "h" },
     },
     strict: true,
@@ -85,6 +88,7 @@ function parseOptions(argv: string[]): Options {
     deviceRounds: int("device-rounds", 10, 5),
     deviceChanges: int("device-changes", 20),
     pullLimit: int("pull-limit", 1000),
+    pullDevices: int("pull-devices", 3),
     pgUrl: values["pg-url"] ?? process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
     logLevel: values["log-level"] ?? "info",
     twoInstances: values["no-two-instances"] ? false : (values["two-instances"] ?? !quick),
@@ -214,7 +218,7 @@ async function runOnDatabase(opts: Options, run: number, kind: "sqlite" | "postg
         extra.push(second);
         const api2 = new Api(second.url);
         api2.token = c.api.token;
-        const r = await concurrentPhase(c, [c.api, api2], "concurrent 2 inst.");
+        const r = await concurrentPhase(c, [{ api: c.api, pid: c.server.pid }, { api: api2, pid: second.pid }], "concurrent 2 inst.");
         const single = ok ? rows[one] : undefined;
         if (single?.opsPerSec) r.metrics.ratio_to_one = r.opsPerSec! / single.opsPerSec;
         await second.stop();

@@ -3,7 +3,7 @@
  * `/api/health`, read its RSS from /proc, stop it. Also runs one-shot CLI commands
  * (creating the organization and the user) and provisions fresh databases.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import postgres from "postgres";
@@ -144,6 +144,27 @@ export class ServerProcess {
       await this.proc.exited;
     }
   }
+}
+
+/** CPU time (user + system) the process has used so far, in milliseconds (Linux: /proc/PID/stat; clock ticks of 10 ms). */
+export function readCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) "
+  return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of stat)
+}
+
+/** CPU time used so far by every process named `postgres` on this machine (its server and backends), in milliseconds; 0 when none is visible. */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres") total += readCpuMs(Number(pid));
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+  return total;
 }
 
 export function readRssMb(pid: number): number {

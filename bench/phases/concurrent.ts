@@ -9,6 +9,7 @@ import { Api, check, now, type Change, type Device } from "../client";
 import { newDevice, taskCount, type RunContext } from "../context";
 import { newId, newTask } from "../data";
 import { percentile, type PhaseResult } from "../report";
+import { postgresCpuMs, readCpuMs } from "../server";
 import { acceptEdit, editChange } from "./push";
 import { snapshot } from "./pull";
 
@@ -24,7 +25,19 @@ interface Actor {
   pulled: Map<string, number>;
 }
 
-export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], label = "concurrent"): Promise<PhaseResult> {
+/** A server instance the devices talk to: its client, and its process (whose CPU time is reported). */
+export interface Instance {
+  api: Api;
+  pid: number;
+}
+
+/**
+ * Runs the phase with the devices spread over `instances`. Besides the rates it reports the CPU
+ * time the server instances, this bench process (the simulated devices: building, parsing and
+ * checking every answer) and, on Postgres, the database's processes used during the timed part.
+ */
+export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [{ api: ctx.api, pid: ctx.server.pid }], label = "concurrent"): Promise<PhaseResult> {
+  const apis = instances.map((i) => i.api);
   const { devices, deviceRounds, deviceChanges, pullLimit } = ctx.opts;
   const creates = Math.max(1, Math.floor(deviceChanges / 5)); // 1 in 5 changes creates a task, the rest edit
 
@@ -39,6 +52,7 @@ export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], 
   for (const a of actors) await snapshotVia(ctx, a, expected);
 
   const rounds: number[] = [];
+  const cpu0 = { server: serverCpuMs(instances), client: process.cpuUsage(), db: ctx.kind === "postgres" ? postgresCpuMs() : 0 };
   const t0 = now();
   await Promise.all(
     actors.map(async (a) => {
@@ -72,6 +86,12 @@ export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], 
     }),
   );
   const ms = now() - t0;
+  const clientCpu = process.cpuUsage(cpu0.client);
+  const cpu = {
+    server_cpu_ms: serverCpuMs(instances) - cpu0.server,
+    client_cpu_ms: (clientCpu.user + clientCpu.system) / 1000,
+    ...(ctx.kind === "postgres" ? { db_cpu_ms: postgresCpuMs() - cpu0.db } : {}),
+  };
   for (const a of actors) await pullInto(a, pullLimit); // drain what others wrote after this device's last round
 
   for (const a of actors) {
@@ -91,9 +111,11 @@ export async function concurrentPhase(ctx: RunContext, apis: Api[] = [ctx.api], 
   return {
     run: ctx.run, db: ctx.kind, phase: apis.length > 1 ? "concurrent_2x" : "concurrent",
     label: `${label} ${devices} dev × ${deviceRounds} × ${deviceChanges}`,
-    count: total, opsPerSec: (total / ms) * 1000, p50: percentile(rounds, 50), p99: percentile(rounds, 99), metrics: {},
+    count: total, opsPerSec: (total / ms) * 1000, p50: percentile(rounds, 50), p99: percentile(rounds, 99), metrics: { wall_ms: ms, ...cpu },
   };
 }
+
+const serverCpuMs = (instances: Instance[]): number => instances.reduce((sum, i) => sum + readCpuMs(i.pid), 0);
 
 /** The device's initial snapshot, through its own server instance. */
 async function snapshotVia(ctx: RunContext, a: Actor, expected: number): Promise<void> {

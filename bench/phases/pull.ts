@@ -52,16 +52,26 @@ export async function snapshot(ctx: RunContext, dev: Device, expectTasks: number
   return { records: tasks + projects, ms: r.ms, pages: r.pages };
 }
 
-/** Phase 3. */
+/**
+ * Phase 3: `pullDevices` new devices, one after the other, each pull the full snapshot. The figure
+ * is their median (the page times of that device); the first one — the server's first pull since
+ * it started, with its code not yet optimized and its caches cold — is reported in the notes.
+ */
 export async function fullPullPhase(ctx: RunContext): Promise<PhaseResult> {
-  const reader = await newDevice(ctx.api, "bench-reader");
-  const s = await snapshot(ctx, reader, taskCount(ctx));
+  const snaps: Snapshot[] = [];
+  let reader: Device | undefined;
+  for (let i = 0; i < ctx.opts.pullDevices; i++) {
+    reader = await newDevice(ctx.api, `bench-reader-${i + 1}`);
+    snaps.push(await snapshot(ctx, reader, taskCount(ctx)));
+  }
   ctx.reader = reader;
+  const rate = (s: Snapshot) => (s.records / s.ms) * 1000;
+  const median = [...snaps].sort((a, b) => rate(a) - rate(b))[(snaps.length - 1) >> 1];
   return {
     run: ctx.run, db: ctx.kind, phase: "pull_full",
-    label: `full pull ${s.records.toLocaleString("en-US")} rec, limit ${ctx.opts.pullLimit}`,
-    count: s.records, opsPerSec: (s.records / s.ms) * 1000, p50: percentile(s.pages, 50), p99: percentile(s.pages, 99),
-    metrics: { pages: s.pages.length },
+    label: `full pull ${median.records.toLocaleString("en-US")} rec, limit ${ctx.opts.pullLimit}`,
+    count: median.records, opsPerSec: rate(median), p50: percentile(median.pages, 50), p99: percentile(median.pages, 99),
+    metrics: { pages: median.pages.length, devices: snaps.length, first_rec_per_s: rate(snaps[0]) },
   };
 }
 
