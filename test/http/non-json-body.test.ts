@@ -100,6 +100,16 @@ forEachDialect("request bodies that are not JSON", ({ db }) => {
     expect(r.body.name).toBe("json with charset");
   });
 
+  test("the media type is case-insensitive: Application/JSON is parsed as JSON", async () => {
+    for (const contentType of ["APPLICATION/JSON", "Application/Json; charset=utf-8", " application/json"]) {
+      const r = await send("POST", "/api/projects", JSON.stringify({ name: `json as ${contentType}` }), { "content-type": contentType });
+      if (r.status !== 201) throw new Error(`${contentType}: ${r.status} ${JSON.stringify(r.body)}`);
+      expect(r.body.name).toBe(`json as ${contentType}`);
+    }
+    // The form types stay refused whatever their case.
+    expectRefused(await send("POST", "/api/projects", new URLSearchParams({ name: "form" }).toString(), { "content-type": "Application/X-WWW-Form-Urlencoded" }), "application/x-www-form-urlencoded");
+  });
+
   test("a request without a body is not refused for its Content-Type", async () => {
     const project = await t.request("POST", "/api/projects", { token: me.token, body: { name: "to archive" } });
     expect(project.status).toBe(201);
