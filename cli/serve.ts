@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { createApp } from "../src/app";
 import type { Config } from "../src/config";
+import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
 import { createLogger } from "../src/log/logger";
 import { startServer } from "../src/server";
@@ -36,6 +37,9 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   const stopSignal = nextSignal();
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: services.deps.db.label });
+  if (!(await gathersStatistics(services.deps.db))) {
+    log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });
+  }
 
   const stopJobs = startJobs(services);
 

@@ -99,6 +99,17 @@ for (const dialect of DIALECTS) {
       expect(events).toContain("request");
     });
 
+    test("warns at start when Postgres gathers no planner statistics (autovacuum off), never on SQLite", async () => {
+      const events = readFileSync(join(cwd, "logs", "taskmgr.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l).event);
+      let off = false;
+      if (dialect === "postgres") {
+        const { db: conn, drop: dropConn } = await createTestDatabase("postgres");
+        off = (await conn.get<{ autovacuum: string }>("SHOW autovacuum"))!.autovacuum === "off";
+        await dropConn();
+      }
+      expect(events.includes("postgres_autovacuum_off")).toBe(off);
+    });
+
     test("a second start finds the admin and does not print a password", async () => {
       server = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
       expect(server.stdout()).not.toContain("password");
