@@ -23,10 +23,12 @@ import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
  * Checkpoints: see src/db/checkpoint.ts (a worker thread; `wal_autocheckpoint` then only a backstop).
  */
 export const SQLITE_PRAGMAS: readonly string[] = [
+  // First: the ones below may need a lock that another process holds for a moment (a CLI command,
+  // a closing connection's last checkpoint), and only then are they waited for instead of failing.
+  "PRAGMA busy_timeout = 5000",
   "PRAGMA journal_mode = WAL",
   "PRAGMA synchronous = FULL",
   "PRAGMA foreign_keys = ON",
-  "PRAGMA busy_timeout = 5000",
   "PRAGMA cache_size = -65536",
   "PRAGMA temp_store = MEMORY",
   "PRAGMA journal_size_limit = 67108864",
