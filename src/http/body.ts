@@ -58,7 +58,10 @@ export async function refuseNonJsonBody(request: Request): Promise<void> {
   const header = request.headers.get("content-type");
   const type = mediaType(header);
   if (type === "application/json") {
-    if (!header!.startsWith(type)) request.headers.set("content-type", type + header!.slice(header!.indexOf(";") === -1 ? header!.length : header!.indexOf(";")));
+    if (!header!.startsWith(type)) {
+      const semi = header!.indexOf(";");
+      request.headers.set("content-type", semi === -1 ? type : type + header!.slice(semi));
+    }
     return;
   }
   const length = request.headers.get("content-length");
