@@ -26,7 +26,7 @@ export interface PullPage {
  * Reads the page after `cursor` for `deviceId`, with the feed state ({@link PullPage.state}; its
  * counter tells whether anything was written after a finished snapshot).
  *
- * A feed row whose record has meanwhile moved to a newer version is skipped: its row has moved
+ * Each feed row carries its record as written at the row's version; a later write moves the row
  * to a position after this page (positions are allocated in commit order), where it is sent in
  * its latest state — so each version reaches the device at most once.
  */
