@@ -79,6 +79,9 @@ const RULES: Record<EntityKind, Record<string, Rule>> = {
  * `local` that differs from `remote` is a conflict (no guessing without the base).
  */
 export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, entity: EntityKind): MergeResult {
+  base = base && canonicalSets(entity, base);
+  local = canonicalSets(entity, local);
+  remote = canonicalSets(entity, remote);
   const merged: Fields = { ...remote };
   const conflicts: string[] = [];
   for (const field of Object.keys(local)) {
@@ -97,6 +100,25 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
     else Object.defineProperty(merged, field, { value: decided, enumerable: true, writable: true, configurable: true });
   }
   return { merged, conflicts: conflicts.sort() };
+}
+
+/** Fields whose value is a set (`tags`): their order carries no meaning. */
+const SET_FIELDS: Record<EntityKind, readonly string[]> = { task: ["tags"], project: [], comment: [] };
+
+/**
+ * `fields` with each set field as a sorted array without duplicates (the form {@link mergeTags}
+ * answers): a reordering is then no change, and merging is idempotent and order-independent for
+ * sets as for every other field (test/sync/merge.test.ts, properties).
+ */
+function canonicalSets(entity: EntityKind, fields: Fields): Fields {
+  let out = fields;
+  for (const field of SET_FIELDS[entity]) {
+    const value = own(fields, field);
+    if (!isStringArray(value)) continue;
+    if (out === fields) out = { ...fields };
+    out[field] = [...new Set(value)].sort();
+  }
+  return out;
 }
 
 /** Result of {@link mergeText}. */

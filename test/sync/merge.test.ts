@@ -61,6 +61,7 @@ describe("mergeRecord: both sides changed", () => {
     ["tags: removals do not come back", { tags: ["b", "c"] }, { tags: ["a", "d"] }, { tags: ["c", "d"] }, []],
     ["tags: both remove everything", { tags: ["z"] }, { tags: [] }, { tags: ["z"] }, []],
     ["tags: same set in another order is no change", { tags: ["b", "a"] }, { tags: ["a", "b", "c"] }, { tags: ["a", "b", "c"] }, []],
+    ["tags: both sides only reorder: no change, the set in its sorted form", { tags: ["b", "a"] }, { tags: ["b", "a"] }, { tags: ["a", "b"] }, []],
     ["due_date: earlier wins", { due_date: "2026-11-20" }, { due_date: "2026-11-25" }, { due_date: "2026-11-20" }, []],
     ["due_date: earlier wins across formats", { due_date: "2026-12-05T00:00:00.000Z" }, { due_date: "2026-12-04T23:00:00Z" }, { due_date: "2026-12-04T23:00:00Z" }, []],
     ["due_date: same instant, different spelling", { due_date: "2026-12-03T00:00:00.000Z" }, { due_date: "2026-12-03" }, { due_date: "2026-12-03" }, []],
@@ -116,6 +117,14 @@ describe("mergeRecord: other entities and unknown base", () => {
     const result = mergeRecord(base, local, remote, entity);
     expect(result.conflicts).toEqual(expectedConflicts);
     expect(result.merged).toEqual(expected);
+  });
+
+  test("tags: re-merging the same reordering onto the result changes nothing (found by the idempotence property)", () => {
+    const base = { ...structuredClone(baseTask), tags: ["a", "b", "c"] };
+    const local = { tags: ["b", "c", "a"] };
+    const first = mergeRecord(base, local, { ...base, tags: ["c", "b", "a"] }, "task");
+    expect(first).toEqual({ merged: { ...base, tags: ["a", "b", "c"] }, conflicts: [] });
+    expect(mergeRecord(base, local, first.merged, "task").merged).toEqual(first.merged);
   });
 
   test("does not mutate its inputs", () => {
