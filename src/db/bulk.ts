@@ -1,18 +1,17 @@
 /**
- * Multi-row statements for both dialects: many rows in as few statements (on Postgres: round
- * trips) as the database allows.
+ * Multi-row statements for both dialects: many rows in as few statements as the database allows.
  *
- * - `INSERT … VALUES (…), (…), …` in chunks whose row counts are powers of two (at most 256 rows,
- *   and at most 32,766 bound parameters on SQLite, 65,535 on Postgres), so that only a handful of
- *   distinct statements are ever compiled and cached per table. On Postgres the chunks of one call
- *   are sent together (pipelined on the transaction's connection): one round trip's wait.
- * - Postgres, plain appends (no ON CONFLICT) of 64 rows or more: `COPY … FROM STDIN`, measured 2–3×
- *   cheaper than multi-row INSERTs (and than `INSERT … SELECT FROM unnest(arrays)`) for wide rows
- *   such as history; below that the INSERT's single round trip wins.
+ * - SQLite: `INSERT … VALUES (…), (…), …` in chunks whose row counts are powers of two (at most 256
+ *   rows and 32,766 bound parameters), so that only a handful of distinct statements are ever
+ *   compiled and cached per table.
+ * - Postgres: ONE statement whatever the number of rows, its rows in ONE `jsonb` parameter
+ *   ({@link pgRowSource}). postgres.js encodes every bound parameter on its own (about 3 µs each
+ *   here), and the thousands of a multi-row VALUES list were the largest part of the server's time
+ *   in a push; one JSON text also replaced `COPY … FROM STDIN`, at the same speed, with one round trip.
  */
 import type { Executor, SqlValue } from "./types";
 
-/** The SQL type of a column, for Postgres' typed arrays (SQLite ignores it). */
+/** The SQL type of a column: what Postgres casts its JSON value to (SQLite ignores it). */
 export type ColumnType = "text" | "integer" | "bigint" | "double";
 
 /** A table's columns in insert order with their types. */
@@ -28,10 +27,6 @@ export function columns(spec: readonly (readonly [string, ColumnType])[]): BulkC
 
 /** SQLite's default SQLITE_MAX_VARIABLE_NUMBER (since 3.32). */
 export const SQLITE_MAX_PARAMS = 32_766;
-/** Postgres' limit of bind parameters per statement. */
-export const PG_MAX_PARAMS = 65_535;
-/** Postgres: fewer rows go in a multi-row INSERT (one round trip; a COPY takes two and a stream). */
-const COPY_MIN_ROWS = 64;
 /** Rows per statement at most (beyond this, bigger statements no longer pay). */
 const MAX_ROWS = 256;
 
@@ -43,43 +38,69 @@ const PG_CAST: Record<ColumnType, string> = { text: "TEXT", integer: "INTEGER", 
  */
 export async function insertRows(exec: Executor, table: string, cols: BulkColumns, rows: readonly SqlValue[][], suffix = ""): Promise<number> {
   if (rows.length === 0) return 0;
-  if (suffix === "" && exec.copyRows && rows.length >= COPY_MIN_ROWS) {
-    await exec.copyRows(table, cols.names, rows);
-    return rows.length;
-  }
   const names = cols.names.join(", ");
-  return inValuesChunks(exec, cols, rows, (values) => `INSERT INTO ${table} (${names}) VALUES ${values} ${suffix}`);
+  return forRows(exec, cols, rows, (values) => `INSERT INTO ${table} (${names}) ${values} ${suffix}`);
 }
 
 /**
  * Deletes the rows whose `cols` equal one of `keys` (values in `cols` order), with
- * `DELETE … WHERE (a, b) IN (VALUES (…), …)` in the same chunks as {@link insertRows}: `cols`
+ * `DELETE … WHERE (a, b) IN (rows)`, the rows passed as by {@link insertRows}: `cols`
  * should lead an index (a primary key) for each key to be one lookup. Returns the rows deleted.
  */
 export async function deleteRows(exec: Executor, table: string, cols: BulkColumns, keys: readonly SqlValue[][]): Promise<number> {
   const target = `(${cols.names.join(", ")})`;
-  return inValuesChunks(exec, cols, keys, (values) => `DELETE FROM ${table} WHERE ${target} IN (VALUES ${values})`);
+  return forRows(exec, cols, keys, (values) => `DELETE FROM ${table} WHERE ${target} IN (${values})`);
 }
 
 /**
- * Runs `statement(values)` once per chunk of `rows`, `values` being the chunk's `(?, …), (?, …)` list
- * (on Postgres typed: it types a VALUES list from its first row, and typed placeholders keep numbers
- * numbers; the chunks are sent together, pipelined). Returns the rows changed.
+ * Runs `statement(values)` for `rows`, `values` standing where a `VALUES (…), (…)` list would.
+ * SQLite: once per chunk, `values` being the chunk's `VALUES (?, …), (?, …)`. Postgres: once, `values`
+ * being {@link pgRowSource} over ONE parameter, the rows as a JSON array (see there). Returns the rows changed.
  */
-async function inValuesChunks(exec: Executor, cols: BulkColumns, rows: readonly SqlValue[][], statement: (values: string) => string): Promise<number> {
+async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValue[][], statement: (values: string) => string): Promise<number> {
   if (rows.length === 0) return 0;
-  const pg = exec.dialect === "postgres";
-  const tuple = `(${cols.types.map((t) => (pg && t !== "text" ? `CAST(? AS ${PG_CAST[t]})` : "?")).join(", ")})`;
-  const statements = chunks(rows.length, cols.names.length, pg ? PG_MAX_PARAMS : SQLITE_MAX_PARAMS).map(([start, n]) => {
+  if (exec.dialect === "postgres") return (await exec.run(statement(pgRowSource(cols.types)), [pgRowsParam(rows)])).changes;
+  const tuple = `(${cols.names.map(() => "?").join(", ")})`;
+  let changed = 0;
+  for (const [start, n] of chunks(rows.length, cols.names.length, SQLITE_MAX_PARAMS)) {
     const params: SqlValue[] = [];
     for (let i = start; i < start + n; i++) for (const v of rows[i]) params.push(v);
-    return () => exec.run(statement(Array(n).fill(tuple).join(", ")), params);
-  });
-  let changed = 0;
-  if (pg) for (const { changes } of await Promise.all(statements.map((s) => s()))) changed += changes;
-  else for (const s of statements) changed += (await s()).changes;
+    changed += (await exec.run(statement(`VALUES ${Array(n).fill(tuple).join(", ")}`), params)).changes;
+  }
   return changed;
 }
+
+const pgSources = new Map<string, string>();
+
+/**
+ * Postgres: a row source that can stand wherever a `VALUES (…), (…)` list can (after `INSERT INTO t (…)`,
+ * in `IN (…)`, as `FROM (…) AS v(…)`), reading its rows from ONE `jsonb` parameter ({@link pgRowsParam}),
+ * column `i` of each row typed by `types[i]`. One statement whatever the number of rows, prepared once,
+ * and one parameter to send: postgres.js encodes each bound parameter on its own, and for the
+ * thousands of a multi-row VALUES list that was the largest part of the server's time in a push.
+ */
+export function pgRowSource(types: readonly ColumnType[]): string {
+  const key = types.join(",");
+  let sql = pgSources.get(key);
+  if (sql === undefined) {
+    const cols = types.map((t, i) => (t === "text" ? `e->>${i}` : `CAST(e->>${i} AS ${PG_CAST[t]})`));
+    pgSources.set(key, (sql = `SELECT ${cols.join(", ")} FROM jsonb_array_elements(CAST(CAST(? AS TEXT) AS jsonb)) AS e`));
+  }
+  return sql;
+}
+
+/**
+ * The parameter of {@link pgRowSource}: `rows` as a JSON array of arrays. A string with an unpaired
+ * surrogate (which JSON.stringify writes as a `\ud800` escape, and `jsonb` refuses) goes in with
+ * U+FFFD in its place: what UTF-8, hence a bound parameter or SQLite, stores for it anyway.
+ */
+export function pgRowsParam(rows: readonly SqlValue[][]): string {
+  const json = JSON.stringify(rows);
+  return LONE_SURROGATE_ESCAPE.test(json) ? JSON.stringify(rows, (_key, v: unknown) => (typeof v === "string" ? v.toWellFormed() : v)) : json;
+}
+
+/** What JSON.stringify writes for an unpaired surrogate (also matches an escaped backslash before such text: then only the slower path runs). */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 
 /**
  * `[start, count]` chunks covering `total` rows of `width` values: as many of the largest allowed

@@ -1,5 +1,3 @@
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
@@ -115,42 +113,6 @@ class PgExecutor implements Executor {
   async exec(text: string): Promise<void> {
     await this.send(() => this.sql.unsafe(text));
   }
-  async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
-    if (rows.length === 0) return;
-    try {
-      await copyInto(this.sql, table, columns, rows);
-    } catch (err) {
-      throw this.failure(err);
-    }
-  }
-}
-
-/**
- * `COPY … FROM STDIN` on `sql`, which must be a connection nothing else uses meanwhile (a
- * transaction's, or a reserved one): postgres.js would otherwise pipeline other queries onto the
- * connection in the middle of the COPY, which breaks the protocol.
- */
-async function copyInto(sql: Sql | postgres.ReservedSql, table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
-  const chunks: string[] = [];
-  for (let i = 0; i < rows.length; i += COPY_ROWS_PER_CHUNK) {
-    let text = "";
-    for (const row of rows.slice(i, i + COPY_ROWS_PER_CHUNK)) text += row.map(copyText).join("\t") + "\n";
-    chunks.push(text);
-  }
-  const target = await sql.unsafe(`COPY ${table} (${columns.join(", ")}) FROM STDIN`).writable();
-  await pipeline(Readable.from(chunks), target);
-}
-
-/** Rows per chunk written to a COPY stream. */
-const COPY_ROWS_PER_CHUNK = 500;
-const COPY_SPECIAL = /[\\\t\n\r]/;
-const COPY_ESCAPES: Record<string, string> = { "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r" };
-
-/** A value in COPY's text format: `\N` for null; backslash, tab, newline and carriage return escaped. */
-function copyText(v: SqlValue): string {
-  if (v === null || v === undefined) return "\\N";
-  const s = String(v);
-  return COPY_SPECIAL.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c]) : s;
 }
 
 /**
@@ -245,10 +207,6 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   override async exec(text: string): Promise<void> {
     this.mustBeOpen();
     await super.exec(text);
-  }
-  override async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
-    this.mustBeOpen();
-    await super.copyRows(table, columns, rows);
   }
   private mustBeOpen(): void {
     if (this.control.lost) throw this.control.lost;
@@ -450,27 +408,6 @@ export class PostgresDatabase extends PgExecutor implements Database {
       if (!(staleFailure(err, q) || (unsent(q) && (await this.recover(err))))) throw this.failure(err);
     }
     return super.send(make);
-  }
-
-  /** Outside a transaction, a COPY gets a connection of its own for its duration. */
-  override async copyRows(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void> {
-    if (rows.length === 0) return;
-    let reserved: postgres.ReservedSql;
-    try {
-      reserved = await this.pool.reserve().catch(async (err: unknown) => {
-        if (staleFailure(err) || (await this.recover(err))) return this.pool.reserve(); // nothing was reserved: once more
-        throw err;
-      });
-    } catch (err) {
-      throw this.failure(err);
-    }
-    try {
-      await copyInto(reserved, table, columns, rows);
-    } catch (err) {
-      throw this.failure(err);
-    } finally {
-      reserved.release();
-    }
   }
 
   async close(): Promise<void> {

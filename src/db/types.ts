@@ -12,11 +12,6 @@ export interface Executor {
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
-  /**
-   * Postgres only: appends rows with `COPY … FROM STDIN` (far cheaper than INSERT for many wide
-   * rows; no ON CONFLICT). Use `insertRows` (src/db/bulk.ts), which picks it when it applies.
-   */
-  copyRows?(table: string, columns: readonly string[], rows: readonly SqlValue[][]): Promise<void>;
 }
 
 /**

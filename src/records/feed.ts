@@ -8,7 +8,7 @@
  * the order they commit: a reader that has seen position p never later finds a new row below p.
  * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
  */
-import { columns, insertRows } from "../db/bulk";
+import { columns, insertRows, pgRowSource, pgRowsParam } from "../db/bulk";
 import { runFinal } from "../db/tx-state";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import type { EntityKind } from "./model";
@@ -57,7 +57,7 @@ export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
   const orgs = [...byOrg.keys()].sort();
   for (const [i, orgId] of orgs.entries()) {
     const touches = [...byOrg.get(orgId)!.values()];
-    if (exec.dialect === "postgres" && touches.length <= PG_ONE_STATEMENT_ROWS) {
+    if (exec.dialect === "postgres") {
       await reserveAndUpsertPg(exec, orgId, touches, i === orgs.length - 1);
       continue;
     }
@@ -72,9 +72,6 @@ const FEED_UPSERT =
   "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device, " +
   "record = excluded.record, vector_clock = excluded.vector_clock";
 
-/** Touches one Postgres statement takes at most (9 parameters each, under the 65,535 limit). */
-const PG_ONE_STATEMENT_ROWS = 4096;
-
 /**
  * Postgres: reserves the positions (creating the organization's counter row if it has none yet)
  * and upserts the rows in ONE statement (a data-modifying CTE). The counter's row lock is held
@@ -83,24 +80,14 @@ const PG_ONE_STATEMENT_ROWS = 4096;
  * while the database runs the two — not while this process is busy with other requests.
  */
 async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[], last: boolean): Promise<void> {
-  // The VALUES list is padded to a power of two with rows of NULLs (filtered out): a handful of
-  // distinct statements — each prepared once per connection — whatever the batch sizes.
-  let size = 1;
-  while (size < touches.length) size *= 2;
-  const params: SqlValue[] = [orgId, touches.length, touches.length];
-  for (let i = 0; i < size; i++) {
-    const t = touches[i];
-    if (t) params.push(t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice, t.record, t.vectorClock);
-    else params.push(null, null, null, null, null, null, null, null, null);
-  }
-  const tuple = "(?, ?, ?, CAST(? AS BIGINT), ?, CAST(? AS INTEGER), ?, ?, ?)";
+  const rows: SqlValue[][] = touches.map((t, i) => [t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice, t.record, t.vectorClock]);
   const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
        ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
      INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device, record, vector_clock)
      SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device, v.record, v.vector_clock
-     FROM s, (VALUES ${Array(size).fill(tuple).join(", ")}) AS v(entity, entity_id, org_id, ord, op, version, origin_device, record, vector_clock)
-     WHERE v.entity IS NOT NULL
+     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, origin_device, record, vector_clock)
      ${FEED_UPSERT}`;
+  const params = [orgId, touches.length, touches.length, pgRowsParam(rows)];
   await (last ? runFinal(exec, sql, params) : exec.run(sql, params));
 }
 

@@ -1,4 +1,4 @@
-import { type BulkColumns, type ColumnType, chunks, columns, insertRows, PG_MAX_PARAMS } from "../db/bulk";
+import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pgRowsParam } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { type EntityDef, entityDef } from "./entities";
@@ -130,8 +130,7 @@ export class RecordRepo<K extends EntityKind> {
 
   /**
    * Compare-and-set of many records at once (each against its own expected version); answers how
-   * many were updated. Postgres: `UPDATE … FROM (VALUES …)` statements of up to 256 records, sent
-   * together; SQLite: one prepared statement per record (no round trips there, only the changed
+   * many were updated. Postgres: one `UPDATE … FROM (rows)` statement, the rows in one parameter ({@link pgRowSource}); SQLite: one prepared statement per record (no round trips there, only the changed
    * columns, and its planner joins a VALUES list poorly). Use storeWrites, not this.
    */
   async updateManyIfVersion(items: readonly { record: RecordOf[K]; expected: number; before?: RecordOf[K] }[]): Promise<number> {
@@ -149,24 +148,15 @@ export class RecordRepo<K extends EntityKind> {
       .filter(({ c, i }) => c !== "id" && rows.some((r) => r.before === null || r.before[i] !== r.after[i]));
     const idIndex = this.def.columns.indexOf("id");
     const names = ["expected", "id", ...changed.map((x) => x.c)];
-    const tuple = `(${names.map((c) => (c === "expected" || typeOf(c) === "integer" ? "CAST(? AS INTEGER)" : "?")).join(", ")})`;
+    const types: ColumnType[] = names.map((c) => (c === "expected" || typeOf(c) === "integer" ? "integer" : "text"));
+    const values = sorted.map((item, k) => [item.expected, rows[k].after[idIndex], ...changed.map(({ i }) => rows[k].after[i])]);
     const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
-    const statements = chunks(sorted.length, names.length, PG_MAX_PARAMS).map(([start, count]) => {
-      const params: SqlValue[] = [];
-      for (let k = start; k < start + count; k++) {
-        params.push(sorted[k].expected, rows[k].after[idIndex]);
-        for (const { i } of changed) params.push(rows[k].after[i]);
-      }
-      params.push(this.orgId);
-      return this.exec.run(
-        `UPDATE ${this.def.table} AS t SET ${set} FROM (VALUES ${Array(count).fill(tuple).join(", ")}) AS v(${names.join(", ")})
-         WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
-        params,
-      );
-    });
-    let n = 0;
-    for (const { changes } of await Promise.all(statements)) n += changes;
-    return n;
+    const { changes } = await this.exec.run(
+      `UPDATE ${this.def.table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
+       WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
+      [pgRowsParam(values), this.orgId],
+    );
+    return changes;
   }
 }
 

@@ -18,7 +18,6 @@ function counting(tx: Tx, counter: { n: number }): Tx {
     get: (sql, params) => (counter.n++, inner.get(sql, params)),
     run: (sql, params) => (counter.n++, inner.run(sql, params)),
     exec: (sql) => (counter.n++, inner.exec(sql)),
-    copyRows: inner.copyRows && ((table, cols, rows) => (counter.n++, inner.copyRows!(table, cols, rows))),
     savepoint: (fn) => ((counter.n += 2), inner.savepoint((sp) => fn(wrap(sp)))),
     enqueue: (flush, item) => inner.enqueue(flush, item),
     afterCommit: (fn) => inner.afterCommit(fn),
