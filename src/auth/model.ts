@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { Text } from "../http/text";
 import { UserView } from "../users/model";
 
 /** Who is calling, resolved from the access token and re-checked against the database on every request. */
@@ -13,15 +14,15 @@ export interface AuthContext {
 
 export const LoginBody = t.Object(
   {
-    email: t.String({ minLength: 1, maxLength: 320 }),
-    password: t.String({ minLength: 1, maxLength: 1024 }),
+    email: Text({ minLength: 1, maxLength: 320 }),
+    password: Text({ minLength: 1, maxLength: 1024 }),
     device_id: t.Optional(t.Union([t.String({ format: "uuid" }), t.Null()])),
   },
   { additionalProperties: false },
 );
 export type LoginBody = Static<typeof LoginBody>;
 
-export const RefreshBody = t.Object({ refresh: t.String({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+export const RefreshBody = t.Object({ refresh: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
 
 export const TokenResponse = t.Object({
   access: t.String(),

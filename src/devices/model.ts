@@ -1,5 +1,6 @@
 import { t, type Static } from "elysia";
 import { Paginated } from "../http/pagination";
+import { Text } from "../http/text";
 
 /** A device on the wire; its `id` is the key the device uses in vector clocks. */
 export const DeviceView = t.Object({
@@ -18,8 +19,8 @@ export const DevicePage = Paginated(DeviceView);
 export const CreateDeviceBody = t.Object(
   {
     id: t.Optional(t.String({ format: "uuid" })),
-    name: t.String({ minLength: 1, maxLength: 200 }),
-    platform: t.Optional(t.Union([t.String({ maxLength: 100 }), t.Null()])),
+    name: Text({ minLength: 1, maxLength: 200 }),
+    platform: t.Optional(t.Union([Text({ maxLength: 100 }), t.Null()])),
   },
   { additionalProperties: false },
 );

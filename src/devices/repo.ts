@@ -1,6 +1,7 @@
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { isUuid } from "../ids";
 import type { Device } from "./model";
 
 interface DeviceRow {
@@ -40,6 +41,7 @@ export class DeviceRepo {
   ) {}
 
   async find(id: string): Promise<Device | undefined> {
+    if (!isUuid(id)) return undefined; // no such device, and nothing to send the database
     const r = await this.exec.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ? AND org_id = ?`, [id, this.orgId]);
     return r && toDevice(r);
   }

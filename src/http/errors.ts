@@ -2,6 +2,7 @@ import { Elysia, ValidationError } from "elysia";
 import { ConnectionLostError } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
+import { reasonFor, type SchemaLike } from "./reasons";
 
 /** The contract's error body. */
 export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {
@@ -12,37 +13,13 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
-type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string };
-
-/** What one member of a union accepts: `"todo"`, `null`, `a UUID`, `an integer`, `a boolean`. */
-function kindOf(s: SchemaLike): string {
-  if ("const" in s) return JSON.stringify(s.const);
-  if (s.type === "null") return "null";
-  if (s.format === "uuid" || s.description === "UUID") return "a UUID";
-  const kind = s.format ?? s.type ?? "value";
-  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
-}
-
-/**
- * The reason for a value that matches no member of a union or enum, in the client's terms (`must be one of
- * "todo", "done"`, `must be a UUID or null`, `must be an integer`) rather than TypeBox's
- * `should be one of: 'string', 'string'`; undefined for other schemas.
- */
-function unionReason(schema: SchemaLike | undefined): string | undefined {
-  if (Array.isArray(schema?.enum) && schema.enum.length > 0) return `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`;
-  const members = schema?.anyOf;
-  if (!Array.isArray(members) || members.length === 0) return undefined;
-  const kinds = [...new Set(members.map(kindOf))];
-  return members.every((m) => "const" in m) ? `must be one of ${kinds.join(", ")}` : `must be ${kinds.join(" or ")}`;
-}
-
 /** Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`. */
 function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = {};
   try {
-    for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike }[]) {
+    for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
       const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
-      if (!(key in fields)) fields[key] = unionReason(e.schema) ?? e.summary ?? e.message ?? "invalid";
+      if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
     }
   } catch {
     fields[err.type] = "invalid";

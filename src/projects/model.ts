@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { PageQuery } from "../http/pagination";
+import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
 import { ProjectFieldProps, Uuid } from "../records/model";
 
@@ -43,7 +44,7 @@ export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
 export const ProjectListQuery = t.Object({
   ...PageQuery,
   archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
-  search: t.Optional(t.String({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
+  search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
   ordering: t.Optional(
     t.String({ pattern: orderingPattern(PROJECT_ORDERING), description: `${PROJECT_ORDERING.join(", ")}; prefix - for descending; default name` }),
   ),

@@ -7,6 +7,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
+import { Text } from "../http/text";
 
 /** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
@@ -19,6 +20,15 @@ export const DueDate = t.String({ pattern: DUE_DATE_PATTERN, description: "ISO d
 
 /** `T | null`. */
 export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
+
+/**
+ * One of `values`: `t.UnionEnum` without the `default` Elysia gives it (its first value), which
+ * Elysia fills in when the field is missing — a required choice silently made for the client.
+ */
+export const OneOf = <const V extends readonly [string, ...string[]]>(values: V): ReturnType<typeof t.UnionEnum<V>> => {
+  const { default: _first, ...schema } = t.UnionEnum(values);
+  return schema as ReturnType<typeof t.UnionEnum<V>>;
+};
 
 /** device id (or `server`) → positive counter. */
 export const VectorClockSchema = t.Record(t.String(), Type.Integer({ minimum: 1 }), { description: "device id → counter" });
@@ -35,25 +45,25 @@ export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, medium: 1, 
 // ---- Writable fields of each entity (what REST bodies and sync `data` may set) ----
 
 export const ProjectFieldProps = {
-  name: t.String({ minLength: 1, maxLength: 200 }),
-  description: t.String({ maxLength: 100_000 }),
-  color: Nullable(t.String({ maxLength: 32 })),
+  name: Text({ minLength: 1, maxLength: 200 }),
+  description: Text({ maxLength: 100_000 }),
+  color: Nullable(Text({ maxLength: 32 })),
   archived: t.Boolean(),
 };
 export const TaskFieldProps = {
   project_id: Nullable(Uuid),
-  title: t.String({ minLength: 1, maxLength: 500 }),
-  description: t.String({ maxLength: 100_000 }),
+  title: Text({ minLength: 1, maxLength: 500 }),
+  description: Text({ maxLength: 100_000 }),
   status: TaskStatusSchema,
   priority: TaskPrioritySchema,
   due_date: Nullable(DueDate),
-  tags: t.Array(t.String({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
+  tags: t.Array(Text({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
   assignee_id: Nullable(Uuid),
 };
 export const CommentFieldProps = {
   task_id: Uuid,
   parent_id: Nullable(Uuid),
-  body: t.String({ minLength: 1, maxLength: 100_000 }),
+  body: Text({ minLength: 1, maxLength: 100_000 }),
 };
 
 export const ProjectFields = t.Object(ProjectFieldProps, { additionalProperties: false });

@@ -4,6 +4,8 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
+import { reasonFor } from "../http/reasons";
+import { hasNul, NUL_REASON } from "../http/text";
 import { CommentFieldProps, type EntityKind, ProjectFieldProps, TaskFieldProps } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -57,7 +59,8 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[
 
 /**
  * Checks the values of `data` (a partial field set) against the entity's field rules and
- * returns them normalized (due dates in storage form, tags without duplicates), or the
+ * returns them normalized (due dates in storage form, tags without duplicates, an unpaired
+ * surrogate of a text as U+FFFD — what UTF-8 storage would make of it anyway), or the
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
  */
 export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | { ok: false; errors: FieldErrors } {
@@ -71,9 +74,13 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
       continue;
     }
     const value = data[key];
+    if (Array.isArray(value) && value.some(hasNul)) {
+      errors[key] = NUL_REASON;
+      continue;
+    }
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
-      errors[key] = first ? `${first.path ? `${first.path.slice(1)}: ` : ""}${first.message}` : "invalid value";
+      errors[key] = reasonFor(check.Schema(), value) ?? (first ? `${first.path ? `${first.path.slice(1)}: ` : ""}${first.message}` : "invalid value");
       continue;
     }
     if (key === "due_date" && typeof value === "string") {
@@ -83,10 +90,10 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
       continue;
     }
     if (key === "tags" && Array.isArray(value)) {
-      out[key] = [...new Set(value as string[])];
+      out[key] = [...new Set((value as string[]).map((tag) => tag.toWellFormed()))];
       continue;
     }
-    out[key] = value;
+    out[key] = typeof value === "string" ? value.toWellFormed() : value;
   }
   return Object.keys(errors).length ? { ok: false, errors } : { ok: true, data: out };
 }

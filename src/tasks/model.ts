@@ -1,8 +1,9 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { DueDate, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
 import { PageQuery } from "../http/pagination";
+import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
+import { DueDate, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
 
@@ -53,10 +54,10 @@ export const TaskListQuery = t.Object({
   priority: t.Optional(t.String({ pattern: oneOrMore(TASK_PRIORITIES), description: "one priority or several, comma-separated" })),
   project_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a project id, or null for tasks without a project" })),
   assignee_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a user id, or null for unassigned tasks" })),
-  tag: t.Optional(t.String({ minLength: 1, maxLength: 100, description: "tasks carrying this exact tag" })),
+  tag: t.Optional(Text({ minLength: 1, maxLength: 100, description: "tasks carrying this exact tag" })),
   due_before: t.Optional(t.String({ ...DueDate, description: "due_date < this (ISO date or date-time)" })),
   due_after: t.Optional(t.String({ ...DueDate, description: "due_date > this (ISO date or date-time)" })),
-  search: t.Optional(t.String({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
+  search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
   ordering: t.Optional(
     t.String({ pattern: orderingPattern(TASK_ORDERING), description: `${TASK_ORDERING.join(", ")}; prefix - for descending; default -updated_at` }),
   ),

@@ -68,6 +68,20 @@ describe("checkFields (what sync data may hold)", () => {
     expect(checkFields("comment", { body: "x", title: "t" }).ok).toBe(false);
     expect(checkFields("project", { archived: 1 }).ok).toBe(false);
   });
+
+  test("reasons in the client's terms, as a REST body gets them", () => {
+    const r = checkFields("task", { due_date: "next week", status: "doing", project_id: "p1", description: "a\u0000b", tags: ["ok", "x\u0000"] });
+    expect(r).toEqual({
+      ok: false,
+      errors: {
+        due_date: "must be in the form: ISO date (YYYY-MM-DD) or date-time with zone (or null)",
+        status: 'must be one of "todo", "in_progress", "blocked", "done", "cancelled"',
+        project_id: "must be a UUID or null",
+        description: "must not contain the NUL character (U+0000)",
+        tags: "must not contain the NUL character (U+0000)",
+      },
+    });
+  });
 });
 
 forEachDialect("records write core", ({ db, dialect }) => {

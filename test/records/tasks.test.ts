@@ -135,6 +135,16 @@ forEachDialect("tasks API", ({ db }) => {
       });
     }
 
+    test("a due date in the wrong format is told the accepted format, not that it must be a string", async () => {
+      for (const due_date of ["next week", "20261201", "2026-12-01T10:00:00"]) {
+        const r = await A()("POST", "/api/tasks", { title: "t", due_date });
+        expect(r.status).toBe(422);
+        expect(r.body.error.details.fields.due_date).toBe("must be in the form: ISO date (YYYY-MM-DD) or date-time with zone (or null)");
+      }
+      const wrongType = await A()("POST", "/api/tasks", { title: "t", due_date: 5 });
+      expect(wrongType.body.error.details.fields.due_date).toBe("must be a string or null");
+    });
+
     test("malformed JSON answers 400", async () => {
       const r = await A()("POST", "/api/tasks", "{not json");
       expect(r.status).toBe(400);

@@ -1,0 +1,39 @@
+/**
+ * Why a value fails its schema, in the client's terms (`must be one of "todo", "done"`, `must be a
+ * UUID or null`, `must not contain the NUL character (U+0000)`) rather than TypeBox's messages: for
+ * request validation (src/http/errors.ts) and for pushed data (src/records/validate.ts) alike.
+ */
+import { hasNul, NUL_REASON } from "./text";
+
+/** The parts of a JSON schema a reason is built from. */
+export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string };
+
+/** What one member of a union accepts: `"todo"`, `null`, `a UUID`, `an integer`, `a boolean`. */
+function kindOf(s: SchemaLike): string {
+  if ("const" in s) return JSON.stringify(s.const);
+  if (s.type === "null") return "null";
+  if (s.format === "uuid" || s.description === "UUID") return "a UUID";
+  const kind = s.format ?? s.type ?? "value";
+  return /^[aeiou]/.test(kind) ? `an ${kind}` : `a ${kind}`;
+}
+
+/**
+ * The reason for a value that matches no member of a union or enum, in the client's terms (`must be one of
+ * "todo", "done"`, `must be a UUID or null`, `must be an integer`) rather than TypeBox's
+ * `should be one of: 'string', 'string'`; undefined for other schemas.
+ */
+function unionReason(schema: SchemaLike | undefined, value: unknown): string | undefined {
+  if (Array.isArray(schema?.enum) && schema.enum.length > 0) return `must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(", ")}`;
+  const members = schema?.anyOf;
+  if (!Array.isArray(members) || members.length === 0) return undefined;
+  // A string where a described string is expected (`due_date: "tomorrow"`): what that string must look like.
+  const described = typeof value === "string" ? members.find((m) => m.type === "string" && m.description !== undefined && kindOf(m) === "a string") : undefined;
+  if (described) return `must be in the form: ${described.description}${members.some((m) => m.type === "null") ? " (or null)" : ""}`;
+  const kinds = [...new Set(members.map(kindOf))];
+  return members.every((m) => "const" in m) ? `must be one of ${kinds.join(", ")}` : `must be ${kinds.join(" or ")}`;
+}
+
+/** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
+export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
+  return hasNul(value) ? NUL_REASON : unionReason(schema, value);
+}

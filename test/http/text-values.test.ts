@@ -1,0 +1,84 @@
+/**
+ * Text the storage cannot hold. A NUL character (`\u0000` in JSON) is refused alike on both dialects
+ * (a Postgres `text` cannot store it): 422 naming the field for a request body or a filter, `rejected`
+ * for a pushed change while the rest of its batch is applied — never a 500. An unpaired surrogate
+ * (`\ud800`) is stored as U+FFFD, as UTF-8 stores it, through every write path (single rows and batches).
+ */
+import { beforeAll, expect, test } from "bun:test";
+import { NUL_REASON } from "../../src/http/text";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { Device, taskData } from "../sync/helpers";
+
+forEachDialect("text values", ({ db }) => {
+  let t: TestApp;
+  let me: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+    me = await t.createUser({ role: "admin" });
+  });
+
+  const expect422 = (r: { status: number; body: any }, field: string) => {
+    expect(r.status).toBe(422);
+    expect(r.body.error.code).toBe("validation_failed");
+    expect(r.body.error.details.fields[field]).toBe(NUL_REASON);
+  };
+
+  test("a NUL in a REST body is 422 naming the field, and nothing is written", async () => {
+    const before = await t.request("GET", "/api/tasks", { token: me.token });
+    expect422(await t.request("POST", "/api/tasks", { token: me.token, body: { title: "a\u0000b" } }), "title");
+    expect422(await t.request("POST", "/api/tasks", { token: me.token, body: { title: "ok", description: "x\u0000" } }), "description");
+    expect422(await t.request("POST", "/api/tasks", { token: me.token, body: { title: "ok", tags: ["fine", "a\u0000"] } }), "tags.1");
+    expect422(await t.request("POST", "/api/projects", { token: me.token, body: { name: "p\u0000" } }), "name");
+    expect422(await t.request("POST", "/api/devices", { token: me.token, body: { name: "d\u0000" } }), "name");
+    const after = await t.request("GET", "/api/tasks", { token: me.token });
+    expect(after.body.count).toBe(before.body.count);
+  });
+
+  test("a NUL in a filter is 422 naming it", async () => {
+    expect422(await t.request("GET", "/api/tasks?search=a%00b", { token: me.token }), "search");
+    expect422(await t.request("GET", "/api/tasks?tag=a%00b", { token: me.token }), "tag");
+    expect422(await t.request("GET", "/api/projects?search=%00", { token: me.token }), "search");
+  });
+
+  test("a NUL in login fields is 422, not a failed login", async () => {
+    expect422(await t.request("POST", "/api/auth/login", { body: { email: "a\u0000@example.test", password: "whatever-password" } }), "email");
+    expect422(await t.request("POST", "/api/auth/refresh", { body: { refresh: "x\u0000" } }), "refresh");
+  });
+
+  test("a pushed change holding a NUL is rejected; the rest of its batch is applied", async () => {
+    const d = Device.of(t, me);
+    const good = d.create("task", taskData({ title: "fine" }));
+    const bad = d.create("task", taskData({ title: "nul\u0000here" }));
+    const badTag = d.create("task", taskData({ title: "tags", tags: ["x\u0000"] }));
+    const [r1, r2, r3] = await d.push(good, bad, badTag);
+    expect(r1.status).toBe("applied");
+    expect(r2.status).toBe("rejected");
+    expect(r2.error).toMatchObject({ code: "validation_failed", details: { fields: { title: NUL_REASON } } });
+    expect(r3.status).toBe("rejected");
+    expect(r3.error).toMatchObject({ details: { fields: { tags: NUL_REASON } } });
+    expect((await t.request("GET", `/api/tasks/${good.entity_id}`, { token: me.token })).status).toBe(200);
+    expect((await t.request("GET", `/api/tasks/${bad.entity_id}`, { token: me.token })).status).toBe(404);
+  });
+
+  test("a device_id holding a NUL is not the caller's device (403), on push and pull", async () => {
+    const push = await t.request("POST", "/api/sync/push", { token: me.token, body: { device_id: "d\u0000", changes: [] } });
+    expect(push.status).toBe(403);
+    const pull = await t.request("GET", "/api/sync/pull?device_id=d%00", { token: me.token });
+    expect(pull.status).toBe(403);
+  });
+
+  test("an unpaired surrogate is stored as U+FFFD by a REST write and by a batched push alike", async () => {
+    const rest = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "rest \ud800 end" } });
+    expect(rest.status).toBe(201);
+    expect((await t.request("GET", `/api/tasks/${rest.body.id}`, { token: me.token })).body.title).toBe("rest \ufffd end");
+    const d = Device.of(t, me);
+    const changes = Array.from({ length: 3 }, (_, i) => d.create("task", taskData({ title: `push \udc00 ${i}`, tags: [`t\ud800${i}`] })));
+    for (const r of await d.push(...changes)) expect(r.status).toBe("applied");
+    for (const [i, c] of changes.entries()) {
+      const got = (await t.request("GET", `/api/tasks/${c.entity_id}`, { token: me.token })).body;
+      expect(got.title).toBe(`push \ufffd ${i}`);
+      expect(got.tags).toEqual([`t\ufffd${i}`]);
+    }
+  });
+});
