@@ -5,7 +5,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../http/pagination";
-import { Nullable, VectorClockSchema } from "../records/model";
+import { Nullable, OneOf, VectorClockSchema } from "../records/model";
 
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
 export const MAX_PUSH_CHANGES = 1000;
@@ -40,7 +40,7 @@ export type ChangeError = Static<typeof ChangeError>;
 /** The answer to one change, in the order of the request. */
 export const ChangeResult = t.Object({
   change_id: Nullable(t.String()),
-  status: t.UnionEnum(CHANGE_STATUSES),
+  status: OneOf(CHANGE_STATUSES),
   entity: Nullable(t.String()),
   entity_id: Nullable(t.String()),
   version: Nullable(Type.Integer()),
@@ -111,7 +111,7 @@ export type ConflictListQuery = Static<typeof ConflictListQuery>;
 
 export const ResolveBody = t.Object(
   {
-    resolution: t.UnionEnum(RESOLUTIONS),
+    resolution: OneOf(RESOLUTIONS),
     data: t.Optional(t.Record(t.String(), t.Unknown(), { description: "custom only: the fields to write, validated like a PATCH" })),
   },
   { additionalProperties: false },

@@ -97,6 +97,21 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect(ok.body).toMatchObject({ title: "Buy oat and soy milk", tags: ["shopping"], version: 4 });
     });
 
+    test("without a resolution (an empty body, or none) it is 422 naming resolution, and the conflict stays open", async () => {
+      const { b, r } = await titleConflict();
+      const token = b.user.token;
+      const empty = await resolve(token, r.conflict_id!, {});
+      expect(empty.status).toBe(422);
+      expect(empty.body.error.details.fields).toHaveProperty("resolution");
+      const dataOnly = await resolve(token, r.conflict_id!, { data: { title: "x" } });
+      expect(dataOnly.status).toBe(422);
+      expect(dataOnly.body.error.details.fields).toHaveProperty("resolution");
+      const none = await t.app.handle(new Request(`http://localhost/api/sync/conflicts/${r.conflict_id}/resolve`, { method: "POST", headers: { authorization: `Bearer ${token}` } }));
+      expect(none.status).toBe(422);
+      const shown = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token });
+      expect(shown.body).toMatchObject({ resolution: null, resolved_at: null });
+    });
+
     test("resolving twice answers 409 already_resolved and writes nothing", async () => {
       const { b, id, r } = await titleConflict();
       expect((await resolve(b.user.token, r.conflict_id!, { resolution: "local" })).status).toBe(200);
