@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { lowerBodyIds, lowerId } from "../src/ids";
 import { conflictView } from "../src/sync/conflicts";
 import type { Conflict } from "../src/sync/conflicts-repo";
 import type { Resolution } from "../src/sync/model";
@@ -60,7 +61,7 @@ export function registerConflicts(program: Command): void {
     .argument("<id>", "conflict id")
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        printRecord(cliView(await services.conflicts.getAnyOrg(id)), true, "");
+        printRecord(cliView(await services.conflicts.getAnyOrg(lowerId(id))), true, "");
       }),
     );
 
@@ -74,7 +75,8 @@ export function registerConflicts(program: Command): void {
     .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const data = opts.data === undefined ? undefined : parseData(opts.data);
-        const record = await services.conflicts.resolveAnyOrg(id, { resolution: opts.use, data });
+        lowerBodyIds(data);
+        const record = await services.conflicts.resolveAnyOrg(lowerId(id), { resolution: opts.use, data });
         printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}`);
       }),
     );

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { toDeviceView, type Device } from "../src/devices/model";
+import { lowerId } from "../src/ids";
 import { withRuntime } from "./context";
 import { printList } from "./output";
 
@@ -38,7 +39,7 @@ export function registerDevices(program: Command): void {
     .argument("<id>", "device id")
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        const device = await services.devices.revokeById(id);
+        const device = await services.devices.revokeById(lowerId(id));
         console.log(`revoked device ${device.id} (${device.name})`);
       }),
     );

@@ -6,6 +6,7 @@ import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { refuseDeepJson, refuseNonJsonBody } from "./http/body";
 import { errorBody, errorHandler } from "./http/errors";
+import { lowerBodyIds, lowerParamIds } from "./ids";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
 import type { Services } from "./services";
@@ -33,6 +34,12 @@ export function createApp(s: Services) {
       }
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
       await refuseDeepJson(request); // 422 before the body is parsed
+    })
+    .onTransform({ as: "global" }, ({ params, query, body }) => {
+      // Before validation: ids in any letter case name the same record.
+      lowerParamIds(params);
+      lowerParamIds(query);
+      lowerBodyIds(body);
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
       const { request, set } = ctx;

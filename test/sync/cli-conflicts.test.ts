@@ -85,7 +85,8 @@ for (const dialect of DIALECTS) {
       expect(twice.code).toBe(1);
       expect(twice.stderr).toContain("already resolved");
 
-      const plain = await cli("conflicts", "resolve", two.r.conflict_id!, "--use", "remote");
+      // An id in upper case names the same conflict.
+      const plain = await cli("conflicts", "resolve", two.r.conflict_id!.toUpperCase(), "--use", "remote");
       expect(plain.code).toBe(0);
       expect(plain.stdout).toContain(`record ${two.id} is at version 4`);
     });
