@@ -1,6 +1,10 @@
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { migrate, migrationStatus } from "../src/db/migrate";
-import { withRuntime } from "./context";
+import { loadConfig } from "../src/config";
+import { type MigrationStatus, migrate, migrationStatus } from "../src/db/migrate";
+import { MIGRATIONS } from "../src/db/migrations";
+import { sqlitePath } from "../src/db/open";
+import { flagsOf, withRuntime } from "./context";
 import { printList } from "./output";
 
 /** `taskmgr migrate` (apply pending migrations) and `taskmgr migrate status`. */
@@ -24,22 +28,20 @@ export function registerMigrate(program: Command): void {
     .command("status")
     .description("list migrations and when each was applied (without applying any)")
     .option("--json", "print a JSON array")
-    .action((opts: { json?: boolean }, self: Command) =>
-      withRuntime(
-        self,
-        async ({ db }) => {
-          const rows = await migrationStatus(db);
-          printList(
-            rows,
-            [
-              { header: "VERSION", value: (r) => r.version },
-              { header: "NAME", value: (r) => r.name },
-              { header: "APPLIED_AT", value: (r) => r.applied_at ?? "pending" },
-            ],
-            opts.json === true,
-          );
-        },
-        { migrate: false },
-      ),
-    );
+    .action(async (opts: { json?: boolean }, self: Command) => {
+      const print = (rows: MigrationStatus[]) =>
+        printList(
+          rows,
+          [
+            { header: "VERSION", value: (r) => r.version },
+            { header: "NAME", value: (r) => r.name },
+            { header: "APPLIED_AT", value: (r) => r.applied_at ?? "pending" },
+          ],
+          opts.json === true,
+        );
+      // A SQLite file that does not exist yet: everything pending, and no file or folder created.
+      const path = sqlitePath(loadConfig(flagsOf(self)).databaseUrl);
+      if (path !== null && path !== ":memory:" && !existsSync(path)) return print(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: null })));
+      await withRuntime(self, async ({ db }) => print(await migrationStatus(db)), { migrate: false });
+    });
 }

@@ -13,10 +13,9 @@ const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at TEXT NOT NULL
 )`;
 
-/** Lists every known migration with the time it was applied (null while pending). */
+/** Lists every known migration with the time it was applied (null while pending). Reads only: a database never migrated has every migration pending. */
 export async function migrationStatus(db: Database, all: Migration[] = MIGRATIONS): Promise<MigrationStatus[]> {
-  await ensureTracking(db);
-  const rows = await db.all<{ version: number; applied_at: string }>("SELECT version, applied_at FROM schema_migrations");
+  const rows = (await hasTracking(db)) ? await db.all<{ version: number; applied_at: string }>("SELECT version, applied_at FROM schema_migrations") : [];
   const applied = new Map(rows.map((r) => [Number(r.version), r.applied_at]));
   return all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
 }
@@ -27,6 +26,7 @@ export async function migrationStatus(db: Database, all: Migration[] = MIGRATION
  * second one wait, fail, and then see the migration as applied.
  */
 export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Promise<Migration[]> {
+  await ensureTracking(db);
   const done: Migration[] = [];
   for (const status of await migrationStatus(db, all)) {
     if (status.applied_at) continue;
@@ -48,6 +48,15 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
     done.push(m);
   }
   return done;
+}
+
+/** Whether the tracking table exists (a database `migrate` never ran on has none). */
+async function hasTracking(db: Database): Promise<boolean> {
+  const sql =
+    db.dialect === "sqlite"
+      ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+      : "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'";
+  return (await db.get(sql)) !== undefined;
 }
 
 /** Creates the tracking table; a concurrent creator on Postgres can make `IF NOT EXISTS` fail, so one retry follows. */

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
@@ -45,6 +46,13 @@ for (const dialect of DIALECTS) {
       const before = await json(["migrate", "status"]);
       expect(before.length).toBeGreaterThan(0);
       expect(before.every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
+      // Status only reads: no file created (SQLite), no tracking table created (both).
+      if (dialect === "sqlite") expect(existsSync(join(cwd, "admin.db"))).toBe(false);
+      else {
+        const peek = openDatabase(url);
+        expect(await peek.get("SELECT 1 AS found FROM pg_tables WHERE tablename = 'schema_migrations'")).toBeUndefined();
+        await peek.close();
+      }
 
       const r = await cli(["migrate"]);
       expect(r.code).toBe(0);
