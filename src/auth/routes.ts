@@ -1,9 +1,9 @@
-import { Elysia } from "elysia";
+import { Elysia, t } from "elysia";
 import { clientAddress } from "../http/client-address";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
 import { authGuard } from "./guard";
-import { LoginBody, RefreshBody, type TokenResponse } from "./model";
+import { LoginBody, RefreshBody, TokenResponse } from "./model";
 import type { Session } from "./service";
 
 const toTokenResponse = (s: Session): TokenResponse => ({
@@ -25,10 +25,11 @@ export const authRoutes = (s: Services) =>
         const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), s.deps.config.trustedProxies);
         return toTokenResponse(await s.auth.login({ email: body.email, password: body.password, deviceId: body.device_id }, address));
       },
-      { body: LoginBody, detail: detail("Log in with email and password") },
+      { body: LoginBody, response: { 200: TokenResponse }, detail: detail("Log in with email and password") },
     )
     .post("/api/auth/refresh", async ({ body }) => toTokenResponse(await s.auth.refresh(body.refresh)), {
       body: RefreshBody,
+      response: { 200: TokenResponse },
       detail: detail("Exchange a refresh token for a new pair (rotation)"),
     })
     .use(
@@ -38,6 +39,6 @@ export const authRoutes = (s: Services) =>
           await s.auth.logout(auth, body.refresh);
           set.status = 204;
         },
-        { body: RefreshBody, detail: detail("Revoke the refresh token's family") },
+        { body: RefreshBody, response: { 204: t.Void() }, detail: detail("Revoke the refresh token's family") },
       ),
     );

@@ -41,5 +41,5 @@ export const deviceRoutes = (s: Services) =>
         await s.devices.revoke(auth, params.id);
         set.status = 204;
       },
-      { params: IdParams, detail: detail("Revoke a device: its tokens stop working") },
+      { params: IdParams, response: { 204: t.Void() }, detail: detail("Revoke a device: its tokens stop working") },
     );

@@ -31,7 +31,7 @@ const ErrorBody = t.Object({
 });
 
 /** The parts of an OpenAPI operation adjusted here. */
-type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown> };
+type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown>; requestBody?: { content?: Record<string, unknown> } };
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 /**
@@ -47,6 +47,9 @@ export function buildDocument(app: AnyElysia) {
       if (!op) continue;
       if (PUBLIC_PATHS.includes(path)) op.security = [];
       op.responses = { ...op.responses, default: { $ref: "#/components/responses/Error" } };
+      // Bodies are JSON only (a form answers 400: src/http/body.ts); Elysia lists its form parsers too.
+      const content = op.requestBody?.content;
+      if (content?.["application/json"]) op.requestBody!.content = { "application/json": content["application/json"] };
     }
   }
   return {

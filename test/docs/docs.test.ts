@@ -70,6 +70,17 @@ describe("GET /api/schema", () => {
     for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) expect(op.responses?.default).toEqual({ $ref: "#/components/responses/Error" });
   });
 
+  test("every operation documents its success answer besides the error body, and request bodies as JSON only", () => {
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const statuses = Object.keys(op.responses ?? {}).filter((s) => s !== "default");
+        expect(statuses.some((s) => s.startsWith("2")), `${method} ${path}: ${statuses}`).toBe(true);
+        const content = (op as { requestBody?: { content?: object } }).requestBody?.content;
+        if (content) expect(Object.keys(content), `${method} ${path}`).toEqual(["application/json"]);
+      }
+    }
+  });
+
   test("every tag an operation uses is declared", () => {
     const declared = new Set(doc.tags.map((t) => t.name));
     for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) for (const tag of op.tags ?? []) expect(declared).toContain(tag);
