@@ -27,8 +27,6 @@ export interface LoginInput {
   deviceId?: string | null;
 }
 
-/** A device's `last_seen_at` is written at most once per this many milliseconds. */
-const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 const badCredentials = () => unauthenticated("invalid email or password");
 const badRefresh = () => unauthenticated("invalid or expired refresh token");
@@ -138,9 +136,7 @@ export class AuthService {
     if (!user?.active) throw unauthenticated("the account is not active");
     if (claims.deviceId) {
       if (!device || device.userId !== user.id || device.revokedAt) throw unauthenticated("this device has been revoked");
-      const now = this.deps.clock.now();
-      const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
-      if (!device.lastSeenAt || device.lastSeenAt < stale) await devices.touch(device.id, now.toISOString(), stale);
+      await devices.seen(device, this.deps.clock.now());
     }
     return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
   }

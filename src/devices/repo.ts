@@ -15,6 +15,9 @@ interface DeviceRow {
   revoked_at: string | null;
 }
 
+/** A device's `last_seen_at` is written at most once per this many milliseconds. */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
+
 const COLS = "id, org_id, user_id, name, platform, created_at, last_seen_at, revoked_at";
 const toDevice = (r: DeviceRow): Device => ({
   id: r.id,
@@ -84,11 +87,17 @@ export class DeviceRepo {
     await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
   }
 
-  /** Records use of the device, at most once per `staleBefore` window. */
-  async touch(id: string, now: string, staleBefore: string): Promise<void> {
+  /**
+   * Records that `device` was used at `now` (a request with its token, a push or pull naming it):
+   * `last_seen_at` is written at most once per {@link LAST_SEEN_RESOLUTION_MS}, so a device that
+   * syncs every second costs one write a minute.
+   */
+  async seen(device: Device, now: Date): Promise<void> {
+    const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
+    if (device.lastSeenAt !== null && device.lastSeenAt >= stale) return;
     await this.exec.run(
       "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-      [now, id, this.orgId, staleBefore],
+      [now.toISOString(), device.id, this.orgId, stale],
     );
   }
 }

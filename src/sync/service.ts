@@ -177,9 +177,11 @@ export class SyncService {
   /** The device id when it is one of the caller's devices and not revoked; 403 otherwise. */
   private async mustOwnDevice(caller: SyncCaller, deviceId: string): Promise<string> {
     if (caller.deviceId === deviceId) return deviceId; // checked by authenticate, in this request
-    const device = await new DeviceRepo(this.deps.db, caller.orgId).find(deviceId);
+    const devices = new DeviceRepo(this.deps.db, caller.orgId);
+    const device = await devices.find(deviceId);
     if (!device || device.userId !== caller.userId) throw forbidden("device_id is not one of your devices");
     if (device.revokedAt !== null) throw forbidden("this device is revoked");
+    await devices.seen(device, this.deps.clock.now());
     return device.id;
   }
 

@@ -131,4 +131,21 @@ forEachDialect("auth: access tokens and the guard", ({ db }) => {
     expect(before.status).toBe(200);
     expect(before.body.last_seen_at).toBe(clock.now().toISOString());
   });
+
+  test("a push or pull naming a device records its last_seen_at too, written at most once a minute", async () => {
+    const u = await t.createUser({ device: false });
+    const created = await t.request("POST", "/api/devices", { token: u.token, body: { name: "phone" } });
+    const id = created.body.id as string;
+    const seen = async () => (await t.request("GET", `/api/devices/${id}`, { token: u.token })).body.last_seen_at;
+    expect(await seen()).toBeNull();
+    const first = clock.now().toISOString();
+    expect((await t.request("GET", `/api/sync/pull?device_id=${id}`, { token: u.token })).status).toBe(200);
+    expect(await seen()).toBe(first);
+    clock.advance(30_000);
+    expect((await t.request("POST", "/api/sync/push", { token: u.token, body: { device_id: id, changes: [] } })).status).toBe(200);
+    expect(await seen()).toBe(first);
+    clock.advance(31_000);
+    expect((await t.request("POST", "/api/sync/push", { token: u.token, body: { device_id: id, changes: [] } })).status).toBe(200);
+    expect(await seen()).toBe(clock.now().toISOString());
+  });
 });
