@@ -3,7 +3,7 @@
  * UUID or null`, `must not contain the NUL character (U+0000)`) rather than TypeBox's messages: for
  * request validation (src/http/errors.ts) and for pushed data (src/records/validate.ts) alike.
  */
-import { hasNul, NUL_REASON } from "./text";
+import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
 export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string };
@@ -35,5 +35,10 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
 
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
-  return hasNul(value) ? NUL_REASON : unionReason(schema, value);
+  if (hasNul(value)) return NUL_REASON;
+  if (isText(schema)) return textProblem(schema, value) ?? undefined;
+  // A string where text or null is expected: what is wrong with the text.
+  const text = typeof value === "string" ? schema?.anyOf?.find(isText) : undefined;
+  const problem = text ? textProblem(text as TextOptions, value) : null;
+  return problem ?? unionReason(schema, value);
 }

@@ -1,20 +1,60 @@
 /**
- * Text on the wire: strings without the NUL character (U+0000). JSON can carry one (`\u0000`) and
- * SQLite would store it, but a Postgres `text` cannot hold it: every free-text field and filter is
- * declared with {@link Text}, so both dialects refuse it alike, before any storage — 422 naming the
- * field for a request, `rejected` for a pushed change (the rest of its batch still applied).
+ * Text on the wire: every free-text field and filter is declared with {@link Text}, a string whose
+ * length is counted in characters (Unicode code points, as JSON Schema counts them: an emoji is one,
+ * not two UTF-16 units as `t.String`'s `maxLength` would count it) and which holds no NUL character
+ * (U+0000). JSON can carry a NUL (`\u0000`) and SQLite would store it, but a Postgres `text` cannot:
+ * both dialects refuse it alike, before any storage — 422 naming the field for a request, `rejected`
+ * for a pushed change (the rest of its batch still applied).
  */
-import type { StringOptions } from "@sinclair/typebox";
-import { t } from "elysia";
-
-/** Matches a string without NUL (the `pattern` of {@link Text}). */
-export const NO_NUL_PATTERN = "^[^\\u0000]*$";
+import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
 
 /** The reason given for a value holding a NUL character. */
 export const NUL_REASON = "must not contain the NUL character (U+0000)";
 
-/** A string schema (`t.String` with `opts`) that refuses the NUL character. */
-export const Text = (opts: StringOptions = {}) => t.String({ ...opts, pattern: NO_NUL_PATTERN });
-
-/** True when `value` is a string holding a NUL character (to give {@link NUL_REASON} instead of the pattern's message). */
+/** True when `value` is a string holding a NUL character. */
 export const hasNul = (value: unknown): boolean => typeof value === "string" && value.includes("\u0000");
+
+/** The options of a {@link Text}: lengths in characters. */
+export interface TextOptions extends SchemaOptions {
+  minLength?: number;
+  maxLength?: number;
+}
+
+/** The TypeBox kind of {@link Text} schemas (registered below with its check). */
+export const TEXT_KIND = "Text";
+
+/** Characters (code points) in `s`: its UTF-16 length less one per surrogate pair. */
+export function characters(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
+/** Why `value` is not valid text for `schema`, or null when it is. */
+export function textProblem(schema: TextOptions, value: unknown): string | null {
+  if (typeof value !== "string") return "must be a string";
+  if (hasNul(value)) return NUL_REASON;
+  const { minLength, maxLength } = schema;
+  // A string's characters never outnumber its UTF-16 units: count them only when the units say nothing.
+  const chars = (minLength !== undefined && value.length >= minLength && value.length < 2 * minLength) || (maxLength !== undefined && value.length > maxLength) ? characters(value) : value.length;
+  if (minLength !== undefined && chars < minLength) return minLength === 1 ? "must not be empty" : `must be at least ${minLength} characters`;
+  if (maxLength !== undefined && chars > maxLength) return `must be at most ${maxLength} characters`;
+  return null;
+}
+
+TypeRegistry.Set<TextOptions>(TEXT_KIND, (schema, value) => textProblem(schema, value) === null);
+
+/** A text field: `{type: "string", minLength?, maxLength?}` in documents, checked by {@link textProblem}. */
+export const Text = (opts: TextOptions = {}) => Type.Unsafe<string>({ ...opts, [Kind]: TEXT_KIND, type: "string" });
+
+/** True for a {@link Text} schema. */
+export const isText = (schema: unknown): schema is TextOptions => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === TEXT_KIND;

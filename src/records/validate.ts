@@ -80,7 +80,8 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     }
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
-      errors[key] = reasonFor(check.Schema(), value) ?? (first ? `${first.path ? `${first.path.slice(1)}: ` : ""}${first.message}` : "invalid value");
+      const where = first?.path ? `${first.path.slice(1)}: ` : "";
+      errors[key] = first ? `${where}${reasonFor(first.schema, first.value) ?? first.message}` : "invalid value";
       continue;
     }
     if (key === "due_date" && typeof value === "string") {

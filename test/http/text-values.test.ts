@@ -4,11 +4,34 @@
  * for a pushed change while the rest of its batch is applied — never a 500. An unpaired surrogate
  * (`\ud800`) is stored as U+FFFD, as UTF-8 stores it, through every write path (single rows and batches).
  */
-import { beforeAll, expect, test } from "bun:test";
-import { NUL_REASON } from "../../src/http/text";
+import { beforeAll, describe, expect, test } from "bun:test";
+import { characters, NUL_REASON, textProblem } from "../../src/http/text";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { Device, taskData } from "../sync/helpers";
+
+describe("characters and textProblem", () => {
+  test.each([
+    ["", 0],
+    ["abc", 3],
+    ["é", 1],
+    ["😀", 1],
+    ["a😀b😀", 4],
+    ["\ud800", 1],
+    ["\udc00\ud800", 2],
+    ["\ud800😀", 2],
+  ])("%j has %d characters", (s, n) => expect(characters(s)).toBe(n));
+
+  test.each([
+    [{ minLength: 1, maxLength: 3 }, "", "must not be empty"],
+    [{ minLength: 2 }, "😀", "must be at least 2 characters"],
+    [{ minLength: 2 }, "😀😀", null],
+    [{ maxLength: 3 }, "😀😀😀", null],
+    [{ maxLength: 3 }, "😀😀😀😀", "must be at most 3 characters"],
+    [{ maxLength: 3 }, "a\u0000", NUL_REASON],
+    [{}, 5, "must be a string"],
+  ])("%j, %j: %j", (schema, value, problem) => expect(textProblem(schema, value)).toBe(problem));
+});
 
 forEachDialect("text values", ({ db }) => {
   let t: TestApp;
@@ -33,6 +56,23 @@ forEachDialect("text values", ({ db }) => {
     expect422(await t.request("POST", "/api/devices", { token: me.token, body: { name: "d\u0000" } }), "name");
     const after = await t.request("GET", "/api/tasks", { token: me.token });
     expect(after.body.count).toBe(before.body.count);
+  });
+
+  test("lengths count characters: 500 emoji make a valid title, 501 do not (REST and sync alike)", async () => {
+    const ok = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "😀".repeat(500), tags: ["🏷".repeat(100)] } });
+    expect(ok.status).toBe(201);
+    const long = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "😀".repeat(501) } });
+    expect(long.status).toBe(422);
+    expect(long.body.error.details.fields.title).toBe("must be at most 500 characters");
+    const empty = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "" } });
+    expect(empty.body.error.details.fields.title).toBe("must not be empty");
+    const d = Device.of(t, me);
+    const [good, bad] = await d.push(d.create("task", taskData({ title: "é😀".repeat(250) })), d.create("task", taskData({ title: "x".repeat(499) + "😀😀" })));
+    expect(good.status).toBe("applied");
+    expect(bad.status).toBe("rejected");
+    expect(bad.error).toMatchObject({ details: { fields: { title: "must be at most 500 characters" } } });
+    const schema = (await (await t.app.handle(new Request("http://localhost/api/schema"))).json()) as any;
+    expect(schema.paths["/api/tasks"].post.requestBody.content["application/json"].schema.properties.title).toMatchObject({ type: "string", minLength: 1, maxLength: 500 });
   });
 
   test("a NUL in a filter is 422 naming it", async () => {
