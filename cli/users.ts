@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { toUserView, type User } from "../src/users/model";
+import { type Role, toUserView, type User } from "../src/users/model";
 import { withRuntime, type Runtime } from "./context";
 import { printList, printRecord } from "./output";
 import { readSecret } from "./stdin";
@@ -8,7 +8,7 @@ interface CreateOpts {
   org: string;
   email: string;
   name?: string;
-  role?: "admin" | "member";
+  role?: Role;
   password?: string;
   json?: boolean;
 }
