@@ -2,12 +2,16 @@ import { Elysia, ValidationError } from "elysia";
 import { ConnectionLostError } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
+import { payloadTooLarge } from "./body";
 import { reasonFor, type SchemaLike } from "./reasons";
 
 /** The contract's error body. */
 export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {
   return { error: { code, message, details } };
 }
+
+/** The answer to a {@link DomainError}: its status, the contract's error body and its headers. */
+export const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -34,7 +38,7 @@ function validationFields(err: ValidationError): Record<string, string> {
  */
 export const errorHandler = (log: Logger) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof DomainError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers);
+    if (error instanceof DomainError) return errorResponse(error);
     switch (code) {
       case "VALIDATION": {
         const where = (error as ValidationError).type;
@@ -51,7 +55,7 @@ export const errorHandler = (log: Logger) =>
         return json(400, errorBody("bad_request", "invalid cookie"));
     }
     const status = (error as { status?: number })?.status;
-    if (status === 413) return json(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    if (status === 413) return errorResponse(payloadTooLarge());
     if (error instanceof ConnectionLostError) {
       // The database went away (restart, terminated backend, network): nothing of the request was
       // committed — unless its COMMIT itself was under way — and it may be retried.
