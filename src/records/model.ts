@@ -128,8 +128,3 @@ export const TaskHistoryEntry = t.Object({
   created_at: t.String(),
 });
 export type TaskHistoryEntry = Static<typeof TaskHistoryEntry>;
-
-/** The contract's error body, for OpenAPI. */
-export const ErrorBody = t.Object({
-  error: t.Object({ code: t.String(), message: t.String(), details: t.Record(t.String(), t.Unknown()) }),
-});
