@@ -1,6 +1,5 @@
 import { Option, type Command } from "commander";
-import { conflictView } from "../src/sync/conflicts";
-import type { Conflict } from "../src/sync/conflicts-repo";
+import { type Conflict, conflictView } from "../src/sync/conflicts";
 import type { Resolution } from "../src/sync/model";
 import { withRuntime } from "./context";
 import { CliError } from "./failure";
