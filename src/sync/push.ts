@@ -266,7 +266,7 @@ export class PushBatch {
           if (!(await new SyncChangeRepo(sp, this.ctx.orgId).put(this.ctx.deviceId, c.changeId, c.hash, result, this.at))) throw new AlreadySeen();
           return { o, result };
         });
-        this.applied1(c, outcome.o, outcome.result);
+        this.rememberOutcome(c, outcome.o, outcome.result);
         return outcome.result;
       } catch (err) {
         if (err instanceof AlreadySeen) {
@@ -304,7 +304,7 @@ export class PushBatch {
       const o = await this.decide(this.tx, c);
       const result = await this.resultOf(this.tx, c, o);
       pending.changes.push({ changeId: c.changeId, hash: c.hash, result });
-      this.applied1(c, o, result);
+      this.rememberOutcome(c, o, result);
       return result;
     } catch (err) {
       pending.writes.length = mark[0];
@@ -315,7 +315,7 @@ export class PushBatch {
   }
 
   /** Bookkeeping after a change went through: the batch sees its record, its snapshot and its answer. */
-  private applied1(c: ParsedChange, o: Outcome, result: ChangeResult): void {
+  private rememberOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
     this.records.set(key(c.entity, c.entityId), o.record);
     if (o.wrote) {
       this.written++;
