@@ -6,7 +6,6 @@
 import { columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
 import {
-  type AnyRecord,
   ENTITY_KINDS,
   type EntityKind,
   PRIORITY_RANK,
@@ -192,5 +191,3 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
-
-export type { AnyRecord };
