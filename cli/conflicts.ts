@@ -1,12 +1,10 @@
 import { Option, type Command } from "commander";
 import { lowerBodyIds, lowerId } from "../src/ids";
-import { conflictView } from "../src/sync/conflicts";
-import type { Conflict } from "../src/sync/conflicts-repo";
+import { type Conflict, conflictView } from "../src/sync/conflicts";
 import type { Resolution } from "../src/sync/model";
-import { withRuntime } from "./context";
+import { orgSlugs, withRuntime } from "./context";
 import { CliError } from "./failure";
 import { printList, printRecord } from "./output";
-import { orgSlugs } from "./users";
 
 /** A conflict as the CLI prints it: the API's view plus its organization. */
 const cliView = (c: Conflict) => ({ ...conflictView(c), organization_id: c.orgId });

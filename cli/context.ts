@@ -17,6 +17,11 @@ export interface Runtime {
   log: Logger;
 }
 
+/** Organization id → slug, to show users and conflicts by organization. */
+export async function orgSlugs({ services }: Runtime): Promise<Map<string, string>> {
+  return new Map((await services.orgs.list()).map((o) => [o.id, o.slug]));
+}
+
 export interface RuntimeOptions {
   /** Apply pending migrations first (every command but `migrate status`). Default true. */
   migrate?: boolean;

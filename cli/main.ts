@@ -1,5 +1,5 @@
 import "./production"; // first: before anything loads Elysia
-import { CommanderError } from "commander";
+import { type Command, CommanderError } from "commander";
 import { describeFailure } from "./failure";
 import { buildProgram } from "./program";
 
@@ -7,15 +7,22 @@ import { buildProgram } from "./program";
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
 async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
+    await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(`error: ${describeFailure(err)}\n`);
-    if (process.env.LOG_LEVEL === "debug" && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
+    if (debugging(program) && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
     return EXIT.failure;
   }
+}
+
+/** The log level is debug: `--log-level debug`, or `LOG_LEVEL=debug` without the flag (the flag beats the variable, as in loadConfig). */
+function debugging(program: Command): boolean {
+  const level = program.opts<{ logLevel?: string }>().logLevel ?? process.env.LOG_LEVEL;
+  return level?.toLowerCase() === "debug";
 }
 
 const code = await main(process.argv.slice(2));

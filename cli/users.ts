@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
-import { toUserView, type User } from "../src/users/model";
-import { withRuntime, type Runtime } from "./context";
+import { type Role, toUserView, type User } from "../src/users/model";
+import { orgSlugs, withRuntime } from "./context";
 import { printList, printRecord } from "./output";
 import { readSecret } from "./stdin";
 
@@ -8,7 +8,7 @@ interface CreateOpts {
   org: string;
   email: string;
   name?: string;
-  role?: "admin" | "member";
+  role?: Role;
   password?: string;
   json?: boolean;
 }
@@ -81,9 +81,4 @@ export function registerUsers(program: Command): void {
         console.log(`deactivated ${user.email}`);
       }),
     );
-}
-
-/** Organization id → slug, to show users by organization. */
-export async function orgSlugs({ services }: Runtime): Promise<Map<string, string>> {
-  return new Map((await services.orgs.list()).map((o) => [o.id, o.slug]));
 }

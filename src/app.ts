@@ -4,8 +4,8 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { refuseDeepJson, refuseNonJsonBody } from "./http/body";
-import { errorBody, errorHandler } from "./http/errors";
+import { MAX_BODY_BYTES, payloadTooLarge, refuseDeepJson, refuseNonJsonBody } from "./http/body";
+import { errorHandler, errorResponse } from "./http/errors";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
@@ -13,9 +13,6 @@ import type { Services } from "./services";
 import { syncRoutes } from "./sync/routes";
 import { taskRoutes } from "./tasks/routes";
 import { userRoutes } from "./users/routes";
-
-/** Request bodies above this answer 413. */
-export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 /** The composition root of the HTTP API: every feature's routes behind one error mapping. */
 export function createApp(s: Services) {
@@ -26,12 +23,8 @@ export function createApp(s: Services) {
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
       const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > MAX_BODY_BYTES) {
-        return new Response(JSON.stringify(errorBody("payload_too_large", "the request body is larger than 5 MB")), {
-          status: 413,
-          headers: { "content-type": "application/json" },
-        });
-      }
+      // Returned, not thrown: the after-response hook would log a throw from here with status 200.
+      if (length > MAX_BODY_BYTES) return errorResponse(payloadTooLarge());
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
       await refuseDeepJson(request); // 422 before the body is parsed
     })

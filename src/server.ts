@@ -1,7 +1,7 @@
 import type { Server } from "bun";
 import type { App } from "./app";
-import { MAX_BODY_BYTES } from "./app";
-import { errorBody } from "./http/errors";
+import { MAX_BODY_BYTES, payloadTooLarge } from "./http/body";
+import { errorBody, errorResponse } from "./http/errors";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -63,7 +63,7 @@ async function limitUndeclaredBody(request: Request): Promise<Request | Response
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) return jsonResponse(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    if (size > MAX_BODY_BYTES) return errorResponse(payloadTooLarge());
     chunks.push(chunk);
   }
   return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });

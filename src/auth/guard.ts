@@ -26,7 +26,7 @@ export const adminGuard = (s: Pick<Services, "auth">) =>
     return { auth };
   });
 
-/** Throws 403 `forbidden` unless the caller is an admin of their organization (for rules inside services). */
-export function requireAdmin(auth: AuthContext): void {
+/** Throws 403 `forbidden` unless the caller is an admin of their organization (the check of {@link adminGuard}). */
+function requireAdmin(auth: AuthContext): void {
   if (auth.role !== "admin") throw forbidden("only organization admins may do this");
 }

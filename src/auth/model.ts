@@ -1,12 +1,12 @@
 import { t, type Static } from "elysia";
 import { Text } from "../http/text";
-import { UserView } from "../users/model";
+import { type Role, UserView } from "../users/model";
 
 /** Who is calling, resolved from the access token and re-checked against the database on every request. */
 export interface AuthContext {
   userId: string;
   orgId: string;
-  role: "admin" | "member";
+  role: Role;
   /** The device bound to the token at login, or null for a token without one. */
   deviceId: string | null;
   email: string;

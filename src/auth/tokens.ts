@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "../errors";
 import type { Clock } from "../time";
+import type { Role } from "../users/model";
 
 export const ISSUER = "taskmgr";
 export const AUDIENCE = "taskmgr-api";
@@ -11,7 +12,7 @@ export const ALGORITHM = "HS256";
 export interface AccessClaims {
   userId: string;
   orgId: string;
-  role: "admin" | "member";
+  role: Role;
   deviceId: string | null;
 }
 

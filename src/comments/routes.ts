@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
+import { ErrorBody } from "../http/errors";
 import { envelope, Paginated } from "../http/pagination";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
-import { ErrorBody } from "../records/model";
 import type { Services } from "../services";
 import { Comment, CommentCreateBody, CommentListQuery, CommentPatchBody } from "./model";
 

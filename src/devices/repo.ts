@@ -1,5 +1,4 @@
 import type { Executor } from "../db/types";
-import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
 import { isUuid } from "../ids";
 import type { Device } from "./model";
@@ -47,12 +46,6 @@ export class DeviceRepo {
     if (!isUuid(id)) return undefined; // no such device, and nothing to send the database
     const r = await this.exec.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ? AND org_id = ?`, [id, this.orgId]);
     return r && toDevice(r);
-  }
-
-  async mustGet(id: string): Promise<Device> {
-    const d = await this.find(id);
-    if (!d) throw notFound("device");
-    return d;
   }
 
   /** One page of a user's devices, oldest first. */

@@ -1,11 +1,11 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope, PageQuery, pageFrom } from "../http/pagination";
+import { IdParams } from "../records/http";
 import type { Services } from "../services";
 import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
 
 const detail = (summary: string) => ({ tags: ["devices"], summary });
-const IdParams = t.Object({ id: t.String() });
 
 /** The caller's devices: list, register, show, revoke. */
 export const deviceRoutes = (s: Services) =>

@@ -1,6 +1,7 @@
 import { toOpenAPISchema } from "@elysiajs/openapi";
-import { t, type AnyElysia } from "elysia";
+import type { AnyElysia } from "elysia";
 import pkg from "../../package.json";
+import { ErrorBody } from "../http/errors";
 
 export const OPENAPI_VERSION = "3.1.2";
 export const API_TITLE = "taskmgr API";
@@ -20,15 +21,6 @@ export const DOC_TAGS = [
 
 /** The endpoints that need no token (api-contract.md, General rules); every other one requires the bearer token. */
 export const PUBLIC_PATHS = ["/api/auth/login", "/api/auth/refresh", "/api/health"];
-
-/** The contract's error body, answered with every 4xx/5xx status. */
-const ErrorBody = t.Object({
-  error: t.Object({
-    code: t.String({ examples: ["validation_failed"] }),
-    message: t.String(),
-    details: t.Record(t.String(), t.Unknown()),
-  }),
-});
 
 /** The parts of an OpenAPI operation adjusted here. */
 type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown>; requestBody?: { content?: Record<string, unknown> } };

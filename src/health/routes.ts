@@ -2,8 +2,6 @@ import { Elysia } from "elysia";
 import type { Services } from "../services";
 import { HealthResponse } from "./model";
 
-export { HealthResponse };
-
 /** `GET /api/health`: public liveness, the database in use, migration state and the latest job runs. */
 export const healthRoutes = (s: Services) =>
   new Elysia().get("/api/health", () => s.health.check(), {

@@ -1,5 +1,12 @@
 import { DomainError, invalid } from "../errors";
 
+/** Request bodies above this answer 413 (declared by Content-Length: src/app.ts; chunked: src/server.ts). */
+export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+/** The 413 `payload_too_large` of a body over {@link MAX_BODY_BYTES}. */
+export const payloadTooLarge = () =>
+  new DomainError("payload_too_large", `the request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`);
+
 /**
  * Deepest nesting of arrays and objects a JSON body may have. Every body of the API is a few
  * levels deep (a sync push: body → changes → change → data/vector_clock → tags). The limit protects

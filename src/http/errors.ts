@@ -1,13 +1,26 @@
-import { Elysia, ValidationError } from "elysia";
+import { Elysia, t, ValidationError } from "elysia";
 import { ConnectionLostError } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
+import { payloadTooLarge } from "./body";
 import { reasonFor, type SchemaLike } from "./reasons";
+
+/** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
+export const ErrorBody = t.Object({
+  error: t.Object({
+    code: t.String({ examples: ["validation_failed"] }),
+    message: t.String(),
+    details: t.Record(t.String(), t.Unknown()),
+  }),
+});
 
 /** The contract's error body. */
 export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {
   return { error: { code, message, details } };
 }
+
+/** The answer to a {@link DomainError}: its status, the contract's error body and its headers. */
+export const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -34,7 +47,7 @@ function validationFields(err: ValidationError): Record<string, string> {
  */
 export const errorHandler = (log: Logger) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof DomainError) return json(error.status, errorBody(error.code, error.message, error.details), error.headers);
+    if (error instanceof DomainError) return errorResponse(error);
     switch (code) {
       case "VALIDATION": {
         const where = (error as ValidationError).type;
@@ -51,7 +64,7 @@ export const errorHandler = (log: Logger) =>
         return json(400, errorBody("bad_request", "invalid cookie"));
     }
     const status = (error as { status?: number })?.status;
-    if (status === 413) return json(413, errorBody("payload_too_large", "the request body is larger than 5 MB"));
+    if (status === 413) return errorResponse(payloadTooLarge());
     if (error instanceof ConnectionLostError) {
       // The database went away (restart, terminated backend, network): nothing of the request was
       // committed — unless its COMMIT itself was under way — and it may be retried.

@@ -1,4 +1,4 @@
-import { t, type Static, type TSchema } from "elysia";
+import { t, type TSchema } from "elysia";
 import { invalid } from "../errors";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
@@ -70,5 +70,3 @@ export const Paginated = <T extends TSchema>(item: T) =>
     previous: t.Union([t.String(), t.Null()]),
     results: t.Array(item),
   });
-
-export type PaginatedOf<T extends TSchema> = Static<ReturnType<typeof Paginated<T>>>;

@@ -73,20 +73,9 @@ export class JobRunsRepo {
     ]);
   }
 
-  async find(id: string): Promise<JobRunView | undefined> {
-    const r = await this.exec.get<JobRunRow>(`SELECT ${COLS} FROM job_runs WHERE id = ?`, [id]);
-    return r && toView(r);
-  }
-
   /** The most recently started run of `job`, finished or not. */
   async latest(job: string): Promise<JobRunView | undefined> {
     const r = await this.exec.get<JobRunRow>(`SELECT ${COLS} FROM job_runs WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT 1`, [job]);
     return r && toView(r);
-  }
-
-  /** Runs of `job`, newest first. */
-  async list(job: string, limit: number): Promise<JobRunView[]> {
-    const rows = await this.exec.all<JobRunRow>(`SELECT ${COLS} FROM job_runs WHERE job = ? ORDER BY started_at DESC, id DESC LIMIT ?`, [job, limit]);
-    return rows.map(toView);
   }
 }

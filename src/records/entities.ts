@@ -6,7 +6,7 @@
 import { columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
 import {
-  type AnyRecord,
+  ENTITY_KINDS,
   type EntityKind,
   PRIORITY_RANK,
   type RecordOf,
@@ -165,7 +165,7 @@ export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {
 }
 
 /** True for a known entity kind (e.g. the `entity` of a sync change). */
-export const isEntityKind = (s: unknown): s is EntityKind => s === "project" || s === "task" || s === "comment";
+export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
 
 /** The writable fields of a record (what a sync merge compares), in the definition's order. */
 export function fieldsOf<K extends EntityKind>(kind: K, r: RecordOf[K]): Record<string, unknown> {
@@ -191,5 +191,3 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
-
-export type { AnyRecord };

@@ -118,9 +118,3 @@ export async function readFeedState(exec: Executor, orgId: string): Promise<Feed
   const r = await exec.get<{ seq: SqlValue; purged_through: SqlValue }>("SELECT seq, purged_through FROM org_feed_state WHERE org_id = ?", [orgId]);
   return { seq: Number(r?.seq ?? 0), purgedThrough: Number(r?.purged_through ?? 0) };
 }
-
-/** The organization's latest allocated feed position (0 when nothing was written yet). */
-export async function feedHead(exec: Executor, orgId: string): Promise<number> {
-  const r = await exec.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [orgId]);
-  return r ? Number(r.seq) : 0;
-}

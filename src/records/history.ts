@@ -156,7 +156,7 @@ export class HistoryRepo {
     return { count: Number(n?.n ?? 0), results: rows.map((r) => toEntry<K>(r)) };
   }
 
-  /** The history entry that produced `version` of the record, or undefined (never written, or purged). */
+  /** The history entry that produced `version` of the record, or undefined (never written, or purged). Read by tests; the API pages with {@link list}. */
   async find<K extends EntityKind>(entity: K, entityId: string, version: number): Promise<HistoryEntry<K> | undefined> {
     const r = await this.exec.get<HistoryRow>(`SELECT ${COLS} FROM history WHERE entity = ? AND entity_id = ? AND version = ? AND org_id = ?`, [
       entity,

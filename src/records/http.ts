@@ -1,6 +1,6 @@
 /** HTTP helpers shared by the record resources' routes (projects, tasks, comments). */
 import { t } from "elysia";
-import { ErrorBody } from "./model";
+import { ErrorBody } from "../http/errors";
 import { etagOf } from "./rest";
 
 /** Error answers a record route documents (the body is always the contract's error body). */

@@ -2,11 +2,11 @@
  * The write core of synced records, for REST (src/projects, src/tasks, src/comments) and the
  * sync engine (src/sync). See docs in each module; the entry points:
  *
- * - `writeRecord(tx, {entity, orgId, before, data, id?, action, userId, deviceId, clock?, originDevice?, now?})`
+ * - `writeRecord(tx, {entity, orgId, before, data, id?, action, userId, deviceId, clock?, originDevice?, now?, deleted?})`
  *   — the only way a project/task/comment is created, changed or soft-deleted.
  * - `recordRepo(exec, orgId, kind)` — `find`, `mustGet`, `mustGetLive`, `findMany` (org-scoped).
  * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `find`, `list`.
- * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `feedHead(exec, orgId)` — the pull feed.
+ * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `readFeedState(exec, orgId)` — the pull feed.
  * - `checkFields(kind, data)` — value rules of writable fields (what a push `data` may hold).
  */
 export * from "./entities";

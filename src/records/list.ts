@@ -12,8 +12,6 @@ export interface Page<T> {
   result: PageResult<T>;
 }
 
-/** Re-exported for src/sync/conflicts.ts, which still imports it from here; new code imports it from src/http/pagination. */
-
 /** A `LIKE … ESCAPE '\'` pattern matching `text` literally anywhere (lower-cased: compare with LOWER(column)). */
 export function containsPattern(text: string): string {
   return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

@@ -95,17 +95,13 @@ export type Comment = Static<typeof Comment>;
 
 /** The synced entity kinds (the `entity` of sync changes and feed rows). */
 export type EntityKind = "project" | "task" | "comment";
+/** Every entity kind, referenced before referencing (a task names its project, a comment its task): the order batched writes are stored in. */
 export const ENTITY_KINDS: readonly EntityKind[] = ["project", "task", "comment"];
 
 export interface RecordOf {
   project: Project;
   task: Task;
   comment: Comment;
-}
-export interface FieldsOf {
-  project: ProjectFields;
-  task: TaskFields;
-  comment: CommentFields;
 }
 export type AnyRecord = Project | Task | Comment;
 
@@ -128,8 +124,3 @@ export const TaskHistoryEntry = t.Object({
   created_at: t.String(),
 });
 export type TaskHistoryEntry = Static<typeof TaskHistoryEntry>;
-
-/** The contract's error body, for OpenAPI. */
-export const ErrorBody = t.Object({
-  error: t.Object({ code: t.String(), message: t.String(), details: t.Record(t.String(), t.Unknown()) }),
-});

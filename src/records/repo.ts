@@ -65,8 +65,8 @@ export class RecordRepo<K extends EntityKind> {
     return out;
   }
 
-  /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` / `def.toJson` map them). */
-  async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
+  /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` maps them). */
+  private async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
     const lock = opts.forUpdate && this.exec.dialect === "postgres";
     const unique = [...new Set(ids)];
     if (lock) unique.sort();

@@ -11,7 +11,7 @@ import { serverWrite, type VectorClock } from "../sync/clock";
 import { entityDef, jsonEqual } from "./entities";
 import { flushFeed } from "./feed";
 import { fieldChanges, flushHistory, type HistoryEntry } from "./history";
-import type { EntityKind, HistoryAction, RecordOf } from "./model";
+import { ENTITY_KINDS, type EntityKind, type HistoryAction, type RecordOf } from "./model";
 import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
 import { checkFields } from "./validate";
@@ -196,7 +196,7 @@ export async function storeWrites(tx: Tx, orgId: string, writes: readonly Prepar
     if (seen) seen.last = w;
     else byRecord.set(k, { first: w, last: w });
   }
-  for (const kind of ["project", "task", "comment"] as const) {
+  for (const kind of ENTITY_KINDS) {
     const inserts: RecordOf[EntityKind][] = [];
     const updates: { record: RecordOf[EntityKind]; expected: number; before: RecordOf[EntityKind] }[] = [];
     for (const { first, last } of byRecord.values()) {

@@ -13,6 +13,9 @@ import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
 
+/** A stored conflict, as the service hands it out (the CLI prints it with its organization). */
+export type { Conflict };
+
 /** Who resolves: a member of the organization, or the CLI (`userId` null). */
 export interface Resolver {
   orgId: string;

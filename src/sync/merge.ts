@@ -1,6 +1,7 @@
 /**
  * Field-by-field three-way merge of CONCURRENT changes (contract: api-contract.md,
- * "Automatic merge rules"). Pure module: no I/O, no imports from the rest of the app.
+ * "Automatic merge rules"). Pure module: no I/O; from the rest of the app it imports only the
+ * record model (src/records/model.ts: the entity kinds, the statuses and the priority ranks).
  *
  * Every rule is symmetric in (local, remote), so merging A's changes onto B's state and
  * B's changes onto A's state give the same values and the same conflict fields whenever
@@ -8,9 +9,7 @@
  */
 
 import { diffArrays, type ArrayChange } from "diff";
-
-/** The synced entity kinds. */
-export type EntityKind = "task" | "project" | "comment";
+import { type EntityKind, PRIORITY_RANK, type TaskStatus } from "../records/model";
 
 /** A record's writable fields (no id/version/vector_clock/timestamps). */
 export type Fields = Record<string, unknown>;
@@ -22,16 +21,8 @@ export interface MergeResult {
   conflicts: string[];
 }
 
-/** Priority order: the higher rank wins when both sides changed `priority`. */
-export const PRIORITY_RANK: Readonly<Record<string, number>> = Object.freeze({
-  low: 0,
-  medium: 1,
-  high: 2,
-  urgent: 3,
-});
-
 /** Status precedence: done > cancelled > blocked > in_progress > todo; the higher wins. */
-export const STATUS_PRECEDENCE: Readonly<Record<string, number>> = Object.freeze({
+export const STATUS_PRECEDENCE: Readonly<Record<TaskStatus, number>> = Object.freeze({
   todo: 0,
   in_progress: 1,
   blocked: 2,

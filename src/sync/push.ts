@@ -266,7 +266,7 @@ export class PushBatch {
           if (!(await new SyncChangeRepo(sp, this.ctx.orgId).put(this.ctx.deviceId, c.changeId, c.hash, result, this.at))) throw new AlreadySeen();
           return { o, result };
         });
-        this.applied1(c, outcome.o, outcome.result);
+        this.rememberOutcome(c, outcome.o, outcome.result);
         return outcome.result;
       } catch (err) {
         if (err instanceof AlreadySeen) {
@@ -304,7 +304,7 @@ export class PushBatch {
       const o = await this.decide(this.tx, c);
       const result = await this.resultOf(this.tx, c, o);
       pending.changes.push({ changeId: c.changeId, hash: c.hash, result });
-      this.applied1(c, o, result);
+      this.rememberOutcome(c, o, result);
       return result;
     } catch (err) {
       pending.writes.length = mark[0];
@@ -315,7 +315,7 @@ export class PushBatch {
   }
 
   /** Bookkeeping after a change went through: the batch sees its record, its snapshot and its answer. */
-  private applied1(c: ParsedChange, o: Outcome, result: ChangeResult): void {
+  private rememberOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
     this.records.set(key(c.entity, c.entityId), o.record);
     if (o.wrote) {
       this.written++;
@@ -448,7 +448,7 @@ export class PushBatch {
       // Delete vs a concurrent update: the delete wins, the update is kept in a Conflict.
       const record = await this.write(tx, c, current, "deleted", {}, merged(c, current));
       const fields = ["deleted_at"];
-      return { status: "conflict", record, wrote: true, conflict: { fields, local: { deleted_at: record.deleted_at }, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+      return { status: "conflict", record, wrote: true, conflict: { fields, local: { deleted_at: record.deleted_at }, remote: withDeletion(c.entity, current), base: await this.base(c, current) } };
     }
     if (c.entity === "comment" && this.record("task", (current as { task_id?: string }).task_id)?.deleted_at) return this.orphanUpdate(tx, c, current);
     return after ? this.update(tx, c, current) : this.merge(tx, c, current);
@@ -476,12 +476,12 @@ export class PushBatch {
     const dangling = this.dangling(c.entity, c.data, current);
     if (dangling.length === 0) return this.applied(tx, c, current, "updated", c.data);
     const record = await this.write(tx, c, current, "merged", omit(c.data, dangling), merged(c, current));
-    return { status: "conflict", record, wrote: true, conflict: { fields: dangling, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+    return { status: "conflict", record, wrote: true, conflict: { fields: dangling, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(c, current) } };
   }
 
   /** A CONCURRENT update: three-way merge against the record at base_version. */
   private async merge(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
-    const base = await this.base(tx, c, current);
+    const base = await this.base(c, current);
     const remote = fieldsOf(c.entity, current);
     const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
     const data: Record<string, unknown> = {};
@@ -504,7 +504,7 @@ export class PushBatch {
     }
     const record = await this.write(tx, c, current, "merged", {}, merged(c, current));
     const fields = ["deleted_at", ...changedKeys(c.data, current)];
-    return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base: await this.base(c, current) } };
   }
 
   /** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */
@@ -512,7 +512,7 @@ export class PushBatch {
     const record = await this.write(tx, c, current, "merged", {}, merged(c, current));
     const fields = changedKeys(c.data, current);
     if (fields.length === 0) return { status: "merged", record, wrote: true };
-    return { status: "conflict", record, wrote: true, conflict: { fields, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(tx, c, current) } };
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: c.data, remote: withDeletion(c.entity, current), base: await this.base(c, current) } };
   }
 
   /** The device's state becomes the record's: its clock as pushed, left out of the device's own pulls. */
@@ -551,7 +551,7 @@ export class PushBatch {
   }
 
   /** The record at the change's base_version: the current one, a history snapshot, or null when unknown. */
-  private async base(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
+  private async base(c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
     if (c.baseVersion === null || c.baseVersion > current.version) return null;
     if (c.baseVersion === current.version) return current;
     return this.snapshot(c.entity, c.entityId, c.baseVersion);

@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
+import { ErrorBody } from "../http/errors";
 import { envelope } from "../http/pagination";
 import { withEtag } from "../records/http";
-import { ErrorBody } from "../records/model";
 import type { Services } from "../services";
 import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
 

@@ -57,9 +57,9 @@ export class SyncService {
     return this.logBuffer.flush();
   }
 
-  /** Graceful stop: writes what is still buffered. Call before closing the database. */
+  /** Graceful stop: writes what is still buffered ({@link flushLog}). Call before closing the database. */
   close(): Promise<void> {
-    return this.logBuffer.flush();
+    return this.flushLog();
   }
 
   /**

@@ -71,5 +71,3 @@ export const SubListQuery = t.Object({
   include_deleted: t.Optional(t.Boolean({ description: "comments: also soft-deleted ones (and those of a deleted task)" })),
 });
 export type SubListQuery = Static<typeof SubListQuery>;
-
-export { IdParams } from "../records/http";

@@ -1,10 +1,11 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
+import { ErrorBody } from "../http/errors";
 import { envelope, Paginated } from "../http/pagination";
-import { IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
-import { Comment, ErrorBody } from "../records/model";
+import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { Comment } from "../records/model";
 import type { Services } from "../services";
-import { IdParams, SubListQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
+import { SubListQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
 
 const detail = (summary: string, description?: string) => ({ tags: ["tasks"], summary, description });
 

@@ -84,6 +84,23 @@ describe("failures exit 1 with one line on stderr", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  test.each([
+    [["--log-level", "debug"], {}],
+    [[], { LOG_LEVEL: "debug" }],
+    [["--log-level", "DEBUG"], { LOG_LEVEL: "warn" }],
+  ])("at log level debug (flags %p, env %p) a failure also prints its stack", async (flags, env) => {
+    const r = await taskmgr(["orgs", "list", "--db", "mysql://localhost/x", ...flags], { cwd, env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith("error: ");
+    expect(r.stderr).toMatch(/\n\s+at /);
+  });
+
+  test("--log-level info beats LOG_LEVEL=debug: no stack", async () => {
+    const r = await taskmgr(["orgs", "list", "--db", "mysql://localhost/x", "--log-level", "info"], { cwd, env: { LOG_LEVEL: "debug" } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   test("a flag beats its environment variable", async () => {
     const r = await taskmgr(["migrate", "status", "--json", "--db", "sqlite::memory:"], { cwd, env: { DATABASE_URL: DEAD_PG } });
     expect(r.code).toBe(0);

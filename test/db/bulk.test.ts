@@ -7,6 +7,7 @@ import { chunks, columns, deleteRows, insertRows, SQLITE_MAX_PARAMS } from "../.
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
 import type { SqlValue } from "../../src/db/types";
+import { HISTORY_COLUMNS } from "../../src/records/history";
 import { forEachDialect } from "../support/db";
 
 describe("chunks", () => {
@@ -35,20 +36,7 @@ describe("chunks", () => {
 });
 
 forEachDialect("multi-row statements", ({ db }) => {
-  const cols = columns([
-    ["org_id", "text"],
-    ["id", "text"],
-    ["entity", "text"],
-    ["entity_id", "text"],
-    ["version", "integer"],
-    ["action", "text"],
-    ["changes", "text"],
-    ["snapshot", "text"],
-    ["user_id", "text"],
-    ["device_id", "text"],
-    ["vector_clock", "text"],
-    ["created_at", "text"],
-  ]);
+  const cols = HISTORY_COLUMNS; // `rows` below gives values in its order
   // Values that need escaping in every format (JSON text, SQL literals): tabs, newlines, backslashes, quotes, NULL-looking text.
   const nasty = ['a\tb', "line\nbreak\r\n", "back\\slash \\N", 'q"uote\'s', "NULL", "\\.", "é ✓ 𝄞", "", "ctl\u0001\u001f \u2028 \u007f"];
   const rows = (n: number, tag: string): SqlValue[][] =>

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Database, Executor } from "../../src/db/types";
 import { DomainError } from "../../src/errors";
-import { feedHead } from "../../src/records/feed";
+import { readFeedState } from "../../src/records/feed";
 import { readFeedRows } from "../../src/records/feed-json";
 import { HistoryRepo } from "../../src/records/history";
 import type { Task } from "../../src/records/model";
@@ -135,7 +135,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
   });
 
   test("record, history and feed commit or roll back together", async () => {
-    const head = await feedHead(db(), orgA());
+    const head = (await readFeedState(db(), orgA())).seq;
     const id = uuid();
     await expect(
       db().transaction(async (tx) => {
@@ -146,7 +146,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
     expect(await db().get("SELECT id FROM tasks WHERE id = ?", [id])).toBeUndefined();
     expect(await db().get("SELECT id FROM history WHERE entity_id = ?", [id])).toBeUndefined();
     expect(await db().get("SELECT entity_id FROM feed WHERE entity_id = ?", [id])).toBeUndefined();
-    expect(await feedHead(db(), orgA())).toBe(head);
+    expect((await readFeedState(db(), orgA())).seq).toBe(head);
   });
 
   test("writes refuse read-only fields in data and never let them through", async () => {
@@ -159,14 +159,14 @@ forEachDialect("records write core", ({ db, dialect }) => {
   test("a stale `before` raises WriteConflict with the current record and writes nothing", async () => {
     const t1 = await createTask();
     const t2 = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { title: "new" }, action: "updated", userId: w.a.user.id, deviceId: null });
-    const headBefore = await feedHead(db(), orgA());
+    const headBefore = (await readFeedState(db(), orgA())).seq;
     const err = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { title: "stale" }, action: "updated", userId: w.a.user.id, deviceId: null }).catch((e) => e);
     expect(err).toBeInstanceOf(WriteConflict);
     expect(err.status).toBe(409);
     expect(err.details.current).toEqual(t2);
     expect(await recordRepo(db(), orgA(), "task").find(t1.id)).toEqual(t2);
     expect((await new HistoryRepo(db(), orgA()).list("task", t1.id, { page: 1, pageSize: 10 })).count).toBe(2);
-    expect(await feedHead(db(), orgA())).toBe(headBefore);
+    expect((await readFeedState(db(), orgA())).seq).toBe(headBefore);
   });
 
   test("a create with a taken id answers already_exists, in any organization", async () => {
@@ -188,7 +188,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
   });
 
   test("feed: one row per record at the position of its last write; a rolled-back savepoint leaves no trace", async () => {
-    const head = await feedHead(db(), orgA());
+    const head = (await readFeedState(db(), orgA())).seq;
     const ids = await db().transaction(async (tx) => {
       const a = await writeRecord(tx, { entity: "task", orgId: orgA(), before: null, data: { title: "a" }, action: "created", userId: w.a.user.id, deviceId: null });
       const b = await writeRecord(tx, { entity: "project", orgId: orgA(), before: null, data: { name: "b" }, action: "created", userId: w.a.user.id, deviceId: null });
@@ -201,7 +201,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
       ).rejects.toThrow("undo");
       return { a: a.id, b: b.id };
     });
-    expect(await feedHead(db(), orgA())).toBe(head + 2);
+    expect((await readFeedState(db(), orgA())).seq).toBe(head + 2);
     const page = await readFeedRows(db(), orgA(), head, 10);
     expect(page.rows.map((e) => [Number(e.pos), e.entity, e.entity_id, Number(e.version)])).toEqual([
       [head + 1, "project", ids.b, 1],
@@ -217,7 +217,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
   });
 
   test("readFeedRows: pages in position order in one statement, tombstones as delete (or left out with liveOnly)", async () => {
-    const head = await feedHead(db(), orgA());
+    const head = (await readFeedState(db(), orgA())).seq;
     const task = await createTask({ title: "fed" });
     const project = await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: "p" }, action: "created", userId: w.a.user.id, deviceId: null });
     const comment = await write(db(), { entity: "comment", orgId: orgA(), before: null, data: { task_id: task.id, body: "c" }, action: "created", userId: w.a.user.id, deviceId: "d", originDevice: "d" });
@@ -256,7 +256,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
     const pause = () => new Promise((r) => setTimeout(r, Math.floor(Math.random() * 3)));
     let running = writers;
     const seen = new Map<string, number>();
-    let cursor = await feedHead(db(), orgA());
+    let cursor = (await readFeedState(db(), orgA())).seq;
     const start = cursor;
     const violations: string[] = [];
 

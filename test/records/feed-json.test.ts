@@ -4,7 +4,7 @@
  */
 import { expect, test } from "bun:test";
 import type { Database } from "../../src/db/types";
-import { feedHead } from "../../src/records/feed";
+import { readFeedState } from "../../src/records/feed";
 import { type FeedRow, readFeedJson, readFeedRows } from "../../src/records/feed-json";
 import type { EntityKind } from "../../src/records/model";
 import { recordRepo } from "../../src/records/repo";
@@ -35,7 +35,7 @@ forEachDialect("readFeedJson", ({ db }) => {
   const who = () => ({ userId: w.a.user.id, deviceId: "dev-1" as string | null });
 
   test("byte-identical to JSON.stringify of the changes built from the stored records: every kind, escapes, nulls, booleans, tombstones, rewrites", async () => {
-    const head = await feedHead(db(), orgA());
+    const head = (await readFeedState(db(), orgA())).seq;
     const project = await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: TRICKY, color: null }, action: "created", ...who() });
     await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: "archived", archived: true, description: "" }, action: "created", ...who() });
     const task = await write(db(), {

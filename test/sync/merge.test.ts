@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { PRIORITY_RANK, type EntityKind } from "../../src/records/model";
 import {
-  PRIORITY_RANK,
   STATUS_PRECEDENCE,
   changedFields,
   deepEqual,
@@ -11,7 +11,6 @@ import {
   mergeText,
   MAX_TEXT_EDITS,
   MAX_TEXT_MERGE_CHARS,
-  type EntityKind,
   type Fields,
 } from "../../src/sync/merge";
 
