@@ -5,7 +5,7 @@ import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { MAX_BODY_BYTES, payloadTooLarge, refuseDeepJson, refuseNonJsonBody } from "./http/body";
-import { errorHandler, errorResponse } from "./http/errors";
+import { errorHandler } from "./http/errors";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
@@ -23,8 +23,7 @@ export function createApp(s: Services) {
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
       const length = Number(request.headers.get("content-length") ?? 0);
-      // Returned, not thrown: the after-response hook would log a throw from here with status 200.
-      if (length > MAX_BODY_BYTES) return errorResponse(payloadTooLarge());
+      if (length > MAX_BODY_BYTES) throw payloadTooLarge();
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
       await refuseDeepJson(request); // 422 before the body is parsed
     })

@@ -46,36 +46,44 @@ function validationFields(err: ValidationError): Record<string, string> {
  * a lost database connection → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger) =>
-  new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request }) => {
-    if (error instanceof DomainError) return errorResponse(error);
-    switch (code) {
-      case "VALIDATION": {
-        const where = (error as ValidationError).type;
-        // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
-        if (where === "params") return json(404, errorBody("not_found", "no such resource"));
-        const fields = validationFields(error as ValidationError);
-        return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
-      }
-      case "PARSE":
-        return json(400, errorBody("bad_request", "the request body is not valid JSON"));
-      case "NOT_FOUND":
-        return json(404, errorBody("not_found", "no such route"));
-      case "INVALID_COOKIE_SIGNATURE":
-        return json(400, errorBody("bad_request", "invalid cookie"));
-    }
-    const status = (error as { status?: number })?.status;
-    if (status === 413) return errorResponse(payloadTooLarge());
-    if (error instanceof ConnectionLostError) {
-      // The database went away (restart, terminated backend, network): nothing of the request was
-      // committed — unless its COMMIT itself was under way — and it may be retried.
-      log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: error.message });
-      return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
-    }
-    log.error("request_failed", {
-      method: request.method,
-      path: new URL(request.url).pathname,
-      error: error instanceof Error ? error.message : String(error),
-      stack: error instanceof Error ? error.stack : undefined,
-    });
-    return json(ERROR_STATUS.internal, errorBody("internal", "internal server error"));
+  new Elysia({ name: "error-handler" }).onError({ as: "global" }, (ctx) => {
+    const response = answerTo(log, ctx);
+    // The status the after-response hook logs and counts (an error thrown before routing left it at 200).
+    ctx.set.status = response.status;
+    return response;
   });
+
+/** The answer to a failure (see {@link errorHandler}). */
+function answerTo(log: Logger, { code, error, request }: { code: unknown; error: unknown; request: Request }): Response {
+  if (error instanceof DomainError) return errorResponse(error);
+  switch (code) {
+    case "VALIDATION": {
+      const where = (error as ValidationError).type;
+      // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
+      if (where === "params") return json(404, errorBody("not_found", "no such resource"));
+      const fields = validationFields(error as ValidationError);
+      return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
+    }
+    case "PARSE":
+      return json(400, errorBody("bad_request", "the request body is not valid JSON"));
+    case "NOT_FOUND":
+      return json(404, errorBody("not_found", "no such route"));
+    case "INVALID_COOKIE_SIGNATURE":
+      return json(400, errorBody("bad_request", "invalid cookie"));
+  }
+  const status = (error as { status?: number })?.status;
+  if (status === 413) return errorResponse(payloadTooLarge());
+  if (error instanceof ConnectionLostError) {
+    // The database went away (restart, terminated backend, network): nothing of the request was
+    // committed — unless its COMMIT itself was under way — and it may be retried.
+    log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: error.message });
+    return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
+  }
+  log.error("request_failed", {
+    method: request.method,
+    path: new URL(request.url).pathname,
+    error: error instanceof Error ? error.message : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return json(ERROR_STATUS.internal, errorBody("internal", "internal server error"));
+}

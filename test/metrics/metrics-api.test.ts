@@ -90,6 +90,10 @@ forEachDialect("GET /api/metrics", ({ db }) => {
   test("Accept: text/plain answers the Prometheus text format, HTTP metrics included", async () => {
     await t.request("GET", "/api/health");
     await t.request("GET", "/api/no-such-route/123");
+    // Refused before routing (the body is not JSON; JSON nested too deep): counted with their status, not 200.
+    expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "title=x", headers: { "content-type": "text/plain" } })).status).toBe(400);
+    expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "[".repeat(40) + "]".repeat(40) })).status).toBe(422);
+    expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "x", headers: { "content-length": String(6 * 1024 * 1024) } })).status).toBe(413);
     await afterResponseHooks();
     const res = await t.request("GET", "/api/metrics", { token: admin.token, headers: { accept: "text/plain" } });
     expect(res.status).toBe(200);
@@ -107,6 +111,10 @@ forEachDialect("GET /api/metrics", ({ db }) => {
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/health",status="200"} ');
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/metrics",status="403"} ');
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="unmatched",status="404"} 1\n');
+    expect(text).toMatch(/taskmgr_http_requests_total\{method="POST",route="[^"]*",status="400"\} 1\n/);
+    expect(text).toMatch(/taskmgr_http_requests_total\{method="POST",route="[^"]*",status="422"\} 1\n/);
+    expect(text).toMatch(/taskmgr_http_requests_total\{method="POST",route="[^"]*",status="413"\} 1\n/);
+    expect(text).not.toMatch(/taskmgr_http_requests_total\{method="POST",route="[^"]*",status="200"\}/);
     expect(text).toMatch(/taskmgr_http_request_duration_seconds_bucket\{method="GET",route="\/api\/health",status="200",le="\+Inf"\} \d+\n/);
     for (const line of text.trimEnd().split("\n")) expect(line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{.*\})? (-?[0-9.e+-]+|NaN|\+Inf))$/);
   });
