@@ -1,4 +1,4 @@
-import type { VectorClock } from "../sync/clock";
+import type { VectorClock } from "./clock";
 import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";

@@ -7,7 +7,7 @@
 import type { Executor, Tx } from "../db/types";
 import { DomainError, invalid } from "../errors";
 import { isUuid, newId } from "../ids";
-import { serverWrite, type VectorClock } from "../sync/clock";
+import { serverWrite, type VectorClock } from "./clock";
 import { entityDef, jsonEqual } from "./entities";
 import { flushFeed } from "./feed";
 import { fieldChanges, flushHistory, type HistoryEntry } from "./history";

@@ -5,7 +5,7 @@
  */
 import { isUuid } from "../ids";
 import { checkFields, type EntityKind, isEntityKind } from "../records";
-import { validateClock, type VectorClock } from "./clock";
+import { validateClock, type VectorClock } from "../records/clock";
 import type { ChangeError } from "./model";
 
 export type ChangeOp = "create" | "update" | "delete";

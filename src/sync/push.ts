@@ -32,7 +32,7 @@ import {
   WriteConflict,
   writeRecord,
 } from "../records";
-import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "./clock";
+import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../records/clock";
 import { type MalformedChange, type ParsedChange, parseChange } from "./change";
 import { type Conflict, ConflictRepo } from "./conflicts-repo";
 import { mergeRecord } from "./merge";

@@ -12,7 +12,7 @@
  *   result — never replaces a newer state) and shows the user that state with the pending
  *   changes re-applied on top.
  */
-import { mergeClocks, type VectorClock } from "../../src/sync/clock";
+import { mergeClocks, type VectorClock } from "../../src/records/clock";
 import type { TestResponse } from "./app";
 
 export type Entity = "task" | "project" | "comment";

@@ -10,7 +10,7 @@ import {
   validateClock,
   type ClockOrder,
   type VectorClock,
-} from "../../src/sync/clock";
+} from "../../src/records/clock";
 
 /** Small key space so generated clocks overlap often. */
 const clockArb = fc.dictionary(fc.constantFrom("dev-a", "dev-b", "dev-c", SERVER_KEY), fc.integer({ min: 1, max: 4 }));

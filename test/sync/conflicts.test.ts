@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
-import { compareClocks } from "../../src/sync/clock";
+import { compareClocks } from "../../src/records/clock";
 import { Device, type Result, taskData, twoDevices } from "./helpers";
 
 forEachDialect("sync conflicts", ({ db }) => {

@@ -10,7 +10,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import type { Database } from "../../src/db/types";
-import type { VectorClock } from "../../src/sync/clock";
+import type { VectorClock } from "../../src/records/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { type Json, type PushChange, type PushResult, WRITABLE, pickFields } from "../support/device";

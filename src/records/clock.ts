@@ -1,5 +1,6 @@
 /**
- * Vector clocks for sync (contract: api-contract.md, "Sync / Vector clocks").
+ * Vector clocks (contract: api-contract.md, "Sync / Vector clocks"): every record carries one; the
+ * write core (src/records/write.ts) stamps it on every write, the sync engine compares them.
  *
  * Pure module: no I/O, no imports from the rest of the app. Every function
  * returns fresh objects whose keys are sorted, so equal clocks also serialize
