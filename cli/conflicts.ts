@@ -3,7 +3,7 @@ import { lowerBodyIds, lowerId } from "../src/ids";
 import { type Conflict, conflictView } from "../src/sync/conflicts";
 import type { Resolution } from "../src/sync/model";
 import { orgSlugs, withRuntime } from "./context";
-import { CliError } from "./failure";
+import { UsageError } from "./failure";
 import { printList, printRecord } from "./output";
 
 /** A conflict as the CLI prints it: the API's view plus its organization. */
@@ -15,9 +15,9 @@ function parseData(raw: string): Record<string, unknown> {
   try {
     data = JSON.parse(raw);
   } catch {
-    throw new CliError("--data is not valid JSON");
+    throw new UsageError("--data is not valid JSON");
   }
-  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new CliError("--data must be a JSON object");
+  if (typeof data !== "object" || data === null || Array.isArray(data)) throw new UsageError("--data must be a JSON object");
   return data as Record<string, unknown>;
 }
 
@@ -72,6 +72,7 @@ export function registerConflicts(program: Command): void {
     .option("--json", "print the resulting record as JSON")
     .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
+        if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");
         const data = opts.data === undefined ? undefined : parseData(opts.data);
         lowerBodyIds(data);
         const record = await services.conflicts.resolveAnyOrg(lowerId(id), { resolution: opts.use, data });

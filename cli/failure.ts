@@ -4,6 +4,9 @@ import { DomainError } from "../src/errors";
 /** A failure the CLI reports as one line on stderr with exit status 1. */
 export class CliError extends Error {}
 
+/** A command line that cannot be run as given (a malformed option value): one line, exit status 2, like Commander's own usage errors. */
+export class UsageError extends CliError {}
+
 /**
  * The one line printed for a failed command: the message of an expected failure
  * (a DomainError, with the reason of each invalid field for a 422; a ConfigError; a CliError), or the

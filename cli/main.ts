@@ -1,6 +1,6 @@
 import "./production"; // first: before anything loads Elysia
 import { type Command, CommanderError } from "commander";
-import { describeFailure } from "./failure";
+import { describeFailure, UsageError } from "./failure";
 import { buildProgram } from "./program";
 
 /** Exit statuses: 0 success, 1 failure (one line on stderr), 2 bad usage. */
@@ -15,7 +15,7 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(`error: ${describeFailure(err)}\n`);
     if (debugging(program) && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
-    return EXIT.failure;
+    return err instanceof UsageError ? EXIT.usage : EXIT.failure;
   }
 }
 

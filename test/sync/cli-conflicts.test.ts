@@ -96,8 +96,12 @@ for (const dialect of DIALECTS) {
       const missing = await cli("conflicts", "show", crypto.randomUUID());
       expect([missing.code, missing.stderr.trim()]).toEqual([1, "error: conflict not found"]);
       expect((await cli("conflicts", "resolve", r.conflict_id!, "--use", "mine")).code).toBe(2);
+      // A malformed --data, or --data without custom (or custom without it), is bad usage: exit 2.
       const badJson = await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom", "--data", "{title");
-      expect([badJson.code, badJson.stderr.trim()]).toEqual([1, "error: --data is not valid JSON"]);
+      expect([badJson.code, badJson.stderr.trim()]).toEqual([2, "error: --data is not valid JSON"]);
+      expect((await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom", "--data", "[1]")).code).toBe(2);
+      expect((await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom")).code).toBe(2);
+      expect((await cli("conflicts", "resolve", r.conflict_id!, "--use", "local", "--data", "{}")).code).toBe(2);
       const invalid = await cli("conflicts", "resolve", r.conflict_id!, "--use", "custom", "--data", '{"status": "finished"}');
       expect(invalid.code).toBe(1);
       expect(invalid.stderr).toContain("status");
