@@ -8,6 +8,7 @@
  * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `find`, `list`.
  * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `readFeedState(exec, orgId)` — the pull feed.
  * - `checkFields(kind, data)` — value rules of writable fields (what a push `data` may hold).
+ * - `clock.ts` — vector clocks (pure): compared by the sync engine, stamped by `writeRecord`.
  */
 export * from "./entities";
 export * from "./feed";
