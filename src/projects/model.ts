@@ -3,32 +3,20 @@ import { t, type Static } from "elysia";
 import { PageQuery } from "../http/pagination";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { ProjectFieldProps, Uuid } from "../records/model";
+import { optionalProps, ProjectFieldProps, Uuid } from "../records/model";
 
 export { Project } from "../records/model";
 
 /** `POST /api/projects`: `name` required; `id` optional (client-supplied UUID); read-only fields refused. */
 export const ProjectCreateBody = t.Object(
-  {
-    id: t.Optional(Uuid),
-    name: ProjectFieldProps.name,
-    description: t.Optional(ProjectFieldProps.description),
-    color: t.Optional(ProjectFieldProps.color),
-    archived: t.Optional(ProjectFieldProps.archived),
-  },
+  { id: t.Optional(Uuid), ...optionalProps(ProjectFieldProps), name: ProjectFieldProps.name },
   { additionalProperties: false },
 );
 export type ProjectCreateBody = Static<typeof ProjectCreateBody>;
 
 /** `PATCH /api/projects/{id}` (`archived: false` un-archives); `version` is the optimistic lock. */
 export const ProjectPatchBody = t.Object(
-  {
-    name: t.Optional(ProjectFieldProps.name),
-    description: t.Optional(ProjectFieldProps.description),
-    color: t.Optional(ProjectFieldProps.color),
-    archived: t.Optional(ProjectFieldProps.archived),
-    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
-  },
+  { ...optionalProps(ProjectFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
   { additionalProperties: false },
 );
 export type ProjectPatchBody = Static<typeof ProjectPatchBody>;

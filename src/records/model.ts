@@ -5,7 +5,7 @@
  * transform meant for query strings). Field schemas are plain TypeBox (`t.String`, `t.Array`, …) so that the write core can
  * check values coming from sync pushes with the same rules as REST bodies (src/records/validate.ts).
  */
-import { Type } from "@sinclair/typebox";
+import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
 import { Text } from "../http/text";
 
@@ -17,6 +17,11 @@ export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 export const DUE_DATE_PATTERN =
   "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$";
 export const DueDate = t.String({ pattern: DUE_DATE_PATTERN, description: "ISO date (YYYY-MM-DD) or date-time with zone" });
+
+/** Every property of `props`, optional: the fields of a PATCH body, or of a create body but the required ones. */
+export function optionalProps<P extends TProperties>(props: P): { [K in keyof P]: TOptional<P[K]> } {
+  return Object.fromEntries(Object.entries(props).map(([k, s]) => [k, t.Optional(s)])) as { [K in keyof P]: TOptional<P[K]> };
+}
 
 /** `T | null`. */
 export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);

@@ -3,40 +3,20 @@ import { t, type Static } from "elysia";
 import { PageQuery } from "../http/pagination";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { DueDate, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
+import { DueDate, optionalProps, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
 
 /** `POST /api/tasks`: `title` required; `id` optional (client-supplied UUID); read-only fields refused. */
 export const TaskCreateBody = t.Object(
-  {
-    id: t.Optional(Uuid),
-    title: TaskFieldProps.title,
-    project_id: t.Optional(TaskFieldProps.project_id),
-    description: t.Optional(TaskFieldProps.description),
-    status: t.Optional(TaskFieldProps.status),
-    priority: t.Optional(TaskFieldProps.priority),
-    due_date: t.Optional(TaskFieldProps.due_date),
-    tags: t.Optional(TaskFieldProps.tags),
-    assignee_id: t.Optional(TaskFieldProps.assignee_id),
-  },
+  { id: t.Optional(Uuid), ...optionalProps(TaskFieldProps), title: TaskFieldProps.title },
   { additionalProperties: false },
 );
 export type TaskCreateBody = Static<typeof TaskCreateBody>;
 
 /** `PATCH /api/tasks/{id}`: any writable field; `version` is the optimistic lock (409 when stale). */
 export const TaskPatchBody = t.Object(
-  {
-    project_id: t.Optional(TaskFieldProps.project_id),
-    title: t.Optional(TaskFieldProps.title),
-    description: t.Optional(TaskFieldProps.description),
-    status: t.Optional(TaskFieldProps.status),
-    priority: t.Optional(TaskFieldProps.priority),
-    due_date: t.Optional(TaskFieldProps.due_date),
-    tags: t.Optional(TaskFieldProps.tags),
-    assignee_id: t.Optional(TaskFieldProps.assignee_id),
-    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
-  },
+  { ...optionalProps(TaskFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
   { additionalProperties: false },
 );
 export type TaskPatchBody = Static<typeof TaskPatchBody>;
