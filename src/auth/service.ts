@@ -1,7 +1,7 @@
 import type { Executor } from "../db/types";
 import { invalid, unauthenticated } from "../errors";
 import { newId } from "../ids";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import { DeviceRepo } from "../devices/repo";
 import type { User } from "../users/model";
 import type { PasswordHasher } from "../users/password";

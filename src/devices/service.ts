@@ -4,7 +4,7 @@ import { DomainError, invalid, notFound } from "../errors";
 import type { PageRequest, PageResult } from "../http/pagination";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import { findCredentialsByEmail } from "../users/repo";
 import { normalizeEmail } from "../users/service";
 import type { Device } from "./model";

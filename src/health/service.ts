@@ -2,7 +2,7 @@ import pkg from "../../package.json";
 import { MIGRATIONS } from "../db/migrations";
 import { DomainError } from "../errors";
 import type { JobsService } from "../jobs/service";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import type { HealthResponse } from "./model";
 import { MigrationsRepo } from "./repo";
 

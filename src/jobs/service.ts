@@ -1,21 +1,12 @@
 import { hostname } from "node:os";
 import { DomainError } from "../errors";
 import { newId } from "../ids";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import { currentTick, nextTick } from "./cron";
 import { JOBS } from "./jobs";
 import type { JobRunView, JobStatusView, JobsHealth } from "./model";
 import { JobRunsRepo } from "./repo";
-import type { Job, JobResult } from "./types";
-
-export interface JobsOptions {
-  /** The jobs this runner knows (default: the three built-in ones). */
-  jobs?: Job[];
-  /** Names this process in `job_runs.instance` (default: host/pid/random). */
-  instance?: string;
-  /** Rows per delete transaction in the cleanup jobs (default 500). */
-  batchSize?: number;
-}
+import type { Job, JobResult, JobsOptions } from "./types";
 
 /**
  * Runs jobs and records every run in `job_runs`. Scheduled runs (`tick`) are claimed first, so

@@ -27,3 +27,13 @@ export interface Job {
   description: string;
   run(ctx: JobContext): Promise<JobResult>;
 }
+
+/** How a jobs runner is set up (tests replace the defaults). */
+export interface JobsOptions {
+  /** The jobs this runner knows (default: the three built-in ones). */
+  jobs?: Job[];
+  /** Names this process in `job_runs.instance` (default: host/pid/random). */
+  instance?: string;
+  /** Rows per delete transaction in the cleanup jobs (default 500). */
+  batchSize?: number;
+}

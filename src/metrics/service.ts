@@ -1,4 +1,4 @@
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import { HttpMetrics } from "./http";
 import type { MetricsReport } from "./model";
 import { family } from "./prometheus";

@@ -1,6 +1,6 @@
 import { DomainError, invalid } from "../errors";
 import { newId } from "../ids";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import { generatePassword, type PasswordHasher } from "../users/password";
 import { UserRepo } from "../users/repo";
 import type { Organization } from "./model";

@@ -4,7 +4,7 @@ import { DomainError, invalid, notFound } from "../errors";
 import type { PageRequest, PageResult } from "../http/pagination";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
-import type { Deps } from "../services";
+import type { Deps } from "../deps";
 import type { NewUser, Role, User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
 import { findCredentialsByEmail, UserRepo } from "./repo";

@@ -1,6 +1,6 @@
 import type { Config } from "../../src/config";
 import type { Database } from "../../src/db/types";
-import type { JobsOptions } from "../../src/jobs/service";
+import type { JobsOptions } from "../../src/jobs/types";
 import { createLogger, silentLogger, type Logger } from "../../src/log/logger";
 import { createServices } from "../../src/services";
 import { ManualClock } from "../../src/time";
