@@ -39,12 +39,16 @@ export function ifMatchAccepts(header: string, version: number): boolean {
 
 const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== null) || p.version !== undefined;
 
-/** Throws 412 (If-Match) or 409 (body version) with `details.current` when `current` does not satisfy `p`. */
+/**
+ * Throws 412 (If-Match) or 409 (body version) when `current` does not satisfy `p`, with the current
+ * record at `details.current` and its `ETag` (a client can retry with it at once).
+ */
 export function checkPrecondition(current: { version: number } & object, p: Precondition): void {
+  const etag = { etag: etagOf(current) };
   if (p.ifMatch !== undefined && p.ifMatch !== null && !ifMatchAccepts(p.ifMatch, current.version))
-    throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current });
+    throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current }, etag);
   if (p.version !== undefined && p.version !== current.version)
-    throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current });
+    throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, etag);
 }
 
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */

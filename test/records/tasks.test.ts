@@ -232,6 +232,7 @@ forEachDialect("tasks API", ({ db }) => {
       const stale = await A()("PATCH", `/api/tasks/${task.id}`, { title: "lost" }, { "if-match": '"1"' });
       expect(stale.status).toBe(412);
       expect(stale.body.error.code).toBe("precondition_failed");
+      expect(stale.headers.get("etag")).toBe('"2"');
       expect(stale.body.error.details.current).toEqual(ok.body);
       const now = await A()("GET", `/api/tasks/${task.id}`);
       expect(now.body).toEqual(ok.body);
@@ -253,6 +254,7 @@ forEachDialect("tasks API", ({ db }) => {
       const stale = await A()("PATCH", `/api/tasks/${task.id}`, { title: "lost", version: 1 });
       expect(stale.status).toBe(409);
       expect(stale.body.error.code).toBe("version_conflict");
+      expect(stale.headers.get("etag")).toBe('"2"');
       expect(stale.body.error.details.current).toEqual(ok.body);
       expect((await A()("GET", `/api/tasks/${task.id}`)).body.title).toBe("v2");
     });
