@@ -1,6 +1,7 @@
 import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pgRowsParam } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
+import { isUuid } from "../ids";
 import { type EntityDef, entityDef } from "./entities";
 import type { EntityKind, RecordOf } from "./model";
 
@@ -32,8 +33,9 @@ export class RecordRepo<K extends EntityKind> {
     this.cols = this.def.columns.join(", ");
   }
 
-  /** The record (live or tombstone), or undefined when it does not exist in this organization. */
+  /** The record (live or tombstone), or undefined when it does not exist in this organization (an id that is not a UUID never does). */
   async find(id: string): Promise<RecordOf[K] | undefined> {
+    if (!isUuid(id)) return undefined; // nothing to ask the database (a NUL in a path would make Postgres fail)
     const row = await this.exec.get(`SELECT ${this.cols} FROM ${this.def.table} WHERE id = ? AND org_id = ?`, [id, this.orgId]);
     return row ? this.def.fromRow(row) : undefined;
   }
@@ -68,7 +70,7 @@ export class RecordRepo<K extends EntityKind> {
   /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` maps them). */
   private async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
     const lock = opts.forUpdate && this.exec.dialect === "postgres";
-    const unique = [...new Set(ids)];
+    const unique = [...new Set(ids)].filter(isUuid);
     if (lock) unique.sort();
     const out: Record<string, unknown>[] = [];
     for (let i = 0; i < unique.length; i += BATCH) {

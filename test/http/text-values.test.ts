@@ -101,6 +101,14 @@ forEachDialect("text values", ({ db }) => {
     expect((await t.request("GET", `/api/tasks/${bad.entity_id}`, { token: me.token })).status).toBe(404);
   });
 
+  test("a path id holding a NUL is no record: 404, nothing asked of the database", async () => {
+    for (const path of ["/api/tasks/x%00", "/api/tasks/x%00/history", "/api/tasks/x%00/comments", "/api/projects/x%00", "/api/comments/x%00", "/api/devices/x%00", "/api/sync/conflicts/x%00"]) {
+      expect((await t.request("GET", path, { token: me.token })).status, path).toBe(404);
+    }
+    expect((await t.request("PATCH", "/api/tasks/x%00", { token: me.token, body: { title: "t" } })).status).toBe(404);
+    expect((await t.request("DELETE", "/api/projects/x%00", { token: me.token })).status).toBe(404);
+  });
+
   test("a device_id holding a NUL is not the caller's device (403), on push and pull", async () => {
     const push = await t.request("POST", "/api/sync/push", { token: me.token, body: { device_id: "d\u0000", changes: [] } });
     expect(push.status).toBe(403);
