@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Query } from "../http/pagination";
 import { orderingPattern } from "../records/list";
 import { CommentFieldProps, Uuid } from "../records/model";
 
@@ -34,7 +34,7 @@ export type CommentPatchBody = Static<typeof CommentPatchBody>;
 export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
 
 /** `GET /api/comments` query. Unknown parameters are ignored. */
-export const CommentListQuery = t.Object({
+export const CommentListQuery = Query({
   ...PageQuery,
   task_id: t.Optional(Uuid),
   ordering: t.Optional(

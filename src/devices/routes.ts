@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageFrom } from "../http/pagination";
+import { envelope, PageQuery, pageFrom, Query } from "../http/pagination";
 import { IdParams } from "../records/http";
 import type { Services } from "../services";
 import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
@@ -18,7 +18,7 @@ export const deviceRoutes = (s: Services) =>
         const r = await s.devices.listMine(auth, page);
         return envelope(request.url, page, { count: r.count, results: r.results.map(toDeviceView) });
       },
-      { query: t.Object(PageQuery), response: DevicePage, detail: detail("Your devices") },
+      { query: Query(PageQuery), response: DevicePage, detail: detail("Your devices") },
     )
     .post(
       "/api/devices",

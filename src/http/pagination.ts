@@ -1,9 +1,16 @@
+import type { TProperties } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 import { invalid } from "../errors";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * The schema of a query string: parameters it does not name are ignored (a cache-buster `_=…`,
+ * tracing, a parameter of a newer client), not refused.
+ */
+export const Query = <P extends TProperties>(props: P) => t.Object(props, { additionalProperties: true });
 
 /**
  * Query parameters of every paginated list (spread into the list's query model). Only the type is

@@ -1,8 +1,9 @@
 import { t, type Static } from "elysia";
+import { Query } from "../http/pagination";
 
 const Rate = t.Union([t.Number(), t.Null()]);
 
-export const MetricsQuery = t.Object({
+export const MetricsQuery = Query({
   window: t.Optional(t.String({ description: "look-back window: a number and m, h or d (e.g. 1h, 24h, 7d); default 24h" })),
 });
 

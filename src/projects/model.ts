@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Query } from "../http/pagination";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
 import { optionalProps, ProjectFieldProps, Uuid } from "../records/model";
@@ -29,7 +29,7 @@ export const ArchiveBody = t.Optional(
 export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
 
 /** `GET /api/projects` query. Unknown parameters are ignored. */
-export const ProjectListQuery = t.Object({
+export const ProjectListQuery = Query({
   ...PageQuery,
   archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),

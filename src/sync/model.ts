@@ -4,7 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery, Paginated } from "../http/pagination";
+import { PageQuery, Paginated, Query } from "../http/pagination";
 import { Nullable, OneOf, VectorClockSchema } from "../records/model";
 
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
@@ -55,7 +55,7 @@ export const PushResponse = t.Object({ results: t.Array(ChangeResult) });
 export type PushResponse = Static<typeof PushResponse>;
 
 /** `GET /api/sync/pull` query. */
-export const PullQuery = t.Object({
+export const PullQuery = Query({
   device_id: t.String({ description: "the pulling device: the caller's, not revoked (403 otherwise)" }),
   cursor: t.Optional(t.String({ description: "from the previous pull; absent for a full snapshot" })),
   limit: t.Optional(t.Numeric({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
@@ -103,7 +103,7 @@ export type ConflictView = Static<typeof ConflictView>;
 
 export const ConflictPage = Paginated(ConflictView);
 
-export const ConflictListQuery = t.Object({
+export const ConflictListQuery = Query({
   include_resolved: t.Optional(t.BooleanString({ description: "true: resolved conflicts too" })),
   ...PageQuery,
 });

@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Query } from "../http/pagination";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
 import { DueDate, optionalProps, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
@@ -28,7 +28,7 @@ const oneOrMore = (values: readonly string[]) => `^(${values.join("|")})(,(${val
 const uuidOrNull = `^(null|${UUID_PATTERN.slice(1, -1)})$`;
 
 /** `GET /api/tasks` query. Unknown parameters are ignored. */
-export const TaskListQuery = t.Object({
+export const TaskListQuery = Query({
   ...PageQuery,
   status: t.Optional(t.String({ pattern: oneOrMore(TASK_STATUSES), description: "one status or several, comma-separated" })),
   priority: t.Optional(t.String({ pattern: oneOrMore(TASK_PRIORITIES), description: "one priority or several, comma-separated" })),
@@ -46,7 +46,7 @@ export const TaskListQuery = t.Object({
 export type TaskListQuery = Static<typeof TaskListQuery>;
 
 /** Query of the lists under a task (`/api/tasks/{id}/comments`, `/history`). */
-export const SubListQuery = t.Object({
+export const SubListQuery = Query({
   ...PageQuery,
   include_deleted: t.Optional(t.Boolean({ description: "comments: also soft-deleted ones (and those of a deleted task)" })),
 });

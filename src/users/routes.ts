@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageFrom } from "../http/pagination";
+import { envelope, PageQuery, pageFrom, Query } from "../http/pagination";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";
 
@@ -17,6 +17,6 @@ export const userRoutes = (s: Services) =>
         const r = await s.users.listPage(auth, page);
         return envelope(request.url, page, { count: r.count, results: r.results.map(toUserView) });
       },
-      { query: t.Object(PageQuery), response: UserPage, detail: detail("Members of your organization") },
+      { query: Query(PageQuery), response: UserPage, detail: detail("Members of your organization") },
     )
     .get("/api/users/me", async ({ auth }) => toUserView(await s.users.me(auth)), { response: UserView, detail: detail("Your account") });

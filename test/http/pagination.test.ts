@@ -47,6 +47,13 @@ forEachDialect("pagination of every list", ({ db }) => {
     }
   });
 
+  test("query parameters a list does not know are ignored, not refused (a cache-buster, tracing)", async () => {
+    for (const path of [...lists, "/api/metrics", `/api/sync/pull?device_id=${u.deviceId}`]) {
+      const r = await t.request("GET", `${path}${path.includes("?") ? "&" : "?"}_=1733400000000&trace=abc`, { token: u.token });
+      expect(r.status, path).toBe(200);
+    }
+  });
+
   test("the bounds themselves are accepted, and the envelope echoes the page size in its links", async () => {
     for (const path of lists) {
       const r = await t.request("GET", `${path}?page=1&page_size=500`, { token: u.token });
