@@ -69,7 +69,8 @@ export class ConflictService {
   }
 
   private async resolveIn(resolver: Resolver, id: string, input: ResolveInput): Promise<AnyRecord> {
-    if (input.resolution === "custom" && input.data === undefined) throw invalid({ data: "required for a custom resolution" });
+    if (input.resolution === "custom" && (input.data === undefined || Object.keys(input.data).length === 0))
+      throw invalid({ data: "required for a custom resolution: at least one field (for the server's values, resolve remote)" });
     if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
     const now = this.deps.clock.now();
     return this.deps.db.transaction(async (tx) => {

@@ -90,6 +90,7 @@ forEachDialect("sync conflicts", ({ db }) => {
       const unknown = await resolve(token, r.conflict_id!, { resolution: "custom", data: { title: "ok", version: 9 } });
       expect(unknown.status).toBe(422);
       expect((await resolve(token, r.conflict_id!, { resolution: "custom" })).status).toBe(422);
+      expect((await resolve(token, r.conflict_id!, { resolution: "custom", data: {} })).status).toBe(422);
       expect((await resolve(token, r.conflict_id!, { resolution: "local", data: { title: "x" } })).status).toBe(422);
       expect((await resolve(token, r.conflict_id!, { resolution: "mine" })).status).toBe(422);
       const ok = await resolve(token, r.conflict_id!, { resolution: "custom", data: { title: "Buy oat and soy milk", tags: ["shopping"] } });
