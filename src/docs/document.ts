@@ -24,6 +24,38 @@ export const PUBLIC_PATHS = ["/api/auth/login", "/api/auth/refresh", "/api/healt
 
 /** The parts of an OpenAPI operation adjusted here. */
 type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown>; requestBody?: { content?: Record<string, unknown> } };
+type Schema = { anyOf?: Schema[]; type?: string; format?: string; description?: string };
+
+/** The formats of the string Elysia documents beside each of its string-coercing types (`t.Integer`, `t.Numeric`, `t.BooleanString`). */
+const COERCED_FORMATS = new Set(["integer", "numeric", "boolean"]);
+
+/**
+ * Replaces, everywhere in `node`, Elysia's "a string of format integer with default 0, or an
+ * integer" (how it documents its string-coercing types, in parameters and answers alike) by the
+ * integer (number, boolean) alone: that is what is sent and answered, and a generated client (or the
+ * docs page's "Try it out") would otherwise send `page=0`, which the server refuses.
+ */
+function withoutCoercedStrings(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) withoutCoercedStrings(item);
+    return;
+  }
+  if (node === null || typeof node !== "object") return;
+  const obj = node as Record<string, unknown>;
+  for (const [key, value] of Object.entries(obj)) {
+    const members = (value as Schema | null)?.anyOf;
+    if (members?.length === 2) {
+      const coerced = members.find((m) => m.type === "string" && COERCED_FORMATS.has(m.format ?? ""));
+      const typed = members.find((m) => m !== coerced && (m.type === "integer" || m.type === "number" || m.type === "boolean"));
+      if (coerced && typed) {
+        const description = (value as Schema).description ?? typed.description;
+        obj[key] = description === undefined ? typed : { ...typed, description };
+        continue;
+      }
+    }
+    withoutCoercedStrings(value);
+  }
+}
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
 /**
@@ -44,6 +76,7 @@ export function buildDocument(app: AnyElysia) {
       if (content?.["application/json"]) op.requestBody!.content = { "application/json": content["application/json"] };
     }
   }
+  withoutCoercedStrings(generated.paths);
   return {
     openapi: OPENAPI_VERSION,
     info: {

@@ -81,6 +81,16 @@ describe("GET /api/schema", () => {
     }
   });
 
+  test("numbers and booleans are documented as such, without a made-up default (Elysia documents its coercing types as strings defaulting to 0)", () => {
+    const params = (path: string) => (doc.paths[path]!.get as { parameters: { name: string; schema: Record<string, unknown> }[] }).parameters;
+    const pageSize = params("/api/tasks").find((p) => p.name === "page_size")!.schema;
+    expect(pageSize).toMatchObject({ type: "integer", description: expect.stringContaining("1..500") });
+    expect(JSON.stringify(doc)).not.toContain('"default":0');
+    expect(params("/api/sync/pull").find((p) => p.name === "limit")!.schema.type).toBe("number");
+    expect(params("/api/sync/conflicts").find((p) => p.name === "include_resolved")!.schema).toMatchObject({ type: "boolean" });
+    expect(JSON.stringify(doc)).not.toMatch(/"format":"(integer|numeric|boolean)"/);
+  });
+
   test("every tag an operation uses is declared", () => {
     const declared = new Set(doc.tags.map((t) => t.name));
     for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) for (const tag of op.tags ?? []) expect(declared).toContain(tag);
