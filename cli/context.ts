@@ -25,6 +25,8 @@ export async function orgSlugs({ services }: Runtime): Promise<Map<string, strin
 export interface RuntimeOptions {
   /** Apply pending migrations first (every command but `migrate status`). Default true. */
   migrate?: boolean;
+  /** Open the database without changing it (`migrate status`; implies `migrate: false`). */
+  readOnly?: boolean;
   /** The logger; by default admin commands log to stderr only at `--log-level debug`. */
   log?: (config: Config) => Logger;
 }
@@ -42,9 +44,9 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
   const config = loadConfig(flagsOf(cmd));
   const log = (opts.log ?? adminLogger)(config);
   try {
-    const db = await connect(config.databaseUrl);
+    const db = await connect(config.databaseUrl, opts.readOnly === true);
     try {
-      if (opts.migrate !== false) await migrate(db);
+      if (opts.migrate !== false && opts.readOnly !== true) await migrate(db);
       return await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
     } finally {
       await db.close();
@@ -55,10 +57,10 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
 }
 
 /** Opens the database and checks that it answers; a failure names the database (never its password). */
-export async function connect(url: string): Promise<Database> {
+export async function connect(url: string, readOnly = false): Promise<Database> {
   let db: Database | undefined;
   try {
-    db = openDatabase(url);
+    db = openDatabase(url, { readOnly });
     await db.get("SELECT 1");
     return db;
   } catch (err) {

@@ -42,6 +42,6 @@ export function registerMigrate(program: Command): void {
       // A SQLite file that does not exist yet: everything pending, and no file or folder created.
       const path = sqlitePath(loadConfig(flagsOf(self)).databaseUrl);
       if (path !== null && path !== ":memory:" && !existsSync(path)) return print(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: null })));
-      await withRuntime(self, async ({ db }) => print(await migrationStatus(db)), { migrate: false });
+      await withRuntime(self, async ({ db }) => print(await migrationStatus(db)), { readOnly: true });
     });
 }

@@ -9,10 +9,13 @@ export function sqlitePath(url: string): string | null {
   return path === ":memory:" || path === "" ? ":memory:" : path;
 }
 
-/** Opens the database named by a `DATABASE_URL`: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`. */
-export function openDatabase(url: string): Database {
+/**
+ * Opens the database named by a `DATABASE_URL`: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`.
+ * `readOnly`: a SQLite file is opened without changing it (it must exist); Postgres is read only by what is sent.
+ */
+export function openDatabase(url: string, opts: { readOnly?: boolean } = {}): Database {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) return new PostgresDatabase(url);
   const path = sqlitePath(url);
-  if (path !== null) return new SqliteDatabase(path);
+  if (path !== null) return new SqliteDatabase(path, { readOnly: opts.readOnly === true && path !== ":memory:" });
   throw new Error(`unsupported DATABASE_URL "${url}": use sqlite:PATH, sqlite::memory: or postgres://…`);
 }

@@ -82,9 +82,20 @@ export class SqliteDatabase implements Database {
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
 
-  constructor(path: string) {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  /**
+   * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created,
+   * no pragma that writes (journal mode), no checkpoints, one connection.
+   */
+  constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.label = path === ":memory:" ? "sqlite::memory:" : `sqlite:${path}`;
+    if (opts.readOnly) {
+      this.db = new BunSqlite(path, { readonly: true });
+      for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
+      this.statements = new StatementCache(this.db);
+      this.direct = new SqliteExecutor(this.db, this.statements);
+      return;
+    }
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
     this.db = new BunSqlite(path, { create: true });
     for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
     if (path !== ":memory:" && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {

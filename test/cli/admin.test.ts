@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
@@ -59,12 +59,26 @@ for (const dialect of DIALECTS) {
       expect(r.stdout).toContain("applied 0001_initial");
       expect((await cli(["migrate"])).stdout).toContain("up to date");
 
+      const file = join(cwd, "admin.db");
+      const bytes = dialect === "sqlite" ? readFileSync(file) : null;
       const after = await json(["migrate", "status"]);
+      // Status does not change an existing file either.
+      if (bytes) expect(readFileSync(file).equals(bytes)).toBe(true);
       expect(after.map((m: { name: string }) => m.name)).toEqual(before.map((m: { name: string }) => m.name));
       expect(after.every((m: { applied_at: string | null }) => typeof m.applied_at === "string")).toBe(true);
 
       db = openDatabase(url);
       services = createServices({ db, config: { ...loadConfig({ db: url }, {}), secret: "cli-test-secret" }, clock: systemClock, log: silentLogger });
+    });
+
+    test("migrate status leaves an empty SQLite file empty (nothing applied, every migration pending)", async () => {
+      if (dialect !== "sqlite") return;
+      const empty = join(cwd, "empty.db");
+      writeFileSync(empty, "");
+      const r = await taskmgr(["migrate", "status", "--json", "--db", `sqlite:${empty}`], { cwd });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout).every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
+      expect(readFileSync(empty).length).toBe(0);
     });
 
     test("orgs create derives or takes a slug; a taken slug fails with one line", async () => {
