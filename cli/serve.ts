@@ -7,6 +7,12 @@ import { createLogger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { withRuntime, type Runtime } from "./context";
 
+/**
+ * After SIGINT/SIGTERM the server still accepts for this long before it stops listening: connections
+ * that waited in the listen backlog while the event loop was busy are taken in and answered, not reset.
+ */
+const ACCEPT_GRACE_MS = 50;
+
 /** How long requests in flight may take to finish after SIGINT/SIGTERM before they are cut off. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -45,12 +51,22 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
 
   const signal = await stopSignal;
   log.info("server_stopping", { signal });
+  await receivedRequests();
   const timer = setTimeout(() => void server.stop(true), DRAIN_TIMEOUT_MS);
   await server.stop();
   clearTimeout(timer);
   await stopJobs();
   await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
+}
+
+/**
+ * Lets the event loop take in the connections and requests that arrived while it was busy (a SQLite
+ * push runs synchronously): `server.stop()` finishes the requests it has been handed, and the
+ * connections still waiting to be accepted would be reset unanswered.
+ */
+async function receivedRequests(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, ACCEPT_GRACE_MS));
 }
 
 /**

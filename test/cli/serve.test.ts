@@ -67,6 +67,31 @@ for (const dialect of DIALECTS) {
       expect(((await chunked.json()) as ErrorBody).error.code).toBe("payload_too_large");
     });
 
+    test("SIGTERM while a big push keeps the event loop busy: requests sent meanwhile are answered, not reset", async () => {
+      if (dialect !== "sqlite") return; // on Postgres the event loop is not blocked by the database
+      const dir = tempDir();
+      const s = await serve(["--port", "0", "--db", `sqlite:${join(dir, "busy.db")}`], { cwd: dir });
+      try {
+        const [, email, password] = /admin (\S+) with password: (\S+)/.exec(s.stdout())!;
+        const { access } = (await (await login(s.url, email!, password!)).json()) as { access: string };
+        const headers = { authorization: `Bearer ${access}`, "content-type": "application/json" };
+        const device = ((await (await fetch(`${s.url}/api/devices`, { method: "POST", headers, body: JSON.stringify({ name: "d" }) })).json()) as { id: string }).id;
+        const changes = Array.from({ length: 1000 }, () => ({
+          change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+          data: { title: "x".repeat(400), description: "y".repeat(3000) }, vector_clock: { [device]: 1 },
+        }));
+        const push = fetch(`${s.url}/api/sync/push`, { method: "POST", headers, body: JSON.stringify({ device_id: device, changes }) });
+        await Bun.sleep(120);
+        const reads = [0, 1, 2].map(() => fetch(`${s.url}/api/tasks?page_size=1`, { headers }).then((r) => r.status, (e: Error) => e.message));
+        await Bun.sleep(60);
+        s.proc.kill("SIGTERM");
+        expect(await Promise.all([push.then((r) => r.status), ...reads])).toEqual([200, 200, 200, 200]);
+        expect(await s.stop("SIGTERM")).toBe(0);
+      } finally {
+        if (s.proc.exitCode === null) await s.stop("SIGKILL");
+      }
+    });
+
     test("SIGTERM stops accepting, finishes the request in flight, and exits 0", async () => {
       const s = server!;
       const admin = /admin (\S+) with password: (\S+)/.exec(s.stdout())!;
