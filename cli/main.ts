@@ -1,5 +1,6 @@
 import "./production"; // first: before anything loads Elysia
 import { type Command, CommanderError } from "commander";
+import { ConfigError } from "../src/config";
 import { describeFailure, UsageError } from "./failure";
 import { buildProgram } from "./program";
 
@@ -15,7 +16,7 @@ async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     process.stderr.write(`error: ${describeFailure(err)}\n`);
     if (debugging(program) && err instanceof Error && err.stack) process.stderr.write(err.stack + "\n");
-    return err instanceof UsageError ? EXIT.usage : EXIT.failure;
+    return err instanceof UsageError || (err instanceof ConfigError && err.fromFlag) ? EXIT.usage : EXIT.failure;
   }
 }
 

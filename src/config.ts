@@ -37,11 +37,14 @@ export const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string | undefined> = process.env): Config {
   const databaseUrl = flags.db ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
   const logLevel = (flags.logLevel ?? env.LOG_LEVEL ?? "info").toLowerCase();
-  if (!LEVELS.includes(logLevel as LogLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LEVELS.join(", ")}, not "${logLevel}"`);
+  if (!LEVELS.includes(logLevel as LogLevel)) {
+    const name = flags.logLevel !== undefined ? "--log-level" : "LOG_LEVEL";
+    throw new ConfigError(`${name} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`, name.startsWith("--"));
+  }
   return {
     databaseUrl,
     host: flags.host ?? env.HOST ?? "127.0.0.1",
-    port: intIn("PORT", flags.port ?? env.PORT, 8000, 0, 65535),
+    port: intIn(flags.port !== undefined ? "--port" : "PORT", flags.port ?? env.PORT, 8000, 0, 65535),
     dataDir: resolve(env.TASKMGR_DATA_DIR ?? defaultDataDir(databaseUrl)),
     logDir: resolve(env.LOG_DIR ?? "./logs"),
     logLevel: logLevel as LogLevel,
@@ -54,13 +57,21 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   };
 }
 
-/** A configuration value that cannot be used; the CLI prints its message and exits 1. */
-export class ConfigError extends Error {}
+/** A configuration value that cannot be used; the CLI prints its message and exits 1 (2 when a flag gave it: bad usage). */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    /** The value came from a command-line flag (named in the message), not from the environment. */
+    readonly fromFlag = false,
+  ) {
+    super(message);
+  }
+}
 
 function intIn(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw === "") return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`, name.startsWith("--"));
   return n;
 }
 

@@ -85,6 +85,16 @@ describe("failures exit 1 with one line on stderr", () => {
   });
 
   test.each([
+    [["orgs", "list", "--log-level", "loud"], "--log-level must be one of"],
+    [["serve", "--port", "abc"], "--port must be an integer"],
+  ])("a bad flag value %p is bad usage: exit 2, one line naming the flag", async (args, message) => {
+    const r = await taskmgr([...args, "--db", "sqlite::memory:"], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith(`error: ${message}`);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test.each([
     [["--log-level", "debug"], {}],
     [[], { LOG_LEVEL: "debug" }],
     [["--log-level", "DEBUG"], { LOG_LEVEL: "warn" }],
