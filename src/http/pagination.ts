@@ -64,7 +64,8 @@ export function envelope<T>(requestUrl: string, p: PageRequest, r: PageResult<T>
   return {
     count: r.count,
     next: p.page * p.pageSize < r.count ? link(p.page + 1) : null,
-    previous: p.page > 1 ? link(p.page - 1) : null,
+    // Past the end, `previous` is the last page that has results (not the empty page before this one).
+    previous: p.page > 1 ? link(Math.min(p.page - 1, Math.max(1, Math.ceil(r.count / p.pageSize)))) : null,
     results: r.results,
   };
 }

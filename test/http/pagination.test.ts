@@ -64,4 +64,17 @@ forEachDialect("pagination of every list", ({ db }) => {
       expect(new URL(second.body.previous).searchParams.get("page_size")).toBe("1");
     }
   });
+
+  test("a page past the end is empty; its previous link is the last page with results", async () => {
+    for (let i = 0; i < 4; i++) await t.request("POST", "/api/projects", { token: u.token, body: { name: `p${i}` } });
+    const count = (await t.request("GET", "/api/projects?page_size=2", { token: u.token })).body.count as number;
+    const last = Math.ceil(count / 2);
+    const past = await t.request("GET", `/api/projects?page=${last + 5}&page_size=2`, { token: u.token });
+    expect(past.body.results).toEqual([]);
+    expect(past.body.next).toBeNull();
+    expect(new URL(past.body.previous).searchParams.get("page")).toBe(String(last));
+    const lastPage = await t.request("GET", `/api/projects?page=${last}&page_size=2`, { token: u.token });
+    expect(lastPage.body.results.length).toBeGreaterThan(0);
+    expect(new URL(lastPage.body.previous).searchParams.get("page")).toBe(String(last - 1));
+  });
 });
