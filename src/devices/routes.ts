@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope, PageQuery, pageFrom, Query } from "../http/pagination";
+import { publicUrlOf } from "../http/public-url";
 import { IdParams } from "../records/http";
 import type { Services } from "../services";
 import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
@@ -11,12 +12,13 @@ const detail = (summary: string) => ({ tags: ["devices"], summary });
 export const deviceRoutes = (s: Services) =>
   new Elysia()
     .use(authGuard(s))
+    .use(publicUrlOf(s.deps.config))
     .get(
       "/api/devices",
-      async ({ auth, query, request }) => {
+      async ({ auth, query, publicUrl }) => {
         const page = pageFrom(query);
         const r = await s.devices.listMine(auth, page);
-        return envelope(request.url, page, { count: r.count, results: r.results.map(toDeviceView) });
+        return envelope(publicUrl, page, { count: r.count, results: r.results.map(toDeviceView) });
       },
       { query: Query(PageQuery), response: DevicePage, detail: detail("Your devices") },
     )

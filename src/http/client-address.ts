@@ -7,13 +7,18 @@
  */
 export function clientAddress(peer: string | null, forwardedFor: string | null, trusted: ReadonlySet<string>): string {
   const direct = peer ?? "local";
-  if (forwardedFor === null || !trusted.has(normalize(direct))) return direct;
+  if (forwardedFor === null || !isTrustedPeer(peer, trusted)) return direct;
   const hops = forwardedFor
     .split(",")
     .map((h) => normalize(h.trim()))
     .filter((h) => h !== "");
   for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i])) return hops[i];
   return hops[0] ?? direct;
+}
+
+/** True when the TCP peer is one of the trusted proxies (whose forwarded headers count). */
+export function isTrustedPeer(peer: string | null, trusted: ReadonlySet<string>): boolean {
+  return peer !== null && trusted.has(normalize(peer));
 }
 
 /** Parses `TRUSTED_PROXIES` (comma-separated IP addresses); throws on anything that is not one. */

@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope, Paginated } from "../http/pagination";
+import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import type { Services } from "../services";
 import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPatchBody } from "./model";
@@ -12,11 +13,12 @@ const detail = (summary: string, description?: string) => ({ tags: ["projects"],
 export const projectRoutes = (s: Services) =>
   new Elysia()
     .use(authGuard(s))
+    .use(publicUrlOf(s.deps.config))
     .get(
       "/api/projects",
-      async ({ auth, query, request }) => {
+      async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.projects.list(auth, query);
-        return envelope(request.url, page, result);
+        return envelope(publicUrl, page, result);
       },
       { query: ProjectListQuery, response: { 200: Paginated(Project), ...RECORD_ERRORS }, detail: detail("List projects") },
     )

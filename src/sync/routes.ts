@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../http/pagination";
+import { publicUrlOf } from "../http/public-url";
 import { withEtag } from "../records/http";
 import type { Services } from "../services";
 import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
@@ -15,6 +16,7 @@ const conflicts = (summary: string, description?: string) => ({ tags: ["conflict
 export const syncRoutes = (s: Services) =>
   new Elysia()
     .use(authGuard(s))
+    .use(publicUrlOf(s.deps.config))
     .post("/api/sync/push", ({ auth, body }) => s.sync.push(auth, body), {
       body: PushBody,
       response: { 200: PushResponse, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody },
@@ -37,9 +39,9 @@ export const syncRoutes = (s: Services) =>
     })
     .get(
       "/api/sync/conflicts",
-      async ({ auth, query, request }) => {
+      async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.conflicts.list(auth, query);
-        return envelope(request.url, page, result);
+        return envelope(publicUrl, page, result);
       },
       { query: ConflictListQuery, response: { 200: ConflictPage, 422: ErrorBody }, detail: conflicts("List conflicts", "Unresolved ones, oldest first; all with include_resolved=true.") },
     )

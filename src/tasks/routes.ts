@@ -2,6 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope, Paginated } from "../http/pagination";
+import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { Comment } from "../records/model";
 import type { Services } from "../services";
@@ -13,11 +14,12 @@ const detail = (summary: string, description?: string) => ({ tags: ["tasks"], su
 export const taskRoutes = (s: Services) =>
   new Elysia()
     .use(authGuard(s))
+    .use(publicUrlOf(s.deps.config))
     .get(
       "/api/tasks",
-      async ({ auth, query, request }) => {
+      async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.tasks.list(auth, query);
-        return envelope(request.url, page, result);
+        return envelope(publicUrl, page, result);
       },
       {
         query: TaskListQuery,
@@ -73,17 +75,17 @@ export const taskRoutes = (s: Services) =>
     )
     .get(
       "/api/tasks/:id/comments",
-      async ({ auth, params, query, request }) => {
+      async ({ auth, params, query, publicUrl }) => {
         const { page, result } = await s.comments.listForTask(auth, params.id, query);
-        return envelope(request.url, page, result);
+        return envelope(publicUrl, page, result);
       },
       { params: IdParams, query: SubListQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first") },
     )
     .get(
       "/api/tasks/:id/history",
-      async ({ auth, params, query, request }) => {
+      async ({ auth, params, query, publicUrl }) => {
         const { page, result } = await s.tasks.history(auth, params.id, query);
-        return envelope(request.url, page, result);
+        return envelope(publicUrl, page, result);
       },
       {
         params: IdParams,

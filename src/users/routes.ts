@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope, PageQuery, pageFrom, Query } from "../http/pagination";
+import { publicUrlOf } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";
 
@@ -10,12 +11,13 @@ const detail = (summary: string) => ({ tags: ["users"], summary });
 export const userRoutes = (s: Services) =>
   new Elysia()
     .use(authGuard(s))
+    .use(publicUrlOf(s.deps.config))
     .get(
       "/api/users",
-      async ({ auth, query, request }) => {
+      async ({ auth, query, publicUrl }) => {
         const page = pageFrom(query);
         const r = await s.users.listPage(auth, page);
-        return envelope(request.url, page, { count: r.count, results: r.results.map(toUserView) });
+        return envelope(publicUrl, page, { count: r.count, results: r.results.map(toUserView) });
       },
       { query: Query(PageQuery), response: UserPage, detail: detail("Members of your organization") },
     )

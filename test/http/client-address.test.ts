@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
 import { migrate } from "../../src/db/migrate";
 import { clientAddress, parseTrustedProxies } from "../../src/http/client-address";
+import { publicUrl } from "../../src/http/public-url";
 import { type RunningServer, startServer } from "../../src/server";
 import { createTestApp, type TestApp } from "../support/app";
 
@@ -36,6 +37,20 @@ describe("clientAddress", () => {
   });
 });
 
+describe("publicUrl: list links as the client addressed the server", () => {
+  const trusted = parseTrustedProxies("10.0.0.1");
+  const url = "http://10.0.0.9:8000/api/tasks?page=2";
+  const h = (headers: Record<string, string>) => new Headers(headers);
+  test.each([
+    ["a trusted proxy's scheme and host", "10.0.0.1", { "x-forwarded-proto": "https", "x-forwarded-host": "tasks.example.com" }, "https://tasks.example.com/api/tasks?page=2"],
+    ["the outermost value of a list", "10.0.0.1", { "x-forwarded-proto": "https, http", "x-forwarded-host": "a.example.com:8443, b" }, "https://a.example.com:8443/api/tasks?page=2"],
+    ["the scheme alone", "10.0.0.1", { "x-forwarded-proto": "https" }, "https://10.0.0.9:8000/api/tasks?page=2"],
+    ["headers from a peer that is not trusted", "203.0.113.5", { "x-forwarded-proto": "https", "x-forwarded-host": "evil.example" }, url],
+    ["no peer (in-process)", null, { "x-forwarded-proto": "https" }, url],
+    ["a scheme that is not http(s), a host with other characters", "10.0.0.1", { "x-forwarded-proto": "javascript", "x-forwarded-host": "a b/c" }, url],
+  ])("%s", (_name, peer, headers, want) => expect(publicUrl(url, h(headers), peer, trusted)).toBe(want));
+});
+
 describe("login rate limit per forwarded client, behind a trusted proxy (real socket)", () => {
   let t: TestApp;
   let server: RunningServer;
@@ -60,5 +75,15 @@ describe("login rate limit per forwarded client, behind a trusted proxy (real so
     // A forged entry to the left does not escape the limit: the proxy's own entry is the rightmost.
     expect((await login(u.email, u.password, "203.0.113.77, 198.51.100.1")).status).toBe(429);
     expect((await login(u.email, u.password, "198.51.100.2")).status).toBe(200);
+  });
+
+  test("list links carry the scheme and host the proxy forwarded", async () => {
+    const u = await t.createUser();
+    for (let i = 0; i < 2; i++) await t.request("POST", "/api/projects", { token: u.token, body: { name: `p${i}` } });
+    const r = await fetch(`${server.url}/api/projects?page_size=1`, {
+      headers: { authorization: `Bearer ${u.token}`, "x-forwarded-proto": "https", "x-forwarded-host": "tasks.example.com" },
+    });
+    const body = (await r.json()) as { next: string };
+    expect(body.next).toStartWith("https://tasks.example.com/api/projects?");
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * The URL a client used, for the absolute `next`/`previous` links of lists. Behind a reverse proxy
+ * or load balancer that terminates TLS, the request taskmgr sees is `http://` on its own host and
+ * port: when the TCP peer is one of `TRUSTED_PROXIES`, `X-Forwarded-Proto` and `X-Forwarded-Host`
+ * (their first value: what the outermost proxy saw) name the scheme and host instead. From any other
+ * peer the headers are ignored (a client could write anything in them).
+ */
+import { Elysia } from "elysia";
+import type { Config } from "../config";
+import { isTrustedPeer } from "./client-address";
+
+/** `url` as the client addressed it (see the module comment). */
+export function publicUrl(url: string, headers: Headers, peer: string | null, trusted: ReadonlySet<string>): string {
+  if (!isTrustedPeer(peer, trusted)) return url;
+  const first = (name: string) => headers.get(name)?.split(",")[0]?.trim() || null;
+  const proto = first("x-forwarded-proto");
+  const host = first("x-forwarded-host");
+  if (proto === null && host === null) return url;
+  const u = new URL(url);
+  if (proto === "http" || proto === "https") u.protocol = `${proto}:`;
+  if (host !== null && /^[a-z0-9.:[\]-]+$/i.test(host)) {
+    // The host as forwarded, its port included or not (the `host` setter would keep taskmgr's own port).
+    const forwarded = new URL(`${u.protocol}//${host}`);
+    u.hostname = forwarded.hostname;
+    u.port = forwarded.port;
+  }
+  return u.toString();
+}
+
+/** Gives handlers `publicUrl`: the request's URL as the client addressed it. */
+export const publicUrlOf = (config: Pick<Config, "trustedProxies">) =>
+  new Elysia().derive({ as: "scoped" }, ({ request, server }) => ({
+    publicUrl: publicUrl(request.url, request.headers, server?.requestIP(request)?.address ?? null, config.trustedProxies),
+  }));
