@@ -7,7 +7,7 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
-import { Text } from "../http/text";
+import { isText, Text } from "../http/text";
 
 /** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
@@ -91,9 +91,25 @@ const MetaProps = {
   deleted_by: Nullable(t.String({ description: "user who soft-deleted the record" })),
 };
 
-export const Project = t.Object({ ...MetaProps, ...ProjectFieldProps, created_by: Nullable(t.String()) });
-export const Task = t.Object({ ...MetaProps, ...TaskFieldProps, created_by: t.String() });
-export const Comment = t.Object({ ...MetaProps, ...CommentFieldProps, author_id: t.String() });
+/**
+ * `schema` as an answer is checked: a {@link Text} as a plain string (also inside a union or an
+ * array). What a write must satisfy (lengths in characters, no NUL) is not re-checked on the way
+ * out, so that a record stored before a rule was tightened stays readable.
+ */
+function answered(schema: TSchema): TSchema {
+  const s = schema as TSchema & { anyOf?: TSchema[]; items?: TSchema; description?: string };
+  if (isText(schema as unknown)) return Type.String(s.description === undefined ? {} : { description: s.description });
+  if (Array.isArray(s.anyOf)) return t.Union(s.anyOf.map(answered));
+  if (s.type === "array" && s.items) return t.Array(answered(s.items));
+  return schema;
+}
+
+/** The props of a record as answered ({@link answered}); the static types are unchanged. */
+const answeredProps = <P extends TProperties>(props: P): P => Object.fromEntries(Object.entries(props).map(([k, s]) => [k, answered(s)])) as P;
+
+export const Project = t.Object({ ...MetaProps, ...answeredProps(ProjectFieldProps), created_by: Nullable(t.String()) });
+export const Task = t.Object({ ...MetaProps, ...answeredProps(TaskFieldProps), created_by: t.String() });
+export const Comment = t.Object({ ...MetaProps, ...answeredProps(CommentFieldProps), author_id: t.String() });
 export type Project = Static<typeof Project>;
 export type Task = Static<typeof Task>;
 export type Comment = Static<typeof Comment>;
