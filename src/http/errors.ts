@@ -61,6 +61,8 @@ function answerTo(log: Logger, { code, error, request }: { code: unknown; error:
       const where = (error as ValidationError).type;
       // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
       if (where === "params") return json(404, errorBody("not_found", "no such resource"));
+      // An answer that does not fit its own schema is the server's fault, not the request's: logged, 500.
+      if (where === "response") break;
       const fields = validationFields(error as ValidationError);
       return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
     }
