@@ -5,9 +5,9 @@
  * carries is therefore lower-cased before validation (src/app.ts; the CLI likewise): path
  * parameters, query parameters and JSON fields named `id` or ending in `_id` (at any depth: a
  * pushed change's `entity_id` and the `project_id` of its `data` alike), and the keys of every
- * `vector_clock`. `ABC…` and `abc…` then
- * name one record, one device, one change. Only values shaped like a UUID change; anything else is
- * left for validation to refuse. Ids are answered in lower case (as RFC 9562 asks of output).
+ * `vector_clock`. `ABC…` and `abc…` then name one record, one device, one change. Only values
+ * shaped like a UUID change; anything else is left for validation to refuse. Ids are answered in
+ * lower case (as RFC 9562 asks of output).
  */
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

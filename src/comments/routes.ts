@@ -18,7 +18,7 @@ export const commentRoutes = (s: Services) =>
       "/api/comments",
       async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.comments.list(auth, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       {
         query: CommentListQuery,

@@ -88,23 +88,22 @@ export class SqliteDatabase implements Database {
    */
   constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.label = path === ":memory:" ? "sqlite::memory:" : `sqlite:${path}`;
+    const file = path !== ":memory:" && !opts.readOnly;
     if (opts.readOnly) {
       this.db = new BunSqlite(path, { readonly: true });
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
-      this.statements = new StatementCache(this.db);
-      this.direct = new SqliteExecutor(this.db, this.statements);
-      return;
+    } else {
+      if (file) mkdirSync(dirname(path), { recursive: true });
+      this.db = new BunSqlite(path, { create: true });
+      for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
     }
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
-    this.db = new BunSqlite(path, { create: true });
-    for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
-    if (path !== ":memory:" && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
+    if (file && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
       this.checkpointer = Checkpointer.start(path);
       if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     }
     this.statements = new StatementCache(this.db);
     this.direct = new SqliteExecutor(this.db, this.statements);
-    if (path !== ":memory:") {
+    if (file) {
       this.readerDb = new BunSqlite(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.readerDb.exec(pragma);
       this.reader = new SqliteExecutor(this.readerDb, new StatementCache(this.readerDb));

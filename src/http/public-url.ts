@@ -27,8 +27,8 @@ export function publicUrl(url: string, headers: Headers, peer: string | null, tr
   return u.toString();
 }
 
-/** Gives handlers `publicUrl`: the request's URL as the client addressed it. */
+/** Gives handlers `publicUrl()`: the request's URL as the client addressed it (worked out only by the lists that call it). */
 export const publicUrlOf = (config: Pick<Config, "trustedProxies">) =>
   new Elysia().derive({ as: "scoped" }, ({ request, server }) => ({
-    publicUrl: publicUrl(request.url, request.headers, server?.requestIP(request)?.address ?? null, config.trustedProxies),
+    publicUrl: () => publicUrl(request.url, request.headers, server?.requestIP(request)?.address ?? null, config.trustedProxies),
   }));

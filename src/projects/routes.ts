@@ -18,7 +18,7 @@ export const projectRoutes = (s: Services) =>
       "/api/projects",
       async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.projects.list(auth, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       { query: ProjectListQuery, response: { 200: Paginated(Project), ...RECORD_ERRORS }, detail: detail("List projects") },
     )

@@ -63,10 +63,12 @@ export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
     }
     const last = await reservePositions(exec, orgId, touches.length);
     const first = last - touches.length + 1;
-    const rows: SqlValue[][] = touches.map((t, i) => [t.entity, t.entityId, t.orgId, first + i, t.op, t.version, t.originDevice, t.record, t.vectorClock]);
-    await insertRows(exec, "feed", FEED_COLUMNS, rows, FEED_UPSERT);
+    await insertRows(exec, "feed", FEED_COLUMNS, touches.map((t, i) => feedRow(t, first + i)), FEED_UPSERT);
   }
 };
+
+/** A touch as a feed row (values in {@link FEED_COLUMNS} order) at position `pos`. */
+const feedRow = (t: FeedTouch, pos: number): SqlValue[] => [t.entity, t.entityId, t.orgId, pos, t.op, t.version, t.originDevice, t.record, t.vectorClock];
 
 const FEED_UPSERT =
   "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device, " +
@@ -80,7 +82,8 @@ const FEED_UPSERT =
  * while the database runs the two — not while this process is busy with other requests.
  */
 async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[], last: boolean): Promise<void> {
-  const rows: SqlValue[][] = touches.map((t, i) => [t.entity, t.entityId, t.orgId, i + 1, t.op, t.version, t.originDevice, t.record, t.vectorClock]);
+  // Each row's `pos` column carries its rank in the block (1…n); the statement adds the block's start.
+  const rows = touches.map((t, i) => feedRow(t, i + 1));
   const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
        ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
      INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device, record, vector_clock)

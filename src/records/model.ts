@@ -2,8 +2,9 @@
  * Wire shapes of the synced records (projects, tasks, comments) and of their history: the ONE
  * definition, shared by the REST resources (src/projects, src/tasks, src/comments) and the sync
  * engine. Integers use TypeBox's own `Type.Integer` (Elysia's `t.Integer` is a string-coercing
- * transform meant for query strings). Field schemas are plain TypeBox (`t.String`, `t.Array`, …) so that the write core can
- * check values coming from sync pushes with the same rules as REST bodies (src/records/validate.ts).
+ * transform meant for query strings). Field schemas are plain TypeBox (`Text`, `t.Array`, …) so that
+ * the write core can check values coming from sync pushes with the same rules as REST bodies
+ * (src/records/validate.ts); the record models answered derive from them without the write-only rules.
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";

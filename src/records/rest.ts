@@ -44,11 +44,10 @@ const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== n
  * record at `details.current` and its `ETag` (a client can retry with it at once).
  */
 export function checkPrecondition(current: { version: number } & object, p: Precondition): void {
-  const etag = { etag: etagOf(current) };
   if (p.ifMatch !== undefined && p.ifMatch !== null && !ifMatchAccepts(p.ifMatch, current.version))
-    throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current }, etag);
+    throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current }, { etag: etagOf(current) });
   if (p.version !== undefined && p.version !== current.version)
-    throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, etag);
+    throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, { etag: etagOf(current) });
 }
 
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */

@@ -41,7 +41,7 @@ export const syncRoutes = (s: Services) =>
       "/api/sync/conflicts",
       async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.conflicts.list(auth, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       { query: ConflictListQuery, response: { 200: ConflictPage, 422: ErrorBody }, detail: conflicts("List conflicts", "Unresolved ones, oldest first; all with include_resolved=true.") },
     )

@@ -19,7 +19,7 @@ export const taskRoutes = (s: Services) =>
       "/api/tasks",
       async ({ auth, query, publicUrl }) => {
         const { page, result } = await s.tasks.list(auth, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       {
         query: TaskListQuery,
@@ -77,7 +77,7 @@ export const taskRoutes = (s: Services) =>
       "/api/tasks/:id/comments",
       async ({ auth, params, query, publicUrl }) => {
         const { page, result } = await s.comments.listForTask(auth, params.id, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       { params: IdParams, query: SubListQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first") },
     )
@@ -85,7 +85,7 @@ export const taskRoutes = (s: Services) =>
       "/api/tasks/:id/history",
       async ({ auth, params, query, publicUrl }) => {
         const { page, result } = await s.tasks.history(auth, params.id, query);
-        return envelope(publicUrl, page, result);
+        return envelope(publicUrl(), page, result);
       },
       {
         params: IdParams,
