@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery, Query } from "../http/pagination";
+import { PageQuery } from "../http/pagination";
+import { Query } from "../http/query";
 import { orderingPattern } from "../records/list";
 import { CommentFieldProps, Uuid } from "../records/model";
 
@@ -33,13 +34,23 @@ export type CommentPatchBody = Static<typeof CommentPatchBody>;
 
 export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
 
+const CommentOrdering = t.Optional(
+  t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),
+);
+
+/** `GET /api/tasks/{id}/comments` query. Unknown parameters are ignored. */
+export const TaskCommentsQuery = Query({
+  ...PageQuery,
+  ordering: CommentOrdering,
+  include_deleted: t.Optional(t.Boolean({ description: "also soft-deleted comments (and those of a soft-deleted task)" })),
+});
+export type TaskCommentsQuery = Static<typeof TaskCommentsQuery>;
+
 /** `GET /api/comments` query. Unknown parameters are ignored. */
 export const CommentListQuery = Query({
   ...PageQuery,
   task_id: t.Optional(Uuid),
-  ordering: t.Optional(
-    t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),
-  ),
+  ordering: CommentOrdering,
   include_deleted: t.Optional(t.Boolean({ description: "also soft-deleted comments and those of soft-deleted tasks" })),
 });
 export type CommentListQuery = Static<typeof CommentListQuery>;

@@ -6,7 +6,7 @@ import type { Comment } from "../records/model";
 import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
-import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchBody } from "./model";
+import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchBody, type TaskCommentsQuery } from "./model";
 import { CommentRepo } from "./repo";
 
 /**
@@ -26,13 +26,13 @@ export class CommentService {
   }
 
   /** `GET /api/tasks/{id}/comments`: the task must exist (a soft-deleted one only with include_deleted). */
-  async listForTask(actor: Actor, taskId: string, q: { page?: number; page_size?: number; include_deleted?: boolean }): Promise<Page<Comment>> {
+  async listForTask(actor: Actor, taskId: string, q: TaskCommentsQuery): Promise<Page<Comment>> {
     const page = pageFrom(q);
     const includeDeleted = q.include_deleted === true;
     const tasks = new RecordRepo(this.deps.db, actor.orgId, "task");
     await (includeDeleted ? tasks.mustGet(taskId) : tasks.mustGetLive(taskId));
     const result = await new CommentRepo(this.deps.db, actor.orgId).list(
-      { taskId, includeDeleted, ordering: parseOrdering(undefined, COMMENT_ORDERING, "created_at") },
+      { taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING, "created_at") },
       page,
     );
     return { page, result };

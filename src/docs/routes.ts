@@ -11,6 +11,18 @@ const asset = (path: string, type: string) => () =>
   new Response(Bun.file(path), { headers: { "content-type": type, "cache-control": "public, max-age=86400" } });
 
 /**
+ * The stylesheet without its closing `sourceMappingURL` comment: the map is not served, and a browser
+ * with its developer tools open would ask for it and log a 404.
+ */
+const cssWithoutSourceMap = () => {
+  let text: Promise<string> | undefined;
+  return async () => {
+    text ??= Bun.file(swaggerCss).text().then((css) => css.replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, ""));
+    return new Response(await text, { headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=86400" } });
+  };
+};
+
+/**
  * `GET /api/schema`: the OpenAPI 3 document of every route, built once on first request;
  * `GET /api/docs`: Swagger UI served from assets inside taskmgr (no CDN, works offline). Both public.
  */
@@ -21,5 +33,5 @@ export const docsRoutes = () => {
     .get(SCHEMA_PATH, () => (document ??= buildDocument(docs)), hidden)
     .get(DOCS_PATH, () => new Response(docsPage(API_TITLE), { headers: { "content-type": "text/html; charset=utf-8" } }), hidden)
     .get(BUNDLE_PATH, asset(swaggerBundle, "text/javascript; charset=utf-8"), hidden)
-    .get(CSS_PATH, asset(swaggerCss, "text/css; charset=utf-8"), hidden);
+    .get(CSS_PATH, cssWithoutSourceMap(), hidden);
 };

@@ -1,26 +1,25 @@
-import type { TProperties } from "@sinclair/typebox";
 import { t, type TSchema } from "elysia";
 import { invalid } from "../errors";
+import { QueryInteger, queryInteger } from "./query";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
 export const MAX_PAGE_SIZE = 500;
 export const DEFAULT_PAGE_SIZE = 50;
 
 /**
- * The schema of a query string: parameters it does not name are ignored (a cache-buster `_=…`,
- * tracing, a parameter of a newer client), not refused.
- */
-export const Query = <P extends TProperties>(props: P) => t.Object(props, { additionalProperties: true });
-
-/**
- * Query parameters of every paginated list (spread into the list's query model). Only the type is
- * checked here; the range is checked by {@link pageFrom}, so that the 422 names the field (Elysia
- * reports a bound of its string-coercing `t.Integer` under the field name "property").
+ * Query parameters of every paginated list (spread into the list's query model). Only the form is
+ * checked here (decimal digits); the range is checked by {@link pageFrom}, whose 422 names the bounds.
  */
 export const PageQuery = {
-  page: t.Optional(t.Integer({ description: "page number, from 1 (default 1)" })),
-  page_size: t.Optional(t.Integer({ description: `1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
+  page: t.Optional(QueryInteger({ description: "page number, from 1 (default 1)" })),
+  page_size: t.Optional(QueryInteger({ description: `1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
 };
+
+/** The page parameters of a list's query, as {@link PageQuery} passes them (or numbers, from code). */
+export interface PageParams {
+  page?: string | number;
+  page_size?: string | number;
+}
 
 export interface PageRequest {
   page: number;
@@ -38,9 +37,9 @@ export interface PageResult<T> {
  * query parsed with {@link PageQuery}; 422 `validation_failed` naming the field otherwise.
  * Every list goes through it.
  */
-export function pageFrom(query: { page?: number; page_size?: number }): PageRequest {
-  const page = query.page ?? 1;
-  const pageSize = query.page_size ?? DEFAULT_PAGE_SIZE;
+export function pageFrom(query: PageParams): PageRequest {
+  const page = queryInteger(query.page) ?? 1;
+  const pageSize = queryInteger(query.page_size) ?? DEFAULT_PAGE_SIZE;
   const errors: Record<string, string> = {};
   if (!Number.isSafeInteger(page) || page < 1) errors.page = "must be an integer of at least 1";
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;

@@ -3,6 +3,7 @@
  * UUID or null`, `must not contain the NUL character (U+0000)`) rather than TypeBox's messages: for
  * request validation (src/http/errors.ts) and for pushed data (src/records/validate.ts) alike.
  */
+import { isQueryInteger, QUERY_INTEGER_REASON } from "./query";
 import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
@@ -37,6 +38,7 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
   if (hasNul(value)) return NUL_REASON;
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
+  if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;
   // A string where text or null is expected: what is wrong with the text.
   const text = typeof value === "string" ? schema?.anyOf?.find(isText) : undefined;
   const problem = text ? textProblem(text as TextOptions, value) : null;

@@ -1,5 +1,5 @@
 import { t, type Static } from "elysia";
-import { Query } from "../http/pagination";
+import { Query } from "../http/query";
 
 const Rate = t.Union([t.Number(), t.Null()]);
 

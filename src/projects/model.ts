@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery, Query } from "../http/pagination";
+import { PageQuery } from "../http/pagination";
+import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
 import { optionalProps, ProjectFieldProps, Uuid } from "../records/model";

@@ -4,7 +4,8 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery, Paginated, Query } from "../http/pagination";
+import { PageQuery, Paginated } from "../http/pagination";
+import { Query, QueryInteger } from "../http/query";
 import { Nullable, OneOf, VectorClockSchema } from "../records/model";
 
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
@@ -58,7 +59,7 @@ export type PushResponse = Static<typeof PushResponse>;
 export const PullQuery = Query({
   device_id: t.String({ description: "the pulling device: the caller's, not revoked (403 otherwise)" }),
   cursor: t.Optional(t.String({ description: "from the previous pull; absent for a full snapshot" })),
-  limit: t.Optional(t.Numeric({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
+  limit: t.Optional(QueryInteger({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
 });
 export type PullQuery = Static<typeof PullQuery>;
 

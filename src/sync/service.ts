@@ -9,6 +9,7 @@ import type { Database } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
 import { DomainError, forbidden, invalid } from "../errors";
+import { queryInteger } from "../http/query";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
@@ -32,7 +33,8 @@ export interface PushInput {
 export interface PullInput {
   device_id: string;
   cursor?: string;
-  limit?: number;
+  /** As the query wrote it (a decimal string) or as a number. */
+  limit?: string | number;
 }
 
 /** `p`, marked as handled: it may be dropped unawaited when an earlier check throws (no unhandled rejection). */
@@ -126,7 +128,7 @@ export class SyncService {
     let delivered = 0;
     let error: unknown = null;
     try {
-      const limit = input.limit ?? DEFAULT_PULL_LIMIT;
+      const limit = queryInteger(input.limit) ?? DEFAULT_PULL_LIMIT;
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
         throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
       }

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery, Query } from "../http/pagination";
+import { PageQuery } from "../http/pagination";
+import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
 import { DueDate, optionalProps, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
@@ -45,9 +46,6 @@ export const TaskListQuery = Query({
 });
 export type TaskListQuery = Static<typeof TaskListQuery>;
 
-/** Query of the lists under a task (`/api/tasks/{id}/comments`, `/history`). */
-export const SubListQuery = Query({
-  ...PageQuery,
-  include_deleted: t.Optional(t.Boolean({ description: "comments: also soft-deleted ones (and those of a deleted task)" })),
-});
-export type SubListQuery = Static<typeof SubListQuery>;
+/** `GET /api/tasks/{id}/history` query (the history of a soft-deleted task stays readable). */
+export const HistoryQuery = Query({ ...PageQuery });
+export type HistoryQuery = Static<typeof HistoryQuery>;

@@ -6,7 +6,8 @@ import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { Comment } from "../records/model";
 import type { Services } from "../services";
-import { SubListQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
+import { TaskCommentsQuery } from "../comments/model";
+import { HistoryQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
 
 const detail = (summary: string, description?: string) => ({ tags: ["tasks"], summary, description });
 
@@ -79,7 +80,7 @@ export const taskRoutes = (s: Services) =>
         const { page, result } = await s.comments.listForTask(auth, params.id, query);
         return envelope(publicUrl(), page, result);
       },
-      { params: IdParams, query: SubListQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first") },
+      { params: IdParams, query: TaskCommentsQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first unless `ordering` says otherwise") },
     )
     .get(
       "/api/tasks/:id/history",
@@ -89,7 +90,7 @@ export const taskRoutes = (s: Services) =>
       },
       {
         params: IdParams,
-        query: SubListQuery,
+        query: HistoryQuery,
         response: { 200: Paginated(TaskHistoryEntry), ...RECORD_ERRORS },
         detail: detail("History of a task, oldest first (also for soft-deleted tasks)"),
       },

@@ -1,7 +1,7 @@
 import type { Database } from "../db/types";
 import { invalid } from "../errors";
 import { HistoryRepo, type HistoryEntry } from "../records/history";
-import { pageFrom } from "../http/pagination";
+import { type PageParams, pageFrom } from "../http/pagination";
 import { listValues, type Page, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
@@ -62,7 +62,7 @@ export class TaskService {
   }
 
   /** The task's history, oldest first; readable for soft-deleted tasks too. */
-  async history(actor: Actor, id: string, q: { page?: number; page_size?: number }): Promise<Page<TaskHistoryEntry>> {
+  async history(actor: Actor, id: string, q: PageParams): Promise<Page<TaskHistoryEntry>> {
     const page = pageFrom(q);
     await new TaskRepo(this.deps.db, actor.orgId).mustGet(id);
     const r = await new HistoryRepo(this.deps.db, actor.orgId).list("task", id, page);

@@ -1,6 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageFrom, Query } from "../http/pagination";
+import { envelope, PageQuery, pageFrom } from "../http/pagination";
+import { Query } from "../http/query";
 import { publicUrlOf } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";

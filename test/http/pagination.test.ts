@@ -34,6 +34,13 @@ forEachDialect("pagination of every list", ({ db }) => {
     ["page=abc", "page"],
     ["page=1.5", "page"],
     ["page=99999999999999999999", "page"],
+    // Number() would read these as integers; a query integer is decimal digits only.
+    ["page=1e2", "page"],
+    ["page_size=0x10", "page_size"],
+    ["page=2.0", "page"],
+    ["page=%207", "page"],
+    ["page=", "page"],
+    ["page_size=+5", "page_size"],
   ];
 
   test("out-of-range or non-integer page and page_size → 422 naming the field, on every list", async () => {
@@ -45,6 +52,14 @@ forEachDialect("pagination of every list", ({ db }) => {
         expect(r.body.error.message).toContain(field);
       }
     }
+  });
+
+  test("the reason says what a page parameter must be", async () => {
+    const reason = async (qs: string) => (await t.request("GET", `/api/tasks?${qs}`, { token: u.token })).body.error.details.fields;
+    expect(await reason("page=1e2")).toEqual({ page: "must be an integer" });
+    expect(await reason("page=0")).toEqual({ page: "must be an integer of at least 1" });
+    expect(await reason("page_size=0x10")).toEqual({ page_size: "must be an integer" });
+    expect(await reason("page_size=501")).toEqual({ page_size: "must be an integer from 1 to 500" });
   });
 
   test("query parameters a list does not know are ignored, not refused (a cache-buster, tracing)", async () => {

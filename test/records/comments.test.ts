@@ -87,7 +87,7 @@ forEachDialect("comments API", ({ db }) => {
     expect((await A()("GET", `/api/comments/${c.id}`)).body).toEqual(ok.body);
   });
 
-  test("lists: /api/comments?task_id= and /api/tasks/{id}/comments, oldest first, deleted hidden unless include_deleted", async () => {
+  test("lists: /api/comments?task_id= and /api/tasks/{id}/comments, oldest first unless ordered otherwise, deleted hidden unless include_deleted", async () => {
     const t = await task();
     const other = await task();
     const c1 = await comment({ task_id: t.id, body: "1" });
@@ -101,6 +101,8 @@ forEachDialect("comments API", ({ db }) => {
     expect(ids(await A()("GET", `/api/tasks/${t.id}/comments`))).toEqual([c1.id, c2.id]);
     expect(ids(await A()("GET", `/api/tasks/${t.id}/comments?include_deleted=true`))).toEqual([c1.id, c2.id, c3.id]);
     expect(ids(await A()("GET", `/api/comments?task_id=${t.id}&ordering=-created_at`))).toEqual([c2.id, c1.id]);
+    expect(ids(await A()("GET", `/api/tasks/${t.id}/comments?ordering=-created_at`))).toEqual([c2.id, c1.id]);
+    expect((await A()("GET", `/api/tasks/${t.id}/comments?ordering=body`)).status).toBe(422);
     const tomb = (await A()("GET", `/api/comments?task_id=${t.id}&include_deleted=true`)).body.results[2];
     expect(tomb).toMatchObject({ id: c3.id, deleted_by: w.a.user.id, version: 2 });
     const bad = await A()("GET", "/api/comments?task_id=nope");

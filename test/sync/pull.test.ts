@@ -186,7 +186,7 @@ forEachDialect("sync pull", ({ db }) => {
 
     test("limit outside 1..5000 or not a number: 422 naming limit; 5000 is fine", async () => {
       const d = Device.of(t, await t.createUser());
-      for (const limit of ["0", "5001", "abc", "1.5", "-2"]) {
+      for (const limit of ["0", "5001", "abc", "1.5", "-2", "1e2", "0x10", ""]) {
         const r = await t.request("GET", `/api/sync/pull?device_id=${d.id}&limit=${limit}`, { token: d.user.token });
         expect(r.status).toBe(422);
         expect(r.body.error.code).toBe("validation_failed");

@@ -1,0 +1,37 @@
+/**
+ * Query strings: their schema ({@link Query}) and their integers ({@link QueryInteger}). A query's
+ * values arrive as text; Elysia's coercing `t.Integer` reads them with `Number()`, so that `1e2`,
+ * `0x10`, `1.0` or ` 7` would pass for integers. A {@link QueryInteger} accepts decimal digits only.
+ */
+import type { TProperties } from "@sinclair/typebox";
+import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
+import { t } from "elysia";
+
+/**
+ * The schema of a query string: parameters it does not name are ignored (a cache-buster `_=…`,
+ * tracing, a parameter of a newer client), not refused.
+ */
+export const Query = <P extends TProperties>(props: P) => t.Object(props, { additionalProperties: true });
+
+/** The TypeBox kind of {@link QueryInteger} schemas (registered below with its check). */
+const QUERY_INTEGER_KIND = "QueryInteger";
+
+/** The reason given for a query integer that is not written in decimal digits. */
+export const QUERY_INTEGER_REASON = "must be an integer";
+
+const DECIMAL = /^-?[0-9]+$/;
+
+TypeRegistry.Set(QUERY_INTEGER_KIND, (_schema, value) => typeof value === "string" && DECIMAL.test(value));
+
+/**
+ * An integer query parameter: documented as `integer`, accepted only as decimal digits with an
+ * optional minus sign. Its value reaches the handler as written (a string): {@link queryInteger}
+ * reads it, and the handler checks the range, so that its 422 names the bounds.
+ */
+export const QueryInteger = (opts: SchemaOptions = {}) => Type.Unsafe<string>({ ...opts, [Kind]: QUERY_INTEGER_KIND, type: "integer" });
+
+/** True for a {@link QueryInteger} schema. */
+export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === QUERY_INTEGER_KIND;
+
+/** The number a {@link QueryInteger} parameter holds (undefined when absent); a number passes as it is. */
+export const queryInteger = (value: string | number | undefined): number | undefined => (value === undefined ? undefined : Number(value));
