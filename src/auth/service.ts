@@ -78,8 +78,9 @@ export class AuthService {
 
   /** Opens a session for a user without a password check (tests, tools); `deviceId` is trusted. */
   async issue(user: User, deviceId: string | null): Promise<Session> {
-    const refresh = await this.storeRefresh(this.deps.db, user.id, deviceId, newId());
-    return this.session(user, deviceId, refresh);
+    const familyId = newId();
+    const refresh = await this.storeRefresh(this.deps.db, user.id, deviceId, familyId);
+    return this.session(user, deviceId, familyId, refresh);
   }
 
   /** Exchanges a refresh token for a new pair; the old token is spent. A spent token presented again revokes its family. */
@@ -102,10 +103,10 @@ export class AuthService {
         await repo.revokeFamily(rec.familyId, now);
         return null;
       }
-      return { user, deviceId: rec.deviceId, refresh: await this.storeRefresh(tx, user.id, rec.deviceId, rec.familyId) };
+      return { user, deviceId: rec.deviceId, familyId: rec.familyId, refresh: await this.storeRefresh(tx, user.id, rec.deviceId, rec.familyId) };
     });
     if (!outcome) throw badRefresh();
-    return this.session(outcome.user, outcome.deviceId, outcome.refresh);
+    return this.session(outcome.user, outcome.deviceId, outcome.familyId, outcome.refresh);
   }
 
   /** Revokes the family of the caller's refresh token. Unknown tokens and other users' tokens are ignored. */
@@ -120,20 +121,23 @@ export class AuthService {
   }
 
   /**
-   * The caller behind an `Authorization: Bearer …` header value: the token must verify, and the user
-   * must still be active and the token's device not revoked (primary-key lookups on every request).
+   * The caller behind an `Authorization: Bearer …` header value: the token must verify, the user
+   * must still be active, the token's device not revoked and its session (refresh-token family) not
+   * ended (indexed lookups on every request).
    */
   async authenticate(authorization: string | null | undefined): Promise<AuthContext> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!m) throw unauthenticated("missing bearer token");
     const claims = await this.tokens.verify(m[1]!);
     const devices = new DeviceRepo(this.deps.db, claims.orgId);
-    // Both lookups at once: one round trip of latency on Postgres for every authenticated request.
-    const [user, device] = await Promise.all([
+    // The lookups at once: one round trip of latency on Postgres for every authenticated request.
+    const [user, device, ended] = await Promise.all([
       new UserRepo(this.deps.db, claims.orgId).find(claims.userId),
       claims.deviceId ? devices.find(claims.deviceId) : undefined,
+      claims.sessionId ? new RefreshTokenRepo(this.deps.db).familyRevoked(claims.sessionId) : false,
     ]);
     if (!user?.active) throw unauthenticated("the account is not active");
+    if (ended) throw unauthenticated("the session has ended (logged out, or its refresh token was reused)");
     if (claims.deviceId) {
       if (!device || device.userId !== user.id || device.revokedAt) throw unauthenticated("this device has been revoked");
       await devices.seen(device, this.deps.clock.now());
@@ -159,8 +163,8 @@ export class AuthService {
     return token;
   }
 
-  private async session(user: User, deviceId: string | null, refresh: string): Promise<Session> {
-    const access = await this.tokens.sign({ userId: user.id, orgId: user.orgId, role: user.role, deviceId });
+  private async session(user: User, deviceId: string | null, familyId: string, refresh: string): Promise<Session> {
+    const access = await this.tokens.sign({ userId: user.id, orgId: user.orgId, role: user.role, deviceId, sessionId: familyId });
     return { access, refresh, expiresIn: this.tokens.ttlSeconds, user };
   }
 }

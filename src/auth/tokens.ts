@@ -14,6 +14,12 @@ export interface AccessClaims {
   orgId: string;
   role: Role;
   deviceId: string | null;
+  /**
+   * The session (refresh-token family) the token was issued for: once the family is revoked (logout,
+   * a reused refresh token, a new password) its access tokens stop working too. Null in tokens
+   * issued before this claim existed, which live until they expire.
+   */
+  sessionId: string | null;
 }
 
 /**
@@ -33,6 +39,7 @@ export class AccessTokens {
     const iat = Math.floor(this.clock.now().getTime() / 1000);
     const payload: Record<string, string> = { org: c.orgId, role: c.role };
     if (c.deviceId) payload.did = c.deviceId;
+    if (c.sessionId) payload.sid = c.sessionId;
     return new SignJWT(payload)
       .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
       .setSubject(c.userId)
@@ -57,11 +64,12 @@ export class AccessTokens {
     } catch (err) {
       throw unauthenticated((err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "the access token has expired" : "invalid access token");
     }
-    const { sub, org, role, did } = payload;
-    if (typeof sub !== "string" || typeof org !== "string" || (role !== "admin" && role !== "member") || (did !== undefined && typeof did !== "string")) {
+    const { sub, org, role, did, sid } = payload;
+    const optionalString = (v: unknown) => v === undefined || typeof v === "string";
+    if (typeof sub !== "string" || typeof org !== "string" || (role !== "admin" && role !== "member") || !optionalString(did) || !optionalString(sid)) {
       throw unauthenticated("invalid access token");
     }
-    return { userId: sub, orgId: org, role, deviceId: did ?? null };
+    return { userId: sub, orgId: org, role, deviceId: (did as string | undefined) ?? null, sessionId: (sid as string | undefined) ?? null };
   }
 }
 

@@ -61,6 +61,31 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     expect((await refresh(rotated.body.refresh)).status).toBe(401);
   });
 
+  test("the access tokens of an ended session stop working at once (logout, reuse of a refresh token, a new password); other sessions go on", async () => {
+    const me = (token: string) => t.request("GET", "/api/users/me", { token }).then((r) => [r.status, r.body?.error?.message]);
+    const ended = [401, "the session has ended (logged out, or its refresh token was reused)"];
+
+    const u = await t.createUser();
+    const elsewhere = await t.services.auth.issue(u.user, u.deviceId);
+    const rotated = await refresh(u.refresh);
+    expect(await me(u.token)).toEqual([200, undefined]); // the first access token of the session, still within its lifetime
+    expect((await t.request("POST", "/api/auth/logout", { token: rotated.body.access, body: { refresh: rotated.body.refresh } })).status).toBe(204);
+    expect(await me(u.token)).toEqual(ended);
+    expect(await me(rotated.body.access)).toEqual(ended);
+    expect(await me(elsewhere.access)).toEqual([200, undefined]);
+
+    // A stolen refresh token used by both parties: the family ends, and so does the access token it gave.
+    const v = await t.createUser();
+    const thief = await refresh(v.refresh);
+    expect(await me(thief.body.access)).toEqual([200, undefined]);
+    expect((await refresh(v.refresh)).status).toBe(401);
+    expect(await me(thief.body.access)).toEqual(ended);
+
+    const w = await t.createUser();
+    await t.services.users.setPassword(w.email, "a brand new password");
+    expect(await me(w.token)).toEqual(ended);
+  });
+
   test("logout ignores another user's refresh token", async () => {
     const a = await t.createUser();
     const b = await t.createUser();

@@ -40,6 +40,13 @@ forEachDialect("auth: access tokens and the guard", ({ db }) => {
     expect((await me(u.token)).status).toBe(200);
   });
 
+  test("the session claim: absent (a token issued before it existed) is accepted, of the wrong type refused", async () => {
+    expect(JSON.parse(Buffer.from(u.token.split(".")[1]!, "base64url").toString()).sid).toEqual(expect.any(String));
+    expect((await me(await sign({ body: { ...claims() } }))).status).toBe(200);
+    expect((await me(await sign({ body: { ...claims(), sid: 7 } }))).status).toBe(401);
+    expect((await me(await sign({ body: { ...claims(), did: 7 } }))).status).toBe(401);
+  });
+
   test("missing or malformed Authorization is 401", async () => {
     const none = await t.request("GET", "/api/users/me");
     expect(none.status).toBe(401);
