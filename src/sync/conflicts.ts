@@ -8,7 +8,7 @@
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
-import { type AnyRecord, recordRepo, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, jsonEqual, recordRepo, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -79,14 +79,29 @@ export class ConflictService {
       if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, now.toISOString()))) {
         throw new DomainError("already_resolved", "this conflict is already resolved");
       }
-      return this.writeResolution(tx, resolver, conflict, resolutionPlan(conflict, input), now);
+      return this.writeResolution(tx, resolver, conflict, input, now);
     });
   }
 
-  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, plan: ResolutionPlan, now: Date): Promise<AnyRecord> {
+  /**
+   * Writes the resolution on the record as it is now. `local` is refused (409 `version_conflict`,
+   * the conflict stays open) when a later write changed one of the conflict's fields: the choice
+   * was made between values that are no longer the record's, and writing `local` would undo that
+   * write unseen. `remote` keeps such a field as it is now (the later write is newer than both sides).
+   */
+  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, input: ResolveInput, now: Date): Promise<AnyRecord> {
     const repo = recordRepo(tx, resolver.orgId, c.entity);
     for (let attempt = 1; ; attempt++) {
       const before = await repo.mustGet(c.entityId);
+      const changed = changedSinceConflict(c, before);
+      if (input.resolution === "local" && changed.length > 0) {
+        throw new DomainError(
+          "version_conflict",
+          `the record changed after the conflict (${changed.join(", ")}): resolve with custom, or remote to keep it as it is now`,
+          { current: before, fields: changed },
+        );
+      }
+      const plan = resolutionPlan(c, input, changed);
       try {
         return await writeRecord(tx, {
           entity: c.entity,
@@ -116,17 +131,28 @@ export interface ResolutionPlan {
 
 /**
  * The write a resolution makes (pure): `local`/`remote` take that side's values of the
- * conflict's `fields` (and its deletion when `deleted_at` is one of them); `custom` writes the
- * given data (checked by the write core like a PATCH) and, when the conflict was about the
- * deletion, brings the record back.
+ * conflict's `fields` (and its deletion when `deleted_at` is one of them), except the fields
+ * `changedSince` the conflict, which stay as they are; `custom` writes the given data (checked by
+ * the write core like a PATCH) and, when the conflict was about the deletion, brings the record back.
  */
-export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">, input: ResolveInput): ResolutionPlan {
+export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">, input: ResolveInput, changedSince: readonly string[] = []): ResolutionPlan {
   const aboutDeletion = c.fields.includes("deleted_at");
   if (input.resolution === "custom") return { data: input.data ?? {}, deleted: aboutDeletion ? false : undefined };
   const side = input.resolution === "local" ? c.local : c.remote;
   const data: Record<string, unknown> = {};
-  for (const f of c.fields) if (f !== "deleted_at" && Object.prototype.hasOwnProperty.call(side, f)) data[f] = side[f];
-  return { data, deleted: aboutDeletion ? (side.deleted_at ?? null) !== null : undefined };
+  for (const f of c.fields) if (f !== "deleted_at" && !changedSince.includes(f) && Object.prototype.hasOwnProperty.call(side, f)) data[f] = side[f];
+  const deletion = aboutDeletion && !changedSince.includes("deleted_at");
+  return { data, deleted: deletion ? (side.deleted_at ?? null) !== null : undefined };
+}
+
+/**
+ * The conflict's fields that a write changed after the conflict was recorded (pure). Right after
+ * it each field held its `remote` value (the server kept its own), and a conflict about the
+ * deletion left the record deleted, whichever side deleted it.
+ */
+export function changedSinceConflict(c: Pick<Conflict, "fields" | "remote">, current: AnyRecord): string[] {
+  const now = current as unknown as Record<string, unknown>;
+  return c.fields.filter((f) => (f === "deleted_at" ? current.deleted_at === null : !jsonEqual(now[f], c.remote[f])));
 }
 
 /** The contract's Conflict. */

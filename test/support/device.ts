@@ -235,7 +235,11 @@ export class SimDevice {
     }
   }
 
-  /** Resolves one open conflict of the organization (chosen by `pick`), as this device's user. */
+  /**
+   * Resolves one open conflict of the organization (chosen by `pick`), as this device's user. A
+   * `local` refused because a later write changed a conflicting field (409 `version_conflict`, checked
+   * here) is resolved `remote` instead.
+   */
   async resolveConflict(
     pick: <T>(items: T[]) => T,
     resolution: "local" | "remote" | "custom",
@@ -255,7 +259,18 @@ export class SimDevice {
       const fields = ((conflict.fields ?? []) as string[]).filter((f) => writable.includes(f) && f in local && f in remote);
       body.data = Object.fromEntries(fields.map((f) => [f, choose(f, local[f], remote[f])]));
     }
-    const res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body });
+    let res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body });
+    if (resolution === "local" && res.status === 409 && res.body?.error?.code === "version_conflict") {
+      // A later write changed a conflicting field: `local` would undo it unseen, so it is refused. Only then:
+      // the fields named must really differ from what the conflict showed, and `remote` (keep them) must work.
+      const { fields, current } = res.body.error.details as { fields: string[]; current: Json };
+      const remote = (conflict.remote ?? {}) as Json;
+      const changed = (f: string) => (f === "deleted_at" ? current.deleted_at == null : JSON.stringify(current[f]) !== JSON.stringify(remote[f]));
+      if (fields.length === 0 || !fields.every(changed)) {
+        throw new ContractViolation(`${this.name}: local resolution of ${JSON.stringify(conflict)} refused for fields that did not change: ${JSON.stringify(res.body)}`);
+      }
+      res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body: { resolution: "remote" } });
+    }
     if (res.status !== 200) {
       throw new ContractViolation(`${this.name}: resolving conflict ${JSON.stringify(conflict)} with ${JSON.stringify(body)} answered ${res.status} ${JSON.stringify(res.body)}`);
     }

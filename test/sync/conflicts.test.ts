@@ -113,6 +113,40 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect(shown.body).toMatchObject({ resolution: null, resolved_at: null });
     });
 
+    test("after a later edit of a conflicting field: local is 409 version_conflict (the conflict stays open), remote keeps the later edit; neither undoes it", async () => {
+      const { a, b, id, r } = await titleConflict();
+      const token = b.user.token;
+      const later = await t.request("PATCH", `/api/tasks/${id}`, { token: a.user.token, body: { title: "Buy almond milk", description: "edited after the conflict" } });
+      expect(later.status).toBe(200);
+
+      const local = await resolve(token, r.conflict_id!, { resolution: "local" });
+      expect(local.status).toBe(409);
+      expect(local.body.error.code).toBe("version_conflict");
+      expect(local.body.error.details).toMatchObject({ fields: ["title"], current: { id, title: "Buy almond milk", version: later.body.version } });
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token })).body).toMatchObject({ resolution: null, resolved_at: null });
+
+      const remote = await resolve(token, r.conflict_id!, { resolution: "remote" });
+      expect(remote.status).toBe(200);
+      expect(remote.body).toMatchObject({ title: "Buy almond milk", description: "edited after the conflict", priority: "high", version: later.body.version + 1 });
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token })).body).toMatchObject({ resolution: "remote" });
+    });
+
+    test("after a later edit of other fields only, local still applies", async () => {
+      const { a, b, id, r } = await titleConflict();
+      expect((await t.request("PATCH", `/api/tasks/${id}`, { token: a.user.token, body: { description: "other field" } })).status).toBe(200);
+      const local = await resolve(b.user.token, r.conflict_id!, { resolution: "local" });
+      expect(local.status).toBe(200);
+      expect(local.body).toMatchObject({ title: "Buy soy milk", description: "other field" });
+    });
+
+    test("custom after a later edit: the given data, the later edit's other fields kept", async () => {
+      const { a, b, id, r } = await titleConflict();
+      expect((await t.request("PATCH", `/api/tasks/${id}`, { token: a.user.token, body: { title: "Buy almond milk", description: "later" } })).status).toBe(200);
+      const custom = await resolve(b.user.token, r.conflict_id!, { resolution: "custom", data: { title: "Buy almond and soy milk" } });
+      expect(custom.status).toBe(200);
+      expect(custom.body).toMatchObject({ title: "Buy almond and soy milk", description: "later" });
+    });
+
     test("resolving twice answers 409 already_resolved and writes nothing", async () => {
       const { b, id, r } = await titleConflict();
       expect((await resolve(b.user.token, r.conflict_id!, { resolution: "local" })).status).toBe(200);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { canonicalJson, parseChange, payloadHash } from "../../src/sync/change";
-import { resolutionPlan } from "../../src/sync/conflicts";
+import { changedSinceConflict, resolutionPlan } from "../../src/sync/conflicts";
 import { decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
 
 const ORG = "7d1f3e2a-0000-4000-8000-000000000001";
@@ -116,6 +116,23 @@ describe("resolutionPlan", () => {
     ["remote of a delete: back to life", deletedByDevice, "remote", { data: {}, deleted: false }],
   ] as const)("%s", (_name, conflict, resolution, plan) => {
     expect(resolutionPlan(conflict as never, { resolution })).toEqual(plan as never);
+  });
+
+  test("fields changed since the conflict stay as they are: remote leaves them, and the deletion state too", () => {
+    expect(resolutionPlan(fieldConflict, { resolution: "remote" }, ["title"])).toEqual({ data: {}, deleted: undefined });
+    expect(resolutionPlan(deletedByDevice, { resolution: "remote" }, ["deleted_at"])).toEqual({ data: {}, deleted: undefined });
+    expect(resolutionPlan(deletedByServer, { resolution: "remote" }, ["title"])).toEqual({ data: {}, deleted: true });
+  });
+
+  test("changedSinceConflict: a field whose value is no longer remote's; a deletion conflict whose record is live again", () => {
+    const record = (over: Record<string, unknown>) => ({ title: "R", priority: "low", deleted_at: null, ...over }) as never;
+    expect(changedSinceConflict(fieldConflict, record({}))).toEqual([]);
+    expect(changedSinceConflict(fieldConflict, record({ title: "later", priority: "urgent" }))).toEqual(["title"]);
+    expect(changedSinceConflict(deletedByServer, record({ deleted_at: "2026-01-01T00:00:00.000Z" }))).toEqual([]);
+    expect(changedSinceConflict(deletedByServer, record({}))).toEqual(["deleted_at"]);
+    // A delete that won against an update: right after the conflict the record is deleted, not as remote shows it.
+    expect(changedSinceConflict(deletedByDevice, record({ deleted_at: "2026-01-01T00:00:00.000Z" }))).toEqual([]);
+    expect(changedSinceConflict({ fields: ["tags"], remote: { tags: ["a", "b"] } }, record({ tags: ["a", "b"] }))).toEqual([]);
   });
 
   test("custom writes the data, and revives the record only when the conflict was about its deletion", () => {
