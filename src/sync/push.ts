@@ -482,12 +482,9 @@ export class PushBatch {
   /** A CONCURRENT update: three-way merge against the record at base_version. */
   private async merge(tx: Tx, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
     const base = await this.base(c, current);
-    const remote = fieldsOf(c.entity, current);
-    const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
-    const data: Record<string, unknown> = {};
-    for (const f of Object.keys(m.merged)) if (!jsonEqual(m.merged[f], remote[f])) data[f] = m.merged[f];
+    const { data, conflicts } = this.mergeInto(c, current, base);
     const dangling = this.dangling(c.entity, data, current);
-    const fields = [...m.conflicts, ...dangling].sort();
+    const fields = [...conflicts, ...dangling].sort();
     const record = await this.write(tx, c, current, "merged", omit(data, dangling), merged(c, current));
     if (fields.length === 0) return { status: "merged", record, wrote: true };
     return { status: "conflict", record, wrote: true, conflict: { fields, local: c.data, remote: withDeletion(c.entity, current), base } };
@@ -495,16 +492,30 @@ export class PushBatch {
 
   /**
    * A change that meets a tombstone (clock AFTER or CONCURRENT): a delete is applied (AFTER) or
-   * agrees with it (`merged`); an update is a conflict — the record stays deleted, the update is kept.
+   * agrees with it (`merged`); an update is a conflict — the record stays deleted, and the Conflict
+   * keeps the update's wish to see it live. Its fields are merged into the tombstone as into a live
+   * record, so that the tombstone is the same whichever came first: an update then a concurrent
+   * delete (which deletes the updated record) or the delete then the update.
    */
   private async onTombstone(tx: Tx, c: ParsedChange, current: AnyRecord, after: boolean): Promise<Outcome> {
     if (c.op === "delete") {
       if (after) return this.applied(tx, c, current, "deleted", {});
       return { status: "merged", record: await this.write(tx, c, current, "merged", {}, merged(c, current)), wrote: true };
     }
-    const record = await this.write(tx, c, current, "merged", {}, merged(c, current));
-    const fields = ["deleted_at", ...changedKeys(c.data, current)];
-    return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base: await this.base(c, current) } };
+    const base = await this.base(c, current);
+    const { data, conflicts } = this.mergeInto(c, current, base);
+    const record = await this.write(tx, c, current, "merged", data, merged(c, current));
+    const fields = ["deleted_at", ...conflicts];
+    return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base } };
+  }
+
+  /** The three-way merge of the change into `current` (against `base`): the fields that change, and those that could not be merged (the server's kept). */
+  private mergeInto(c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
+    const remote = fieldsOf(c.entity, current);
+    const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
+    const data: Record<string, unknown> = {};
+    for (const f of Object.keys(m.merged)) if (!jsonEqual(m.merged[f], remote[f])) data[f] = m.merged[f];
+    return { data, conflicts: m.conflicts };
   }
 
   /** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */

@@ -256,7 +256,9 @@ export class SimDevice {
       const local = (conflict.local ?? {}) as Json;
       const remote = (conflict.remote ?? {}) as Json;
       const writable = WRITABLE[conflict.entity as Entity] ?? [];
-      const fields = ((conflict.fields ?? []) as string[]).filter((f) => writable.includes(f) && f in local && f in remote);
+      // A conflict only about the deletion has no field to choose: a custom resolution then brings the record back with the local side's values.
+      const about = ((conflict.fields ?? []) as string[]).filter((f) => writable.includes(f));
+      const fields = (about.length > 0 ? about : Object.keys(local).filter((f) => writable.includes(f))).filter((f) => f in local && f in remote);
       body.data = Object.fromEntries(fields.map((f) => [f, choose(f, local[f], remote[f])]));
     }
     let res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body });
