@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { loadConfig, type Config, type ConfigFlags } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { openDatabase } from "../src/db/open";
-import { redact } from "../src/db/postgres";
+import { redact } from "../src/db/url";
 import type { Database } from "../src/db/types";
 import { createLogger, type Logger } from "../src/log/logger";
 import { createServices, type Services } from "../src/services";
@@ -56,18 +56,32 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
   }
 }
 
+/**
+ * How long the database may take to answer its first statement. postgres.js gives up on a server
+ * that never answers (its connect timeout), but reconnects forever to one that answers and hangs up
+ * — an HTTP service or a proxy at that address rather than Postgres.
+ */
+const FIRST_ANSWER_MS = 15_000;
+
 /** Opens the database and checks that it answers; a failure names the database (never its password). */
 export async function connect(url: string, readOnly = false): Promise<Database> {
   let db: Database | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     db = openDatabase(url, { readOnly });
-    await db.get("SELECT 1");
+    const silence = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${FIRST_ANSWER_MS / 1000} s (is a database server at that address?)`)), FIRST_ANSWER_MS);
+    });
+    await Promise.race([db.get("SELECT 1"), silence]);
     return db;
   } catch (err) {
-    await db?.close().catch(() => {});
+    // A database that does not answer may not close either: not waited for (the command exits).
+    void db?.close().catch(() => {});
     const safe = redact(url);
-    const reason = (err instanceof Error ? err.message : String(err)).replaceAll(url, safe);
-    throw new CliError(`cannot connect to database ${safe}: ${reason}`);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError(`cannot connect to database ${safe}: ${url === "" ? message : message.replaceAll(url, safe)}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

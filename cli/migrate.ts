@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { loadConfig } from "../src/config";
 import { type MigrationStatus, migrate, migrationStatus } from "../src/db/migrate";
 import { MIGRATIONS } from "../src/db/migrations";
-import { sqlitePath } from "../src/db/open";
+import { sqlitePath } from "../src/db/url";
 import { flagsOf, withRuntime } from "./context";
 import { printList } from "./output";
 

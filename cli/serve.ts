@@ -6,6 +6,7 @@ import { startJobs } from "../src/jobs/schedule";
 import { createLogger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { withRuntime, type Runtime } from "./context";
+import { CliError } from "./failure";
 
 /**
  * After SIGINT/SIGTERM the server still accepts for this long before it stops listening: connections
@@ -33,13 +34,14 @@ export function registerServe(program: Command): void {
  * DRAIN_TIMEOUT_MS are cut off.
  */
 async function serve({ config, services, log }: Runtime): Promise<void> {
+  services.auth.loadKey();
+  const server = listen(services, config);
+  // After the listen: a start that fails (the port taken) has not used up the admin's one showing of its password.
   const admin = await services.orgs.ensureBootstrap();
   if (admin) {
     console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
     console.log("this password is shown only once: change it with `taskmgr users set-password`");
   }
-
-  const server = startServer(createApp(services), { host: config.host, port: config.port });
   const stopSignal = nextSignal();
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: services.deps.db.label });
@@ -58,6 +60,16 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   await stopJobs();
   await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
+}
+
+/** Listens on the configured address; a failure names the address and the settings that chose it. */
+function listen(services: Runtime["services"], config: Config) {
+  try {
+    return startServer(createApp(services), { host: config.host, port: config.port });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${reason}`);
+  }
 }
 
 /**

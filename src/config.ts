@@ -1,4 +1,5 @@
 import { dirname, resolve } from "node:path";
+import { redact, sqlitePath } from "./db/url";
 import { parseTrustedProxies } from "./http/client-address";
 
 /** Everything taskmgr reads from flags, environment and `.env` (Bun loads `.env` without overriding the environment). */
@@ -33,28 +34,63 @@ export interface ConfigFlags {
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 
-/** Builds the configuration: flags beat environment variables, which beat `.env`, which beats defaults. */
+/** A setting's raw value, and the name to blame it on: the flag's when given, else the variable's. */
+interface Raw {
+  name: string;
+  value: string | undefined;
+}
+
+/**
+ * Builds the configuration: flags beat environment variables, which beat `.env`, which beats defaults.
+ * An empty variable counts as unset (a template that leaves `HOST=` empty gets 127.0.0.1, not every
+ * interface); an empty flag value is bad usage.
+ */
 export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string | undefined> = process.env): Config {
-  const databaseUrl = flags.db ?? env.DATABASE_URL ?? DEFAULT_DATABASE_URL;
-  const logLevel = (flags.logLevel ?? env.LOG_LEVEL ?? "info").toLowerCase();
+  const pick = (flag: string | number | undefined, flagName: string, varName: string): Raw => {
+    if (flag !== undefined) {
+      if (String(flag).trim() === "") throw new ConfigError(`${flagName} needs a value`, true);
+      return { name: flagName, value: String(flag) };
+    }
+    const value = env[varName];
+    return { name: varName, value: value === undefined || value.trim() === "" ? undefined : value };
+  };
+  const envValue = (name: string) => pick(undefined, "", name).value;
+  const db = pick(flags.db, "--db", "DATABASE_URL");
+  const databaseUrl = checkDatabaseUrl({ name: db.name, value: db.value ?? DEFAULT_DATABASE_URL });
+  const level = pick(flags.logLevel, "--log-level", "LOG_LEVEL");
+  const logLevel = (level.value ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevel)) {
-    const name = flags.logLevel !== undefined ? "--log-level" : "LOG_LEVEL";
-    throw new ConfigError(`${name} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`, name.startsWith("--"));
+    throw new ConfigError(`${level.name} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`, level.name.startsWith("--"));
   }
   return {
     databaseUrl,
-    host: flags.host ?? env.HOST ?? "127.0.0.1",
-    port: intIn(flags.port !== undefined ? "--port" : "PORT", flags.port ?? env.PORT, 8000, 0, 65535),
-    dataDir: resolve(env.TASKMGR_DATA_DIR ?? defaultDataDir(databaseUrl)),
-    logDir: resolve(env.LOG_DIR ?? "./logs"),
+    host: pick(flags.host, "--host", "HOST").value ?? "127.0.0.1",
+    port: intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535),
+    dataDir: resolve(envValue("TASKMGR_DATA_DIR") ?? defaultDataDir(databaseUrl)),
+    logDir: resolve(envValue("LOG_DIR") ?? "./logs"),
     logLevel: logLevel as LogLevel,
-    secret: env.TASKMGR_SECRET || null,
-    tombstoneRetentionDays: intIn("TOMBSTONE_RETENTION_DAYS", env.TOMBSTONE_RETENTION_DAYS, 90, 0, 36500),
-    syncLogRetentionDays: intIn("SYNC_LOG_RETENTION_DAYS", env.SYNC_LOG_RETENTION_DAYS, 30, 0, 36500),
-    accessTokenTtlSeconds: intIn("ACCESS_TOKEN_TTL_SECONDS", env.ACCESS_TOKEN_TTL_SECONDS, 900, 1, 86400),
-    refreshTokenTtlSeconds: intIn("REFRESH_TOKEN_TTL_SECONDS", env.REFRESH_TOKEN_TTL_SECONDS, 30 * 86400, 60, 365 * 86400),
-    trustedProxies: trustedProxies(env.TRUSTED_PROXIES),
+    secret: envValue("TASKMGR_SECRET") ?? null,
+    tombstoneRetentionDays: intIn(pick(undefined, "", "TOMBSTONE_RETENTION_DAYS"), 90, 0, 36500),
+    syncLogRetentionDays: intIn(pick(undefined, "", "SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
+    accessTokenTtlSeconds: intIn(pick(undefined, "", "ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
+    refreshTokenTtlSeconds: intIn(pick(undefined, "", "REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
+    trustedProxies: trustedProxies(envValue("TRUSTED_PROXIES")),
   };
+}
+
+/** `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (`postgresql://…`); anything else, or `sqlite:` without a path, is refused naming the setting. */
+function checkDatabaseUrl(raw: { name: string; value: string }): string {
+  const url = raw.value.trim();
+  const refuse = (why: string) => new ConfigError(`${raw.name} ${why}, not "${redact(url)}"`, raw.name.startsWith("--"));
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    if (!URL.canParse(url)) throw refuse("must be a valid postgres:// URL");
+    return url;
+  }
+  if (url.startsWith("sqlite:")) {
+    if (sqlitePath(url) === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
+    return url;
+  }
+  throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");
 }
 
 /** A configuration value that cannot be used; the CLI prints its message and exits 1 (2 when a flag gave it: bad usage). */
@@ -68,10 +104,14 @@ export class ConfigError extends Error {
   }
 }
 
-function intIn(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`, name.startsWith("--"));
+/** A whole number in decimal digits (`0x10`, `1e3`, `+5` or `1.0` are refused) from `min` to `max`; `fallback` when unset. */
+function intIn(raw: Raw, fallback: number, min: number, max: number): number {
+  if (raw.value === undefined) return fallback;
+  const text = raw.value.trim();
+  const n = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${raw.name} must be an integer from ${min} to ${max}, not "${raw.value}"`, raw.name.startsWith("--"));
+  }
   return n;
 }
 
@@ -85,6 +125,6 @@ function trustedProxies(raw: string | undefined): ReadonlySet<string> {
 
 /** The SQLite file's folder, or `./data` for Postgres and in-memory databases. */
 function defaultDataDir(databaseUrl: string): string {
-  if (databaseUrl.startsWith("sqlite:") && !databaseUrl.includes(":memory:")) return dirname(databaseUrl.slice("sqlite:".length));
-  return "./data";
+  const path = sqlitePath(databaseUrl);
+  return path === null || path === ":memory:" ? "./data" : dirname(path);
 }

@@ -1,4 +1,5 @@
 import type { Executor } from "../db/types";
+import { ConfigError } from "../config";
 import { invalid, unauthenticated } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
@@ -47,6 +48,20 @@ export class AuthService {
   ) {
     this.limiter = new LoginLimiter(deps.db, deps.clock);
     this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds);
+  }
+
+  /**
+   * Loads (or, the first time, creates) the token-signing key now rather than at the first login:
+   * `serve` calls it before it listens, so that a secret that cannot be read or stored stops the
+   * start (a ConfigError naming the setting) instead of failing every login.
+   */
+  loadKey(): void {
+    try {
+      this.key ??= loadSecret(this.deps.config);
+    } catch (err) {
+      const where = this.deps.config.secret ? "TASKMGR_SECRET" : `the secret file in TASKMGR_DATA_DIR (${this.deps.config.dataDir})`;
+      throw new ConfigError(`${where} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /**

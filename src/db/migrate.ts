@@ -13,11 +13,27 @@ const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
   applied_at TEXT NOT NULL
 )`;
 
-/** Lists every known migration with the time it was applied (null while pending). Reads only: a database never migrated has every migration pending. */
+/**
+ * Lists every known migration with the time it was applied (null while pending), then those applied
+ * that this build does not know (a newer taskmgr's). Reads only: a database never migrated has every
+ * migration pending.
+ */
 export async function migrationStatus(db: Database, all: Migration[] = MIGRATIONS): Promise<MigrationStatus[]> {
-  const rows = (await hasTracking(db)) ? await db.all<{ version: number; applied_at: string }>("SELECT version, applied_at FROM schema_migrations") : [];
+  const rows = (await hasTracking(db)) ? await db.all<{ version: number; name: string; applied_at: string }>("SELECT version, name, applied_at FROM schema_migrations ORDER BY version") : [];
   const applied = new Map(rows.map((r) => [Number(r.version), r.applied_at]));
-  return all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
+  const known = all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
+  const unknown = rows.filter((r) => !all.some((m) => m.version === Number(r.version)));
+  return [...known, ...unknown.map((r) => ({ version: Number(r.version), name: `${r.name} (unknown to this version)`, applied_at: r.applied_at }))];
+}
+
+/**
+ * Thrown when the database holds migrations this build does not know: a newer taskmgr migrated it,
+ * and this one would run on a schema it was not written for.
+ */
+export class NewerSchemaError extends Error {
+  constructor(readonly versions: number[]) {
+    super(`the database has migrations this taskmgr does not know (${versions.join(", ")}): a newer version migrated it; run that version or newer`);
+  }
 }
 
 /**
@@ -28,7 +44,10 @@ export async function migrationStatus(db: Database, all: Migration[] = MIGRATION
 export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Promise<Migration[]> {
   await ensureTracking(db);
   const done: Migration[] = [];
-  for (const status of await migrationStatus(db, all)) {
+  const statuses = await migrationStatus(db, all);
+  const unknown = statuses.filter((s) => !all.some((m) => m.version === s.version)).map((s) => s.version);
+  if (unknown.length > 0) throw new NewerSchemaError(unknown);
+  for (const status of statuses) {
     if (status.applied_at) continue;
     const m = all.find((x) => x.version === status.version)!;
     try {
@@ -68,7 +87,8 @@ async function ensureTracking(db: Database): Promise<void> {
   }
 }
 
-/** True when every known migration is applied. */
+/** True when every known migration is applied (and none unknown: see {@link NewerSchemaError}). */
 export async function isMigrated(db: Database): Promise<boolean> {
-  return (await migrationStatus(db)).every((s) => s.applied_at !== null);
+  const statuses = await migrationStatus(db);
+  return statuses.length === MIGRATIONS.length && statuses.every((s) => s.applied_at !== null);
 }

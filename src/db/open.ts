@@ -1,13 +1,7 @@
 import { PostgresDatabase } from "./postgres";
 import { SqliteDatabase } from "./sqlite";
 import type { Database } from "./types";
-
-/** The SQLite file (or `:memory:`) a `sqlite:` URL names; null for another kind of URL. */
-export function sqlitePath(url: string): string | null {
-  if (!url.startsWith("sqlite:")) return null;
-  const path = url.slice("sqlite:".length).replace(/^\/\/(?=\/)/, "");
-  return path === ":memory:" || path === "" ? ":memory:" : path;
-}
+import { sqlitePath } from "./url";
 
 /**
  * Opens the database named by a `DATABASE_URL`: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`.
@@ -16,6 +10,6 @@ export function sqlitePath(url: string): string | null {
 export function openDatabase(url: string, opts: { readOnly?: boolean } = {}): Database {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) return new PostgresDatabase(url);
   const path = sqlitePath(url);
-  if (path !== null) return new SqliteDatabase(path, { readOnly: opts.readOnly === true && path !== ":memory:" });
+  if (path !== null && path !== "") return new SqliteDatabase(path, { readOnly: opts.readOnly === true && path !== ":memory:" });
   throw new Error(`unsupported DATABASE_URL "${url}": use sqlite:PATH, sqlite::memory: or postgres://…`);
 }

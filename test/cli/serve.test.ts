@@ -149,15 +149,35 @@ for (const dialect of DIALECTS) {
 describe("taskmgr serve failures", () => {
   const cwd = tempDir();
 
-  test("a port in use: exit 1 with one line", async () => {
+  test("a port in use: exit 1 with one line naming the address; a first start does not use up the admin's one showing of its password", async () => {
     const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
+    const db = `sqlite:${join(cwd, "busy.db")}`;
     try {
-      const r = await taskmgr(["serve", "--port", String(holder.port), "--db", `sqlite:${join(cwd, "busy.db")}`], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+      const r = await taskmgr(["serve", "--port", String(holder.port), "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toStartWith("error: ");
+      expect(r.stderr).toStartWith(`error: cannot listen on 127.0.0.1:${holder.port} (--host/HOST, --port/PORT): `);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stdout).not.toContain("password");
     } finally {
       holder.stop(true);
     }
+    const s = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+    expect(s.stdout()).toMatch(/admin \S+ with password: \S+/);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("an empty HOST listens on 127.0.0.1, not on every interface", async () => {
+    const s = await serve(["--port", "0", "--db", "sqlite::memory:"], { cwd, env: { HOST: "", LOG_DIR: join(cwd, "logs") } });
+    expect(s.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("a secret that cannot be stored stops the start (exit 1 naming TASKMGR_DATA_DIR), rather than every login failing", async () => {
+    const blocker = join(cwd, "not-a-folder");
+    await Bun.write(blocker, "a file where the data folder should be");
+    const r = await taskmgr(["serve", "--port", "0", "--db", "sqlite::memory:"], { cwd, env: { TASKMGR_DATA_DIR: join(blocker, "data"), LOG_DIR: join(cwd, "logs") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`error: the secret file in TASKMGR_DATA_DIR (${join(blocker, "data")}) cannot be used: `);
+    expect(r.stdout).not.toContain("listening");
   });
 });

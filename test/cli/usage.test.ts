@@ -67,16 +67,40 @@ describe("failures exit 1 with one line on stderr", () => {
     },
   );
 
-  test("an unsupported database URL", async () => {
-    const r = await taskmgr(["orgs", "list", "--db", "mysql://localhost/x"], { cwd });
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split("\n")).toHaveLength(1);
-    expect(r.stderr).toContain("mysql://localhost/x");
+  test("an unsupported database URL: from DATABASE_URL a failure (1), from --db bad usage (2), naming the setting and the value", async () => {
+    const env = await taskmgr(["orgs", "list"], { cwd, env: { DATABASE_URL: "mysql://localhost/x" } });
+    expect([env.code, env.stderr]).toEqual([1, 'error: DATABASE_URL must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://localhost/x"\n']);
+    const flag = await taskmgr(["orgs", "list", "--db", "bogus"], { cwd });
+    expect([flag.code, flag.stderr]).toEqual([2, 'error: --db must be sqlite:PATH, sqlite::memory: or postgres://…, not "bogus"\n']);
+    const empty = await taskmgr(["orgs", "list", "--db", ""], { cwd });
+    expect([empty.code, empty.stderr]).toEqual([2, "error: --db needs a value\n"]);
   });
+
+  test("a Postgres URL that reaches something else (answers, then hangs up): exit 1 with one line, not a reconnect loop forever", async () => {
+    const impostor = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: {
+        data(socket) {
+          socket.write("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+          socket.end();
+        },
+      },
+    });
+    try {
+      const r = await taskmgr(["orgs", "list", "--db", `postgres://app:pw@127.0.0.1:${impostor.port}/x`], { cwd });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`error: cannot connect to database postgres://app:***@127.0.0.1:${impostor.port}/x: no answer within 15 s (is a database server at that address?)\n`);
+    } finally {
+      impostor.stop(true);
+    }
+  }, 40_000);
 
   test.each([
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
     [{ PORT: "http" }, "PORT must be an integer"],
+    [{ PORT: "0x1F90" }, "PORT must be an integer"],
+    [{ TOMBSTONE_RETENTION_DAYS: "1e1" }, "TOMBSTONE_RETENTION_DAYS must be an integer"],
   ])("a bad configuration value %p", async (env, message) => {
     const r = await taskmgr(["orgs", "list", "--db", "sqlite::memory:"], { cwd, env });
     expect(r.code).toBe(1);
@@ -87,6 +111,8 @@ describe("failures exit 1 with one line on stderr", () => {
   test.each([
     [["orgs", "list", "--log-level", "loud"], "--log-level must be one of"],
     [["serve", "--port", "abc"], "--port must be an integer"],
+    [["serve", "--port", ""], "--port needs a value"],
+    [["serve", "--host", ""], "--host needs a value"],
   ])("a bad flag value %p is bad usage: exit 2, one line naming the flag", async (args, message) => {
     const r = await taskmgr([...args, "--db", "sqlite::memory:"], { cwd });
     expect(r.code).toBe(2);
@@ -99,14 +125,14 @@ describe("failures exit 1 with one line on stderr", () => {
     [[], { LOG_LEVEL: "debug" }],
     [["--log-level", "DEBUG"], { LOG_LEVEL: "warn" }],
   ])("at log level debug (flags %p, env %p) a failure also prints its stack", async (flags, env) => {
-    const r = await taskmgr(["orgs", "list", "--db", "mysql://localhost/x", ...flags], { cwd, env });
+    const r = await taskmgr(["orgs", "list", "--db", DEAD_PG, ...flags], { cwd, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith("error: ");
     expect(r.stderr).toMatch(/\n\s+at /);
   });
 
   test("--log-level info beats LOG_LEVEL=debug: no stack", async () => {
-    const r = await taskmgr(["orgs", "list", "--db", "mysql://localhost/x", "--log-level", "info"], { cwd, env: { LOG_LEVEL: "debug" } });
+    const r = await taskmgr(["orgs", "list", "--db", DEAD_PG, "--log-level", "info"], { cwd, env: { LOG_LEVEL: "debug" } });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });

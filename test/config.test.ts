@@ -1,0 +1,77 @@
+/** loadConfig: flags beat variables beat defaults; an empty variable is unset, an empty flag bad usage; values checked strictly. */
+import { describe, expect, test } from "bun:test";
+import { resolve } from "node:path";
+import { ConfigError, loadConfig } from "../src/config";
+
+/** The error loadConfig throws: its message and whether a flag gave the value (exit 2 rather than 1). */
+function refusal(flags: Parameters<typeof loadConfig>[0], env: Record<string, string>): { message: string; fromFlag: boolean } {
+  try {
+    loadConfig(flags, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return { message: err.message, fromFlag: err.fromFlag };
+    throw err;
+  }
+  throw new Error("accepted");
+}
+
+describe("loadConfig", () => {
+  test("an empty variable is unset: the default applies (HOST= does not listen on every interface)", () => {
+    const c = loadConfig({}, { HOST: "", PORT: " ", DATABASE_URL: "", LOG_LEVEL: "", TOMBSTONE_RETENTION_DAYS: "", TASKMGR_SECRET: "", LOG_DIR: "" });
+    expect({ host: c.host, port: c.port, db: c.databaseUrl, level: c.logLevel, days: c.tombstoneRetentionDays, secret: c.secret, logDir: c.logDir }).toEqual({
+      host: "127.0.0.1",
+      port: 8000,
+      db: "sqlite:./data/taskmgr.db",
+      level: "info",
+      days: 90,
+      secret: null,
+      logDir: resolve("./logs"),
+    });
+  });
+
+  test.each([
+    [{ host: "" }, "--host needs a value"],
+    [{ port: "" }, "--port needs a value"],
+    [{ db: "" }, "--db needs a value"],
+    [{ logLevel: " " }, "--log-level needs a value"],
+  ])("an empty flag value %p is bad usage", (flags, message) => {
+    expect(refusal(flags, {})).toEqual({ message, fromFlag: true });
+  });
+
+  test.each([
+    ["0x10", true],
+    ["1e3", true],
+    ["+80", true],
+    ["80.0", true],
+    ["-1", true],
+    ["65536", true],
+    ["8080", false],
+    [" 8080 ", false],
+    ["0", false],
+  ])("PORT=%p refused: %p (decimal digits only)", (port, refused) => {
+    if (refused) expect(refusal({}, { PORT: port })).toEqual({ message: `PORT must be an integer from 0 to 65535, not "${port}"`, fromFlag: false });
+    else expect(loadConfig({}, { PORT: port }).port).toBe(Number(port));
+  });
+
+  test("the other integers too, and a flag's refusal names the flag", () => {
+    expect(refusal({}, { TOMBSTONE_RETENTION_DAYS: "1e1" }).message).toStartWith("TOMBSTONE_RETENTION_DAYS must be an integer");
+    expect(refusal({}, { ACCESS_TOKEN_TTL_SECONDS: "0x20" }).message).toStartWith("ACCESS_TOKEN_TTL_SECONDS must be an integer");
+    expect(refusal({ port: "0x46C5" }, {})).toEqual({ message: '--port must be an integer from 0 to 65535, not "0x46C5"', fromFlag: true });
+  });
+
+  test.each([
+    [{ db: "bogus" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "bogus"', true],
+    [{}, { DATABASE_URL: "mysql://localhost/x" }, 'DATABASE_URL must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://localhost/x"', false],
+    [{}, { DATABASE_URL: "sqlite:" }, 'DATABASE_URL needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:, not "sqlite:"', false],
+    [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
+  ])("database URL %p %p refused", (flags, env, message, fromFlag) => {
+    expect(refusal(flags, env)).toEqual({ message, fromFlag });
+  });
+
+  test("database URLs accepted, and the data folder follows a SQLite file (two slashes after sqlite: dropped)", () => {
+    expect(loadConfig({ db: "sqlite::memory:" }, {}).dataDir).toBe(resolve("./data"));
+    expect(loadConfig({ db: "sqlite:/srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
+    expect(loadConfig({ db: "sqlite:///srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
+    expect(loadConfig({ db: "sqlite://./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
+    expect(loadConfig({}, { DATABASE_URL: "postgresql://u:p@h:5432/d" }).databaseUrl).toBe("postgresql://u:p@h:5432/d");
+  });
+});
