@@ -1,7 +1,8 @@
 import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
-import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
+import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
+import { redact } from "./url";
 
 type Sql = postgres.Sql | postgres.TransactionSql;
 
@@ -109,6 +110,12 @@ class PgExecutor implements Executor {
   async run(text: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     const rows = await this.send(() => this.query(text, params));
     return { changes: rows.count ?? 0 };
+  }
+  async rawRows(text: string, params: SqlValue[] = []): Promise<RawValue[][]> {
+    // `raw()` marks the same pending query (it returns `this`): each value is the bytes of its text
+    // form as received (a slice of the message), or null.
+    const rows = await this.send(() => this.query(text, params).raw() as unknown as postgres.PendingQuery<postgres.Row[]>);
+    return rows as unknown as RawValue[][];
   }
   async exec(text: string): Promise<void> {
     await this.send(() => this.sql.unsafe(text));
@@ -413,16 +420,5 @@ export class PostgresDatabase extends PgExecutor implements Database {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([this.pool.end({ timeout: 5 }), ...this.retiring]);
-  }
-}
-
-/** The URL without its password, safe for logs and error messages. */
-export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return "postgres://…";
   }
 }

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { Mutex } from "./mutex";
 import { TxState } from "./tx-state";
-import type { Database, Executor, Flusher, SqlValue, Tx } from "./types";
+import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
 /**
  * The connection settings (README, "Performance"):
@@ -117,6 +117,10 @@ export class SqliteDatabase implements Database {
   get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
     if (this.reader && isSelect(sql)) return this.reader.get<T>(sql, params);
     return this.lock.run(() => this.direct.get<T>(sql, params));
+  }
+  rawRows(sql: string, params: SqlValue[] = []): Promise<RawValue[][]> {
+    if (this.reader && isSelect(sql)) return this.reader.rawRows(sql, params);
+    return this.lock.run(() => this.direct.rawRows(sql, params));
   }
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     return this.lock.run(async () => {
@@ -266,6 +270,9 @@ class SqliteExecutor implements Executor {
   async run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     const r = this.stmt(sql).run(...params);
     return { changes: r.changes };
+  }
+  async rawRows(sql: string, params: SqlValue[] = []): Promise<RawValue[][]> {
+    return this.stmt(sql).values(...params) as RawValue[][];
   }
   async exec(sql: string): Promise<void> {
     this.db.exec(sql);

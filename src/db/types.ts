@@ -2,6 +2,12 @@
 export type SqlValue = string | number | null;
 
 /**
+ * A column value of {@link Executor.rawRows}, as the driver read it: on Postgres the UTF-8 bytes of
+ * its text form; on SQLite a number (INTEGER, REAL), a string (TEXT) or bytes (BLOB).
+ */
+export type RawValue = Uint8Array | string | number | null;
+
+/**
  * Runs SQL written once for both dialects: `?` placeholders, portable types
  * (TEXT, INTEGER, BIGINT), ISO-8601 text timestamps, JSON stored as TEXT.
  */
@@ -10,6 +16,11 @@ export interface Executor {
   all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T | undefined>;
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }>;
+  /**
+   * The rows as arrays of column values ({@link RawValue}), nothing decoded: for JSON stored as text
+   * and sent on as it is, where decoding it into strings and encoding it again is most of the cost.
+   */
+  rawRows(sql: string, params?: SqlValue[]): Promise<RawValue[][]>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

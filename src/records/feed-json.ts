@@ -1,20 +1,20 @@
 /**
  * The change feed as read by sync pulls: each change of a page as the JSON text sent to the
- * device, assembled from the texts the write core stored in the feed row (the record as written
- * at the row's version, and its clock) — nothing is parsed, looked up or serialized again.
+ * device, put together by the database from the texts the write core stored in the feed row (the
+ * record as written at the row's version, and its clock) and read as bytes — nothing is parsed,
+ * looked up, decoded or serialized again on its way to the device.
  */
-import type { Executor, SqlValue } from "../db/types";
+import { rawBytes, rawNumber, rawText } from "../db/raw";
+import type { Executor, RawValue, SqlValue } from "../db/types";
 import { type FeedState, readFeedState } from "./feed";
 
 /** A page of the feed as sent by a pull. */
 export interface FeedJsonPage {
   /**
-   * The changes sent, as the body of a JSON array: `{"entity","entity_id","op","record","version",
-   * "vector_clock"}` texts joined by commas.
+   * The changes sent, in order: each one's JSON text (`{"entity","entity_id","op","record","version",
+   * "vector_clock"}`) in UTF-8, to be joined by commas into the body of a JSON array.
    */
-  changes: string;
-  /** How many changes `changes` holds. */
-  count: number;
+  changes: Uint8Array[];
   /** The position to continue after: the last row read, or `afterPos` when nothing was read. */
   lastPos: number;
   /** More rows exist after `lastPos`. */
@@ -67,6 +67,19 @@ export interface FeedRowsPage {
 const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, record, vector_clock";
 
 /**
+ * A change's JSON text (`PulledChange`), put together by the database from its feed row: the ids
+ * and names quoted as JSON strings, `record` and `vector_clock` as the JSON texts stored. NULL when
+ * the row has no stored record. SQLite answers it as a BLOB, so that it arrives as bytes too.
+ */
+function changeColumn(dialect: Executor["dialect"]): string {
+  const quote = dialect === "sqlite" ? (c: string) => `json_quote(${c})` : (c: string) => `to_json(${c})::text`;
+  const json =
+    `'{"entity":' || ${quote("entity")} || ',"entity_id":' || ${quote("entity_id")} || ',"op":' || ${quote("op")} ||` +
+    ` ',"record":' || record || ',"version":' || version || ',"vector_clock":' || vector_clock || '}'`;
+  return dialect === "sqlite" ? `CAST(${json} AS BLOB)` : json;
+}
+
+/**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
  * statement's snapshot, and the rows still come straight from the index in position order (a join
  * to the state row made Postgres sort the page's wide rows again: 40% of its time).
@@ -76,33 +89,49 @@ const STATE_COLUMNS =
 
 const SQL = new Map<string, string>();
 
-/** The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built once. */
-function pageSql(opts: FeedJsonOptions): string {
-  const key = `${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
+/**
+ * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
+ * once: the feed rows' columns, or (`changes`) `pos, origin_device` and the change's JSON text.
+ */
+function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOptions): string {
+  const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${changeColumn(exec.dialect)} AS change`;
     sql =
-      `SELECT ${ROW_COLUMNS}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
+      `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
     SQL.set(key, sql);
   }
   return sql;
 }
 
-/**
- * The feed rows of the organization after `afterPos`, in position (= commit) order, at most
- * `limit` (every row: `skipOrigin` is applied by {@link readFeedJson}).
- */
-export async function readFeedRows(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedRowsPage> {
+/** The parameters of {@link pageSql}: one row more than `limit`, to tell whether more follow. */
+function pageParams(orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions): SqlValue[] {
   const params: SqlValue[] = opts.withState ? [orgId, orgId, orgId, afterPos] : [orgId, afterPos];
   if (opts.throughPos !== undefined) params.push(opts.throughPos);
   params.push(limit + 1);
-  const rows = await exec.all<FeedRow & { state_seq?: SqlValue; state_purged_through?: SqlValue }>(pageSql(opts), params);
-  let state: FeedState | undefined;
-  if (opts.withState) {
-    // No row, no state: read after the (empty) page, which is as good as with it.
-    state = rows.length > 0 ? { seq: Number(rows[0].state_seq ?? 0), purgedThrough: Number(rows[0].state_purged_through ?? 0) } : await readFeedState(exec, orgId);
-  }
+  return params;
+}
+
+/**
+ * The state read with a page's first row (`seq`, `purged_through`; no state row yet: zeros), or read
+ * after an empty page, which is as good as with it.
+ */
+async function stateOf(exec: Executor, orgId: string, first: [RawValue | undefined, RawValue | undefined] | undefined): Promise<FeedState> {
+  if (first === undefined) return readFeedState(exec, orgId);
+  return { seq: rawNumber(first[0], 0), purgedThrough: rawNumber(first[1], 0) };
+}
+
+/**
+ * The feed rows of the organization after `afterPos`, in position (= commit) order, at most
+ * `limit` (every row: `skipOrigin` is not applied), as objects: for checks and tools; pulls read
+ * {@link readFeedJson}.
+ */
+export async function readFeedRows(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedRowsPage> {
+  const rows = await exec.all<FeedRow & { state_seq?: SqlValue; state_purged_through?: SqlValue }>(pageSql(exec, "rows", opts), pageParams(orgId, afterPos, limit, opts));
+  const first = rows[0] && ([rows[0].state_seq, rows[0].state_purged_through] as [SqlValue | undefined, SqlValue | undefined]);
+  const state = opts.withState ? await stateOf(exec, orgId, first) : undefined;
   const hasMore = rows.length > limit;
   if (hasMore) rows.length = limit;
   const page: FeedRowsPage = { rows, lastPos: rows.length > 0 ? Number(rows[rows.length - 1].pos) : afterPos, hasMore };
@@ -111,20 +140,24 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
 }
 
 /**
- * The page of {@link readFeedRows} as the changes a pull sends, in JSON text. A row without a
- * stored record (none is expected: migration 0006 filled the rows written before it from history)
- * is never sent.
+ * The page of the feed after `afterPos` as the changes a pull sends: the rows of
+ * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
+ * JSON text as the database put it together, in bytes. A row without a stored record (none
+ * is expected: migration 0006 filled the rows written before it from history) is never sent.
  */
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
-  const { rows, lastPos, hasMore, state } = await readFeedRows(exec, orgId, afterPos, limit, opts);
-  const changes: string[] = [];
-  for (const r of rows) {
-    if (r.record === null || (opts.skipOrigin !== undefined && r.origin_device === opts.skipOrigin)) continue;
-    changes.push(
-      `{"entity":${JSON.stringify(r.entity)},"entity_id":${JSON.stringify(r.entity_id)},"op":${JSON.stringify(r.op)},"record":${r.record},"version":${Number(r.version)},"vector_clock":${r.vector_clock}}`,
-    );
+  const rows = await exec.rawRows(pageSql(exec, "changes", opts), pageParams(orgId, afterPos, limit, opts));
+  const first = rows[0] && ([rows[0][3], rows[0][4]] as [RawValue | undefined, RawValue | undefined]);
+  const state = opts.withState ? await stateOf(exec, orgId, first) : undefined;
+  const hasMore = rows.length > limit;
+  if (hasMore) rows.length = limit;
+  const changes: Uint8Array[] = [];
+  for (const [, origin, json] of rows) {
+    const change = rawBytes(json);
+    if (change !== null && (opts.skipOrigin === undefined || rawText(origin) !== opts.skipOrigin)) changes.push(change);
   }
-  const page: FeedJsonPage = { changes: changes.join(","), count: changes.length, lastPos, hasMore };
+  const lastPos = rows.length > 0 ? rawNumber(rows[rows.length - 1]![0]) : afterPos;
+  const page: FeedJsonPage = { changes, lastPos, hasMore };
   if (state) page.state = state;
   return page;
 }

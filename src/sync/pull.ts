@@ -1,7 +1,7 @@
 /**
  * One page of a pull (docs/sync-design.md, "Pull"): a paged snapshot of the live records, then
  * incremental pages in feed (= commit) order. Reads only; the cursor is checked by the service.
- * The changes come out of the database as JSON text (src/records/feed-json.ts) and are sent as is.
+ * The changes come out of the database as JSON text in bytes (src/records/feed-json.ts) and are sent as they are.
  */
 import type { Executor } from "../db/types";
 import type { FeedState } from "../records/feed";
@@ -9,9 +9,8 @@ import { readFeedJson } from "../records/feed-json";
 import type { Cursor } from "./cursor";
 
 export interface PullPage {
-  /** The changes as the body of a JSON array (`PulledChange` texts joined by commas). */
-  changes: string;
-  count: number;
+  /** The changes, in order: each one's `PulledChange` JSON text in UTF-8. */
+  changes: Uint8Array[];
   next: Cursor;
   hasMore: boolean;
   /**
@@ -35,20 +34,29 @@ export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: str
   if (snapshotAt === undefined || cursor.pos >= snapshotAt) return readChangesPage(exec, cursor, deviceId, limit);
   // Snapshot phase: live records up to the starting point, own writes included.
   const page = await readFeedJson(exec, orgId, cursor.pos, limit, { liveOnly: true, throughPos: snapshotAt, withState: true });
-  const { changes, count } = page;
+  const { changes } = page;
   const state = page.state!;
-  if (page.hasMore) return { changes, count, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true, state };
+  if (page.hasMore) return { changes, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true, state };
   // Tombstones up to the start were deliberately skipped: continue incrementally from there.
-  return { changes, count, next: { orgId, pos: snapshotAt }, hasMore: state.seq > snapshotAt, state };
+  return { changes, next: { orgId, pos: snapshotAt }, hasMore: state.seq > snapshotAt, state };
 }
 
 /** The incremental page after `cursor` (deletes included, `deviceId`'s own applied writes left out); `cursor.snapshotAt` is ignored. */
 export async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
   const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId, withState: true });
-  return { changes: page.changes, count: page.count, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore, state: page.state! };
+  return { changes: page.changes, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore, state: page.state! };
 }
 
-/** The JSON text of a `PullResponse` (`changes`, `cursor`, `has_more`) around changes already in JSON. */
-export function pullResponseJson(changes: string, cursor: string, hasMore: boolean): string {
-  return `{"changes":[${changes}],"cursor":${JSON.stringify(cursor)},"has_more":${hasMore}}`;
+const CHANGES_OPEN = Buffer.from('{"changes":[');
+const COMMA = Buffer.from(",");
+
+/** A `PullResponse` (`changes`, `cursor`, `has_more`) in UTF-8 JSON around the changes' JSON texts, copied once. */
+export function pullResponseBody(changes: readonly Uint8Array[], cursor: string, hasMore: boolean): Uint8Array {
+  const parts: Uint8Array[] = [CHANGES_OPEN];
+  for (let i = 0; i < changes.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(changes[i]!);
+  }
+  parts.push(Buffer.from(`],"cursor":${JSON.stringify(cursor)},"has_more":${hasMore}}`));
+  return Buffer.concat(parts);
 }

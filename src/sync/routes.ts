@@ -28,7 +28,7 @@ export const syncRoutes = (s: Services) =>
     })
     // The answer comes as JSON text (the changes serialized by the database), not checked against
     // the response model record by record (up to 5,000 a page); the model still documents it.
-    .get("/api/sync/pull", async ({ auth, query }) => new Response(await s.sync.pullJson(auth, query), { headers: JSON_HEADERS }), {
+    .get("/api/sync/pull", async ({ auth, query }) => new Response(await s.sync.pullBody(auth, query), { headers: JSON_HEADERS }), {
       query: PullQuery,
       response: { 200: PullResponse, 400: ErrorBody, 403: ErrorBody, 410: ErrorBody, 422: ErrorBody },
       detail: sync(

@@ -15,7 +15,7 @@ import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
 import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullResponse, type PushResponse } from "./model";
-import { pullResponseJson, readPullPage } from "./pull";
+import { pullResponseBody, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 
 /**
@@ -112,17 +112,16 @@ export class SyncService {
    * cursor otherwise. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
    */
   async pull(caller: SyncCaller, input: PullInput): Promise<PullResponse> {
-    const page = await this.pullPage(caller, input);
-    return { changes: JSON.parse(`[${page.changes}]`), cursor: page.cursor, has_more: page.hasMore };
+    return JSON.parse(new TextDecoder().decode(await this.pullBody(caller, input))) as PullResponse;
   }
 
-  /** {@link pull}'s answer as JSON text (what the route sends): the changes as the database serialized them. */
-  async pullJson(caller: SyncCaller, input: PullInput): Promise<string> {
+  /** {@link pull}'s answer as UTF-8 JSON (what the route sends): the changes as the database put them together. */
+  async pullBody(caller: SyncCaller, input: PullInput): Promise<Uint8Array> {
     const page = await this.pullPage(caller, input);
-    return pullResponseJson(page.changes, page.cursor, page.hasMore);
+    return pullResponseBody(page.changes, page.cursor, page.hasMore);
   }
 
-  private async pullPage(caller: SyncCaller, input: PullInput): Promise<{ changes: string; cursor: string; hasMore: boolean }> {
+  private async pullPage(caller: SyncCaller, input: PullInput): Promise<{ changes: Uint8Array[]; cursor: string; hasMore: boolean }> {
     const t0 = performance.now();
     let deviceId: string | null = null;
     let delivered = 0;
@@ -139,7 +138,7 @@ export class SyncService {
         deviceId = await this.mustOwnDevice(caller, input.device_id);
         const cursor: Cursor = { orgId: caller.orgId, pos: 0, snapshotAt: (await state).seq };
         const page = await readPullPage(this.deps.db, cursor, deviceId, limit);
-        delivered = page.count;
+        delivered = page.changes.length;
         return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
       }
       // With a cursor, the device check and the page are read at once (one round trip of latency on
@@ -155,7 +154,7 @@ export class SyncService {
       if (horizonOf(decoded) < page.state.purgedThrough) {
         throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");
       }
-      delivered = page.count;
+      delivered = page.changes.length;
       return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
     } catch (err) {
       error = err;

@@ -2,10 +2,11 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMigrated, migrate, migrationStatus } from "../../src/db/migrate";
+import { isMigrated, migrate, migrationStatus, NewerSchemaError } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
-import type { Executor } from "../../src/db/types";
+import { rawBytes, rawNumber, rawText } from "../../src/db/raw";
+import type { Executor, RawValue } from "../../src/db/types";
 import { createTestDatabase, DIALECTS, forEachDialect } from "../support/db";
 
 /** The storage contract suite: the same tests against every dialect. */
@@ -16,6 +17,38 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     const status = await migrationStatus(db());
     expect(status.map((s) => s.version)).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await migrate(db())).toEqual([]);
+  });
+
+  test("a database migrated by a newer taskmgr (a migration this build does not know): migrate refuses, status lists it", async () => {
+    await db().run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [9999, "9999_future", "2030-01-01T00:00:00.000Z"]);
+    try {
+      await expect(migrate(db())).rejects.toThrow(new NewerSchemaError([9999]).message);
+      expect(await isMigrated(db())).toBe(false);
+      expect((await migrationStatus(db())).at(-1)).toEqual({ version: 9999, name: "9999_future (unknown to this version)", applied_at: "2030-01-01T00:00:00.000Z" });
+    } finally {
+      await db().run("DELETE FROM schema_migrations WHERE version = ?", [9999]);
+    }
+    expect(await migrate(db())).toEqual([]);
+  });
+
+  test("rawRows: the rows as arrays, read with the raw helpers to the same values as all; in a transaction too", async () => {
+    const name = "Zoë 😀 \"quoted\"";
+    await db().run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["raw-1", name, "raw-one", "2026-01-01T00:00:00.000Z"]);
+    const sql = "SELECT name, CAST(LENGTH(slug) AS BIGINT) AS n, NULL AS absent FROM organizations WHERE id = ?";
+    const check = (rows: RawValue[][]) => {
+      expect(rows).toHaveLength(1);
+      const [text, n, nothing] = rows[0]!;
+      expect([rawText(text), rawNumber(n), rawText(nothing), rawBytes(nothing), rawNumber(nothing, 0)]).toEqual([name, 7, null, null, 0]);
+      expect(new TextDecoder().decode(rawBytes(text)!)).toBe(name);
+    };
+    check(await db().rawRows(sql, ["raw-1"]));
+    await db().transaction(async (tx) => check(await tx.rawRows(sql, ["raw-1"])));
+    // Postgres sends every value as the bytes of its text; SQLite gives a BLOB as bytes.
+    const blob = dialect === "sqlite" ? "CAST(name AS BLOB)" : "name";
+    const [[bytes]] = (await db().rawRows(`SELECT ${blob} FROM organizations WHERE id = ?`, ["raw-1"])) as [[RawValue]];
+    expect(bytes).toBeInstanceOf(Uint8Array);
+    expect(rawText(bytes)).toBe(name);
+    await db().run("DELETE FROM organizations WHERE id = ?", ["raw-1"]);
   });
 
   test("a committed transaction is visible; an error thrown inside leaves nothing behind", async () => {

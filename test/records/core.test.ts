@@ -25,6 +25,7 @@ function counting(exec: Executor): { exec: Executor; count: () => number } {
       all: (sql, params) => (n++, exec.all(sql, params)),
       get: (sql, params) => (n++, exec.get(sql, params)),
       run: (sql, params) => (n++, exec.run(sql, params)),
+      rawRows: (sql, params) => (n++, exec.rawRows(sql, params)),
       exec: (sql) => (n++, exec.exec(sql)),
     },
   };

@@ -12,6 +12,9 @@ import { writeRecord, type WriteInput } from "../../src/records/write";
 import { forEachDialect } from "../support/db";
 import { world } from "./fixture";
 
+/** The changes of a page as text, joined by commas. */
+const text = (page: { changes: Uint8Array[] }) => page.changes.map((c) => new TextDecoder().decode(c)).join(",");
+
 const write = <K extends EntityKind>(db: Database, input: WriteInput<K>) => db.transaction((tx) => writeRecord(tx, input));
 
 /** JSON.stringify of each change of `rows` built from its record as read from its table now, joined by commas. */
@@ -52,24 +55,25 @@ forEachDialect("readFeedJson", ({ db }) => {
 
     const all = await readFeedRows(db(), orgA(), head, 100);
     const json = await readFeedJson(db(), orgA(), head, 100);
-    expect(json.changes).toBe(await expected(db(), orgA(), all.rows));
-    expect(json.count).toBe(all.rows.length);
-    expect(json.changes.match(new RegExp(moved.id, "g"))).toHaveLength(2); // entity_id and record.id, once
-    expect(json.changes).toContain('"title":"v3 \u00e9"');
-    expect(json.changes.match(/"op":"delete"/g)).toHaveLength(1);
+    const changes = text(json);
+    expect(changes).toBe(await expected(db(), orgA(), all.rows));
+    expect(json.changes).toHaveLength(all.rows.length);
+    expect(changes.match(new RegExp(moved.id, "g"))).toHaveLength(2); // entity_id and record.id, once
+    expect(changes).toContain('"title":"v3 \u00e9"');
+    expect(changes.match(/"op":"delete"/g)).toHaveLength(1);
     expect({ lastPos: json.lastPos, hasMore: json.hasMore }).toEqual({ lastPos: all.lastPos, hasMore: all.hasMore });
-    expect(JSON.parse(`[${json.changes}]`)).toHaveLength(json.count);
+    expect(JSON.parse(`[${changes}]`)).toHaveLength(json.changes.length);
 
     // Paging, liveOnly, throughPos and skipOrigin select the same rows as readFeedRows.
     for (const opts of [{}, { liveOnly: true }, { liveOnly: true, throughPos: all.lastPos - 2 }, { skipOrigin: "dev-1" }]) {
       for (const limit of [1, 3, 100]) {
         const a = await readFeedRows(db(), orgA(), head + 1, limit, opts);
         const b = await readFeedJson(db(), orgA(), head + 1, limit, opts);
-        expect(b.changes).toBe(await expected(db(), orgA(), a.rows, "skipOrigin" in opts ? opts.skipOrigin : undefined));
+        expect(text(b)).toBe(await expected(db(), orgA(), a.rows, "skipOrigin" in opts ? opts.skipOrigin : undefined));
         expect({ lastPos: b.lastPos, hasMore: b.hasMore }).toEqual({ lastPos: a.lastPos, hasMore: a.hasMore });
       }
     }
-    expect((await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1" })).changes).not.toContain(`"entity_id":"${task.id}"`);
-    expect((await readFeedJson(db(), w.b.org.id, head, 100)).changes).not.toContain(`"entity_id":"${task.id}"`);
+    expect(text(await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1" }))).not.toContain(`"entity_id":"${task.id}"`);
+    expect(text(await readFeedJson(db(), w.b.org.id, head, 100))).not.toContain(`"entity_id":"${task.id}"`);
   });
 });

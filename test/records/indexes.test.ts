@@ -33,6 +33,7 @@ test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", as
       all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
       get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
       run: (sql, params) => db.run(sql, params),
+      rawRows: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.rawRows(sql, params)),
       exec: (sql) => db.exec(sql),
     };
     const tasks = new TaskService({ db: spy as never, clock: { now: () => new Date() } });

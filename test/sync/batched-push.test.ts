@@ -17,6 +17,7 @@ function counting(tx: Tx, counter: { n: number }): Tx {
     all: (sql, params) => (counter.n++, inner.all(sql, params)),
     get: (sql, params) => (counter.n++, inner.get(sql, params)),
     run: (sql, params) => (counter.n++, inner.run(sql, params)),
+    rawRows: (sql, params) => (counter.n++, inner.rawRows(sql, params)),
     exec: (sql) => (counter.n++, inner.exec(sql)),
     savepoint: (fn) => ((counter.n += 2), inner.savepoint((sp) => fn(wrap(sp)))),
     enqueue: (flush, item) => inner.enqueue(flush, item),

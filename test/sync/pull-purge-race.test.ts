@@ -9,7 +9,7 @@
  * "before the pull's first read" to "after its last one".
  */
 import { beforeAll, expect, test } from "bun:test";
-import type { Database, SqlValue, Tx } from "../../src/db/types";
+import type { Database, RawValue, SqlValue, Tx } from "../../src/db/types";
 import { DomainError } from "../../src/errors";
 import { silentLogger } from "../../src/log/logger";
 import { SyncService } from "../../src/sync/service";
@@ -57,6 +57,9 @@ class PurgeBeforeSelect implements Database {
   }
   get<T>(sql: string, params?: SqlValue[]): Promise<T | undefined> {
     return this.through(sql, () => this.inner.get<T>(sql, params));
+  }
+  rawRows(sql: string, params?: SqlValue[]): Promise<RawValue[][]> {
+    return this.through(sql, () => this.inner.rawRows(sql, params));
   }
   run(sql: string, params?: SqlValue[]): Promise<{ changes: number }> {
     return this.through(sql, () => this.inner.run(sql, params));
