@@ -54,7 +54,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     const value = env[varName];
     return { name: varName, value: value === undefined || value.trim() === "" ? undefined : value };
   };
-  const envValue = (name: string) => pick(undefined, "", name).value;
+  const variable = (name: string): Raw => pick(undefined, "", name);
+  const envValue = (name: string) => variable(name).value;
   const db = pick(flags.db, "--db", "DATABASE_URL");
   const databaseUrl = checkDatabaseUrl({ name: db.name, value: db.value ?? DEFAULT_DATABASE_URL });
   const level = pick(flags.logLevel, "--log-level", "LOG_LEVEL");
@@ -70,10 +71,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     logDir: resolve(envValue("LOG_DIR") ?? "./logs"),
     logLevel: logLevel as LogLevel,
     secret: envValue("TASKMGR_SECRET") ?? null,
-    tombstoneRetentionDays: intIn(pick(undefined, "", "TOMBSTONE_RETENTION_DAYS"), 90, 0, 36500),
-    syncLogRetentionDays: intIn(pick(undefined, "", "SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
-    accessTokenTtlSeconds: intIn(pick(undefined, "", "ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
-    refreshTokenTtlSeconds: intIn(pick(undefined, "", "REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
+    tombstoneRetentionDays: intIn(variable("TOMBSTONE_RETENTION_DAYS"), 90, 0, 36500),
+    syncLogRetentionDays: intIn(variable("SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
+    accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
+    refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
     trustedProxies: trustedProxies(envValue("TRUSTED_PROXIES")),
   };
 }
