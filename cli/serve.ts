@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createApp } from "../src/app";
-import type { Config } from "../src/config";
+import { type Config, ConfigError } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
 import { createLogger } from "../src/log/logger";
@@ -92,5 +92,9 @@ function nextSignal(): Promise<NodeJS.Signals> {
 
 /** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */
 function serverLogger(config: Config) {
-  return createLogger({ level: config.logLevel, dir: config.logDir });
+  try {
+    return createLogger({ level: config.logLevel, dir: config.logDir });
+  } catch (err) {
+    throw new ConfigError(`LOG_DIR (${config.logDir}) cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }

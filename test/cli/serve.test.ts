@@ -172,6 +172,15 @@ describe("taskmgr serve failures", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
+  test("a LOG_DIR that cannot be created: exit 1 naming LOG_DIR", async () => {
+    const blocker = join(cwd, "a-file");
+    await Bun.write(blocker, "not a folder");
+    const r = await taskmgr(["serve", "--port", "0", "--db", "sqlite::memory:"], { cwd, env: { LOG_DIR: join(blocker, "logs") } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toStartWith(`error: LOG_DIR (${join(blocker, "logs")}) cannot be used: `);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   test("a secret that cannot be stored stops the start (exit 1 naming TASKMGR_DATA_DIR), rather than every login failing", async () => {
     const blocker = join(cwd, "not-a-folder");
     await Bun.write(blocker, "a file where the data folder should be");
