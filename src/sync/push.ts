@@ -12,10 +12,11 @@
  * `writeRecord`, decided again on a lost compare-and-set.
  */
 import type { Tx } from "../db/types";
-import { DomainError } from "../errors";
+import { DomainError, invalid } from "../errors";
 import { newId } from "../ids";
 import {
   type AnyRecord,
+  checkReferences,
   type EntityKind,
   fieldsOf,
   HistoryRepo,
@@ -503,9 +504,15 @@ export class PushBatch {
       return { status: "merged", record: await this.write(tx, c, current, "merged", {}, merged(c, current)), wrote: true };
     }
     const base = await this.base(c, current);
-    const { data, conflicts } = this.mergeInto(c, current, base);
+    const m = this.mergeInto(c, current, base);
+    // As on a live record: a reference to a deleted record is not applied (a conflicting field), one to
+    // a record the organization does not have is refused — the write core checks no tombstone's references.
+    const dangling = this.dangling(c.entity, m.data, current);
+    const data = omit(m.data, dangling);
+    const refErrors = await checkReferences(tx, this.ctx.orgId, c.entity, current, { ...current, ...data } as AnyRecord, this.known);
+    if (Object.keys(refErrors).length > 0) throw invalid(refErrors);
     const record = await this.write(tx, c, current, "merged", data, merged(c, current));
-    const fields = ["deleted_at", ...conflicts];
+    const fields = ["deleted_at", ...[...m.conflicts, ...dangling].sort()];
     return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base } };
   }
 

@@ -189,6 +189,25 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(c.body).toMatchObject({ fields: ["project_id"], local: { project_id: p.entity_id } });
     });
 
+    test("an update meeting a tombstone: its references are checked as on a live record (a deleted project is not applied, another organization's is refused)", async () => {
+      const { a, b, id } = await shared({ title: "T" });
+      const gone = a.create("project", { name: "gone" });
+      b.learn(gone.entity_id, (await a.push1(gone)).record);
+      await a.push1(a.delete("project", gone.entity_id));
+      await a.push1(a.delete("task", id));
+      const r = await b.push1(b.update("task", id, { title: "T edited", project_id: gone.entity_id }));
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ title: "T edited", project_id: null, deleted_at: expect.any(String) });
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token })).body.fields).toEqual(["deleted_at", "project_id"]);
+
+      const stranger = await twoDevices(t);
+      const foreign = stranger.a.create("project", { name: "elsewhere" });
+      await stranger.a.push1(foreign);
+      const refused = await b.push1(b.update("task", id, { title: "again", project_id: foreign.entity_id }));
+      expect(refused.status).toBe("rejected");
+      expect(refused.error).toMatchObject({ code: "validation_failed", details: { fields: { project_id: "no such project" } } });
+    });
+
     test("a reply to a comment deleted concurrently: conflict, created as a top-level comment", async () => {
       const { a, b, id } = await shared({});
       const parent = a.create("comment", { task_id: id, body: "parent" });
