@@ -79,7 +79,7 @@ export async function connect(url: string, readOnly = false): Promise<Database> 
     void db?.close().catch(() => {});
     const safe = redact(url);
     const message = err instanceof Error ? err.message : String(err);
-    throw new CliError(`cannot connect to database ${safe}: ${url === "" ? message : message.replaceAll(url, safe)}`);
+    throw new CliError(`cannot connect to database ${safe}: ${message.replaceAll(url, safe)}`);
   } finally {
     clearTimeout(timer);
   }

@@ -2,6 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import { ConfigError, loadConfig } from "../src/config";
+import { redact } from "../src/db/url";
 
 /** The error loadConfig throws: its message and whether a flag gave the value (exit 2 rather than 1). */
 function refusal(flags: Parameters<typeof loadConfig>[0], env: Record<string, string>): { message: string; fromFlag: boolean } {
@@ -63,6 +64,7 @@ describe("loadConfig", () => {
     [{}, { DATABASE_URL: "mysql://localhost/x" }, 'DATABASE_URL must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://localhost/x"', false],
     [{}, { DATABASE_URL: "sqlite:" }, 'DATABASE_URL needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:, not "sqlite:"', false],
     [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
+    [{}, { DATABASE_URL: "sqlite://data/x.db" }, 'DATABASE_URL must say sqlite:./relative/path or sqlite:///absolute/path (sqlite://path is ambiguous), not "sqlite://data/x.db"', false],
   ])("database URL %p %p refused", (flags, env, message, fromFlag) => {
     expect(refusal(flags, env)).toEqual({ message, fromFlag });
   });
@@ -71,7 +73,29 @@ describe("loadConfig", () => {
     expect(loadConfig({ db: "sqlite::memory:" }, {}).dataDir).toBe(resolve("./data"));
     expect(loadConfig({ db: "sqlite:/srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
     expect(loadConfig({ db: "sqlite:///srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
-    expect(loadConfig({ db: "sqlite://./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
+    expect(loadConfig({ db: "sqlite:./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
     expect(loadConfig({}, { DATABASE_URL: "postgresql://u:p@h:5432/d" }).databaseUrl).toBe("postgresql://u:p@h:5432/d");
+    // The driver reads the rest of a postgres:// URL, several hosts included.
+    expect(loadConfig({}, { DATABASE_URL: " postgres://u:p@h1:5432,h2:5432/d " }).databaseUrl).toBe("postgres://u:p@h1:5432,h2:5432/d");
+  });
+
+  test("values are trimmed: HOST and LOG_LEVEL as the others", () => {
+    const c = loadConfig({}, { HOST: " 0.0.0.0 ", LOG_LEVEL: " debug " });
+    expect([c.host, c.logLevel]).toEqual(["0.0.0.0", "debug"]);
+  });
+});
+
+describe("redact", () => {
+  test.each([
+    ["postgres://app:hunter2@db:5432/x", "postgres://app:***@db:5432/x"],
+    ["postgres://app:pa/ss@db/x", "postgres://app:***@db/x"],
+    ["postgres://app:12#34@db/x", "postgres://app:***@db/x"],
+    ["postgres://app:p@ss@db/x", "postgres://app:***@db/x"],
+    ["postgres://app@db/x", "postgres://app@db/x"],
+    ["postgres://db/x", "postgres://db/x"],
+    ["sqlite:./data/taskmgr.db", "sqlite:./data/taskmgr.db"],
+    ["bogus", "bogus"],
+  ])("%p → %p", (url, safe) => {
+    expect(redact(url)).toBe(safe);
   });
 });

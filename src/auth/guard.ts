@@ -18,6 +18,13 @@ export type { AuthContext } from "./model";
 export const authGuard = (s: Pick<Services, "auth">) =>
   new Elysia().derive({ as: "scoped" }, async ({ headers }) => ({ auth: await s.auth.authenticate(headers.authorization) }));
 
+/**
+ * Like `authGuard`, but a token whose session has already ended is accepted: for logout, so that a
+ * retry after a lost answer is answered 204 again (the session stays ended).
+ */
+export const logoutGuard = (s: Pick<Services, "auth">) =>
+  new Elysia().derive({ as: "scoped" }, async ({ headers }) => ({ auth: await s.auth.authenticate(headers.authorization, { endedSessionOk: true }) }));
+
 /** Like `authGuard`, and members get 403 `forbidden` (also before validation): for routes only organization admins may call. */
 export const adminGuard = (s: Pick<Services, "auth">) =>
   new Elysia().derive({ as: "scoped" }, async ({ headers }) => {

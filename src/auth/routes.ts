@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { clientAddress } from "../http/client-address";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
-import { authGuard } from "./guard";
+import { logoutGuard } from "./guard";
 import { LoginBody, RefreshBody, TokenResponse } from "./model";
 import type { Session } from "./service";
 
@@ -33,7 +33,7 @@ export const authRoutes = (s: Services) =>
       detail: detail("Exchange a refresh token for a new pair (rotation)"),
     })
     .use(
-      new Elysia().use(authGuard(s)).post(
+      new Elysia().use(logoutGuard(s)).post(
         "/api/auth/logout",
         async ({ auth, body, set }) => {
           await s.auth.logout(auth, body.refresh);

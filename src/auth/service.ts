@@ -59,8 +59,7 @@ export class AuthService {
     try {
       this.key ??= loadSecret(this.deps.config);
     } catch (err) {
-      const where = this.deps.config.secret ? "TASKMGR_SECRET" : `the secret file in TASKMGR_DATA_DIR (${this.deps.config.dataDir})`;
-      throw new ConfigError(`${where} cannot be used: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ConfigError(`the secret file in TASKMGR_DATA_DIR (${this.deps.config.dataDir}) cannot be used: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
@@ -140,7 +139,7 @@ export class AuthService {
    * must still be active, the token's device not revoked and its session (refresh-token family) not
    * ended (indexed lookups on every request).
    */
-  async authenticate(authorization: string | null | undefined): Promise<AuthContext> {
+  async authenticate(authorization: string | null | undefined, opts: { endedSessionOk?: boolean } = {}): Promise<AuthContext> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!m) throw unauthenticated("missing bearer token");
     const claims = await this.tokens.verify(m[1]!);
@@ -152,11 +151,9 @@ export class AuthService {
       claims.sessionId ? new RefreshTokenRepo(this.deps.db).familyRevoked(claims.sessionId) : false,
     ]);
     if (!user?.active) throw unauthenticated("the account is not active");
-    if (ended) throw unauthenticated("the session has ended (logged out, or its refresh token was reused)");
-    if (claims.deviceId) {
-      if (!device || device.userId !== user.id || device.revokedAt) throw unauthenticated("this device has been revoked");
-      await devices.seen(device, this.deps.clock.now());
-    }
+    if (claims.deviceId && (!device || device.userId !== user.id || device.revokedAt)) throw unauthenticated("this device has been revoked");
+    if (ended && !opts.endedSessionOk) throw unauthenticated("the session has ended (a logout, a new password, or a refresh token used twice)");
+    if (device) await devices.seen(device, this.deps.clock.now());
     return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
   }
 

@@ -2,22 +2,33 @@
 
 /**
  * The SQLite file (or `:memory:`) a `sqlite:` URL names, "" for `sqlite:` alone; null for another
- * kind of URL. `sqlite:///abs/x.db` is `/abs/x.db` and `sqlite://./x.db` is `./x.db` (two slashes
- * after the scheme are dropped, as in other tools' SQLite URLs).
+ * kind of URL. `sqlite:///abs/x.db` names `/abs/x.db`; any other `sqlite://…` is refused by the
+ * configuration ({@link isAmbiguousSqliteUrl}).
  */
 export function sqlitePath(url: string): string | null {
   if (!url.startsWith("sqlite:")) return null;
   const path = url.slice("sqlite:".length);
-  return path.startsWith("//") ? path.slice(2) : path;
+  return path.startsWith("///") ? path.slice(2) : path;
 }
 
-/** The URL without its password, safe for logs and error messages (text that is not a URL is masked the same way). */
+/**
+ * `sqlite://x/y.db`: read by earlier versions as `/x/y.db` (two slashes then a path) and by other
+ * tools as `x/y.db`. Refused rather than guessed, so that no deployment silently opens another file:
+ * `sqlite:./x/y.db` (relative) or `sqlite:///x/y.db` (absolute) say it.
+ */
+export function isAmbiguousSqliteUrl(url: string): boolean {
+  return url.startsWith("sqlite://") && !url.startsWith("sqlite:///");
+}
+
+/**
+ * The URL without its password, safe for logs and error messages: whatever stands between the
+ * user name and the last `@` of `scheme://user:password@…` is masked, without parsing (a password
+ * holding `/`, `#` or `@` unencoded does not parse as a URL, or parses into another one).
+ */
 export function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@/]*@/, "$1***@");
-  }
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(url);
+  if (!m) return url;
+  const [whole, scheme, credentials] = m as unknown as [string, string, string];
+  const colon = credentials.indexOf(":");
+  return colon < 0 ? url : `${scheme}${credentials.slice(0, colon)}:***@${url.slice(whole.length)}`;
 }

@@ -17,7 +17,13 @@ const asset = (path: string, type: string) => () =>
 const cssWithoutSourceMap = () => {
   let text: Promise<string> | undefined;
   return async () => {
-    text ??= Bun.file(swaggerCss).text().then((css) => css.replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, ""));
+    text ??= Bun.file(swaggerCss)
+      .text()
+      .then((css) => css.replace(/\/\*# sourceMappingURL=[^*]*\*\/\s*$/, ""))
+      .catch((err: unknown) => {
+        text = undefined; // read again by the next request
+        throw err;
+      });
     return new Response(await text, { headers: { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=86400" } });
   };
 };

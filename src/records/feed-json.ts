@@ -69,7 +69,8 @@ const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, record,
 /**
  * A change's JSON text (`PulledChange`), put together by the database from its feed row: the ids
  * and names quoted as JSON strings, `record` and `vector_clock` as the JSON texts stored. NULL when
- * the row has no stored record. SQLite answers it as a BLOB, so that it arrives as bytes too.
+ * the row has no stored record and clock (both come from the same history row: migration 0006).
+ * SQLite answers it as a BLOB, so that it arrives as bytes too.
  */
 function changeColumn(dialect: Executor["dialect"]): string {
   const quote = dialect === "sqlite" ? (c: string) => `json_quote(${c})` : (c: string) => `to_json(${c})::text`;

@@ -94,11 +94,13 @@ export class ConflictService {
     for (let attempt = 1; ; attempt++) {
       const before = await repo.mustGet(c.entityId);
       const changed = changedSinceConflict(c, before);
-      if (input.resolution === "local" && changed.length > 0) {
+      // A later write that already set local's value undoes nothing: only the others stop `local`.
+      const overwritten = changed.filter((f) => !holdsLocal(c, before, f));
+      if (input.resolution === "local" && overwritten.length > 0) {
         throw new DomainError(
           "version_conflict",
-          `the record changed after the conflict (${changed.join(", ")}): resolve with custom, or remote to keep it as it is now`,
-          { current: before, fields: changed },
+          `the record changed after the conflict (${overwritten.join(", ")}): resolve with custom, or remote to keep it as it is now`,
+          { current: before, fields: overwritten },
         );
       }
       const plan = resolutionPlan(c, input, changed);
@@ -143,6 +145,12 @@ export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">,
   for (const f of c.fields) if (f !== "deleted_at" && !changedSince.includes(f) && Object.prototype.hasOwnProperty.call(side, f)) data[f] = side[f];
   const deletion = aboutDeletion && !changedSince.includes("deleted_at");
   return { data, deleted: deletion ? (side.deleted_at ?? null) !== null : undefined };
+}
+
+/** Whether the record already holds the conflict's `local` value of `field` (its deletion state for `deleted_at`). */
+function holdsLocal(c: Pick<Conflict, "local">, current: AnyRecord, field: string): boolean {
+  if (field === "deleted_at") return (current.deleted_at === null) === ((c.local.deleted_at ?? null) === null);
+  return Object.prototype.hasOwnProperty.call(c.local, field) && jsonEqual((current as unknown as Record<string, unknown>)[field], c.local[field]);
 }
 
 /**

@@ -56,6 +56,8 @@ export const syncRoutes = (s: Services) =>
       detail: conflicts(
         "Resolve a conflict",
         "local or remote: that side's values of the conflict's fields; custom: `data`, validated like a PATCH. " +
-          "Writes a new version whose clock is newer than both sides; 409 already_resolved the second time.",
+          "Writes a new version whose clock is newer than both sides; 409 already_resolved the second time. " +
+          "When a later write changed one of the conflict's fields, remote keeps its current value and local answers 409 version_conflict " +
+          "(details.current: the record now, details.fields: the fields changed; the conflict stays open).",
       ),
     });

@@ -131,6 +131,14 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token })).body).toMatchObject({ resolution: "remote" });
     });
 
+    test("after a later edit that already set local's value, local applies (it undoes nothing)", async () => {
+      const { a, b, id, r } = await titleConflict();
+      expect((await t.request("PATCH", `/api/tasks/${id}`, { token: a.user.token, body: { title: "Buy soy milk" } })).status).toBe(200);
+      const local = await resolve(b.user.token, r.conflict_id!, { resolution: "local" });
+      expect(local.status).toBe(200);
+      expect(local.body).toMatchObject({ title: "Buy soy milk" });
+    });
+
     test("after a later edit of other fields only, local still applies", async () => {
       const { a, b, id, r } = await titleConflict();
       expect((await t.request("PATCH", `/api/tasks/${id}`, { token: a.user.token, body: { description: "other field" } })).status).toBe(200);
