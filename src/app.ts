@@ -5,6 +5,7 @@ import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { MAX_BODY_BYTES, payloadTooLarge, refuseDeepJson, refuseNonJsonBody } from "./http/body";
+import { noneMatch } from "./http/conditional";
 import { errorHandler } from "./http/errors";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import { metricsRoutes } from "./metrics/routes";
@@ -32,6 +33,14 @@ export function createApp(s: Services) {
       lowerParamIds(params);
       lowerParamIds(query);
       lowerBodyIds(body);
+    })
+    .onAfterHandle({ as: "global" }, ({ request, set }) => {
+      // A record the client already holds (its ETag in If-None-Match): 304 without the record.
+      const etag = set.headers.etag;
+      if (request.method === "GET" && typeof etag === "string" && noneMatch(request.headers.get("if-none-match"), etag)) {
+        set.status = 304;
+        return new Response(null, { status: 304, headers: { etag } });
+      }
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
       const { request, set } = ctx;
