@@ -17,6 +17,13 @@ const ACCEPT_GRACE_MS = 50;
 /** How long requests in flight may take to finish after SIGINT/SIGTERM before they are cut off. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
+/**
+ * A second SIGINT/SIGTERM at least this long after the first cuts the requests in flight off at once
+ * (an operator's second Ctrl-C). Sooner, it is the same signal again: a terminal's Ctrl-C reaches
+ * every process of the group, and bin/taskmgr.js forwards it too.
+ */
+const FORCE_AFTER_MS = 1_000;
+
 /** `taskmgr serve [--host H] [--port P]`. */
 export function registerServe(program: Command): void {
   program
@@ -53,10 +60,16 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
 
   const signal = await stopSignal;
   log.info("server_stopping", { signal });
+  const cutOff = () => void server.stop(true);
+  const forced = onSignalAgainAfter(FORCE_AFTER_MS, (again) => {
+    log.warn("server_forced_stop", { signal: again });
+    cutOff();
+  });
   await receivedRequests();
-  const timer = setTimeout(() => void server.stop(true), DRAIN_TIMEOUT_MS);
+  const timer = setTimeout(cutOff, DRAIN_TIMEOUT_MS);
   await server.stop();
   clearTimeout(timer);
+  forced.cancel();
   await stopJobs();
   await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
@@ -79,6 +92,19 @@ function listen(services: Runtime["services"], config: Config) {
  */
 async function receivedRequests(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ACCEPT_GRACE_MS));
+}
+
+/** Calls `force` on the first SIGINT/SIGTERM that comes `afterMs` or later from now; `cancel` stops listening. */
+function onSignalAgainAfter(afterMs: number, force: (signal: NodeJS.Signals) => void): { cancel(): void } {
+  const from = Date.now() + afterMs;
+  let done = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (done || Date.now() < from) return;
+    done = true;
+    force(signal);
+  };
+  process.on("SIGINT", handler).on("SIGTERM", handler);
+  return { cancel: () => void process.off("SIGINT", handler).off("SIGTERM", handler) };
 }
 
 /**

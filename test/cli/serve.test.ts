@@ -118,6 +118,32 @@ for (const dialect of DIALECTS) {
       expect(s.stderr()).toBe("");
     });
 
+    test("a second signal a second or more after the first cuts the request in flight off; one sooner does not", async () => {
+      if (dialect !== "sqlite") return; // the same code on both; one run is enough
+      const dir = tempDir();
+      const s = await serve(["--port", "0", "--db", `sqlite:${join(dir, "force.db")}`], { cwd: dir });
+      try {
+        const body = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new TextEncoder().encode('{"email": "x@y.z",')) });
+        const stuck = fetch(`${s.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body }).then(
+          (r) => r.status,
+          () => "cut off",
+        );
+        await Bun.sleep(200);
+        s.proc.kill("SIGTERM");
+        await Bun.sleep(300);
+        s.proc.kill("SIGTERM"); // too soon: the same signal delivered twice
+        await Bun.sleep(900);
+        expect(s.proc.exitCode).toBeNull();
+        const t0 = Date.now();
+        expect(await s.stop("SIGINT")).toBe(0);
+        expect(Date.now() - t0).toBeLessThan(5_000);
+        expect(await stuck).toBe("cut off");
+        expect(s.stdout()).toContain('"event":"server_forced_stop"');
+      } finally {
+        if (s.proc.exitCode === null) await s.stop("SIGKILL");
+      }
+    });
+
     test("logs go to LOG_DIR/taskmgr.log as JSON lines", () => {
       const file = join(cwd, "logs", "taskmgr.log");
       expect(existsSync(file)).toBe(true);
