@@ -1,12 +1,14 @@
 import { CliError } from "./failure";
 
 /**
- * Reads a secret (a password) from standard input: everything until EOF without the
- * trailing newline when piped, or one hidden line after a prompt on a terminal.
+ * Reads a secret (a password) from standard input: one line, piped (everything until EOF without the
+ * trailing newline; more than one line is refused rather than cut or kept with its line breaks,
+ * which nobody could type at a login) or typed hidden after a prompt on a terminal.
  */
 export async function readSecret(what: string): Promise<string> {
   const value = process.stdin.isTTY ? await promptHidden(`${what}: `) : (await Bun.stdin.text()).replace(/\r?\n$/, "");
   if (value === "") throw new CliError(`no ${what} given on standard input`);
+  if (/[\r\n]/.test(value)) throw new CliError(`the ${what} on standard input must be one line`);
   return value;
 }
 

@@ -116,6 +116,11 @@ for (const dialect of DIALECTS) {
       expect(await canLogin("ann@acme.test", "first-password\n")).toBe(false);
     });
 
+    test("a password on stdin of more than one line is refused (exit 1), not cut or kept with its line breaks", async () => {
+      const r = await cli(["users", "create", "--org", "acme-corp", "--email", "two-lines@acme.test"], "first\nsecond\n");
+      expect([r.code, r.stderr]).toEqual([1, "error: the password on standard input must be one line\n"]);
+    });
+
     test("users create with --password and --json; member is the default role", async () => {
       const bob = await json(["users", "create", "--org", "beta", "--email", "bob@beta.test", "--password", "bob-password"]);
       expect(bob).toMatchObject({ email: "bob@beta.test", role: "member", is_active: true });
