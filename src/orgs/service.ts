@@ -20,12 +20,16 @@ export interface BootstrapAccount {
 export const BOOTSTRAP_ORG = { name: "Default", slug: "default" } as const;
 export const BOOTSTRAP_EMAIL = "admin@localhost";
 
-/** A URL-safe slug from a display name: "Acme Café, Inc." → "acme-cafe-inc" ("org" when nothing is left). */
+/** Latin letters that no decomposition turns into ASCII ones. */
+const LATIN_LETTERS: Record<string, string> = { ß: "ss", æ: "ae", œ: "oe", ø: "o", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i" };
+
+/** A URL-safe slug from a display name: "Acme Café, Inc." → "acme-cafe-inc", "Straße" → "strasse" ("org" when nothing is left). */
 export function slugify(name: string): string {
   const s = name
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
+    .replace(/[ßæœøłđðþı]/g, (c) => LATIN_LETTERS[c] ?? c)
     .replace(/[^a-z0-9]+/g, "-")
     .slice(0, MAX_SLUG - 4)
     .replace(/^-+|-+$/g, "");

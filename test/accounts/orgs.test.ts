@@ -8,6 +8,7 @@ test.each([
   ["Acme Café, Inc.", "acme-cafe-inc"],
   ["  --Hello   World--  ", "hello-world"],
   ["日本", "org"],
+  ["Straße Søndergård Łódź", "strasse-sondergard-lodz"],
   ["x".repeat(100), "x".repeat(59)],
 ])("slugify(%p) = %p", (name, slug) => {
   expect(slugify(name)).toBe(slug);
