@@ -29,6 +29,8 @@ export interface RuntimeOptions {
   readOnly?: boolean;
   /** The logger; by default admin commands log to stderr only at `--log-level debug`. */
   log?: (config: Config) => Logger;
+  /** The command serves HTTP (`serve`): only then are HOST, PORT and TRUSTED_PROXIES read. */
+  serving?: boolean;
 }
 
 /** The global flags (`--db`, `--log-level`) and the command's own, as loadConfig reads them. */
@@ -41,7 +43,7 @@ export function flagsOf(cmd: Command): ConfigFlags {
  * the services built on it, and closes everything afterwards, whatever happens.
  */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
-  const config = loadConfig(flagsOf(cmd));
+  const config = loadConfig(flagsOf(cmd), process.env, { serving: opts.serving === true });
   const log = (opts.log ?? adminLogger)(config);
   try {
     const db = await connect(config.databaseUrl, opts.readOnly === true);

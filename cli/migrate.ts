@@ -40,7 +40,7 @@ export function registerMigrate(program: Command): void {
           opts.json === true,
         );
       // A SQLite file that does not exist yet: everything pending, and no file or folder created.
-      const path = sqlitePath(loadConfig(flagsOf(self)).databaseUrl);
+      const path = sqlitePath(loadConfig(flagsOf(self), process.env, { serving: false }).databaseUrl);
       if (path !== null && path !== ":memory:" && !existsSync(path)) return print(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: null })));
       await withRuntime(self, async ({ db }) => print(await migrationStatus(db)), { readOnly: true });
     });

@@ -31,7 +31,7 @@ export function registerServe(program: Command): void {
     .description("apply migrations, create the first admin on an empty database, and serve the HTTP API")
     .option("--host <host>", "address to listen on (env HOST, default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 picks a free one (env PORT, default 8000)")
-    .action((_opts, self: Command) => withRuntime(self, serve, { log: serverLogger }));
+    .action((_opts, self: Command) => withRuntime(self, serve, { log: serverLogger, serving: true }));
 }
 
 /**

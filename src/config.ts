@@ -34,6 +34,15 @@ export interface ConfigFlags {
 
 export const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 
+export interface LoadOptions {
+  /**
+   * false: the command does not serve HTTP (an admin command), so `HOST`, `PORT` and `TRUSTED_PROXIES`
+   * are not read (their defaults stand): a bad value there does not stop `users set-password` while
+   * a broken deployment's environment is loaded. Default true.
+   */
+  serving?: boolean;
+}
+
 /** A setting's raw value, and the name to blame it on: the flag's when given, else the variable's. */
 interface Raw {
   name: string;
@@ -45,7 +54,7 @@ interface Raw {
  * An empty variable counts as unset (a template that leaves `HOST=` empty gets 127.0.0.1, not every
  * interface); an empty flag value is bad usage.
  */
-export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string | undefined> = process.env, opts: LoadOptions = {}): Config {
   const pick = (flag: string | number | undefined, flagName: string, varName: string): Raw => {
     if (flag !== undefined) {
       const value = String(flag).trim();
@@ -64,10 +73,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   if (!LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(`${level.name} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`, level.name.startsWith("--"));
   }
+  const serving = opts.serving !== false;
   return {
     databaseUrl,
-    host: pick(flags.host, "--host", "HOST").value ?? "127.0.0.1",
-    port: intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535),
+    host: (serving ? pick(flags.host, "--host", "HOST").value : undefined) ?? "127.0.0.1",
+    port: serving ? intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535) : 8000,
     dataDir: resolve(envValue("TASKMGR_DATA_DIR") ?? defaultDataDir(databaseUrl)),
     logDir: resolve(envValue("LOG_DIR") ?? "./logs"),
     logLevel: logLevel as LogLevel,
@@ -76,7 +86,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     syncLogRetentionDays: intIn(variable("SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
     accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
     refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
-    trustedProxies: trustedProxies(envValue("TRUSTED_PROXIES")),
+    trustedProxies: trustedProxies(serving ? envValue("TRUSTED_PROXIES") : undefined),
   };
 }
 

@@ -97,15 +97,21 @@ describe("failures exit 1 with one line on stderr", () => {
   }, 40_000);
 
   test.each([
-    [{ LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
-    [{ PORT: "http" }, "PORT must be an integer"],
-    [{ PORT: "0x1F90" }, "PORT must be an integer"],
-    [{ TOMBSTONE_RETENTION_DAYS: "1e1" }, "TOMBSTONE_RETENTION_DAYS must be an integer"],
-  ])("a bad configuration value %p", async (env, message) => {
-    const r = await taskmgr(["orgs", "list", "--db", "sqlite::memory:"], { cwd, env });
+    [["orgs", "list"], { LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
+    [["serve", "--port", "0"], { LOG_LEVEL: "loud" }, "LOG_LEVEL must be one of"],
+    [["serve"], { PORT: "http" }, "PORT must be an integer"],
+    [["serve"], { PORT: "0x1F90" }, "PORT must be an integer"],
+    [["orgs", "list"], { TOMBSTONE_RETENTION_DAYS: "1e1" }, "TOMBSTONE_RETENTION_DAYS must be an integer"],
+  ])("%p with a bad configuration value %p", async (args, env, message) => {
+    const r = await taskmgr([...args, "--db", "sqlite::memory:"], { cwd, env });
     expect(r.code).toBe(1);
     expect(r.stderr).toStartWith(`error: ${message}`);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  test("an admin command does not read HOST, PORT or TRUSTED_PROXIES: a bad one there does not stop it", async () => {
+    const r = await taskmgr(["orgs", "list", "--json", "--db", "sqlite::memory:"], { cwd, env: { PORT: "http", HOST: "", TRUSTED_PROXIES: "not an address" } });
+    expect([r.code, r.stderr]).toEqual([0, ""]);
   });
 
   test.each([
