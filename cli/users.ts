@@ -13,7 +13,7 @@ interface CreateOpts {
   json?: boolean;
 }
 
-/** `taskmgr users create|list|set-password|deactivate`. */
+/** `taskmgr users create|list|set-password|deactivate|activate`. */
 export function registerUsers(program: Command): void {
   const users = program.command("users").description("manage user accounts");
 
@@ -79,6 +79,17 @@ export function registerUsers(program: Command): void {
       withRuntime(self, async ({ services }) => {
         const user = await services.users.deactivate(email);
         console.log(`deactivated ${user.email}`);
+      }),
+    );
+
+  users
+    .command("activate")
+    .description("reactivate a deactivated user: they can log in again (the sessions deactivation ended stay ended)")
+    .argument("<email>", "the user's email")
+    .action((email: string, _opts, self: Command) =>
+      withRuntime(self, async ({ services }) => {
+        const user = await services.users.activate(email);
+        console.log(`activated ${user.email}`);
       }),
     );
 }

@@ -89,4 +89,9 @@ export class UserRepo {
   async deactivate(id: string, now: string): Promise<void> {
     await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ?", [now, id, this.orgId]);
   }
+
+  /** Makes an inactive user active again; false when the user already was. */
+  async activate(id: string, now: string): Promise<boolean> {
+    return (await this.exec.run("UPDATE users SET active = 1, updated_at = ? WHERE id = ? AND org_id = ? AND active = 0", [now, id, this.orgId])).changes === 1;
+  }
 }

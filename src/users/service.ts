@@ -105,6 +105,19 @@ export class UserService {
     return { ...user, active: false, updatedAt: user.active ? now : user.updatedAt };
   }
 
+  /**
+   * Reactivates a deactivated user (idempotent): they can log in again with their password. The
+   * sessions that deactivation ended stay ended.
+   */
+  async activate(email: string): Promise<User> {
+    const user = await this.mustGetByEmail(email);
+    if (user.active) return user;
+    const now = this.deps.clock.now().toISOString();
+    const changed = await new UserRepo(this.deps.db, user.orgId).activate(user.id, now);
+    if (changed) this.deps.log.info("user_activated", { user_id: user.id, org_id: user.orgId });
+    return { ...user, active: true, updatedAt: changed ? now : user.updatedAt };
+  }
+
   private async resolveOrg(input: NewUser): Promise<string> {
     const repo = new OrgRepo(this.deps.db);
     if (input.orgId !== undefined) {

@@ -102,6 +102,16 @@ forEachDialect("user services (used by the CLI)", ({ db }) => {
     expect(r.body.results.find((x: { id: string }) => x.id === u.user.id).is_active).toBe(false);
   });
 
+  test("activate brings a deactivated user back (idempotent); the sessions deactivation ended stay ended", async () => {
+    const u = await t.createUser();
+    await t.services.users.deactivate(u.email);
+    expect((await t.services.users.activate(u.email)).active).toBe(true);
+    expect((await t.services.users.activate(u.email)).active).toBe(true);
+    expect((await t.services.users.findByEmail(u.email))?.active).toBe(true);
+    expect((await t.request("GET", "/api/users/me", { token: u.token })).status).toBe(401);
+    expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: u.refresh } })).status).toBe(401);
+  });
+
   test("passwords never reach the log", async () => {
     const lines: string[] = [];
     const logged = await createTestApp(db(), { log: createLogger({ level: "debug", console: (l) => lines.push(l) }) });

@@ -192,6 +192,14 @@ for (const dialect of DIALECTS) {
       expect(bob.is_active).toBe(false);
     });
 
+    test("users activate: a deactivated user can log in again; twice is fine; an unknown email is 1", async () => {
+      expect(await canLogin("bob@beta.test", "bob-password")).toBe(false);
+      expect(await cli(["users", "activate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "activated bob@beta.test\n" });
+      expect(await cli(["users", "activate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "activated bob@beta.test\n" });
+      expect(await canLogin("bob@beta.test", "bob-password")).toBe(true);
+      expect((await cli(["users", "activate", "nobody@beta.test"])).code).toBe(1);
+    });
+
     test("a command on a fresh database migrates it first", async () => {
       const fresh = `sqlite:${join(cwd, "fresh.db")}`;
       const r = await taskmgr(["orgs", "list", "--json", "--db", fresh], { cwd });
