@@ -14,6 +14,9 @@ import { CliError } from "./failure";
  */
 const ACCEPT_GRACE_MS = 50;
 
+/** A `TASKMGR_SECRET` shorter than this is warned about at start (a generated one has 64 characters). */
+const MIN_SECRET_CHARS = 32;
+
 /** How long requests in flight may take to finish after SIGINT/SIGTERM before they are cut off. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -52,6 +55,9 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   const stopSignal = nextSignal();
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: services.deps.db.label });
+  if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {
+    log.warn("short_secret", { hint: `TASKMGR_SECRET has fewer than ${MIN_SECRET_CHARS} characters: anyone who guesses it can sign access tokens; use a long random value` });
+  }
   if (!(await gathersStatistics(services.deps.db))) {
     log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });
   }

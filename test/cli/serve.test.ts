@@ -198,6 +198,18 @@ describe("taskmgr serve failures", () => {
     expect(await s.stop("SIGTERM")).toBe(0);
   });
 
+  test("a short TASKMGR_SECRET is warned about at start; a long one is not", async () => {
+    for (const [secret, warned] of [
+      ["abc", true],
+      ["x".repeat(32), false],
+    ] as const) {
+      const s = await serve(["--port", "0", "--db", "sqlite::memory:"], { cwd, env: { TASKMGR_SECRET: secret, LOG_DIR: join(cwd, "logs") } });
+      await Bun.sleep(100);
+      expect(await s.stop("SIGTERM")).toBe(0);
+      expect(s.stdout().includes('"event":"short_secret"')).toBe(warned);
+    }
+  });
+
   test("a LOG_DIR that cannot be created: exit 1 naming LOG_DIR", async () => {
     const blocker = join(cwd, "a-file");
     await Bun.write(blocker, "not a folder");
