@@ -109,6 +109,49 @@ describe("GET /api/schema", () => {
   });
 });
 
+describe("the document as a client generator reads it", () => {
+  type Op = { parameters?: { name: string; in: string }[]; requestBody?: { required?: boolean }; responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> };
+  let doc: { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, { description?: string }> } };
+  beforeAll(async () => {
+    doc = (await (await get("/api/schema")).json()) as typeof doc;
+  });
+
+  test("is valid OpenAPI 3.1 (swagger-parser validates it against the specification's schema)", async () => {
+    const { default: SwaggerParser } = await import("@apidevtools/swagger-parser");
+    await SwaggerParser.validate(structuredClone(doc) as never);
+  });
+
+  test("answers without a body have no content (204, 304)", () => {
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item))
+        for (const status of ["204", "304"]) expect({ path, method, status, content: op.responses[status]?.content }).toEqual({ path, method, status, content: undefined });
+  });
+
+  test("records: ETag on their answers and lock failures, If-None-Match and 304 on a read, Location on a create", () => {
+    const task = doc.paths["/api/tasks/{id}"]!;
+    expect(Object.keys(task.get!.responses["200"]!.headers ?? {})).toEqual(["ETag"]);
+    expect(task.get!.responses["304"]).toMatchObject({ headers: { ETag: expect.any(Object) } });
+    expect(task.get!.parameters?.some((p) => p.name === "if-none-match" && p.in === "header")).toBe(true);
+    for (const status of ["200", "409", "412"]) expect(Object.keys(task.patch!.responses[status]!.headers ?? {})).toContain("ETag");
+    expect(Object.keys(doc.paths["/api/tasks"]!.post!.responses["201"]!.headers ?? {}).sort()).toEqual(["ETag", "Location"]);
+    expect(Object.keys(doc.paths["/api/devices"]!.post!.responses["201"]!.headers ?? {})).toEqual(["Location"]);
+    expect(doc.paths["/api/tasks"]!.get!.responses["200"]!.headers).toBeUndefined();
+  });
+
+  test("shared errors are listed: 401 on protected routes, 400 and 413 where there is a body, 429 with Retry-After on login", () => {
+    expect(Object.keys(doc.paths["/api/users/me"]!.get!.responses)).toContain("401");
+    expect(Object.keys(doc.paths["/api/health"]!.get!.responses)).not.toContain("401");
+    expect(Object.keys(doc.paths["/api/tasks"]!.post!.responses)).toEqual(expect.arrayContaining(["400", "401", "413"]));
+    expect(doc.paths["/api/auth/login"]!.post!.responses["429"]).toMatchObject({ headers: { "Retry-After": expect.any(Object) } });
+    expect(doc.components.schemas.Error!.description).toContain("version_conflict (409)");
+  });
+
+  test("metrics: JSON, or the Prometheus text as text/plain; the archive's body is optional", () => {
+    expect(Object.keys(doc.paths["/api/metrics"]!.get!.responses["200"]!.content ?? {}).sort()).toEqual(["application/json", "text/plain"]);
+    expect(doc.paths["/api/projects/{id}/archive"]!.post!.requestBody?.required).toBe(false);
+  });
+});
+
 describe("GET /api/docs", () => {
   test("an HTML page that loads only taskmgr's own assets and the schema", async () => {
     for (const path of ["/api/docs", "/api/docs/"]) {

@@ -1,0 +1,74 @@
+/**
+ * What the routes' `t` models cannot say about HTTP, added to the generated OpenAPI operations in
+ * one place: answers without a body, the headers of records (`ETag`, `If-None-Match`, `Location`),
+ * the error statuses every route shares, and the login rate limit. The rules follow the server's
+ * own behaviour (src/app.ts, src/http/*, src/records/http.ts), so that a generated client expects
+ * what it will get.
+ */
+/** The parts of an OpenAPI operation and response touched here. */
+type Response = { description?: string; content?: Record<string, { schema?: unknown }>; headers?: Record<string, unknown>; $ref?: string };
+type Operation = {
+  parameters?: { name: string; in: string }[];
+  requestBody?: { required?: boolean; content?: Record<string, unknown> };
+  responses?: Record<string, Response>;
+};
+
+const ERROR = { $ref: "#/components/responses/Error" };
+const ETAG = { description: 'the record\'s version as an entity tag, e.g. "3": send it back in If-Match (writes) or If-None-Match (reads)', schema: { type: "string" } };
+const LOCATION = { description: "the created record's URL", schema: { type: "string" } };
+const RETRY_AFTER = { description: "seconds until a login may be tried again", schema: { type: "integer" } };
+
+/** One record of a resource: read, update, delete, archive — and the record a conflict resolution answers. */
+const ONE_RECORD = /^\/api\/(projects|tasks|comments)\/\{id\}(\/archive)?$|^\/api\/sync\/conflicts\/\{id\}\/resolve$/;
+/** A resource's collection: its POST creates a record (201 with Location and ETag). */
+const COLLECTION = /^\/api\/(projects|tasks|comments|devices)$/;
+
+/** Adds the HTTP semantics to every operation of `paths` (in place); `publicPaths` need no token. */
+export function addHttpSemantics(paths: Record<string, Record<string, Operation | undefined>>, publicPaths: readonly string[]): void {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      if (!op?.responses) continue;
+      withoutBodies(op.responses);
+      if (op.responses["201"]) header(op.responses["201"], "Location", LOCATION);
+      if (ONE_RECORD.test(path) || (COLLECTION.test(path) && method === "post" && !path.endsWith("/devices"))) {
+        for (const status of ["200", "201", "409", "412"]) if (op.responses[status]) header(op.responses[status]!, "ETag", ETAG);
+      }
+      if (method === "get" && ONE_RECORD.test(path) && !path.endsWith("/archive")) conditionalGet(op);
+      sharedErrors(path, op, publicPaths);
+    }
+  }
+}
+
+/** 204 and 304 carry no body (Elysia documents `t.Void()` as a content of type "void", which is not OpenAPI). */
+function withoutBodies(responses: Record<string, Response>): void {
+  for (const status of ["204", "304"]) if (responses[status]) delete responses[status]!.content;
+}
+
+function header(response: Response, name: string, spec: unknown): void {
+  if (response.$ref) return;
+  response.headers = { ...response.headers, [name]: spec };
+}
+
+/** `If-None-Match` with the record's ETag: 304 without a body (src/http/conditional.ts). */
+function conditionalGet(op: Operation): void {
+  op.parameters = [
+    ...(op.parameters ?? []).filter((p) => p.name !== "if-none-match"),
+    { name: "if-none-match", in: "header", required: false, description: "the ETag of the record the client holds: 304 while it is unchanged", schema: { type: "string" } } as never,
+  ];
+  op.responses!["304"] = { description: "Not Modified: the record is the one the client holds", headers: { ETag: ETAG } };
+}
+
+/**
+ * The errors of every route: 401 without a valid token (all but the public paths), 400 for a body
+ * that is not JSON and 413 for one over 5 MB (every route that takes a body), 429 for login.
+ */
+function sharedErrors(path: string, op: Operation, publicPaths: readonly string[]): void {
+  const responses = op.responses!;
+  const add = (status: string, response: Response = ERROR) => void (responses[status] ??= response);
+  if (!publicPaths.includes(path)) add("401");
+  if (op.requestBody) {
+    add("400");
+    add("413");
+  }
+  if (path === "/api/auth/login") add("429", { description: "Too many failed logins of this account from this address", headers: { "Retry-After": RETRY_AFTER }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+}
