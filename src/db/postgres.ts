@@ -417,6 +417,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
     return super.send(make);
   }
 
+  verify(): void {}
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([this.pool.end({ timeout: 5 }), ...this.retiring]);

@@ -1,7 +1,8 @@
 import { Database as BunSqlite, type Statement } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
+import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
@@ -81,6 +82,8 @@ export class SqliteDatabase implements Database {
   private readonly reader: Executor | null = null;
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
+  /** The file opened and its inode, to notice it removed or replaced under the server ({@link verify}). */
+  private readonly file: { path: string; ino: number } | null = null;
 
   /**
    * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created,
@@ -94,9 +97,13 @@ export class SqliteDatabase implements Database {
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
     } else {
       if (file) mkdirSync(dirname(path), { recursive: true });
+      const created = file && !existsSync(path);
       this.db = new BunSqlite(path, { create: true });
+      // Password and token hashes: readable by the server's user only (SQLite gives its -wal and -shm the same mode).
+      if (created) chmodSync(path, 0o600);
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
     }
+    if (path !== ":memory:") this.file = { path, ino: statSync(path).ino };
     if (file && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
       this.checkpointer = Checkpointer.start(path);
       if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
@@ -134,6 +141,17 @@ export class SqliteDatabase implements Database {
     await this.lock.run(async () => this.db.exec(sql));
   }
 
+  verify(): void {
+    if (this.file === null) return;
+    let ino: number | null = null;
+    try {
+      ino = statSync(this.file.path).ino;
+    } catch {
+      // removed (or its folder unreadable): ino stays null
+    }
+    if (ino !== this.file.ino) throw new ConnectionLostError(`the database file ${this.file.path} was removed or replaced while the server ran: restart it`);
+  }
+
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
@@ -156,6 +174,7 @@ export class SqliteDatabase implements Database {
 
     const done: { m: Queued; result: unknown; state: TxState }[] = [];
     try {
+      this.verify(); // nothing is acknowledged that would go to a file nobody opens again
       this.db.exec("BEGIN IMMEDIATE");
     } catch (err) {
       for (const m of group) m.reject(err);

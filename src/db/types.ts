@@ -44,6 +44,12 @@ export interface Tx extends Executor {
 
 /** The storage interface: one implementation per dialect (sqlite.ts, postgres.ts). */
 export interface Database extends Executor {
+  /**
+   * Throws {@link ConnectionLostError} when the database is no longer the one opened: a SQLite file
+   * removed or replaced under the running server (its writes would go to a file nobody will open
+   * again). Cheap (a `stat`); a no-op on Postgres, whose connections report such losses themselves.
+   */
+  verify(): void;
   /** Runs `fn` in one transaction; a throw rolls everything back and rethrows. On SQLite it takes the write lock at BEGIN. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ export const HealthResponse = t.Object({
   database: t.Union([t.Literal("sqlite"), t.Literal("postgres")]),
   version: t.String(),
   migrations: t.Union([t.Literal("current"), t.Literal("pending")], {
-    description: "pending: this program knows migrations the database does not have (run `taskmgr migrate`)",
+    description: "current; a database that lacks migrations this program needs answers 503 (run `taskmgr migrate`): pending is never answered since",
   }),
   jobs: JobsHealth,
 });

@@ -16,14 +16,16 @@ export class HealthService {
   /** The health report; 503 `unavailable` when the database does not answer. */
   async check(): Promise<HealthResponse> {
     const { db, log } = this.deps;
+    let applied: Set<number>;
     try {
-      const applied = await new MigrationsRepo(db).appliedVersions();
-      const current = MIGRATIONS.every((m) => applied.has(m.version));
-      const jobs = current ? await this.jobs.health() : {};
-      return { status: "ok", database: db.dialect, version: pkg.version, migrations: current ? "current" : "pending", jobs };
+      db.verify();
+      applied = await new MigrationsRepo(db).appliedVersions();
     } catch (err) {
       log.error("health_check_failed", { error: err instanceof Error ? err.message : String(err) });
       throw new DomainError("unavailable", "the database does not answer");
     }
+    // A database without the tables this version needs (recreated, restored from an old dump) serves nothing.
+    if (!MIGRATIONS.every((m) => applied.has(m.version))) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");
+    return { status: "ok", database: db.dialect, version: pkg.version, migrations: "current", jobs: await this.jobs.health() };
   }
 }

@@ -1,5 +1,5 @@
 import { Elysia, t, ValidationError } from "elysia";
-import { ConnectionLostError } from "../db/errors";
+import { ConnectionLostError, isDatabaseBusy } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { payloadTooLarge } from "./body";
@@ -75,10 +75,11 @@ function answerTo(log: Logger, { code, error, request }: { code: unknown; error:
   }
   const status = (error as { status?: number })?.status;
   if (status === 413) return errorResponse(payloadTooLarge());
-  if (error instanceof ConnectionLostError) {
-    // The database went away (restart, terminated backend, network): nothing of the request was
-    // committed — unless its COMMIT itself was under way — and it may be retried.
-    log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: error.message });
+  if (error instanceof ConnectionLostError || isDatabaseBusy(error)) {
+    // The database went away (restart, terminated backend, network) or another process holds its
+    // write lock: nothing of the request was committed — unless its COMMIT itself was under way —
+    // and it may be retried.
+    log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
     return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
   }
   log.error("request_failed", {

@@ -148,8 +148,11 @@ export class SyncService {
       const early = decoded === null ? null : settled(readPullPage(this.deps.db, decoded, input.device_id, limit));
       deviceId = await this.mustOwnDevice(caller, input.device_id);
       const page = early === null ? null : await early;
-      if (decoded === null || page === null || horizonOf(decoded) > page.state.seq) {
-        throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
+      if (decoded === null || page === null) throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
+      // Ahead of the feed: the database went back in time (restored from a backup) after this cursor
+      // was handed out, and the device holds changes the database no longer has.
+      if (horizonOf(decoded) > page.state.seq) {
+        throw new DomainError("reset_required", "this cursor is ahead of the database (restored from a backup?): pull again without a cursor");
       }
       if (horizonOf(decoded) < page.state.purgedThrough) {
         throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");

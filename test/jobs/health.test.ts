@@ -28,14 +28,14 @@ forEachDialect("GET /api/health", ({ db, dialect }) => {
     expect(after.body.jobs["sync-metrics"]).toEqual({ last_run_at: null, ok: null });
   });
 
-  test("says pending when the database lacks a migration this program knows", async () => {
+  test("answers 503 when the database lacks a migration this program knows (it serves nothing without its tables)", async () => {
     const old = await createTestDatabase(dialect, { migrate: false });
     try {
       await migrate(old.db, MIGRATIONS.slice(0, 1));
       const t = await createTestApp(old.db);
       const res = await t.request("GET", "/api/health");
-      expect(res.status).toBe(200);
-      expect(res.body).toMatchObject({ status: "ok", migrations: "pending", jobs: {} });
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: "unavailable", message: "the database lacks migrations this version needs: run `taskmgr migrate`" });
     } finally {
       await old.drop();
     }

@@ -58,6 +58,9 @@ class PurgeBeforeSelect implements Database {
   get<T>(sql: string, params?: SqlValue[]): Promise<T | undefined> {
     return this.through(sql, () => this.inner.get<T>(sql, params));
   }
+  verify(): void {
+    this.inner.verify();
+  }
   rawRows(sql: string, params?: SqlValue[]): Promise<RawValue[][]> {
     return this.through(sql, () => this.inner.rawRows(sql, params));
   }

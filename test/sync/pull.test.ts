@@ -155,18 +155,45 @@ forEachDialect("sync pull", ({ db }) => {
   });
 
   describe("errors", () => {
-    test("a malformed cursor, another organization's cursor, or one beyond the feed: 400 invalid_cursor", async () => {
+    test("a malformed cursor or another organization's cursor: 400 invalid_cursor", async () => {
       const d = Device.of(t, await t.createUser());
       await d.push1(d.create("project", { name: "P" }));
       const stranger = Device.of(t, await t.createUser());
       await stranger.push1(stranger.create("project", { name: "S" }));
       const theirCursor = (await stranger.pullRaw(null)).body.cursor;
-      const beyond = "c1." + Buffer.from(`${d.user.org.id}:999999`).toString("base64url");
-      for (const cursor of ["garbage", "c1.!!", theirCursor, beyond, "c1." + Buffer.from(`${d.user.org.id}:-1`).toString("base64url")]) {
+      for (const cursor of ["garbage", "c1.!!", theirCursor, "c1." + Buffer.from(`${d.user.org.id}:-1`).toString("base64url")]) {
         const r = await d.pullRaw(cursor);
         expect(r.status).toBe(400);
         expect((r.body as any).error.code).toBe("invalid_cursor");
       }
+    });
+
+    test("a cursor ahead of the feed (the database restored from an older backup): 410 reset_required, and a snapshot works", async () => {
+      const d = Device.of(t, await t.createUser());
+      await d.push1(d.create("project", { name: "P" }));
+      const ahead = "c1." + Buffer.from(`${d.user.org.id}:999999`).toString("base64url");
+      const r = await d.pullRaw(ahead);
+      expect([r.status, (r.body as any).error.code]).toEqual([410, "reset_required"]);
+      expect((await d.pullRaw(null)).status).toBe(200);
+    });
+
+    test("the README's restore step (positions moved a billion on, all purged below) makes every earlier cursor answer 410, also one ahead of the restored feed; a new snapshot then pulls on", async () => {
+      const d = Device.of(t, await t.createUser());
+      await d.push1(d.create("project", { name: "P" }));
+      const before = (await d.pullRaw(null)).body.cursor;
+      // A cursor handed out after the backup was taken: ahead of the restored feed, which then catches up with it.
+      const { seq } = (await db().get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [d.user.org.id]))!;
+      const ahead = "c1." + Buffer.from(`${d.user.org.id}:${Number(seq) + 50}`).toString("base64url");
+      await db().run("UPDATE org_feed_state SET seq = seq + 1000000000, purged_through = seq + 1000000000 WHERE org_id = ?", [d.user.org.id]);
+      expect((await d.pullRaw(before)).status).toBe(410);
+      expect((await d.pullRaw(ahead)).status).toBe(410);
+      const fresh = await d.pullRaw(null);
+      expect(fresh.status).toBe(200);
+      const other = await Device.another(t, d.user);
+      await other.push1(other.create("project", { name: "after the restore" }));
+      const next = await d.pullRaw(fresh.body.cursor);
+      expect(next.status).toBe(200);
+      expect(next.body.changes.map((c: any) => c.record.name)).toEqual(["after the restore"]);
     });
 
     test("a cursor older than the purge horizon: 410 reset_required; a snapshot works again", async () => {

@@ -1,0 +1,82 @@
+/**
+ * The SQLite file under a running server: created readable by its owner only; removed or replaced,
+ * it is noticed (health and writes answer 503 instead of acknowledging writes to a file nobody will
+ * open again); locked by another process, a write answers 503 after the busy timeout, not 500.
+ */
+import { afterEach, expect, test } from "bun:test";
+import { mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ConnectionLostError } from "../../src/db/errors";
+import { migrate } from "../../src/db/migrate";
+import { SqliteDatabase } from "../../src/db/sqlite";
+import { createTestApp } from "../support/app";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function fileApp() {
+  const dir = mkdtempSync(join(tmpdir(), "taskmgr-file-"));
+  dirs.push(dir);
+  const path = join(dir, "data", "x.db");
+  const db = new SqliteDatabase(path);
+  await migrate(db);
+  const t = await createTestApp(db);
+  const u = await t.createUser();
+  return { dir, path, db, t, u };
+}
+
+test("a new database file is readable and writable by its owner only (password and token hashes)", async () => {
+  const { path, db } = await fileApp();
+  try {
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(`${path}-wal`).mode & 0o777).toBe(0o600);
+  } finally {
+    await db.close();
+  }
+});
+
+test.each([["removed"], ["replaced"]])("the file %s under the running server: health and writes answer 503, nothing is acknowledged", async (how) => {
+  const { dir, path, db, t, u } = await fileApp();
+  try {
+    expect((await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } })).status).toBe(201);
+    if (how === "removed") for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
+    else {
+      const other = new SqliteDatabase(join(dir, "other.db"));
+      await other.close();
+      renameSync(join(dir, "other.db"), path);
+    }
+    expect(() => db.verify()).toThrow(ConnectionLostError);
+    const health = await t.request("GET", "/api/health");
+    expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
+    const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
+    expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
+  } finally {
+    await db.close();
+  }
+});
+
+test("a file locked by another process: a write answers 503 unavailable after the busy timeout, not 500", async () => {
+  const { path, db, t, u } = await fileApp();
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(path)});
+       db.exec("BEGIN IMMEDIATE"); console.log("locked"); setTimeout(() => { db.exec("ROLLBACK"); db.close(); }, 8000);`,
+    ],
+    { stdout: "pipe" },
+  );
+  try {
+    const reader = holder.stdout.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("locked");
+    const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "while locked" } });
+    expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
+  } finally {
+    holder.kill();
+    await holder.exited;
+    await db.close();
+  }
+}, 20_000);
