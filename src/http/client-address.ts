@@ -10,10 +10,31 @@ export function clientAddress(peer: string | null, forwardedFor: string | null, 
   if (forwardedFor === null || !isTrustedPeer(peer, trusted)) return direct;
   const hops = forwardedFor
     .split(",")
-    .map((h) => normalize(h.trim()))
-    .filter((h) => h !== "");
-  for (let i = hops.length - 1; i >= 0; i--) if (!trusted.has(hops[i])) return hops[i];
+    .map((h) => h.trim())
+    .filter((h) => h !== "")
+    .map(hopAddress);
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hops[i];
+    // Not an address: the proxy did not write it, so it says nothing about the client.
+    if (hop === null) return direct;
+    if (!trusted.has(hop)) return hop;
+  }
   return hops[0] ?? direct;
+}
+
+/**
+ * An `X-Forwarded-For` entry as an address: without the port some proxies append (`1.2.3.4:5555`,
+ * `[::1]:443`), IPv4 octets without leading zeros (`001.1.1.1`), normalized like peers; null when
+ * it is not an IP address.
+ */
+function hopAddress(entry: string): string | null {
+  let a = entry;
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(a);
+  if (bracketed) a = bracketed[1]!;
+  else if (/^[\d.]+:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(":"));
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (v4) a = v4.slice(1).map(Number).join(".");
+  return isIp(a) ? normalize(a) : null;
 }
 
 /** True when the TCP peer is one of the trusted proxies (whose forwarded headers count). */

@@ -23,6 +23,11 @@ describe("clientAddress", () => {
     ["IPv4-mapped IPv6 peer counts as the IPv4 proxy", "::ffff:10.0.0.1", "198.51.100.1", "198.51.100.1"],
     ["empty entries are skipped", "10.0.0.1", " , 198.51.100.1 ,", "198.51.100.1"],
     ["unknown peer (no socket)", null, "198.51.100.1", "local"],
+    ["a port some proxies append is dropped (one bucket per client, not per connection)", "10.0.0.1", "198.51.100.1:5555", "198.51.100.1"],
+    ["a bracketed IPv6 entry with a port", "10.0.0.1", "[2001:DB8::1]:443", "2001:db8::1"],
+    ["leading zeros in an IPv4 entry do not make another address", "10.0.0.1", "198.051.100.001", "198.51.100.1"],
+    ["an entry that is not an address: the peer", "10.0.0.1", "garbage", "10.0.0.1"],
+    ["a trusted proxy written with a port is still skipped", "10.0.0.1", "198.51.100.1, 10.0.0.2:80", "198.51.100.1"],
   ];
   for (const [name, peer, header, want] of cases) {
     test(name, () => expect(clientAddress(peer, header, name.startsWith("no proxies") ? new Set() : trusted)).toBe(want));
