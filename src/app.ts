@@ -1,4 +1,5 @@
 import { Elysia } from "elysia";
+import { refusedCaller } from "./auth/guard";
 import { authRoutes } from "./auth/routes";
 import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
@@ -44,7 +45,7 @@ export function createApp(s: Services) {
     })
     .onAfterResponse({ as: "global" }, (ctx) => {
       const { request, set } = ctx;
-      const auth = (ctx as { auth?: { userId?: string; orgId?: string } }).auth;
+      const auth = (ctx as { auth?: { userId?: string; orgId?: string } }).auth ?? refusedCaller(request);
       const t0 = started.get(request);
       const status = (ctx as { code?: unknown }).code === "NOT_FOUND" ? 404 : typeof set.status === "number" ? set.status : 200;
       const elapsedMs = t0 === undefined ? null : performance.now() - t0;

@@ -25,10 +25,17 @@ export const authGuard = (s: Pick<Services, "auth">) =>
 export const logoutGuard = (s: Pick<Services, "auth">) =>
   new Elysia().derive({ as: "scoped" }, async ({ headers }) => ({ auth: await s.auth.authenticate(headers.authorization, { endedSessionOk: true }) }));
 
+/** Callers refused by {@link adminGuard} (authenticated, then 403), so that the request log still names them. */
+const refusedCallers = new WeakMap<Request, AuthContext>();
+
+/** The authenticated caller of a request the admin guard refused, if any (for the request log). */
+export const refusedCaller = (request: Request): AuthContext | undefined => refusedCallers.get(request);
+
 /** Like `authGuard`, and members get 403 `forbidden` (also before validation): for routes only organization admins may call. */
 export const adminGuard = (s: Pick<Services, "auth">) =>
-  new Elysia().derive({ as: "scoped" }, async ({ headers }) => {
+  new Elysia().derive({ as: "scoped" }, async ({ headers, request }) => {
     const auth = await s.auth.authenticate(headers.authorization);
+    if (auth.role !== "admin") refusedCallers.set(request, auth);
     requireAdmin(auth);
     return { auth };
   });
