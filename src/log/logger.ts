@@ -32,6 +32,7 @@ export function createLogger(opts: LoggerOptions): Logger {
       size: "15M",
       rotate: 10,
       path: opts.dir,
+      mode: 0o600, // emails and ids of failed logins: the server's user only
     });
     file.on("error", () => {});
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase, DIALECTS } from "../support/db";
 import { removeTempDirs, serve, taskmgr, tempDir, type Served } from "./support";
@@ -144,9 +144,10 @@ for (const dialect of DIALECTS) {
       }
     });
 
-    test("logs go to LOG_DIR/taskmgr.log as JSON lines", () => {
+    test("logs go to LOG_DIR/taskmgr.log as JSON lines, readable by the server's user only", () => {
       const file = join(cwd, "logs", "taskmgr.log");
       expect(existsSync(file)).toBe(true);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
       const events = readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l).event);
       expect(events).toContain("server_started");
       expect(events).toContain("request");
