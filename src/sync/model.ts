@@ -4,6 +4,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
+import { CheckedLater } from "../http/checked-later";
 import { PageQuery, Paginated } from "../http/pagination";
 import { Query, QueryInteger } from "../http/query";
 import { Nullable, OneOf, VectorClockSchema } from "../records/model";
@@ -17,17 +18,23 @@ export const MAX_PULL_LIMIT = 5000;
 export const CHANGE_STATUSES = ["applied", "merged", "conflict", "duplicate", "stale", "rejected"] as const;
 export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 
+/** One pushed change as the contract describes it: for the document only (src/sync/change.ts checks it). */
+const PushedChange = t.Object({
+  change_id: t.String({ format: "uuid", description: "chosen by the client, unique per device" }),
+  entity: OneOf(["task", "comment", "project"] as const),
+  entity_id: t.String({ format: "uuid" }),
+  op: OneOf(["create", "update", "delete"] as const),
+  data: t.Optional(t.Record(t.String(), t.Unknown(), { description: "the fields the device changed (all fields for create; absent or {} for delete)" })),
+  base_version: t.Optional(Type.Integer({ minimum: 1, description: "the server version the edit started from (absent for create)" })),
+  vector_clock: VectorClockSchema,
+});
+
 /** `POST /api/sync/push`. `changes` is checked change by change by the service, not here. */
 export const PushBody = t.Object({
   device_id: t.String({ description: "the pushing device: the caller's, not revoked (403 otherwise)" }),
-  changes: t.Array(
-    t.Unknown({
-      description:
-        "{change_id (UUID, unique per device), entity: task|comment|project, entity_id (UUID), op: create|update|delete, " +
-        "data (the fields changed; all for create), base_version (absent for create), vector_clock}",
-    }),
-    { description: `at most ${MAX_PUSH_CHANGES} changes (413 beyond); a malformed one is answered rejected, the others are still processed` },
-  ),
+  changes: t.Array(CheckedLater(PushedChange), {
+    description: `at most ${MAX_PUSH_CHANGES} changes (413 beyond); a malformed one is answered rejected, the others are still processed`,
+  }),
 });
 export type PushBody = Static<typeof PushBody>;
 

@@ -146,6 +146,12 @@ describe("the document as a client generator reads it", () => {
     expect(doc.components.schemas.Error!.description).toContain("version_conflict (409)");
   });
 
+  test("a pushed change is documented field by field (while the service, not request validation, checks it)", () => {
+    const body = (doc.paths["/api/sync/push"]!.post!.requestBody as { content: Record<string, { schema: { properties: { changes: { items: { properties: Record<string, unknown> } } } } }> })
+      .content["application/json"]!.schema;
+    expect(Object.keys(body.properties.changes.items.properties).sort()).toEqual(["base_version", "change_id", "data", "entity", "entity_id", "op", "vector_clock"]);
+  });
+
   test("metrics: JSON, or the Prometheus text as text/plain; the archive's body is optional", () => {
     expect(Object.keys(doc.paths["/api/metrics"]!.get!.responses["200"]!.content ?? {}).sort()).toEqual(["application/json", "text/plain"]);
     expect(doc.paths["/api/projects/{id}/archive"]!.post!.requestBody?.required).toBe(false);
