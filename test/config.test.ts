@@ -95,6 +95,7 @@ describe("redact", () => {
     ["postgres://db/x", "postgres://db/x"],
     ["sqlite:./data/taskmgr.db", "sqlite:./data/taskmgr.db"],
     ["bogus", "bogus"],
+    ["postgres://app@db/x?sslmode=require&password=S3cret&x=1", "postgres://app@db/x?sslmode=require&password=***&x=1"],
   ])("%p → %p", (url, safe) => {
     expect(redact(url)).toBe(safe);
   });

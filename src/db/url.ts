@@ -26,9 +26,10 @@ export function isAmbiguousSqliteUrl(url: string): boolean {
  * holding `/`, `#` or `@` unencoded does not parse as a URL, or parses into another one).
  */
 export function redact(url: string): string {
-  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(url);
-  if (!m) return url;
+  const masked = url.replace(/([?&]password=)[^&]*/gi, "$1***");
+  const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(masked);
+  if (!m) return masked;
   const [whole, scheme, credentials] = m as unknown as [string, string, string];
   const colon = credentials.indexOf(":");
-  return colon < 0 ? url : `${scheme}${credentials.slice(0, colon)}:***@${url.slice(whole.length)}`;
+  return colon < 0 ? masked : `${scheme}${credentials.slice(0, colon)}:***@${masked.slice(whole.length)}`;
 }

@@ -431,6 +431,9 @@ export class PushBatch {
   /** Decides a well-formed change against the record's current state and writes what it must. */
   private async decide(tx: Tx, c: ParsedChange): Promise<Outcome> {
     const current = this.record(c.entity, c.entityId);
+    // An update or delete of a record the server does not hold (never created, or its tombstone purged)
+    // is not_found whatever its clock: with no stored clock, any other device's counter would read as forged.
+    if (!current && c.op !== "create") throw new ChangeRejected("not_found", `${c.entity} not found`);
     const forged = findForgedKey(c.clock, { deviceId: this.ctx.deviceId, knownDevices: (k) => this.devices.has(k), stored: current?.vector_clock ?? null });
     if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
 
@@ -439,7 +442,7 @@ export class PushBatch {
       if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
       throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`);
     }
-    if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`);
+    if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`); // (narrows the type: checked above)
     if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
     const after = compareClocks(c.clock, current.vector_clock) === "AFTER";
 

@@ -274,6 +274,18 @@ forEachDialect("sync push", ({ db }) => {
     });
   });
 
+  test("an update or delete of a record the server does not hold is not_found even with another device's counter in its clock (a purged tombstone), not forged_clock", async () => {
+    const { a, b } = await twoDevices(t);
+    const gone = crypto.randomUUID();
+    const upd = { change_id: crypto.randomUUID(), entity: "task", entity_id: gone, op: "update", data: { title: "offline edit" }, base_version: 1, vector_clock: { [a.id]: 1, [b.id]: 1 } };
+    const del = { change_id: crypto.randomUUID(), entity: "task", entity_id: gone, op: "delete", base_version: 1, vector_clock: { [a.id]: 1, [b.id]: 2 } };
+    const [r1, r2] = await b.push(upd, del);
+    expect([r1.status, r1.error?.code, r2.status, r2.error?.code]).toEqual(["rejected", "not_found", "rejected", "not_found"]);
+    // A create still cannot claim another device's counter.
+    const [r3] = await b.push({ change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data: taskData({}), vector_clock: { [a.id]: 1, [b.id]: 1 } });
+    expect([r3.status, r3.error?.code]).toEqual(["rejected", "forged_clock"]);
+  });
+
   describe("other organizations' records", () => {
     test("an update or delete of another organization's record is rejected and changes nothing", async () => {
       const mine = Device.of(t, await t.createUser());
