@@ -1,0 +1,38 @@
+/**
+ * Landed migrations are immutable (a database migrated by an earlier build never runs a changed
+ * file again, so an edit would leave it with another schema than a fresh one): each file's SHA-256
+ * is pinned here. A new migration adds its line; changing a pinned one means adding a new
+ * migration instead.
+ */
+import { expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { MIGRATIONS } from "../../src/db/migrations";
+
+const LANDED: Record<string, string> = {
+  "0001_initial.sql": "a028745ced24c51a959abe19e451a30d4f7337767a8cc18746c10b909ccc7f5a",
+  "0002_jobs.sql": "a18fdad9bee74c497a8ff5ad27e7ec4c5a4e54ea7e17c47f9f037c9a3c44ca2a",
+  "0003_feed_covering_index.sql": "97913a4c45490772319eb0b4adb5e1c749df31b40d5afdcabda7cada37f06242",
+  "0004_login_attempts_and_retention.sql": "9ee02be73e24ba0d0783f16a1096f8ed1edb4fa44cd231d7094f0c51222b6c58",
+  "0005_task_tags_by_tag.sql": "acac78fdbce94d938d838d7a12d44d39544901bdccf1c128affe05507ee83de7",
+  "0005_task_tags_by_tag.sqlite.sql": "28a3d5707f2c75f08bca189921b20477affe4f141f9aa4d203b56abf59525bf1",
+  "0006_feed_record.sql": "15bedc1343e51d4b36902f22817d44a817cd7743d6734de5028c644bb3becab4",
+};
+
+const DIR = join(import.meta.dir, "../../migrations");
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+test("every migration file is pinned, and none changed since it landed", () => {
+  const files = readdirSync(DIR).filter((f) => f.endsWith(".sql")).sort();
+  expect(files).toEqual(Object.keys(LANDED).sort());
+  for (const f of files) expect({ file: f, sha256: sha256(readFileSync(join(DIR, f), "utf8")) }).toEqual({ file: f, sha256: LANDED[f]! });
+});
+
+test("the program embeds exactly those files, numbered from 1 without a gap", () => {
+  expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  for (const m of MIGRATIONS) {
+    expect(sha256(m.sql)).toBe(LANDED[`${m.name}.sql`]!);
+    if (m.sqlite !== undefined) expect(sha256(m.sqlite)).toBe(LANDED[`${m.name}.sqlite.sql`]!);
+  }
+});
