@@ -38,7 +38,7 @@ export function createApp(s: Services) {
     .onAfterHandle({ as: "global" }, ({ request, set }) => {
       // A record the client already holds (its ETag in If-None-Match): 304 without the record.
       const etag = set.headers.etag;
-      if (request.method === "GET" && typeof etag === "string" && noneMatch(request.headers.get("if-none-match"), etag)) {
+      if ((request.method === "GET" || request.method === "HEAD") && typeof etag === "string" && noneMatch(request.headers.get("if-none-match"), etag)) {
         set.status = 304;
         return new Response(null, { status: 304, headers: { etag } });
       }

@@ -15,11 +15,11 @@ export class ConnectionLostError extends Error {
 }
 
 /**
- * SQLite's "database is locked" (`SQLITE_BUSY`, after the busy timeout): another process holds the
+ * SQLite's "database is locked" (`SQLITE_BUSY*`, after the busy timeout; not `SQLITE_LOCKED`, a conflict within one connection: a bug): another process holds the
  * file's write lock — an operator's `sqlite3` shell with a transaction open, a `VACUUM`, a long CLI
  * command. Like a lost connection it is temporary: the HTTP layer answers 503 `unavailable`.
  */
 export function isDatabaseBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }

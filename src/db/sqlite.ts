@@ -82,8 +82,8 @@ export class SqliteDatabase implements Database {
   private readonly reader: Executor | null = null;
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
-  /** The file opened and its inode, to notice it removed or replaced under the server ({@link verify}). */
-  private readonly file: { path: string; ino: number } | null = null;
+  /** The file opened (device and inode), to notice it removed or replaced under the server ({@link verify}). */
+  private readonly file: { path: string; dev: number; ino: number } | null = null;
 
   /**
    * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created,
@@ -103,7 +103,10 @@ export class SqliteDatabase implements Database {
       if (created) chmodSync(path, 0o600);
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
     }
-    if (path !== ":memory:") this.file = { path, ino: statSync(path).ino };
+    if (path !== ":memory:") {
+      const { dev, ino } = statSync(path);
+      this.file = { path, dev, ino };
+    }
     if (file && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
       this.checkpointer = Checkpointer.start(path);
       if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
@@ -119,18 +122,18 @@ export class SqliteDatabase implements Database {
 
   all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     if (this.reader && isSelect(sql)) return this.reader.all<T>(sql, params);
-    return this.lock.run(() => this.direct.all<T>(sql, params));
+    return this.writing(() => this.direct.all<T>(sql, params));
   }
   get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
     if (this.reader && isSelect(sql)) return this.reader.get<T>(sql, params);
-    return this.lock.run(() => this.direct.get<T>(sql, params));
+    return this.writing(() => this.direct.get<T>(sql, params));
   }
   rawRows(sql: string, params: SqlValue[] = []): Promise<RawValue[][]> {
     if (this.reader && isSelect(sql)) return this.reader.rawRows(sql, params);
-    return this.lock.run(() => this.direct.rawRows(sql, params));
+    return this.writing(() => this.direct.rawRows(sql, params));
   }
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
-    return this.lock.run(async () => {
+    return this.writing(async () => {
       const r = await this.direct.run(sql, params);
       this.checkpointer?.written();
       return r;
@@ -138,18 +141,28 @@ export class SqliteDatabase implements Database {
   }
 
   async exec(sql: string): Promise<void> {
-    await this.lock.run(async () => this.db.exec(sql));
+    await this.writing(async () => this.db.exec(sql));
+  }
+
+  /** A statement of the writer outside transactions (it may write: {@link verify} first), under the lock. */
+  private writing<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.run(async () => {
+      this.verify();
+      return fn();
+    });
   }
 
   verify(): void {
     if (this.file === null) return;
-    let ino: number | null = null;
+    let now: { dev: number; ino: number } | null = null;
     try {
-      ino = statSync(this.file.path).ino;
+      now = statSync(this.file.path);
     } catch {
-      // removed (or its folder unreadable): ino stays null
+      // removed (or its folder unreadable): no file
     }
-    if (ino !== this.file.ino) throw new ConnectionLostError(`the database file ${this.file.path} was removed or replaced while the server ran: restart it`);
+    if (now?.dev !== this.file.dev || now.ino !== this.file.ino) {
+      throw new ConnectionLostError(`the database file ${this.file.path} was removed or replaced while the server ran: restart it`);
+    }
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {

@@ -64,7 +64,7 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
 const ERROR_DESCRIPTION =
   `\`code\` is one of ${Object.entries(ERROR_STATUS).map(([code, status]) => `${code} (${status})`).join(", ")}. ` +
   "`details.fields`: field → reason (422), or the fields changed since a conflict (409 on resolve); " +
-  "`details.current`: the record as it is now (409 version_conflict, 412 precondition_failed), with its ETag header.";
+  "`details.current`: the record as it is now (409 version_conflict, 412 precondition_failed; from PATCH, DELETE and archive with its ETag header).";
 
 /** `GET /api/metrics` answers JSON, or the Prometheus text format as `text/plain` (not a JSON string). */
 function prometheusAsText(paths: Record<string, Record<string, { responses?: Record<string, { content?: Record<string, { schema?: { anyOf?: { type?: string }[] } }> }> }>>): void {

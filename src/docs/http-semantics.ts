@@ -31,7 +31,11 @@ export function addHttpSemantics(paths: Record<string, Record<string, Operation 
       withoutBodies(op.responses);
       if (op.responses["201"]) header(op.responses["201"], "Location", LOCATION);
       if (ONE_RECORD.test(path) || (COLLECTION.test(path) && method === "post" && !path.endsWith("/devices"))) {
-        for (const status of ["200", "201", "409", "412"]) if (op.responses[status]) header(op.responses[status]!, "ETag", ETAG);
+        for (const status of ["200", "201"]) if (op.responses[status]) header(op.responses[status]!, "ETag", ETAG);
+      }
+      // A failed lock answers the current record with its ETag (src/records/rest.ts): PATCH, DELETE and archive.
+      if (ONE_RECORD.test(path) && (method === "patch" || method === "delete" || path.endsWith("/archive"))) {
+        for (const status of ["409", "412"]) if (op.responses[status]) header(op.responses[status]!, "ETag", ETAG);
       }
       if (method === "get" && ONE_RECORD.test(path) && !path.endsWith("/archive")) conditionalGet(op);
       sharedErrors(path, op, publicPaths);

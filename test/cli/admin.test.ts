@@ -193,6 +193,7 @@ for (const dialect of DIALECTS) {
     });
 
     test("users activate: a deactivated user can log in again; twice is fine; an unknown email is 1", async () => {
+      expect((await cli(["users", "deactivate", "bob@beta.test"])).code).toBe(0);
       expect(await canLogin("bob@beta.test", "bob-password")).toBe(false);
       expect(await cli(["users", "activate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "activated bob@beta.test\n" });
       expect(await cli(["users", "activate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "activated bob@beta.test\n" });

@@ -29,9 +29,12 @@ test("every migration file is pinned, and none changed since it landed", () => {
   for (const f of files) expect({ file: f, sha256: sha256(readFileSync(join(DIR, f), "utf8")) }).toEqual({ file: f, sha256: LANDED[f]! });
 });
 
-test("the program embeds exactly those files, numbered from 1 without a gap", () => {
+test("the program embeds exactly those files, numbered from 1 without a gap, each named by its number", () => {
   expect(MIGRATIONS.map((m) => m.version)).toEqual(MIGRATIONS.map((_, i) => i + 1));
+  const embedded = MIGRATIONS.flatMap((m) => (m.sqlite === undefined ? [`${m.name}.sql`] : [`${m.name}.sql`, `${m.name}.sqlite.sql`]));
+  expect(embedded.sort()).toEqual(Object.keys(LANDED).sort());
   for (const m of MIGRATIONS) {
+    expect(m.name).toStartWith(`${String(m.version).padStart(4, "0")}_`);
     expect(sha256(m.sql)).toBe(LANDED[`${m.name}.sql`]!);
     if (m.sqlite !== undefined) expect(sha256(m.sqlite)).toBe(LANDED[`${m.name}.sqlite.sql`]!);
   }

@@ -53,6 +53,9 @@ test.each([["removed"], ["replaced"]])("the file %s under the running server: he
     expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
     const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
     expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
+    // A write outside a transaction too (logout revokes the session with one statement).
+    const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
+    expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
   } finally {
     await db.close();
   }

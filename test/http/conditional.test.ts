@@ -35,6 +35,8 @@ forEachDialect("conditional GET of a record", ({ db }) => {
       const get = (etag: string) => t.app.handle(new Request(url, { headers: { authorization: `Bearer ${u.token}`, "if-none-match": etag } }));
       const same = await get('"1"');
       expect([same.status, same.headers.get("etag"), await same.text()]).toEqual([304, '"1"', ""]);
+      const head = await t.app.handle(new Request(url, { method: "HEAD", headers: { authorization: `Bearer ${u.token}`, "if-none-match": '"1"' } }));
+      expect(head.status).toBe(304);
       expect((await get('"7"')).status).toBe(200);
       expect((await t.request("PATCH", `${path}/${created.body.id}`, { token: u.token, body: patch })).status).toBe(200);
       const changed = await get('"1"');
