@@ -19,18 +19,19 @@ export class HealthService {
    */
   async check(): Promise<HealthResponse> {
     const { db, log } = this.deps;
-    let applied: Set<number>;
+    let current = false;
     let jobs: HealthResponse["jobs"] = {};
     try {
       db.verify();
-      applied = await new MigrationsRepo(db).appliedVersions();
-      if (MIGRATIONS.every((m) => applied.has(m.version))) jobs = await this.jobs.health();
+      const applied = await new MigrationsRepo(db).appliedVersions();
+      current = MIGRATIONS.every((m) => applied.has(m.version));
+      if (current) jobs = await this.jobs.health();
     } catch (err) {
       log.error("health_check_failed", { error: err instanceof Error ? err.message : String(err) });
       throw new DomainError("unavailable", "the database does not answer");
     }
     // A database without the tables this version needs (recreated, restored from an old dump) serves nothing.
-    if (!MIGRATIONS.every((m) => applied.has(m.version))) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");
+    if (!current) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");
     return { status: "ok", database: db.dialect, version: pkg.version, migrations: "current", jobs };
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { Tx } from "../db/types";
 import { DomainError } from "../errors";
+import { listedTags } from "../http/conditional";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
 import { changedFields, WriteConflict, writeRecord } from "./write";
@@ -31,10 +32,8 @@ export const etagOf = (r: { version: number }): string => `"${r.version}"`;
 
 /** True when the `If-Match` header matches the version (`*`, or a listed tag equal to it; `W/` is ignored). */
 export function ifMatchAccepts(header: string, version: number): boolean {
-  return header
-    .split(",")
-    .map((s) => s.trim().replace(/^W\//, ""))
-    .some((tag) => tag === "*" || tag === `"${version}"` || tag === String(version));
+  const etag = etagOf({ version });
+  return listedTags(header).some((tag) => tag === "*" || tag === etag || tag === String(version));
 }
 
 const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== null) || p.version !== undefined;
