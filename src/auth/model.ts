@@ -18,17 +18,21 @@ export const LoginBody = t.Object(
     password: Text({ minLength: 1, maxLength: 1024 }),
     device_id: t.Optional(t.Union([t.String({ format: "uuid" }), t.Null()])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "Login" },
 );
 export type LoginBody = Static<typeof LoginBody>;
 
-export const RefreshBody = t.Object({ refresh: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false });
+/** `POST /api/auth/refresh` and `POST /api/auth/logout`. */
+export const RefreshBody = t.Object({ refresh: Text({ minLength: 1, maxLength: 512 }) }, { additionalProperties: false, title: "RefreshToken" });
 
-export const TokenResponse = t.Object({
-  access: t.String(),
-  refresh: t.String(),
-  token_type: t.Literal("Bearer"),
-  expires_in: t.Integer(),
-  user: UserView,
-});
+export const TokenResponse = t.Object(
+  {
+    access: t.String(),
+    refresh: t.String(),
+    token_type: t.Literal("Bearer"),
+    expires_in: t.Integer(),
+    user: UserView,
+  },
+  { title: "Tokens" },
+);
 export type TokenResponse = Static<typeof TokenResponse>;

@@ -1,11 +1,13 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { orderingPattern } from "../records/list";
-import { CommentFieldProps, Uuid } from "../records/model";
+import { Comment, CommentFieldProps, Uuid } from "../records/model";
 
 export { Comment } from "../records/model";
+
+export const CommentPage = Paginated(Comment, "CommentPage");
 
 /**
  * `POST /api/comments`: `task_id` and `body` required, `parent_id` (a comment of the same task)
@@ -18,7 +20,7 @@ export const CommentCreateBody = t.Object(
     parent_id: t.Optional(CommentFieldProps.parent_id),
     body: CommentFieldProps.body,
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "CommentCreate" },
 );
 export type CommentCreateBody = Static<typeof CommentCreateBody>;
 
@@ -28,7 +30,7 @@ export const CommentPatchBody = t.Object(
     body: t.Optional(CommentFieldProps.body),
     version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "CommentUpdate" },
 );
 export type CommentPatchBody = Static<typeof CommentPatchBody>;
 

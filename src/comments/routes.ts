@@ -1,11 +1,11 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope, Paginated } from "../http/pagination";
+import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import type { Services } from "../services";
-import { Comment, CommentCreateBody, CommentListQuery, CommentPatchBody } from "./model";
+import { Comment, CommentCreateBody, CommentListQuery, CommentPage, CommentPatchBody } from "./model";
 
 const detail = (summary: string, description?: string) => ({ tags: ["comments"], summary, description });
 
@@ -22,7 +22,7 @@ export const commentRoutes = (s: Services) =>
       },
       {
         query: CommentListQuery,
-        response: { 200: Paginated(Comment), ...RECORD_ERRORS },
+        response: { 200: CommentPage, ...RECORD_ERRORS },
         detail: detail("List comments", "Comments of soft-deleted tasks are left out unless include_deleted=true."),
       },
     )

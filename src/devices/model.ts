@@ -3,18 +3,21 @@ import { Paginated } from "../http/pagination";
 import { Text } from "../http/text";
 
 /** A device on the wire; its `id` is the key the device uses in vector clocks. */
-export const DeviceView = t.Object({
-  id: t.String(),
-  user_id: t.String(),
-  name: t.String(),
-  platform: t.Union([t.String(), t.Null()]),
-  created_at: t.String(),
-  last_seen_at: t.Union([t.String(), t.Null()]),
-  revoked_at: t.Union([t.String(), t.Null()]),
-});
+export const DeviceView = t.Object(
+  {
+    id: t.String(),
+    user_id: t.String(),
+    name: t.String(),
+    platform: t.Union([t.String(), t.Null()]),
+    created_at: t.String(),
+    last_seen_at: t.Union([t.String(), t.Null()]),
+    revoked_at: t.Union([t.String(), t.Null()]),
+  },
+  { title: "Device" },
+);
 export type DeviceView = Static<typeof DeviceView>;
 
-export const DevicePage = Paginated(DeviceView);
+export const DevicePage = Paginated(DeviceView, "DevicePage");
 
 export const CreateDeviceBody = t.Object(
   {
@@ -22,7 +25,7 @@ export const CreateDeviceBody = t.Object(
     name: Text({ minLength: 1, maxLength: 200 }),
     platform: t.Optional(t.Union([Text({ maxLength: 100 }), t.Null()])),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "DeviceCreate" },
 );
 export type CreateDeviceBody = Static<typeof CreateDeviceBody>;
 

@@ -6,13 +6,16 @@ import { payloadTooLarge } from "./body";
 import { reasonFor, type SchemaLike } from "./reasons";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
-export const ErrorBody = t.Object({
-  error: t.Object({
-    code: t.String({ examples: ["validation_failed"] }),
-    message: t.String(),
-    details: t.Record(t.String(), t.Unknown()),
-  }),
-});
+export const ErrorBody = t.Object(
+  {
+    error: t.Object({
+      code: t.String({ examples: ["validation_failed"] }),
+      message: t.String(),
+      details: t.Record(t.String(), t.Unknown()),
+    }),
+  },
+  { title: "Error" },
+);
 
 /** The contract's error body. */
 export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {

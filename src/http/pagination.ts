@@ -69,11 +69,14 @@ export function envelope<T>(requestUrl: string, p: PageRequest, r: PageResult<T>
   };
 }
 
-/** The envelope's schema, for OpenAPI. */
-export const Paginated = <T extends TSchema>(item: T) =>
-  t.Object({
-    count: t.Integer(),
-    next: t.Union([t.String(), t.Null()]),
-    previous: t.Union([t.String(), t.Null()]),
-    results: t.Array(item),
-  });
+/** The envelope's schema, named `title` in the OpenAPI document (e.g. `TaskPage`: see src/docs/components.ts). */
+export const Paginated = <T extends TSchema>(item: T, title: string) =>
+  t.Object(
+    {
+      count: t.Integer(),
+      next: t.Union([t.String(), t.Null()]),
+      previous: t.Union([t.String(), t.Null()]),
+      results: t.Array(item),
+    },
+    { title },
+  );

@@ -21,31 +21,34 @@ export const PushResults = t.Object({
  * `GET /api/metrics`: the caller's organization over `window` (from `from`, exclusive, to `to`).
  * Rates are fractions from 0 to 1, null when undefined (no syncs; no pushed changes).
  */
-export const MetricsReport = t.Object({
-  window: t.String(),
-  from: t.String(),
-  to: t.String(),
-  syncs: t.Integer({ description: "push and pull requests logged in the window" }),
-  pushes: t.Integer(),
-  pulls: t.Integer(),
-  failed_syncs: t.Integer(),
-  sync_success_rate: Rate,
-  changes_pushed: t.Integer(),
-  conflict_rate: t.Union([t.Number(), t.Null()], { description: "conflicts / changes pushed" }),
-  average_sync_duration_ms: Rate,
-  push_results: PushResults,
-  open_conflicts: t.Integer({ description: "unresolved conflicts now, whatever the window" }),
-  active_devices_per_user: t.Array(
-    t.Object({ user_id: t.String(), email: t.Union([t.String(), t.Null()]), active_devices: t.Integer() }),
-  ),
-  devices: t.Array(
-    t.Object({
-      device_id: t.String(),
-      user_id: t.String(),
-      name: t.String(),
-      last_sync_at: t.Union([t.String(), t.Null()], { description: "latest push or pull still in the sync log" }),
-    }),
-  ),
-  generated_at: t.String(),
-});
+export const MetricsReport = t.Object(
+  {
+    window: t.String(),
+    from: t.String(),
+    to: t.String(),
+    syncs: t.Integer({ description: "push and pull requests logged in the window" }),
+    pushes: t.Integer(),
+    pulls: t.Integer(),
+    failed_syncs: t.Integer(),
+    sync_success_rate: Rate,
+    changes_pushed: t.Integer(),
+    conflict_rate: t.Union([t.Number(), t.Null()], { description: "conflicts / changes pushed" }),
+    average_sync_duration_ms: Rate,
+    push_results: PushResults,
+    open_conflicts: t.Integer({ description: "unresolved conflicts now, whatever the window" }),
+    active_devices_per_user: t.Array(
+      t.Object({ user_id: t.String(), email: t.Union([t.String(), t.Null()]), active_devices: t.Integer() }),
+    ),
+    devices: t.Array(
+      t.Object({
+        device_id: t.String(),
+        user_id: t.String(),
+        name: t.String(),
+        last_sync_at: t.Union([t.String(), t.Null()], { description: "latest push or pull still in the sync log" }),
+      }),
+    ),
+    generated_at: t.String(),
+  },
+  { title: "Metrics" },
+);
 export type MetricsReport = Static<typeof MetricsReport>;

@@ -1,24 +1,26 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { optionalProps, ProjectFieldProps, Uuid } from "../records/model";
+import { optionalProps, Project, ProjectFieldProps, Uuid } from "../records/model";
 
 export { Project } from "../records/model";
+
+export const ProjectPage = Paginated(Project, "ProjectPage");
 
 /** `POST /api/projects`: `name` required; `id` optional (client-supplied UUID); read-only fields refused. */
 export const ProjectCreateBody = t.Object(
   { id: t.Optional(Uuid), ...optionalProps(ProjectFieldProps), name: ProjectFieldProps.name },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "ProjectCreate" },
 );
 export type ProjectCreateBody = Static<typeof ProjectCreateBody>;
 
 /** `PATCH /api/projects/{id}` (`archived: false` un-archives); `version` is the optimistic lock. */
 export const ProjectPatchBody = t.Object(
   { ...optionalProps(ProjectFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "ProjectUpdate" },
 );
 export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
 

@@ -1,11 +1,11 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope, Paginated } from "../http/pagination";
+import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import type { Services } from "../services";
-import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPatchBody } from "./model";
+import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPage, ProjectPatchBody } from "./model";
 
 const detail = (summary: string, description?: string) => ({ tags: ["projects"], summary, description });
 
@@ -20,7 +20,7 @@ export const projectRoutes = (s: Services) =>
         const { page, result } = await s.projects.list(auth, query);
         return envelope(publicUrl(), page, result);
       },
-      { query: ProjectListQuery, response: { 200: Paginated(Project), ...RECORD_ERRORS }, detail: detail("List projects") },
+      { query: ProjectListQuery, response: { 200: ProjectPage, ...RECORD_ERRORS }, detail: detail("List projects") },
     )
     .post(
       "/api/projects",

@@ -5,6 +5,8 @@
  * transform meant for query strings). Field schemas are plain TypeBox (`Text`, `t.Array`, …) so that
  * the write core can check values coming from sync pushes with the same rules as REST bodies
  * (src/records/validate.ts); the record models answered derive from them without the write-only rules.
+ * A `title` names a model in the OpenAPI document (`components.schemas`, src/docs/components.ts); it
+ * changes no validation.
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
@@ -79,6 +81,14 @@ export type ProjectFields = Static<typeof ProjectFields>;
 export type TaskFields = Static<typeof TaskFields>;
 export type CommentFields = Static<typeof CommentFields>;
 
+/**
+ * A sync change's `data` (`POST /api/sync/push`): some of the entity's writable fields, all of them
+ * for a create. Documentation only: the write core checks pushed data change by change (validate.ts).
+ */
+export const ProjectChanges = t.Partial(ProjectFields, { title: "ProjectChanges" });
+export const TaskChanges = t.Partial(TaskFields, { title: "TaskChanges" });
+export const CommentChanges = t.Partial(CommentFields, { title: "CommentChanges" });
+
 // ---- Records as the server holds and answers them ----
 
 /** Server-maintained fields of every synced record (read-only for clients). */
@@ -108,9 +118,9 @@ function answered(schema: TSchema): TSchema {
 /** The props of a record as answered ({@link answered}); the static types are unchanged. */
 const answeredProps = <P extends TProperties>(props: P): P => Object.fromEntries(Object.entries(props).map(([k, s]) => [k, answered(s)])) as P;
 
-export const Project = t.Object({ ...MetaProps, ...answeredProps(ProjectFieldProps), created_by: Nullable(t.String()) });
-export const Task = t.Object({ ...MetaProps, ...answeredProps(TaskFieldProps), created_by: t.String() });
-export const Comment = t.Object({ ...MetaProps, ...answeredProps(CommentFieldProps), author_id: t.String() });
+export const Project = t.Object({ ...MetaProps, ...answeredProps(ProjectFieldProps), created_by: Nullable(t.String()) }, { title: "Project" });
+export const Task = t.Object({ ...MetaProps, ...answeredProps(TaskFieldProps), created_by: t.String() }, { title: "Task" });
+export const Comment = t.Object({ ...MetaProps, ...answeredProps(CommentFieldProps), author_id: t.String() }, { title: "Comment" });
 export type Project = Static<typeof Project>;
 export type Task = Static<typeof Task>;
 export type Comment = Static<typeof Comment>;
@@ -127,6 +137,16 @@ export interface RecordOf {
 }
 export type AnyRecord = Project | Task | Comment;
 
+/**
+ * One side of a sync conflict (`local`, `remote` or `base`): the record's writable fields and its
+ * `deleted_at`, as many as the side holds (`local`: what the device pushed; `base`: none when
+ * unknown). Documentation only: a conflict is answered as stored.
+ */
+const conflictSide = (props: TProperties, title: string) => t.Partial(t.Object({ ...answeredProps(props), deleted_at: MetaProps.deleted_at }), { title });
+export const ProjectConflictSide = conflictSide(ProjectFieldProps, "ProjectConflictSide");
+export const TaskConflictSide = conflictSide(TaskFieldProps, "TaskConflictSide");
+export const CommentConflictSide = conflictSide(CommentFieldProps, "CommentConflictSide");
+
 // ---- History ----
 
 export const HISTORY_ACTIONS = ["created", "updated", "deleted", "merged", "conflict_resolved"] as const;
@@ -134,15 +154,18 @@ export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 
 export const FieldChange = t.Object({ old: t.Unknown(), new: t.Unknown() });
 /** `GET /api/tasks/{id}/history` entries (contract shape). */
-export const TaskHistoryEntry = t.Object({
-  id: t.String(),
-  task_id: t.String(),
-  version: Type.Integer(),
-  action: t.Union([t.Literal("created"), t.Literal("updated"), t.Literal("deleted"), t.Literal("merged"), t.Literal("conflict_resolved")]),
-  changes: t.Record(t.String(), FieldChange),
-  user_id: Nullable(t.String()),
-  device_id: Nullable(t.String()),
-  vector_clock: VectorClockSchema,
-  created_at: t.String(),
-});
+export const TaskHistoryEntry = t.Object(
+  {
+    id: t.String(),
+    task_id: t.String(),
+    version: Type.Integer(),
+    action: t.Union([t.Literal("created"), t.Literal("updated"), t.Literal("deleted"), t.Literal("merged"), t.Literal("conflict_resolved")]),
+    changes: t.Record(t.String(), FieldChange),
+    user_id: Nullable(t.String()),
+    device_id: Nullable(t.String()),
+    vector_clock: VectorClockSchema,
+    created_at: t.String(),
+  },
+  { title: "HistoryEntry" },
+);
 export type TaskHistoryEntry = Static<typeof TaskHistoryEntry>;

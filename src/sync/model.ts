@@ -1,13 +1,26 @@
 /**
  * Wire shapes of the sync endpoints (api-contract.md, "Sync"): push, pull and conflicts.
- * The ONE definition of each; TypeScript types are derived from them.
+ * The ONE definition of each; TypeScript types are derived from them. The records inside push
+ * results, pulled changes and conflicts are modelled as plain objects: the push answer is checked
+ * only that far and a pull page not at all (it is JSON text from the database); the OpenAPI document
+ * types them (src/docs/records.ts).
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { CheckedLater } from "../http/checked-later";
 import { PageQuery, Paginated } from "../http/pagination";
 import { Query, QueryInteger } from "../http/query";
-import { Nullable, OneOf, VectorClockSchema } from "../records/model";
+import {
+  CommentChanges,
+  CommentConflictSide,
+  Nullable,
+  OneOf,
+  ProjectChanges,
+  ProjectConflictSide,
+  TaskChanges,
+  TaskConflictSide,
+  VectorClockSchema,
+} from "../records/model";
 
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
 export const MAX_PUSH_CHANGES = 1000;
@@ -19,47 +32,63 @@ export const CHANGE_STATUSES = ["applied", "merged", "conflict", "duplicate", "s
 export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 
 /** One pushed change as the contract describes it: for the document only (src/sync/change.ts checks it). */
-const PushedChange = t.Object({
-  change_id: t.String({ format: "uuid", description: "chosen by the client, unique per device" }),
-  entity: OneOf(["task", "comment", "project"] as const),
-  entity_id: t.String({ format: "uuid" }),
-  op: OneOf(["create", "update", "delete"] as const),
-  data: t.Optional(t.Record(t.String(), t.Unknown(), { description: "the fields the device changed (all fields for create; absent or {} for delete)" })),
-  base_version: t.Optional(Type.Integer({ minimum: 1, description: "the server version the edit started from (absent for create)" })),
-  vector_clock: VectorClockSchema,
-});
+const PushedChange = t.Object(
+  {
+    change_id: t.String({ format: "uuid", description: "chosen by the client, unique per device" }),
+    entity: OneOf(["task", "comment", "project"] as const),
+    entity_id: t.String({ format: "uuid" }),
+    op: OneOf(["create", "update", "delete"] as const),
+    data: t.Optional(
+      t.Union([TaskChanges, ProjectChanges, CommentChanges], {
+        description: "the fields of `entity` the device changed (all fields for create; absent or {} for delete)",
+      }),
+    ),
+    base_version: t.Optional(Type.Integer({ minimum: 1, description: "the server version the edit started from (absent for create)" })),
+    vector_clock: VectorClockSchema,
+  },
+  { title: "PushChange" },
+);
 
 /** `POST /api/sync/push`. `changes` is checked change by change by the service, not here. */
-export const PushBody = t.Object({
-  device_id: t.String({ description: "the pushing device: the caller's, not revoked (403 otherwise)" }),
-  changes: t.Array(CheckedLater(PushedChange), {
-    description: `at most ${MAX_PUSH_CHANGES} changes (413 beyond); a malformed one is answered rejected, the others are still processed`,
-  }),
-});
+export const PushBody = t.Object(
+  {
+    device_id: t.String({ description: "the pushing device: the caller's, not revoked (403 otherwise)" }),
+    changes: t.Array(CheckedLater(PushedChange), {
+      description: `at most ${MAX_PUSH_CHANGES} changes (413 beyond); a malformed one is answered rejected, the others are still processed`,
+    }),
+  },
+  { title: "PushRequest" },
+);
 export type PushBody = Static<typeof PushBody>;
 
-export const ChangeError = t.Object({
-  code: t.String(),
-  message: t.String(),
-  details: t.Optional(t.Record(t.String(), t.Unknown())),
-});
+export const ChangeError = t.Object(
+  {
+    code: t.String(),
+    message: t.String(),
+    details: t.Optional(t.Record(t.String(), t.Unknown())),
+  },
+  { title: "ChangeError" },
+);
 export type ChangeError = Static<typeof ChangeError>;
 
 /** The answer to one change, in the order of the request. */
-export const ChangeResult = t.Object({
-  change_id: Nullable(t.String()),
-  status: OneOf(CHANGE_STATUSES),
-  entity: Nullable(t.String()),
-  entity_id: Nullable(t.String()),
-  version: Nullable(Type.Integer()),
-  vector_clock: Nullable(VectorClockSchema),
-  record: Nullable(t.Record(t.String(), t.Unknown(), { description: "the record as the server now holds it" })),
-  conflict_id: t.Optional(t.String({ description: "only for status conflict" })),
-  error: t.Optional(ChangeError),
-});
+export const ChangeResult = t.Object(
+  {
+    change_id: Nullable(t.String()),
+    status: OneOf(CHANGE_STATUSES),
+    entity: Nullable(t.String()),
+    entity_id: Nullable(t.String()),
+    version: Nullable(Type.Integer()),
+    vector_clock: Nullable(VectorClockSchema),
+    record: Nullable(t.Record(t.String(), t.Unknown(), { description: "the record as the server now holds it" })),
+    conflict_id: t.Optional(t.String({ description: "only for status conflict" })),
+    error: t.Optional(ChangeError),
+  },
+  { title: "PushResult" },
+);
 export type ChangeResult = Static<typeof ChangeResult>;
 
-export const PushResponse = t.Object({ results: t.Array(ChangeResult) });
+export const PushResponse = t.Object({ results: t.Array(ChangeResult) }, { title: "PushResponse" });
 export type PushResponse = Static<typeof PushResponse>;
 
 /** `GET /api/sync/pull` query. */
@@ -70,21 +99,27 @@ export const PullQuery = Query({
 });
 export type PullQuery = Static<typeof PullQuery>;
 
-export const PulledChange = t.Object({
-  entity: t.String(),
-  entity_id: t.String(),
-  op: t.Union([t.Literal("upsert"), t.Literal("delete")]),
-  record: t.Record(t.String(), t.Unknown(), { description: "the record (a tombstone for delete)" }),
-  version: Type.Integer(),
-  vector_clock: VectorClockSchema,
-});
+export const PulledChange = t.Object(
+  {
+    entity: OneOf(["task", "project", "comment"] as const),
+    entity_id: t.String(),
+    op: t.Union([t.Literal("upsert"), t.Literal("delete")]),
+    record: t.Record(t.String(), t.Unknown(), { description: "the record (a tombstone for delete)" }),
+    version: Type.Integer(),
+    vector_clock: VectorClockSchema,
+  },
+  { title: "PullChange" },
+);
 export type PulledChange = Static<typeof PulledChange>;
 
-export const PullResponse = t.Object({
-  changes: t.Array(PulledChange),
-  cursor: t.String({ description: "opaque; pass it to the next pull" }),
-  has_more: t.Boolean(),
-});
+export const PullResponse = t.Object(
+  {
+    changes: t.Array(PulledChange),
+    cursor: t.String({ description: "opaque; pass it to the next pull" }),
+    has_more: t.Boolean(),
+  },
+  { title: "PullPage" },
+);
 export type PullResponse = Static<typeof PullResponse>;
 
 // ---- Conflicts ----
@@ -92,24 +127,33 @@ export type PullResponse = Static<typeof PullResponse>;
 export const RESOLUTIONS = ["local", "remote", "custom"] as const;
 export type Resolution = (typeof RESOLUTIONS)[number];
 
-export const ConflictView = t.Object({
-  id: t.String(),
-  entity: t.String(),
-  entity_id: t.String(),
-  fields: t.Array(t.String(), { description: "the fields that could not be merged (`deleted_at` when one side deleted the record)" }),
-  local: t.Record(t.String(), t.Unknown(), { description: "what the pushing device proposed" }),
-  remote: t.Record(t.String(), t.Unknown(), { description: "what the server held when the conflict arose" }),
-  base: t.Record(t.String(), t.Unknown(), { description: "the record at the change's base_version ({} when unknown)" }),
-  device_id: Nullable(t.String()),
-  user_id: Nullable(t.String()),
-  created_at: t.String(),
-  resolved_at: Nullable(t.String()),
-  resolution: Nullable(t.String()),
-  resolved_by: Nullable(t.String()),
-});
+export const ConflictView = t.Object(
+  {
+    id: t.String(),
+    entity: t.String(),
+    entity_id: t.String(),
+    fields: t.Array(t.String(), { description: "the fields that could not be merged (`deleted_at` when one side deleted the record)" }),
+    local: t.Record(t.String(), t.Unknown(), { description: "what the pushing device proposed" }),
+    remote: t.Record(t.String(), t.Unknown(), { description: "what the server held when the conflict arose" }),
+    base: t.Record(t.String(), t.Unknown(), { description: "the record at the change's base_version ({} when unknown)" }),
+    device_id: Nullable(t.String()),
+    user_id: Nullable(t.String()),
+    created_at: t.String(),
+    resolved_at: Nullable(t.String()),
+    resolution: Nullable(t.String()),
+    resolved_by: Nullable(t.String()),
+  },
+  { title: "Conflict" },
+);
 export type ConflictView = Static<typeof ConflictView>;
 
-export const ConflictPage = Paginated(ConflictView);
+/** What the document says `local`, `remote` and `base` of a {@link ConflictView} hold (documentation only). */
+export const ConflictSide = t.Union([TaskConflictSide, ProjectConflictSide, CommentConflictSide], {
+  title: "ConflictSide",
+  description: "fields of the conflict's `entity` and its deleted_at, as many as this side holds",
+});
+
+export const ConflictPage = Paginated(ConflictView, "ConflictPage");
 
 export const ConflictListQuery = Query({
   include_resolved: t.Optional(t.BooleanString({ description: "true: resolved conflicts too" })),
@@ -122,6 +166,6 @@ export const ResolveBody = t.Object(
     resolution: OneOf(RESOLUTIONS),
     data: t.Optional(t.Record(t.String(), t.Unknown(), { description: "custom only: the fields to write, validated like a PATCH" })),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "ConflictResolution" },
 );
 export type ResolveBody = Static<typeof ResolveBody>;

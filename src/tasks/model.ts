@@ -1,24 +1,27 @@
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { PageQuery } from "../http/pagination";
+import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { DueDate, optionalProps, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, UUID_PATTERN, Uuid } from "../records/model";
+import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
+
+export const TaskPage = Paginated(Task, "TaskPage");
+export const HistoryPage = Paginated(TaskHistoryEntry, "HistoryPage");
 
 /** `POST /api/tasks`: `title` required; `id` optional (client-supplied UUID); read-only fields refused. */
 export const TaskCreateBody = t.Object(
   { id: t.Optional(Uuid), ...optionalProps(TaskFieldProps), title: TaskFieldProps.title },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "TaskCreate" },
 );
 export type TaskCreateBody = Static<typeof TaskCreateBody>;
 
 /** `PATCH /api/tasks/{id}`: any writable field; `version` is the optimistic lock (409 when stale). */
 export const TaskPatchBody = t.Object(
   { ...optionalProps(TaskFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "TaskUpdate" },
 );
 export type TaskPatchBody = Static<typeof TaskPatchBody>;
 

@@ -1,13 +1,12 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope, Paginated } from "../http/pagination";
+import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
-import { Comment } from "../records/model";
 import type { Services } from "../services";
-import { TaskCommentsQuery } from "../comments/model";
-import { HistoryQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
+import { CommentPage, TaskCommentsQuery } from "../comments/model";
+import { HistoryPage, HistoryQuery, Task, TaskCreateBody, TaskListQuery, TaskPage, TaskPatchBody } from "./model";
 
 const detail = (summary: string, description?: string) => ({ tags: ["tasks"], summary, description });
 
@@ -24,7 +23,7 @@ export const taskRoutes = (s: Services) =>
       },
       {
         query: TaskListQuery,
-        response: { 200: Paginated(Task), ...RECORD_ERRORS },
+        response: { 200: TaskPage, ...RECORD_ERRORS },
         detail: detail("List tasks", "Filters combine with AND. Soft-deleted tasks only with include_deleted=true."),
       },
     )
@@ -80,7 +79,7 @@ export const taskRoutes = (s: Services) =>
         const { page, result } = await s.comments.listForTask(auth, params.id, query);
         return envelope(publicUrl(), page, result);
       },
-      { params: IdParams, query: TaskCommentsQuery, response: { 200: Paginated(Comment), ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first unless `ordering` says otherwise") },
+      { params: IdParams, query: TaskCommentsQuery, response: { 200: CommentPage, ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first unless `ordering` says otherwise") },
     )
     .get(
       "/api/tasks/:id/history",
@@ -91,7 +90,7 @@ export const taskRoutes = (s: Services) =>
       {
         params: IdParams,
         query: HistoryQuery,
-        response: { 200: Paginated(TaskHistoryEntry), ...RECORD_ERRORS },
+        response: { 200: HistoryPage, ...RECORD_ERRORS },
         detail: detail("History of a task, oldest first (also for soft-deleted tasks)"),
       },
     );

@@ -5,18 +5,21 @@ export const Role = t.Union([t.Literal("admin"), t.Literal("member")]);
 export type Role = Static<typeof Role>;
 
 /** A user on the wire. The password hash never leaves the repository's credential lookup. */
-export const UserView = t.Object({
-  id: t.String(),
-  email: t.String(),
-  name: t.String(),
-  role: Role,
-  organization_id: t.String(),
-  is_active: t.Boolean(),
-  created_at: t.String(),
-});
+export const UserView = t.Object(
+  {
+    id: t.String(),
+    email: t.String(),
+    name: t.String(),
+    role: Role,
+    organization_id: t.String(),
+    is_active: t.Boolean(),
+    created_at: t.String(),
+  },
+  { title: "User" },
+);
 export type UserView = Static<typeof UserView>;
 
-export const UserPage = Paginated(UserView);
+export const UserPage = Paginated(UserView, "UserPage");
 
 /** A user as the services see it (no password hash). */
 export interface User {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
+import { DUE_DATE_PATTERN } from "../../src/records/model";
 import type { Database } from "../../src/db/types";
 import { silentLogger } from "../../src/log/logger";
 import { createServices } from "../../src/services";
@@ -109,9 +110,54 @@ describe("GET /api/schema", () => {
   });
 });
 
+/** A schema of the document, with the keywords the tests read. */
+type Schema = {
+  $ref?: string;
+  type?: string | string[];
+  description?: string;
+  required?: string[];
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  anyOf?: Schema[];
+  oneOf?: Schema[];
+  additionalProperties?: unknown;
+};
+type Media = { content?: Record<string, { schema?: Schema }> };
+type Op = { parameters?: { name: string; in: string; schema?: Schema }[]; requestBody?: { required?: boolean }; responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> };
+type GeneratorDoc = { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, Schema> } };
+
+/** The wire types a client generator should find by name (besides the request bodies and the parts of these). */
+const NAMED = [
+  "Task", "Project", "Comment", "HistoryEntry", "User", "Device", "Error", "Conflict", "ConflictSide", "SyncRecord",
+  "PushRequest", "PushChange", "PushResponse", "PushResult", "PullPage", "PullChange",
+  "TaskPage", "ProjectPage", "CommentPage", "HistoryPage", "UserPage", "DevicePage", "ConflictPage",
+];
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const schemaAt = (m: Media | undefined) => m?.content?.["application/json"]?.schema;
+function component(doc: GeneratorDoc, name: string): Schema {
+  const s = doc.components.schemas[name];
+  if (!s) throw new Error(`no components.schemas.${name}`);
+  return s;
+}
+
+/** JSON with sorted keys: equal schemas, equal text. */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => (a < b ? -1 : 1))) : x));
+
+/** Calls `fn` on `s` and on every schema inside it (by the JSON Schema keywords the document uses), with its location. */
+function eachSubschema(s: unknown, fn: (node: Schema, at: string) => void, at = ""): void {
+  if (!s || typeof s !== "object" || Array.isArray(s)) return;
+  const node = s as Schema & Record<string, unknown>;
+  fn(node, at);
+  for (const key of ["items", "additionalProperties", "not"]) eachSubschema(node[key], fn, `${at}/${key}`);
+  for (const key of ["anyOf", "oneOf", "allOf"]) (node[key] as unknown[] | undefined)?.forEach((m, i) => eachSubschema(m, fn, `${at}/${key}/${i}`));
+  for (const key of ["properties", "patternProperties"])
+    for (const [name, m] of Object.entries((node[key] as Record<string, unknown> | undefined) ?? {})) eachSubschema(m, fn, `${at}/${key}/${name}`);
+}
+
 describe("the document as a client generator reads it", () => {
-  type Op = { parameters?: { name: string; in: string }[]; requestBody?: { required?: boolean }; responses: Record<string, { content?: Record<string, unknown>; headers?: Record<string, unknown> }> };
-  let doc: { paths: Record<string, Record<string, Op>>; components: { schemas: Record<string, { description?: string }> } };
+  let doc: GeneratorDoc;
   beforeAll(async () => {
     doc = (await (await get("/api/schema")).json()) as typeof doc;
   });
@@ -147,9 +193,104 @@ describe("the document as a client generator reads it", () => {
   });
 
   test("a pushed change is documented field by field (while the service, not request validation, checks it)", () => {
-    const body = (doc.paths["/api/sync/push"]!.post!.requestBody as { content: Record<string, { schema: { properties: { changes: { items: { properties: Record<string, unknown> } } } } }> })
-      .content["application/json"]!.schema;
-    expect(Object.keys(body.properties.changes.items.properties).sort()).toEqual(["base_version", "change_id", "data", "entity", "entity_id", "op", "vector_clock"]);
+    const body = schemaAt(doc.paths["/api/sync/push"]!.post!.requestBody as Media);
+    expect(body).toEqual(ref("PushRequest"));
+    const change = component(doc, "PushRequest").properties!.changes!.items!;
+    expect(change).toEqual(ref("PushChange"));
+    const fields = component(doc, "PushChange").properties!;
+    expect(Object.keys(fields).sort()).toEqual(["base_version", "change_id", "data", "entity", "entity_id", "op", "vector_clock"]);
+    // `data`: the fields of one entity, each with its rules (unknown fields are refused).
+    expect(fields.data!.anyOf).toEqual([ref("TaskChanges"), ref("ProjectChanges"), ref("CommentChanges")]);
+    expect(component(doc, "TaskChanges")).toMatchObject({ additionalProperties: false, properties: { title: { type: "string", minLength: 1 } } });
+    expect(component(doc, "TaskChanges").required).toBeUndefined();
+  });
+
+  test("named schemas: every wire type is one component, and the operations refer to it", () => {
+    const names = Object.keys(doc.components.schemas);
+    expect(names).toEqual(expect.arrayContaining(NAMED));
+    expect(names).toEqual([...names].sort());
+    const answer = (path: string, method: string, status = "200") => schemaAt(doc.paths[path]![method]!.responses[status] as Media);
+    expect(answer("/api/tasks/{id}", "get")).toEqual(ref("Task"));
+    expect(answer("/api/tasks", "post", "201")).toEqual(ref("Task"));
+    expect(answer("/api/projects/{id}/archive", "post")).toEqual(ref("Project"));
+    expect(answer("/api/comments/{id}", "patch")).toEqual(ref("Comment"));
+    expect(answer("/api/users/me", "get")).toEqual(ref("User"));
+    expect(answer("/api/devices/{id}", "get")).toEqual(ref("Device"));
+    expect(answer("/api/sync/conflicts/{id}", "get")).toEqual(ref("Conflict"));
+    expect(answer("/api/sync/push", "post")).toEqual(ref("PushResponse"));
+    expect(answer("/api/sync/pull", "get")).toEqual(ref("PullPage"));
+    // Pages: one wrapper per item type, its results referring to the item.
+    for (const [path, page, item] of [
+      ["/api/tasks", "TaskPage", "Task"],
+      ["/api/projects", "ProjectPage", "Project"],
+      ["/api/comments", "CommentPage", "Comment"],
+      ["/api/tasks/{id}/comments", "CommentPage", "Comment"],
+      ["/api/tasks/{id}/history", "HistoryPage", "HistoryEntry"],
+      ["/api/users", "UserPage", "User"],
+      ["/api/devices", "DevicePage", "Device"],
+      ["/api/sync/conflicts", "ConflictPage", "Conflict"],
+    ] as const) {
+      expect(answer(path, "get"), path).toEqual(ref(page));
+      expect(component(doc, page).properties!.results, page).toEqual({ type: "array", items: ref(item) });
+    }
+    expect(component(doc, "PushResponse").properties!.results!.items).toEqual(ref("PushResult"));
+    expect(component(doc, "PullPage").properties!.changes!.items).toEqual(ref("PullChange"));
+    // The error body of the statuses a route declares is the same `Error` as `default`.
+    expect(schemaAt(doc.paths["/api/sync/push"]!.post!.responses["422"] as Media)).toEqual(ref("Error"));
+    expect(schemaAt(doc.paths["/api/tasks/{id}"]!.patch!.responses["409"] as Media)).toEqual(ref("Error"));
+  });
+
+  test("the records inside sync answers are typed: push results, pulled changes, conflicts and a resolution refer to the record schemas", () => {
+    expect(component(doc, "SyncRecord").oneOf).toEqual([ref("Task"), ref("Project"), ref("Comment")]);
+    expect(component(doc, "PushResult").properties!.record).toMatchObject({ anyOf: [ref("SyncRecord"), { type: "null" }] });
+    expect(component(doc, "PullChange").properties!.record).toMatchObject(ref("SyncRecord"));
+    expect(component(doc, "PullChange").properties!.entity).toMatchObject({ enum: ["task", "project", "comment"] });
+    // A conflict's sides hold the record's fields and deleted_at, as many as the side has (`local`: what was pushed; `base`: {} when unknown).
+    for (const side of ["local", "remote", "base"]) expect(component(doc, "Conflict").properties![side], side).toMatchObject(ref("ConflictSide"));
+    expect(component(doc, "ConflictSide").anyOf).toEqual([ref("TaskConflictSide"), ref("ProjectConflictSide"), ref("CommentConflictSide")]);
+    const taskSide = component(doc, "TaskConflictSide");
+    expect(taskSide.required).toBeUndefined();
+    expect(Object.keys(taskSide.properties!).sort()).toEqual(["assignee_id", "deleted_at", "description", "due_date", "priority", "project_id", "status", "tags", "title"]);
+    expect(schemaAt(doc.paths["/api/sync/conflicts/{id}/resolve"]!.post!.responses["200"] as Media)).toMatchObject(ref("SyncRecord"));
+    // Still described, as before.
+    expect(component(doc, "PushResult").properties!.record!.description).toBe("the record as the server now holds it");
+  });
+
+  test("as a generated client reads it: no operation, and no named schema, holds an inline copy of a named schema", () => {
+    const named = new Map(Object.entries(doc.components.schemas).map(([name, s]) => [canonical(s), name]));
+    const copies: string[] = [];
+    const visit = (s: unknown, where: string, root: boolean) =>
+      eachSubschema(s, (node, at) => {
+        if (root && at === "") return;
+        const name = named.get(canonical(node));
+        if (name) copies.push(`${where}${at}: ${name}`);
+      });
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item)) {
+        for (const p of op.parameters ?? []) visit(p.schema, `${method} ${path} parameter ${p.name}`, false);
+        visit(schemaAt(op.requestBody as Media | undefined), `${method} ${path} body`, false);
+        for (const [status, r] of Object.entries(op.responses)) for (const [type, m] of Object.entries(r.content ?? {})) visit((m as { schema?: Schema }).schema, `${method} ${path} ${status} ${type}`, false);
+      }
+    for (const [name, s] of Object.entries(doc.components.schemas)) visit(s, `components.schemas.${name}`, true);
+    expect(copies).toEqual([]);
+    // Every JSON answer of tasks, projects and comments is a reference to one of them (or to a page of them).
+    for (const [path, item] of Object.entries(doc.paths)) {
+      if (!/^\/api\/(tasks|projects|comments)/.test(path)) continue;
+      for (const [method, op] of Object.entries(item))
+        for (const [status, r] of Object.entries(op.responses)) {
+          if (!status.startsWith("2") || !r.content) continue;
+          const s = schemaAt(r as Media) as { $ref?: string };
+          expect(s.$ref, `${method} ${path} ${status}`).toMatch(/^#\/components\/schemas\/(Task|Project|Comment|History)(Page|Entry)?$/);
+        }
+    }
+  });
+
+  test("due_date is an ISO date or date-time by format (or null), not a pattern that lets 2026-02-30 through", () => {
+    const due = { anyOf: [{ type: "string", format: "date" }, { type: "string", format: "date-time" }, { type: "null" }] };
+    for (const name of ["Task", "TaskCreate", "TaskUpdate", "TaskChanges", "TaskConflictSide"]) expect(component(doc, name).properties!.due_date, name).toMatchObject(due);
+    const params = doc.paths["/api/tasks"]!.get!.parameters ?? [];
+    for (const name of ["due_before", "due_after"]) expect(params.find((p) => p.name === name)!.schema!.anyOf, name).toEqual(due.anyOf.slice(0, 2));
+    expect(JSON.stringify(doc)).not.toContain(JSON.stringify(DUE_DATE_PATTERN));
   });
 
   test("metrics: JSON, or the Prometheus text as text/plain; the archive's body is optional", () => {
