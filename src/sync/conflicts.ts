@@ -104,12 +104,17 @@ export class ConflictService {
         );
       }
       const plan = resolutionPlan(c, input, changed);
+      // `local`/`remote` write only the values that change (and so are checked): a side's value the
+      // record already holds (e.g. a title stored blank before blanks were refused) never stops its
+      // resolution. `custom` data is checked whole, like a PATCH.
+      const current = before as unknown as Record<string, unknown>;
+      const data = input.resolution === "custom" ? plan.data : Object.fromEntries(Object.entries(plan.data).filter(([f, v]) => !jsonEqual(current[f], v)));
       try {
         return await writeRecord(tx, {
           entity: c.entity,
           orgId: resolver.orgId,
           before: before as never,
-          data: plan.data,
+          data,
           action: "conflict_resolved",
           userId: resolver.userId,
           deviceId: null,

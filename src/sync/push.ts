@@ -16,6 +16,7 @@ import { DomainError, invalid } from "../errors";
 import { newId } from "../ids";
 import {
   type AnyRecord,
+  checkFields,
   checkReferences,
   type EntityKind,
   fieldsOf,
@@ -519,13 +520,23 @@ export class PushBatch {
     return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base } };
   }
 
-  /** The three-way merge of the change into `current` (against `base`): the fields that change, and those that could not be merged (the server's kept). */
+  /**
+   * The three-way merge of the change into `current` (against `base`): the fields that change, and
+   * those that could not be merged (the server's kept). A merged value the field's rules refuse —
+   * two text edits that together leave a title only whitespace, or make it longer than allowed — is
+   * one of the latter: neither side wrote it, so it is a conflict, never a rejection of the change.
+   */
   private mergeInto(c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
     const remote = fieldsOf(c.entity, current);
     const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
     const data: Record<string, unknown> = {};
-    for (const f of Object.keys(m.merged)) if (!jsonEqual(m.merged[f], remote[f])) data[f] = m.merged[f];
-    return { data, conflicts: m.conflicts };
+    const conflicts = [...m.conflicts];
+    for (const f of Object.keys(m.merged)) {
+      if (jsonEqual(m.merged[f], remote[f])) continue;
+      if (checkFields(c.entity, { [f]: m.merged[f] }).ok) data[f] = m.merged[f];
+      else conflicts.push(f);
+    }
+    return { data, conflicts: conflicts.sort() };
   }
 
   /** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */
