@@ -52,8 +52,8 @@ export const commentRoutes = (s: Services) =>
         params: IdParams,
         headers: IfMatchHeaders,
         body: CommentPatchBody,
-        response: { 200: Comment, ...LOCKED_WRITE_ERRORS },
-        detail: detail("Edit a comment's body", 'Optimistic lock: If-Match: "<version>" (412) or body version (409).'),
+        response: { 200: Comment, ...LOCKED_WRITE_ERRORS, 403: ErrorBody },
+        detail: detail("Edit a comment's body", 'Its author only (403 forbidden for anyone else). Optimistic lock: If-Match: "<version>" (412) or body version (409).'),
       },
     )
     .delete(
@@ -62,5 +62,10 @@ export const commentRoutes = (s: Services) =>
         await s.comments.delete(auth, params.id, ifMatchOf(headers));
         set.status = 204;
       },
-      { params: IdParams, headers: IfMatchHeaders, response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS }, detail: detail("Soft-delete a comment") },
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS, 403: ErrorBody },
+        detail: detail("Soft-delete a comment", "Its author, or an organization admin (moderation); 403 forbidden for anyone else."),
+      },
     );

@@ -8,7 +8,7 @@
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
-import { type AnyRecord, jsonEqual, recordRepo, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -109,6 +109,10 @@ export class ConflictService {
       // resolution. `custom` data is checked whole, like a PATCH.
       const current = before as unknown as Record<string, unknown>;
       const data = input.resolution === "custom" ? plan.data : Object.fromEntries(Object.entries(plan.data).filter(([f, v]) => !jsonEqual(current[f], v)));
+      // A custom resolution writes new text: another user's comment is rewritten by its author only
+      // (`local`/`remote` choose between texts already written; the CLI's operator is not a user).
+      if (c.entity === "comment" && input.resolution === "custom" && resolver.userId !== null && Object.prototype.hasOwnProperty.call(data, "body") && !jsonEqual(data.body, current.body))
+        requireCommentAuthor(before as Comment, resolver.userId);
       try {
         return await writeRecord(tx, {
           entity: c.entity,

@@ -18,6 +18,7 @@ import {
   type AnyRecord,
   checkFields,
   checkReferences,
+  type Comment,
   type EntityKind,
   fieldsOf,
   HistoryRepo,
@@ -28,6 +29,8 @@ import {
   prepareWrite,
   type PreparedWrite,
   recordRepo,
+  requireCommentAuthor,
+  requireCommentDeleter,
   snapshotKey,
   storeWrites,
   type WriteInput,
@@ -47,6 +50,8 @@ export interface PushContext {
   userId: string;
   /** The pushing device, already checked to be the caller's and not revoked. */
   deviceId: string;
+  /** The pusher administers the organization: its devices may delete (moderate) any comment. */
+  admin: boolean;
   now: Date;
 }
 
@@ -437,6 +442,11 @@ export class PushBatch {
     if (!current && c.op !== "create") throw new ChangeRejected("not_found", `${c.entity} not found`);
     const forged = findForgedKey(c.clock, { deviceId: this.ctx.deviceId, knownDevices: (k) => this.devices.has(k), stored: current?.vector_clock ?? null });
     if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
+    // Another user's comment: its author edits it, an admin may delete it, nobody else touches it (403 `forbidden` over REST).
+    if (c.entity === "comment" && current && c.op !== "create") {
+      if (c.op === "delete") requireCommentDeleter(current as Comment, this.ctx.userId, this.ctx.admin);
+      else requireCommentAuthor(current as Comment, this.ctx.userId);
+    }
 
     if (c.op === "create") {
       if (!current) return this.create(tx, c);
