@@ -5,7 +5,7 @@ import { pageFrom } from "../http/pagination";
 import { type Page, parseOrdering } from "../records/list";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import type { Comment } from "../records/model";
-import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
+import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
 import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchBody, type TaskCommentsQuery } from "./model";
@@ -64,11 +64,11 @@ export class CommentService {
     });
   }
 
-  /** Soft delete: the author, or an admin of the organization (moderation); 403 for anyone else. */
-  async delete(actor: CommentActor, id: string, ifMatch: string | null): Promise<void> {
+  /** Soft delete, locked like an update: the author, or an admin of the organization (moderation); 403 for anyone else. */
+  async delete(actor: CommentActor, id: string, pre: Precondition): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
       requireCommentDeleter(await this.liveComment(tx, actor, id), actor.userId, actor.role === "admin");
-      await restDelete(tx, "comment", actor, id, { ifMatch }, this.deps.clock.now());
+      await restDelete(tx, "comment", actor, id, pre, this.deps.clock.now());
     });
   }
 

@@ -5,6 +5,7 @@ import { envelope, Paginated } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { Comment } from "../records/model";
+import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { TaskCommentsQuery } from "../comments/model";
 import { HistoryQuery, Task, TaskCreateBody, TaskHistoryEntry, TaskListQuery, TaskPatchBody } from "./model";
@@ -63,15 +64,16 @@ export const taskRoutes = (s: Services) =>
     )
     .delete(
       "/api/tasks/:id",
-      async ({ auth, params, headers, set }) => {
-        await s.tasks.delete(auth, params.id, ifMatchOf(headers));
+      async ({ auth, params, body, headers, set }) => {
+        await s.tasks.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
         set.status = 204;
       },
       {
         params: IdParams,
         headers: IfMatchHeaders,
+        body: LockBody,
         response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS },
-        detail: detail("Soft-delete a task", "The task and its comments leave lists; its history stays readable."),
+        detail: detail("Soft-delete a task", 'The task and its comments leave lists; its history stays readable. Optimistic lock: If-Match: "<version>" (412) or body {"version": N} (409), as for a PATCH.'),
       },
     )
     .get(
