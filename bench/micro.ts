@@ -58,7 +58,7 @@ const config = loadConfig({ db: url }, { TASKMGR_SECRET: "micro-".padEnd(40, "x"
 const s = createServices({ db, config, clock: systemClock, log: silentLogger, argon2: { memoryCost: 1024, timeCost: 1 } });
 const org = await s.orgs.create("Micro", "micro");
 const user = await s.users.create({ orgId: org.id, email: "micro@example.test", name: "Micro", role: "admin", password: "micro-password-123" });
-const caller = { userId: user.id, orgId: org.id };
+const caller = { userId: user.id, orgId: org.id, role: user.role };
 const device = async (name: string) => (await s.devices.create(caller, { name })).id;
 const rng = new Rng(1);
 type Clock = Record<string, number>;

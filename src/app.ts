@@ -8,6 +8,7 @@ import { healthRoutes } from "./health/routes";
 import { MAX_BODY_BYTES, payloadTooLarge, refuseDeepJson, refuseNonJsonBody } from "./http/body";
 import { noneMatch } from "./http/conditional";
 import { errorHandler } from "./http/errors";
+import type { RegisteredRoute } from "./http/methods";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
@@ -20,8 +21,9 @@ import { userRoutes } from "./users/routes";
 export function createApp(s: Services) {
   const log = s.deps.log;
   const started = new WeakMap<Request, number>();
-  return new Elysia({ strictPath: false, normalize: false })
-    .use(errorHandler(log))
+  const app = new Elysia({ strictPath: false, normalize: false })
+    // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
+    .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
       const length = Number(request.headers.get("content-length") ?? 0);
@@ -47,7 +49,7 @@ export function createApp(s: Services) {
       const { request, set } = ctx;
       const auth = (ctx as { auth?: { userId?: string; orgId?: string } }).auth ?? refusedCaller(request);
       const t0 = started.get(request);
-      const status = (ctx as { code?: unknown }).code === "NOT_FOUND" ? 404 : typeof set.status === "number" ? set.status : 200;
+      const status = typeof set.status === "number" ? set.status : 200;
       const elapsedMs = t0 === undefined ? null : performance.now() - t0;
       s.metrics.http.observe(request.method, ctx.route || "unmatched", status, (elapsedMs ?? 0) / 1000);
       log.info("request", {
@@ -69,6 +71,7 @@ export function createApp(s: Services) {
     .use(taskRoutes(s))
     .use(commentRoutes(s))
     .use(syncRoutes(s));
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

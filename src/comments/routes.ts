@@ -4,6 +4,7 @@ import { ErrorBody } from "../http/errors";
 import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { Comment, CommentCreateBody, CommentListQuery, CommentPage, CommentPatchBody } from "./model";
 
@@ -52,15 +53,21 @@ export const commentRoutes = (s: Services) =>
         params: IdParams,
         headers: IfMatchHeaders,
         body: CommentPatchBody,
-        response: { 200: Comment, ...LOCKED_WRITE_ERRORS },
-        detail: detail("Edit a comment's body", 'Optimistic lock: If-Match: "<version>" (412) or body version (409).'),
+        response: { 200: Comment, ...LOCKED_WRITE_ERRORS, 403: ErrorBody },
+        detail: detail("Edit a comment's body", 'Its author only (403 forbidden for anyone else). Optimistic lock: If-Match: "<version>" (412) or body version (409).'),
       },
     )
     .delete(
       "/api/comments/:id",
-      async ({ auth, params, headers, set }) => {
-        await s.comments.delete(auth, params.id, ifMatchOf(headers));
+      async ({ auth, params, body, headers, set }) => {
+        await s.comments.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
         set.status = 204;
       },
-      { params: IdParams, headers: IfMatchHeaders, response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS }, detail: detail("Soft-delete a comment") },
+      {
+        params: IdParams,
+        headers: IfMatchHeaders,
+        body: LockBody,
+        response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS, 403: ErrorBody },
+        detail: detail("Soft-delete a comment", 'Its author, or an organization admin (moderation); 403 forbidden for anyone else. Optimistic lock: If-Match: "<version>" (412) or body {"version": N} (409), as for a PATCH.'),
+      },
     );

@@ -1,17 +1,23 @@
+import type { AuthContext } from "../auth/model";
 import type { Database, Executor } from "../db/types";
 import { notFound } from "../errors";
 import { pageFrom } from "../http/pagination";
 import { type Page, parseOrdering } from "../records/list";
+import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import type { Comment } from "../records/model";
-import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
+import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
 import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchBody, type TaskCommentsQuery } from "./model";
 import { CommentRepo } from "./repo";
 
+/** Who edits or deletes a comment: the caller and their role (an admin may delete any comment). */
+export type CommentActor = Actor & Pick<AuthContext, "role">;
+
 /**
  * Threaded comments of tasks. A comment of a soft-deleted task is hidden like a deleted one:
- * 404 on read and write, left out of lists unless include_deleted=true.
+ * 404 on read and write, left out of lists unless include_deleted=true. Only its author edits a
+ * comment; its author or an organization admin deletes it (403 `forbidden` for anyone else).
  */
 export class CommentService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
@@ -49,24 +55,28 @@ export class CommentService {
     return this.deps.db.transaction((tx) => restCreate(tx, "comment", actor, data, id, this.deps.clock.now()));
   }
 
-  update(actor: Actor, id: string, body: CommentPatchBody, ifMatch: string | null): Promise<Comment> {
+  /** Edits the body: the author only (403 for anyone else, admins included). */
+  update(actor: CommentActor, id: string, body: CommentPatchBody, ifMatch: string | null): Promise<Comment> {
     const { version, ...data } = body;
     return this.deps.db.transaction(async (tx) => {
-      await this.taskOfLiveComment(tx, actor, id);
+      requireCommentAuthor(await this.liveComment(tx, actor, id), actor.userId);
       return restUpdate(tx, "comment", actor, id, data, { ifMatch, version }, this.deps.clock.now());
     });
   }
 
-  async delete(actor: Actor, id: string, ifMatch: string | null): Promise<void> {
+  /** Soft delete, locked like an update: the author, or an admin of the organization (moderation); 403 for anyone else. */
+  async delete(actor: CommentActor, id: string, pre: Precondition): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      await this.taskOfLiveComment(tx, actor, id);
-      await restDelete(tx, "comment", actor, id, { ifMatch }, this.deps.clock.now());
+      requireCommentDeleter(await this.liveComment(tx, actor, id), actor.userId, actor.role === "admin");
+      await restDelete(tx, "comment", actor, id, pre, this.deps.clock.now());
     });
   }
 
-  private async taskOfLiveComment(exec: Executor, actor: Actor, id: string): Promise<void> {
+  /** The live comment `id` of a live task (404 otherwise). Its author never changes: checked once, it holds for the write. */
+  private async liveComment(exec: Executor, actor: Actor, id: string): Promise<Comment> {
     const c = await new CommentRepo(exec, actor.orgId).mustGetLive(id);
     await this.taskMustBeLive(exec, actor, c.task_id);
+    return c;
   }
 
   private async taskMustBeLive(exec: Executor, actor: Actor, taskId: string): Promise<void> {

@@ -22,7 +22,7 @@ export const DevicePage = Paginated(DeviceView, "DevicePage");
 export const CreateDeviceBody = t.Object(
   {
     id: t.Optional(t.String({ format: "uuid" })),
-    name: Text({ minLength: 1, maxLength: 200 }),
+    name: Text({ minLength: 1, maxLength: 200, nonBlank: true }),
     platform: t.Optional(t.Union([Text({ maxLength: 100 }), t.Null()])),
   },
   { additionalProperties: false, title: "DeviceCreate" },

@@ -3,6 +3,7 @@ import { ConnectionLostError, isDatabaseBusy } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { payloadTooLarge } from "./body";
+import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
 import { reasonFor, type SchemaLike } from "./reasons";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
@@ -45,19 +46,20 @@ function validationFields(err: ValidationError): Record<string, string> {
 
 /**
  * The one place where failures become HTTP answers: domain errors keep their code,
- * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown route → 404,
+ * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown path → 404,
+ * a known path with a method it does not take → 405 with `Allow` (from `routes`, the app's registered routes),
  * a lost database connection → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
-export const errorHandler = (log: Logger) =>
+export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute[] = () => []) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, (ctx) => {
-    const response = answerTo(log, ctx);
+    const response = answerTo(log, routes, ctx);
     // The status the after-response hook logs and counts (an error thrown before routing left it at 200).
     ctx.set.status = response.status;
     return response;
   });
 
 /** The answer to a failure (see {@link errorHandler}). */
-function answerTo(log: Logger, { code, error, request }: { code: unknown; error: unknown; request: Request }): Response {
+function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code, error, request }: { code: unknown; error: unknown; request: Request }): Response {
   if (error instanceof DomainError) return errorResponse(error);
   switch (code) {
     case "VALIDATION": {
@@ -71,8 +73,11 @@ function answerTo(log: Logger, { code, error, request }: { code: unknown; error:
     }
     case "PARSE":
       return json(400, errorBody("bad_request", "the request body is not valid JSON"));
-    case "NOT_FOUND":
+    case "NOT_FOUND": {
+      const allowed = allowedMethods(routes(), new URL(request.url).pathname);
+      if (allowed.length > 0 && !allowed.includes(request.method)) return errorResponse(methodNotAllowed(request.method, allowed));
       return json(404, errorBody("not_found", "no such route"));
+    }
     case "INVALID_COOKIE_SIGNATURE":
       return json(400, errorBody("bad_request", "invalid cookie"));
   }

@@ -4,7 +4,9 @@
  * not two UTF-16 units as `t.String`'s `maxLength` would count it) and which holds no NUL character
  * (U+0000). JSON can carry a NUL (`\u0000`) and SQLite would store it, but a Postgres `text` cannot:
  * both dialects refuse it alike, before any storage — 422 naming the field for a request, `rejected`
- * for a pushed change (the rest of its batch still applied).
+ * for a pushed change (the rest of its batch still applied). Required human text (a project's name, a
+ * task's title, a comment's body, a device's name) is also refused when it is only whitespace: it is
+ * never trimmed, so what a client sent is stored exactly or not at all.
  */
 import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
 
@@ -14,10 +16,20 @@ export const NUL_REASON = "must not contain the NUL character (U+0000)";
 /** True when `value` is a string holding a NUL character. */
 export const hasNul = (value: unknown): boolean => typeof value === "string" && value.includes("\u0000");
 
-/** The options of a {@link Text}: lengths in characters. */
+/** The reason given for required text made only of whitespace. */
+export const BLANK_REASON = "must not be blank (only whitespace)";
+
+/**
+ * The `pattern` of a {@link Text} made with `nonBlank`: a character other than whitespace (JSON
+ * Schema's way to document it; `\s` is the whitespace `String.prototype.trim` removes).
+ */
+export const NON_BLANK_PATTERN = "\\S";
+
+/** The options of a {@link Text}: lengths in characters; `nonBlank` refuses text made only of whitespace. */
 export interface TextOptions extends SchemaOptions {
   minLength?: number;
   maxLength?: number;
+  nonBlank?: boolean;
 }
 
 /** The TypeBox kind of {@link Text} schemas (registered below with its check). */
@@ -39,7 +51,7 @@ export function characters(s: string): number {
   return n;
 }
 
-/** Why `value` is not valid text for `schema`, or null when it is. */
+/** Why `value` is not valid text for `schema` (the options of a {@link Text}, or the schema it made), or null when it is. */
 export function textProblem(schema: TextOptions, value: unknown): string | null {
   if (typeof value !== "string") return "must be a string";
   if (hasNul(value)) return NUL_REASON;
@@ -48,13 +60,15 @@ export function textProblem(schema: TextOptions, value: unknown): string | null 
   const chars = (minLength !== undefined && value.length >= minLength && value.length < 2 * minLength) || (maxLength !== undefined && value.length > maxLength) ? characters(value) : value.length;
   if (minLength !== undefined && chars < minLength) return minLength === 1 ? "must not be empty" : `must be at least ${minLength} characters`;
   if (maxLength !== undefined && chars > maxLength) return `must be at most ${maxLength} characters`;
+  if ((schema.nonBlank === true || schema.pattern === NON_BLANK_PATTERN) && value.trim() === "") return BLANK_REASON;
   return null;
 }
 
 TypeRegistry.Set<TextOptions>(TEXT_KIND, (schema, value) => textProblem(schema, value) === null);
 
-/** A text field: `{type: "string", minLength?, maxLength?}` in documents, checked by {@link textProblem}. */
-export const Text = (opts: TextOptions = {}) => Type.Unsafe<string>({ ...opts, [Kind]: TEXT_KIND, type: "string" });
+/** A text field: `{type: "string", minLength?, maxLength?, pattern?}` in documents, checked by {@link textProblem}. */
+export const Text = ({ nonBlank, ...opts }: TextOptions = {}) =>
+  Type.Unsafe<string>({ ...opts, ...(nonBlank ? { pattern: NON_BLANK_PATTERN } : {}), [Kind]: TEXT_KIND, type: "string" });
 
 /** True for a {@link Text} schema. */
 export const isText = (schema: unknown): schema is TextOptions => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === TEXT_KIND;

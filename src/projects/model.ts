@@ -4,7 +4,7 @@ import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { optionalProps, Project, ProjectFieldProps, Uuid } from "../records/model";
+import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid } from "../records/model";
 
 export { Project } from "../records/model";
 
@@ -25,9 +25,7 @@ export const ProjectPatchBody = t.Object(
 export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
 
 /** `POST /api/projects/{id}/archive`: an optional body with the optimistic lock. */
-export const ArchiveBody = t.Optional(
-  t.Object({ version: t.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }),
-);
+export const ArchiveBody = LockBody;
 
 export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
 

@@ -4,6 +4,7 @@ import { ErrorBody } from "../http/errors";
 import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPage, ProjectPatchBody } from "./model";
 
@@ -65,14 +66,15 @@ export const projectRoutes = (s: Services) =>
     )
     .delete(
       "/api/projects/:id",
-      async ({ auth, params, headers, set }) => {
-        await s.projects.delete(auth, params.id, ifMatchOf(headers));
+      async ({ auth, params, body, headers, set }) => {
+        await s.projects.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
         set.status = 204;
       },
       {
         params: IdParams,
         headers: IfMatchHeaders,
+        body: LockBody,
         response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS },
-        detail: detail("Soft-delete a project", "Its tasks keep their project_id."),
+        detail: detail("Soft-delete a project", 'Its tasks keep their project_id. Optimistic lock: If-Match: "<version>" (412) or body {"version": N} (409), as for a PATCH.'),
       },
     );

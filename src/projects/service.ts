@@ -2,7 +2,7 @@ import type { Database } from "../db/types";
 import { pageFrom } from "../http/pagination";
 import { type Page, parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
-import { type Actor, restCreate, restDelete, restUpdate } from "../records/rest";
+import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import type { Clock } from "../time";
 import { PROJECT_ORDERING, type ProjectCreateBody, type ProjectListQuery, type ProjectPatchBody } from "./model";
 import { ProjectRepo } from "./repo";
@@ -44,8 +44,8 @@ export class ProjectService {
     return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, { archived: true }, { ifMatch, version }, this.deps.clock.now()));
   }
 
-  /** Soft delete. The project's tasks keep their project_id (the tombstone still resolves it). */
-  async delete(actor: Actor, id: string, ifMatch: string | null): Promise<void> {
-    await this.deps.db.transaction((tx) => restDelete(tx, "project", actor, id, { ifMatch }, this.deps.clock.now()));
+  /** Soft delete, locked like an update (`If-Match` → 412, body `version` → 409). The project's tasks keep their project_id (the tombstone still resolves it). */
+  async delete(actor: Actor, id: string, pre: Precondition): Promise<void> {
+    await this.deps.db.transaction((tx) => restDelete(tx, "project", actor, id, pre, this.deps.clock.now()));
   }
 }

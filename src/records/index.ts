@@ -8,8 +8,10 @@
  * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `find`, `list`.
  * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `readFeedState(exec, orgId)` — the pull feed.
  * - `checkFields(kind, data)` — value rules of writable fields (what a push `data` may hold).
+ * - `requireCommentAuthor`, `requireCommentDeleter` — who may edit or delete a comment (REST and sync alike).
  * - `clock.ts` — vector clocks (pure): compared by the sync engine, stamped by `writeRecord`.
  */
+export * from "./authorship";
 export * from "./entities";
 export * from "./feed";
 export * from "./feed-json";

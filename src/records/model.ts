@@ -51,16 +51,17 @@ export const TaskPrioritySchema = t.Union([t.Literal("low"), t.Literal("medium")
 export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
 
 // ---- Writable fields of each entity (what REST bodies and sync `data` may set) ----
+// Required human text (name, title, body) must hold a character other than whitespace; it is stored as sent, never trimmed.
 
 export const ProjectFieldProps = {
-  name: Text({ minLength: 1, maxLength: 200 }),
+  name: Text({ minLength: 1, maxLength: 200, nonBlank: true }),
   description: Text({ maxLength: 100_000 }),
   color: Nullable(Text({ maxLength: 32 })),
   archived: t.Boolean(),
 };
 export const TaskFieldProps = {
   project_id: Nullable(Uuid),
-  title: Text({ minLength: 1, maxLength: 500 }),
+  title: Text({ minLength: 1, maxLength: 500, nonBlank: true }),
   description: Text({ maxLength: 100_000 }),
   status: TaskStatusSchema,
   priority: TaskPrioritySchema,
@@ -71,8 +72,17 @@ export const TaskFieldProps = {
 export const CommentFieldProps = {
   task_id: Uuid,
   parent_id: Nullable(Uuid),
-  body: Text({ minLength: 1, maxLength: 100_000 }),
+  body: Text({ minLength: 1, maxLength: 100_000, nonBlank: true }),
 };
+
+/**
+ * The optional body of a locked write that sends no fields (DELETE, archive): `{"version": N}`, the
+ * optimistic lock a PATCH body carries (409 `version_conflict` when the record's version differs).
+ */
+export const LockBody = t.Optional(
+  t.Object({ version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) }, { additionalProperties: false }),
+);
+export type LockBody = Static<typeof LockBody>;
 
 export const ProjectFields = t.Object(ProjectFieldProps, { additionalProperties: false });
 export const TaskFields = t.Object(TaskFieldProps, { additionalProperties: false });

@@ -8,7 +8,7 @@
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
-import { type AnyRecord, jsonEqual, recordRepo, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -104,12 +104,21 @@ export class ConflictService {
         );
       }
       const plan = resolutionPlan(c, input, changed);
+      // `local`/`remote` write only the values that change (and so are checked): a side's value the
+      // record already holds (e.g. a title stored blank before blanks were refused) never stops its
+      // resolution. `custom` data is checked whole, like a PATCH.
+      const current = before as unknown as Record<string, unknown>;
+      const data = input.resolution === "custom" ? plan.data : Object.fromEntries(Object.entries(plan.data).filter(([f, v]) => !jsonEqual(current[f], v)));
+      // A custom resolution writes new text: another user's comment is rewritten by its author only
+      // (`local`/`remote` choose between texts already written; the CLI's operator is not a user).
+      if (c.entity === "comment" && input.resolution === "custom" && resolver.userId !== null && Object.prototype.hasOwnProperty.call(data, "body") && !jsonEqual(data.body, current.body))
+        requireCommentAuthor(before as Comment, resolver.userId);
       try {
         return await writeRecord(tx, {
           entity: c.entity,
           orgId: resolver.orgId,
           before: before as never,
-          data: plan.data,
+          data,
           action: "conflict_resolved",
           userId: resolver.userId,
           deviceId: null,

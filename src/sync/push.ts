@@ -16,7 +16,9 @@ import { DomainError, invalid } from "../errors";
 import { newId } from "../ids";
 import {
   type AnyRecord,
+  checkFields,
   checkReferences,
+  type Comment,
   type EntityKind,
   fieldsOf,
   HistoryRepo,
@@ -27,6 +29,8 @@ import {
   prepareWrite,
   type PreparedWrite,
   recordRepo,
+  requireCommentAuthor,
+  requireCommentDeleter,
   snapshotKey,
   storeWrites,
   type WriteInput,
@@ -46,6 +50,8 @@ export interface PushContext {
   userId: string;
   /** The pushing device, already checked to be the caller's and not revoked. */
   deviceId: string;
+  /** The pusher administers the organization: its devices may delete (moderate) any comment. */
+  admin: boolean;
   now: Date;
 }
 
@@ -436,6 +442,11 @@ export class PushBatch {
     if (!current && c.op !== "create") throw new ChangeRejected("not_found", `${c.entity} not found`);
     const forged = findForgedKey(c.clock, { deviceId: this.ctx.deviceId, knownDevices: (k) => this.devices.has(k), stored: current?.vector_clock ?? null });
     if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
+    // Another user's comment: its author edits it, an admin may delete it, nobody else touches it (403 `forbidden` over REST).
+    if (c.entity === "comment" && current && c.op !== "create") {
+      if (c.op === "delete") requireCommentDeleter(current as Comment, this.ctx.userId, this.ctx.admin);
+      else requireCommentAuthor(current as Comment, this.ctx.userId);
+    }
 
     if (c.op === "create") {
       if (!current) return this.create(tx, c);
@@ -519,13 +530,23 @@ export class PushBatch {
     return { status: "conflict", record, wrote: true, conflict: { fields, local: { ...c.data, deleted_at: null }, remote: withDeletion(c.entity, current), base } };
   }
 
-  /** The three-way merge of the change into `current` (against `base`): the fields that change, and those that could not be merged (the server's kept). */
+  /**
+   * The three-way merge of the change into `current` (against `base`): the fields that change, and
+   * those that could not be merged (the server's kept). A merged value the field's rules refuse —
+   * two text edits that together leave a title only whitespace, or make it longer than allowed — is
+   * one of the latter: neither side wrote it, so it is a conflict, never a rejection of the change.
+   */
   private mergeInto(c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
     const remote = fieldsOf(c.entity, current);
     const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
     const data: Record<string, unknown> = {};
-    for (const f of Object.keys(m.merged)) if (!jsonEqual(m.merged[f], remote[f])) data[f] = m.merged[f];
-    return { data, conflicts: m.conflicts };
+    const conflicts = [...m.conflicts];
+    for (const f of Object.keys(m.merged)) {
+      if (jsonEqual(m.merged[f], remote[f])) continue;
+      if (checkFields(c.entity, { [f]: m.merged[f] }).ok) data[f] = m.merged[f];
+      else conflicts.push(f);
+    }
+    return { data, conflicts: conflicts.sort() };
   }
 
   /** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */

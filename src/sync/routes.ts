@@ -52,12 +52,13 @@ export const syncRoutes = (s: Services) =>
     })
     .post("/api/sync/conflicts/:id/resolve", async ({ auth, params, body, set }) => withEtag(set, await s.conflicts.resolve(auth, params.id, body)), {
       body: ResolveBody,
-      response: { 200: t.Record(t.String(), t.Unknown(), { description: "the record after the resolution" }), 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
+      response: { 200: t.Record(t.String(), t.Unknown(), { description: "the record after the resolution" }), 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody },
       detail: conflicts(
         "Resolve a conflict",
         "local or remote: that side's values of the conflict's fields; custom: `data`, validated like a PATCH. " +
           "Writes a new version whose clock is newer than both sides; 409 already_resolved the second time. " +
           "When a later write changed one of the conflict's fields, remote keeps its current value and local answers 409 version_conflict " +
-          "(details.current: the record now, details.fields: the fields changed; the conflict stays open).",
+          "(details.current: the record now, details.fields: the fields changed; the conflict stays open). " +
+          "A custom resolution that rewrites another user's comment is 403 forbidden.",
       ),
     });

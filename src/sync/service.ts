@@ -25,6 +25,9 @@ import { PushBatch } from "./push";
  */
 export type SyncCaller = Pick<AuthContext, "userId" | "orgId"> & { deviceId?: string | null };
 
+/** Who pushes: a {@link SyncCaller} and their role (an admin's devices may delete any comment). */
+export type PushCaller = SyncCaller & Pick<AuthContext, "role">;
+
 export interface PushInput {
   device_id: string;
   changes: readonly unknown[];
@@ -68,7 +71,7 @@ export class SyncService {
    * Applies a batch of changes for `device_id` and answers one result per change, after COMMIT.
    * 413 for more than 1,000 changes, 403 unless the device is the caller's and not revoked.
    */
-  async push(caller: SyncCaller, input: PushInput): Promise<PushResponse> {
+  async push(caller: PushCaller, input: PushInput): Promise<PushResponse> {
     const t0 = performance.now();
     let deviceId: string | null = null;
     const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry => ({
@@ -88,7 +91,7 @@ export class SyncService {
         throw new DomainError("payload_too_large", `a push carries at most ${MAX_PUSH_CHANGES} changes (got ${input.changes.length})`);
       }
       deviceId = await this.mustOwnDevice(caller, input.device_id);
-      const ctx = { orgId: caller.orgId, userId: caller.userId, deviceId, now: this.deps.clock.now() };
+      const ctx = { orgId: caller.orgId, userId: caller.userId, deviceId, admin: caller.role === "admin", now: this.deps.clock.now() };
       const results = await this.retrying(() =>
         this.deps.db.transaction(async (tx) => {
           const batch = new PushBatch(tx, ctx);

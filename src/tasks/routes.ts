@@ -4,6 +4,7 @@ import { ErrorBody } from "../http/errors";
 import { envelope } from "../http/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { CommentPage, TaskCommentsQuery } from "../comments/model";
 import { HistoryPage, HistoryQuery, Task, TaskCreateBody, TaskListQuery, TaskPage, TaskPatchBody } from "./model";
@@ -62,15 +63,16 @@ export const taskRoutes = (s: Services) =>
     )
     .delete(
       "/api/tasks/:id",
-      async ({ auth, params, headers, set }) => {
-        await s.tasks.delete(auth, params.id, ifMatchOf(headers));
+      async ({ auth, params, body, headers, set }) => {
+        await s.tasks.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
         set.status = 204;
       },
       {
         params: IdParams,
         headers: IfMatchHeaders,
+        body: LockBody,
         response: { 204: t.Void(), ...LOCKED_WRITE_ERRORS },
-        detail: detail("Soft-delete a task", "The task and its comments leave lists; its history stays readable."),
+        detail: detail("Soft-delete a task", 'The task and its comments leave lists; its history stays readable. Optimistic lock: If-Match: "<version>" (412) or body {"version": N} (409), as for a PATCH.'),
       },
     )
     .get(

@@ -56,9 +56,9 @@ export class TaskService {
     return this.deps.db.transaction((tx) => restUpdate(tx, "task", actor, id, data, pre, this.deps.clock.now()));
   }
 
-  /** Soft delete: the task leaves lists (and so do its comments); its history stays readable. */
-  async delete(actor: Actor, id: string, ifMatch: string | null): Promise<void> {
-    await this.deps.db.transaction((tx) => restDelete(tx, "task", actor, id, { ifMatch }, this.deps.clock.now()));
+  /** Soft delete, locked like an update: the task leaves lists (and so do its comments); its history stays readable. */
+  async delete(actor: Actor, id: string, pre: Precondition): Promise<void> {
+    await this.deps.db.transaction((tx) => restDelete(tx, "task", actor, id, pre, this.deps.clock.now()));
   }
 
   /** The task's history, oldest first; readable for soft-deleted tasks too. */

@@ -5,7 +5,7 @@
  * (`\ud800`) is stored as U+FFFD, as UTF-8 stores it, through every write path (single rows and batches).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { characters, NUL_REASON, textProblem } from "../../src/http/text";
+import { BLANK_REASON, characters, NUL_REASON, textProblem } from "../../src/http/text";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { Device, taskData } from "../sync/helpers";
@@ -30,6 +30,9 @@ describe("characters and textProblem", () => {
     [{ maxLength: 3 }, "😀😀😀😀", "must be at most 3 characters"],
     [{ maxLength: 3 }, "a\u0000", NUL_REASON],
     [{}, 5, "must be a string"],
+    [{ minLength: 1, nonBlank: true }, " \t\n\u00a0", BLANK_REASON],
+    [{ minLength: 1, nonBlank: true }, " a ", null],
+    [{ minLength: 1 }, "  ", null],
   ])("%j, %j: %j", (schema, value, problem) => expect(textProblem(schema, value)).toBe(problem));
 });
 

@@ -87,6 +87,37 @@ forEachDialect("comments API", ({ db }) => {
     expect((await A()("GET", `/api/comments/${c.id}`)).body).toEqual(ok.body);
   });
 
+  test("authorship: the author edits and deletes their comment; an admin deletes (moderates) any but edits only their own; anyone else gets 403 forbidden", async () => {
+    const admin = await w.t.createUser({ org: w.a.org.slug, role: "admin" });
+    const Admin = () => w.as(admin);
+    const A2 = () => w.as(w.a2);
+    const t = await task();
+    const mine = await comment({ task_id: t.id, body: "a's words" });
+    const expect403 = (r: { status: number; body: any }, what: string) => {
+      expect(`${what} ${r.status} ${r.body?.error?.code}`).toBe(`${what} 403 forbidden`);
+    };
+    expect403(await A2()("PATCH", `/api/comments/${mine.id}`, { body: "a2 rewrites" }), "member edits");
+    expect403(await A2()("DELETE", `/api/comments/${mine.id}`), "member deletes");
+    expect403(await A2()("DELETE", `/api/comments/${mine.id}`, undefined, { "if-match": '"9"' }), "member deletes with a stale If-Match");
+    expect403(await Admin()("PATCH", `/api/comments/${mine.id}`, { body: "admin rewrites" }), "admin edits");
+    expect((await A()("GET", `/api/comments/${mine.id}`)).body).toEqual(mine);
+
+    const theirs = (await Admin()("POST", "/api/comments", { task_id: t.id, body: "admin's words" })).body;
+    expect403(await A()("PATCH", `/api/comments/${theirs.id}`, { body: "a rewrites" }), "member edits the admin's");
+    expect403(await A()("DELETE", `/api/comments/${theirs.id}`), "member deletes the admin's");
+    expect((await Admin()("PATCH", `/api/comments/${theirs.id}`, { body: "admin edits their own" })).status).toBe(200);
+
+    const edited = await A()("PATCH", `/api/comments/${mine.id}`, { body: "a edits their own" });
+    expect(edited.status).toBe(200);
+    expect(edited.body).toMatchObject({ body: "a edits their own", author_id: w.a.user.id, version: 2 });
+    const moderated = await Admin()("DELETE", `/api/comments/${mine.id}`);
+    expect(moderated.status).toBe(204);
+    const tomb = (await A()("GET", `/api/comments?task_id=${t.id}&include_deleted=true`)).body.results.find((c: { id: string }) => c.id === mine.id);
+    expect(tomb).toMatchObject({ body: "a edits their own", deleted_by: admin.user.id });
+    const reply = await comment({ task_id: t.id, body: "again" });
+    expect((await A()("DELETE", `/api/comments/${reply.id}`)).status).toBe(204);
+  });
+
   test("lists: /api/comments?task_id= and /api/tasks/{id}/comments, oldest first unless ordered otherwise, deleted hidden unless include_deleted", async () => {
     const t = await task();
     const other = await task();

@@ -43,7 +43,7 @@ forEachDialect("batched push", ({ db, dialect }) => {
       ...seeded.map((c) => d.update("task", c.entity_id, { status: "done" })),
     ];
     const counter = { n: 0 };
-    const ctx = { orgId: u.org.id, userId: u.user.id, deviceId: d.id, now: new Date() };
+    const ctx = { orgId: u.org.id, userId: u.user.id, deviceId: d.id, admin: false, now: new Date() };
     const results = await db().transaction((tx) => new PushBatch(counting(tx, counter), ctx).run(changes));
     expect(results.map((r) => r.status)).toEqual(changes.map(() => "applied"));
     // Postgres: every kind of row is one or a few multi-row statements (round trips). SQLite has no

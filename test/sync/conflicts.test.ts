@@ -98,6 +98,35 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect(ok.body).toMatchObject({ title: "Buy oat and soy milk", tags: ["shopping"], version: 4 });
     });
 
+    test("custom on another user's comment: 403 forbidden (an admin's too), the conflict stays open; the author's own custom text, and local/remote by anyone, resolve it", async () => {
+      const author = await t.createUser();
+      const member = await t.createUser({ org: author.org.slug });
+      const admin = await t.createUser({ org: author.org.slug, role: "admin" });
+      const commentConflict = async () => {
+        const a1 = Device.of(t, author);
+        const a2 = await Device.another(t, author);
+        const task = a1.create("task", taskData());
+        const comment = a1.create("comment", { task_id: task.entity_id, body: "draft" });
+        const [, created] = await a1.push(task, comment);
+        a2.learn(comment.entity_id, created.record);
+        await a1.push1(a1.update("comment", comment.entity_id, { body: "first take" }));
+        const r = await a2.push1(a2.update("comment", comment.entity_id, { body: "second take" }));
+        expect(r.status).toBe("conflict");
+        return r;
+      };
+      const r = await commentConflict();
+      for (const who of [member, admin]) {
+        const refused = await resolve(who.token, r.conflict_id!, { resolution: "custom", data: { body: "someone else's words" } });
+        expect([refused.status, refused.body.error.code]).toEqual([403, "forbidden"]);
+      }
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: member.token })).body.resolved_at).toBeNull();
+      const mine = await resolve(author.token, r.conflict_id!, { resolution: "custom", data: { body: "first and second take" } });
+      expect([mine.status, mine.body.body]).toEqual([200, "first and second take"]);
+      const other = await commentConflict();
+      const local = await resolve(member.token, other.conflict_id!, { resolution: "local" });
+      expect([local.status, local.body.body, local.body.author_id]).toEqual([200, "second take", author.user.id]);
+    });
+
     test("without a resolution (an empty body, or none) it is 422 naming resolution, and the conflict stays open", async () => {
       const { b, r } = await titleConflict();
       const token = b.user.token;

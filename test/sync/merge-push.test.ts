@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
-import { count, type Device, type Result, taskData, twoDevices } from "./helpers";
+import { count, Device, type Result, taskData, twoDevices } from "./helpers";
 
 /**
  * CONCURRENT edits through push: device A creates a task, B learns it, then both edit it from
@@ -169,12 +169,14 @@ forEachDialect("sync merges through push", ({ db }) => {
     test("an update of a comment whose task was deleted concurrently: conflict, not applied", async () => {
       const { a, b, id } = await shared({});
       const comment = a.create("comment", { task_id: id, body: "first" });
-      b.learn(comment.entity_id, (await a.push1(comment)).record);
-      await a.push1(a.delete("task", id));
-      const r = await b.push1(b.update("comment", comment.entity_id, { body: "second" }));
+      // The author's other device edits the comment (only its author may).
+      const a2 = await Device.another(t, a.user);
+      a2.learn(comment.entity_id, (await a.push1(comment)).record);
+      await b.push1(b.delete("task", id));
+      const r = await a2.push1(a2.update("comment", comment.entity_id, { body: "second" }));
       expect(r.status).toBe("conflict");
       expect(r.record.body).toBe("first");
-      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: b.user.token })).body.local).toEqual({ body: "second" });
+      expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: a2.user.token })).body.local).toEqual({ body: "second" });
     });
 
     test("a task created in a project deleted concurrently: conflict, created without the project", async () => {

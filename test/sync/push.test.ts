@@ -340,6 +340,50 @@ forEachDialect("sync push", ({ db }) => {
     });
   });
 
+  describe("comment authorship", () => {
+    test("another member's update or delete of a comment is rejected forbidden and changes nothing; the rest of the batch is applied", async () => {
+      const author = await t.createUser();
+      const member = await t.createUser({ org: author.org.slug });
+      const a = Device.of(t, author);
+      const m = Device.of(t, member);
+      const task = a.create("task", taskData());
+      const comment = a.create("comment", { task_id: task.entity_id, body: "mine" });
+      const [, created] = await a.push(task, comment);
+      m.learn(task.entity_id, (await a.push1(a.update("task", task.entity_id, { priority: "high" }))).record);
+      m.learn(comment.entity_id, created.record);
+      const edit = m.update("comment", comment.entity_id, { body: "rewritten" });
+      const del = m.delete("comment", comment.entity_id);
+      const own = m.create("comment", { task_id: task.entity_id, body: "my reply", parent_id: comment.entity_id });
+      const results = await m.push(edit, del, own);
+      expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "applied"]);
+      expect(results[0].error).toEqual({ code: "forbidden", message: "only its author may edit a comment" });
+      expect(results[1].error).toEqual({ code: "forbidden", message: "only its author or an organization admin may delete a comment" });
+      expect(results[0].record).toMatchObject({ id: comment.entity_id, body: "mine", version: 1, deleted_at: null });
+      const got = await t.request("GET", `/api/comments/${comment.entity_id}`, { token: author.token });
+      expect(got.body).toMatchObject({ body: "mine", version: 1 });
+      // The author's other device edits and deletes it.
+      const a2 = await Device.another(t, author);
+      a2.learn(comment.entity_id, got.body);
+      expect((await a2.push1(a2.update("comment", comment.entity_id, { body: "edited" }))).status).toBe("applied");
+      expect((await a2.push1(a2.delete("comment", comment.entity_id))).status).toBe("applied");
+    });
+
+    test("an admin's device may delete (moderate) another user's comment, not edit it", async () => {
+      const author = await t.createUser();
+      const admin = Device.of(t, await t.createUser({ org: author.org.slug, role: "admin" }));
+      const a = Device.of(t, author);
+      const task = a.create("task", taskData());
+      const comment = a.create("comment", { task_id: task.entity_id, body: "spam" });
+      const [, created] = await a.push(task, comment);
+      admin.learn(comment.entity_id, created.record);
+      const edit = await admin.push1(admin.update("comment", comment.entity_id, { body: "[removed]" }));
+      expect([edit.status, edit.error?.code]).toEqual(["rejected", "forbidden"]);
+      const del = await admin.push1(admin.delete("comment", comment.entity_id));
+      expect(del.status).toBe("applied");
+      expect(del.record).toMatchObject({ body: "spam", deleted_by: admin.user.user.id });
+    });
+  });
+
   describe("the envelope and the device", () => {
     test("more than 1,000 changes answer 413 payload_too_large and apply nothing", async () => {
       const d = Device.of(t, await t.createUser());

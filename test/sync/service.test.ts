@@ -1,6 +1,6 @@
 import { beforeAll, expect, test } from "bun:test";
 import { DomainError } from "../../src/errors";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 
 /** The sync services driven directly (no HTTP), as the CLI and the simulations do. */
@@ -10,7 +10,7 @@ forEachDialect("sync services", ({ db }) => {
     t = await createTestApp(db());
   });
 
-  const caller = (u: { user: { id: string }; org: { id: string } }) => ({ userId: u.user.id, orgId: u.org.id });
+  const caller = (u: TestUser) => ({ userId: u.user.id, orgId: u.org.id, role: u.user.role });
 
   test("push and pull through SyncService: the same answers as over HTTP", async () => {
     const u = await t.createUser();
