@@ -58,35 +58,61 @@ const CHECKS = Object.fromEntries(
 export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[kind]);
 
 /**
+ * Failing fields an answer names at most: a change with thousands of unknown keys is answered (and
+ * remembered for exactly-once replay) with these and a count of the others, not an echo of them all.
+ */
+export const MAX_FIELD_ERRORS = 20;
+
+/** The failures of {@link checkFields}: at most {@link MAX_FIELD_ERRORS} named, and how many more failed. */
+export interface FieldFailures {
+  ok: false;
+  errors: FieldErrors;
+  /** Failing keys left unnamed. */
+  more: number;
+}
+
+/** "invalid a, b" — or "invalid a, b and 3 more fields" when some were left unnamed. */
+export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): string =>
+  `invalid ${Object.keys(f.errors).join(", ")}${f.more > 0 ? ` and ${f.more} more field${f.more === 1 ? "" : "s"}` : ""}`;
+
+/**
  * Checks the values of `data` (a partial field set) against the entity's field rules and
  * returns them normalized (due dates in storage form, tags without duplicates, an unpaired
  * surrogate of a text as U+FFFD — what UTF-8 storage would make of it anyway), or the
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
  */
-export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | { ok: false; errors: FieldErrors } {
+export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | FieldFailures {
   const errors: FieldErrors = {};
+  let named = 0;
+  let more = 0;
+  const fail = (key: string, reason: string) => {
+    if (named < MAX_FIELD_ERRORS) {
+      errors[key] = reason;
+      named++;
+    } else more++;
+  };
   const out: Record<string, unknown> = {};
   const checks = CHECKS[kind];
   for (const key of Object.keys(data)) {
     const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
     if (!check) {
-      errors[key] = "unknown or read-only field";
+      fail(key, "unknown or read-only field");
       continue;
     }
     const value = data[key];
     if (Array.isArray(value) && value.some(hasNul)) {
-      errors[key] = NUL_REASON;
+      fail(key, NUL_REASON);
       continue;
     }
     if (!check.Check(value)) {
       const first = check.Errors(value).First();
       const where = first?.path ? `${first.path.slice(1)}: ` : "";
-      errors[key] = first ? `${where}${reasonFor(first.schema, first.value) ?? first.message}` : "invalid value";
+      fail(key, first ? `${where}${reasonFor(first.schema, first.value) ?? first.message}` : "invalid value");
       continue;
     }
     if (key === "due_date" && typeof value === "string") {
       const due = normalizeDueDate(value);
-      if (due === null) errors[key] = "not a real date or date-time";
+      if (due === null) fail(key, "not a real date or date-time");
       else out[key] = due;
       continue;
     }
@@ -96,5 +122,5 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     }
     out[key] = typeof value === "string" ? value.toWellFormed() : value;
   }
-  return Object.keys(errors).length ? { ok: false, errors } : { ok: true, data: out };
+  return named > 0 ? { ok: false, errors, more } : { ok: true, data: out };
 }

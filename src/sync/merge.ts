@@ -36,16 +36,33 @@ export const MAX_TEXT_MERGE_CHARS = 1_000_000;
 /** A side that needs more token insertions + deletions than this (in one diff) makes its text a conflict. */
 export const MAX_TEXT_EDITS = 1_000;
 
-/** Diff work (token comparisons) one {@link mergeText} may spend; beyond it the text is a conflict. */
-export const MAX_TEXT_MERGE_WORK = 1_000_000;
+/**
+ * Diff work (tokens trimmed or compared) one {@link mergeText} may spend; beyond it the text is a
+ * conflict. At 120–200 ns a unit here, a text merge holds the event loop a few tens of milliseconds
+ * at most, while edits of a few places in a long text cost a few thousand units.
+ */
+export const MAX_TEXT_MERGE_WORK = 250_000;
+
+/**
+ * Diff work all the text merges of one push may spend together (about half a second here); once it
+ * is spent, a text that needs a diff is a conflict. A push may carry 1,000 changes: without this,
+ * one request of texts that are costly to diff held the event loop for minutes.
+ */
+export const MAX_PUSH_MERGE_WORK = 4_000_000;
+
+/** Diff work left to spend, shared by the merges it is passed to. */
+export type MergeBudget = { work: number };
+
+/** The budget of one push's text merges ({@link MAX_PUSH_MERGE_WORK}). */
+export const pushMergeBudget = (): MergeBudget => ({ work: MAX_PUSH_MERGE_WORK });
 
 /** Decides a field both sides changed to different values: the merged value, or CONFLICT. */
-type Rule = (base: unknown, local: unknown, remote: unknown) => unknown;
+type Rule = (base: unknown, local: unknown, remote: unknown, budget: MergeBudget) => unknown;
 const CONFLICT = Symbol("conflict");
 
-const textRule: Rule = (base, local, remote) => {
+const textRule: Rule = (base, local, remote, budget) => {
   if (typeof base !== "string" || typeof local !== "string" || typeof remote !== "string") return CONFLICT;
-  const result = mergeText(base, local, remote);
+  const result = mergeText(base, local, remote, budget);
   return result.ok ? result.text : CONFLICT;
 };
 
@@ -67,15 +84,17 @@ const RULES: Record<EntityKind, Record<string, Rule>> = {
  * current fields (`remote`) against `base` (the record at base_version, or null if unknown).
  * A field only one side changed takes that side's value; a field both changed differently is
  * decided by the entity's rule for it, or is a conflict. With a null base every field in
- * `local` that differs from `remote` is a conflict (no guessing without the base).
+ * `local` that differs from `remote` is a conflict (no guessing without the base). Text merges
+ * spend `budget` (shared by the merges of one push: {@link pushMergeBudget}).
  */
-export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, entity: EntityKind): MergeResult {
+export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, entity: EntityKind, budget: MergeBudget = { work: Infinity }): MergeResult {
   base = base && canonicalSets(entity, base);
   local = canonicalSets(entity, local);
   remote = canonicalSets(entity, remote);
   const merged: Fields = { ...remote };
   const conflicts: string[] = [];
-  for (const field of Object.keys(local)) {
+  // In name order: the fields spend a shared budget in the same order whichever side is local.
+  for (const field of Object.keys(local).sort()) {
     const l = own(local, field);
     const r = own(remote, field);
     if (deepEqual(l, r)) continue;
@@ -86,7 +105,7 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
     const b = own(base, field);
     if (deepEqual(l, b)) continue; // only remote changed
     const rule = own(RULES[entity], field);
-    const decided = deepEqual(r, b) ? l : rule ? rule(b, l, r) : CONFLICT;
+    const decided = deepEqual(r, b) ? l : rule ? rule(b, l, r, budget) : CONFLICT;
     if (decided === CONFLICT) conflicts.push(field);
     else Object.defineProperty(merged, field, { value: decided, enumerable: true, writable: true, configurable: true });
   }
@@ -118,13 +137,25 @@ export type TextMerge = { ok: true; text: string } | { ok: false };
 /**
  * Three-way text merge (diff3), symmetric in (local, remote): line-level first; regions where
  * lines conflict are retried word by word. Edits to different lines or words both survive;
- * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict.
+ * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict. Spends at
+ * most {@link MAX_TEXT_MERGE_WORK} of `shared` (all it has when that is not enough: then a conflict).
  */
-export function mergeText(base: string, local: string, remote: string): TextMerge {
+export function mergeText(base: string, local: string, remote: string, shared: MergeBudget = { work: Infinity }): TextMerge {
   if (local === remote || remote === base) return { ok: true, text: local };
   if (local === base) return { ok: true, text: remote };
   if (base.length + local.length + remote.length > MAX_TEXT_MERGE_CHARS) return { ok: false };
-  const budget: Budget = { work: MAX_TEXT_MERGE_WORK }; // spent the same in either order: a sum
+  // Spent the same in either order (a sum of the two sides' diffs), so the outcome is too.
+  const budget: MergeBudget = { work: Math.min(MAX_TEXT_MERGE_WORK, shared.work) };
+  const granted = budget.work;
+  try {
+    return mergeWithin(base, local, remote, budget);
+  } finally {
+    shared.work -= granted - Math.max(budget.work, 0);
+  }
+}
+
+/** {@link mergeText} once the trivial cases are out, within `budget`. */
+function mergeWithin(base: string, local: string, remote: string, budget: MergeBudget): TextMerge {
   const regions = diff3(lines(local), lines(base), lines(remote), budget);
   if (regions === null) return { ok: false };
   const out: string[] = [];
@@ -206,7 +237,6 @@ function earlierDate(_base: unknown, l: unknown, r: unknown): unknown {
 }
 
 type Region = { ok: string[] } | { a: string[]; o: string[]; b: string[] };
-type Budget = { work: number };
 type Hunk = TokenHunk & { side: "a" | "b" };
 
 /**
@@ -224,7 +254,7 @@ type Hunk = TokenHunk & { side: "a" | "b" };
  * work limit, so one push with a long repetitive description could stall the server. The
  * grouping below only sorts and walks the hunks: it costs little next to the bounded diffs.
  */
-function diff3(a: string[], o: string[], b: string[], budget: Budget): Region[] | null {
+function diff3(a: string[], o: string[], b: string[], budget: MergeBudget): Region[] | null {
   const hunksA = diffTokens(o, a, budget);
   const hunksB = hunksA && diffTokens(o, b, budget);
   if (hunksA === null || hunksB === null) return null;
@@ -272,7 +302,7 @@ const OUT_OF_WORK = Symbol("out of work");
  * machine's speed, and so could differ between two orders of the same merge). Used by
  * {@link mergeText}; exported for tests.
  */
-export function diffTokens(o: readonly string[], x: readonly string[], budget: Budget = { work: MAX_TEXT_MERGE_WORK }): TokenHunk[] | null {
+export function diffTokens(o: readonly string[], x: readonly string[], budget: MergeBudget = { work: MAX_TEXT_MERGE_WORK }): TokenHunk[] | null {
   let pre = 0;
   while (pre < o.length && pre < x.length && o[pre] === x[pre]) pre++;
   let suf = 0;

@@ -40,7 +40,7 @@ import {
 import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../records/clock";
 import { type MalformedChange, type ParsedChange, parseChange } from "./change";
 import { type Conflict, ConflictRepo } from "./conflicts-repo";
-import { mergeRecord } from "./merge";
+import { mergeRecord, pushMergeBudget } from "./merge";
 import type { ChangeError, ChangeResult, ChangeStatus } from "./model";
 import { type ChangeRow, orgDeviceIds, orgUserIds, type SeenChange, SyncChangeRepo } from "./repo";
 
@@ -120,6 +120,8 @@ export class PushBatch {
   private pending: Pending | null;
   /** Records written by the batch (sync_log `record_count`). */
   written = 0;
+  /** The diff work the batch's text merges may still spend (one request's share of the event loop). */
+  private readonly mergeBudget = pushMergeBudget();
 
   private readonly known: KnownRecords = {
     record: (kind, id) => this.records.get(key(kind, id)) ?? (this.loaded.has(key(kind, id)) ? null : undefined),
@@ -538,7 +540,7 @@ export class PushBatch {
    */
   private mergeInto(c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
     const remote = fieldsOf(c.entity, current);
-    const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity);
+    const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity, this.mergeBudget);
     const data: Record<string, unknown> = {};
     const conflicts = [...m.conflicts];
     for (const f of Object.keys(m.merged)) {

@@ -7,7 +7,7 @@ import { readFeedRows } from "../../src/records/feed-json";
 import { HistoryRepo } from "../../src/records/history";
 import type { Task } from "../../src/records/model";
 import { recordRepo } from "../../src/records/repo";
-import { checkFields, normalizeDueDate } from "../../src/records/validate";
+import { checkFields, failureMessage, MAX_FIELD_ERRORS, normalizeDueDate } from "../../src/records/validate";
 import { WriteConflict, writeRecord, type WriteInput } from "../../src/records/write";
 import type { EntityKind } from "../../src/records/model";
 import { forEachDialect } from "../support/db";
@@ -81,7 +81,18 @@ describe("checkFields (what sync data may hold)", () => {
         description: "must not contain the NUL character (U+0000)",
         tags: "must not contain the NUL character (U+0000)",
       },
+      more: 0,
     });
+  });
+
+  test(`at most ${MAX_FIELD_ERRORS} failing fields are named, and the others counted`, () => {
+    const data = { title: "fine", ...Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`k${i}`, 1])), status: "doing" };
+    const r = checkFields("task", data);
+    if (r.ok) throw new Error("expected a failure");
+    expect(Object.keys(r.errors)).toEqual(Array.from({ length: MAX_FIELD_ERRORS }, (_, i) => `k${i}`));
+    expect(r.more).toBe(500 - MAX_FIELD_ERRORS + 1);
+    expect(failureMessage(r)).toBe(`invalid ${Object.keys(r.errors).join(", ")} and ${r.more} more fields`);
+    expect(failureMessage({ errors: { a: "x" }, more: 1 })).toBe("invalid a and 1 more field");
   });
 });
 

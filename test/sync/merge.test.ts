@@ -11,6 +11,7 @@ import {
   mergeText,
   MAX_TEXT_EDITS,
   MAX_TEXT_MERGE_CHARS,
+  MAX_TEXT_MERGE_WORK,
   type Fields,
 } from "../../src/sync/merge";
 
@@ -198,6 +199,55 @@ describe("mergeText on large texts", () => {
     const huge = "word ".repeat(MAX_TEXT_MERGE_CHARS / 10);
     expect(mergeText(huge, "A " + huge, huge + "B")).toEqual({ ok: false });
     expect(mergeText(huge, "A " + huge, huge)).toEqual({ ok: true, text: "A " + huge });
+  });
+});
+
+/** Texts that are costly to diff: few distinct words, every position changed (a QA pass's denial of service). */
+const costlyText = (n: number, period: number, shift = 0) => Array.from({ length: n }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
+
+describe("merge work budget", () => {
+  const base = costlyText(2000, 2);
+  const remote = costlyText(2000, 3);
+  const local = costlyText(2000, 5, 1);
+
+  test(`a text merge spends at most ${MAX_TEXT_MERGE_WORK} of a shared budget, the same whichever side is local`, () => {
+    const one = { work: 10 * MAX_TEXT_MERGE_WORK };
+    const two = { work: 10 * MAX_TEXT_MERGE_WORK };
+    expect(mergeText(base, local, remote, one)).toEqual({ ok: false });
+    expect(mergeText(base, remote, local, two)).toEqual({ ok: false });
+    expect(one.work).toBe(9 * MAX_TEXT_MERGE_WORK);
+    expect(two.work).toBe(one.work);
+  });
+
+  test("a merge that succeeds spends what its diffs cost, the same in either order", () => {
+    const one = { work: 1_000 };
+    const two = { work: 1_000 };
+    expect(mergeText("one\ntwo\nthree", "ONE\ntwo\nthree", "one\ntwo\nTHREE", one)).toEqual({ ok: true, text: "ONE\ntwo\nTHREE" });
+    expect(mergeText("one\ntwo\nthree", "one\ntwo\nTHREE", "ONE\ntwo\nthree", two)).toEqual({ ok: true, text: "ONE\ntwo\nTHREE" });
+    expect(one.work).toBeLessThan(1_000);
+    expect(two.work).toBe(one.work);
+  });
+
+  test("once the shared budget is spent, a text that needs a diff is a conflict; one side unchanged still merges", () => {
+    const spent = { work: 0 };
+    expect(mergeText("one\ntwo\nthree", "ONE\ntwo\nthree", "one\ntwo\nTHREE", spent)).toEqual({ ok: false });
+    expect(mergeText("one\ntwo\nthree", "ONE\ntwo\nthree", "one\ntwo\nthree", spent)).toEqual({ ok: true, text: "ONE\ntwo\nthree" });
+    expect(spent.work).toBe(0);
+  });
+
+  test("mergeRecord spends one budget across its text fields in name order, so the field left in conflict does not depend on which side is local", () => {
+    // The description's merge spends the whole per-merge share; the title's then finds nothing left.
+    const b = { title: "one two three", description: base };
+    const l = { title: "ONE two three", description: local };
+    const r = { title: "one two THREE", description: remote };
+    for (const [x, y] of [[l, r], [r, l]]) {
+      const budget = { work: MAX_TEXT_MERGE_WORK };
+      expect(mergeRecord(b, x, y, "task", budget).conflicts).toEqual(["description", "title"]);
+    }
+    const ample = { work: 2 * MAX_TEXT_MERGE_WORK };
+    const m = mergeRecord(b, l, r, "task", ample);
+    expect(m.conflicts).toEqual(["description"]);
+    expect(m.merged.title).toBe("ONE two THREE");
   });
 });
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
+import { MAX_FIELD_ERRORS } from "../../src/records/validate";
 import { forEachDialect } from "../support/db";
 import { count, Device, taskData, twoDevices } from "./helpers";
 
@@ -140,6 +141,21 @@ forEachDialect("sync push", ({ db }) => {
       expect(r2.status).toBe("duplicate");
       expect(r2.error).toEqual(r1.error);
     });
+  });
+
+  test("a change with thousands of unknown keys is answered (and remembered) with a bounded error: the first fields named, the rest counted", async () => {
+    const d = Device.of(t, await t.createUser());
+    const data = { title: "x", ...Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`key_${i}`, 1])) };
+    const change = { change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data, vector_clock: { [d.id]: 1 } };
+    const [r] = await d.push(change);
+    expect(r.status).toBe("rejected");
+    expect(r.error?.code).toBe("validation_failed");
+    expect(Object.keys(r.error?.details?.fields ?? {})).toHaveLength(MAX_FIELD_ERRORS);
+    expect(r.error?.message).toEndWith(` and ${5_000 - MAX_FIELD_ERRORS} more fields`);
+    expect(JSON.stringify(r).length).toBeLessThan(5_000);
+    const [again] = await d.push(change);
+    expect(again.status).toBe("duplicate");
+    expect(again.error).toEqual(r.error);
   });
 
   describe("malformed changes are rejected, the others applied", () => {
