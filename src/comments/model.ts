@@ -1,9 +1,8 @@
-import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { orderingPattern } from "../records/list";
-import { Comment, CommentFieldProps, Uuid } from "../records/model";
+import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";
 
@@ -28,7 +27,7 @@ export type CommentCreateBody = Static<typeof CommentCreateBody>;
 export const CommentPatchBody = t.Object(
   {
     body: t.Optional(CommentFieldProps.body),
-    version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })),
+    version: VersionLock,
   },
   { additionalProperties: false, title: "CommentUpdate" },
 );

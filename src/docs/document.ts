@@ -80,6 +80,14 @@ function prometheusAsText(paths: Record<string, Record<string, { responses?: Rec
   ok.content = { "application/json": { schema: json[0] as never }, "text/plain": { schema: text as never } };
 }
 
+/** Operations whose body is an optional lock (`LockBody`): sent without one, they are not locked. */
+const OPTIONAL_BODIES = [
+  ["/api/projects/{id}/archive", "post"],
+  ["/api/projects/{id}", "delete"],
+  ["/api/tasks/{id}", "delete"],
+  ["/api/comments/{id}", "delete"],
+] as const;
+
 /** `schemas` in alphabetical order of their names (how the UI and generated clients list them). */
 const byName = (schemas: Record<string, unknown>) => Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
@@ -115,9 +123,11 @@ export function buildDocument(app: AnyElysia) {
   typeSyncRecords(schemas, paths);
   addHttpSemantics(paths as never, PUBLIC_PATHS);
   prometheusAsText(paths as never);
-  // The archive's body (`{"version"}`) is optional: Elysia documents every body as required.
-  const archive = (paths["/api/projects/{id}/archive"] as { post?: Operation } | undefined)?.post;
-  if (archive?.requestBody) (archive.requestBody as { required?: boolean }).required = false;
+  // The lock bodies (`{"version"}`) of the archive and of DELETE are optional: Elysia documents every body as required.
+  for (const [path, method] of OPTIONAL_BODIES) {
+    const op = (paths[path] as Partial<Record<string, Operation>> | undefined)?.[method];
+    if (op?.requestBody) (op.requestBody as { required?: boolean }).required = false;
+  }
   return {
     openapi: OPENAPI_VERSION,
     info: {

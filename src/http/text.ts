@@ -5,8 +5,9 @@
  * (U+0000). JSON can carry a NUL (`\u0000`) and SQLite would store it, but a Postgres `text` cannot:
  * both dialects refuse it alike, before any storage — 422 naming the field for a request, `rejected`
  * for a pushed change (the rest of its batch still applied). Required human text (a project's name, a
- * task's title, a comment's body, a device's name) is also refused when it is only whitespace: it is
- * never trimmed, so what a client sent is stored exactly or not at all.
+ * task's title, a comment's body, a device's name) is also refused when it is only whitespace. Records'
+ * text is never trimmed, so what a client sent is stored exactly or not at all (a device's name is
+ * trimmed by the devices service, as it always was).
  */
 import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
 

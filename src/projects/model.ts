@@ -1,10 +1,9 @@
-import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid } from "../records/model";
+import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Project } from "../records/model";
 
@@ -19,7 +18,7 @@ export type ProjectCreateBody = Static<typeof ProjectCreateBody>;
 
 /** `PATCH /api/projects/{id}` (`archived: false` un-archives); `version` is the optimistic lock. */
 export const ProjectPatchBody = t.Object(
-  { ...optionalProps(ProjectFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
+  { ...optionalProps(ProjectFieldProps), version: VersionLock },
   { additionalProperties: false, title: "ProjectUpdate" },
 );
 export type ProjectPatchBody = Static<typeof ProjectPatchBody>;

@@ -75,13 +75,14 @@ export const CommentFieldProps = {
   body: Text({ minLength: 1, maxLength: 100_000, nonBlank: true }),
 };
 
+/** The body field that locks a write to the version the client last read (a PATCH's, a DELETE's, an archive's). */
+export const VersionLock = t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" }));
+
 /**
  * The optional body of a locked write that sends no fields (DELETE, archive): `{"version": N}`, the
  * optimistic lock a PATCH body carries (409 `version_conflict` when the record's version differs).
  */
-export const LockBody = t.Optional(
-  t.Object({ version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) }, { additionalProperties: false }),
-);
+export const LockBody = t.Optional(t.Object({ version: VersionLock }, { additionalProperties: false }));
 export type LockBody = Static<typeof LockBody>;
 
 export const ProjectFields = t.Object(ProjectFieldProps, { additionalProperties: false });

@@ -63,6 +63,12 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[
  */
 export const MAX_FIELD_ERRORS = 20;
 
+/** Characters of an unknown key an answer repeats at most (a longer one is cut and ends with "…"). */
+export const MAX_NAMED_KEY = 64;
+
+/** `key` as an answer names it: at most {@link MAX_NAMED_KEY} characters. */
+const named = (key: string): string => (key.length > MAX_NAMED_KEY ? `${key.slice(0, MAX_NAMED_KEY)}…` : key);
+
 /** The failures of {@link checkFields}: at most {@link MAX_FIELD_ERRORS} named, and how many more failed. */
 export interface FieldFailures {
   ok: false;
@@ -83,12 +89,12 @@ export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): strin
  */
 export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | FieldFailures {
   const errors: FieldErrors = {};
-  let named = 0;
+  let count = 0;
   let more = 0;
   const fail = (key: string, reason: string) => {
-    if (named < MAX_FIELD_ERRORS) {
-      errors[key] = reason;
-      named++;
+    if (count < MAX_FIELD_ERRORS) {
+      errors[named(key)] = reason;
+      count++;
     } else more++;
   };
   const out: Record<string, unknown> = {};
@@ -122,5 +128,5 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     }
     out[key] = typeof value === "string" ? value.toWellFormed() : value;
   }
-  return named > 0 ? { ok: false, errors, more } : { ok: true, data: out };
+  return count > 0 ? { ok: false, errors, more } : { ok: true, data: out };
 }

@@ -113,6 +113,8 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));
     if (before && input.entity === "comment" && fields.task_id !== (before as RecordOf["comment"]).task_id)
       throw invalid({ task_id: "a comment cannot move to another task" });
+    if (before && input.entity === "comment" && (fields.parent_id ?? null) !== (before as RecordOf["comment"]).parent_id)
+      throw invalid({ parent_id: "a comment cannot move in its thread" });
   }
 
   const id = before ? before.id : (input.id ?? newId());

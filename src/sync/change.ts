@@ -73,7 +73,7 @@ export function parseChange(raw: unknown): ParseResult {
   const rawData = raw.data ?? {};
   if (!isPlainObject(rawData)) return reject("validation_failed", "data must be an object", { fields: { data: "must be an object" } });
   const checked = checkFields(raw.entity, rawData);
-  if (!checked.ok) return reject("validation_failed", failureMessage(checked), { fields: checked.errors });
+  if (!checked.ok) return reject("validation_failed", failureMessage(checked), checked.more > 0 ? { fields: checked.errors, more_fields: checked.more } : { fields: checked.errors });
 
   return {
     ok: true,

@@ -8,7 +8,7 @@
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
-import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -19,7 +19,10 @@ export type { Conflict };
 /** Who resolves: a member of the organization, or the CLI (`userId` null). */
 export interface Resolver {
   orgId: string;
+  /** Null: the CLI's operator, not a user of the organization (no authorship rule applies). */
   userId: string | null;
+  /** The user's role (an admin may delete or bring back any comment). */
+  role?: "admin" | "member";
 }
 
 export interface ResolveInput {
@@ -109,10 +112,7 @@ export class ConflictService {
       // resolution. `custom` data is checked whole, like a PATCH.
       const current = before as unknown as Record<string, unknown>;
       const data = input.resolution === "custom" ? plan.data : Object.fromEntries(Object.entries(plan.data).filter(([f, v]) => !jsonEqual(current[f], v)));
-      // A custom resolution writes new text: another user's comment is rewritten by its author only
-      // (`local`/`remote` choose between texts already written; the CLI's operator is not a user).
-      if (c.entity === "comment" && input.resolution === "custom" && resolver.userId !== null && Object.prototype.hasOwnProperty.call(data, "body") && !jsonEqual(data.body, current.body))
-        requireCommentAuthor(before as Comment, resolver.userId);
+      if (c.entity === "comment" && resolver.userId !== null) requireCommentResolver(before as Comment, current, data, plan.deleted, resolver.userId, resolver.role === "admin");
       try {
         return await writeRecord(tx, {
           entity: c.entity,
@@ -131,6 +131,16 @@ export class ConflictService {
       }
     }
   }
+}
+
+/**
+ * The comment authorship rule (src/records/authorship.ts) for a resolution, whichever side it takes:
+ * changing any field of the comment (its text, its place in the thread) is its author's alone, and
+ * deleting it or bringing it back its author's or an admin's — a resolution is a write like any other.
+ */
+function requireCommentResolver(comment: Comment, current: Record<string, unknown>, data: Record<string, unknown>, deleted: boolean | undefined, userId: string, admin: boolean): void {
+  if (Object.entries(data).some(([f, v]) => !jsonEqual(current[f], v))) requireCommentAuthor(comment, userId);
+  if (deleted !== undefined && deleted !== (comment.deleted_at !== null)) requireCommentDeleter(comment, userId, admin);
 }
 
 /** What a resolution writes: fields, and the record's deletion when the conflict was about it. */

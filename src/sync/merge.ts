@@ -37,15 +37,20 @@ export const MAX_TEXT_MERGE_CHARS = 1_000_000;
 export const MAX_TEXT_EDITS = 1_000;
 
 /**
- * Diff work (tokens trimmed or compared) one {@link mergeText} may spend; beyond it the text is a
- * conflict. At 120–200 ns a unit here, a text merge holds the event loop a few tens of milliseconds
- * at most, while edits of a few places in a long text cost a few thousand units.
+ * Work one {@link mergeText} may spend; beyond it the text is a conflict. A unit is one token
+ * comparison of a diff, one token of the part a diff must search (what is left once the common
+ * start and end are cut off), or {@link CHARS_PER_UNIT} characters of the three texts (split into
+ * lines and scanned, charged first). At 120–200 ns a unit here, a text merge holds the event loop a
+ * few tens of milliseconds at most, while edits of a few places in a long text cost a few thousand units.
  */
 export const MAX_TEXT_MERGE_WORK = 250_000;
 
+/** Characters of the texts read per unit of work (splitting and scanning cost about 5–10 ns a character here). */
+export const CHARS_PER_UNIT = 16;
+
 /**
- * Diff work all the text merges of one push may spend together (about half a second here); once it
- * is spent, a text that needs a diff is a conflict. A push may carry 1,000 changes: without this,
+ * Work all the text merges of one push may spend together (about half a second here); once it is
+ * spent, a text that needs a diff is a conflict. A push may carry 1,000 changes: without this,
  * one request of texts that are costly to diff held the event loop for minutes.
  */
 export const MAX_PUSH_MERGE_WORK = 4_000_000;
@@ -144,11 +149,12 @@ export function mergeText(base: string, local: string, remote: string, shared: M
   if (local === remote || remote === base) return { ok: true, text: local };
   if (local === base) return { ok: true, text: remote };
   if (base.length + local.length + remote.length > MAX_TEXT_MERGE_CHARS) return { ok: false };
-  // Spent the same in either order (a sum of the two sides' diffs), so the outcome is too.
+  // Spent the same in either order (the texts' size and the two sides' diffs: a sum), so the outcome is too.
   const budget: MergeBudget = { work: Math.min(MAX_TEXT_MERGE_WORK, shared.work) };
   const granted = budget.work;
+  budget.work -= Math.ceil((base.length + local.length + remote.length) / CHARS_PER_UNIT);
   try {
-    return mergeWithin(base, local, remote, budget);
+    return budget.work < 0 ? { ok: false } : mergeWithin(base, local, remote, budget);
   } finally {
     shared.work -= granted - Math.max(budget.work, 0);
   }
@@ -295,7 +301,7 @@ const OUT_OF_WORK = Symbol("out of work");
 /**
  * A minimal diff turning token array `o` into `x`, as hunks, or null when it needs more than
  * {@link MAX_TEXT_EDITS} token insertions + deletions or exhausts `budget.work` (decremented by
- * the tokens trimmed and every token comparison). The shortest edit script comes from jsdiff's
+ * the tokens left once the common start and end are cut off, and by every token comparison). The shortest edit script comes from jsdiff's
  * `diffArrays` (Myers' O(ND) algorithm) with `maxEditLength`; the common prefix and suffix are
  * trimmed first so a small edit in a long text costs a scan, and a counting comparator bounds the
  * remaining work deterministically (jsdiff's own `timeout` would make the result depend on the

@@ -267,7 +267,11 @@ export class PushBatch {
     const seen = this.seen.get(c.changeId);
     if (seen) return this.answerSeen(c.changeId, c.hash, seen, c);
     if (this.pending !== null) return this.decideInMemory(c);
+    // A retried decision merges again: each attempt starts from the same budget, so a retry never
+    // turns a merge into a conflict.
+    const budgetLeft = this.mergeBudget.work;
     for (let attempt = 1; ; attempt++) {
+      this.mergeBudget.work = budgetLeft;
       try {
         const outcome = await this.tx.savepoint(async (sp) => {
           const o = await this.decide(sp, c);

@@ -1,10 +1,9 @@
-import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../http/pagination";
 import { Query } from "../http/query";
 import { Text } from "../http/text";
 import { orderingPattern } from "../records/list";
-import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid } from "../records/model";
+import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid, VersionLock } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
 
@@ -20,7 +19,7 @@ export type TaskCreateBody = Static<typeof TaskCreateBody>;
 
 /** `PATCH /api/tasks/{id}`: any writable field; `version` is the optimistic lock (409 when stale). */
 export const TaskPatchBody = t.Object(
-  { ...optionalProps(TaskFieldProps), version: t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" })) },
+  { ...optionalProps(TaskFieldProps), version: VersionLock },
   { additionalProperties: false, title: "TaskUpdate" },
 );
 export type TaskPatchBody = Static<typeof TaskPatchBody>;

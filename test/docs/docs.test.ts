@@ -293,9 +293,12 @@ describe("the document as a client generator reads it", () => {
     expect(JSON.stringify(doc)).not.toContain(JSON.stringify(DUE_DATE_PATTERN));
   });
 
-  test("metrics: JSON, or the Prometheus text as text/plain; the archive's body is optional", () => {
+  test("metrics: JSON, or the Prometheus text as text/plain; the lock bodies of the archive and of every DELETE are optional", () => {
     expect(Object.keys(doc.paths["/api/metrics"]!.get!.responses["200"]!.content ?? {}).sort()).toEqual(["application/json", "text/plain"]);
     expect(doc.paths["/api/projects/{id}/archive"]!.post!.requestBody?.required).toBe(false);
+    const deletes = Object.entries(doc.paths).filter(([, item]) => item!.delete?.requestBody);
+    expect(deletes.map(([path]) => path).sort()).toEqual(["/api/comments/{id}", "/api/projects/{id}", "/api/tasks/{id}"]);
+    for (const [path, item] of deletes) expect(item!.delete!.requestBody!.required, path).toBe(false);
   });
 });
 

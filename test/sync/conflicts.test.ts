@@ -98,7 +98,7 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect(ok.body).toMatchObject({ title: "Buy oat and soy milk", tags: ["shopping"], version: 4 });
     });
 
-    test("custom on another user's comment: 403 forbidden (an admin's too), the conflict stays open; the author's own custom text, and local/remote by anyone, resolve it", async () => {
+    test("another user's comment: a resolution that changes it (custom, local or remote) is 403 forbidden, an admin's too, and the conflict stays open; its author resolves it", async () => {
       const author = await t.createUser();
       const member = await t.createUser({ org: author.org.slug });
       const admin = await t.createUser({ org: author.org.slug, role: "admin" });
@@ -116,15 +116,57 @@ forEachDialect("sync conflicts", ({ db }) => {
       };
       const r = await commentConflict();
       for (const who of [member, admin]) {
-        const refused = await resolve(who.token, r.conflict_id!, { resolution: "custom", data: { body: "someone else's words" } });
-        expect([refused.status, refused.body.error.code]).toEqual([403, "forbidden"]);
+        for (const input of [{ resolution: "custom", data: { body: "someone else's words" } }, { resolution: "local" }]) {
+          const refused = await resolve(who.token, r.conflict_id!, input);
+          expect([refused.status, refused.body.error.code]).toEqual([403, "forbidden"]);
+        }
       }
       expect((await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: member.token })).body.resolved_at).toBeNull();
       const mine = await resolve(author.token, r.conflict_id!, { resolution: "custom", data: { body: "first and second take" } });
       expect([mine.status, mine.body.body]).toEqual([200, "first and second take"]);
       const other = await commentConflict();
-      const local = await resolve(member.token, other.conflict_id!, { resolution: "local" });
+      // `remote` keeps the comment as it is: nothing changes, so anyone may close the conflict that way.
+      const remote = await resolve(member.token, other.conflict_id!, { resolution: "remote" });
+      expect([remote.status, remote.body.body]).toEqual([200, "first take"]);
+      const third = await commentConflict();
+      const local = await resolve(author.token, third.conflict_id!, { resolution: "local" });
       expect([local.status, local.body.body, local.body.author_id]).toEqual([200, "second take", author.user.id]);
+    });
+
+    test("another user's comment: moving it in its thread by custom is the author's alone; bringing it back after a deletion is its author's or an admin's", async () => {
+      const author = await t.createUser();
+      const member = await t.createUser({ org: author.org.slug });
+      const admin = await t.createUser({ org: author.org.slug, role: "admin" });
+      // The author edits the comment offline while an admin deletes it: a conflict about the deletion.
+      const deletionConflict = async () => {
+        const a1 = Device.of(t, author);
+        const a2 = await Device.another(t, author);
+        const task = a1.create("task", taskData());
+        const parent = a1.create("comment", { task_id: task.entity_id, body: "parent" });
+        const comment = a1.create("comment", { task_id: task.entity_id, body: "draft" });
+        const [, , created] = await a1.push(task, parent, comment);
+        a2.learn(comment.entity_id, created.record);
+        const del = await t.request("DELETE", `/api/comments/${comment.entity_id}`, { token: admin.token });
+        expect(del.status).toBe(204);
+        const r = await a2.push1(a2.update("comment", comment.entity_id, { body: "edited offline" }));
+        expect(r.status).toBe("conflict");
+        return { r, id: comment.entity_id, parentId: parent.entity_id };
+      };
+      const { r, id, parentId } = await deletionConflict();
+      for (const input of [{ resolution: "local" }, { resolution: "custom", data: { parent_id: parentId } }, { resolution: "custom", data: { body: r.record!.body } }]) {
+        const refused = await resolve(member.token, r.conflict_id!, input);
+        expect([refused.status, refused.body.error.code]).toEqual([403, "forbidden"]);
+      }
+      expect((await t.request("GET", `/api/comments/${id}`, { token: author.token })).status).toBe(404);
+      // An admin may bring it back as it is (a moderator's undo), not rewrite it.
+      expect((await resolve(admin.token, r.conflict_id!, { resolution: "custom", data: { body: "moderated" } })).status).toBe(403);
+      const kept = r.record!.body; // the offline edit, merged into the tombstone
+      expect(kept).toBe("edited offline");
+      const back = await resolve(admin.token, r.conflict_id!, { resolution: "custom", data: { body: kept } });
+      expect([back.status, back.body.deleted_at, back.body.body]).toEqual([200, null, kept]);
+      const again = await deletionConflict();
+      const mine = await resolve(author.token, again.r.conflict_id!, { resolution: "local" });
+      expect([mine.status, mine.body.deleted_at, mine.body.body]).toEqual([200, null, "edited offline"]);
     });
 
     test("without a resolution (an empty body, or none) it is 422 naming resolution, and the conflict stays open", async () => {

@@ -12,6 +12,7 @@ import {
   MAX_TEXT_EDITS,
   MAX_TEXT_MERGE_CHARS,
   MAX_TEXT_MERGE_WORK,
+  CHARS_PER_UNIT,
   type Fields,
 } from "../../src/sync/merge";
 
@@ -226,6 +227,15 @@ describe("merge work budget", () => {
     expect(mergeText("one\ntwo\nthree", "one\ntwo\nTHREE", "ONE\ntwo\nthree", two)).toEqual({ ok: true, text: "ONE\ntwo\nTHREE" });
     expect(one.work).toBeLessThan(1_000);
     expect(two.work).toBe(one.work);
+  });
+
+  test("the texts' size is charged before they are read: with the budget spent, long texts are a conflict without being split or scanned", () => {
+    const long = "word ".repeat(20_000) + "\n";
+    const spent = { work: 0 };
+    expect(mergeText(long, "A " + long, long + "B", spent)).toEqual({ ok: false });
+    const ample = { work: MAX_TEXT_MERGE_WORK };
+    expect(mergeText(long, "A " + long, long + "B", ample)).toEqual({ ok: true, text: "A " + long + "B" });
+    expect(MAX_TEXT_MERGE_WORK - ample.work).toBeGreaterThanOrEqual(Math.ceil((3 * long.length + 3) / CHARS_PER_UNIT));
   });
 
   test("once the shared budget is spent, a text that needs a diff is a conflict; one side unchanged still merges", () => {

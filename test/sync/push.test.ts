@@ -152,10 +152,20 @@ forEachDialect("sync push", ({ db }) => {
     expect(r.error?.code).toBe("validation_failed");
     expect(Object.keys(r.error?.details?.fields ?? {})).toHaveLength(MAX_FIELD_ERRORS);
     expect(r.error?.message).toEndWith(` and ${5_000 - MAX_FIELD_ERRORS} more fields`);
+    expect(r.error?.details?.more_fields).toBe(5_000 - MAX_FIELD_ERRORS);
     expect(JSON.stringify(r).length).toBeLessThan(5_000);
     const [again] = await d.push(change);
     expect(again.status).toBe("duplicate");
     expect(again.error).toEqual(r.error);
+  });
+
+  test("an unknown key of 200,000 characters is named by its first 64 only", async () => {
+    const d = Device.of(t, await t.createUser());
+    const key = "k".repeat(200_000);
+    const [r] = await d.push({ change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data: { title: "x", [key]: 1 }, vector_clock: { [d.id]: 1 } });
+    expect(r.status).toBe("rejected");
+    expect(r.error?.details?.fields).toEqual({ [`${"k".repeat(64)}…`]: "unknown or read-only field" });
+    expect(r.error?.message).toBe(`invalid ${"k".repeat(64)}…`);
   });
 
   describe("malformed changes are rejected, the others applied", () => {
@@ -397,6 +407,23 @@ forEachDialect("sync push", ({ db }) => {
       const del = await admin.push1(admin.delete("comment", comment.entity_id));
       expect(del.status).toBe("applied");
       expect(del.record).toMatchObject({ body: "spam", deleted_by: admin.user.user.id });
+    });
+
+    test("a comment stays where it was made: its author's push moving it to another task or another parent is rejected naming the field", async () => {
+      const a = Device.of(t, await t.createUser());
+      const task = a.create("task", taskData());
+      const other = a.create("task", taskData());
+      const parent = a.create("comment", { task_id: task.entity_id, body: "parent" });
+      const comment = a.create("comment", { task_id: task.entity_id, body: "reply" });
+      await a.push(task, other, parent, comment);
+      const [toTask, toParent] = await a.push(
+        a.update("comment", comment.entity_id, { task_id: other.entity_id }),
+        a.update("comment", comment.entity_id, { parent_id: parent.entity_id }),
+      );
+      expect([toTask.status, toTask.error?.details?.fields]).toEqual(["rejected", { task_id: "a comment cannot move to another task" }]);
+      expect([toParent.status, toParent.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+      const got = await t.request("GET", `/api/comments/${comment.entity_id}`, { token: a.user.token });
+      expect(got.body).toMatchObject({ task_id: task.entity_id, parent_id: null, version: 1 });
     });
   });
 
