@@ -1,5 +1,5 @@
 import { Elysia, t, ValidationError } from "elysia";
-import { ConnectionLostError, isDatabaseBusy } from "../db/errors";
+import { ConnectionLostError, isDatabaseBusy, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { payloadTooLarge } from "./body";
@@ -48,7 +48,7 @@ function validationFields(err: ValidationError): Record<string, string> {
  * The one place where failures become HTTP answers: domain errors keep their code,
  * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown path → 404,
  * a known path with a method it does not take → 405 with `Allow` (from `routes`, the app's registered routes),
- * a lost database connection → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
+ * a lost database connection, and a transaction the database rolled back (deadlock, serialization failure) → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute[] = () => []) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, (ctx) => {
@@ -89,6 +89,12 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     // and it may be retried.
     log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
     return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
+  }
+  if (isTransactionConflict(error)) {
+    // Rolled back by the database (a deadlock, a serialization failure): nothing was committed and the
+    // request may be retried. Logged as an error: a deadlock is a lock-order bug to fix.
+    log.error("database_conflict", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
+    return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the request collided with concurrent ones and was rolled back: try again"));
   }
   log.error("request_failed", {
     method: request.method,
