@@ -30,9 +30,13 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
-/** Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`. */
+/**
+ * Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`.
+ * Without a prototype, so that a key named like one of `Object.prototype`'s (`__proto__`, `constructor`,
+ * `toString`) is named like any other.
+ */
 function validationFields(err: ValidationError): Record<string, string> {
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string> = Object.create(null);
   try {
     for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
       const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
