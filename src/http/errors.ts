@@ -2,7 +2,7 @@ import { Elysia, t, ValidationError } from "elysia";
 import { ConnectionLostError, isDatabaseBusy, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
-import { payloadTooLarge } from "./body";
+import { notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
 import { reasonFor, type SchemaLike } from "./reasons";
 
@@ -75,8 +75,11 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
       const fields = validationFields(error as ValidationError);
       return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
     }
-    case "PARSE":
-      return json(400, errorBody("bad_request", "the request body is not valid JSON"));
+    case "PARSE": {
+      // Elysia wraps what a parser throws: the body parser's own answers (src/http/body.ts) come through as they are.
+      const cause = (error as Error).cause;
+      return errorResponse(cause instanceof DomainError ? cause : notJson());
+    }
     case "NOT_FOUND": {
       const allowed = allowedMethods(routes(), new URL(request.url).pathname);
       if (allowed.length > 0 && !allowed.includes(request.method)) return errorResponse(methodNotAllowed(request.method, allowed));
