@@ -5,7 +5,7 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { MAX_BODY_BYTES, payloadTooLarge, refuseDeepJson, refuseNonJsonBody } from "./http/body";
+import { MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
 import { noneMatch } from "./http/conditional";
 import { errorHandler } from "./http/errors";
 import type { RegisteredRoute } from "./http/methods";
@@ -29,8 +29,9 @@ export function createApp(s: Services) {
       const length = Number(request.headers.get("content-length") ?? 0);
       if (length > MAX_BODY_BYTES) throw payloadTooLarge();
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
-      await refuseDeepJson(request); // 422 before the body is parsed
     })
+    // Strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional (before authentication).
+    .onParse({ as: "global" }, (ctx, contentType) => parseJsonBody(ctx.request, contentType))
     .onTransform({ as: "global" }, ({ params, query, body }) => {
       // Before validation: ids in any letter case name the same record.
       lowerParamIds(params);

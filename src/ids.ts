@@ -48,7 +48,7 @@ export function lowerBodyIds(value: unknown): void {
 /** A copy of `clock` whose UUID keys are in lower case (one device written in two cases keeps the larger counter). */
 function lowerKeys(clock: Record<string, unknown>): Record<string, unknown> {
   if (!Object.keys(clock).some((key) => isUuid(key) && key !== key.toLowerCase())) return clock;
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null); // "__proto__" stays an ordinary key, for validation to name
   for (const [key, v] of Object.entries(clock)) {
     const k = isUuid(key) ? key.toLowerCase() : key;
     const seen = out[k];

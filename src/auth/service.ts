@@ -104,14 +104,21 @@ export class AuthService {
     const now = this.deps.clock.now().toISOString();
     const outcome = await this.deps.db.transaction(async (tx) => {
       const repo = new RefreshTokenRepo(tx);
+      const presented = await repo.find(parsed.id);
+      if (!presented || !secretMatches(parsed.secret, presented.tokenHash)) return null;
+      // The user's lock first (the lock order of sessions, UserRepo.lockForTokens), then the token as
+      // the transactions before this one left it: of concurrent refreshes of one token, the first
+      // marks it used and every later one finds it used and revokes the family (401 each).
+      const users = new UserRepo(tx, presented.orgId);
+      await users.lockForTokens(presented.userId);
       const rec = await repo.find(parsed.id);
-      if (!rec || !secretMatches(parsed.secret, rec.tokenHash) || rec.revokedAt || rec.expiresAt <= now) return null;
+      if (!rec || rec.revokedAt || rec.expiresAt <= now) return null;
       if (rec.usedAt || !(await repo.markUsed(rec.id, now))) {
         await repo.revokeFamily(rec.familyId, now);
         tx.afterCommit(() => this.deps.log.warn("refresh_token_reused", { user_id: rec.userId, family_id: rec.familyId }));
         return null;
       }
-      const user = await new UserRepo(tx, rec.orgId).find(rec.userId);
+      const user = await users.find(rec.userId);
       const device = rec.deviceId ? await new DeviceRepo(tx, rec.orgId).find(rec.deviceId) : undefined;
       if (!user?.active || (rec.deviceId && (!device || device.revokedAt))) {
         await repo.revokeFamily(rec.familyId, now);
@@ -127,11 +134,14 @@ export class AuthService {
   async logout(auth: AuthContext, token: string): Promise<void> {
     const parsed = parseRefreshToken(token);
     if (!parsed) return;
-    const repo = new RefreshTokenRepo(this.deps.db);
-    const rec = await repo.find(parsed.id);
+    const rec = await new RefreshTokenRepo(this.deps.db).find(parsed.id);
     if (!rec || rec.userId !== auth.userId || !secretMatches(parsed.secret, rec.tokenHash)) return;
-    await repo.revokeFamily(rec.familyId, this.deps.clock.now().toISOString());
-    this.deps.log.info("logout", { user_id: auth.userId, org_id: auth.orgId });
+    const now = this.deps.clock.now().toISOString();
+    await this.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, rec.orgId).lockForTokens(rec.userId);
+      await new RefreshTokenRepo(tx).revokeFamily(rec.familyId, now);
+      tx.afterCommit(() => this.deps.log.info("logout", { user_id: auth.userId, org_id: auth.orgId }));
+    });
   }
 
   /**

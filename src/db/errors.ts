@@ -23,3 +23,15 @@ export function isDatabaseBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && code.startsWith("SQLITE_BUSY");
 }
+
+/**
+ * A Postgres transaction the server rolled back because it lost a race with others: `40P01`
+ * deadlock detected, `40001` serialization failure. Nothing of it was committed and running it again
+ * may well succeed, so the HTTP layer answers 503 `unavailable` (and logs it: a deadlock means two
+ * transactions take locks in different orders, which should be fixed where they are taken). It is
+ * not retried here: the storage layer cannot tell whether a transaction's function may run twice.
+ */
+export function isTransactionConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "40P01" || code === "40001";
+}

@@ -5,7 +5,7 @@ import type { PageRequest, PageResult } from "../http/pagination";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
-import { findCredentialsByEmail } from "../users/repo";
+import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/service";
 import type { Device } from "./model";
 import { DeviceRepo, findDeviceAnyOrg } from "./repo";
@@ -93,6 +93,7 @@ export class DeviceService {
     if (device.revokedAt) return device;
     const now = this.deps.clock.now().toISOString();
     await this.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, device.orgId).lockForTokens(device.userId);
       await new DeviceRepo(tx, device.orgId).revoke(device.id, now);
       await new RefreshTokenRepo(tx).revokeForDevice(device.id, now);
       tx.afterCommit(() => this.deps.log.info("device_revoked", { device_id: device.id, org_id: device.orgId, by_user_id: by }));

@@ -1,4 +1,5 @@
 import { toOpenAPISchema, unwrapSchema } from "@elysiajs/openapi/openapi";
+import type { TSchema } from "@sinclair/typebox";
 import type { AnyElysia } from "elysia";
 import pkg from "../../package.json";
 import { ERROR_STATUS } from "../errors";
@@ -88,6 +89,24 @@ const OPTIONAL_BODIES = [
   ["/api/comments/{id}", "delete"],
 ] as const;
 
+/**
+ * Every request body as JSON only (a form answers 400: src/http/body.ts), with its route's model.
+ * @elysiajs/openapi lists a body's media types from the route's parsers — none for a parser that is
+ * a function, as the JSON body parser of every route is (src/app.ts) — and its form parsers otherwise.
+ * The routes are read as the plugin reads them: every route of the application (`routes` would be
+ * this plugin's own).
+ */
+function jsonRequestBodies(app: AnyElysia, paths: Record<string, unknown>): void {
+  const routes = (app as unknown as { getGlobalRoutes(): { method: string; path: string; hooks: { body?: TSchema } }[] }).getGlobalRoutes();
+  for (const route of routes) {
+    const op = (paths[route.path.replace(/:([^/]+)/g, "{$1}")] as Partial<Record<string, Operation>> | undefined)?.[route.method.toLowerCase()];
+    if (!op?.requestBody || !route.hooks.body) continue;
+    const schema: unknown = JSON.parse(JSON.stringify(unwrapSchema(route.hooks.body, undefined, "input", OPENAPI_VERSION)));
+    const { content: _generated, ...rest } = op.requestBody;
+    op.requestBody = { ...rest, content: { "application/json": { schema } } };
+  }
+}
+
 /** `schemas` in alphabetical order of their names (how the UI and generated clients list them). */
 const byName = (schemas: Record<string, unknown>) => Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
@@ -111,11 +130,9 @@ export function buildDocument(app: AnyElysia) {
       if (!op) continue;
       if (PUBLIC_PATHS.includes(path)) op.security = [];
       op.responses = { ...op.responses, default: { $ref: "#/components/responses/Error" } };
-      // Bodies are JSON only (a form answers 400: src/http/body.ts); Elysia lists its form parsers too.
-      const content = op.requestBody?.content;
-      if (content?.["application/json"]) op.requestBody!.content = { "application/json": content["application/json"] };
     }
   }
+  jsonRequestBodies(app, paths);
   withoutCoercedStrings(paths);
   withoutCoercedStrings(models);
   mapOperationSchemas(paths, dueDateAsFormats);

@@ -32,16 +32,43 @@ export function jsonNestsDeeperThan(text: string, limit: number): boolean {
   return false;
 }
 
+/** A strict UTF-8 decoder: bytes that are not UTF-8 throw instead of becoming U+FFFD (a BOM is dropped, as `Request.json()` does). */
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /**
- * Refuses a JSON body nested deeper than {@link MAX_JSON_DEPTH} with 422 `validation_failed` naming
- * `body`, before it is parsed (for `onRequest`: it reads a copy, so the body is then parsed as usual).
+ * The JSON body parser of every route (an `onParse` hook, src/app.ts). The body's bytes are decoded
+ * once, strictly, then parsed:
+ * - bytes that are not UTF-8 (`ff`, an overlong `c0 af`, an encoded surrogate `ed a0 80`, a code point
+ *   above U+10FFFF `f4 90 80 80`, a cut sequence) → 400 `bad_request`, rather than text silently
+ *   altered (a `\ud800` escape is another matter: valid JSON, its string is made well-formed later);
+ * - nesting deeper than {@link MAX_JSON_DEPTH} → 422 `validation_failed` naming `body`, before parsing;
+ * - text that is not JSON → 400 `bad_request`, also where the body is optional (a DELETE's lock).
+ * Undefined for another media type (only an empty body gets this far: {@link refuseNonJsonBody}) and
+ * for an empty body: Elysia's own parsers then treat them as before (an empty JSON body is 400 unless
+ * the route's body is optional).
  */
-export async function refuseDeepJson(request: Request): Promise<void> {
-  if (!request.body || !/json/i.test(request.headers.get("content-type") ?? "")) return;
-  if (jsonNestsDeeperThan(await request.clone().text(), MAX_JSON_DEPTH)) {
+export async function parseJsonBody(request: Request, contentType: string): Promise<unknown> {
+  if (contentType !== "application/json") return undefined;
+  const bytes = await request.arrayBuffer();
+  if (bytes.byteLength === 0) return undefined;
+  let text: string;
+  try {
+    text = UTF8.decode(bytes);
+  } catch {
+    throw new DomainError("bad_request", "the request body is not valid UTF-8");
+  }
+  if (jsonNestsDeeperThan(text, MAX_JSON_DEPTH)) {
     throw invalid({ body: `nested deeper than ${MAX_JSON_DEPTH} levels` }, "the request body is nested too deeply");
   }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw notJson();
+  }
 }
+
+/** The 400 `bad_request` of a body that is not JSON. */
+export const notJson = () => new DomainError("bad_request", "the request body is not valid JSON");
 
 /** The media type of a Content-Type header (`text/plain` of `text/plain; charset=utf-8`), lower case; null without one. */
 function mediaType(contentType: string | null): string | null {

@@ -1,8 +1,8 @@
 import { Elysia, t, ValidationError } from "elysia";
-import { ConnectionLostError, isDatabaseBusy } from "../db/errors";
+import { ConnectionLostError, isDatabaseBusy, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
-import { payloadTooLarge } from "./body";
+import { notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
 import { reasonFor, type SchemaLike } from "./reasons";
 
@@ -30,9 +30,13 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
 }
 
-/** Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`. */
+/**
+ * Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`.
+ * Without a prototype, so that a key named like one of `Object.prototype`'s (`__proto__`, `constructor`,
+ * `toString`) is named like any other.
+ */
 function validationFields(err: ValidationError): Record<string, string> {
-  const fields: Record<string, string> = {};
+  const fields: Record<string, string> = Object.create(null);
   try {
     for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
       const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
@@ -48,7 +52,7 @@ function validationFields(err: ValidationError): Record<string, string> {
  * The one place where failures become HTTP answers: domain errors keep their code,
  * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown path → 404,
  * a known path with a method it does not take → 405 with `Allow` (from `routes`, the app's registered routes),
- * a lost database connection → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
+ * a lost database connection, and a transaction the database rolled back (deadlock, serialization failure) → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute[] = () => []) =>
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, (ctx) => {
@@ -71,8 +75,11 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
       const fields = validationFields(error as ValidationError);
       return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
     }
-    case "PARSE":
-      return json(400, errorBody("bad_request", "the request body is not valid JSON"));
+    case "PARSE": {
+      // Elysia wraps what a parser throws: the body parser's own answers (src/http/body.ts) come through as they are.
+      const cause = (error as Error).cause;
+      return errorResponse(cause instanceof DomainError ? cause : notJson());
+    }
     case "NOT_FOUND": {
       const allowed = allowedMethods(routes(), new URL(request.url).pathname);
       if (allowed.length > 0 && !allowed.includes(request.method)) return errorResponse(methodNotAllowed(request.method, allowed));
@@ -89,6 +96,12 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     // and it may be retried.
     log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
     return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
+  }
+  if (isTransactionConflict(error)) {
+    // Rolled back by the database (a deadlock, a serialization failure): nothing was committed and the
+    // request may be retried. Logged as an error: a deadlock is a lock-order bug to fix.
+    log.error("database_conflict", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
+    return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the request collided with concurrent ones and was rolled back: try again"));
   }
   log.error("request_failed", {
     method: request.method,

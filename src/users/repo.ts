@@ -53,6 +53,23 @@ export class UserRepo {
     return r && toUser(r);
   }
 
+  /**
+   * Locks the user's row until COMMIT. Postgres: `FOR NO KEY UPDATE`, which the foreign-key checks of
+   * rows inserted for the user (devices, refresh tokens) do not wait for; SQLite: nothing to do, a
+   * transaction already excludes every other writer.
+   *
+   * The lock order of sessions: a transaction that changes a user's refresh tokens takes this lock
+   * (or updates the user's row, which takes it too) before it touches any token. Statements that
+   * update several tokens at once (a family, a device's, a user's) lock them in an order that
+   * depends on the plan and on where each row version lies, and a conditional UPDATE that waited for
+   * another transaction keeps its row locked even when it then changes nothing: without one lock
+   * taken first, two of them can wait for each other's tokens (a deadlock).
+   */
+  async lockForTokens(id: string): Promise<void> {
+    if (this.exec.dialect !== "postgres") return;
+    await this.exec.get("SELECT id FROM users WHERE id = ? AND org_id = ? FOR NO KEY UPDATE", [id, this.orgId]);
+  }
+
   async mustGet(id: string): Promise<User> {
     const u = await this.find(id);
     if (!u) throw notFound("user");

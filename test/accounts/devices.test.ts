@@ -35,6 +35,23 @@ forEachDialect("devices", ({ db }) => {
     expect((await t.request("POST", "/api/devices", { token: u.token, body: { id: "not-a-uuid", name: "Phone" } })).status).toBe(422);
   });
 
+  test("a device id taken in another organization is the same 409 as one taken in one's own (ids are global, docs/records.md); that device is neither shown nor changed", async () => {
+    const owner = await t.createUser();
+    const stranger = await t.createUser({ device: false });
+    const mine = (await t.request("POST", "/api/devices", { token: stranger.token, body: { name: "Mine" } })).body.id;
+    const answers = [];
+    for (const id of [owner.deviceId!, mine]) {
+      const r = await t.request("POST", "/api/devices", { token: stranger.token, body: { id, name: "Taken" } });
+      answers.push({ status: r.status, body: JSON.stringify(r.body).replace(id, "<id>") });
+    }
+    expect(answers[0]).toEqual({ status: 409, body: JSON.stringify({ error: { code: "already_exists", message: "device <id> already exists", details: { fields: { id: "already taken" } } } }) });
+    expect(answers[1]).toEqual(answers[0]);
+    const kept = await t.request("GET", `/api/devices/${owner.deviceId}`, { token: owner.token });
+    expect(kept.body).toMatchObject({ user_id: owner.user.id, name: "test device", revoked_at: null });
+    expect((await t.request("GET", "/api/users/me", { token: owner.token })).status).toBe(200);
+    expect((await t.request("GET", "/api/devices", { token: stranger.token })).body.results.map((d: { id: string }) => d.id)).toEqual([mine]);
+  });
+
   test("invalid and unknown fields are 422 naming them", async () => {
     const u = await t.createUser({ device: false });
     const missing = await t.request("POST", "/api/devices", { token: u.token, body: { platform: "ios" } });

@@ -1,8 +1,10 @@
 /** The one error mapping (src/http/errors.ts): failures the server causes are 500, never blamed on the request. */
-import { expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
+import { isTransactionConflict } from "../../src/db/errors";
 import { errorHandler } from "../../src/http/errors";
 import { createLogger } from "../../src/log/logger";
+import { createTestDatabase, PG_AVAILABLE } from "../support/db";
 
 test("an answer that does not fit its own schema is a 500 (logged), not a 422 naming the response", async () => {
   const lines: string[] = [];
@@ -32,4 +34,45 @@ test("the request log names the member an admin-only route refused (403), as it 
     await log.close();
     await drop();
   }
+});
+
+describe.skipIf(!PG_AVAILABLE)("postgres: a transaction the database rolls back", () => {
+  test("a deadlock (40P01) that escapes is 503 unavailable with the contract's body, logged as database_conflict, not 500", async () => {
+    const { db, drop } = await createTestDatabase("postgres", { migrate: false });
+    const lines: string[] = [];
+    const log = createLogger({ level: "error", console: (line) => lines.push(line) });
+    try {
+      await db.exec("CREATE TABLE pair (id INTEGER PRIMARY KEY, n INTEGER NOT NULL); INSERT INTO pair VALUES (1, 0), (2, 0)");
+      // Two transactions update the two rows in opposite orders, each its second row only once the
+      // other holds its first: Postgres rolls one of them back.
+      const deadlock = async () => {
+        const held = [Promise.withResolvers<void>(), Promise.withResolvers<void>()];
+        const lockBoth = (first: number, second: number, mine: PromiseWithResolvers<void>, theirs: PromiseWithResolvers<void>) =>
+          db.transaction(async (tx) => {
+            await tx.run("UPDATE pair SET n = n + 1 WHERE id = ?", [first]);
+            mine.resolve();
+            await theirs.promise;
+            await tx.run("UPDATE pair SET n = n + 1 WHERE id = ?", [second]);
+          });
+        const outcomes = await Promise.allSettled([lockBoth(1, 2, held[0]!, held[1]!), lockBoth(2, 1, held[1]!, held[0]!)]);
+        const failed = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult | undefined;
+        if (failed) throw failed.reason;
+        return "no deadlock";
+      };
+      const app = new Elysia().use(errorHandler(log)).post("/api/thing", deadlock);
+      const res = await app.handle(new Request("http://localhost/api/thing", { method: "POST" }));
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: "unavailable", message: expect.stringContaining("try again"), details: {} } });
+      expect(lines.map((l) => JSON.parse(l).event)).toEqual(["database_conflict"]);
+      expect(lines[0]).not.toContain("stack");
+    } finally {
+      await log.close();
+      await drop();
+    }
+  });
+});
+
+test("isTransactionConflict: a deadlock or a serialization failure, nothing else", () => {
+  const errors = [{ code: "40P01" }, { code: "40001" }, { code: "23505" }, { code: "SQLITE_BUSY" }, null, new Error("x")];
+  expect(errors.map(isTransactionConflict)).toEqual([true, true, false, false, false, false]);
 });

@@ -1,0 +1,116 @@
+/**
+ * The JSON body parser (src/http/body.ts), one for every route: bytes that are not UTF-8 answer 400
+ * `bad_request` instead of being stored as U+FFFD, text that is not JSON answers 400 even where the
+ * body is optional, nesting deeper than 32 levels answers 422 naming `body` — all before the token is
+ * checked. Keys named like `Object.prototype`'s (`__proto__`, `constructor`) are unknown keys like any
+ * other: named in the 422, never applied, nothing polluted.
+ */
+import { beforeAll, expect, test } from "bun:test";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((b) => parseInt(b, 16)));
+const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+
+forEachDialect("JSON request bodies", ({ db }) => {
+  let t: TestApp;
+  let me: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+    me = await t.createUser();
+  });
+
+  /** Sends `bytes` as an application/json body through `app.handle`. */
+  async function send(method: string, path: string, bytes: Uint8Array, token: string | null = me.token) {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    const res = await t.app.handle(new Request(`http://localhost${path}`, { method, headers, body: bytes }));
+    return { status: res.status, body: (await res.json()) as any };
+  }
+  const titles = async () => (await t.request("GET", "/api/tasks?page_size=500", { token: me.token })).body.results.map((r: { title: string }) => r.title);
+
+  test.each([
+    ["ff", "a byte that never starts a character"],
+    ["c0af", "an overlong encoding of '/'"],
+    ["eda080", "an encoded surrogate (U+D800)"],
+    ["f4908080", "a code point above U+10FFFF"],
+    ["e282", "a sequence cut short"],
+  ])("%s (%s) inside a string: 400 bad_request, nothing stored, on every route and before the token", async (bytes) => {
+    const mark = `utf8-${bytes}-`;
+    const body = (json: string) => concat(utf8(json.slice(0, json.indexOf("~"))), hex(bytes), utf8(json.slice(json.indexOf("~") + 1)));
+    const refused = { error: { code: "bad_request", message: "the request body is not valid UTF-8", details: {} } };
+
+    expect(await send("POST", "/api/tasks", body(`{"title": "${mark}a~b"}`))).toEqual({ status: 400, body: refused });
+    expect(await titles()).not.toContain(`${mark}a\ufffdb`);
+
+    const push = `{"device_id": "${me.deviceId}", "changes": [{"change_id": "${crypto.randomUUID()}", "entity": "task", "entity_id": "${crypto.randomUUID()}", "op": "create", "data": {"title": "${mark}~"}, "vector_clock": {"${me.deviceId}": 1}}]}`;
+    expect(await send("POST", "/api/sync/push", body(push))).toEqual({ status: 400, body: refused });
+    expect((await titles()).filter((title: string) => title.startsWith(mark))).toEqual([]);
+
+    expect(await send("POST", "/api/tasks", body(`{"title": "${mark}a~b"}`), null)).toEqual({ status: 400, body: refused });
+    expect(await send("POST", "/api/auth/login", body(`{"email": "${me.email}", "password": "~"}`), null)).toEqual({ status: 400, body: refused });
+  });
+
+  test("valid UTF-8 of every length (2, 3 and 4 bytes) is accepted and stored exactly; a leading BOM is dropped", async () => {
+    const title = "é ß 中文 € 😀 \uFFFD \u{10FFFF} end";
+    const created = await send("POST", "/api/tasks", utf8(JSON.stringify({ title })));
+    expect(created.status).toBe(201);
+    expect(created.body.title).toBe(title);
+    expect((await t.request("GET", `/api/tasks/${created.body.id}`, { token: me.token })).body.title).toBe(title);
+
+    const bom = await send("POST", "/api/tasks", concat(hex("efbbbf"), utf8(JSON.stringify({ title: "after a BOM" }))));
+    expect([bom.status, bom.body.title]).toEqual([201, "after a BOM"]);
+  });
+
+  test("an escaped lone surrogate is still valid JSON: stored as U+FFFD, as before", async () => {
+    const created = await send("POST", "/api/tasks", utf8('{"title": "a\\ud800b"}'));
+    expect([created.status, created.body.title]).toEqual([201, "a\ufffdb"]);
+  });
+
+  test("text that is not JSON is 400, also where the body is optional: a DELETE with a cut lock deletes nothing", async () => {
+    const task = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "locked by a broken body" } });
+    for (const broken of ['{"version": 1', "version=1", "{'version': 1}"]) {
+      const r = await send("DELETE", `/api/tasks/${task.body.id}`, utf8(broken));
+      expect(r).toEqual({ status: 400, body: { error: { code: "bad_request", message: "the request body is not valid JSON", details: {} } } });
+    }
+    expect((await t.request("GET", `/api/tasks/${task.body.id}`, { token: me.token })).status).toBe(200);
+    // No body, or an empty one, is still no lock.
+    expect((await t.request("DELETE", `/api/tasks/${task.body.id}`, { token: me.token, body: "" })).status).toBe(204);
+  });
+
+  test("nesting deeper than 32 levels is 422 naming body, before the token is checked; 32 levels are parsed", async () => {
+    const deep = `{"title": "deep", "tags": ${"[".repeat(32)}${"]".repeat(32)}}`;
+    for (const token of [me.token, null]) {
+      expect(await send("POST", "/api/tasks", utf8(deep), token)).toEqual({
+        status: 422,
+        body: { error: { code: "validation_failed", message: "the request body is nested too deeply", details: { fields: { body: "nested deeper than 32 levels" } } } },
+      });
+    }
+    const atLimit = await send("POST", "/api/tasks", utf8(`{"title": "deep", "tags": ${"[".repeat(31)}${"]".repeat(31)}}`));
+    expect(atLimit.status).toBe(422); // parsed, then refused by the model: tags are strings
+    expect(Object.keys(atLimit.body.error.details.fields)).toEqual(["tags.0"]);
+  });
+
+  test.each(["__proto__", "constructor", "toString", "hasOwnProperty"])("a body key %s is named like any other unknown key; nothing applied or polluted", async (key) => {
+    const mark = `proto-${key}`;
+    const r = await send("POST", "/api/tasks", utf8(`{"title": "${mark}", "${key}": {"admin": true, "title": "x"}, "zzz": 1}`));
+    expect(r.status).toBe(422);
+    expect(r.body.error.message).toBe(`invalid body: ${key}, zzz`);
+    expect(Object.keys(r.body.error.details.fields)).toEqual([key, "zzz"]);
+    expect(r.body.error.details.fields[key]).toBe(`Property '${key}' should not be provided`);
+    expect(await titles()).not.toContain(mark);
+    expect(({} as Record<string, unknown>).admin).toBeUndefined();
+    expect(Object.prototype).not.toHaveProperty("admin");
+
+    const patched = await t.request("POST", "/api/projects", { token: me.token, body: `{"name": "${mark}", "${key}": null}` });
+    expect([patched.status, patched.body.error.message]).toEqual([422, `invalid body: ${key}`]);
+  });
+
+  test("a vector clock key __proto__ beside an upper-case device id stays a key: the change is rejected naming it", async () => {
+    const change = `{"change_id": "${crypto.randomUUID()}", "entity": "task", "entity_id": "${crypto.randomUUID()}", "op": "create", "data": {"title": "clock"}, "vector_clock": {"${me.deviceId!.toUpperCase()}": 1, "__proto__": {"server": 7}}}`;
+    const r = await send("POST", "/api/sync/push", utf8(`{"device_id": "${me.deviceId}", "changes": [${change}]}`));
+    expect(r.status).toBe(200);
+    expect(r.body.results[0]).toMatchObject({ status: "rejected", error: { code: "invalid_clock", message: 'vector_clock counter for "__proto__" must be a positive integer' } });
+  });
+});
