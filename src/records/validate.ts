@@ -88,7 +88,8 @@ export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): strin
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
  */
 export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | FieldFailures {
-  const errors: FieldErrors = {};
+  // No prototype: a key named `__proto__` or `constructor` is named like any other.
+  const errors: FieldErrors = Object.create(null);
   let count = 0;
   let more = 0;
   const fail = (key: string, reason: string) => {

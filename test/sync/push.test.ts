@@ -159,6 +159,16 @@ forEachDialect("sync push", ({ db }) => {
     expect(again.error).toEqual(r.error);
   });
 
+  test("a data key named __proto__ or constructor is rejected and named like any other unknown key", async () => {
+    const d = Device.of(t, await t.createUser());
+    for (const key of ["__proto__", "constructor"]) {
+      const body = `{"device_id":"${d.id}","changes":[{"change_id":"${crypto.randomUUID()}","entity":"task","entity_id":"${crypto.randomUUID()}","op":"create","vector_clock":{"${d.id}":1},"data":{"title":"x","${key}":{"admin":true}}}]}`;
+      const r = await t.app.handle(new Request("http://localhost/api/sync/push", { method: "POST", headers: { authorization: `Bearer ${d.user.token}`, "content-type": "application/json" }, body }));
+      const [result] = ((await r.json()) as { results: { status: string; error?: { details?: { fields?: unknown } } }[] }).results;
+      expect([result.status, result.error?.details?.fields], key).toEqual(["rejected", { [key]: "unknown or read-only field" }]);
+    }
+  });
+
   test("an unknown key of 200,000 characters is named by its first 64 only", async () => {
     const d = Device.of(t, await t.createUser());
     const key = "k".repeat(200_000);
