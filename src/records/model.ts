@@ -66,7 +66,7 @@ export const TaskFieldProps = {
   status: TaskStatusSchema,
   priority: TaskPrioritySchema,
   due_date: Nullable(DueDate),
-  tags: t.Array(Text({ minLength: 1, maxLength: 100 }), { maxItems: 100 }),
+  tags: t.Array(Text({ minLength: 1, maxLength: 100, nonBlank: true }), { maxItems: 100 }),
   assignee_id: Nullable(Uuid),
 };
 export const CommentFieldProps = {

@@ -29,6 +29,23 @@ forEachDialect("blank required text", ({ db }) => {
     expect(r.body.error.details.fields).toEqual({ [field]: BLANK_REASON });
   };
 
+  test("a blank tag is refused like blank required text: REST create and PATCH 422, a pushed change rejected", async () => {
+    const task = (await req("POST", "/api/tasks", { title: "t", tags: ["kept"] })).body;
+    for (const blank of BLANKS) {
+      const what = JSON.stringify(blank);
+      const created = await req("POST", "/api/tasks", { title: "t", tags: ["ok", blank] });
+      expect(`${what} ${created.status} ${created.body.error?.code}`).toBe(`${what} 422 validation_failed`);
+      expect(Object.keys(created.body.error.details.fields)).toEqual(["tags.1"]);
+      const patched = await req("PATCH", `/api/tasks/${task.id}`, { tags: [blank] });
+      expect(`${what} ${patched.status}`).toBe(`${what} 422`);
+    }
+    expect((await req("GET", `/api/tasks/${task.id}`)).body).toMatchObject({ tags: ["kept"], version: 1 });
+    const d = Device.of(t, me);
+    const [r] = await d.push(d.create("task", taskData({ tags: [" "] })));
+    expect([r.status, r.error?.code]).toEqual(["rejected", "validation_failed"]);
+    expect(r.error?.details?.fields).toEqual({ tags: `0: ${BLANK_REASON}` });
+  });
+
   test("REST create: a blank name, title, body or device name is 422 naming the field, and nothing is written", async () => {
     const task = (await req("POST", "/api/tasks", { title: "t" })).body;
     const rows = async () => Promise.all((["projects", "tasks", "comments"] as const).map((table) => countRows(db(), table, me.org.id)));
