@@ -5,7 +5,7 @@ import pkg from "../../package.json";
 import { ERROR_STATUS } from "../errors";
 import { ErrorBody } from "../http/errors";
 import { ConflictSide } from "../sync/model";
-import { liftNamedSchemas, mapOperationSchemas, mapSchema } from "./components";
+import { liftNamedSchemas, mapOperationSchemas, mapSchema, type Schema as JsonSchema } from "./components";
 import { addHttpSemantics } from "./http-semantics";
 import { dueDateAsFormats, typeSyncRecords } from "./records";
 
@@ -107,6 +107,28 @@ function jsonRequestBodies(app: AnyElysia, paths: Record<string, unknown>): void
   }
 }
 
+/**
+ * Elysia closes the object schema of a route's body and of each of its answers
+ * (`additionalProperties: false`, where the model says nothing) the first time the route serves a
+ * request — in place, on the model every route shares. The document says so of every one of them
+ * (in `paths`, or the component a `$ref` names), so that it is the same whichever requests the
+ * server answered before it was built, and matches what the server checks once it has served each route.
+ */
+function closedAsServed(paths: Record<string, unknown>, schemas: Record<string, JsonSchema>): void {
+  const close = (schema: unknown) => {
+    if (typeof schema !== "object" || schema === null) return;
+    const ref = (schema as { $ref?: unknown }).$ref;
+    const target = (typeof ref === "string" ? schemas[ref.replace("#/components/schemas/", "")] : schema) as JsonSchema | undefined;
+    if (target?.type === "object" && !("additionalProperties" in target)) target.additionalProperties = false;
+  };
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item as Record<string, Operation>)) {
+      for (const media of Object.values(op.requestBody?.content ?? {})) close((media as { schema?: unknown }).schema);
+      for (const response of Object.values(op.responses ?? {})) for (const media of Object.values((response as { content?: Record<string, { schema?: unknown }> }).content ?? {})) close(media.schema);
+    }
+  }
+}
+
 /** `schemas` in alphabetical order of their names (how the UI and generated clients list them). */
 const byName = (schemas: Record<string, unknown>) => Object.fromEntries(Object.entries(schemas).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 
@@ -138,6 +160,7 @@ export function buildDocument(app: AnyElysia) {
   mapOperationSchemas(paths, dueDateAsFormats);
   const schemas = liftNamedSchemas(paths, models.map((m) => mapSchema(m, dueDateAsFormats)));
   typeSyncRecords(schemas, paths);
+  closedAsServed(paths, schemas);
   addHttpSemantics(paths as never, PUBLIC_PATHS);
   prometheusAsText(paths as never);
   // The lock bodies (`{"version"}`) of the archive and of DELETE are optional: Elysia documents every body as required.

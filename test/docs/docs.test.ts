@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import { createApp, type App } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
@@ -29,6 +30,18 @@ type Doc = {
   components: { securitySchemes: Record<string, { type: string; scheme: string }>; schemas?: Record<string, unknown> };
   security: Record<string, unknown>[];
 };
+
+test("the document does not depend on the requests served before it (Elysia closes a route's schemas when it first serves it)", () => {
+  // Fresh processes: the models are module state, shared by every app of a process.
+  const schema = (...requests: string[]) => {
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "fixtures", "schema-after.ts"), ...requests], { stderr: "pipe" });
+    expect(r.exitCode, r.stderr.toString()).toBe(0);
+    return r.stdout.toString();
+  };
+  const first = schema();
+  expect(JSON.parse(first).components.schemas.Health.additionalProperties).toBe(false);
+  expect(schema("GET:/api/health", "GET:/api/tasks", "POST:/api/auth/login", "POST:/api/sync/push", "GET:/api/sync/pull")).toBe(first);
+}, 30_000);
 
 describe("GET /api/schema", () => {
   let doc: Doc;
