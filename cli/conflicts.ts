@@ -75,8 +75,9 @@ export function registerConflicts(program: Command): void {
         if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");
         const data = opts.data === undefined ? undefined : parseData(opts.data);
         lowerBodyIds(data);
-        const record = await services.conflicts.resolveAnyOrg(lowerId(id), { resolution: opts.use, data });
-        printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}`);
+        const conflictId = lowerId(id);
+        const record = await services.conflicts.resolveAnyOrg(conflictId, { resolution: opts.use, data });
+        printRecord(record, opts.json === true, `resolved conflict ${conflictId} (${opts.use}): record ${record.id} is at version ${record.version}`);
       }),
     );
 }

@@ -81,14 +81,28 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   log.info("server_stopped", { signal });
 }
 
-/** Listens on the configured address; a failure names the address and the settings that chose it. */
+/** Listens on the configured address; a failure names the address, the settings that chose it and the cause in the user's terms. */
 function listen(services: Runtime["services"], config: Config) {
   try {
     return startServer(createApp(services), { host: config.host, port: config.port });
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${reason}`);
+    throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${listenFailure(config.host, err)}`);
   }
+}
+
+/**
+ * Why an address could not be bound, in the user's terms. Bun's error does not tell the host from
+ * the port (a host that is no address of this machine has answered "Is port 0 in use?", EINVAL or
+ * ENOENT), so the host alone is tried on a port the system picks: if that fails too, the host is the cause.
+ */
+function listenFailure(host: string, err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  try {
+    Bun.serve({ hostname: host, port: 0, fetch: () => new Response(null) }).stop(true);
+  } catch {
+    return `the host is not an address of this machine, nor a name of one (${message})`;
+  }
+  return message;
 }
 
 /**

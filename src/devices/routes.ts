@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
+import { ErrorBody } from "../http/errors";
 import { envelope, PageQuery, pageFrom } from "../http/pagination";
 import { Query } from "../http/query";
 import { publicUrlOf } from "../http/public-url";
@@ -35,7 +36,7 @@ export const deviceRoutes = (s: Services) =>
     )
     .get("/api/devices/:id", async ({ auth, params }) => toDeviceView(await s.devices.get(auth, params.id)), {
       params: IdParams,
-      response: DeviceView,
+      response: { 200: DeviceView, 404: ErrorBody },
       detail: detail("One of your devices (any device of the organization for admins)"),
     })
     .delete(
@@ -44,5 +45,5 @@ export const deviceRoutes = (s: Services) =>
         await s.devices.revoke(auth, params.id);
         set.status = 204;
       },
-      { params: IdParams, response: { 204: t.Void() }, detail: detail("Revoke a device: its tokens stop working") },
+      { params: IdParams, response: { 204: t.Void(), 404: ErrorBody }, detail: detail("Revoke a device: its tokens stop working") },
     );

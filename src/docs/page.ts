@@ -16,6 +16,7 @@ export function docsPage(title: string): string {
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${title}</title>
+  <link rel="icon" href="data:,">
   <link rel="stylesheet" href="${CSS_PATH}">
 </head>
 <body>

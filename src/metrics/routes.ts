@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { ErrorBody } from "../http/errors";
 import { adminGuard } from "../auth/guard";
 import type { Services } from "../services";
 import { MetricsQuery, MetricsReport } from "./model";
@@ -21,7 +22,7 @@ export const metricsRoutes = (s: Services) =>
     },
     {
       query: MetricsQuery,
-      response: { 200: t.Union([MetricsReport, t.String({ description: "Prometheus text format" })]) },
+      response: { 200: t.Union([MetricsReport, t.String({ description: "Prometheus text format" })]), 403: ErrorBody, 422: ErrorBody },
       detail: {
         tags: ["operations"],
         summary: "Sync metrics of the caller's organization (admins)",

@@ -158,7 +158,7 @@ export class SyncService {
         throw new DomainError("reset_required", "this cursor is ahead of the database (restored from a backup?): pull again without a cursor");
       }
       if (horizonOf(decoded) < page.state.purgedThrough) {
-        throw new DomainError("reset_required", "deleted records this cursor has not seen were purged: pull again without a cursor");
+        throw new DomainError("reset_required", "changes this cursor has not seen are no longer kept (deleted records purged, or the database restored from a backup): pull again without a cursor");
       }
       delivered = page.changes.length;
       return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };

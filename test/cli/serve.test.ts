@@ -176,6 +176,15 @@ for (const dialect of DIALECTS) {
 describe("taskmgr serve failures", () => {
   const cwd = tempDir();
 
+  test("a host that is no address of this machine: exit 1 with one line saying so", async () => {
+    for (const host of ["999.1.1.1", "10.255.255.1"]) {
+      const r = await taskmgr(["serve", "--host", host, "--port", "0", "--db", "sqlite::memory:"], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+      expect(r.code, host).toBe(1);
+      expect(r.stderr).toStartWith(`error: cannot listen on ${host}:0 (--host/HOST, --port/PORT): the host is not an address of this machine, nor a name of one`);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
   test("a port in use: exit 1 with one line naming the address; a first start does not use up the admin's one showing of its password", async () => {
     const holder = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("busy") });
     const db = `sqlite:${join(cwd, "busy.db")}`;
@@ -183,6 +192,7 @@ describe("taskmgr serve failures", () => {
       const r = await taskmgr(["serve", "--port", String(holder.port), "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
       expect(r.code).toBe(1);
       expect(r.stderr).toStartWith(`error: cannot listen on 127.0.0.1:${holder.port} (--host/HOST, --port/PORT): `);
+      expect(r.stderr).not.toContain("the host is not");
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stdout).not.toContain("password");
     } finally {

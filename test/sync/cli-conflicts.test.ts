@@ -88,7 +88,7 @@ for (const dialect of DIALECTS) {
       // An id in upper case names the same conflict.
       const plain = await cli("conflicts", "resolve", two.r.conflict_id!.toUpperCase(), "--use", "remote");
       expect(plain.code).toBe(0);
-      expect(plain.stdout).toContain(`record ${two.id} is at version 4`);
+      expect(plain.stdout).toContain(`resolved conflict ${two.r.conflict_id} (remote): record ${two.id} is at version 4`);
     });
 
     test("unknown id, bad --use or --data: one line on stderr and a failure status", async () => {
