@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { compareClocks } from "../../src/records/clock";
 import { Device, type Result, taskData, twoDevices } from "./helpers";
@@ -98,19 +98,30 @@ forEachDialect("sync conflicts", ({ db }) => {
       expect(ok.body).toMatchObject({ title: "Buy oat and soy milk", tags: ["shopping"], version: 4 });
     });
 
-    test("another user's comment: a resolution that changes it (custom, local or remote) is 403 forbidden, an admin's too, and the conflict stays open; its author resolves it", async () => {
+    /** An author, a member and an admin of one organization. */
+    const threeUsers = async () => {
       const author = await t.createUser();
-      const member = await t.createUser({ org: author.org.slug });
-      const admin = await t.createUser({ org: author.org.slug, role: "admin" });
+      return { author, member: await t.createUser({ org: author.org.slug }), admin: await t.createUser({ org: author.org.slug, role: "admin" }) };
+    };
+
+    /** The author's comment "draft" (a reply to "parent" on a task), known to both of the author's devices. */
+    const authorsComment = async (author: TestUser) => {
+      const a1 = Device.of(t, author);
+      const a2 = await Device.another(t, author);
+      const task = a1.create("task", taskData());
+      const parent = a1.create("comment", { task_id: task.entity_id, body: "parent" });
+      const comment = a1.create("comment", { task_id: task.entity_id, body: "draft" });
+      const [, , created] = await a1.push(task, parent, comment);
+      a2.learn(comment.entity_id, created.record);
+      return { a1, a2, id: comment.entity_id, parentId: parent.entity_id };
+    };
+
+    test("another user's comment: a resolution that changes it (custom, local or remote) is 403 forbidden, an admin's too, and the conflict stays open; its author resolves it", async () => {
+      const { author, member, admin } = await threeUsers();
       const commentConflict = async () => {
-        const a1 = Device.of(t, author);
-        const a2 = await Device.another(t, author);
-        const task = a1.create("task", taskData());
-        const comment = a1.create("comment", { task_id: task.entity_id, body: "draft" });
-        const [, created] = await a1.push(task, comment);
-        a2.learn(comment.entity_id, created.record);
-        await a1.push1(a1.update("comment", comment.entity_id, { body: "first take" }));
-        const r = await a2.push1(a2.update("comment", comment.entity_id, { body: "second take" }));
+        const { a1, a2, id } = await authorsComment(author);
+        await a1.push1(a1.update("comment", id, { body: "first take" }));
+        const r = await a2.push1(a2.update("comment", id, { body: "second take" }));
         expect(r.status).toBe("conflict");
         return r;
       };
@@ -134,23 +145,15 @@ forEachDialect("sync conflicts", ({ db }) => {
     });
 
     test("another user's comment: moving it in its thread by custom is the author's alone; bringing it back after a deletion is its author's or an admin's", async () => {
-      const author = await t.createUser();
-      const member = await t.createUser({ org: author.org.slug });
-      const admin = await t.createUser({ org: author.org.slug, role: "admin" });
+      const { author, member, admin } = await threeUsers();
       // The author edits the comment offline while an admin deletes it: a conflict about the deletion.
       const deletionConflict = async () => {
-        const a1 = Device.of(t, author);
-        const a2 = await Device.another(t, author);
-        const task = a1.create("task", taskData());
-        const parent = a1.create("comment", { task_id: task.entity_id, body: "parent" });
-        const comment = a1.create("comment", { task_id: task.entity_id, body: "draft" });
-        const [, , created] = await a1.push(task, parent, comment);
-        a2.learn(comment.entity_id, created.record);
-        const del = await t.request("DELETE", `/api/comments/${comment.entity_id}`, { token: admin.token });
+        const { a2, id, parentId } = await authorsComment(author);
+        const del = await t.request("DELETE", `/api/comments/${id}`, { token: admin.token });
         expect(del.status).toBe(204);
-        const r = await a2.push1(a2.update("comment", comment.entity_id, { body: "edited offline" }));
+        const r = await a2.push1(a2.update("comment", id, { body: "edited offline" }));
         expect(r.status).toBe("conflict");
-        return { r, id: comment.entity_id, parentId: parent.entity_id };
+        return { r, id, parentId };
       };
       const { r, id, parentId } = await deletionConflict();
       for (const input of [{ resolution: "local" }, { resolution: "custom", data: { parent_id: parentId } }, { resolution: "custom", data: { body: r.record!.body } }]) {
