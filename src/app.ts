@@ -31,7 +31,7 @@ export function createApp(s: Services) {
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
     })
     // Strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional (before authentication).
-    .onParse({ as: "global" }, (ctx, contentType) => parseJsonBody(ctx.request, contentType))
+    .onParse({ as: "global" }, (ctx) => parseJsonBody(ctx.request))
     .onTransform({ as: "global" }, ({ params, query, body }) => {
       // Before validation: ids in any letter case name the same record.
       lowerParamIds(params);

@@ -86,8 +86,18 @@ export class AuthService {
       if (!device || device.userId !== user.id) throw invalid({ device_id: "not one of your devices" });
       if (device.revokedAt) throw unauthenticated("this device has been revoked");
     }
+    // The session is stored under the user's lock (the lock order of sessions), and only if the
+    // password checked above is still the user's: a new password (or a deactivation) committing
+    // while it was checked would otherwise leave this session open after it ended all the others.
+    const familyId = newId();
+    const refresh = await this.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, user.orgId).lockForTokens(user.id);
+      const now = await findCredentialsByEmail(tx, email);
+      if (now?.user.id !== user.id || now.passwordHash !== creds.passwordHash || !now.user.active) throw badCredentials();
+      return this.storeRefresh(tx, user.id, deviceId, familyId);
+    });
     this.deps.log.info("login", { user_id: user.id, org_id: user.orgId, device_id: deviceId });
-    return this.issue(user, deviceId);
+    return this.session(user, deviceId, familyId, refresh);
   }
 
   /** Opens a session for a user without a password check (tests, tools); `deviceId` is trusted. */

@@ -57,8 +57,10 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  * for an empty body: Elysia's own parsers then treat them as before (an empty JSON body is 400 unless
  * the route's body is optional).
  */
-export async function parseJsonBody(request: Request, contentType: string): Promise<unknown> {
-  if (contentType !== "application/json") return undefined;
+export async function parseJsonBody(request: Request): Promise<unknown> {
+  // The header's media type as this file reads it (Elysia hands hooks the part before `;`, untrimmed:
+  // `application/json ; charset=utf-8` would not match).
+  if (mediaType(request.headers.get("content-type")) !== "application/json") return undefined;
   const bytes = await request.arrayBuffer();
   if (bytes.byteLength === 0) return undefined;
   let text: string;

@@ -5,6 +5,7 @@ import type { Logger } from "../log/logger";
 import { notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
 import { reasonFor, type SchemaLike } from "./reasons";
+import { keyAsNamed } from "./text";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
 export const ErrorBody = t.Object(
@@ -39,7 +40,7 @@ function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = Object.create(null);
   try {
     for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
-      const key = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type;
+      const key = keyAsNamed((e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type);
       if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
     }
   } catch {

@@ -73,3 +73,17 @@ export const Text = ({ nonBlank, ...opts }: TextOptions = {}) =>
 
 /** True for a {@link Text} schema. */
 export const isText = (schema: unknown): schema is TextOptions => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === TEXT_KIND;
+
+/** Characters of a client's key (an unknown field's name) an answer repeats at most; a longer one is cut and ends with "…". */
+export const MAX_NAMED_KEY = 64;
+
+/**
+ * A client's key as an error answer names it: at most {@link MAX_NAMED_KEY} characters, never half
+ * a surrogate pair, and well-formed (an unpaired surrogate, which a JSON escape can carry, as U+FFFD),
+ * so that a strict client can read the answer.
+ */
+export function keyAsNamed(key: string): string {
+  if (key.length <= MAX_NAMED_KEY) return key.toWellFormed();
+  const cut = key.slice(0, MAX_NAMED_KEY);
+  return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`.toWellFormed();
+}

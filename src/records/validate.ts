@@ -5,7 +5,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor } from "../http/reasons";
-import { hasNul, NUL_REASON } from "../http/text";
+import { hasNul, keyAsNamed, NUL_REASON } from "../http/text";
 import { CommentFieldProps, type EntityKind, ProjectFieldProps, TaskFieldProps } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -63,11 +63,6 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[
  */
 export const MAX_FIELD_ERRORS = 20;
 
-/** Characters of an unknown key an answer repeats at most (a longer one is cut and ends with "…"). */
-export const MAX_NAMED_KEY = 64;
-
-/** `key` as an answer names it: at most {@link MAX_NAMED_KEY} characters. */
-const named = (key: string): string => (key.length > MAX_NAMED_KEY ? `${key.slice(0, MAX_NAMED_KEY)}…` : key);
 
 /** The failures of {@link checkFields}: at most {@link MAX_FIELD_ERRORS} named, and how many more failed. */
 export interface FieldFailures {
@@ -76,6 +71,10 @@ export interface FieldFailures {
   /** Failing keys left unnamed. */
   more: number;
 }
+
+/** The `details` of a {@link FieldFailures} answer: `fields`, and `more_fields` when some were left unnamed. */
+export const failureDetails = (f: Pick<FieldFailures, "errors" | "more">): Record<string, unknown> =>
+  f.more > 0 ? { fields: f.errors, more_fields: f.more } : { fields: f.errors };
 
 /** "invalid a, b" — or "invalid a, b and 3 more fields" when some were left unnamed. */
 export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): string =>
@@ -93,8 +92,10 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
   let count = 0;
   let more = 0;
   const fail = (key: string, reason: string) => {
-    if (count < MAX_FIELD_ERRORS) {
-      errors[named(key)] = reason;
+    const name = keyAsNamed(key);
+    // Two long keys that begin alike are one name: the second is counted, not named.
+    if (count < MAX_FIELD_ERRORS && !(name in errors)) {
+      errors[name] = reason;
       count++;
     } else more++;
   };

@@ -14,7 +14,7 @@ import { fieldChanges, flushHistory, type HistoryEntry } from "./history";
 import { ENTITY_KINDS, type EntityKind, type HistoryAction, type RecordOf } from "./model";
 import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
-import { checkFields, failureMessage } from "./validate";
+import { checkFields, failureDetails, failureMessage } from "./validate";
 
 export interface WriteInput<K extends EntityKind> {
   entity: K;
@@ -107,7 +107,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     fields = pick(before!, def.fields);
   } else {
     const checked = checkFields(input.entity, input.data ?? {});
-    if (!checked.ok) throw invalid(checked.errors, failureMessage(checked));
+    if (!checked.ok) throw new DomainError("validation_failed", failureMessage(checked), failureDetails(checked));
     fields = { ...(before ? pick(before, def.fields) : def.defaults), ...checked.data };
     const missing = def.required.filter((f) => fields[f] === undefined);
     if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));

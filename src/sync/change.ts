@@ -4,7 +4,7 @@
  * becomes a rejection with a reason; the rest of the batch goes on.
  */
 import { isUuid } from "../ids";
-import { checkFields, type EntityKind, failureMessage, isEntityKind } from "../records";
+import { checkFields, type EntityKind, failureDetails, failureMessage, isEntityKind } from "../records";
 import { validateClock, type VectorClock } from "../records/clock";
 import type { ChangeError } from "./model";
 
@@ -73,7 +73,7 @@ export function parseChange(raw: unknown): ParseResult {
   const rawData = raw.data ?? {};
   if (!isPlainObject(rawData)) return reject("validation_failed", "data must be an object", { fields: { data: "must be an object" } });
   const checked = checkFields(raw.entity, rawData);
-  if (!checked.ok) return reject("validation_failed", failureMessage(checked), checked.more > 0 ? { fields: checked.errors, more_fields: checked.more } : { fields: checked.errors });
+  if (!checked.ok) return reject("validation_failed", failureMessage(checked), failureDetails(checked));
 
   return {
     ok: true,

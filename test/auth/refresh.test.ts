@@ -145,6 +145,27 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     expect((await refresh(b.refresh)).status).toBe(200);
   });
 
+  test("logins racing a new password: no session opened with the old password outlives the change", async () => {
+    // A login checks the password, then stores its session: one whose check passed just before the
+    // new password committed, and whose session was stored just after, used to stay open.
+    const ROUNDS = 30;
+    const outcomes: Record<string, number> = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      const u = await t.createUser();
+      const logins = Array.from({ length: 4 }, (_, i) =>
+        Bun.sleep(i * 0.3).then(() => t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })),
+      );
+      const changed = Bun.sleep(0.5).then(() => t.services.users.setPassword(u.email, "a brand new password"));
+      const [results] = await Promise.all([Promise.all(logins), changed]);
+      for (const r of results) {
+        expect([200, 401]).toContain(r.status);
+        const outcome = r.status === 200 ? `refresh after the change ${(await refresh(r.body.refresh)).status}` : "login 401";
+        outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      }
+    }
+    expect(Object.keys(outcomes).filter((o) => o.startsWith("refresh") && o !== "refresh after the change 401")).toEqual([]);
+  });
+
   test("deactivating the user or changing the password ends refresh", async () => {
     const a = await t.createUser();
     const b = await t.createUser();

@@ -114,3 +114,32 @@ forEachDialect("JSON request bodies", ({ db }) => {
     expect(r.body.results[0]).toMatchObject({ status: "rejected", error: { code: "invalid_clock", message: 'vector_clock counter for "__proto__" must be a positive integer' } });
   });
 });
+
+forEachDialect("JSON request bodies: media type and unknown keys", ({ db }) => {
+  let t: TestApp;
+  let me: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+    me = await t.createUser();
+  });
+  const post = async (path: string, body: string, contentType = "application/json") => {
+    const res = await t.app.handle(new Request(`http://localhost${path}`, { method: "POST", headers: { "content-type": contentType, authorization: `Bearer ${me.token}` }, body }));
+    return { status: res.status, body: (await res.json()) as any };
+  };
+
+  test("parameters after the media type, with or without spaces around `;`, are JSON all the same", async () => {
+    for (const type of ["application/json; charset=utf-8", "application/json ; charset=utf-8", "application/json;charset=UTF-8", "Application/JSON"]) {
+      const r = await post("/api/tasks", JSON.stringify({ title: type }), type);
+      expect(`${type} ${r.status}`).toBe(`${type} 201`);
+      expect(r.body.title).toBe(type);
+    }
+  });
+
+  test("a REST body's unknown key is named by its first 64 characters, never half a character", async () => {
+    const key = "k".repeat(63) + "😀" + "x".repeat(100);
+    const r = await post("/api/tasks", JSON.stringify({ title: "t", [key]: 1 }));
+    expect(r.status).toBe(422);
+    expect(Object.keys(r.body.error.details.fields)).toEqual([`${"k".repeat(63)}…`]);
+    expect(r.body.error.message).not.toContain("\ufffd");
+  });
+});

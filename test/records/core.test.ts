@@ -7,7 +7,7 @@ import { readFeedRows } from "../../src/records/feed-json";
 import { HistoryRepo } from "../../src/records/history";
 import type { Task } from "../../src/records/model";
 import { recordRepo } from "../../src/records/repo";
-import { checkFields, failureMessage, MAX_FIELD_ERRORS, normalizeDueDate } from "../../src/records/validate";
+import { checkFields, failureDetails, failureMessage, MAX_FIELD_ERRORS, normalizeDueDate } from "../../src/records/validate";
 import { WriteConflict, writeRecord, type WriteInput } from "../../src/records/write";
 import type { EntityKind } from "../../src/records/model";
 import { forEachDialect } from "../support/db";
@@ -93,6 +93,17 @@ describe("checkFields (what sync data may hold)", () => {
     expect(r.more).toBe(500 - MAX_FIELD_ERRORS + 1);
     expect(failureMessage(r)).toBe(`invalid ${Object.keys(r.errors).join(", ")} and ${r.more} more fields`);
     expect(failureMessage({ errors: { a: "x" }, more: 1 })).toBe("invalid a and 1 more field");
+    expect(failureDetails(r)).toEqual({ fields: r.errors, more_fields: r.more });
+  });
+
+  test("a long key is named by its first 64 characters without splitting a surrogate pair; keys alike so far are named once and counted", () => {
+    const r = checkFields("task", { ["k".repeat(63) + "😀tail"]: 1, ["a".repeat(64) + "X"]: 1, ["a".repeat(64) + "Y"]: 1, b: 1 });
+    if (r.ok) throw new Error("expected a failure");
+    expect(Object.keys(r.errors)).toEqual([`${"k".repeat(63)}…`, `${"a".repeat(64)}…`, "b"]);
+    expect(r.more).toBe(1);
+    expect(failureDetails(r)).toEqual({ fields: r.errors, more_fields: 1 });
+    const lone = checkFields("task", { ["\ud800"]: 1 });
+    expect(lone.ok === false && Object.keys(lone.errors)).toEqual(["\ufffd"]);
   });
 });
 
