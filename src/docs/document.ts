@@ -1,5 +1,5 @@
 import { toOpenAPISchema, unwrapSchema } from "@elysiajs/openapi/openapi";
-import type { TSchema } from "@sinclair/typebox";
+import { OptionalKind, type TSchema } from "@sinclair/typebox";
 import type { AnyElysia } from "elysia";
 import pkg from "../../package.json";
 import { ERROR_STATUS } from "../errors";
@@ -81,16 +81,10 @@ function prometheusAsText(paths: Record<string, Record<string, { responses?: Rec
   ok.content = { "application/json": { schema: json[0] as never }, "text/plain": { schema: text as never } };
 }
 
-/** Operations whose body is an optional lock (`LockBody`): sent without one, they are not locked. */
-const OPTIONAL_BODIES = [
-  ["/api/projects/{id}/archive", "post"],
-  ["/api/projects/{id}", "delete"],
-  ["/api/tasks/{id}", "delete"],
-  ["/api/comments/{id}", "delete"],
-] as const;
-
 /**
- * Every request body as JSON only (a form answers 400: src/http/body.ts), with its route's model.
+ * Every request body as JSON only (a form answers 400: src/http/body.ts), with its route's model,
+ * and optional where the model is (`t.Optional`, e.g. the lock body of a DELETE or an archive:
+ * Elysia documents every body as required).
  * @elysiajs/openapi lists a body's media types from the route's parsers — none for a parser that is
  * a function, as the JSON body parser of every route is (src/app.ts) — and its form parsers otherwise.
  * The routes are read as the plugin reads them: every route of the application (`routes` would be
@@ -104,6 +98,7 @@ function jsonRequestBodies(app: AnyElysia, paths: Record<string, unknown>): void
     const schema: unknown = JSON.parse(JSON.stringify(unwrapSchema(route.hooks.body, undefined, "input", OPENAPI_VERSION)));
     const { content: _generated, ...rest } = op.requestBody;
     op.requestBody = { ...rest, content: { "application/json": { schema } } };
+    if (OptionalKind in route.hooks.body) (op.requestBody as { required?: boolean }).required = false;
   }
 }
 
@@ -163,11 +158,6 @@ export function buildDocument(app: AnyElysia) {
   closedAsServed(paths, schemas);
   addHttpSemantics(paths as never, PUBLIC_PATHS);
   prometheusAsText(paths as never);
-  // The lock bodies (`{"version"}`) of the archive and of DELETE are optional: Elysia documents every body as required.
-  for (const [path, method] of OPTIONAL_BODIES) {
-    const op = (paths[path] as Partial<Record<string, Operation>> | undefined)?.[method];
-    if (op?.requestBody) (op.requestBody as { required?: boolean }).required = false;
-  }
   return {
     openapi: OPENAPI_VERSION,
     info: {

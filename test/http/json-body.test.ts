@@ -100,7 +100,6 @@ forEachDialect("JSON request bodies", ({ db }) => {
     expect(Object.keys(r.body.error.details.fields)).toEqual([key, "zzz"]);
     expect(r.body.error.details.fields[key]).toBe(`Property '${key}' should not be provided`);
     expect(await titles()).not.toContain(mark);
-    expect(({} as Record<string, unknown>).admin).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty("admin");
 
     const patched = await t.request("POST", "/api/projects", { token: me.token, body: `{"name": "${mark}", "${key}": null}` });
