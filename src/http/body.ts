@@ -95,21 +95,14 @@ function mediaType(contentType: string | null): string | null {
  * in and out; Elysia would otherwise parse a form into an object that passes the route's validation).
  * Only `application/json` is a JSON body (parameters such as `; charset=utf-8` are fine). An empty
  * body is no body: a POST without one (`/archive`, a DELETE) is not refused for its Content-Type.
- * Media types are case-insensitive (RFC 9110, 8.3.1) but Elysia's parser matches `application/json`
- * in lower case only: a JSON body sent as `Application/JSON` gets its header rewritten in lower case.
- * For `onRequest`: every route at once, before authentication and parsing.
+ * Media types are case-insensitive (RFC 9110, 8.3.1): `Application/JSON` is JSON too ({@link parseJsonBody}
+ * reads the header the same way). For `onRequest`: every route at once, before authentication and parsing.
  */
 export async function refuseNonJsonBody(request: Request): Promise<void> {
   if (!request.body) return;
   const header = request.headers.get("content-type");
   const type = mediaType(header);
-  if (type === "application/json") {
-    if (!header!.startsWith(type)) {
-      const semi = header!.indexOf(";");
-      request.headers.set("content-type", semi === -1 ? type : type + header!.slice(semi));
-    }
-    return;
-  }
+  if (type === "application/json") return;
   const length = request.headers.get("content-length");
   const empty = length !== null ? Number(length) === 0 : (await request.clone().arrayBuffer()).byteLength === 0;
   if (empty) return;
