@@ -62,7 +62,7 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
     log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });
   }
 
-  const stopJobs = startJobs(services);
+  const stopJobs = startJobs(services.jobs, services.deps.log);
 
   const signal = await stopSignal;
   log.info("server_stopping", { signal });

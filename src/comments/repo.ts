@@ -1,5 +1,5 @@
 import type { Executor } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { type OrderTerm, orderBy, Where } from "../records/list";
 import type { Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";

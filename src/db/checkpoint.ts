@@ -51,7 +51,10 @@ export class Checkpointer {
   private running = false;
   private again = false;
   private closed = false;
+  /** Answered when the checkpoint running now ends. */
   private waiters: (() => void)[] = [];
+  /** Answered when the next checkpoint ends: they asked while one was running, which may have started before their writes. */
+  private nextWaiters: (() => void)[] = [];
   private closing: (() => void) | null = null;
   private url: string | null = null;
   /** Checkpoints completed and the last error (for tests and diagnostics). */
@@ -67,7 +70,7 @@ export class Checkpointer {
       this.stats.errors++;
       this.stats.lastError = String((event as ErrorEvent).message ?? "worker error");
       this.running = false;
-      for (const w of this.waiters.splice(0)) w();
+      for (const w of [...this.waiters.splice(0), ...this.nextWaiters.splice(0)]) w();
     };
     this.worker.postMessage({ type: "open", path });
   }
@@ -91,11 +94,11 @@ export class Checkpointer {
     this.timer.unref?.();
   }
 
-  /** Runs a checkpoint now and resolves when it is done (tests, shutdown). */
+  /** Runs a checkpoint that starts after this call and resolves when it is done (tests, shutdown). */
   checkpointNow(): Promise<void> {
     if (this.closed) return Promise.resolve();
     return new Promise((resolve) => {
-      this.waiters.push(resolve);
+      (this.running ? this.nextWaiters : this.waiters).push(resolve);
       this.run();
     });
   }
@@ -117,11 +120,12 @@ export class Checkpointer {
       } else this.stats.checkpoints++;
       this.running = false;
       const waiters = this.waiters.splice(0);
+      this.waiters = this.nextWaiters.splice(0);
       for (const w of waiters) w();
       if (this.again && !this.closed) {
         this.again = false;
         this.run();
-      }
+      } else for (const w of this.waiters.splice(0)) w();
     } else if (m.type === "opened") {
       if (this.url) URL.revokeObjectURL(this.url);
       this.url = null;

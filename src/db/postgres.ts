@@ -156,6 +156,8 @@ function never<T>(): Promise<T> {
  */
 class TxControl {
   commit: Promise<postgres.RowList<postgres.Row[]>> | null = null;
+  /** Set once the transaction has committed or rolled back: its objects then refuse every statement. */
+  ended = false;
   /** The loss, once known. */
   lost: ConnectionLostError | null = null;
   /** Rejects with the loss as soon as it is known (`transaction` races it). */
@@ -218,6 +220,7 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   private mustBeOpen(): void {
     if (this.control.lost) throw this.control.lost;
     if (this.control.commit) throw new Error("a statement after the transaction's final statement (its COMMIT is already sent)");
+    if (this.control.ended) throw new Error("a statement on a transaction that has already ended");
   }
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     this.mustBeOpen();
@@ -253,9 +256,11 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     }
   }
   enqueue<T>(flush: Flusher<T>, item: T): void {
+    this.mustBeOpen();
     this.state.enqueue(flush, item);
   }
   afterCommit(fn: () => void): void {
+    this.mustBeOpen();
     this.state.onAfterCommit(fn);
   }
 }
@@ -401,6 +406,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
       result = (await Promise.race([run, control.aborted])) as T;
     } catch (err) {
       throw control.lost ?? storageError(err);
+    } finally {
+      control.ended = true;
     }
     state.runAfterCommit();
     return result;

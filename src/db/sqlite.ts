@@ -290,7 +290,7 @@ class SqliteExecutor implements Executor {
     private readonly cache: StatementCache,
   ) {}
 
-  private stmt(sql: string): Statement {
+  protected stmt(sql: string): Statement {
     return this.cache.get(sql);
   }
   async all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
@@ -311,6 +311,10 @@ class SqliteExecutor implements Executor {
   }
 }
 
+/**
+ * One member of a group commit. Once its turn is over (`closed`), it refuses every statement: the
+ * connection has gone on to the next member or transaction, which a late statement would join.
+ */
 class SqliteTx extends SqliteExecutor implements Tx {
   closed = false;
   private depth = 0;
@@ -322,7 +326,19 @@ class SqliteTx extends SqliteExecutor implements Tx {
     super(db, cache);
   }
 
+  private mustBeOpen(): void {
+    if (this.closed) throw new Error("a statement on a transaction that has already ended");
+  }
+  protected override stmt(sql: string): Statement {
+    this.mustBeOpen();
+    return super.stmt(sql);
+  }
+  override async exec(sql: string): Promise<void> {
+    this.mustBeOpen();
+    await super.exec(sql);
+  }
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.mustBeOpen();
     const name = `sp${++this.depth}`;
     const mark = this.state.mark();
     this.db.exec(`SAVEPOINT ${name}`);
@@ -340,9 +356,11 @@ class SqliteTx extends SqliteExecutor implements Tx {
     }
   }
   enqueue<T>(flush: Flusher<T>, item: T): void {
+    this.mustBeOpen();
     this.state.enqueue(flush, item);
   }
   afterCommit(fn: () => void): void {
+    this.mustBeOpen();
     this.state.onAfterCommit(fn);
   }
 }

@@ -1,5 +1,5 @@
 import type { Executor } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { isUuid } from "../ids";
 import type { Device } from "./model";
 

@@ -1,7 +1,7 @@
 import { RefreshTokenRepo } from "../auth/repo";
 import type { AuthContext } from "../auth/model";
 import { DomainError, invalid, notFound } from "../errors";
-import type { PageRequest, PageResult } from "../http/pagination";
+import type { PageRequest, PageResult } from "../db/page";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";

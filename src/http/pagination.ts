@@ -1,4 +1,5 @@
 import { t, type TSchema } from "elysia";
+import type { PageRequest, PageResult } from "../db/page";
 import { invalid } from "../errors";
 import { QueryInteger, queryInteger } from "./query";
 
@@ -21,17 +22,6 @@ export interface PageParams {
   page_size?: string | number;
 }
 
-export interface PageRequest {
-  page: number;
-  pageSize: number;
-}
-
-/** What a repository's `list` returns for one page. */
-export interface PageResult<T> {
-  count: number;
-  results: T[];
-}
-
 /**
  * The page a list request asks for (`page` ≥ 1, `page_size` 1..500, defaults applied), from its
  * query parsed with {@link PageQuery}; 422 `validation_failed` naming the field otherwise.
@@ -45,11 +35,6 @@ export function pageFrom(query: PageParams): PageRequest {
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
   if (Object.keys(errors).length) throw invalid(errors);
   return { page, pageSize };
-}
-
-/** SQL `LIMIT ? OFFSET ?` values of a page. */
-export function limitOffset(p: PageRequest): [number, number] {
-  return [p.pageSize, (p.page - 1) * p.pageSize];
 }
 
 /** The contract's list envelope: `{count, next, previous, results}` with absolute page URLs. */

@@ -1,21 +1,21 @@
 import { Cron } from "croner";
-import type { Services } from "../services";
+import type { Logger } from "../log/logger";
 import { CRON_OPTIONS } from "./cron";
+import type { JobsService } from "./service";
 
 /**
- * Schedules every job of `services.jobs` with croner (UTC patterns); only `taskmgr serve` calls
- * this. Time comes from `services.deps.clock`. Each tick goes through `services.jobs.tick`, which claims the tick in `job_runs` (one
+ * Schedules every job of `jobs` with croner (UTC patterns); only `taskmgr serve` calls this. Each
+ * tick goes through `jobs.tick` (time from the service's clock), which claims the tick in `job_runs` (one
  * instance runs it), records and logs the run, and never throws. A run still going when the next
  * tick fires makes that tick skip on this instance (croner `protect`).
  *
  * Returns `stop`: no new runs start, runs in progress are asked to stop after their current
  * batch, and it resolves once they have finished.
  */
-export function startJobs(services: Services): () => Promise<void> {
-  const log = services.deps.log;
+export function startJobs(jobs: JobsService, log: Logger): () => Promise<void> {
   const running = new Set<Promise<unknown>>();
   const shutdown = new AbortController();
-  const crons = services.jobs.definitions().map(
+  const crons = jobs.definitions().map(
     (job) =>
       new Cron(
         job.schedule,
@@ -25,7 +25,7 @@ export function startJobs(services: Services): () => Promise<void> {
           catch: (err) => log.error("job_scheduler_error", { job: job.name, error: err instanceof Error ? err.message : String(err) }),
         },
         async () => {
-          const run = services.jobs.tick(job.name, { signal: shutdown.signal });
+          const run = jobs.tick(job.name, { signal: shutdown.signal });
           running.add(run);
           try {
             await run;
@@ -36,7 +36,7 @@ export function startJobs(services: Services): () => Promise<void> {
       ),
   );
   log.info("jobs_scheduled", {
-    jobs: crons.map((c, i) => ({ job: services.jobs.definitions()[i]!.name, next_run_at: c.nextRun()?.toISOString() ?? null })),
+    jobs: crons.map((c, i) => ({ job: jobs.definitions()[i]!.name, next_run_at: c.nextRun()?.toISOString() ?? null })),
   });
   return async () => {
     for (const c of crons) c.stop();

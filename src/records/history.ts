@@ -1,7 +1,7 @@
 import type { VectorClock } from "./clock";
 import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { entityDef, jsonEqual } from "./entities";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
 

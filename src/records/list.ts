@@ -1,10 +1,10 @@
 /**
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
- * literal search, `ordering` parsing. Portable SQL only. (Pagination: src/http/pagination.ts.)
+ * literal search, `ordering` parsing. Portable SQL only. (Pages: src/db/page.ts; query parameters and envelope: src/http/pagination.ts.)
  */
 import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";
-import type { PageRequest, PageResult } from "../http/pagination";
+import type { PageRequest, PageResult } from "../db/page";
 
 /** What a list service method answers: the page asked for and its rows (the route builds the envelope). */
 export interface Page<T> {

@@ -1,7 +1,7 @@
 /** SQL of the `conflicts` table, scoped by organization (the CLI's cross-organization lookups are named so). */
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
-import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { isUuid } from "../ids";
 import type { EntityKind } from "../records";
 

@@ -5,9 +5,10 @@
  * (`serverWrite` of the current clock, which already dominates both), feed origin none so that
  * every device pulls it.
  */
+import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
-import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
+import { pageFrom } from "../http/pagination";
 import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";

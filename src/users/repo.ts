@@ -1,6 +1,6 @@
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
-import { limitOffset, type PageRequest, type PageResult } from "../http/pagination";
+import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import type { Role, User } from "./model";
 
 interface UserRow {

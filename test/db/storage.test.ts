@@ -6,7 +6,7 @@ import { isMigrated, migrate, migrationStatus, NewerSchemaError } from "../../sr
 import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
 import { rawBytes, rawNumber, rawText } from "../../src/db/raw";
-import type { Executor, RawValue } from "../../src/db/types";
+import type { Executor, RawValue, Tx } from "../../src/db/types";
 import { createTestDatabase, DIALECTS, forEachDialect } from "../support/db";
 
 /** The storage contract suite: the same tests against every dialect. */
@@ -113,6 +113,47 @@ forEachDialect("storage contract", ({ db, dialect }) => {
       }),
     ).rejects.toThrow("flush failed");
     expect(await db().get("SELECT id FROM organizations WHERE id = 'f1'")).toBeUndefined();
+  });
+
+  test("a transaction's object refuses statements once its transaction has ended, committed or rolled back", async () => {
+    const INSERT = "INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)";
+    let committed!: Tx;
+    await db().transaction(async (tx) => {
+      committed = tx;
+    });
+    let rolledBack!: Tx;
+    await expect(
+      db().transaction(async (tx) => {
+        rolledBack = tx;
+        throw new Error("no");
+      }),
+    ).rejects.toThrow("no");
+    // A late statement must not join whatever transaction the connection runs next.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let running!: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    const next = db().transaction(async (tx) => {
+      await tx.run(INSERT, ["late-next", "n", "late-next", "x"]);
+      running();
+      await held;
+    });
+    await started;
+    try {
+      for (const tx of [committed, rolledBack]) {
+        await expect(tx.run(INSERT, ["late1", "l", "late1", "x"])).rejects.toThrow("already ended");
+        await expect(tx.get("SELECT 1 AS one")).rejects.toThrow("already ended");
+        await expect(tx.exec("SELECT 1")).rejects.toThrow("already ended");
+        await expect(tx.savepoint(async () => 1)).rejects.toThrow("already ended");
+        expect(() => tx.enqueue(async () => {}, 1)).toThrow("already ended");
+        expect(() => tx.afterCommit(() => {})).toThrow("already ended");
+      }
+    } finally {
+      release();
+      await next;
+    }
+    const ids = (await db().all<{ id: string }>("SELECT id FROM organizations WHERE id LIKE 'late%' ORDER BY id")).map((r) => r.id);
+    expect(ids).toEqual(["late-next"]);
   });
 
   test("a read outside transactions sees the last committed state, never an open transaction's writes", async () => {
