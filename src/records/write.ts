@@ -50,6 +50,11 @@ export interface WriteInput<K extends EntityKind> {
    * when the record ends live.
    */
   deleted?: boolean;
+  /**
+   * Conflict resolutions of a `parent_id` conflict only: a comment stored without its parent (the
+   * parent was deleted concurrently) may take one again. Otherwise a comment never moves in its thread.
+   */
+  reattach?: boolean;
 }
 
 /** The stored version moved on between the read and the write: nothing was written. `details.current` is the stored record. */
@@ -113,7 +118,8 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));
     if (before && input.entity === "comment" && fields.task_id !== (before as RecordOf["comment"]).task_id)
       throw invalid({ task_id: "a comment cannot move to another task" });
-    if (before && input.entity === "comment" && (fields.parent_id ?? null) !== (before as RecordOf["comment"]).parent_id)
+    const parentBefore = before && input.entity === "comment" ? (before as RecordOf["comment"]).parent_id : undefined;
+    if (parentBefore !== undefined && (fields.parent_id ?? null) !== parentBefore && !(input.reattach && parentBefore === null))
       throw invalid({ parent_id: "a comment cannot move in its thread" });
   }
 

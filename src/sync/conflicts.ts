@@ -126,6 +126,7 @@ export class ConflictService {
           originDevice: null,
           now,
           deleted: plan.deleted,
+          reattach: c.entity === "comment" && c.fields.includes("parent_id"),
         });
       } catch (err) {
         if (!(err instanceof WriteConflict) || attempt >= MAX_ATTEMPTS) throw err;

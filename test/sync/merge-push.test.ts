@@ -252,6 +252,33 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(r.status).toBe("conflict");
       expect(r.record).toMatchObject({ parent_id: null, body: "reply", deleted_at: null });
     });
+
+    test("that reply's conflict resolved local: refused while the parent is deleted, then puts the reply back under its parent", async () => {
+      const { a, b, id } = await shared({});
+      const parent = a.create("comment", { task_id: id, body: "parent" });
+      const created = (await a.push1(parent)).record;
+      const a2 = await Device.another(t, a.user);
+      b.learn(parent.entity_id, created);
+      a2.learn(parent.entity_id, created);
+      await a.push1(a.delete("comment", parent.entity_id));
+      const reply = await b.push1(b.create("comment", { task_id: id, parent_id: parent.entity_id, body: "reply" }));
+      expect([reply.status, reply.error?.details]).toMatchObject(["conflict", undefined]);
+      const resolve = (token: string, conflictId: string, body: unknown) => t.request("POST", `/api/sync/conflicts/${conflictId}/resolve`, { token, body });
+
+      const early = await resolve(b.user.token, reply.conflict_id!, { resolution: "local" });
+      expect([early.status, early.body.error.details.fields]).toEqual([422, { parent_id: "no such comment on this task" }]);
+      // The parent's author brings it back (an offline edit of it, concurrent with its deletion, resolved local).
+      const edit = await a2.push1(a2.update("comment", parent.entity_id, { body: "parent, edited" }));
+      expect(edit.status).toBe("conflict");
+      expect((await resolve(a.user.token, edit.conflict_id!, { resolution: "local" })).body).toMatchObject({ deleted_at: null });
+
+      const local = await resolve(b.user.token, reply.conflict_id!, { resolution: "local" });
+      expect([local.status, local.body.parent_id, local.body.body]).toEqual([200, parent.entity_id, "reply"]);
+      // Only a parent_id conflict reattaches: a plain edit still cannot move the reply.
+      b.learn(reply.entity_id, local.body);
+      const moved = await b.push1(b.update("comment", reply.entity_id, { parent_id: null }));
+      expect([moved.status, moved.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+    });
   });
 
   test("merged and conflict results are written once each with feed origin none; applied ones with the device", async () => {
