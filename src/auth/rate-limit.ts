@@ -18,6 +18,9 @@ export const LOGIN_WINDOW_SECONDS = 15 * 60;
  * and other addresses have their own budget.
  */
 export class LoginLimiter {
+  /** The last attempt of each pair still running on this instance (see {@link oneAtATime}). */
+  private readonly running = new Map<string, Promise<unknown>>();
+
   constructor(
     private readonly db: Executor,
     private readonly clock: Clock,
@@ -33,6 +36,25 @@ export class LoginLimiter {
     const counted = await repo.record(email, address, now.toISOString(), windowEndsAt);
     if (counted.attempts === 1) await repo.deleteExpired(now.toISOString());
     if (counted.attempts > this.points) throw limited(Date.parse(counted.windowEndsAt) - now.getTime());
+  }
+
+  /**
+   * Runs `fn` — a login's {@link attempt}, its password check and its outcome — once this
+   * instance's earlier attempts of the same pair have ended. Logins of one account from one
+   * address on one instance then count one after the other: several right passwords sent at once
+   * (a user's devices starting together) all succeed, each success clearing the count before the
+   * next is counted, instead of the ones over the budget answering 429.
+   */
+  async oneAtATime<T>(email: string, address: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${email}\n${address}`;
+    const run = (this.running.get(key) ?? Promise.resolve()).then(fn);
+    const settled = run.catch(() => {});
+    this.running.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.running.get(key) === settled) this.running.delete(key);
+    }
   }
 
   /** A successful login: the pair's attempts are forgotten. */

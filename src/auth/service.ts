@@ -71,14 +71,17 @@ export class AuthService {
    */
   async login(input: LoginInput, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
-    await this.limiter.attempt(email, clientAddress);
-    const creds = await findCredentialsByEmail(this.deps.db, email);
-    const ok = creds ? await this.hasher.verify(input.password, creds.passwordHash) : await this.hasher.verifyNothing(input.password);
-    if (!creds || !ok || !creds.user.active) {
-      this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: creds?.user.id ?? null });
-      throw badCredentials();
-    }
-    await this.limiter.succeeded(email, clientAddress);
+    const creds = await this.limiter.oneAtATime(email, clientAddress, async () => {
+      await this.limiter.attempt(email, clientAddress);
+      const found = await findCredentialsByEmail(this.deps.db, email);
+      const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
+      if (!found || !ok || !found.user.active) {
+        this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: found?.user.id ?? null });
+        throw badCredentials();
+      }
+      await this.limiter.succeeded(email, clientAddress);
+      return found;
+    });
     const user = creds.user;
     const deviceId = input.deviceId ? input.deviceId.toLowerCase() : null;
     if (deviceId) {

@@ -86,6 +86,16 @@ forEachDialect("login rate limit window and storage", ({ db }) => {
     await expect(fail(u.email)).rejects.toMatchObject({ status: 429 });
   });
 
+  test("more right passwords at once than the budget (one instance): every one succeeds", async () => {
+    const u = await t.createUser();
+    const logins = Array.from({ length: 3 * LOGIN_FAILURES_ALLOWED }, () => t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } }));
+    expect((await Promise.all(logins)).map((r) => r.status)).toEqual(Array(3 * LOGIN_FAILURES_ALLOWED).fill(200));
+    // Wrong ones at once still get exactly the budget.
+    const guesses = Array.from({ length: 2 * LOGIN_FAILURES_ALLOWED }, (_, i) => t.request("POST", "/api/auth/login", { body: { email: u.email, password: `guess-${i}` } }));
+    const statuses = (await Promise.all(guesses)).map((r) => r.status);
+    expect([statuses.filter((s) => s === 401).length, statuses.filter((s) => s === 429).length]).toEqual([LOGIN_FAILURES_ALLOWED, LOGIN_FAILURES_ALLOWED]);
+  });
+
   test("a success leaves no row; expired rows are deleted when a new window starts", async () => {
     const u = await t.createUser();
     await expect(fail(u.email, "192.0.2.1")).rejects.toMatchObject({ status: 401 });
