@@ -5,6 +5,11 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+/** The instant `days` days before `now`, as stored (ISO 8601): the cutoff of a retention period. */
+export function daysBefore(now: Date, days: number): string {
+  return new Date(now.getTime() - days * 86_400_000).toISOString();
+}
+
 /** A clock that tests move by hand. */
 export class ManualClock implements Clock {
   constructor(private t: Date = new Date("2026-01-01T00:00:00.000Z")) {}

@@ -23,7 +23,7 @@ export const authRoutes = (s: Services) =>
       "/api/auth/login",
       async ({ body, request, server }) => {
         const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), s.deps.config.trustedProxies);
-        return toTokenResponse(await s.auth.login({ email: body.email, password: body.password, deviceId: body.device_id }, address));
+        return toTokenResponse(await s.auth.login(body, address));
       },
       { body: LoginBody, response: { 200: TokenResponse }, detail: detail("Log in with email and password") },
     )

@@ -8,7 +8,7 @@ import type { User } from "../users/model";
 import type { PasswordHasher } from "../users/password";
 import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/service";
-import type { AuthContext } from "./model";
+import type { AuthContext, LoginBody } from "./model";
 import { LoginLimiter } from "./rate-limit";
 import { RefreshTokenRepo } from "./repo";
 import { loadSecret } from "./secret";
@@ -21,13 +21,6 @@ export interface Session {
   expiresIn: number;
   user: User;
 }
-
-export interface LoginInput {
-  email: string;
-  password: string;
-  deviceId?: string | null;
-}
-
 
 const badCredentials = () => unauthenticated("invalid email or password");
 const badRefresh = () => unauthenticated("invalid or expired refresh token");
@@ -67,9 +60,9 @@ export class AuthService {
    * Checks the password and opens a session (a new refresh-token family). Unknown email, wrong
    * password and deactivated user all answer the same 401; failures are rate limited per
    * (email, `clientAddress`), shared across instances (the attempt is counted before the password is
-   * checked, and forgotten on success). A `deviceId` must be one of the user's devices, not revoked.
+   * checked, and forgotten on success). A `device_id` must be one of the user's devices, not revoked.
    */
-  async login(input: LoginInput, clientAddress: string): Promise<Session> {
+  async login(input: LoginBody, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
     const creds = await this.limiter.oneAtATime(email, clientAddress, async () => {
       await this.limiter.attempt(email, clientAddress);
@@ -83,7 +76,7 @@ export class AuthService {
       return found;
     });
     const user = creds.user;
-    const deviceId = input.deviceId ? input.deviceId.toLowerCase() : null;
+    const deviceId = input.device_id ? input.device_id.toLowerCase() : null;
     if (deviceId) {
       const device = await new DeviceRepo(this.deps.db, user.orgId).find(deviceId);
       if (!device || device.userId !== user.id) throw invalid({ device_id: "not one of your devices" });
@@ -176,7 +169,7 @@ export class AuthService {
     if (!user?.active) throw unauthenticated("the account is not active");
     if (claims.deviceId && (!device || device.userId !== user.id || device.revokedAt)) throw unauthenticated("this device has been revoked");
     if (ended && !opts.endedSessionOk) throw unauthenticated("the session has ended (a logout, a new password, or a refresh token used twice)");
-    if (device) await devices.seen(device, this.deps.clock.now());
+    if (device) await devices.touchLastSeen(device, this.deps.clock.now());
     return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
   }
 

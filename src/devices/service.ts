@@ -1,13 +1,13 @@
 import { RefreshTokenRepo } from "../auth/repo";
 import type { AuthContext } from "../auth/model";
-import { DomainError, invalid, notFound } from "../errors";
 import type { PageRequest, PageResult } from "../db/page";
+import { DomainError, invalid, notFound } from "../errors";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
 import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/service";
-import type { Device } from "./model";
+import type { CreateDeviceBody, Device } from "./model";
 import { DeviceRepo, findDeviceAnyOrg } from "./repo";
 
 /** Whose device is being created: an `AuthContext` fits. */
@@ -16,18 +16,11 @@ export interface DeviceOwner {
   orgId: string;
 }
 
-export interface NewDevice {
-  /** A client-chosen UUID (409 `already_exists` when taken); generated otherwise. */
-  id?: string;
-  name: string;
-  platform?: string | null;
-}
-
 /** Devices: the keys of vector clocks, bound to access tokens; revoking one ends its sessions. */
 export class DeviceService {
   constructor(private readonly deps: Deps) {}
 
-  async create(owner: DeviceOwner, input: NewDevice): Promise<Device> {
+  async create(owner: DeviceOwner, input: CreateDeviceBody): Promise<Device> {
     const name = input.name.trim();
     const fields: Record<string, string> = {};
     if (name === "" || name.length > 200) fields.name = "must be 1 to 200 characters";

@@ -1,7 +1,6 @@
+import { daysBefore } from "../time";
 import { RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
-
-const DAY_MS = 86_400_000;
 
 /** The tables this job prunes, in order, each under its key in the job's result. */
 const TABLES: { key: string; remove: (repo: RetentionRepo, cutoff: string, limit: number) => Promise<number> }[] = [
@@ -20,7 +19,7 @@ export const cleanupSyncLogs: Job = {
   schedule: "30 3 * * *",
   description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept)",
   async run(ctx: JobContext): Promise<JobResult> {
-    const cutoff = new Date(ctx.now.getTime() - ctx.config.syncLogRetentionDays * DAY_MS).toISOString();
+    const cutoff = daysBefore(ctx.now, ctx.config.syncLogRetentionDays);
     const repo = new RetentionRepo(ctx.db);
     const deleted: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t.key, 0]));
     let pending = TABLES;

@@ -1,7 +1,6 @@
+import { daysBefore } from "../time";
 import { PURGE_PHASES, RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
-
-const DAY_MS = 86_400_000;
 
 /**
  * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted at least
@@ -17,12 +16,12 @@ export const cleanupTombstones: Job = {
   schedule: "0 3 * * *",
   description: "hard-delete tombstones older than TOMBSTONE_RETENTION_DAYS",
   async run(ctx: JobContext): Promise<JobResult> {
-    const cutoff = new Date(ctx.now.getTime() - ctx.config.tombstoneRetentionDays * DAY_MS).toISOString();
+    const cutoff = daysBefore(ctx.now, ctx.config.tombstoneRetentionDays);
     const totals = { projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
     const horizons = new Map<string, number>();
     for (const phase of PURGE_PHASES) {
       while (!ctx.signal.aborted) {
-        const ids = await new RetentionRepo(ctx.db).expired(phase, cutoff, ctx.batchSize);
+        const ids = await new RetentionRepo(ctx.db).listExpired(phase, cutoff, ctx.batchSize);
         if (ids.length === 0) break;
         const batch = await ctx.db.transaction(async (tx) => {
           const repo = new RetentionRepo(tx);

@@ -61,7 +61,7 @@ function inList(values: string[]): { sql: string; params: SqlValue[] } {
 export class RetentionRepo {
   constructor(private readonly exec: Executor) {}
 
-  async expired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
+  async listExpired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
     const rows = await this.exec.all<{ id: string }>(phase.select, [cutoff, limit]);
     return rows.map((r) => r.id);
   }
@@ -109,12 +109,8 @@ export class RetentionRepo {
   }
 
   /** Deletes up to `limit` sync log rows created before `cutoff`; returns how many. */
-  async deleteSyncLogs(cutoff: string, limit: number): Promise<number> {
-    const { changes } = await this.exec.run(
-      "DELETE FROM sync_log WHERE id IN (SELECT id FROM sync_log WHERE created_at < ? ORDER BY created_at LIMIT ?)",
-      [cutoff, limit],
-    );
-    return changes;
+  deleteSyncLogs(cutoff: string, limit: number): Promise<number> {
+    return this.deleteOldest("sync_log", "created_at", cutoff, limit);
   }
 
   /**
@@ -134,11 +130,13 @@ export class RetentionRepo {
   }
 
   /** Deletes up to `limit` metrics snapshots whose window ended before `cutoff`, oldest first; returns how many. */
-  async deleteMetricsSnapshots(cutoff: string, limit: number): Promise<number> {
-    const { changes } = await this.exec.run(
-      "DELETE FROM sync_metrics_snapshots WHERE id IN (SELECT id FROM sync_metrics_snapshots WHERE window_end < ? ORDER BY window_end LIMIT ?)",
-      [cutoff, limit],
-    );
+  deleteMetricsSnapshots(cutoff: string, limit: number): Promise<number> {
+    return this.deleteOldest("sync_metrics_snapshots", "window_end", cutoff, limit);
+  }
+
+  /** Deletes up to `limit` rows of `table` (keyed by `id`) whose `column` is before `cutoff`, oldest first. */
+  private async deleteOldest(table: "sync_log" | "sync_metrics_snapshots", column: "created_at" | "window_end", cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < ? ORDER BY ${column} LIMIT ?)`, [cutoff, limit]);
     return changes;
   }
 

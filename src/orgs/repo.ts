@@ -37,7 +37,7 @@ export class OrgRepo {
     return rows.map(toOrg);
   }
 
-  async any(): Promise<boolean> {
+  async hasAny(): Promise<boolean> {
     return (await this.exec.get("SELECT id FROM organizations LIMIT 1")) !== undefined;
   }
 

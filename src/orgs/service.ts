@@ -84,13 +84,13 @@ export class OrgService {
    * shown once. Returns null when an organization exists (also when another process won the race).
    */
   async ensureBootstrap(): Promise<BootstrapAccount | null> {
-    if (await new OrgRepo(this.deps.db).any()) return null;
+    if (await new OrgRepo(this.deps.db).hasAny()) return null;
     const password = generatePassword();
     const hash = await this.hasher.hash(password);
     const now = this.deps.clock.now().toISOString();
     return this.deps.db.transaction(async (tx) => {
       const orgs = new OrgRepo(tx);
-      if (await orgs.any()) return null;
+      if (await orgs.hasAny()) return null;
       const org: Organization = { id: newId(), ...BOOTSTRAP_ORG, createdAt: now };
       if (!(await orgs.put(org))) return null;
       const admin = { id: newId(), orgId: org.id, email: BOOTSTRAP_EMAIL, name: "Administrator", role: "admin" as const, active: true, createdAt: now, updatedAt: now };

@@ -83,6 +83,7 @@ export async function listConflictsAnyOrg(exec: Executor, opts: { orgId?: string
   return rows.map(toConflict);
 }
 
+/** The `conflicts` rows of one organization (the queue a person resolves). */
 export class ConflictRepo {
   constructor(
     private readonly exec: Executor,

@@ -34,6 +34,7 @@ export interface ResolveInput {
 /** Attempts of a resolution whose record a concurrent write changed under it (Postgres). */
 const MAX_ATTEMPTS = 5;
 
+/** The conflict queue: list, show and resolve, for the API (one organization) and the CLI (any). */
 export class ConflictService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 

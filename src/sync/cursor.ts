@@ -14,6 +14,7 @@ export interface Cursor {
 
 const PREFIX = "c1.";
 
+/** The cursor as clients carry it: `c1.` and the base64url of `org:pos[:snapshotAt]`. */
 export function encodeCursor(c: Cursor): string {
   const parts = [c.orgId, String(c.pos)];
   if (c.snapshotAt !== undefined && c.snapshotAt > c.pos) parts.push(String(c.snapshotAt));

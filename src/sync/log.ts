@@ -33,6 +33,7 @@ export interface SyncLogEntry {
   createdAt: string;
 }
 
+/** Per-status counts of a push, all zero (a sync log row's `counts` before any change is decided). */
 export const noCounts = (): Record<ChangeStatus, number> => ({ applied: 0, merged: 0, conflict: 0, duplicate: 0, stale: 0, rejected: 0 });
 
 const LOG_COLUMNS = columns([

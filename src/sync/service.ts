@@ -5,6 +5,7 @@
  * the others are buffered — `flushLog`/`close` write them out).
  */
 import type { AuthContext } from "../auth/model";
+import { isTransactionConflict } from "../db/errors";
 import type { Database } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
@@ -48,8 +49,8 @@ function settled<T>(p: Promise<T>): Promise<T> {
 
 /** Whole-batch attempts when Postgres aborts the transaction (deadlock, serialization failure). */
 const MAX_TX_ATTEMPTS = 3;
-const RETRYABLE_PG_CODES = new Set(["40P01", "40001"]);
 
+/** Push and pull (api-contract.md, "Sync"): the device checks, the batch retries on Postgres, the sync log. */
 export class SyncService {
   private readonly logBuffer: SyncLogBuffer;
 
@@ -188,7 +189,7 @@ export class SyncService {
     const device = await devices.find(deviceId);
     if (!device || device.userId !== caller.userId) throw forbidden("device_id is not one of your devices");
     if (device.revokedAt !== null) throw forbidden("this device is revoked");
-    await devices.seen(device, this.deps.clock.now());
+    await devices.touchLastSeen(device, this.deps.clock.now());
     return device.id;
   }
 
@@ -198,9 +199,8 @@ export class SyncService {
       try {
         return await fn();
       } catch (err) {
-        const code = (err as { code?: unknown })?.code;
-        if (attempt >= MAX_TX_ATTEMPTS || typeof code !== "string" || !RETRYABLE_PG_CODES.has(code)) throw err;
-        this.deps.log.warn("sync_push_retry", { attempt, code });
+        if (attempt >= MAX_TX_ATTEMPTS || !isTransactionConflict(err)) throw err;
+        this.deps.log.warn("sync_push_retry", { attempt, code: (err as { code: string }).code });
       }
     }
   }
