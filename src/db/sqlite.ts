@@ -84,6 +84,9 @@ export class SqliteDatabase implements Database {
   readonly checkpointer: Checkpointer | null = null;
   /** The file opened (device and inode), to notice it removed or replaced under the server ({@link verify}). */
   private readonly file: { path: string; dev: number; ino: number } | null = null;
+  /** Transactions waiting for the next group, and whether a run of it is queued behind the lock. */
+  private queued: Queued[] = [];
+  private groupScheduled = false;
 
   /**
    * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created,
@@ -168,21 +171,22 @@ export class SqliteDatabase implements Database {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.groupScheduled) {
-        this.groupScheduled = true;
-        void this.lock.run(() => this.runGroup());
-      }
+      this.scheduleGroup();
     });
   }
 
-  private queued: Queued[] = [];
-  private groupScheduled = false;
+  /** Queues a run of the next group behind the lock, unless one is queued already. */
+  private scheduleGroup(): void {
+    if (this.groupScheduled) return;
+    this.groupScheduled = true;
+    void this.lock.run(() => this.runGroup());
+  }
 
   /** Runs the transactions queued so far (up to MAX_GROUP) and commits them together. */
   private async runGroup(): Promise<void> {
     const group = this.queued.splice(0, MAX_GROUP);
-    this.groupScheduled = this.queued.length > 0;
-    if (this.groupScheduled) void this.lock.run(() => this.runGroup());
+    this.groupScheduled = false;
+    if (this.queued.length > 0) this.scheduleGroup();
     if (group.length === 0) return;
 
     const done: { m: Queued; result: unknown; state: TxState }[] = [];
@@ -237,10 +241,7 @@ export class SqliteDatabase implements Database {
   private requeue(members: Queued[]): void {
     if (members.length === 0) return;
     this.queued.unshift(...members);
-    if (!this.groupScheduled) {
-      this.groupScheduled = true;
-      void this.lock.run(() => this.runGroup());
-    }
+    this.scheduleGroup();
   }
 
   async close(): Promise<void> {
