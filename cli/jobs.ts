@@ -6,7 +6,7 @@ import { CliError } from "./failure";
 import { printList, printRecord } from "./output";
 
 /** A run's result as `key=value` pairs, e.g. `tasks=3 comments=1 batches=2`. */
-export function formatResult(result: JobRunView["result"]): string {
+function formatResult(result: JobRunView["result"]): string {
   if (!result) return "";
   return Object.entries(result)
     .map(([k, v]) => `${k}=${v}`)

@@ -13,7 +13,7 @@ export function printList<T>(rows: T[], columns: Column<T>[], json: boolean, toJ
 }
 
 /** An aligned plain-text table (two spaces between columns, no trailing blanks). */
-export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
+function formatTable<T>(rows: T[], columns: Column<T>[]): string {
   const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
   const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
   return cells.map((line) => line.map((s, i) => s.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";

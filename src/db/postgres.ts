@@ -9,7 +9,7 @@ type Sql = postgres.Sql | postgres.TransactionSql;
 const placeholderCache = new Map<string, string>();
 
 /** Rewrites the portable `?` placeholders to Postgres' `$1, $2, …` (our SQL never has `?` in literals). */
-export function toPgPlaceholders(sql: string): string {
+function toPgPlaceholders(sql: string): string {
   let out = placeholderCache.get(sql);
   if (out === undefined) {
     let n = 0;
@@ -67,7 +67,7 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /** Whether a postgres.js failure means the connection is gone or cannot be made (rather than a failed statement). */
-export function isConnectionLoss(err: unknown): boolean {
+function isConnectionLoss(err: unknown): boolean {
   if (err instanceof ConnectionLostError) return true;
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === "string" && (CONNECTION_CODES.has(code) || code.startsWith("08"));

@@ -36,7 +36,7 @@ export const SQLITE_PRAGMAS: readonly string[] = [
 ];
 
 /** The read connection: small cache, and it never writes (`query_only`). */
-export const SQLITE_READER_PRAGMAS: readonly string[] = [
+const SQLITE_READER_PRAGMAS: readonly string[] = [
   "PRAGMA busy_timeout = 5000",
   "PRAGMA cache_size = -8192",
   "PRAGMA temp_store = MEMORY",

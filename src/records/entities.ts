@@ -128,7 +128,7 @@ export function taskTagRows(orgId: string, taskId: string, createdAt: string, ta
  * before the transaction (the first write's `stored` tags) are deleted by key, then every row goes
  * in multi-row INSERTs.
  */
-export const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
+const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
   const first = new Map<string, TaskTagsTouch>();
   const last = new Map<string, TaskTagsTouch>();
   for (const item of items) {

@@ -31,7 +31,7 @@ const MAX_ATTEMPTS = 5;
 export const etagOf = (r: { version: number }): string => `"${r.version}"`;
 
 /** True when the `If-Match` header matches the version (`*`, or a listed tag equal to it; `W/` is ignored). */
-export function ifMatchAccepts(header: string, version: number): boolean {
+function ifMatchAccepts(header: string, version: number): boolean {
   const etag = etagOf({ version });
   return listedTags(header).some((tag) => tag === "*" || tag === etag || tag === String(version));
 }
@@ -42,7 +42,7 @@ const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== n
  * Throws 412 (If-Match) or 409 (body version) when `current` does not satisfy `p`, with the current
  * record at `details.current` and its `ETag` (a client can retry with it at once).
  */
-export function checkPrecondition(current: { version: number } & object, p: Precondition): void {
+function checkPrecondition(current: { version: number } & object, p: Precondition): void {
   if (p.ifMatch !== undefined && p.ifMatch !== null && !ifMatchAccepts(p.ifMatch, current.version))
     throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current }, { etag: etagOf(current) });
   if (p.version !== undefined && p.version !== current.version)

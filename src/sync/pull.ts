@@ -42,7 +42,7 @@ export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: str
 }
 
 /** The incremental page after `cursor` (deletes included, `deviceId`'s own applied writes left out); `cursor.snapshotAt` is ignored. */
-export async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
+async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
   const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId, withState: true });
   return { changes: page.changes, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore, state: page.state! };
 }

@@ -71,7 +71,7 @@ export class TaskService {
 }
 
 /** The contract's history entry. */
-export function historyView(e: HistoryEntry): TaskHistoryEntry {
+function historyView(e: HistoryEntry): TaskHistoryEntry {
   return {
     id: e.id,
     task_id: e.entityId,
