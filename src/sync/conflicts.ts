@@ -8,7 +8,7 @@
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { type PageRequest, type PageResult, pageFrom } from "../http/pagination";
-import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -29,9 +29,6 @@ export interface ResolveInput {
   resolution: Resolution;
   data?: Record<string, unknown>;
 }
-
-/** Attempts of a resolution whose record a concurrent write changed under it (Postgres). */
-const MAX_ATTEMPTS = 5;
 
 export class ConflictService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
@@ -127,7 +124,7 @@ export class ConflictService {
           deleted: plan.deleted,
         });
       } catch (err) {
-        if (!(err instanceof WriteConflict) || attempt >= MAX_ATTEMPTS) throw err;
+        if (!(err instanceof WriteConflict) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
       }
     }
   }
