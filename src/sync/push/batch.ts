@@ -11,7 +11,7 @@ import { DomainError } from "../../errors";
 import { newId } from "../../ids";
 import { type AnyRecord, isEntityKind, MAX_WRITE_ATTEMPTS, recordRepo, WriteConflict } from "../../records";
 import { type MalformedChange, type ParsedChange, parseChange } from "../change";
-import { pushMergeBudget } from "../merge";
+import { type MergeBudget, pushMergeBudget } from "../merge";
 import type { ChangeError, ChangeResult } from "../model";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import { type ConflictSpec, decide, type DecideContext, type Outcome, type PushContext, refusalOf } from "./decide";
@@ -28,13 +28,16 @@ export class PushBatch {
   private readonly sink: PushSink;
   /** Records written by the batch (sync_log `record_count`). */
   written = 0;
-  /** The diff work the batch's text merges may still spend (one request's share of the event loop). */
-  private readonly mergeBudget = pushMergeBudget();
 
+  /**
+   * `mergeBudget`: the diff work the batch's text merges may still spend (one request's share of
+   * the event loop); the careful pass after a bulk one gets what the bulk pass left.
+   */
   constructor(
     private readonly tx: Tx,
     private readonly ctx: PushContext,
     mode: "bulk" | "savepoints" = "bulk",
+    private readonly mergeBudget: MergeBudget = pushMergeBudget(),
   ) {
     this.state = new BatchState(tx, ctx.orgId, ctx.deviceId);
     const at = ctx.now.toISOString();
@@ -53,7 +56,7 @@ export class PushBatch {
       return results;
     } catch (err) {
       if (!(err instanceof BulkConflict)) throw err;
-      const careful = new PushBatch(this.tx, this.ctx, "savepoints");
+      const careful = new PushBatch(this.tx, this.ctx, "savepoints", this.mergeBudget);
       const results = await careful.run(raw);
       this.written = careful.written;
       return results;
