@@ -2,7 +2,8 @@ import type { VectorClock } from "./clock";
 import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
-import { entityDef, jsonEqual } from "./entities";
+import { entityDef } from "./entities";
+import { jsonEqual } from "./json";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
 
 /** `{field: {old, new}}` of the fields a write changed. */

@@ -16,6 +16,7 @@ export * from "./entities";
 export * from "./feed";
 export * from "./feed-json";
 export * from "./history";
+export * from "./json";
 export * from "./model";
 export * from "./refs";
 export * from "./repo";

@@ -13,6 +13,11 @@ export interface KnownRecords {
   user(id: string): boolean | undefined;
 }
 
+/** A reply's parent must be a comment on the reply's own task: true when `parent` is one on `taskId`. */
+export function isParentOnTask(parent: AnyRecord | null | undefined, taskId: unknown): boolean {
+  return parent !== null && parent !== undefined && (parent as RecordOf["comment"]).task_id === taskId;
+}
+
 /**
  * Checks the references a write sets (only those that changed, or all on create) against the
  * caller's organization: a task's `project_id` must be a live project and `assignee_id` a user of
@@ -60,7 +65,7 @@ export async function checkReferences<K extends EntityKind>(
           parent,
           "SELECT id FROM comments WHERE id = ? AND org_id = ? AND task_id = ? AND deleted_at IS NULL",
           [parent, orgId, c.task_id],
-          (r) => (r as RecordOf["comment"]).task_id === c.task_id,
+          (r) => isParentOnTask(r, c.task_id),
         ))
       )
         errors.parent_id = "no such comment on this task";

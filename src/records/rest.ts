@@ -8,7 +8,7 @@ import { DomainError } from "../errors";
 import { listedTags } from "../http/conditional";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
-import { changedFields, WriteConflict, writeRecord } from "./write";
+import { changedFields, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
 
 /** Who writes: the authenticated user of the caller's organization. */
 export interface Actor {
@@ -23,9 +23,6 @@ export interface Precondition {
   /** The body's `version` field, when present. */
   version?: number;
 }
-
-/** Attempts of an unlocked update whose compare-and-set lost against a concurrent write. */
-const MAX_ATTEMPTS = 5;
 
 /** The strong entity tag of a record: `"<version>"`. */
 export const etagOf = (r: { version: number }): string => `"${r.version}"`;
@@ -101,7 +98,7 @@ async function withRetry<K extends EntityKind>(
       const current = err.current as RecordOf[K] | undefined;
       if (!current || current.deleted_at !== null) return repo.mustGetLive(id); // gone meanwhile: 404
       if (hasLock(pre)) checkPrecondition(current, pre);
-      if (attempt >= MAX_ATTEMPTS) throw err;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw err;
     }
   }
 }

@@ -8,9 +8,10 @@ import type { Executor, Tx } from "../db/types";
 import { DomainError, invalid } from "../errors";
 import { isUuid, newId } from "../ids";
 import { serverWrite, type VectorClock } from "./clock";
-import { entityDef, jsonEqual } from "./entities";
+import { entityDef } from "./entities";
 import { flushFeed } from "./feed";
 import { fieldChanges, flushHistory, type HistoryEntry } from "./history";
+import { changedKeys } from "./json";
 import { ENTITY_KINDS, type EntityKind, type HistoryAction, type RecordOf } from "./model";
 import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
@@ -56,6 +57,13 @@ export interface WriteInput<K extends EntityKind> {
    */
   reattach?: boolean;
 }
+
+/**
+ * Attempts of one write whose compare-and-set keeps losing to concurrent writes ({@link WriteConflict},
+ * Postgres): an unlocked REST update, a conflict resolution, a pushed change. Each attempt starts
+ * again from the record as it now is; past the last, the caller fails.
+ */
+export const MAX_WRITE_ATTEMPTS = 5;
 
 /** The stored version moved on between the read and the write: nothing was written. `details.current` is the stored record. */
 export class WriteConflict<K extends EntityKind = EntityKind> extends DomainError {
@@ -226,9 +234,7 @@ export async function storeWrites(tx: Tx, orgId: string, writes: readonly Prepar
  */
 export function changedFields<K extends EntityKind>(kind: K, record: RecordOf[K], data: Record<string, unknown>): string[] {
   const checked = checkFields(kind, data);
-  if (!checked.ok) return Object.keys(data);
-  const r = record as unknown as Record<string, unknown>;
-  return Object.keys(checked.data).filter((f) => !jsonEqual(r[f], checked.data[f]));
+  return checked.ok ? changedKeys(checked.data, record) : Object.keys(data);
 }
 
 /** The record's keys in table column order (id first), as reads return them. */

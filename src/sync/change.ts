@@ -6,7 +6,7 @@
 import { isUuid } from "../ids";
 import { checkFields, type EntityKind, failureDetails, failureMessage, isEntityKind } from "../records";
 import { validateClock, type VectorClock } from "../records/clock";
-import type { ChangeError } from "./model";
+import type { ChangeError, ChangeErrorCode } from "./model";
 
 export type ChangeOp = "create" | "update" | "delete";
 
@@ -49,7 +49,7 @@ export function parseChange(raw: unknown): ParseResult {
   const entity = str(raw.entity);
   const entityId = str(raw.entity_id);
   const hash = changeId === null ? null : payloadHash(raw);
-  const reject = (code: string, message: string, details?: Record<string, unknown>): ParseResult =>
+  const reject = (code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ParseResult =>
     bad(changeId, rawChangeId, entity, entityId, code, message, hash, details);
 
   if (changeId === null) return reject("invalid_change", "change_id must be a UUID");
@@ -96,7 +96,7 @@ function bad(
   rawChangeId: string | null,
   entity: string | null,
   entityId: string | null,
-  code: string,
+  code: ChangeErrorCode,
   message: string,
   hash: string | null = null,
   details?: Record<string, unknown>,

@@ -9,7 +9,7 @@ import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { pageFrom } from "../http/pagination";
-import { type AnyRecord, type Comment, jsonEqual, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, Resolution } from "./model";
@@ -30,9 +30,6 @@ export interface ResolveInput {
   resolution: Resolution;
   data?: Record<string, unknown>;
 }
-
-/** Attempts of a resolution whose record a concurrent write changed under it (Postgres). */
-const MAX_ATTEMPTS = 5;
 
 /** The conflict queue: list, show and resolve, for the API (one organization) and the CLI (any). */
 export class ConflictService {
@@ -130,7 +127,7 @@ export class ConflictService {
           reattach: c.entity === "comment" && c.fields.includes("parent_id"),
         });
       } catch (err) {
-        if (!(err instanceof WriteConflict) || attempt >= MAX_ATTEMPTS) throw err;
+        if (!(err instanceof WriteConflict) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
       }
     }
   }

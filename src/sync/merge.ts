@@ -1,7 +1,8 @@
 /**
  * Field-by-field three-way merge of CONCURRENT changes (contract: api-contract.md,
  * "Automatic merge rules"). Pure module: no I/O; from the rest of the app it imports only the
- * record model (src/records/model.ts: the entity kinds, the statuses and the priority ranks).
+ * record model (src/records/model.ts: the entity kinds, the statuses and the priority ranks) and
+ * the JSON equality (src/records/json.ts).
  *
  * Every rule is symmetric in (local, remote), so merging A's changes onto B's state and
  * B's changes onto A's state give the same values and the same conflict fields whenever
@@ -9,6 +10,7 @@
  */
 
 import { diffArrays, type ArrayChange } from "diff";
+import { jsonEqual } from "../records/json";
 import { type EntityKind, PRIORITY_RANK, type TaskStatus } from "../records/model";
 
 /** A record's writable fields (no id/version/vector_clock/timestamps). */
@@ -102,15 +104,15 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
   for (const field of Object.keys(local).sort()) {
     const l = own(local, field);
     const r = own(remote, field);
-    if (deepEqual(l, r)) continue;
+    if (jsonEqual(l, r)) continue;
     if (base === null) {
       conflicts.push(field);
       continue;
     }
     const b = own(base, field);
-    if (deepEqual(l, b)) continue; // only remote changed
+    if (jsonEqual(l, b)) continue; // only remote changed
     const rule = own(RULES[entity], field);
-    const decided = deepEqual(r, b) ? l : rule ? rule(b, l, r, budget) : CONFLICT;
+    const decided = jsonEqual(r, b) ? l : rule ? rule(b, l, r, budget) : CONFLICT;
     if (decided === CONFLICT) conflicts.push(field);
     else Object.defineProperty(merged, field, { value: decided, enumerable: true, writable: true, configurable: true });
   }
@@ -201,25 +203,9 @@ export function changedFields(before: Fields | null, after: Fields | null): Reco
   for (const key of [...keys].sort()) {
     const o = before ? own(before, key) ?? null : null;
     const n = after ? own(after, key) ?? null : null;
-    if (before === null || after === null || !deepEqual(o, n)) changes.push([key, { old: o, new: n }]);
+    if (before === null || after === null || !jsonEqual(o, n)) changes.push([key, { old: o, new: n }]);
   }
   return Object.fromEntries(changes);
-}
-
-/** Structural equality of JSON-like values (key order ignored; `undefined` properties count as absent). */
-export function deepEqual(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (typeof x !== "object" || typeof y !== "object" || x === null || y === null) return false;
-  if (Array.isArray(x) !== Array.isArray(y)) return false;
-  if (Array.isArray(x) && Array.isArray(y)) {
-    return x.length === y.length && x.every((v, i) => deepEqual(v, y[i]));
-  }
-  const xo = x as Record<string, unknown>;
-  const yo = y as Record<string, unknown>;
-  const xKeys = Object.keys(xo).filter((k) => xo[k] !== undefined);
-  const yKeys = Object.keys(yo).filter((k) => yo[k] !== undefined);
-  if (xKeys.length !== yKeys.length) return false;
-  return xKeys.every((k) => Object.prototype.hasOwnProperty.call(yo, k) && deepEqual(xo[k], yo[k]));
 }
 
 // ---- rules and helpers ----------------------------------------------------

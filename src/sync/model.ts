@@ -61,9 +61,25 @@ export const PushBody = t.Object(
 );
 export type PushBody = Static<typeof PushBody>;
 
+/** `error.code` of a rejected change (docs/sync-design.md, "Checking one change"). */
+export const CHANGE_ERROR_CODES = [
+  "invalid_change",
+  "unknown_entity",
+  "unknown_op",
+  "invalid_clock",
+  "validation_failed",
+  "forged_clock",
+  "not_found",
+  "forbidden",
+  "already_exists",
+  "change_id_reused",
+] as const;
+export type ChangeErrorCode = (typeof CHANGE_ERROR_CODES)[number];
+
 export const ChangeError = t.Object(
   {
-    code: t.String(),
+    // The document lists the codes; the server only builds them as ChangeErrorCode, readers see a string.
+    code: t.String({ enum: [...CHANGE_ERROR_CODES] }),
     message: t.String(),
     details: t.Optional(t.Record(t.String(), t.Unknown())),
   },

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { jsonEqual as deepEqual } from "../../src/records/json";
 import { PRIORITY_RANK, type EntityKind } from "../../src/records/model";
 import {
   STATUS_PRECEDENCE,
   changedFields,
-  deepEqual,
   diffTokens,
   mergeRecord,
   mergeTags,

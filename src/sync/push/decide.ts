@@ -1,0 +1,311 @@
+/**
+ * The decision of one well-formed pushed change (docs/sync-design.md, "The decision"): checked
+ * against the record the batch holds, then what to write (fields, clock, origin, deletion) and
+ * which Conflict to keep. How and when writes are stored is the caller's: they all go through
+ * {@link DecideContext.write}.
+ */
+import type { Executor } from "../../db/types";
+import { DomainError, invalid } from "../../errors";
+import {
+  type AnyRecord,
+  changedKeys,
+  checkFields,
+  checkReferences,
+  type Comment,
+  type EntityKind,
+  fieldsOf,
+  type HistoryAction,
+  isParentOnTask,
+  jsonEqual,
+  type KnownRecords,
+  requireCommentAuthor,
+  requireCommentDeleter,
+  type WriteInput,
+} from "../../records";
+import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../../records/clock";
+import type { ParsedChange } from "../change";
+import { type MergeBudget, mergeRecord } from "../merge";
+import { CHANGE_ERROR_CODES, type ChangeError, type ChangeErrorCode, type ChangeStatus } from "../model";
+import { changeError } from "./results";
+
+/** Who pushes, and the time every write of the batch carries. */
+export interface PushContext {
+  orgId: string;
+  userId: string;
+  /** The pushing device, already checked to be the caller's and not revoked. */
+  deviceId: string;
+  /** The pusher administers the organization: its devices may delete (moderate) any comment. */
+  admin: boolean;
+  now: Date;
+}
+
+/** A change refused for a sync-specific reason (the write core's refusals are DomainErrors). */
+class ChangeRejected extends Error {
+  constructor(
+    readonly code: ChangeErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+/** What a change's decision wrote, and the Conflict it recorded, if any. */
+export interface Outcome {
+  status: ChangeStatus;
+  record: AnyRecord;
+  wrote: boolean;
+  conflict?: ConflictSpec;
+}
+
+/** The parts of a Conflict that the decision knows, the sides as Conflicts show them (docs/sync-design.md, "Conflicts"). */
+export interface ConflictSpec {
+  fields: string[];
+  local: Record<string, unknown>;
+  remote: Record<string, unknown>;
+  base: Record<string, unknown> | null;
+}
+
+/** The batch's records as a decision reads them. */
+export interface BatchView {
+  /** The current record (a tombstone included) when the batch holds it. */
+  record(kind: EntityKind, id: unknown): AnyRecord | undefined;
+  /** The organization's device ids, revoked ones included. */
+  readonly devices: ReadonlySet<string>;
+  /** For the write core's reference checks. */
+  readonly known: KnownRecords;
+  /** The record at `version` from history, null when unknown. */
+  snapshot(kind: EntityKind, id: string, version: number): Promise<AnyRecord | null>;
+}
+
+/** What {@link decide} works with: who pushes, the batch, the merge budget, and where writes go. */
+export interface DecideContext {
+  push: PushContext;
+  /** The transaction (or savepoint) the change is decided in. */
+  tx: Executor;
+  batch: BatchView;
+  mergeBudget: MergeBudget;
+  /** Stores or queues a write; answers the record as written. */
+  write(input: WriteInput<EntityKind>): Promise<AnyRecord>;
+}
+
+/**
+ * The error of a change refused by a rule — a {@link ChangeRejected} or a DomainError of the write
+ * core — as its answer carries it; undefined for any other error (which fails the whole batch).
+ */
+export function refusalOf(err: unknown): ChangeError | undefined {
+  if (err instanceof ChangeRejected) return changeError(err.code, err.message, err.details);
+  if (err instanceof DomainError && isChangeErrorCode(err.code))
+    return changeError(err.code, err.message, Object.keys(err.details).length ? err.details : undefined);
+  return undefined;
+}
+
+const isChangeErrorCode = (code: string): code is ChangeErrorCode => (CHANGE_ERROR_CODES as readonly string[]).includes(code);
+
+/** Decides a well-formed change against the record's current state and writes what it must. */
+export async function decide(cx: DecideContext, c: ParsedChange): Promise<Outcome> {
+  const current = cx.batch.record(c.entity, c.entityId);
+  // An update or delete of a record the server does not hold (never created, or its tombstone purged)
+  // is not_found whatever its clock: with no stored clock, any other device's counter would read as forged.
+  if (!current && c.op !== "create") throw new ChangeRejected("not_found", `${c.entity} not found`);
+  const forged = findForgedKey(c.clock, { deviceId: cx.push.deviceId, knownDevices: (k) => cx.batch.devices.has(k), stored: current?.vector_clock ?? null });
+  if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
+  // Another user's comment: its author edits it, an admin may delete it, nobody else touches it (403 `forbidden` over REST).
+  if (c.entity === "comment" && current && c.op !== "create") {
+    if (c.op === "delete") requireCommentDeleter(current as Comment, cx.push.userId, cx.push.admin);
+    else requireCommentAuthor(current as Comment, cx.push.userId);
+  }
+
+  if (c.op === "create") {
+    if (!current) return create(cx, c);
+    if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
+    throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`);
+  }
+  if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`); // (narrows the type: checked above)
+  if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
+  const after = compareClocks(c.clock, current.vector_clock) === "AFTER";
+
+  if (current.deleted_at !== null) return onTombstone(cx, c, current, after);
+  if (c.op === "delete") return deleteLive(cx, c, current, after);
+  if (c.entity === "comment" && cx.batch.record("task", (current as Comment).task_id)?.deleted_at) return orphanUpdate(cx, c, current);
+  return after ? update(cx, c, current) : merge(cx, c, current);
+}
+
+/** A new record: applied as pushed, unless it points at a tombstone (then a Conflict keeps the proposal). */
+async function create(cx: DecideContext, c: ParsedChange): Promise<Outcome> {
+  if (c.entity === "comment" && cx.batch.record("task", c.data.task_id)?.deleted_at) {
+    // A comment on a task deleted concurrently: stored as a tombstone, so the device converges and nothing is lost.
+    // (The write core does not check a tombstone's references: the parent is checked here.)
+    const parent = c.data.parent_id;
+    if (typeof parent === "string" && !isParentOnTask(cx.batch.record("comment", parent), c.data.task_id))
+      throw new ChangeRejected("validation_failed", "invalid parent_id", { fields: { parent_id: "no such comment on this task" } });
+    const record = await write(cx, c, { before: null, action: "created", data: c.data, clock: serverWrite(c.clock), deleted: true });
+    return conflict(c, record, ["deleted_at"], { ...c.data, deleted_at: null }, record, null);
+  }
+  const dangling = danglingRefs(cx, c.entity, c.data, null);
+  if (dangling.length === 0) return applied(cx, c, null, "created", c.data);
+  const record = await write(cx, c, { before: null, action: "created", data: omit(c.data, dangling), clock: serverWrite(c.clock) });
+  return conflict(c, record, dangling, c.data, record, null);
+}
+
+/** An update whose clock is AFTER the record's: the new state (bar references to tombstones). */
+async function update(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+  const dangling = danglingRefs(cx, c.entity, c.data, current);
+  if (dangling.length === 0) return applied(cx, c, current, "updated", c.data);
+  const record = await write(cx, c, { before: current, action: "merged", data: omit(c.data, dangling), clock: mergedClock(c, current) });
+  return conflict(c, record, dangling, c.data, current, await base(cx, c, current));
+}
+
+/** A CONCURRENT update: three-way merge against the record at base_version. */
+async function merge(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+  const b = await base(cx, c, current);
+  const m = mergeInto(cx, c, current, b);
+  const dangling = danglingRefs(cx, c.entity, m.data, current);
+  const fields = [...m.conflicts, ...dangling].sort();
+  const record = await write(cx, c, { before: current, action: "merged", data: omit(m.data, dangling), clock: mergedClock(c, current) });
+  if (fields.length === 0) return { status: "merged", record, wrote: true };
+  return conflict(c, record, fields, c.data, current, b);
+}
+
+/** A delete of a live record: applied when AFTER; against a concurrent update the delete wins and a Conflict keeps the update. */
+async function deleteLive(cx: DecideContext, c: ParsedChange, current: AnyRecord, after: boolean): Promise<Outcome> {
+  if (after) return applied(cx, c, current, "deleted", {});
+  const record = await write(cx, c, { before: current, action: "deleted", data: {}, clock: mergedClock(c, current) });
+  return conflict(c, record, ["deleted_at"], { deleted_at: record.deleted_at }, current, await base(cx, c, current));
+}
+
+/**
+ * A change that meets a tombstone (clock AFTER or CONCURRENT): a delete is applied (AFTER) or
+ * agrees with it (`merged`); an update is a conflict — the record stays deleted, and the Conflict
+ * keeps the update's wish to see it live. Its fields are merged into the tombstone as into a live
+ * record, so that the tombstone is the same whichever came first: an update then a concurrent
+ * delete (which deletes the updated record) or the delete then the update.
+ */
+async function onTombstone(cx: DecideContext, c: ParsedChange, current: AnyRecord, after: boolean): Promise<Outcome> {
+  if (c.op === "delete") {
+    if (after) return applied(cx, c, current, "deleted", {});
+    return { status: "merged", record: await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) }), wrote: true };
+  }
+  const b = await base(cx, c, current);
+  const m = mergeInto(cx, c, current, b);
+  // As on a live record: a reference to a deleted record is not applied (a conflicting field), one to
+  // a record the organization does not have is refused — the write core checks no tombstone's references.
+  const dangling = danglingRefs(cx, c.entity, m.data, current);
+  const data = omit(m.data, dangling);
+  const refErrors = await checkReferences(cx.tx, cx.push.orgId, c.entity, current, { ...current, ...data } as AnyRecord, cx.batch.known);
+  if (Object.keys(refErrors).length > 0) throw invalid(refErrors);
+  const record = await write(cx, c, { before: current, action: "merged", data, clock: mergedClock(c, current) });
+  const fields = ["deleted_at", ...[...m.conflicts, ...dangling].sort()];
+  return conflict(c, record, fields, { ...c.data, deleted_at: null }, current, b);
+}
+
+/**
+ * The three-way merge of the change into `current` (against `base`): the fields that change, and
+ * those that could not be merged (the server's kept). A merged value the field's rules refuse —
+ * two text edits that together leave a title only whitespace, or make it longer than allowed — is
+ * one of the latter: neither side wrote it, so it is a conflict, never a rejection of the change.
+ */
+function mergeInto(cx: DecideContext, c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
+  const remote = fieldsOf(c.entity, current);
+  const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity, cx.mergeBudget);
+  const data: Record<string, unknown> = {};
+  const conflicts = [...m.conflicts];
+  for (const f of Object.keys(m.merged)) {
+    if (jsonEqual(m.merged[f], remote[f])) continue;
+    if (checkFields(c.entity, { [f]: m.merged[f] }).ok) data[f] = m.merged[f];
+    else conflicts.push(f);
+  }
+  return { data, conflicts: conflicts.sort() };
+}
+
+/** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */
+async function orphanUpdate(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+  const record = await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) });
+  const fields = changedKeys(c.data, current);
+  if (fields.length === 0) return { status: "merged", record, wrote: true };
+  return conflict(c, record, fields, c.data, current, await base(cx, c, current));
+}
+
+/** The device's state becomes the record's: its clock as pushed, left out of the device's own pulls. */
+async function applied(cx: DecideContext, c: ParsedChange, before: AnyRecord | null, action: HistoryAction, data: Record<string, unknown>): Promise<Outcome> {
+  return { status: "applied", record: await write(cx, c, { before, action, data, clock: c.clock, own: true }), wrote: true };
+}
+
+/** A written record whose change is a conflict; `remote` and `base` as records, shown with their deletion. */
+function conflict(c: ParsedChange, record: AnyRecord, fields: string[], local: Record<string, unknown>, remote: AnyRecord, base: AnyRecord | null): Outcome {
+  return { status: "conflict", record, wrote: true, conflict: { fields, local, remote: withDeletion(c.entity, remote), base: base && withDeletion(c.entity, base) } };
+}
+
+/** One write of a decision. */
+interface WriteSpec {
+  /** The record as the batch holds it, null to create. */
+  before: AnyRecord | null;
+  action: HistoryAction;
+  data: Record<string, unknown>;
+  clock: VectorClock;
+  /** The record's deletion when the action does not imply it (`WriteInput.deleted`). */
+  deleted?: boolean;
+  /** The write is exactly the device's state: feed origin the device (left out of its pulls). */
+  own?: boolean;
+}
+
+function write(cx: DecideContext, c: ParsedChange, w: WriteSpec): Promise<AnyRecord> {
+  return cx.write({
+    entity: c.entity,
+    orgId: cx.push.orgId,
+    before: w.before as never,
+    data: w.data,
+    id: w.before ? undefined : c.entityId,
+    action: w.action,
+    userId: cx.push.userId,
+    deviceId: cx.push.deviceId,
+    clock: w.clock,
+    originDevice: w.own ? cx.push.deviceId : null,
+    now: cx.push.now,
+    deleted: w.deleted,
+  });
+}
+
+/** The record at the change's base_version: the current one, a history snapshot, or null when unknown. */
+async function base(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
+  if (c.baseVersion === null || c.baseVersion > current.version) return null;
+  if (c.baseVersion === current.version) return current;
+  return cx.batch.snapshot(c.entity, c.entityId, c.baseVersion);
+}
+
+/**
+ * Fields of `data` that set a reference to a record of the organization that is deleted (a
+ * task's project, a comment's parent): not applied, but not refused either — an honest device
+ * may have referenced it before it was deleted. Missing or foreign records are left to the
+ * write core, which refuses them.
+ */
+function danglingRefs(cx: DecideContext, kind: EntityKind, data: Record<string, unknown>, before: AnyRecord | null): string[] {
+  const prev = (before ?? {}) as Record<string, unknown>;
+  const deletedRef = (refKind: EntityKind, field: string) => {
+    const v = data[field];
+    const ref = typeof v === "string" && v !== prev[field] ? cx.batch.record(refKind, v) : undefined;
+    return ref !== undefined && ref.deleted_at !== null ? ref : undefined;
+  };
+  if (kind === "task") return deletedRef("project", "project_id") ? ["project_id"] : [];
+  if (kind === "comment") return isParentOnTask(deletedRef("comment", "parent_id"), data.task_id ?? prev.task_id) ? ["parent_id"] : [];
+  return [];
+}
+
+/** Stale: the client's clock is BEFORE or EQUAL to the record's — the server already has this or newer. */
+function isStale(clock: VectorClock, r: AnyRecord): boolean {
+  const order = compareClocks(clock, r.vector_clock);
+  return order === "BEFORE" || order === "EQUAL";
+}
+
+/** The clock of a write that is not exactly the device's state: newer than both sides. */
+const mergedClock = (c: ParsedChange, current: AnyRecord): VectorClock => serverWrite(c.clock, current.vector_clock);
+
+/** A record's writable fields and its deletion mark (how Conflicts show the sides). */
+function withDeletion(kind: EntityKind, r: AnyRecord): Record<string, unknown> {
+  return { ...fieldsOf(kind, r), deleted_at: r.deleted_at };
+}
+
+function omit(data: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+  if (fields.length === 0) return data;
+  return Object.fromEntries(Object.entries(data).filter(([f]) => !fields.includes(f)));
+}

@@ -1,0 +1,142 @@
+/**
+ * What one push batch knows (docs/sync-design.md, "One transaction, decided in memory"): read in
+ * a few batched queries before deciding, then kept up to date as changes go through, so that two
+ * changes of one record in one batch see each other.
+ */
+import type { Tx } from "../../db/types";
+import { type AnyRecord, type EntityKind, HistoryRepo, isEntityKind, type KnownRecords, recordRepo, snapshotKey } from "../../records";
+import { compareClocks } from "../../records/clock";
+import type { ParsedChange } from "../change";
+import type { ChangeResult } from "../model";
+import { orgDeviceIds, orgUserIds, type SeenChange, SyncChangeRepo } from "../repo";
+import type { BatchView, Outcome } from "./decide";
+
+const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
+
+/** The order in which a batch locks the records it writes (Postgres): the same for every batch. */
+const LOCK_ORDER: readonly EntityKind[] = ["comment", "task", "project"];
+
+export class BatchState implements BatchView {
+  /** Current records of the batch (and of the records they reference), kept up to date as changes apply. */
+  private readonly records = new Map<string, AnyRecord>();
+  /** Keys the preload asked for: one missing from `records` does not exist in the organization. */
+  private readonly loaded = new Set<string>();
+  /** Referenced user ids the preload asked for → whether they are users of the organization. */
+  private readonly users = new Map<string, boolean>();
+  /** History snapshots by `snapshotKey`: preloaded (merge bases, duplicates) and written by this batch; null = known missing. */
+  private readonly snapshots = new Map<string, AnyRecord | null>();
+  /** The device's `sync_changes` rows of the batch's change_ids, and the answers given since. */
+  seen = new Map<string, SeenChange>();
+  devices: ReadonlySet<string> = new Set<string>();
+
+  readonly known: KnownRecords = {
+    record: (kind, id) => this.records.get(key(kind, id)) ?? (this.loaded.has(key(kind, id)) ? null : undefined),
+    user: (id) => this.users.get(id),
+  };
+
+  constructor(
+    private readonly tx: Tx,
+    private readonly orgId: string,
+    private readonly deviceId: string,
+  ) {}
+
+  /**
+   * The batched reads. First the records the batch writes, locked; then — so that a concurrent
+   * push of the same changes that held those locks is seen — the `sync_changes` rows of every
+   * change_id (malformed changes' too) and the organization's device ids; then the records and
+   * users the changes reference, and the history snapshots that merges and duplicates will need.
+   */
+  async preload(ok: ParsedChange[], changeIds: string[]): Promise<void> {
+    await this.lockTargets(ok);
+    this.seen = await new SyncChangeRepo(this.tx, this.orgId).findMany(this.deviceId, changeIds);
+    this.devices = await orgDeviceIds(this.tx, this.orgId);
+    await this.loadReferences(ok);
+    await this.loadSnapshots(ok);
+  }
+
+  /**
+   * The records the batch writes, locked until COMMIT (Postgres): one query per entity kind in a
+   * fixed order, ids sorted, so every batch takes its row locks in the same global order and
+   * concurrent batches wait for each other instead of deadlocking.
+   */
+  private async lockTargets(ok: ParsedChange[]): Promise<void> {
+    for (const kind of LOCK_ORDER) await this.load(kind, ok.filter((c) => c.entity === kind).map((c) => c.entityId), true);
+  }
+
+  /** The records the changes reference (not locked; comments first, so that their tasks come with the tasks) and the users they name. */
+  private async loadReferences(ok: ParsedChange[]): Promise<void> {
+    const want: Record<EntityKind, Set<string>> = { project: new Set(), task: new Set(), comment: new Set() };
+    const assignees = new Set<string>();
+    const ref = (kind: EntityKind, v: unknown) => typeof v === "string" && want[kind].add(v);
+    for (const c of ok) {
+      if (c.entity === "task") {
+        ref("project", c.data.project_id);
+        if (typeof c.data.assignee_id === "string") assignees.add(c.data.assignee_id);
+      }
+      if (c.entity === "comment") {
+        ref("task", c.data.task_id);
+        ref("comment", c.data.parent_id);
+      }
+    }
+    await this.load("comment", want.comment, false);
+    for (const r of this.records.values()) if ("task_id" in r && typeof r.task_id === "string") want.task.add(r.task_id);
+    await this.load("task", want.task, false);
+    await this.load("project", want.project, false);
+    if (assignees.size) {
+      const found = await orgUserIds(this.tx, this.orgId, [...assignees]);
+      for (const id of assignees) this.users.set(id, found.has(id));
+    }
+  }
+
+  /** The history snapshots that duplicates (their answered version) and merges (a concurrent clock: the base version) will read. */
+  private async loadSnapshots(ok: ParsedChange[]): Promise<void> {
+    const wanted: { entity: EntityKind; entityId: string; version: number }[] = [];
+    for (const seen of this.seen.values()) {
+      const r = seen.result;
+      if (r.record === null && r.entity !== null && isEntityKind(r.entity) && r.entity_id && r.version !== null)
+        wanted.push({ entity: r.entity, entityId: r.entity_id, version: r.version });
+    }
+    for (const c of ok) {
+      const current = this.records.get(key(c.entity, c.entityId));
+      if (c.op === "create" || !current || c.baseVersion === null || c.baseVersion >= current.version || this.seen.has(c.changeId)) continue;
+      if (compareClocks(c.clock, current.vector_clock) === "CONCURRENT") wanted.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
+    }
+    if (wanted.length === 0) return;
+    const found = await new HistoryRepo(this.tx, this.orgId).findSnapshots(wanted);
+    for (const s of wanted) {
+      const k = snapshotKey(s.entity, s.entityId, s.version);
+      this.snapshots.set(k, (found.get(k) as AnyRecord | undefined) ?? null);
+    }
+  }
+
+  private async load(kind: EntityKind, ids: Iterable<string>, forUpdate: boolean): Promise<void> {
+    const list = [...ids].filter((id) => !this.loaded.has(key(kind, id)));
+    if (list.length === 0) return;
+    for (const id of list) this.loaded.add(key(kind, id));
+    for (const [id, r] of await recordRepo(this.tx, this.orgId, kind).findMany(list, { forUpdate })) this.records.set(key(kind, id), r);
+  }
+
+  /** The record at `version` from history: this batch's own writes and the preloaded ones from memory, others from the database. */
+  async snapshot(kind: EntityKind, id: string, version: number): Promise<AnyRecord | null> {
+    const hit = this.snapshots.get(snapshotKey(kind, id, version));
+    if (hit !== undefined) return hit;
+    return ((await new HistoryRepo(this.tx, this.orgId).findSnapshot(kind, id, version)) as AnyRecord | undefined) ?? null;
+  }
+
+  record(kind: EntityKind, id: unknown): AnyRecord | undefined {
+    return typeof id === "string" ? this.records.get(key(kind, id)) : undefined;
+  }
+
+  /** The record as a concurrent transaction left it (undefined: gone). */
+  refresh(kind: EntityKind, id: string, r: AnyRecord | undefined): void {
+    if (r) this.records.set(key(kind, id), r);
+    else this.records.delete(key(kind, id));
+  }
+
+  /** After a change went through: the batch sees its record, its snapshot and its answer. */
+  noteOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
+    this.records.set(key(c.entity, c.entityId), o.record);
+    if (o.wrote) this.snapshots.set(snapshotKey(c.entity, c.entityId, o.record.version), o.record);
+    this.seen.set(c.changeId, { hash: c.hash, result });
+  }
+}
