@@ -15,7 +15,7 @@ export function registerDevices(program: Command): void {
     .option("--json", "print a JSON array")
     .action((opts: { user?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        const rows = await services.devices.listAll(opts.user);
+        const rows = await services.devices.listAcrossOrgs(opts.user);
         const emails = new Map((await services.users.list()).map((u) => [u.id, u.email]));
         printList<Device>(
           rows,

@@ -64,7 +64,7 @@ export class DeviceService {
   }
 
   /** Every device, or those of the user with this email (404 when unknown); for the CLI. */
-  async listAll(userEmail?: string): Promise<Device[]> {
+  async listAcrossOrgs(userEmail?: string): Promise<Device[]> {
     if (userEmail !== undefined) {
       const creds = await findCredentialsByEmail(this.deps.db, normalizeEmail(userEmail));
       if (!creds) throw notFound(`user ${normalizeEmail(userEmail)}`);

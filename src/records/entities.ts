@@ -5,13 +5,7 @@
  */
 import { columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
-import {
-  ENTITY_KINDS,
-  type EntityKind,
-  PRIORITY_RANK,
-  type RecordOf,
-  type TaskPriority,
-} from "./model";
+import { type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority } from "./model";
 import { writableFields } from "./validate";
 
 export interface EntityDef<K extends EntityKind = EntityKind> {
@@ -164,8 +158,6 @@ export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {
   return def;
 }
 
-/** True for a known entity kind (e.g. the `entity` of a sync change). */
-export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
 
 /** The writable fields of a record (what a sync merge compares), in the definition's order. */
 export function fieldsOf<K extends EntityKind>(kind: K, r: RecordOf[K]): Record<string, unknown> {

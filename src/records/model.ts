@@ -141,6 +141,9 @@ export type EntityKind = "project" | "task" | "comment";
 /** Every entity kind, referenced before referencing (a task names its project, a comment its task): the order batched writes are stored in. */
 export const ENTITY_KINDS: readonly EntityKind[] = ["project", "task", "comment"];
 
+/** True for a known entity kind (e.g. the `entity` of a sync change). */
+export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
+
 export interface RecordOf {
   project: Project;
   task: Task;

@@ -4,8 +4,9 @@
  * becomes a rejection with a reason; the rest of the batch goes on.
  */
 import { isUuid } from "../ids";
-import { checkFields, type EntityKind, failureDetails, failureMessage, isEntityKind } from "../records";
 import { validateClock, type VectorClock } from "../records/clock";
+import { type EntityKind, isEntityKind } from "../records/model";
+import { checkFields, failureDetails, failureMessage } from "../records/validate";
 import type { ChangeError, ChangeErrorCode } from "./model";
 
 export type ChangeOp = "create" | "update" | "delete";

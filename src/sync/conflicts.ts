@@ -11,8 +11,9 @@ import { DomainError, invalid, notFound } from "../errors";
 import { pageFrom } from "../http/pagination";
 import { type AnyRecord, type Comment, jsonEqual, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
+import type { Role } from "../users/model";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
-import type { ConflictListQuery, ConflictView, Resolution } from "./model";
+import type { ConflictListQuery, ConflictView, ResolveBody } from "./model";
 
 /** A stored conflict, as the service hands it out (the CLI prints it with its organization). */
 export type { Conflict };
@@ -23,12 +24,7 @@ export interface Resolver {
   /** Null: the CLI's operator, not a user of the organization (no authorship rule applies). */
   userId: string | null;
   /** The user's role (an admin may delete or bring back any comment). */
-  role?: "admin" | "member";
-}
-
-export interface ResolveInput {
-  resolution: Resolution;
-  data?: Record<string, unknown>;
+  role?: Role;
 }
 
 /** The conflict queue: list, show and resolve, for the API (one organization) and the CLI (any). */
@@ -48,12 +44,12 @@ export class ConflictService {
   }
 
   /** Resolves an open conflict of the caller's organization; answers the resulting record. 409 `already_resolved` the second time. */
-  resolve(resolver: Resolver, id: string, input: ResolveInput): Promise<AnyRecord> {
+  resolve(resolver: Resolver, id: string, input: ResolveBody): Promise<AnyRecord> {
     return this.resolveIn(resolver, id, input);
   }
 
   /** CLI: conflicts of every organization (or of one), oldest first. */
-  listAll(opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
+  listAcrossOrgs(opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
     return listConflictsAnyOrg(this.deps.db, opts);
   }
 
@@ -65,12 +61,12 @@ export class ConflictService {
   }
 
   /** CLI: resolves a conflict by id, whatever its organization (history user_id null). */
-  async resolveAnyOrg(id: string, input: ResolveInput): Promise<AnyRecord> {
+  async resolveAnyOrg(id: string, input: ResolveBody): Promise<AnyRecord> {
     const c = await this.getAnyOrg(id);
     return this.resolveIn({ orgId: c.orgId, userId: null }, c.id, input);
   }
 
-  private async resolveIn(resolver: Resolver, id: string, input: ResolveInput): Promise<AnyRecord> {
+  private async resolveIn(resolver: Resolver, id: string, input: ResolveBody): Promise<AnyRecord> {
     if (input.resolution === "custom" && (input.data === undefined || Object.keys(input.data).length === 0))
       throw invalid({ data: "required for a custom resolution: at least one field (for the server's values, resolve remote)" });
     if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
@@ -91,7 +87,7 @@ export class ConflictService {
    * was made between values that are no longer the record's, and writing `local` would undo that
    * write unseen. `remote` keeps such a field as it is now (the later write is newer than both sides).
    */
-  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, input: ResolveInput, now: Date): Promise<AnyRecord> {
+  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, input: ResolveBody, now: Date): Promise<AnyRecord> {
     const repo = recordRepo(tx, resolver.orgId, c.entity);
     for (let attempt = 1; ; attempt++) {
       const before = await repo.mustGet(c.entityId);
@@ -156,7 +152,7 @@ export interface ResolutionPlan {
  * `changedSince` the conflict, which stay as they are; `custom` writes the given data (checked by
  * the write core like a PATCH) and, when the conflict was about the deletion, brings the record back.
  */
-export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">, input: ResolveInput, changedSince: readonly string[] = []): ResolutionPlan {
+export function resolutionPlan(c: Pick<Conflict, "fields" | "local" | "remote">, input: ResolveBody, changedSince: readonly string[] = []): ResolutionPlan {
   const aboutDeletion = c.fields.includes("deleted_at");
   if (input.resolution === "custom") return { data: input.data ?? {}, deleted: aboutDeletion ? false : undefined };
   const side = input.resolution === "local" ? c.local : c.remote;

@@ -15,7 +15,7 @@ import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
-import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullResponse, type PushResponse } from "./model";
+import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullQuery, type PullResponse, type PushBody, type PushResponse } from "./model";
 import { pullResponseBody, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 
@@ -29,17 +29,11 @@ export type SyncCaller = Pick<AuthContext, "userId" | "orgId"> & { deviceId?: st
 /** Who pushes: a {@link SyncCaller} and their role (an admin's devices may delete any comment). */
 export type PushCaller = SyncCaller & Pick<AuthContext, "role">;
 
-export interface PushInput {
-  device_id: string;
-  changes: readonly unknown[];
-}
+/** A push as the route hands it over: its changes are checked one by one later (a malformed one is answered `rejected`). */
+export type PushInput = Omit<PushBody, "changes"> & { changes: readonly unknown[] };
 
-export interface PullInput {
-  device_id: string;
-  cursor?: string;
-  /** As the query wrote it (a decimal string) or as a number. */
-  limit?: string | number;
-}
+/** A pull's query; `limit` as the query wrote it (a decimal string) or, from code, as a number. */
+export type PullInput = Omit<PullQuery, "limit"> & { limit?: string | number };
 
 /** `p`, marked as handled: it may be dropped unawaited when an earlier check throws (no unhandled rejection). */
 function settled<T>(p: Promise<T>): Promise<T> {

@@ -1,4 +1,4 @@
-import { Elysia, t } from "elysia";
+import { Elysia } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope, PageQuery, pageFrom } from "../http/pagination";
 import { Query } from "../http/query";
