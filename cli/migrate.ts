@@ -36,6 +36,7 @@ export function registerMigrate(program: Command): void {
             { header: "VERSION", value: (r) => r.version },
             { header: "NAME", value: (r) => r.name },
             { header: "APPLIED_AT", value: (r) => r.applied_at ?? "pending" },
+            { header: "CHECKSUM", value: (r) => r.checksum },
           ],
           opts.json === true,
         );
