@@ -2,9 +2,9 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { loadConfig } from "../src/config";
 import { type MigrationStatus, migrate, migrationStatus } from "../src/db/migrate";
-import { MIGRATIONS } from "../src/db/migrations";
 import { sqlitePath } from "../src/db/url";
 import { flagsOf, withRuntime } from "./context";
+import { CliError } from "./failure";
 import { printList } from "./output";
 
 /** `taskmgr migrate` (apply pending migrations) and `taskmgr migrate status`. */
@@ -36,12 +36,15 @@ export function registerMigrate(program: Command): void {
             { header: "VERSION", value: (r) => r.version },
             { header: "NAME", value: (r) => r.name },
             { header: "APPLIED_AT", value: (r) => r.applied_at ?? "pending" },
+            { header: "CHECKSUM", value: (r) => r.checksum },
           ],
           opts.json === true,
         );
-      // A SQLite file that does not exist yet: everything pending, and no file or folder created.
+      // A SQLite file that does not exist: said so (a mistyped path is not a database with nothing applied), and no file or folder created.
       const path = sqlitePath(loadConfig(flagsOf(self), process.env, { serving: false }).databaseUrl);
-      if (path !== null && path !== ":memory:" && !existsSync(path)) return print(MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: null })));
+      if (path !== null && path !== ":memory:" && !existsSync(path)) {
+        throw new CliError(`database file ${path} does not exist (migrate status creates nothing; \`taskmgr migrate\` creates it and applies every migration)`);
+      }
       await withRuntime(self, async ({ db }) => print(await migrationStatus(db)), { readOnly: true });
     });
 }

@@ -5,7 +5,7 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
+import { EMPTY_BODY, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
 import { noneMatch } from "./http/conditional";
 import { errorHandler } from "./http/errors";
 import type { RegisteredRoute } from "./http/methods";
@@ -32,11 +32,12 @@ export function createApp(s: Services) {
     })
     // Strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional (before authentication).
     .onParse({ as: "global" }, (ctx) => parseJsonBody(ctx.request))
-    .onTransform({ as: "global" }, ({ params, query, body }) => {
-      // Before validation: ids in any letter case name the same record.
-      lowerParamIds(params);
-      lowerParamIds(query);
-      lowerBodyIds(body);
+    .onTransform({ as: "global" }, (ctx) => {
+      // Before validation: an empty body is no body (sent chunked too), and ids in any letter case name the same record.
+      if (ctx.body === EMPTY_BODY) ctx.body = undefined;
+      lowerParamIds(ctx.params);
+      lowerParamIds(ctx.query);
+      lowerBodyIds(ctx.body);
     })
     .onAfterHandle({ as: "global" }, ({ request, set }) => {
       // A record the client already holds (its ETag in If-None-Match): 304 without the record.

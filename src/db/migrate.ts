@@ -1,17 +1,19 @@
-import { MIGRATIONS, type Migration, migrationSql } from "./migrations";
+import { MIGRATIONS, type Migration, migrationChecksum, migrationSql } from "./migrations";
+import { ensureTracking, trackingRows } from "./tracking";
 import type { Database } from "./types";
 
 export interface MigrationStatus {
   version: number;
   name: string;
   applied_at: string | null;
+  /**
+   * An applied migration's recorded checksum against this build's SQL: `ok`; `changed` (the migration
+   * was edited after this database applied it: {@link ChangedMigrationError}); `unrecorded` (applied
+   * before checksums were recorded: the next {@link migrate} records this build's). Null while pending,
+   * and for a migration this build does not know.
+   */
+  checksum: "ok" | "changed" | "unrecorded" | null;
 }
-
-const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
-  version INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  applied_at TEXT NOT NULL
-)`;
 
 /**
  * Lists every known migration with the time it was applied (null while pending), then those applied
@@ -19,11 +21,16 @@ const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
  * migration pending.
  */
 export async function migrationStatus(db: Database, all: Migration[] = MIGRATIONS): Promise<MigrationStatus[]> {
-  const rows = (await hasTracking(db)) ? await db.all<{ version: number; name: string; applied_at: string }>("SELECT version, name, applied_at FROM schema_migrations ORDER BY version") : [];
-  const applied = new Map(rows.map((r) => [Number(r.version), r.applied_at]));
-  const known = all.map((m) => ({ version: m.version, name: m.name, applied_at: applied.get(m.version) ?? null }));
-  const unknown = rows.filter((r) => !all.some((m) => m.version === Number(r.version)));
-  return [...known, ...unknown.map((r) => ({ version: Number(r.version), name: `${r.name} (unknown to this version)`, applied_at: r.applied_at }))];
+  const rows = await trackingRows(db);
+  const applied = new Map(rows.map((r) => [r.version, r]));
+  const known = all.map((m): MigrationStatus => {
+    const row = applied.get(m.version);
+    if (!row) return { version: m.version, name: m.name, applied_at: null, checksum: null };
+    const checksum = row.checksum === null ? "unrecorded" : row.checksum === migrationChecksum(m, db.dialect) ? "ok" : "changed";
+    return { version: m.version, name: m.name, applied_at: row.applied_at, checksum };
+  });
+  const unknown = rows.filter((r) => !all.some((m) => m.version === r.version));
+  return [...known, ...unknown.map((r): MigrationStatus => ({ version: r.version, name: `${r.name} (unknown to this version)`, applied_at: r.applied_at, checksum: null }))];
 }
 
 /**
@@ -37,7 +44,23 @@ export class NewerSchemaError extends Error {
 }
 
 /**
- * Applies pending migrations, each in its own transaction together with its tracking row.
+ * Thrown when an applied migration's recorded checksum differs from this build's SQL: the migration was
+ * edited after it landed, so this database's schema may not be the one the code expects (README, "Migration checksums").
+ */
+export class ChangedMigrationError extends Error {
+  constructor(readonly names: string[]) {
+    super(
+      `the database applied another version of migration${names.length > 1 ? "s" : ""} ${names.join(", ")} than this taskmgr embeds ` +
+        `(the SHA-256 recorded when it was applied differs): a migration was edited after it landed; see README, "Migration checksums"`,
+    );
+  }
+}
+
+/**
+ * Applies pending migrations, each in its own transaction together with its tracking row and checksum,
+ * after checking the applied ones: refused when one is unknown ({@link NewerSchemaError}) or changed
+ * ({@link ChangedMigrationError}). Applied migrations without a checksum (recorded before there were
+ * any) get this build's first. Every command but `migrate status` opens the database through here.
  * Safe when several instances start at once: the tracking row's primary key makes the
  * second one wait, fail, and then see the migration as applied.
  */
@@ -47,15 +70,19 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
   const statuses = await migrationStatus(db, all);
   const unknown = statuses.filter((s) => !all.some((m) => m.version === s.version)).map((s) => s.version);
   if (unknown.length > 0) throw new NewerSchemaError(unknown);
+  await recordMissingChecksums(db, statuses, all);
+  const changed = statuses.filter((s) => s.checksum === "changed").map((s) => s.name);
+  if (changed.length > 0) throw new ChangedMigrationError(changed);
   for (const status of statuses) {
     if (status.applied_at) continue;
     const m = all.find((x) => x.version === status.version)!;
     try {
       await db.transaction(async (tx) => {
-        await tx.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
+        await tx.run("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)", [
           m.version,
           m.name,
           new Date().toISOString(),
+          migrationChecksum(m, db.dialect),
         ]);
         await tx.exec(migrationSql(m, db.dialect));
       });
@@ -69,21 +96,16 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
   return done;
 }
 
-/** Whether the tracking table exists (a database `migrate` never ran on has none). */
-async function hasTracking(db: Database): Promise<boolean> {
-  const sql =
-    db.dialect === "sqlite"
-      ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-      : "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'";
-  return (await db.get(sql)) !== undefined;
-}
-
-/** Creates the tracking table; a concurrent creator on Postgres can make `IF NOT EXISTS` fail, so one retry follows. */
-async function ensureTracking(db: Database): Promise<void> {
-  try {
-    await db.exec(TRACKING);
-  } catch {
-    await db.exec(TRACKING);
+/**
+ * Records this build's checksum for applied migrations that have none: they were applied before
+ * checksums were recorded, and are taken to be the SQL this build embeds (what they were run from
+ * cannot be known any more).
+ */
+async function recordMissingChecksums(db: Database, statuses: MigrationStatus[], all: Migration[]): Promise<void> {
+  for (const status of statuses) {
+    if (status.checksum !== "unrecorded") continue;
+    const m = all.find((x) => x.version === status.version)!;
+    await db.run("UPDATE schema_migrations SET checksum = ? WHERE version = ? AND checksum IS NULL", [migrationChecksum(m, db.dialect), m.version]);
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import m0001 from "../../migrations/0001_initial.sql" with { type: "text" };
 import m0002 from "../../migrations/0002_jobs.sql" with { type: "text" };
 import m0003 from "../../migrations/0003_feed_covering_index.sql" with { type: "text" };
@@ -28,4 +29,12 @@ export const MIGRATIONS: Migration[] = [
 /** The SQL of `m` for a dialect. */
 export function migrationSql(m: Migration, dialect: "sqlite" | "postgres"): string {
   return dialect === "sqlite" && m.sqlite !== undefined ? m.sqlite : m.sql;
+}
+
+/**
+ * The SHA-256 (hex) of the SQL `m` runs on a dialect: recorded with the migration when it is applied,
+ * and compared with the recorded one whenever the database is opened (src/db/migrate.ts).
+ */
+export function migrationChecksum(m: Migration, dialect: "sqlite" | "postgres"): string {
+  return createHash("sha256").update(migrationSql(m, dialect)).digest("hex");
 }

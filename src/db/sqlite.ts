@@ -1,6 +1,6 @@
-import { Database as BunSqlite, type Statement } from "bun:sqlite";
+import { Database as BunSqlite, constants, type Statement } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
@@ -42,6 +42,23 @@ const SQLITE_READER_PRAGMAS: readonly string[] = [
   "PRAGMA temp_store = MEMORY",
   "PRAGMA query_only = ON",
 ];
+
+/**
+ * Opens the file at `path` to read it only, creating nothing. A plain read-only connection to a
+ * database in WAL mode creates its `-wal` and `-shm` files (and leaves them behind), and cannot open at
+ * all where it may not create them (a read-only folder). Without a `-wal` file every committed page is
+ * in the database file (the last connection to close checkpoints and removes it), which is then opened
+ * `immutable`: no locks, no WAL, nothing written. (A server that starts meanwhile writes to a new
+ * `-wal`, not to the file, until its first checkpoint.) With a `-wal` file (a server is running, or one
+ * crashed), the file is opened `mode=ro` with it: SQLite reads an existing `-wal` and `-shm` also
+ * where it may not write them.
+ */
+function openReadOnly(path: string): BunSqlite {
+  const mode = existsSync(`${path}-wal`) ? "mode=ro" : "immutable=1";
+  // A URI filename: `%`, `?` and `#` in the path are escaped.
+  const uriPath = resolve(path).replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16)}`);
+  return new BunSqlite(`file:${uriPath}?${mode}`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
+}
 
 /** A plain query (`all`/`get` also run `INSERT … RETURNING` and the like, which must go to the writer). */
 const isSelect = (sql: string): boolean => /^\s*SELECT\b/i.test(sql);
@@ -89,14 +106,15 @@ export class SqliteDatabase implements Database {
   private groupScheduled = false;
 
   /**
-   * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created,
-   * no pragma that writes (journal mode), no checkpoints, one connection.
+   * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created
+   * (no `-wal` or `-shm` either: {@link openReadOnly}), no pragma that writes (journal mode), no
+   * checkpoints, one connection. It works in a folder or on a file the process may not write to.
    */
   constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.label = path === ":memory:" ? "sqlite::memory:" : `sqlite:${path}`;
     const file = path !== ":memory:" && !opts.readOnly;
     if (opts.readOnly) {
-      this.db = new BunSqlite(path, { readonly: true });
+      this.db = openReadOnly(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
     } else {
       if (file) mkdirSync(dirname(path), { recursive: true });

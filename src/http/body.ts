@@ -53,16 +53,17 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  *   altered (a `\ud800` escape is another matter: valid JSON, its string is made well-formed later);
  * - nesting deeper than {@link MAX_JSON_DEPTH} → 422 `validation_failed` naming `body`, before parsing;
  * - text that is not JSON → 400 `bad_request`, also where the body is optional (a DELETE's lock).
- * Undefined for another media type (only an empty body gets this far: {@link refuseNonJsonBody}) and
- * for an empty body: Elysia's own parsers then treat them as before (an empty JSON body is 400 unless
- * the route's body is optional).
+ * An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
+ * chunked without a byte): undefined without a body, {@link EMPTY_BODY} for an empty one.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
+  if (request.body === null) return undefined;
   // The header's media type as this file reads it (Elysia hands hooks the part before `;`, untrimmed:
   // `application/json ; charset=utf-8` would not match).
-  if (mediaType(request.headers.get("content-type")) !== "application/json") return undefined;
+  const type = mediaType(request.headers.get("content-type"));
   const bytes = await request.arrayBuffer();
-  if (bytes.byteLength === 0) return undefined;
+  if (bytes.byteLength === 0) return EMPTY_BODY;
+  if (type !== "application/json") throw notJsonMediaType(type); // refused before: refuseNonJsonBody
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -81,6 +82,17 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
 
 /** The 400 `bad_request` of a body that is not JSON. */
 export const notJson = () => new DomainError("bad_request", "the request body is not valid JSON");
+
+/**
+ * What {@link parseJsonBody} answers for a body that is there but empty (sent chunked, it has no
+ * `Content-Length: 0` to tell): anything but undefined, or Elysia's own parser would read the spent body
+ * again and fail (400). The app's transform hook turns it into undefined, as without a body (src/app.ts).
+ */
+export const EMPTY_BODY: unique symbol = Symbol("empty body");
+
+/** The 400 `bad_request` of a non-empty body sent as another media type than JSON (`type`, null without a Content-Type). */
+const notJsonMediaType = (type: string | null) =>
+  new DomainError("bad_request", "the request body must be JSON, sent with Content-Type: application/json", { content_type: type });
 
 /** The media type of a Content-Type header (`text/plain` of `text/plain; charset=utf-8`), lower case; null without one. */
 function mediaType(contentType: string | null): string | null {
@@ -106,5 +118,5 @@ export async function refuseNonJsonBody(request: Request): Promise<void> {
   const length = request.headers.get("content-length");
   const empty = length !== null ? Number(length) === 0 : (await request.clone().arrayBuffer()).byteLength === 0;
   if (empty) return;
-  throw new DomainError("bad_request", "the request body must be JSON, sent with Content-Type: application/json", { content_type: type });
+  throw notJsonMediaType(type);
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config";
+import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
 import type { Database } from "../../src/db/types";
 import { silentLogger } from "../../src/log/logger";
@@ -42,13 +43,17 @@ for (const dialect of DIALECTS) {
       await dropDb();
     });
 
-    test("a fresh database: migrate status lists pending migrations, then migrate applies them", async () => {
-      const before = await json(["migrate", "status"]);
-      expect(before.length).toBeGreaterThan(0);
-      expect(before.every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
-      // Status only reads: no file created (SQLite), no tracking table created (both).
-      if (dialect === "sqlite") expect(existsSync(join(cwd, "admin.db"))).toBe(false);
-      else {
+    test("a fresh database: migrate status lists pending migrations (a SQLite file that does not exist: said so), then migrate applies them", async () => {
+      // Status only reads: no file created (SQLite), no tracking table created (Postgres).
+      if (dialect === "sqlite") {
+        const missing = await cli(["migrate", "status", "--json"]);
+        expect(missing.code).toBe(1);
+        expect(missing.stderr).toStartWith(`error: database file ${join(cwd, "admin.db")} does not exist`);
+        expect(existsSync(join(cwd, "admin.db"))).toBe(false);
+      } else {
+        const before = await json(["migrate", "status"]);
+        expect(before.map((m: { name: string }) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
+        expect(before.every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
         const peek = openDatabase(url);
         expect(await peek.get("SELECT 1 AS found FROM pg_tables WHERE tablename = 'schema_migrations'")).toBeUndefined();
         await peek.close();
@@ -64,7 +69,7 @@ for (const dialect of DIALECTS) {
       const after = await json(["migrate", "status"]);
       // Status does not change an existing file either.
       if (bytes) expect(readFileSync(file).equals(bytes)).toBe(true);
-      expect(after.map((m: { name: string }) => m.name)).toEqual(before.map((m: { name: string }) => m.name));
+      expect(after.map((m: { name: string }) => m.name)).toEqual(MIGRATIONS.map((m) => m.name));
       expect(after.every((m: { applied_at: string | null }) => typeof m.applied_at === "string")).toBe(true);
 
       db = openDatabase(url);

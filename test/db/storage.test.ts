@@ -24,7 +24,7 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     try {
       await expect(migrate(db())).rejects.toThrow(new NewerSchemaError([9999]).message);
       expect(await isMigrated(db())).toBe(false);
-      expect((await migrationStatus(db())).at(-1)).toEqual({ version: 9999, name: "9999_future (unknown to this version)", applied_at: "2030-01-01T00:00:00.000Z" });
+      expect((await migrationStatus(db())).at(-1)).toEqual({ version: 9999, name: "9999_future (unknown to this version)", applied_at: "2030-01-01T00:00:00.000Z", checksum: null });
     } finally {
       await db().run("DELETE FROM schema_migrations WHERE version = ?", [9999]);
     }
