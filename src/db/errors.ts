@@ -15,13 +15,16 @@ export class ConnectionLostError extends Error {
 }
 
 /**
- * SQLite's "database is locked" (`SQLITE_BUSY*`, after the busy timeout; not `SQLITE_LOCKED`, a conflict within one connection: a bug): another process holds the
+ * A lock held too long by someone else. SQLite's "database is locked" (`SQLITE_BUSY*`, after the busy
+ * timeout; not `SQLITE_LOCKED`, a conflict within one connection: a bug): another process holds the
  * file's write lock — an operator's `sqlite3` shell with a transaction open, a `VACUUM`, a long CLI
- * command. Like a lost connection it is temporary: the HTTP layer answers 503 `unavailable`.
+ * command. Postgres' `55P03` lock_not_available: a statement waited `lock_timeout` for a row or table
+ * lock (src/db/postgres.ts, LOCK_TIMEOUT_MS). Like a lost connection it is temporary: the HTTP layer
+ * answers 503 `unavailable`.
  */
 export function isDatabaseBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && code.startsWith("SQLITE_BUSY");
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code === "55P03");
 }
 
 /**

@@ -78,6 +78,9 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
     const m = all.find((x) => x.version === status.version)!;
     try {
       await db.transaction(async (tx) => {
+        // A migration waits as long as it takes for its locks (another instance migrating the same
+        // version, a running server's transactions), not the connections' lock_timeout.
+        if (db.dialect === "postgres") await tx.exec("SET LOCAL lock_timeout = 0");
         await tx.run("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)", [
           m.version,
           m.name,

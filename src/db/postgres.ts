@@ -43,7 +43,8 @@ function plannedWithValues(sql: string): boolean {
 /**
  * Codes of postgres.js (`CONNECTION_CLOSED`, …), of the socket (`ECONNREFUSED`, …) and SQLSTATEs of
  * the server (class 08, `57P01` admin shutdown — a terminated backend —, `57P02`, `57P03`, `3D000`
- * database gone, `53300` too many connections) that mean the connection is gone or cannot be made:
+ * database gone, `53300` too many connections, `25P03` a session ended by
+ * {@link IDLE_IN_TRANSACTION_TIMEOUT_MS}) that mean the connection is gone or cannot be made:
  * nothing is wrong with the statement, the database is unavailable.
  */
 const CONNECTION_CODES = new Set([
@@ -64,6 +65,7 @@ const CONNECTION_CODES = new Set([
   "57P03",
   "3D000",
   "53300",
+  "25P03",
 ]);
 
 /** Whether a postgres.js failure means the connection is gone or cannot be made (rather than a failed statement). */
@@ -282,11 +284,41 @@ function unsent(q: postgres.PendingQuery<postgres.Row[]>): boolean {
 }
 
 /** The pool's settings: prepared statements, BIGINT and NUMERIC read as numbers, no array types. */
-function openPool(url: string, max: number): postgres.Sql {
+/**
+ * Postgres ends a session that stays this long inside a transaction without sending anything — an
+ * instance frozen mid-transaction (a paused VM or container, a stopped process, a network partition)
+ * — and so releases its locks. A live instance never idles that long within a transaction: each of
+ * its transactions sends its statements back to back (a push batch spends well under a second of
+ * work between two). The frozen instance's request fails (never acknowledged) when it wakes.
+ */
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
+
+/**
+ * A statement waiting this long for a lock fails with `55P03` (the HTTP layer answers 503
+ * `unavailable`): requests queued behind a lock nobody releases — e.g. the organization's feed
+ * counter held by a frozen instance, until {@link IDLE_IN_TRANSACTION_TIMEOUT_MS} ends its session —
+ * fail in bounded time instead of hanging and using up the pool, whose connections health and pulls
+ * need too. Migrations wait without limit (src/db/migrate.ts).
+ */
+export const LOCK_TIMEOUT_MS = 10_000;
+
+/** The pool's size and, for tests, shorter timeouts than {@link LOCK_TIMEOUT_MS} and {@link IDLE_IN_TRANSACTION_TIMEOUT_MS}. */
+export interface PoolOptions {
+  max?: number;
+  lockTimeoutMs?: number;
+  idleInTransactionTimeoutMs?: number;
+}
+
+function openPool(url: string, opts: PoolOptions): postgres.Sql {
   return postgres(url, {
-    max,
+    max: opts.max ?? 10,
     onnotice: () => {},
     connect_timeout: 5,
+    connection: {
+      application_name: "taskmgr",
+      lock_timeout: opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS,
+      idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
     // No array types are used. postgres.js would otherwise query them on every new connection,
     // and (3.4.9) leave that query's failure unhandled when the connection dies meanwhile: an
     // unhandled rejection, which ends a Bun process.
@@ -306,7 +338,6 @@ function openPool(url: string, max: number): postgres.Sql {
 export class PostgresDatabase extends PgExecutor implements Database {
   readonly label: string;
   private pool: postgres.Sql;
-  private readonly max: number;
   /** The check of a pool that could not connect, while one runs ({@link recover}). */
   private recovering: Promise<boolean> | null = null;
   /** Replaced pools, ending (awaited by {@link close}). */
@@ -315,13 +346,11 @@ export class PostgresDatabase extends PgExecutor implements Database {
 
   constructor(
     private readonly url: string,
-    opts: { max?: number } = {},
+    private readonly opts: PoolOptions = {},
   ) {
-    const max = opts.max ?? 10;
-    const pool = openPool(url, max);
+    const pool = openPool(url, opts);
     super(pool);
     this.pool = pool;
-    this.max = max;
     this.label = redact(url);
   }
 
@@ -351,7 +380,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       }
       if (this.closed) return false;
       if (this.pool === stuck) {
-        this.pool = this.sql = openPool(this.url, this.max);
+        this.pool = this.sql = openPool(this.url, this.opts);
         // Transactions still running on the old pool get as long as `close` gives them.
         const ending = stuck.end({ timeout: 5 }).catch(() => {});
         this.retiring.add(ending);

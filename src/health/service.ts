@@ -6,11 +6,18 @@ import type { Deps } from "../deps";
 import type { HealthResponse } from "./model";
 import { MigrationsRepo } from "./repo";
 
+/**
+ * How long health waits for the database: past it, 503 at once rather than an answer a load
+ * balancer gives up on (e.g. while every pooled connection waits for a lock, until the lock timeout).
+ */
+export const HEALTH_DB_TIMEOUT_MS = 3_000;
+
 /** Liveness for load balancers and operators. */
 export class HealthService {
   constructor(
     private readonly deps: Deps,
     private readonly jobs: JobsService,
+    private readonly timeoutMs = HEALTH_DB_TIMEOUT_MS,
   ) {}
 
   /**
@@ -21,14 +28,25 @@ export class HealthService {
     const { db, log } = this.deps;
     let current = false;
     let jobs: HealthResponse["jobs"] = {};
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
     try {
       db.verify();
-      const applied = await new MigrationsRepo(db).appliedVersions();
-      current = MIGRATIONS.every((m) => applied.has(m.version));
-      if (current) jobs = await this.jobs.health();
+      await Promise.race([
+        (async () => {
+          const applied = await new MigrationsRepo(db).appliedVersions();
+          current = MIGRATIONS.every((m) => applied.has(m.version));
+          if (current) jobs = await this.jobs.health();
+        })(),
+        timedOut,
+      ]);
     } catch (err) {
       log.error("health_check_failed", { error: err instanceof Error ? err.message : String(err) });
       throw new DomainError("unavailable", "the database does not answer");
+    } finally {
+      clearTimeout(timer);
     }
     // A database without the tables this version needs (recreated, restored from an old dump) serves nothing.
     if (!current) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");

@@ -1,7 +1,7 @@
 /** The one error mapping (src/http/errors.ts): failures the server causes are 500, never blamed on the request. */
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { isTransactionConflict } from "../../src/db/errors";
+import { isDatabaseBusy, isTransactionConflict } from "../../src/db/errors";
 import { errorHandler } from "../../src/http/errors";
 import { createLogger } from "../../src/log/logger";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -75,4 +75,9 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a transaction the database rolls back"
 test("isTransactionConflict: a deadlock or a serialization failure, nothing else", () => {
   const errors = [{ code: "40P01" }, { code: "40001" }, { code: "23505" }, { code: "SQLITE_BUSY" }, null, new Error("x")];
   expect(errors.map(isTransactionConflict)).toEqual([true, true, false, false, false, false]);
+});
+
+test("isDatabaseBusy: SQLite's busy codes and Postgres' lock timeout (55P03), nothing else", () => {
+  const errors = [{ code: "SQLITE_BUSY" }, { code: "SQLITE_BUSY_SNAPSHOT" }, { code: "55P03" }, { code: "SQLITE_LOCKED" }, { code: "40P01" }, null, new Error("x")];
+  expect(errors.map(isDatabaseBusy)).toEqual([true, true, true, false, false, false, false]);
 });

@@ -2,6 +2,7 @@ import { expect, test } from "bun:test";
 import pkg from "../../package.json";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
+import { HealthService } from "../../src/health/service";
 import { ManualClock } from "../../src/time";
 import { createTestApp } from "../support/app";
 import { createTestDatabase, forEachDialect } from "../support/db";
@@ -26,6 +27,17 @@ forEachDialect("GET /api/health", ({ db, dialect }) => {
     const after = await t.request("GET", "/api/health/");
     expect(after.body.jobs["cleanup-tombstones"]).toEqual({ last_run_at: "2026-06-01T03:00:00.000Z", ok: true });
     expect(after.body.jobs["sync-metrics"]).toEqual({ last_run_at: null, ok: null });
+  });
+
+  test("answers 503 at once when the database does not answer in time (every connection waiting for a lock, say)", async () => {
+    const t = await createTestApp(db());
+    const stuck = new Proxy(t.services.deps.db, {
+      get: (target, key, receiver) => (key === "all" || key === "get" ? () => new Promise(() => {}) : Reflect.get(target, key, receiver)),
+    });
+    const health = new HealthService({ ...t.services.deps, db: stuck }, t.services.jobs, 100);
+    const started = Date.now();
+    await expect(health.check()).rejects.toMatchObject({ code: "unavailable", message: "the database does not answer" });
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   test("answers 503 when the database lacks a migration this program knows (it serves nothing without its tables)", async () => {

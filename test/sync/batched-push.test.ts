@@ -1,5 +1,5 @@
 /**
- * The batched push path (src/sync/push.ts): a batch is decided in memory and stored with multi-row
+ * The batched push path (src/sync/push/): a batch is decided in memory and stored with multi-row
  * statements — a handful of statements per batch, not several per change — and falls back to
  * change-by-change savepoints when a row cannot be stored as decided.
  */

@@ -1,0 +1,69 @@
+/**
+ * Postgres: an instance frozen in the middle of a transaction (a paused VM, a stopped process) must
+ * not stop the others for good. Statements waiting for its locks fail after the lock timeout as
+ * "database busy" (503), and the database ends its idle session after the idle-in-transaction
+ * timeout, which releases the locks; the frozen instance's transaction then fails (nothing committed).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ConnectionLostError, isDatabaseBusy } from "../../src/db/errors";
+import { IDLE_IN_TRANSACTION_TIMEOUT_MS, LOCK_TIMEOUT_MS, PostgresDatabase } from "../../src/db/postgres";
+import { createTestDatabase, PG_AVAILABLE } from "../support/db";
+
+const ROW = "UPDATE lock_probe SET n = n + 1 WHERE id = 'x'";
+
+describe.skipIf(!PG_AVAILABLE)("postgres: lock and idle-in-transaction timeouts", () => {
+  let handle: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    handle = await createTestDatabase("postgres");
+    const db = new PostgresDatabase(handle.url);
+    await db.exec("CREATE TABLE lock_probe (id TEXT PRIMARY KEY, n INTEGER NOT NULL)");
+    await db.run("INSERT INTO lock_probe (id, n) VALUES ('x', 0)");
+    await db.close();
+  });
+  afterAll(() => handle.drop());
+
+  test("the server's connections carry both timeouts", async () => {
+    const db = new PostgresDatabase(handle.url);
+    try {
+      const show = async (name: string) => (await db.get<Record<string, string>>(`SHOW ${name}`))![name];
+      expect(await show("lock_timeout")).toBe(`${LOCK_TIMEOUT_MS / 1000}s`);
+      expect(await show("idle_in_transaction_session_timeout")).toBe(`${IDLE_IN_TRANSACTION_TIMEOUT_MS / 1000}s`);
+      expect(LOCK_TIMEOUT_MS).toBeLessThan(IDLE_IN_TRANSACTION_TIMEOUT_MS);
+    } finally {
+      await db.close();
+    }
+  });
+
+  test("a frozen holder: the waiting writer fails as busy, then the holder's session ends and writes go on", async () => {
+    const opts = { lockTimeoutMs: 300, idleInTransactionTimeoutMs: 1500 };
+    const frozen = new PostgresDatabase(handle.url, opts);
+    const other = new PostgresDatabase(handle.url, opts);
+    try {
+      let locked!: () => void;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const held = frozen.transaction(async (tx) => {
+        await tx.run(ROW);
+        locked();
+        await Bun.sleep(2500); // frozen: sends nothing while holding the row lock
+        await tx.run(ROW);
+      });
+      held.catch(() => {});
+      await holding;
+
+      const started = Date.now();
+      const waited = await other.run(ROW).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(isDatabaseBusy(waited)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(1500);
+
+      await expect(held).rejects.toBeInstanceOf(ConnectionLostError);
+      await other.run(ROW);
+      expect(await other.get<{ n: number }>("SELECT n FROM lock_probe WHERE id = 'x'")).toEqual({ n: 1 });
+    } finally {
+      await frozen.close();
+      await other.close();
+    }
+  });
+});
