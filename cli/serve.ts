@@ -66,6 +66,7 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
 
   const signal = await stopSignal;
   log.info("server_stopping", { signal });
+  server.drain();
   const cutOff = () => void server.stop(true);
   const forced = onSignalAgainAfter(FORCE_AFTER_MS, (again) => {
     log.warn("server_forced_stop", { signal: again });

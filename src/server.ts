@@ -21,6 +21,12 @@ export interface RunningServer {
   /** The URL it listens on, with the port actually chosen, e.g. `http://127.0.0.1:8000`. */
   url: string;
   port: number;
+  /**
+   * From now on every answer carries `Connection: close`: a client then sends its next request on a
+   * new connection (to another instance, behind a load balancer) instead of on this one, which the
+   * coming {@link stop} closes — a request sent on it then would be reset unanswered.
+   */
+  drain(): void;
   /** Stops accepting connections, waits for requests in flight, then resolves. `force` cuts them off. */
   stop(force?: boolean): Promise<void>;
 }
@@ -28,6 +34,7 @@ export interface RunningServer {
 /** Serves `app` with Bun.serve. Throws when the address cannot be bound (e.g. the port is in use). */
 export function startServer(app: App, opts: ServerOptions): RunningServer {
   app.compile();
+  let draining = false;
   const server: Server<undefined> = Bun.serve({
     hostname: opts.host,
     port: opts.port,
@@ -37,7 +44,8 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     maxRequestBodySize: TRANSPORT_BODY_LIMIT,
     fetch: async (request) => {
       const limited = await limitUndeclaredBody(request);
-      return limited instanceof Response ? limited : app.fetch(limited);
+      const response = limited instanceof Response ? limited : await app.fetch(limited);
+      return draining ? closingConnection(response) : response;
     },
     error: () => jsonResponse(500, errorBody("internal", "internal server error")),
   });
@@ -46,6 +54,9 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,
+    drain: () => {
+      draining = true;
+    },
     stop: async (force = false) => {
       await server.stop(force);
       app.server = null;
@@ -67,6 +78,18 @@ async function limitUndeclaredBody(request: Request): Promise<Request | Response
     chunks.push(chunk);
   }
   return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
+}
+
+/** `response` with `Connection: close` (a copy when its headers cannot be changed). */
+function closingConnection(response: Response): Response {
+  try {
+    response.headers.set("connection", "close");
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    copy.headers.set("connection", "close");
+    return copy;
+  }
 }
 
 function jsonResponse(status: number, body: unknown): Response {
