@@ -9,6 +9,15 @@ import { JobRunsRepo } from "./repo";
 import type { Job, JobResult, JobsOptions } from "./types";
 
 /**
+ * The longest a run goes on: then it is asked to stop after its current batch (its result says
+ * `interrupted`; the next run carries on). So a run without an end recorded {@link ABANDONED_GRACE_MS}
+ * after that was never going to get one: the process running it stopped (killed, crashed, its
+ * machine lost), and the run is shown as failed, `abandoned`.
+ */
+export const MAX_RUN_MS = 60 * 60_000;
+export const ABANDONED_GRACE_MS = 5 * 60_000;
+
+/**
  * Runs jobs and records every run in `job_runs`. Scheduled runs (`tick`) are claimed first, so
  * that when several instances share one database each tick runs on exactly one of them. A run
  * never throws: a failure is logged and recorded, and the next tick tries again.
@@ -17,6 +26,7 @@ export class JobsService {
   readonly instance: string;
   private readonly jobs: Job[];
   private readonly batchSize: number;
+  private readonly maxRunMs: number;
 
   constructor(
     private readonly deps: Deps,
@@ -25,6 +35,7 @@ export class JobsService {
     this.jobs = opts.jobs ?? JOBS;
     this.instance = opts.instance ?? `${hostname()}/${process.pid}/${newId().slice(0, 8)}`;
     this.batchSize = opts.batchSize ?? 500;
+    this.maxRunMs = opts.maxRunMs ?? MAX_RUN_MS;
   }
 
   /** The known jobs, in display order. */
@@ -49,7 +60,7 @@ export class JobsService {
         name: job.name,
         schedule: job.schedule,
         description: job.description,
-        last_run: (await repo.latest(job.name)) ?? null,
+        last_run: this.asSeenAt(await repo.latest(job.name), now),
         next_run_at: nextTick(job.schedule, now)?.toISOString() ?? null,
       });
     }
@@ -59,12 +70,21 @@ export class JobsService {
   /** Per job, when its latest run started and whether it succeeded (`GET /api/health`). */
   async health(): Promise<JobsHealth> {
     const repo = new JobRunsRepo(this.deps.db);
+    const now = this.deps.clock.now();
     const out: JobsHealth = {};
     for (const job of this.jobs) {
-      const last = await repo.latest(job.name);
+      const last = this.asSeenAt(await repo.latest(job.name), now);
       out[job.name] = { last_run_at: last?.started_at ?? null, ok: last?.ok ?? null };
     }
     return out;
+  }
+
+  /** `run` as it stands at `now`: failed (`abandoned`) when it has no end long after {@link MAX_RUN_MS}. */
+  private asSeenAt(run: JobRunView | undefined, now: Date): JobRunView | null {
+    if (!run) return null;
+    const limit = this.maxRunMs + ABANDONED_GRACE_MS;
+    if (run.finished_at !== null || now.getTime() - Date.parse(run.started_at) < limit) return run;
+    return { ...run, ok: false, error: `abandoned: no end recorded ${Math.round(limit / 60_000)} minutes after it started (the process running it stopped)` };
   }
 
   /** Runs `name` now (`taskmgr jobs run`), whatever the schedule; the recorded run says whether it succeeded. */
@@ -124,7 +144,8 @@ export class JobsService {
     let error: string | null = null;
     let stack: string | undefined;
     try {
-      result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal });
+      const stop = AbortSignal.any([signal, AbortSignal.timeout(this.maxRunMs)]);
+      result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal: stop });
     } catch (err) {
       error = message(err);
       stack = err instanceof Error ? err.stack : undefined;

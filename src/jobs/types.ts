@@ -36,4 +36,6 @@ export interface JobsOptions {
   instance?: string;
   /** Rows per delete transaction in the cleanup jobs (default 500). */
   batchSize?: number;
+  /** How long a run goes on before it is asked to stop (default: one hour; see `MAX_RUN_MS`). */
+  maxRunMs?: number;
 }

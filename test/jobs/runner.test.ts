@@ -1,5 +1,6 @@
 import { beforeEach, expect, test } from "bun:test";
 import { startJobs } from "../../src/jobs/schedule";
+import { ABANDONED_GRACE_MS } from "../../src/jobs/service";
 import type { Job } from "../../src/jobs/types";
 import { forEachDialect } from "../support/db";
 import { jobServices, memoryLogger } from "./helpers";
@@ -79,6 +80,35 @@ forEachDialect("job runner", ({ db }) => {
     expect(logs).toMatchObject({ schedule: "30 3 * * *", next_run_at: "2026-06-02T03:30:00.000Z" });
     expect(logs.last_run).toMatchObject({ ok: true, kind: "manual", started_at: "2026-06-01T10:20:00.000Z", result: { sync_log_rows: 0 } });
     expect(list.find((j) => j.name === "sync-metrics")).toMatchObject({ last_run: null, next_run_at: "2026-06-01T11:00:00.000Z" });
+  });
+
+  test("a run goes on at most maxRunMs (then asked to stop); one without an end past that and a grace is shown failed, abandoned", async () => {
+    let stopped = false;
+    const jobs: Job[] = [
+      {
+        name: "slow",
+        schedule: "0 * * * *",
+        description: "works until asked to stop",
+        run: async ({ signal }) => {
+          while (!signal.aborted) await Bun.sleep(10);
+          stopped = true;
+          return { interrupted: true };
+        },
+      },
+      { name: "stuck", schedule: "0 * * * *", description: "never ends (its process was killed)", run: () => new Promise(() => {}) },
+    ];
+    const { services, clock } = jobServices(db(), { jobs: { jobs, maxRunMs: 50 }, now: "2026-06-01T10:00:00.000Z" });
+    expect(await services.jobs.run("slow")).toMatchObject({ ok: true, result: { interrupted: true } });
+    expect(stopped).toBe(true);
+
+    void services.jobs.run("stuck");
+    await Bun.sleep(20);
+    expect((await services.jobs.health()).stuck).toEqual({ last_run_at: "2026-06-01T10:00:00.000Z", ok: null });
+    clock.advance(50 + ABANDONED_GRACE_MS);
+    expect((await services.jobs.health()).stuck).toEqual({ last_run_at: "2026-06-01T10:00:00.000Z", ok: false });
+    const listed = (await services.jobs.list()).find((j) => j.name === "stuck")!;
+    expect(listed.last_run).toMatchObject({ finished_at: null, ok: false, error: expect.stringContaining("abandoned") });
+    expect((await services.jobs.list()).find((j) => j.name === "slow")!.last_run).toMatchObject({ ok: true });
   });
 
   test("startJobs schedules every job and its stop function ends the schedule", async () => {
