@@ -9,7 +9,7 @@ import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/merge";
 import { PushBatch } from "../../src/sync/push";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
-import { count, Device, taskData, twoDevices } from "./helpers";
+import { cheapMerge, costlyMerges, count, Device, taskData, twoDevices } from "./helpers";
 
 /** `tx` with every statement counted (savepoints counted as their statements, flushers' rows not: they run on the database's own handle). */
 function counting(tx: Tx, counter: { n: number }): Tx {
@@ -92,33 +92,14 @@ forEachDialect("batched push", ({ db, dialect }) => {
     const taken = theirs.create("task", taskData({ title: "theirs" }));
     await theirs.push1(taken);
     const { a, b } = await twoDevices(t);
-    // Concurrent edits of a text that is costly to diff: each merge spends its whole share (MAX_TEXT_MERGE_WORK) and is a conflict.
-    const costly = (period: number, shift = 0) => Array.from({ length: 2000 }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
-    const heavy = async (n: number) => {
-      const c = a.create("task", taskData({ description: costly(2) }));
-      b.learn(c.entity_id, (await a.push1(c)).record);
-      expect((await a.push1(a.update("task", c.entity_id, { description: costly(3) }))).status).toBe("applied");
-      const v1 = b.known.get(c.entity_id)!;
-      return Array.from({ length: n }, (_, k) => ({
-        change_id: crypto.randomUUID(), entity: "task", entity_id: c.entity_id, op: "update",
-        data: { description: costly(5, 1) }, base_version: v1.version, vector_clock: { ...v1.clock, [b.id]: k + 1 },
-      }));
-    };
-    // A concurrent edit of another line: a merge that costs little while the budget lasts.
-    const light = async () => {
-      const c = a.create("task", taskData({ description: "one\ntwo\nthree" }));
-      b.learn(c.entity_id, (await a.push1(c)).record);
-      expect((await a.push1(a.update("task", c.entity_id, { description: "ONE\ntwo\nthree" }))).status).toBe("applied");
-      return b.update("task", c.entity_id, { description: "one\ntwo\nTHREE" });
-    };
     // More than half of the push's budget: room for the light merge after it, but not for the same work twice.
     const n = Math.floor(MAX_PUSH_MERGE_WORK / MAX_TEXT_MERGE_WORK / 2) + 1;
 
-    const inBulk = await b.push(...(await heavy(n)), await light());
+    const inBulk = await b.push(...(await costlyMerges(a, b, n)), await cheapMerge(a, b));
     expect(inBulk.map((r) => r.status)).toEqual([...Array(n).fill("conflict"), "merged"]);
 
     const clash = b.create("task", taskData({ title: "mine" }), taken.entity_id);
-    const redone = await b.push(...(await heavy(n)), clash, await light());
+    const redone = await b.push(...(await costlyMerges(a, b, n)), clash, await cheapMerge(a, b));
     expect(redone.slice(0, n).every((r) => r.status === "conflict")).toBe(true);
     expect(redone[n].error?.code).toBe("already_exists");
     expect(redone[n + 1].status).toBe("conflict");

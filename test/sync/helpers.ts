@@ -150,6 +150,37 @@ export async function twoDevices(t: TestApp): Promise<{ a: Device; b: Device; ua
 /** A task's data with defaults. */
 export const taskData = (over: Record<string, unknown> = {}) => ({ title: "A task", ...over });
 
+/** A text that is costly to diff (few distinct words, every position changed from one period to another): a merge of two spends its whole share of the merge budget. */
+export const costlyText = (period: number, shift = 0) => Array.from({ length: 2000 }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
+
+/**
+ * `n` updates by `b` of one task whose description `a` changed meanwhile, each from the same base:
+ * costly text merges (conflicts once the push's merge budget is spent). The changes, not pushed.
+ */
+export async function costlyMerges(a: Device, b: Device, n: number): Promise<Change[]> {
+  const c = a.create("task", taskData({ description: costlyText(2) }));
+  b.learn(c.entity_id, (await a.push1(c)).record);
+  expect((await a.push1(a.update("task", c.entity_id, { description: costlyText(3) }))).status).toBe("applied");
+  const v1 = b.known.get(c.entity_id)!;
+  return Array.from({ length: n }, (_, k) => ({
+    change_id: crypto.randomUUID(),
+    entity: "task",
+    entity_id: c.entity_id,
+    op: "update",
+    data: { description: costlyText(5, 1) },
+    base_version: v1.version,
+    vector_clock: { ...v1.clock, [b.id]: k + 1 },
+  }));
+}
+
+/** An update by `b` of a new task whose description `a` changed on another line meanwhile: a cheap text merge. The change, not pushed. */
+export async function cheapMerge(a: Device, b: Device): Promise<Change> {
+  const c = a.create("task", taskData({ description: "one\ntwo\nthree" }));
+  b.learn(c.entity_id, (await a.push1(c)).record);
+  expect((await a.push1(a.update("task", c.entity_id, { description: "ONE\ntwo\nthree" }))).status).toBe("applied");
+  return b.update("task", c.entity_id, { description: "one\ntwo\nTHREE" });
+}
+
 /** Counts rows of a table matching a condition. */
 export async function count(t: TestApp, sql: string, params: (string | number)[] = []): Promise<number> {
   const r = await t.services.deps.db.get<{ n: number }>(sql, params);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/merge";
 import { forEachDialect } from "../support/db";
-import { count, Device, type Result, taskData, twoDevices } from "./helpers";
+import { cheapMerge, costlyMerges, count, Device, type Result, taskData, twoDevices } from "./helpers";
 
 /**
  * CONCURRENT edits through push: device A creates a task, B learns it, then both edit it from
@@ -60,24 +60,12 @@ forEachDialect("sync merges through push", ({ db }) => {
   }
 
   test("one push's text merges share a work budget: once spent, a text that needs a diff is a conflict, though the same edit alone merges", async () => {
-    // Texts that are costly to diff (few distinct words, every position changed): each merge spends its whole share.
-    const costly = (period: number, shift = 0) => Array.from({ length: 2000 }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
-    const { a, b, id } = await shared({ description: costly(2) });
-    expect((await a.push1(a.update("task", id, { description: costly(3) }))).status).toBe("applied");
-    const v1 = b.known.get(id)!;
-    const heavy = Array.from({ length: MAX_PUSH_MERGE_WORK / MAX_TEXT_MERGE_WORK }, (_, k) => ({
-      change_id: crypto.randomUUID(), entity: "task", entity_id: id, op: "update",
-      data: { description: costly(5, 1) }, base_version: v1.version, vector_clock: { ...v1.clock, [b.id]: k + 1 },
-    }));
+    // Texts that are costly to diff: each merge spends its whole share, and these spend the push's budget.
+    const { a, b } = await twoDevices(t);
+    const heavy = await costlyMerges(a, b, MAX_PUSH_MERGE_WORK / MAX_TEXT_MERGE_WORK);
     // Two twin tasks, each edited concurrently on different lines: a merge that costs little.
-    const light = async () => {
-      const c = a.create("task", taskData({ description: "one\ntwo\nthree" }));
-      b.learn(c.entity_id, (await a.push1(c)).record);
-      expect((await a.push1(a.update("task", c.entity_id, { description: "ONE\ntwo\nthree" }))).status).toBe("applied");
-      return b.update("task", c.entity_id, { description: "one\ntwo\nTHREE" });
-    };
-    const inBatch = await light();
-    const alone = await light();
+    const inBatch = await cheapMerge(a, b);
+    const alone = await cheapMerge(a, b);
 
     const results = await b.push(...heavy, inBatch);
     expect(results.every((r) => r.status === "conflict")).toBe(true);
