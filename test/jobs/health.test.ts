@@ -35,9 +35,7 @@ forEachDialect("GET /api/health", ({ db, dialect }) => {
       get: (target, key, receiver) => (key === "all" || key === "get" ? () => new Promise(() => {}) : Reflect.get(target, key, receiver)),
     });
     const health = new HealthService({ ...t.services.deps, db: stuck }, t.services.jobs, 100);
-    const started = Date.now();
     await expect(health.check()).rejects.toMatchObject({ code: "unavailable", message: "the database does not answer" });
-    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   test("answers 503 when the database lacks a migration this program knows (it serves nothing without its tables)", async () => {
