@@ -52,10 +52,11 @@ export interface WriteInput<K extends EntityKind> {
    */
   deleted?: boolean;
   /**
-   * Conflict resolutions of a `parent_id` conflict only: a comment stored without its parent (the
-   * parent was deleted concurrently) may take one again. Otherwise a comment never moves in its thread.
+   * Conflict resolutions of a `parent_id` conflict only: the parent the comment was pushed with. A
+   * comment stored without it (it was deleted concurrently) may take that one — and no other — again.
+   * Otherwise a comment never moves in its thread.
    */
-  reattach?: boolean;
+  reattachTo?: string;
 }
 
 /**
@@ -127,7 +128,8 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     if (before && input.entity === "comment" && fields.task_id !== (before as RecordOf["comment"]).task_id)
       throw invalid({ task_id: "a comment cannot move to another task" });
     const parentBefore = before && input.entity === "comment" ? (before as RecordOf["comment"]).parent_id : undefined;
-    if (parentBefore !== undefined && (fields.parent_id ?? null) !== parentBefore && !(input.reattach && parentBefore === null))
+    const parentAfter = fields.parent_id ?? null;
+    if (parentBefore !== undefined && parentAfter !== parentBefore && !(parentBefore === null && parentAfter === input.reattachTo))
       throw invalid({ parent_id: "a comment cannot move in its thread" });
   }
 

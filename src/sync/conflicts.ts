@@ -120,7 +120,7 @@ export class ConflictService {
           originDevice: null,
           now,
           deleted: plan.deleted,
-          reattach: c.entity === "comment" && c.fields.includes("parent_id"),
+          reattachTo: c.entity === "comment" && c.fields.includes("parent_id") ? pushedParent(c) : undefined,
         });
       } catch (err) {
         if (!(err instanceof WriteConflict) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
@@ -195,4 +195,10 @@ export function conflictView(c: Conflict): ConflictView {
     resolution: c.resolution,
     resolved_by: c.resolvedBy,
   };
+}
+
+/** The parent a comment's conflicting change was pushed with (its `local` side), if any. */
+function pushedParent(c: Conflict): string | undefined {
+  const parent = c.local.parent_id;
+  return typeof parent === "string" ? parent.toLowerCase() : undefined;
 }

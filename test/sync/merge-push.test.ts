@@ -256,6 +256,11 @@ forEachDialect("sync merges through push", ({ db }) => {
 
       const early = await resolve(b.user.token, reply.conflict_id!, { resolution: "local" });
       expect([early.status, early.body.error.details.fields]).toEqual([422, { parent_id: "no such comment on this task" }]);
+      // Not under another comment of the task, though: only back under the parent it was pushed with.
+      const other = a.create("comment", { task_id: id, body: "another thread" });
+      await a.push1(other);
+      const elsewhere = await resolve(b.user.token, reply.conflict_id!, { resolution: "custom", data: { parent_id: other.entity_id } });
+      expect([elsewhere.status, elsewhere.body.error.details.fields]).toEqual([422, { parent_id: "a comment cannot move in its thread" }]);
       // The parent's author brings it back (an offline edit of it, concurrent with its deletion, resolved local).
       const edit = await a2.push1(a2.update("comment", parent.entity_id, { body: "parent, edited" }));
       expect(edit.status).toBe("conflict");
