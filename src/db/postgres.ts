@@ -343,6 +343,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
   /** Replaced pools, ending (awaited by {@link close}). */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
+  private monitorPool: postgres.Sql | null = null;
+  private monitorExec: PgExecutor | null = null;
 
   constructor(
     private readonly url: string,
@@ -455,8 +457,13 @@ export class PostgresDatabase extends PgExecutor implements Database {
 
   verify(): void {}
 
+  get monitor(): Executor {
+    this.monitorPool ??= openPool(this.url, { ...this.opts, max: 1 });
+    return (this.monitorExec ??= new PgExecutor(this.monitorPool));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.pool.end({ timeout: 5 }), ...this.retiring]);
+    await Promise.all([this.pool.end({ timeout: 5 }), this.monitorPool?.end({ timeout: 1 }), ...this.retiring]);
   }
 }

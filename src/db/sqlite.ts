@@ -141,6 +141,10 @@ export class SqliteDatabase implements Database {
     }
   }
 
+  get monitor(): Executor {
+    return this.reader ?? this;
+  }
+
   all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
     if (this.reader && isSelect(sql)) return this.reader.all<T>(sql, params);
     return this.writing(() => this.direct.all<T>(sql, params));

@@ -50,6 +50,12 @@ export interface Database extends Executor {
    * again). Cheap (a `stat`); a no-op on Postgres, whose connections report such losses themselves.
    */
   verify(): void;
+  /**
+   * Reads for health checks, on a connection of their own: never queued behind the requests' (a
+   * pool whose every connection waits for a lock would otherwise make a working database look
+   * dead). Postgres: a one-connection pool opened on first use; SQLite: the read connection.
+   */
+  readonly monitor: Executor;
   /** Runs `fn` in one transaction; a throw rolls everything back and rethrows. On SQLite it takes the write lock at BEGIN. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;

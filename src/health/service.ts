@@ -36,9 +36,9 @@ export class HealthService {
       db.verify();
       await Promise.race([
         (async () => {
-          const applied = await new MigrationsRepo(db).appliedVersions();
+          const applied = await new MigrationsRepo(db.monitor).appliedVersions();
           current = MIGRATIONS.every((m) => applied.has(m.version));
-          if (current) jobs = await this.jobs.health();
+          if (current) jobs = await this.jobs.health(db.monitor);
         })(),
         timedOut,
       ]);

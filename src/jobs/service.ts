@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
+import type { Executor } from "../db/types";
+import type { Deps } from "../deps";
 import { DomainError } from "../errors";
 import { newId } from "../ids";
-import type { Deps } from "../deps";
 import { currentTick, nextTick } from "./cron";
 import { JOBS } from "./jobs";
 import type { JobRunView, JobStatusView, JobsHealth } from "./model";
@@ -67,9 +68,9 @@ export class JobsService {
     return out;
   }
 
-  /** Per job, when its latest run started and whether it succeeded (`GET /api/health`). */
-  async health(): Promise<JobsHealth> {
-    const repo = new JobRunsRepo(this.deps.db);
+  /** Per job, when its latest run started and whether it succeeded (`GET /api/health`, through `exec`: the database's monitor). */
+  async health(exec: Executor = this.deps.db): Promise<JobsHealth> {
+    const repo = new JobRunsRepo(exec);
     const now = this.deps.clock.now();
     const out: JobsHealth = {};
     for (const job of this.jobs) {

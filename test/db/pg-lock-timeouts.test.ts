@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ConnectionLostError, isDatabaseBusy } from "../../src/db/errors";
 import { IDLE_IN_TRANSACTION_TIMEOUT_MS, LOCK_TIMEOUT_MS, PostgresDatabase } from "../../src/db/postgres";
+import { createTestApp } from "../support/app";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
 
 const ROW = "UPDATE lock_probe SET n = n + 1 WHERE id = 'x'";
@@ -63,6 +64,36 @@ describe.skipIf(!PG_AVAILABLE)("postgres: lock and idle-in-transaction timeouts"
     } finally {
       await frozen.close();
       await other.close();
+    }
+  });
+
+  test("health answers on a connection of its own while every pooled connection waits for a lock", async () => {
+    const holder = new PostgresDatabase(handle.url);
+    const db = new PostgresDatabase(handle.url, { max: 2, lockTimeoutMs: 20_000 });
+    try {
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      let locked!: () => void;
+      const holding = new Promise<void>((resolve) => (locked = resolve));
+      const held = holder.transaction(async (tx) => {
+        await tx.run(ROW);
+        locked();
+        await released;
+      });
+      await holding;
+      const t = await createTestApp(db);
+      let waitersDone = false;
+      const waiters = Promise.all([db.run(ROW), db.run(ROW)]).finally(() => (waitersDone = true));
+      await Bun.sleep(100); // both pooled connections now wait for the row lock
+
+      const health = await t.request("GET", "/api/health");
+      expect([health.status, health.body.status, waitersDone]).toEqual([200, "ok", false]);
+      release();
+      await held;
+      await waiters;
+    } finally {
+      await db.close();
+      await holder.close();
     }
   });
 });

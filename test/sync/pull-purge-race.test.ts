@@ -52,6 +52,9 @@ class PurgeBeforeSelect implements Database {
     return p;
   }
 
+  get monitor() {
+    return this.inner.monitor;
+  }
   all<T>(sql: string, params?: SqlValue[]): Promise<T[]> {
     return this.through(sql, () => this.inner.all<T>(sql, params));
   }
