@@ -6,7 +6,7 @@ import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { EMPTY_BODY, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
-import { noneMatch } from "./http/conditional";
+import { noneMatch } from "./wire/conditional";
 import { errorHandler } from "./http/errors";
 import type { RegisteredRoute } from "./http/methods";
 import { lowerBodyIds, lowerParamIds } from "./ids";

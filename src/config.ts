@@ -1,6 +1,6 @@
 import { dirname, resolve } from "node:path";
 import { isAmbiguousSqliteUrl, redact, sqlitePath } from "./db/url";
-import { parseTrustedProxies } from "./http/client-address";
+import { parseTrustedProxies } from "./wire/client-address";
 
 /** Everything taskmgr reads from flags, environment and `.env` (Bun loads `.env` without overriding the environment). */
 export interface Config {

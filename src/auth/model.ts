@@ -1,5 +1,5 @@
 import { t, type Static } from "elysia";
-import { Text } from "../http/text";
+import { Text } from "../wire/text";
 import { type Role, UserView } from "../users/model";
 
 /** Who is calling, resolved from the access token and re-checked against the database on every request. */

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { clientAddress } from "../http/client-address";
+import { clientAddress } from "../wire/client-address";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
 import { logoutGuard } from "./guard";

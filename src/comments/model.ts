@@ -1,6 +1,6 @@
 import { t, type Static } from "elysia";
-import { PageQuery, Paginated } from "../http/pagination";
-import { Query } from "../http/query";
+import { PageQuery, Paginated } from "../wire/pagination";
+import { Query } from "../wire/query";
 import { orderingPattern } from "../records/list";
 import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
 

@@ -1,7 +1,7 @@
 import type { AuthContext } from "../auth/model";
 import type { Database, Executor } from "../db/types";
 import { notFound } from "../errors";
-import { pageFrom } from "../http/pagination";
+import { pageFrom } from "../wire/pagination";
 import { type Page, parseOrdering } from "../records/list";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import type { Comment } from "../records/model";

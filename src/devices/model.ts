@@ -1,6 +1,6 @@
 import { t, type Static } from "elysia";
-import { Paginated } from "../http/pagination";
-import { Text } from "../http/text";
+import { Paginated } from "../wire/pagination";
+import { Text } from "../wire/text";
 
 /** A device on the wire; its `id` is the key the device uses in vector clocks. */
 export const DeviceView = t.Object(

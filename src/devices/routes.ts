@@ -1,8 +1,8 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope, PageQuery, pageFrom } from "../http/pagination";
-import { Query } from "../http/query";
+import { envelope, PageQuery, pageFrom } from "../wire/pagination";
+import { Query } from "../wire/query";
 import { publicUrlOf } from "../http/public-url";
 import { IdParams } from "../records/http";
 import type { Services } from "../services";

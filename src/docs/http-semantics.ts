@@ -53,7 +53,7 @@ function header(response: Response, name: string, spec: unknown): void {
   response.headers = { ...response.headers, [name]: spec };
 }
 
-/** `If-None-Match` with the record's ETag: 304 without a body (src/http/conditional.ts). */
+/** `If-None-Match` with the record's ETag: 304 without a body (src/wire/conditional.ts). */
 function conditionalGet(op: Operation): void {
   op.parameters = [
     ...(op.parameters ?? []).filter((p) => p.name !== "if-none-match"),

@@ -4,8 +4,8 @@ import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
-import { reasonFor, type SchemaLike } from "./reasons";
-import { keyAsNamed } from "./text";
+import { reasonFor, type SchemaLike } from "../wire/reasons";
+import { keyAsNamed } from "../wire/text";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
 export const ErrorBody = t.Object(

@@ -7,7 +7,7 @@
  */
 import { Elysia } from "elysia";
 import type { Config } from "../config";
-import { isTrustedPeer } from "./client-address";
+import { isTrustedPeer } from "../wire/client-address";
 
 /** `url` as the client addressed it (see the module comment). */
 export function publicUrl(url: string, headers: Headers, peer: string | null, trusted: ReadonlySet<string>): string {

@@ -1,5 +1,5 @@
 import { t, type Static } from "elysia";
-import { Query } from "../http/query";
+import { Query } from "../wire/query";
 
 const Rate = t.Union([t.Number(), t.Null()]);
 

@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
-import { PageQuery, Paginated } from "../http/pagination";
-import { Query } from "../http/query";
-import { Text } from "../http/text";
+import { PageQuery, Paginated } from "../wire/pagination";
+import { Query } from "../wire/query";
+import { Text } from "../wire/text";
 import { orderingPattern } from "../records/list";
 import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
 

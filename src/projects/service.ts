@@ -1,5 +1,5 @@
 import type { Database } from "../db/types";
-import { pageFrom } from "../http/pagination";
+import { pageFrom } from "../wire/pagination";
 import { type Page, parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";

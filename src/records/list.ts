@@ -1,6 +1,6 @@
 /**
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
- * literal search, `ordering` parsing. Portable SQL only. (Pages: src/db/page.ts; query parameters and envelope: src/http/pagination.ts.)
+ * literal search, `ordering` parsing. Portable SQL only. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
 import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";

@@ -10,7 +10,7 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
-import { isText, Text } from "../http/text";
+import { isText, Text } from "../wire/text";
 
 /** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";

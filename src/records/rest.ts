@@ -5,7 +5,7 @@
  */
 import type { Tx } from "../db/types";
 import { DomainError } from "../errors";
-import { listedTags } from "../http/conditional";
+import { listedTags } from "../wire/conditional";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
 import { changedFields, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";

@@ -4,8 +4,8 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { reasonFor } from "../http/reasons";
-import { hasNul, keyAsNamed, NUL_REASON } from "../http/text";
+import { reasonFor } from "../wire/reasons";
+import { hasNul, keyAsNamed, NUL_REASON } from "../wire/text";
 import { CommentFieldProps, type EntityKind, ProjectFieldProps, TaskFieldProps } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;

@@ -8,7 +8,7 @@
 import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
-import { pageFrom } from "../http/pagination";
+import { pageFrom } from "../wire/pagination";
 import { type AnyRecord, type Comment, jsonEqual, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";

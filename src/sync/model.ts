@@ -7,9 +7,9 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
-import { CheckedLater } from "../http/checked-later";
-import { PageQuery, Paginated } from "../http/pagination";
-import { Query, QueryInteger } from "../http/query";
+import { CheckedLater } from "../wire/checked-later";
+import { PageQuery, Paginated } from "../wire/pagination";
+import { Query, QueryInteger } from "../wire/query";
 import {
   CommentChanges,
   CommentConflictSide,

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope } from "../http/pagination";
+import { envelope } from "../wire/pagination";
 import { publicUrlOf } from "../http/public-url";
 import { withEtag } from "../records/http";
 import type { Services } from "../services";

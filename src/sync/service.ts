@@ -10,7 +10,7 @@ import type { Database } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
 import { DomainError, forbidden, invalid } from "../errors";
-import { queryInteger } from "../http/query";
+import { queryInteger } from "../wire/query";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";

@@ -1,7 +1,7 @@
 import type { Database } from "../db/types";
 import { invalid } from "../errors";
 import { HistoryRepo, type HistoryEntry } from "../records/history";
-import { type PageParams, pageFrom } from "../http/pagination";
+import { type PageParams, pageFrom } from "../wire/pagination";
 import { listValues, type Page, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";

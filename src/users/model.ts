@@ -1,5 +1,5 @@
 import { t, type Static } from "elysia";
-import { Paginated } from "../http/pagination";
+import { Paginated } from "../wire/pagination";
 
 export const Role = t.Union([t.Literal("admin"), t.Literal("member")]);
 export type Role = Static<typeof Role>;

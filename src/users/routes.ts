@@ -1,7 +1,7 @@
 import { Elysia } from "elysia";
 import { authGuard } from "../auth/guard";
-import { envelope, PageQuery, pageFrom } from "../http/pagination";
-import { Query } from "../http/query";
+import { envelope, PageQuery, pageFrom } from "../wire/pagination";
+import { Query } from "../wire/query";
 import { publicUrlOf } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";

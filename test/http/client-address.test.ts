@@ -5,7 +5,7 @@ import { LOGIN_FAILURES_ALLOWED } from "../../src/auth/rate-limit";
 import { ConfigError, loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
 import { migrate } from "../../src/db/migrate";
-import { clientAddress, parseTrustedProxies } from "../../src/http/client-address";
+import { clientAddress, parseTrustedProxies } from "../../src/wire/client-address";
 import { publicUrl } from "../../src/http/public-url";
 import { type RunningServer, startServer } from "../../src/server";
 import { createTestApp, type TestApp } from "../support/app";

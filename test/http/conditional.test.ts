@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { noneMatch } from "../../src/http/conditional";
+import { noneMatch } from "../../src/wire/conditional";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 

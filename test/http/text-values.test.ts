@@ -5,7 +5,7 @@
  * (`\ud800`) is stored as U+FFFD, as UTF-8 stores it, through every write path (single rows and batches).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { BLANK_REASON, characters, NUL_REASON, textProblem } from "../../src/http/text";
+import { BLANK_REASON, characters, NUL_REASON, textProblem } from "../../src/wire/text";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { Device, taskData } from "../sync/helpers";

@@ -6,7 +6,7 @@
  * a conflict on a record stored blank before the rule can still be resolved.
  */
 import { beforeAll, expect, test } from "bun:test";
-import { BLANK_REASON } from "../../src/http/text";
+import { BLANK_REASON } from "../../src/wire/text";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { Device, taskData, twoDevices } from "../sync/helpers";
