@@ -197,8 +197,9 @@ export function conflictView(c: Conflict): ConflictView {
   };
 }
 
-/** The parent a comment's conflicting change was pushed with (its `local` side), if any. */
+/** The parent a comment was created with (its create's `local` side: a create's Conflict has no base), if any. */
 function pushedParent(c: Conflict): string | undefined {
+  if (c.base !== null) return undefined;
   const parent = c.local.parent_id;
   return typeof parent === "string" ? parent.toLowerCase() : undefined;
 }

@@ -241,6 +241,17 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(r.record).toMatchObject({ parent_id: null, body: "reply", deleted_at: null });
     });
 
+    test("an update that moves a comment under a deleted comment is refused like any move, not a conflict to resolve later", async () => {
+      const { a, b, id } = await shared({});
+      const top = b.create("comment", { task_id: id, body: "top level" });
+      const gone = a.create("comment", { task_id: id, body: "deleted" });
+      await b.push1(top);
+      await a.push1(gone);
+      await a.push1(a.delete("comment", gone.entity_id));
+      const moved = await b.push1(b.update("comment", top.entity_id, { parent_id: gone.entity_id }));
+      expect([moved.status, moved.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+    });
+
     test("that reply's conflict resolved local: refused while the parent is deleted, then puts the reply back under its parent", async () => {
       const { a, b, id } = await shared({});
       const parent = a.create("comment", { task_id: id, body: "parent" });

@@ -287,7 +287,8 @@ function danglingRefs(cx: DecideContext, kind: EntityKind, data: Record<string, 
     return ref !== undefined && ref.deleted_at !== null ? ref : undefined;
   };
   if (kind === "task") return deletedRef("project", "project_id") ? ["project_id"] : [];
-  if (kind === "comment") return isParentOnTask(deletedRef("comment", "parent_id"), data.task_id ?? prev.task_id) ? ["parent_id"] : [];
+  // A comment's parent only on create: an update that names another parent is a move, refused by the write core.
+  if (kind === "comment") return before === null && isParentOnTask(deletedRef("comment", "parent_id"), data.task_id ?? prev.task_id) ? ["parent_id"] : [];
   return [];
 }
 
