@@ -125,6 +125,36 @@ class PgExecutor implements Executor {
 }
 
 /**
+ * The health checks' executor ({@link PostgresDatabase.monitor}): a one-connection pool of its own
+ * whose statements time out after {@link MONITOR_STATEMENT_TIMEOUT_MS}. After any failure the pool is
+ * ended and the next check opens a fresh one: a connection that postgres.js 3.4.9 left unable to
+ * connect again (see {@link PostgresDatabase.recover}) must not fail health for good.
+ */
+class MonitorExecutor extends PgExecutor {
+  constructor(private readonly open: () => postgres.Sql) {
+    super(open());
+  }
+  protected override async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    const pool = this.sql as postgres.Sql;
+    try {
+      return await super.send(make);
+    } catch (err) {
+      if (this.sql === pool) {
+        this.sql = this.open();
+        void pool.end({ timeout: 0 }).catch(() => {});
+      }
+      throw err;
+    }
+  }
+  close(): Promise<void> {
+    return (this.sql as postgres.Sql).end({ timeout: 1 });
+  }
+}
+
+/** Health gives up after 3 s (src/health/service.ts): its statements are cancelled a little before. */
+const MONITOR_STATEMENT_TIMEOUT_MS = 2_500;
+
+/**
  * Sent right behind a transaction's final statement, as ONE simple query. The probe `SELECT 1`
  * fails — and the statements after it are skipped — unless the transaction is still healthy, so
  * COMMIT runs only when every statement before it succeeded: a failed final statement (or one
@@ -302,11 +332,13 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS = 15_000;
  */
 export const LOCK_TIMEOUT_MS = 10_000;
 
-/** The pool's size and, for tests, shorter timeouts than {@link LOCK_TIMEOUT_MS} and {@link IDLE_IN_TRANSACTION_TIMEOUT_MS}. */
+/** A pool's size and timeouts: shorter than {@link LOCK_TIMEOUT_MS} and {@link IDLE_IN_TRANSACTION_TIMEOUT_MS} in tests, a statement timeout for the health pool. */
 export interface PoolOptions {
   max?: number;
   lockTimeoutMs?: number;
   idleInTransactionTimeoutMs?: number;
+  /** None by default: a request's statements run as long as they need. */
+  statementTimeoutMs?: number;
 }
 
 function openPool(url: string, opts: PoolOptions): postgres.Sql {
@@ -318,6 +350,7 @@ function openPool(url: string, opts: PoolOptions): postgres.Sql {
       application_name: "taskmgr",
       lock_timeout: opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS,
       idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs ?? IDLE_IN_TRANSACTION_TIMEOUT_MS,
+      ...(opts.statementTimeoutMs === undefined ? {} : { statement_timeout: opts.statementTimeoutMs }),
     },
     // No array types are used. postgres.js would otherwise query them on every new connection,
     // and (3.4.9) leave that query's failure unhandled when the connection dies meanwhile: an
@@ -343,8 +376,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
   /** Replaced pools, ending (awaited by {@link close}). */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
-  private monitorPool: postgres.Sql | null = null;
-  private monitorExec: PgExecutor | null = null;
+  private monitorExec: MonitorExecutor | null = null;
 
   constructor(
     private readonly url: string,
@@ -458,12 +490,11 @@ export class PostgresDatabase extends PgExecutor implements Database {
   verify(): void {}
 
   get monitor(): Executor {
-    this.monitorPool ??= openPool(this.url, { ...this.opts, max: 1 });
-    return (this.monitorExec ??= new PgExecutor(this.monitorPool));
+    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS })));
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all([this.pool.end({ timeout: 5 }), this.monitorPool?.end({ timeout: 1 }), ...this.retiring]);
+    await Promise.all([this.pool.end({ timeout: 5 }), this.monitorExec?.close(), ...this.retiring]);
   }
 }

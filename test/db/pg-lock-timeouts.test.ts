@@ -96,4 +96,17 @@ describe.skipIf(!PG_AVAILABLE)("postgres: lock and idle-in-transaction timeouts"
       await holder.close();
     }
   });
+
+  test("the health connection times its statements out, and after a failure the next check runs on a fresh connection", async () => {
+    const db = new PostgresDatabase(handle.url);
+    try {
+      const pid = async () => (await db.monitor.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!.pid;
+      const first = await pid();
+      expect(await pid()).toBe(first);
+      await expect(db.monitor.get("SELECT pg_sleep(10)")).rejects.toMatchObject({ code: "57014" }); // statement_timeout
+      expect(await pid()).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
 });
