@@ -102,7 +102,7 @@ forEachDialect("job runner", ({ db }) => {
     expect(stopped).toBe(true);
 
     void services.jobs.run("stuck");
-    await Bun.sleep(20);
+    while ((await services.jobs.health()).stuck!.last_run_at === null) await Bun.sleep(5); // its claim is written
     expect((await services.jobs.health()).stuck).toEqual({ last_run_at: "2026-06-01T10:00:00.000Z", ok: null });
     clock.advance(50 + ABANDONED_GRACE_MS);
     expect((await services.jobs.health()).stuck).toEqual({ last_run_at: "2026-06-01T10:00:00.000Z", ok: false });

@@ -1,7 +1,7 @@
 /**
  * A change whose compare-and-set loses to another transaction (a WriteConflict: Postgres, when a
  * concurrent push wrote the record between the read and the write) is decided again, change by
- * change (src/sync/push.ts, `processOne`). Each attempt starts from the push's merge budget as it was
+ * change (src/sync/push/batch.ts, `processOne`). Each attempt starts from the push's merge budget as it was
  * before the first one: the text merges of the lost attempt are not charged twice. So a push whose
  * merges fit its budget once, but not twice, still merges the retried change instead of turning it
  * into a conflict.
