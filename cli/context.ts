@@ -46,7 +46,7 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
   const config = loadConfig(flagsOf(cmd), process.env, { serving: opts.serving === true });
   const log = (opts.log ?? adminLogger)(config);
   try {
-    const db = await connect(config.databaseUrl, opts.readOnly === true);
+    const db = await connect(config.databaseUrl, opts.readOnly === true, config.databasePoolSize);
     try {
       if (opts.migrate !== false && opts.readOnly !== true) await migrate(db);
       return await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
@@ -66,11 +66,11 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
 const FIRST_ANSWER_MS = 15_000;
 
 /** Opens the database and checks that it answers; a failure names the database (never its password). */
-export async function connect(url: string, readOnly = false): Promise<Database> {
+export async function connect(url: string, readOnly = false, poolSize?: number): Promise<Database> {
   let db: Database | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    db = openDatabase(url, { readOnly });
+    db = openDatabase(url, { readOnly, poolSize });
     const silence = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer within ${FIRST_ANSWER_MS / 1000} s (is a database server at that address?)`)), FIRST_ANSWER_MS);
     });

@@ -5,6 +5,8 @@ import { parseTrustedProxies } from "./wire/client-address";
 /** Everything taskmgr reads from flags, environment and `.env` (Bun loads `.env` without overriding the environment). */
 export interface Config {
   databaseUrl: string;
+  /** Postgres: connections in the server's pool (health has one more of its own). */
+  databasePoolSize: number;
   host: string;
   port: number;
   /** Folder for the generated secret (and the SQLite file by default). */
@@ -76,6 +78,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   const serving = opts.serving !== false;
   return {
     databaseUrl,
+    databasePoolSize: intIn(variable("DATABASE_POOL_SIZE"), 10, 1, 1000),
     host: (serving ? pick(flags.host, "--host", "HOST").value : undefined) ?? "127.0.0.1",
     port: serving ? intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535) : 8000,
     dataDir: resolve(envValue("TASKMGR_DATA_DIR") ?? defaultDataDir(databaseUrl)),

@@ -53,6 +53,12 @@ describe("loadConfig", () => {
     else expect(loadConfig({}, { PORT: port }).port).toBe(Number(port));
   });
 
+  test("DATABASE_POOL_SIZE: 10 by default, 1 to 1000", () => {
+    expect(loadConfig({}, {}).databasePoolSize).toBe(10);
+    expect(loadConfig({}, { DATABASE_POOL_SIZE: "25" }).databasePoolSize).toBe(25);
+    expect(refusal({}, { DATABASE_POOL_SIZE: "0" }).message).toBe('DATABASE_POOL_SIZE must be an integer from 1 to 1000, not "0"');
+  });
+
   test("the other integers too, and a flag's refusal names the flag", () => {
     expect(refusal({}, { TOMBSTONE_RETENTION_DAYS: "1e1" }).message).toStartWith("TOMBSTONE_RETENTION_DAYS must be an integer");
     expect(refusal({}, { ACCESS_TOKEN_TTL_SECONDS: "0x20" }).message).toStartWith("ACCESS_TOKEN_TTL_SECONDS must be an integer");

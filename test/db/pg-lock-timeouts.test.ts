@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { ConnectionLostError, isDatabaseBusy } from "../../src/db/errors";
+import { openDatabase } from "../../src/db/open";
 import { IDLE_IN_TRANSACTION_TIMEOUT_MS, LOCK_TIMEOUT_MS, PostgresDatabase } from "../../src/db/postgres";
 import { createTestApp } from "../support/app";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -105,6 +106,16 @@ describe.skipIf(!PG_AVAILABLE)("postgres: lock and idle-in-transaction timeouts"
       expect(await pid()).toBe(first);
       await expect(db.monitor.get("SELECT pg_sleep(10)")).rejects.toMatchObject({ code: "57014" }); // statement_timeout
       expect(await pid()).not.toBe(first);
+    } finally {
+      await db.close();
+    }
+  });
+
+  test("openDatabase's poolSize (DATABASE_POOL_SIZE) caps the server's connections", async () => {
+    const db = openDatabase(handle.url, { poolSize: 2 });
+    try {
+      const pids = await Promise.all(Array.from({ length: 6 }, () => db.get<{ pid: number }>("SELECT pg_backend_pid() AS pid, pg_sleep(0.1)")));
+      expect(new Set(pids.map((r) => r!.pid)).size).toBe(2);
     } finally {
       await db.close();
     }
