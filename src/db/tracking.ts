@@ -1,4 +1,4 @@
-import type { Database } from "./types";
+import type { Executor } from "./types";
 
 /**
  * The table of applied migrations. `checksum` (the SHA-256 of the SQL applied) came later: a table made
@@ -21,7 +21,7 @@ export interface TrackingRow {
 }
 
 /** The tracking table's rows by version; none where the table does not exist (a database `migrate` never ran on). Reads only. */
-export async function trackingRows(db: Database): Promise<TrackingRow[]> {
+export async function trackingRows(db: Executor): Promise<TrackingRow[]> {
   if (!(await hasTable(db))) return [];
   const checksum = (await hasChecksumColumn(db)) ? "checksum" : "NULL AS checksum";
   const rows = await db.all<TrackingRow>(`SELECT version, name, applied_at, ${checksum} FROM schema_migrations ORDER BY version`);
@@ -33,7 +33,7 @@ export async function trackingRows(db: Database): Promise<TrackingRow[]> {
  * instances may start at once: a concurrent creator on Postgres can make `IF NOT EXISTS` fail (one retry
  * follows), and of two that add the column the second fails and then finds it there.
  */
-export async function ensureTracking(db: Database): Promise<void> {
+export async function ensureTracking(db: Executor): Promise<void> {
   try {
     await db.exec(TRACKING);
   } catch {
@@ -47,18 +47,23 @@ export async function ensureTracking(db: Database): Promise<void> {
   }
 }
 
-async function hasTable(db: Database): Promise<boolean> {
-  const sql =
-    db.dialect === "sqlite"
-      ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-      : "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'";
-  return (await db.get(sql)) !== undefined;
+async function hasTable(db: Executor): Promise<boolean> {
+  return found(
+    db,
+    "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+    "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'",
+  );
 }
 
-async function hasChecksumColumn(db: Database): Promise<boolean> {
-  const sql =
-    db.dialect === "sqlite"
-      ? "SELECT 1 AS found FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'"
-      : "SELECT 1 AS found FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'";
-  return (await db.get(sql)) !== undefined;
+async function hasChecksumColumn(db: Executor): Promise<boolean> {
+  return found(
+    db,
+    "SELECT 1 AS found FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
+    "SELECT 1 AS found FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'",
+  );
+}
+
+/** Whether the dialect's query finds a row (catalog lookups differ between SQLite and Postgres). */
+async function found(db: Executor, sqlite: string, postgres: string): Promise<boolean> {
+  return (await db.get(db.dialect === "sqlite" ? sqlite : postgres)) !== undefined;
 }

@@ -1,10 +1,10 @@
 import pkg from "../../package.json";
 import { MIGRATIONS } from "../db/migrations";
+import { trackingRows } from "../db/tracking";
 import { DomainError } from "../errors";
 import type { JobsService } from "../jobs/service";
 import type { Deps } from "../deps";
 import type { HealthResponse } from "./model";
-import { MigrationsRepo } from "./repo";
 
 /**
  * How long health waits for the database: past it, 503 at once rather than an answer a load
@@ -36,7 +36,7 @@ export class HealthService {
       db.verify();
       await Promise.race([
         (async () => {
-          const applied = await new MigrationsRepo(db.monitor).appliedVersions();
+          const applied = new Set((await trackingRows(db.monitor)).map((r) => r.version));
           current = MIGRATIONS.every((m) => applied.has(m.version));
           if (current) jobs = await this.jobs.health(db.monitor);
         })(),
