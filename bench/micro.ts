@@ -10,7 +10,7 @@
  * 16 edits of their own tasks; pull everything new) at once. Prints wall-clock rates and this
  * process's CPU time per operation (steadier than wall time on a shared machine).
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -65,14 +65,29 @@ type Clock = Record<string, number>;
 const known = new Map<string, { version: number; clock: Clock }>();
 const tick = (dev: string, clock: Clock = {}) => ({ ...clock, [dev]: (clock[dev] ?? 0) + 1 });
 
+/**
+ * Bytes this process has written with write calls so far (`wchar` of /proc/self/io: the WAL frames
+ * and the checkpoints' copies on SQLite — steadier than time); null where there is no /proc.
+ */
+function bytesWritten(): number | null {
+  try {
+    const wchar = /^wchar: (\d+)$/m.exec(readFileSync("/proc/self/io", "utf8"))?.[1];
+    return wchar === undefined ? null : Number(wchar);
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `fn`, prints the rate of `count` operations and the CPU time per operation. */
 async function measure<T>(label: string, count: number, fn: () => Promise<T>): Promise<T> {
   const cpu0 = process.cpuUsage();
+  const written0 = bytesWritten();
   const t0 = performance.now();
   const r = await fn();
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
-  console.log(`${kind.padEnd(8)} ${label.padEnd(40)} ${String(Math.round((count / ms) * 1000)).padStart(7)}/s  cpu ${((cpu.user + cpu.system) / count).toFixed(1).padStart(6)} µs/op`);
+  const written = kind === "sqlite" && written0 !== null ? `  written ${(((bytesWritten() ?? 0) - written0) / count / 1024).toFixed(1).padStart(5)} KB/op` : "";
+  console.log(`${kind.padEnd(8)} ${label.padEnd(40)} ${String(Math.round((count / ms) * 1000)).padStart(7)}/s  cpu ${((cpu.user + cpu.system) / count).toFixed(1).padStart(6)} µs/op${written}`);
   return r;
 }
 

@@ -2,7 +2,7 @@
  * The rows a sync create of a task stores, built without the server: one `tasks` row (through
  * the project's own entity definition, so columns and encodings are exactly the write core's),
  * its `task_tags` rows, one `history` row (`created`, every tracked field `{old: null, new}`, the
- * full record as snapshot) and one `feed` row (with the same record text and clock). Used by the
+ * full record as snapshot) and one `feed` row (its change text around the same record text and clock). Used by the
  * storage baseline (bun:sqlite) and by the direct seeding of large organizations (SQLite and Postgres).
  */
 import type { Database as BunSqlite } from "bun:sqlite";
@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
 import { TASK, TASK_TAG_COLUMNS, taskTagRows } from "../src/records/entities";
+import { changeText } from "../src/records/feed";
 import { fieldChanges, HISTORY_COLUMNS, type HistoryEntry, historyRow } from "../src/records/history";
 import type { RecordOf } from "../src/records/model";
 import type { TaskFields } from "./data";
@@ -44,7 +45,7 @@ export const FEED: TableSpec = {
   name: "feed",
   columns: [
     ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["origin_device", "text"],
-    ["record", "text"], ["vector_clock", "text"],
+    ["change", "text"],
   ],
 };
 
@@ -82,7 +83,7 @@ export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: 
   const snapshot = JSON.stringify(record);
   const clockText = JSON.stringify(clock);
   b.history.push(historyRow(w.orgId, entry, snapshot, clockText) as Value[]);
-  b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId, snapshot, clockText]);
+  b.feed.push(["task", id, w.orgId, pos, "upsert", 1, w.deviceId, changeText({ entity: "task", entityId: id, op: "upsert", version: 1, record: snapshot, vectorClock: clockText })]);
 }
 
 function tables(b: RowBatch): [TableSpec, Value[][]][] {

@@ -6,6 +6,8 @@ import m0004 from "../../migrations/0004_login_attempts_and_retention.sql" with 
 import m0005 from "../../migrations/0005_task_tags_by_tag.sql" with { type: "text" };
 import m0005sqlite from "../../migrations/0005_task_tags_by_tag.sqlite.sql" with { type: "text" };
 import m0006 from "../../migrations/0006_feed_record.sql" with { type: "text" };
+import m0007 from "../../migrations/0007_feed_change.sql" with { type: "text" };
+import m0007sqlite from "../../migrations/0007_feed_change.sqlite.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -24,6 +26,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 4, name: "0004_login_attempts_and_retention", sql: m0004 },
   { version: 5, name: "0005_task_tags_by_tag", sql: m0005, sqlite: m0005sqlite },
   { version: 6, name: "0006_feed_record", sql: m0006 },
+  { version: 7, name: "0007_feed_change", sql: m0007, sqlite: m0007sqlite },
 ];
 
 /** The SQL of `m` for a dialect. */

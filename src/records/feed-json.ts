@@ -1,8 +1,8 @@
 /**
  * The change feed as read by sync pulls: each change of a page as the JSON text sent to the
- * device, put together by the database from the texts the write core stored in the feed row (the
- * record as written at the row's version, and its clock) and read as bytes — nothing is parsed,
- * looked up, decoded or serialized again on its way to the device.
+ * device, stored whole in its feed row by the write core (src/records/feed.ts, `changeText`) and
+ * read as bytes — nothing is put together, parsed, looked up, decoded or serialized again on its
+ * way to the device.
  */
 import { rawBytes, rawNumber, rawText } from "../db/raw";
 import type { Executor, RawValue, SqlValue } from "../db/types";
@@ -43,7 +43,7 @@ export interface FeedJsonOptions {
 
 /**
  * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers
- * or numeric strings on Postgres: use `Number()`), `record` and `vector_clock` as the JSON texts stored.
+ * or numeric strings on Postgres: use `Number()`), `change` as the JSON text stored (what a pull sends).
  */
 export interface FeedRow {
   pos: SqlValue;
@@ -52,8 +52,7 @@ export interface FeedRow {
   entity_id: string;
   op: string;
   version: SqlValue;
-  record: string | null;
-  vector_clock: string | null;
+  change: string | null;
 }
 
 /** The rows of a page: at most `limit`, the position to continue after, whether more follow, and the state if asked. */
@@ -64,21 +63,10 @@ export interface FeedRowsPage {
   state?: FeedState;
 }
 
-const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, record, vector_clock";
+const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, change";
 
-/**
- * A change's JSON text (`PulledChange`), put together by the database from its feed row: the ids
- * and names quoted as JSON strings, `record` and `vector_clock` as the JSON texts stored. NULL when
- * the row has no stored record and clock (both come from the same history row: migration 0006).
- * SQLite answers it as a BLOB, so that it arrives as bytes too.
- */
-function changeColumn(dialect: Executor["dialect"]): string {
-  const quote = dialect === "sqlite" ? (c: string) => `json_quote(${c})` : (c: string) => `to_json(${c})::text`;
-  const json =
-    `'{"entity":' || ${quote("entity")} || ',"entity_id":' || ${quote("entity_id")} || ',"op":' || ${quote("op")} ||` +
-    ` ',"record":' || record || ',"version":' || version || ',"vector_clock":' || vector_clock || '}'`;
-  return dialect === "sqlite" ? `CAST(${json} AS BLOB)` : json;
-}
+/** The change's JSON text as bytes: SQLite answers a BLOB as bytes (TEXT as a string); postgres.js reads every column raw here. */
+const CHANGE_BYTES: Record<Executor["dialect"], string> = { sqlite: "CAST(change AS BLOB)", postgres: "change" };
 
 /**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
@@ -98,7 +86,7 @@ function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOption
   const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${changeColumn(exec.dialect)} AS change`;
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${CHANGE_BYTES[exec.dialect]} AS change`;
     sql =
       `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
@@ -143,8 +131,8 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
 /**
  * The page of the feed after `afterPos` as the changes a pull sends: the rows of
  * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
- * JSON text as the database put it together, in bytes. A row without a stored record (none
- * is expected: migration 0006 filled the rows written before it from history) is never sent.
+ * JSON text as stored, in bytes. A row without a stored change (none is expected: migrations 0006
+ * and 0007 filled the rows written before them from history) is never sent.
  */
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
   const rows = await exec.rawRows(pageSql(exec, "changes", opts), pageParams(orgId, afterPos, limit, opts));

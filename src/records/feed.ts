@@ -8,7 +8,7 @@
  * the order they commit: a reader that has seen position p never later finds a new row below p.
  * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
  */
-import { columns, insertRows, pgRowSource, pgRowsParam } from "../db/bulk";
+import { columns, insertRows, pgRowSource, pgRowsParams } from "../db/bulk";
 import { runFinal } from "../db/tx-state";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import type { EntityKind } from "./model";
@@ -22,9 +22,9 @@ export interface FeedTouch {
   version: number;
   /** The device whose pushed state this write is exactly (left out of that device's pulls); null otherwise. */
   originDevice: string | null;
-  /** The record as written, as JSON text (the same text as its history row's `snapshot`). */
+  /** The record as written, as JSON text (the same text as its history row's `snapshot`): part of the row's change ({@link changeText}). */
   record: string;
-  /** Its vector clock as JSON text (as the history row's `vector_clock`). */
+  /** Its vector clock as JSON text (as the history row's `vector_clock`): part of the row's change. */
   vectorClock: string;
 }
 
@@ -36,8 +36,7 @@ const FEED_COLUMNS = columns([
   ["op", "text"],
   ["version", "integer"],
   ["origin_device", "text"],
-  ["record", "text"],
-  ["vector_clock", "text"],
+  ["change", "text"],
 ]);
 
 /**
@@ -68,11 +67,20 @@ export const flushFeed: Flusher<FeedTouch> = async (exec, items) => {
 };
 
 /** A touch as a feed row (values in {@link FEED_COLUMNS} order) at position `pos`. */
-const feedRow = (t: FeedTouch, pos: number): SqlValue[] => [t.entity, t.entityId, t.orgId, pos, t.op, t.version, t.originDevice, t.record, t.vectorClock];
+const feedRow = (t: FeedTouch, pos: number): SqlValue[] => [t.entity, t.entityId, t.orgId, pos, t.op, t.version, t.originDevice, changeText(t)];
+
+/**
+ * The JSON text of the change a pull sends for this write (`PulledChange`: `entity`, `entity_id`,
+ * `op`, `record`, `version`, `vector_clock`), stored in the feed row and sent as it is: the record and
+ * clock texts are put in unchanged, the same texts as the history row's.
+ */
+export function changeText(t: Pick<FeedTouch, "entity" | "entityId" | "op" | "version" | "record" | "vectorClock">): string {
+  return `{"entity":${JSON.stringify(t.entity)},"entity_id":${JSON.stringify(t.entityId)},"op":${JSON.stringify(t.op)},"record":${t.record},"version":${t.version},"vector_clock":${t.vectorClock}}`;
+}
 
 const FEED_UPSERT =
   "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device, " +
-  "record = excluded.record, vector_clock = excluded.vector_clock";
+  "change = excluded.change";
 
 /**
  * Postgres: reserves the positions (creating the organization's counter row if it has none yet)
@@ -86,11 +94,11 @@ async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTo
   const rows = touches.map((t, i) => feedRow(t, i + 1));
   const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
        ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
-     INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device, record, vector_clock)
-     SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device, v.record, v.vector_clock
-     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, origin_device, record, vector_clock)
+     INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device, change)
+     SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device, v.change
+     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, origin_device, change)
      ${FEED_UPSERT}`;
-  const params = [orgId, touches.length, touches.length, pgRowsParam(rows)];
+  const params = [orgId, touches.length, touches.length, ...pgRowsParams(rows)];
   await (last ? runFinal(exec, sql, params) : exec.run(sql, params));
 }
 

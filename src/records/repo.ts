@@ -1,4 +1,4 @@
-import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pgRowsParam } from "../db/bulk";
+import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pgRowsParams } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
@@ -156,7 +156,7 @@ export class RecordRepo<K extends EntityKind> {
     const { changes } = await this.exec.run(
       `UPDATE ${this.def.table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
        WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
-      [pgRowsParam(values), this.orgId],
+      [...pgRowsParams(values), this.orgId],
     );
     return changes;
   }

@@ -26,7 +26,7 @@ export const syncRoutes = (s: Services) =>
           "One result per change, in order; a malformed change is rejected and the others still processed. Answered after COMMIT.",
       ),
     })
-    // The answer comes as JSON text (the changes serialized by the database), not checked against
+    // The answer comes as JSON text (the changes as their feed rows store them), not checked against
     // the response model record by record (up to 5,000 a page); the model still documents it.
     .get("/api/sync/pull", async ({ auth, query }) => new Response(await s.sync.pullBody(auth, query), { headers: JSON_HEADERS }), {
       query: PullQuery,

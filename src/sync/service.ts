@@ -113,7 +113,7 @@ export class SyncService {
     return JSON.parse(new TextDecoder().decode(await this.pullBody(caller, input))) as PullResponse;
   }
 
-  /** {@link pull}'s answer as UTF-8 JSON (what the route sends): the changes as the database put them together. */
+  /** {@link pull}'s answer as UTF-8 JSON (what the route sends): the changes as their feed rows store them. */
   async pullBody(caller: SyncCaller, input: PullInput): Promise<Uint8Array> {
     const page = await this.pullPage(caller, input);
     return pullResponseBody(page.changes, page.cursor, page.hasMore);

@@ -137,6 +137,27 @@ describe("SQLite group commit", () => {
     await db.close();
   });
 
+  test("transactions asked for by separate callbacks of one event-loop turn (requests read together) share one COMMIT", async () => {
+    const db = new SqliteDatabase(":memory:");
+    await migrate(db);
+    const before = { ...db.groups };
+    const done = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => new Promise<number>((resolve, reject) => setImmediate(() => db.transaction(async (tx) => {
+        await tx.run(insertOrg, org(`turn${i}`));
+        return i;
+      }).then(resolve, reject)))),
+    );
+    expect(done).toEqual([0, 1, 2, 3, 4]);
+    expect({ committed: db.groups.committed - before.committed, transactions: db.groups.transactions - before.transactions }).toEqual({ committed: 1, transactions: 5 });
+    // One on its own still commits (alone) without waiting for company.
+    expect(await db.transaction(async (tx) => (await tx.run(insertOrg, org("alone"))).changes)).toBe(1);
+    expect(db.groups.committed - before.committed).toBe(2);
+    // Asked for just before close, more than one group holds: they still run and commit, then the database closes.
+    const last = Array.from({ length: 100 }, (_, i) => db.transaction(async (tx) => (await tx.run(insertOrg, org(`last${i}`))).changes));
+    await db.close();
+    expect(await Promise.all(last)).toEqual(Array(100).fill(1));
+  });
+
   test("a checkpoint worker copies committed pages into the database file; close stops it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "taskmgr-ckpt-"));
     const path = join(dir, "c.db");

@@ -1,11 +1,11 @@
 /**
  * Migration 0006 gives each feed row the record and clock of its version, taken from history: a
- * database migrated with synced records keeps sending exactly what it sent before.
+ * database migrated with synced records keeps sending exactly what it sent before (what 0007 then
+ * makes of those texts: migration-0007.test.ts).
  */
 import { expect, test } from "bun:test";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
-import { readFeedJson } from "../../src/records/feed-json";
 import { createTestDatabase, DIALECTS } from "../support/db";
 
 const AT = "2026-01-01T00:00:00.000Z";
@@ -28,7 +28,7 @@ for (const dialect of DIALECTS) {
       // A feed row without a history row (not expected to exist): left without a record, never sent.
       await db.run("INSERT INTO feed (entity, entity_id, org_id, pos, op, version) VALUES ('task', 't2', 'o', 2, 'upsert', 1)");
 
-      expect((await migrate(db)).map((m) => m.version)).toEqual([6]);
+      expect((await migrate(db, MIGRATIONS.filter((m) => m.version <= 6))).map((m) => m.version)).toEqual([6]);
 
       const rows = await db.all<{ entity_id: string; record: string | null; vector_clock: string | null }>(
         "SELECT entity_id, record, vector_clock FROM feed ORDER BY pos",
@@ -37,12 +37,6 @@ for (const dialect of DIALECTS) {
         { entity_id: "t1", record: snapshot(2), vector_clock: '{"d":2}' },
         { entity_id: "t2", record: null, vector_clock: null },
       ]);
-      const page = await readFeedJson(db, "o", 0, 10);
-      expect(page.changes).toHaveLength(1);
-      expect(page.changes.map((c) => JSON.parse(new TextDecoder().decode(c)))).toEqual([
-        { entity: "task", entity_id: "t1", op: "upsert", record: JSON.parse(snapshot(2)), version: 2, vector_clock: { d: 2 } },
-      ]);
-      expect(page).toMatchObject({ lastPos: 2, hasMore: false });
     } finally {
       await drop();
     }

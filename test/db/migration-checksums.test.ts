@@ -47,15 +47,18 @@ for (const dialect of DIALECTS) {
     }
   });
 
+  /** The migrations these tests leave pending after applying 1–5. */
+  const AFTER_5 = MIGRATIONS.filter((m) => m.version > 5).map((m) => m.version);
+
   test(`a migration edited after it landed: migrate refuses naming it and applies nothing; status reports it changed [${dialect}]`, async () => {
     const { db, drop } = await createTestDatabase(dialect, { migrate: false });
     try {
       await migrate(db, MIGRATIONS.filter((m) => m.version <= 5));
       await expect(migrate(db, edited(2))).rejects.toThrow(new ChangedMigrationError(["0002_jobs"]).message);
       expect((await migrationStatus(db)).map((s) => [s.version, s.applied_at !== null])).toEqual(MIGRATIONS.map((m) => [m.version, m.version <= 5]));
-      expect((await migrationStatus(db, edited(2))).map((s) => s.checksum)).toEqual(["ok", "changed", "ok", "ok", "ok", null]);
+      expect((await migrationStatus(db, edited(2))).map((s) => s.checksum)).toEqual(MIGRATIONS.map((m) => (m.version === 2 ? "changed" : m.version <= 5 ? "ok" : null)));
       // The build whose SQL was applied still opens it (and applies what is pending).
-      expect((await migrate(db)).map((m) => m.version)).toEqual([6]);
+      expect((await migrate(db)).map((m) => m.version)).toEqual(AFTER_5);
     } finally {
       await drop();
     }
@@ -68,7 +71,7 @@ for (const dialect of DIALECTS) {
       expect(await checksums(db)).toEqual(MIGRATIONS.map((m) => [m.name, m.version <= 5 ? "unrecorded" : null]));
       await expect(db.get("SELECT checksum FROM schema_migrations")).rejects.toThrow(); // status added nothing
 
-      expect((await migrate(db)).map((m) => m.version)).toEqual([6]);
+      expect((await migrate(db)).map((m) => m.version)).toEqual(AFTER_5);
       expect((await recorded(db)).map((r) => ({ ...r, version: Number(r.version) }))).toEqual(expected(db));
       expect(await checksums(db)).toEqual(MIGRATIONS.map((m) => [m.name, "ok"]));
       // From now on an edit is caught.

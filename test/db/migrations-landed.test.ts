@@ -18,6 +18,8 @@ const LANDED: Record<string, string> = {
   "0005_task_tags_by_tag.sql": "acac78fdbce94d938d838d7a12d44d39544901bdccf1c128affe05507ee83de7",
   "0005_task_tags_by_tag.sqlite.sql": "28a3d5707f2c75f08bca189921b20477affe4f141f9aa4d203b56abf59525bf1",
   "0006_feed_record.sql": "15bedc1343e51d4b36902f22817d44a817cd7743d6734de5028c644bb3becab4",
+  "0007_feed_change.sql": "9500153caa81f0fbb3f90b02b4e6cf58e6610996ad97bb0ff352b54c99e48e01",
+  "0007_feed_change.sqlite.sql": "bf62f4860209671154d902bcaabe7c63cdd00ba36ad134ec8fc26b38a0a4e5f8",
 };
 
 const DIR = join(import.meta.dir, "../../migrations");

@@ -1,6 +1,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import type { TSchema } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { changeText } from "../../src/records/feed";
 import { Comment, Project, Task } from "../../src/records/model";
 import { ConflictSide, PushResponse } from "../../src/sync/model";
 import { createTestApp, type TestApp } from "../support/app";
@@ -31,7 +32,8 @@ forEachDialect("sync records: typed in the document only", ({ db }) => {
     const c = a.create("task", taskData());
     expect((await a.push1(c)).status).toBe("applied");
     // A feed row whose record is no task at all: checked against the document's types, the answer would fail.
-    await t.services.deps.db.run("UPDATE feed SET record = ? WHERE entity_id = ?", ['{"not":"a task"}', c.entity_id]);
+    const change = changeText({ entity: "task", entityId: c.entity_id, op: "upsert", version: 1, record: '{"not":"a task"}', vectorClock: "{}" });
+    await t.services.deps.db.run("UPDATE feed SET change = ? WHERE entity_id = ?", [change, c.entity_id]);
     const res = await t.app.handle(new Request(`http://localhost/api/sync/pull?device_id=${a.id}`, { headers: { authorization: `Bearer ${ua.token}` } }));
     expect(res.status).toBe(200);
     const sent = new Uint8Array(await res.arrayBuffer());

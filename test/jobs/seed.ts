@@ -1,4 +1,5 @@
 import type { Executor } from "../../src/db/types";
+import { changeText } from "../../src/records/feed";
 
 /** Direct SQL seeding for job and metrics tests (independent of the REST and sync layers). */
 
@@ -59,14 +60,16 @@ export async function seedRecord(db: Executor, entity: "project" | "task" | "com
       [id, s.org, s.taskId!, versions, "{}", iso(0), iso(0), deletedAt],
     );
   }
-  // The feed row's record and clock are the placeholder texts of the history rows below.
-  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version, record, vector_clock) VALUES (?, ?, ?, ?, ?, ?, '{}', '{}')", [
+  // The feed row's change carries the placeholder record and clock texts of the history rows below.
+  const op = deletedAt ? "delete" : "upsert";
+  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version, change) VALUES (?, ?, ?, ?, ?, ?, ?)", [
     id,
     s.org,
     entity,
     s.pos,
-    deletedAt ? "delete" : "upsert",
+    op,
     versions,
+    changeText({ entity, entityId: id, op, version: versions, record: "{}", vectorClock: "{}" }),
   ]);
   for (let v = 1; v <= versions; v++) {
     await db.run(

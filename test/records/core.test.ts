@@ -230,11 +230,11 @@ forEachDialect("records write core", ({ db, dialect }) => {
       [head + 1, "project", ids.b, 1],
       [head + 2, "task", ids.a, 2],
     ]);
-    // Each row carries the record as written at its version, and that version's clock.
+    // Each row carries the change a pull sends: the record as written at its version, and that version's clock.
     const stored = await recordRepo(db(), orgA(), "task").find(ids.a);
-    expect(JSON.parse(page.rows[1].record!)).toEqual(stored);
-    expect((JSON.parse(page.rows[1].record!) as Task).title).toBe("a2");
-    expect(JSON.parse(page.rows[1].vector_clock!)).toEqual(stored!.vector_clock);
+    const change = JSON.parse(page.rows[1].change!) as { entity: string; entity_id: string; op: string; record: Task; version: number; vector_clock: unknown };
+    expect(change).toEqual({ entity: "task", entity_id: ids.a, op: "upsert", record: stored!, version: 2, vector_clock: stored!.vector_clock });
+    expect(change.record.title).toBe("a2");
     expect(page).toMatchObject({ lastPos: head + 2, hasMore: false });
     expect(await db().get("SELECT id FROM tasks WHERE title = 'rolled back'")).toBeUndefined();
   });
@@ -254,9 +254,9 @@ forEachDialect("records write core", ({ db, dialect }) => {
     expect(page.rows.map((e) => e.entity_id)).toEqual([task.id, project.id, comment.id, ...more.slice(1).map((t) => t.id), more[0].id]);
     expect(page.rows.at(-1)).toMatchObject({ op: "delete" });
     expect(Number(page.rows.at(-1)!.version)).toBe(2);
-    expect(JSON.parse(page.rows.at(-1)!.record!).deleted_at).not.toBeNull();
+    expect(JSON.parse(page.rows.at(-1)!.change!)).toMatchObject({ op: "delete", version: 2, record: { deleted_at: expect.any(String) } });
     expect(page.rows[2]).toMatchObject({ entity: "comment", origin_device: "d" });
-    expect(JSON.parse(page.rows[2].record!)).toEqual(comment);
+    expect(JSON.parse(page.rows[2].change!).record).toEqual(comment);
     const positions = page.rows.map((e) => Number(e.pos));
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
 
