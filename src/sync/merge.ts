@@ -196,18 +196,6 @@ export function mergeTags(base: readonly string[] | null, local: readonly string
   return kept.sort();
 }
 
-/** Fields whose value differs (deep equality) between two versions of a record, with old and new values (missing = null; a null `before` lists every field of `after`). */
-export function changedFields(before: Fields | null, after: Fields | null): Record<string, { old: unknown; new: unknown }> {
-  const keys = new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})]);
-  const changes: [string, { old: unknown; new: unknown }][] = [];
-  for (const key of [...keys].sort()) {
-    const o = before ? own(before, key) ?? null : null;
-    const n = after ? own(after, key) ?? null : null;
-    if (before === null || after === null || !jsonEqual(o, n)) changes.push([key, { old: o, new: n }]);
-  }
-  return Object.fromEntries(changes);
-}
-
 // ---- rules and helpers ----------------------------------------------------
 
 /** The value with the higher rank; unknown values cannot be ranked → conflict. */

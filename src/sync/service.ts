@@ -15,7 +15,7 @@ import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
-import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullQuery, type PullResponse, type PushBody, type PushResponse } from "./model";
+import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
 import { pullResponseBody, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 
@@ -106,14 +106,10 @@ export class SyncService {
   }
 
   /**
-   * One page of changes for `device_id`: a snapshot without a cursor, the changes since the
-   * cursor otherwise. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
+   * One page of changes for `device_id` (a `PullResponse`) as UTF-8 JSON, what the route sends: a
+   * snapshot without a cursor, the changes since the cursor otherwise, each as its feed row stores
+   * it. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
    */
-  async pull(caller: SyncCaller, input: PullInput): Promise<PullResponse> {
-    return JSON.parse(new TextDecoder().decode(await this.pullBody(caller, input))) as PullResponse;
-  }
-
-  /** {@link pull}'s answer as UTF-8 JSON (what the route sends): the changes as their feed rows store them. */
   async pullBody(caller: SyncCaller, input: PullInput): Promise<Uint8Array> {
     const page = await this.pullPage(caller, input);
     return pullResponseBody(page.changes, page.cursor, page.hasMore);

@@ -4,6 +4,8 @@
  * multi-device simulation built on these endpoints.
  */
 import { expect } from "bun:test";
+import type { PullResponse } from "../../src/sync/model";
+import type { PullInput, SyncCaller, SyncService } from "../../src/sync/service";
 import type { TestApp, TestResponse, TestUser } from "../support/app";
 
 export type Clock = Record<string, number>;
@@ -185,4 +187,9 @@ export async function cheapMerge(a: Device, b: Device): Promise<Change> {
 export async function count(t: TestApp, sql: string, params: (string | number)[] = []): Promise<number> {
   const r = await t.services.deps.db.get<{ n: number }>(sql, params);
   return Number(r?.n ?? 0);
+}
+
+/** A pull through the service (no HTTP), its answer parsed: `pullBody` is what the route sends. */
+export async function pullParsed(sync: SyncService, caller: SyncCaller, input: PullInput): Promise<PullResponse> {
+  return JSON.parse(new TextDecoder().decode(await sync.pullBody(caller, input))) as PullResponse;
 }

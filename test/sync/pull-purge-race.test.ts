@@ -16,7 +16,7 @@ import { SyncService } from "../../src/sync/service";
 import { systemClock } from "../../src/time";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
-import { taskData, twoDevices } from "./helpers";
+import { pullParsed, taskData, twoDevices } from "./helpers";
 
 /** `inner`, except that its `at`-th SELECT (0-based) waits for the SELECTs before it, then for `purge`, and so does everything after it. */
 class PurgeBeforeSelect implements Database {
@@ -107,7 +107,7 @@ forEachDialect("pull racing a tombstone purge", ({ db }) => {
       const sync = new SyncService({ db: wrapped, clock: systemClock, log: silentLogger });
       let outcome: string;
       try {
-        const page = await sync.pull({ userId: ub.user.id, orgId: ub.org.id, deviceId: b.id }, { device_id: b.id, cursor: b.cursor! });
+        const page = await pullParsed(sync, { userId: ub.user.id, orgId: ub.org.id, deviceId: b.id }, { device_id: b.id, cursor: b.cursor! });
         // A page may be answered only if it carries the tombstone (read before the purge committed).
         outcome = page.changes.some((c) => c.entity_id === gone.entity_id && c.op === "delete") ? "delivered" : "skipped";
       } catch (err) {

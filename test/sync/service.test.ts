@@ -2,6 +2,7 @@ import { beforeAll, expect, test } from "bun:test";
 import { DomainError } from "../../src/errors";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
+import { pullParsed } from "./helpers";
 
 /** The sync services driven directly (no HTTP), as the CLI and the simulations do. */
 forEachDialect("sync services", ({ db }) => {
@@ -21,9 +22,9 @@ forEachDialect("sync services", ({ db }) => {
       changes: [{ change_id: crypto.randomUUID(), entity: "project", entity_id: id, op: "create", data: { name: "P" }, vector_clock: { [dev]: 1 } }],
     });
     expect(results[0]).toMatchObject({ status: "applied", version: 1, record: { id, name: "P" } });
-    const page = await t.services.sync.pull(caller(u), { device_id: dev });
+    const page = await pullParsed(t.services.sync, caller(u), { device_id: dev });
     expect(page.changes.map((c) => c.entity_id)).toEqual([id]);
-    const next = await t.services.sync.pull(caller(u), { device_id: dev, cursor: page.cursor, limit: 1 });
+    const next = await pullParsed(t.services.sync, caller(u), { device_id: dev, cursor: page.cursor, limit: 1 });
     expect(next).toEqual({ changes: [], cursor: page.cursor, has_more: false });
   });
 
@@ -40,8 +41,8 @@ forEachDialect("sync services", ({ db }) => {
     const many = Array.from({ length: 1001 }, () => ({}));
     expect(await err(t.services.sync.push(caller(u), { device_id: u.deviceId!, changes: many }))).toEqual([413, "payload_too_large"]);
     expect(await err(t.services.sync.push(caller(u), { device_id: crypto.randomUUID(), changes: [] }))).toEqual([403, "forbidden"]);
-    expect(await err(t.services.sync.pull(caller(u), { device_id: u.deviceId!, limit: 0 }))).toEqual([422, "validation_failed"]);
-    expect(await err(t.services.sync.pull(caller(u), { device_id: u.deviceId!, cursor: "x" }))).toEqual([400, "invalid_cursor"]);
+    expect(await err(pullParsed(t.services.sync, caller(u), { device_id: u.deviceId!, limit: 0 }))).toEqual([422, "validation_failed"]);
+    expect(await err(pullParsed(t.services.sync, caller(u), { device_id: u.deviceId!, cursor: "x" }))).toEqual([400, "invalid_cursor"]);
     expect(await err(t.services.conflicts.get({ orgId: u.org.id }, crypto.randomUUID()))).toEqual([404, "not_found"]);
   });
 });
