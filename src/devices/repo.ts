@@ -75,6 +75,22 @@ export class DeviceRepo {
     return changes === 1;
   }
 
+  /**
+   * The device's owner, whether it is revoked and whether its owner is active — for a write
+   * transaction to check again where it commits: the request's own checks ran before it, on the
+   * read connection, and a revocation may commit in between. Postgres: both rows are locked FOR SHARE
+   * until COMMIT, so a revocation or deactivation waits for the write and lands after it.
+   */
+  async findForWrite(id: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
+    const lock = this.exec.dialect === "postgres" ? " FOR SHARE OF d, u" : "";
+    const r = await this.exec.get<{ user_id: string; revoked_at: string | null; active: number | boolean }>(
+      `SELECT d.user_id, d.revoked_at, u.active FROM devices d JOIN users u ON u.id = d.user_id AND u.org_id = d.org_id
+       WHERE d.id = ? AND d.org_id = ?${lock}`,
+      [id, this.orgId],
+    );
+    return r && { userId: r.user_id, revoked: r.revoked_at !== null, userActive: Number(r.active) === 1 };
+  }
+
   /** Marks the device revoked (keeping the first revocation time). */
   async revoke(id: string, now: string): Promise<void> {
     await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);

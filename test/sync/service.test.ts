@@ -1,5 +1,8 @@
 import { beforeAll, expect, test } from "bun:test";
+import type { Tx } from "../../src/db/types";
+import { DeviceRepo } from "../../src/devices/repo";
 import { DomainError } from "../../src/errors";
+import { UserRepo } from "../../src/users/repo";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { pullParsed } from "./helpers";
@@ -44,5 +47,49 @@ forEachDialect("sync services", ({ db }) => {
     expect(await err(pullParsed(t.services.sync, caller(u), { device_id: u.deviceId!, limit: 0 }))).toEqual([422, "validation_failed"]);
     expect(await err(pullParsed(t.services.sync, caller(u), { device_id: u.deviceId!, cursor: "x" }))).toEqual([400, "invalid_cursor"]);
     expect(await err(t.services.conflicts.get({ orgId: u.org.id }, crypto.randomUUID()))).toEqual([404, "not_found"]);
+  });
+
+  /**
+   * `withdraw` commits (after a gate) in a transaction that started before the push, whose checks
+   * therefore read the device and user as they were; the push must still be refused where it
+   * commits. SQLite: the push's transaction runs after the held one; Postgres: the push waits for
+   * the held row lock (its device was seen a moment ago, so no `last_seen_at` write waits first).
+   */
+  const pushRacing = async (withdraw: (tx: Tx, u: TestUser) => Promise<void>) => {
+    const u = await t.createUser();
+    const dev = u.deviceId!;
+    const task = () => ({ change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data: { title: "T" }, vector_clock: { [dev]: 1 } });
+    expect((await t.services.sync.push(caller(u), { device_id: dev, changes: [task()] })).results[0]!.status).toBe("applied");
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const withdrawn = new Promise<void>((r) => (started = r));
+    const holding = t.services.deps.db.transaction(async (tx) => {
+      await withdraw(tx, u);
+      started();
+      await gate;
+    });
+    await withdrawn;
+    const change = task();
+    const pushing = t.services.sync.push(caller(u), { device_id: dev, changes: [change] });
+    await Bun.sleep(150); // the push has passed its checks and waits for its turn
+    release();
+    await holding;
+    const outcome = await pushing.then(
+      (r) => r.results[0]!.status,
+      (e) => (e instanceof DomainError ? [e.status, e.code] : e),
+    );
+    expect(await t.services.deps.db.get("SELECT id FROM tasks WHERE id = ?", [change.entity_id])).toBeUndefined();
+    return outcome;
+  };
+
+  test("a device revoked while its push waits for its transaction: the push is refused, nothing stored", async () => {
+    const outcome = await pushRacing((tx, u) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, new Date().toISOString()));
+    expect(outcome).toEqual([403, "forbidden"]);
+  });
+
+  test("a user deactivated while their push waits for its transaction: the push is refused, nothing stored", async () => {
+    const outcome = await pushRacing((tx, u) => new UserRepo(tx, u.org.id).deactivate(u.user.id, new Date().toISOString()));
+    expect(outcome).toEqual([401, "unauthenticated"]);
   });
 });
