@@ -1,4 +1,5 @@
 import type { Executor } from "../db/types";
+import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { isUuid } from "../ids";
 import type { Device } from "./model";
@@ -77,22 +78,24 @@ export class DeviceRepo {
 
   /**
    * The device's owner, whether it is revoked and whether its owner is active — for a write
-   * transaction to check again where it commits: the request's own checks ran before it, on the
-   * read connection, and a revocation may commit in between. Postgres: both rows are locked FOR SHARE
-   * until COMMIT, so a revocation or deactivation waits for the write and lands after it.
+   * transaction by `userId` to check again where it commits: the request's own checks ran before it,
+   * on the read connection, and a revocation may commit in between. Postgres: the write's locks are
+   * taken first ({@link lockWriter}), so a revocation or deactivation either committed before this
+   * read or waits for the write's COMMIT.
    */
-  async findForWrite(id: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
-    const lock = this.exec.dialect === "postgres" ? " FOR SHARE OF d, u" : "";
+  async findForWrite(id: string, userId: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
+    await lockWriter(this.exec, id, userId);
     const r = await this.exec.get<{ user_id: string; revoked_at: string | null; active: number | boolean }>(
       `SELECT d.user_id, d.revoked_at, u.active FROM devices d JOIN users u ON u.id = d.user_id AND u.org_id = d.org_id
-       WHERE d.id = ? AND d.org_id = ?${lock}`,
+       WHERE d.id = ? AND d.org_id = ?`,
       [id, this.orgId],
     );
     return r && { userId: r.user_id, revoked: r.revoked_at !== null, userActive: Number(r.active) === 1 };
   }
 
-  /** Marks the device revoked (keeping the first revocation time). */
+  /** Marks the device revoked (keeping the first revocation time); in a transaction, after the pushes in flight ({@link lockWithdrawal}). */
   async revoke(id: string, now: string): Promise<void> {
+    await lockWithdrawal(this.exec, "device", id);
     await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
   }
 

@@ -191,7 +191,7 @@ export class SyncService {
    * device's changes in after it.
    */
   private async mustStillWrite(tx: Tx, caller: SyncCaller, deviceId: string): Promise<void> {
-    const device = await new DeviceRepo(tx, caller.orgId).findForWrite(deviceId);
+    const device = await new DeviceRepo(tx, caller.orgId).findForWrite(deviceId, caller.userId);
     if (device?.userId !== caller.userId || device.revoked) throw forbidden("this device is revoked");
     if (!device.userActive) throw unauthenticated("the account is not active");
   }

@@ -1,4 +1,5 @@
 import type { Executor } from "../db/types";
+import { lockWithdrawal } from "../db/write-locks";
 import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import type { Role, User } from "./model";
@@ -103,7 +104,9 @@ export class UserRepo {
     await this.exec.run("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND org_id = ?", [hash, now, id, this.orgId]);
   }
 
+  /** Marks the user inactive; in a transaction, after their pushes in flight ({@link lockWithdrawal}). */
   async deactivate(id: string, now: string): Promise<void> {
+    await lockWithdrawal(this.exec, "user", id);
     await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ?", [now, id, this.orgId]);
   }
 

@@ -1,0 +1,31 @@
+/**
+ * Postgres transaction-level advisory locks that order a push against the revocation of its device
+ * and the deactivation of its user: a push holds both shared until COMMIT, a revocation or a
+ * deactivation takes its one exclusively. So a revocation waits for the pushes in flight and the
+ * pushes that come after it wait for it, then find the device revoked.
+ *
+ * Not row locks (`FOR SHARE` on the device and user rows, tried first): Postgres lets a new share
+ * lock of a row jump ahead of a stronger one already waiting, so a user whose devices kept pushing
+ * starved their logins, revocations and deactivation for 10–30 s, and the revocation, which locks
+ * the user's row first, deadlocked with pushes. Advisory locks are queued in order, and logins,
+ * which lock the user's row, no longer wait for pushes at all.
+ *
+ * SQLite has one writer at a time: nothing to lock (the functions do nothing there).
+ */
+import type { Executor } from "./types";
+
+/** Lock classes (the first key of the two-key advisory locks): arbitrary, only distinct. */
+const DEVICE = 1952710657;
+const USER = 1952710658;
+
+/** Shared, until COMMIT: a write (a push) by `deviceId` of `userId`. Take it before reading either. */
+export async function lockWriter(exec: Executor, deviceId: string, userId: string): Promise<void> {
+  if (exec.dialect !== "postgres") return;
+  await exec.run(`SELECT pg_advisory_xact_lock_shared(${DEVICE}, hashtext(?)), pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [deviceId, userId]);
+}
+
+/** Exclusive, until COMMIT: the revocation of a device or the deactivation of a user; waits for the writes in flight. */
+export async function lockWithdrawal(exec: Executor, kind: "device" | "user", id: string): Promise<void> {
+  if (exec.dialect !== "postgres") return;
+  await exec.run(`SELECT pg_advisory_xact_lock(${kind === "device" ? DEVICE : USER}, hashtext(?))`, [id]);
+}
