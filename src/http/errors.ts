@@ -56,10 +56,13 @@ function validationFields(err: ValidationError): Record<string, string> {
  * a lost database connection, and a transaction the database rolled back (deadlock, serialization failure) → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute[] = () => []) =>
-  new Elysia({ name: "error-handler" }).onError({ as: "global" }, (ctx) => {
-    const response = answerTo(log, routes, ctx);
+  // The context is destructured, never passed on whole: Elysia reads each hook's source to decide
+  // what every route prepares, and a context passed to a function counts as using all of it — cookies
+  // parsed on every request, and every `Response` a handler returns rebuilt around its body stream.
+  new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request, set }) => {
+    const response = answerTo(log, routes, { code, error, request });
     // The status the after-response hook logs and counts (an error thrown before routing left it at 200).
-    ctx.set.status = response.status;
+    set.status = response.status;
     return response;
   });
 
