@@ -103,7 +103,7 @@ async function push(dev: string, changes: Record<string, unknown>[]) {
 async function pullAll(dev: string, cursor?: string): Promise<{ cursor: string; n: number }> {
   let n = 0;
   for (;;) {
-    const text = new TextDecoder().decode(await s.sync.pullBody(caller, { device_id: dev, cursor, limit: 1000 })); // what the route sends
+    const text = new TextDecoder().decode(Buffer.concat(await s.sync.pullBody(caller, { device_id: dev, cursor, limit: 1000 }))); // what the route sends
     const p = JSON.parse(text) as { changes: unknown[]; cursor: string; has_more: boolean };
     n += p.changes.length;
     cursor = p.cursor;

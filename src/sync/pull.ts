@@ -50,13 +50,16 @@ async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string,
 const CHANGES_OPEN = Buffer.from('{"changes":[');
 const COMMA = Buffer.from(",");
 
-/** A `PullResponse` (`changes`, `cursor`, `has_more`) in UTF-8 JSON around the changes' JSON texts, copied once. */
-export function pullResponseBody(changes: readonly Uint8Array[], cursor: string, hasMore: boolean): Uint8Array {
-  const parts: Uint8Array[] = [CHANGES_OPEN];
+/**
+ * A `PullResponse` (`changes`, `cursor`, `has_more`) in UTF-8 JSON around the changes' JSON texts, as
+ * the chunks of its body, in order (joined once, by whoever sends it).
+ */
+export function pullResponseChunks(changes: readonly Uint8Array[], cursor: string, hasMore: boolean): Uint8Array[] {
+  const chunks: Uint8Array[] = [CHANGES_OPEN];
   for (let i = 0; i < changes.length; i++) {
-    if (i > 0) parts.push(COMMA);
-    parts.push(changes[i]!);
+    if (i > 0) chunks.push(COMMA);
+    chunks.push(changes[i]!);
   }
-  parts.push(Buffer.from(`],"cursor":${JSON.stringify(cursor)},"has_more":${hasMore}}`));
-  return Buffer.concat(parts);
+  chunks.push(Buffer.from(`],"cursor":${JSON.stringify(cursor)},"has_more":${hasMore}}`));
+  return chunks;
 }

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
+import { chunksResponse } from "../http/chunks-response";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
 import { publicUrlOf } from "../http/public-url";
@@ -28,7 +29,7 @@ export const syncRoutes = (s: Services) =>
     })
     // The answer comes as JSON text (the changes as their feed rows store them), not checked against
     // the response model record by record (up to 5,000 a page); the model still documents it.
-    .get("/api/sync/pull", async ({ auth, query }) => new Response(await s.sync.pullBody(auth, query), { headers: JSON_HEADERS }), {
+    .get("/api/sync/pull", async ({ auth, query }) => chunksResponse(await s.sync.pullBody(auth, query), { headers: JSON_HEADERS }), {
       query: PullQuery,
       response: { 200: PullResponse, 400: ErrorBody, 403: ErrorBody, 410: ErrorBody, 422: ErrorBody },
       detail: sync(

@@ -16,7 +16,7 @@ import type { Clock } from "../time";
 import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
 import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
-import { pullResponseBody, readPullPage } from "./pull";
+import { pullResponseChunks, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 
 /**
@@ -107,13 +107,13 @@ export class SyncService {
   }
 
   /**
-   * One page of changes for `device_id` (a `PullResponse`) as UTF-8 JSON, what the route sends: a
-   * snapshot without a cursor, the changes since the cursor otherwise, each as its feed row stores
-   * it. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
+   * One page of changes for `device_id` (a `PullResponse`) as UTF-8 JSON, what the route sends, in
+   * chunks to be joined in order: a snapshot without a cursor, the changes since the cursor
+   * otherwise, each as its feed row stores it. 400 `invalid_cursor`, 410 `reset_required`, 422 for a bad `limit`.
    */
-  async pullBody(caller: SyncCaller, input: PullInput): Promise<Uint8Array> {
+  async pullBody(caller: SyncCaller, input: PullInput): Promise<Uint8Array[]> {
     const page = await this.pullPage(caller, input);
-    return pullResponseBody(page.changes, page.cursor, page.hasMore);
+    return pullResponseChunks(page.changes, page.cursor, page.hasMore);
   }
 
   private async pullPage(caller: SyncCaller, input: PullInput): Promise<{ changes: Uint8Array[]; cursor: string; hasMore: boolean }> {

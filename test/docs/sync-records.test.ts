@@ -37,7 +37,7 @@ forEachDialect("sync records: typed in the document only", ({ db }) => {
     const res = await t.app.handle(new Request(`http://localhost/api/sync/pull?device_id=${a.id}`, { headers: { authorization: `Bearer ${ua.token}` } }));
     expect(res.status).toBe(200);
     const sent = new Uint8Array(await res.arrayBuffer());
-    const body = await t.services.sync.pullBody({ userId: ua.user.id, orgId: ua.org.id, deviceId: a.id }, { device_id: a.id });
+    const body = Buffer.concat(await t.services.sync.pullBody({ userId: ua.user.id, orgId: ua.org.id, deviceId: a.id }, { device_id: a.id }));
     expect(new TextDecoder().decode(sent)).toBe(new TextDecoder().decode(body));
     expect(JSON.parse(new TextDecoder().decode(sent)).changes[0].record).toEqual({ not: "a task" });
   });

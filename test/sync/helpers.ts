@@ -191,5 +191,5 @@ export async function count(t: TestApp, sql: string, params: (string | number)[]
 
 /** A pull through the service (no HTTP), its answer parsed: `pullBody` is what the route sends. */
 export async function pullParsed(sync: SyncService, caller: SyncCaller, input: PullInput): Promise<PullResponse> {
-  return JSON.parse(new TextDecoder().decode(await sync.pullBody(caller, input))) as PullResponse;
+  return JSON.parse(new TextDecoder().decode(Buffer.concat(await sync.pullBody(caller, input)))) as PullResponse;
 }
