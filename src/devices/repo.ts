@@ -2,6 +2,7 @@ import type { Executor } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { isUuid } from "../ids";
+import type { Clock } from "../time";
 import type { Device } from "./model";
 
 interface DeviceRow {
@@ -93,10 +94,16 @@ export class DeviceRepo {
     return r && { userId: r.user_id, revoked: r.revoked_at !== null, userActive: Number(r.active) === 1 };
   }
 
-  /** Marks the device revoked (keeping the first revocation time); in a transaction, after the pushes in flight ({@link lockWithdrawal}). */
-  async revoke(id: string, now: string): Promise<void> {
+  /**
+   * Marks the device revoked, in a transaction: first waits for its pushes in flight
+   * ({@link lockWithdrawal}), which so commit before it, then stamps the time it takes effect, read
+   * from `clock` only then (a device already revoked keeps its first revocation time). Answers that time.
+   */
+  async revoke(id: string, clock: Clock): Promise<string> {
     await lockWithdrawal(this.exec, "device", id);
+    const now = clock.now().toISOString();
     await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
+    return now;
   }
 
   /**

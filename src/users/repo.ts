@@ -2,6 +2,7 @@ import type { Executor } from "../db/types";
 import { lockWithdrawal } from "../db/write-locks";
 import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import type { Clock } from "../time";
 import type { Role, User } from "./model";
 
 interface UserRow {
@@ -104,10 +105,16 @@ export class UserRepo {
     await this.exec.run("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND org_id = ?", [hash, now, id, this.orgId]);
   }
 
-  /** Marks the user inactive; in a transaction, after their pushes in flight ({@link lockWithdrawal}). */
-  async deactivate(id: string, now: string): Promise<void> {
+  /**
+   * Marks the user inactive, in a transaction: first waits for their pushes in flight
+   * ({@link lockWithdrawal}), which so commit before it, then stamps `updated_at` with the time it
+   * takes effect, read from `clock` only then (a user already inactive keeps theirs). Answers that time.
+   */
+  async deactivate(id: string, clock: Clock): Promise<string> {
     await lockWithdrawal(this.exec, "user", id);
-    await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ?", [now, id, this.orgId]);
+    const now = clock.now().toISOString();
+    await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ? AND active = 1", [now, id, this.orgId]);
+    return now;
   }
 
   /** Makes an inactive user active again; false when the user already was. */

@@ -84,7 +84,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
   };
 
   test("a device revoked while its push waits for its transaction: the push is refused, nothing stored", async () => {
-    const outcome = await pushRacing((tx, u) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, new Date().toISOString()));
+    const outcome = await pushRacing((tx, u) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, t.clock).then(() => {}));
     expect(outcome).toEqual([403, "forbidden"]);
   });
 
@@ -107,17 +107,47 @@ forEachDialect("sync services", ({ db, dialect }) => {
     await t.services.auth.login({ email: u.email, password: u.password }, "127.0.0.1");
     await t.services.auth.refresh(u.refresh);
     expect(performance.now() - t0).toBeLessThan(2000); // the lock timeout is 10 s
-    // The revocation waits for the push (both succeed, in that order), and pushes after it are refused.
+    // The revocation waits for the push (both succeed, in that order), without holding up logins
+    // meanwhile, and is stamped when it takes effect, after the push.
     const revoking = t.services.devices.revoke({ userId: u.user.id, orgId: u.org.id, role: u.user.role, deviceId: null, email: u.email }, dev);
     await Bun.sleep(100);
+    const login = t.services.auth.login({ email: u.email, password: u.password }, "127.0.0.1").then(() => "logged in");
+    expect(await Promise.race([login, Bun.sleep(2000).then(() => "login waited")])).toBe("logged in");
+    const releasedAt = new Date().toISOString();
     release();
     await pushing;
     await revoking;
-    expect((await new DeviceRepo(t.services.deps.db, u.org.id).find(dev))?.revokedAt).not.toBeNull();
+    expect((await new DeviceRepo(t.services.deps.db, u.org.id).find(dev))?.revokedAt! >= releasedAt).toBe(true);
+  });
+
+  // Postgres only, as above.
+  test.skipIf(dialect === "sqlite")("a deactivation waits for its user's push in flight and is stamped when it takes effect", async () => {
+    const u = await t.createUser();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const inFlight = new Promise<void>((r) => (started = r));
+    const pushing = t.services.deps.db.transaction(async (tx) => {
+      expect((await new DeviceRepo(tx, u.org.id).findForWrite(u.deviceId!, u.user.id))?.userActive).toBe(true);
+      started();
+      await gate;
+    });
+    await inFlight;
+    let done = false;
+    const deactivating = t.services.users.deactivate(u.email).then((user) => ((done = true), user));
+    await Bun.sleep(150);
+    expect(done).toBe(false);
+    const releasedAt = new Date().toISOString();
+    release();
+    await pushing;
+    const user = await deactivating;
+    expect(user.active).toBe(false);
+    expect(user.updatedAt >= releasedAt).toBe(true);
+    expect((await new UserRepo(t.services.deps.db, u.org.id).mustGet(u.user.id)).updatedAt).toBe(user.updatedAt);
   });
 
   test("a user deactivated while their push waits for its transaction: the push is refused, nothing stored", async () => {
-    const outcome = await pushRacing((tx, u) => new UserRepo(tx, u.org.id).deactivate(u.user.id, new Date().toISOString()));
+    const outcome = await pushRacing((tx, u) => new UserRepo(tx, u.org.id).deactivate(u.user.id, t.clock).then(() => {}));
     expect(outcome).toEqual([401, "unauthenticated"]);
   });
 });
