@@ -45,6 +45,9 @@ export function registerServe(program: Command): void {
  */
 async function serve({ config, services, log }: Runtime): Promise<void> {
   services.auth.loadKey();
+  // Before listening: a signal that comes while the first start creates the admin stops the server
+  // once the admin's password has been shown, instead of killing it before.
+  const stopSignal = nextSignal();
   const server = listen(services, config);
   // After the listen: a start that fails (the port taken) has not used up the admin's one showing of its password.
   const admin = await services.orgs.ensureBootstrap();
@@ -52,7 +55,6 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
     console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
     console.log("this password is shown only once: change it with `taskmgr users set-password`");
   }
-  const stopSignal = nextSignal();
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: services.deps.db.label });
   if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {
@@ -76,6 +78,7 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   const timer = setTimeout(cutOff, DRAIN_TIMEOUT_MS);
   await server.stop();
   clearTimeout(timer);
+  await afterResponseHooks();
   forced.cancel();
   await stopJobs();
   await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
@@ -113,6 +116,15 @@ function listenFailure(host: string, err: unknown): string {
  */
 async function receivedRequests(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ACCEPT_GRACE_MS));
+}
+
+/**
+ * Lets the after-response hooks of the last requests run (each request's log line and metrics):
+ * Elysia schedules them with `setImmediate` when a handler returns, and the steps of the stop that
+ * follow may never give the event loop a turn, so `server_stopped` came before those lines.
+ */
+async function afterResponseHooks(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 /** Calls `force` on the first SIGINT/SIGTERM that comes `afterMs` or later from now; `cancel` stops listening. */

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createTestDatabase, DIALECTS } from "../support/db";
-import { removeTempDirs, serve, taskmgr, tempDir, type Served } from "./support";
+import { childEnv, removeTempDirs, serve, SOURCE_CLI, taskmgr, tempDir, type Served } from "./support";
 
 setDefaultTimeout(30_000);
 afterAll(removeTempDirs);
@@ -114,7 +114,10 @@ for (const dialect of DIALECTS) {
       expect((await inFlight).status).toBe(200);
       expect(await s.stop("SIGTERM")).toBe(0);
       server = null;
-      expect(s.stdout()).toContain('"event":"server_stopped"');
+      // The request in flight was logged, before the server says it stopped.
+      const out = s.stdout();
+      expect(out.indexOf('"path":"/api/auth/login"')).toBeGreaterThan(-1);
+      expect(out.indexOf('"path":"/api/auth/login"')).toBeLessThan(out.indexOf('"event":"server_stopped"'));
       expect(s.stderr()).toBe("");
     });
 
@@ -201,6 +204,30 @@ describe("taskmgr serve failures", () => {
     const s = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
     expect(s.stdout()).toMatch(/admin \S+ with password: \S+/);
     expect(await s.stop("SIGTERM")).toBe(0);
+  });
+
+  test("SIGTERM while the first start creates the admin: the password is still shown, then the server stops (exit 0)", async () => {
+    const free = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(null) });
+    const port = free.port;
+    free.stop(true);
+    const proc = Bun.spawn([...SOURCE_CLI, "serve", "--port", String(port), "--db", `sqlite:${join(cwd, "first.db")}`], {
+      cwd,
+      env: childEnv({ LOG_DIR: join(cwd, "logs") }),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // Listening comes before the admin is created (its password hashed): signal as soon as it answers.
+    for (;;) {
+      const up = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.ok, () => false);
+      if (up || proc.exitCode !== null) break;
+      await Bun.sleep(2);
+    }
+    proc.kill("SIGTERM");
+    const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/admin \S+ with password: \S+/);
+    expect(stdout).toContain('"event":"server_stopped"');
   });
 
   test("an empty HOST listens on 127.0.0.1, not on every interface", async () => {
