@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import { lowerBodyIds, lowerId } from "../src/ids";
 import { type Conflict, conflictView } from "../src/sync/conflicts";
-import type { Resolution } from "../src/sync/model";
+import { RESOLUTIONS, type Resolution } from "../src/sync/model";
 import { orgSlugs, withRuntime } from "./context";
 import { UsageError } from "./failure";
 import { printList, printRecord } from "./output";
@@ -67,7 +67,7 @@ export function registerConflicts(program: Command): void {
     .command("resolve")
     .description("resolve a conflict: a new version of the record that every device pulls")
     .argument("<id>", "conflict id")
-    .addOption(new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(["local", "remote", "custom"]).makeOptionMandatory())
+    .addOption(new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(RESOLUTIONS).makeOptionMandatory())
     .option("--data <json>", "custom only: the fields to write, a JSON object")
     .option("--json", "print the resulting record as JSON")
     .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>

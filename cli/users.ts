@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { type Role, toUserView, type User } from "../src/users/model";
+import { type Role, ROLES, toUserView, type User } from "../src/users/model";
 import { orgSlugs, withRuntime } from "./context";
 import { printList, printRecord } from "./output";
 import { readSecret } from "./stdin";
@@ -23,7 +23,7 @@ export function registerUsers(program: Command): void {
     .requiredOption("--org <slug>", "organization slug")
     .requiredOption("--email <email>", "email address (the login)")
     .option("--name <name>", "display name")
-    .addOption(new Option("--role <role>", "role").choices(["admin", "member"]).default("member"))
+    .addOption(new Option("--role <role>", "role").choices(ROLES).default("member"))
     .option("--password <password>", "password (visible to other local users: prefer standard input)")
     .option("--json", "print the user as JSON")
     .action((opts: CreateOpts, self: Command) =>

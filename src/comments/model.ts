@@ -34,6 +34,7 @@ export const CommentPatchBody = t.Object(
 export type CommentPatchBody = Static<typeof CommentPatchBody>;
 
 export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
+export type CommentOrderingField = (typeof COMMENT_ORDERING)[number];
 
 const CommentOrdering = t.Optional(
   t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),

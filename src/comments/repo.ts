@@ -3,17 +3,19 @@ import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { type OrderTerm, orderBy, Where } from "../records/list";
 import type { Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
+import type { CommentOrderingField } from "./model";
 
 export interface CommentFilter {
   taskId?: string;
   /** Also soft-deleted comments and the comments of soft-deleted tasks. */
   includeDeleted: boolean;
-  ordering: OrderTerm[];
+  ordering: OrderTerm<CommentOrderingField>[];
 }
 
-const ORDER_COLUMNS: Record<string, { expr: string }> = {
-  created_at: { expr: "created_at" },
-  updated_at: { expr: "updated_at" },
+/** The ordering fields' columns, as the list's statement names them (`c`: the comments). */
+const ORDER_COLUMNS: Record<CommentOrderingField, { expr: string }> = {
+  created_at: { expr: "c.created_at" },
+  updated_at: { expr: "c.updated_at" },
 };
 
 /** Comments of one organization: the generic record access plus the filtered list. */
@@ -32,11 +34,7 @@ export class CommentRepo extends RecordRepo<"comment"> {
     }
     const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM comments c ${w.sql}`, w.params);
     const rows = await this.exec.all(
-      `SELECT ${this.def.columns.map((col) => `c.${col}`).join(", ")} FROM comments c ${w.sql} ${orderBy(
-        f.ordering,
-        Object.fromEntries(Object.entries(ORDER_COLUMNS).map(([k, v]) => [k, { expr: `c.${v.expr}` }])),
-        "c.",
-      )} LIMIT ? OFFSET ?`,
+      `SELECT ${this.def.columns.map((col) => `c.${col}`).join(", ")} FROM comments c ${w.sql} ${orderBy(f.ordering, ORDER_COLUMNS, "c.")} LIMIT ? OFFSET ?`,
       [...w.params, ...limitOffset(page)],
     );
     return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };

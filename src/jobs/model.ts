@@ -1,6 +1,5 @@
 import { t, type Static } from "elysia";
-
-const Nullable = <T extends Parameters<typeof t.Union>[0][number]>(s: T) => t.Union([s, t.Null()]);
+import { Nullable } from "../wire/schema";
 
 /** One recorded run of a job (`job_runs`). `ok` is null while the run is in progress. */
 export const JobRunView = t.Object({

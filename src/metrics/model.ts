@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { CHANGE_STATUSES, type ChangeStatus } from "../sync/model";
 import { Query } from "../wire/query";
 
 const Rate = t.Union([t.Number(), t.Null()]);
@@ -8,14 +9,7 @@ export const MetricsQuery = Query({
 });
 
 /** Counts of pushed changes by result status over the window. */
-export const PushResults = t.Object({
-  applied: t.Integer(),
-  merged: t.Integer(),
-  conflict: t.Integer(),
-  duplicate: t.Integer(),
-  stale: t.Integer(),
-  rejected: t.Integer(),
-});
+export const PushResults = t.Object(Object.fromEntries(CHANGE_STATUSES.map((s) => [s, t.Integer()])) as Record<ChangeStatus, ReturnType<typeof t.Integer>>);
 
 /**
  * `GET /api/metrics`: the caller's organization over `window` (from `from`, exclusive, to `to`).

@@ -27,6 +27,7 @@ export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
 export const ArchiveBody = LockBody;
 
 export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
+export type ProjectOrderingField = (typeof PROJECT_ORDERING)[number];
 
 /** `GET /api/projects` query. Unknown parameters are ignored. */
 export const ProjectListQuery = Query({

@@ -3,15 +3,16 @@ import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { containsPattern, type OrderTerm, orderBy, Where } from "../records/list";
 import type { Project } from "../records/model";
 import { RecordRepo } from "../records/repo";
+import type { ProjectOrderingField } from "./model";
 
 export interface ProjectFilter {
   archived?: boolean;
   search?: string;
   includeDeleted: boolean;
-  ordering: OrderTerm[];
+  ordering: OrderTerm<ProjectOrderingField>[];
 }
 
-const ORDER_COLUMNS: Record<string, { expr: string }> = {
+const ORDER_COLUMNS: Record<ProjectOrderingField, { expr: string }> = {
   name: { expr: "name" },
   created_at: { expr: "created_at" },
   updated_at: { expr: "updated_at" },

@@ -38,9 +38,9 @@ export class Where {
   }
 }
 
-/** One `ordering` term: a documented field name and its direction. */
-export interface OrderTerm {
-  field: string;
+/** One `ordering` term: a documented field name (one of `F`) and its direction. */
+export interface OrderTerm<F extends string = string> {
+  field: F;
   desc: boolean;
 }
 
@@ -51,10 +51,10 @@ export function orderingPattern(fields: readonly string[]): string {
 }
 
 /** Parses `ordering` (already matched against {@link orderingPattern}); 422 naming `ordering` otherwise. */
-export function parseOrdering(raw: string | undefined, fields: readonly string[], fallback: string): OrderTerm[] {
+export function parseOrdering<F extends string>(raw: string | undefined, fields: readonly F[], fallback: string): OrderTerm<F>[] {
   const terms = (raw ?? fallback).split(",").map((s) => ({ field: s.trim().replace(/^-/, ""), desc: s.trim().startsWith("-") }));
-  const bad = terms.find((t) => !fields.includes(t.field));
-  if (bad || terms.length === 0) throw invalid({ ordering: `must be one of ${fields.join(", ")} (prefix - for descending)` });
+  const known = (t: { field: string }): t is OrderTerm<F> => (fields as readonly string[]).includes(t.field);
+  if (terms.length === 0 || !terms.every(known)) throw invalid({ ordering: `must be one of ${fields.join(", ")} (prefix - for descending)` });
   return terms;
 }
 
@@ -64,7 +64,7 @@ export function parseOrdering(raw: string | undefined, fields: readonly string[]
  * as if greater than every value: last ascending, first descending (spelled out, since SQLite and
  * Postgres differ by default; this way both walk the same ascending index, forwards or backwards).
  */
-export function orderBy(terms: OrderTerm[], columns: Record<string, { expr: string; nullable?: boolean }>, prefix = ""): string {
+export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record<F, { expr: string; nullable?: boolean }>, prefix = ""): string {
   const out: string[] = [];
   for (const t of terms) {
     const c = columns[t.field];

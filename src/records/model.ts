@@ -10,6 +10,7 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
+import { Nullable, OneOf } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
 /** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
@@ -26,18 +27,6 @@ export function optionalProps<P extends TProperties>(props: P): { [K in keyof P]
   return Object.fromEntries(Object.entries(props).map(([k, s]) => [k, t.Optional(s)])) as { [K in keyof P]: TOptional<P[K]> };
 }
 
-/** `T | null`. */
-export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
-
-/**
- * One of `values`: `t.UnionEnum` without the `default` Elysia gives it (its first value), which
- * Elysia fills in when the field is missing — a required choice silently made for the client.
- */
-export const OneOf = <const V extends readonly [string, ...string[]]>(values: V): ReturnType<typeof t.UnionEnum<V>> => {
-  const { default: _first, ...schema } = t.UnionEnum(values);
-  return schema as ReturnType<typeof t.UnionEnum<V>>;
-};
-
 /** device id (or `server`) → positive counter. */
 export const VectorClockSchema = t.Record(t.String(), Type.Integer({ minimum: 1 }), { description: "device id → counter" });
 
@@ -45,8 +34,8 @@ export const TASK_STATUSES = ["todo", "in_progress", "blocked", "done", "cancell
 export const TASK_PRIORITIES = ["low", "medium", "high", "urgent"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
-export const TaskStatusSchema = t.Union([t.Literal("todo"), t.Literal("in_progress"), t.Literal("blocked"), t.Literal("done"), t.Literal("cancelled")]);
-export const TaskPrioritySchema = t.Union([t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Literal("urgent")]);
+export const TaskStatusSchema = OneOf(TASK_STATUSES);
+export const TaskPrioritySchema = OneOf(TASK_PRIORITIES);
 /** Sort rank of each priority (`ordering=priority` sorts by it; stored as tasks.priority_rank). */
 export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
 
@@ -136,10 +125,12 @@ export type Project = Static<typeof Project>;
 export type Task = Static<typeof Task>;
 export type Comment = Static<typeof Comment>;
 
-/** The synced entity kinds (the `entity` of sync changes and feed rows). */
-export type EntityKind = "project" | "task" | "comment";
-/** Every entity kind, referenced before referencing (a task names its project, a comment its task): the order batched writes are stored in. */
-export const ENTITY_KINDS: readonly EntityKind[] = ["project", "task", "comment"];
+/**
+ * The synced entity kinds (the `entity` of sync changes and feed rows), referenced before
+ * referencing (a task names its project, a comment its task): the order batched writes are stored in.
+ */
+export const ENTITY_KINDS = ["project", "task", "comment"] as const;
+export type EntityKind = (typeof ENTITY_KINDS)[number];
 
 /** True for a known entity kind (e.g. the `entity` of a sync change). */
 export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
@@ -173,7 +164,7 @@ export const TaskHistoryEntry = t.Object(
     id: t.String(),
     task_id: t.String(),
     version: Type.Integer(),
-    action: t.Union([t.Literal("created"), t.Literal("updated"), t.Literal("deleted"), t.Literal("merged"), t.Literal("conflict_resolved")]),
+    action: OneOf(HISTORY_ACTIONS),
     changes: t.Record(t.String(), FieldChange),
     user_id: Nullable(t.String()),
     device_id: Nullable(t.String()),

@@ -8,7 +8,7 @@ import { DomainError } from "../errors";
 import { listedTags } from "../wire/conditional";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
-import { changedFields, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
+import { changedFields, keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
 
 /** Who writes: the authenticated user of the caller's organization. */
 export interface Actor {
@@ -98,7 +98,7 @@ async function withRetry<K extends EntityKind>(
       const current = err.current as RecordOf[K] | undefined;
       if (!current || current.deleted_at !== null) return repo.mustGetLive(id); // gone meanwhile: 404
       if (hasLock(pre)) checkPrecondition(current, pre);
-      if (attempt >= MAX_WRITE_ATTEMPTS) throw err;
+      if (attempt >= MAX_WRITE_ATTEMPTS) throw keptChanging();
     }
   }
 }

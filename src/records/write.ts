@@ -62,9 +62,13 @@ export interface WriteInput<K extends EntityKind> {
 /**
  * Attempts of one write whose compare-and-set keeps losing to concurrent writes ({@link WriteConflict},
  * Postgres): an unlocked REST update, a conflict resolution, a pushed change. Each attempt starts
- * again from the record as it now is; past the last, the caller fails.
+ * again from the record as it now is; past the last, the caller fails with {@link keptChanging}.
  */
 export const MAX_WRITE_ATTEMPTS = 5;
+
+/** The failure of a write whose {@link MAX_WRITE_ATTEMPTS} all lost: 503 `unavailable`, nothing written, to be retried. */
+export const keptChanging = (): DomainError =>
+  new DomainError("unavailable", "the record kept changing while this write was applied: nothing was written, try again");
 
 /** The stored version moved on between the read and the write: nothing was written. `details.current` is the stored record. */
 export class WriteConflict<K extends EntityKind = EntityKind> extends DomainError {

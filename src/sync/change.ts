@@ -5,11 +5,9 @@
  */
 import { isUuid } from "../ids";
 import { validateClock, type VectorClock } from "../records/clock";
-import { type EntityKind, isEntityKind } from "../records/model";
+import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
 import { checkFields, failureDetails, failureMessage } from "../records/validate";
-import type { ChangeError, ChangeErrorCode } from "./model";
-
-export type ChangeOp = "create" | "update" | "delete";
+import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp } from "./model";
 
 /** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
 export interface ParsedChange {
@@ -38,7 +36,6 @@ export interface MalformedChange {
 
 export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malformed: MalformedChange };
 
-const OPS: readonly string[] = ["create", "update", "delete"];
 const PAYLOAD_KEYS = ["entity", "entity_id", "op", "data", "base_version", "vector_clock"] as const;
 
 /** Checks a raw change from a push body. */
@@ -54,8 +51,8 @@ export function parseChange(raw: unknown): ParseResult {
     bad(changeId, rawChangeId, entity, entityId, code, message, hash, details);
 
   if (changeId === null) return reject("invalid_change", "change_id must be a UUID");
-  if (!isEntityKind(raw.entity)) return reject("unknown_entity", "entity must be task, comment or project");
-  if (typeof raw.op !== "string" || !OPS.includes(raw.op)) return reject("unknown_op", "op must be create, update or delete");
+  if (!isEntityKind(raw.entity)) return reject("unknown_entity", `entity must be ${orList(ENTITY_KINDS)}`);
+  if (!isChangeOp(raw.op)) return reject("unknown_op", `op must be ${orList(CHANGE_OPS)}`);
   if (!isUuid(raw.entity_id)) return reject("invalid_change", "entity_id must be a UUID");
   const op = raw.op as ChangeOp;
 
@@ -140,3 +137,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
+
+const isChangeOp = (v: unknown): v is ChangeOp => (CHANGE_OPS as readonly unknown[]).includes(v);
+
+/** `a, b or c`. */
+const orList = (values: readonly string[]): string => `${values.slice(0, -1).join(", ")} or ${values[values.length - 1]}`;

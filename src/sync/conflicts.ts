@@ -9,7 +9,7 @@ import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { pageFrom } from "../wire/pagination";
-import { type AnyRecord, type Comment, jsonEqual, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
+import { type AnyRecord, type Comment, jsonEqual, keptChanging, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
@@ -123,7 +123,8 @@ export class ConflictService {
           reattachTo: c.entity === "comment" && c.fields.includes("parent_id") ? pushedParent(c) : undefined,
         });
       } catch (err) {
-        if (!(err instanceof WriteConflict) || attempt >= MAX_WRITE_ATTEMPTS) throw err;
+        if (!(err instanceof WriteConflict)) throw err;
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw keptChanging();
       }
     }
   }

@@ -10,11 +10,11 @@ import { t, type Static } from "elysia";
 import { CheckedLater } from "../wire/checked-later";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query, QueryInteger } from "../wire/query";
+import { Nullable, OneOf } from "../wire/schema";
 import {
   CommentChanges,
   CommentConflictSide,
-  Nullable,
-  OneOf,
+  ENTITY_KINDS,
   ProjectChanges,
   ProjectConflictSide,
   TaskChanges,
@@ -28,6 +28,10 @@ export const MAX_PUSH_CHANGES = 1000;
 export const DEFAULT_PULL_LIMIT = 500;
 export const MAX_PULL_LIMIT = 5000;
 
+/** What a pushed change asks for. */
+export const CHANGE_OPS = ["create", "update", "delete"] as const;
+export type ChangeOp = (typeof CHANGE_OPS)[number];
+
 export const CHANGE_STATUSES = ["applied", "merged", "conflict", "duplicate", "stale", "rejected"] as const;
 export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 
@@ -35,9 +39,9 @@ export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 const PushedChange = t.Object(
   {
     change_id: t.String({ format: "uuid", description: "chosen by the client, unique per device" }),
-    entity: OneOf(["task", "comment", "project"] as const),
+    entity: OneOf(ENTITY_KINDS),
     entity_id: t.String({ format: "uuid" }),
-    op: OneOf(["create", "update", "delete"] as const),
+    op: OneOf(CHANGE_OPS),
     data: t.Optional(
       t.Union([TaskChanges, ProjectChanges, CommentChanges], {
         description: "the fields of `entity` the device changed (all fields for create; absent or {} for delete)",
@@ -117,9 +121,9 @@ export type PullQuery = Static<typeof PullQuery>;
 
 export const PulledChange = t.Object(
   {
-    entity: OneOf(["task", "project", "comment"] as const),
+    entity: OneOf(ENTITY_KINDS),
     entity_id: t.String(),
-    op: t.Union([t.Literal("upsert"), t.Literal("delete")]),
+    op: OneOf(["upsert", "delete"]),
     record: t.Record(t.String(), t.Unknown(), { description: "the record (a tombstone for delete)" }),
     version: Type.Integer(),
     vector_clock: VectorClockSchema,

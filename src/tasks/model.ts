@@ -26,6 +26,7 @@ export type TaskPatchBody = Static<typeof TaskPatchBody>;
 
 /** Fields `ordering` accepts (`-` prefix for descending, up to three comma-separated). */
 export const TASK_ORDERING = ["created_at", "updated_at", "due_date", "priority", "title"] as const;
+export type TaskOrderingField = (typeof TASK_ORDERING)[number];
 
 const oneOrMore = (values: readonly string[]) => `^(${values.join("|")})(,(${values.join("|")}))*$`;
 const uuidOrNull = `^(null|${UUID_PATTERN.slice(1, -1)})$`;

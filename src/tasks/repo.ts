@@ -3,6 +3,7 @@ import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { containsPattern, type OrderTerm, orderBy, Where } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
+import type { TaskOrderingField } from "./model";
 
 export interface TaskFilter {
   status?: string[];
@@ -16,11 +17,11 @@ export interface TaskFilter {
   dueBefore?: string;
   dueAfter?: string;
   search?: string;
-  ordering: OrderTerm[];
+  ordering: OrderTerm<TaskOrderingField>[];
   includeDeleted: boolean;
 }
 
-const ORDER_COLUMNS: Record<string, { expr: string; nullable?: boolean }> = {
+const ORDER_COLUMNS: Record<TaskOrderingField, { expr: string; nullable?: boolean }> = {
   created_at: { expr: "created_at" },
   updated_at: { expr: "updated_at" },
   due_date: { expr: "due_date", nullable: true },

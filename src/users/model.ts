@@ -1,7 +1,9 @@
 import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
+import { OneOf } from "../wire/schema";
 
-export const Role = t.Union([t.Literal("admin"), t.Literal("member")]);
+export const ROLES = ["admin", "member"] as const;
+export const Role = OneOf(ROLES);
 export type Role = Static<typeof Role>;
 
 /** A user on the wire. The password hash never leaves the repository's credential lookup. */

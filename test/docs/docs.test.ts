@@ -257,7 +257,7 @@ describe("the document as a client generator reads it", () => {
     expect(component(doc, "SyncRecord").oneOf).toEqual([ref("Task"), ref("Project"), ref("Comment")]);
     expect(component(doc, "PushResult").properties!.record).toMatchObject({ anyOf: [ref("SyncRecord"), { type: "null" }] });
     expect(component(doc, "PullChange").properties!.record).toMatchObject(ref("SyncRecord"));
-    expect(component(doc, "PullChange").properties!.entity).toMatchObject({ enum: ["task", "project", "comment"] });
+    expect(component(doc, "PullChange").properties!.entity).toMatchObject({ enum: ["project", "task", "comment"] });
     // A conflict's sides hold the record's fields and deleted_at, as many as the side has (`local`: what was pushed; `base`: {} when unknown).
     for (const side of ["local", "remote", "base"]) expect(component(doc, "Conflict").properties![side], side).toMatchObject(ref("ConflictSide"));
     expect(component(doc, "ConflictSide").anyOf).toEqual([ref("TaskConflictSide"), ref("ProjectConflictSide"), ref("CommentConflictSide")]);

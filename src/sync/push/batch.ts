@@ -9,7 +9,7 @@
 import type { Tx } from "../../db/types";
 import { DomainError } from "../../errors";
 import { newId } from "../../ids";
-import { type AnyRecord, isEntityKind, MAX_WRITE_ATTEMPTS, recordRepo, WriteConflict } from "../../records";
+import { type AnyRecord, isEntityKind, keptChanging, MAX_WRITE_ATTEMPTS, recordRepo, WriteConflict } from "../../records";
 import { type MalformedChange, type ParsedChange, parseChange } from "../change";
 import { type MergeBudget, pushMergeBudget } from "../merge";
 import type { ChangeError, ChangeResult } from "../model";
@@ -105,7 +105,7 @@ export class PushBatch {
         if (err instanceof WriteConflict) {
           // Another transaction wrote the record since it was read: decide again against its state
           // (never a rejection: the change itself is fine).
-          if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error(`change ${c.changeId}: the record kept changing under it`);
+          if (attempt >= MAX_WRITE_ATTEMPTS) throw keptChanging(); // the whole push: nothing of it is committed
           this.state.refresh(c.entity, c.entityId, err.current as AnyRecord | undefined);
           continue;
         }

@@ -1,0 +1,14 @@
+/** Schema helpers shared by every feature's wire models (`t` schemas). */
+import { t, type TSchema } from "elysia";
+
+/** `T | null`. */
+export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
+
+/**
+ * One of `values`: `t.UnionEnum` without the `default` Elysia gives it (its first value), which
+ * Elysia fills in when the field is missing — a required choice silently made for the client.
+ */
+export const OneOf = <const V extends readonly [string, ...string[]]>(values: V): ReturnType<typeof t.UnionEnum<V>> => {
+  const { default: _first, ...schema } = t.UnionEnum(values);
+  return schema as ReturnType<typeof t.UnionEnum<V>>;
+};
