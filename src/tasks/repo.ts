@@ -13,13 +13,16 @@ export interface TaskFilter {
   /** A user id, or null for unassigned tasks. */
   assigneeId?: string | null;
   tag?: string;
-  /** Normalized due dates (storage form): due_date < dueBefore, due_date > dueAfter. */
+  /** Instants in the stored date-time form (`dueInstant`, src/records/validate.ts): due dates before dueBefore, after dueAfter. */
   dueBefore?: string;
   dueAfter?: string;
   search?: string;
   ordering: OrderTerm<TaskOrderingField>[];
   includeDeleted: boolean;
 }
+
+/** The time of a date-time at the start of its day, as stored. */
+const MIDNIGHT = "T00:00:00.000Z";
 
 const ORDER_COLUMNS: Record<TaskOrderingField, { expr: string; nullable?: boolean }> = {
   created_at: { expr: "created_at" },
@@ -43,7 +46,13 @@ export class TaskRepo extends RecordRepo<"task"> {
     if (f.projectId !== undefined) f.projectId === null ? w.add("project_id IS NULL") : w.add("project_id = ?", f.projectId);
     if (f.assigneeId !== undefined) f.assigneeId === null ? w.add("assignee_id IS NULL") : w.add("assignee_id = ?", f.assigneeId);
     if (f.tag !== undefined) w.add("id IN (SELECT task_id FROM task_tags WHERE org_id = ? AND tag = ?)", this.orgId, f.tag);
-    if (f.dueBefore !== undefined) w.add("due_date < ?", f.dueBefore);
+    // Due dates are stored as dates (the start of their day, UTC) or date-times, compared as text:
+    // a date sorts before every date-time of its day, so only "before its own midnight" needs a
+    // second condition (`2030-01-05` is not before `2030-01-05T00:00:00.000Z`: it is that instant).
+    if (f.dueBefore !== undefined) {
+      w.add("due_date < ?", f.dueBefore);
+      if (f.dueBefore.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.dueBefore.slice(0, 10));
+    }
     if (f.dueAfter !== undefined) w.add("due_date > ?", f.dueAfter);
     if (f.search) {
       const p = containsPattern(f.search);

@@ -5,7 +5,7 @@ import { type PageParams, pageFrom } from "../wire/pagination";
 import { listValues, type Page, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
-import { normalizeDueDate } from "../records/validate";
+import { dueInstant, normalizeDueDate } from "../records/validate";
 import type { Clock } from "../time";
 import { TASK_ORDERING, type TaskCreateBody, type TaskListQuery, type TaskPatchBody } from "./model";
 import { type TaskFilter, TaskRepo } from "./repo";
@@ -22,7 +22,7 @@ export class TaskService {
       if (raw === undefined) return undefined;
       const v = normalizeDueDate(raw);
       if (v === null) errors[field] = "not a real date or date-time";
-      return v ?? undefined;
+      return v === null ? undefined : dueInstant(v);
     };
     const filter: TaskFilter = {
       status: q.status === undefined ? undefined : listValues(q.status),

@@ -402,6 +402,23 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await titles("due_after=2026-01-05T09:00:00Z&ordering=title"))).toEqual(["alpha", "echo"]);
       expect((await titles("due_after=2026-01-01&due_before=2026-01-31&ordering=title"))).toEqual(["alpha", "bravo"]);
       expect((await titles("due_before=2026-01-05T10:00:00%2B01:00"))).toEqual([]); // 09:00Z is not before 09:00Z
+      // alpha (2026-01-10, date-only) is that midnight: neither before nor after it.
+      expect((await titles("due_before=2026-01-10T00:00:00Z&ordering=title"))).toEqual(["bravo"]);
+      expect((await titles("due_after=2026-01-10T00:00:00Z&ordering=title"))).toEqual(["echo"]);
+    });
+
+    test("due bounds: the same instant written as a date and as a midnight date-time is neither before nor after the other", async () => {
+      const mark = crypto.randomUUID().slice(0, 8);
+      await newTask({ title: `${mark} midnight`, due_date: "2030-01-05T00:00:00Z" });
+      await newTask({ title: `${mark} date-only`, due_date: "2030-01-05" });
+      await newTask({ title: `${mark} morning`, due_date: "2030-01-05T08:00:00Z" });
+      const titlesA = async (qs: string) => (await A()("GET", `/api/tasks?search=${mark}&ordering=title&${qs}`)).body.results.map((r: { title: string }) => r.title.slice(9));
+      for (const bound of ["2030-01-05", "2030-01-05T00:00:00Z", "2030-01-05T01:00:00%2B01:00"]) {
+        expect(await titlesA(`due_after=${bound}`)).toEqual(["morning"]);
+        expect(await titlesA(`due_before=${bound}`)).toEqual([]);
+      }
+      expect(await titlesA("due_before=2030-01-05T00:00:00.001Z")).toEqual(["date-only", "midnight"]);
+      expect(await titlesA("due_after=2030-01-04T23:59:59Z&due_before=2030-01-05T08:00:00Z")).toEqual(["date-only", "midnight"]);
     });
 
     test("search is case-insensitive over title and description; % and _ are literal", async () => {
