@@ -44,6 +44,15 @@ const SQLITE_READER_PRAGMAS: readonly string[] = [
 ];
 
 /**
+ * SQL functions SQLite lacks, defined on every connection: `unicode_lower(text)`, the lower case of
+ * every letter (SQLite's own `LOWER` only changes ASCII letters; Postgres' `LOWER` changes all of
+ * them, as the database's locale says). About twice as slow as `LOWER`: for what `LOWER` cannot do.
+ */
+function defineFunctions(db: BunSqlite): void {
+  db.function("unicode_lower", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLowerCase() : (text as null)));
+}
+
+/**
  * Opens the file at `path` to read it only, creating nothing. A plain read-only connection to a
  * database in WAL mode creates its `-wal` and `-shm` files (and leaves them behind), and cannot open at
  * all where it may not create them (a read-only folder). Without a `-wal` file every committed page is
@@ -119,6 +128,7 @@ export class SqliteDatabase implements Database {
     if (opts.readOnly) {
       this.db = openReadOnly(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
+      defineFunctions(this.db);
     } else {
       if (file) mkdirSync(dirname(path), { recursive: true });
       const created = file && !existsSync(path);
@@ -126,6 +136,7 @@ export class SqliteDatabase implements Database {
       // Password and token hashes: readable by the server's user only (SQLite gives its -wal and -shm the same mode).
       if (created) chmodSync(path, 0o600);
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
+      defineFunctions(this.db);
     }
     if (path !== ":memory:") {
       const { dev, ino } = statSync(path);
@@ -140,6 +151,7 @@ export class SqliteDatabase implements Database {
     if (file) {
       this.readerDb = new BunSqlite(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.readerDb.exec(pragma);
+      defineFunctions(this.readerDb);
       this.reader = new SqliteExecutor(this.readerDb, new StatementCache(this.readerDb));
     }
   }

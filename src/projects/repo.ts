@@ -1,6 +1,6 @@
 import type { Executor } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
-import { containsPattern, type OrderTerm, orderBy, Where } from "../records/list";
+import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import type { Project } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import type { ProjectOrderingField } from "./model";
@@ -28,10 +28,7 @@ export class ProjectRepo extends RecordRepo<"project"> {
     const w = new Where().add("org_id = ?", this.orgId);
     if (!f.includeDeleted) w.add("deleted_at IS NULL");
     if (f.archived !== undefined) w.add("archived = ?", f.archived ? 1 : 0);
-    if (f.search) {
-      const p = containsPattern(f.search);
-      w.add("(LOWER(name) LIKE ? ESCAPE '\\' OR LOWER(description) LIKE ? ESCAPE '\\')", p, p);
-    }
+    if (f.search) whereContains(w, this.exec.dialect, ["name", "description"], f.search);
     const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM projects ${w.sql}`, w.params);
     const rows = await this.exec.all(`SELECT ${this.cols} FROM projects ${w.sql} ${orderBy(f.ordering, ORDER_COLUMNS)} LIMIT ? OFFSET ?`, [
       ...w.params,

@@ -2,7 +2,7 @@
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
  * literal search, `ordering` parsing. Portable SQL only. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
-import type { SqlValue } from "../db/types";
+import type { Executor, SqlValue } from "../db/types";
 import { invalid } from "../errors";
 import type { PageRequest, PageResult } from "../db/page";
 
@@ -12,10 +12,6 @@ export interface Page<T> {
   result: PageResult<T>;
 }
 
-/** A `LIKE … ESCAPE '\'` pattern matching `text` literally anywhere (lower-cased: compare with LOWER(column)). */
-export function containsPattern(text: string): string {
-  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
 
 /** Conditions and their parameters, joined with AND. */
 export class Where {
@@ -36,6 +32,17 @@ export class Where {
   get sql(): string {
     return this.parts.length ? `WHERE ${this.parts.join(" AND ")}` : "";
   }
+}
+
+/**
+ * A case-insensitive search for `text`, literally (`%`, `_` and `\` included), anywhere in any of
+ * `columns`, added to `w`. SQLite's `LOWER` changes ASCII letters only: a text with other letters
+ * is compared through `unicode_lower` (src/db/sqlite.ts), slower but right.
+ */
+export function whereContains(w: Where, dialect: Executor["dialect"], columns: readonly string[], text: string): Where {
+  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const lower = dialect === "sqlite" && /[^\x00-\x7f]/.test(text) ? "unicode_lower" : "LOWER";
+  return w.add(`(${columns.map((c) => `${lower}(${c}) LIKE ? ESCAPE '\\'`).join(" OR ")})`, ...columns.map(() => pattern));
 }
 
 /** One `ordering` term: a documented field name (one of `F`) and its direction. */

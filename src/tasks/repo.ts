@@ -1,6 +1,6 @@
 import type { Executor } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
-import { containsPattern, type OrderTerm, orderBy, Where } from "../records/list";
+import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import type { TaskOrderingField } from "./model";
@@ -54,10 +54,7 @@ export class TaskRepo extends RecordRepo<"task"> {
       if (f.dueBefore.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.dueBefore.slice(0, 10));
     }
     if (f.dueAfter !== undefined) w.add("due_date > ?", f.dueAfter);
-    if (f.search) {
-      const p = containsPattern(f.search);
-      w.add("(LOWER(title) LIKE ? ESCAPE '\\' OR LOWER(description) LIKE ? ESCAPE '\\')", p, p);
-    }
+    if (f.search) whereContains(w, this.exec.dialect, ["title", "description"], f.search);
     const order = orderBy(f.ordering, ORDER_COLUMNS);
     if (f.search) return this.filterFirst(w, order, page);
     const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${w.sql}`, w.params);

@@ -114,6 +114,9 @@ forEachDialect("projects API", ({ db }) => {
     expect(await names("search=ZETA")).toEqual(["Zeta 50%"]);
     expect(await names("search=%25")).toEqual(["Zeta 50%"]);
     expect(await names("search=_")).toEqual(["alpha_1"]);
+    // Letters beyond ASCII, in any case (SQLite's own LOWER changes ASCII letters only).
+    await B()("POST", "/api/projects", { name: "Ärger Projekt" });
+    for (const term of ["Ärger", "ärger", "ÄRGER"]) expect(await names(`search=${encodeURIComponent(term)}`)).toEqual(["Ärger Projekt"]);
     for (const [qs, field] of [
       ["ordering=nope", "ordering"],
       ["page_size=100000", "page_size"],

@@ -421,6 +421,21 @@ forEachDialect("tasks API", ({ db }) => {
       expect(await titlesA("due_after=2030-01-04T23:59:59Z&due_before=2030-01-05T08:00:00Z")).toEqual(["date-only", "midnight"]);
     });
 
+    test("search: letters beyond ASCII match in any case, as typed or not (SQLite's LOWER changes ASCII only)", async () => {
+      const mark = crypto.randomUUID().slice(0, 8);
+      await newTask({ title: `${mark} Über straße ÉCOLE` });
+      await newTask({ title: `${mark} other`, description: "Привет мир, ΣΟΦΙΑ" });
+      // Organization A's tasks that this test made and the search finds, without the mark.
+      const found = async (term: string) =>
+        (await A()("GET", `/api/tasks?search=${encodeURIComponent(term)}&ordering=title`)).body.results
+          .map((r: { title: string }) => r.title)
+          .filter((t: string) => t.startsWith(mark))
+          .map((t: string) => t.slice(mark.length + 1));
+      for (const term of ["Über", "über", "ÜBER", "straße", "école", "ÉCOLE"]) expect(await found(term)).toEqual(["Über straße ÉCOLE"]);
+      for (const term of ["Привет", "привет", "ПРИВЕТ", "σοφια", "ΣΟΦΙΑ"]) expect(await found(term)).toEqual(["other"]);
+      expect(await found("überx")).toEqual([]);
+    });
+
     test("search is case-insensitive over title and description; % and _ are literal", async () => {
       expect((await titles("search=milk"))).toEqual(["alpha"]);
       expect((await titles("search=ALPH"))).toEqual(["alpha"]);
