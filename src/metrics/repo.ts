@@ -1,12 +1,16 @@
 import type { Executor } from "../db/types";
 import type { SyncTotals } from "./summary";
 
-/** Aggregates over `sync_log s` (COUNT(s.id), so an outer join without rows counts 0). */
+/**
+ * Aggregates over `sync_log s` (COUNT(s.id), so an outer join without rows counts 0). `changes`
+ * counts the changes of pushes that were processed: a push refused whole (413, 403, 401, 503) has
+ * no result for any of its changes, and counting them would dilute the conflict rate.
+ */
 const TOTALS = `COUNT(s.id) AS syncs,
   COALESCE(SUM(CASE WHEN s.outcome = 'ok' THEN 1 ELSE 0 END), 0) AS ok,
   COALESCE(SUM(CASE WHEN s.kind = 'push' THEN 1 ELSE 0 END), 0) AS pushes,
   COALESCE(SUM(CASE WHEN s.kind = 'pull' THEN 1 ELSE 0 END), 0) AS pulls,
-  COALESCE(SUM(CASE WHEN s.kind = 'push' THEN s.change_count ELSE 0 END), 0) AS changes,
+  COALESCE(SUM(CASE WHEN s.kind = 'push' AND s.outcome = 'ok' THEN s.change_count ELSE 0 END), 0) AS changes,
   COALESCE(SUM(s.applied), 0) AS applied,
   COALESCE(SUM(s.merged), 0) AS merged,
   COALESCE(SUM(s.conflicts), 0) AS conflicts,

@@ -24,7 +24,8 @@ forEachDialect("GET /api/metrics", ({ db }) => {
     const org = admin.org.id;
     await seedSyncLog(db(), { org, at: ago(30), kind: "push", device: admin.deviceId, user: admin.user.id, changes: 6, applied: 3, merged: 1, conflicts: 1, stale: 1, durationMs: 10 });
     await seedSyncLog(db(), { org, at: ago(20), kind: "pull", device: laptop, user: admin.user.id, durationMs: 20 });
-    await seedSyncLog(db(), { org, at: ago(5), kind: "push", device: member.deviceId, user: member.user.id, outcome: "error", durationMs: 60 });
+    // Refused whole (e.g. 413): its changes are not counted as pushed.
+    await seedSyncLog(db(), { org, at: ago(5), kind: "push", device: member.deviceId, user: member.user.id, outcome: "error", changes: 1001, durationMs: 60 });
     await seedSyncLog(db(), { org, at: ago(3 * 60), kind: "push", device: member.deviceId, user: member.user.id, changes: 2, applied: 1, duplicates: 1, durationMs: 30 });
     await seedSyncLog(db(), { org, at: ago(3 * 24 * 60), kind: "pull", device: admin.deviceId, user: admin.user.id, durationMs: 100 });
     await seedSyncLog(db(), { org: other.org.id, at: ago(10), kind: "push", device: other.deviceId, user: other.user.id, outcome: "error" });
