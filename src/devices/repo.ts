@@ -1,4 +1,4 @@
-import type { Executor } from "../db/types";
+import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { isUuid } from "../ids";
@@ -38,9 +38,9 @@ export async function findDeviceAnyOrg(exec: Executor, id: string): Promise<Devi
 }
 
 /** Devices of one organization. */
-export class DeviceRepo {
+export class DeviceRepo<E extends Executor = Executor> {
   constructor(
-    private readonly exec: Executor,
+    private readonly exec: E,
     private readonly orgId: string,
   ) {}
 
@@ -84,7 +84,7 @@ export class DeviceRepo {
    * taken first ({@link lockWriter}), so a revocation or deactivation either committed before this
    * read or waits for the write's COMMIT.
    */
-  async findForWrite(id: string, userId: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
+  async findForWrite(this: DeviceRepo<Tx>, id: string, userId: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
     await lockWriter(this.exec, id, userId);
     const r = await this.exec.get<{ user_id: string; revoked_at: string | null; active: number | boolean }>(
       `SELECT d.user_id, d.revoked_at, u.active FROM devices d JOIN users u ON u.id = d.user_id AND u.org_id = d.org_id
@@ -99,7 +99,7 @@ export class DeviceRepo {
    * ({@link lockWithdrawal}), which so commit before it, then stamps the time it takes effect, read
    * from `clock` only then (a device already revoked keeps its first revocation time). Answers that time.
    */
-  async revoke(id: string, clock: Clock): Promise<string> {
+  async revoke(this: DeviceRepo<Tx>, id: string, clock: Clock): Promise<string> {
     await lockWithdrawal(this.exec, "device", id);
     const now = clock.now().toISOString();
     await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);

@@ -1,4 +1,4 @@
-import type { Executor } from "../db/types";
+import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal } from "../db/write-locks";
 import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
@@ -44,9 +44,9 @@ export async function findCredentialsByEmail(exec: Executor, email: string): Pro
 }
 
 /** Users of one organization. */
-export class UserRepo {
+export class UserRepo<E extends Executor = Executor> {
   constructor(
-    private readonly exec: Executor,
+    private readonly exec: E,
     private readonly orgId: string,
   ) {}
 
@@ -67,7 +67,7 @@ export class UserRepo {
    * another transaction keeps its row locked even when it then changes nothing: without one lock
    * taken first, two of them can wait for each other's tokens (a deadlock).
    */
-  async lockForTokens(id: string): Promise<void> {
+  async lockForTokens(this: UserRepo<Tx>, id: string): Promise<void> {
     if (this.exec.dialect !== "postgres") return;
     await this.exec.get("SELECT id FROM users WHERE id = ? AND org_id = ? FOR NO KEY UPDATE", [id, this.orgId]);
   }
@@ -110,7 +110,7 @@ export class UserRepo {
    * ({@link lockWithdrawal}), which so commit before it, then stamps `updated_at` with the time it
    * takes effect, read from `clock` only then (a user already inactive keeps theirs). Answers that time.
    */
-  async deactivate(id: string, clock: Clock): Promise<string> {
+  async deactivate(this: UserRepo<Tx>, id: string, clock: Clock): Promise<string> {
     await lockWithdrawal(this.exec, "user", id);
     const now = clock.now().toISOString();
     await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ? AND active = 1", [now, id, this.orgId]);
