@@ -12,7 +12,7 @@ interface OrgRow {
 const COLS = "id, name, slug, created_at";
 const toOrg = (r: OrgRow): Organization => ({ id: r.id, name: r.name, slug: r.slug, createdAt: r.created_at });
 
-/** Organizations are the scope of everything else, so this repository is the one not constructed with an `orgId`. */
+/** Organizations are the scope of everything else, so this repository is not constructed with an `orgId`. */
 export class OrgRepo {
   constructor(private readonly exec: Executor) {}
 

@@ -5,7 +5,7 @@
  * - `writeRecord(tx, {entity, orgId, before, data, id?, action, userId, deviceId, clock?, originDevice?, now?, deleted?})`
  *   — the only way a project/task/comment is created, changed or soft-deleted.
  * - `recordRepo(exec, orgId, kind)` — `find`, `mustGet`, `mustGetLive`, `findMany` (org-scoped).
- * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `find`, `list`.
+ * - `new HistoryRepo(exec, orgId)` — `findSnapshot(entity, id, version)` (merge base), `list` (the API's pages; `find`: one entry, for checks).
  * - `readFeedJson(exec, orgId, afterPos, limit, {liveOnly?, throughPos?, skipOrigin?, withState?})`, `readFeedState(exec, orgId)` — the pull feed.
  * - `checkFields(kind, data)` — value rules of writable fields (what a push `data` may hold).
  * - `requireCommentAuthor`, `requireCommentDeleter` — who may edit or delete a comment (REST and sync alike).

@@ -69,18 +69,8 @@ export class SyncService {
   async push(caller: PushCaller, input: PushInput): Promise<PushResponse> {
     const t0 = performance.now();
     let deviceId: string | null = null;
-    const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry => ({
-      orgId: caller.orgId,
-      deviceId,
-      userId: caller.userId,
-      kind: "push",
-      changeCount: input.changes.length,
-      counts,
-      recordCount,
-      durationMs: performance.now() - t0,
-      error,
-      createdAt: this.deps.clock.now().toISOString(),
-    });
+    const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry =>
+      this.logEntry(caller, "push", deviceId, t0, { changeCount: input.changes.length, counts, recordCount, error });
     try {
       if (input.changes.length > MAX_PUSH_CHANGES) {
         throw new DomainError("payload_too_large", `a push carries at most ${MAX_PUSH_CHANGES} changes (got ${input.changes.length})`);
@@ -158,19 +148,19 @@ export class SyncService {
       error = err;
       throw err;
     } finally {
-      this.logBuffer.add({
-        orgId: caller.orgId,
-        deviceId,
-        userId: caller.userId,
-        kind: "pull",
-        changeCount: 0,
-        counts: noCounts(),
-        recordCount: delivered,
-        durationMs: performance.now() - t0,
-        error,
-        createdAt: this.deps.clock.now().toISOString(),
-      });
+      this.logBuffer.add(this.logEntry(caller, "pull", deviceId, t0, { changeCount: 0, counts: noCounts(), recordCount: delivered, error }));
     }
+  }
+
+  /** The sync log row of a request by `caller` that started at `t0` (`performance.now()`), ending now. */
+  private logEntry(
+    caller: SyncCaller,
+    kind: SyncLogEntry["kind"],
+    deviceId: string | null,
+    t0: number,
+    outcome: Pick<SyncLogEntry, "changeCount" | "counts" | "recordCount" | "error">,
+  ): SyncLogEntry {
+    return { orgId: caller.orgId, deviceId, userId: caller.userId, kind, ...outcome, durationMs: performance.now() - t0, createdAt: this.deps.clock.now().toISOString() };
   }
 
   /** The device id when it is one of the caller's devices and not revoked; 403 otherwise. */
