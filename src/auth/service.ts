@@ -7,7 +7,7 @@ import { DeviceRepo } from "../devices/repo";
 import type { User } from "../users/model";
 import type { PasswordHasher } from "../users/password";
 import { findCredentialsByEmail, UserRepo } from "../users/repo";
-import { normalizeEmail } from "../users/service";
+import { normalizeEmail } from "../users/model";
 import type { AuthContext, LoginBody } from "./model";
 import { LoginLimiter } from "./rate-limit";
 import { RefreshTokenRepo } from "./repo";

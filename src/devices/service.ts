@@ -5,8 +5,8 @@ import { DomainError, invalid, notFound } from "../errors";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
-import { findCredentialsByEmail, UserRepo } from "../users/repo";
-import { normalizeEmail } from "../users/service";
+import { findUserByEmail, UserRepo } from "../users/repo";
+import { normalizeEmail } from "../users/model";
 import type { CreateDeviceBody, Device } from "./model";
 import { DeviceRepo, findDeviceAnyOrg } from "./repo";
 
@@ -66,9 +66,9 @@ export class DeviceService {
   /** Every device, or those of the user with this email (404 when unknown); for the CLI. */
   async listAcrossOrgs(userEmail?: string): Promise<Device[]> {
     if (userEmail !== undefined) {
-      const creds = await findCredentialsByEmail(this.deps.db, normalizeEmail(userEmail));
-      if (!creds) throw notFound(`user ${normalizeEmail(userEmail)}`);
-      return new DeviceRepo(this.deps.db, creds.user.orgId).listAll(creds.user.id);
+      const user = await findUserByEmail(this.deps.db, normalizeEmail(userEmail));
+      if (!user) throw notFound(`user ${normalizeEmail(userEmail)}`);
+      return new DeviceRepo(this.deps.db, user.orgId).listAll(user.id);
     }
     const out: Device[] = [];
     for (const org of await new OrgRepo(this.deps.db).list()) out.push(...(await new DeviceRepo(this.deps.db, org.id).listAll()));

@@ -2,6 +2,9 @@ import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
 import { OneOf } from "../wire/schema";
 
+/** Emails are compared lowercased and without surrounding spaces. */
+export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
 export const ROLES = ["admin", "member"] as const;
 export const Role = OneOf(ROLES);
 export type Role = Static<typeof Role>;

@@ -35,12 +35,19 @@ export interface Credentials {
 }
 
 /**
- * Looks a user up by (lowercased) email across organizations: emails are globally unique and
- * login does not know the organization yet. The one unscoped user query.
+ * Looks a user up by (lowercased) email across organizations, with the password hash: emails are
+ * globally unique and login does not know the organization yet. Only for what checks a password;
+ * {@link findUserByEmail} otherwise.
  */
 export async function findCredentialsByEmail(exec: Executor, email: string): Promise<Credentials | undefined> {
   const r = await exec.get<UserRow & { password_hash: string }>(`SELECT ${COLS}, password_hash FROM users WHERE email = ?`, [email]);
   return r && { user: toUser(r), passwordHash: r.password_hash };
+}
+
+/** The user with this (lowercased) email in any organization, without the password hash (CLI lookups). */
+export async function findUserByEmail(exec: Executor, email: string): Promise<User | undefined> {
+  const r = await exec.get<UserRow>(`SELECT ${COLS} FROM users WHERE email = ?`, [email]);
+  return r && toUser(r);
 }
 
 /** Users of one organization. */

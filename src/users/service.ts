@@ -5,16 +5,14 @@ import type { PageRequest, PageResult } from "../db/page";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
-import type { NewUser, Role, User } from "./model";
+import { type NewUser, normalizeEmail, type Role, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
-import { findCredentialsByEmail, UserRepo } from "./repo";
+import { findUserByEmail, UserRepo } from "./repo";
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 320;
 const MAX_NAME = 200;
 
-/** Emails are compared lowercased and without surrounding spaces. */
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
 /** Accounts: creation, listing, password changes, deactivation. Used by the HTTP routes and the CLI alike. */
 export class UserService {
@@ -69,7 +67,7 @@ export class UserService {
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    return (await findCredentialsByEmail(this.deps.db, normalizeEmail(email)))?.user;
+    return findUserByEmail(this.deps.db, normalizeEmail(email));
   }
 
   /** The user with this email; 404 `not_found` otherwise. */
