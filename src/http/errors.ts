@@ -20,12 +20,15 @@ export const ErrorBody = t.Object(
 );
 
 /** The contract's error body. */
-export function errorBody(code: ErrorCode | string, message: string, details: Record<string, unknown> = {}) {
+export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
   return { error: { code, message, details } };
 }
 
 /** The answer to a {@link DomainError}: its status, the contract's error body and its headers. */
 export const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
+
+/** The answer with `code`'s status and the contract's error body. */
+const answer = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Response => json(ERROR_STATUS[code], errorBody(code, message, details));
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -73,11 +76,11 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     case "VALIDATION": {
       const where = (error as ValidationError).type;
       // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
-      if (where === "params") return json(404, errorBody("not_found", "no such resource"));
+      if (where === "params") return answer("not_found", "no such resource");
       // An answer that does not fit its own schema is the server's fault, not the request's: logged, 500.
       if (where === "response") break;
       const fields = validationFields(error as ValidationError);
-      return json(422, errorBody("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields }));
+      return answer("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields });
     }
     case "PARSE": {
       // Elysia wraps what a parser throws: the body parser's own answers (src/http/body.ts) come through as they are.
@@ -87,10 +90,10 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     case "NOT_FOUND": {
       const allowed = allowedMethods(routes(), new URL(request.url).pathname);
       if (allowed.length > 0 && !allowed.includes(request.method)) return errorResponse(methodNotAllowed(request.method, allowed));
-      return json(404, errorBody("not_found", "no such route"));
+      return answer("not_found", "no such route");
     }
     case "INVALID_COOKIE_SIGNATURE":
-      return json(400, errorBody("bad_request", "invalid cookie"));
+      return answer("bad_request", "invalid cookie");
   }
   const status = (error as { status?: number })?.status;
   if (status === 413) return errorResponse(payloadTooLarge());
@@ -99,13 +102,13 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     // write lock: nothing of the request was committed — unless its COMMIT itself was under way —
     // and it may be retried.
     log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
-    return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the database is unavailable: try again later"));
+    return answer("unavailable", "the database is unavailable: try again later");
   }
   if (isTransactionConflict(error)) {
     // Rolled back by the database (a deadlock, a serialization failure): nothing was committed and the
     // request may be retried. Logged as an error: a deadlock is a lock-order bug to fix.
     log.error("database_conflict", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
-    return json(ERROR_STATUS.unavailable, errorBody("unavailable", "the request collided with concurrent ones and was rolled back: try again"));
+    return answer("unavailable", "the request collided with concurrent ones and was rolled back: try again");
   }
   log.error("request_failed", {
     method: request.method,
@@ -113,5 +116,5 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     error: error instanceof Error ? error.message : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return json(ERROR_STATUS.internal, errorBody("internal", "internal server error"));
+  return answer("internal", "internal server error");
 }
