@@ -79,6 +79,21 @@ describe("GET /api/schema", () => {
     }
   });
 
+  test("what the document says of each operation's token is what it does: without one, all but the public ones answer 401", async () => {
+    let checked = 0;
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(ops)) {
+        const url = `http://localhost${path.replace(/\{[^}]+\}/g, crypto.randomUUID())}`;
+        const body = method === "get" || method === "head" ? {} : { headers: { "content-type": "application/json" }, body: "{}" };
+        const res = await app.handle(new Request(url, { method: method.toUpperCase(), ...body }));
+        const waived = Array.isArray(op.security) && op.security.length === 0;
+        expect(res.status === 401, `${method} ${path} answered ${res.status}`).toBe(!waived);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(30);
+  });
+
   test("every operation documents the error body as its default response", () => {
     expect(doc.components.schemas?.Error).toMatchObject({ type: "object", required: ["error"] });
     for (const ops of Object.values(doc.paths)) for (const op of Object.values(ops)) expect(op.responses?.default).toEqual({ $ref: "#/components/responses/Error" });
