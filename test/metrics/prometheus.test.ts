@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { HttpMetrics } from "../../src/metrics/http";
+import { HttpMetrics } from "../../src/metrics/http-histogram";
 import { family } from "../../src/metrics/prometheus";
 import { wantsPrometheus } from "../../src/metrics/routes";
 import { rates } from "../../src/metrics/summary";
