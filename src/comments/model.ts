@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
-import { orderingPattern } from "../records/list";
+import { OrderingQuery } from "../records/list";
 import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";
@@ -36,9 +36,7 @@ export type CommentPatchBody = Static<typeof CommentPatchBody>;
 export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
 export type CommentOrderingField = (typeof COMMENT_ORDERING)[number];
 
-const CommentOrdering = t.Optional(
-  t.String({ pattern: orderingPattern(COMMENT_ORDERING), description: `${COMMENT_ORDERING.join(", ")}; prefix - for descending; default created_at` }),
-);
+const CommentOrdering = OrderingQuery(COMMENT_ORDERING, "created_at");
 
 /** `GET /api/tasks/{id}/comments` query. Unknown parameters are ignored. */
 export const TaskCommentsQuery = Query({

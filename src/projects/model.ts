@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
-import { orderingPattern } from "../records/list";
+import { OrderingQuery } from "../records/list";
 import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Project } from "../records/model";
@@ -34,9 +34,7 @@ export const ProjectListQuery = Query({
   ...PageQuery,
   archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
-  ordering: t.Optional(
-    t.String({ pattern: orderingPattern(PROJECT_ORDERING), description: `${PROJECT_ORDERING.join(", ")}; prefix - for descending; default name` }),
-  ),
+  ordering: OrderingQuery(PROJECT_ORDERING, "name"),
   include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted projects" })),
 });
 export type ProjectListQuery = Static<typeof ProjectListQuery>;

@@ -2,7 +2,8 @@ import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
-import { orderingPattern } from "../records/list";
+import { OrderingQuery } from "../records/list";
+import { REASON } from "../wire/reasons";
 import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid, VersionLock } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
@@ -28,23 +29,24 @@ export type TaskPatchBody = Static<typeof TaskPatchBody>;
 export const TASK_ORDERING = ["created_at", "updated_at", "due_date", "priority", "title"] as const;
 export type TaskOrderingField = (typeof TASK_ORDERING)[number];
 
-const oneOrMore = (values: readonly string[]) => `^(${values.join("|")})(,(${values.join("|")}))*$`;
-const uuidOrNull = `^(null|${UUID_PATTERN.slice(1, -1)})$`;
+/** A filter taking one of `values` or several, comma-separated. */
+const oneOrMore = (values: readonly string[], description: string) =>
+  t.String({ pattern: `^(${values.join("|")})(,(${values.join("|")}))*$`, description, [REASON]: `must be one or more of ${values.join(", ")}, comma-separated` });
+/** A filter taking an id or `null`. */
+const idOrNull = (description: string) => t.String({ pattern: `^(null|${UUID_PATTERN.slice(1, -1)})$`, description, [REASON]: "must be a UUID or null" });
 
 /** `GET /api/tasks` query. Unknown parameters are ignored. */
 export const TaskListQuery = Query({
   ...PageQuery,
-  status: t.Optional(t.String({ pattern: oneOrMore(TASK_STATUSES), description: "one status or several, comma-separated" })),
-  priority: t.Optional(t.String({ pattern: oneOrMore(TASK_PRIORITIES), description: "one priority or several, comma-separated" })),
-  project_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a project id, or null for tasks without a project" })),
-  assignee_id: t.Optional(t.String({ pattern: uuidOrNull, description: "a user id, or null for unassigned tasks" })),
+  status: t.Optional(oneOrMore(TASK_STATUSES, "one status or several, comma-separated")),
+  priority: t.Optional(oneOrMore(TASK_PRIORITIES, "one priority or several, comma-separated")),
+  project_id: t.Optional(idOrNull("a project id, or null for tasks without a project")),
+  assignee_id: t.Optional(idOrNull("a user id, or null for unassigned tasks")),
   tag: t.Optional(Text({ minLength: 1, maxLength: 100, description: "tasks carrying this exact tag" })),
   due_before: t.Optional(t.String({ ...DueDate, description: "due_date < this (ISO date or date-time)" })),
   due_after: t.Optional(t.String({ ...DueDate, description: "due_date > this (ISO date or date-time)" })),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
-  ordering: t.Optional(
-    t.String({ pattern: orderingPattern(TASK_ORDERING), description: `${TASK_ORDERING.join(", ")}; prefix - for descending; default -updated_at` }),
-  ),
+  ordering: OrderingQuery(TASK_ORDERING, "-updated_at"),
   include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted tasks" })),
 });
 export type TaskListQuery = Static<typeof TaskListQuery>;

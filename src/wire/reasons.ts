@@ -7,7 +7,13 @@ import { isQueryInteger, QUERY_INTEGER_REASON } from "./query";
 import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
-export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string };
+export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string; [REASON]?: string };
+
+/**
+ * The annotation that gives a schema's reason in words (an OpenAPI extension, documented as such):
+ * for a string checked by a regular expression, which a client should never be shown.
+ */
+export const REASON = "x-reason";
 
 /** What one member of a union accepts: `"todo"`, `null`, `a UUID`, `an integer`, `a boolean`. */
 function kindOf(s: SchemaLike): string {
@@ -37,6 +43,7 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
   if (hasNul(value)) return NUL_REASON;
+  if (typeof schema?.[REASON] === "string") return schema[REASON];
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;
   // A string where text or null is expected: what is wrong with the text.
