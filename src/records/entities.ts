@@ -3,7 +3,7 @@
  * writable fields, defaults and the owner field. Everything generic in src/records
  * (repos, history, feed, writeRecord) is driven by these.
  */
-import { columns, deleteRows, insertRows } from "../db/bulk";
+import { type ColumnType, columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
 import { type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority } from "./model";
 import { writableFields } from "./validate";
@@ -31,8 +31,17 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
 }
 
 const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
-const JSON_COLUMNS = new Set(["vector_clock", "tags"]);
-const BOOL_COLUMNS = new Set(["archived"]);
+/** How the columns that are not plain text are stored: JSON texts, booleans as 0/1, integers. */
+const STORED_AS: Readonly<Record<string, "json" | "boolean" | "integer">> = {
+  vector_clock: "json",
+  tags: "json",
+  archived: "boolean",
+  version: "integer",
+  priority_rank: "integer",
+};
+
+/** A record column's SQL type (multi-row statements). */
+export const columnType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");
 
 function mapper<K extends EntityKind>(columns: readonly string[], derived: Record<string, (r: RecordOf[K]) => SqlValue> = {}) {
   const fromRow = (row: Record<string, unknown>): RecordOf[K] => {
@@ -40,9 +49,10 @@ function mapper<K extends EntityKind>(columns: readonly string[], derived: Recor
     for (const c of columns) {
       if (c in derived) continue;
       const v = row[c];
-      if (JSON_COLUMNS.has(c)) r[c] = JSON.parse(String(v));
-      else if (BOOL_COLUMNS.has(c)) r[c] = Number(v) === 1;
-      else if (c === "version") r[c] = Number(v);
+      const stored = STORED_AS[c];
+      if (stored === "json") r[c] = JSON.parse(String(v));
+      else if (stored === "boolean") r[c] = Number(v) === 1;
+      else if (stored === "integer") r[c] = Number(v);
       else r[c] = v ?? null;
     }
     return r as unknown as RecordOf[K];
@@ -51,8 +61,8 @@ function mapper<K extends EntityKind>(columns: readonly string[], derived: Recor
     columns.map((c) => {
       if (c in derived) return derived[c](rec);
       const v = (rec as unknown as Record<string, unknown>)[c];
-      if (JSON_COLUMNS.has(c)) return JSON.stringify(v);
-      if (BOOL_COLUMNS.has(c)) return v ? 1 : 0;
+      if (STORED_AS[c] === "json") return JSON.stringify(v);
+      if (STORED_AS[c] === "boolean") return v ? 1 : 0;
       return (v ?? null) as SqlValue;
     });
   return { fromRow, toRow };

@@ -2,7 +2,7 @@ import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pg
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
-import { type EntityDef, entityDef } from "./entities";
+import { columnType, type EntityDef, entityDef } from "./entities";
 import type { EntityKind, RecordOf } from "./model";
 
 /** Ids per `IN (…)` query: far below both dialects' parameter limits. */
@@ -10,8 +10,6 @@ const BATCH = 500;
 
 const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
 
-const INTEGER_COLUMNS = new Set(["version", "priority_rank", "archived"]);
-const typeOf = (c: string): ColumnType => (INTEGER_COLUMNS.has(c) ? "integer" : "text");
 /** Per entity: `org_id` + the columns, typed (multi-row inserts). */
 const bulkColumns = new Map<EntityKind, BulkColumns>();
 
@@ -124,7 +122,7 @@ export class RecordRepo<K extends EntityKind> {
   /** Inserts new records (multi-row); answers how many were inserted (an id already taken is skipped). Use storeWrites, not this. */
   async insertMany(records: readonly RecordOf[K][]): Promise<number> {
     let cols = bulkColumns.get(this.kind);
-    if (!cols) bulkColumns.set(this.kind, (cols = columns([["org_id", "text"], ...this.def.columns.map((c) => [c, typeOf(c)] as const)])));
+    if (!cols) bulkColumns.set(this.kind, (cols = columns([["org_id", "text"], ...this.def.columns.map((c) => [c, columnType(c)] as const)])));
     // Sorted by id: concurrent batches inserting the same new ids take their index locks in one order.
     const rows = [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => [this.orgId, ...this.def.toRow(r)]);
     return insertRows(this.exec, this.def.table, cols, rows, "ON CONFLICT (id) DO NOTHING");
@@ -150,7 +148,7 @@ export class RecordRepo<K extends EntityKind> {
       .filter(({ c, i }) => c !== "id" && rows.some((r) => r.before === null || r.before[i] !== r.after[i]));
     const idIndex = this.def.columns.indexOf("id");
     const names = ["expected", "id", ...changed.map((x) => x.c)];
-    const types: ColumnType[] = names.map((c) => (c === "expected" || typeOf(c) === "integer" ? "integer" : "text"));
+    const types: ColumnType[] = names.map((c) => (c === "expected" || columnType(c) === "integer" ? "integer" : "text"));
     const values = sorted.map((item, k) => [item.expected, rows[k].after[idIndex], ...changed.map(({ i }) => rows[k].after[i])]);
     const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
     const { changes } = await this.exec.run(
