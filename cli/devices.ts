@@ -16,7 +16,7 @@ export function registerDevices(program: Command): void {
     .action((opts: { user?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const rows = await services.devices.listAcrossOrgs(opts.user);
-        const emails = new Map((await services.users.list()).map((u) => [u.id, u.email]));
+        const emails = new Map((await services.users.listAcrossOrgs()).map((u) => [u.id, u.email]));
         printList<Device>(
           rows,
           [
@@ -39,7 +39,7 @@ export function registerDevices(program: Command): void {
     .argument("<id>", "device id")
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        const device = await services.devices.revokeById(lowerId(id));
+        const device = await services.devices.revokeAnyOrg(lowerId(id));
         console.log(`revoked device ${device.id} (${device.name})`);
       }),
     );

@@ -41,7 +41,7 @@ export function registerUsers(program: Command): void {
     .option("--json", "print a JSON array")
     .action((opts: { org?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async (rt) => {
-        const rows = await rt.services.users.list(opts.org);
+        const rows = await rt.services.users.listAcrossOrgs(opts.org);
         const slugs = await orgSlugs(rt);
         printList(
           rows,

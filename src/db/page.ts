@@ -10,6 +10,12 @@ export interface PageResult<T> {
   results: T[];
 }
 
+/** What a list service method answers: the page asked for and its rows (the route builds the envelope). */
+export interface Page<T> {
+  page: PageRequest;
+  result: PageResult<T>;
+}
+
 /** SQL `LIMIT ? OFFSET ?` values of a page. */
 export function limitOffset(p: PageRequest): [number, number] {
   return [p.pageSize, (p.page - 1) * p.pageSize];

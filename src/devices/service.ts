@@ -46,7 +46,7 @@ export class DeviceService {
   }
 
   /** One page of the caller's own devices (revoked ones included, with `revokedAt`). */
-  listMine(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
+  list(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
     return new DeviceRepo(this.deps.db, auth.orgId).listForUser(auth.userId, page);
   }
 
@@ -76,7 +76,7 @@ export class DeviceService {
   }
 
   /** Revokes any device by id, whatever its organization (404 when unknown); for the CLI. */
-  async revokeById(id: string): Promise<Device> {
+  async revokeAnyOrg(id: string): Promise<Device> {
     const device = isUuid(id) ? await findDeviceAnyOrg(this.deps.db, id.toLowerCase()) : undefined;
     if (!device) throw notFound("device");
     return this.revokeDevice(device, null);

@@ -1,6 +1,7 @@
 import type { Database } from "../db/types";
 import { pageFrom } from "../wire/pagination";
-import { type Page, parseOrdering } from "../records/list";
+import type { Page } from "../db/page";
+import { parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import type { Clock } from "../time";

@@ -6,13 +6,7 @@ import { t } from "elysia";
 import type { Executor, SqlValue } from "../db/types";
 import { REASON } from "../wire/reasons";
 import { invalid } from "../errors";
-import type { PageRequest, PageResult } from "../db/page";
 
-/** What a list service method answers: the page asked for and its rows (the route builds the envelope). */
-export interface Page<T> {
-  page: PageRequest;
-  result: PageResult<T>;
-}
 
 
 /** Conditions and their parameters, joined with AND. */

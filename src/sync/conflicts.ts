@@ -5,7 +5,7 @@
  * (`serverWrite` of the current clock, which already dominates both), feed origin none so that
  * every device pulls it.
  */
-import type { PageRequest, PageResult } from "../db/page";
+import type { Page } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { pageFrom } from "../wire/pagination";
@@ -32,7 +32,7 @@ export class ConflictService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 
   /** One page of the organization's conflicts, oldest first: open ones, or all with `include_resolved`. */
-  async list(caller: { orgId: string }, q: ConflictListQuery): Promise<{ page: PageRequest; result: PageResult<ConflictView> }> {
+  async list(caller: { orgId: string }, q: ConflictListQuery): Promise<Page<ConflictView>> {
     const page = pageFrom(q);
     const r = await new ConflictRepo(this.deps.db, caller.orgId).list(q.include_resolved === true, page);
     return { page, result: { count: r.count, results: r.results.map(conflictView) } };

@@ -17,7 +17,7 @@ export const userRoutes = (s: Services) =>
       "/api/users",
       async ({ auth, query, publicUrl }) => {
         const page = pageFrom(query);
-        const r = await s.users.listPage(auth, page);
+        const r = await s.users.list(auth, page);
         return envelope(publicUrl(), page, { count: r.count, results: r.results.map(toUserView) });
       },
       { query: Query(PageQuery), response: UserPage, detail: detail("Members of your organization") },

@@ -49,7 +49,7 @@ export class UserService {
   }
 
   /** Every user of one organization (by slug), or of all organizations; for the CLI. */
-  async list(orgSlug?: string): Promise<User[]> {
+  async listAcrossOrgs(orgSlug?: string): Promise<User[]> {
     const orgs = orgSlug === undefined ? await new OrgRepo(this.deps.db).list() : [await new OrgRepo(this.deps.db).mustGetBySlug(orgSlug)];
     const out: User[] = [];
     for (const o of orgs) out.push(...(await new UserRepo(this.deps.db, o.id).listAll()));
@@ -57,7 +57,7 @@ export class UserService {
   }
 
   /** One page of the caller's organization's members. */
-  listPage(auth: AuthContext, page: PageRequest): Promise<PageResult<User>> {
+  list(auth: AuthContext, page: PageRequest): Promise<PageResult<User>> {
     return new UserRepo(this.deps.db, auth.orgId).list(page);
   }
 

@@ -97,14 +97,14 @@ forEachDialect("devices", ({ db }) => {
     expect((await t.request("GET", "/api/users/me", { token: owner.token })).status).toBe(200);
   });
 
-  test("CLI services: listAcrossOrgs by user email or everything, revokeById of any organization", async () => {
+  test("CLI services: listAcrossOrgs by user email or everything, revokeAnyOrg of any organization", async () => {
     const a = await t.createUser();
     const b = await t.createUser();
     expect((await t.services.devices.listAcrossOrgs(a.email)).map((d) => d.id)).toEqual([a.deviceId!]);
     expect((await t.services.devices.listAcrossOrgs()).map((d) => d.id)).toEqual(expect.arrayContaining([a.deviceId!, b.deviceId!]));
     await expect(t.services.devices.listAcrossOrgs("nobody@example.test")).rejects.toMatchObject({ status: 404 });
-    expect((await t.services.devices.revokeById(b.deviceId!)).revokedAt).toEqual(expect.any(String));
+    expect((await t.services.devices.revokeAnyOrg(b.deviceId!)).revokedAt).toEqual(expect.any(String));
     expect((await t.request("GET", "/api/devices", { token: b.token })).status).toBe(401);
-    await expect(t.services.devices.revokeById(crypto.randomUUID())).rejects.toMatchObject({ status: 404 });
+    await expect(t.services.devices.revokeAnyOrg(crypto.randomUUID())).rejects.toMatchObject({ status: 404 });
   });
 });

@@ -48,7 +48,7 @@ forEachDialect("bootstrap", ({ db }) => {
     expect(account!.password.length).toBeGreaterThanOrEqual(16);
     expect(await t.services.orgs.ensureBootstrap()).toBeNull();
     expect((await t.services.orgs.list()).map((o) => [o.name, o.slug])).toEqual([["Default", "default"]]);
-    const users = await t.services.users.list("default");
+    const users = await t.services.users.listAcrossOrgs("default");
     expect(users.map((u) => [u.email, u.role])).toEqual([["admin@localhost", "admin"]]);
 
     const login = await t.request("POST", "/api/auth/login", { body: { email: account!.email, password: account!.password } });

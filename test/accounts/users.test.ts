@@ -79,9 +79,9 @@ forEachDialect("user services (used by the CLI)", ({ db }) => {
     const a = await t.createUser();
     const b = await t.createUser({ org: a.org.slug });
     const c = await t.createUser();
-    expect((await t.services.users.list(a.org.slug)).map((u) => u.id)).toEqual([a.user.id, b.user.id]);
-    expect((await t.services.users.list()).map((u) => u.id)).toEqual(expect.arrayContaining([a.user.id, b.user.id, c.user.id]));
-    await expect(t.services.users.list("no-such-org")).rejects.toMatchObject({ status: 404 });
+    expect((await t.services.users.listAcrossOrgs(a.org.slug)).map((u) => u.id)).toEqual([a.user.id, b.user.id]);
+    expect((await t.services.users.listAcrossOrgs()).map((u) => u.id)).toEqual(expect.arrayContaining([a.user.id, b.user.id, c.user.id]));
+    await expect(t.services.users.listAcrossOrgs("no-such-org")).rejects.toMatchObject({ status: 404 });
   });
 
   test("setPassword: the old password stops working, the new one works; unknown email is 404", async () => {

@@ -55,7 +55,7 @@ forEachDialect("auth: login", ({ db }) => {
     expect(foreign.status).toBe(422);
     expect(foreign.body.error.details.fields).toHaveProperty("device_id");
 
-    await t.services.devices.revokeById(u.deviceId!);
+    await t.services.devices.revokeAnyOrg(u.deviceId!);
     expect((await login({ email: u.email, password: u.password, device_id: u.deviceId })).status).toBe(401);
   });
 

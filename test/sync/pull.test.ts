@@ -225,7 +225,7 @@ forEachDialect("sync pull", ({ db }) => {
     test("a revoked or foreign device: 403; no device_id: 422", async () => {
       const u = await t.createUser();
       const spare = await Device.another(t, u);
-      await t.services.devices.revokeById(spare.id);
+      await t.services.devices.revokeAnyOrg(spare.id);
       const other = await t.createUser({ org: u.org.slug });
       for (const id of [spare.id, other.deviceId!]) {
         const r = await t.request("GET", `/api/sync/pull?device_id=${id}`, { token: spare.user.token });

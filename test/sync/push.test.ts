@@ -304,7 +304,7 @@ forEachDialect("sync push", ({ db }) => {
       const { a, b, ua } = await twoDevices(t);
       const c = a.create("task", taskData());
       b.learn(c.entity_id, (await a.push1(c)).record);
-      await t.services.devices.revokeById(a.id);
+      await t.services.devices.revokeAnyOrg(a.id);
       expect((await b.push1(b.update("task", c.entity_id, { title: "still fine" }))).status).toBe("applied");
       void ua;
     });
@@ -457,7 +457,7 @@ forEachDialect("sync push", ({ db }) => {
       const u = await t.createUser();
       const other = await t.createUser({ org: u.org.slug });
       const spare = await Device.another(t, u);
-      await t.services.devices.revokeById(spare.id);
+      await t.services.devices.revokeAnyOrg(spare.id);
       const token = await t.tokenFor(u.user);
       for (const deviceId of [spare.id, other.deviceId!, crypto.randomUUID(), "not-a-uuid"]) {
         const r = await t.request("POST", "/api/sync/push", { token, body: { device_id: deviceId, changes: [] } });
