@@ -9,17 +9,3 @@ export const systemClock: Clock = { now: () => new Date() };
 export function daysBefore(now: Date, days: number): string {
   return new Date(now.getTime() - days * 86_400_000).toISOString();
 }
-
-/** A clock that tests move by hand. */
-export class ManualClock implements Clock {
-  constructor(private t: Date = new Date("2026-01-01T00:00:00.000Z")) {}
-  now(): Date {
-    return new Date(this.t);
-  }
-  advance(ms: number): void {
-    this.t = new Date(this.t.getTime() + ms);
-  }
-  set(d: Date): void {
-    this.t = new Date(d);
-  }
-}

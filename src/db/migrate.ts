@@ -111,9 +111,3 @@ async function recordMissingChecksums(db: Database, statuses: MigrationStatus[],
     await db.run("UPDATE schema_migrations SET checksum = ? WHERE version = ? AND checksum IS NULL", [migrationChecksum(m, db.dialect), m.version]);
   }
 }
-
-/** True when every known migration is applied (and none unknown: see {@link NewerSchemaError}). */
-export async function isMigrated(db: Database): Promise<boolean> {
-  const statuses = await migrationStatus(db);
-  return statuses.length === MIGRATIONS.length && statuses.every((s) => s.applied_at !== null);
-}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { LOGIN_FAILURES_ALLOWED, LOGIN_WINDOW_SECONDS } from "../../src/auth/rate-limit";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { createTestApp, type TestApp } from "../support/app";
 import { DIALECTS, forEachDialect } from "../support/db";
 import { sharedDatabase } from "../support/shared-db";

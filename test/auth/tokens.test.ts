@@ -5,7 +5,7 @@ import { adminGuard, authGuard } from "../../src/auth/guard";
 import { errorHandler } from "../../src/http/errors";
 import { silentLogger } from "../../src/log/logger";
 import { loadSecret } from "../../src/auth/secret";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 

@@ -2,12 +2,18 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isMigrated, migrate, migrationStatus, NewerSchemaError } from "../../src/db/migrate";
+import { migrate, migrationStatus, NewerSchemaError } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
 import { rawBytes, rawNumber, rawText } from "../../src/db/raw";
-import type { Executor, RawValue, Tx } from "../../src/db/types";
+import type { Database, Executor, RawValue, Tx } from "../../src/db/types";
 import { createTestDatabase, DIALECTS, forEachDialect } from "../support/db";
+
+/** True when every known migration is applied (and none unknown). */
+async function isMigrated(db: Database): Promise<boolean> {
+  const statuses = await migrationStatus(db);
+  return statuses.length === MIGRATIONS.length && statuses.every((s) => s.applied_at !== null);
+}
 
 /** The storage contract suite: the same tests against every dialect. */
 forEachDialect("storage contract", ({ db, dialect }) => {

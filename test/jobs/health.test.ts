@@ -3,7 +3,7 @@ import pkg from "../../package.json";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
 import { HealthService } from "../../src/health/service";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { createTestApp } from "../support/app";
 import { createTestDatabase, forEachDialect } from "../support/db";
 

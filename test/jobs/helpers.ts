@@ -3,7 +3,7 @@ import type { Database } from "../../src/db/types";
 import type { JobsOptions } from "../../src/jobs/types";
 import { createLogger, silentLogger, type Logger } from "../../src/log/logger";
 import { createServices } from "../../src/services";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { testConfig } from "../support/app";
 
 /** Services over `db` with a ManualClock (time is moved by hand, never waited for). */

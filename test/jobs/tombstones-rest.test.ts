@@ -1,5 +1,5 @@
 import { expect, test } from "bun:test";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { createTestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { count, DAY, horizon } from "./seed";

@@ -1,5 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
-import { ManualClock } from "../../src/time";
+import { ManualClock } from "../support/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { seedConflict, seedSyncLog } from "../jobs/seed";
