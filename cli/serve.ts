@@ -7,6 +7,7 @@ import { createLogger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { withRuntime, type Runtime } from "./context";
 import { CliError } from "./failure";
+import { StopSignals } from "./stop-signals";
 
 /**
  * After SIGINT/SIGTERM the server still accepts for this long before it stops listening: connections
@@ -20,13 +21,6 @@ const MIN_SECRET_CHARS = 32;
 /** How long requests in flight may take to finish after SIGINT/SIGTERM before they are cut off. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
-/**
- * A second SIGINT/SIGTERM at least this long after the first cuts the requests in flight off at once
- * (an operator's second Ctrl-C). Sooner, it is the same signal again: a terminal's Ctrl-C reaches
- * every process of the group, and bin/taskmgr.js forwards it too.
- */
-const FORCE_AFTER_MS = 1_000;
-
 /** `taskmgr serve [--host H] [--port P]`. */
 export function registerServe(program: Command): void {
   program
@@ -34,7 +28,15 @@ export function registerServe(program: Command): void {
     .description("apply migrations, create the first admin on an empty database, and serve the HTTP API")
     .option("--host <host>", "address to listen on (env HOST, default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 picks a free one (env PORT, default 8000)")
-    .action((_opts, self: Command) => withRuntime(self, serve, { log: serverLogger, serving: true }));
+    .action((_opts, self: Command) => {
+      // From the start: a signal while the database is opened and migrated stops the command once
+      // that step is done (exit 0) instead of killing it halfway; insisting exits at once.
+      const stop = new StopSignals((signal) => {
+        console.error(`stopped by ${signal} while starting`);
+        process.exit(1);
+      });
+      return withRuntime(self, (rt) => serve(rt, stop), { log: serverLogger, serving: true });
+    });
 }
 
 /**
@@ -43,11 +45,12 @@ export function registerServe(program: Command): void {
  * (withRuntime then closes the database and the log); requests still running after
  * DRAIN_TIMEOUT_MS are cut off.
  */
-async function serve({ config, services, log }: Runtime): Promise<void> {
+async function serve({ config, services, log }: Runtime, stop: StopSignals): Promise<void> {
+  if (stop.signal !== null) {
+    log.info("server_stopped", { signal: stop.signal, before: "listening" });
+    return;
+  }
   services.auth.loadKey();
-  // Before listening: a signal that comes while the first start creates the admin stops the server
-  // once the admin's password has been shown, instead of killing it before.
-  const stopSignal = nextSignal();
   const server = listen(services, config);
   // After the listen: a start that fails (the port taken) has not used up the admin's one showing of its password.
   const admin = await services.orgs.ensureBootstrap();
@@ -66,11 +69,12 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
 
   const stopJobs = startJobs(services.jobs, services.deps.log);
 
-  const signal = await stopSignal;
+  // A signal that came while the first start created the admin stops the server now, its password shown.
+  const signal = await stop.first;
   log.info("server_stopping", { signal });
   server.drain();
   const cutOff = () => void server.stop(true);
-  const forced = onSignalAgainAfter(FORCE_AFTER_MS, (again) => {
+  stop.onForce((again) => {
     log.warn("server_forced_stop", { signal: again });
     cutOff();
   });
@@ -79,7 +83,6 @@ async function serve({ config, services, log }: Runtime): Promise<void> {
   await server.stop();
   clearTimeout(timer);
   await afterResponseHooks();
-  forced.cancel();
   await stopJobs();
   await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
@@ -125,28 +128,6 @@ async function receivedRequests(): Promise<void> {
  */
 async function afterResponseHooks(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
-}
-
-/** Calls `force` on the first SIGINT/SIGTERM that comes `afterMs` or later from now; `cancel` stops listening. */
-function onSignalAgainAfter(afterMs: number, force: (signal: NodeJS.Signals) => void): { cancel(): void } {
-  const from = Date.now() + afterMs;
-  let done = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (done || Date.now() < from) return;
-    done = true;
-    force(signal);
-  };
-  process.on("SIGINT", handler).on("SIGTERM", handler);
-  return { cancel: () => void process.off("SIGINT", handler).off("SIGTERM", handler) };
-}
-
-/**
- * The first SIGINT or SIGTERM. The handlers stay, so that repeated signals (a terminal's
- * Ctrl-C reaches every process of the group, and bin/taskmgr.js forwards it too) do not
- * end the process while it drains.
- */
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => process.on("SIGINT", resolve).on("SIGTERM", resolve));
 }
 
 /** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { migrationStatus } from "../../src/db/migrate";
+import { openDatabase } from "../../src/db/open";
 import { createTestDatabase, DIALECTS } from "../support/db";
 import { childEnv, removeTempDirs, serve, SOURCE_CLI, taskmgr, tempDir, type Served } from "./support";
 
@@ -228,6 +230,29 @@ describe("taskmgr serve failures", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/admin \S+ with password: \S+/);
     expect(stdout).toContain('"event":"server_stopped"');
+  });
+
+  test("SIGTERM while the database is opened and migrated: the migrations finish, the server never listens, exit 0", async () => {
+    const file = join(cwd, "migrating.db");
+    const proc = Bun.spawn([...SOURCE_CLI, "serve", "--port", "0", "--db", `sqlite:${file}`], {
+      cwd,
+      env: childEnv({ LOG_DIR: join(cwd, "logs") }),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    // The file appears when the database is opened, before the migrations run.
+    while (!existsSync(file) && proc.exitCode === null) await Bun.sleep(1);
+    proc.kill("SIGTERM");
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toContain('"event":"server_stopped"');
+    const db = openDatabase(`sqlite:${file}`);
+    try {
+      expect((await migrationStatus(db)).every((m) => m.applied_at !== null)).toBe(true);
+    } finally {
+      await db.close();
+    }
   });
 
   test("an empty HOST listens on 127.0.0.1, not on every interface", async () => {
