@@ -1,4 +1,4 @@
-import { Database as BunSqlite, constants, type Statement } from "bun:sqlite";
+import { Database as BunSqlite, constants, type SQLFunctionResult, type Statement } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
@@ -44,13 +44,17 @@ const SQLITE_READER_PRAGMAS: readonly string[] = [
 ];
 
 /**
- * SQL functions SQLite lacks, defined on every connection: `unicode_lower(text)`, the lower case of
- * every letter (SQLite's own `LOWER` only changes ASCII letters; Postgres' `LOWER` changes all of
- * them, as the database's locale says). About twice as slow as `LOWER`: for what `LOWER` cannot do.
+ * SQL functions SQLite lacks, defined on every connection: `fold_case(text)`, the text with every
+ * letter in lower case (SQLite's own `LOWER` changes ASCII letters only), the Greek final sigma as σ
+ * and the dotted capital I as i — what case-insensitive search compares (src/records/list.ts, where
+ * Postgres' `LOWER` does the same). About twice as slow as `LOWER`. Other values are answered as they are.
  */
 function defineFunctions(db: BunSqlite): void {
-  db.function("unicode_lower", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLowerCase() : (text as null)));
+  db.function("fold_case", { deterministic: true }, (value: unknown) => (typeof value === "string" ? foldCase(value) : (value as SQLFunctionResult)));
 }
+
+/** {@link defineFunctions}' `fold_case`. */
+const foldCase = (text: string): string => text.toLowerCase().replace(/ς/g, "σ").replace(/i\u0307/g, "i");
 
 /**
  * Opens the file at `path` to read it only, creating nothing. A plain read-only connection to a

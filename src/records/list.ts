@@ -1,13 +1,11 @@
 /**
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
- * literal search, `ordering` parsing. Portable SQL only. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
+ * literal search, `ordering` parsing. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
 import { t } from "elysia";
 import type { Executor, SqlValue } from "../db/types";
 import { REASON } from "../wire/reasons";
 import { invalid } from "../errors";
-
-
 
 /** Conditions and their parameters, joined with AND. */
 export class Where {
@@ -32,13 +30,14 @@ export class Where {
 
 /**
  * A case-insensitive search for `text`, literally (`%`, `_` and `\` included), anywhere in any of
- * `columns`, added to `w`. SQLite's `LOWER` changes ASCII letters only: a text with other letters
- * is compared through `unicode_lower` (src/db/sqlite.ts), slower but right.
+ * `columns`, added to `w`. Both sides are folded by the database alike: on SQLite by `fold_case`
+ * (src/db/sqlite.ts; SQLite's own `LOWER` changes ASCII letters only), on Postgres by `LOWER` (as
+ * the database's locale says) with the Greek final sigma read as σ, as `fold_case` does.
  */
 export function whereContains(w: Where, dialect: Executor["dialect"], columns: readonly string[], text: string): Where {
-  const pattern = `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const lower = dialect === "sqlite" && /[^\x00-\x7f]/.test(text) ? "unicode_lower" : "LOWER";
-  return w.add(`(${columns.map((c) => `${lower}(${c}) LIKE ? ESCAPE '\\'`).join(" OR ")})`, ...columns.map(() => pattern));
+  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const fold = (x: string) => (dialect === "sqlite" ? `fold_case(${x})` : /^[\x00-\x7f]*$/.test(text) ? `LOWER(${x})` : `translate(LOWER(${x}), 'ς', 'σ')`);
+  return w.add(`(${columns.map((c) => `${fold(c)} LIKE ${fold("?")} ESCAPE '\\'`).join(" OR ")})`, ...columns.map(() => pattern));
 }
 
 /** One `ordering` term: a documented field name (one of `F`) and its direction. */

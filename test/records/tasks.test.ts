@@ -425,6 +425,9 @@ forEachDialect("tasks API", ({ db }) => {
       const mark = crypto.randomUUID().slice(0, 8);
       await newTask({ title: `${mark} Über straße ÉCOLE` });
       await newTask({ title: `${mark} other`, description: "Привет мир, ΣΟΦΙΑ" });
+      await newTask({ title: `${mark} ΟΔΟΣ ΑΘΗΝΑΣ` });
+      await newTask({ title: `${mark} ΠΟΣΑ λόγος` });
+      await newTask({ title: `${mark} İstanbul` });
       // Organization A's tasks that this test made and the search finds, without the mark.
       const found = async (term: string) =>
         (await A()("GET", `/api/tasks?search=${encodeURIComponent(term)}&ordering=title`)).body.results
@@ -434,6 +437,10 @@ forEachDialect("tasks API", ({ db }) => {
       for (const term of ["Über", "über", "ÜBER", "straße", "école", "ÉCOLE"]) expect(await found(term)).toEqual(["Über straße ÉCOLE"]);
       for (const term of ["Привет", "привет", "ПРИВЕТ", "σοφια", "ΣΟΦΙΑ"]) expect(await found(term)).toEqual(["other"]);
       expect(await found("überx")).toEqual([]);
+      // A capital sigma is a final one at the end of a word (ς), a medial one inside (σ): the same letter to a search.
+      for (const term of ["ΟΔΟΣ ΑΘΗΝΑΣ", "ΟΔΟΣ", "οδος", "οδοσ", "ΑΘΗΝΑΣ"]) expect(await found(term)).toEqual(["ΟΔΟΣ ΑΘΗΝΑΣ"]);
+      for (const term of ["ΠΟΣ", "πος", "ΛΌΓΟΣ", "λόγοσ"]) expect(await found(term)).toEqual(["ΠΟΣΑ λόγος"]);
+      for (const term of ["İstanbul", "istanbul", "ISTANBUL", "İSTANBUL"]) expect(await found(term)).toEqual(["İstanbul"]);
     });
 
     test("search is case-insensitive over title and description; % and _ are literal", async () => {
