@@ -42,8 +42,10 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
 
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
+  if (value === undefined) return "is required";
   if (hasNul(value)) return NUL_REASON;
   if (typeof schema?.[REASON] === "string") return schema[REASON];
+  if (schema?.type === "string" && kindOf(schema) === "a UUID") return "must be a UUID";
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;
   // A string where text or null is expected: what is wrong with the text.
