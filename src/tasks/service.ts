@@ -23,7 +23,10 @@ export class TaskService {
       if (raw === undefined) return undefined;
       const v = normalizeDueDate(raw);
       if (v === null) errors[field] = "not a real date or date-time";
-      return v === null ? undefined : dueInstant(v);
+      if (v === null) return undefined;
+      // Due dates are stored to the millisecond: before 00:00:00.0001 is before 00:00:00.001 (after it, after 00:00:00.000).
+      const finer = /\.\d{3}(\d+)/.exec(raw)?.[1];
+      return field === "due_before" && finer !== undefined && /[1-9]/.test(finer) ? new Date(Date.parse(v) + 1).toISOString() : dueInstant(v);
     };
     const filter: TaskFilter = {
       status: q.status === undefined ? undefined : listValues(q.status),

@@ -418,6 +418,11 @@ forEachDialect("tasks API", ({ db }) => {
         expect(await titlesA(`due_before=${bound}`)).toEqual([]);
       }
       expect(await titlesA("due_before=2030-01-05T00:00:00.001Z")).toEqual(["date-only", "midnight"]);
+      // Finer than the millisecond due dates are stored to.
+      expect(await titlesA("due_before=2030-01-05T00:00:00.0001Z")).toEqual(["date-only", "midnight"]);
+      expect(await titlesA("due_before=2030-01-05T00:00:00.0000Z")).toEqual([]);
+      expect(await titlesA("due_after=2030-01-05T00:00:00.0001Z")).toEqual(["morning"]);
+      expect(await titlesA("due_after=2030-01-04T23:59:59.9999Z")).toEqual(["date-only", "midnight", "morning"]);
       expect(await titlesA("due_after=2030-01-04T23:59:59Z&due_before=2030-01-05T08:00:00Z")).toEqual(["date-only", "midnight"]);
     });
 
