@@ -97,13 +97,16 @@ export class DeviceRepo<E extends Executor = Executor> {
   /**
    * Marks the device revoked, in a transaction: first waits for its pushes in flight
    * ({@link lockWithdrawal}), which so commit before it, then stamps the time it takes effect, read
-   * from `clock` only then (a device already revoked keeps its first revocation time). Answers that time.
+   * from `clock` only then. A device already revoked keeps its first revocation time. Answers the
+   * time stored, and whether this call revoked it.
    */
-  async revoke(this: DeviceRepo<Tx>, id: string, clock: Clock): Promise<string> {
+  async revoke(this: DeviceRepo<Tx>, id: string, clock: Clock): Promise<{ revokedAt: string; revokedNow: boolean }> {
     await lockWithdrawal(this.exec, "device", id);
     const now = clock.now().toISOString();
-    await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
-    return now;
+    const { changes } = await this.exec.run("UPDATE devices SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL", [now, id, this.orgId]);
+    if (changes === 1) return { revokedAt: now, revokedNow: true };
+    const stored = await this.exec.get<{ revoked_at: string | null }>("SELECT revoked_at FROM devices WHERE id = ? AND org_id = ?", [id, this.orgId]);
+    return { revokedAt: stored?.revoked_at ?? now, revokedNow: false };
   }
 
   /**

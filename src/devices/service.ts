@@ -87,11 +87,11 @@ export class DeviceService {
     const revokedAt = await this.deps.db.transaction(async (tx) => {
       // The device first: its pushes in flight commit before the revocation, which is stamped when it
       // takes effect, and the user's row (which logins lock) is not held while waiting for them.
-      const now = await new DeviceRepo(tx, device.orgId).revoke(device.id, this.deps.clock);
+      const { revokedAt, revokedNow } = await new DeviceRepo(tx, device.orgId).revoke(device.id, this.deps.clock);
       await new UserRepo(tx, device.orgId).lockForTokens(device.userId);
-      await new RefreshTokenRepo(tx).revokeForDevice(device.id, now);
-      tx.afterCommit(() => this.deps.log.info("device_revoked", { device_id: device.id, org_id: device.orgId, by_user_id: by }));
-      return now;
+      await new RefreshTokenRepo(tx).revokeForDevice(device.id, revokedAt);
+      if (revokedNow) tx.afterCommit(() => this.deps.log.info("device_revoked", { device_id: device.id, org_id: device.orgId, by_user_id: by }));
+      return revokedAt;
     });
     return { ...device, revokedAt };
   }

@@ -115,13 +115,16 @@ export class UserRepo<E extends Executor = Executor> {
   /**
    * Marks the user inactive, in a transaction: first waits for their pushes in flight
    * ({@link lockWithdrawal}), which so commit before it, then stamps `updated_at` with the time it
-   * takes effect, read from `clock` only then (a user already inactive keeps theirs). Answers that time.
+   * takes effect, read from `clock` only then. A user already inactive keeps theirs. Answers the
+   * `updated_at` stored, and whether this call deactivated the user.
    */
-  async deactivate(this: UserRepo<Tx>, id: string, clock: Clock): Promise<string> {
+  async deactivate(this: UserRepo<Tx>, id: string, clock: Clock): Promise<{ updatedAt: string; deactivatedNow: boolean }> {
     await lockWithdrawal(this.exec, "user", id);
     const now = clock.now().toISOString();
-    await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ? AND active = 1", [now, id, this.orgId]);
-    return now;
+    const { changes } = await this.exec.run("UPDATE users SET active = 0, updated_at = ? WHERE id = ? AND org_id = ? AND active = 1", [now, id, this.orgId]);
+    if (changes === 1) return { updatedAt: now, deactivatedNow: true };
+    const stored = await this.exec.get<{ updated_at: string }>("SELECT updated_at FROM users WHERE id = ? AND org_id = ?", [id, this.orgId]);
+    return { updatedAt: stored?.updated_at ?? now, deactivatedNow: false };
   }
 
   /** Makes an inactive user active again; false when the user already was. */

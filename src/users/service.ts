@@ -94,13 +94,13 @@ export class UserService {
   /** Deactivates the user (idempotent): logins fail, refresh tokens are revoked, access tokens stop working on the next request. */
   async deactivate(email: string): Promise<User> {
     const user = await this.mustGetByEmail(email);
-    const now = await this.deps.db.transaction(async (tx) => {
-      const deactivatedAt = await new UserRepo(tx, user.orgId).deactivate(user.id, this.deps.clock);
-      await new RefreshTokenRepo(tx).revokeForUser(user.id, deactivatedAt);
-      tx.afterCommit(() => this.deps.log.info("user_deactivated", { user_id: user.id, org_id: user.orgId }));
-      return deactivatedAt;
+    const updatedAt = await this.deps.db.transaction(async (tx) => {
+      const { updatedAt, deactivatedNow } = await new UserRepo(tx, user.orgId).deactivate(user.id, this.deps.clock);
+      await new RefreshTokenRepo(tx).revokeForUser(user.id, updatedAt);
+      if (deactivatedNow) tx.afterCommit(() => this.deps.log.info("user_deactivated", { user_id: user.id, org_id: user.orgId }));
+      return updatedAt;
     });
-    return { ...user, active: false, updatedAt: user.active ? now : user.updatedAt };
+    return { ...user, active: false, updatedAt };
   }
 
   /**

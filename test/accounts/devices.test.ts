@@ -1,5 +1,8 @@
 import { beforeAll, expect, test } from "bun:test";
+import { DeviceRepo } from "../../src/devices/repo";
+import { UserRepo } from "../../src/users/repo";
 import { createTestApp, type TestApp } from "../support/app";
+import { ManualClock } from "../support/clock";
 import { forEachDialect } from "../support/db";
 
 forEachDialect("devices", ({ db }) => {
@@ -106,5 +109,18 @@ forEachDialect("devices", ({ db }) => {
     expect((await t.services.devices.revokeAnyOrg(b.deviceId!)).revokedAt).toEqual(expect.any(String));
     expect((await t.request("GET", "/api/devices", { token: b.token })).status).toBe(401);
     await expect(t.services.devices.revokeAnyOrg(crypto.randomUUID())).rejects.toMatchObject({ status: 404 });
+  });
+
+  test("a revocation or deactivation that finds the work done answers the time stored, and says it did nothing", async () => {
+    const u = await t.createUser();
+    const clock = new ManualClock(new Date("2030-01-01T00:00:00.000Z"));
+    const revoke = () => t.services.deps.db.transaction((tx) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, clock));
+    expect(await revoke()).toEqual({ revokedAt: "2030-01-01T00:00:00.000Z", revokedNow: true });
+    clock.advance(60_000);
+    expect(await revoke()).toEqual({ revokedAt: "2030-01-01T00:00:00.000Z", revokedNow: false });
+    const deactivate = () => t.services.deps.db.transaction((tx) => new UserRepo(tx, u.org.id).deactivate(u.user.id, clock));
+    expect(await deactivate()).toEqual({ updatedAt: "2030-01-01T00:01:00.000Z", deactivatedNow: true });
+    clock.advance(60_000);
+    expect(await deactivate()).toEqual({ updatedAt: "2030-01-01T00:01:00.000Z", deactivatedNow: false });
   });
 });
