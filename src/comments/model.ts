@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
-import { OrderingQuery } from "../records/list";
+import { OrderingQuery } from "../wire/ordering";
 import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";

@@ -19,7 +19,7 @@ export const deviceRoutes = (s: Services) =>
       "/api/devices",
       async ({ auth, query, publicUrl }) => {
         const page = pageFrom(query);
-        const r = await s.devices.list(auth, page);
+        const r = await s.devices.listMine(auth, page);
         return envelope(publicUrl(), page, { count: r.count, results: r.results.map(toDeviceView) });
       },
       { query: Query(PageQuery), response: DevicePage, detail: detail("Your devices") },

@@ -46,7 +46,7 @@ export class DeviceService {
   }
 
   /** One page of the caller's own devices (revoked ones included, with `revokedAt`). */
-  list(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
+  listMine(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
     return new DeviceRepo(this.deps.db, auth.orgId).listForUser(auth.userId, page);
   }
 

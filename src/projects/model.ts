@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
-import { OrderingQuery } from "../records/list";
+import { OrderingQuery } from "../wire/ordering";
 import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Project } from "../records/model";

@@ -2,9 +2,7 @@
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
  * literal search, `ordering` parsing. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
-import { t } from "elysia";
 import type { Executor, SqlValue } from "../db/types";
-import { REASON } from "../wire/reasons";
 import { invalid } from "../errors";
 
 /** Conditions and their parameters, joined with AND. */
@@ -46,22 +44,7 @@ export interface OrderTerm<F extends string = string> {
   desc: boolean;
 }
 
-/**
- * The `ordering` query parameter of a list whose fields are `fields` (default `fallback`):
- * comma-separated names, up to three, each optionally prefixed with `-` for descending.
- */
-export function OrderingQuery(fields: readonly string[], fallback: string) {
-  const one = `-?(${fields.join("|")})`;
-  return t.Optional(
-    t.String({
-      pattern: `^${one}(,${one}){0,2}$`,
-      description: `${fields.join(", ")}; prefix - for descending; default ${fallback}`,
-      [REASON]: `must be up to three of ${fields.join(", ")}, comma-separated, each optionally prefixed with - (descending)`,
-    }),
-  );
-}
-
-/** Parses `ordering` (already matched against the pattern of {@link OrderingQuery}); 422 naming `ordering` otherwise. */
+/** Parses `ordering` (already matched against the pattern of `OrderingQuery`, src/wire/ordering.ts); 422 naming `ordering` otherwise. */
 export function parseOrdering<F extends string>(raw: string | undefined, fields: readonly F[], fallback: string): OrderTerm<F>[] {
   const terms = (raw ?? fallback).split(",").map((s) => ({ field: s.trim().replace(/^-/, ""), desc: s.trim().startsWith("-") }));
   const known = (t: { field: string }): t is OrderTerm<F> => (fields as readonly string[]).includes(t.field);

@@ -10,7 +10,6 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
-import { REASON } from "../wire/reasons";
 import { Nullable, OneOf } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
@@ -21,11 +20,7 @@ export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 /** `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM). The write core also checks it is a real date. */
 export const DUE_DATE_PATTERN =
   "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$";
-export const DueDate = t.String({
-  pattern: DUE_DATE_PATTERN,
-  description: "ISO date (YYYY-MM-DD) or date-time with zone",
-  [REASON]: "must be an ISO date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-01-05T09:00:00Z)",
-});
+export const DueDate = t.String({ pattern: DUE_DATE_PATTERN, description: "ISO date (YYYY-MM-DD) or date-time with zone" });
 
 /** Every property of `props`, optional: the fields of a PATCH body, or of a create body but the required ones. */
 export function optionalProps<P extends TProperties>(props: P): { [K in keyof P]: TOptional<P[K]> } {

@@ -39,11 +39,14 @@ export function normalizeDueDate(s: string): string | null {
   return /^\d{4}-/.test(iso) ? iso : null;
 }
 
+/** The time of a stored date-time at the start of its day. */
+export const MIDNIGHT = "T00:00:00.000Z";
+
 /**
  * A normalized due date as the instant it stands for, in the stored date-time form: a date-only
  * one is the start of its day, UTC (`2030-01-05` → `2030-01-05T00:00:00.000Z`).
  */
-export const dueInstant = (normalized: string): string => (normalized.length === 10 ? `${normalized}T00:00:00.000Z` : normalized);
+export const dueInstant = (normalized: string): string => (normalized.length === 10 ? `${normalized}${MIDNIGHT}` : normalized);
 
 /** Field → reason. Empty when valid. */
 export type FieldErrors = Record<string, string>;

@@ -3,6 +3,7 @@ import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
+import { MIDNIGHT } from "../records/validate";
 import type { TaskOrderingField } from "./model";
 
 export interface TaskFilter {
@@ -20,9 +21,6 @@ export interface TaskFilter {
   ordering: OrderTerm<TaskOrderingField>[];
   includeDeleted: boolean;
 }
-
-/** The time of a date-time at the start of its day, as stored. */
-const MIDNIGHT = "T00:00:00.000Z";
 
 const ORDER_COLUMNS: Record<TaskOrderingField, { expr: string; nullable?: boolean }> = {
   created_at: { expr: "created_at" },
