@@ -1,8 +1,8 @@
 /**
- * Postgres transaction-level advisory locks that order a push against the revocation of its device
- * and the deactivation of its user: a push holds both shared until COMMIT, a revocation or a
- * deactivation takes its one exclusively. So a revocation waits for the pushes in flight and the
- * pushes that come after it wait for it, then find the device revoked.
+ * Postgres transaction-level advisory locks that order a write against the revocation of its device
+ * and the deactivation of its user: a push holds both shared until COMMIT (a REST write of records
+ * the user's), a revocation or a deactivation takes its one exclusively. So a revocation waits for
+ * the pushes in flight and the pushes that come after it wait for it, then find the device revoked.
  *
  * Not row locks (`FOR SHARE` on the device and user rows, tried first): Postgres lets a new share
  * lock of a row jump ahead of a stronger one already waiting, so a user whose devices kept pushing
@@ -18,10 +18,14 @@ import type { Executor } from "./types";
 const DEVICE = 1952710657;
 const USER = 1952710658;
 
-/** Shared, until COMMIT: a write (a push) by `deviceId` of `userId`. Take it before reading either. */
-export async function lockWriter(exec: Executor, deviceId: string, userId: string): Promise<void> {
+/**
+ * Shared, until COMMIT: a write by `userId` (a push names its device too; a REST write has none to
+ * name). Take it before reading either.
+ */
+export async function lockWriter(exec: Executor, deviceId: string | null, userId: string): Promise<void> {
   if (exec.dialect !== "postgres") return;
-  await exec.run(`SELECT pg_advisory_xact_lock_shared(${DEVICE}, hashtext(?)), pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [deviceId, userId]);
+  if (deviceId === null) await exec.run(`SELECT pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [userId]);
+  else await exec.run(`SELECT pg_advisory_xact_lock_shared(${DEVICE}, hashtext(?)), pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [deviceId, userId]);
 }
 
 /** Exclusive, until COMMIT: the revocation of a device or the deactivation of a user; waits for the writes in flight. */

@@ -1,5 +1,5 @@
 import type { Executor, Tx } from "../db/types";
-import { lockWithdrawal } from "../db/write-locks";
+import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { notFound } from "../errors";
 import { limitOffset, type PageRequest, type PageResult } from "../db/page";
 import type { Clock } from "../time";
@@ -125,6 +125,18 @@ export class UserRepo<E extends Executor = Executor> {
     if (changes === 1) return { updatedAt: now, deactivatedNow: true };
     const stored = await this.exec.get<{ updated_at: string }>("SELECT updated_at FROM users WHERE id = ? AND org_id = ?", [id, this.orgId]);
     return { updatedAt: stored?.updated_at ?? now, deactivatedNow: false };
+  }
+
+  /**
+   * Whether the user is active, for a write of theirs to check again inside its transaction: the
+   * request's check ran before it, and a deactivation may commit in between. Postgres: the write's
+   * lock is taken first ({@link lockWriter}), so a deactivation either committed before this read or
+   * waits for the write's COMMIT.
+   */
+  async activeForWrite(this: UserRepo<Tx>, id: string): Promise<boolean> {
+    await lockWriter(this.exec, null, id);
+    const r = await this.exec.get<{ active: number | boolean }>("SELECT active FROM users WHERE id = ? AND org_id = ?", [id, this.orgId]);
+    return r !== undefined && Number(r.active) === 1;
   }
 
   /** Makes an inactive user active again; false when the user already was. */

@@ -1,0 +1,55 @@
+/**
+ * A REST write of records checks its user's account again inside its transaction, as a push does
+ * (src/records/rest.ts): a deactivation that commits after the request was authenticated but
+ * before its write stops the write (401), nothing stored.
+ */
+import { beforeAll, expect, test } from "bun:test";
+import { UserRepo } from "../../src/users/repo";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+
+forEachDialect("REST writes and a deactivation", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  const racing = async (write: (token: string, taskId: string) => Promise<{ status: number; body: { error?: { code: string } } }>) => {
+    const u = await t.createUser();
+    const task = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } });
+    expect(task.status).toBe(201);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let started!: () => void;
+    const deactivated = new Promise<void>((r) => (started = r));
+    // The deactivation commits after the write's request was authenticated (the account was still active then).
+    const holding = t.services.deps.db.transaction(async (tx) => {
+      await new UserRepo(tx, u.org.id).deactivate(u.user.id, t.clock);
+      started();
+      await gate;
+    });
+    await deactivated;
+    const writing = write(u.token, task.body.id);
+    await Bun.sleep(150); // the write is past authentication and waits for its transaction (or its lock)
+    release();
+    await holding;
+    const r = await writing;
+    const tasks = await t.services.deps.db.all<{ title: string; version: number }>("SELECT title, version FROM tasks WHERE org_id = ?", [u.org.id]);
+    return { status: r.status, code: r.body.error?.code, tasks };
+  };
+
+  test("a create: 401, nothing stored", async () => {
+    const r = await racing((token) => t.request("POST", "/api/tasks", { token, body: { title: "after" } }));
+    expect(r).toEqual({ status: 401, code: "unauthenticated", tasks: [{ title: "before", version: 1 }] });
+  });
+
+  test("an update: 401, the record unchanged", async () => {
+    const r = await racing((token, id) => t.request("PATCH", `/api/tasks/${id}`, { token, body: { title: "after" } }));
+    expect(r).toEqual({ status: 401, code: "unauthenticated", tasks: [{ title: "before", version: 1 }] });
+  });
+
+  test("a delete: 401, the record still there", async () => {
+    const r = await racing((token, id) => t.request("DELETE", `/api/tasks/${id}`, { token }));
+    expect(r).toEqual({ status: 401, code: "unauthenticated", tasks: [{ title: "before", version: 1 }] });
+  });
+});
