@@ -53,11 +53,15 @@ async function serve({ config, services, log }: Runtime, stop: StopSignals): Pro
   services.auth.loadKey();
   const server = listen(services, config);
   // After the listen: a start that fails (the port taken) has not used up the admin's one showing of its password.
-  const admin = await services.orgs.ensureBootstrap();
-  if (admin) {
-    console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
-    console.log("this password is shown only once: change it with `taskmgr users set-password`");
-  }
+  // An operator insisting meanwhile is heard once the password is shown: exiting between the
+  // admin's COMMIT and its password's one showing would leave an account nobody can log in to.
+  await stop.holdingForce(async () => {
+    const admin = await services.orgs.ensureBootstrap();
+    if (admin) {
+      console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
+      console.log("this password is shown only once: change it with `taskmgr users set-password`");
+    }
+  });
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: services.deps.db.label });
   if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {

@@ -9,7 +9,7 @@
  * - one that comes later is an operator insisting: {@link StopSignals.onForce} says what it does
  *   (while starting: exit at once, should a step hang; while draining: cut the requests off).
  *
- * The handlers stay until the process exits.
+ * The handlers stay until the process exits ({@link StopSignals.dispose} is for tests).
  */
 
 /** How long after the first signal another one forces the stop (sooner, it is the same signal again). */
@@ -22,13 +22,14 @@ export class StopSignals {
   readonly first: Promise<NodeJS.Signals>;
   private firstAt = 0;
   private force: (signal: NodeJS.Signals) => void;
+  private readonly handler: (signal: NodeJS.Signals) => void;
 
   /** `whileStarting`: what a forcing signal does until {@link onForce} says otherwise. */
   constructor(whileStarting: (signal: NodeJS.Signals) => void) {
     this.force = whileStarting;
     let resolve!: (s: NodeJS.Signals) => void;
     this.first = new Promise((r) => (resolve = r));
-    const handler = (signal: NodeJS.Signals) => {
+    this.handler = (signal: NodeJS.Signals) => {
       if (this.signal === null) {
         this.signal = signal;
         this.firstAt = Date.now();
@@ -37,11 +38,33 @@ export class StopSignals {
         this.force(signal);
       }
     };
-    process.on("SIGINT", handler).on("SIGTERM", handler);
+    process.on("SIGINT", this.handler).on("SIGTERM", this.handler);
+  }
+
+  /** Stops watching (`serve` never does: its handlers stay until the process exits). */
+  dispose(): void {
+    process.off("SIGINT", this.handler).off("SIGTERM", this.handler);
   }
 
   /** What a forcing signal does from now on. */
   onForce(fn: (signal: NodeJS.Signals) => void): void {
     this.force = fn;
+  }
+
+  /**
+   * Runs `fn` with forcing signals held back: one that comes meanwhile takes effect once `fn` is
+   * done (for a step that must not be cut off halfway, such as creating the first admin and
+   * showing its password).
+   */
+  async holdingForce<T>(fn: () => Promise<T>): Promise<T> {
+    const force = this.force;
+    let held: NodeJS.Signals | null = null;
+    this.force = (signal) => void (held ??= signal);
+    try {
+      return await fn();
+    } finally {
+      this.force = force;
+      if (held !== null) force(held);
+    }
   }
 }
