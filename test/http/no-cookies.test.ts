@@ -5,17 +5,18 @@
  * `Response` it returned around the body's stream (CONTRIBUTING.md).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { openDatabase } from "../../src/db/open";
+import type { Database } from "../../src/db/types";
 import { createTestApp, type TestApp } from "../support/app";
-import { createTestDatabase } from "../support/db";
 
+let db: Database;
 let t: TestApp;
-let drop: () => Promise<void>;
 beforeAll(async () => {
-  const created = await createTestDatabase("sqlite");
-  drop = created.drop;
-  t = await createTestApp(created.db);
+  // The routes are compiled without a database call: an unmigrated in-memory one will do.
+  db = openDatabase("sqlite::memory:");
+  t = await createTestApp(db);
 });
-afterAll(() => drop());
+afterAll(() => db.close());
 
 test("no route's compiled handler parses cookies", () => {
   const parsing = t.app.routes
