@@ -14,7 +14,7 @@ export interface TaskFilter {
   /** A user id, or null for unassigned tasks. */
   assigneeId?: string | null;
   tag?: string;
-  /** Instants in the stored date-time form (`dueInstant`, src/records/validate.ts): due dates before dueBefore, after dueAfter. */
+  /** Instants in the stored date-time form (`dueBound`, src/records/validate.ts): due dates before dueBefore, after dueAfter. */
   dueBefore?: string;
   dueAfter?: string;
   search?: string;

@@ -6,7 +6,7 @@ import type { Page } from "../db/page";
 import { listValues, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
-import { dueInstant, normalizeDueDate } from "../records/validate";
+import { dueBound } from "../records/validate";
 import type { Clock } from "../time";
 import { TASK_ORDERING, type TaskCreateBody, type TaskListQuery, type TaskPatchBody } from "./model";
 import { type TaskFilter, TaskRepo } from "./repo";
@@ -21,12 +21,9 @@ export class TaskService {
     const due = (field: "due_before" | "due_after") => {
       const raw = q[field];
       if (raw === undefined) return undefined;
-      const v = normalizeDueDate(raw);
-      if (v === null) errors[field] = "not a real date or date-time";
-      if (v === null) return undefined;
-      // Due dates are stored to the millisecond: before 00:00:00.0001 is before 00:00:00.001 (after it, after 00:00:00.000).
-      const finer = /\.\d{3}(\d+)/.exec(raw)?.[1];
-      return field === "due_before" && finer !== undefined && /[1-9]/.test(finer) ? new Date(Date.parse(v) + 1).toISOString() : dueInstant(v);
+      const bound = dueBound(raw, field === "due_before" ? "before" : "after");
+      if (bound === null) errors[field] = "not a real date or date-time";
+      return bound ?? undefined;
     };
     const filter: TaskFilter = {
       status: q.status === undefined ? undefined : listValues(q.status),
