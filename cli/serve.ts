@@ -3,7 +3,7 @@ import { createApp } from "../src/app";
 import { type Config, ConfigError } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
-import { createLogger } from "../src/log/logger";
+import { createLogger, type Logger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { withRuntime, type Runtime } from "./context";
 import { CliError } from "./failure";
@@ -45,13 +45,13 @@ export function registerServe(program: Command): void {
  * (withRuntime then closes the database and the log); requests still running after
  * DRAIN_TIMEOUT_MS are cut off.
  */
-async function serve({ config, services, log }: Runtime, stop: StopSignals): Promise<void> {
+async function serve({ config, db, services, log }: Runtime, stop: StopSignals): Promise<void> {
   if (stop.signal !== null) {
     log.info("server_stopped", { signal: stop.signal, before: "listening" });
     return;
   }
   services.auth.loadKey();
-  const server = listen(services, config);
+  const server = listen(services, config, log);
   // After the listen: a start that fails (the port taken) has not used up the admin's one showing of its password.
   // An operator insisting meanwhile is heard once the password is shown: exiting between the
   // admin's COMMIT and its password's one showing would leave an account nobody can log in to.
@@ -63,15 +63,15 @@ async function serve({ config, services, log }: Runtime, stop: StopSignals): Pro
     }
   });
   console.log(`taskmgr listening on ${server.url}`);
-  log.info("server_started", { url: server.url, database: services.deps.db.label });
+  log.info("server_started", { url: server.url, database: db.label });
   if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {
     log.warn("short_secret", { hint: `TASKMGR_SECRET has fewer than ${MIN_SECRET_CHARS} characters: anyone who guesses it can sign access tokens; use a long random value` });
   }
-  if (!(await gathersStatistics(services.deps.db))) {
+  if (!(await gathersStatistics(db))) {
     log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });
   }
 
-  const stopJobs = startJobs(services.jobs, services.deps.log);
+  const stopJobs = startJobs(services.jobs, log);
 
   // A signal that came while the first start created the admin stops the server now, its password shown.
   const signal = await stop.first;
@@ -93,9 +93,9 @@ async function serve({ config, services, log }: Runtime, stop: StopSignals): Pro
 }
 
 /** Listens on the configured address; a failure names the address, the settings that chose it and the cause in the user's terms. */
-function listen(services: Runtime["services"], config: Config) {
+function listen(services: Runtime["services"], config: Config, log: Logger) {
   try {
-    return startServer(createApp(services), { host: config.host, port: config.port });
+    return startServer(createApp(services, { config, log }), { host: config.host, port: config.port });
   } catch (err) {
     throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${listenFailure(config.host, err)}`);
   }

@@ -9,7 +9,9 @@ import { EMPTY_BODY, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJs
 import { noneMatch } from "./wire/conditional";
 import { errorHandler } from "./http/errors";
 import type { RegisteredRoute } from "./http/methods";
+import type { HttpConfig } from "./http/public-url";
 import { lowerBodyIds, lowerParamIds } from "./ids";
+import type { Logger } from "./log/logger";
 import { metricsRoutes } from "./metrics/routes";
 import { projectRoutes } from "./projects/routes";
 import type { Services } from "./services";
@@ -17,9 +19,15 @@ import { syncRoutes } from "./sync/routes";
 import { taskRoutes } from "./tasks/routes";
 import { userRoutes } from "./users/routes";
 
+/** What the HTTP layer is built from besides the services. */
+export interface AppOptions {
+  config: HttpConfig;
+  /** Request log lines and unexpected errors. */
+  log: Logger;
+}
+
 /** The composition root of the HTTP API: every feature's routes behind one error mapping. */
-export function createApp(s: Services) {
-  const log = s.deps.log;
+export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
   const app = new Elysia({ strictPath: false, normalize: false })
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
@@ -65,14 +73,14 @@ export function createApp(s: Services) {
     })
     .use(docsRoutes())
     .use(healthRoutes(s))
-    .use(authRoutes(s))
-    .use(userRoutes(s))
-    .use(deviceRoutes(s))
+    .use(authRoutes(s, config))
+    .use(userRoutes(s, config))
+    .use(deviceRoutes(s, config))
     .use(metricsRoutes(s))
-    .use(projectRoutes(s))
-    .use(taskRoutes(s))
-    .use(commentRoutes(s))
-    .use(syncRoutes(s));
+    .use(projectRoutes(s, config))
+    .use(taskRoutes(s, config))
+    .use(commentRoutes(s, config))
+    .use(syncRoutes(s, config));
   return app;
 }
 

@@ -21,7 +21,6 @@ export function createServices(deps: Deps) {
   const hasher = new PasswordHasher(deps.argon2);
   const jobs = new JobsService(deps, deps.jobs);
   return {
-    deps,
     orgs: new OrgService(deps, hasher),
     users: new UserService(deps, hasher),
     devices: new DeviceService(deps),

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { clientAddress } from "../wire/client-address";
+import type { HttpConfig } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
 import { logoutGuard } from "./guard";
@@ -17,12 +18,12 @@ const toTokenResponse = (s: Session): TokenResponse => ({
 const detail = (summary: string) => ({ tags: ["auth"], summary });
 
 /** `POST /api/auth/login`, `/refresh` (public) and `/logout` (needs the access token). */
-export const authRoutes = (s: Services) =>
+export const authRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .post(
       "/api/auth/login",
       async ({ body, request, server }) => {
-        const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), s.deps.config.trustedProxies);
+        const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), http.trustedProxies);
         return toTokenResponse(await s.auth.login(body, address));
       },
       { body: LoginBody, response: { 200: TokenResponse }, detail: detail("Log in with email and password") },

@@ -96,13 +96,6 @@ export class AuthService {
     return this.session(user, deviceId, familyId, refresh);
   }
 
-  /** Opens a session for a user without a password check (tests, tools); `deviceId` is trusted. */
-  async issue(user: User, deviceId: string | null): Promise<Session> {
-    const familyId = newId();
-    const refresh = await this.storeRefresh(this.deps.db, user.id, deviceId, familyId);
-    return this.session(user, deviceId, familyId, refresh);
-  }
-
   /** Exchanges a refresh token for a new pair; the old token is spent. A spent token presented again revokes its family. */
   async refresh(token: string): Promise<Session> {
     const parsed = parseRefreshToken(token);

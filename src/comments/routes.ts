@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
-import { publicUrlOf } from "../http/public-url";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
@@ -11,10 +11,10 @@ import { Comment, CommentCreateBody, CommentListQuery, CommentPage, CommentPatch
 const detail = (summary: string, description?: string) => ({ tags: ["comments"], summary, description });
 
 /** Threaded comments: list (filter task_id)/create, read/update/soft-delete. */
-export const commentRoutes = (s: Services) =>
+export const commentRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .use(authGuard(s))
-    .use(publicUrlOf(s.deps.config))
+    .use(publicUrlOf(http))
     .get(
       "/api/comments",
       async ({ auth, query, publicUrl }) => {

@@ -3,7 +3,7 @@ import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope, PageQuery, pageFrom } from "../wire/pagination";
 import { Query } from "../wire/query";
-import { publicUrlOf } from "../http/public-url";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { IdParams } from "../records/http";
 import type { Services } from "../services";
 import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model";
@@ -11,10 +11,10 @@ import { CreateDeviceBody, DevicePage, DeviceView, toDeviceView } from "./model"
 const detail = (summary: string) => ({ tags: ["devices"], summary });
 
 /** The caller's devices: list, register, show, revoke. */
-export const deviceRoutes = (s: Services) =>
+export const deviceRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .use(authGuard(s))
-    .use(publicUrlOf(s.deps.config))
+    .use(publicUrlOf(http))
     .get(
       "/api/devices",
       async ({ auth, query, publicUrl }) => {

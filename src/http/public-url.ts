@@ -27,8 +27,11 @@ export function publicUrl(url: string, headers: Headers, peer: string | null, tr
   return u.toString();
 }
 
+/** The configuration the HTTP layer reads: which TCP peers' forwarding headers are believed. */
+export type HttpConfig = Pick<Config, "trustedProxies">;
+
 /** Gives handlers `publicUrl()`: the request's URL as the client addressed it (worked out only by the lists that call it). */
-export const publicUrlOf = (config: Pick<Config, "trustedProxies">) =>
+export const publicUrlOf = (config: HttpConfig) =>
   new Elysia().derive({ as: "scoped" }, ({ request, server }) => ({
     publicUrl: () => publicUrl(request.url, request.headers, server?.requestIP(request)?.address ?? null, config.trustedProxies),
   }));

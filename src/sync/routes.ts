@@ -3,7 +3,7 @@ import { authGuard } from "../auth/guard";
 import { chunksResponse } from "../http/chunks-response";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
-import { publicUrlOf } from "../http/public-url";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { withEtag } from "../records/http";
 import type { Services } from "../services";
 import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
@@ -14,10 +14,10 @@ const sync = (summary: string, description?: string) => ({ tags: ["sync"], summa
 const conflicts = (summary: string, description?: string) => ({ tags: ["conflicts"], summary, description });
 
 /** Sync: push, pull, conflicts. */
-export const syncRoutes = (s: Services) =>
+export const syncRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .use(authGuard(s))
-    .use(publicUrlOf(s.deps.config))
+    .use(publicUrlOf(http))
     .post("/api/sync/push", ({ auth, body }) => s.sync.push(auth, body), {
       body: PushBody,
       response: { 200: PushResponse, 403: ErrorBody, 413: ErrorBody, 422: ErrorBody },

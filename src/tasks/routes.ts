@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
-import { publicUrlOf } from "../http/public-url";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
@@ -12,10 +12,10 @@ import { HistoryPage, HistoryQuery, Task, TaskCreateBody, TaskListQuery, TaskPag
 const detail = (summary: string, description?: string) => ({ tags: ["tasks"], summary, description });
 
 /** Tasks: list/create, read/update/soft-delete, comments and history of a task. */
-export const taskRoutes = (s: Services) =>
+export const taskRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .use(authGuard(s))
-    .use(publicUrlOf(s.deps.config))
+    .use(publicUrlOf(http))
     .get(
       "/api/tasks",
       async ({ auth, query, publicUrl }) => {

@@ -2,17 +2,17 @@ import { Elysia } from "elysia";
 import { authGuard } from "../auth/guard";
 import { envelope, PageQuery, pageFrom } from "../wire/pagination";
 import { Query } from "../wire/query";
-import { publicUrlOf } from "../http/public-url";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView, UserPage, UserView } from "./model";
 
 const detail = (summary: string) => ({ tags: ["users"], summary });
 
 /** `GET /api/users` (members of the caller's organization) and `GET /api/users/me`. */
-export const userRoutes = (s: Services) =>
+export const userRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .use(authGuard(s))
-    .use(publicUrlOf(s.deps.config))
+    .use(publicUrlOf(http))
     .get(
       "/api/users",
       async ({ auth, query, publicUrl }) => {

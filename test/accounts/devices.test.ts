@@ -114,11 +114,11 @@ forEachDialect("devices", ({ db }) => {
   test("a revocation or deactivation that finds the work done answers the time stored, and says it did nothing", async () => {
     const u = await t.createUser();
     const clock = new ManualClock(new Date("2030-01-01T00:00:00.000Z"));
-    const revoke = () => t.services.deps.db.transaction((tx) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, clock));
+    const revoke = () => t.deps.db.transaction((tx) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, clock));
     expect(await revoke()).toEqual({ revokedAt: "2030-01-01T00:00:00.000Z", revokedNow: true });
     clock.advance(60_000);
     expect(await revoke()).toEqual({ revokedAt: "2030-01-01T00:00:00.000Z", revokedNow: false });
-    const deactivate = () => t.services.deps.db.transaction((tx) => new UserRepo(tx, u.org.id).deactivate(u.user.id, clock));
+    const deactivate = () => t.deps.db.transaction((tx) => new UserRepo(tx, u.org.id).deactivate(u.user.id, clock));
     expect(await deactivate()).toEqual({ updatedAt: "2030-01-01T00:01:00.000Z", deactivatedNow: true });
     clock.advance(60_000);
     expect(await deactivate()).toEqual({ updatedAt: "2030-01-01T00:01:00.000Z", deactivatedNow: false });

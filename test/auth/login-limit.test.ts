@@ -7,7 +7,7 @@ import { sharedDatabase } from "../support/shared-db";
 
 const MINUTE = 60_000;
 const rows = async (t: TestApp, sql = "SELECT COUNT(*) AS n FROM login_attempts", params: string[] = []) =>
-  Number((await t.services.deps.db.get<{ n: number }>(sql, params))!.n);
+  Number((await t.deps.db.get<{ n: number }>(sql, params))!.n);
 
 for (const dialect of DIALECTS) {
   describe(`login rate limit shared by two instances on one database [${dialect}]`, () => {

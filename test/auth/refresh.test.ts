@@ -31,7 +31,7 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     expect(reuse.body.error.code).toBe("unauthenticated");
     expect((await refresh(first.body.refresh)).status).toBe(401);
 
-    const other = await t.services.auth.issue(u.user, u.deviceId);
+    const other = await t.session(u.user, u.deviceId);
     expect((await refresh(other.refresh)).status).toBe(200);
   });
 
@@ -53,7 +53,7 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     const u = await t.createUser();
     const tally: Record<string, number> = {};
     for (let round = 0; round < ROUNDS; round++) {
-      const session = await t.services.auth.issue(u.user, u.deviceId);
+      const session = await t.session(u.user, u.deviceId);
       const step = [0.25, 0.5, 1][round % 3]!;
       const results = await Promise.all(Array.from({ length: RACERS }, (_, i) => Bun.sleep(i * step).then(() => refresh(session.refresh))));
       const statuses = results.map((r) => r.status).sort().join(",");
@@ -72,7 +72,7 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     const ROUNDS = 30;
     const u = await t.createUser();
     for (let round = 0; round < ROUNDS; round++) {
-      const first = await t.services.auth.issue(u.user, u.deviceId);
+      const first = await t.session(u.user, u.deviceId);
       const second = await t.services.auth.refresh(first.refresh);
       const third = await t.services.auth.refresh(second.refresh);
       const step = [0.25, 0.5][round % 2]!;
@@ -115,7 +115,7 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     const ended = [401, "the session has ended (a logout, a new password, or a refresh token used twice)"];
 
     const u = await t.createUser();
-    const elsewhere = await t.services.auth.issue(u.user, u.deviceId);
+    const elsewhere = await t.session(u.user, u.deviceId);
     const rotated = await refresh(u.refresh);
     expect(await me(u.token)).toEqual([200, undefined]); // the first access token of the session, still within its lifetime
     expect((await t.request("POST", "/api/auth/logout", { token: rotated.body.access, body: { refresh: rotated.body.refresh } })).status).toBe(204);

@@ -13,7 +13,8 @@ let db: Database;
 let app: App;
 beforeAll(() => {
   db = openDatabase("sqlite::memory:");
-  app = createApp(createServices({ db, config: loadConfig({ db: "sqlite::memory:" }, {}), clock: systemClock, log: silentLogger }));
+  const deps = { db, config: loadConfig({ db: "sqlite::memory:" }, {}), clock: systemClock, log: silentLogger };
+  app = createApp(createServices(deps), deps);
 });
 afterAll(() => db.close());
 

@@ -33,7 +33,7 @@ forEachDialect("sync records: typed in the document only", ({ db }) => {
     expect((await a.push1(c)).status).toBe("applied");
     // A feed row whose record is no task at all: checked against the document's types, the answer would fail.
     const change = changeText({ entity: "task", entityId: c.entity_id, op: "upsert", version: 1, record: '{"not":"a task"}', vectorClock: "{}" });
-    await t.services.deps.db.run("UPDATE feed SET change = ? WHERE entity_id = ?", [change, c.entity_id]);
+    await t.deps.db.run("UPDATE feed SET change = ? WHERE entity_id = ?", [change, c.entity_id]);
     const res = await t.app.handle(new Request(`http://localhost/api/sync/pull?device_id=${a.id}`, { headers: { authorization: `Bearer ${ua.token}` } }));
     expect(res.status).toBe(200);
     const sent = new Uint8Array(await res.arrayBuffer());

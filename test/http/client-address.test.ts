@@ -63,7 +63,7 @@ describe("login rate limit per forwarded client, behind a trusted proxy (real so
     const db = openDatabase("sqlite::memory:");
     await migrate(db);
     t = await createTestApp(db, { config: { trustedProxies: parseTrustedProxies("127.0.0.1") } });
-    server = startServer(createApp(t.services), { host: "127.0.0.1", port: 0 });
+    server = startServer(createApp(t.services, t.deps), { host: "127.0.0.1", port: 0 });
   });
   afterAll(() => server.stop(true));
   const login = (email: string, password: string, forwardedFor: string) =>

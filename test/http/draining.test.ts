@@ -10,7 +10,8 @@ let server: RunningServer;
 beforeAll(async () => {
   const db = openDatabase("sqlite::memory:");
   await migrate(db);
-  server = startServer(createApp((await createTestApp(db)).services), { host: "127.0.0.1", port: 0 });
+  const t = await createTestApp(db);
+  server = startServer(createApp(t.services, t.deps), { host: "127.0.0.1", port: 0 });
 });
 afterAll(() => server.stop(true));
 

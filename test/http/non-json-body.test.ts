@@ -60,7 +60,7 @@ forEachDialect("request bodies that are not JSON", ({ db }) => {
   describe.each(bodies)("%s", (kind, body, headers, type) => {
     test("refused on every endpoint that takes a body, even with fields that would be valid; nothing is written", async () => {
       const mark = `${kind} ${crypto.randomUUID().slice(0, 8)}`;
-      const session = await t.services.auth.issue(me.user, null);
+      const session = await t.session(me.user, null);
       const endpoints: [string, string, Fields][] = [
         ["POST", "/api/projects", { name: mark }],
         ["POST", "/api/tasks", { title: mark }],

@@ -32,11 +32,11 @@ forEachDialect("GET /api/health", ({ db, dialect }) => {
   test("answers 503 at once when the database does not answer in time (every connection waiting for a lock, say)", async () => {
     const t = await createTestApp(db());
     const hang = () => new Promise(() => {});
-    const stuck = new Proxy(t.services.deps.db, {
+    const stuck = new Proxy(t.deps.db, {
       get: (target, key, receiver) =>
         key === "monitor" ? { dialect: target.dialect, all: hang, get: hang, run: hang, rawRows: hang, exec: hang } : Reflect.get(target, key, receiver),
     });
-    const health = new HealthService({ ...t.services.deps, db: stuck }, t.services.jobs, 100);
+    const health = new HealthService({ ...t.deps, db: stuck }, t.services.jobs, 100);
     await expect(health.check()).rejects.toMatchObject({ code: "unavailable", message: "the database does not answer" });
   });
 

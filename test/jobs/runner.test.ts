@@ -115,7 +115,7 @@ forEachDialect("job runner", ({ db }) => {
     const { jobs } = testJobs();
     const { log, lines } = memoryLogger();
     const { services } = jobServices(db(), { jobs: { jobs }, log });
-    const stop = startJobs(services.jobs, services.deps.log);
+    const stop = startJobs(services.jobs, log);
     const scheduled = lines.find((l) => l.event === "jobs_scheduled") as { jobs: { job: string; next_run_at: string }[] };
     expect(scheduled.jobs.map((j) => j.job)).toEqual(["boom", "counter"]);
     expect(scheduled.jobs.every((j) => typeof j.next_run_at === "string")).toBe(true);

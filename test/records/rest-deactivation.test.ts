@@ -23,7 +23,7 @@ forEachDialect("REST writes and a deactivation", ({ db }) => {
     let started!: () => void;
     const deactivated = new Promise<void>((r) => (started = r));
     // The deactivation commits after the write's request was authenticated (the account was still active then).
-    const holding = t.services.deps.db.transaction(async (tx) => {
+    const holding = t.deps.db.transaction(async (tx) => {
       await new UserRepo(tx, u.org.id).deactivate(u.user.id, t.clock);
       started();
       await gate;
@@ -34,7 +34,7 @@ forEachDialect("REST writes and a deactivation", ({ db }) => {
     release();
     await holding;
     const r = await writing;
-    const tasks = await t.services.deps.db.all<{ title: string; version: number }>("SELECT title, version FROM tasks WHERE org_id = ?", [u.org.id]);
+    const tasks = await t.deps.db.all<{ title: string; version: number }>("SELECT title, version FROM tasks WHERE org_id = ?", [u.org.id]);
     return { status: r.status, code: r.body.error?.code, tasks };
   };
 

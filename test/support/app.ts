@@ -5,6 +5,8 @@ import { loadConfig, type Config } from "../../src/config";
 import type { Database } from "../../src/db/types";
 import { silentLogger, type Logger } from "../../src/log/logger";
 import type { Organization } from "../../src/orgs/model";
+import type { Session } from "../../src/auth/service";
+import type { Deps } from "../../src/deps";
 import { createServices, type Services } from "../../src/services";
 import { systemClock, type Clock } from "../../src/time";
 import type { Role, User } from "../../src/users/model";
@@ -65,6 +67,8 @@ export interface TestUser {
 export interface TestApp {
   app: App;
   services: Services;
+  /** What the services were built from (the database, the clock, the logger). */
+  deps: Deps;
   config: Config;
   clock: Clock;
   /** Sends one request through `app.handle` (no server). */
@@ -73,7 +77,9 @@ export interface TestApp {
   createOrg(name?: string, slug?: string): Promise<Organization>;
   /** A user (in a new organization unless `org` is given) with a session, made through the services (no HTTP). */
   createUser(opts?: CreateUserOptions): Promise<TestUser>;
-  /** A fresh access token for a user, optionally bound to a device. */
+  /** A new session of a user made by `createUser` (a login with its password), optionally bound to a device. */
+  session(user: User, deviceId?: string | null): Promise<Session>;
+  /** A fresh access token for a user made by `createUser`, optionally bound to a device. */
   tokenFor(user: User, deviceId?: string | null): Promise<string>;
 }
 
@@ -84,8 +90,9 @@ export interface TestApp {
 export async function createTestApp(db: Database, opts: { clock?: Clock; config?: Partial<Config>; log?: Logger } = {}): Promise<TestApp> {
   const config = testConfig(opts.config);
   const clock = opts.clock ?? systemClock;
-  const services = createServices({ db, config, clock, log: opts.log ?? silentLogger, argon2: TEST_ARGON2 });
-  const app = createApp(services);
+  const deps: Deps = { db, config, clock, log: opts.log ?? silentLogger, argon2: TEST_ARGON2 };
+  const services = createServices(deps);
+  const app = createApp(services, deps);
 
   const request = async <T = any>(method: string, path: string, o: RequestOptions = {}): Promise<TestResponse<T>> => {
     const headers: Record<string, string> = { ...o.headers };
@@ -115,11 +122,16 @@ export async function createTestApp(db: Database, opts: { clock?: Clock; config?
     });
     const deviceId =
       o.device === false ? null : (await services.devices.create({ userId: user.id, orgId: user.orgId }, { name: typeof o.device === "string" ? o.device : "test device" })).id;
-    const session = await services.auth.issue(user, deviceId);
-    return { user, org, email: user.email, password, token: session.access, refresh: session.refresh, deviceId };
+    passwords.set(user.id, password);
+    const { access, refresh } = await session(user, deviceId);
+    return { user, org, email: user.email, password, token: access, refresh, deviceId };
   };
 
-  const tokenFor = async (user: User, deviceId: string | null = null) => (await services.auth.issue(user, deviceId)).access;
+  // Sessions are opened as clients open them: a login with the user's password.
+  const passwords = new Map<string, string>();
+  const session = (user: User, deviceId: string | null = null) =>
+    services.auth.login({ email: user.email, password: passwords.get(user.id) ?? TEST_PASSWORD, device_id: deviceId ?? undefined }, "127.0.0.1");
+  const tokenFor = async (user: User, deviceId: string | null = null) => (await session(user, deviceId)).access;
 
-  return { app, services, config, clock, request, createOrg, createUser, tokenFor };
+  return { app, services, deps, config, clock, request, createOrg, createUser, session, tokenFor };
 }

@@ -82,7 +82,7 @@ forEachDialect("sync under concurrent pushes", ({ db }) => {
     expect(statuses).not.toContain("rejected");
     expect(statuses).not.toContain("duplicate");
 
-    const server = await t.services.deps.db.all<{ id: string; version: number }>("SELECT id, version FROM tasks WHERE org_id = ?", [owner.org.id]);
+    const server = await t.deps.db.all<{ id: string; version: number }>("SELECT id, version FROM tasks WHERE org_id = ?", [owner.org.id]);
     expect(server).toHaveLength(SHARED + WRITERS * ROUNDS * 3);
     for (const row of server) {
       const versions = seen.get(row.id) ?? [];

@@ -185,7 +185,7 @@ export async function cheapMerge(a: Device, b: Device): Promise<Change> {
 
 /** Counts rows of a table matching a condition. */
 export async function count(t: TestApp, sql: string, params: (string | number)[] = []): Promise<number> {
-  const r = await t.services.deps.db.get<{ n: number }>(sql, params);
+  const r = await t.deps.db.get<{ n: number }>(sql, params);
   return Number(r?.n ?? 0);
 }
 

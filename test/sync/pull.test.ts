@@ -202,8 +202,8 @@ forEachDialect("sync pull", ({ db }) => {
       const old = (await d.pullRaw(null)).body.cursor;
       await d.push1(d.create("project", { name: "Q" }));
       const fresh = (await d.pullRaw(null)).body.cursor;
-      const seq = (await t.services.deps.db.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [d.user.org.id]))!.seq;
-      await t.services.deps.db.run("UPDATE org_feed_state SET purged_through = ? WHERE org_id = ?", [Number(seq), d.user.org.id]);
+      const seq = (await t.deps.db.get<{ seq: number }>("SELECT seq FROM org_feed_state WHERE org_id = ?", [d.user.org.id]))!.seq;
+      await t.deps.db.run("UPDATE org_feed_state SET purged_through = ? WHERE org_id = ?", [Number(seq), d.user.org.id]);
       const r = await d.pullRaw(old);
       expect(r.status).toBe(410);
       expect((r.body as any).error.code).toBe("reset_required");

@@ -117,7 +117,7 @@ forEachDialect("sync push", ({ db }) => {
       const r = await d.push1(reused);
       expect(r.status).toBe("rejected");
       expect(r.error?.code).toBe("change_id_reused");
-      expect((await t.services.deps.db.get<{ title: string }>("SELECT title FROM tasks WHERE id = ?", [c.entity_id]))?.title).toBe("original");
+      expect((await t.deps.db.get<{ title: string }>("SELECT title FROM tasks WHERE id = ?", [c.entity_id]))?.title).toBe("original");
       // and the original is still answered as a duplicate
       expect((await d.push1(c)).status).toBe("duplicate");
     });
@@ -333,7 +333,7 @@ forEachDialect("sync push", ({ db }) => {
       const [r1, r2] = await mine.push(upd, del);
       expect([r1.status, r1.error?.code, r2.status, r2.error?.code]).toEqual(["rejected", "not_found", "rejected", "not_found"]);
       expect(r1.record).toBeNull();
-      const row = await t.services.deps.db.get<{ title: string; deleted_at: string | null; version: number }>("SELECT title, deleted_at, version FROM tasks WHERE id = ?", [c.entity_id]);
+      const row = await t.deps.db.get<{ title: string; deleted_at: string | null; version: number }>("SELECT title, deleted_at, version FROM tasks WHERE id = ?", [c.entity_id]);
       expect(row).toEqual({ title: "theirs", deleted_at: null, version: 1 });
     });
 
@@ -346,7 +346,7 @@ forEachDialect("sync push", ({ db }) => {
       expect(r.status).toBe("rejected");
       expect(r.error?.code).toBe("already_exists");
       expect(r.record).toBeNull();
-      expect((await t.services.deps.db.get<{ name: string }>("SELECT name FROM projects WHERE id = ?", [c.entity_id]))?.name).toBe("theirs");
+      expect((await t.deps.db.get<{ name: string }>("SELECT name FROM projects WHERE id = ?", [c.entity_id]))?.name).toBe("theirs");
     });
 
     test("references to another organization's project, task, comment or user are rejected", async () => {

@@ -64,7 +64,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     const gate = new Promise<void>((r) => (release = r));
     let started!: () => void;
     const withdrawn = new Promise<void>((r) => (started = r));
-    const holding = t.services.deps.db.transaction(async (tx) => {
+    const holding = t.deps.db.transaction(async (tx) => {
       await withdraw(tx, u);
       started();
       await gate;
@@ -79,7 +79,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
       (r) => r.results[0]!.status,
       (e) => (e instanceof DomainError ? [e.status, e.code] : e),
     );
-    expect(await t.services.deps.db.get("SELECT id FROM tasks WHERE id = ?", [change.entity_id])).toBeUndefined();
+    expect(await t.deps.db.get("SELECT id FROM tasks WHERE id = ?", [change.entity_id])).toBeUndefined();
     return outcome;
   };
 
@@ -97,7 +97,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     let started!: () => void;
     const inFlight = new Promise<void>((r) => (started = r));
     // What a push holds from its first statement to its COMMIT.
-    const pushing = t.services.deps.db.transaction(async (tx) => {
+    const pushing = t.deps.db.transaction(async (tx) => {
       expect(await new DeviceRepo(tx, u.org.id).findForWrite(dev, u.user.id)).toEqual({ userId: u.user.id, revoked: false, userActive: true });
       started();
       await gate;
@@ -117,7 +117,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     release();
     await pushing;
     await revoking;
-    expect((await new DeviceRepo(t.services.deps.db, u.org.id).find(dev))?.revokedAt! >= releasedAt).toBe(true);
+    expect((await new DeviceRepo(t.deps.db, u.org.id).find(dev))?.revokedAt! >= releasedAt).toBe(true);
   });
 
   // Postgres only, as above.
@@ -127,7 +127,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     const gate = new Promise<void>((r) => (release = r));
     let started!: () => void;
     const inFlight = new Promise<void>((r) => (started = r));
-    const pushing = t.services.deps.db.transaction(async (tx) => {
+    const pushing = t.deps.db.transaction(async (tx) => {
       expect((await new DeviceRepo(tx, u.org.id).findForWrite(u.deviceId!, u.user.id))?.userActive).toBe(true);
       started();
       await gate;
@@ -143,7 +143,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     const user = await deactivating;
     expect(user.active).toBe(false);
     expect(user.updatedAt >= releasedAt).toBe(true);
-    expect((await new UserRepo(t.services.deps.db, u.org.id).mustGet(u.user.id)).updatedAt).toBe(user.updatedAt);
+    expect((await new UserRepo(t.deps.db, u.org.id).mustGet(u.user.id)).updatedAt).toBe(user.updatedAt);
   });
 
   test("a user deactivated while their push waits for its transaction: the push is refused, nothing stored", async () => {

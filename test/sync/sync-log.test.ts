@@ -32,7 +32,7 @@ forEachDialect("sync_log", ({ db }) => {
   // Rows of the same millisecond (a fast push then pull) are ordered push first, as the tests issue them.
   const rows = async (orgId: string) => {
     await t.services.sync.flushLog();
-    return t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? ORDER BY created_at, kind DESC", [orgId]);
+    return t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? ORDER BY created_at, kind DESC", [orgId]);
   };
 
   test("one row per push with the counts by status, records written and the duration", async () => {
@@ -91,7 +91,7 @@ forEachDialect("sync_log", ({ db }) => {
   test("a push's row commits with the push: it is there without any flush", async () => {
     const d = Device.of(t, await t.createUser());
     await d.push(d.create("project", { name: "P" }));
-    const log = await t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'push'", [d.user.org.id]);
+    const log = await t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'push'", [d.user.org.id]);
     expect(log.map((r) => [r.device_id, r.applied, r.record_count, r.outcome])).toEqual([[d.id, 1, 1, "ok"]]);
   });
 
@@ -100,7 +100,7 @@ forEachDialect("sync_log", ({ db }) => {
     await d.pullAll();
     await d.pullAll();
     await t.services.sync.close();
-    const log = await t.services.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
+    const log = await t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
     expect(log).toHaveLength(2);
   });
 });
