@@ -1,7 +1,7 @@
 import { RefreshTokenRepo } from "../auth/repo";
 import type { AuthContext } from "../auth/model";
 import type { PageRequest, PageResult } from "../db/page";
-import { DomainError, invalid, notFound } from "../errors";
+import { DomainError, notFound } from "../errors";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
@@ -20,17 +20,13 @@ export interface DeviceOwner {
 export class DeviceService {
   constructor(private readonly deps: Deps) {}
 
+  /** Registers a device of `owner` (`input` as `CreateDeviceBody` validated it; the name is stored trimmed); 409 for a taken id. */
   async create(owner: DeviceOwner, input: CreateDeviceBody): Promise<Device> {
-    const name = input.name.trim();
-    const fields: Record<string, string> = {};
-    if (name === "" || name.length > 200) fields.name = "must be 1 to 200 characters";
-    if (input.id !== undefined && !isUuid(input.id)) fields.id = "must be a UUID";
-    if (Object.keys(fields).length > 0) throw invalid(fields);
     const device: Device = {
       id: input.id?.toLowerCase() ?? newId(),
       orgId: owner.orgId,
       userId: owner.userId,
-      name,
+      name: input.name.trim(),
       platform: input.platform?.trim() || null,
       createdAt: this.deps.clock.now().toISOString(),
       lastSeenAt: null,

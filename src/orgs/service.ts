@@ -1,6 +1,7 @@
 import { DomainError, invalid } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
+import { characters, MAX_NAME } from "../wire/text";
 import { generatePassword, type PasswordHasher } from "../users/password";
 import { UserRepo } from "../users/repo";
 import type { Organization } from "./model";
@@ -8,7 +9,6 @@ import { OrgRepo } from "./repo";
 
 const SLUG = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const MAX_SLUG = 63;
-const MAX_NAME = 200;
 
 /** The account a fresh installation starts with; `serve` prints it once. */
 export interface BootstrapAccount {
@@ -49,7 +49,7 @@ export class OrgService {
    */
   async create(name: string, slug?: string): Promise<Organization> {
     const display = name.trim();
-    if (display === "" || display.length > MAX_NAME) throw invalid({ name: `must be 1 to ${MAX_NAME} characters` });
+    if (display === "" || characters(display) > MAX_NAME) throw invalid({ name: `must be 1 to ${MAX_NAME} characters` });
     if (slug !== undefined && (!SLUG.test(slug) || slug.length > MAX_SLUG)) {
       throw invalid({ slug: `must be lowercase letters, digits and single dashes, at most ${MAX_SLUG} characters` });
     }

@@ -5,14 +5,13 @@ import type { PageRequest, PageResult } from "../db/page";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
+import { characters, MAX_NAME } from "../wire/text";
 import { type NewUser, normalizeEmail, type Role, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
 import { findUserByEmail, UserRepo } from "./repo";
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 320;
-const MAX_NAME = 200;
-
 
 /** Accounts: creation, listing, password changes, deactivation. Used by the HTTP routes and the CLI alike. */
 export class UserService {
@@ -31,7 +30,7 @@ export class UserService {
     const role: Role = input.role ?? "member";
     const fields: Record<string, string> = {};
     if (!EMAIL.test(email) || email.length > MAX_EMAIL) fields.email = "must be an email address";
-    if (name.length > MAX_NAME) fields.name = `must be at most ${MAX_NAME} characters`;
+    if (characters(name) > MAX_NAME) fields.name = `must be at most ${MAX_NAME} characters`;
     if (role !== "admin" && role !== "member") fields.role = "must be admin or member";
     if (Object.keys(fields).length > 0) throw invalid(fields);
     checkPasswordPolicy(input.password);

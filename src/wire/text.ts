@@ -11,6 +11,9 @@
  */
 import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
 
+/** Most characters in the name of an organization, a user or a device. */
+export const MAX_NAME = 200;
+
 /** The reason given for a value holding a NUL character. */
 export const NUL_REASON = "must not contain the NUL character (U+0000)";
 

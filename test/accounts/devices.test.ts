@@ -55,6 +55,17 @@ forEachDialect("devices", ({ db }) => {
     expect((await t.request("GET", "/api/devices", { token: stranger.token })).body.results.map((d: { id: string }) => d.id)).toEqual([mine]);
   });
 
+  test("a device name's length is counted in characters: 200 emoji fit, 201 do not; it is stored trimmed", async () => {
+    const u = await t.createUser({ device: false });
+    const fits = await t.request("POST", "/api/devices", { token: u.token, body: { name: "📱".repeat(200) } });
+    expect(fits.status).toBe(201);
+    expect(fits.body.name).toBe("📱".repeat(200));
+    expect((await t.request("POST", "/api/devices", { token: u.token, body: { name: "  Phone \t" } })).body.name).toBe("Phone");
+    const long = await t.request("POST", "/api/devices", { token: u.token, body: { name: "📱".repeat(201) } });
+    expect(long.status).toBe(422);
+    expect(long.body.error.details.fields).toHaveProperty("name");
+  });
+
   test("invalid and unknown fields are 422 naming them", async () => {
     const u = await t.createUser({ device: false });
     const missing = await t.request("POST", "/api/devices", { token: u.token, body: { platform: "ios" } });

@@ -36,6 +36,8 @@ forEachDialect("organizations", ({ db }) => {
     await expect(t.services.orgs.create("Again", "explicit-slug")).rejects.toMatchObject({ status: 409, code: "already_exists" });
     await expect(t.services.orgs.create("Bad", "Not A Slug")).rejects.toMatchObject({ status: 422, details: { fields: { slug: expect.any(String) } } });
     await expect(t.services.orgs.create("   ")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
+    expect(await t.services.orgs.create("🏢".repeat(200), "emoji-name")).toMatchObject({ name: "🏢".repeat(200) });
+    await expect(t.services.orgs.create("🏢".repeat(201), "emoji-name-2")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
     expect(await t.services.orgs.findBySlug("explicit-slug")).toMatchObject({ name: "Explicit" });
   });
 });

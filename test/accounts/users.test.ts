@@ -70,6 +70,12 @@ forEachDialect("user services (used by the CLI)", ({ db }) => {
       status: 422,
       details: { fields: { password: expect.any(String) } },
     });
+    // Names are counted in characters, not UTF-16 units.
+    expect(await t.services.users.create({ orgSlug: org.slug, email: "emoji@example.test", name: "🙂".repeat(200), password: "long enough password" })).toMatchObject({ name: "🙂".repeat(200) });
+    await expect(t.services.users.create({ orgSlug: org.slug, email: "emoji2@example.test", name: "🙂".repeat(201), password: "long enough password" })).rejects.toMatchObject({
+      status: 422,
+      details: { fields: { name: expect.any(String) } },
+    });
     await expect(t.services.users.create({ orgSlug: "no-such-org", email: "y@example.test", password: "long enough password" })).rejects.toMatchObject({
       status: 404,
     });
