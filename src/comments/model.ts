@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
-import { OrderingQuery } from "../wire/ordering";
+import { OrderingQuery, orderings } from "../wire/ordering";
 import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";
@@ -33,10 +33,10 @@ export const CommentPatchBody = t.Object(
 );
 export type CommentPatchBody = Static<typeof CommentPatchBody>;
 
-export const COMMENT_ORDERING = ["created_at", "updated_at"] as const;
-export type CommentOrderingField = (typeof COMMENT_ORDERING)[number];
+export const COMMENT_ORDERING = orderings(["created_at", "updated_at"], "created_at");
+export type CommentOrderingField = (typeof COMMENT_ORDERING.fields)[number];
 
-const CommentOrdering = OrderingQuery(COMMENT_ORDERING, "created_at");
+const CommentOrdering = OrderingQuery(COMMENT_ORDERING);
 
 /** `GET /api/tasks/{id}/comments` query. Unknown parameters are ignored. */
 export const TaskCommentsQuery = Query({

@@ -26,7 +26,7 @@ export class CommentService {
   async list(actor: Actor, q: CommentListQuery): Promise<Page<Comment>> {
     const page = pageFrom(q);
     const result = await new CommentRepo(this.deps.db, actor.orgId).list(
-      { taskId: q.task_id, includeDeleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING, "created_at") },
+      { taskId: q.task_id, includeDeleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) },
       page,
     );
     return { page, result };
@@ -39,7 +39,7 @@ export class CommentService {
     const tasks = new RecordRepo(this.deps.db, actor.orgId, "task");
     await (includeDeleted ? tasks.mustGet(taskId) : tasks.mustGetLive(taskId));
     const result = await new CommentRepo(this.deps.db, actor.orgId).list(
-      { taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING, "created_at") },
+      { taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) },
       page,
     );
     return { page, result };

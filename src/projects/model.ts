@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
-import { OrderingQuery } from "../wire/ordering";
+import { OrderingQuery, orderings } from "../wire/ordering";
 import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
 
 export { Project } from "../records/model";
@@ -26,15 +26,15 @@ export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
 /** `POST /api/projects/{id}/archive`: an optional body with the optimistic lock. */
 export const ArchiveBody = LockBody;
 
-export const PROJECT_ORDERING = ["name", "created_at", "updated_at"] as const;
-export type ProjectOrderingField = (typeof PROJECT_ORDERING)[number];
+export const PROJECT_ORDERING = orderings(["name", "created_at", "updated_at"], "name");
+export type ProjectOrderingField = (typeof PROJECT_ORDERING.fields)[number];
 
 /** `GET /api/projects` query. Unknown parameters are ignored. */
 export const ProjectListQuery = Query({
   ...PageQuery,
   archived: t.Optional(t.Boolean({ description: "only archived (true) or only active (false) projects" })),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of name or description (% and _ are literal)" })),
-  ordering: OrderingQuery(PROJECT_ORDERING, "name"),
+  ordering: OrderingQuery(PROJECT_ORDERING),
   include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted projects" })),
 });
 export type ProjectListQuery = Static<typeof ProjectListQuery>;

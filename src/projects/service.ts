@@ -19,7 +19,7 @@ export class ProjectService {
         archived: q.archived,
         search: q.search || undefined,
         includeDeleted: q.include_deleted === true,
-        ordering: parseOrdering(q.ordering, PROJECT_ORDERING, "name"),
+        ordering: parseOrdering(q.ordering, PROJECT_ORDERING),
       },
       page,
     );

@@ -4,6 +4,7 @@
  */
 import type { Executor, SqlValue } from "../db/types";
 import { invalid } from "../errors";
+import type { Orderings } from "../wire/ordering";
 
 /** Conditions and their parameters, joined with AND. */
 export class Where {
@@ -45,7 +46,7 @@ export interface OrderTerm<F extends string = string> {
 }
 
 /** Parses `ordering` (already matched against the pattern of `OrderingQuery`, src/wire/ordering.ts); 422 naming `ordering` otherwise. */
-export function parseOrdering<F extends string>(raw: string | undefined, fields: readonly F[], fallback: string): OrderTerm<F>[] {
+export function parseOrdering<F extends string>(raw: string | undefined, { fields, fallback }: Orderings<F>): OrderTerm<F>[] {
   const terms = (raw ?? fallback).split(",").map((s) => ({ field: s.trim().replace(/^-/, ""), desc: s.trim().startsWith("-") }));
   const known = (t: { field: string }): t is OrderTerm<F> => (fields as readonly string[]).includes(t.field);
   if (terms.length === 0 || !terms.every(known)) throw invalid({ ordering: `must be one of ${fields.join(", ")} (prefix - for descending)` });

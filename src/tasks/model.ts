@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
-import { OrderingQuery } from "../wire/ordering";
+import { OrderingQuery, orderings } from "../wire/ordering";
 import { REASON } from "../wire/reasons";
 import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid, VersionLock } from "../records/model";
 
@@ -26,8 +26,8 @@ export const TaskPatchBody = t.Object(
 export type TaskPatchBody = Static<typeof TaskPatchBody>;
 
 /** Fields `ordering` accepts (`-` prefix for descending, up to three comma-separated). */
-export const TASK_ORDERING = ["created_at", "updated_at", "due_date", "priority", "title"] as const;
-export type TaskOrderingField = (typeof TASK_ORDERING)[number];
+export const TASK_ORDERING = orderings(["created_at", "updated_at", "due_date", "priority", "title"], "-updated_at");
+export type TaskOrderingField = (typeof TASK_ORDERING.fields)[number];
 
 /** A filter taking one of `values` or several, comma-separated. */
 const oneOrMore = (values: readonly string[], description: string) =>
@@ -49,7 +49,7 @@ export const TaskListQuery = Query({
   due_before: t.Optional(dueBound("due_date < this (ISO date or date-time)")),
   due_after: t.Optional(dueBound("due_date > this (ISO date or date-time)")),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
-  ordering: OrderingQuery(TASK_ORDERING, "-updated_at"),
+  ordering: OrderingQuery(TASK_ORDERING),
   include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted tasks" })),
 });
 export type TaskListQuery = Static<typeof TaskListQuery>;

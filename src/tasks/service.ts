@@ -34,7 +34,7 @@ export class TaskService {
       dueBefore: due("due_before"),
       dueAfter: due("due_after"),
       search: q.search || undefined,
-      ordering: parseOrdering(q.ordering, TASK_ORDERING, "-updated_at"),
+      ordering: parseOrdering(q.ordering, TASK_ORDERING),
       includeDeleted: q.include_deleted === true,
     };
     if (Object.keys(errors).length) throw invalid(errors);
