@@ -9,7 +9,9 @@
  * shaped like a UUID change; anything else is left for validation to refuse. Ids are answered in
  * lower case (as RFC 9562 asks of output).
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A UUID in canonical 8-4-4-4-12 form, either letter case: the `pattern` of id schemas. */
+export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+const UUID = new RegExp(UUID_PATTERN);
 
 /** A new random UUID (v4). */
 export const newId = (): string => crypto.randomUUID();

@@ -1,7 +1,7 @@
 import type { Server } from "bun";
 import type { App } from "./app";
 import { MAX_BODY_BYTES, payloadTooLarge } from "./http/body";
-import { errorBody, errorResponse } from "./http/errors";
+import { answer, errorResponse } from "./http/errors";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -47,7 +47,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
       const response = limited instanceof Response ? limited : await app.fetch(limited);
       return draining ? closingConnection(response) : response;
     },
-    error: () => jsonResponse(500, errorBody("internal", "internal server error")),
+    error: () => answer("internal", "internal server error"),
   });
   app.server = server;
   const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
@@ -90,8 +90,4 @@ function closingConnection(response: Response): Response {
     copy.headers.set("connection", "close");
     return copy;
   }
-}
-
-function jsonResponse(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }

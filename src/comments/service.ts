@@ -45,10 +45,9 @@ export class CommentService {
     return { page, result };
   }
 
-  async get(actor: Actor, id: string): Promise<Comment> {
-    const c = await new CommentRepo(this.deps.db, actor.orgId).mustGetLive(id);
-    await this.taskMustBeLive(this.deps.db, actor, c.task_id);
-    return c;
+  /** A live comment of a live task (404 otherwise). */
+  get(actor: Actor, id: string): Promise<Comment> {
+    return this.liveComment(this.deps.db, actor, id);
   }
 
   create(actor: Actor, body: CommentCreateBody): Promise<Comment> {

@@ -28,7 +28,7 @@ export function errorBody(code: ErrorCode, message: string, details: Record<stri
 export const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
 
 /** The answer with `code`'s status and the contract's error body. */
-const answer = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Response => json(ERROR_STATUS[code], errorBody(code, message, details));
+export const answer = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Response => json(ERROR_STATUS[code], errorBody(code, message, details));
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });

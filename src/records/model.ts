@@ -10,11 +10,11 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
+import { UUID_PATTERN } from "../ids";
 import { Nullable, OneOf } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
-/** Canonical 8-4-4-4-12 UUID (same as src/ids.ts). */
-export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
+/** A UUID (either letter case; ids are lower-cased before validation, src/ids.ts). */
 export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 
 /** `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM). The write core also checks it is a real date. */

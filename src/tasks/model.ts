@@ -3,8 +3,9 @@ import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
 import { OrderingQuery, orderings } from "../wire/ordering";
+import { UUID_PATTERN } from "../ids";
 import { REASON } from "../wire/reasons";
-import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, UUID_PATTERN, Uuid, VersionLock } from "../records/model";
+import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, Uuid, VersionLock } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
 
@@ -33,7 +34,7 @@ export type TaskOrderingField = (typeof TASK_ORDERING.fields)[number];
 const oneOrMore = (values: readonly string[], description: string) =>
   t.String({ pattern: `^(${values.join("|")})(,(${values.join("|")}))*$`, description, [REASON]: `must be one or more of ${values.join(", ")}, comma-separated` });
 /** A due-date bound. */
-const dueBound = (description: string) =>
+const DueBoundQuery = (description: string) =>
   t.String({ ...DueDate, description, [REASON]: "must be an ISO date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-01-05T09:00:00Z)" });
 /** A filter taking an id or `null`. */
 const idOrNull = (description: string) => t.String({ pattern: `^(null|${UUID_PATTERN.slice(1, -1)})$`, description, [REASON]: "must be a UUID or null" });
@@ -46,8 +47,8 @@ export const TaskListQuery = Query({
   project_id: t.Optional(idOrNull("a project id, or null for tasks without a project")),
   assignee_id: t.Optional(idOrNull("a user id, or null for unassigned tasks")),
   tag: t.Optional(Text({ minLength: 1, maxLength: 100, description: "tasks carrying this exact tag" })),
-  due_before: t.Optional(dueBound("due_date < this (ISO date or date-time)")),
-  due_after: t.Optional(dueBound("due_date > this (ISO date or date-time)")),
+  due_before: t.Optional(DueBoundQuery("due_date < this (ISO date or date-time)")),
+  due_after: t.Optional(DueBoundQuery("due_date > this (ISO date or date-time)")),
   search: t.Optional(Text({ maxLength: 500, description: "case-insensitive substring of title or description (% and _ are literal)" })),
   ordering: OrderingQuery(TASK_ORDERING),
   include_deleted: t.Optional(t.Boolean({ description: "also list soft-deleted tasks" })),
