@@ -550,20 +550,4 @@ forEachDialect("tasks API", ({ db }) => {
       expect(still.body).toEqual(task);
     });
   });
-
-  test("every task route needs a token", async () => {
-    const id = uuid();
-    for (const [method, path] of [
-      ["GET", "/api/tasks"],
-      ["POST", "/api/tasks"],
-      ["GET", `/api/tasks/${id}`],
-      ["PATCH", `/api/tasks/${id}`],
-      ["DELETE", `/api/tasks/${id}`],
-      ["GET", `/api/tasks/${id}/comments`],
-      ["GET", `/api/tasks/${id}/history`],
-    ]) {
-      const r = await w.t.request(method, path, { body: method === "POST" || method === "PATCH" ? { title: "x" } : undefined });
-      expect(`${method} ${path} ${r.status}`).toBe(`${method} ${path} 401`);
-    }
-  });
 });
