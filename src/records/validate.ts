@@ -81,7 +81,6 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[
  */
 export const MAX_FIELD_ERRORS = 20;
 
-
 /** The failures of {@link checkFields}: at most {@link MAX_FIELD_ERRORS} named, and how many more failed. */
 export interface FieldFailures {
   ok: false;

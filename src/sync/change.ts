@@ -6,7 +6,7 @@
 import { isUuid } from "../ids";
 import { validateClock, type VectorClock } from "../records/clock";
 import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
-import { checkFields, failureDetails, failureMessage } from "../records/validate";
+import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
 import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp } from "./model";
 
 /** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
@@ -38,6 +38,9 @@ export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malf
 
 const PAYLOAD_KEYS = ["entity", "entity_id", "op", "data", "base_version", "vector_clock"] as const;
 
+/** The keys a change may have: as a request body's fields, any other is refused (naming it). */
+const CHANGE_KEYS: ReadonlySet<string> = new Set(["change_id", ...PAYLOAD_KEYS]);
+
 /** Checks a raw change from a push body. */
 export function parseChange(raw: unknown): ParseResult {
   if (!isPlainObject(raw)) return bad(null, null, null, null, "invalid_change", "a change must be a JSON object");
@@ -54,6 +57,11 @@ export function parseChange(raw: unknown): ParseResult {
   if (!isEntityKind(raw.entity)) return reject("unknown_entity", `entity must be ${orList(ENTITY_KINDS)}`);
   if (!isChangeOp(raw.op)) return reject("unknown_op", `op must be ${orList(CHANGE_OPS)}`);
   if (!isUuid(raw.entity_id)) return reject("invalid_change", "entity_id must be a UUID");
+  const unknown = unknownKeys(raw);
+  if (unknown !== null) {
+    const names = Object.keys(unknown.errors).join(", ");
+    return reject("invalid_change", `unknown fields of a change: ${names}${unknown.more > 0 ? ` and ${unknown.more} more` : ""}`, failureDetails(unknown));
+  }
   const op = raw.op as ChangeOp;
 
   let baseVersion: number | null = null;
@@ -68,7 +76,8 @@ export function parseChange(raw: unknown): ParseResult {
   const clock = validateClock(raw.vector_clock);
   if (!clock.ok) return reject("invalid_clock", clock.reason);
 
-  const rawData = raw.data ?? {};
+  // A delete needs no fields; a create or an update carries them in `data`.
+  const rawData = op === "delete" ? (raw.data ?? {}) : raw.data;
   if (!isPlainObject(rawData)) return reject("validation_failed", "data must be an object", { fields: { data: "must be an object" } });
   const checked = checkFields(raw.entity, rawData);
   if (!checked.ok) return reject("validation_failed", failureMessage(checked), failureDetails(checked));
@@ -87,6 +96,17 @@ export function parseChange(raw: unknown): ParseResult {
       hash: hash!,
     },
   };
+}
+
+/** The keys of `raw` that are not {@link CHANGE_KEYS} (the first {@link MAX_FIELD_ERRORS} named), or null when there are none. */
+function unknownKeys(raw: Record<string, unknown>): Pick<FieldFailures, "errors" | "more"> | null {
+  const errors: Record<string, string> = Object.create(null);
+  let count = 0;
+  for (const key of Object.keys(raw)) {
+    if (CHANGE_KEYS.has(key)) continue;
+    if (count++ < MAX_FIELD_ERRORS) errors[key] = "is not a field of a change";
+  }
+  return count === 0 ? null : { errors, more: Math.max(0, count - MAX_FIELD_ERRORS) };
 }
 
 function bad(

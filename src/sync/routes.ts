@@ -24,7 +24,9 @@ export const syncRoutes = (s: Services, http: HttpConfig) =>
       detail: sync(
         "Push a batch of changes",
         "Up to 1,000 changes, applied atomically each and exactly once (a retried change_id answers duplicate). " +
-          "One result per change, in order; a malformed change is rejected and the others still processed. Answered after COMMIT.",
+          "One result per change, in order; a malformed change is rejected and the others still processed. Answered after COMMIT. " +
+          "Concurrent edits merge field by field: the higher priority (urgent > high > medium > low), status by precedence " +
+          "(done > cancelled > blocked > in_progress > todo), tags as a set, the earlier due_date, texts three-way; the rest is a conflict.",
       ),
     })
     // The answer comes as JSON text (the changes as their feed rows store them), not checked against

@@ -60,9 +60,19 @@ describe("parseChange", () => {
     expect(r.change.hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  test("a delete ignores its (valid) data", () => {
+  test("a delete ignores its (valid) data, and needs none", () => {
     const r = parseChange({ ...base, op: "delete", data: { title: "x" } });
     expect(r.ok && r.change.data).toEqual({});
+    for (const data of [null, undefined]) expect(parseChange({ ...base, op: "delete", data }).ok).toBe(true);
+  });
+
+  test("keys beside a change's payload are refused by name, the first 20 named and the rest counted", () => {
+    const r = parseChange({ ...base, foo: 1, base_version: 3 });
+    expect(!r.ok && r.malformed.error).toEqual({ code: "invalid_change", message: "unknown fields of a change: foo", details: { fields: { foo: "is not a field of a change" } } });
+    const many = parseChange({ ...base, ...Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`k${i}`, i])) });
+    expect(!many.ok && Object.keys(many.malformed.error.details!.fields as object)).toHaveLength(20);
+    expect(!many.ok && many.malformed.error.details!.more_fields).toBe(5);
+    expect(!many.ok && many.malformed.error.message).toEndWith("k19 and 5 more");
   });
 
   test.each([
@@ -74,6 +84,10 @@ describe("parseChange", () => {
     ["vector_clock", { vector_clock: { [dev]: 0 } }, "invalid_clock"],
     ["data", { data: "title" }, "validation_failed"],
     ["data field", { data: { titel: "T" } }, "validation_failed"],
+    ["data of an update (null)", { data: null }, "validation_failed"],
+    ["data of an update (absent)", { data: undefined }, "validation_failed"],
+    ["data of a create (null)", { op: "create", data: null }, "validation_failed"],
+    ["key beside the payload", { priority: "high" }, "invalid_change"],
   ])("a bad %s is rejected", (_name, patch, code) => {
     const r = parseChange({ ...base, ...patch });
     expect(r.ok).toBe(false);
