@@ -1,9 +1,10 @@
 import { Option, type Command } from "commander";
-import { lowerBodyIds, lowerId } from "../src/ids";
+import { lowerBodyIds } from "../src/ids";
 import { type Conflict, conflictView } from "../src/sync/conflicts";
 import { RESOLUTIONS, type Resolution } from "../src/sync/model";
 import { orgSlugs, withRuntime } from "./context";
 import { UsageError } from "./failure";
+import { idArgument } from "./id-argument";
 import { printList, printRecord } from "./output";
 
 /** A conflict as the CLI prints it: the API's view plus its organization. */
@@ -56,17 +57,17 @@ export function registerConflicts(program: Command): void {
   conflicts
     .command("show")
     .description("print one conflict as JSON: the fields, both sides and the base")
-    .argument("<id>", "conflict id")
+    .addArgument(idArgument("conflict id"))
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        printRecord(cliView(await services.conflicts.getAnyOrg(lowerId(id))), true, "");
+        printRecord(cliView(await services.conflicts.getAnyOrg(id)), true, "");
       }),
     );
 
   conflicts
     .command("resolve")
     .description("resolve a conflict: a new version of the record that every device pulls")
-    .argument("<id>", "conflict id")
+    .addArgument(idArgument("conflict id"))
     .addOption(new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(RESOLUTIONS).makeOptionMandatory())
     .option("--data <json>", "custom only: the fields to write, a JSON object")
     .option("--json", "print the resulting record as JSON")
@@ -75,9 +76,8 @@ export function registerConflicts(program: Command): void {
         if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");
         const data = opts.data === undefined ? undefined : parseData(opts.data);
         lowerBodyIds(data);
-        const conflictId = lowerId(id);
-        const record = await services.conflicts.resolveAnyOrg(conflictId, { resolution: opts.use, data });
-        printRecord(record, opts.json === true, `resolved conflict ${conflictId} (${opts.use}): record ${record.id} is at version ${record.version}`);
+        const record = await services.conflicts.resolveAnyOrg(id, { resolution: opts.use, data });
+        printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}`);
       }),
     );
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { toDeviceView, type Device } from "../src/devices/model";
-import { lowerId } from "../src/ids";
+import { idArgument } from "./id-argument";
 import { withRuntime } from "./context";
 import { printList } from "./output";
 
@@ -36,10 +36,10 @@ export function registerDevices(program: Command): void {
   devices
     .command("revoke")
     .description("revoke a device: its tokens stop working on the next request")
-    .argument("<id>", "device id")
+    .addArgument(idArgument("device id"))
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
-        const device = await services.devices.revokeAnyOrg(lowerId(id));
+        const device = await services.devices.revokeAnyOrg(id);
         console.log(`revoked device ${device.id} (${device.name})`);
       }),
     );

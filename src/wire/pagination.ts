@@ -31,7 +31,7 @@ export function pageFrom(query: PageParams): PageRequest {
   const page = queryInteger(query.page) ?? 1;
   const pageSize = queryInteger(query.page_size) ?? DEFAULT_PAGE_SIZE;
   const errors: Record<string, string> = {};
-  if (!Number.isSafeInteger(page) || page < 1) errors.page = "must be an integer of at least 1";
+  if (!Number.isSafeInteger(page) || page < 1) errors.page = `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`;
   if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
   if (Object.keys(errors).length) throw invalid(errors);
   return { page, pageSize };

@@ -43,6 +43,9 @@ describe("taskmgr without a database", () => {
     [["users", "create", "--org", "acme"], "--email"],
     [["users", "create", "--org", "acme", "--email", "a@b.c", "--role", "boss"], "Allowed choices are admin, member"],
     [["devices", "revoke"], "missing required argument"],
+    [["devices", "revoke", "nope"], "'nope' is invalid for argument 'id'. must be a UUID"],
+    [["conflicts", "show", "not-a-uuid"], "must be a UUID"],
+    [["conflicts", "resolve", "12345", "--use", "local"], "must be a UUID"],
     [["migrate", "sideways"], "too many arguments"],
     [["--db"], "argument missing"],
   ])("bad usage %p exits 2 without touching the database", async (args, message) => {
