@@ -1,5 +1,5 @@
 import type { Executor } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { type OrderTerm, orderBy, Where } from "../records/list";
 import type { Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
@@ -32,11 +32,7 @@ export class CommentRepo extends RecordRepo<"comment"> {
       // A soft-deleted task hides its comments (they are not deleted themselves).
       w.add("EXISTS (SELECT 1 FROM tasks t WHERE t.id = c.task_id AND t.org_id = c.org_id AND t.deleted_at IS NULL)");
     }
-    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM comments c ${w.sql}`, w.params);
-    const rows = await this.exec.all(
-      `SELECT ${this.def.columns.map((col) => `c.${col}`).join(", ")} FROM comments c ${w.sql} ${orderBy(f.ordering, ORDER_COLUMNS, "c.")} LIMIT ? OFFSET ?`,
-      [...w.params, ...limitOffset(page)],
-    );
-    return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };
+    const columns = this.def.columns.map((col) => `c.${col}`).join(", ");
+    return selectPage(this.exec, { columns, from: "comments c", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS, "c.") }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 }

@@ -1,3 +1,5 @@
+import type { Executor, SqlValue } from "./types";
+
 /** One page of a list, as repositories take it: `page` from 1, `pageSize` rows. */
 export interface PageRequest {
   page: number;
@@ -14,6 +16,22 @@ export interface PageResult<T> {
 export interface Page<T> {
   page: PageRequest;
   result: PageResult<T>;
+}
+
+/** The parts of a list's `SELECT {columns} FROM {from} {where} {orderBy}` (`where` with `?` placeholders for `params`). */
+export interface PageQuery {
+  columns: string;
+  from: string;
+  where: string;
+  params: SqlValue[];
+  orderBy: string;
+}
+
+/** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
+export async function selectPage<R, T>(exec: Executor, q: PageQuery, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
+  const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
+  const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${q.orderBy} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
+  return { count: Number(n?.n ?? 0), results: rows.map(map) };
 }
 
 /** SQL `LIMIT ? OFFSET ?` values of a page. */

@@ -1,6 +1,6 @@
 import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
 import type { Clock } from "../time";
 import type { Device } from "./model";
@@ -52,12 +52,8 @@ export class DeviceRepo<E extends Executor = Executor> {
 
   /** One page of a user's devices, oldest first. */
   async listForUser(userId: string, page: PageRequest): Promise<PageResult<Device>> {
-    const total = await this.exec.get<{ n: number }>("SELECT COUNT(*) AS n FROM devices WHERE org_id = ? AND user_id = ?", [this.orgId, userId]);
-    const rows = await this.exec.all<DeviceRow>(
-      `SELECT ${COLS} FROM devices WHERE org_id = ? AND user_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?`,
-      [this.orgId, userId, ...limitOffset(page)],
-    );
-    return { count: Number(total?.n ?? 0), results: rows.map(toDevice) };
+    const q = { columns: COLS, from: "devices", where: "WHERE org_id = ? AND user_id = ?", params: [this.orgId, userId], orderBy: "ORDER BY created_at, id" };
+    return selectPage(this.exec, q, page, toDevice);
   }
 
   /** Every device of the organization, or of one user. */

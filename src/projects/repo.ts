@@ -1,5 +1,5 @@
 import type { Executor } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import type { Project } from "../records/model";
 import { RecordRepo } from "../records/repo";
@@ -29,11 +29,6 @@ export class ProjectRepo extends RecordRepo<"project"> {
     if (!f.includeDeleted) w.add("deleted_at IS NULL");
     if (f.archived !== undefined) w.add("archived = ?", f.archived ? 1 : 0);
     if (f.search) whereContains(w, this.exec.dialect, ["name", "description"], f.search);
-    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM projects ${w.sql}`, w.params);
-    const rows = await this.exec.all(`SELECT ${this.cols} FROM projects ${w.sql} ${orderBy(f.ordering, ORDER_COLUMNS)} LIMIT ? OFFSET ?`, [
-      ...w.params,
-      ...limitOffset(page),
-    ]);
-    return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };
+    return selectPage(this.exec, { columns: this.cols, from: "projects", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS) }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 }

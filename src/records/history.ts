@@ -1,7 +1,7 @@
 import type { VectorClock } from "./clock";
 import { columns, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { entityDef } from "./entities";
 import { jsonEqual } from "./json";
 import type { EntityKind, HistoryAction, RecordOf } from "./model";
@@ -149,12 +149,7 @@ export class HistoryRepo {
   async list<K extends EntityKind>(entity: K, entityId: string, page: PageRequest): Promise<PageResult<HistoryEntry<K>>> {
     const where = "WHERE entity = ? AND entity_id = ? AND org_id = ?";
     const params = [entity, entityId, this.orgId];
-    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM history ${where}`, params);
-    const rows = await this.exec.all<HistoryRow>(`SELECT ${COLS} FROM history ${where} ORDER BY version LIMIT ? OFFSET ?`, [
-      ...params,
-      ...limitOffset(page),
-    ]);
-    return { count: Number(n?.n ?? 0), results: rows.map((r) => toEntry<K>(r)) };
+    return selectPage(this.exec, { columns: COLS, from: "history", where, params, orderBy: "ORDER BY version" }, page, (r: HistoryRow) => toEntry<K>(r));
   }
 
   /** The history entry that produced `version` of the record, or undefined (never written, or purged). Read by tests; the API pages with {@link list}. */

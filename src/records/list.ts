@@ -2,6 +2,7 @@
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
  * literal search, `ordering` parsing. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
+import type { PageQuery } from "../db/page";
 import type { Executor, SqlValue } from "../db/types";
 import { invalid } from "../errors";
 import type { Orderings } from "../wire/ordering";
@@ -24,6 +25,11 @@ export class Where {
 
   get sql(): string {
     return this.parts.length ? `WHERE ${this.parts.join(" AND ")}` : "";
+  }
+
+  /** The `where` and `params` of a {@link PageQuery}. */
+  get query(): Pick<PageQuery, "where" | "params"> {
+    return { where: this.sql, params: this.params };
   }
 }
 

@@ -1,7 +1,7 @@
 /** SQL of the `conflicts` table, scoped by organization (the CLI's cross-organization lookups are named so). */
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
 import type { EntityKind } from "../records";
 
@@ -124,12 +124,7 @@ export class ConflictRepo {
   /** One page, oldest first: unresolved ones, or all with `includeResolved`. */
   async list(includeResolved: boolean, page: PageRequest): Promise<PageResult<Conflict>> {
     const where = `WHERE org_id = ?${includeResolved ? "" : " AND resolved_at IS NULL"}`;
-    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM conflicts ${where}`, [this.orgId]);
-    const rows = await this.exec.all<ConflictRow>(`SELECT ${COLS} FROM conflicts ${where} ORDER BY created_at, id LIMIT ? OFFSET ?`, [
-      this.orgId,
-      ...limitOffset(page),
-    ]);
-    return { count: Number(n?.n ?? 0), results: rows.map(toConflict) };
+    return selectPage(this.exec, { columns: COLS, from: "conflicts", where, params: [this.orgId], orderBy: "ORDER BY created_at, id" }, page, toConflict);
   }
 
   /**

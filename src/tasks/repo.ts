@@ -1,5 +1,5 @@
 import type { Executor } from "../db/types";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { limitOffset, type PageRequest, type PageResult, selectPage } from "../db/page";
 import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
@@ -55,9 +55,7 @@ export class TaskRepo extends RecordRepo<"task"> {
     if (f.search) whereContains(w, this.exec.dialect, ["title", "description"], f.search);
     const order = orderBy(f.ordering, ORDER_COLUMNS);
     if (f.search) return this.filterFirst(w, order, page);
-    const n = await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${w.sql}`, w.params);
-    const rows = await this.exec.all(`SELECT ${this.cols} FROM tasks ${w.sql} ${order} LIMIT ? OFFSET ?`, [...w.params, ...limitOffset(page)]);
-    return { count: Number(n?.n ?? 0), results: rows.map((r) => this.def.fromRow(r)) };
+    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: order }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 
   /**

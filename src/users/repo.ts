@@ -1,7 +1,7 @@
 import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { notFound } from "../errors";
-import { limitOffset, type PageRequest, type PageResult } from "../db/page";
+import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import type { Clock } from "../time";
 import type { Role, User } from "./model";
 
@@ -86,12 +86,7 @@ export class UserRepo<E extends Executor = Executor> {
   }
 
   async list(page: PageRequest): Promise<PageResult<User>> {
-    const total = await this.exec.get<{ n: number }>("SELECT COUNT(*) AS n FROM users WHERE org_id = ?", [this.orgId]);
-    const rows = await this.exec.all<UserRow>(
-      `SELECT ${COLS} FROM users WHERE org_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?`,
-      [this.orgId, ...limitOffset(page)],
-    );
-    return { count: Number(total?.n ?? 0), results: rows.map(toUser) };
+    return selectPage(this.exec, { columns: COLS, from: "users", where: "WHERE org_id = ?", params: [this.orgId], orderBy: "ORDER BY created_at, id" }, page, toUser);
   }
 
   async listAll(): Promise<User[]> {
