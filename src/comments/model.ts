@@ -32,6 +32,8 @@ export const CommentPatchBody = t.Object(
   { additionalProperties: false, title: "CommentUpdate" },
 );
 export type CommentPatchBody = Static<typeof CommentPatchBody>;
+/** The fields a PATCH changes (its body without the lock). */
+export type CommentPatchFields = Omit<CommentPatchBody, "version">;
 
 export const COMMENT_ORDERING = orderings(["created_at", "updated_at"], "created_at");
 export type CommentOrderingField = (typeof COMMENT_ORDERING.fields)[number];

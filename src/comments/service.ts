@@ -9,7 +9,7 @@ import type { Comment } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
-import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchBody, type TaskCommentsQuery } from "./model";
+import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchFields, type TaskCommentsQuery } from "./model";
 import { CommentRepo } from "./repo";
 
 /** Who edits or deletes a comment: the caller and their role (an admin may delete any comment). */
@@ -56,11 +56,10 @@ export class CommentService {
   }
 
   /** Edits the body: the author only (403 for anyone else, admins included). */
-  update(actor: CommentActor, id: string, body: CommentPatchBody, ifMatch: string | null): Promise<Comment> {
-    const { version, ...data } = body;
+  update(actor: CommentActor, id: string, data: CommentPatchFields, pre: Precondition): Promise<Comment> {
     return this.deps.db.transaction(async (tx) => {
       requireCommentAuthor(await this.liveComment(tx, actor, id), actor.userId);
-      return restUpdate(tx, "comment", actor, id, data, { ifMatch, version }, this.deps.clock.now());
+      return restUpdate(tx, "comment", actor, id, data, pre, this.deps.clock.now());
     });
   }
 

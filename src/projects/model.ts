@@ -22,6 +22,8 @@ export const ProjectPatchBody = t.Object(
   { additionalProperties: false, title: "ProjectUpdate" },
 );
 export type ProjectPatchBody = Static<typeof ProjectPatchBody>;
+/** The fields a PATCH changes (its body without the lock). */
+export type ProjectPatchFields = Omit<ProjectPatchBody, "version">;
 
 /** `POST /api/projects/{id}/archive`: an optional body with the optimistic lock. */
 export const ArchiveBody = LockBody;

@@ -3,7 +3,7 @@ import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
-import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPage, ProjectPatchBody } from "./model";
@@ -44,7 +44,7 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
     })
     .patch(
       "/api/projects/:id",
-      async ({ auth, params, body, headers, set }) => withEtag(set, await s.projects.update(auth, params.id, body, ifMatchOf(headers))),
+      async ({ auth, params, body: { version, ...data }, headers, set }) => withEtag(set, await s.projects.update(auth, params.id, data, preconditionOf(headers, version))),
       {
         params: IdParams,
         headers: IfMatchHeaders,
@@ -55,7 +55,7 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
     )
     .post(
       "/api/projects/:id/archive",
-      async ({ auth, params, body, headers, set }) => withEtag(set, await s.projects.archive(auth, params.id, body?.version, ifMatchOf(headers))),
+      async ({ auth, params, body, headers, set }) => withEtag(set, await s.projects.archive(auth, params.id, preconditionOf(headers, body?.version))),
       {
         params: IdParams,
         headers: IfMatchHeaders,
@@ -67,7 +67,7 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
     .delete(
       "/api/projects/:id",
       async ({ auth, params, body, headers, set }) => {
-        await s.projects.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
+        await s.projects.delete(auth, params.id, preconditionOf(headers, body?.version));
         set.status = 204;
       },
       {

@@ -5,7 +5,7 @@ import { parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import type { Clock } from "../time";
-import { PROJECT_ORDERING, type ProjectCreateBody, type ProjectListQuery, type ProjectPatchBody } from "./model";
+import { PROJECT_ORDERING, type ProjectCreateBody, type ProjectListQuery, type ProjectPatchFields } from "./model";
 import { ProjectRepo } from "./repo";
 
 /** Projects: CRUD with optimistic locking, archive, filtered lists. Writes go through the records write core. */
@@ -35,14 +35,14 @@ export class ProjectService {
     return this.deps.db.transaction((tx) => restCreate(tx, "project", actor, data, id, this.deps.clock.now()));
   }
 
-  update(actor: Actor, id: string, body: ProjectPatchBody, ifMatch: string | null): Promise<Project> {
-    const { version, ...data } = body;
-    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, data, { ifMatch, version }, this.deps.clock.now()));
+  /** Changes the fields given under the lock `pre` (412/409 with the current record when it does not hold). */
+  update(actor: Actor, id: string, data: ProjectPatchFields, pre: Precondition): Promise<Project> {
+    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, data, pre, this.deps.clock.now()));
   }
 
   /** Sets `archived` (a no-op answering the record when it already is). */
-  archive(actor: Actor, id: string, version: number | undefined, ifMatch: string | null): Promise<Project> {
-    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, { archived: true }, { ifMatch, version }, this.deps.clock.now()));
+  archive(actor: Actor, id: string, pre: Precondition): Promise<Project> {
+    return this.deps.db.transaction((tx) => restUpdate(tx, "project", actor, id, { archived: true }, pre, this.deps.clock.now()));
   }
 
   /** Soft delete, locked like an update (`If-Match` → 412, body `version` → 409). The project's tasks keep their project_id (the tombstone still resolves it). */

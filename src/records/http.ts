@@ -1,7 +1,8 @@
 /** HTTP helpers shared by the record resources' routes (projects, tasks, comments). */
 import { t } from "elysia";
 import { ErrorBody } from "../http/errors";
-import { etagOf } from "./rest";
+import { listedTags } from "../wire/conditional";
+import { etagOf, type Precondition } from "./rest";
 
 /** Error answers a record route documents (the body is always the contract's error body). */
 export const RECORD_ERRORS = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
@@ -11,8 +12,21 @@ export const LOCKED_WRITE_ERRORS = { ...RECORD_ERRORS, 409: ErrorBody, 412: Erro
 /** A record id in the path; one that is not a UUID simply matches nothing (404). */
 export const IdParams = t.Object({ id: t.String({ description: "UUID" }) });
 
-/** `If-Match` of the request, or null. */
-export const ifMatchOf = (headers: Record<string, string | undefined>): string | null => headers["if-match"] ?? null;
+/** An entity tag naming a version: `"3"`, or a bare `3`. */
+const VERSION_TAG = /^(?:"([1-9][0-9]{0,14})"|([1-9][0-9]{0,14}))$/;
+
+/**
+ * The lock of a locked write: its `If-Match` header (`"3"`, `W/"3"`, `"2", "3"`, `*`; compared
+ * weakly, an unquoted `3` read as `"3"`) and its body's `version`.
+ */
+export function preconditionOf(headers: Record<string, string | undefined>, version: number | undefined): Precondition {
+  const header = headers["if-match"];
+  if (header === undefined) return { version };
+  const tags = listedTags(header);
+  if (tags.includes("*")) return { ifMatch: "any", version };
+  const versions = tags.map((tag) => VERSION_TAG.exec(tag)).map((m) => (m ? Number(m[1] ?? m[2]) : null));
+  return { ifMatch: versions.filter((v) => v !== null), version };
+}
 
 /** Sets `ETag: "<version>"` on an answer carrying one record. */
 export function withEtag<T extends { version: number }>(set: { headers: Record<string, unknown> }, record: T): T {

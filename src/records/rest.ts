@@ -6,7 +6,6 @@
 import type { Tx } from "../db/types";
 import { DomainError, unauthenticated } from "../errors";
 import { UserRepo } from "../users/repo";
-import { listedTags } from "../wire/conditional";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
 import { changedFields, keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
@@ -17,10 +16,13 @@ export interface Actor {
   orgId: string;
 }
 
-/** The optimistic lock a request carries: `If-Match` header and/or body `version`. */
+/**
+ * The optimistic lock of a locked write (PATCH, DELETE, archive), as the HTTP layer read it
+ * (`preconditionOf`, src/records/http.ts): the versions `If-Match` accepts and/or the body's `version`.
+ */
 export interface Precondition {
-  /** The raw `If-Match` header (`"3"`, `W/"3"`, `"2", "3"`, `*`), or null/undefined when absent. */
-  ifMatch?: string | null;
+  /** `If-Match` was sent: `any` for `*`, else the versions its entity tags name (none when no tag is a version). */
+  ifMatch?: "any" | readonly number[];
   /** The body's `version` field, when present. */
   version?: number;
 }
@@ -28,20 +30,14 @@ export interface Precondition {
 /** The strong entity tag of a record: `"<version>"`. */
 export const etagOf = (r: { version: number }): string => `"${r.version}"`;
 
-/** True when the `If-Match` header matches the version (`*`, or a listed tag equal to it; `W/` is ignored). */
-function ifMatchAccepts(header: string, version: number): boolean {
-  const etag = etagOf({ version });
-  return listedTags(header).some((tag) => tag === "*" || tag === etag || tag === String(version));
-}
-
-const hasLock = (p: Precondition) => (p.ifMatch !== undefined && p.ifMatch !== null) || p.version !== undefined;
+const hasLock = (p: Precondition) => p.ifMatch !== undefined || p.version !== undefined;
 
 /**
  * Throws 412 (If-Match) or 409 (body version) when `current` does not satisfy `p`, with the current
  * record at `details.current` and its `ETag` (a client can retry with it at once).
  */
 function checkPrecondition(current: { version: number } & object, p: Precondition): void {
-  if (p.ifMatch !== undefined && p.ifMatch !== null && !ifMatchAccepts(p.ifMatch, current.version))
+  if (p.ifMatch !== undefined && p.ifMatch !== "any" && !p.ifMatch.includes(current.version))
     throw new DomainError("precondition_failed", `If-Match does not match the current version ${current.version}`, { current }, { etag: etagOf(current) });
   if (p.version !== undefined && p.version !== current.version)
     throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, { etag: etagOf(current) });

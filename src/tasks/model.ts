@@ -25,6 +25,8 @@ export const TaskPatchBody = t.Object(
   { additionalProperties: false, title: "TaskUpdate" },
 );
 export type TaskPatchBody = Static<typeof TaskPatchBody>;
+/** The fields a PATCH changes (its body without the lock). */
+export type TaskPatchFields = Omit<TaskPatchBody, "version">;
 
 /** Fields `ordering` accepts (`-` prefix for descending, up to three comma-separated). */
 export const TASK_ORDERING = orderings(["created_at", "updated_at", "due_date", "priority", "title"], "-updated_at");

@@ -3,7 +3,7 @@ import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
-import { IdParams, IfMatchHeaders, ifMatchOf, LOCKED_WRITE_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
+import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { CommentPage, TaskCommentsQuery } from "../comments/model";
@@ -49,7 +49,7 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
     })
     .patch(
       "/api/tasks/:id",
-      async ({ auth, params, body, headers, set }) => withEtag(set, await s.tasks.update(auth, params.id, body, ifMatchOf(headers))),
+      async ({ auth, params, body: { version, ...data }, headers, set }) => withEtag(set, await s.tasks.update(auth, params.id, data, preconditionOf(headers, version))),
       {
         params: IdParams,
         headers: IfMatchHeaders,
@@ -64,7 +64,7 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
     .delete(
       "/api/tasks/:id",
       async ({ auth, params, body, headers, set }) => {
-        await s.tasks.delete(auth, params.id, { ifMatch: ifMatchOf(headers), version: body?.version });
+        await s.tasks.delete(auth, params.id, preconditionOf(headers, body?.version));
         set.status = 204;
       },
       {

@@ -8,7 +8,7 @@ import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import { dueBound } from "../records/validate";
 import type { Clock } from "../time";
-import { TASK_ORDERING, type TaskCreateBody, type TaskListQuery, type TaskPatchBody } from "./model";
+import { TASK_ORDERING, type TaskCreateBody, type TaskListQuery, type TaskPatchFields } from "./model";
 import { type TaskFilter, TaskRepo } from "./repo";
 
 /** Tasks: CRUD with optimistic locking, filtered lists, history. Every write goes through the records write core. */
@@ -51,9 +51,8 @@ export class TaskService {
     return this.deps.db.transaction((tx) => restCreate(tx, "task", actor, data, id, this.deps.clock.now()));
   }
 
-  update(actor: Actor, id: string, body: TaskPatchBody, ifMatch: string | null): Promise<Task> {
-    const { version, ...data } = body;
-    const pre: Precondition = { ifMatch, version };
+  /** Changes the fields given under the lock `pre` (412/409 with the current record when it does not hold). */
+  update(actor: Actor, id: string, data: TaskPatchFields, pre: Precondition): Promise<Task> {
     return this.deps.db.transaction((tx) => restUpdate(tx, "task", actor, id, data, pre, this.deps.clock.now()));
   }
 
