@@ -38,9 +38,15 @@ export class DomainError extends Error {
   }
 }
 
+/** 404: `{what} not found`. */
 export const notFound = (what: string) => new DomainError("not_found", `${what} not found`);
+/** 403: the caller may not do this. */
 export const forbidden = (message: string) => new DomainError("forbidden", message);
+/** 401: no valid credentials, or an account, device or session that no longer counts. */
 export const unauthenticated = (message = "authentication required") => new DomainError("unauthenticated", message);
+/** 409 `already_exists`: the unique `field` is taken (`details.fields = {field: reason}`, as a 422 names its fields). */
+export const alreadyExists = (message: string, field: string, reason = "already taken") =>
+  new DomainError("already_exists", message, { fields: { [field]: reason } });
 
 /** A 422 naming the failing fields: `details.fields = {field: reason}`. */
 export const invalid = (fields: Record<string, string>, message?: string) =>

@@ -1,7 +1,7 @@
 import { RefreshTokenRepo } from "../auth/repo";
 import type { AuthContext } from "../auth/model";
 import type { PageRequest, PageResult } from "../db/page";
-import { DomainError, notFound } from "../errors";
+import { alreadyExists, notFound } from "../errors";
 import { isUuid, newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
@@ -34,7 +34,7 @@ export class DeviceService {
     };
     return this.deps.db.transaction(async (tx) => {
       if (!(await new DeviceRepo(tx, owner.orgId).put(device))) {
-        throw new DomainError("already_exists", `device ${device.id} already exists`, { fields: { id: "already taken" } });
+        throw alreadyExists(`device ${device.id} already exists`, "id");
       }
       tx.afterCommit(() => this.deps.log.info("device_created", { device_id: device.id, user_id: owner.userId, org_id: owner.orgId }));
       return device;

@@ -1,4 +1,4 @@
-import { DomainError, invalid } from "../errors";
+import { alreadyExists, invalid } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
 import { characters, MAX_NAME } from "../wire/text";
@@ -61,7 +61,7 @@ export class OrgService {
         const org: Organization = { id: newId(), name: display, slug: s, createdAt };
         if (await repo.put(org)) return org;
       }
-      throw new DomainError("already_exists", `organization slug "${slug ?? slugify(display)}" is taken`, { fields: { slug: "already taken" } });
+      throw alreadyExists(`organization slug "${slug ?? slugify(display)}" is taken`, "slug");
     });
   }
 
@@ -94,7 +94,7 @@ export class OrgService {
       const org: Organization = { id: newId(), ...BOOTSTRAP_ORG, createdAt: now };
       if (!(await orgs.put(org))) return null;
       const admin = { id: newId(), orgId: org.id, email: BOOTSTRAP_EMAIL, name: "Administrator", role: "admin" as const, active: true, createdAt: now, updatedAt: now };
-      if (!(await new UserRepo(tx, org.id).put(admin, hash))) throw new DomainError("already_exists", `${BOOTSTRAP_EMAIL} already exists`);
+      if (!(await new UserRepo(tx, org.id).put(admin, hash))) throw alreadyExists(`${BOOTSTRAP_EMAIL} already exists`, "email", "already registered");
       tx.afterCommit(() => this.deps.log.info("bootstrap_created", { org_id: org.id, user_id: admin.id }));
       return { orgSlug: org.slug, email: BOOTSTRAP_EMAIL, password };
     });

@@ -5,7 +5,7 @@
  * with an atomic version check, appends history and queues the change-feed touch.
  */
 import type { Executor, Tx } from "../db/types";
-import { DomainError, invalid } from "../errors";
+import { alreadyExists, DomainError, invalid } from "../errors";
 import { isUuid, newId } from "../ids";
 import { serverWrite, type VectorClock } from "./clock";
 import { entityDef } from "./entities";
@@ -90,7 +90,7 @@ export async function writeRecord<K extends EntityKind>(tx: Tx, input: WriteInpu
   const w = await prepareWrite(tx, input);
   const repo = new RecordRepo(tx, input.orgId, input.entity);
   if (w.before === null) {
-    if (!(await repo.insert(w.after))) throw new DomainError("already_exists", `a ${input.entity} with this id already exists`, { id: w.after.id });
+    if (!(await repo.insert(w.after))) throw alreadyExists(`a ${input.entity} with this id already exists`, "id");
   } else if (!(await repo.updateIfVersion(w.after, w.before.version, w.before))) {
     throw new WriteConflict<K>(await repo.find(w.before.id));
   }

@@ -1,6 +1,6 @@
 import { RefreshTokenRepo } from "../auth/repo";
 import type { AuthContext } from "../auth/model";
-import { DomainError, invalid, notFound } from "../errors";
+import { alreadyExists, invalid, notFound } from "../errors";
 import type { PageRequest, PageResult } from "../db/page";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
@@ -40,7 +40,7 @@ export class UserService {
     const user: User = { id: newId(), orgId: org, email, name, role, active: true, createdAt: now, updatedAt: now };
     return this.deps.db.transaction(async (tx) => {
       if (!(await new UserRepo(tx, org).put(user, hash))) {
-        throw new DomainError("already_exists", `a user with email ${email} already exists`, { fields: { email: "already registered" } });
+        throw alreadyExists(`a user with email ${email} already exists`, "email", "already registered");
       }
       tx.afterCommit(() => this.deps.log.info("user_created", { user_id: user.id, org_id: org, role }));
       return user;

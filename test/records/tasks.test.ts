@@ -78,7 +78,7 @@ forEachDialect("tasks API", ({ db }) => {
       expect(r.body.id).toBe(id);
       const again = await A()("POST", "/api/tasks", { id, title: "other" });
       expect(again.status).toBe(409);
-      expect(again.body.error.code).toBe("already_exists");
+      expect(again.body.error).toEqual({ code: "already_exists", message: "a task with this id already exists", details: { fields: { id: "already taken" } } });
       expect((await A()("GET", `/api/tasks/${id}`)).body.title).toBe("mine");
       // The same id from another organization is refused too (ids are global), without showing the record.
       const foreign = await B()("POST", "/api/tasks", { id, title: "theirs" });
