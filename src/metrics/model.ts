@@ -11,6 +11,19 @@ export const MetricsQuery = Query({
 /** Counts of pushed changes by result status over the window. */
 export const PushResults = t.Object(Object.fromEntries(CHANGE_STATUSES.map((s) => [s, t.Integer()])) as Record<ChangeStatus, ReturnType<typeof t.Integer>>);
 
+/** One user's devices that synced in the window. */
+export const ActiveDevices = t.Object({ user_id: t.String(), email: t.Union([t.String(), t.Null()]), active_devices: t.Integer() });
+export type ActiveDevices = Static<typeof ActiveDevices>;
+
+/** A device and its latest sync. */
+export const DeviceLastSync = t.Object({
+  device_id: t.String(),
+  user_id: t.String(),
+  name: t.String(),
+  last_sync_at: t.Union([t.String(), t.Null()], { description: "latest push or pull still in the sync log" }),
+});
+export type DeviceLastSync = Static<typeof DeviceLastSync>;
+
 /**
  * `GET /api/metrics`: the caller's organization over `window` (from `from`, exclusive, to `to`).
  * Rates are fractions from 0 to 1, null when undefined (no syncs; no pushed changes).
@@ -30,17 +43,8 @@ export const MetricsReport = t.Object(
     average_sync_duration_ms: Rate,
     push_results: PushResults,
     open_conflicts: t.Integer({ description: "unresolved conflicts now, whatever the window" }),
-    active_devices_per_user: t.Array(
-      t.Object({ user_id: t.String(), email: t.Union([t.String(), t.Null()]), active_devices: t.Integer() }),
-    ),
-    devices: t.Array(
-      t.Object({
-        device_id: t.String(),
-        user_id: t.String(),
-        name: t.String(),
-        last_sync_at: t.Union([t.String(), t.Null()], { description: "latest push or pull still in the sync log" }),
-      }),
-    ),
+    active_devices_per_user: t.Array(ActiveDevices),
+    devices: t.Array(DeviceLastSync),
     generated_at: t.String(),
   },
   { title: "Metrics" },

@@ -1,5 +1,6 @@
 import type { Executor } from "../db/types";
 import type { SyncTotals } from "./summary";
+import type { ActiveDevices, DeviceLastSync } from "./model";
 
 /**
  * Aggregates over `sync_log s` (COUNT(s.id), so an outer join without rows counts 0). `changes`
@@ -35,19 +36,6 @@ const toTotals = (r: TotalsRow): SyncTotals => ({
   rejected: Number(r.rejected),
   avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
 });
-
-export interface ActiveDevices {
-  user_id: string;
-  email: string | null;
-  active_devices: number;
-}
-
-export interface DeviceLastSync {
-  device_id: string;
-  user_id: string;
-  name: string;
-  last_sync_at: string | null;
-}
 
 /** A metrics snapshot row as the `sync-metrics` job stores it. */
 export interface SnapshotRow {
