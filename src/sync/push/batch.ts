@@ -14,7 +14,8 @@ import { type MalformedChange, type ParsedChange, parseChange } from "../change"
 import { type MergeBudget, pushMergeBudget } from "../merge";
 import type { ChangeError, ChangeResult } from "../model";
 import { type SeenChange, SyncChangeRepo } from "../repo";
-import { type ConflictSpec, decide, type DecideContext, type Outcome, type PushContext, refusalOf } from "./decide";
+import type { ConflictSpec, PushContext } from "./context";
+import { decide, type DecideContext, type Outcome, refusalOf } from "./decide";
 import { changeError, conflictRow, decided, duplicate, rejected } from "./results";
 import { BulkConflict, BulkSink, type PushSink, SavepointSink } from "./sink";
 import { BatchState } from "./state";

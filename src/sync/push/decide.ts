@@ -26,18 +26,8 @@ import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../
 import type { ParsedChange } from "../change";
 import { type MergeBudget, mergeRecord } from "../merge";
 import { CHANGE_ERROR_CODES, type ChangeError, type ChangeErrorCode, type ChangeStatus } from "../model";
+import type { ConflictSpec, PushContext } from "./context";
 import { changeError } from "./results";
-
-/** Who pushes, and the time every write of the batch carries. */
-export interface PushContext {
-  orgId: string;
-  userId: string;
-  /** The pushing device, already checked to be the caller's and not revoked. */
-  deviceId: string;
-  /** The pusher administers the organization: its devices may delete (moderate) any comment. */
-  admin: boolean;
-  now: Date;
-}
 
 /** A change refused for a sync-specific reason (the write core's refusals are DomainErrors). */
 class ChangeRejected extends Error {
@@ -56,14 +46,6 @@ export interface Outcome {
   record: AnyRecord;
   wrote: boolean;
   conflict?: ConflictSpec;
-}
-
-/** The parts of a Conflict that the decision knows, the sides as Conflicts show them (docs/sync-design.md, "Conflicts"). */
-export interface ConflictSpec {
-  fields: string[];
-  local: Record<string, unknown>;
-  remote: Record<string, unknown>;
-  base: Record<string, unknown> | null;
 }
 
 /** The batch's records as a decision reads them. */

@@ -2,7 +2,7 @@
 import type { AnyRecord, EntityKind } from "../../records/model";
 import type { Conflict } from "../conflicts-repo";
 import type { ChangeError, ChangeErrorCode, ChangeResult, ChangeStatus } from "../model";
-import type { ConflictSpec, PushContext } from "./decide";
+import type { ConflictSpec, PushContext } from "./context";
 
 /** The ids an answer echoes: the change's, or null where it carried none that can be echoed. */
 interface AnsweredIds {
