@@ -134,10 +134,7 @@ export async function seedSyncLog(db: Executor, s: SyncLogSeed): Promise<void> {
   );
 }
 
-export async function count(db: Executor, sql: string, params: (string | number)[] = []): Promise<number> {
-  const r = await db.get<{ n: number }>(sql, params);
-  return Number(r?.n ?? 0);
-}
+export { count } from "../support/db";
 
 export async function horizon(db: Executor, org: string): Promise<number> {
   const r = await db.get<{ p: number }>("SELECT purged_through AS p FROM org_feed_state WHERE org_id = ?", [org]);

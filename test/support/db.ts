@@ -5,7 +5,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { migrate } from "../../src/db/migrate";
 import { openDatabase } from "../../src/db/open";
-import type { Database } from "../../src/db/types";
+import type { Database, Executor } from "../../src/db/types";
 
 export type Dialect = "sqlite" | "postgres";
 
@@ -90,4 +90,10 @@ export function forEachDialect(name: string, fn: (ctx: { dialect: Dialect; db: (
       fn({ dialect, db: () => handle!.db, url: () => handle!.url });
     });
   }
+}
+
+/** The `n` of a `SELECT COUNT(*) AS n …` query. */
+export async function count(db: Executor, sql: string, params: (string | number)[] = []): Promise<number> {
+  const r = await db.get<{ n: number }>(sql, params);
+  return Number(r?.n ?? 0);
 }

@@ -13,6 +13,8 @@
  *   changes re-applied on top.
  */
 import { mergeClocks, type VectorClock } from "../../src/records/clock";
+import { writableFields } from "../../src/records/validate";
+import type { ChangeResult, PulledChange, PullResponse } from "../../src/sync/model";
 import type { TestResponse } from "./app";
 
 export type Entity = "task" | "project" | "comment";
@@ -30,26 +32,6 @@ export interface PushChange {
   vector_clock: VectorClock;
 }
 
-export interface PushResult {
-  change_id: string;
-  status: "applied" | "merged" | "conflict" | "duplicate" | "stale" | "rejected";
-  entity: Entity;
-  entity_id: string;
-  version?: number;
-  vector_clock?: VectorClock;
-  record?: Json;
-  conflict_id?: string;
-  error?: unknown;
-}
-
-export interface PullChange {
-  entity: Entity;
-  entity_id: string;
-  op: "upsert" | "delete";
-  record: Json;
-  version: number;
-  vector_clock: VectorClock;
-}
 
 /** The last server state of a record the device knows. */
 export interface ServerState {
@@ -69,12 +51,8 @@ interface ReplicaEntry {
   deleted: boolean;
 }
 
-/** Writable fields of each entity: the part of a record a device edits. */
-export const WRITABLE: Record<Entity, readonly string[]> = {
-  task: ["project_id", "title", "description", "status", "priority", "due_date", "tags", "assignee_id"],
-  project: ["name", "description", "color", "archived"],
-  comment: ["task_id", "parent_id", "body"],
-};
+/** Writable fields of each entity: the part of a record a device edits (the server's own list). */
+export const WRITABLE: Record<Entity, readonly string[]> = { task: writableFields("task"), project: writableFields("project"), comment: writableFields("comment") };
 
 const key = (entity: Entity, id: string) => `${entity}:${id}`;
 
@@ -153,12 +131,12 @@ export class SimDevice {
    * Pushes the pending changes (at most `max`, oldest first). With `lose`, the server processes
    * the request but the device never sees the answer: the changes stay queued and are re-sent later.
    */
-  async push(opts: { lose?: boolean; max?: number } = {}): Promise<PushResult[]> {
+  async push(opts: { lose?: boolean; max?: number } = {}): Promise<ChangeResult[]> {
     const batch = this.pending.slice(0, opts.max ?? this.pending.length);
     if (batch.length === 0) return [];
     const res = await this.request("POST", "/api/sync/push", { token: this.token, body: { device_id: this.deviceId, changes: batch } });
     if (res.status !== 200) throw new ContractViolation(`${this.name}: push answered ${res.status} ${JSON.stringify(res.body)}`);
-    const results = (res.body as { results: PushResult[] }).results;
+    const results = (res.body as { results: ChangeResult[] }).results;
     if (!Array.isArray(results) || results.length !== batch.length) {
       throw new ContractViolation(`${this.name}: push of ${batch.length} changes answered ${JSON.stringify(res.body)}`);
     }
@@ -201,7 +179,7 @@ export class SimDevice {
       if (limit !== undefined) q.set("limit", String(limit));
       const res = await this.request("GET", `/api/sync/pull?${q}`, { token: this.token });
       if (res.status !== 200) throw new ContractViolation(`${this.name}: pull answered ${res.status} ${JSON.stringify(res.body)}`);
-      const page = res.body as { changes: PullChange[]; cursor: string; has_more: boolean };
+      const page = res.body as PullResponse;
       for (const c of page.changes) {
         const known = this.replica.get(key(c.entity, c.entity_id))?.server;
         if (known && c.version < known.version) {
@@ -225,7 +203,7 @@ export class SimDevice {
       if (cursor !== null) q.set("cursor", cursor);
       const res = await this.request("GET", `/api/sync/pull?${q}`, { token: this.token });
       if (res.status !== 200) throw new ContractViolation(`${this.name}: snapshot answered ${res.status} ${JSON.stringify(res.body)}`);
-      for (const c of res.body.changes as PullChange[]) {
+      for (const c of res.body.changes as PulledChange[]) {
         // Pages after the snapshot continue incrementally and may carry deletions.
         if (c.op === "delete") out.delete(key(c.entity, c.entity_id));
         else out.set(key(c.entity, c.entity_id), c.record);

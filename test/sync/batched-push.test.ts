@@ -8,8 +8,8 @@ import type { Tx } from "../../src/db/types";
 import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/merge";
 import { PushBatch } from "../../src/sync/push";
 import { createTestApp, type TestApp } from "../support/app";
-import { forEachDialect } from "../support/db";
-import { cheapMerge, costlyMerges, count, Device, taskData, twoDevices } from "./helpers";
+import { count, forEachDialect } from "../support/db";
+import { cheapMerge, costlyMerges, Device, taskData, twoDevices } from "./helpers";
 
 /** `tx` with every statement counted (savepoints counted as their statements, flushers' rows not: they run on the database's own handle). */
 function counting(tx: Tx, counter: { n: number }): Tx {
@@ -50,10 +50,10 @@ forEachDialect("batched push", ({ db, dialect }) => {
     // Postgres: every kind of row is one or a few multi-row statements (round trips). SQLite has no
     // round trips: its compare-and-set UPDATEs stay one prepared statement per record (100 here).
     expect(counter.n).toBeLessThanOrEqual(dialect === "postgres" ? 20 : 20 + seeded.length);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [u.org.id])).toBe(300);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM task_tags WHERE org_id = ?", [u.org.id])).toBe(200 * 3 + 100 * 2);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE org_id = ?", [u.org.id])).toBe(401);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM sync_changes WHERE device_id = ?", [d.id])).toBe(401);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [u.org.id])).toBe(300);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM task_tags WHERE org_id = ?", [u.org.id])).toBe(200 * 3 + 100 * 2);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE org_id = ?", [u.org.id])).toBe(401);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM sync_changes WHERE device_id = ?", [d.id])).toBe(401);
   });
 
   test("a create whose id another organization holds: the batch is redone change by change — the others applied, it rejected, nothing of it stored", async () => {
@@ -72,12 +72,12 @@ forEachDialect("batched push", ({ db, dialect }) => {
     expect(results[1].error?.code).toBe("already_exists");
     expect(results[3].error?.code).toBe("validation_failed");
 
-    expect(await count(t, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [u.org.id])).toBe(1);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [u.org.id])).toBe(1);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE org_id = ?", [u.org.id])).toBe(2);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM feed WHERE org_id = ?", [u.org.id])).toBe(2);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM task_tags WHERE org_id = ?", [u.org.id])).toBe(1);
-    expect(await count(t, "SELECT COUNT(*) AS n FROM sync_changes WHERE device_id = ?", [d.id])).toBe(4);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [u.org.id])).toBe(1);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [u.org.id])).toBe(1);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE org_id = ?", [u.org.id])).toBe(2);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM feed WHERE org_id = ?", [u.org.id])).toBe(2);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM task_tags WHERE org_id = ?", [u.org.id])).toBe(1);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM sync_changes WHERE device_id = ?", [d.id])).toBe(4);
     const row = await db().get<{ title: string; org_id: string }>("SELECT title, org_id FROM tasks WHERE id = ?", [taken.entity_id]);
     expect({ ...row }).toEqual({ title: "theirs", org_id: theirs.user.org.id });
 

@@ -4,7 +4,7 @@
  * multi-device simulation built on these endpoints.
  */
 import { expect } from "bun:test";
-import type { PullResponse } from "../../src/sync/model";
+import type { ChangeError, ChangeResult, PulledChange, PullResponse } from "../../src/sync/model";
 import type { PullInput, SyncCaller, SyncService } from "../../src/sync/service";
 import type { TestApp, TestResponse, TestUser } from "../support/app";
 
@@ -20,32 +20,13 @@ export interface Change {
   vector_clock: Clock;
 }
 
-export interface Result {
-  change_id: string | null;
-  status: "applied" | "merged" | "conflict" | "duplicate" | "stale" | "rejected";
-  entity: string | null;
-  entity_id: string | null;
-  version: number | null;
-  vector_clock: Clock | null;
-  record: any;
-  conflict_id?: string;
-  error?: { code: string; message: string; details?: any };
-}
+/** A push result as the wire type says, its record loosely typed for the tests' reads. */
+export type Result = Omit<ChangeResult, "record" | "error"> & { record: any; error?: Omit<ChangeError, "details"> & { details?: any } };
 
-export interface Pulled {
-  entity: string;
-  entity_id: string;
-  op: "upsert" | "delete";
-  record: any;
-  version: number;
-  vector_clock: Clock;
-}
+/** A pulled change as the wire type says, its record loosely typed. */
+export type Pulled = Omit<PulledChange, "record"> & { record: any };
 
-export interface PullPage {
-  changes: Pulled[];
-  cursor: string;
-  has_more: boolean;
-}
+export type PullPage = Omit<PullResponse, "changes"> & { changes: Pulled[] };
 
 /**
  * A device of a test user: it remembers the last server state it knows of each record (version
@@ -183,11 +164,6 @@ export async function cheapMerge(a: Device, b: Device): Promise<Change> {
   return b.update("task", c.entity_id, { description: "one\ntwo\nTHREE" });
 }
 
-/** Counts rows of a table matching a condition. */
-export async function count(t: TestApp, sql: string, params: (string | number)[] = []): Promise<number> {
-  const r = await t.deps.db.get<{ n: number }>(sql, params);
-  return Number(r?.n ?? 0);
-}
 
 /** A pull through the service (no HTTP), its answer parsed: `pullBody` is what the route sends. */
 export async function pullParsed(sync: SyncService, caller: SyncCaller, input: PullInput): Promise<PullResponse> {

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/merge";
-import { forEachDialect } from "../support/db";
-import { cheapMerge, costlyMerges, count, Device, type Result, taskData, twoDevices } from "./helpers";
+import { count, forEachDialect } from "../support/db";
+import { cheapMerge, costlyMerges, Device, type Result, taskData, twoDevices } from "./helpers";
 
 /**
  * CONCURRENT edits through push: device A creates a task, B learns it, then both edit it from
@@ -292,6 +292,6 @@ forEachDialect("sync merges through push", ({ db }) => {
     expect((await t.deps.db.get<{ o: string }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBe(a.id);
     await b.push1(b.update("task", id, { status: "done" }));
     expect((await t.deps.db.get<{ o: string | null }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBeNull();
-    expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id])).toBe(3);
+    expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id])).toBe(3);
   });
 });

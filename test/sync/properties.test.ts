@@ -13,7 +13,8 @@ import type { Database } from "../../src/db/types";
 import type { VectorClock } from "../../src/records/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
-import { type Json, type PushChange, type PushResult, WRITABLE, pickFields } from "../support/device";
+import type { ChangeResult } from "../../src/sync/model";
+import { type Json, type PushChange, WRITABLE, pickFields } from "../support/device";
 
 const RUNS = 25;
 /** Per-test limit for the generated runs (each run is a handful of HTTP requests; Postgres is the slow side). */
@@ -100,7 +101,7 @@ function world(db: () => Database): World {
   return w;
 }
 
-async function push(w: World, d: Device, changes: PushChange[]): Promise<PushResult[]> {
+async function push(w: World, d: Device, changes: PushChange[]): Promise<ChangeResult[]> {
   const res = await w.t.request("POST", "/api/sync/push", { token: d.user.token, body: { device_id: d.id, changes } });
   expect({ status: res.status, body: res.status === 200 ? "…" : res.body }).toEqual({ status: 200, body: "…" });
   expect(res.body.results).toHaveLength(changes.length);

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { MAX_FIELD_ERRORS } from "../../src/records/validate";
-import { forEachDialect } from "../support/db";
-import { count, Device, taskData, twoDevices } from "./helpers";
+import { count, forEachDialect } from "../support/db";
+import { Device, taskData, twoDevices } from "./helpers";
 
 forEachDialect("sync push", ({ db }) => {
   let t: TestApp;
@@ -60,7 +60,7 @@ forEachDialect("sync push", ({ db }) => {
       expect(r.status).toBe("stale");
       expect(r.record).toMatchObject({ priority: "low", title: "A task", version: 3 });
       expect(r.version).toBe(3);
-      expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(3);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(3);
     });
 
     test("a create of an id the server already holds with a newer clock is stale", async () => {
@@ -89,7 +89,7 @@ forEachDialect("sync push", ({ db }) => {
         expect(rest).toEqual(orig);
       }
       expect(again[0].record.title).toBe("A task"); // the answer of then, not the record of now
-      expect(await count(t, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(2);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(2);
     });
 
     test("a retry of a change whose answer was lost (same batch twice, new changes appended) applies only the new ones", async () => {
@@ -231,8 +231,8 @@ forEachDialect("sync push", ({ db }) => {
         expect(r2.status).toBe("rejected");
         expect(r2.error?.code).toBe(code);
         expect(typeof r2.error?.message).toBe("string");
-        expect(await count(t, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [d.user.org.id])).toBe(2);
-        expect(await count(t, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [d.user.org.id])).toBe(0);
+        expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [d.user.org.id])).toBe(2);
+        expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM tasks WHERE org_id = ?", [d.user.org.id])).toBe(0);
       });
     }
 
@@ -249,9 +249,9 @@ forEachDialect("sync push", ({ db }) => {
       expect(rg.status).toBe("applied");
       for (const table of ["tasks", "history", "feed", "conflicts"]) {
         const col = table === "tasks" ? "id" : "entity_id";
-        expect(await count(t, `SELECT COUNT(*) AS n FROM ${table} WHERE ${col} = ?`, [id])).toBe(0);
+        expect(await count(t.deps.db, `SELECT COUNT(*) AS n FROM ${table} WHERE ${col} = ?`, [id])).toBe(0);
       }
-      expect(await count(t, "SELECT COUNT(*) AS n FROM sync_changes WHERE change_id = ?", [bad.change_id])).toBe(1);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM sync_changes WHERE change_id = ?", [bad.change_id])).toBe(1);
     });
 
     test("a delete may carry an empty or absent data; an update with no field is applied (a new version)", async () => {
@@ -374,7 +374,7 @@ forEachDialect("sync push", ({ db }) => {
         ["rejected", "validation_failed", ["parent_id"]],
         ["rejected", "validation_failed", ["project_id"]],
       ]);
-      expect(await count(t, "SELECT COUNT(*) AS n FROM comments WHERE org_id = ?", [mine.user.org.id])).toBe(0);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM comments WHERE org_id = ?", [mine.user.org.id])).toBe(0);
     });
   });
 
@@ -446,7 +446,7 @@ forEachDialect("sync push", ({ db }) => {
       const r = await d.pushRaw(changes);
       expect(r.status).toBe(413);
       expect((r.body as any).error.code).toBe("payload_too_large");
-      expect(await count(t, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [d.user.org.id])).toBe(0);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM projects WHERE org_id = ?", [d.user.org.id])).toBe(0);
     });
 
     test("exactly 1,000 changes are accepted", async () => {
