@@ -1,8 +1,7 @@
 import type { AuthContext } from "../auth/model";
 import type { Database, Executor } from "../db/types";
 import { notFound } from "../errors";
-import { pageFrom } from "../wire/pagination";
-import type { Page } from "../db/page";
+import type { PageRequest, PageResult } from "../db/page";
 import { parseOrdering } from "../records/list";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import type { Comment } from "../records/model";
@@ -23,26 +22,20 @@ export type CommentActor = Actor & Pick<AuthContext, "role">;
 export class CommentService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 
-  async list(actor: Actor, q: CommentListQuery): Promise<Page<Comment>> {
-    const page = pageFrom(q);
-    const result = await new CommentRepo(this.deps.db, actor.orgId).list(
+  /** One page of the organization's comments (of one task with `task_id`), in the query's ordering. */
+  list(actor: Actor, q: CommentListQuery, page: PageRequest): Promise<PageResult<Comment>> {
+    return new CommentRepo(this.deps.db, actor.orgId).list(
       { taskId: q.task_id, includeDeleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) },
       page,
     );
-    return { page, result };
   }
 
   /** `GET /api/tasks/{id}/comments`: the task must exist (a soft-deleted one only with include_deleted). */
-  async listForTask(actor: Actor, taskId: string, q: TaskCommentsQuery): Promise<Page<Comment>> {
-    const page = pageFrom(q);
+  async listForTask(actor: Actor, taskId: string, q: TaskCommentsQuery, page: PageRequest): Promise<PageResult<Comment>> {
     const includeDeleted = q.include_deleted === true;
     const tasks = new RecordRepo(this.deps.db, actor.orgId, "task");
     await (includeDeleted ? tasks.mustGet(taskId) : tasks.mustGetLive(taskId));
-    const result = await new CommentRepo(this.deps.db, actor.orgId).list(
-      { taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) },
-      page,
-    );
-    return { page, result };
+    return new CommentRepo(this.deps.db, actor.orgId).list({ taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) }, page);
   }
 
   /** A live comment of a live task (404 otherwise). */

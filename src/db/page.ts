@@ -12,12 +12,6 @@ export interface PageResult<T> {
   results: T[];
 }
 
-/** What a list service method answers: the page asked for and its rows (the route builds the envelope). */
-export interface Page<T> {
-  page: PageRequest;
-  result: PageResult<T>;
-}
-
 /** The parts of a list's `SELECT {columns} FROM {from} {where} {orderBy}` (`where` with `?` placeholders for `params`). */
 export interface PageQuery {
   columns: string;

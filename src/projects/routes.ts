@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope } from "../wire/pagination";
+import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
@@ -18,8 +18,8 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
     .get(
       "/api/projects",
       async ({ auth, query, publicUrl }) => {
-        const { page, result } = await s.projects.list(auth, query);
-        return envelope(publicUrl(), page, result);
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.projects.list(auth, query, page));
       },
       { query: ProjectListQuery, response: { 200: ProjectPage, ...RECORD_ERRORS }, detail: detail("List projects") },
     )

@@ -1,6 +1,5 @@
 import type { Database } from "../db/types";
-import { pageFrom } from "../wire/pagination";
-import type { Page } from "../db/page";
+import type { PageRequest, PageResult } from "../db/page";
 import { parseOrdering } from "../records/list";
 import type { Project } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
@@ -12,9 +11,9 @@ import { ProjectRepo } from "./repo";
 export class ProjectService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 
-  async list(actor: Actor, q: ProjectListQuery): Promise<Page<Project>> {
-    const page = pageFrom(q);
-    const result = await new ProjectRepo(this.deps.db, actor.orgId).list(
+  /** One page of the organization's projects matching the query, in its ordering. */
+  list(actor: Actor, q: ProjectListQuery, page: PageRequest): Promise<PageResult<Project>> {
+    return new ProjectRepo(this.deps.db, actor.orgId).list(
       {
         archived: q.archived,
         search: q.search || undefined,
@@ -23,7 +22,6 @@ export class ProjectService {
       },
       page,
     );
-    return { page, result };
   }
 
   get(actor: Actor, id: string): Promise<Project> {

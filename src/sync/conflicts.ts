@@ -5,10 +5,9 @@
  * (`serverWrite` of the current clock, which already dominates both), feed origin none so that
  * every device pulls it.
  */
-import type { Page } from "../db/page";
+import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
-import { pageFrom } from "../wire/pagination";
 import { type AnyRecord, type Comment, jsonEqual, keptChanging, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
@@ -32,10 +31,9 @@ export class ConflictService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 
   /** One page of the organization's conflicts, oldest first: open ones, or all with `include_resolved`. */
-  async list(caller: { orgId: string }, q: ConflictListQuery): Promise<Page<ConflictView>> {
-    const page = pageFrom(q);
+  async list(caller: { orgId: string }, q: ConflictListQuery, page: PageRequest): Promise<PageResult<ConflictView>> {
     const r = await new ConflictRepo(this.deps.db, caller.orgId).list(q.include_resolved === true, page);
-    return { page, result: { count: r.count, results: r.results.map(conflictView) } };
+    return { count: r.count, results: r.results.map(conflictView) };
   }
 
   /** A conflict of the caller's organization (404 otherwise). */

@@ -2,7 +2,7 @@ import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { chunksResponse } from "../http/chunks-response";
 import { ErrorBody } from "../http/errors";
-import { envelope } from "../wire/pagination";
+import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { withEtag } from "../records/http";
 import type { Services } from "../services";
@@ -43,8 +43,8 @@ export const syncRoutes = (s: Services, http: HttpConfig) =>
     .get(
       "/api/sync/conflicts",
       async ({ auth, query, publicUrl }) => {
-        const { page, result } = await s.conflicts.list(auth, query);
-        return envelope(publicUrl(), page, result);
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.conflicts.list(auth, query, page));
       },
       { query: ConflictListQuery, response: { 200: ConflictPage, 422: ErrorBody }, detail: conflicts("List conflicts", "Unresolved ones, oldest first; all with include_resolved=true.") },
     )

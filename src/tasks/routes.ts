@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
-import { envelope } from "../wire/pagination";
+import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
@@ -19,8 +19,8 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
     .get(
       "/api/tasks",
       async ({ auth, query, publicUrl }) => {
-        const { page, result } = await s.tasks.list(auth, query);
-        return envelope(publicUrl(), page, result);
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.tasks.list(auth, query, page));
       },
       {
         query: TaskListQuery,
@@ -78,16 +78,16 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
     .get(
       "/api/tasks/:id/comments",
       async ({ auth, params, query, publicUrl }) => {
-        const { page, result } = await s.comments.listForTask(auth, params.id, query);
-        return envelope(publicUrl(), page, result);
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.comments.listForTask(auth, params.id, query, page));
       },
       { params: IdParams, query: TaskCommentsQuery, response: { 200: CommentPage, ...RECORD_ERRORS }, detail: detail("Comments of a task, oldest first unless `ordering` says otherwise") },
     )
     .get(
       "/api/tasks/:id/history",
       async ({ auth, params, query, publicUrl }) => {
-        const { page, result } = await s.tasks.history(auth, params.id, query);
-        return envelope(publicUrl(), page, result);
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.tasks.history(auth, params.id, page));
       },
       {
         params: IdParams,

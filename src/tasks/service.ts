@@ -1,8 +1,7 @@
 import type { Database } from "../db/types";
 import { invalid } from "../errors";
 import { HistoryRepo, type HistoryEntry } from "../records/history";
-import { type PageParams, pageFrom } from "../wire/pagination";
-import type { Page } from "../db/page";
+import type { PageRequest, PageResult } from "../db/page";
 import { listValues, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
@@ -15,8 +14,8 @@ import { type TaskFilter, TaskRepo } from "./repo";
 export class TaskService {
   constructor(private readonly deps: { db: Database; clock: Clock }) {}
 
-  async list(actor: Actor, q: TaskListQuery): Promise<Page<Task>> {
-    const page = pageFrom(q);
+  /** One page of the organization's tasks matching the query's filters, in its ordering (422 naming a bad filter). */
+  async list(actor: Actor, q: TaskListQuery, page: PageRequest): Promise<PageResult<Task>> {
     const errors: Record<string, string> = {};
     const due = (field: "due_before" | "due_after") => {
       const raw = q[field];
@@ -38,7 +37,7 @@ export class TaskService {
       includeDeleted: q.include_deleted === true,
     };
     if (Object.keys(errors).length) throw invalid(errors);
-    return { page, result: await new TaskRepo(this.deps.db, actor.orgId).list(filter, page) };
+    return new TaskRepo(this.deps.db, actor.orgId).list(filter, page);
   }
 
   /** A live task of the caller's organization (404 otherwise, also for soft-deleted ones). */
@@ -62,11 +61,10 @@ export class TaskService {
   }
 
   /** The task's history, oldest first; readable for soft-deleted tasks too. */
-  async history(actor: Actor, id: string, q: PageParams): Promise<Page<TaskHistoryEntry>> {
-    const page = pageFrom(q);
+  async history(actor: Actor, id: string, page: PageRequest): Promise<PageResult<TaskHistoryEntry>> {
     await new TaskRepo(this.deps.db, actor.orgId).mustGet(id);
     const r = await new HistoryRepo(this.deps.db, actor.orgId).list("task", id, page);
-    return { page, result: { count: r.count, results: r.results.map(historyView) } };
+    return { count: r.count, results: r.results.map(historyView) };
   }
 }
 

@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { TaskService } from "../../src/tasks/service";
+import { pageFrom } from "../../src/wire/pagination";
 import { createTestDatabase } from "../support/db";
 
 const PROJECT = "10000000-0000-4000-8000-000000000001";
@@ -39,7 +40,7 @@ test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", as
     const tasks = new TaskService({ db: spy as never, clock: { now: () => new Date() } });
     for (const [name, query, index] of CASES) {
       seen.length = 0;
-      await tasks.list({ userId: USER, orgId: "org" }, query);
+      await tasks.list({ userId: USER, orgId: "org" }, query, pageFrom(query));
       expect(seen.length).toBe(2); // count + page
       const page = seen[1];
       const plan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${page.sql}`, page.params)).map((r) => r.detail).join(" | ");
@@ -51,7 +52,7 @@ test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", as
     }
     // A tag is looked up in task_tags by its key (migration 0005), not matched against every task's JSON.
     seen.length = 0;
-    await tasks.list({ userId: USER, orgId: "org" }, { tag: "home" });
+    await tasks.list({ userId: USER, orgId: "org" }, { tag: "home" }, pageFrom({}));
     const tagPlan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${seen[1].sql}`, seen[1].params)).map((r) => r.detail).join(" | ");
     expect(tagPlan).toMatch(/SEARCH task_tags USING PRIMARY KEY \(org_id=\? AND tag=\?\)/);
   } finally {
