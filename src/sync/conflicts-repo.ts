@@ -3,7 +3,7 @@ import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
-import type { EntityKind } from "../records";
+import type { EntityKind } from "../records/model";
 
 /** A Conflict as the services see it. */
 export interface Conflict {

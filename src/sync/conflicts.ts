@@ -8,7 +8,11 @@
 import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
-import { type AnyRecord, type Comment, jsonEqual, keptChanging, MAX_WRITE_ATTEMPTS, recordRepo, requireCommentAuthor, requireCommentDeleter, WriteConflict, writeRecord } from "../records";
+import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
+import { jsonEqual } from "../records/json";
+import type { AnyRecord, Comment } from "../records/model";
+import { recordRepo } from "../records/repo";
+import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "../records/write";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
 import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";

@@ -9,7 +9,9 @@
 import type { Tx } from "../../db/types";
 import { DomainError } from "../../errors";
 import { newId } from "../../ids";
-import { type AnyRecord, isEntityKind, keptChanging, MAX_WRITE_ATTEMPTS, recordRepo, WriteConflict } from "../../records";
+import { type AnyRecord, isEntityKind } from "../../records/model";
+import { recordRepo } from "../../records/repo";
+import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict } from "../../records/write";
 import { type MalformedChange, type ParsedChange, parseChange } from "../change";
 import { type MergeBudget, pushMergeBudget } from "../merge";
 import type { ChangeError, ChangeResult } from "../model";

@@ -6,22 +6,13 @@
  */
 import type { Executor } from "../../db/types";
 import { DomainError, invalid } from "../../errors";
-import {
-  type AnyRecord,
-  changedKeys,
-  checkFields,
-  checkReferences,
-  type Comment,
-  type EntityKind,
-  fieldsOf,
-  type HistoryAction,
-  isParentOnTask,
-  jsonEqual,
-  type KnownRecords,
-  requireCommentAuthor,
-  requireCommentDeleter,
-  type WriteInput,
-} from "../../records";
+import { requireCommentAuthor, requireCommentDeleter } from "../../records/authorship";
+import { fieldsOf } from "../../records/entities";
+import { changedKeys, jsonEqual } from "../../records/json";
+import type { AnyRecord, Comment, EntityKind, HistoryAction } from "../../records/model";
+import { checkReferences, isParentOnTask, type KnownRecords } from "../../records/refs";
+import { checkFields } from "../../records/validate";
+import type { WriteInput } from "../../records/write";
 import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../../records/clock";
 import type { ParsedChange } from "../change";
 import { type MergeBudget, mergeRecord } from "../merge";

@@ -5,7 +5,9 @@
  * ({@link SavepointSink}).
  */
 import type { Tx } from "../../db/types";
-import { type AnyRecord, type EntityKind, type KnownRecords, prepareWrite, type PreparedWrite, storeWrites, type WriteInput, writeRecord } from "../../records";
+import type { AnyRecord, EntityKind } from "../../records/model";
+import type { KnownRecords } from "../../records/refs";
+import { prepareWrite, type PreparedWrite, storeWrites, type WriteInput, writeRecord } from "../../records/write";
 import { type Conflict, ConflictRepo } from "../conflicts-repo";
 import type { ChangeResult } from "../model";
 import { type ChangeRow, SyncChangeRepo } from "../repo";

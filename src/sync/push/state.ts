@@ -4,7 +4,10 @@
  * changes of one record in one batch see each other.
  */
 import type { Tx } from "../../db/types";
-import { type AnyRecord, type EntityKind, HistoryRepo, isEntityKind, type KnownRecords, recordRepo, snapshotKey } from "../../records";
+import { HistoryRepo, snapshotKey } from "../../records/history";
+import { type AnyRecord, type EntityKind, isEntityKind } from "../../records/model";
+import type { KnownRecords } from "../../records/refs";
+import { recordRepo } from "../../records/repo";
 import { compareClocks } from "../../records/clock";
 import type { ParsedChange } from "../change";
 import type { ChangeResult } from "../model";
