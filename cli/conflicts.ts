@@ -34,8 +34,7 @@ export function registerConflicts(program: Command): void {
     .option("--json", "print a JSON array")
     .action((opts: { org?: string; all?: boolean; json?: boolean }, self: Command) =>
       withRuntime(self, async (rt) => {
-        const orgId = opts.org === undefined ? undefined : (await rt.services.orgs.mustGetBySlug(opts.org)).id;
-        const rows = await rt.services.conflicts.listAcrossOrgs({ orgId, includeResolved: opts.all === true });
+        const rows = await rt.services.conflicts.listAcrossOrgs({ orgSlug: opts.org, includeResolved: opts.all === true });
         const slugs = await orgSlugs(rt);
         printList(
           rows,

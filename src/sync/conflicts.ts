@@ -8,6 +8,7 @@
 import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
+import { OrgRepo } from "../orgs/repo";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
@@ -50,9 +51,10 @@ export class ConflictService {
     return this.resolveIn(resolver, id, input);
   }
 
-  /** CLI: conflicts of every organization (or of one), oldest first. */
-  listAcrossOrgs(opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
-    return listConflictsAnyOrg(this.deps.db, opts);
+  /** CLI: conflicts of every organization (or of the one with slug `orgSlug`: 404 when unknown), oldest first. */
+  async listAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }): Promise<Conflict[]> {
+    const orgId = opts.orgSlug === undefined ? undefined : (await new OrgRepo(this.deps.db).mustGetBySlug(opts.orgSlug)).id;
+    return listConflictsAnyOrg(this.deps.db, { orgId, includeResolved: opts.includeResolved });
   }
 
   /** CLI: a conflict by id, whatever its organization. */

@@ -62,6 +62,9 @@ for (const dialect of DIALECTS) {
       expect(mine.map((c: { id: string }) => c.id)).toEqual([one.r.conflict_id]);
       expect(mine[0]).toMatchObject({ entity: "task", entity_id: one.id, fields: ["title"], local: { title: "Buy soy milk" } });
 
+      const unknown = await cli("conflicts", "list", "--org", "no-such-org");
+      expect([unknown.code, unknown.stderr.trim()]).toEqual([1, `error: organization "no-such-org" not found`]);
+
       const table = await cli("conflicts", "list", "--org", one.slug);
       expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+ORG\s+ENTITY\s+ENTITY_ID\s+FIELDS\s+CREATED_AT\s+RESOLUTION$/);
       expect(table.stdout).toContain(one.r.conflict_id!);
