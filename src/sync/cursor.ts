@@ -39,6 +39,20 @@ export function horizonOf(c: Cursor): number {
   return Math.max(c.pos, c.snapshotAt ?? 0);
 }
 
+/**
+ * Why `c` cannot go on against the organization's feed `state` (read with or after the page), or
+ * null: ahead of the feed (the database went back in time, restored from a backup, after the cursor
+ * was handed out: the device holds changes the database no longer has), or behind the purge
+ * horizon (tombstones it has not seen are gone). Either way the device pulls again without a cursor.
+ */
+export function cursorProblem(c: Cursor, state: { seq: number; purgedThrough: number }): string | null {
+  if (horizonOf(c) > state.seq) return "this cursor is ahead of the database (restored from a backup?): pull again without a cursor";
+  if (horizonOf(c) < state.purgedThrough) {
+    return "changes this cursor has not seen are no longer kept (deleted records purged, or the database restored from a backup): pull again without a cursor";
+  }
+  return null;
+}
+
 function position(s: string | undefined): number | null {
   if (s === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(s)) return null;
   const n = Number(s);

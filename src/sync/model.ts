@@ -7,9 +7,10 @@
  */
 import { Type } from "@sinclair/typebox";
 import { t, type Static } from "elysia";
+import { invalid } from "../errors";
 import { CheckedLater } from "../wire/checked-later";
 import { PageQuery, Paginated } from "../wire/pagination";
-import { Query, QueryInteger } from "../wire/query";
+import { Query, QueryInteger, queryInteger } from "../wire/query";
 import { Nullable, OneOf } from "../wire/schema";
 import {
   CommentChanges,
@@ -118,6 +119,13 @@ export const PullQuery = Query({
   limit: t.Optional(QueryInteger({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
 });
 export type PullQuery = Static<typeof PullQuery>;
+
+/** A pull's `limit` ({@link DEFAULT_PULL_LIMIT} when absent); 422 naming it outside 1..{@link MAX_PULL_LIMIT}. */
+export function pullLimit(raw: string | number | undefined): number {
+  const limit = queryInteger(raw) ?? DEFAULT_PULL_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
+  return limit;
+}
 
 export const PulledChange = t.Object(
   {

@@ -9,13 +9,12 @@ import { isTransactionConflict } from "../db/errors";
 import type { Database, Tx } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
-import { DomainError, forbidden, invalid, unauthenticated } from "../errors";
-import { queryInteger } from "../wire/query";
+import { DomainError, forbidden, unauthenticated } from "../errors";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
-import { decodeCursor, encodeCursor, horizonOf, type Cursor } from "./cursor";
+import { cursorProblem, decodeCursor, encodeCursor, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
-import { DEFAULT_PULL_LIMIT, MAX_PULL_LIMIT, MAX_PUSH_CHANGES, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
+import { MAX_PUSH_CHANGES, pullLimit, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
 import { pullResponseChunks, readPullPage } from "./pull";
 import { PushBatch } from "./push";
 
@@ -39,6 +38,13 @@ export type PullInput = Omit<PullQuery, "limit"> & { limit?: string | number };
 function settled<T>(p: Promise<T>): Promise<T> {
   p.catch(() => {});
   return p;
+}
+
+/** A pull's page as answered: the changes' JSON texts, the next cursor and whether more follow. */
+interface PullAnswer {
+  changes: Uint8Array[];
+  cursor: string;
+  hasMore: boolean;
 }
 
 /** Whole-batch attempts when Postgres aborts the transaction (deadlock, serialization failure). */
@@ -106,50 +112,49 @@ export class SyncService {
     return pullResponseChunks(page.changes, page.cursor, page.hasMore);
   }
 
-  private async pullPage(caller: SyncCaller, input: PullInput): Promise<{ changes: Uint8Array[]; cursor: string; hasMore: boolean }> {
+  /** {@link pullBody}'s page, logged (a sync_log row, whatever the outcome). */
+  private async pullPage(caller: SyncCaller, input: PullInput): Promise<PullAnswer> {
     const t0 = performance.now();
-    let deviceId: string | null = null;
-    let delivered = 0;
+    const served: { deviceId: string | null; delivered: number } = { deviceId: null, delivered: 0 };
     let error: unknown = null;
     try {
-      const limit = queryInteger(input.limit) ?? DEFAULT_PULL_LIMIT;
-      if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) {
-        throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
-      }
+      const limit = pullLimit(input.limit);
       const decoded = input.cursor === undefined || input.cursor === "" ? undefined : decodeCursor(input.cursor, caller.orgId);
-      if (decoded === undefined) {
-        // A snapshot starts at the feed head, read first (the device check alongside: one round trip of latency).
-        const state = settled(readFeedState(this.deps.db, caller.orgId));
-        deviceId = await this.mustOwnDevice(caller, input.device_id);
-        const cursor: Cursor = { orgId: caller.orgId, pos: 0, snapshotAt: (await state).seq };
-        const page = await readPullPage(this.deps.db, cursor, deviceId, limit);
-        delivered = page.changes.length;
-        return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
-      }
-      // With a cursor, the device check and the page are read at once (one round trip of latency on
-      // Postgres; the page is dropped unread when the check fails), and the cursor is checked against
-      // the feed state read WITH or AFTER the page, never before it: a tombstone purge committing
-      // while the page is read then answers 410 instead of a page that silently lacks a purged tombstone.
-      const early = decoded === null ? null : settled(readPullPage(this.deps.db, decoded, input.device_id, limit));
-      deviceId = await this.mustOwnDevice(caller, input.device_id);
-      const page = early === null ? null : await early;
-      if (decoded === null || page === null) throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
-      // Ahead of the feed: the database went back in time (restored from a backup) after this cursor
-      // was handed out, and the device holds changes the database no longer has.
-      if (horizonOf(decoded) > page.state.seq) {
-        throw new DomainError("reset_required", "this cursor is ahead of the database (restored from a backup?): pull again without a cursor");
-      }
-      if (horizonOf(decoded) < page.state.purgedThrough) {
-        throw new DomainError("reset_required", "changes this cursor has not seen are no longer kept (deleted records purged, or the database restored from a backup): pull again without a cursor");
-      }
-      delivered = page.changes.length;
-      return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
+      const page = decoded === undefined ? await this.snapshotPage(caller, input.device_id, limit, served) : await this.sincePage(caller, input.device_id, decoded, limit, served);
+      served.delivered = page.changes.length;
+      return page;
     } catch (err) {
       error = err;
       throw err;
     } finally {
-      this.logBuffer.add(this.logEntry(caller, "pull", deviceId, t0, { changeCount: 0, counts: noCounts(), recordCount: delivered, error }));
+      this.logBuffer.add(this.logEntry(caller, "pull", served.deviceId, t0, { changeCount: 0, counts: noCounts(), recordCount: served.delivered, error }));
     }
+  }
+
+  /** The first page of a snapshot: it starts at the feed head, read first (the device check alongside: one round trip of latency). */
+  private async snapshotPage(caller: SyncCaller, rawDeviceId: string, limit: number, served: { deviceId: string | null }): Promise<PullAnswer> {
+    const state = settled(readFeedState(this.deps.db, caller.orgId));
+    const deviceId = (served.deviceId = await this.mustOwnDevice(caller, rawDeviceId));
+    const cursor: Cursor = { orgId: caller.orgId, pos: 0, snapshotAt: (await state).seq };
+    const page = await readPullPage(this.deps.db, cursor, deviceId, limit);
+    return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
+  }
+
+  /**
+   * The page after a cursor (`null`: one that did not decode). The device check and the page are
+   * read at once (one round trip of latency on Postgres; the page is dropped unread when the check
+   * fails), and the cursor is checked against the feed state read WITH or AFTER the page, never
+   * before it: a tombstone purge committing while the page is read then answers 410 instead of a
+   * page that silently lacks a purged tombstone.
+   */
+  private async sincePage(caller: SyncCaller, rawDeviceId: string, decoded: Cursor | null, limit: number, served: { deviceId: string | null }): Promise<PullAnswer> {
+    const early = decoded === null ? null : settled(readPullPage(this.deps.db, decoded, rawDeviceId, limit));
+    served.deviceId = await this.mustOwnDevice(caller, rawDeviceId);
+    const page = early === null ? null : await early;
+    if (decoded === null || page === null) throw new DomainError("invalid_cursor", "the cursor is not valid: pull without one");
+    const problem = cursorProblem(decoded, page.state);
+    if (problem !== null) throw new DomainError("reset_required", problem);
+    return { changes: page.changes, cursor: encodeCursor(page.next), hasMore: page.hasMore };
   }
 
   /** The sync log row of a request by `caller` that started at `t0` (`performance.now()`), ending now. */

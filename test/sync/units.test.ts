@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { canonicalJson, parseChange, payloadHash } from "../../src/sync/change";
 import { changedSinceConflict, resolutionPlan } from "../../src/sync/conflicts";
-import { decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
+import { cursorProblem, decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
 
 const ORG = "7d1f3e2a-0000-4000-8000-000000000001";
 
@@ -19,6 +19,19 @@ describe("cursor", () => {
   test("the horizon is the snapshot start while paging, the position after", () => {
     expect(horizonOf({ orgId: ORG, pos: 3, snapshotAt: 10 })).toBe(10);
     expect(horizonOf({ orgId: ORG, pos: 12 })).toBe(12);
+  });
+
+  test.each([
+    ["at the head", { pos: 10 }, { seq: 10, purgedThrough: 0 }, null],
+    ["behind the head, after the purge", { pos: 4 }, { seq: 10, purgedThrough: 4 }, null],
+    ["paging a snapshot that started after the purge", { pos: 2, snapshotAt: 6 }, { seq: 10, purgedThrough: 5 }, null],
+    ["ahead of the feed (a restored database)", { pos: 11 }, { seq: 10, purgedThrough: 0 }, "ahead of the database"],
+    ["a snapshot started ahead of the feed", { pos: 2, snapshotAt: 12 }, { seq: 10, purgedThrough: 0 }, "ahead of the database"],
+    ["behind the purge", { pos: 3 }, { seq: 10, purgedThrough: 4 }, "no longer kept"],
+  ] as const)("a cursor %s: %p against %p", (_name, c, state, problem) => {
+    const found = cursorProblem({ orgId: ORG, ...c }, state);
+    if (problem === null) expect(found).toBeNull();
+    else expect(found).toContain(problem);
   });
 
   const b64 = (s: string) => "c1." + Buffer.from(s).toString("base64url");
