@@ -70,6 +70,66 @@ async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValu
   return changed;
 }
 
+/** A row to overwrite if it still has `expected` as its `version`: its new `values` in column order, and its stored ones (`before`) when known. */
+export interface VersionedRow {
+  values: readonly SqlValue[];
+  expected: number;
+  /** The stored values: only the columns whose value changes are then written (null: all of them). */
+  before: readonly SqlValue[] | null;
+}
+
+/**
+ * Overwrites one row of `table` (columns `cols`, `id` among them) in organization `orgId` if its
+ * stored `version` is still `row.expected`: an atomic compare-and-set (`UPDATE … WHERE id AND org_id
+ * AND version`), writing only the columns whose value changes (SQLite then maintains only the
+ * indexes over those). False when another write got there first.
+ */
+export async function updateRowIfVersion(exec: Executor, table: string, orgId: string, cols: BulkColumns, row: VersionedRow): Promise<boolean> {
+  const set: string[] = [];
+  const params: SqlValue[] = [];
+  cols.names.forEach((c, i) => {
+    if (c === "id" || (row.before !== null && row.before[i] === row.values[i])) return;
+    set.push(`${c} = ?`);
+    params.push(row.values[i]);
+  });
+  if (set.length === 0) set.push("version = version"); // nothing differs (cannot happen: the version moves)
+  const id = row.values[cols.names.indexOf("id")];
+  const { changes } = await exec.run(`UPDATE ${table} SET ${set.join(", ")} WHERE id = ? AND org_id = ? AND version = ?`, [...params, id, orgId, row.expected]);
+  return changes === 1;
+}
+
+/**
+ * {@link updateRowIfVersion} of many rows, each against its own expected version; answers how many
+ * were updated. Postgres: ONE `UPDATE … FROM (rows)` statement, the rows in one parameter
+ * ({@link pgRowSource}), sending and setting only the columns some row changes, rows in id order
+ * (the order of the locks a batch takes). SQLite: one prepared statement per row (no round trips
+ * there, only each row's changed columns, and its planner joins a row source poorly).
+ */
+export async function updateRowsIfVersion(exec: Executor, table: string, orgId: string, cols: BulkColumns, rows: readonly VersionedRow[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const idIndex = cols.names.indexOf("id");
+  if (exec.dialect !== "postgres") {
+    let n = 0;
+    for (const row of rows) if (await updateRowIfVersion(exec, table, orgId, cols, row)) n++;
+    return n;
+  }
+  const idOf = (r: VersionedRow) => r.values[idIndex] as string;
+  const sorted = [...rows].sort((a, b) => (idOf(a) < idOf(b) ? -1 : idOf(a) > idOf(b) ? 1 : 0));
+  const changed = cols.names
+    .map((c, i) => ({ c, i }))
+    .filter(({ c, i }) => c !== "id" && sorted.some((r) => r.before === null || r.before[i] !== r.values[i]));
+  const names = ["expected", "id", ...changed.map((x) => x.c)];
+  const types: ColumnType[] = ["integer", "text", ...changed.map(({ i }) => cols.types[i]!)];
+  const values = sorted.map((r) => [r.expected, idOf(r), ...changed.map(({ i }) => r.values[i]!)]);
+  const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
+  const { changes } = await exec.run(
+    `UPDATE ${table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
+     WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
+    [...pgRowsParams(values), orgId],
+  );
+  return changes;
+}
+
 const pgSources = new Map<string, string>();
 
 /**

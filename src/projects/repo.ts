@@ -1,3 +1,4 @@
+import { sqlOf } from "../db/dialect";
 import type { Executor } from "../db/types";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
@@ -28,7 +29,7 @@ export class ProjectRepo extends RecordRepo<"project"> {
     const w = new Where().add("org_id = ?", this.orgId);
     if (!f.includeDeleted) w.add("deleted_at IS NULL");
     if (f.archived !== undefined) w.add("archived = ?", f.archived ? 1 : 0);
-    if (f.search) whereContains(w, this.exec.dialect, ["name", "description"], f.search);
+    if (f.search) whereContains(w, sqlOf(this.exec), ["name", "description"], f.search);
     return selectPage(this.exec, { columns: this.cols, from: "projects", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS) }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 }

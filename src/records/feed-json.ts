@@ -4,6 +4,7 @@
  * read as bytes — nothing is put together, parsed, looked up, decoded or serialized again on its
  * way to the device.
  */
+import { sqlOf } from "../db/dialect";
 import { rawBytes, rawNumber, rawText } from "../db/raw";
 import type { Executor, RawValue, SqlValue } from "../db/types";
 import { type FeedState, readFeedState } from "./feed";
@@ -65,9 +66,6 @@ export interface FeedRowsPage {
 
 const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, change";
 
-/** The change's JSON text as bytes: SQLite answers a BLOB as bytes (TEXT as a string); postgres.js reads every column raw here. */
-const CHANGE_BYTES: Record<Executor["dialect"], string> = { sqlite: "CAST(change AS BLOB)", postgres: "change" };
-
 /**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
  * statement's snapshot, and the rows still come straight from the index in position order (a join
@@ -86,7 +84,7 @@ function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOption
   const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${CHANGE_BYTES[exec.dialect]} AS change`;
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${sqlOf(exec).bytes("change")} AS change`;
     sql =
       `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;

@@ -3,7 +3,8 @@
  * literal search, `ordering` parsing. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
 import type { PageQuery } from "../db/page";
-import type { Executor, SqlValue } from "../db/types";
+import type { SqlDialect } from "../db/dialect";
+import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";
 import type { Orderings } from "../wire/ordering";
 
@@ -35,13 +36,11 @@ export class Where {
 
 /**
  * A case-insensitive search for `text`, literally (`%`, `_` and `\` included), anywhere in any of
- * `columns`, added to `w`. Both sides are folded by the database alike: on SQLite by `fold_case`
- * (src/db/sqlite.ts; SQLite's own `LOWER` changes ASCII letters only), on Postgres by `LOWER` (as
- * the database's locale says) with the Greek final sigma read as σ, as `fold_case` does.
+ * `columns`, added to `w`. Both sides are folded by the database alike ({@link SqlDialect.fold}).
  */
-export function whereContains(w: Where, dialect: Executor["dialect"], columns: readonly string[], text: string): Where {
+export function whereContains(w: Where, dialect: SqlDialect, columns: readonly string[], text: string): Where {
   const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-  const fold = (x: string) => (dialect === "sqlite" ? `fold_case(${x})` : /^[\x00-\x7f]*$/.test(text) ? `LOWER(${x})` : `translate(LOWER(${x}), 'ς', 'σ')`);
+  const fold = (x: string) => dialect.fold(x, text);
   return w.add(`(${columns.map((c) => `${fold(c)} LIKE ${fold("?")} ESCAPE '\\'`).join(" OR ")})`, ...columns.map(() => pattern));
 }
 

@@ -1,5 +1,6 @@
-import { type BulkColumns, type ColumnType, columns, insertRows, pgRowSource, pgRowsParams } from "../db/bulk";
-import type { Executor, SqlValue } from "../db/types";
+import { sqlOf } from "../db/dialect";
+import { type BulkColumns, type ColumnType, columns, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
+import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
 import { columnType, type EntityDef, entityDef } from "./entities";
@@ -10,8 +11,19 @@ const BATCH = 500;
 
 const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
 
-/** Per entity: `org_id` + the columns, typed (multi-row inserts). */
-const bulkColumns = new Map<EntityKind, BulkColumns>();
+const typed = new Map<string, BulkColumns>();
+
+/** An entity's columns, typed (compare-and-set writes). */
+const recordColumns = (kind: EntityKind): BulkColumns => memo(kind, () => entityDef(kind).columns.map((c) => [c, columnType(c)] as const));
+
+/** `org_id` and an entity's columns, typed (multi-row inserts). */
+const insertColumns = (kind: EntityKind): BulkColumns => memo(`insert:${kind}`, () => [["org_id", "text"], ...recordColumns(kind).names.map((c) => [c, columnType(c)] as const)]);
+
+function memo(key: string, spec: () => readonly (readonly [string, ColumnType])[]): BulkColumns {
+  let cols = typed.get(key);
+  if (!cols) typed.set(key, (cols = columns(spec())));
+  return cols;
+}
 
 /**
  * The storage of one entity kind within one organization. Every query is scoped by
@@ -67,7 +79,7 @@ export class RecordRepo<K extends EntityKind> {
 
   /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` maps them). */
   private async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
-    const lock = opts.forUpdate && this.exec.dialect === "postgres";
+    const lock = opts.forUpdate && sqlOf(this.exec).rowLocks;
     const unique = [...new Set(ids)].filter(isUuid);
     if (lock) unique.sort();
     const out: Record<string, unknown>[] = [];
@@ -94,69 +106,30 @@ export class RecordRepo<K extends EntityKind> {
   }
 
   /**
-   * Overwrites the record if its stored version is still `expectedVersion` (atomic compare-and-set:
-   * `UPDATE … WHERE id AND org_id AND version`); false when another write got there first.
-   * With `before` (the stored record), only the columns whose value changes are written: SQLite
-   * then maintains only the indexes over those columns. Use writeRecord, not this.
+   * Overwrites the record if its stored version is still `expectedVersion` (an atomic compare-and-set,
+   * {@link updateRowIfVersion}); false when another write got there first. With `before` (the stored
+   * record), only the columns whose value changes are written. Use writeRecord, not this.
    */
   async updateIfVersion(r: RecordOf[K], expectedVersion: number, before?: RecordOf[K]): Promise<boolean> {
-    const values = this.def.toRow(r);
-    const old = before ? this.def.toRow(before) : null;
-    const set: string[] = [];
-    const params: SqlValue[] = [];
-    this.def.columns.forEach((c, i) => {
-      if (c === "id" || (old !== null && old[i] === values[i])) return;
-      set.push(`${c} = ?`);
-      params.push(values[i]);
-    });
-    if (set.length === 0) set.push("version = version"); // nothing differs (cannot happen: the version moves)
-    const { changes } = await this.exec.run(`UPDATE ${this.def.table} SET ${set.join(", ")} WHERE id = ? AND org_id = ? AND version = ?`, [
-      ...params,
-      r.id,
-      this.orgId,
-      expectedVersion,
-    ]);
-    return changes === 1;
+    return updateRowIfVersion(this.exec, this.def.table, this.orgId, recordColumns(this.kind), this.versioned(r, expectedVersion, before));
   }
 
   /** Inserts new records (multi-row); answers how many were inserted (an id already taken is skipped). Use storeWrites, not this. */
   async insertMany(records: readonly RecordOf[K][]): Promise<number> {
-    let cols = bulkColumns.get(this.kind);
-    if (!cols) bulkColumns.set(this.kind, (cols = columns([["org_id", "text"], ...this.def.columns.map((c) => [c, columnType(c)] as const)])));
+    const cols = insertColumns(this.kind);
     // Sorted by id: concurrent batches inserting the same new ids take their index locks in one order.
     const rows = [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => [this.orgId, ...this.def.toRow(r)]);
     return insertRows(this.exec, this.def.table, cols, rows, "ON CONFLICT (id) DO NOTHING");
   }
 
-  /**
-   * Compare-and-set of many records at once (each against its own expected version); answers how
-   * many were updated. Postgres: one `UPDATE … FROM (rows)` statement, the rows in one parameter ({@link pgRowSource}); SQLite: one prepared statement per record (no round trips there, only the changed
-   * columns, and its planner joins a VALUES list poorly). Use storeWrites, not this.
-   */
+  /** Compare-and-set of many records at once, each against its own expected version ({@link updateRowsIfVersion}); answers how many were updated. Use storeWrites, not this. */
   async updateManyIfVersion(items: readonly { record: RecordOf[K]; expected: number; before?: RecordOf[K] }[]): Promise<number> {
-    if (this.exec.dialect !== "postgres") {
-      let n = 0;
-      for (const { record, expected, before } of items) if (await this.updateIfVersion(record, expected, before)) n++;
-      return n;
-    }
-    // Sorted by id: the same row order as the locks the batch took.
-    const sorted = [...items].sort((a, b) => (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
-    const rows = sorted.map(({ record, before }) => ({ after: this.def.toRow(record), before: before ? this.def.toRow(before) : null }));
-    // Only the columns some record of the batch changes are sent and set (an edit of a title does not ship every description).
-    const changed = this.def.columns
-      .map((c, i) => ({ c, i }))
-      .filter(({ c, i }) => c !== "id" && rows.some((r) => r.before === null || r.before[i] !== r.after[i]));
-    const idIndex = this.def.columns.indexOf("id");
-    const names = ["expected", "id", ...changed.map((x) => x.c)];
-    const types: ColumnType[] = names.map((c) => (c === "expected" || columnType(c) === "integer" ? "integer" : "text"));
-    const values = sorted.map((item, k) => [item.expected, rows[k].after[idIndex], ...changed.map(({ i }) => rows[k].after[i])]);
-    const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
-    const { changes } = await this.exec.run(
-      `UPDATE ${this.def.table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
-       WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
-      [...pgRowsParams(values), this.orgId],
-    );
-    return changes;
+    const rows = items.map(({ record, expected, before }) => this.versioned(record, expected, before));
+    return updateRowsIfVersion(this.exec, this.def.table, this.orgId, recordColumns(this.kind), rows);
+  }
+
+  private versioned(r: RecordOf[K], expected: number, before?: RecordOf[K]): VersionedRow {
+    return { values: this.def.toRow(r), expected, before: before ? this.def.toRow(before) : null };
   }
 }
 

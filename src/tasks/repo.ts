@@ -1,3 +1,4 @@
+import { sqlOf } from "../db/dialect";
 import type { Executor } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult, selectPage } from "../db/page";
 import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
@@ -52,7 +53,7 @@ export class TaskRepo extends RecordRepo<"task"> {
       if (f.dueBefore.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.dueBefore.slice(0, 10));
     }
     if (f.dueAfter !== undefined) w.add("due_date > ?", f.dueAfter);
-    if (f.search) whereContains(w, this.exec.dialect, ["title", "description"], f.search);
+    if (f.search) whereContains(w, sqlOf(this.exec), ["title", "description"], f.search);
     const order = orderBy(f.ordering, ORDER_COLUMNS);
     if (f.search) return this.filterFirst(w, order, page);
     return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: order }, page, (r: Record<string, unknown>) => this.def.fromRow(r));

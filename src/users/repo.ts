@@ -1,3 +1,4 @@
+import { sqlOf } from "../db/dialect";
 import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { notFound } from "../errors";
@@ -75,7 +76,7 @@ export class UserRepo<E extends Executor = Executor> {
    * taken first, two of them can wait for each other's tokens (a deadlock).
    */
   async lockForTokens(this: UserRepo<Tx>, id: string): Promise<void> {
-    if (this.exec.dialect !== "postgres") return;
+    if (!sqlOf(this.exec).rowLocks) return;
     await this.exec.get("SELECT id FROM users WHERE id = ? AND org_id = ? FOR NO KEY UPDATE", [id, this.orgId]);
   }
 

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunks, columns, deleteRows, insertRows, SQLITE_MAX_PARAMS } from "../../src/db/bulk";
+import { chunks, columns, deleteRows, insertRows, SQLITE_MAX_PARAMS, updateRowIfVersion, updateRowsIfVersion } from "../../src/db/bulk";
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
 import type { SqlValue } from "../../src/db/types";
@@ -92,6 +92,32 @@ forEachDialect("multi-row statements", ({ db }) => {
     const left = await db().all<{ version: number }>("SELECT version FROM history WHERE org_id = ? ORDER BY version", ["org-del"]);
     expect(left.map((r) => Number(r.version))).toEqual(input.filter((_, i) => i % 10 >= 7).map((r) => r[4] as number));
     expect(await deleteRows(db(), "history", key, [])).toBe(0);
+  });
+
+  test("compare-and-set: each row is overwritten only while its version is the expected one, in its organization; unchanged columns are kept", async () => {
+    await db().exec("CREATE TABLE IF NOT EXISTS cas_rows (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, version INTEGER NOT NULL, a TEXT, b INTEGER)");
+    const cas = columns([["id", "text"], ["version", "integer"], ["a", "text"], ["b", "integer"]]);
+    const ids = Array.from({ length: 4 }, () => crypto.randomUUID());
+    await insertRows(db(), "cas_rows", columns([["org_id", "text"], ...cas.names.map((n, i) => [n, cas.types[i]!] as const)]), [
+      ["org-cas", ids[0]!, 1, "a0", 0],
+      ["org-cas", ids[1]!, 1, "a1", 1],
+      ["org-cas", ids[2]!, 3, "a2", 2],
+      ["org-other", ids[3]!, 1, "a3", 3],
+    ]);
+    const updated = await updateRowsIfVersion(db(), "cas_rows", "org-cas", cas, [
+      { values: [ids[1]!, 2, "a1", 11], expected: 1, before: [ids[1]!, 1, "a1", 1] }, // only b and version change
+      { values: [ids[0]!, 2, "A0", 0], expected: 1, before: null },
+      { values: [ids[2]!, 3, "lost", 22], expected: 2, before: null }, // stale: stored at version 3
+      { values: [ids[3]!, 2, "theirs", 33], expected: 1, before: null }, // another organization's
+    ]);
+    expect(updated).toBe(2);
+    const rowsNow = await db().all<{ id: string; version: number; a: string; b: number }>("SELECT id, version, a, b FROM cas_rows");
+    const byId = new Map(rowsNow.map((r) => [r.id, [Number(r.version), r.a, Number(r.b)]]));
+    expect(ids.map((id) => byId.get(id))).toEqual([[2, "A0", 0], [2, "a1", 11], [3, "a2", 2], [1, "a3", 3]]);
+    expect(await updateRowIfVersion(db(), "cas_rows", "org-cas", cas, { values: [ids[0]!, 3, "again", 0], expected: 2, before: null })).toBe(true);
+    expect(await updateRowIfVersion(db(), "cas_rows", "org-cas", cas, { values: [ids[0]!, 3, "late", 0], expected: 2, before: null })).toBe(false);
+    expect(await updateRowsIfVersion(db(), "cas_rows", "org-cas", cas, [])).toBe(0);
+    expect((await db().get<{ a: string }>("SELECT a FROM cas_rows WHERE id = ?", [ids[0]!]))!.a).toBe("again");
   });
 
   test("inside a transaction the rows roll back with it", async () => {
