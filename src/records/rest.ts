@@ -1,11 +1,13 @@
 /**
  * The REST side of the write core, shared by the projects, tasks and comments services:
  * preconditions (If-Match → 412, body `version` → 409, both with `details.current`), no-op
- * detection and the retry of a lost compare-and-set when the client asked for no lock.
+ * detection and the retry of a lost compare-and-set when the client asked for no lock. Each write
+ * checks its writer again in its transaction, as a push does (`mustStillWrite`: 401 once the
+ * account is deactivated).
  */
+import { mustStillWrite } from "../auth/writer";
 import type { Tx } from "../db/types";
-import { DomainError, unauthenticated } from "../errors";
-import { UserRepo } from "../users/repo";
+import { DomainError } from "../errors";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
 import { changedFields, keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
@@ -43,18 +45,9 @@ function checkPrecondition(current: { version: number } & object, p: Preconditio
     throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, { etag: etagOf(current) });
 }
 
-/**
- * 401 when the actor's account was deactivated after the request was authenticated: checked again
- * inside the write's transaction (as a push does), so that no write of theirs lands after the
- * deactivation committed.
- */
-async function mustStillAct(tx: Tx, actor: Actor): Promise<void> {
-  if (!(await new UserRepo(tx, actor.orgId).activeForWrite(actor.userId))) throw unauthenticated("the account is not active");
-}
-
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */
 export async function restCreate<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, data: Record<string, unknown>, id?: string, now?: Date): Promise<RecordOf[K]> {
-  await mustStillAct(tx, actor);
+  await mustStillWrite(tx, actor);
   return writeRecord(tx, { entity: kind, orgId: actor.orgId, before: null, data, id, action: "created", userId: actor.userId, deviceId: null, now });
 }
 
@@ -73,7 +66,7 @@ export async function restUpdate<K extends EntityKind>(
   pre: Precondition,
   now?: Date,
 ): Promise<RecordOf[K]> {
-  await mustStillAct(tx, actor);
+  await mustStillWrite(tx, actor);
   return withRetry(tx, kind, actor, id, pre, async (before) => {
     if (changedFields(kind, before, data).length === 0) return before;
     return writeRecord(tx, { entity: kind, orgId: actor.orgId, before, data, action: "updated", userId: actor.userId, deviceId: null, now });
@@ -82,7 +75,7 @@ export async function restUpdate<K extends EntityKind>(
 
 /** Soft-deletes the live record `id` for a REST caller (tombstone: deleted_at, deleted_by, new clock; feed op delete). */
 export async function restDelete<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, id: string, pre: Precondition, now?: Date): Promise<RecordOf[K]> {
-  await mustStillAct(tx, actor);
+  await mustStillWrite(tx, actor);
   return withRetry(tx, kind, actor, id, pre, (before) =>
     writeRecord(tx, { entity: kind, orgId: actor.orgId, before, action: "deleted", userId: actor.userId, deviceId: null, now }),
   );

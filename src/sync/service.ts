@@ -5,11 +5,12 @@
  * the others are buffered — `flushLog`/`close` write them out).
  */
 import type { AuthContext } from "../auth/model";
+import { mustStillWrite } from "../auth/writer";
 import { isTransactionConflict } from "../db/errors";
-import type { Database, Tx } from "../db/types";
+import type { Database } from "../db/types";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
-import { DomainError, forbidden, unauthenticated } from "../errors";
+import { DomainError, forbidden } from "../errors";
 import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { cursorProblem, decodeCursor, encodeCursor, type Cursor } from "./cursor";
@@ -85,7 +86,8 @@ export class SyncService {
       const ctx = { orgId: caller.orgId, userId: caller.userId, deviceId, admin: caller.role === "admin", now: this.deps.clock.now() };
       const results = await this.retrying(() =>
         this.deps.db.transaction(async (tx) => {
-          await this.mustStillWrite(tx, caller, ctx.deviceId);
+          // Again where it commits: a revocation or deactivation since the checks above stops it (403, 401).
+          await mustStillWrite(tx, ctx);
           const batch = new PushBatch(tx, ctx);
           const r = await batch.run(input.changes);
           const counts = noCounts();
@@ -177,18 +179,6 @@ export class SyncService {
     if (device.revokedAt !== null) throw forbidden("this device is revoked");
     await devices.touchLastSeen(device, this.deps.clock.now());
     return device.id;
-  }
-
-  /**
-   * {@link mustOwnDevice} and the account check of `authenticate` again, inside the push's
-   * transaction: a revocation or deactivation committing after those checks (concurrent requests
-   * share one SQLite commit group; on Postgres it may commit at any moment) must not let the
-   * device's changes in after it.
-   */
-  private async mustStillWrite(tx: Tx, caller: SyncCaller, deviceId: string): Promise<void> {
-    const device = await new DeviceRepo(tx, caller.orgId).findForWrite(deviceId, caller.userId);
-    if (device?.userId !== caller.userId || device.revoked) throw forbidden("this device is revoked");
-    if (!device.userActive) throw unauthenticated("the account is not active");
   }
 
   /** Runs `fn` again (whole) when Postgres aborted its transaction for a deadlock or a serialization failure. */
