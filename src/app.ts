@@ -5,10 +5,10 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { EMPTY_BODY, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
+import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
 import { errorHandler } from "./http/errors";
-import type { RegisteredRoute } from "./http/methods";
+import { type RegisteredRoute, routeOf } from "./http/methods";
 import type { HttpConfig } from "./http/public-url";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import type { Logger } from "./log/logger";
@@ -34,8 +34,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > MAX_BODY_BYTES) throw payloadTooLarge();
+      if (isOversized(request)) throw payloadTooLarge();
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
     })
     // Strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional (before authentication).
@@ -61,10 +60,13 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       const t0 = started.get(request);
       const status = typeof set.status === "number" ? set.status : 200;
       const elapsedMs = t0 === undefined ? null : performance.now() - t0;
-      s.metrics.http.observe(request.method, ctx.route || "unmatched", status, (elapsedMs ?? 0) / 1000);
+      const path = new URL(request.url).pathname;
+      // A request refused before routing (413, 400) is counted under the route it was sent to.
+      const route = ctx.route || routeOf(app.routes, request.method, path) || "unmatched";
+      s.metrics.http.observe(request.method, route, status, (elapsedMs ?? 0) / 1000);
       log.info("request", {
         method: request.method,
-        path: new URL(request.url).pathname,
+        path,
         status,
         duration_ms: elapsedMs === null ? null : Math.round(elapsedMs * 100) / 100,
         user_id: auth?.userId ?? null,

@@ -1,7 +1,8 @@
 import type { Server } from "bun";
 import type { App } from "./app";
-import { MAX_BODY_BYTES, payloadTooLarge } from "./http/body";
-import { answer, errorResponse } from "./http/errors";
+import { markOversized, MAX_BODY_BYTES } from "./http/body";
+import { answer } from "./http/errors";
+import { routable, standingFor } from "./http/origin";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -42,9 +43,8 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     development: false,
     idleTimeout: 30,
     maxRequestBodySize: TRANSPORT_BODY_LIMIT,
-    fetch: async (request) => {
-      const limited = await limitUndeclaredBody(request);
-      const response = limited instanceof Response ? limited : await app.fetch(limited);
+    fetch: async (request, self) => {
+      const response = await app.fetch(routable(await limitUndeclaredBody(request, self), self));
       return draining ? closingConnection(response) : response;
     },
     error: () => answer("internal", "internal server error"),
@@ -65,19 +65,20 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
 }
 
 /**
- * A body sent without `Content-Length` (chunked) is read here up to the limit, so that an
- * oversized one answers 413 with the contract's body like a declared one does.
+ * A body sent without `Content-Length` (chunked) is read here up to the limit: the app gets it
+ * whole, or, when it is over the limit, a copy without it marked oversized, which the app refuses
+ * (413 with the contract's body, logged and counted) as it refuses a declared size over the limit.
  */
-async function limitUndeclaredBody(request: Request): Promise<Request | Response> {
+async function limitUndeclaredBody(request: Request, server: Server<undefined>): Promise<Request> {
   if (!request.body || request.headers.has("content-length")) return request;
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) return errorResponse(payloadTooLarge());
+    if (size > MAX_BODY_BYTES) return standingFor(markOversized(new Request(request.url, { method: request.method, headers: request.headers })), request, server);
     chunks.push(chunk);
   }
-  return new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) });
+  return standingFor(new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) }), request, server);
 }
 
 /** `response` with `Connection: close` (a copy when its headers cannot be changed). */

@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { clientAddress } from "../wire/client-address";
+import { originOf } from "../http/origin";
 import type { HttpConfig } from "../http/public-url";
 import type { Services } from "../services";
 import { toUserView } from "../users/model";
@@ -23,7 +24,7 @@ export const authRoutes = (s: Services, http: HttpConfig) =>
     .post(
       "/api/auth/login",
       async ({ body, request, server }) => {
-        const address = clientAddress(server?.requestIP(request)?.address ?? null, request.headers.get("x-forwarded-for"), http.trustedProxies);
+        const address = clientAddress(originOf(request, server).peer, request.headers.get("x-forwarded-for"), http.trustedProxies);
         return toTokenResponse(await s.auth.login(body, address));
       },
       { body: LoginBody, response: { 200: TokenResponse }, detail: detail("Log in with email and password") },

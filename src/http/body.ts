@@ -3,6 +3,19 @@ import { DomainError, invalid } from "../errors";
 /** Request bodies above this answer 413 (declared by Content-Length: src/app.ts; chunked: src/server.ts). */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
+const oversized = new WeakSet<Request>();
+
+/** `request` (a copy without the body) marked as having had a body over {@link MAX_BODY_BYTES}: the app answers it 413. */
+export function markOversized(request: Request): Request {
+  oversized.add(request);
+  return request;
+}
+
+/** Whether the request's body is over {@link MAX_BODY_BYTES}: declared so, or read and found so ({@link markOversized}). */
+export function isOversized(request: Request): boolean {
+  return oversized.has(request) || Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
+}
+
 /** The 413 `payload_too_large` of a body over {@link MAX_BODY_BYTES}. */
 export const payloadTooLarge = () =>
   new DomainError("payload_too_large", `the request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`);

@@ -41,6 +41,16 @@ export function allowedMethods(routes: readonly RegisteredRoute[], pathname: str
   return [...allowed].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
+/**
+ * The path pattern of the route that takes `method` at `pathname` (HEAD as GET), or null: for
+ * requests refused before routing (413, 400), whose route the router never looked up.
+ */
+export function routeOf(routes: readonly RegisteredRoute[], method: string, pathname: string): string | null {
+  const wanted = method.toUpperCase() === "HEAD" ? "GET" : method.toUpperCase();
+  const path = segments(pathname);
+  return routes.find((r) => r.method.toUpperCase() === wanted && matches(segments(r.path), path))?.path ?? null;
+}
+
 /** 405 `method_not_allowed`: `details.allow` and the `Allow` header list the methods the path takes. */
 export const methodNotAllowed = (method: string, allowed: readonly string[]): DomainError =>
   new DomainError("method_not_allowed", `${method} is not allowed here; this path takes ${allowed.join(", ")}`, { allow: [...allowed] }, { allow: allowed.join(", ") });

@@ -8,6 +8,7 @@
 import { Elysia } from "elysia";
 import type { Config } from "../config";
 import { isTrustedPeer } from "../wire/client-address";
+import { originOf } from "./origin";
 
 /** `url` as the client addressed it (see the module comment). */
 export function publicUrl(url: string, headers: Headers, peer: string | null, trusted: ReadonlySet<string>): string {
@@ -33,5 +34,8 @@ export type HttpConfig = Pick<Config, "trustedProxies">;
 /** Gives handlers `publicUrl()`: the request's URL as the client addressed it (worked out only by the lists that call it). */
 export const publicUrlOf = (config: HttpConfig) =>
   new Elysia().derive({ as: "scoped" }, ({ request, server }) => ({
-    publicUrl: () => publicUrl(request.url, request.headers, server?.requestIP(request)?.address ?? null, config.trustedProxies),
+    publicUrl: () => {
+      const origin = originOf(request, server);
+      return publicUrl(origin.url, request.headers, origin.peer, config.trustedProxies);
+    },
   }));

@@ -1,7 +1,7 @@
 import type { Config } from "../../src/config";
 import type { Database } from "../../src/db/types";
 import type { JobsOptions } from "../../src/jobs/types";
-import { createLogger, silentLogger, type Logger } from "../../src/log/logger";
+import { silentLogger, type Logger } from "../../src/log/logger";
 import { createServices } from "../../src/services";
 import { ManualClock } from "../support/clock";
 import { testConfig } from "../support/app";
@@ -13,8 +13,4 @@ export function jobServices(db: Database, opts: { config?: Partial<Config>; jobs
   return { services, clock };
 }
 
-/** A logger that keeps its JSON lines in memory, parsed. */
-export function memoryLogger(): { log: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { log: createLogger({ level: "debug", console: (l) => lines.push(JSON.parse(l)) }), lines };
-}
+export { memoryLogger } from "../support/log";
