@@ -7,6 +7,12 @@ import { buildProgram } from "./program";
 /** Exit statuses: 0 success, 1 failure (one line on stderr), 2 bad usage. */
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
+// Output nobody reads any more (`taskmgr users list | true`): one line and status 1, never a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  process.stderr.write(`error: ${err.code === "EPIPE" ? "the output was closed before it was all written (broken pipe)" : describeFailure(err)}\n`);
+  process.exit(EXIT.failure);
+});
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
