@@ -23,7 +23,7 @@ export const isUuid = (s: unknown): s is string => typeof s === "string" && UUID
 const isIdField = (key: string): boolean => key === "id" || key.endsWith("_id");
 
 /** `value` in lower case when it is a UUID, as it is. */
-export const lowerId = <T>(value: T): T => (isUuid(value) ? (value.toLowerCase() as T) : value);
+const lowerId = <T>(value: T): T => (isUuid(value) ? (value.toLowerCase() as T) : value);
 
 /** Lower-cases, in place, the ids of an object of parameters (`params` or `query`). */
 export function lowerParamIds(params: Record<string, unknown> | undefined): void {

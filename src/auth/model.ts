@@ -1,4 +1,5 @@
 import { t, type Static } from "elysia";
+import { Nullable, Uuid } from "../wire/schema";
 import { Text } from "../wire/text";
 import { type Role, UserView } from "../users/model";
 
@@ -16,7 +17,7 @@ export const LoginBody = t.Object(
   {
     email: Text({ minLength: 1, maxLength: 320 }),
     password: Text({ minLength: 1, maxLength: 1024 }),
-    device_id: t.Optional(t.Union([t.String({ format: "uuid" }), t.Null()])),
+    device_id: t.Optional(Nullable(Uuid)),
   },
   { additionalProperties: false, title: "Login" },
 );

@@ -10,11 +10,11 @@ import { DeviceRepo } from "../devices/repo";
 import { forbidden, unauthenticated } from "../errors";
 import { UserRepo } from "../users/repo";
 
-/** Who writes: a user of an organization, through one of their devices (a push) or none (REST). */
+/** Who writes: a user of an organization, through one of their devices (a push) or none (REST, whatever device its token names). */
 export interface Writer {
   orgId: string;
   userId: string;
-  deviceId?: string | null;
+  deviceId: string | null;
 }
 
 /** 403 `forbidden` when the writer's device is revoked (or not theirs), 401 when their account is no longer active. */

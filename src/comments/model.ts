@@ -1,8 +1,9 @@
 import { t, type Static } from "elysia";
+import { Uuid } from "../wire/schema";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { OrderingQuery, orderings } from "../wire/ordering";
-import { Comment, CommentFieldProps, Uuid, VersionLock } from "../records/model";
+import { Comment, CommentFieldProps, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";
 

@@ -93,7 +93,7 @@ export async function updateRowIfVersion(exec: Executor, table: string, orgId: s
     params.push(row.values[i]);
   });
   if (set.length === 0) set.push("version = version"); // nothing differs (cannot happen: the version moves)
-  const id = row.values[cols.names.indexOf("id")];
+  const id = row.values[idColumn(cols)];
   const { changes } = await exec.run(`UPDATE ${table} SET ${set.join(", ")} WHERE id = ? AND org_id = ? AND version = ?`, [...params, id, orgId, row.expected]);
   return changes === 1;
 }
@@ -107,7 +107,7 @@ export async function updateRowIfVersion(exec: Executor, table: string, orgId: s
  */
 export async function updateRowsIfVersion(exec: Executor, table: string, orgId: string, cols: BulkColumns, rows: readonly VersionedRow[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const idIndex = cols.names.indexOf("id");
+  const idIndex = idColumn(cols);
   if (exec.dialect !== "postgres") {
     let n = 0;
     for (const row of rows) if (await updateRowIfVersion(exec, table, orgId, cols, row)) n++;
@@ -119,8 +119,8 @@ export async function updateRowsIfVersion(exec: Executor, table: string, orgId: 
     .map((c, i) => ({ c, i }))
     .filter(({ c, i }) => c !== "id" && sorted.some((r) => r.before === null || r.before[i] !== r.values[i]));
   const names = ["expected", "id", ...changed.map((x) => x.c)];
-  const types: ColumnType[] = ["integer", "text", ...changed.map(({ i }) => cols.types[i]!)];
-  const values = sorted.map((r) => [r.expected, idOf(r), ...changed.map(({ i }) => r.values[i]!)]);
+  const types: ColumnType[] = ["integer", "text", ...changed.map(({ i }) => cols.types[i] as ColumnType)];
+  const values = sorted.map((r): SqlValue[] => [r.expected, idOf(r), ...changed.map(({ i }) => r.values[i] as SqlValue)]);
   const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
   const { changes } = await exec.run(
     `UPDATE ${table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
@@ -128,6 +128,13 @@ export async function updateRowsIfVersion(exec: Executor, table: string, orgId: 
     [...pgRowsParams(values), orgId],
   );
   return changes;
+}
+
+/** The position of the `id` column, which a compare-and-set needs. */
+function idColumn(cols: BulkColumns): number {
+  const i = cols.names.indexOf("id");
+  if (i < 0) throw new Error("a compare-and-set needs an id column");
+  return i;
 }
 
 const pgSources = new Map<string, string>();

@@ -13,7 +13,7 @@ export interface PageResult<T> {
 }
 
 /** The parts of a list's `SELECT {columns} FROM {from} {where} {orderBy}` (`where` with `?` placeholders for `params`). */
-export interface PageQuery {
+export interface PageSelect {
   columns: string;
   from: string;
   where: string;
@@ -22,7 +22,7 @@ export interface PageQuery {
 }
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
-export async function selectPage<R, T>(exec: Executor, q: PageQuery, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
+export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
   const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${q.orderBy} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
   return { count: Number(n?.n ?? 0), results: rows.map(map) };

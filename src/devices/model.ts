@@ -1,5 +1,6 @@
 import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
+import { Uuid } from "../wire/schema";
 import { MAX_NAME, Text } from "../wire/text";
 
 /** A device on the wire; its `id` is the key the device uses in vector clocks. */
@@ -21,7 +22,7 @@ export const DevicePage = Paginated(DeviceView, "DevicePage");
 
 export const CreateDeviceBody = t.Object(
   {
-    id: t.Optional(t.String({ format: "uuid" })),
+    id: t.Optional(Uuid),
     name: Text({ minLength: 1, maxLength: MAX_NAME, nonBlank: true }),
     platform: t.Optional(t.Union([Text({ maxLength: 100 }), t.Null()])),
   },

@@ -20,7 +20,7 @@ export const ErrorBody = t.Object(
 );
 
 /** The contract's error body. */
-export function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+function errorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
   return { error: { code, message, details } };
 }
 

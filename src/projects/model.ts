@@ -1,9 +1,10 @@
 import { t, type Static } from "elysia";
+import { Uuid } from "../wire/schema";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
 import { OrderingQuery, orderings } from "../wire/ordering";
-import { LockBody, optionalProps, Project, ProjectFieldProps, Uuid, VersionLock } from "../records/model";
+import { LockBody, optionalProps, Project, ProjectFieldProps, VersionLock } from "../records/model";
 
 export { Project } from "../records/model";
 

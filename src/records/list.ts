@@ -2,7 +2,7 @@
  * Helpers of the record lists (projects, tasks, comments): WHERE building, case-insensitive
  * literal search, `ordering` parsing. (Pages: src/db/page.ts; query parameters and envelope: src/wire/pagination.ts.)
  */
-import type { PageQuery } from "../db/page";
+import type { PageSelect } from "../db/page";
 import type { SqlDialect } from "../db/dialect";
 import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";
@@ -28,8 +28,8 @@ export class Where {
     return this.parts.length ? `WHERE ${this.parts.join(" AND ")}` : "";
   }
 
-  /** The `where` and `params` of a {@link PageQuery}. */
-  get query(): Pick<PageQuery, "where" | "params"> {
+  /** The `where` and `params` of a {@link PageSelect}. */
+  get query(): Pick<PageSelect, "where" | "params"> {
     return { where: this.sql, params: this.params };
   }
 }

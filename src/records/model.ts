@@ -10,12 +10,9 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
-import { UUID_PATTERN } from "../ids";
-import { Nullable, OneOf } from "../wire/schema";
+import { Nullable, OneOf, Uuid } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
-/** A UUID (either letter case; ids are lower-cased before validation, src/ids.ts). */
-export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 
 /** `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM). The write core also checks it is a real date. */
 export const DUE_DATE_PATTERN =

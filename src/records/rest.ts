@@ -47,7 +47,7 @@ function checkPrecondition(current: { version: number } & object, p: Preconditio
 
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */
 export async function restCreate<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, data: Record<string, unknown>, id?: string, now?: Date): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, actor);
+  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
   return writeRecord(tx, { entity: kind, orgId: actor.orgId, before: null, data, id, action: "created", userId: actor.userId, deviceId: null, now });
 }
 
@@ -66,7 +66,7 @@ export async function restUpdate<K extends EntityKind>(
   pre: Precondition,
   now?: Date,
 ): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, actor);
+  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
   return withRetry(tx, kind, actor, id, pre, async (before) => {
     if (changedFields(kind, before, data).length === 0) return before;
     return writeRecord(tx, { entity: kind, orgId: actor.orgId, before, data, action: "updated", userId: actor.userId, deviceId: null, now });
@@ -75,7 +75,7 @@ export async function restUpdate<K extends EntityKind>(
 
 /** Soft-deletes the live record `id` for a REST caller (tombstone: deleted_at, deleted_by, new clock; feed op delete). */
 export async function restDelete<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, id: string, pre: Precondition, now?: Date): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, actor);
+  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
   return withRetry(tx, kind, actor, id, pre, (before) =>
     writeRecord(tx, { entity: kind, orgId: actor.orgId, before, action: "deleted", userId: actor.userId, deviceId: null, now }),
   );

@@ -11,7 +11,8 @@ import { invalid } from "../errors";
 import { CheckedLater } from "../wire/checked-later";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query, QueryInteger, queryInteger } from "../wire/query";
-import { Nullable, OneOf } from "../wire/schema";
+import { UUID_PATTERN } from "../ids";
+import { Nullable, OneOf, Uuid } from "../wire/schema";
 import {
   CommentChanges,
   CommentConflictSide,
@@ -26,8 +27,8 @@ import {
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
 export const MAX_PUSH_CHANGES = 1000;
 /** `limit` of a pull: default and maximum. */
-export const DEFAULT_PULL_LIMIT = 500;
-export const MAX_PULL_LIMIT = 5000;
+const DEFAULT_PULL_LIMIT = 500;
+const MAX_PULL_LIMIT = 5000;
 
 /** What a pushed change asks for. */
 export const CHANGE_OPS = ["create", "update", "delete"] as const;
@@ -39,19 +40,19 @@ export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 /** One pushed change as the contract describes it: for the document only (src/sync/change.ts checks it). */
 const PushedChange = t.Object(
   {
-    change_id: t.String({ format: "uuid", description: "chosen by the client, unique per device" }),
+    change_id: t.String({ pattern: UUID_PATTERN, description: "a UUID chosen by the client, unique per device" }),
     entity: OneOf(ENTITY_KINDS),
-    entity_id: t.String({ format: "uuid" }),
+    entity_id: Uuid,
     op: OneOf(CHANGE_OPS),
     data: t.Optional(
-      t.Union([TaskChanges, ProjectChanges, CommentChanges], {
-        description: "the fields of `entity` the device changed (all fields for create; absent or {} for delete)",
+      t.Union([TaskChanges, ProjectChanges, CommentChanges, t.Null()], {
+        description: "the fields of `entity` the device changed: an object, required for create (all fields) and update; absent, null or {} for delete",
       }),
     ),
     base_version: t.Optional(Type.Integer({ minimum: 1, description: "the server version the edit started from (absent for create)" })),
     vector_clock: VectorClockSchema,
   },
-  { title: "PushChange" },
+  { additionalProperties: false, title: "PushChange" },
 );
 
 /** `POST /api/sync/push`. `changes` is checked change by change by the service, not here. */

@@ -133,7 +133,10 @@ export class SyncService {
     }
   }
 
-  /** The first page of a snapshot: it starts at the feed head, read first (the device check alongside: one round trip of latency). */
+  /**
+   * The first page of a snapshot: it starts at the feed head, read first (the device check alongside:
+   * one round trip of latency). `served.deviceId` is set once the device is checked (for the log row).
+   */
   private async snapshotPage(caller: SyncCaller, rawDeviceId: string, limit: number, served: { deviceId: string | null }): Promise<PullAnswer> {
     const state = settled(readFeedState(this.deps.db, caller.orgId));
     const deviceId = (served.deviceId = await this.mustOwnDevice(caller, rawDeviceId));
@@ -147,7 +150,8 @@ export class SyncService {
    * read at once (one round trip of latency on Postgres; the page is dropped unread when the check
    * fails), and the cursor is checked against the feed state read WITH or AFTER the page, never
    * before it: a tombstone purge committing while the page is read then answers 410 instead of a
-   * page that silently lacks a purged tombstone.
+   * page that silently lacks a purged tombstone. `served.deviceId` is set once the device is checked
+   * (for the log row, whatever comes after).
    */
   private async sincePage(caller: SyncCaller, rawDeviceId: string, decoded: Cursor | null, limit: number, served: { deviceId: string | null }): Promise<PullAnswer> {
     const early = decoded === null ? null : settled(readPullPage(this.deps.db, decoded, rawDeviceId, limit));

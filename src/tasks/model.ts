@@ -1,11 +1,12 @@
 import { t, type Static } from "elysia";
+import { Uuid } from "../wire/schema";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { Text } from "../wire/text";
 import { OrderingQuery, orderings } from "../wire/ordering";
 import { UUID_PATTERN } from "../ids";
 import { REASON } from "../wire/reasons";
-import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, Uuid, VersionLock } from "../records/model";
+import { DueDate, optionalProps, Task, TASK_PRIORITIES, TASK_STATUSES, TaskFieldProps, TaskHistoryEntry, VersionLock } from "../records/model";
 
 export { Task, TaskHistoryEntry } from "../records/model";
 

@@ -1,5 +1,9 @@
 /** Schema helpers shared by every feature's wire models (`t` schemas). */
 import { t, type TSchema } from "elysia";
+import { UUID_PATTERN } from "../ids";
+
+/** A UUID in canonical form, either letter case (ids are lower-cased before validation, src/ids.ts). */
+export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 
 /** `T | null`. */
 export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);

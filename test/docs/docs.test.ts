@@ -231,7 +231,9 @@ describe("the document as a client generator reads it", () => {
     const fields = component(doc, "PushChange").properties!;
     expect(Object.keys(fields).sort()).toEqual(["base_version", "change_id", "data", "entity", "entity_id", "op", "vector_clock"]);
     // `data`: the fields of one entity, each with its rules (unknown fields are refused).
-    expect(fields.data!.anyOf).toEqual([ref("TaskChanges"), ref("ProjectChanges"), ref("CommentChanges")]);
+    expect(fields.data!.anyOf).toEqual([ref("TaskChanges"), ref("ProjectChanges"), ref("CommentChanges"), { type: "null" }]);
+    // Keys beside these are refused (invalid_change), as a request body's unknown fields are.
+    expect(component(doc, "PushChange").additionalProperties).toBe(false);
     expect(component(doc, "TaskChanges")).toMatchObject({ additionalProperties: false, properties: { title: { type: "string", minLength: 1 } } });
     expect(component(doc, "TaskChanges").required).toBeUndefined();
   });

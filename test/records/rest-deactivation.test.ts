@@ -4,8 +4,10 @@
  * before its write stops the write (401), nothing stored.
  */
 import { beforeAll, expect, test } from "bun:test";
+import type { Tx } from "../../src/db/types";
+import { DeviceRepo } from "../../src/devices/repo";
 import { UserRepo } from "../../src/users/repo";
-import { createTestApp, type TestApp } from "../support/app";
+import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
 
 forEachDialect("REST writes and a deactivation", ({ db }) => {
@@ -14,7 +16,10 @@ forEachDialect("REST writes and a deactivation", ({ db }) => {
     t = await createTestApp(db());
   });
 
-  const racing = async (write: (token: string, taskId: string) => Promise<{ status: number; body: { error?: { code: string } } }>) => {
+  const racing = async (
+    write: (token: string, taskId: string) => Promise<{ status: number; body: { error?: { code: string } } }>,
+    withdraw: (tx: Tx, u: TestUser) => Promise<unknown> = (tx, u) => new UserRepo(tx, u.org.id).deactivate(u.user.id, t.clock),
+  ) => {
     const u = await t.createUser();
     const task = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } });
     expect(task.status).toBe(201);
@@ -24,7 +29,7 @@ forEachDialect("REST writes and a deactivation", ({ db }) => {
     const deactivated = new Promise<void>((r) => (started = r));
     // The deactivation commits after the write's request was authenticated (the account was still active then).
     const holding = t.deps.db.transaction(async (tx) => {
-      await new UserRepo(tx, u.org.id).deactivate(u.user.id, t.clock);
+      await withdraw(tx, u);
       started();
       await gate;
     });
@@ -51,5 +56,13 @@ forEachDialect("REST writes and a deactivation", ({ db }) => {
   test("a delete: 401, the record still there", async () => {
     const r = await racing((token, id) => t.request("DELETE", `/api/tasks/${id}`, { token }));
     expect(r).toEqual({ status: 401, code: "unauthenticated", tasks: [{ title: "before", version: 1 }] });
+  });
+
+  test("a revocation of the token's device meanwhile does not stop it: a REST write is its user's, not its device's", async () => {
+    const r = await racing(
+      (token, id) => t.request("PATCH", `/api/tasks/${id}`, { token, body: { title: "after" } }),
+      (tx, u) => new DeviceRepo(tx, u.org.id).revoke(u.deviceId!, t.clock),
+    );
+    expect(r).toEqual({ status: 200, code: undefined, tasks: [{ title: "after", version: 2 }] });
   });
 });

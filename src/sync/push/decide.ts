@@ -92,7 +92,7 @@ export async function decide(cx: DecideContext, c: ParsedChange): Promise<Outcom
   if (c.op === "create") {
     if (!current) return create(cx, c);
     if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
-    throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`);
+    throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`, { fields: { id: "already taken" } });
   }
   if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`); // (narrows the type: checked above)
   if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
