@@ -96,11 +96,13 @@ class PgExecutor implements Executor {
   }
   /** Sends a statement (a pending query of {@link query}, or `unsafe(text)`) and awaits its rows. */
   protected async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    let rows: postgres.RowList<postgres.Row[]>;
     try {
-      return await make();
+      rows = await make();
     } catch (err) {
       throw this.failure(err);
     }
+    return mustBeWhole(rows);
   }
   async all<T>(text: string, params: SqlValue[] = []): Promise<T[]> {
     return (await this.send(() => this.query(text, params))) as unknown as T[];
@@ -122,6 +124,19 @@ class PgExecutor implements Executor {
   async exec(text: string): Promise<void> {
     await this.send(() => this.sql.unsafe(text));
   }
+}
+
+/**
+ * `rows`, unless postgres.js 3.4.9 stored them with holes: a connection that closed while a result's
+ * rows were arriving keeps its row counter where it was, and the reconnected connection's next
+ * result is stored from that position on (`result[rows++]`), its first places empty. Read as it is,
+ * a lookup would find "no row" (an ended session taken as live, an active user as inactive) and a
+ * page would hold holes: such a result is refused as a lost connection (503, nothing committed on
+ * its account). The statement after it is whole again (the counter restarts at each command's end).
+ */
+function mustBeWhole<R extends postgres.RowList<postgres.Row[]>>(rows: R): R {
+  if (rows.length > 0 && !(0 in rows)) throw new ConnectionLostError("the database connection was lost (a result arrived incomplete after a reconnect)");
+  return rows;
 }
 
 /**

@@ -163,6 +163,34 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
   });
 });
 
+describe.skipIf(!PG_AVAILABLE)("postgres: a connection lost while a result's rows arrive", () => {
+  const scratch = scratchDatabase();
+  let db: PostgresDatabase;
+  beforeAll(() => {
+    db = new PostgresDatabase(scratch.url(), { max: 1 });
+  });
+  afterAll(() => db.close());
+
+  // postgres.js 3.4.9 leaves its row counter where it was when the connection closed mid-result, and
+  // stores the reconnected connection's next result from there on: its first places empty. Read
+  // as it is, a lookup would find "no row" (an ended session taken as live, an active user as
+  // inactive) and a page would hold holes; it is refused as a lost connection instead (503).
+  test("the first result after the reconnect is refused as a lost connection, not read with holes; the next one is whole", async () => {
+    const streaming = db.all("SELECT g, repeat('x', 2000) AS pad, pg_sleep(0.002) FROM generate_series(1, 5000) AS g");
+    await new Promise((res) => setTimeout(res, 400)); // hundreds of rows have arrived
+    const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT g, repeat%'`;
+    expect(r).toHaveLength(1);
+    await scratch.admin()`SELECT pg_terminate_backend(${r[0]!.pid})`;
+    expect(await streaming.then(() => null, (e: unknown) => e)).toBeInstanceOf(ConnectionLostError);
+    // Without the check this answered about 200 empty places, then the two rows.
+    const first = await db.all<{ n: number }>("SELECT 1 AS n UNION ALL SELECT 2").then((rows) => rows, (e: unknown) => e);
+    expect(first).toBeInstanceOf(ConnectionLostError);
+    expect(await db.all<{ n: number }>("SELECT 1 AS n UNION ALL SELECT 2")).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(await db.get<{ n: number }>("SELECT 3 AS n")).toEqual({ n: 3 });
+    await settle();
+  });
+});
+
 describe.skipIf(!PG_AVAILABLE)("postgres: the database restarting under load", () => {
   const scratch = scratchDatabase();
 
