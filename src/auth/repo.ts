@@ -78,11 +78,6 @@ export class RefreshTokenRepo {
     return changes === 1;
   }
 
-  /** Whether the family (a session) was revoked: revocation always covers the whole family. */
-  async familyRevoked(familyId: string): Promise<boolean> {
-    return (await this.exec.get("SELECT 1 AS revoked FROM refresh_tokens WHERE family_id = ? AND revoked_at IS NOT NULL LIMIT 1", [familyId])) !== undefined;
-  }
-
   async revokeFamily(familyId: string, now: string): Promise<void> {
     await this.exec.run("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", [now, familyId]);
   }

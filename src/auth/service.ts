@@ -9,6 +9,7 @@ import type { PasswordHasher } from "../users/password";
 import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
 import type { AuthContext, LoginBody } from "./model";
+import { findCallerState } from "./caller-repo";
 import { LoginLimiter } from "./rate-limit";
 import { RefreshTokenRepo } from "./repo";
 import { loadSecret } from "./secret";
@@ -152,17 +153,11 @@ export class AuthService {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
     if (!m) throw unauthenticated("missing bearer token");
     const claims = await this.tokens.verify(m[1]!);
-    const devices = new DeviceRepo(this.deps.db, claims.orgId);
-    // The lookups at once: one round trip of latency on Postgres for every authenticated request.
-    const [user, device, ended] = await Promise.all([
-      new UserRepo(this.deps.db, claims.orgId).find(claims.userId),
-      claims.deviceId ? devices.find(claims.deviceId) : undefined,
-      claims.sessionId ? new RefreshTokenRepo(this.deps.db).familyRevoked(claims.sessionId) : false,
-    ]);
+    const { user, device, ended } = await findCallerState(this.deps.db, claims);
     if (!user?.active) throw unauthenticated("the account is not active");
     if (claims.deviceId && (!device || device.userId !== user.id || device.revokedAt)) throw unauthenticated("this device has been revoked");
     if (ended && !opts.endedSessionOk) throw unauthenticated("the session has ended (a logout, a new password, or a refresh token used twice)");
-    if (device) await devices.touchLastSeen(device, this.deps.clock.now());
+    if (device) await new DeviceRepo(this.deps.db, claims.orgId).touchLastSeen(device, this.deps.clock.now());
     return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
   }
 

@@ -110,7 +110,7 @@ export class DeviceRepo<E extends Executor = Executor> {
    * `last_seen_at` is written at most once per {@link LAST_SEEN_RESOLUTION_MS}, so a device that
    * syncs every second costs one write a minute.
    */
-  async touchLastSeen(device: Device, now: Date): Promise<void> {
+  async touchLastSeen(device: Pick<Device, "id" | "lastSeenAt">, now: Date): Promise<void> {
     const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
     if (device.lastSeenAt !== null && device.lastSeenAt >= stale) return;
     await this.exec.run(
