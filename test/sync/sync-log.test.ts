@@ -1,4 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
+import { SyncService } from "../../src/sync/service";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { Device, taskData, twoDevices } from "./helpers";
@@ -86,6 +87,24 @@ forEachDialect("sync_log", ({ db }) => {
     ]);
     expect(log[0].error).toContain("forbidden");
     expect(log[1].error).toContain("invalid_cursor");
+  });
+
+  test("a snapshot whose page cannot be read after its device was checked is logged with that device", async () => {
+    const d = Device.of(t, await t.createUser());
+    await d.push(d.create("project", { name: "P" }));
+    // The page's statement fails (the feed's range read), after the feed state and the device check.
+    const failing = new Proxy(t.deps.db, {
+      get: (target, key, receiver) => {
+        const v = Reflect.get(target, key, receiver);
+        if (key !== "rawRows") return typeof v === "function" ? v.bind(target) : v;
+        return (sql: string, params?: unknown[]) => (sql.includes("FROM feed WHERE org_id = ? AND pos >") ? Promise.reject(new Error("page read failed")) : target.rawRows(sql, params as never));
+      },
+    });
+    const sync = new SyncService({ ...t.deps, db: failing });
+    await expect(sync.pullBody({ userId: d.user.user.id, orgId: d.user.org.id, deviceId: d.id }, { device_id: d.id })).rejects.toThrow("page read failed");
+    await sync.close();
+    const log = await t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
+    expect(log.map((r) => [r.device_id, r.outcome])).toEqual([[d.id, "error"]]);
   });
 
   test("a push's row commits with the push: it is there without any flush", async () => {
