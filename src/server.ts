@@ -44,7 +44,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     idleTimeout: 30,
     maxRequestBodySize: TRANSPORT_BODY_LIMIT,
     fetch: async (request, self) => {
-      const response = await app.fetch(routable(await limitUndeclaredBody(request, self), self));
+      const response = await app.fetch(await limitUndeclaredBody(routable(request, self), self));
       return draining ? closingConnection(response) : response;
     },
     error: () => answer("internal", "internal server error"),

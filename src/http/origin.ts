@@ -7,6 +7,7 @@
  * used: both are remembered here for the copy, and read back through {@link originOf}.
  */
 import type { Server } from "bun";
+import { isOversized, markOversized } from "./body";
 
 interface Origin {
   /** The URL as the client addressed this server. */
@@ -31,11 +32,19 @@ export function originOf(request: Request, server: Pick<Server<undefined>, "requ
 /** The shortest `scheme://host[:port]` Elysia routes right: its path must start at index 11 or later. */
 const MIN_PATH_START = 11;
 
-/** `request` with a URL Elysia's router reads right: a copy on `localhost` when its host is too short, else itself. */
-export function routable(request: Request, server: Pick<Server<undefined>, "requestIP">): Request {
+/**
+ * `request` with a URL Elysia's router reads right, else itself: a copy on `localhost` when its host
+ * is too short, and when it has none (an empty `Host` header: Bun then gives the path alone) a copy
+ * whose origin is the address the server listens on. A copy keeps the request's mark of an
+ * oversized body ({@link markOversized}).
+ */
+export function routable(request: Request, server: Pick<Server<undefined>, "requestIP" | "url">): Request {
   const url = request.url;
-  const pathStart = url.indexOf("/", url.indexOf("//") + 2);
-  if (pathStart >= MIN_PATH_START || pathStart === -1) return request;
-  const copy = new Request(`http://localhost${url.slice(pathStart)}`, request);
-  return standingFor(copy, request, server);
+  const authority = url.indexOf("://");
+  const pathStart = authority === -1 ? 0 : url.indexOf("/", authority + 3);
+  if (pathStart >= MIN_PATH_START || (authority !== -1 && pathStart === -1)) return request;
+  const path = url.slice(pathStart);
+  const copy = standingFor(new Request(`http://localhost${path}`, request), request, server);
+  if (authority === -1) origins.set(copy, { url: `${server.url.origin}${path}`, peer: originOf(request, server).peer });
+  return isOversized(request) ? markOversized(copy) : copy;
 }

@@ -59,6 +59,26 @@ describe("requests the server copies", () => {
     });
   }
 
+  test("a chunked body over 5 MB with a short Host is refused too (the copy keeps the mark): a DELETE deletes nothing", async () => {
+    const p = await t.request("POST", "/api/projects", { token: me.token, body: { name: "kept" } });
+    const body = `{"version": 99}${" ".repeat(5 * 1024 * 1024)}`;
+    const r = await raw(server.port, `DELETE /api/projects/${p.body.id} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${me.token}`, chunked(body));
+    expect(r.status).toBe(413);
+    expect((await t.request("GET", `/api/projects/${p.body.id}`, { token: me.token })).status).toBe(200);
+  });
+
+  test("an empty Host: the path is routed as sent (never another route), list links on the server's own address", async () => {
+    expect((await raw(server.port, "GET /api/health HTTP/1.1\r\nhost: ")).status).toBe(200);
+    const p = await t.request("POST", "/api/projects", { token: me.token, body: { name: "also kept" } });
+    const wrong = await raw(server.port, `DELETE /abc/api/projects/${p.body.id} HTTP/1.1\r\nhost: \r\nauthorization: Bearer ${me.token}`);
+    expect(wrong.status).toBe(404);
+    expect((await t.request("GET", `/api/projects/${p.body.id}`, { token: me.token })).status).toBe(200);
+    expect((await raw(server.port, `GET /zzz/api/tasks?page_size=1 HTTP/1.1\r\nhost: \r\nauthorization: Bearer ${me.token}`)).status).toBe(404);
+    const page = await raw(server.port, `GET /api/projects?page_size=1 HTTP/1.1\r\nhost: \r\nauthorization: Bearer ${me.token}`);
+    expect(page.status).toBe(200);
+    expect(JSON.parse(page.body).next).toStartWith(`${server.url}/api/projects?`);
+  });
+
   test("a chunked body over 5 MB answers 413 with the error body, and is logged and counted under its route", async () => {
     const big = JSON.stringify({ title: "x".repeat(5 * 1024 * 1024) });
     const r = await raw(server.port, `POST /api/tasks HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${me.token}`, chunked(big));
