@@ -61,7 +61,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       const status = typeof set.status === "number" ? set.status : 200;
       const elapsedMs = t0 === undefined ? null : performance.now() - t0;
       const path = new URL(request.url).pathname;
-      // A request refused before routing (413, 400) is counted under the route it was sent to.
+      // A request answered without routing (413, 400, 405) is counted under the route of its path.
       const route = ctx.route || routeOf(app.routes, request.method, path) || "unmatched";
       s.metrics.http.observe(request.method, route, status, (elapsedMs ?? 0) / 1000);
       log.info("request", {

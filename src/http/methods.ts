@@ -42,13 +42,15 @@ export function allowedMethods(routes: readonly RegisteredRoute[], pathname: str
 }
 
 /**
- * The path pattern of the route that takes `method` at `pathname` (HEAD as GET), or null: for
- * requests refused before routing (413, 400), whose route the router never looked up.
+ * The path pattern of the route that takes `method` at `pathname` (HEAD as GET), else of any route
+ * at that path (a 405), or null: for requests answered before or without routing (413, 400, 405),
+ * whose route the router never looked up.
  */
 export function routeOf(routes: readonly RegisteredRoute[], method: string, pathname: string): string | null {
   const wanted = method.toUpperCase() === "HEAD" ? "GET" : method.toUpperCase();
   const path = segments(pathname);
-  return routes.find((r) => r.method.toUpperCase() === wanted && matches(segments(r.path), path))?.path ?? null;
+  const atPath = routes.filter((r) => matches(segments(r.path), path));
+  return (atPath.find((r) => r.method.toUpperCase() === wanted) ?? atPath[0])?.path ?? null;
 }
 
 /** 405 `method_not_allowed`: `details.allow` and the `Allow` header list the methods the path takes. */

@@ -95,6 +95,7 @@ forEachDialect("GET /api/metrics", ({ db }) => {
     expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "title=x", headers: { "content-type": "text/plain" } })).status).toBe(400);
     expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "[".repeat(40) + "]".repeat(40) })).status).toBe(422);
     expect((await t.request("POST", "/api/tasks", { token: admin.token, body: "x", headers: { "content-length": String(6 * 1024 * 1024) } })).status).toBe(413);
+    expect((await t.request("PUT", `/api/tasks/${crypto.randomUUID()}`, { token: admin.token, body: {} })).status).toBe(405);
     await afterResponseHooks();
     const res = await t.request("GET", "/api/metrics", { token: admin.token, headers: { accept: "text/plain" } });
     expect(res.status).toBe(200);
@@ -112,6 +113,7 @@ forEachDialect("GET /api/metrics", ({ db }) => {
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/health",status="200"} ');
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="/api/metrics",status="403"} ');
     expect(text).toContain('taskmgr_http_requests_total{method="GET",route="unmatched",status="404"} 1\n');
+    expect(text).toContain('taskmgr_http_requests_total{method="PUT",route="/api/tasks/:id",status="405"} 1\n');
     expect(text).toContain('taskmgr_http_requests_total{method="POST",route="/api/tasks",status="400"} 1\n');
     expect(text).toContain('taskmgr_http_requests_total{method="POST",route="/api/tasks",status="422"} 1\n');
     expect(text).toContain('taskmgr_http_requests_total{method="POST",route="/api/tasks",status="413"} 1\n');
