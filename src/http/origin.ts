@@ -7,7 +7,6 @@
  * used: both are remembered here for the copy, and read back through {@link originOf}.
  */
 import type { Server } from "bun";
-import { isOversized, markOversized } from "./body";
 
 interface Origin {
   /** The URL as the client addressed this server. */
@@ -35,8 +34,8 @@ const MIN_PATH_START = 11;
 /**
  * `request` with a URL Elysia's router reads right, else itself: a copy on `localhost` when its host
  * is too short, and when it has none (an empty `Host` header: Bun then gives the path alone) a copy
- * whose origin is the address the server listens on. A copy keeps the request's mark of an
- * oversized body ({@link markOversized}).
+ * whose origin is the address the server listens on. (Run before a chunked body is read, whose
+ * copy carries the mark of an oversized one: src/server.ts.)
  */
 export function routable(request: Request, server: Pick<Server<undefined>, "requestIP" | "url">): Request {
   const url = request.url;
@@ -44,7 +43,8 @@ export function routable(request: Request, server: Pick<Server<undefined>, "requ
   const pathStart = authority === -1 ? 0 : url.indexOf("/", authority + 3);
   if (pathStart >= MIN_PATH_START || (authority !== -1 && pathStart === -1)) return request;
   const path = url.slice(pathStart);
-  const copy = standingFor(new Request(`http://localhost${path}`, request), request, server);
-  if (authority === -1) origins.set(copy, { url: `${server.url.origin}${path}`, peer: originOf(request, server).peer });
-  return isOversized(request) ? markOversized(copy) : copy;
+  const copy = new Request(`http://localhost${path}`, request);
+  const origin = originOf(request, server);
+  origins.set(copy, authority === -1 ? { url: `${server.url.origin}${path}`, peer: origin.peer } : origin);
+  return copy;
 }

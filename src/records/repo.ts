@@ -1,29 +1,23 @@
 import { sqlOf } from "../db/dialect";
-import { type BulkColumns, type ColumnType, columns, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
+import { type BulkColumns, columns, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
 import { columnType, type EntityDef, entityDef } from "./entities";
-import type { EntityKind, RecordOf } from "./model";
+import { ENTITY_KINDS, type EntityKind, type RecordOf } from "./model";
 
 /** Ids per `IN (…)` query: far below both dialects' parameter limits. */
 const BATCH = 500;
 
 const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
 
-const typed = new Map<string, BulkColumns>();
+const typedColumns = (kind: EntityKind) => entityDef(kind).columns.map((c) => [c, columnType(c)] as const);
 
-/** An entity's columns, typed (compare-and-set writes). */
-const recordColumns = (kind: EntityKind): BulkColumns => memo(kind, () => entityDef(kind).columns.map((c) => [c, columnType(c)] as const));
+/** Per entity: its columns, typed (compare-and-set writes). */
+const RECORD_COLUMNS = Object.fromEntries(ENTITY_KINDS.map((k) => [k, columns(typedColumns(k))])) as Record<EntityKind, BulkColumns>;
 
-/** `org_id` and an entity's columns, typed (multi-row inserts). */
-const insertColumns = (kind: EntityKind): BulkColumns => memo(`insert:${kind}`, () => [["org_id", "text"], ...recordColumns(kind).names.map((c) => [c, columnType(c)] as const)]);
-
-function memo(key: string, spec: () => readonly (readonly [string, ColumnType])[]): BulkColumns {
-  let cols = typed.get(key);
-  if (!cols) typed.set(key, (cols = columns(spec())));
-  return cols;
-}
+/** Per entity: `org_id` and its columns, typed (multi-row inserts). */
+const INSERT_COLUMNS = Object.fromEntries(ENTITY_KINDS.map((k) => [k, columns([["org_id", "text"], ...typedColumns(k)])])) as Record<EntityKind, BulkColumns>;
 
 /**
  * The storage of one entity kind within one organization. Every query is scoped by
@@ -111,12 +105,12 @@ export class RecordRepo<K extends EntityKind> {
    * record), only the columns whose value changes are written. Use writeRecord, not this.
    */
   async updateIfVersion(r: RecordOf[K], expectedVersion: number, before?: RecordOf[K]): Promise<boolean> {
-    return updateRowIfVersion(this.exec, this.def.table, this.orgId, recordColumns(this.kind), this.versioned(r, expectedVersion, before));
+    return updateRowIfVersion(this.exec, this.def.table, this.orgId, RECORD_COLUMNS[this.kind], this.versioned(r, expectedVersion, before));
   }
 
   /** Inserts new records (multi-row); answers how many were inserted (an id already taken is skipped). Use storeWrites, not this. */
   async insertMany(records: readonly RecordOf[K][]): Promise<number> {
-    const cols = insertColumns(this.kind);
+    const cols = INSERT_COLUMNS[this.kind];
     // Sorted by id: concurrent batches inserting the same new ids take their index locks in one order.
     const rows = [...records].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((r) => [this.orgId, ...this.def.toRow(r)]);
     return insertRows(this.exec, this.def.table, cols, rows, "ON CONFLICT (id) DO NOTHING");
@@ -125,7 +119,7 @@ export class RecordRepo<K extends EntityKind> {
   /** Compare-and-set of many records at once, each against its own expected version ({@link updateRowsIfVersion}); answers how many were updated. Use storeWrites, not this. */
   async updateManyIfVersion(items: readonly { record: RecordOf[K]; expected: number; before?: RecordOf[K] }[]): Promise<number> {
     const rows = items.map(({ record, expected, before }) => this.versioned(record, expected, before));
-    return updateRowsIfVersion(this.exec, this.def.table, this.orgId, recordColumns(this.kind), rows);
+    return updateRowsIfVersion(this.exec, this.def.table, this.orgId, RECORD_COLUMNS[this.kind], rows);
   }
 
   private versioned(r: RecordOf[K], expected: number, before?: RecordOf[K]): VersionedRow {

@@ -5,7 +5,7 @@
  * checks its writer again in its transaction, as a push does (`mustStillWrite`: 401 once the
  * account is deactivated).
  */
-import { mustStillWrite } from "../auth/writer";
+import { mustStillWrite, type Writer } from "../auth/writer";
 import type { Tx } from "../db/types";
 import { DomainError } from "../errors";
 import type { EntityKind, RecordOf } from "./model";
@@ -45,9 +45,12 @@ function checkPrecondition(current: { version: number } & object, p: Preconditio
     throw new DomainError("version_conflict", `version ${p.version} is not the current version ${current.version}`, { current }, { etag: etagOf(current) });
 }
 
+/** A REST write's writer: its user, whatever device its token names (only pushes write as a device). */
+const restWriter = (actor: Actor): Writer => ({ orgId: actor.orgId, userId: actor.userId, deviceId: null });
+
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */
 export async function restCreate<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, data: Record<string, unknown>, id?: string, now?: Date): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
+  await mustStillWrite(tx, restWriter(actor));
   return writeRecord(tx, { entity: kind, orgId: actor.orgId, before: null, data, id, action: "created", userId: actor.userId, deviceId: null, now });
 }
 
@@ -66,7 +69,7 @@ export async function restUpdate<K extends EntityKind>(
   pre: Precondition,
   now?: Date,
 ): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
+  await mustStillWrite(tx, restWriter(actor));
   return withRetry(tx, kind, actor, id, pre, async (before) => {
     if (changedFields(kind, before, data).length === 0) return before;
     return writeRecord(tx, { entity: kind, orgId: actor.orgId, before, data, action: "updated", userId: actor.userId, deviceId: null, now });
@@ -75,7 +78,7 @@ export async function restUpdate<K extends EntityKind>(
 
 /** Soft-deletes the live record `id` for a REST caller (tombstone: deleted_at, deleted_by, new clock; feed op delete). */
 export async function restDelete<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, id: string, pre: Precondition, now?: Date): Promise<RecordOf[K]> {
-  await mustStillWrite(tx, { orgId: actor.orgId, userId: actor.userId, deviceId: null });
+  await mustStillWrite(tx, restWriter(actor));
   return withRetry(tx, kind, actor, id, pre, (before) =>
     writeRecord(tx, { entity: kind, orgId: actor.orgId, before, action: "deleted", userId: actor.userId, deviceId: null, now }),
   );
