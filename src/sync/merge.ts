@@ -144,7 +144,9 @@ export type TextMerge = { ok: true; text: string } | { ok: false };
 /**
  * Three-way text merge (diff3), symmetric in (local, remote): line-level first; regions where
  * lines conflict are retried word by word. Edits to different lines or words both survive;
- * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict. Spends at
+ * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict, and so is
+ * a merge that would keep twice a line or word both sides added (one addition, spelled
+ * differently by the two diffs): a merged text never repeats an addition both made. Spends at
  * most {@link MAX_TEXT_MERGE_WORK} of `shared` (all it has when that is not enough: then a conflict).
  */
 export function mergeText(base: string, local: string, remote: string, shared: MergeBudget = { work: Infinity }): TextMerge {
@@ -164,7 +166,8 @@ export function mergeText(base: string, local: string, remote: string, shared: M
 
 /** {@link mergeText} once the trivial cases are out, within `budget`. */
 function mergeWithin(base: string, local: string, remote: string, budget: MergeBudget): TextMerge {
-  const regions = diff3(lines(local), lines(base), lines(remote), budget);
+  const [a, o, b] = [lines(local), lines(base), lines(remote)];
+  const regions = diff3(a, o, b, budget, true);
   if (regions === null) return { ok: false };
   const out: string[] = [];
   for (const region of regions) {
@@ -172,14 +175,44 @@ function mergeWithin(base: string, local: string, remote: string, budget: MergeB
       append(out, region.ok, 0, region.ok.length);
       continue;
     }
-    const words = diff3(wordTokens(region.a.join("")), wordTokens(region.o.join("")), wordTokens(region.b.join("")), budget);
+    const [wa, wo, wb] = [wordTokens(region.a.join("")), wordTokens(region.o.join("")), wordTokens(region.b.join(""))];
+    const words = diff3(wa, wo, wb, budget);
     if (words === null) return { ok: false };
+    const merged: string[] = [];
     for (const w of words) {
       if (!("ok" in w)) return { ok: false };
-      append(out, w.ok, 0, w.ok.length);
+      append(merged, w.ok, 0, w.ok.length);
     }
+    if (keepsTwice(wo, wa, wb, merged, isWord)) return { ok: false };
+    append(out, merged, 0, merged.length);
   }
-  return { ok: true, text: out.join("") };
+  const text = out.join("");
+  if (keepsTwice(o, a, b, lines(text), isLine)) return { ok: false };
+  return { ok: true, text };
+}
+
+const isWord = (token: string): boolean => token.trim() !== "";
+const isLine = (token: string): boolean => token !== "\n";
+
+/**
+ * Whether merged text `r` has some word or line (`counted`) that both sides added (each has more
+ * of it than the base) more often than either side has it: the same addition kept twice, which a
+ * diff can make of one text added at one place when it spells the two additions differently.
+ */
+function keepsTwice(o: readonly string[], a: readonly string[], b: readonly string[], r: readonly string[], counted: (token: string) => boolean): boolean {
+  const count = (tokens: readonly string[]) => {
+    const n = new Map<string, number>();
+    for (const t of tokens) if (counted(t)) n.set(t, (n.get(t) ?? 0) + 1);
+    return n;
+  };
+  const [no, na, nb] = [count(o), count(a), count(b)];
+  for (const [token, n] of count(r)) {
+    const inBase = no.get(token) ?? 0;
+    const inA = na.get(token) ?? 0;
+    const inB = nb.get(token) ?? 0;
+    if (inA > inBase && inB > inBase && n > Math.max(inA, inB)) return true;
+  }
+  return false;
 }
 
 /**
@@ -220,9 +253,11 @@ type Region = { ok: string[] } | { a: string[]; o: string[]; b: string[] };
 type Hunk = TokenHunk & { side: "a" | "b" };
 
 /**
- * diff3 over token arrays: hunks of `a` and `b` against `o` that overlap or touch form one
- * region; a region changed by one side (or identically by both) takes that change, otherwise
- * it is a conflict. Only the set of hunks matters, so swapping `a` and `b` gives the same text.
+ * diff3 over token arrays (`lineLevel`: lines and line breaks, else words and whitespace): hunks of
+ * `a` and `b` against `o` that overlap or touch form one region, and so do hunks one separator apart
+ * where the diff could have put an edit on either side of it ({@link joinsAcrossSeparator}); a
+ * region changed by one side (or identically by both) takes that change, otherwise it is a
+ * conflict. Only the set of hunks matters, so swapping `a` and `b` gives the same text.
  * Null when the inputs are too large or too different to diff cheaply (the caller's conflict).
  *
  * Why this grouping is ours and not a library's: the two-way diffs come from jsdiff (the
@@ -234,7 +269,7 @@ type Hunk = TokenHunk & { side: "a" | "b" };
  * work limit, so one push with a long repetitive description could stall the server. The
  * grouping below only sorts and walks the hunks: it costs little next to the bounded diffs.
  */
-function diff3(a: string[], o: string[], b: string[], budget: MergeBudget): Region[] | null {
+function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineLevel = false): Region[] | null {
   const hunksA = diffTokens(o, a, budget);
   const hunksB = hunksA && diffTokens(o, b, budget);
   if (hunksA === null || hunksB === null) return null;
@@ -245,8 +280,12 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget): Regi
   for (let i = 0; i < hunks.length; ) {
     const start = hunks[i].start;
     let end = hunks[i].end;
+    let addsLines = addsOrRemovesLines(o, hunks[i]);
     let j = i + 1;
-    for (; j < hunks.length && hunks[j].start <= end; j++) end = Math.max(end, hunks[j].end);
+    for (; j < hunks.length && (hunks[j].start <= end || joinsAcrossSeparator(o, hunks, i, j, end, addsLines, lineLevel, budget)); j++) {
+      end = Math.max(end, hunks[j].end);
+      addsLines ||= addsOrRemovesLines(o, hunks[j]);
+    }
     const group = hunks.slice(i, j);
     const ca = applyHunks(o, start, end, group.filter((h) => h.side === "a"));
     const cb = applyHunks(o, start, end, group.filter((h) => h.side === "b"));
@@ -260,6 +299,67 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget): Regi
   }
   regions.push({ ok: o.slice(pos) });
   return regions;
+}
+
+/**
+ * Whether the hunks starting at `hunks[j].start` join the group `hunks[i, j)` that ends at `end`
+ * although one separator token `o[end]` lies between them (a line break, or a run of whitespace
+ * between words). Kept apart, the two sides' edits would both be applied; they are taken as one
+ * region (merged word by word, or a conflict) when which side of the separator an edit sits on is
+ * the diff's choice rather than the writer's:
+ * - (line level) the group or the next hunk adds or removes line breaks (`addsLines`: the group's):
+ *   a line added next to a line the other side edited may be placed by the diff on either side of
+ *   the break;
+ * - the same text inserted on both sides of the separator ({@link sameTextAcross}): both writers
+ *   added the same words or lines there, which would otherwise be kept twice.
+ * Every hunk starting there is looked at, whichever side it is from, so the grouping (and the
+ * merge) is the same whichever side is local.
+ */
+function joinsAcrossSeparator(
+  o: readonly string[],
+  hunks: Hunk[],
+  i: number,
+  j: number,
+  end: number,
+  addsLines: boolean,
+  lineLevel: boolean,
+  budget: MergeBudget,
+): boolean {
+  const separator = lineLevel ? o[end] === "\n" : o[end].trim() === "";
+  if (hunks[j].start !== end + 1 || !separator) return false;
+  for (let n = j; n < hunks.length && hunks[n].start === end + 1; n++) {
+    const next = hunks[n];
+    if (lineLevel && (addsLines || addsOrRemovesLines(o, next))) return true;
+    for (let k = i; k < j; k++) if (hunks[k].end === end && sameTextAcross(hunks[k].content, next.content, o[end], budget)) return true;
+  }
+  return false;
+}
+
+/** Whether hunk `h` adds or removes line breaks. */
+function addsOrRemovesLines(o: readonly string[], h: TokenHunk): boolean {
+  if (h.content.includes("\n")) return true;
+  for (let k = h.start; k < h.end; k++) if (o[k] === "\n") return true;
+  return false;
+}
+
+/**
+ * Whether `left` ends with the same text that `right` starts with, in whole words (whole lines
+ * when `border` is a line break): the same text inserted on both sides of the separator between
+ * them. Each token compared is charged to `budget`; once it is spent, the answer is yes (at worst
+ * a conflict).
+ */
+function sameTextAcross(left: readonly string[], right: readonly string[], border: string, budget: MergeBudget): boolean {
+  const isBorder = border.includes("\n") ? (t: string) => t.includes("\n") && t.trim() === "" : (t: string) => t.trim() === "";
+  for (let from = left.length - 1; from >= 0; from--) {
+    if (from > 0 && !isBorder(left[from - 1])) continue;
+    const n = left.length - from;
+    if (n > right.length || (n < right.length && !isBorder(right[n]))) continue;
+    let same = true;
+    for (let k = 0; k < n && same; k++) same = left[from + k] === right[k];
+    budget.work -= n;
+    if (same || budget.work < 0) return true;
+  }
+  return false;
 }
 
 /** One difference: `o[start, end)` is replaced by `content`. */

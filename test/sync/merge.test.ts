@@ -163,6 +163,14 @@ describe("mergeText", () => {
     ["delete a word the other edits", "a b c", "a c", "a B c", null],
     ["both write into an empty base", "", "one", "two", null],
     ["edits to adjacent words touch the separator", "a b", "ab", "a c", null],
+    ["a line added between two, the other editing the line above", "l1 a\nl2 b", "l1 a\nnew line\nl2 b", "l1 A\nl2 b", "l1 A\nnew line\nl2 b"],
+    ["a line added between two, the other editing the line below", "l1 a\nl2 b", "l1 a\nnew line\nl2 b", "l1 a\nl2 B", "l1 a\nnew line\nl2 B"],
+    ["the same line added by both, one also editing the line above: added once", "g the e\na b b", "g the e\nnew line\na b b", "Q g the e\nnew line\na b b", "Q g the e\nnew line\na b b"],
+    // Found by QA: the diffs put the added line after the edited line on one side and before it on
+    // the other, and both were applied: "new line" twice, a text neither writer wrote.
+    ["the same line added by both next to the lines each edited: a conflict, never the line twice", "a b c\nd e f\ng h i", "a b c\nd e f X\nnew line\ng h i", "a b c\nd e f\nnew line\ng h i Y", null],
+    ["the same word added by both next to the words each edited: a conflict, never the word twice", "b d a c f", "bA d a ZZ c f", "b d a ZZ Bc f", null],
+    ["the same two lines added by both next to the lines each edited: a conflict", "x\ny", "x X\nn1\nn2\ny", "x\nn1\nn2\ny Y", null],
   ];
   test.each(cases)("%s", (_name, base, local, remote, expected) => {
     const forward = mergeText(base, local, remote);
@@ -424,6 +432,43 @@ describe("properties", () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  // Found by QA (the table above); repeated words let the diffs spell one addition in many ways.
+  test("the same text added by both writers at one place is never kept twice, whatever else each edited", () => {
+    const vocabulary = ["the", "the", "the", "fox", "a", "b", "jumps", "over", "lazy", "dog", "red", "one", "two"];
+    const scenario = fc.record({
+      words: fc.array(fc.constantFrom(...vocabulary), { minLength: 2, maxLength: 14 }).chain((ws) =>
+        fc.tuple(...ws.map((w) => fc.tuple(fc.constant(w), fc.constantFrom(" ", " ", "\n")))),
+      ),
+      added: fc.constantFrom("ZZ ", "new line\n", "ZZ YY ", "n1\nn2\n"),
+      at: fc.nat(),
+      editA: fc.option(fc.tuple(fc.nat(), fc.constantFrom("A", "Q ", "\nq"))),
+      editB: fc.option(fc.tuple(fc.nat(), fc.constantFrom("B", "R ", "\nr"))),
+    });
+    let merged = 0;
+    fc.assert(
+      fc.property(scenario, ({ words, added, at, editA, editB }) => {
+        const tokens = words.map(([w, sep]) => w + sep);
+        const gap = at % (tokens.length + 1);
+        const withAdded = [...tokens.slice(0, gap), added, ...tokens.slice(gap)];
+        const edit = (ts: string[], e: [number, string] | null) => {
+          if (e === null) return ts.join("");
+          const k = e[0] % ts.length;
+          return ts.map((t, i) => (i === k && i !== gap ? e[1] + t : t)).join("");
+        };
+        const base = tokens.join("");
+        const result = mergeText(base, edit(withAdded, editA), edit(withAdded, editB));
+        if (result.ok) {
+          merged++;
+          const first = added.split(/\s/)[0];
+          const count = (text: string) => text.split(/\s+/).filter((w) => w === first).length;
+          expect(count(result.text)).toBe(count(base) + 1);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(merged).toBeGreaterThan(1000);
   });
 
   test("a merged text carries exactly one side's edits plus the other's append", () => {
