@@ -33,5 +33,7 @@ function debugging(program: Command): boolean {
 }
 
 const code = await main(process.argv.slice(2));
-await new Promise<void>((done) => process.stdout.write("", () => done()));
+// Everything written reaches the reader before exit: `end` calls back once stdout is flushed (an empty
+// write's callback came before that, and a pipe read slowly lost all but its first 64 KB).
+await new Promise<void>((done) => process.stdout.end(() => done()));
 process.exit(code);
