@@ -9,6 +9,7 @@ import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonB
 import { noneMatch } from "./wire/conditional";
 import { errorHandler } from "./http/errors";
 import { type RegisteredRoute, routeOf } from "./http/methods";
+import { hasInvalidHost, invalidHost } from "./http/origin";
 import type { HttpConfig } from "./http/public-url";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import type { Logger } from "./log/logger";
@@ -34,6 +35,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
     .onRequest(async ({ request }) => {
       started.set(request, performance.now());
+      if (hasInvalidHost(request)) throw invalidHost();
       if (isOversized(request)) throw payloadTooLarge();
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
     })

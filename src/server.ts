@@ -2,7 +2,7 @@ import type { Server } from "bun";
 import type { App } from "./app";
 import { markOversized, MAX_BODY_BYTES } from "./http/body";
 import { answer } from "./http/errors";
-import { routable, standingFor } from "./http/origin";
+import { markInvalidHost, originOf, routableUrl, standingFor } from "./http/origin";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -44,7 +44,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     idleTimeout: 30,
     maxRequestBodySize: TRANSPORT_BODY_LIMIT,
     fetch: async (request, self) => {
-      const response = await app.fetch(await limitUndeclaredBody(routable(request, self), self));
+      const response = await app.fetch(await forApp(request, self));
       return draining ? closingConnection(response) : response;
     },
     error: () => answer("internal", "internal server error"),
@@ -65,20 +65,40 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
 }
 
 /**
- * A body sent without `Content-Length` (chunked) is read here up to the limit: the app gets it
- * whole, or, when it is over the limit, a copy without it marked oversized, which the app refuses
- * (413 with the contract's body, logged and counted) as it refuses a declared size over the limit.
+ * The request the app gets: the one Bun received, or one copy of it when its URL must change
+ * ({@link routableUrl}) or its body came without `Content-Length` (chunked). Such a body is read here,
+ * from the request Bun received, up to the limit: the app gets it whole, or, when it is over the
+ * limit, a copy without it marked oversized, which the app refuses (413 with the contract's body,
+ * logged and counted) as it refuses a declared size over the limit. (Left unread through a copy, the
+ * rest of a chunked body kept Bun from ever sending the answer.)
  */
-async function limitUndeclaredBody(request: Request, server: Server<undefined>): Promise<Request> {
-  if (!request.body || request.headers.has("content-length")) return request;
+async function forApp(request: Request, server: Server<undefined>): Promise<Request> {
+  const rerouted = routableUrl(request, server);
+  const undeclared = request.body !== null && !request.headers.has("content-length");
+  if (rerouted === null && !undeclared) return request;
+  const url = rerouted?.url ?? request.url;
+  let copy: Request;
+  if (undeclared) {
+    const body = await readUpTo(request.body!, MAX_BODY_BYTES);
+    copy = new Request(url, { method: request.method, headers: request.headers, body });
+    if (body === null) markOversized(copy);
+  } else {
+    copy = new Request(url, request);
+  }
+  if (rerouted?.invalidHost) markInvalidHost(copy);
+  return standingFor(copy, rerouted?.origin ?? originOf(request, server));
+}
+
+/** The bytes of `body`, or null when there are more than `limit` (then it is left unread after that). */
+async function readUpTo(body: ReadableStream<Uint8Array>, limit: number): Promise<Buffer | null> {
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) return standingFor(markOversized(new Request(request.url, { method: request.method, headers: request.headers })), request, server);
+    if (size > limit) return null;
     chunks.push(chunk);
   }
-  return standingFor(new Request(request.url, { method: request.method, headers: request.headers, body: Buffer.concat(chunks) }), request, server);
+  return Buffer.concat(chunks);
 }
 
 /** `response` with `Connection: close` (a copy when its headers cannot be changed). */

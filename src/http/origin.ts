@@ -1,12 +1,14 @@
 /**
- * Requests the server hands to the app as copies of the ones Bun received: a chunked body read ahead
- * (to refuse an oversized one with the contract's 413), or a URL whose host is too short for Elysia's
- * router (it looks for the path from the URL's 12th character on, so `http://app/api/health` — a
- * reverse proxy's `Host: app` — would be routed as `/health`). Bun knows the TCP peer of the original
- * only (`server.requestIP` answers null for a copy), and the copy's URL may not be the one the client
- * used: both are remembered here for the copy, and read back through {@link originOf}.
+ * Requests the server hands to the app as copies of the ones Bun received (src/server.ts): a chunked
+ * body read ahead (to refuse an oversized one with the contract's 413), or a URL Elysia's router
+ * would not read right — a host too short (it looks for the path from the URL's 12th character on, so
+ * `http://app/api/health`, a reverse proxy's `Host: app`, would be routed as `/health`), none, or one
+ * that makes no valid URL. Bun knows the TCP peer of the original only (`server.requestIP` answers
+ * null for a copy), and the copy's URL may not be the one the client used: both are remembered here
+ * for the copy, and read back through {@link originOf}.
  */
 import type { Server } from "bun";
+import { DomainError } from "../errors";
 
 interface Origin {
   /** The URL as the client addressed this server. */
@@ -17,9 +19,9 @@ interface Origin {
 
 const origins = new WeakMap<Request, Origin>();
 
-/** `copy`, remembered as standing for `original` (received by `server`). */
-export function standingFor(copy: Request, original: Request, server: Pick<Server<undefined>, "requestIP">): Request {
-  origins.set(copy, originOf(original, server));
+/** `copy` (made by the server of a request Bun received), remembered as coming from `origin`. */
+export function standingFor(copy: Request, origin: Origin): Request {
+  origins.set(copy, origin);
   return copy;
 }
 
@@ -28,23 +30,49 @@ export function originOf(request: Request, server: Pick<Server<undefined>, "requ
   return origins.get(request) ?? { url: request.url, peer: server?.requestIP(request)?.address ?? null };
 }
 
+const invalidHosts = new WeakSet<Request>();
+
+/** Whether `request` is the copy of one whose `Host` header named no valid host and port (the app answers 400). */
+export function hasInvalidHost(request: Request): boolean {
+  return invalidHosts.has(request);
+}
+
 /** The shortest `scheme://host[:port]` Elysia routes right: its path must start at index 11 or later. */
 const MIN_PATH_START = 11;
 
+/** Where the app must see a request whose URL Elysia would not route right (see {@link routableUrl}). */
+export interface Rerouted {
+  /** The URL for the app's copy: the path on `localhost`. */
+  url: string;
+  /** What the client used, for links and the client's address. */
+  origin: Origin;
+  /** The `Host` header was no valid host and port: the copy is answered 400. */
+  invalidHost: boolean;
+}
+
 /**
- * `request` with a URL Elysia's router reads right, else itself: a copy on `localhost` when its host
- * is too short, and when it has none (an empty `Host` header: Bun then gives the path alone) a copy
- * whose origin is the address the server listens on. (Run before a chunked body is read, whose
- * copy carries the mark of an oversized one: src/server.ts.)
+ * Null when Elysia's router reads `request`'s URL right; else the URL its copy must have, on
+ * `localhost`: when the host is too short, when there is none (an empty `Host` header: Bun then gives
+ * the path alone; links then use the address the server listens on), and when the `Host` header makes
+ * no valid URL (`example.com:99999`, `[::1`: answered 400, logged like any request).
  */
-export function routable(request: Request, server: Pick<Server<undefined>, "requestIP" | "url">): Request {
+export function routableUrl(request: Request, server: Pick<Server<undefined>, "requestIP" | "url">): Rerouted | null {
   const url = request.url;
   const authority = url.indexOf("://");
   const pathStart = authority === -1 ? 0 : url.indexOf("/", authority + 3);
-  if (pathStart >= MIN_PATH_START || (authority !== -1 && pathStart === -1)) return request;
-  const path = url.slice(pathStart);
-  const copy = new Request(`http://localhost${path}`, request);
-  const origin = originOf(request, server);
-  origins.set(copy, authority === -1 ? { url: `${server.url.origin}${path}`, peer: origin.peer } : origin);
+  const invalidHost = authority !== -1 && !URL.canParse(url);
+  if (!invalidHost && (pathStart >= MIN_PATH_START || (authority !== -1 && pathStart === -1))) return null;
+  const path = pathStart === -1 ? "/" : url.slice(pathStart);
+  const peer = originOf(request, server).peer;
+  const own = authority === -1 || invalidHost;
+  return { url: `http://localhost${path}`, origin: { url: own ? `${server.url.origin}${path}` : url, peer }, invalidHost };
+}
+
+/** The 400 `bad_request` of a request whose `Host` header names no valid host and port. */
+export const invalidHost = () => new DomainError("bad_request", "the Host header is not a valid host and port");
+
+/** Marks `copy` as made of a request with an invalid `Host` header ({@link hasInvalidHost}). */
+export function markInvalidHost(copy: Request): Request {
+  invalidHosts.add(copy);
   return copy;
 }

@@ -19,9 +19,10 @@ export function publicUrl(url: string, headers: Headers, peer: string | null, tr
   if (proto === null && host === null) return url;
   const u = new URL(url);
   if (proto === "http" || proto === "https") u.protocol = `${proto}:`;
-  if (host !== null && /^[a-z0-9.:[\]-]+$/i.test(host)) {
-    // The host as forwarded, its port included or not (the `host` setter would keep taskmgr's own port).
-    const forwarded = new URL(`${u.protocol}//${host}`);
+  // The host as forwarded, its port included or not (the `host` setter would keep taskmgr's own port);
+  // one that makes no valid URL (`example.com:99999`, `[::1`) is ignored like one from an untrusted peer.
+  const forwarded = host !== null && /^[a-z0-9.:[\]-]+$/i.test(host) ? URL.parse(`${u.protocol}//${host}`) : null;
+  if (forwarded !== null) {
     u.hostname = forwarded.hostname;
     u.port = forwarded.port;
   }

@@ -53,6 +53,10 @@ describe("publicUrl: list links as the client addressed the server", () => {
     ["headers from a peer that is not trusted", "203.0.113.5", { "x-forwarded-proto": "https", "x-forwarded-host": "evil.example" }, url],
     ["no peer (in-process)", null, { "x-forwarded-proto": "https" }, url],
     ["a scheme that is not http(s), a host with other characters", "10.0.0.1", { "x-forwarded-proto": "javascript", "x-forwarded-host": "a b/c" }, url],
+    // Found by QA: these threw (a 500 on every list with links).
+    ["a host whose port is out of range", "10.0.0.1", { "x-forwarded-host": "evil.com:99999" }, url],
+    ["a host that makes no URL", "10.0.0.1", { "x-forwarded-proto": "https", "x-forwarded-host": "[::1" }, "https://10.0.0.9:8000/api/tasks?page=2"],
+    ["a port that is not a number", "10.0.0.1", { "x-forwarded-host": "a:abc" }, url],
   ])("%s", (_name, peer, headers, want) => expect(publicUrl(url, h(headers), peer, trusted)).toBe(want));
 });
 

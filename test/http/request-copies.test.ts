@@ -79,6 +79,45 @@ describe("requests the server copies", () => {
     expect(JSON.parse(page.body).next).toStartWith(`${server.url}/api/projects?`);
   });
 
+  // Found by QA: `new URL` of such a request threw: 500s, and no request log line even for writes that committed.
+  for (const host of ["example.com:99999", "a:abc", "[::1", "[zz]", "a:1:2"]) {
+    test(`Host: ${host} (no valid URL) is answered 400 with the error body, logged and counted, and nothing runs`, async () => {
+      const p = await t.request("POST", "/api/projects", { token: me.token, body: { name: "survives" } });
+      const r = await raw(server.port, `DELETE /api/projects/${p.body.id} HTTP/1.1\r\nhost: ${host}\r\nauthorization: Bearer ${me.token}`);
+      expect(r.status).toBe(400);
+      expect(JSON.parse(r.body).error).toEqual({ code: "bad_request", message: "the Host header is not a valid host and port", details: {} });
+      expect((await t.request("GET", `/api/projects/${p.body.id}`, { token: me.token })).status).toBe(200);
+      expect((await raw(server.port, `GET /nope HTTP/1.1\r\nhost: ${host}`)).status).toBe(400);
+      await afterResponseHooks();
+      expect(lines.filter((l) => l.event === "request" && l.status === 400 && l.path === `/api/projects/${p.body.id}`)).toHaveLength(1);
+    });
+  }
+
+  test("a chunked body over 5 MB sent in pieces, with a short Host, is answered 413 while the client still sends", async () => {
+    const socket = connect(server.port, "127.0.0.1");
+    const answered = new Promise<string>((resolve) => {
+      let text = "";
+      socket.on("data", (d) => {
+        text += d.toString("utf8");
+        if (text.includes("\r\n\r\n")) resolve(text);
+      });
+      socket.on("error", () => resolve(text));
+    });
+    socket.write("POST /api/auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+    const piece = "a".repeat(64 * 1024);
+    let sent = 0;
+    const sending = (async () => {
+      while (sent < 7 * 1024 * 1024 && !socket.destroyed) {
+        if (!socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`)) await new Promise((done) => socket.once("drain", done));
+        sent += piece.length;
+      }
+    })();
+    const text = await Promise.race([answered, new Promise<string>((resolve) => setTimeout(() => resolve("no answer"), 3_000))]);
+    socket.destroy();
+    await sending.catch(() => {});
+    expect(text.split("\r\n")[0]).toBe("HTTP/1.1 413 Payload Too Large");
+  });
+
   test("a chunked body over 5 MB answers 413 with the error body, and is logged and counted under its route", async () => {
     const big = JSON.stringify({ title: "x".repeat(5 * 1024 * 1024) });
     const r = await raw(server.port, `POST /api/tasks HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${me.token}`, chunked(big));
