@@ -9,6 +9,7 @@ import { findUserByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
 import type { CreateDeviceBody, Device } from "./model";
 import { DeviceRepo, findDeviceAnyOrg } from "./repo";
+import { storedName } from "../wire/text";
 
 /** Whose device is being created: an `AuthContext` fits. */
 export interface DeviceOwner {
@@ -26,8 +27,8 @@ export class DeviceService {
       id: input.id?.toLowerCase() ?? newId(),
       orgId: owner.orgId,
       userId: owner.userId,
-      name: input.name.trim(),
-      platform: input.platform?.trim() || null,
+      name: storedName(input.name),
+      platform: input.platform ? storedName(input.platform) || null : null,
       createdAt: this.deps.clock.now().toISOString(),
       lastSeenAt: null,
       revokedAt: null,

@@ -5,7 +5,7 @@ import type { PageRequest, PageResult } from "../db/page";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
-import { characters, MAX_NAME } from "../wire/text";
+import { characters, MAX_NAME, storedName } from "../wire/text";
 import { type NewUser, normalizeEmail, type Role, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
 import { findUserByEmail, UserRepo } from "./repo";
@@ -26,7 +26,7 @@ export class UserService {
    */
   async create(input: NewUser): Promise<User> {
     const email = normalizeEmail(input.email);
-    const name = (input.name ?? "").trim();
+    const name = storedName(input.name ?? "");
     const role: Role = input.role ?? "member";
     const fields: Record<string, string> = {};
     if (!EMAIL.test(email) || email.length > MAX_EMAIL) fields.email = "must be an email address";

@@ -14,6 +14,13 @@ import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox"
 /** Most characters in the name of an organization, a user or a device. */
 export const MAX_NAME = 200;
 
+/**
+ * The name of an organization, a user or a device as stored and answered: trimmed, an unpaired
+ * surrogate (which a JSON escape can carry) as U+FFFD, what UTF-8 storage makes of it anyway, so
+ * the answer to a create is what a later read gives.
+ */
+export const storedName = (name: string): string => name.trim().toWellFormed();
+
 /** The reason given for a value holding a NUL character. */
 export const NUL_REASON = "must not contain the NUL character (U+0000)";
 

@@ -130,6 +130,21 @@ forEachDialect("text values", ({ db }) => {
     expect(pull.status).toBe(403);
   });
 
+  // Found by QA: a device's create answered the name as sent while every read gave U+FFFD.
+  test("a device's or a user's name with an unpaired surrogate: its create answers what a read gives (U+FFFD)", async () => {
+    const device = await t.request("POST", "/api/devices", { token: me.token, body: { name: " dev \ud800x ", platform: "p\udfff" } });
+    expect(device.status).toBe(201);
+    expect([device.body.name, device.body.platform]).toEqual(["dev \ufffdx", "p\ufffd"]);
+    const read = (await t.request("GET", `/api/devices/${device.body.id}`, { token: me.token })).body;
+    expect([read.name, read.platform]).toEqual([device.body.name, device.body.platform]);
+    // Users are created by the command line, through the same service.
+    const email = `s${crypto.randomUUID()}@example.test`;
+    const user = await t.services.users.create({ orgId: me.org.id, email, name: "user \udc00", role: "member", password: "a long enough password" });
+    expect(user.name).toBe("user \ufffd");
+    const login = await t.request("POST", "/api/auth/login", { body: { email, password: "a long enough password" } });
+    expect((await t.request("GET", "/api/users/me", { token: login.body.access })).body.name).toBe("user \ufffd");
+  });
+
   test("an unpaired surrogate is stored as U+FFFD by a REST write and by a batched push alike", async () => {
     const rest = await t.request("POST", "/api/tasks", { token: me.token, body: { title: "rest \ud800 end" } });
     expect(rest.status).toBe(201);
