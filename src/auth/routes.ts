@@ -1,5 +1,6 @@
 import { Elysia, t } from "elysia";
 import { clientAddress } from "../wire/client-address";
+import { ErrorBody } from "../http/errors";
 import { originOf } from "../http/origin";
 import type { HttpConfig } from "../http/public-url";
 import type { Services } from "../services";
@@ -27,11 +28,11 @@ export const authRoutes = (s: Services, http: HttpConfig) =>
         const address = clientAddress(originOf(request, server).peer, request.headers.get("x-forwarded-for"), http.trustedProxies);
         return toTokenResponse(await s.auth.login(body, address));
       },
-      { body: LoginBody, response: { 200: TokenResponse }, detail: detail("Log in with email and password") },
+      { body: LoginBody, response: { 200: TokenResponse, 401: ErrorBody, 422: ErrorBody }, detail: detail("Log in with email and password") },
     )
     .post("/api/auth/refresh", async ({ body }) => toTokenResponse(await s.auth.refresh(body.refresh)), {
       body: RefreshBody,
-      response: { 200: TokenResponse },
+      response: { 200: TokenResponse, 401: ErrorBody, 422: ErrorBody },
       detail: detail("Exchange a refresh token for a new pair (rotation)"),
     })
     .use(
@@ -41,6 +42,6 @@ export const authRoutes = (s: Services, http: HttpConfig) =>
           await s.auth.logout(auth, body.refresh);
           set.status = 204;
         },
-        { body: RefreshBody, response: { 204: t.Void() }, detail: detail("Revoke the refresh token's family") },
+        { body: RefreshBody, response: { 204: t.Void(), 422: ErrorBody }, detail: detail("Revoke the refresh token's family") },
       ),
     );

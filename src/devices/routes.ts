@@ -32,7 +32,7 @@ export const deviceRoutes = (s: Services, http: HttpConfig) =>
         set.headers.location = `/api/devices/${device.id}`;
         return toDeviceView(device);
       },
-      { body: CreateDeviceBody, response: { 201: DeviceView }, detail: detail("Register a device (its id keys vector clocks)") },
+      { body: CreateDeviceBody, response: { 201: DeviceView, 409: ErrorBody, 422: ErrorBody }, detail: detail("Register a device (its id keys vector clocks)") },
     )
     .get("/api/devices/:id", async ({ auth, params }) => toDeviceView(await s.devices.get(auth, params.id)), {
       params: IdParams,

@@ -223,6 +223,17 @@ describe("the document as a client generator reads it", () => {
     expect(doc.components.schemas.Error!.description).toContain("version_conflict (409)");
   });
 
+  // Found by QA: each of these answers the status, which its operation did not list.
+  test.each([
+    ["/api/auth/login", "post", ["401", "422"]],
+    ["/api/auth/refresh", "post", ["401", "422"]],
+    ["/api/auth/logout", "post", ["422"]],
+    ["/api/devices", "post", ["409", "422"]],
+    ["/api/health", "get", ["503"]],
+  ] as const)("%s %s lists its own errors %p", (path, method, statuses) => {
+    expect(Object.keys((doc.paths[path] as Record<string, { responses: object }>)[method]!.responses)).toEqual(expect.arrayContaining([...statuses]));
+  });
+
   test("a pushed change is documented field by field (while the service, not request validation, checks it)", () => {
     const body = schemaAt(doc.paths["/api/sync/push"]!.post!.requestBody as Media);
     expect(body).toEqual(ref("PushRequest"));
