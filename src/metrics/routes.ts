@@ -5,10 +5,23 @@ import type { Services } from "../services";
 import { MetricsQuery, MetricsReport } from "./model";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 
-/** True when the client asks for text (Prometheus sends `text/plain` or OpenMetrics) rather than JSON. */
+/**
+ * True when the client prefers text (Prometheus sends `text/plain` or OpenMetrics) to JSON: the
+ * highest quality (`q`, 1 when absent) it gives a text type is above 0 and above the one it gives
+ * `application/json` (a tie answers JSON, the default).
+ */
 export function wantsPrometheus(accept: string | undefined): boolean {
-  const a = (accept ?? "").toLowerCase();
-  return (a.includes("text/plain") || a.includes("application/openmetrics-text")) && !a.includes("application/json");
+  let text = 0;
+  let json = 0;
+  for (const range of (accept ?? "").toLowerCase().split(",")) {
+    const [type, ...params] = range.split(";").map((p) => p.trim());
+    const q = params.find((p) => p.startsWith("q="));
+    const quality = q === undefined ? 1 : Number(q.slice(2));
+    if (!(quality >= 0 && quality <= 1)) continue;
+    if (type === "text/plain" || type === "application/openmetrics-text") text = Math.max(text, quality);
+    else if (type === "application/json") json = Math.max(json, quality);
+  }
+  return text > 0 && text > json;
 }
 
 /** `GET /api/metrics?window=24h`: organization admins only; JSON, or Prometheus text with `Accept: text/plain`. */

@@ -47,6 +47,13 @@ test.each([
   ["application/json, text/plain, */*", false],
   [undefined, false],
   ["*/*", false],
+  // Found by QA: a text type the client refuses (q=0) was answered.
+  ["text/plain;q=0", false],
+  ["text/plain;q=0, application/json", false],
+  ["application/json;q=0.5, text/plain", true],
+  ["application/json, text/plain;q=0.9", false],
+  ["TEXT/PLAIN; version=0.0.4", true],
+  ["text/plain;q=abc", false],
 ])("Accept %p wants Prometheus: %p", (accept, expected) => {
   expect(wantsPrometheus(accept)).toBe(expected);
 });
