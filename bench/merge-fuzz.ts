@@ -10,8 +10,9 @@
  *   other into the text the earlier merges made, in all six orders: of the cases that merge
  *   without a conflict in some order, how many do not in all orders, or end with another text;
  * - same addition: both sides add the same line (or word) at one place and each edits a random
- *   line (word) elsewhere or next to it: how many merge, and how many of those keep it twice (none
- *   should).
+ *   token anywhere else (a word put before it, the token deleted, its line split or joined to the
+ *   next), in texts of distinct words and in texts that repeat words: how many merge, and how many of
+ *   those keep the addition twice.
  */
 import { parseArgs } from "node:util";
 import { mergeText } from "../src/sync/merge";
@@ -72,34 +73,52 @@ for (let c = 0; c < CASES; c++) {
   if (clean.length < ORDERS.length || new Set(clean.map((o) => o.text)).size > 1) orderDependent++;
 }
 
-/** Both sides add `added` before token `gap` of `tokens`; each edits one random token (not the added one). */
-function sameAddition(tokens: string[], added: string, mark: string): { merged: boolean; twice: boolean } {
-  const gap = rng.int(tokens.length + 1);
-  const side = (prefix: string) => {
-    const t = [...tokens.slice(0, gap), added, ...tokens.slice(gap)];
-    const k = rng.int(t.length);
-    if (k !== gap) t[k] = prefix + t[k];
-    return t.join("");
-  };
-  const r = mergeText(tokens.join(""), side("A"), side("B "));
-  return { merged: r.ok, twice: r.ok && r.text.split(mark).length - 1 !== 1 };
+/** One random edit of token `k` of `t`: a word put before it, the token deleted, its line split, or its separator removed (lines or words joined). */
+function editToken(t: string[], k: number, mark: string): void {
+  const op = rng.int(4);
+  if (op === 0) t[k] = `${mark} ${t[k]}`;
+  else if (op === 1) t[k] = "";
+  else if (op === 2) t[k] = `\n${mark}${t[k]}`;
+  else t[k] = t[k].trimEnd();
 }
 
-const same = { lines: { merged: 0, twice: 0 }, words: { merged: 0, twice: 0 } };
+/** Both sides add `added` before token `gap` of `tokens`; each edits one random token anywhere but the added one. */
+function sameAddition(tokens: string[], added: string, mark: string): { merged: boolean; twice: boolean } {
+  const gap = rng.int(tokens.length + 1);
+  const side = (name: string) => {
+    const t = [...tokens.slice(0, gap), added, ...tokens.slice(gap)];
+    const k = rng.int(t.length);
+    if (k !== gap) editToken(t, k, name);
+    return t.join("");
+  };
+  const r = mergeText(tokens.join(""), side("A"), side("B"));
+  // As a whole word or line: a side that joined it to its neighbour (`kiloZZ`) added other text.
+  const count = (text: string) => (mark.includes(" ") ? text.split("\n") : text.split(/\s+/)).filter((x) => x === mark).length;
+  return { merged: r.ok, twice: r.ok && count(r.text) > 1 };
+}
+
+/** `n` words of the vocabulary, distinct (`distinct`) or drawn with repeats, each followed by a space or a line break. */
+function words(n: number, distinct: boolean): string[] {
+  const pool = distinct ? [...WORDS].sort(() => rng.next() - 0.5).slice(0, n) : Array.from({ length: n }, () => rng.pick(VOCABULARY));
+  return pool.map((w) => w + rng.pick([" ", " ", "\n"]));
+}
+const WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
+
+const same = { distinct: { cases: 0, merged: 0, twice: 0 }, repeated: { cases: 0, merged: 0, twice: 0 } };
 for (let c = 0; c < CASES; c++) {
-  const n = 2 + rng.int(5);
-  const lines = Array.from({ length: n }, (_, i) => [rng.pick(VOCABULARY), rng.pick(VOCABULARY), rng.pick(VOCABULARY)].join(" ") + (i < n - 1 ? "\n" : ""));
-  const l = sameAddition(lines, "inserted line\n", "inserted line");
-  same.lines.merged += Number(l.merged);
-  same.lines.twice += Number(l.twice);
-  const words = randomText().split(/(?<=\s)/);
-  const w = sameAddition(words, "ZZ ", "ZZ");
-  same.words.merged += Number(w.merged);
-  same.words.twice += Number(w.twice);
+  for (const kind of ["distinct", "repeated"] as const) {
+    const tokens = words(2 + rng.int(10), kind === "distinct");
+    const r = rng.next() < 0.5 ? sameAddition(tokens, "inserted line\n", "inserted line") : sameAddition(tokens, "ZZ ", "ZZ");
+    same[kind].cases++;
+    same[kind].merged += Number(r.merged);
+    same[kind].twice += Number(r.twice);
+  }
 }
 
 const pct = (n: number, of: number) => `${((n / Math.max(of, 1)) * 100).toFixed(1)}%`;
 console.log(`pairs: ${pairsMerged} of ${CASES} merge (${pct(pairsMerged, CASES)})`);
 console.log(`three writers: ${cleanSomewhere} merge without a conflict in some order; ${orderDependent} of them not in all orders or to another text (${pct(orderDependent, cleanSomewhere)})`);
-console.log(`same line added by both: ${same.lines.merged} of ${CASES} merge, ${same.lines.twice} keep it twice`);
-console.log(`same word added by both: ${same.words.merged} of ${CASES} merge, ${same.words.twice} keep it twice`);
+for (const kind of ["distinct", "repeated"] as const) {
+  const x = same[kind];
+  console.log(`same addition by both (a line or a word; ${kind} words): ${x.merged} of ${x.cases} merge, ${x.twice} keep it twice (${pct(x.twice, x.merged)})`);
+}

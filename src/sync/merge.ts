@@ -145,8 +145,8 @@ export type TextMerge = { ok: true; text: string } | { ok: false };
  * Three-way text merge (diff3), symmetric in (local, remote): line-level first; regions where
  * lines conflict are retried word by word. Edits to different lines or words both survive;
  * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict, and so is
- * a merge that would keep twice a line or word both sides added (one addition, spelled
- * differently by the two diffs): a merged text never repeats an addition both made. Spends at
+ * one where the two diffs may have placed (or spelled) differently text both sides added at one
+ * place ({@link joinsAcrossSeparators}), which would otherwise be kept twice. Spends at
  * most {@link MAX_TEXT_MERGE_WORK} of `shared` (all it has when that is not enough: then a conflict).
  */
 export function mergeText(base: string, local: string, remote: string, shared: MergeBudget = { work: Infinity }): TextMerge {
@@ -166,8 +166,7 @@ export function mergeText(base: string, local: string, remote: string, shared: M
 
 /** {@link mergeText} once the trivial cases are out, within `budget`. */
 function mergeWithin(base: string, local: string, remote: string, budget: MergeBudget): TextMerge {
-  const [a, o, b] = [lines(local), lines(base), lines(remote)];
-  const regions = diff3(a, o, b, budget, true);
+  const regions = diff3(lines(local), lines(base), lines(remote), budget, true);
   if (regions === null) return { ok: false };
   const out: string[] = [];
   for (const region of regions) {
@@ -183,34 +182,30 @@ function mergeWithin(base: string, local: string, remote: string, budget: MergeB
       if (!("ok" in w)) return { ok: false };
       append(merged, w.ok, 0, w.ok.length);
     }
-    if (keepsTwice(wo, wa, wb, merged, isWord)) return { ok: false };
+    if (repeatsAddedLine(region, lines(merged.join("")))) return { ok: false };
     append(out, merged, 0, merged.length);
   }
-  const text = out.join("");
-  if (keepsTwice(o, a, b, lines(text), isLine)) return { ok: false };
-  return { ok: true, text };
+  return { ok: true, text: out.join("") };
 }
 
-const isWord = (token: string): boolean => token.trim() !== "";
-const isLine = (token: string): boolean => token !== "\n";
-
 /**
- * Whether merged text `r` has some word or line (`counted`) that both sides added (each has more
- * of it than the base) more often than either side has it: the same addition kept twice, which a
- * diff can make of one text added at one place when it spells the two additions differently.
+ * Whether the word-by-word merge of a region (`merged`, as lines) holds a line that both sides
+ * added there more often than either side has it. Inside one region the two sides' edits are next
+ * to each other, and where a text repeats itself the diffs can spell the same added line in ways no
+ * grouping recognizes (an insertion on one side, a replacement of an equal line on the other): the
+ * merge would keep it twice. A backstop: a conflict. (Counted by region, not over the whole text, so
+ * the same line added at two different places, such as a `- done` under two headings, still merges.)
  */
-function keepsTwice(o: readonly string[], a: readonly string[], b: readonly string[], r: readonly string[], counted: (token: string) => boolean): boolean {
+function repeatsAddedLine(region: { a: string[]; o: string[]; b: string[] }, merged: string[]): boolean {
   const count = (tokens: readonly string[]) => {
     const n = new Map<string, number>();
-    for (const t of tokens) if (counted(t)) n.set(t, (n.get(t) ?? 0) + 1);
+    for (const t of tokens) if (t !== "\n") n.set(t, (n.get(t) ?? 0) + 1);
     return n;
   };
-  const [no, na, nb] = [count(o), count(a), count(b)];
-  for (const [token, n] of count(r)) {
-    const inBase = no.get(token) ?? 0;
-    const inA = na.get(token) ?? 0;
-    const inB = nb.get(token) ?? 0;
-    if (inA > inBase && inB > inBase && n > Math.max(inA, inB)) return true;
+  const [inBase, inA, inB] = [count(region.o), count(region.a), count(region.b)];
+  for (const [line, n] of count(merged)) {
+    const [o, a, b] = [inBase.get(line) ?? 0, inA.get(line) ?? 0, inB.get(line) ?? 0];
+    if (a > o && b > o && n > Math.max(a, b)) return true;
   }
   return false;
 }
@@ -254,8 +249,8 @@ type Hunk = TokenHunk & { side: "a" | "b" };
 
 /**
  * diff3 over token arrays (`lineLevel`: lines and line breaks, else words and whitespace): hunks of
- * `a` and `b` against `o` that overlap or touch form one region, and so do hunks one separator apart
- * where the diff could have put an edit on either side of it ({@link joinsAcrossSeparator}); a
+ * `a` and `b` against `o` that overlap or touch form one region, and so do hunks with only separators
+ * between them where the diffs, not the writers, chose the side an edit sits on ({@link joinsAcrossSeparators}); a
  * region changed by one side (or identically by both) takes that change, otherwise it is a
  * conflict. Only the set of hunks matters, so swapping `a` and `b` gives the same text.
  * Null when the inputs are too large or too different to diff cheaply (the caller's conflict).
@@ -282,7 +277,7 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineL
     let end = hunks[i].end;
     let addsLines = addsOrRemovesLines(o, hunks[i]);
     let j = i + 1;
-    for (; j < hunks.length && (hunks[j].start <= end || joinsAcrossSeparator(o, hunks, i, j, end, addsLines, lineLevel, budget)); j++) {
+    for (; j < hunks.length && (hunks[j].start <= end || joinsAcrossSeparators(o, hunks, i, j, end, addsLines, lineLevel)); j++) {
       end = Math.max(end, hunks[j].end);
       addsLines ||= addsOrRemovesLines(o, hunks[j]);
     }
@@ -303,62 +298,45 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineL
 
 /**
  * Whether the hunks starting at `hunks[j].start` join the group `hunks[i, j)` that ends at `end`
- * although one separator token `o[end]` lies between them (a line break, or a run of whitespace
- * between words). Kept apart, the two sides' edits would both be applied; they are taken as one
- * region (merged word by word, or a conflict) when which side of the separator an edit sits on is
- * the diff's choice rather than the writer's:
- * - (line level) the group or the next hunk adds or removes line breaks (`addsLines`: the group's):
- *   a line added next to a line the other side edited may be placed by the diff on either side of
- *   the break;
- * - the same text inserted on both sides of the separator ({@link sameTextAcross}): both writers
- *   added the same words or lines there, which would otherwise be kept twice.
- * Every hunk starting there is looked at, whichever side it is from, so the grouping (and the
- * merge) is the same whichever side is local.
+ * although separators lie between them (line breaks, or whitespace between words) and nothing else.
+ * Kept apart, the two sides' edits would both be applied; they are taken as one region (merged word
+ * by word, or a conflict) where the diffs, not the writers, chose which side of a separator an edit
+ * sits on:
+ * - (line level, one line break apart) the group or the next hunk adds or removes lines
+ *   (`addsLines`: the group's): a line added next to a line the other side edited;
+ * - a hunk of one side ending there and a hunk of the other starting there insert a word (a line, at
+ *   line level) in common: the same text added at one place, which two diffs may place on either
+ *   side of the separators, or spell as an insertion on one side and a replacement on the other.
+ * Every hunk starting there is looked at, whichever side it is from, so the grouping (and the merge)
+ * is the same whichever side is local. The work is a scan of hunks the diffs were charged for.
  */
-function joinsAcrossSeparator(
-  o: readonly string[],
-  hunks: Hunk[],
-  i: number,
-  j: number,
-  end: number,
-  addsLines: boolean,
-  lineLevel: boolean,
-  budget: MergeBudget,
-): boolean {
-  const separator = lineLevel ? o[end] === "\n" : o[end].trim() === "";
-  if (hunks[j].start !== end + 1 || !separator) return false;
-  for (let n = j; n < hunks.length && hunks[n].start === end + 1; n++) {
-    const next = hunks[n];
-    if (lineLevel && (addsLines || addsOrRemovesLines(o, next))) return true;
-    for (let k = i; k < j; k++) if (hunks[k].end === end && sameTextAcross(hunks[k].content, next.content, o[end], budget)) return true;
+function joinsAcrossSeparators(o: readonly string[], hunks: Hunk[], i: number, j: number, end: number, addsLines: boolean, lineLevel: boolean): boolean {
+  const next = hunks[j].start;
+  for (let k = end; k < next; k++) if (!isSeparator(o[k], lineLevel)) return false;
+  for (let n = j; n < hunks.length && hunks[n].start === next; n++) {
+    if (lineLevel && next === end + 1 && (addsLines || addsOrRemovesLines(o, hunks[n]))) return true;
+    for (let k = i; k < j; k++) {
+      if (hunks[k].end === end && hunks[k].side !== hunks[n].side && shareText(hunks[k].content, hunks[n].content, lineLevel)) return true;
+    }
   }
   return false;
+}
+
+/** A line break (line tokens), or a run of whitespace (word tokens). */
+function isSeparator(token: string, lineLevel: boolean): boolean {
+  return lineLevel ? token === "\n" : token.trim() === "";
+}
+
+/** Whether two hunks' contents have a word (a line, at line level) in common. */
+function shareText(x: readonly string[], y: readonly string[], lineLevel: boolean): boolean {
+  const words = new Set(x.filter((t) => !isSeparator(t, lineLevel)));
+  return words.size > 0 && y.some((t) => words.has(t));
 }
 
 /** Whether hunk `h` adds or removes line breaks. */
 function addsOrRemovesLines(o: readonly string[], h: TokenHunk): boolean {
   if (h.content.includes("\n")) return true;
   for (let k = h.start; k < h.end; k++) if (o[k] === "\n") return true;
-  return false;
-}
-
-/**
- * Whether `left` ends with the same text that `right` starts with, in whole words (whole lines
- * when `border` is a line break): the same text inserted on both sides of the separator between
- * them. Each token compared is charged to `budget`; once it is spent, the answer is yes (at worst
- * a conflict).
- */
-function sameTextAcross(left: readonly string[], right: readonly string[], border: string, budget: MergeBudget): boolean {
-  const isBorder = border.includes("\n") ? (t: string) => t.includes("\n") && t.trim() === "" : (t: string) => t.trim() === "";
-  for (let from = left.length - 1; from >= 0; from--) {
-    if (from > 0 && !isBorder(left[from - 1])) continue;
-    const n = left.length - from;
-    if (n > right.length || (n < right.length && !isBorder(right[n]))) continue;
-    let same = true;
-    for (let k = 0; k < n && same; k++) same = left[from + k] === right[k];
-    budget.work -= n;
-    if (same || budget.work < 0) return true;
-  }
   return false;
 }
 
