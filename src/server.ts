@@ -2,7 +2,7 @@ import type { Server } from "bun";
 import type { App } from "./app";
 import { markOversized, MAX_BODY_BYTES } from "./http/body";
 import { answer } from "./http/errors";
-import { markInvalidHost, originOf, routableUrl, standingFor } from "./http/origin";
+import { originOf, routableUrl, standingFor } from "./http/origin";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -76,17 +76,19 @@ async function forApp(request: Request, server: Server<undefined>): Promise<Requ
   const rerouted = routableUrl(request, server);
   const undeclared = request.body !== null && !request.headers.has("content-length");
   if (rerouted === null && !undeclared) return request;
+  const origin = rerouted?.origin ?? originOf(request, server);
   const url = rerouted?.url ?? request.url;
   let copy: Request;
-  if (undeclared) {
+  if (origin.invalidHost) {
+    copy = new Request(url, { method: request.method, headers: request.headers }); // answered 400: its body is not read
+  } else if (undeclared) {
     const body = await readUpTo(request.body!, MAX_BODY_BYTES);
     copy = new Request(url, { method: request.method, headers: request.headers, body });
     if (body === null) markOversized(copy);
   } else {
     copy = new Request(url, request);
   }
-  if (rerouted?.invalidHost) markInvalidHost(copy);
-  return standingFor(copy, rerouted?.origin ?? originOf(request, server));
+  return standingFor(copy, origin);
 }
 
 /** The bytes of `body`, or null when there are more than `limit` (then it is left unread after that). */

@@ -15,6 +15,8 @@ interface Origin {
   url: string;
   /** The TCP peer's address (null when unknown). */
   peer: string | null;
+  /** Its `Host` header named no valid host and port: the app answers 400. */
+  invalidHost?: boolean;
 }
 
 const origins = new WeakMap<Request, Origin>();
@@ -30,11 +32,9 @@ export function originOf(request: Request, server: Pick<Server<undefined>, "requ
   return origins.get(request) ?? { url: request.url, peer: server?.requestIP(request)?.address ?? null };
 }
 
-const invalidHosts = new WeakSet<Request>();
-
 /** Whether `request` is the copy of one whose `Host` header named no valid host and port (the app answers 400). */
 export function hasInvalidHost(request: Request): boolean {
-  return invalidHosts.has(request);
+  return origins.get(request)?.invalidHost === true;
 }
 
 /** The shortest `scheme://host[:port]` Elysia routes right: its path must start at index 11 or later. */
@@ -46,8 +46,6 @@ export interface Rerouted {
   url: string;
   /** What the client used, for links and the client's address. */
   origin: Origin;
-  /** The `Host` header was no valid host and port: the copy is answered 400. */
-  invalidHost: boolean;
 }
 
 /**
@@ -65,14 +63,10 @@ export function routableUrl(request: Request, server: Pick<Server<undefined>, "r
   const path = pathStart === -1 ? "/" : url.slice(pathStart);
   const peer = originOf(request, server).peer;
   const own = authority === -1 || invalidHost;
-  return { url: `http://localhost${path}`, origin: { url: own ? `${server.url.origin}${path}` : url, peer }, invalidHost };
+  const origin: Origin = { url: own ? `${server.url.origin}${path}` : url, peer };
+  if (invalidHost) origin.invalidHost = true;
+  return { url: `http://localhost${path}`, origin };
 }
 
 /** The 400 `bad_request` of a request whose `Host` header names no valid host and port. */
 export const invalidHost = () => new DomainError("bad_request", "the Host header is not a valid host and port");
-
-/** Marks `copy` as made of a request with an invalid `Host` header ({@link hasInvalidHost}). */
-export function markInvalidHost(copy: Request): Request {
-  invalidHosts.add(copy);
-  return copy;
-}

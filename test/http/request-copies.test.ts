@@ -93,6 +93,12 @@ describe("requests the server copies", () => {
     });
   }
 
+  test("a chunked body with a Host that makes no valid URL is answered 400 unread", async () => {
+    const r = await raw(server.port, `POST /api/projects HTTP/1.1\r\nhost: [::1\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\nauthorization: Bearer ${me.token}`, chunked(JSON.stringify({ name: "never" })));
+    expect(r.status).toBe(400);
+    expect(JSON.parse(r.body).error.code).toBe("bad_request");
+  });
+
   test("a chunked body over 5 MB sent in pieces, with a short Host, is answered 413 while the client still sends", async () => {
     const socket = connect(server.port, "127.0.0.1");
     const answered = new Promise<string>((resolve) => {
