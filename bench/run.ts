@@ -106,7 +106,7 @@ function parseOptions(argv: string[]): Options {
 
 /** `BENCH_BUN_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` profiles the server under test. */
 const BUN_FLAGS = (process.env.BENCH_BUN_FLAGS ?? "").split(" ").filter(Boolean);
-const serveCmd = (url: string) => [BUN, ...BUN_FLAGS, "cli/main.ts", "serve", "--port", "0", "--db", url];
+const serveCmd = (url: string) => [BUN, "--no-env-file", ...BUN_FLAGS, "cli/main.ts", "serve", "--port", "0", "--db", url];
 
 let phaseTimeout = 900;
 

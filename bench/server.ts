@@ -194,7 +194,7 @@ async function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
 
 /** Runs `bun cli/main.ts …args`; throws with its output unless it exits 0. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<string> {
-  const proc = Bun.spawn([BUN, "cli/main.ts", ...args], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([BUN, "--no-env-file", "cli/main.ts", ...args], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   if (code !== 0) throw new Error(`taskmgr ${args.join(" ")} exited ${code}:\n${out}${err}`.trim());
   return out;

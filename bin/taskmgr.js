@@ -26,7 +26,8 @@ if (!bun) {
   process.exit(1);
 }
 
-const child = spawn(bun, [join(root, "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+// --no-env-file: taskmgr reads `.env` itself (cli/env-file.ts), not Bun's set of files.
+const child = spawn(bun, ["--no-env-file", join(root, "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
 const forward = (signal) => () => child.kill(signal);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward(signal));
 child.on("error", (err) => {

@@ -1,6 +1,7 @@
 import "./production"; // first: before anything loads Elysia
 import { type Command, CommanderError } from "commander";
 import { ConfigError } from "../src/config";
+import { loadEnvFile } from "./env-file";
 import { describeFailure, UsageError } from "./failure";
 import { buildProgram } from "./program";
 
@@ -16,6 +17,7 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
+    loadEnvFile();
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {

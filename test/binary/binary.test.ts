@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, existsSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json";
 import { ROOT, removeTempDirs, serve, taskmgr, tempDir } from "../cli/support";
@@ -79,5 +79,16 @@ describe("dist/taskmgr alone in an empty folder", () => {
       expect(await s.stop("SIGTERM")).toBe(0);
     }
     expect(existsSync(join(dir, "logs", "taskmgr.log"))).toBe(true);
+  });
+
+  test("reads .env as the source command line does: that file only, `$NAME` as written", async () => {
+    const here = tempDir("taskmgr-binary-env-");
+    copyFileSync(binary, join(here, "taskmgr"));
+    writeFileSync(join(here, ".env"), "DATABASE_URL=sqlite:./a$HOME.db\n");
+    writeFileSync(join(here, ".env.local"), "DATABASE_URL=sqlite:./local.db\n");
+    writeFileSync(join(here, ".env.production"), "DATABASE_URL=sqlite:./production.db\n");
+    const r = await taskmgr(["migrate"], { cwd: here, cli: [join(here, "taskmgr")], env: { NODE_ENV: "production" } });
+    expect(r.code).toBe(0);
+    expect(readdirSync(here).filter((f) => f.endsWith(".db")).sort()).toEqual(["a$HOME.db"]);
   });
 });

@@ -6,8 +6,8 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dir, "../..");
 export const MAIN = join(ROOT, "cli", "main.ts");
 
-/** Runs the source command line on the Bun running the tests. */
-export const SOURCE_CLI = [process.execPath, MAIN];
+/** Runs the source command line on the Bun running the tests, as `npm start` and `npx taskmgr` run it. */
+export const SOURCE_CLI = [process.execPath, "--no-env-file", MAIN];
 
 /** Configuration variables removed from the environment of every spawned command, so that only the test decides. */
 const CONFIG_VARS = ["DATABASE_URL", "HOST", "PORT", "LOG_LEVEL", "LOG_DIR", "TASKMGR_DATA_DIR", "TASKMGR_SECRET"];

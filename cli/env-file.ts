@@ -1,0 +1,24 @@
+import { readFileSync } from "node:fs";
+import { parse } from "dotenv";
+import { ConfigError } from "../src/config";
+
+/**
+ * Reads the `.env` file of the working folder into `env`, for the variables `env` does not have
+ * (an environment variable, even an empty one, beats the file). Only that file, read the way the
+ * `dotenv` package reads it: `NAME=value` lines, `#` comment lines, quotes around a value that holds
+ * `#` or spaces at its ends, and `$NAME` kept as written (no expansion). taskmgr reads it itself:
+ * Bun's own loading, turned off wherever taskmgr starts (`--no-env-file`, and the binary built with
+ * `--no-compile-autoload-dotenv`), would also read `.env.local` and `.env.development` over it and
+ * expand `$NAME`, even inside single quotes. A missing file is no file; one that cannot be read is
+ * a failure (one line, exit 1).
+ */
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, path = ".env"): void {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  for (const [name, value] of Object.entries(parse(text))) if (!(name in env)) env[name] = value;
+}
