@@ -1,4 +1,5 @@
 import { invalid } from "../errors";
+import { hasNul, NUL_REASON } from "../wire/text";
 
 /** Argon2id cost parameters (Bun's defaults: 64 MiB, 2 passes); tests lower them for speed. */
 export interface Argon2Cost {
@@ -34,10 +35,14 @@ export class PasswordHasher {
   }
 }
 
-/** Throws a 422 naming `password` unless it satisfies the policy (length only: passphrases welcome). */
+/**
+ * Throws a 422 naming `password` unless it satisfies the policy: a length (passphrases welcome), and
+ * no NUL character, which a login can never send (every request's text refuses it).
+ */
 export function checkPasswordPolicy(password: string): void {
   if (password.length < MIN_PASSWORD_LENGTH) throw invalid({ password: `must be at least ${MIN_PASSWORD_LENGTH} characters` });
   if (password.length > MAX_PASSWORD_LENGTH) throw invalid({ password: `must be at most ${MAX_PASSWORD_LENGTH} characters` });
+  if (hasNul(password)) throw invalid({ password: NUL_REASON });
 }
 
 /** A random password for generated accounts (bootstrap): 24 URL-safe characters, ~143 bits. */

@@ -121,6 +121,15 @@ for (const dialect of DIALECTS) {
       expect(await canLogin("ann@acme.test", "first-password\n")).toBe(false);
     });
 
+    // Found by QA: such an account could never log in (a login's text refuses NUL).
+    test("a password holding a NUL character is refused (exit 1), on create and on set-password", async () => {
+      const created = await cli(["users", "create", "--org", "acme-corp", "--email", "nul@acme.test"], "pass\u0000word1\n");
+      expect([created.code, created.stderr]).toEqual([1, "error: invalid password (password: must not contain the NUL character (U+0000))\n"]);
+      const set = await cli(["users", "set-password", "ann@acme.test"], "pass\u0000word2\n");
+      expect(set.code).toBe(1);
+      expect(set.stderr).toContain("must not contain the NUL character");
+    });
+
     test("a password on stdin of more than one line is refused (exit 1), not cut or kept with its line breaks", async () => {
       const r = await cli(["users", "create", "--org", "acme-corp", "--email", "two-lines@acme.test"], "first\nsecond\n");
       expect([r.code, r.stderr]).toEqual([1, "error: the password on standard input must be one line\n"]);
