@@ -50,7 +50,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     error: () => answer("internal", "internal server error"),
   });
   app.server = server;
-  const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+  const host = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host;
   return {
     url: `http://${host}:${server.port}`,
     port: server.port!,

@@ -51,3 +51,18 @@ test("while the server drains, answers carry Connection: close and the server cl
   expect(after.answers[0]).toMatch(/connection: close/i);
   expect(after.closedByServer).toBe(true);
 });
+
+// Found by QA: `--host '[::1]'` printed http://[[::1]]:PORT.
+test.each(["::1", "[::1]"])("the URL of a server on IPv6 host %p brackets the address once", async (host) => {
+  const db = openDatabase("sqlite::memory:");
+  await migrate(db);
+  const t = await createTestApp(db);
+  const v6 = startServer(createApp(t.services, t.deps), { host, port: 0 });
+  try {
+    expect(v6.url).toBe(`http://[::1]:${v6.port}`);
+    expect((await fetch(`${v6.url}/api/health`)).status).toBe(200);
+  } finally {
+    await v6.stop(true);
+    await db.close();
+  }
+});
