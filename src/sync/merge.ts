@@ -144,9 +144,10 @@ export type TextMerge = { ok: true; text: string } | { ok: false };
 /**
  * Three-way text merge (diff3), symmetric in (local, remote): line-level first; regions where
  * lines conflict are retried word by word. Edits to different lines or words both survive;
- * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict, and so is
- * one where the two diffs may have placed (or spelled) differently text both sides added at one
- * place ({@link joinsAcrossSeparators}), which would otherwise be kept twice. Spends at
+ * edits that overlap or touch (e.g. a word and its neighbouring space) are a conflict, and so are
+ * edits where the two diffs may have placed (or spelled) differently text both sides added at one
+ * place ({@link joinsAcrossSeparators}), which would otherwise be kept twice, and a line broken in
+ * two next to the other side's edit ({@link splitsLine}). Spends at
  * most {@link MAX_TEXT_MERGE_WORK} of `shared` (all it has when that is not enough: then a conflict).
  */
 export function mergeText(base: string, local: string, remote: string, shared: MergeBudget = { work: Infinity }): TextMerge {
@@ -250,7 +251,8 @@ type Hunk = TokenHunk & { side: "a" | "b" };
 /**
  * diff3 over token arrays (`lineLevel`: lines and line breaks, else words and whitespace): hunks of
  * `a` and `b` against `o` that overlap or touch form one region, and so do hunks with only separators
- * between them where the diffs, not the writers, chose the side an edit sits on ({@link joinsAcrossSeparators}); a
+ * between them where the diffs, not the writers, chose the side an edit sits on ({@link joinsAcrossSeparators})
+ * (word level: a side breaking a line next to the other's edit makes the whole a conflict); a
  * region changed by one side (or identically by both) takes that change, otherwise it is a
  * conflict. Only the set of hunks matters, so swapping `a` and `b` gives the same text.
  * Null when the inputs are too large or too different to diff cheaply (the caller's conflict).
@@ -265,9 +267,12 @@ type Hunk = TokenHunk & { side: "a" | "b" };
  * grouping below only sorts and walks the hunks: it costs little next to the bounded diffs.
  */
 function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineLevel = false): Region[] | null {
+  // Both diffs, even when the first gives up: what they spend is then the same whichever side is local.
   const hunksA = diffTokens(o, a, budget);
-  const hunksB = hunksA && diffTokens(o, b, budget);
+  const hunksB = diffTokens(o, b, budget);
   if (hunksA === null || hunksB === null) return null;
+  // A word hunk that breaks one of the base's lines in two, next to an edit of the other side: one conflict.
+  if (!lineLevel && ((splitsLine(o, hunksA) && hunksB.length > 0) || (splitsLine(o, hunksB) && hunksA.length > 0))) return [{ a, o, b }];
   const hunks: Hunk[] = [...hunksA.map((h) => ({ ...h, side: "a" as const })), ...hunksB.map((h) => ({ ...h, side: "b" as const }))];
   hunks.sort((x, y) => x.start - y.start || x.end - y.end);
   const regions: Region[] = [];
@@ -275,12 +280,8 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineL
   for (let i = 0; i < hunks.length; ) {
     const start = hunks[i].start;
     let end = hunks[i].end;
-    let addsLines = addsOrRemovesLines(o, hunks[i]);
     let j = i + 1;
-    for (; j < hunks.length && (hunks[j].start <= end || joinsAcrossSeparators(o, hunks, i, j, end, addsLines, lineLevel)); j++) {
-      end = Math.max(end, hunks[j].end);
-      addsLines ||= addsOrRemovesLines(o, hunks[j]);
-    }
+    for (; j < hunks.length && (hunks[j].start <= end || joinsAcrossSeparators(o, hunks, i, j, end, lineLevel)); j++) end = Math.max(end, hunks[j].end);
     const group = hunks.slice(i, j);
     const ca = applyHunks(o, start, end, group.filter((h) => h.side === "a"));
     const cb = applyHunks(o, start, end, group.filter((h) => h.side === "b"));
@@ -298,23 +299,18 @@ function diff3(a: string[], o: string[], b: string[], budget: MergeBudget, lineL
 
 /**
  * Whether the hunks starting at `hunks[j].start` join the group `hunks[i, j)` that ends at `end`
- * although separators lie between them (line breaks, or whitespace between words) and nothing else.
- * Kept apart, the two sides' edits would both be applied; they are taken as one region (merged word
- * by word, or a conflict) where the diffs, not the writers, chose which side of a separator an edit
- * sits on:
- * - (line level, one line break apart) the group or the next hunk adds or removes lines
- *   (`addsLines`: the group's): a line added next to a line the other side edited;
- * - a hunk of one side ending there and a hunk of the other starting there insert a word (a line, at
- *   line level) in common: the same text added at one place, which two diffs may place on either
- *   side of the separators, or spell as an insertion on one side and a replacement on the other.
- * Every hunk starting there is looked at, whichever side it is from, so the grouping (and the merge)
- * is the same whichever side is local. The work is a scan of hunks the diffs were charged for.
+ * although separators lie between them (line breaks, or whitespace between words) and nothing else:
+ * when a hunk of one side ending there and a hunk of the other starting there insert a word (a line,
+ * at line level) in common. That is the same text added at one place, which the two diffs placed on
+ * either side of the separators (or spelled as an insertion on one side and a replacement on the
+ * other): kept apart, it would be applied twice; joined, the region is merged word by word, or is a
+ * conflict. Every hunk starting there is looked at, whichever side it is from, so the grouping is the
+ * same whichever side is local; the work is a scan of hunks the diffs were charged for.
  */
-function joinsAcrossSeparators(o: readonly string[], hunks: Hunk[], i: number, j: number, end: number, addsLines: boolean, lineLevel: boolean): boolean {
+function joinsAcrossSeparators(o: readonly string[], hunks: Hunk[], i: number, j: number, end: number, lineLevel: boolean): boolean {
   const next = hunks[j].start;
   for (let k = end; k < next; k++) if (!isSeparator(o[k], lineLevel)) return false;
   for (let n = j; n < hunks.length && hunks[n].start === next; n++) {
-    if (lineLevel && next === end + 1 && (addsLines || addsOrRemovesLines(o, hunks[n]))) return true;
     for (let k = i; k < j; k++) {
       if (hunks[k].end === end && hunks[k].side !== hunks[n].side && shareText(hunks[k].content, hunks[n].content, lineLevel)) return true;
     }
@@ -333,12 +329,18 @@ function shareText(x: readonly string[], y: readonly string[], lineLevel: boolea
   return words.size > 0 && y.some((t) => words.has(t));
 }
 
-/** Whether hunk `h` adds or removes line breaks. */
-function addsOrRemovesLines(o: readonly string[], h: TokenHunk): boolean {
-  if (h.content.includes("\n")) return true;
-  for (let k = h.start; k < h.end; k++) if (o[k] === "\n") return true;
-  return false;
+/**
+ * Whether word hunks `hunks` put a line break inside a line of `o` (neither at its start nor at its
+ * end): where one side added a whole line, the word diff may have aligned it with the start of the
+ * line below (`- Call ` of a new item with `- Call ` of the old one) and spelled the rest as an
+ * insertion in the middle of that line, so the other side's edit of that line would land on the new one.
+ */
+function splitsLine(o: readonly string[], hunks: readonly TokenHunk[]): boolean {
+  const atLineStart = (k: number) => k === 0 || o[k - 1].includes("\n");
+  const atLineEnd = (k: number) => k === o.length || o[k].includes("\n");
+  return hunks.some((h) => h.content.some((t) => t.includes("\n")) && !atLineStart(h.start) && !atLineEnd(h.end));
 }
+
 
 /** One difference: `o[start, end)` is replaced by `content`. */
 export interface TokenHunk {

@@ -176,6 +176,15 @@ describe("mergeText", () => {
     ["the same word added at different places", "Meeting with Bob", "Meeting with Bob and Alice", "Meeting with the team and Bob", "Meeting with the team and Bob and Alice"],
     ["the same word added at both ends", "cat sat", "the cat sat", "cat sat on the mat", "the cat sat on the mat"],
     ["the same line added under two headings", "Shopping:\nmilk\nWork:\nemail", "Shopping:\nmilk\n- done\nWork:\nemail", "Shopping:\nmilk\nWork:\nemail\n- done", "Shopping:\nmilk\n- done\nWork:\nemail\n- done"],
+    ["words appended to a line, a line added below it, both using 'the'", "Pick up the kids\nPay rent", "Pick up the kids at the gym\nPay rent", "Pick up the kids\nBook the dentist\nPay rent", "Pick up the kids at the gym\nBook the dentist\nPay rent"],
+    ["a list item extended, an item added below it", "- Email Anna\n- Pay rent", "- Email Anna about the offsite\n- Pay rent", "- Email Anna\n- Call the bank\n- Pay rent", "- Email Anna about the offsite\n- Call the bank\n- Pay rent"],
+    ["line 1 edited and a line added above line 3, line 3 edited", "Buy milk\nCall Bob\nPay rent", "Buy oat milk\nCall Bob\nEmail Anna\nPay rent", "Buy milk\nCall Bob\nPaid rent", "Buy oat milk\nCall Bob\nEmail Anna\nPaid rent"],
+    ["edits to adjacent words that add a word in common", "Call Bob Monday", "Call the plumber Monday", "Call Bob on the weekend", null],
+    // Found by a second review: the word diff aligned a new item with the start of the old one below
+    // it, so the other side's edit of that item landed on both (or on the new one only).
+    ["the same prefix added to an item, one side adding an item above it: a conflict, not the prefix on both", "- Buy milk\n- Call Bob\n- Pay rent", "- Buy milk\n- Call Anna\n- Urgent: Call Bob\n- Pay rent", "- Buy milk\n- Urgent: Call Bob\n- Pay rent", null],
+    ["the same word put before a line, one side adding a line above it", "TODO fix login\nTODO pay rent", "TODO write tests\nURGENT TODO fix login\nTODO pay rent", "URGENT TODO fix login\nTODO pay rent", null],
+    ["an item ticked, an item added above it: a conflict, never the tick on the new item", "- [ ] buy milk\n- [ ] pay rent", "- [ ] buy milk\n- [ ] call Bob\n- [ ] pay rent", "- [ ] buy milk\n- [x] pay rent", null],
   ];
   test.each(cases)("%s", (_name, base, local, remote, expected) => {
     const forward = mergeText(base, local, remote);
@@ -242,6 +251,22 @@ describe("merge work budget", () => {
     expect(spent("p\nq", "S\nS", "P1\nQ1")).toBe(spent("p\nq", "P1\nQ1", "S\nS"));
     const [o, a, b] = ["x the b a a\nx x", "x the bthe\n a a\nx ", "x the b a a\na the x x"];
     for (let work = 0; work <= 120; work += 5) expect(mergeText(o, a, b, { work })).toEqual(mergeText(o, b, a, { work }));
+  });
+
+  // Found by a second review: the second side's diff was skipped when the first gave up on its edit limit.
+  test("a side over the edit limit: the same work spent whichever side is local, so a later field decides alike", () => {
+    const base = "Groceries\nmilk";
+    const pasted = Array.from({ length: MAX_TEXT_EDITS + 100 }, (_, i) => `pasted line ${i}`).join("\n");
+    const edited = "Groceries for the week\nmilk\n" + Array.from({ length: 450 }, (_, i) => `item ${i}`).join("\n");
+    const one = { work: 1e9 };
+    const two = { work: 1e9 };
+    expect(mergeText(base, pasted, edited, one)).toEqual({ ok: false });
+    expect(mergeText(base, edited, pasted, two)).toEqual({ ok: false });
+    expect(one.work).toBe(two.work);
+    const b = { description: base, title: "Weekly plan" };
+    const d1 = { description: pasted, title: "Weekly plan draft" };
+    const d2 = { description: edited, title: "Weekly team plan" };
+    expect(mergeRecord(b, d1, d2, "task", { work: 5_600 }).conflicts).toEqual(mergeRecord(b, d2, d1, "task", { work: 5_600 }).conflicts);
   });
 
   test("two long edits one space apart cost what their diffs cost", () => {
