@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { toDeviceView, type Device } from "../src/devices/model";
 import { idArgument } from "./id-argument";
 import { withRuntime } from "./context";
-import { printList } from "./output";
+import { printable, printList } from "./output";
 
 /** `taskmgr devices list [--user EMAIL]`, `taskmgr devices revoke ID`. */
 export function registerDevices(program: Command): void {
@@ -40,7 +40,7 @@ export function registerDevices(program: Command): void {
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const device = await services.devices.revokeAnyOrg(id);
-        console.log(`revoked device ${device.id} (${device.name})`);
+        console.log(printable(`revoked device ${device.id} (${device.name})`));
       }),
     );
 }

@@ -22,10 +22,23 @@ function formatTable<T>(rows: T[], columns: Column<T>[]): string {
 function cell(v: unknown): string {
   if (v === null || v === undefined || v === "") return "-";
   if (typeof v === "boolean") return v ? "yes" : "no";
-  return String(v);
+  return printable(String(v));
 }
 
-/** Prints one created or changed record: as a JSON object with `json`, else the `summary` line. */
+/** Control characters (C0, DEL, C1) and the bidirectional overrides and isolates. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `text` with its control characters and bidirectional overrides written as escapes (`\u000a`,
+ * `\u001b`, `\u202e`): names come from API clients (any member names their devices), and a line
+ * break would forge a table row, an escape sequence would drive the admin's terminal, an override
+ * would show a name reversed.
+ */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Prints one created or changed record: as a JSON object with `json`, else the `summary` line (made printable). */
 export function printRecord(record: unknown, json: boolean, summary: string): void {
-  process.stdout.write((json ? JSON.stringify(record, null, 2) : summary) + "\n");
+  process.stdout.write((json ? JSON.stringify(record, null, 2) : printable(summary)) + "\n");
 }
