@@ -1,6 +1,7 @@
 import "./production"; // first: before anything loads Elysia
 import { type Command, CommanderError } from "commander";
 import { ConfigError } from "../src/config";
+import { closedOutputTolerated } from "./closed-output";
 import { loadEnvFile } from "./env-file";
 import { describeFailure, UsageError } from "./failure";
 import { buildProgram } from "./program";
@@ -8,8 +9,10 @@ import { buildProgram } from "./program";
 /** Exit statuses: 0 success, 1 failure (one line on stderr), 2 bad usage. */
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-// Output nobody reads any more (`taskmgr users list | true`): one line and status 1, never a stack trace.
+// Output nobody reads any more (`taskmgr users list | true`): one line and status 1, never a stack
+// trace; ignored by `serve` (cli/closed-output.ts).
 process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (closedOutputTolerated()) return;
   process.stderr.write(`error: ${err.code === "EPIPE" ? "the output was closed before it was all written (broken pipe)" : describeFailure(err)}\n`);
   process.exit(EXIT.failure);
 });

@@ -5,6 +5,7 @@ import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
 import { createLogger, type Logger } from "../src/log/logger";
 import { startServer } from "../src/server";
+import { tolerateClosedOutput } from "./closed-output";
 import { withRuntime, type Runtime } from "./context";
 import { CliError } from "./failure";
 import { StopSignals } from "./stop-signals";
@@ -29,6 +30,7 @@ export function registerServe(program: Command): void {
     .option("--host <host>", "address to listen on (env HOST, default 127.0.0.1)")
     .option("--port <port>", "port to listen on, 0 picks a free one (env PORT, default 8000)")
     .action((_opts, self: Command) => {
+      tolerateClosedOutput(); // `taskmgr serve | head` must not stop the server when head exits
       // From the start: a signal while the database is opened and migrated stops the command once
       // that step is done (exit 0) instead of killing it halfway; insisting exits at once.
       const stop = new StopSignals((signal) => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config";
 import { migrate } from "../../src/db/migrate";
@@ -47,5 +48,59 @@ describe("the command line's output through a pipe", () => {
     const r = await piped(["orgs", "list", "--json", "--db", url], "true", cwd);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("error: the output was closed before it was all written (broken pipe)\n");
+  });
+});
+
+describe("serve with its output piped to a reader that goes away", () => {
+  const cwd = tempDir();
+  const url = `sqlite:${join(cwd, "serve.db")}`;
+
+  beforeAll(async () => {
+    const db = openDatabase(url);
+    await migrate(db);
+    const config = loadConfig({ db: url }, { TASKMGR_SECRET: "output-test-".padEnd(40, "x"), TASKMGR_DATA_DIR: cwd, LOG_DIR: join(cwd, "logs") });
+    const s = createServices({ db, config, clock: systemClock, log: silentLogger });
+    await s.orgs.create("Piped", "piped"); // not an empty database: serve creates no admin, its first line is the URL
+    await s.sync.close();
+    await db.close();
+  });
+
+  // Found by QA: `taskmgr serve | head -1` stopped the server (status 1) at its next log line.
+  test("keeps serving once its reader has exited, and a stop still exits 0", async () => {
+    const command = [...SOURCE_CLI, "serve", "--port", "0", "--db", url].map((a) => `'${a}'`).join(" ");
+    const env = childEnv({ TASKMGR_SECRET: "output-test-".padEnd(40, "x"), LOG_DIR: join(cwd, "logs") });
+    const firstLine = join(cwd, "first-line");
+    // fd 3: the server's pid and exit status, beside the pipe into head.
+    const script = `exec 3>&1; ( ${command} 2>/dev/null & echo "pid $!" >&3; wait $!; echo "exit $?" >&3 ) | head -1 > '${firstLine}'`;
+    const proc = Bun.spawn(["bash", "-c", script], { cwd, env, stdin: "ignore", stdout: "pipe", stderr: "ignore" });
+    const reader = proc.stdout.getReader();
+    let control = "";
+    const until = async (re: RegExp) => {
+      for (let m = re.exec(control); ; m = re.exec(control)) {
+        if (m) return m;
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`no ${re} in ${control}`);
+        control += new TextDecoder().decode(value);
+      }
+    };
+    const pid = Number((await until(/pid (\d+)/))[1]);
+    try {
+      let first = "";
+      while (!first.endsWith("\n")) {
+        await Bun.sleep(20);
+        first = existsSync(firstLine) ? readFileSync(firstLine, "utf8") : ""; // head's one line: then head exits
+      }
+      const base = /http:\/\/127\.0\.0\.1:\d+/.exec(first)![0];
+      for (let i = 0; i < 20; i++) expect((await fetch(`${base}/api/health`)).status).toBe(200); // log lines into the closed pipe
+      await Bun.sleep(200);
+      expect((await fetch(`${base}/api/health`)).status).toBe(200);
+      process.kill(pid, "SIGTERM");
+      expect(Number((await until(/exit (\d+)/))[1])).toBe(0);
+    } finally {
+      try {
+        process.kill(pid, "SIGKILL"); // only when a check failed: it has exited otherwise
+      } catch {}
+      proc.kill();
+    }
   });
 });
