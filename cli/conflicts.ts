@@ -6,6 +6,7 @@ import { orgSlugs, withRuntime } from "./context";
 import { UsageError } from "./failure";
 import { idArgument } from "./id-argument";
 import { printList, printRecord } from "./output";
+import { nonEmpty } from "./text-option";
 
 /** A conflict as the CLI prints it: the API's view plus its organization. */
 const cliView = (c: Conflict) => ({ ...conflictView(c), organization_id: c.orgId });
@@ -29,7 +30,7 @@ export function registerConflicts(program: Command): void {
   conflicts
     .command("list")
     .description("list open conflicts, oldest first (of every organization unless --org)")
-    .option("--org <slug>", "only this organization")
+    .option("--org <slug>", "only this organization", nonEmpty)
     .option("--all", "resolved conflicts too")
     .option("--json", "print a JSON array")
     .action((opts: { org?: string; all?: boolean; json?: boolean }, self: Command) =>

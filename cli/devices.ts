@@ -3,6 +3,7 @@ import { toDeviceView, type Device } from "../src/devices/model";
 import { idArgument } from "./id-argument";
 import { withRuntime } from "./context";
 import { printable, printList } from "./output";
+import { nonEmpty } from "./text-option";
 
 /** `taskmgr devices list [--user EMAIL]`, `taskmgr devices revoke ID`. */
 export function registerDevices(program: Command): void {
@@ -11,7 +12,7 @@ export function registerDevices(program: Command): void {
   devices
     .command("list")
     .description("list devices, of every user or of one (revoked ones included)")
-    .option("--user <email>", "only this user's devices")
+    .option("--user <email>", "only this user's devices", nonEmpty)
     .option("--json", "print a JSON array")
     .action((opts: { user?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {

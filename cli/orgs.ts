@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { Organization } from "../src/orgs/model";
 import { withRuntime } from "./context";
 import { printList, printRecord } from "./output";
+import { nonEmpty } from "./text-option";
 
 /** An organization as the CLI prints it (snake_case like the API). */
 const view = (o: Organization) => ({ id: o.id, name: o.name, slug: o.slug, created_at: o.createdAt });
@@ -14,7 +15,7 @@ export function registerOrgs(program: Command): void {
     .command("create")
     .description("create an organization (the slug is derived from the name unless given)")
     .argument("<name>", "display name")
-    .option("--slug <slug>", "URL-safe identifier (lowercase letters, digits, dashes)")
+    .option("--slug <slug>", "URL-safe identifier (lowercase letters, digits, dashes)", nonEmpty)
     .option("--json", "print the organization as JSON")
     .action((name: string, opts: { slug?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {

@@ -3,6 +3,7 @@ import { type Role, ROLES, toUserView, type User } from "../src/users/model";
 import { orgSlugs, withRuntime } from "./context";
 import { printList, printRecord } from "./output";
 import { readSecret } from "./stdin";
+import { nonEmpty } from "./text-option";
 
 interface CreateOpts {
   org: string;
@@ -20,8 +21,8 @@ export function registerUsers(program: Command): void {
   users
     .command("create")
     .description("create a user (without --password, the password is read from standard input)")
-    .requiredOption("--org <slug>", "organization slug")
-    .requiredOption("--email <email>", "email address (the login)")
+    .requiredOption("--org <slug>", "organization slug", nonEmpty)
+    .requiredOption("--email <email>", "email address (the login)", nonEmpty)
     .option("--name <name>", "display name")
     .addOption(new Option("--role <role>", "role").choices(ROLES).default("member"))
     .option("--password <password>", "password (visible to other local users: prefer standard input)")
@@ -37,7 +38,7 @@ export function registerUsers(program: Command): void {
   users
     .command("list")
     .description("list users, of every organization or of one")
-    .option("--org <slug>", "only this organization")
+    .option("--org <slug>", "only this organization", nonEmpty)
     .option("--json", "print a JSON array")
     .action((opts: { org?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async (rt) => {

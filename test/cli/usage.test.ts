@@ -48,6 +48,12 @@ describe("taskmgr without a database", () => {
     [["conflicts", "resolve", "12345", "--use", "local"], "must be a UUID"],
     [["migrate", "sideways"], "too many arguments"],
     [["--db"], "argument missing"],
+    // Found by QA: these were looked up ("organization \"\" not found", exit 1).
+    [["users", "list", "--org", ""], "'--org <slug>' argument '' is invalid. must not be empty"],
+    [["conflicts", "list", "--org", " "], "must not be empty"],
+    [["devices", "list", "--user", ""], "must not be empty"],
+    [["users", "create", "--org", "", "--email", "a@b.c"], "must not be empty"],
+    [["orgs", "create", "Acme", "--slug", ""], "must not be empty"],
   ])("bad usage %p exits 2 without touching the database", async (args, message) => {
     const r = await taskmgr([...args, ...(args[0] === "--db" ? [] : ["--db", DEAD_PG])], { cwd });
     expect(r.code).toBe(2);
