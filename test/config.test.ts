@@ -69,6 +69,8 @@ describe("loadConfig", () => {
     [{ db: "bogus" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "bogus"', true],
     [{}, { DATABASE_URL: "mysql://localhost/x" }, 'DATABASE_URL must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://localhost/x"', false],
     [{}, { DATABASE_URL: "sqlite:" }, 'DATABASE_URL needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:, not "sqlite:"', false],
+    // Found by QA: opening it failed, and left an empty file named after the folder.
+    [{ db: "sqlite:./data/" }, {}, '--db names a folder: add the file\'s name (e.g. sqlite:./data/taskmgr.db), not "sqlite:./data/"', true],
     [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
     [{}, { DATABASE_URL: "sqlite://data/x.db" }, 'DATABASE_URL must say sqlite:./relative/path or sqlite:///absolute/path (sqlite://path is ambiguous), not "sqlite://data/x.db"', false],
   ])("database URL %p %p refused", (flags, env, message, fromFlag) => {
