@@ -101,8 +101,9 @@ function checkDatabaseUrl(raw: { name: string; value: string }): string {
   if (/^postgres(ql)?:\/\//.test(url)) return url;
   if (url.startsWith("sqlite:")) {
     if (isAmbiguousSqliteUrl(url)) throw refuse("must say sqlite:./relative/path or sqlite:///absolute/path (sqlite://path is ambiguous)");
-    if (sqlitePath(url) === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
-    if (/[\\/]$/.test(sqlitePath(url))) throw refuse("names a folder: add the file's name (e.g. sqlite:./data/taskmgr.db)");
+    const path = sqlitePath(url) ?? "";
+    if (path === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
+    if (/[\\/]$/.test(path)) throw refuse("names a folder: add the file's name (e.g. sqlite:./data/taskmgr.db)");
     return url;
   }
   throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");
