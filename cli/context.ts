@@ -79,12 +79,21 @@ export async function connect(url: string, readOnly = false, poolSize?: number):
   } catch (err) {
     // A database that does not answer may not close either: not waited for (the command exits).
     void db?.close().catch(() => {});
-    const safe = redact(url);
-    const message = err instanceof Error ? err.message : String(err);
-    throw new CliError(`cannot connect to database ${safe}: ${message.replaceAll(url, safe)}`);
+    throw new CliError(openFailure(url, err instanceof Error ? err.message : String(err)));
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * The one line of a database that cannot be opened: named without its password; a SQLite file is
+ * "opened" (not "connected to"), and one that is read-only is said to need writing.
+ */
+export function openFailure(url: string, message: string): string {
+  const safe = redact(url);
+  if (!url.startsWith("sqlite:")) return `cannot connect to database ${safe}: ${message.replaceAll(url, safe)}`;
+  const hint = /readonly|read-only/i.test(message) ? " (taskmgr writes the file, and its -wal and -shm beside it: the file and its folder must be writable)" : "";
+  return `cannot open database ${safe}: ${message}${hint}`;
 }
 
 /** Admin commands print their own output; their service logs go to stderr only when debugging. */

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json";
+import { openFailure } from "../../cli/context";
 import { removeTempDirs, taskmgr, tempDir } from "./support";
 
 /** A database nothing listens on: commands that do not need one must not notice it. */
@@ -157,4 +158,13 @@ describe("failures exit 1 with one line on stderr", () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).every((m: { applied_at: unknown }) => m.applied_at === null)).toBe(true);
   });
+});
+
+// Found by QA: a read-only SQLite file was "cannot connect to database …: attempt to write a readonly database".
+test.each([
+  ["sqlite:./ro.db", "attempt to write a readonly database", "cannot open database sqlite:./ro.db: attempt to write a readonly database (taskmgr writes the file, and its -wal and -shm beside it: the file and its folder must be writable)"],
+  ["sqlite:./x.db", "unable to open database file", "cannot open database sqlite:./x.db: unable to open database file"],
+  ["postgres://u:pw@h/d", "connect ECONNREFUSED", "cannot connect to database postgres://u:***@h/d: connect ECONNREFUSED"],
+])("a database %p that cannot be opened (%p) is said so in one line", (url, message, line) => {
+  expect(openFailure(url, message)).toBe(line);
 });
