@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { loadConfig, type Config, type ConfigFlags } from "../src/config";
+import { loadEnvFile } from "./env-file";
 import { migrate } from "../src/db/migrate";
 import { openDatabase } from "../src/db/open";
 import { redact } from "../src/db/url";
@@ -34,8 +35,17 @@ export interface RuntimeOptions {
 }
 
 /** The global flags (`--db`, `--log-level`) and the command's own, as loadConfig reads them. */
-export function flagsOf(cmd: Command): ConfigFlags {
+function flagsOf(cmd: Command): ConfigFlags {
   return cmd.optsWithGlobals<ConfigFlags>();
+}
+
+/**
+ * The configuration of command `cmd`: its flags, the environment and the working folder's `.env`
+ * (read here, when a command needs its configuration: `--help` and `--version` never read it).
+ */
+export function configOf(cmd: Command, serving = false): Config {
+  loadEnvFile();
+  return loadConfig(flagsOf(cmd), process.env, { serving });
 }
 
 /**
@@ -43,7 +53,7 @@ export function flagsOf(cmd: Command): ConfigFlags {
  * the services built on it, and closes everything afterwards, whatever happens.
  */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
-  const config = loadConfig(flagsOf(cmd), process.env, { serving: opts.serving === true });
+  const config = configOf(cmd, opts.serving === true);
   const log = (opts.log ?? adminLogger)(config);
   try {
     const db = await connect(config.databaseUrl, opts.readOnly === true, config.databasePoolSize);

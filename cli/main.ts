@@ -2,9 +2,11 @@ import "./production"; // first: before anything loads Elysia
 import { type Command, CommanderError } from "commander";
 import { ConfigError } from "../src/config";
 import { closedOutputTolerated } from "./closed-output";
-import { loadEnvFile } from "./env-file";
 import { describeFailure, UsageError } from "./failure";
 import { buildProgram } from "./program";
+
+/** How long `serve` waits, once stopped, for its standard output to take what is left. */
+const STDOUT_GRACE_MS = 1_000;
 
 /** Exit statuses: 0 success, 1 failure (one line on stderr), 2 bad usage. */
 const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -20,7 +22,6 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
-    loadEnvFile();
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (err) {
@@ -40,5 +41,8 @@ function debugging(program: Command): boolean {
 const code = await main(process.argv.slice(2));
 // Everything written reaches the reader before exit: `end` calls back once stdout is flushed (an empty
 // write's callback came before that, and a pipe read slowly lost all but its first 64 KB).
-await new Promise<void>((done) => process.stdout.end(() => done()));
+const flushed = new Promise<void>((done) => process.stdout.end(() => done()));
+// `serve` does not wait for an output nobody can take (a write that failed, as to a full disk, is
+// never flushed, and a stalled reader may never read): its log file has it all.
+await (closedOutputTolerated() ? Promise.race([flushed, Bun.sleep(STDOUT_GRACE_MS)]) : flushed);
 process.exit(code);

@@ -1,9 +1,8 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { loadConfig } from "../src/config";
 import { type MigrationStatus, migrate, migrationStatus } from "../src/db/migrate";
 import { sqlitePath } from "../src/db/url";
-import { flagsOf, withRuntime } from "./context";
+import { configOf, withRuntime } from "./context";
 import { CliError } from "./failure";
 import { printList } from "./output";
 
@@ -41,7 +40,7 @@ export function registerMigrate(program: Command): void {
           opts.json === true,
         );
       // A SQLite file that does not exist: said so (a mistyped path is not a database with nothing applied), and no file or folder created.
-      const path = sqlitePath(loadConfig(flagsOf(self), process.env, { serving: false }).databaseUrl);
+      const path = sqlitePath(configOf(self).databaseUrl);
       if (path !== null && path !== ":memory:" && !existsSync(path)) {
         throw new CliError(`database file ${path} does not exist (migrate status creates nothing; \`taskmgr migrate\` creates it and applies every migration)`);
       }

@@ -52,5 +52,7 @@ describe(".env in the working folder", () => {
     const r = await taskmgr(["orgs", "list", "--db", "sqlite:./x.db"], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: cannot read \.env: [^\n]+\n$/);
+    // Found by QA: help and the version read no configuration, so not the file either.
+    for (const args of [["--help"], ["--version"], ["users", "list", "--help"]]) expect((await taskmgr(args, { cwd })).code).toBe(0);
   });
 });

@@ -103,4 +103,25 @@ describe("serve with its output piped to a reader that goes away", () => {
       proc.kill();
     }
   });
+  // Found by QA: with its output on a full disk, serve logged server_stopped and then spun until a second signal.
+  test("exits 0 on SIGTERM when its output cannot be written (a full disk)", async () => {
+    const logs = join(cwd, "logs-full");
+    const command = [...SOURCE_CLI, "serve", "--port", "0", "--db", url].map((a) => `'${a}'`).join(" ");
+    const env = childEnv({ TASKMGR_SECRET: "output-test-".padEnd(40, "x"), LOG_DIR: logs });
+    const proc = Bun.spawn(["bash", "-c", `exec ${command} > /dev/full 2>/dev/null`], { cwd, env, stdin: "ignore", stdout: "ignore", stderr: "ignore" });
+    try {
+      let started: RegExpExecArray | null = null;
+      while (started === null) {
+        await Bun.sleep(20);
+        const log = existsSync(join(logs, "taskmgr.log")) ? readFileSync(join(logs, "taskmgr.log"), "utf8") : "";
+        started = /"server_started".*?"url":"(http:\/\/[^"]+)"/.exec(log);
+      }
+      expect((await fetch(`${started[1]}/api/health`)).status).toBe(200);
+      proc.kill("SIGTERM");
+      const code = await Promise.race([proc.exited, Bun.sleep(5_000).then(() => "still running")]);
+      expect(code).toBe(0);
+    } finally {
+      proc.kill("SIGKILL");
+    }
+  });
 });
