@@ -25,8 +25,8 @@ function cell(v: unknown): string {
   return printable(String(v));
 }
 
-/** Control characters (C0, DEL, C1) and the bidirectional overrides and isolates. */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+/** Control characters (C0, DEL, C1), the line and paragraph separators, zero-width and bidirectional marks, overrides and isolates. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * `text` with its control characters and bidirectional overrides written as escapes (`\u000a`,

@@ -201,12 +201,14 @@ for (const dialect of DIALECTS) {
     test("devices list: a name's control characters are shown escaped in the table, as sent in --json", async () => {
       const ann = (await services.users.findByEmail("ann@acme.test"))!;
       const name = "phone\nffffffff-0000-0000-0000-000000000000  admin  backdoor\u001b[2J\u202e";
+      const marks = await services.devices.create({ userId: ann.id, orgId: ann.orgId }, { name: "x\u2028y\u200fz\u200b\u061c" });
       const device = await services.devices.create({ userId: ann.id, orgId: ann.orgId }, { name, platform: "ios\u001b]0;pwned\u0007" });
       const table = (await cli(["devices", "list", "--user", "ann@acme.test"])).stdout;
       expect(table).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u202e]/);
       const row = table.split("\n").find((line) => line.startsWith(device.id))!;
       expect(row).toContain("phone\\u000affffffff-0000-0000-0000-000000000000  admin  backdoor\\u001b[2J\\u202e");
       expect(row).toContain("ios\\u001b]0;pwned\\u0007");
+      expect(table.split("\n").find((line) => line.startsWith(marks.id))).toContain("x\\u2028y\\u200fz\\u200b\\u061c");
       expect((await json(["devices", "list", "--user", "ann@acme.test"])).find((d: { id: string }) => d.id === device.id).name).toBe(name);
       const revoked = await cli(["devices", "revoke", device.id]);
       expect(revoked.stdout).toBe(`revoked device ${device.id} (phone\\u000affffffff-0000-0000-0000-000000000000  admin  backdoor\\u001b[2J\\u202e)\n`);
