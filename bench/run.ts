@@ -2,7 +2,7 @@
  * taskmgr benchmark (issue #7): `npm run bench -- [flags]`. Not part of `npm test`.
  *
  * For each database (SQLite file in WAL mode, a fresh Postgres database) it starts the real
- * server as a child process (`bun cli/main.ts serve --port 0`), creates an organization and
+ * server as a child process (`bun --no-env-file cli/main.ts serve --port 0`), creates an organization and
  * an admin through the CLI, logs in and runs the phases, verifying every answer:
  *   push → update → full pull → incremental pull → concurrent devices (→ two instances on
  *   Postgres) → scale (direct seeding, snapshot RSS, incremental pull at scale),

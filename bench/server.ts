@@ -192,7 +192,7 @@ async function drain(stream: ReadableStream<Uint8Array>, onLine: (line: string) 
   if (buf) onLine(buf);
 }
 
-/** Runs `bun cli/main.ts …args`; throws with its output unless it exits 0. */
+/** Runs `bun --no-env-file cli/main.ts …args`; throws with its output unless it exits 0. */
 export async function runCli(args: string[], env: Record<string, string>): Promise<string> {
   const proc = Bun.spawn([BUN, "--no-env-file", "cli/main.ts", ...args], { cwd: ROOT, env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [out, err, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
