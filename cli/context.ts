@@ -39,12 +39,18 @@ function flagsOf(cmd: Command): ConfigFlags {
   return cmd.optsWithGlobals<ConfigFlags>();
 }
 
+/** `.env` is read once per process (`migrate status` reads the configuration twice). */
+let envFileRead = false;
+
 /**
  * The configuration of command `cmd`: its flags, the environment and the working folder's `.env`
  * (read here, when a command needs its configuration: `--help` and `--version` never read it).
  */
 export function configOf(cmd: Command, serving = false): Config {
-  loadEnvFile();
+  if (!envFileRead) {
+    loadEnvFile();
+    envFileRead = true;
+  }
   return loadConfig(flagsOf(cmd), process.env, { serving });
 }
 

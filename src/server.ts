@@ -1,6 +1,6 @@
 import type { Server } from "bun";
 import type { App } from "./app";
-import { markOversized, MAX_BODY_BYTES } from "./http/body";
+import { MAX_BODY_BYTES } from "./http/body";
 import { answer } from "./http/errors";
 import { originOf, routableUrl, standingFor } from "./http/origin";
 
@@ -68,7 +68,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
  * The request the app gets: the one Bun received, or one copy of it when its URL must change
  * ({@link routableUrl}) or its body came without `Content-Length` (chunked). Such a body is read here,
  * from the request Bun received, up to the limit: the app gets it whole, or, when it is over the
- * limit, a copy without it marked oversized, which the app refuses (413 with the contract's body,
+ * limit, a copy without it whose origin says so, which the app refuses (413 with the contract's body,
  * logged and counted) as it refuses a declared size over the limit. (Left unread through a copy, the
  * rest of a chunked body kept Bun from ever sending the answer.)
  */
@@ -84,7 +84,7 @@ async function forApp(request: Request, server: Server<undefined>): Promise<Requ
   } else if (undeclared) {
     const body = await readUpTo(request.body!, MAX_BODY_BYTES);
     copy = new Request(url, { method: request.method, headers: request.headers, body });
-    if (body === null) markOversized(copy);
+    if (body === null) origin.oversized = true;
   } else {
     copy = new Request(url, request);
   }

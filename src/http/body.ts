@@ -1,19 +1,12 @@
 import { DomainError, invalid } from "../errors";
+import { hadOversizedBody } from "./origin";
 
 /** Request bodies above this answer 413 (declared by Content-Length: src/app.ts; chunked: src/server.ts). */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-const oversized = new WeakSet<Request>();
-
-/** `request` (a copy without the body) marked as having had a body over {@link MAX_BODY_BYTES}: the app answers it 413. */
-export function markOversized(request: Request): Request {
-  oversized.add(request);
-  return request;
-}
-
-/** Whether the request's body is over {@link MAX_BODY_BYTES}: declared so, or read and found so ({@link markOversized}). */
+/** Whether the request's body is over {@link MAX_BODY_BYTES}: declared so, or read by the server and found so (its copy's origin says so). */
 export function isOversized(request: Request): boolean {
-  return oversized.has(request) || Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
+  return hadOversizedBody(request) || Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
 }
 
 /** The 413 `payload_too_large` of a body over {@link MAX_BODY_BYTES}. */

@@ -17,6 +17,8 @@ interface Origin {
   peer: string | null;
   /** Its `Host` header named no valid host and port: the app answers 400. */
   invalidHost?: boolean;
+  /** Its body, sent without a declared size, was over the limit: the copy has none, and the app answers 413. */
+  oversized?: boolean;
 }
 
 const origins = new WeakMap<Request, Origin>();
@@ -35,6 +37,11 @@ export function originOf(request: Request, server: Pick<Server<undefined>, "requ
 /** Whether `request` is the copy of one whose `Host` header named no valid host and port (the app answers 400). */
 export function hasInvalidHost(request: Request): boolean {
   return origins.get(request)?.invalidHost === true;
+}
+
+/** Whether `request` is the copy of one whose undeclared body was over the limit (the app answers 413). */
+export function hadOversizedBody(request: Request): boolean {
+  return origins.get(request)?.oversized === true;
 }
 
 /** The shortest `scheme://host[:port]` Elysia routes right: its path must start at index 11 or later. */
