@@ -1,12 +1,17 @@
+import type { Database } from "../db/types";
+import { RecordRepo } from "../records/repo";
+import { writeRecord } from "../records/write";
 import { daysBefore } from "../time";
 import { PURGE_PHASES, RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
 /**
  * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted at least
- * `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone), with the comments of purged tasks and,
- * for every purged record, its feed row, history and conflicts (and a task's tag rows) (open or resolved: the record they
- * are about is gone). Each batch raises `org_feed_state.purged_through` to the highest feed
+ * `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone) with, for every purged record, its feed row,
+ * history and conflicts (open or resolved: the record they are about is gone) and a task's tag rows.
+ * A comment still live on such a task is first deleted, as a write of the server with its own feed
+ * position (devices pull that delete), and purged once its own tombstone expires; its task is
+ * purged in the same run. Each batch raises `org_feed_state.purged_through` to the highest feed
  * position it removed, in the same transaction, so a pull cursor that could have missed a purged
  * tombstone answers 410 `reset_required`. Exactly-once rows of pushes older than the same
  * retention (`sync_changes`) are deleted too: their devices must reset by then anyway.
@@ -17,8 +22,13 @@ export const cleanupTombstones: Job = {
   description: "hard-delete tombstones older than TOMBSTONE_RETENTION_DAYS",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.tombstoneRetentionDays);
-    const totals = { projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
+    const totals = { comments_deleted: 0, projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
     const horizons = new Map<string, number>();
+    while (!ctx.signal.aborted) {
+      const deleted = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
+      totals.comments_deleted += deleted;
+      if (deleted < ctx.batchSize) break;
+    }
     for (const phase of PURGE_PHASES) {
       while (!ctx.signal.aborted) {
         const ids = await new RetentionRepo(ctx.db).listExpired(phase, cutoff, ctx.batchSize);
@@ -64,3 +74,19 @@ export const cleanupTombstones: Job = {
     };
   },
 };
+
+/**
+ * Deletes (soft) up to `limit` live comments of tasks deleted at or before `cutoff`, in one
+ * transaction, as REST deletes them but by no user (`deleted_by` null, the server's clock entry
+ * incremented); returns how many.
+ */
+async function deleteLiveCommentsOfExpiredTasks(db: Database, cutoff: string, now: Date, limit: number): Promise<number> {
+  return db.transaction(async (tx) => {
+    const live = await new RetentionRepo(tx).listLiveCommentsOfExpiredTasks(cutoff, limit);
+    for (const { org_id: orgId, id } of live) {
+      const before = await new RecordRepo(tx, orgId, "comment").find(id);
+      if (before?.deleted_at === null) await writeRecord(tx, { entity: "comment", orgId, before, action: "deleted", userId: null, deviceId: null, now });
+    }
+    return live.length;
+  });
+}

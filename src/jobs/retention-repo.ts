@@ -22,7 +22,14 @@ export interface PurgePhase {
 
 const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ?";
 
-/** In dependency order: children before parents, so no batch leaves a child pointing at a purged parent. */
+/**
+ * A task whose comments are all tombstones. A live comment of an expired task is first deleted by
+ * the job (a write with its own feed position, so devices pull the delete: {@link
+ * RetentionRepo.listLiveCommentsOfExpiredTasks}); until then its task is kept.
+ */
+const NO_LIVE_COMMENT = `NOT EXISTS (SELECT 1 FROM comments c WHERE c.org_id = tasks.org_id AND c.task_id = tasks.id AND c.deleted_at IS NULL)`;
+
+/** In dependency order: children before parents. Each tombstone is purged once it has expired itself. */
 export const PURGE_PHASES: PurgePhase[] = [
   {
     entity: "comment",
@@ -31,14 +38,11 @@ export const PURGE_PHASES: PurgePhase[] = [
     still: EXPIRED,
   },
   {
-    entity: "comment",
-    table: "comments",
-    select: `SELECT c.id FROM tasks t JOIN comments c ON c.org_id = t.org_id AND c.task_id = t.id
-             WHERE t.deleted_at IS NOT NULL AND t.deleted_at <= ? LIMIT ?`,
-    still: `EXISTS (SELECT 1 FROM tasks t WHERE t.org_id = comments.org_id AND t.id = comments.task_id
-             AND t.deleted_at IS NOT NULL AND t.deleted_at <= ?)`,
+    entity: "task",
+    table: "tasks",
+    select: `SELECT id FROM tasks WHERE ${EXPIRED} AND ${NO_LIVE_COMMENT} ORDER BY deleted_at LIMIT ?`,
+    still: `${EXPIRED} AND ${NO_LIVE_COMMENT}`,
   },
-  { entity: "task", table: "tasks", select: `SELECT id FROM tasks WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
   { entity: "project", table: "projects", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
 ];
 
@@ -60,6 +64,19 @@ function inList(values: string[]): { sql: string; params: SqlValue[] } {
  */
 export class RetentionRepo {
   constructor(private readonly exec: Executor) {}
+
+  /**
+   * Up to `limit` live comments of tasks deleted at or before `cutoff`, with their organization. Such
+   * a comment is deleted before its task is purged: a purge removing it outright would leave it on
+   * every device that holds it, with no delete to pull and no cursor behind the purge horizon.
+   */
+  listLiveCommentsOfExpiredTasks(cutoff: string, limit: number): Promise<{ org_id: string; id: string }[]> {
+    return this.exec.all(
+      `SELECT c.org_id, c.id FROM tasks t JOIN comments c ON c.org_id = t.org_id AND c.task_id = t.id
+       WHERE t.deleted_at IS NOT NULL AND t.deleted_at <= ? AND c.deleted_at IS NULL LIMIT ?`,
+      [cutoff, limit],
+    );
+  }
 
   async listExpired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
     const rows = await this.exec.all<{ id: string }>(phase.select, [cutoff, limit]);

@@ -13,7 +13,7 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
   const feedRows = (id: string) => count(db(), "SELECT COUNT(*) AS n FROM feed WHERE entity_id = ?", [id]);
   const historyRows = (id: string) => count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id]);
 
-  test("purges expired tombstones with their comments, feed rows, history and conflicts, and records the horizon", async () => {
+  test("purges expired tombstones with their feed rows, history and conflicts, and records the horizon", async () => {
     const a = await seedOrg(db());
     const b = await seedOrg(db());
     const p1 = await seedRecord(db(), "project", { org: a, pos: 4, deletedAt: ago(91) });
@@ -33,10 +33,10 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     const run = await services.jobs.run("cleanup-tombstones");
 
     expect(run.ok).toBe(true);
-    expect(run.result).toMatchObject({ retention_days: 90, cutoff: ago(90), projects: 1, tasks: 2, comments: 2, conflicts: 2, organizations: 2 });
-    expect(run.result!.feed_rows).toBe(5);
-    expect(run.result!.history_rows).toBe(10);
-    for (const [table, id] of [["projects", p1], ["tasks", t1], ["comments", c1], ["comments", c2], ["tasks", tb]] as const) {
+    expect(run.result).toMatchObject({ retention_days: 90, cutoff: ago(90), comments_deleted: 1, projects: 1, tasks: 2, comments: 1, conflicts: 2, organizations: 2 });
+    expect(run.result!.feed_rows).toBe(4);
+    expect(run.result!.history_rows).toBe(8);
+    for (const [table, id] of [["projects", p1], ["tasks", t1], ["comments", c2], ["tasks", tb]] as const) {
       expect(await exists(table, id)).toBe(false);
       expect(await feedRows(id)).toBe(0);
       expect(await historyRows(id)).toBe(0);
@@ -46,6 +46,12 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
       expect(await feedRows(id)).toBe(1);
       expect(await historyRows(id)).toBe(2);
     }
+    // The live comment of the purged task: deleted now, its delete the organization's newest change, purged when it expires.
+    const c1Row = await db().get<{ deleted_at: string | null; deleted_by: string | null; version: number }>("SELECT deleted_at, deleted_by, version FROM comments WHERE id = ?", [c1]);
+    expect(c1Row).toMatchObject({ deleted_at: iso(NOW), deleted_by: null, version: 3 });
+    const c1Feed = await db().all<{ op: string; pos: number }>("SELECT op, pos FROM feed WHERE entity = 'comment' AND entity_id = ?", [c1]);
+    expect(c1Feed.map((r) => [r.op, Number(r.pos)])).toEqual([["delete", 10]]);
+    expect(await historyRows(c1)).toBe(3);
     expect(await exists("conflicts", open)).toBe(false);
     expect(await exists("conflicts", resolved)).toBe(false);
     expect(await exists("conflicts", kept)).toBe(true);

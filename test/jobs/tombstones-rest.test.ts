@@ -5,7 +5,7 @@ import { forEachDialect } from "../support/db";
 import { count, DAY, horizon } from "./seed";
 
 forEachDialect("cleanup-tombstones after REST writes", ({ db }) => {
-  test("a task deleted through the API keeps its history until the retention passes, then is gone with its comments", async () => {
+  test("a task deleted through the API keeps its history until the retention passes, then is gone; its comments are deleted then, and purged a retention later", async () => {
     const clock = new ManualClock(new Date("2026-03-01T09:00:00.000Z"));
     const t = await createTestApp(db(), { clock });
     const me = await t.createUser({ role: "admin" });
@@ -22,11 +22,17 @@ forEachDialect("cleanup-tombstones after REST writes", ({ db }) => {
 
     clock.advance(2 * DAY);
     token = await t.tokenFor(me.user);
-    expect((await t.services.jobs.run("cleanup-tombstones")).result).toMatchObject({ tasks: 1, comments: 1 });
+    expect((await t.services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 1, tasks: 1, comments: 0 });
     expect((await t.request("GET", `/api/tasks/${task.id}/history`, { token })).status).toBe(404);
     expect((await t.request("GET", `/api/comments/${comment.id}`, { token })).status).toBe(404);
     expect((await t.request("GET", `/api/tasks/${keep.id}`, { token })).status).toBe(200);
-    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id IN (?, ?)", [task.id, comment.id])).toBe(0);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [task.id])).toBe(0);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [comment.id])).toBe(2);
     expect(await horizon(db(), me.org.id)).toBe(Number(deletedAt!.pos));
+
+    clock.advance(91 * DAY);
+    expect((await t.services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 0, tasks: 0, comments: 1 });
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [comment.id])).toBe(0);
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM comments WHERE id = ?", [comment.id])).toBe(0);
   });
 });
