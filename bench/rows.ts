@@ -44,7 +44,7 @@ export const HISTORY: TableSpec = {
 export const FEED: TableSpec = {
   name: "feed",
   columns: [
-    ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["origin_device", "text"],
+    ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["pushed_by_device", "text"],
     ["change", "text"],
   ],
 };

@@ -56,10 +56,17 @@ export class ChangedMigrationError extends Error {
   }
 }
 
+/** Thrown when a pending migration fails: named, with the database's reason; nothing of it was applied (its transaction rolled back). */
+export class MigrationFailedError extends Error {
+  constructor(name: string, cause: unknown) {
+    super(`migration ${name} failed, nothing of it applied: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /**
  * Applies pending migrations, each in its own transaction together with its tracking row and checksum,
  * after checking the applied ones: refused when one is unknown ({@link NewerSchemaError}) or changed
- * ({@link ChangedMigrationError}). Applied migrations without a checksum (recorded before there were
+ * ({@link ChangedMigrationError}); a failing one throws {@link MigrationFailedError}. Applied migrations without a checksum (recorded before there were
  * any) get this build's first. Every command but `migrate status` opens the database through here.
  * Safe when several instances start at once: the tracking row's primary key makes the
  * second one wait, fail, and then see the migration as applied.
@@ -92,7 +99,7 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
     } catch (err) {
       const again = await migrationStatus(db, all);
       if (again.find((x) => x.version === m.version)?.applied_at) continue;
-      throw err;
+      throw new MigrationFailedError(m.name, err);
     }
     done.push(m);
   }

@@ -8,6 +8,7 @@ import m0005sqlite from "../../migrations/0005_task_tags_by_tag.sqlite.sql" with
 import m0006 from "../../migrations/0006_feed_record.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_feed_change.sql" with { type: "text" };
 import m0007sqlite from "../../migrations/0007_feed_change.sqlite.sql" with { type: "text" };
+import m0008 from "../../migrations/0008_feed_pushed_by_device.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -27,6 +28,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 5, name: "0005_task_tags_by_tag", sql: m0005, sqlite: m0005sqlite },
   { version: 6, name: "0006_feed_record", sql: m0006 },
   { version: 7, name: "0007_feed_change", sql: m0007, sqlite: m0007sqlite },
+  { version: 8, name: "0008_feed_pushed_by_device", sql: m0008 },
 ];
 
 /** The SQL of `m` for a dialect. */

@@ -48,7 +48,7 @@ export interface FeedJsonOptions {
  */
 export interface FeedRow {
   pos: SqlValue;
-  origin_device: string | null;
+  pushed_by_device: string | null;
   entity: string;
   entity_id: string;
   op: string;
@@ -64,7 +64,7 @@ export interface FeedRowsPage {
   state?: FeedState;
 }
 
-const ROW_COLUMNS = "pos, origin_device, entity, entity_id, op, version, change";
+const ROW_COLUMNS = "pos, pushed_by_device, entity, entity_id, op, version, change";
 
 /**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
@@ -78,13 +78,13 @@ const SQL = new Map<string, string>();
 
 /**
  * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
- * once: the feed rows' columns, or (`changes`) `pos, origin_device` and the change's JSON text.
+ * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device` and the change's JSON text.
  */
 function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOptions): string {
   const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, origin_device, ${sqlOf(exec).bytes("change")} AS change`;
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change`;
     sql =
       `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;

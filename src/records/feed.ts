@@ -35,7 +35,7 @@ const FEED_COLUMNS = columns([
   ["pos", "bigint"],
   ["op", "text"],
   ["version", "integer"],
-  ["origin_device", "text"],
+  ["pushed_by_device", "text"],
   ["change", "text"],
 ]);
 
@@ -79,7 +79,7 @@ export function changeText(t: Pick<FeedTouch, "entity" | "entityId" | "op" | "ve
 }
 
 const FEED_UPSERT =
-  "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, origin_device = excluded.origin_device, " +
+  "ON CONFLICT (entity, entity_id) DO UPDATE SET pos = excluded.pos, op = excluded.op, version = excluded.version, pushed_by_device = excluded.pushed_by_device, " +
   "change = excluded.change";
 
 /**
@@ -94,9 +94,9 @@ async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTo
   const rows = touches.map((t, i) => feedRow(t, i + 1));
   const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
        ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
-     INSERT INTO feed (entity, entity_id, org_id, pos, op, version, origin_device, change)
-     SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.origin_device, v.change
-     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, origin_device, change)
+     INSERT INTO feed (entity, entity_id, org_id, pos, op, version, pushed_by_device, change)
+     SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.pushed_by_device, v.change
+     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, pushed_by_device, change)
      ${FEED_UPSERT}`;
   const params = [orgId, touches.length, touches.length, ...pgRowsParams(rows)];
   await (last ? runFinal(exec, sql, params) : exec.run(sql, params));

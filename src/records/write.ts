@@ -40,7 +40,7 @@ export interface WriteInput<K extends EntityKind> {
   deviceId: string | null;
   /** The record's clock after the write; default: `serverWrite(before.vector_clock)` (REST writes). */
   clock?: VectorClock;
-  /** Feed origin_device: the device whose pushed state this write is exactly (left out of its pulls). Default null. */
+  /** Feed pushed_by_device: the device whose pushed state this write is exactly (left out of its pulls). Default null. */
   originDevice?: string | null;
   /** The time of the write (updated_at, created_at, deleted_at, history created_at). Default: now. */
   now?: Date;

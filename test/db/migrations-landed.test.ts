@@ -20,6 +20,7 @@ const LANDED: Record<string, string> = {
   "0006_feed_record.sql": "15bedc1343e51d4b36902f22817d44a817cd7743d6734de5028c644bb3becab4",
   "0007_feed_change.sql": "9500153caa81f0fbb3f90b02b4e6cf58e6610996ad97bb0ff352b54c99e48e01",
   "0007_feed_change.sqlite.sql": "bf62f4860209671154d902bcaabe7c63cdd00ba36ad134ec8fc26b38a0a4e5f8",
+  "0008_feed_pushed_by_device.sql": "7b52bd27c036bbb8be286b5fe95d9ce7058b3673e7d2a74d1189ffd02403f78c",
 };
 
 const DIR = join(import.meta.dir, "../../migrations");

@@ -2,7 +2,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrate, migrationStatus, NewerSchemaError } from "../../src/db/migrate";
+import { migrate, MigrationFailedError, migrationStatus, NewerSchemaError } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
 import { rawBytes, rawNumber, rawText } from "../../src/db/raw";
@@ -34,6 +34,17 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     } finally {
       await db().run("DELETE FROM schema_migrations WHERE version = ?", [9999]);
     }
+    expect(await migrate(db())).toEqual([]);
+  });
+
+  test("a pending migration that fails is named in the error, and nothing of it (nor its tracking row) is applied", async () => {
+    const failing = [...MIGRATIONS, { version: 9998, name: "9998_broken", sql: "CREATE TABLE broken_probe (id TEXT);\nSELECT * FROM no_such_table;" }];
+    const err = await migrate(db(), failing).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    expect((err as Error).message).toStartWith("migration 9998_broken failed, nothing of it applied: ");
+    expect((err as Error).message).toContain("no_such_table");
+    expect((await migrationStatus(db(), failing)).at(-1)).toMatchObject({ version: 9998, applied_at: null });
+    await expect(db().all("SELECT * FROM broken_probe")).rejects.toThrow();
     expect(await migrate(db())).toEqual([]);
   });
 

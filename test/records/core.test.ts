@@ -150,11 +150,11 @@ forEachDialect("records write core", ({ db, dialect }) => {
     const stored = await db().all<{ version: number; changes: string }>("SELECT version, changes FROM history WHERE entity_id = ? ORDER BY version", [t1.id]);
     expect(stored.map((r) => [Number(r.version), JSON.parse(r.changes) === null])).toEqual([[1, true], [2, false], [3, false]]);
 
-    const feed = await db().get<{ op: string; version: number; origin_device: string | null }>(
-      "SELECT op, version, origin_device FROM feed WHERE entity = 'task' AND entity_id = ?",
+    const feed = await db().get<{ op: string; version: number; pushed_by_device: string | null }>(
+      "SELECT op, version, pushed_by_device FROM feed WHERE entity = 'task' AND entity_id = ?",
       [t1.id],
     );
-    expect({ ...feed }).toEqual({ op: "delete", version: 3, origin_device: null });
+    expect({ ...feed }).toEqual({ op: "delete", version: 3, pushed_by_device: null });
   });
 
   test("record, history and feed commit or roll back together", async () => {
@@ -255,7 +255,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
     expect(page.rows.at(-1)).toMatchObject({ op: "delete" });
     expect(Number(page.rows.at(-1)!.version)).toBe(2);
     expect(JSON.parse(page.rows.at(-1)!.change!)).toMatchObject({ op: "delete", version: 2, record: { deleted_at: expect.any(String) } });
-    expect(page.rows[2]).toMatchObject({ entity: "comment", origin_device: "d" });
+    expect(page.rows[2]).toMatchObject({ entity: "comment", pushed_by_device: "d" });
     expect(JSON.parse(page.rows[2].change!).record).toEqual(comment);
     const positions = page.rows.map((e) => Number(e.pos));
     expect(positions).toEqual([...positions].sort((x, y) => x - y));

@@ -21,7 +21,7 @@ const write = <K extends EntityKind>(db: Database, input: WriteInput<K>) => db.t
 async function expected(db: Database, orgId: string, rows: FeedRow[], skipOrigin?: string): Promise<string> {
   const out: string[] = [];
   for (const r of rows) {
-    if (skipOrigin !== undefined && r.origin_device === skipOrigin) continue;
+    if (skipOrigin !== undefined && r.pushed_by_device === skipOrigin) continue;
     const record = await recordRepo(db, orgId, r.entity as EntityKind).find(r.entity_id);
     expect(record?.version).toBe(Number(r.version));
     out.push(JSON.stringify({ entity: r.entity, entity_id: r.entity_id, op: r.op, record, version: Number(r.version), vector_clock: record!.vector_clock }));

@@ -289,9 +289,9 @@ forEachDialect("sync merges through push", ({ db }) => {
   test("merged and conflict results are written once each with feed origin none; applied ones with the device", async () => {
     const { a, b, id } = await shared({});
     await a.push1(a.update("task", id, { priority: "high" }));
-    expect((await t.deps.db.get<{ o: string }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBe(a.id);
+    expect((await t.deps.db.get<{ o: string }>("SELECT pushed_by_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBe(a.id);
     await b.push1(b.update("task", id, { status: "done" }));
-    expect((await t.deps.db.get<{ o: string | null }>("SELECT origin_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBeNull();
+    expect((await t.deps.db.get<{ o: string | null }>("SELECT pushed_by_device AS o FROM feed WHERE entity_id = ?", [id]))?.o).toBeNull();
     expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [id])).toBe(3);
   });
 });
