@@ -7,10 +7,13 @@ import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
+import { REPEATED_REASON, repeatedParameter } from "./wire/query";
 import { errorHandler } from "./http/errors";
+import { declaredQueries } from "./http/declared-queries";
 import { type RegisteredRoute, routeOf } from "./http/methods";
 import { hasInvalidHost, invalidHost } from "./http/origin";
 import type { HttpConfig } from "./http/public-url";
+import { invalid } from "./errors";
 import { lowerBodyIds, lowerParamIds } from "./ids";
 import type { Logger } from "./log/logger";
 import { metricsRoutes } from "./metrics/routes";
@@ -30,6 +33,7 @@ export interface AppOptions {
 /** The composition root of the HTTP API: every feature's routes behind one error mapping. */
 export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
+  const declared = declaredQueries(() => app.routes);
   const app = new Elysia({ strictPath: false, normalize: false })
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
@@ -44,6 +48,8 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .onTransform({ as: "global" }, (ctx) => {
       // Before validation: an empty body is no body (sent chunked too), and ids in any letter case name the same record.
       if (ctx.body === EMPTY_BODY) ctx.body = undefined;
+      const repeated = repeatedParameter(ctx.request.url, declared(ctx.request.method, ctx.route));
+      if (repeated !== null) throw invalid({ [repeated]: REPEATED_REASON });
       lowerParamIds(ctx.params);
       lowerParamIds(ctx.query);
       lowerBodyIds(ctx.body);
@@ -89,3 +95,4 @@ export function createApp(s: Services, { config, log }: AppOptions) {
 }
 
 export type App = ReturnType<typeof createApp>;
+

@@ -35,3 +35,24 @@ export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?
 
 /** The number a {@link QueryInteger} parameter holds (undefined when absent); a number passes as it is. */
 export const queryInteger = (value: string | number | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+
+/** The reason given for a query parameter a route declares that the request repeats (`?status=todo&status=done`). */
+export const REPEATED_REASON = "must be given once (a parameter that takes several values takes them in one, comma-separated: status=todo,done)";
+
+/**
+ * The first of `declared` that the query string `url` holds more than once, or null. A parsed
+ * query keeps one value of a repeated key (the last); a client that sends a list as repeated keys
+ * would get a silently narrower answer, so such a request is refused instead. Undeclared
+ * parameters are ignored, repeated or not, as everywhere.
+ */
+export function repeatedParameter(url: string, declared: ReadonlySet<string>): string | null {
+  const q = url.indexOf("?");
+  if (q < 0 || declared.size === 0 || !url.includes("&", q)) return null;
+  const seen = new Set<string>();
+  for (const key of new URLSearchParams(url.slice(q + 1)).keys()) {
+    if (!declared.has(key)) continue;
+    if (seen.has(key)) return key;
+    seen.add(key);
+  }
+  return null;
+}

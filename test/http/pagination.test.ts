@@ -1,5 +1,6 @@
 import { beforeAll, expect, test } from "bun:test";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { REPEATED_REASON } from "../../src/wire/query";
 import { forEachDialect } from "../support/db";
 
 /** Every list of the API goes through one pagination helper: same bounds, same 422 naming the field. */
@@ -67,6 +68,23 @@ forEachDialect("pagination of every list", ({ db }) => {
     for (const path of [...lists, "/api/metrics", `/api/sync/pull?device_id=${u.deviceId}`]) {
       const r = await t.request("GET", `${path}${path.includes("?") ? "&" : "?"}_=1733400000000&trace=abc`, { token: u.token });
       expect(r.status, path).toBe(200);
+    }
+  });
+
+  test("a parameter a route knows, given twice, is refused naming it (not its last value taken silently); an unknown one repeated is still ignored", async () => {
+    const refused = async (url: string) => {
+      const r = await t.request("GET", url, { token: u.token });
+      expect(r.status, url).toBe(422);
+      return r.body.error.details.fields;
+    };
+    for (const path of lists) expect(await refused(`${path}?page=1&page_size=5&page=2`)).toEqual({ page: REPEATED_REASON });
+    expect(await refused("/api/tasks?status=todo&status=done")).toEqual({ status: REPEATED_REASON });
+    expect(await refused("/api/tasks?ordering=title&search=a&ordering=-title")).toEqual({ ordering: REPEATED_REASON });
+    expect(await refused(`/api/sync/pull?device_id=${u.deviceId}&limit=5&limit=6`)).toEqual({ limit: REPEATED_REASON });
+    const head = await t.app.handle(new Request("http://localhost/api/tasks?status=todo&status=done", { method: "HEAD", headers: { authorization: `Bearer ${u.token}` } }));
+    expect(head.status).toBe(422);
+    for (const url of ["/api/tasks?status=todo,done&_=1&_=2", "/api/tasks?tag=a&trace=x&trace=y", `/api/sync/pull?device_id=${u.deviceId}&x=1&x=2`]) {
+      expect((await t.request("GET", url, { token: u.token })).status, url).toBe(200);
     }
   });
 
