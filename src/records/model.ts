@@ -14,9 +14,12 @@ import { Nullable, OneOf, Uuid } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
 
-/** `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM). The write core also checks it is a real date. */
+/**
+ * `YYYY-MM-DD`, or an ISO-8601 date-time with a zone (`Z` or ±HH:MM); `t` and `z` in lower case too,
+ * as RFC 3339 allows (stored in upper case). The write core also checks it is a real date.
+ */
 export const DUE_DATE_PATTERN =
-  "^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))?$";
+  "^[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2}))?$";
 export const DueDate = t.String({ pattern: DUE_DATE_PATTERN, description: "ISO date (YYYY-MM-DD) or date-time with zone" });
 
 /** Every property of `props`, optional: the fields of a PATCH body, or of a create body but the required ones. */

@@ -69,6 +69,11 @@ forEachDialect("tasks API", ({ db }) => {
       });
       const dateOnly = await A()("POST", "/api/tasks", { title: "d", due_date: "2024-02-29" });
       expect(dateOnly.body.due_date).toBe("2024-02-29");
+      // RFC 3339 allows a lower-case t and z; stored as every date-time is.
+      const lower = await A()("POST", "/api/tasks", { title: "d", due_date: "2026-12-01t10:00:00z" });
+      expect([lower.status, lower.body.due_date]).toEqual([201, "2026-12-01T10:00:00.000Z"]);
+      const lowerT = await A()("PATCH", `/api/tasks/${lower.body.id}`, { due_date: "2026-12-01t12:30:00+02:00" });
+      expect(lowerT.body.due_date).toBe("2026-12-01T10:30:00.000Z");
     });
 
     test("a client-supplied id is kept; creating it again answers 409 already_exists and changes nothing", async () => {
@@ -402,6 +407,7 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await titles("due_after=2026-01-05T09:00:00Z&ordering=title"))).toEqual(["alpha", "echo"]);
       expect((await titles("due_after=2026-01-01&due_before=2026-01-31&ordering=title"))).toEqual(["alpha", "bravo"]);
       expect((await titles("due_before=2026-01-05T10:00:00%2B01:00"))).toEqual([]); // 09:00Z is not before 09:00Z
+      expect((await titles("due_before=2026-01-05t09:00:00.001z"))).toEqual(["bravo"]); // lower-case t and z (RFC 3339)
       // alpha (2026-01-10, date-only) is that midnight: neither before nor after it.
       expect((await titles("due_before=2026-01-10T00:00:00Z&ordering=title"))).toEqual(["bravo"]);
       expect((await titles("due_after=2026-01-10T00:00:00Z&ordering=title"))).toEqual(["echo"]);
