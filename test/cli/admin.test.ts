@@ -76,8 +76,7 @@ for (const dialect of DIALECTS) {
       services = createServices({ db, config: { ...loadConfig({ db: url }, {}), secret: "cli-test-secret" }, clock: systemClock, log: silentLogger });
     });
 
-    test("migrate status leaves an empty SQLite file empty (nothing applied, every migration pending)", async () => {
-      if (dialect !== "sqlite") return;
+    test.skipIf(dialect !== "sqlite")("migrate status leaves an empty SQLite file empty (nothing applied, every migration pending)", async () => {
       const empty = join(cwd, "empty.db");
       writeFileSync(empty, "");
       const r = await taskmgr(["migrate", "status", "--json", "--db", `sqlite:${empty}`], { cwd });
