@@ -9,8 +9,9 @@ import type { Database as BunSqlite } from "bun:sqlite";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
-import { TASK, TASK_TAG_COLUMNS, taskTagRows } from "../src/records/entities";
-import { changeText } from "../src/records/feed";
+import type { BulkColumns } from "../src/db/bulk";
+import { columnType, TASK, TASK_TAG_COLUMNS, taskTagRows } from "../src/records/entities";
+import { changeText, FEED_COLUMNS } from "../src/records/feed";
 import { fieldChanges, HISTORY_COLUMNS, type HistoryEntry, historyRow } from "../src/records/history";
 import type { RecordOf } from "../src/records/model";
 import type { TaskFields } from "./data";
@@ -24,30 +25,17 @@ export interface TableSpec {
   columns: [name: string, pgType: PgType][];
 }
 
-const INTEGER_COLUMNS = new Set(["version", "priority_rank"]);
+/** A table of the write core's own column list. */
+const specOf = (name: string, cols: BulkColumns): TableSpec => ({ name, columns: cols.names.map((c, i): [string, PgType] => [c, cols.types[i] as PgType]) });
 
 export const TASKS: TableSpec = {
   name: "tasks",
-  columns: [["org_id", "text"], ...TASK.columns.map((c): [string, PgType] => [c, INTEGER_COLUMNS.has(c) ? "integer" : "text"])],
+  columns: [["org_id", "text"], ...TASK.columns.map((c): [string, PgType] => [c, columnType(c) as PgType])],
 };
 
-export const TASK_TAGS: TableSpec = {
-  name: "task_tags",
-  columns: TASK_TAG_COLUMNS.names.map((c): [string, PgType] => [c, "text"]),
-};
-
-export const HISTORY: TableSpec = {
-  name: "history",
-  columns: HISTORY_COLUMNS.names.map((c, i): [string, PgType] => [c, HISTORY_COLUMNS.types[i] as PgType]),
-};
-
-export const FEED: TableSpec = {
-  name: "feed",
-  columns: [
-    ["entity", "text"], ["entity_id", "text"], ["org_id", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["pushed_by_device", "text"],
-    ["change", "text"],
-  ],
-};
+export const TASK_TAGS = specOf("task_tags", TASK_TAG_COLUMNS);
+export const HISTORY = specOf("history", HISTORY_COLUMNS);
+export const FEED = specOf("feed", FEED_COLUMNS);
 
 /** Who writes the rows. */
 export interface Writer {
@@ -56,7 +44,7 @@ export interface Writer {
   deviceId: string;
 }
 
-/** Rows per table, in insert order (tasks before task_tags: foreign key). */
+/** Rows per table. */
 export interface RowBatch {
   tasks: Value[][];
   tags: Value[][];

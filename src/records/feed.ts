@@ -28,7 +28,8 @@ export interface FeedTouch {
   vectorClock: string;
 }
 
-const FEED_COLUMNS = columns([
+/** The columns of a feed row, in the order {@link feedRow} gives its values (also what the bench's direct seeding inserts). */
+export const FEED_COLUMNS = columns([
   ["entity", "text"],
   ["entity_id", "text"],
   ["org_id", "text"],
