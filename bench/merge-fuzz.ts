@@ -1,6 +1,6 @@
 /**
  * How the text merge behaves on random concurrent edits (no server, no database): the figures
- * docs/sync-design.md quotes. Not part of `npm test` (the properties in test/sync/merge.test.ts are).
+ * docs/sync-design.md quotes. Not part of `npm test` (the properties in test/sync/text-merge.test.ts are).
  *
  *   bun bench/merge-fuzz.ts [--cases N] [--seed S]
  *
@@ -15,7 +15,7 @@
  *   those keep the addition twice.
  */
 import { parseArgs } from "node:util";
-import { mergeText } from "../src/sync/merge";
+import { mergeText } from "../src/sync/text-merge";
 import { Rng } from "./data";
 
 const { values } = parseArgs({ args: process.argv.slice(2), options: { cases: { type: "string" }, seed: { type: "string" } } });

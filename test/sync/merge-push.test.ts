@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
-import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/merge";
+import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK } from "../../src/sync/text-merge";
 import { count, forEachDialect } from "../support/db";
 import { cheapMerge, costlyMerges, Device, type Result, taskData, twoDevices } from "./helpers";
 

@@ -13,7 +13,7 @@ import { type AnyRecord, isEntityKind } from "../../records/model";
 import { recordRepo } from "../../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict } from "../../records/write";
 import { type MalformedChange, type ParsedChange, parseChange } from "../change";
-import { type MergeBudget, pushMergeBudget } from "../merge";
+import { type MergeBudget, pushMergeBudget } from "../text-merge";
 import type { ChangeError, ChangeResult } from "../model";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { ConflictSpec, PushContext } from "./context";
