@@ -7,7 +7,7 @@ import { isUuid } from "../ids";
 import { validateClock, type VectorClock } from "../records/clock";
 import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
 import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
-import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp } from "./model";
+import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp, PushedChange } from "./model";
 
 /** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
 export interface ParsedChange {
@@ -36,10 +36,11 @@ export interface MalformedChange {
 
 export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malformed: MalformedChange };
 
-const PAYLOAD_KEYS = ["entity", "entity_id", "op", "data", "base_version", "vector_clock"] as const;
+/** The keys a change may have (the model's properties): as a request body's fields, any other is refused (naming it). */
+const CHANGE_KEYS: ReadonlySet<string> = new Set(Object.keys(PushedChange.properties));
 
-/** The keys a change may have: as a request body's fields, any other is refused (naming it). */
-const CHANGE_KEYS: ReadonlySet<string> = new Set(["change_id", ...PAYLOAD_KEYS]);
+/** The keys the payload hash covers: every key of a change but its change_id. */
+const PAYLOAD_KEYS = [...CHANGE_KEYS].filter((key) => key !== "change_id");
 
 /** Checks a raw change from a push body. */
 export function parseChange(raw: unknown): ParseResult {

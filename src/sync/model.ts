@@ -37,8 +37,13 @@ export type ChangeOp = (typeof CHANGE_OPS)[number];
 export const CHANGE_STATUSES = ["applied", "merged", "conflict", "duplicate", "stale", "rejected"] as const;
 export type ChangeStatus = (typeof CHANGE_STATUSES)[number];
 
-/** One pushed change as the contract describes it: for the document only (src/sync/change.ts checks it). */
-const PushedChange = t.Object(
+/**
+ * One pushed change as the contract describes it: the document's, and the keys a change may have.
+ * Not used to validate: src/sync/change.ts checks each change (finer than this schema can say:
+ * `data` by entity and op, the clock's limits) and takes its keys from here;
+ * test/sync/change-model.test.ts keeps the two in agreement field by field.
+ */
+export const PushedChange = t.Object(
   {
     change_id: t.String({ pattern: UUID_PATTERN, description: "a UUID chosen by the client, unique per device" }),
     entity: OneOf(ENTITY_KINDS),

@@ -123,6 +123,14 @@ describe("parseChange", () => {
     expect(payloadHash({ ...base, data: { ...base.data, tags: ["b", "a", "a"] } })).not.toBe(payloadHash(base));
   });
 
+  // A retry of a change remembered before an upgrade must still be its duplicate, not a reused change_id.
+  test("the payload hash of a change stays what it was (its keys come from the model)", () => {
+    expect(payloadHash(base)).toBe("9b1265985f75c39f1e8e2e28e5983efb0616e1a196e1b4496d91584683514682");
+    expect(payloadHash({ change_id: "x", entity: "task", entity_id: base.entity_id, op: "delete", vector_clock: { [dev]: 4 } })).toBe(
+      "afe72eba4bf26720940e5cd7d141e19f812510842b164523b71bd012c89ec2e0",
+    );
+  });
+
   test("canonical JSON sorts keys at every level and keeps __proto__ an ordinary key", () => {
     expect(canonicalJson({ b: 1, a: { d: [{ y: 1, x: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[{"x":2,"y":1}]},"b":1}');
     expect(canonicalJson(JSON.parse('{"__proto__": {"z": 1}, "a": 2}'))).toBe('{"__proto__":{"z":1},"a":2}');
