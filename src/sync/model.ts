@@ -54,7 +54,9 @@ export const PushedChange = t.Object(
         description: "the fields of `entity` the device changed: an object, required for create (all fields) and update; absent, null or {} for delete",
       }),
     ),
-    base_version: t.Optional(Type.Integer({ minimum: 1, description: "the server version the edit started from (absent for create)" })),
+    base_version: t.Optional(
+      Nullable(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "the server version the edit started from (absent or null for create)" })),
+    ),
     vector_clock: VectorClockSchema,
   },
   { additionalProperties: false, title: "PushChange" },
