@@ -70,6 +70,30 @@ async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValu
   return changed;
 }
 
+/** Ids per `IN (…)` lookup ({@link inChunks}): far below both dialects' parameter limits (SQLite 32,766, Postgres 65,535). */
+export const IDS_PER_QUERY = 500;
+
+/**
+ * A batched lookup: `items` de-duplicated (by `key` when given, else by value; first position kept),
+ * split into chunks of at most `size`, and `query(chunk, marks)` run once per chunk, `marks` being the
+ * chunk's `?, ?, …` for an `IN (…)`; answers every chunk's rows in order. `size` bounds the parameters
+ * of one statement: pass fewer items per chunk when each one binds several. No query for no items.
+ */
+export async function inChunks<T, R>(
+  items: Iterable<T>,
+  size: number,
+  query: (chunk: T[], marks: string) => Promise<R[]>,
+  key?: (item: T) => string,
+): Promise<R[]> {
+  const unique = key ? [...new Map([...items].map((i) => [key(i), i] as const)).values()] : [...new Set(items)];
+  const out: R[] = [];
+  for (let i = 0; i < unique.length; i += size) {
+    const chunk = unique.slice(i, i + size);
+    for (const row of await query(chunk, Array(chunk.length).fill("?").join(", "))) out.push(row);
+  }
+  return out;
+}
+
 /** A row to overwrite if it still has `expected` as its `version`: its new `values` in column order, and its stored ones (`before`) when known. */
 export interface VersionedRow {
   values: readonly SqlValue[];

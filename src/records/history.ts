@@ -1,5 +1,5 @@
 import type { VectorClock } from "./clock";
-import { columns, insertRows } from "../db/bulk";
+import { columns, inChunks, insertRows } from "../db/bulk";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { entityDef } from "./entities";
@@ -177,18 +177,21 @@ export class HistoryRepo {
    * The answer maps `entity:entityId:version` to the record; unknown versions are left out.
    */
   async findSnapshots(keys: readonly { entity: EntityKind; entityId: string; version: number }[]): Promise<Map<string, RecordOf[EntityKind]>> {
+    const rows = await inChunks(
+      keys,
+      SNAPSHOT_BATCH,
+      (chunk) => {
+        const params: SqlValue[] = [this.orgId];
+        for (const k of chunk) params.push(k.entityId, k.entity, k.version);
+        return this.exec.all<{ entity: string; entity_id: string; version: number; snapshot: string }>(
+          `SELECT entity, entity_id, version, snapshot FROM history WHERE org_id = ? AND (${chunk.map(() => "(entity_id = ? AND entity = ? AND version = ?)").join(" OR ")})`,
+          params,
+        );
+      },
+      (k) => snapshotKey(k.entity, k.entityId, k.version),
+    );
     const out = new Map<string, RecordOf[EntityKind]>();
-    const unique = [...new Map(keys.map((k) => [snapshotKey(k.entity, k.entityId, k.version), k])).values()];
-    for (let i = 0; i < unique.length; i += SNAPSHOT_BATCH) {
-      const chunk = unique.slice(i, i + SNAPSHOT_BATCH);
-      const params: SqlValue[] = [this.orgId];
-      for (const k of chunk) params.push(k.entityId, k.entity, k.version);
-      const rows = await this.exec.all<{ entity: string; entity_id: string; version: number; snapshot: string }>(
-        `SELECT entity, entity_id, version, snapshot FROM history WHERE org_id = ? AND (${chunk.map(() => "(entity_id = ? AND entity = ? AND version = ?)").join(" OR ")})`,
-        params,
-      );
-      for (const r of rows) out.set(snapshotKey(r.entity as EntityKind, r.entity_id, Number(r.version)), JSON.parse(r.snapshot));
-    }
+    for (const r of rows) out.set(snapshotKey(r.entity as EntityKind, r.entity_id, Number(r.version)), JSON.parse(r.snapshot));
     return out;
   }
 }

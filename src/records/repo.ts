@@ -1,13 +1,10 @@
 import { sqlOf } from "../db/dialect";
-import { type BulkColumns, columns, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
+import { type BulkColumns, columns, IDS_PER_QUERY, inChunks, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
 import { columnType, type EntityDef, entityDef } from "./entities";
 import { ENTITY_KINDS, type EntityKind, type RecordOf } from "./model";
-
-/** Ids per `IN (…)` query: far below both dialects' parameter limits. */
-const BATCH = 500;
 
 const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
 
@@ -59,7 +56,7 @@ export class RecordRepo<K extends EntityKind> {
   }
 
   /**
-   * The records with these ids (tombstones included), one query per 500 ids; missing ids are left out.
+   * The records with these ids (tombstones included), one query per {@link IDS_PER_QUERY} ids; missing ids are left out.
    * `forUpdate` (Postgres): the rows are also locked until COMMIT, in id order (SQLite: one writer, nothing to lock).
    */
   async findMany(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Map<string, RecordOf[K]>> {
@@ -74,20 +71,12 @@ export class RecordRepo<K extends EntityKind> {
   /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` maps them). */
   private async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
     const lock = opts.forUpdate && sqlOf(this.exec).rowLocks;
-    const unique = [...new Set(ids)].filter(isUuid);
-    if (lock) unique.sort();
-    const out: Record<string, unknown>[] = [];
-    for (let i = 0; i < unique.length; i += BATCH) {
-      const chunk = unique.slice(i, i + BATCH);
-      // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key: with a plain `org_id = ?`
-      // it picks the (org_id, …) indexes and scans the whole organization for every batch.
-      const rows = await this.exec.all<Record<string, unknown>>(
-        `SELECT ${this.cols} FROM ${this.def.table} WHERE id IN (${chunk.map(() => "?").join(", ")}) AND CAST(org_id AS TEXT) = ?${lock ? " ORDER BY id FOR UPDATE" : ""}`,
-        [...chunk, this.orgId],
-      );
-      for (const row of rows) out.push(row);
-    }
-    return out;
+    const wanted = ids.filter(isUuid);
+    if (lock) wanted.sort();
+    // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key: with a plain `org_id = ?`
+    // it picks the (org_id, …) indexes and scans the whole organization for every batch.
+    const sql = (marks: string) => `SELECT ${this.cols} FROM ${this.def.table} WHERE id IN (${marks}) AND CAST(org_id AS TEXT) = ?${lock ? " ORDER BY id FOR UPDATE" : ""}`;
+    return inChunks(wanted, IDS_PER_QUERY, (chunk, marks) => this.exec.all<Record<string, unknown>>(sql(marks), [...chunk, this.orgId]));
   }
 
   /** Inserts a new record; false (nothing written) when the id is already taken. Use writeRecord, not this. */

@@ -2,12 +2,9 @@
  * SQL of the sync engine: the exactly-once memory of pushed changes (`sync_changes`), the
  * organization's device ids. Organization-scoped by construction.
  */
-import { columns, insertRows } from "../db/bulk";
+import { columns, IDS_PER_QUERY, inChunks, insertRows } from "../db/bulk";
 import type { Executor } from "../db/types";
 import type { ChangeResult } from "./model";
-
-/** Ids per `IN (…)` query. */
-const BATCH = 500;
 
 /**
  * A change already processed for a device: its payload hash and the answer it got. The stored
@@ -47,16 +44,14 @@ export class SyncChangeRepo {
 
   /** The changes of `deviceId` among `changeIds` that were already processed (batched lookups). */
   async findMany(deviceId: string, changeIds: readonly string[]): Promise<Map<string, SeenChange>> {
-    const out = new Map<string, SeenChange>();
-    const unique = [...new Set(changeIds)];
-    for (let i = 0; i < unique.length; i += BATCH) {
-      const chunk = unique.slice(i, i + BATCH);
-      const rows = await this.exec.all<{ change_id: string; payload_hash: string; result: string }>(
-        `SELECT change_id, payload_hash, result FROM sync_changes WHERE device_id = ? AND org_id = ? AND change_id IN (${chunk.map(() => "?").join(", ")})`,
+    const rows = await inChunks(changeIds, IDS_PER_QUERY, (chunk, marks) =>
+      this.exec.all<{ change_id: string; payload_hash: string; result: string }>(
+        `SELECT change_id, payload_hash, result FROM sync_changes WHERE device_id = ? AND org_id = ? AND change_id IN (${marks})`,
         [deviceId, this.orgId, ...chunk],
-      );
-      for (const r of rows) out.set(r.change_id, { hash: r.payload_hash, result: JSON.parse(r.result) });
-    }
+      ),
+    );
+    const out = new Map<string, SeenChange>();
+    for (const r of rows) out.set(r.change_id, { hash: r.payload_hash, result: JSON.parse(r.result) });
     return out;
   }
 
@@ -99,12 +94,6 @@ export async function orgDeviceIds(exec: Executor, orgId: string): Promise<Set<s
 
 /** The ids among `ids` of users of the organization (references to assignees). */
 export async function orgUserIds(exec: Executor, orgId: string, ids: readonly string[]): Promise<Set<string>> {
-  const out = new Set<string>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += BATCH) {
-    const chunk = unique.slice(i, i + BATCH);
-    const rows = await exec.all<{ id: string }>(`SELECT id FROM users WHERE org_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`, [orgId, ...chunk]);
-    for (const r of rows) out.add(r.id);
-  }
-  return out;
+  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) => exec.all<{ id: string }>(`SELECT id FROM users WHERE org_id = ? AND id IN (${marks})`, [orgId, ...chunk]));
+  return new Set(rows.map((r) => r.id));
 }

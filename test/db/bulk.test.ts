@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunks, columns, deleteRows, insertRows, SQLITE_MAX_PARAMS, updateRowIfVersion, updateRowsIfVersion } from "../../src/db/bulk";
+import { chunks, columns, deleteRows, inChunks, insertRows, SQLITE_MAX_PARAMS, updateRowIfVersion, updateRowsIfVersion } from "../../src/db/bulk";
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
 import type { SqlValue } from "../../src/db/types";
@@ -32,6 +32,31 @@ describe("chunks", () => {
       expect(next).toBe(total);
       expect(new Set(out.map(([, n]) => n)).size).toBeLessThanOrEqual(9);
     }
+  });
+});
+
+describe("inChunks", () => {
+  test("queries each distinct item once, in chunks of at most `size`, first position kept, and joins the answers in order", async () => {
+    const calls: [string[], string][] = [];
+    const rows = await inChunks(["a", "b", "a", "c", "d", "b", "e"], 2, async (chunk, marks) => {
+      calls.push([chunk, marks]);
+      return chunk.map((x) => x.toUpperCase());
+    });
+    expect(calls).toEqual([
+      [["a", "b"], "?, ?"],
+      [["c", "d"], "?, ?"],
+      [["e"], "?"],
+    ]);
+    expect(rows).toEqual(["A", "B", "C", "D", "E"]);
+  });
+
+  test("de-duplicates by `key` when given; no query for no items", async () => {
+    const seen: number[][] = [];
+    await inChunks([{ n: 1 }, { n: 2 }, { n: 1 }], 10, async (chunk) => (seen.push(chunk.map((x) => x.n)), []), (x) => String(x.n));
+    expect(seen).toEqual([[1, 2]]);
+    let queried = false;
+    expect(await inChunks([], 10, async () => ((queried = true), []))).toEqual([]);
+    expect(queried).toBe(false);
   });
 });
 
