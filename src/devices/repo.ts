@@ -50,6 +50,12 @@ export class DeviceRepo<E extends Executor = Executor> {
     return r && toDevice(r);
   }
 
+  /** Every device id of the organization, revoked ones included (their entries stay in vector clocks). */
+  async listIds(): Promise<Set<string>> {
+    const rows = await this.exec.all<{ id: string }>("SELECT id FROM devices WHERE org_id = ?", [this.orgId]);
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** One page of a user's devices, oldest first. */
   async listForUser(userId: string, page: PageRequest): Promise<PageResult<Device>> {
     const q = { columns: COLS, from: "devices", where: "WHERE org_id = ? AND user_id = ?", params: [this.orgId, userId], orderBy: "ORDER BY created_at, id" };

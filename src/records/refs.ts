@@ -1,6 +1,8 @@
 import type { Executor } from "../db/types";
+import { UserRepo } from "../users/repo";
 import type { FieldErrors } from "./validate";
 import type { AnyRecord, EntityKind, RecordOf } from "./model";
+import { type LiveMatch, recordRepo } from "./repo";
 
 /**
  * Records the caller already holds in its transaction (a push batch: everything it loaded or wrote),
@@ -22,7 +24,8 @@ export function isParentOnTask(parent: AnyRecord | null | undefined, taskId: unk
  * Checks the references a write sets (only those that changed, or all on create) against the
  * caller's organization: a task's `project_id` must be a live project and `assignee_id` a user of
  * the organization; a comment's `task_id` a live task and `parent_id` a live comment of the same task.
- * A record of another organization fails exactly like a missing one.
+ * What `known` does not answer is asked of the organization's repositories (one lookup each), so a
+ * record of another organization fails exactly like a missing one.
  */
 export async function checkReferences<K extends EntityKind>(
   exec: Executor,
@@ -37,37 +40,27 @@ export async function checkReferences<K extends EntityKind>(
     const v = (after as unknown as Record<string, unknown>)[f];
     return v !== null && v !== undefined && (before === null || (before as unknown as Record<string, unknown>)[f] !== v) ? (v as string) : null;
   };
-  const exists = async (sql: string, params: (string | null)[]) => (await exec.get(sql, params)) !== undefined;
-  /** A live record of the organization (matching `also`), from `known` when it knows, else from the database. */
-  const live = async (refKind: EntityKind, id: string, sql: string, params: (string | null)[], also?: (r: AnyRecord) => boolean) => {
+  /** A live record of the organization with `match`'s values (`also` checks them on a known one), from `known` when it knows, else from its repository. */
+  const live = async <R extends EntityKind>(refKind: R, id: string, match?: LiveMatch<R>, also?: (r: AnyRecord) => boolean) => {
     const r = known?.record(refKind, id);
-    if (r === undefined) return exists(sql, params);
+    if (r === undefined) return recordRepo(exec, orgId, refKind).isLive(id, match);
     return r !== null && r.deleted_at === null && (also === undefined || also(r));
   };
+  const isUser = async (id: string) => known?.user(id) ?? (await new UserRepo(exec, orgId).findIds([id])).has(id);
 
   if (kind === "task") {
     const project = changed("project_id");
-    if (project && !(await live("project", project, "SELECT id FROM projects WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [project, orgId])))
-      errors.project_id = "no such project";
+    if (project && !(await live("project", project))) errors.project_id = "no such project";
     const assignee = changed("assignee_id");
-    if (assignee && !(known?.user(assignee) ?? (await exists("SELECT id FROM users WHERE id = ? AND org_id = ?", [assignee, orgId]))))
-      errors.assignee_id = "no such user";
+    if (assignee && !(await isUser(assignee))) errors.assignee_id = "no such user";
   } else if (kind === "comment") {
     const c = after as RecordOf["comment"];
     const task = changed("task_id");
-    if (task && !(await live("task", task, "SELECT id FROM tasks WHERE id = ? AND org_id = ? AND deleted_at IS NULL", [task, orgId]))) errors.task_id = "no such task";
+    if (task && !(await live("task", task))) errors.task_id = "no such task";
     const parent = changed("parent_id");
     if (parent) {
       if (parent === c.id) errors.parent_id = "a comment cannot answer itself";
-      else if (
-        !(await live(
-          "comment",
-          parent,
-          "SELECT id FROM comments WHERE id = ? AND org_id = ? AND task_id = ? AND deleted_at IS NULL",
-          [parent, orgId, c.task_id],
-          (r) => isParentOnTask(r, c.task_id),
-        ))
-      )
+      else if (!(await live("comment", parent, { task_id: c.task_id }, (r) => isParentOnTask(r, c.task_id))))
         errors.parent_id = "no such comment on this task";
     }
   }

@@ -1,6 +1,6 @@
 import { sqlOf } from "../db/dialect";
 import { type BulkColumns, columns, IDS_PER_QUERY, inChunks, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
-import type { Executor } from "../db/types";
+import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
 import { columnType, type EntityDef, entityDef } from "./entities";
@@ -15,6 +15,9 @@ const RECORD_COLUMNS = Object.fromEntries(ENTITY_KINDS.map((k) => [k, columns(ty
 
 /** Per entity: `org_id` and its columns, typed (multi-row inserts). */
 const INSERT_COLUMNS = Object.fromEntries(ENTITY_KINDS.map((k) => [k, columns([["org_id", "text"], ...typedColumns(k)])])) as Record<EntityKind, BulkColumns>;
+
+/** Column values a record must also have ({@link RecordRepo.isLive}). */
+export type LiveMatch<K extends EntityKind> = Partial<Record<keyof RecordOf[K] & string, SqlValue>>;
 
 /**
  * The storage of one entity kind within one organization. Every query is scoped by
@@ -53,6 +56,22 @@ export class RecordRepo<K extends EntityKind> {
     const r = await this.find(id);
     if (!r || r.deleted_at !== null) throw notFound(LABEL[this.kind]);
     return r;
+  }
+
+  /**
+   * Whether the organization has this record live (not soft-deleted), with the column values of
+   * `match` when given (a reply's parent: a comment on the reply's task). Reads the id only: for
+   * reference checks (src/records/refs.ts).
+   */
+  async isLive(id: string, match: LiveMatch<K> = {}): Promise<boolean> {
+    const params: SqlValue[] = [id, this.orgId];
+    let also = "";
+    for (const [column, value] of Object.entries(match) as [string, SqlValue][]) {
+      if (!this.def.columns.includes(column)) throw new Error(`isLive: ${column} is not a column of ${this.def.table}`);
+      also += ` AND ${column} = ?`;
+      params.push(value);
+    }
+    return (await this.exec.get(`SELECT id FROM ${this.def.table} WHERE id = ? AND org_id = ?${also} AND deleted_at IS NULL`, params)) !== undefined;
   }
 
   /**

@@ -1,6 +1,7 @@
 /**
- * SQL of the sync engine: the exactly-once memory of pushed changes (`sync_changes`), the
- * organization's device ids. Organization-scoped by construction.
+ * SQL of the sync engine: the exactly-once memory of pushed changes (`sync_changes`).
+ * Organization-scoped by construction. What a push reads of other features (records, history,
+ * device ids, users) it asks of their repositories.
  */
 import { columns, IDS_PER_QUERY, inChunks, insertRows } from "../db/bulk";
 import type { Executor } from "../db/types";
@@ -84,16 +85,4 @@ export class SyncChangeRepo {
       "ON CONFLICT (device_id, change_id) DO NOTHING",
     );
   }
-}
-
-/** Every device id of the organization, revoked ones included (their entries stay in clocks). */
-export async function orgDeviceIds(exec: Executor, orgId: string): Promise<Set<string>> {
-  const rows = await exec.all<{ id: string }>("SELECT id FROM devices WHERE org_id = ?", [orgId]);
-  return new Set(rows.map((r) => r.id));
-}
-
-/** The ids among `ids` of users of the organization (references to assignees). */
-export async function orgUserIds(exec: Executor, orgId: string, ids: readonly string[]): Promise<Set<string>> {
-  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) => exec.all<{ id: string }>(`SELECT id FROM users WHERE org_id = ? AND id IN (${marks})`, [orgId, ...chunk]));
-  return new Set(rows.map((r) => r.id));
 }

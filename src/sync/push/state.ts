@@ -4,6 +4,7 @@
  * changes of one record in one batch see each other.
  */
 import type { Tx } from "../../db/types";
+import { DeviceRepo } from "../../devices/repo";
 import { HistoryRepo, snapshotKey } from "../../records/history";
 import { type AnyRecord, type EntityKind, isEntityKind } from "../../records/model";
 import type { KnownRecords } from "../../records/refs";
@@ -11,7 +12,8 @@ import { recordRepo } from "../../records/repo";
 import { compareClocks } from "../../records/clock";
 import type { ParsedChange } from "../change";
 import type { ChangeResult } from "../model";
-import { orgDeviceIds, orgUserIds, type SeenChange, SyncChangeRepo } from "../repo";
+import { UserRepo } from "../../users/repo";
+import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { BatchView, Outcome } from "./decide";
 
 const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
@@ -52,7 +54,7 @@ export class BatchState implements BatchView {
   async preload(ok: ParsedChange[], changeIds: string[]): Promise<void> {
     await this.lockTargets(ok);
     this.seen = await new SyncChangeRepo(this.tx, this.orgId).findMany(this.deviceId, changeIds);
-    this.devices = await orgDeviceIds(this.tx, this.orgId);
+    this.devices = await new DeviceRepo(this.tx, this.orgId).listIds();
     await this.loadReferences(ok);
     await this.loadSnapshots(ok);
   }
@@ -86,7 +88,7 @@ export class BatchState implements BatchView {
     await this.load("task", want.task, false);
     await this.load("project", want.project, false);
     if (assignees.size) {
-      const found = await orgUserIds(this.tx, this.orgId, [...assignees]);
+      const found = await new UserRepo(this.tx, this.orgId).findIds(assignees);
       for (const id of assignees) this.users.set(id, found.has(id));
     }
   }
