@@ -20,6 +20,8 @@ interface DeviceRow {
 export const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 const COLS = "id, org_id, user_id, name, platform, created_at, last_seen_at, revoked_at";
+/** {@link COLS} of `devices d` in a join. */
+const D_COLS = COLS.split(", ").map((c) => `d.${c}`).join(", ");
 const toDevice = (r: DeviceRow): Device => ({
   id: r.id,
   orgId: r.org_id,
@@ -35,6 +37,16 @@ const toDevice = (r: DeviceRow): Device => ({
 export async function findDeviceAnyOrg(exec: Executor, id: string): Promise<Device | undefined> {
   const r = await exec.get<DeviceRow>(`SELECT ${COLS} FROM devices WHERE id = ?`, [id]);
   return r && toDevice(r);
+}
+
+/**
+ * Every device of every organization, in ONE query: organization by organization (in
+ * `OrgRepo.list` order: oldest first, then by slug), each one's devices oldest first. Only for the
+ * CLI's `devices list`.
+ */
+export async function listDevicesAnyOrg(exec: Executor): Promise<Device[]> {
+  const rows = await exec.all<DeviceRow>(`SELECT ${D_COLS} FROM devices d JOIN organizations o ON o.id = d.org_id ORDER BY o.created_at, o.slug, d.created_at, d.id`);
+  return rows.map(toDevice);
 }
 
 /** Devices of one organization. */

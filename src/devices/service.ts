@@ -3,12 +3,11 @@ import type { AuthContext } from "../auth/model";
 import type { PageRequest, PageResult } from "../db/page";
 import { alreadyExists, notFound } from "../errors";
 import { isUuid, newId } from "../ids";
-import { OrgRepo } from "../orgs/repo";
 import type { Deps } from "../deps";
 import { findUserByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
 import type { CreateDeviceBody, Device } from "./model";
-import { DeviceRepo, findDeviceAnyOrg } from "./repo";
+import { DeviceRepo, findDeviceAnyOrg, listDevicesAnyOrg } from "./repo";
 import { storedName } from "../wire/text";
 
 /** Whose device is being created: an `AuthContext` fits. */
@@ -60,16 +59,14 @@ export class DeviceService {
     await this.revokeDevice(device, auth.userId);
   }
 
-  /** Every device, or those of the user with this email (404 when unknown); for the CLI. */
+  /** Every device (organization by organization), or those of the user with this email (404 when unknown); for the CLI. */
   async listAcrossOrgs(userEmail?: string): Promise<Device[]> {
     if (userEmail !== undefined) {
       const user = await findUserByEmail(this.deps.db, normalizeEmail(userEmail));
       if (!user) throw notFound(`user ${normalizeEmail(userEmail)}`);
       return new DeviceRepo(this.deps.db, user.orgId).listAll(user.id);
     }
-    const out: Device[] = [];
-    for (const org of await new OrgRepo(this.deps.db).list()) out.push(...(await new DeviceRepo(this.deps.db, org.id).listAll()));
-    return out;
+    return listDevicesAnyOrg(this.deps.db);
   }
 
   /** Revokes any device by id, whatever its organization (404 when unknown); for the CLI. */

@@ -3,6 +3,7 @@ import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
+import type { OrgScope } from "../orgs/scope";
 import type { EntityKind } from "../records/model";
 
 /** A Conflict as the services see it. */
@@ -67,8 +68,8 @@ export async function findConflictAnyOrg(exec: Executor, id: string): Promise<Co
   return r && toConflict(r);
 }
 
-/** Conflicts of every organization, or of one, oldest first: only for the CLI (`conflicts list`). */
-export async function listConflictsAnyOrg(exec: Executor, opts: { orgId?: string; includeResolved: boolean }): Promise<Conflict[]> {
+/** Conflicts of every organization, or of `opts.orgId`'s, in ONE query, oldest first (whatever their organization): only for the CLI (`conflicts list`). */
+export async function listConflictsAnyOrg(exec: Executor, opts: OrgScope & { includeResolved: boolean }): Promise<Conflict[]> {
   const where: string[] = [];
   const params: string[] = [];
   if (opts.orgId !== undefined) {

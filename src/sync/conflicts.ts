@@ -8,7 +8,7 @@
 import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
-import { OrgRepo } from "../orgs/repo";
+import { orgScope } from "../orgs/scope";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
@@ -53,8 +53,7 @@ export class ConflictService {
 
   /** CLI: conflicts of every organization (or of the one with slug `orgSlug`: 404 when unknown), oldest first. */
   async listAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }): Promise<Conflict[]> {
-    const orgId = opts.orgSlug === undefined ? undefined : (await new OrgRepo(this.deps.db).mustGetBySlug(opts.orgSlug)).id;
-    return listConflictsAnyOrg(this.deps.db, { orgId, includeResolved: opts.includeResolved });
+    return listConflictsAnyOrg(this.deps.db, { ...(await orgScope(this.deps.db, opts.orgSlug)), includeResolved: opts.includeResolved });
   }
 
   /** CLI: a conflict by id, whatever its organization. */

@@ -4,6 +4,7 @@ import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
+import type { OrgScope } from "../orgs/scope";
 import type { Clock } from "../time";
 import type { Role, User } from "./model";
 
@@ -19,6 +20,8 @@ interface UserRow {
 }
 
 const COLS = "id, org_id, email, name, role, active, created_at, updated_at";
+/** {@link COLS} of `users u` in a join. */
+const U_COLS = COLS.split(", ").map((c) => `u.${c}`).join(", ");
 const toUser = (r: UserRow): User => ({
   id: r.id,
   orgId: r.org_id,
@@ -50,6 +53,20 @@ export async function findCredentialsByEmail(exec: Executor, email: string): Pro
 export async function findUserByEmail(exec: Executor, email: string): Promise<User | undefined> {
   const r = await exec.get<UserRow>(`SELECT ${COLS} FROM users WHERE email = ?`, [email]);
   return r && toUser(r);
+}
+
+/**
+ * Users of every organization, or of `scope`'s, in ONE query: organization by organization (in
+ * `OrgRepo.list` order: oldest first, then by slug), each one's users oldest first. Only for the
+ * CLI (`users list`, and the emails of `devices list`).
+ */
+export async function listUsersAnyOrg(exec: Executor, scope: OrgScope): Promise<User[]> {
+  const rows = await exec.all<UserRow>(
+    `SELECT ${U_COLS} FROM users u JOIN organizations o ON o.id = u.org_id ${scope.orgId === undefined ? "" : "WHERE u.org_id = ?"}
+     ORDER BY o.created_at, o.slug, u.created_at, u.id`,
+    scope.orgId === undefined ? [] : [scope.orgId],
+  );
+  return rows.map(toUser);
 }
 
 /** Users of one organization. */

@@ -4,11 +4,12 @@ import { alreadyExists, invalid, notFound } from "../errors";
 import type { PageRequest, PageResult } from "../db/page";
 import { newId } from "../ids";
 import { OrgRepo } from "../orgs/repo";
+import { orgScope } from "../orgs/scope";
 import type { Deps } from "../deps";
 import { characters, MAX_NAME, storedName } from "../wire/text";
 import { type NewUser, normalizeEmail, type Role, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
-import { findUserByEmail, UserRepo } from "./repo";
+import { findUserByEmail, listUsersAnyOrg, UserRepo } from "./repo";
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 320;
@@ -47,12 +48,9 @@ export class UserService {
     });
   }
 
-  /** Every user of one organization (by slug), or of all organizations; for the CLI. */
+  /** Every user of one organization (by slug: 404 when unknown), or of all organizations, organization by organization; for the CLI. */
   async listAcrossOrgs(orgSlug?: string): Promise<User[]> {
-    const orgs = orgSlug === undefined ? await new OrgRepo(this.deps.db).list() : [await new OrgRepo(this.deps.db).mustGetBySlug(orgSlug)];
-    const out: User[] = [];
-    for (const o of orgs) out.push(...(await new UserRepo(this.deps.db, o.id).listAll()));
-    return out;
+    return listUsersAnyOrg(this.deps.db, await orgScope(this.deps.db, orgSlug));
   }
 
   /** One page of the caller's organization's members. */
