@@ -71,14 +71,15 @@ forEachDialect("sync services", ({ db, dialect }) => {
     });
     await withdrawn;
     const change = task();
-    const pushing = t.services.sync.push(caller(u), { device_id: dev, changes: [change] });
-    await Bun.sleep(150); // the push has passed its checks and waits for its turn
-    release();
-    await holding;
-    const outcome = await pushing.then(
+    // Its outcome is taken at once: a refusal may come before the holding transaction ends.
+    const pushing = t.services.sync.push(caller(u), { device_id: dev, changes: [change] }).then(
       (r) => r.results[0]!.status,
       (e) => (e instanceof DomainError ? [e.status, e.code] : e),
     );
+    await Bun.sleep(150); // the push has passed its checks and waits for its turn
+    release();
+    await holding;
+    const outcome = await pushing;
     expect(await t.deps.db.get("SELECT id FROM tasks WHERE id = ?", [change.entity_id])).toBeUndefined();
     return outcome;
   };
