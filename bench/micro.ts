@@ -171,7 +171,7 @@ try {
   );
   }
 } finally {
-  await s.sync.close();
+  await s.sync.flushLog();
   await db.close();
   await drop();
   rmSync(dir, { recursive: true, force: true });

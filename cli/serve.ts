@@ -90,7 +90,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   clearTimeout(timer);
   await afterResponseHooks();
   await stopJobs();
-  await services.sync.close(); // the buffered sync_log rows (pulls), before withRuntime closes the database
+  await services.sync.flushLog(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
 }
 

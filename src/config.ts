@@ -34,7 +34,7 @@ export interface ConfigFlags {
   logLevel?: string;
 }
 
-export const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
+const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 
 export interface LoadOptions {
   /**

@@ -4,9 +4,9 @@ import { unauthenticated } from "../errors";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
 
-export const ISSUER = "taskmgr";
-export const AUDIENCE = "taskmgr-api";
-export const ALGORITHM = "HS256";
+const ISSUER = "taskmgr";
+const AUDIENCE = "taskmgr-api";
+const ALGORITHM = "HS256";
 
 /** What an access token asserts. */
 export interface AccessClaims {

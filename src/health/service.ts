@@ -10,7 +10,7 @@ import type { HealthResponse } from "./model";
  * How long health waits for the database: past it, 503 at once rather than an answer a load
  * balancer gives up on (e.g. while every pooled connection waits for a lock, until the lock timeout).
  */
-export const HEALTH_DB_TIMEOUT_MS = 3_000;
+const HEALTH_DB_TIMEOUT_MS = 3_000;
 
 /** Liveness for load balancers and operators. */
 export class HealthService {

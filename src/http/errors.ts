@@ -25,7 +25,7 @@ function errorBody(code: ErrorCode, message: string, details: Record<string, unk
 }
 
 /** The answer to a {@link DomainError}: its status, the contract's error body and its headers. */
-export const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
+const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
 
 /** The answer with `code`'s status and the contract's error body. */
 export const answer = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Response => json(ERROR_STATUS[code], errorBody(code, message, details));

@@ -6,7 +6,7 @@ export interface MetricsWindow {
   ms: number;
 }
 
-export const DEFAULT_WINDOW = "24h";
+const DEFAULT_WINDOW = "24h";
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 const MAX_MS = 366 * UNIT_MS.d;
 

@@ -17,7 +17,7 @@ export interface BootstrapAccount {
   password: string;
 }
 
-export const BOOTSTRAP_ORG = { name: "Default", slug: "default" } as const;
+const BOOTSTRAP_ORG = { name: "Default", slug: "default" } as const;
 export const BOOTSTRAP_EMAIL = "admin@localhost";
 
 /** Latin letters that no decomposition turns into ASCII ones. */

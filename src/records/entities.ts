@@ -147,7 +147,7 @@ const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
   await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
 };
 
-export const COMMENT: EntityDef<"comment"> = {
+const COMMENT: EntityDef<"comment"> = {
   kind: "comment",
   table: "comments",
   fields: writableFields("comment"),
@@ -159,7 +159,7 @@ export const COMMENT: EntityDef<"comment"> = {
   ...mapper<"comment">(commentColumns),
 };
 
-export const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };
+const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };
 
 /** The definition of an entity kind. */
 export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {

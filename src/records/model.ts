@@ -34,8 +34,8 @@ export const TASK_STATUSES = ["todo", "in_progress", "blocked", "done", "cancell
 export const TASK_PRIORITIES = ["low", "medium", "high", "urgent"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
-export const TaskStatusSchema = OneOf(TASK_STATUSES);
-export const TaskPrioritySchema = OneOf(TASK_PRIORITIES);
+const TaskStatusSchema = OneOf(TASK_STATUSES);
+const TaskPrioritySchema = OneOf(TASK_PRIORITIES);
 /** Sort rank of each priority (`ordering=priority` sorts by it; stored as tasks.priority_rank). */
 export const PRIORITY_RANK: Record<TaskPriority, number> = { low: 0, medium: 1, high: 2, urgent: 3 };
 

@@ -2,7 +2,7 @@ import type { Executor } from "../db/types";
 import { UserRepo } from "../users/repo";
 import type { FieldErrors } from "./validate";
 import type { AnyRecord, EntityKind, RecordOf } from "./model";
-import { type LiveMatch, recordRepo } from "./repo";
+import { type LiveMatch, RecordRepo } from "./repo";
 
 /**
  * Records the caller already holds in its transaction (a push batch: everything it loaded or wrote),
@@ -43,7 +43,7 @@ export async function checkReferences<K extends EntityKind>(
   /** A live record of the organization with `match`'s values (`also` checks them on a known one), from `known` when it knows, else from its repository. */
   const live = async <R extends EntityKind>(refKind: R, id: string, match?: LiveMatch<R>, also?: (r: AnyRecord) => boolean) => {
     const r = known?.record(refKind, id);
-    if (r === undefined) return recordRepo(exec, orgId, refKind).isLive(id, match);
+    if (r === undefined) return new RecordRepo(exec, orgId, refKind).isLive(id, match);
     return r !== null && r.deleted_at === null && (also === undefined || also(r));
   };
   const isUser = async (id: string) => known?.user(id) ?? (await new UserRepo(exec, orgId).findIds([id])).has(id);

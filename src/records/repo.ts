@@ -6,7 +6,6 @@ import { isUuid } from "../ids";
 import { columnType, type EntityDef, entityDef } from "./entities";
 import { ENTITY_KINDS, type EntityKind, type RecordOf } from "./model";
 
-const LABEL: Record<EntityKind, string> = { project: "project", task: "task", comment: "comment" };
 
 const typedColumns = (kind: EntityKind) => entityDef(kind).columns.map((c) => [c, columnType(c)] as const);
 
@@ -47,14 +46,14 @@ export class RecordRepo<K extends EntityKind> {
   /** The record (live or tombstone); `not_found` otherwise. */
   async mustGet(id: string): Promise<RecordOf[K]> {
     const r = await this.find(id);
-    if (!r) throw notFound(LABEL[this.kind]);
+    if (!r) throw notFound(this.kind);
     return r;
   }
 
   /** A live (not soft-deleted) record; `not_found` for tombstones too. */
   async mustGetLive(id: string): Promise<RecordOf[K]> {
     const r = await this.find(id);
-    if (!r || r.deleted_at !== null) throw notFound(LABEL[this.kind]);
+    if (!r || r.deleted_at !== null) throw notFound(this.kind);
     return r;
   }
 
@@ -134,6 +133,3 @@ export class RecordRepo<K extends EntityKind> {
     return { values: this.def.toRow(r), expected, before: before ? this.def.toRow(before) : null };
   }
 }
-
-/** The repository of any entity kind in one organization (for generic code such as sync). */
-export const recordRepo = <K extends EntityKind>(exec: Executor, orgId: string, kind: K) => new RecordRepo(exec, orgId, kind);

@@ -12,7 +12,7 @@ import { orgScope } from "../orgs/scope";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
-import { recordRepo } from "../records/repo";
+import { RecordRepo } from "../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "../records/write";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
@@ -46,11 +46,6 @@ export class ConflictService {
     return conflictView(await new ConflictRepo(this.deps.db, caller.orgId).mustGet(id));
   }
 
-  /** Resolves an open conflict of the caller's organization; answers the resulting record. 409 `already_resolved` the second time. */
-  resolve(resolver: Resolver, id: string, input: ResolveBody): Promise<AnyRecord> {
-    return this.resolveIn(resolver, id, input);
-  }
-
   /** CLI: conflicts of every organization (or of the one with slug `orgSlug`: 404 when unknown), oldest first. */
   async listAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }): Promise<Conflict[]> {
     return listConflictsAnyOrg(this.deps.db, { ...(await orgScope(this.deps.db, opts.orgSlug)), includeResolved: opts.includeResolved });
@@ -66,10 +61,11 @@ export class ConflictService {
   /** CLI: resolves a conflict by id, whatever its organization (history user_id null). */
   async resolveAnyOrg(id: string, input: ResolveBody): Promise<AnyRecord> {
     const c = await this.getAnyOrg(id);
-    return this.resolveIn({ orgId: c.orgId, userId: null }, c.id, input);
+    return this.resolve({ orgId: c.orgId, userId: null }, c.id, input);
   }
 
-  private async resolveIn(resolver: Resolver, id: string, input: ResolveBody): Promise<AnyRecord> {
+  /** Resolves an open conflict of the resolver's organization; answers the resulting record. 409 `already_resolved` the second time. */
+  async resolve(resolver: Resolver, id: string, input: ResolveBody): Promise<AnyRecord> {
     if (input.resolution === "custom" && (input.data === undefined || Object.keys(input.data).length === 0))
       throw invalid({ data: "required for a custom resolution: at least one field (for the server's values, resolve remote)" });
     if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
@@ -91,7 +87,7 @@ export class ConflictService {
    * write unseen. `remote` keeps such a field as it is now (the later write is newer than both sides).
    */
   private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, input: ResolveBody, now: Date): Promise<AnyRecord> {
-    const repo = recordRepo(tx, resolver.orgId, c.entity);
+    const repo = new RecordRepo(tx, resolver.orgId, c.entity);
     for (let attempt = 1; ; attempt++) {
       const before = await repo.mustGet(c.entityId);
       const changed = changedSinceConflict(c, before);

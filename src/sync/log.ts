@@ -88,8 +88,8 @@ export async function writeSyncLog(exec: Executor, entries: readonly SyncLogEntr
 }
 
 /** Rows kept in memory at most this long, and at most this many, before they are written. */
-export const LOG_FLUSH_MS = 1000;
-export const LOG_FLUSH_ROWS = 200;
+const LOG_FLUSH_MS = 1000;
+const LOG_FLUSH_ROWS = 200;
 
 /** The buffered `sync_log` rows of pulls and failed requests (see the module comment). */
 export class SyncLogBuffer {

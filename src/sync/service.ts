@@ -2,7 +2,7 @@
  * Push and pull (api-contract.md, "Sync"; docs/sync-design.md): the device check, the batch
  * transaction (retried whole when Postgres aborts it for a deadlock), cursors, and one
  * `sync_log` row per push and per pull (src/sync/log.ts: a committed push's row commits with it;
- * the others are buffered — `flushLog`/`close` write them out).
+ * the others are buffered — `flushLog` writes them out).
  */
 import type { AuthContext } from "../auth/model";
 import { mustStillWrite } from "../auth/writer";
@@ -17,7 +17,7 @@ import { cursorProblem, decodeCursor, encodeCursor, type Cursor } from "./cursor
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
 import { MAX_PUSH_CHANGES, pullLimit, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
 import { pullResponseChunks, readPullPage } from "./pull";
-import { PushBatch } from "./push";
+import { PushBatch } from "./push/batch";
 
 /**
  * Who syncs: an authenticated caller (`AuthContext` fits). `deviceId`, when given, is the device
@@ -59,14 +59,9 @@ export class SyncService {
     this.logBuffer = new SyncLogBuffer(deps.db, deps.log);
   }
 
-  /** Writes the buffered `sync_log` rows (pulls, failed requests) now. */
+  /** Writes the buffered `sync_log` rows (pulls, failed requests) now; also the graceful stop's last step before the database closes. */
   flushLog(): Promise<void> {
     return this.logBuffer.flush();
-  }
-
-  /** Graceful stop: writes what is still buffered ({@link flushLog}). Call before closing the database. */
-  close(): Promise<void> {
-    return this.flushLog();
   }
 
   /**

@@ -7,8 +7,8 @@ export interface Argon2Cost {
   timeCost: number;
 }
 
-export const MIN_PASSWORD_LENGTH = 8;
-export const MAX_PASSWORD_LENGTH = 1024;
+const MIN_PASSWORD_LENGTH = 8;
+const MAX_PASSWORD_LENGTH = 1024;
 
 /** Hashes and checks passwords with Argon2id. The hash string carries its own parameters. */
 export class PasswordHasher {

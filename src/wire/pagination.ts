@@ -4,8 +4,8 @@ import { invalid } from "../errors";
 import { QueryInteger, queryInteger } from "./query";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
-export const MAX_PAGE_SIZE = 500;
-export const DEFAULT_PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 500;
+const DEFAULT_PAGE_SIZE = 50;
 
 /**
  * Query parameters of every paginated list (spread into the list's query model). Only the form is

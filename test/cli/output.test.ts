@@ -32,7 +32,7 @@ describe("the command line's output through a pipe", () => {
     const config = loadConfig({ db: url }, { TASKMGR_SECRET: "output-test-".padEnd(40, "x"), TASKMGR_DATA_DIR: cwd, LOG_DIR: join(cwd, "logs") });
     const s = createServices({ db, config, clock: systemClock, log: silentLogger });
     for (let i = 0; i < ORGS; i++) await s.orgs.create(`Organization number ${i}`, `org-${i}`);
-    await s.sync.close();
+    await s.sync.flushLog();
     await db.close();
   });
 
@@ -61,7 +61,7 @@ describe("serve with its output piped to a reader that goes away", () => {
     const config = loadConfig({ db: url }, { TASKMGR_SECRET: "output-test-".padEnd(40, "x"), TASKMGR_DATA_DIR: cwd, LOG_DIR: join(cwd, "logs") });
     const s = createServices({ db, config, clock: systemClock, log: silentLogger });
     await s.orgs.create("Piped", "piped"); // not an empty database: serve creates no admin, its first line is the URL
-    await s.sync.close();
+    await s.sync.flushLog();
     await db.close();
   });
 

@@ -3,7 +3,7 @@ import { expect, test } from "bun:test";
 import type { Database, Tx } from "../../src/db/types";
 import { HistoryRepo } from "../../src/records/history";
 import type { EntityKind } from "../../src/records/model";
-import { recordRepo } from "../../src/records/repo";
+import { RecordRepo } from "../../src/records/repo";
 import { prepareWrite, type PreparedWrite, storeWrites, type WriteInput, writeRecord } from "../../src/records/write";
 import { forEachDialect } from "../support/db";
 import { world } from "./fixture";
@@ -32,7 +32,7 @@ forEachDialect("records bulk writes", ({ db }) => {
       [3, "updated"],
     ]);
     await db().transaction(async (tx) => {
-      const t = (await recordRepo(tx, orgA(), "task").mustGet(id))!;
+      const t = (await new RecordRepo(tx, orgA(), "task").mustGet(id))!;
       await writeRecord(tx, input({ entity: "task", before: t, action: "updated", data: { tags: ["d", "a"] } }));
     });
     expect(await tagsOf(db(), id)).toEqual(["a", "d"]);
@@ -43,7 +43,7 @@ forEachDialect("records bulk writes", ({ db }) => {
     const one = await make(["a", "b", "b"]);
     const two = await make(["b", "a"]);
     await db().transaction(async (tx) => {
-      const t = await recordRepo(tx, orgA(), "task").mustGet(one.id);
+      const t = await new RecordRepo(tx, orgA(), "task").mustGet(one.id);
       const t2 = await writeRecord(tx, input({ entity: "task", before: t, action: "updated", data: { tags: ["c"] } }));
       await writeRecord(tx, input({ entity: "task", before: t2, action: "updated", data: { tags: ["b", "d"] } }));
     });
@@ -64,7 +64,7 @@ forEachDialect("records bulk writes", ({ db }) => {
       return { ok: await storeWrites(tx, orgA(), writes), created: c.after.id };
     });
     expect(result.ok).toBe(true);
-    const repo = recordRepo(db(), orgA(), "task");
+    const repo = new RecordRepo(db(), orgA(), "task");
     expect(await repo.find(t1.id)).toMatchObject({ title: "a2", version: 3, tags: ["y"] });
     expect(await repo.find(result.created)).toMatchObject({ title: "new", status: "done", version: 2 });
     expect(await tagsOf(db(), t1.id)).toEqual(["y"]);
@@ -94,9 +94,9 @@ forEachDialect("records bulk writes", ({ db }) => {
       });
       expect(fresh).toBeNull();
     }
-    expect((await recordRepo(db(), orgA(), "task").find(t1.id))?.title).toBe("v2 elsewhere");
+    expect((await new RecordRepo(db(), orgA(), "task").find(t1.id))?.title).toBe("v2 elsewhere");
     expect(await db().get("SELECT id FROM tasks WHERE title = 'batch mate'")).toBeUndefined();
     expect(await db().get("SELECT task_id FROM task_tags WHERE tag = 'm'")).toBeUndefined();
-    expect((await recordRepo(db(), w.b.org.id, "task").find(other.id))?.title).toBe("theirs");
+    expect((await new RecordRepo(db(), w.b.org.id, "task").find(other.id))?.title).toBe("theirs");
   });
 });

@@ -6,7 +6,7 @@ import { readFeedState } from "../../src/records/feed";
 import { readFeedRows } from "../../src/records/feed-json";
 import { HistoryRepo } from "../../src/records/history";
 import type { Task } from "../../src/records/model";
-import { recordRepo } from "../../src/records/repo";
+import { RecordRepo } from "../../src/records/repo";
 import { checkFields, failureDetails, failureMessage, MAX_FIELD_ERRORS, normalizeDueDate } from "../../src/records/validate";
 import { WriteConflict, writeRecord, type WriteInput } from "../../src/records/write";
 import type { EntityKind } from "../../src/records/model";
@@ -116,7 +116,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
   test("create, update, delete: versions, clocks, history with changes and full snapshots", async () => {
     const t1 = await createTask({ title: "one", tags: ["x"] }, { deviceId: "dev-1", clock: { "dev-1": 1 }, originDevice: "dev-1" });
     expect(t1).toMatchObject({ title: "one", version: 1, vector_clock: { "dev-1": 1 }, created_by: w.a.user.id, deleted_at: null });
-    const repo = recordRepo(db(), orgA(), "task");
+    const repo = new RecordRepo(db(), orgA(), "task");
     expect(await repo.find(t1.id)).toEqual(t1);
 
     const t2 = await write(db(), { entity: "task", orgId: orgA(), before: t1, data: { status: "done" }, action: "merged", userId: w.a.user.id, deviceId: "dev-1" });
@@ -187,7 +187,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
     expect(err).toBeInstanceOf(WriteConflict);
     expect(err.status).toBe(409);
     expect(err.details.current).toEqual(t2);
-    expect(await recordRepo(db(), orgA(), "task").find(t1.id)).toEqual(t2);
+    expect(await new RecordRepo(db(), orgA(), "task").find(t1.id)).toEqual(t2);
     expect((await new HistoryRepo(db(), orgA()).list("task", t1.id, { page: 1, pageSize: 10 })).count).toBe(2);
     expect((await readFeedState(db(), orgA())).seq).toBe(headBefore);
   });
@@ -196,18 +196,18 @@ forEachDialect("records write core", ({ db, dialect }) => {
     const t = await createTask();
     const err = await write(db(), { entity: "task", orgId: w.b.org.id, before: null, id: t.id, data: { title: "b" }, action: "created", userId: w.b.user.id, deviceId: null }).catch((e) => e);
     expect(err.code).toBe("already_exists");
-    expect(await recordRepo(db(), w.b.org.id, "task").find(t.id)).toBeUndefined();
+    expect(await new RecordRepo(db(), w.b.org.id, "task").find(t.id)).toBeUndefined();
   });
 
   test("repos are scoped by organization; findMany loads a batch in one query", async () => {
     const mine = await Promise.all([createTask(), createTask(), createTask()]);
     const theirs = await write(db(), { entity: "task", orgId: w.b.org.id, before: null, data: { title: "b" }, action: "created", userId: w.b.user.id, deviceId: null });
     const c = counting(db());
-    const found = await recordRepo(c.exec, orgA(), "task").findMany([...mine.map((t) => t.id), theirs.id, uuid()]);
+    const found = await new RecordRepo(c.exec, orgA(), "task").findMany([...mine.map((t) => t.id), theirs.id, uuid()]);
     expect(c.count()).toBe(1);
     expect([...found.keys()].sort()).toEqual(mine.map((t) => t.id).sort());
-    expect(await recordRepo(db(), orgA(), "task").find(theirs.id)).toBeUndefined();
-    await expect(recordRepo(db(), orgA(), "task").mustGet(theirs.id)).rejects.toMatchObject({ code: "not_found" });
+    expect(await new RecordRepo(db(), orgA(), "task").find(theirs.id)).toBeUndefined();
+    await expect(new RecordRepo(db(), orgA(), "task").mustGet(theirs.id)).rejects.toMatchObject({ code: "not_found" });
   });
 
   test("feed: one row per record at the position of its last write; a rolled-back savepoint leaves no trace", async () => {
@@ -231,7 +231,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
       [head + 2, "task", ids.a, 2],
     ]);
     // Each row carries the change a pull sends: the record as written at its version, and that version's clock.
-    const stored = await recordRepo(db(), orgA(), "task").find(ids.a);
+    const stored = await new RecordRepo(db(), orgA(), "task").find(ids.a);
     const change = JSON.parse(page.rows[1].change!) as { entity: string; entity_id: string; op: string; record: Task; version: number; vector_clock: unknown };
     expect(change).toEqual({ entity: "task", entity_id: ids.a, op: "upsert", record: stored!, version: 2, vector_clock: stored!.vector_clock });
     expect(change.record.title).toBe("a2");
@@ -312,7 +312,7 @@ forEachDialect("records write core", ({ db, dialect }) => {
           await pause();
           if (own.length) {
             const k = Math.floor(Math.random() * own.length);
-            const before = (await recordRepo(tx, orgA(), "task").mustGet(own[k].id)) as Task;
+            const before = (await new RecordRepo(tx, orgA(), "task").mustGet(own[k].id)) as Task;
             own[k] = await writeRecord(tx, { entity: "task", orgId: orgA(), before, data: { title: `w${n}-${i}-upd` }, action: "updated", userId: w.a.user.id, deviceId: null });
           }
           await pause();

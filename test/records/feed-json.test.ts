@@ -7,7 +7,7 @@ import type { Database } from "../../src/db/types";
 import { readFeedState } from "../../src/records/feed";
 import { type FeedRow, readFeedJson, readFeedRows } from "../../src/records/feed-json";
 import type { EntityKind } from "../../src/records/model";
-import { recordRepo } from "../../src/records/repo";
+import { RecordRepo } from "../../src/records/repo";
 import { writeRecord, type WriteInput } from "../../src/records/write";
 import { forEachDialect } from "../support/db";
 import { world } from "./fixture";
@@ -22,7 +22,7 @@ async function expected(db: Database, orgId: string, rows: FeedRow[], skipOrigin
   const out: string[] = [];
   for (const r of rows) {
     if (skipOrigin !== undefined && r.pushed_by_device === skipOrigin) continue;
-    const record = await recordRepo(db, orgId, r.entity as EntityKind).find(r.entity_id);
+    const record = await new RecordRepo(db, orgId, r.entity as EntityKind).find(r.entity_id);
     expect(record?.version).toBe(Number(r.version));
     out.push(JSON.stringify({ entity: r.entity, entity_id: r.entity_id, op: r.op, record, version: Number(r.version), vector_clock: record!.vector_clock }));
   }

@@ -8,7 +8,7 @@ import { deleteRows, insertRows } from "../../src/db/bulk";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../../src/records/entities";
 import type { Task } from "../../src/records/model";
-import { recordRepo } from "../../src/records/repo";
+import { RecordRepo } from "../../src/records/repo";
 import { writeRecord } from "../../src/records/write";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
 
@@ -49,19 +49,19 @@ test.skipIf(!PG_AVAILABLE)("updateManyIfVersion looks each record up by its key 
     await db.run("INSERT INTO users (id, org_id, email, name, role, password_hash, created_at, updated_at) VALUES ('u', 'o', 'u@example.test', 'U', 'admin', 'x', ?, ?)", [at, at]);
     const first = await db.transaction((tx) => writeRecord(tx, { entity: "task", orgId: "o", before: null, action: "created", data: { title: "t", description: "d".repeat(400), tags: ["a", "b"] }, userId: "u", deviceId: null }));
     const tasks: Task[] = Array.from({ length: 2000 }, () => ({ ...first, id: crypto.randomUUID() }));
-    await db.transaction((tx) => recordRepo(tx, "o", "task").insertMany(tasks));
+    await db.transaction((tx) => new RecordRepo(tx, "o", "task").insertMany(tasks));
     await db.exec("ANALYZE tasks");
 
     const plans: string[] = [];
     const edited = tasks.slice(0, 20).map((t) => ({ record: { ...t, title: `${t.title}!`, version: 2 }, expected: 1, before: t }));
-    const updated = await db.transaction((tx) => recordRepo(explaining(tx, plans), "o", "task").updateManyIfVersion(edited));
+    const updated = await db.transaction((tx) => new RecordRepo(explaining(tx, plans), "o", "task").updateManyIfVersion(edited));
     expect(updated).toBe(20);
     expect(plans).toHaveLength(2);
     for (const plan of plans) {
       expect(plan).toContain('"Relation Name":"tasks"');
       expect(plan).not.toContain('"Node Type":"Seq Scan"');
     }
-    expect((await recordRepo(db, "o", "task").find(tasks[0]!.id))?.title).toBe("t!");
+    expect((await new RecordRepo(db, "o", "task").find(tasks[0]!.id))?.title).toBe("t!");
   } finally {
     await drop();
   }

@@ -9,7 +9,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import type { Tx } from "../../src/db/types";
 import { MAX_PUSH_MERGE_WORK, MAX_TEXT_MERGE_WORK, mergeText } from "../../src/sync/text-merge";
-import { PushBatch } from "../../src/sync/push";
+import { PushBatch } from "../../src/sync/push/batch";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { twoDevices } from "./helpers";

@@ -113,7 +113,7 @@ forEachDialect("pull racing a tombstone purge", ({ db }) => {
       } catch (err) {
         outcome = err instanceof DomainError ? err.code : String(err);
       } finally {
-        await sync.close();
+        await sync.flushLog();
       }
       if (!wrapped.purged) {
         // The pull issued `at` SELECTs or fewer: the purge ran after it (now, for the next round's sake).

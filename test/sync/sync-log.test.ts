@@ -102,7 +102,7 @@ forEachDialect("sync_log", ({ db }) => {
     });
     const sync = new SyncService({ ...t.deps, db: failing });
     await expect(sync.pullBody({ userId: d.user.user.id, orgId: d.user.org.id, deviceId: d.id }, { device_id: d.id })).rejects.toThrow("page read failed");
-    await sync.close();
+    await sync.flushLog();
     const log = await t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
     expect(log.map((r) => [r.device_id, r.outcome])).toEqual([[d.id, "error"]]);
   });
@@ -118,7 +118,7 @@ forEachDialect("sync_log", ({ db }) => {
     const d = Device.of(t, await t.createUser());
     await d.pullAll();
     await d.pullAll();
-    await t.services.sync.close();
+    await t.services.sync.flushLog();
     const log = await t.deps.db.all<LogRow>("SELECT * FROM sync_log WHERE org_id = ? AND kind = 'pull'", [d.user.org.id]);
     expect(log).toHaveLength(2);
   });

@@ -10,7 +10,7 @@ import type { Tx } from "../../db/types";
 import { DomainError } from "../../errors";
 import { newId } from "../../ids";
 import { type AnyRecord, isEntityKind } from "../../records/model";
-import { recordRepo } from "../../records/repo";
+import { RecordRepo } from "../../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict } from "../../records/write";
 import { type MalformedChange, type ParsedChange, parseChange } from "../change";
 import { type MergeBudget, pushMergeBudget } from "../text-merge";
@@ -114,7 +114,7 @@ export class PushBatch {
         }
         if (err instanceof DomainError && err.code === "already_exists" && c.op === "create" && attempt < MAX_WRITE_ATTEMPTS) {
           // Created concurrently (or the id is taken in another organization, which stays a refusal).
-          const now = await recordRepo(this.tx, this.ctx.orgId, c.entity).find(c.entityId);
+          const now = await new RecordRepo(this.tx, this.ctx.orgId, c.entity).find(c.entityId);
           if (now) {
             this.state.refresh(c.entity, c.entityId, now);
             continue;

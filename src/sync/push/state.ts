@@ -8,7 +8,7 @@ import { DeviceRepo } from "../../devices/repo";
 import { HistoryRepo, snapshotKey } from "../../records/history";
 import { type AnyRecord, type EntityKind, isEntityKind } from "../../records/model";
 import type { KnownRecords } from "../../records/refs";
-import { recordRepo } from "../../records/repo";
+import { RecordRepo } from "../../records/repo";
 import { compareClocks } from "../../records/clock";
 import type { ParsedChange } from "../change";
 import type { ChangeResult } from "../model";
@@ -118,7 +118,7 @@ export class BatchState implements BatchView {
     const list = [...ids].filter((id) => !this.loaded.has(key(kind, id)));
     if (list.length === 0) return;
     for (const id of list) this.loaded.add(key(kind, id));
-    for (const [id, r] of await recordRepo(this.tx, this.orgId, kind).findMany(list, { forUpdate })) this.records.set(key(kind, id), r);
+    for (const [id, r] of await new RecordRepo(this.tx, this.orgId, kind).findMany(list, { forUpdate })) this.records.set(key(kind, id), r);
   }
 
   /** The record at `version` from history: this batch's own writes and the preloaded ones from memory, others from the database. */
