@@ -86,7 +86,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .use(authRoutes(s, config))
     .use(userRoutes(s, config))
     .use(deviceRoutes(s, config))
-    .use(metricsRoutes(s))
+    .use(metricsRoutes(s, config))
     .use(projectRoutes(s, config))
     .use(taskRoutes(s, config))
     .use(commentRoutes(s, config))

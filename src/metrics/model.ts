@@ -1,6 +1,9 @@
 import { t, type Static } from "elysia";
+import { DueDate } from "../records/model";
 import { CHANGE_STATUSES, type ChangeStatus } from "../sync/model";
+import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
+import { REASON } from "../wire/reasons";
 
 const Rate = t.Union([t.Number(), t.Null()]);
 
@@ -50,3 +53,44 @@ export const MetricsReport = t.Object(
   { title: "Metrics" },
 );
 export type MetricsReport = Static<typeof MetricsReport>;
+
+/** The reason a 422 gives for a `from` or `to` of `GET /api/metrics/hourly` that is not an ISO date or date-time. */
+export const HOUR_BOUND_REASON = "must be an ISO date-time with a zone (e.g. 2026-06-01T10:00:00Z) or a date (YYYY-MM-DD, its start in UTC)";
+
+/** A bound of `GET /api/metrics/hourly`: the shape of an ISO date or date-time (the service checks it is a real one). */
+const HourBound = (description: string) => t.String({ ...DueDate, description, [REASON]: HOUR_BOUND_REASON });
+
+/** `GET /api/metrics/hourly` query: a page, and the hours whose end `to` lies in `(from, to]`. */
+export const HourlyMetricsQuery = Query({
+  ...PageQuery,
+  from: t.Optional(HourBound("only hours that end after this instant (exclusive)")),
+  to: t.Optional(HourBound("only hours that end at or before this instant (inclusive)")),
+});
+export type HourlyMetricsQuery = Static<typeof HourlyMetricsQuery>;
+
+/**
+ * `GET /api/metrics/hourly`: one hour of the caller's organization as the `sync-metrics` job stored
+ * it, its bounds and figures named as in {@link MetricsReport} (`from` exclusive, `to` inclusive).
+ * The job keeps fewer figures than the report: no pushes/pulls split, of the push results only the
+ * conflicts, and users without their email.
+ */
+export const HourlyMetrics = t.Object(
+  {
+    from: t.String({ description: "start of the hour (exclusive)" }),
+    to: t.String({ description: "end of the hour (inclusive)" }),
+    syncs: t.Integer({ description: "push and pull requests logged in the hour" }),
+    failed_syncs: t.Integer(),
+    sync_success_rate: Rate,
+    changes_pushed: t.Integer(),
+    conflicts: t.Integer({ description: "pushed changes that ended in a conflict (push_results.conflict of GET /api/metrics)" }),
+    conflict_rate: t.Union([t.Number(), t.Null()], { description: "conflicts / changes pushed" }),
+    average_sync_duration_ms: Rate,
+    active_devices: t.Integer({ description: "distinct devices that synced in the hour" }),
+    active_devices_per_user: t.Array(t.Omit(ActiveDevices, ["email"])),
+    generated_at: t.String({ description: "when the job computed the figures" }),
+  },
+  { title: "HourlyMetrics" },
+);
+export type HourlyMetrics = Static<typeof HourlyMetrics>;
+
+export const HourlyMetricsPage = Paginated(HourlyMetrics, "HourlyMetricsPage");

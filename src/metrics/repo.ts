@@ -102,7 +102,10 @@ export class MetricsRepo {
   }
 }
 
-/** Snapshots of every organization at once (the `sync-metrics` job), so not constructed with an `orgId`. */
+/**
+ * Snapshots of every organization at once (the `sync-metrics` job), so not constructed with an
+ * `orgId`. It only writes them: an organization's hours are read through `HourlyMetricsRepo`.
+ */
 export class SnapshotRepo {
   constructor(private readonly exec: Executor) {}
 
@@ -158,15 +161,5 @@ export class SnapshotRepo {
       ],
     );
     return changes === 1;
-  }
-
-  /** Snapshots of one organization, newest first. */
-  async list(orgId: string, limit: number): Promise<SnapshotRow[]> {
-    return this.exec.all<SnapshotRow>(
-      `SELECT id, org_id, window_start, window_end, sync_count, error_count, change_count, conflict_count, sync_success_rate,
-         conflict_rate, average_sync_duration_ms, active_devices, active_devices_per_user, created_at
-       FROM sync_metrics_snapshots WHERE org_id = ? ORDER BY window_end DESC LIMIT ?`,
-      [orgId, limit],
-    );
   }
 }

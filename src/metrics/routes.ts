@@ -1,8 +1,10 @@
 import { Elysia, t } from "elysia";
 import { ErrorBody } from "../http/errors";
 import { adminGuard } from "../auth/guard";
+import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import type { Services } from "../services";
-import { MetricsQuery, MetricsReport } from "./model";
+import { envelope, pageFrom } from "../wire/pagination";
+import { HourlyMetricsPage, HourlyMetricsQuery, MetricsQuery, MetricsReport } from "./model";
 import { PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 
 /**
@@ -24,23 +26,46 @@ export function wantsPrometheus(accept: string | undefined): boolean {
   return text > 0 && text > json;
 }
 
-/** `GET /api/metrics?window=24h`: organization admins only; JSON, or Prometheus text with `Accept: text/plain`. */
-export const metricsRoutes = (s: Services) =>
-  new Elysia().use(adminGuard(s)).get(
-    "/api/metrics",
-    async ({ auth, query, headers, set }) => {
-      if (!wantsPrometheus(headers.accept)) return s.metrics.report(auth.orgId, query.window);
-      set.headers["content-type"] = PROMETHEUS_CONTENT_TYPE;
-      return s.metrics.prometheus(auth.orgId, query.window);
-    },
-    {
-      query: MetricsQuery,
-      response: { 200: t.Union([MetricsReport, t.String({ description: "Prometheus text format" })]), 403: ErrorBody, 422: ErrorBody },
-      detail: {
-        tags: ["operations"],
-        summary: "Sync metrics of the caller's organization (admins)",
-        description:
-          "JSON by default; the Prometheus text format (with this instance's HTTP request counts and latency histograms) with `Accept: text/plain`.",
+/**
+ * Organization admins only: `GET /api/metrics?window=24h` (JSON, or Prometheus text with
+ * `Accept: text/plain`) and `GET /api/metrics/hourly` (the stored hourly snapshots, JSON only).
+ */
+export const metricsRoutes = (s: Services, http: HttpConfig) =>
+  new Elysia()
+    .use(adminGuard(s))
+    .use(publicUrlOf(http))
+    .get(
+      "/api/metrics",
+      async ({ auth, query, headers, set }) => {
+        if (!wantsPrometheus(headers.accept)) return s.metrics.report(auth.orgId, query.window);
+        set.headers["content-type"] = PROMETHEUS_CONTENT_TYPE;
+        return s.metrics.prometheus(auth.orgId, query.window);
       },
-    },
-  );
+      {
+        query: MetricsQuery,
+        response: { 200: t.Union([MetricsReport, t.String({ description: "Prometheus text format" })]), 403: ErrorBody, 422: ErrorBody },
+        detail: {
+          tags: ["operations"],
+          summary: "Sync metrics of the caller's organization (admins)",
+          description:
+            "JSON by default; the Prometheus text format (with this instance's HTTP request counts and latency histograms) with `Accept: text/plain`.",
+        },
+      },
+    )
+    .get(
+      "/api/metrics/hourly",
+      async ({ auth, query, publicUrl }) => {
+        const page = pageFrom(query);
+        return envelope(publicUrl(), page, await s.metrics.hourly(auth.orgId, query, page));
+      },
+      {
+        query: HourlyMetricsQuery,
+        response: { 200: HourlyMetricsPage, 403: ErrorBody, 422: ErrorBody },
+        detail: {
+          tags: ["operations"],
+          summary: "Hourly sync metrics of the caller's organization (admins)",
+          description:
+            "The hours the sync-metrics job stored, newest first, kept for SYNC_LOG_RETENTION_DAYS. from/to: only the hours whose end lies in (from, to]. JSON only, whatever Accept says.",
+        },
+      },
+    );

@@ -1,12 +1,15 @@
+import type { PageRequest, PageResult } from "../db/page";
 import type { Deps } from "../deps";
+import { parseHourRange } from "./hour-range";
+import { HourlyMetricsRepo } from "./hourly-repo";
 import { HttpMetrics } from "./http-histogram";
-import type { MetricsReport } from "./model";
+import type { HourlyMetrics, HourlyMetricsQuery, MetricsReport } from "./model";
 import { MetricsRepo } from "./repo";
 import { reportExposition } from "./report-exposition";
 import { rates } from "./summary";
 import { parseWindow } from "./window";
 
-/** Sync metrics of an organization (`GET /api/metrics`) and this instance's HTTP metrics. */
+/** Sync metrics of an organization (`GET /api/metrics`, `GET /api/metrics/hourly`) and this instance's HTTP metrics. */
 export class MetricsService {
   /** Fed by the app's after-response hook (src/app.ts). */
   readonly http = new HttpMetrics();
@@ -44,6 +47,12 @@ export class MetricsService {
       devices: await repo.devices(),
       generated_at: to,
     };
+  }
+
+  /** One page of the organization's stored hours whose end lies in `(from, to]`, newest first (422 naming a bad bound). */
+  async hourly(orgId: string, q: HourlyMetricsQuery, page: PageRequest): Promise<PageResult<HourlyMetrics>> {
+    const range = parseHourRange(q.from, q.to);
+    return new HourlyMetricsRepo(this.deps.db, orgId).list(range, page);
   }
 
   /** The same report plus this instance's HTTP metrics, in the Prometheus text format. */

@@ -162,6 +162,7 @@ const NAMED = [
   "Task", "Project", "Comment", "HistoryEntry", "User", "Device", "Error", "Conflict", "ConflictSide", "SyncRecord",
   "PushRequest", "PushChange", "PushResponse", "PushResult", "PullPage", "PullChange",
   "TaskPage", "ProjectPage", "CommentPage", "HistoryPage", "UserPage", "DevicePage", "ConflictPage",
+  "HourlyMetrics", "HourlyMetricsPage",
 ];
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -273,6 +274,7 @@ describe("the document as a client generator reads it", () => {
       ["/api/users", "UserPage", "User"],
       ["/api/devices", "DevicePage", "Device"],
       ["/api/sync/conflicts", "ConflictPage", "Conflict"],
+      ["/api/metrics/hourly", "HourlyMetricsPage", "HourlyMetrics"],
     ] as const) {
       expect(answer(path, "get"), path).toEqual(ref(page));
       expect(component(doc, page).properties!.results, page).toEqual({ type: "array", items: ref(item) });
@@ -339,6 +341,11 @@ describe("the document as a client generator reads it", () => {
 
   test("metrics: JSON, or the Prometheus text as text/plain; the lock bodies of the archive and of every DELETE are optional", () => {
     expect(Object.keys(doc.paths["/api/metrics"]!.get!.responses["200"]!.content ?? {}).sort()).toEqual(["application/json", "text/plain"]);
+    // The stored hours are JSON only; its errors besides 401: a member (403), a bad bound or page (422).
+    const hourly = doc.paths["/api/metrics/hourly"]!.get!;
+    expect(Object.keys(hourly.responses["200"]!.content ?? {})).toEqual(["application/json"]);
+    expect(Object.keys(hourly.responses)).toEqual(expect.arrayContaining(["401", "403", "422"]));
+    expect((hourly.parameters ?? []).map((p) => p.name).sort()).toEqual(["from", "page", "page_size", "to"]);
     expect(doc.paths["/api/projects/{id}/archive"]!.post!.requestBody?.required).toBe(false);
     const deletes = Object.entries(doc.paths).filter(([, item]) => item!.delete?.requestBody);
     expect(deletes.map(([path]) => path).sort()).toEqual(["/api/comments/{id}", "/api/projects/{id}", "/api/tasks/{id}"]);

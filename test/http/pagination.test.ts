@@ -22,6 +22,7 @@ forEachDialect("pagination of every list", ({ db }) => {
       `/api/tasks/${task.body.id}/comments`,
       `/api/tasks/${task.body.id}/history`,
       "/api/sync/conflicts",
+      "/api/metrics/hourly",
     ];
   });
 

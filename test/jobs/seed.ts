@@ -1,4 +1,5 @@
 import type { Executor } from "../../src/db/types";
+import type { SnapshotRow } from "../../src/metrics/repo";
 import { changeText } from "../../src/records/feed";
 
 /** Direct SQL seeding for job and metrics tests (independent of the REST and sync layers). */
@@ -151,12 +152,50 @@ export async function seedJobRun(db: Executor, job: string, startedAt: string, i
   return id;
 }
 
-/** A metrics snapshot of `org` for the hour ending at `windowEnd`. */
-export async function seedSnapshot(db: Executor, org: string, windowEnd: string): Promise<void> {
+/** The metrics snapshots of `org` as stored, newest first. */
+export async function snapshotsOf(db: Executor, org: string): Promise<SnapshotRow[]> {
+  return db.all<SnapshotRow>("SELECT * FROM sync_metrics_snapshots WHERE org_id = ? ORDER BY window_end DESC", [org]);
+}
+
+/** A metrics snapshot of `org` for the hour ending at `windowEnd`: zeros, unless `figures` gives other stored values. */
+export async function seedSnapshot(
+  db: Executor,
+  org: string,
+  windowEnd: string,
+  figures: Partial<Omit<SnapshotRow, "id" | "org_id" | "window_start" | "window_end">> = {},
+): Promise<void> {
+  const f = {
+    sync_count: 0,
+    error_count: 0,
+    change_count: 0,
+    conflict_count: 0,
+    sync_success_rate: null,
+    conflict_rate: null,
+    average_sync_duration_ms: null,
+    active_devices: 0,
+    active_devices_per_user: "[]",
+    created_at: windowEnd,
+    ...figures,
+  };
   await db.run(
     `INSERT INTO sync_metrics_snapshots (id, org_id, window_start, window_end, sync_count, error_count, change_count, conflict_count,
        sync_success_rate, conflict_rate, average_sync_duration_ms, active_devices, active_devices_per_user, created_at)
-     VALUES (?, ?, ?, ?, 0, 0, 0, 0, NULL, NULL, NULL, 0, '[]', ?)`,
-    [crypto.randomUUID(), org, iso(Date.parse(windowEnd) - HOUR), windowEnd, windowEnd],
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      crypto.randomUUID(),
+      org,
+      iso(Date.parse(windowEnd) - HOUR),
+      windowEnd,
+      f.sync_count,
+      f.error_count,
+      f.change_count,
+      f.conflict_count,
+      f.sync_success_rate,
+      f.conflict_rate,
+      f.average_sync_duration_ms,
+      f.active_devices,
+      f.active_devices_per_user,
+      f.created_at,
+    ],
   );
 }

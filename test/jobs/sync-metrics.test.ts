@@ -1,8 +1,7 @@
 import { beforeEach, expect, test } from "bun:test";
-import { SnapshotRepo } from "../../src/metrics/repo";
 import { forEachDialect } from "../support/db";
 import { jobServices } from "./helpers";
-import { HOUR, iso, resetTables, seedOrg, seedSyncLog } from "./seed";
+import { HOUR, iso, resetTables, seedOrg, seedSyncLog, snapshotsOf } from "./seed";
 
 const TICK = Date.parse("2026-06-01T10:00:00.000Z");
 const at = (minutesBeforeTick: number) => iso(TICK - minutesBeforeTick * 60_000);
@@ -25,7 +24,7 @@ forEachDialect("sync-metrics", ({ db }) => {
     expect(run?.scheduled_for).toBe(iso(TICK));
     expect(run?.result).toMatchObject({ window_start: iso(TICK - HOUR), window_end: iso(TICK) });
 
-    const [snap] = await new SnapshotRepo(db()).list(a, 10);
+    const [snap] = await snapshotsOf(db(), a);
     expect({ ...snap }).toMatchObject({
       window_start: iso(TICK - HOUR),
       window_end: iso(TICK),
@@ -43,7 +42,7 @@ forEachDialect("sync-metrics", ({ db }) => {
       { user_id: "u2", active_devices: 1 },
     ]);
 
-    const [none] = await new SnapshotRepo(db()).list(quiet, 10);
+    const [none] = await snapshotsOf(db(), quiet);
     expect({ ...none }).toMatchObject({ sync_count: 0, error_count: 0, active_devices: 0, sync_success_rate: null, conflict_rate: null, average_sync_duration_ms: null });
   });
 
@@ -54,6 +53,6 @@ forEachDialect("sync-metrics", ({ db }) => {
     await services.jobs.tick("sync-metrics");
     const again = await services.jobs.run("sync-metrics");
     expect(again.result).toMatchObject({ window_end: iso(TICK), snapshots: 0 });
-    expect(await new SnapshotRepo(db()).list(a, 10)).toHaveLength(1);
+    expect(await snapshotsOf(db(), a)).toHaveLength(1);
   });
 });
