@@ -28,6 +28,12 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
   toRow(r: RecordOf[K]): SqlValue[];
   /** Side tables kept in step with the record: queues their rows in the write's transaction (`tx.enqueue`). */
   afterWrite?(tx: Tx, orgId: string, before: RecordOf[K] | null, after: RecordOf[K]): void;
+  /**
+   * The kind's own rules for an update (not a create or delete): `fields` are the record's writable
+   * fields after it; answers the refused fields with their reasons (422), or null. `reattachTo`: see
+   * `WriteInput.reattachTo`.
+   */
+  checkUpdate?(before: RecordOf[K], fields: Readonly<Record<string, unknown>>, reattachTo: string | undefined): Record<string, string> | null;
 }
 
 const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
@@ -157,6 +163,14 @@ const COMMENT: EntityDef<"comment"> = {
   tracked: [...writableFields("comment"), "author_id", "deleted_at", "deleted_by"],
   columns: commentColumns,
   ...mapper<"comment">(commentColumns),
+  // A comment never moves: its task is fixed, and so is its place in the thread — except that a reply
+  // stored without its parent (deleted concurrently) may be put back under that one parent.
+  checkUpdate(before, fields, reattachTo): Record<string, string> | null {
+    if (fields.task_id !== before.task_id) return { task_id: "a comment cannot move to another task" };
+    const parent = fields.parent_id ?? null;
+    if (parent !== before.parent_id && !(before.parent_id === null && parent === reattachTo)) return { parent_id: "a comment cannot move in its thread" };
+    return null;
+  },
 };
 
 const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };

@@ -129,12 +129,8 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     fields = { ...(before ? pick(before, def.fields) : def.defaults), ...checked.data };
     const missing = def.required.filter((f) => fields[f] === undefined);
     if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));
-    if (before && input.entity === "comment" && fields.task_id !== (before as RecordOf["comment"]).task_id)
-      throw invalid({ task_id: "a comment cannot move to another task" });
-    const parentBefore = before && input.entity === "comment" ? (before as RecordOf["comment"]).parent_id : undefined;
-    const parentAfter = fields.parent_id ?? null;
-    if (parentBefore !== undefined && parentAfter !== parentBefore && !(parentBefore === null && parentAfter === input.reattachTo))
-      throw invalid({ parent_id: "a comment cannot move in its thread" });
+    const refused = before ? def.checkUpdate?.(before, fields, input.reattachTo) : null;
+    if (refused) throw invalid(refused);
   }
 
   const id = before ? before.id : (input.id ?? newId());
