@@ -2,22 +2,10 @@ import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import type { Executor, SqlValue } from "../db/types";
 import type { HourRange } from "./hour-range";
 import type { HourlyMetrics } from "./model";
+import type { SnapshotRow } from "./repo";
 
 /** The columns of `sync_metrics_snapshots` an hour is answered from. */
-interface HourRow {
-  window_start: string;
-  window_end: string;
-  sync_count: number;
-  error_count: number;
-  change_count: number;
-  conflict_count: number;
-  sync_success_rate: number | null;
-  conflict_rate: number | null;
-  average_sync_duration_ms: number | null;
-  active_devices: number;
-  active_devices_per_user: string;
-  created_at: string;
-}
+type HourRow = Omit<SnapshotRow, "id" | "org_id">;
 
 const COLS = `window_start, window_end, sync_count, error_count, change_count, conflict_count, sync_success_rate, conflict_rate,
   average_sync_duration_ms, active_devices, active_devices_per_user, created_at`;
