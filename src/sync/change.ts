@@ -18,8 +18,10 @@ export interface ParsedChange {
   data: Record<string, unknown>;
   baseVersion: number | null;
   clock: VectorClock;
-  /** SHA-256 of the canonical payload (everything but change_id): tells a retry from a reused id. */
+  /** SHA-256 of the canonical payload (everything but change_id): tells a retry from a reused id ({@link payloadHash}). */
   hash: string;
+  /** The hash as computed before 2026-12-06 ({@link earlierPayloadHash}), when it differs: an answer remembered then still matches. */
+  earlierHash?: string;
 }
 
 /** A change that cannot be processed: the ids it carried (when readable) and why. */
@@ -31,8 +33,15 @@ export interface MalformedChange {
   entity: string | null;
   entityId: string | null;
   hash: string | null;
+  earlierHash?: string;
   error: ChangeError;
 }
+
+/** The hashes a change_id's remembered answer is compared with: the same payload is a retry. */
+export type ChangeHashes = Pick<ParsedChange, "earlierHash"> & { hash: string | null };
+
+/** True when the remembered hash `stored` is the payload of `c`: a retry, not a reused change_id. */
+export const isSamePayload = (stored: string, c: ChangeHashes): boolean => stored === c.hash || stored === c.earlierHash;
 
 export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malformed: MalformedChange };
 
@@ -51,8 +60,10 @@ export function parseChange(raw: unknown): ParseResult {
   const entity = str(raw.entity);
   const entityId = str(raw.entity_id);
   const hash = changeId === null ? null : payloadHash(raw);
+  const earlier = changeId === null ? null : earlierPayloadHash(raw);
+  const earlierHash = earlier !== null && earlier !== hash ? earlier : undefined;
   const reject = (code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ParseResult =>
-    bad(changeId, rawChangeId, entity, entityId, code, message, hash, details);
+    bad(changeId, rawChangeId, entity, entityId, code, message, { hash, earlierHash }, details);
 
   if (changeId === null) return reject("invalid_change", "change_id must be a UUID");
   if (!isEntityKind(raw.entity)) return reject("unknown_entity", `entity must be ${orList(ENTITY_KINDS)}`);
@@ -95,6 +106,7 @@ export function parseChange(raw: unknown): ParseResult {
       baseVersion,
       clock: clock.clock,
       hash: hash!,
+      ...(earlierHash !== undefined && { earlierHash }),
     },
   };
 }
@@ -117,15 +129,28 @@ function bad(
   entityId: string | null,
   code: ChangeErrorCode,
   message: string,
-  hash: string | null = null,
+  hashes: ChangeHashes = { hash: null },
   details?: Record<string, unknown>,
 ): ParseResult {
   const error: ChangeError = details ? { code, message, details } : { code, message };
-  return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, hash, error } };
+  return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, ...hashes, error } };
 }
 
-/** SHA-256 (hex) of the change's payload in canonical JSON (sorted keys), change_id excluded. */
+/**
+ * SHA-256 (hex) of the change's payload in canonical JSON (sorted keys), change_id excluded, and
+ * what says nothing left out too: a null `base_version` (read as absent) and a delete's `data`
+ * (absent, `{}` or fields, a delete ignores it), so that a retry written either way is the same change.
+ */
 export function payloadHash(raw: Record<string, unknown>): string {
+  const payload: Record<string, unknown> = {};
+  for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
+  if (payload.base_version === null) delete payload.base_version;
+  if (payload.op === "delete") delete payload.data;
+  return Bun.SHA256.hash(canonicalJson(payload), "hex");
+}
+
+/** The payload hash of answers remembered before 2026-12-06: every payload key as sent. */
+export function earlierPayloadHash(raw: Record<string, unknown>): string {
   const payload: Record<string, unknown> = {};
   for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
   return Bun.SHA256.hash(canonicalJson(payload), "hex");

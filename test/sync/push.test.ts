@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { MAX_FIELD_ERRORS } from "../../src/records/validate";
+import { earlierPayloadHash } from "../../src/sync/change";
 import { count, forEachDialect } from "../support/db";
 import { Device, taskData, twoDevices } from "./helpers";
 
@@ -120,6 +121,28 @@ forEachDialect("sync push", ({ db }) => {
       expect((await t.deps.db.get<{ title: string }>("SELECT title FROM tasks WHERE id = ?", [c.entity_id]))?.title).toBe("original");
       // and the original is still answered as a duplicate
       expect((await d.push1(c)).status).toBe("duplicate");
+    });
+
+    test("what says nothing is no other payload: a delete's data ({}, null, absent) and a null base_version; an answer remembered with the earlier hash still matches", async () => {
+      const d = Device.of(t, await t.createUser());
+      const task = d.create("task", taskData());
+      await d.push1(task);
+      const del = { ...d.delete("task", task.entity_id), data: {} };
+      expect((await d.push1(del)).status).toBe("applied");
+      const { data: _omitted, ...withoutData } = del;
+      for (const retry of [withoutData, { ...del, data: null }, { ...del, data: { title: "ignored by a delete" } }]) {
+        expect((await d.push1(retry)).status).toBe("duplicate");
+      }
+      const create = { ...d.create("project", { name: "P" }), base_version: null };
+      expect((await d.push1(create)).status).toBe("applied");
+      const { base_version: _absent, ...withoutBase } = create;
+      expect((await d.push1(withoutBase)).status).toBe("duplicate");
+      // A change answered before the hash left these out (its row holds the hash of every key as sent).
+      const old = { ...d.create("project", { name: "Q" }), base_version: null };
+      expect((await d.push1(old)).status).toBe("applied");
+      await t.deps.db.run("UPDATE sync_changes SET payload_hash = ? WHERE device_id = ? AND change_id = ?", [earlierPayloadHash(old), d.id, old.change_id]);
+      expect((await d.push1(old)).status).toBe("duplicate");
+      expect((await d.push1({ ...old, data: { name: "R" } })).error?.code).toBe("change_id_reused");
     });
 
     test("change ids are per device: another device may use the same change_id", async () => {

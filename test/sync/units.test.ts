@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { canonicalJson, parseChange, payloadHash } from "../../src/sync/change";
+import { canonicalJson, earlierPayloadHash, parseChange, payloadHash } from "../../src/sync/change";
 import { changedSinceConflict, resolutionPlan } from "../../src/sync/conflicts";
 import { cursorProblem, decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
 
@@ -121,6 +121,21 @@ describe("parseChange", () => {
     expect(payloadHash(reordered)).toBe(payloadHash(base));
     expect(payloadHash({ ...base, base_version: 4 })).not.toBe(payloadHash(base));
     expect(payloadHash({ ...base, data: { ...base.data, tags: ["b", "a", "a"] } })).not.toBe(payloadHash(base));
+  });
+
+  test("the payload hash leaves out a null base_version and a delete's data; the earlier hash is kept where it differs", () => {
+    const del = { change_id: base.change_id, entity: "task", entity_id: base.entity_id, op: "delete", base_version: 3, vector_clock: { [dev]: 4 } };
+    for (const variant of [{ ...del, data: {} }, { ...del, data: null }, { ...del, data: { title: "x" } }]) expect(payloadHash(variant)).toBe(payloadHash(del));
+    expect(payloadHash({ ...base, base_version: null })).toBe(payloadHash({ ...base, base_version: undefined }));
+    expect(payloadHash({ ...base, data: {} })).not.toBe(payloadHash(base));
+    const parsed = (raw: Record<string, unknown>) => {
+      const r = parseChange(raw);
+      if (!r.ok) throw new Error(r.malformed.error.message);
+      return r.change;
+    };
+    expect(parsed(del).earlierHash).toBeUndefined();
+    expect(parsed({ ...del, data: {} })).toMatchObject({ hash: payloadHash(del), earlierHash: earlierPayloadHash({ ...del, data: {} }) });
+    expect(parsed(base).earlierHash).toBeUndefined();
   });
 
   // A retry of a change remembered before an upgrade must still be its duplicate, not a reused change_id.

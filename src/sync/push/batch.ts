@@ -12,7 +12,7 @@ import { newId } from "../../ids";
 import { type AnyRecord, isEntityKind } from "../../records/model";
 import { RecordRepo } from "../../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict } from "../../records/write";
-import { type MalformedChange, type ParsedChange, parseChange } from "../change";
+import { type ChangeHashes, isSamePayload, type MalformedChange, type ParsedChange, parseChange } from "../change";
 import { type MergeBudget, pushMergeBudget } from "../text-merge";
 import type { ChangeError, ChangeResult } from "../model";
 import { type SeenChange, SyncChangeRepo } from "../repo";
@@ -76,13 +76,13 @@ export class PushBatch {
   private async malformed(m: MalformedChange): Promise<ChangeResult> {
     const result = rejected({ changeId: m.rawChangeId, entity: m.entity, entityId: m.entityId }, m.error);
     if (m.changeId === null || m.hash === null) return result;
-    return this.storeAnswer(m.changeId, m.hash, result);
+    return this.storeAnswer(m.changeId, { hash: m.hash, earlierHash: m.earlierHash }, result);
   }
 
   /** Decides the change and sends its write, Conflict and answer to the sink; a refusal sends only its answer. */
   private async processOne(c: ParsedChange): Promise<ChangeResult> {
     const seen = this.state.seen.get(c.changeId);
-    if (seen) return this.answerSeen(c.changeId, c.hash, seen, c);
+    if (seen) return this.answerSeen(c.changeId, c, seen, c);
     // A retried decision merges again: each attempt starts from the same budget, so a retry never
     // turns a merge into a conflict.
     const budgetLeft = this.mergeBudget.work;
@@ -103,7 +103,7 @@ export class PushBatch {
           const row = await this.findAnswer(c.changeId);
           if (!row) throw err;
           this.state.seen.set(c.changeId, row);
-          return this.answerSeen(c.changeId, c.hash, row, c);
+          return this.answerSeen(c.changeId, c, row, c);
         }
         if (err instanceof WriteConflict) {
           // Another transaction wrote the record since it was read: decide again against its state
@@ -135,8 +135,8 @@ export class PushBatch {
    * A change_id seen before: the same payload is a retry (`duplicate` of the original answer, its
    * record read back from history at the answered version); another payload is refused.
    */
-  private async answerSeen(changeId: string, hash: string | null, seen: SeenChange, c?: ParsedChange): Promise<ChangeResult> {
-    if (seen.hash === hash) {
+  private async answerSeen(changeId: string, hashes: ChangeHashes, seen: SeenChange, c?: ParsedChange): Promise<ChangeResult> {
+    if (isSamePayload(seen.hash, hashes)) {
       const r = seen.result;
       const kind = r.entity !== null && isEntityKind(r.entity) ? r.entity : null;
       const record = r.record ?? (kind && r.entity_id && r.version !== null ? await this.state.snapshot(kind, r.entity_id, r.version) : null);
@@ -148,18 +148,18 @@ export class PushBatch {
 
   /** A refused change: nothing of it was stored; the answer is. */
   private reject(c: ParsedChange, error: ChangeError): Promise<ChangeResult> {
-    return this.storeAnswer(c.changeId, c.hash, rejected(c, error, this.state.record(c.entity, c.entityId)));
+    return this.storeAnswer(c.changeId, c, rejected(c, error, this.state.record(c.entity, c.entityId)));
   }
 
   /** Stores a rejection's answer, unless the change_id was answered before (in this batch, or concurrently). */
-  private async storeAnswer(changeId: string, hash: string, result: ChangeResult): Promise<ChangeResult> {
+  private async storeAnswer(changeId: string, hashes: ChangeHashes & { hash: string }, result: ChangeResult): Promise<ChangeResult> {
     const seen = this.state.seen.get(changeId);
-    if (seen) return this.answerSeen(changeId, hash, seen);
-    if (!(await this.sink.answer(this.tx, changeId, hash, result))) {
+    if (seen) return this.answerSeen(changeId, hashes, seen);
+    if (!(await this.sink.answer(this.tx, changeId, hashes.hash, result))) {
       const row = await this.findAnswer(changeId);
-      if (row) return this.answerSeen(changeId, hash, row);
+      if (row) return this.answerSeen(changeId, hashes, row);
     }
-    this.state.seen.set(changeId, { hash, result });
+    this.state.seen.set(changeId, { hash: hashes.hash, result });
     return result;
   }
 
