@@ -48,11 +48,14 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .onTransform({ as: "global" }, (ctx) => {
       // Before validation: an empty body is no body (sent chunked too), and ids in any letter case name the same record.
       if (ctx.body === EMPTY_BODY) ctx.body = undefined;
-      const repeated = repeatedParameter(ctx.request.url, declared(ctx.request.method, ctx.route));
-      if (repeated !== null) throw invalid({ [repeated]: REPEATED_REASON });
       lowerParamIds(ctx.params);
       lowerParamIds(ctx.query);
       lowerBodyIds(ctx.body);
+    })
+    .onBeforeHandle({ as: "global" }, ({ request, route }) => {
+      // After authentication (a caller without a token is 401 first, as for any invalid query).
+      const repeated = repeatedParameter(request.url, declared(request.method, route));
+      if (repeated !== null) throw invalid({ [repeated]: REPEATED_REASON });
     })
     .onAfterHandle({ as: "global" }, ({ request, set }) => {
       // A record the client already holds (its ETag in If-None-Match): 304 without the record.

@@ -84,6 +84,10 @@ forEachDialect("pagination of every list", ({ db }) => {
     expect(await refused(`/api/sync/pull?device_id=${u.deviceId}&limit=5&limit=6`)).toEqual({ limit: REPEATED_REASON });
     const head = await t.app.handle(new Request("http://localhost/api/tasks?status=todo&status=done", { method: "HEAD", headers: { authorization: `Bearer ${u.token}` } }));
     expect(head.status).toBe(422);
+    // Authentication and the admin check come first, as for any invalid query.
+    expect((await t.request("GET", "/api/tasks?status=todo&status=done")).status).toBe(401);
+    const member = await t.createUser({ org: u.org.slug });
+    expect((await t.request("GET", "/api/metrics/hourly?from=2026-01-01&from=2026-01-02", { token: member.token })).status).toBe(403);
     for (const url of ["/api/tasks?status=todo,done&_=1&_=2", "/api/tasks?tag=a&trace=x&trace=y", `/api/sync/pull?device_id=${u.deviceId}&x=1&x=2`]) {
       expect((await t.request("GET", url, { token: u.token })).status, url).toBe(200);
     }
