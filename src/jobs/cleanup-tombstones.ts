@@ -9,9 +9,10 @@ import type { Job, JobContext, JobResult } from "./types";
  * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted at least
  * `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone) with, for every purged record, its feed row,
  * history and conflicts (open or resolved: the record they are about is gone) and a task's tag rows.
- * A comment still live on such a task is first deleted, as a write of the server with its own feed
- * position (devices pull that delete), and purged once its own tombstone expires; its task is
- * purged in the same run. Each batch raises `org_feed_state.purged_through` to the highest feed
+ * A comment still live on such a task (or on no task) is first deleted, as a write of the server
+ * with its own feed position (devices pull that delete), and purged once its own tombstone expires;
+ * a task is purged only once none of its comments is left, so that no comment (which a conflict
+ * resolution could bring back) outlives its task. Each batch raises `org_feed_state.purged_through` to the highest feed
  * position it removed, in the same transaction, so a pull cursor that could have missed a purged
  * tombstone answers 410 `reset_required`. Exactly-once rows of pushes older than the same
  * retention (`sync_changes`) are deleted too: their devices must reset by then anyway.
@@ -78,14 +79,18 @@ export const cleanupTombstones: Job = {
 /**
  * Deletes (soft) up to `limit` live comments of tasks deleted at or before `cutoff`, in one
  * transaction, as REST deletes them but by no user (`deleted_by` null, the server's clock entry
- * incremented); returns how many.
+ * incremented); returns how many were listed. Each organization's comments are locked first, in id
+ * order (as a push locks them), so a concurrent write waits rather than failing the run.
  */
 async function deleteLiveCommentsOfExpiredTasks(db: Database, cutoff: string, now: Date, limit: number): Promise<number> {
   return db.transaction(async (tx) => {
     const live = await new RetentionRepo(tx).listLiveCommentsOfExpiredTasks(cutoff, limit);
-    for (const { org_id: orgId, id } of live) {
-      const before = await new RecordRepo(tx, orgId, "comment").find(id);
-      if (before?.deleted_at === null) await writeRecord(tx, { entity: "comment", orgId, before, action: "deleted", userId: null, deviceId: null, now });
+    const byOrg = Map.groupBy(live, (c) => c.org_id);
+    for (const [orgId, comments] of byOrg) {
+      const locked = await new RecordRepo(tx, orgId, "comment").findMany(comments.map((c) => c.id), { forUpdate: true });
+      for (const before of locked.values()) {
+        if (before.deleted_at === null) await writeRecord(tx, { entity: "comment", orgId, before, action: "deleted", userId: null, deviceId: null, now });
+      }
     }
     return live.length;
   });

@@ -23,11 +23,13 @@ export interface PurgePhase {
 const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ?";
 
 /**
- * A task whose comments are all tombstones. A live comment of an expired task is first deleted by
- * the job (a write with its own feed position, so devices pull the delete: {@link
- * RetentionRepo.listLiveCommentsOfExpiredTasks}); until then its task is kept.
+ * A task none of whose comments is left: a live comment of an expired task is first deleted by the
+ * job (a write with its own feed position, so devices pull the delete: {@link
+ * RetentionRepo.listLiveCommentsOfExpiredTasks}), and its tombstone purged once it has expired in
+ * turn; the task goes with or after the last of them, so no comment (which a conflict resolution
+ * could bring back) is ever left without its task.
  */
-const NO_LIVE_COMMENT = `NOT EXISTS (SELECT 1 FROM comments c WHERE c.org_id = tasks.org_id AND c.task_id = tasks.id AND c.deleted_at IS NULL)`;
+const NO_COMMENT = `NOT EXISTS (SELECT 1 FROM comments c WHERE c.org_id = tasks.org_id AND c.task_id = tasks.id)`;
 
 /** In dependency order: children before parents. Each tombstone is purged once it has expired itself. */
 export const PURGE_PHASES: PurgePhase[] = [
@@ -40,8 +42,8 @@ export const PURGE_PHASES: PurgePhase[] = [
   {
     entity: "task",
     table: "tasks",
-    select: `SELECT id FROM tasks WHERE ${EXPIRED} AND ${NO_LIVE_COMMENT} ORDER BY deleted_at LIMIT ?`,
-    still: `${EXPIRED} AND ${NO_LIVE_COMMENT}`,
+    select: `SELECT id FROM tasks WHERE ${EXPIRED} AND ${NO_COMMENT} ORDER BY deleted_at LIMIT ?`,
+    still: `${EXPIRED} AND ${NO_COMMENT}`,
   },
   { entity: "project", table: "projects", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
 ];
@@ -66,14 +68,17 @@ export class RetentionRepo {
   constructor(private readonly exec: Executor) {}
 
   /**
-   * Up to `limit` live comments of tasks deleted at or before `cutoff`, with their organization. Such
-   * a comment is deleted before its task is purged: a purge removing it outright would leave it on
-   * every device that holds it, with no delete to pull and no cursor behind the purge horizon.
+   * Up to `limit` live comments of tasks deleted at or before `cutoff`, or of no task at all, with
+   * their organization, in (organization, id) order. Such a comment is deleted before its task is
+   * purged: a purge removing it outright would leave it on every device that holds it, with no
+   * delete to pull and no cursor behind the purge horizon. (A comment without its task can only come
+   * from a write racing a purge on Postgres; it is deleted the same way.)
    */
   listLiveCommentsOfExpiredTasks(cutoff: string, limit: number): Promise<{ org_id: string; id: string }[]> {
     return this.exec.all(
-      `SELECT c.org_id, c.id FROM tasks t JOIN comments c ON c.org_id = t.org_id AND c.task_id = t.id
-       WHERE t.deleted_at IS NOT NULL AND t.deleted_at <= ? AND c.deleted_at IS NULL LIMIT ?`,
+      `SELECT c.org_id, c.id FROM comments c LEFT JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id
+       WHERE c.deleted_at IS NULL AND (t.id IS NULL OR (t.deleted_at IS NOT NULL AND t.deleted_at <= ?))
+       ORDER BY c.org_id, c.id LIMIT ?`,
       [cutoff, limit],
     );
   }

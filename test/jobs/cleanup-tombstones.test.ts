@@ -19,7 +19,7 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     const p1 = await seedRecord(db(), "project", { org: a, pos: 4, deletedAt: ago(91) });
     const p2 = await seedRecord(db(), "project", { org: a, pos: 1 });
     const t1 = await seedRecord(db(), "task", { org: a, pos: 5, deletedAt: ago(100) });
-    const c1 = await seedRecord(db(), "comment", { org: a, pos: 3, taskId: t1 });
+    const c1 = await seedRecord(db(), "comment", { org: a, pos: 3, taskId: t1, deletedAt: ago(100) });
     const t2 = await seedRecord(db(), "task", { org: a, pos: 7, deletedAt: ago(10) });
     const t3 = await seedRecord(db(), "task", { org: a, pos: 8 });
     const c2 = await seedRecord(db(), "comment", { org: a, pos: 6, taskId: t3, deletedAt: ago(95) });
@@ -33,10 +33,10 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     const run = await services.jobs.run("cleanup-tombstones");
 
     expect(run.ok).toBe(true);
-    expect(run.result).toMatchObject({ retention_days: 90, cutoff: ago(90), comments_deleted: 1, projects: 1, tasks: 2, comments: 1, conflicts: 2, organizations: 2 });
-    expect(run.result!.feed_rows).toBe(4);
-    expect(run.result!.history_rows).toBe(8);
-    for (const [table, id] of [["projects", p1], ["tasks", t1], ["comments", c2], ["tasks", tb]] as const) {
+    expect(run.result).toMatchObject({ retention_days: 90, cutoff: ago(90), comments_deleted: 0, projects: 1, tasks: 2, comments: 2, conflicts: 2, organizations: 2 });
+    expect(run.result!.feed_rows).toBe(5);
+    expect(run.result!.history_rows).toBe(10);
+    for (const [table, id] of [["projects", p1], ["tasks", t1], ["comments", c1], ["comments", c2], ["tasks", tb]] as const) {
       expect(await exists(table, id)).toBe(false);
       expect(await feedRows(id)).toBe(0);
       expect(await historyRows(id)).toBe(0);
@@ -46,17 +46,48 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
       expect(await feedRows(id)).toBe(1);
       expect(await historyRows(id)).toBe(2);
     }
-    // The live comment of the purged task: deleted now, its delete the organization's newest change, purged when it expires.
-    const c1Row = await db().get<{ deleted_at: string | null; deleted_by: string | null; version: number }>("SELECT deleted_at, deleted_by, version FROM comments WHERE id = ?", [c1]);
-    expect(c1Row).toMatchObject({ deleted_at: iso(NOW), deleted_by: null, version: 3 });
-    const c1Feed = await db().all<{ op: string; pos: number }>("SELECT op, pos FROM feed WHERE entity = 'comment' AND entity_id = ?", [c1]);
-    expect(c1Feed.map((r) => [r.op, Number(r.pos)])).toEqual([["delete", 10]]);
-    expect(await historyRows(c1)).toBe(3);
     expect(await exists("conflicts", open)).toBe(false);
     expect(await exists("conflicts", resolved)).toBe(false);
     expect(await exists("conflicts", kept)).toBe(true);
     expect(await horizon(db(), a)).toBe(6);
     expect(await horizon(db(), b)).toBe(2);
+  });
+
+  test("a live comment of an expired task is deleted as the newest change; the task waits for every comment of its own to be purged", async () => {
+    const a = await seedOrg(db());
+    const t1 = await seedRecord(db(), "task", { org: a, pos: 5, deletedAt: ago(100) });
+    const c1 = await seedRecord(db(), "comment", { org: a, pos: 3, taskId: t1 });
+    const recentTombstone = await seedRecord(db(), "comment", { org: a, pos: 6, taskId: t1, deletedAt: ago(30) });
+    const open = await seedConflict(db(), a, "task", t1);
+    const { services, clock } = jobServices(db());
+
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 1, tasks: 0, comments: 0, conflicts: 0 });
+    const c1Row = await db().get<{ deleted_at: string | null; deleted_by: string | null; version: number }>("SELECT deleted_at, deleted_by, version FROM comments WHERE id = ?", [c1]);
+    expect(c1Row).toMatchObject({ deleted_at: iso(NOW), deleted_by: null, version: 3 });
+    const c1Feed = await db().all<{ op: string; pos: number }>("SELECT op, pos FROM feed WHERE entity = 'comment' AND entity_id = ?", [c1]);
+    expect(c1Feed.map((r) => [r.op, Number(r.pos)])).toEqual([["delete", 7]]);
+    expect(await historyRows(c1)).toBe(3);
+    expect([await exists("tasks", t1), await exists("conflicts", open)]).toEqual([true, true]);
+    expect(await horizon(db(), a)).toBe(0);
+
+    // 61 days on, the older tombstone has expired but not the job's own: the task still waits.
+    clock.advance(61 * DAY);
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 0, tasks: 0, comments: 1 });
+    expect(await exists("comments", recentTombstone)).toBe(false);
+    expect(await exists("tasks", t1)).toBe(true);
+
+    clock.advance(30 * DAY);
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 0, tasks: 1, comments: 1, conflicts: 1 });
+    for (const [table, id] of [["tasks", t1], ["comments", c1], ["conflicts", open]] as const) expect(await exists(table, id)).toBe(false);
+    expect(await horizon(db(), a)).toBe(7);
+  });
+
+  test("a live comment whose task is gone altogether (a write racing a purge) is deleted too", async () => {
+    const a = await seedOrg(db());
+    const orphan = await seedRecord(db(), "comment", { org: a, pos: 1, taskId: crypto.randomUUID() });
+    const { services } = jobServices(db());
+    expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 1 });
+    expect(await db().get("SELECT deleted_at FROM comments WHERE id = ?", [orphan])).toEqual({ deleted_at: iso(NOW) });
   });
 
   test("a purged task's tag rows go with it; a live task's rows with the same tags stay", async () => {
