@@ -237,7 +237,11 @@ export class SimDevice {
       // A conflict only about the deletion has no field to choose: a custom resolution then brings the record back with the local side's values.
       const about = ((conflict.fields ?? []) as string[]).filter((f) => writable.includes(f));
       const fields = (about.length > 0 ? about : Object.keys(local).filter((f) => writable.includes(f))).filter((f) => f in local && f in remote);
-      body.data = Object.fromEntries(fields.map((f) => [f, choose(f, local[f], remote[f])]));
+      // A pushed delete's side has no field at all (`local` is `{deleted_at}`): custom data then comes from the other side
+      // (a custom resolution needs at least one field).
+      const data = fields.length > 0 ? fields.map((f) => [f, choose(f, local[f], remote[f])]) : Object.keys(remote).filter((f) => writable.includes(f)).map((f) => [f, remote[f]]);
+      if (data.length > 0) body.data = Object.fromEntries(data);
+      else body.resolution = resolution = "local";
     }
     let res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body });
     if (resolution === "local" && res.status === 409 && res.body?.error?.code === "version_conflict") {
