@@ -10,6 +10,7 @@ import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
 import type { AuthContext, LoginBody } from "./model";
 import { type CallerState, findCallerState } from "./caller-repo";
+import { LoginGate } from "./login-gate";
 import { LoginLimiter } from "./rate-limit";
 import { RefreshTokenRepo } from "./repo";
 import { loadSecret } from "./secret";
@@ -47,6 +48,8 @@ export class AuthService {
   constructor(
     private readonly deps: Deps,
     private readonly hasher: PasswordHasher,
+    /** Bounds the password checks running and waiting at once (tests pass a small one). */
+    private readonly gate = new LoginGate(),
   ) {
     this.limiter = new LoginLimiter(deps.db, deps.clock);
     this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds);
@@ -73,17 +76,19 @@ export class AuthService {
    */
   async login(input: LoginBody, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
-    const creds = await this.limiter.oneAtATime(email, clientAddress, async () => {
-      await this.limiter.attempt(email, clientAddress);
-      const found = await findCredentialsByEmail(this.deps.db, email);
-      const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
-      if (!found || !ok || !found.user.active) {
-        this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: found?.user.id ?? null });
-        throw badCredentials();
-      }
-      await this.limiter.succeeded(email, clientAddress);
-      return found;
-    });
+    const creds = await this.limiter.oneAtATime(email, clientAddress, () =>
+      this.gate.run(async () => {
+        await this.limiter.attempt(email, clientAddress);
+        const found = await findCredentialsByEmail(this.deps.db, email);
+        const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
+        if (!found || !ok || !found.user.active) {
+          this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: found?.user.id ?? null });
+          throw badCredentials();
+        }
+        await this.limiter.succeeded(email, clientAddress);
+        return found;
+      }),
+    );
     const user = creds.user;
     const deviceId = input.device_id ? input.device_id.toLowerCase() : null;
     if (deviceId) {

@@ -64,7 +64,7 @@ function conditionalGet(op: Operation): void {
 
 /**
  * The errors of every route: 401 without a valid token (all but the public paths), 400 for a body
- * that is not JSON and 413 for one over 5 MB (every route that takes a body), 429 for login.
+ * that is not JSON and 413 for one over 5 MB (every route that takes a body), 429 and 503 for login.
  */
 function sharedErrors(path: string, op: Operation, publicPaths: readonly string[]): void {
   const responses = op.responses!;
@@ -74,5 +74,9 @@ function sharedErrors(path: string, op: Operation, publicPaths: readonly string[
     add("400");
     add("413");
   }
-  if (path === "/api/auth/login") add("429", { description: "Too many failed logins of this account from this address", headers: { "Retry-After": RETRY_AFTER }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+  if (path === "/api/auth/login") {
+    const withRetryAfter = (description: string): Response => ({ description, headers: { "Retry-After": RETRY_AFTER }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+    add("429", withRetryAfter("Too many failed logins of this account from this address"));
+    add("503", withRetryAfter("Too many logins at once on this server (`unavailable`): try again after Retry-After"));
+  }
 }
