@@ -137,23 +137,19 @@ export const taskData = (over: Record<string, unknown> = {}) => ({ title: "A tas
 export const costlyText = (period: number, shift = 0) => Array.from({ length: 2000 }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
 
 /**
- * `n` updates by `b` of one task whose description `a` changed meanwhile, each from the same base:
- * costly text merges (conflicts once the push's merge budget is spent). The changes, not pushed.
+ * `n` updates by `b`, each of its own task whose description `a` changed meanwhile: costly text
+ * merges (conflicts once the push's merge budget is spent). The changes, not pushed. (Edits of one
+ * task would not do: a device's later edit merges against its earlier one, which costs nothing.)
  */
 export async function costlyMerges(a: Device, b: Device, n: number): Promise<Change[]> {
-  const c = a.create("task", taskData({ description: costlyText(2) }));
-  b.learn(c.entity_id, (await a.push1(c)).record);
-  expect((await a.push1(a.update("task", c.entity_id, { description: costlyText(3) }))).status).toBe("applied");
-  const v1 = b.known.get(c.entity_id)!;
-  return Array.from({ length: n }, (_, k) => ({
-    change_id: crypto.randomUUID(),
-    entity: "task",
-    entity_id: c.entity_id,
-    op: "update",
-    data: { description: costlyText(5, 1) },
-    base_version: v1.version,
-    vector_clock: { ...v1.clock, [b.id]: k + 1 },
-  }));
+  const changes: Change[] = [];
+  for (let k = 0; k < n; k++) {
+    const c = a.create("task", taskData({ description: costlyText(2) }));
+    b.learn(c.entity_id, (await a.push1(c)).record);
+    expect((await a.push1(a.update("task", c.entity_id, { description: costlyText(3) }))).status).toBe("applied");
+    changes.push(b.update("task", c.entity_id, { description: costlyText(5, 1) }));
+  }
+  return changes;
 }
 
 /** An update by `b` of a new task whose description `a` changed on another line meanwhile: a cheap text merge. The change, not pushed. */

@@ -50,6 +50,12 @@ export interface BatchView {
   readonly known: KnownRecords;
   /** The record at `version` from history, null when unknown. */
   snapshot(kind: EntityKind, id: string, version: number): Promise<AnyRecord | null>;
+  /**
+   * The fields this batch's earlier updates of `c`'s record set, from the same base_version and
+   * known to `c`'s device when it made `c` (their clocks before `c`'s), in order: the device's own
+   * state between its base and `c`.
+   */
+  ownEarlierEdits(c: ParsedChange): Record<string, unknown>;
 }
 
 /** What {@link decide} works with: who pushes, the batch, the merge budget, and where writes go. */
@@ -133,7 +139,7 @@ async function update(cx: DecideContext, c: ParsedChange, current: AnyRecord): P
 /** A CONCURRENT update: three-way merge against the record at base_version. */
 async function merge(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
   const b = await base(cx, c, current);
-  const m = mergeInto(cx, c, current, b);
+  const m = mergeInto(cx, c, current, b && mergeBase(cx, c, b));
   const dangling = danglingRefs(cx, c.entity, m.data, current);
   const fields = [...m.conflicts, ...dangling].sort();
   const record = await write(cx, c, { before: current, action: "merged", data: omit(m.data, dangling), clock: mergedClock(c, current) });
@@ -161,7 +167,7 @@ async function onTombstone(cx: DecideContext, c: ParsedChange, current: AnyRecor
     return { status: "merged", record: await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) }), wrote: true };
   }
   const b = await base(cx, c, current);
-  const m = mergeInto(cx, c, current, b);
+  const m = mergeInto(cx, c, current, b && mergeBase(cx, c, b));
   // As on a live record: a reference to a deleted record is not applied (a conflicting field), one to
   // a record the organization does not have is refused — the write core checks no tombstone's references.
   const dangling = danglingRefs(cx, c.entity, m.data, current);
@@ -245,6 +251,18 @@ async function base(cx: DecideContext, c: ParsedChange, current: AnyRecord): Pro
   if (c.baseVersion === null || c.baseVersion > current.version) return null;
   if (c.baseVersion === current.version) return current;
   return cx.batch.snapshot(c.entity, c.entityId, c.baseVersion);
+}
+
+/**
+ * What the device held when it made `c`: the record at base_version with the device's own earlier
+ * edits of it in this batch on top. Two offline edits of one field, pushed together after another
+ * device's edit, then merge as the device's later value over its earlier one — against the bare
+ * base, the earlier value would count as the other side's and could win (a higher priority, a tag
+ * the later edit removed, a text conflict with itself), depending on arrival order.
+ */
+function mergeBase(cx: DecideContext, c: ParsedChange, base: AnyRecord): AnyRecord {
+  const own = cx.batch.ownEarlierEdits(c);
+  return Object.keys(own).length === 0 ? base : ({ ...base, ...own } as AnyRecord);
 }
 
 /**

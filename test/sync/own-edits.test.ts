@@ -1,0 +1,53 @@
+import { beforeAll, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { taskData, twoDevices } from "./helpers";
+
+/**
+ * Device B edits a task twice while offline (B1 then B2, both from the version it last pulled, its
+ * own counter 1 then 2, as an honest client sends them) and pushes both at once; device A edits
+ * the task concurrently. Whether A's edit reaches the server before or after B's push, B's later
+ * edit is B's state: B1's value must not count against it as another device's (found by review).
+ */
+forEachDialect("a device's own offline edits pushed together, and a concurrent edit", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  async function run(aFirst: boolean, b1: Record<string, unknown>, b2: Record<string, unknown>, a1: Record<string, unknown>) {
+    const { a, b } = await twoDevices(t);
+    const created = a.create("task", taskData({ title: "plan", priority: "medium" }));
+    const base = (await a.push1(created)).record!;
+    const id = created.entity_id;
+    const change = (device: string, counter: number, data: Record<string, unknown>) => ({
+      change_id: crypto.randomUUID(), entity: "task", entity_id: id, op: "update", data,
+      base_version: base.version, vector_clock: { ...base.vector_clock, [device]: counter },
+    });
+    const B1 = change(b.id, 1, b1);
+    const B2 = change(b.id, 2, b2);
+    const A1 = change(a.id, (base.vector_clock[a.id] ?? 0) + 1, a1);
+    const statuses: string[] = [];
+    if (aFirst) statuses.push((await a.push1(A1)).status);
+    statuses.push(...(await b.push(B1, B2)).map((r) => r.status));
+    if (!aFirst) statuses.push((await a.push1(A1)).status);
+    const record = (await t.request("GET", `/api/tasks/${id}`, { token: a.user.token })).body;
+    return { statuses, fields: { title: record.title, priority: record.priority, status: record.status, tags: record.tags } };
+  }
+
+  const cases: [string, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>, Record<string, unknown>][] = [
+    ["a priority lowered again (the earlier, higher value does not win)", { priority: "urgent" }, { priority: "low" }, { status: "done" }, { priority: "low", status: "done" }],
+    ["a title edited twice (no conflict with itself)", { title: "plan v2" }, { title: "plan v3" }, { status: "done" }, { title: "plan v3", status: "done" }],
+    ["a tag added then removed while A adds another (the removal holds)", { tags: ["x"] }, { tags: [] }, { tags: ["y"] }, { tags: ["y"] }],
+    ["different fields", { priority: "high" }, { status: "blocked" }, { title: "plan it" }, { title: "plan it", priority: "high", status: "blocked" }],
+  ];
+  for (const [name, b1, b2, a1, expected] of cases) {
+    test(`${name}: the same record whichever arrives first`, async () => {
+      const bFirst = await run(false, b1, b2, a1);
+      const aFirst = await run(true, b1, b2, a1);
+      expect(bFirst.fields).toMatchObject(expected);
+      expect(aFirst.fields).toEqual(bFirst.fields);
+      expect(aFirst.statuses).not.toContain("conflict");
+    });
+  }
+});
