@@ -9,6 +9,7 @@ import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { orgScope } from "../orgs/scope";
+import { mustStillWrite } from "../auth/writer";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
@@ -71,6 +72,8 @@ export class ConflictService {
     if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
     const now = this.deps.clock.now();
     return this.deps.db.transaction(async (tx) => {
+      // A user's resolution is a write like a REST one: their account is checked again where it commits.
+      if (resolver.userId !== null) await mustStillWrite(tx, { orgId: resolver.orgId, userId: resolver.userId, deviceId: null });
       const conflicts = new ConflictRepo(tx, resolver.orgId);
       const conflict = await conflicts.mustGet(id);
       if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, now.toISOString()))) {
