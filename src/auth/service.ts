@@ -10,6 +10,7 @@ import { findCredentialsByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
 import type { AuthContext, LoginBody } from "./model";
 import { type CallerState, findCallerState } from "./caller-repo";
+import { loginBudgetAddress } from "../wire/client-address";
 import { LoginGate } from "./login-gate";
 import { LoginLimiter } from "./rate-limit";
 import { RefreshTokenRepo } from "./repo";
@@ -71,21 +72,22 @@ export class AuthService {
   /**
    * Checks the password and opens a session (a new refresh-token family). Unknown email, wrong
    * password and deactivated user all answer the same 401; failures are rate limited per
-   * (email, `clientAddress`), shared across instances (the attempt is counted before the password is
+   * (email, `clientAddress`, an IPv6 one by its /64), shared across instances (the attempt is counted before the password is
    * checked, and forgotten on success). A `device_id` must be one of the user's devices, not revoked.
    */
   async login(input: LoginBody, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
-    const creds = await this.limiter.oneAtATime(email, clientAddress, () =>
+    const budget = loginBudgetAddress(clientAddress);
+    const creds = await this.limiter.oneAtATime(email, budget, () =>
       this.gate.run(async () => {
-        await this.limiter.attempt(email, clientAddress);
+        await this.limiter.attempt(email, budget);
         const found = await findCredentialsByEmail(this.deps.db, email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
         if (!found || !ok || !found.user.active) {
           this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: found?.user.id ?? null });
           throw badCredentials();
         }
-        await this.limiter.succeeded(email, clientAddress);
+        await this.limiter.succeeded(email, budget);
         return found;
       }),
     );

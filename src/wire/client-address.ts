@@ -65,3 +65,21 @@ function isIp(a: string): boolean {
   if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
   return /^[0-9a-f:.]+$/i.test(a) && a.includes(":");
 }
+
+/**
+ * The address a login budget is kept for: an IPv6 address's /64 (`2001:db8:1:2::/64` for
+ * `2001:db8:1:2:aaaa::5`), since one host or home network usually holds a whole /64 and could
+ * otherwise take a fresh budget from each of its addresses; an IPv4 address, or anything that
+ * is not a well-formed IPv6 address, as it is.
+ */
+export function loginBudgetAddress(address: string): string {
+  if (!address.includes(":")) return address;
+  const [head, tail] = address.includes("::") ? address.split("::", 2) : [address, null];
+  // An IPv4 tail (`64:ff9b::1.2.3.4`) is two groups; it lies past the first four anyway.
+  const groups = (s: string) => (s === "" ? [] : s.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  const h = groups(head!);
+  const t = tail === null || tail === undefined ? [] : groups(tail);
+  const all = tail === null || tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
+  if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return address;
+  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+}

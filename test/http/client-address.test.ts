@@ -5,7 +5,7 @@ import { LOGIN_FAILURES_ALLOWED } from "../../src/auth/rate-limit";
 import { ConfigError, loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
 import { migrate } from "../../src/db/migrate";
-import { clientAddress, parseTrustedProxies } from "../../src/wire/client-address";
+import { clientAddress, loginBudgetAddress, parseTrustedProxies } from "../../src/wire/client-address";
 import { publicUrl } from "../../src/http/public-url";
 import { type RunningServer, startServer } from "../../src/server";
 import { createTestApp, type TestApp } from "../support/app";
@@ -40,6 +40,19 @@ describe("clientAddress", () => {
       expect(() => loadConfig({}, { TRUSTED_PROXIES: bad })).toThrow(ConfigError);
     }
   });
+});
+
+describe("loginBudgetAddress", () => {
+  test.each([
+    ["198.51.100.7", "198.51.100.7"],
+    ["2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"],
+    ["2001:0db8:0001:0002::5", "2001:db8:1:2::/64"],
+    ["2001:db8::", "2001:db8:0:0::/64"],
+    ["::1", "0:0:0:0::/64"],
+    ["64:ff9b::1.2.3.4", "64:ff9b:0:0::/64"],
+    ["fe80::1%eth0", "fe80::1%eth0"],
+    ["local", "local"],
+  ])("%s → %s", (address, want) => expect(loginBudgetAddress(address)).toBe(want));
 });
 
 describe("publicUrl: list links as the client addressed the server", () => {
@@ -84,6 +97,13 @@ describe("login rate limit per forwarded client, behind a trusted proxy (real so
     // A forged entry to the left does not escape the limit: the proxy's own entry is the rightmost.
     expect((await login(u.email, u.password, "203.0.113.77, 198.51.100.1")).status).toBe(429);
     expect((await login(u.email, u.password, "198.51.100.2")).status).toBe(200);
+  });
+
+  test("IPv6 clients are limited by their /64: another address of the same /64 shares the budget, another /64 does not", async () => {
+    const u = await t.createUser();
+    for (let i = 1; i <= LOGIN_FAILURES_ALLOWED; i++) expect((await login(u.email, "wrong", `2001:db8:1:2::${i}`)).status).toBe(401);
+    expect((await login(u.email, u.password, "2001:db8:1:2:ffff:ffff:ffff:ffff")).status).toBe(429);
+    expect((await login(u.email, u.password, "2001:db8:1:3::1")).status).toBe(200);
   });
 
   test("list links carry the scheme and host the proxy forwarded", async () => {
