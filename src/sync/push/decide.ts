@@ -51,11 +51,11 @@ export interface BatchView {
   /** The record at `version` from history, null when unknown. */
   snapshot(kind: EntityKind, id: string, version: number): Promise<AnyRecord | null>;
   /**
-   * The fields this batch's earlier updates of `c`'s record set, from the same base_version and
-   * known to `c`'s device when it made `c` (their clocks before `c`'s), in order: the device's own
-   * state between its base and `c`.
+   * The device's own earlier updates of `c`'s record in this batch (from the same base_version, their
+   * clocks before `c`'s): the fields they set, and the record as it was before the first of them.
+   * Null when there are none.
    */
-  ownEarlierEdits(c: ParsedChange): Record<string, unknown>;
+  beforeOwnEdits(c: ParsedChange): { fields: ReadonlySet<string>; record: AnyRecord } | null;
 }
 
 /** What {@link decide} works with: who pushes, the batch, the merge budget, and where writes go. */
@@ -139,7 +139,7 @@ async function update(cx: DecideContext, c: ParsedChange, current: AnyRecord): P
 /** A CONCURRENT update: three-way merge against the record at base_version. */
 async function merge(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
   const b = await base(cx, c, current);
-  const m = mergeInto(cx, c, current, b && mergeBase(cx, c, b));
+  const m = mergeInto(cx, c, current, b);
   const dangling = danglingRefs(cx, c.entity, m.data, current);
   const fields = [...m.conflicts, ...dangling].sort();
   const record = await write(cx, c, { before: current, action: "merged", data: omit(m.data, dangling), clock: mergedClock(c, current) });
@@ -167,7 +167,7 @@ async function onTombstone(cx: DecideContext, c: ParsedChange, current: AnyRecor
     return { status: "merged", record: await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) }), wrote: true };
   }
   const b = await base(cx, c, current);
-  const m = mergeInto(cx, c, current, b && mergeBase(cx, c, b));
+  const m = mergeInto(cx, c, current, b);
   // As on a live record: a reference to a deleted record is not applied (a conflicting field), one to
   // a record the organization does not have is refused — the write core checks no tombstone's references.
   const dangling = danglingRefs(cx, c.entity, m.data, current);
@@ -187,7 +187,7 @@ async function onTombstone(cx: DecideContext, c: ParsedChange, current: AnyRecor
  */
 function mergeInto(cx: DecideContext, c: ParsedChange, current: AnyRecord, base: AnyRecord | null): { data: Record<string, unknown>; conflicts: string[] } {
   const remote = fieldsOf(c.entity, current);
-  const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, remote, c.entity, cx.mergeBudget);
+  const m = mergeRecord(base && fieldsOf(c.entity, base), c.data, othersSide(cx, c, remote), c.entity, cx.mergeBudget);
   const data: Record<string, unknown> = {};
   const conflicts = [...m.conflicts];
   for (const f of Object.keys(m.merged)) {
@@ -254,15 +254,21 @@ async function base(cx: DecideContext, c: ParsedChange, current: AnyRecord): Pro
 }
 
 /**
- * What the device held when it made `c`: the record at base_version with the device's own earlier
- * edits of it in this batch on top. Two offline edits of one field, pushed together after another
- * device's edit, then merge as the device's later value over its earlier one — against the bare
- * base, the earlier value would count as the other side's and could win (a higher priority, a tag
- * the later edit removed, a text conflict with itself), depending on arrival order.
+ * The other side of `c`'s merge: the record's fields, but for a field the device's own earlier
+ * edits in this batch also set, its value before the first of them — what other devices made of
+ * it. Two offline edits of one field, pushed together after another device's edit, then merge as
+ * the device's later value against the other device's (as when they came first): against the
+ * record as the earlier edit left it, the device's own earlier value would count as another's and
+ * could win over its later one (a higher priority, a tag the later edit removed, a text conflict
+ * with itself).
  */
-function mergeBase(cx: DecideContext, c: ParsedChange, base: AnyRecord): AnyRecord {
-  const own = cx.batch.ownEarlierEdits(c);
-  return Object.keys(own).length === 0 ? base : ({ ...base, ...own } as AnyRecord);
+function othersSide(cx: DecideContext, c: ParsedChange, remote: Record<string, unknown>): Record<string, unknown> {
+  const own = cx.batch.beforeOwnEdits(c);
+  if (own === null) return remote;
+  const before = fieldsOf(c.entity, own.record);
+  const out = { ...remote };
+  for (const f of Object.keys(c.data)) if (own.fields.has(f)) out[f] = before[f];
+  return out;
 }
 
 /**

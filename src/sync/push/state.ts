@@ -30,8 +30,8 @@ export class BatchState implements BatchView {
   private readonly users = new Map<string, boolean>();
   /** History snapshots by `snapshotKey`: preloaded (merge bases, duplicates) and written by this batch; null = known missing. */
   private readonly snapshots = new Map<string, AnyRecord | null>();
-  /** The updates this batch has decided, by record, in order: their base_version, clock and data (see {@link ownEarlierEdits}). */
-  private readonly edits = new Map<string, Pick<ParsedChange, "baseVersion" | "clock" | "data">[]>();
+  /** The updates this batch has decided, by record, in order: their base_version, clock and data, and the record before each (see {@link beforeOwnEdits}). */
+  private readonly edits = new Map<string, (Pick<ParsedChange, "baseVersion" | "clock" | "data"> & { before: AnyRecord | undefined })[]>();
   /** The device's `sync_changes` rows of the batch's change_ids, and the answers given since. */
   seen = new Map<string, SeenChange>();
   devices: ReadonlySet<string> = new Set<string>();
@@ -140,21 +140,18 @@ export class BatchState implements BatchView {
     else this.records.delete(key(kind, id));
   }
 
-  ownEarlierEdits(c: ParsedChange): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const e of this.edits.get(key(c.entity, c.entityId)) ?? []) {
-      if (e.baseVersion === c.baseVersion && compareClocks(e.clock, c.clock) === "BEFORE") Object.assign(out, e.data);
-    }
-    return out;
+  beforeOwnEdits(c: ParsedChange): { fields: ReadonlySet<string>; record: AnyRecord } | null {
+    const own = (this.edits.get(key(c.entity, c.entityId)) ?? []).filter((e) => e.baseVersion === c.baseVersion && compareClocks(e.clock, c.clock) === "BEFORE");
+    const first = own[0]?.before;
+    if (first === undefined) return null;
+    return { fields: new Set(own.flatMap((e) => Object.keys(e.data))), record: first };
   }
 
-  /** After a change went through: the batch sees its record, its snapshot, its answer (and an update's data). */
+  /** After a change went through: the batch sees its record, its snapshot, its answer (and an update's data, with the record before it). */
   noteOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
-    if (c.op === "update") {
-      const k = key(c.entity, c.entityId);
-      this.edits.set(k, [...(this.edits.get(k) ?? []), { baseVersion: c.baseVersion, clock: c.clock, data: c.data }]);
-    }
-    this.records.set(key(c.entity, c.entityId), o.record);
+    const k = key(c.entity, c.entityId);
+    if (c.op === "update") this.edits.set(k, [...(this.edits.get(k) ?? []), { baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k) }]);
+    this.records.set(k, o.record);
     if (o.wrote) this.snapshots.set(snapshotKey(c.entity, c.entityId, o.record.version), o.record);
     this.seen.set(c.changeId, { hash: c.hash, result });
   }
