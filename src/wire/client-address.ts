@@ -6,7 +6,7 @@
  * proxy. The header is ignored from any other peer (a client could write anything in it).
  */
 export function clientAddress(peer: string | null, forwardedFor: string | null, trusted: ReadonlySet<string>): string {
-  const direct = peer ?? "local";
+  const direct = peer === null ? "local" : normalize(peer);
   if (forwardedFor === null || !isTrustedPeer(peer, trusted)) return direct;
   const hops = forwardedFor
     .split(",")
@@ -69,8 +69,8 @@ function isIp(a: string): boolean {
 /**
  * The address a login budget is kept for: an IPv6 address's /64 (`2001:db8:1:2::/64` for
  * `2001:db8:1:2:aaaa::5`), since one host or home network usually holds a whole /64 and could
- * otherwise take a fresh budget from each of its addresses; an IPv4 address, or anything that
- * is not a well-formed IPv6 address, as it is.
+ * otherwise take a fresh budget from each of its addresses; an IPv4-mapped one as its IPv4 address;
+ * an IPv4 address, or anything that is not a well-formed IPv6 address, as it is.
  */
 export function loginBudgetAddress(address: string): string {
   if (!address.includes(":")) return address;
@@ -81,5 +81,8 @@ export function loginBudgetAddress(address: string): string {
   const t = tail === null || tail === undefined ? [] : groups(tail);
   const all = tail === null || tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
   if (all.length !== 8 || !all.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return address;
-  return `${all.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(":")}::/64`;
+  const n = all.map((g) => parseInt(g, 16));
+  // IPv4-mapped (`::ffff:c633:6407`, as a dual-stack socket may report an IPv4 client): that IPv4 address.
+  if (n.slice(0, 5).every((g) => g === 0) && n[5] === 0xffff) return [n[6]! >> 8, n[6]! & 255, n[7]! >> 8, n[7]! & 255].join(".");
+  return `${n.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
 }

@@ -28,6 +28,7 @@ describe("clientAddress", () => {
     ["leading zeros in an IPv4 entry do not make another address", "10.0.0.1", "198.051.100.001", "198.51.100.1"],
     ["an entry that is not an address: the peer", "10.0.0.1", "garbage", "10.0.0.1"],
     ["a trusted proxy written with a port is still skipped", "10.0.0.1", "198.51.100.1, 10.0.0.2:80", "198.51.100.1"],
+    ["no proxies trusted: an IPv4-mapped peer (a dual-stack listener) is its IPv4 address", "::ffff:203.0.113.5", null, "203.0.113.5"],
   ];
   for (const [name, peer, header, want] of cases) {
     test(name, () => expect(clientAddress(peer, header, name.startsWith("no proxies") ? new Set() : trusted)).toBe(want));
@@ -50,6 +51,8 @@ describe("loginBudgetAddress", () => {
     ["2001:db8::", "2001:db8:0:0::/64"],
     ["::1", "0:0:0:0::/64"],
     ["64:ff9b::1.2.3.4", "64:ff9b:0:0::/64"],
+    ["::ffff:c633:6407", "198.51.100.7"],
+    ["::FFFF:198.51.100.7", "198.51.100.7"],
     ["fe80::1%eth0", "fe80::1%eth0"],
     ["local", "local"],
   ])("%s → %s", (address, want) => expect(loginBudgetAddress(address)).toBe(want));
