@@ -75,8 +75,12 @@ function isIp(a: string): boolean {
 export function loginBudgetAddress(address: string): string {
   if (!address.includes(":")) return address;
   const [head, tail] = address.includes("::") ? address.split("::", 2) : [address, null];
-  // An IPv4 tail (`64:ff9b::1.2.3.4`) is two groups; it lies past the first four anyway.
-  const groups = (s: string) => (s === "" ? [] : s.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])));
+  // An IPv4 tail (`64:ff9b::1.2.3.4`, `::ffff:1.2.3.4`) is two groups.
+  const v4 = (g: string) => {
+    const o = g.split(".").map(Number);
+    return o.length === 4 && o.every((x) => Number.isInteger(x) && x >= 0 && x <= 255) ? [((o[0]! << 8) | o[1]!).toString(16), ((o[2]! << 8) | o[3]!).toString(16)] : ["x"];
+  };
+  const groups = (s: string) => (s === "" ? [] : s.split(":").flatMap((g) => (g.includes(".") ? v4(g) : [g])));
   const h = groups(head!);
   const t = tail === null || tail === undefined ? [] : groups(tail);
   const all = tail === null || tail === undefined ? h : [...h, ...Array<string>(Math.max(0, 8 - h.length - t.length)).fill("0"), ...t];
