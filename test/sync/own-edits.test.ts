@@ -53,6 +53,22 @@ forEachDialect("a device's own offline edits pushed together, and a concurrent e
     }
   });
 
+  test("a later own edit in conflict with another device's leaves the field as the server held it (the Conflict's remote)", async () => {
+    const { a, b } = await twoDevices(t);
+    const created = a.create("task", taskData({ title: "alpha beta gamma delta" }));
+    const base = (await a.push1(created)).record!;
+    const change = (device: string, counter: number, data: Record<string, unknown>) => ({
+      change_id: crypto.randomUUID(), entity: "task", entity_id: created.entity_id, op: "update", data,
+      base_version: base.version, vector_clock: { ...base.vector_clock, [device]: counter },
+    });
+    expect((await a.push1(change(a.id, (base.vector_clock[a.id] ?? 0) + 1, { title: "ALPHA beta gamma delta" }))).status).toBe("applied");
+    const [r1, r2] = await b.push(change(b.id, 1, { title: "alpha beta gamma DELTA" }), change(b.id, 2, { title: "Alpha beta gamma DELTA" }));
+    expect([r1.status, r1.record?.title]).toEqual(["merged", "ALPHA beta gamma DELTA"]);
+    expect(r2.status).toBe("conflict");
+    const conflict = (await t.request("GET", `/api/sync/conflicts/${r2.conflict_id}`, { token: b.user.token })).body;
+    expect([conflict.remote.title, r2.record?.title]).toEqual(["ALPHA beta gamma DELTA", "ALPHA beta gamma DELTA"]);
+  });
+
   for (const [name, b1, b2, a1, expected] of cases) {
     test(`${name}: the same record whichever arrives first`, async () => {
       const bFirst = await run(false, b1, b2, a1);

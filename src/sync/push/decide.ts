@@ -191,7 +191,8 @@ function mergeInto(cx: DecideContext, c: ParsedChange, current: AnyRecord, base:
   const data: Record<string, unknown> = {};
   const conflicts = [...m.conflicts];
   for (const f of Object.keys(m.merged)) {
-    if (jsonEqual(m.merged[f], remote[f])) continue;
+    // A conflicting field keeps the server's value (the merge was against `othersSide`, which may differ from it).
+    if (m.conflicts.includes(f) || jsonEqual(m.merged[f], remote[f])) continue;
     if (checkFields(c.entity, { [f]: m.merged[f] }).ok) data[f] = m.merged[f];
     else conflicts.push(f);
   }
