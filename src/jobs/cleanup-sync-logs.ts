@@ -2,24 +2,34 @@ import { daysBefore } from "../time";
 import { RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
+/** What the job deletes before: the retention's cutoff, and for refresh tokens their expiry less the access tokens' lifetime. */
+interface Cutoffs {
+  retention: string;
+  tokens: string;
+}
+
 /** The tables this job prunes, in order, each under its key in the job's result. */
-const TABLES: { key: string; remove: (repo: RetentionRepo, cutoff: string, limit: number) => Promise<number> }[] = [
-  { key: "sync_log_rows", remove: (repo, cutoff, limit) => repo.deleteSyncLogs(cutoff, limit) },
-  { key: "metrics_snapshot_rows", remove: (repo, cutoff, limit) => repo.deleteMetricsSnapshots(cutoff, limit) },
-  { key: "job_run_rows", remove: (repo, cutoff, limit) => repo.deleteJobRuns(cutoff, limit) },
+const TABLES: { key: string; remove: (repo: RetentionRepo, cutoffs: Cutoffs, limit: number) => Promise<number> }[] = [
+  { key: "sync_log_rows", remove: (repo, c, limit) => repo.deleteSyncLogs(c.retention, limit) },
+  { key: "metrics_snapshot_rows", remove: (repo, c, limit) => repo.deleteMetricsSnapshots(c.retention, limit) },
+  { key: "job_run_rows", remove: (repo, c, limit) => repo.deleteJobRuns(c.retention, limit) },
+  { key: "refresh_token_rows", remove: (repo, c, limit) => repo.deleteExpiredRefreshTokens(c.tokens, limit) },
 ];
 
 /**
  * `cleanup-sync-logs`: deletes what is older than `SYNC_LOG_RETENTION_DAYS` in `sync_log`,
- * `sync_metrics_snapshots` and `job_runs` (keeping each job's latest run). Each batch deletes up to
- * `batchSize` rows of each table not yet done, one statement per table; `batches` counts them.
+ * `sync_metrics_snapshots` and `job_runs` (keeping each job's latest run), and the refresh tokens
+ * that expired longer ago than an access token lives (an access token is issued with a refresh
+ * token and names its session: once both have expired, nothing needs the row). Each batch deletes
+ * up to `batchSize` rows of each table not yet done, one statement per table; `batches` counts them.
  */
 export const cleanupSyncLogs: Job = {
   name: "cleanup-sync-logs",
   schedule: "30 3 * * *",
-  description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept)",
+  description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept), and expired refresh tokens",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.syncLogRetentionDays);
+    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - ctx.config.accessTokenTtlSeconds * 1000).toISOString() };
     const repo = new RetentionRepo(ctx.db);
     const deleted: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t.key, 0]));
     let pending = TABLES;
@@ -27,7 +37,7 @@ export const cleanupSyncLogs: Job = {
     while (pending.length > 0 && !ctx.signal.aborted) {
       const next: typeof TABLES = [];
       for (const table of pending) {
-        const n = await table.remove(repo, cutoff, ctx.batchSize);
+        const n = await table.remove(repo, cutoffs, ctx.batchSize);
         deleted[table.key]! += n;
         if (n === ctx.batchSize) next.push(table);
       }

@@ -156,6 +156,18 @@ export class RetentionRepo {
     return this.deleteOldest("sync_metrics_snapshots", "window_end", cutoff, limit);
   }
 
+  /**
+   * Deletes up to `limit` refresh tokens that expired before `cutoff`, oldest first; returns how many.
+   * Such a row can neither be exchanged nor end a session an access token still names.
+   */
+  async deleteExpiredRefreshTokens(cutoff: string, limit: number): Promise<number> {
+    const { changes } = await this.exec.run(
+      "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < ? ORDER BY expires_at LIMIT ?)",
+      [cutoff, limit],
+    );
+    return changes;
+  }
+
   /** Deletes up to `limit` rows of `table` (keyed by `id`) whose `column` is before `cutoff`, oldest first. */
   private async deleteOldest(table: "sync_log" | "sync_metrics_snapshots", column: "created_at" | "window_end", cutoff: string, limit: number): Promise<number> {
     const { changes } = await this.exec.run(`DELETE FROM ${table} WHERE id IN (SELECT id FROM ${table} WHERE ${column} < ? ORDER BY ${column} LIMIT ?)`, [cutoff, limit]);

@@ -1,5 +1,7 @@
 import { beforeEach, expect, test } from "bun:test";
 import { forEachDialect } from "../support/db";
+import { createTestApp } from "../support/app";
+import { ManualClock } from "../support/clock";
 import { jobServices } from "./helpers";
 import { count, DAY, HOUR, iso, resetTables, seedJobRun, seedOrg, seedSnapshot, seedSyncLog } from "./seed";
 
@@ -72,7 +74,7 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect((await services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ job_run_rows: 0 });
   });
 
-  test("prunes the three tables together in batches of batchSize rows each, and reports every count", async () => {
+  test("prunes the four tables together in batches of batchSize rows each, and reports every count", async () => {
     const org = await seedOrg(db());
     for (let i = 1; i <= 5; i++) await seedSyncLog(db(), { org, at: iso(NOW - 40 * DAY - i) });
     for (let i = 1; i <= 3; i++) await seedSnapshot(db(), org, iso(NOW - 40 * DAY - i * HOUR));
@@ -86,11 +88,30 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
       sync_log_rows: 5,
       metrics_snapshot_rows: 3,
       job_run_rows: 4,
+      refresh_token_rows: 0,
       batches: 3,
       interrupted: false,
     });
     expect(await count(db(), "SELECT COUNT(*) AS n FROM sync_log")).toBe(0);
     expect(await count(db(), "SELECT COUNT(*) AS n FROM sync_metrics_snapshots")).toBe(0);
     expect(await count(db(), "SELECT COUNT(*) AS n FROM job_runs")).toBe(2);
+  });
+
+  test("deletes refresh tokens that expired longer ago than an access token lives; a live session, and its refresh, are untouched", async () => {
+    const clock = new ManualClock(new Date(NOW));
+    const t = await createTestApp(db(), { clock });
+    const u = await t.createUser();
+    const login = async () => (await t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })).body;
+    const old = await login();
+    clock.advance(20 * DAY);
+    const recent = await login();
+    clock.advance(11 * DAY); // the first login's refresh token (and the test user's own session) expired a day ago (30 days), the second's has 19 days left
+    const run = await t.services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toMatchObject({ refresh_token_rows: 2 });
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?", [u.user.id])).toBe(1);
+    expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: old.refresh } })).status).toBe(401);
+    const renewed = await t.request("POST", "/api/auth/refresh", { body: { refresh: recent.refresh } });
+    expect(renewed.status).toBe(200);
+    expect((await t.request("GET", "/api/users/me", { token: renewed.body.access })).status).toBe(200);
   });
 });
