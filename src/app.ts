@@ -98,4 +98,3 @@ export function createApp(s: Services, { config, log }: AppOptions) {
 }
 
 export type App = ReturnType<typeof createApp>;
-

@@ -59,9 +59,11 @@ export function parseChange(raw: unknown): ParseResult {
   const changeId = isUuid(raw.change_id) ? raw.change_id : null;
   const entity = str(raw.entity);
   const entityId = str(raw.entity_id);
-  const hash = changeId === null ? null : payloadHash(raw);
-  const earlier = changeId === null ? null : earlierPayloadHash(raw);
-  const earlierHash = earlier !== null && earlier !== hash ? earlier : undefined;
+  const payload = changeId === null ? null : payloadOf(raw);
+  const kept = payload && meaningful(payload);
+  const hash = kept && hashOf(kept);
+  // The earlier hash only differs (and is only computed) when something was left out.
+  const earlierHash = payload !== null && kept !== payload ? hashOf(payload) : undefined;
   const reject = (code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ParseResult =>
     bad(changeId, rawChangeId, entity, entityId, code, message, { hash, earlierHash }, details);
 
@@ -136,25 +138,34 @@ function bad(
   return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, ...hashes, error } };
 }
 
-/**
- * SHA-256 (hex) of the change's payload in canonical JSON (sorted keys), change_id excluded, and
- * what says nothing left out too: a null `base_version` (read as absent) and a delete's `data`
- * (absent, `{}` or fields, a delete ignores it), so that a retry written either way is the same change.
- */
-export function payloadHash(raw: Record<string, unknown>): string {
+/** The payload keys of `raw` that it has (every key of a change but its change_id). */
+function payloadOf(raw: Record<string, unknown>): Record<string, unknown> {
   const payload: Record<string, unknown> = {};
   for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
-  if (payload.base_version === null) delete payload.base_version;
-  if (payload.op === "delete") delete payload.data;
-  return Bun.SHA256.hash(canonicalJson(payload), "hex");
+  return payload;
 }
 
-/** The payload hash of answers remembered before 2026-12-06: every payload key as sent. */
-export function earlierPayloadHash(raw: Record<string, unknown>): string {
-  const payload: Record<string, unknown> = {};
-  for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
-  return Bun.SHA256.hash(canonicalJson(payload), "hex");
+/**
+ * `payload` without what says nothing — a null `base_version` (read as absent) and a delete's
+ * `data` (absent, `{}` or fields: a delete ignores it) — so that a retry written either way is the
+ * same change; `payload` itself when there is nothing to leave out.
+ */
+function meaningful(payload: Record<string, unknown>): Record<string, unknown> {
+  const dropData = payload.op === "delete" && "data" in payload;
+  if (payload.base_version !== null && !dropData) return payload;
+  const out = { ...payload };
+  if (out.base_version === null) delete out.base_version;
+  if (dropData) delete out.data;
+  return out;
 }
+
+const hashOf = (payload: Record<string, unknown>): string => Bun.SHA256.hash(canonicalJson(payload), "hex");
+
+/** SHA-256 (hex) of the change's payload in canonical JSON (sorted keys), change_id and what says nothing ({@link meaningful}) left out. */
+export const payloadHash = (raw: Record<string, unknown>): string => hashOf(meaningful(payloadOf(raw)));
+
+/** The payload hash of answers remembered before 2026-12-06: every payload key as sent. */
+export const earlierPayloadHash = (raw: Record<string, unknown>): string => hashOf(payloadOf(raw));
 
 /** JSON with object keys sorted at every level, so equal values always give equal text. */
 export function canonicalJson(value: unknown): string {

@@ -150,7 +150,12 @@ export class BatchState implements BatchView {
   /** After a change went through: the batch sees its record, its snapshot, its answer (and an update's data, with the record before it). */
   noteOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
     const k = key(c.entity, c.entityId);
-    if (c.op === "update") this.edits.set(k, [...(this.edits.get(k) ?? []), { baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k) }]);
+    if (c.op === "update") {
+      const edit = { baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k) };
+      const list = this.edits.get(k);
+      if (list) list.push(edit);
+      else this.edits.set(k, [edit]);
+    }
     this.records.set(k, o.record);
     if (o.wrote) this.snapshots.set(snapshotKey(c.entity, c.entityId, o.record.version), o.record);
     this.seen.set(c.changeId, { hash: c.hash, result });
