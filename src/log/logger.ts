@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { createStream, type RotatingFileStream } from "rotating-file-stream";
 import type { LogLevel } from "../config";
+import { type ConsoleSink, pausingSink } from "./console-sink";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 /** Field names whose values never reach a log line. */
@@ -19,7 +20,7 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Folder of `taskmgr.log` (15 MB × 10 rotated files); no file when absent. */
   dir?: string;
-  /** Console sink; defaults to stdout, `null` for none. */
+  /** Console sink; defaults to stdout (lines dropped while its reader stalls: {@link pausingSink}), `null` for none. */
   console?: ((line: string) => void) | null;
 }
 
@@ -36,7 +37,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     });
     file.on("error", () => {});
   }
-  const out = opts.console === undefined ? (line: string) => process.stdout.write(line + "\n") : opts.console;
+  const stdout: ConsoleSink | null = opts.console === undefined ? pausingSink(process.stdout, (n) => reportDropped(n)) : null;
+  const out = stdout ?? opts.console;
   const min = RANK[opts.level];
   const write = (level: LogLevel, event: string, fields: Record<string, unknown> = {}) => {
     if (RANK[level] < min) return;
@@ -44,12 +46,17 @@ export function createLogger(opts: LoggerOptions): Logger {
     out?.(line);
     file?.write(line + "\n");
   };
+  const reportDropped = (count: number) => write("warn", "stdout_lines_dropped", { count, reason: "standard output was not read; the log file has every line" });
   return {
     debug: (e, f) => write("debug", e, f),
     info: (e, f) => write("info", e, f),
     warn: (e, f) => write("warn", e, f),
     error: (e, f) => write("error", e, f),
-    close: () => new Promise<void>((done) => (file ? file.end(() => done()) : done())),
+    close: () => {
+      const dropped = stdout?.takeDropped() ?? 0;
+      if (dropped > 0) reportDropped(dropped);
+      return new Promise<void>((done) => (file ? file.end(() => done()) : done()));
+    },
   };
 }
 
