@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import type { Executor } from "../db/types";
 import { ConfigError } from "../config";
 import { invalid, unauthenticated } from "../errors";
@@ -70,6 +71,16 @@ export class AuthService {
   }
 
   /**
+   * How a failed login's log line names an email that belongs to no account: it may be a password
+   * typed into the wrong field, so never as typed, but as a keyed hash (HMAC with the server's key,
+   * 16 hex digits) that shows repeated attempts with the same input without revealing it.
+   */
+  private unknownEmailTag(email: string): string {
+    this.key ??= loadSecret(this.deps.config);
+    return createHmac("sha256", this.key).update(`login_failed:${email}`).digest("hex").slice(0, 16);
+  }
+
+  /**
    * Checks the password and opens a session (a new refresh-token family). Unknown email, wrong
    * password and deactivated user all answer the same 401; failures are rate limited per
    * (email, `clientAddress`, an IPv6 one by its /64), shared across instances (the attempt is counted before the password is
@@ -84,7 +95,7 @@ export class AuthService {
         const found = await findCredentialsByEmail(this.deps.db, email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
         if (!found || !ok || !found.user.active) {
-          this.deps.log.warn("login_failed", { email, client: clientAddress, user_id: found?.user.id ?? null });
+          this.deps.log.warn("login_failed", { ...(found ? { email } : { unknown_email: this.unknownEmailTag(email) }), client: clientAddress, user_id: found?.user.id ?? null });
           throw badCredentials();
         }
         await this.limiter.succeeded(email, budget);

@@ -1,0 +1,36 @@
+import { beforeAll, expect, test } from "bun:test";
+import { createTestApp, type TestApp } from "../support/app";
+import { forEachDialect } from "../support/db";
+import { memoryLogger } from "../support/log";
+
+forEachDialect("auth: what a failed login logs", ({ db }) => {
+  let t: TestApp;
+  const { log, lines } = memoryLogger();
+  beforeAll(async () => {
+    t = await createTestApp(db(), { log });
+  });
+  const login = (email: string, password: string) => t.request("POST", "/api/auth/login", { body: { email, password } });
+  const failures = () => lines.filter((l) => l.event === "login_failed");
+
+  test("an account's email is logged as it is known; anything else only as a keyed hash, never as typed", async () => {
+    const u = await t.createUser();
+    expect((await login(u.email, "not the password")).status).toBe(401);
+    expect(failures().at(-1)).toMatchObject({ email: u.email, user_id: u.user.id });
+
+    // Someone typing a password into the email field.
+    const typed = "Tr0ub4dor&3-correct-horse";
+    expect((await login(typed, "whatever")).status).toBe(401);
+    const first = failures().at(-1)!;
+    expect(JSON.stringify(first)).not.toContain(typed.toLowerCase());
+    expect(JSON.stringify(first)).not.toContain(typed);
+    expect(first.email).toBeUndefined();
+    expect(first.user_id).toBeNull();
+    expect(first.unknown_email).toMatch(/^[0-9a-f]{16}$/);
+
+    // The same input gives the same tag (repeated attempts show), another input another one.
+    expect((await login(typed, "again")).status).toBe(401);
+    expect(failures().at(-1)!.unknown_email).toBe(first.unknown_email);
+    expect((await login("nobody@example.test", "x")).status).toBe(401);
+    expect(failures().at(-1)!.unknown_email).not.toBe(first.unknown_email);
+  });
+});
