@@ -1,5 +1,5 @@
 import { Database as BunSqlite, constants, type SQLFunctionResult, type Statement } from "bun:sqlite";
-import { chmodSync, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
@@ -73,6 +73,23 @@ function openReadOnly(path: string): BunSqlite {
   return new BunSqlite(`file:${uriPath}?${mode}`, constants.SQLITE_OPEN_READONLY | constants.SQLITE_OPEN_URI);
 }
 
+/**
+ * Refuses a database the process may not write: the file, its `-wal` and `-shm` (those that exist) and
+ * their folder (where SQLite creates and removes the `-wal` and `-shm`). SQLite opens a file it may not
+ * write read-only without a word: every read works (a server starts and its health answers ok) and
+ * every write fails (each login answered 500).
+ */
+function assertWritable(path: string): void {
+  for (const [target, name] of [[path, path], [`${path}-wal`, `${path}-wal`], [`${path}-shm`, `${path}-shm`], [dirname(path), `the folder ${resolve(dirname(path))}`]] as const) {
+    if (!existsSync(target)) continue;
+    try {
+      accessSync(target, fsConstants.W_OK);
+    } catch {
+      throw new Error(`${name} is read-only to this process`);
+    }
+  }
+}
+
 /** A plain query (`all`/`get` also run `INSERT … RETURNING` and the like, which must go to the writer). */
 const isSelect = (sql: string): boolean => /^\s*SELECT\b/i.test(sql);
 
@@ -134,7 +151,10 @@ export class SqliteDatabase implements Database {
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
       defineFunctions(this.db);
     } else {
-      if (file) mkdirSync(dirname(path), { recursive: true });
+      if (file) {
+        mkdirSync(dirname(path), { recursive: true });
+        assertWritable(path);
+      }
       const created = file && !existsSync(path);
       this.db = new BunSqlite(path, { create: true });
       // Password and token hashes: readable by the server's user only (SQLite gives its -wal and -shm the same mode).
