@@ -1,4 +1,5 @@
 import { ConfigError } from "../src/config";
+import { isDatabaseBusy } from "../src/db/errors";
 import { DomainError } from "../src/errors";
 
 /** A failure the CLI reports as one line on stderr with exit status 1. */
@@ -14,11 +15,19 @@ export class UsageError extends CliError {}
  * Never a stack trace; newlines are folded so the line stays one line.
  */
 export function describeFailure(err: unknown): string {
+  if (isDatabaseBusy(err)) return oneLine(`${err instanceof Error ? err.message : String(err)}: ${BUSY}`);
   if (err instanceof DomainError) return oneLine(err.message + (err.code === "validation_failed" ? fieldReasons(err.details.fields) : ""));
   if (err instanceof ConfigError || err instanceof CliError) return oneLine(err.message);
   if (err instanceof Error) return oneLine(err.message || err.name);
   return oneLine(String(err));
 }
+
+/**
+ * What to do about a lock another process held past the wait (SQLite's busy timeout, Postgres'
+ * `lock_timeout`): the driver's bare "database is locked" named neither cause nor remedy.
+ */
+const BUSY =
+  "another process held a lock this command needed for longer than it waits (SQLite 5 s: a server's long write, an open sqlite3 transaction, a VACUUM, a backup; Postgres 10 s); the step that waited was rolled back: run the command again once that is done";
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();
