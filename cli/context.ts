@@ -39,19 +39,16 @@ function flagsOf(cmd: Command): ConfigFlags {
   return cmd.optsWithGlobals<ConfigFlags>();
 }
 
-/** `.env` is read once per process (`migrate status` reads the configuration twice). */
-let envFileRead = false;
+/** `.env` is read once per process (`migrate status` reads the configuration twice); the variables it set, null before. */
+let fromEnvFile: ReadonlySet<string> | null = null;
 
 /**
  * The configuration of command `cmd`: its flags, the environment and the working folder's `.env`
  * (read here, when a command needs its configuration: `--help` and `--version` never read it).
  */
 export function configOf(cmd: Command, serving = false): Config {
-  if (!envFileRead) {
-    loadEnvFile();
-    envFileRead = true;
-  }
-  return loadConfig(flagsOf(cmd), process.env, { serving });
+  fromEnvFile ??= loadEnvFile();
+  return loadConfig(flagsOf(cmd), process.env, { serving, fromFile: fromEnvFile });
 }
 
 /**

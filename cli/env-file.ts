@@ -10,15 +10,22 @@ import { ConfigError } from "../src/config";
  * Bun's own loading, turned off wherever taskmgr starts (`--no-env-file`, and the binary built with
  * `--no-compile-autoload-dotenv`), would also read `.env.local` and `.env.development` over it and
  * expand `$NAME`, even inside single quotes. A missing file is no file; one that cannot be read is
- * a failure (one line, exit 1).
+ * a failure (one line, exit 1). Answers the names of the variables it set, so that a bad value is
+ * blamed on the file.
  */
-export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, path = ".env"): void {
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, path = ".env"): Set<string> {
+  const set = new Set<string>();
   let text: Buffer;
   try {
     text = readFileSync(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return;
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return set;
     throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`);
   }
-  for (const [name, value] of Object.entries(parse(text))) if (!(name in env)) env[name] = value;
+  for (const [name, value] of Object.entries(parse(text))) {
+    if (name in env) continue;
+    env[name] = value;
+    set.add(name);
+  }
+  return set;
 }

@@ -43,9 +43,11 @@ export interface LoadOptions {
    * a broken deployment's environment is loaded. Default true.
    */
   serving?: boolean;
+  /** The variables whose value came from `.env` (not the environment): a bad value names the file. */
+  fromFile?: ReadonlySet<string>;
 }
 
-/** A setting's raw value, and the name to blame it on: the flag's when given, else the variable's. */
+/** A setting's raw value, and the name to blame it on: the flag's when given, else the variable's (and `.env`'s when it came from there). */
 interface Raw {
   name: string;
   value: string | undefined;
@@ -64,7 +66,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
       return { name: flagName, value };
     }
     const value = env[varName]?.trim();
-    return { name: varName, value: value === "" ? undefined : value };
+    return { name: opts.fromFile?.has(varName) ? `${varName} (in .env)` : varName, value: value === "" ? undefined : value };
   };
   const variable = (name: string): Raw => pick(undefined, "", name);
   const envValue = (name: string) => variable(name).value;
@@ -89,7 +91,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     syncLogRetentionDays: intIn(variable("SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
     accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
     refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
-    trustedProxies: trustedProxies(serving ? envValue("TRUSTED_PROXIES") : undefined),
+    trustedProxies: trustedProxies(serving ? variable("TRUSTED_PROXIES") : { name: "TRUSTED_PROXIES", value: undefined }),
   };
 }
 
@@ -131,11 +133,11 @@ function intIn(raw: Raw, fallback: number, min: number, max: number): number {
   return n;
 }
 
-function trustedProxies(raw: string | undefined): ReadonlySet<string> {
+function trustedProxies(raw: Raw): ReadonlySet<string> {
   try {
-    return parseTrustedProxies(raw);
+    return parseTrustedProxies(raw.value);
   } catch (err) {
-    throw new ConfigError(`TRUSTED_PROXIES must be a comma-separated list of IP addresses: ${(err as Error).message}`);
+    throw new ConfigError(`${raw.name} must be a comma-separated list of IP addresses: ${(err as Error).message}`);
   }
 }
 

@@ -46,6 +46,22 @@ describe(".env in the working folder", () => {
     expect(existsSync(join(cwd, "from-file.db"))).toBe(false);
   });
 
+  // Found by QA: a bad value in .env was blamed on the variable alone ("error: PORT must be …"), and an
+  // administrator who finds no PORT in the environment looks everywhere but the file.
+  test("a bad value from it names the file; the same value from the environment does not", async () => {
+    const cwd = folder({ ".env": "LOG_LEVEL=loud\nTOMBSTONE_RETENTION_DAYS=-1\nPORT=abc\nDATABASE_URL=postgress://h/db\n" });
+    const fromFile = await taskmgr(["orgs", "list"], { cwd, env: { DATABASE_URL: "sqlite:./x.db" } });
+    expect({ code: fromFile.code, stderr: fromFile.stderr }).toEqual({ code: 1, stderr: 'error: LOG_LEVEL (in .env) must be one of debug, info, warn, error, not "loud"\n' });
+    const days = await taskmgr(["orgs", "list"], { cwd, env: { DATABASE_URL: "sqlite:./x.db", LOG_LEVEL: "info" } });
+    expect({ code: days.code, stderr: days.stderr }).toEqual({ code: 1, stderr: 'error: TOMBSTONE_RETENTION_DAYS (in .env) must be an integer from 0 to 36500, not "-1"\n' });
+    const port = await taskmgr(["serve"], { cwd, env: { DATABASE_URL: "sqlite:./x.db", LOG_LEVEL: "info", TOMBSTONE_RETENTION_DAYS: "" } });
+    expect({ code: port.code, stderr: port.stderr }).toEqual({ code: 1, stderr: 'error: PORT (in .env) must be an integer from 0 to 65535, not "abc"\n' });
+    const url = await taskmgr(["orgs", "list"], { cwd, env: { LOG_LEVEL: "info", TOMBSTONE_RETENTION_DAYS: "" } });
+    expect({ code: url.code, stderr: url.stderr }).toEqual({ code: 1, stderr: 'error: DATABASE_URL (in .env) must be sqlite:PATH, sqlite::memory: or postgres://…, not "postgress://h/db"\n' });
+    const env = await taskmgr(["orgs", "list"], { cwd, env: { DATABASE_URL: "sqlite:./x.db", LOG_LEVEL: "loud" } });
+    expect({ code: env.code, stderr: env.stderr }).toEqual({ code: 1, stderr: 'error: LOG_LEVEL must be one of debug, info, warn, error, not "loud"\n' });
+  });
+
   test("one that cannot be read is a failure with one line", async () => {
     const cwd = folder({});
     mkdirSync(join(cwd, ".env"));
