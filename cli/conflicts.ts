@@ -77,7 +77,7 @@ export function registerConflicts(program: Command): void {
         const data = opts.data === undefined ? undefined : parseData(opts.data);
         lowerBodyIds(data);
         const record = await services.conflicts.resolveAnyOrg(id, { resolution: opts.use, data });
-        printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}`);
+        printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}${record.deleted_at ? " (deleted)" : ""}`);
       }),
     );
 }

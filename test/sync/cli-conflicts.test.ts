@@ -94,6 +94,16 @@ for (const dialect of DIALECTS) {
       expect(plain.stdout).toContain(`resolved conflict ${two.r.conflict_id} (remote): record ${two.id} is at version 4`);
     });
 
+    test("a resolution that leaves its record deleted (deleted since the conflict arose) says so", async () => {
+      const { r, id, a } = await conflict();
+      expect((await t.request("DELETE", `/api/tasks/${id}`, { token: a.user.token })).status).toBe(204);
+      const out = await cli("conflicts", "resolve", r.conflict_id!, "--use", "local");
+      expect([out.code, out.stderr]).toEqual([0, ""]);
+      expect(out.stdout.trim()).toMatch(new RegExp(`^resolved conflict ${r.conflict_id} \\(local\\): record ${id} is at version \\d+ \\(deleted\\)$`));
+      const live = await cli("conflicts", "resolve", (await conflict()).r.conflict_id!, "--use", "remote");
+      expect(live.stdout).not.toContain("(deleted)");
+    });
+
     test("unknown id, bad --use or --data: one line on stderr and a failure status", async () => {
       const { r } = await conflict();
       const missing = await cli("conflicts", "show", crypto.randomUUID());
