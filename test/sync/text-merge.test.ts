@@ -50,6 +50,11 @@ describe("mergeText", () => {
     ["the same prefix added to an item, one side adding an item above it: a conflict, not the prefix on both", "- Buy milk\n- Call Bob\n- Pay rent", "- Buy milk\n- Call Anna\n- Urgent: Call Bob\n- Pay rent", "- Buy milk\n- Urgent: Call Bob\n- Pay rent", null],
     ["the same word put before a line, one side adding a line above it", "TODO fix login\nTODO pay rent", "TODO write tests\nURGENT TODO fix login\nTODO pay rent", "URGENT TODO fix login\nTODO pay rent", null],
     ["an item ticked, an item added above it: a conflict, never the tick on the new item", "- [ ] buy milk\n- [ ] pay rent", "- [ ] buy milk\n- [ ] call Bob\n- [ ] pay rent", "- [ ] buy milk\n- [x] pay rent", null],
+    // Found by mutation testing: with the per-region backstop (repeatsAddedLine) disabled, every other
+    // case here still passed. In texts that repeat their words, both sides add the line "W" beside a
+    // line one of them edited, and the word merge of that region kept it once more than either side has it.
+    ["the same line added by both around a line one of them edited, in a text of repeated words: a conflict, never the line twice", "c c the c c\nf f d", "W\nc c theQc c\nf f d", "c c the c c\nW\nf f d", null],
+    ["a line added by both at either end of a region, in a text of repeated words: a conflict, never the line once more than either side has it", "f the h\nd", "f the h\nW\nQ", "W\nW f the h\nd", null],
   ];
   test.each(cases)("%s", (_name, base, local, remote, expected) => {
     const forward = mergeText(base, local, remote);
