@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { MAX_FIELD_ERRORS } from "../../src/records/validate";
+import { compareClocks } from "../../src/records/clock";
 import { earlierPayloadHash } from "../../src/sync/change";
 import { count, forEachDialect } from "../support/db";
 import { Device, taskData, twoDevices } from "./helpers";
@@ -62,6 +63,27 @@ forEachDialect("sync push", ({ db }) => {
       expect(r.record).toMatchObject({ priority: "low", title: "A task", version: 3 });
       expect(r.version).toBe(3);
       expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(3);
+
+      // b pushes a change whose clock is exactly the server's (EQUAL): stale as well, nothing written.
+      // (The change above is BEFORE: {a: 2} against {a: 2, b: 1}. Found by mutation testing: a push
+      // that took EQUAL for CONCURRENT, merging and writing version 4, passed every test.)
+      expect(compareClocks(newer.vector_clock!, r.vector_clock!)).toBe("EQUAL");
+      const same = { ...b.update("task", c.entity_id, { title: "same clock" }), vector_clock: newer.vector_clock };
+      const s = await b.push1(same);
+      expect(s.status).toBe("stale");
+      expect(s.record).toMatchObject({ priority: "low", title: "A task", version: 3 });
+      expect(s.vector_clock).toEqual(newer.vector_clock);
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(3);
+    });
+
+    test("a create the server already holds with the same clock (EQUAL) is stale, not already_exists", async () => {
+      const d = Device.of(t, await t.createUser());
+      const c = d.create("task", taskData());
+      await d.push1(c);
+      const r = await d.push1({ ...c, change_id: crypto.randomUUID() });
+      expect(r.status).toBe("stale");
+      expect(r.record).toMatchObject({ id: c.entity_id, title: "A task", version: 1 });
+      expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity_id = ?", [c.entity_id])).toBe(1);
     });
 
     test("a create of an id the server already holds with a newer clock is stale", async () => {
