@@ -83,15 +83,24 @@ forEachDialect("records bulk writes", ({ db }) => {
       (tx: Tx) => prepareWrite(tx, input({ entity: "task", before: t1, action: "updated", data: { title: "stale" } })), // CAS lost
       (tx: Tx) => prepareWrite(tx, input({ entity: "task", before: null, action: "created", id: other.id, data: { title: "taken" } })), // id taken
     ]) {
-      const fresh = await db().transaction(async (tx) => {
-        const ok = await tx.savepoint(async (sp) => {
-          const n = await prepareWrite(sp, input({ entity: "task", before: null, action: "created", data: { title: "batch mate", tags: ["m"] } }));
-          const stored = await storeWrites(sp, orgA(), [n, await make(sp)]);
-          if (!stored) throw new Error("conflict");
-          return n.after.id;
-        }).catch(() => null);
-        return ok;
-      });
+      // Only the test's own roll-back is caught: a storeWrites (or prepareWrite) that threw instead of
+      // answering false used to pass as well (`.catch(() => null)` swallowed any error).
+      const rolledBack = new Error("storeWrites answered false: roll the savepoint back");
+      let stored: boolean | undefined;
+      const fresh = await db().transaction(async (tx) =>
+        tx
+          .savepoint(async (sp) => {
+            const n = await prepareWrite(sp, input({ entity: "task", before: null, action: "created", data: { title: "batch mate", tags: ["m"] } }));
+            stored = await storeWrites(sp, orgA(), [n, await make(sp)]);
+            if (!stored) throw rolledBack;
+            return n.after.id;
+          })
+          .catch((e: unknown) => {
+            if (e === rolledBack) return null;
+            throw e;
+          }),
+      );
+      expect(stored).toBe(false);
       expect(fresh).toBeNull();
     }
     expect((await new RecordRepo(db(), orgA(), "task").find(t1.id))?.title).toBe("v2 elsewhere");
