@@ -114,4 +114,31 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect(renewed.status).toBe(200);
     expect((await t.request("GET", "/api/users/me", { token: renewed.body.access })).status).toBe(200);
   });
+
+  // Found by mutation testing: with the tokens' cutoff at `now` (every expired refresh token deleted),
+  // every test passed. The rows of an ended session are what refuses its access tokens (a revoked
+  // one in the family): deleted while an access token of the session lives, it is accepted again.
+  test("keeps an ended session's expired refresh tokens while one of its access tokens may live: a logged-out access token stays refused", async () => {
+    const clock = new ManualClock(new Date(NOW));
+    // Both lifetimes are configurable: here an access token outlives its refresh token.
+    const t = await createTestApp(db(), { clock, config: { accessTokenTtlSeconds: 3600, refreshTokenTtlSeconds: 60 } });
+    const u = await t.createUser();
+    const s = (await t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })).body;
+    expect((await t.request("POST", "/api/auth/logout", { token: s.access, body: { refresh: s.refresh } })).status).toBe(204);
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+    const tokens = () => count(db(), "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?", [u.user.id]);
+    const before = await tokens();
+    expect(before).toBeGreaterThanOrEqual(1);
+
+    clock.advance(30 * 60_000); // the refresh tokens expired 29 minutes ago; the access token lives 30 more
+    const run = await t.services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toMatchObject({ refresh_token_rows: 0 });
+    expect(await tokens()).toBe(before);
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+
+    clock.advance(32 * 60_000); // every access token of the session has expired: its rows go
+    expect((await t.services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ refresh_token_rows: before });
+    expect(await tokens()).toBe(0);
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+  });
 });
