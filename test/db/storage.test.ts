@@ -79,7 +79,8 @@ forEachDialect("storage contract", ({ db, dialect }) => {
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
-    const rows = await db().all<{ id: string; name: string }>("SELECT id, name FROM organizations ORDER BY id");
+    // Only this test's rows: the table holds other tests' too (it passed only when run first: found with `bun test --randomize`).
+    const rows = await db().all<{ id: string; name: string }>("SELECT id, name FROM organizations WHERE id IN (?, ?) ORDER BY id", ["o1", "o2"]);
     expect(rows.map((r) => ({ ...r }))).toEqual([{ id: "o1", name: "One" }]);
   });
 
@@ -87,7 +88,8 @@ forEachDialect("storage contract", ({ db, dialect }) => {
     await expect(
       db().transaction(async (tx) => {
         await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o3", "Three", "three", "x"]);
-        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o4", "Dup", "one", "x"]);
+        // Its own duplicate slug: the earlier test's "one" was not there when this test ran first, and the transaction committed.
+        await tx.run("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)", ["o4", "Dup", "three", "x"]);
       }),
     ).rejects.toThrow();
     expect(await db().get("SELECT id FROM organizations WHERE id = ?", ["o3"])).toBeUndefined();
