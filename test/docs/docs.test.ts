@@ -208,7 +208,9 @@ describe("the document as a client generator reads it", () => {
   test("records: ETag on their answers and lock failures, If-None-Match and 304 on a read, Location on a create", () => {
     const task = doc.paths["/api/tasks/{id}"]!;
     expect(Object.keys(task.get!.responses["200"]!.headers ?? {})).toEqual(["ETag"]);
-    expect(task.get!.responses["304"]).toMatchObject({ headers: { ETag: expect.any(Object) } });
+    // Not toMatchObject with expect.any(Object): Bun writes the matcher into the received object, here the
+    // suite's shared document, which then fails the OpenAPI validation whenever it runs later (found with `bun test --randomize`).
+    expect(typeof task.get!.responses["304"]!.headers?.ETag).toBe("object");
     expect(task.get!.parameters?.some((p) => p.name === "if-none-match" && p.in === "header")).toBe(true);
     for (const status of ["200", "409", "412"]) expect(Object.keys(task.patch!.responses[status]!.headers ?? {})).toContain("ETag");
     expect(Object.keys(doc.paths["/api/tasks"]!.post!.responses["201"]!.headers ?? {}).sort()).toEqual(["ETag", "Location"]);
@@ -220,7 +222,7 @@ describe("the document as a client generator reads it", () => {
     expect(Object.keys(doc.paths["/api/users/me"]!.get!.responses)).toContain("401");
     expect(Object.keys(doc.paths["/api/health"]!.get!.responses)).not.toContain("401");
     expect(Object.keys(doc.paths["/api/tasks"]!.post!.responses)).toEqual(expect.arrayContaining(["400", "401", "413"]));
-    expect(doc.paths["/api/auth/login"]!.post!.responses["429"]).toMatchObject({ headers: { "Retry-After": expect.any(Object) } });
+    expect(typeof doc.paths["/api/auth/login"]!.post!.responses["429"]!.headers?.["Retry-After"]).toBe("object"); // (not expect.any: see above)
     expect(doc.components.schemas.Error!.description).toContain("version_conflict (409)");
   });
 
