@@ -104,16 +104,16 @@ forEachDialect("sync services", ({ db, dialect }) => {
       await gate;
     });
     await inFlight;
-    const t0 = performance.now();
+    // No timing bound (a flake on a busy machine): the push holds until release(), below, so a login or
+    // refresh that waited for it could only end with the lock timeout's error (or the test's timeout).
     await t.services.auth.login({ email: u.email, password: u.password }, "127.0.0.1");
     await t.services.auth.refresh(u.refresh);
-    expect(performance.now() - t0).toBeLessThan(2000); // the lock timeout is 10 s
     // The revocation waits for the push (both succeed, in that order), without holding up logins
     // meanwhile, and is stamped when it takes effect, after the push.
     const revoking = t.services.devices.revoke({ userId: u.user.id, orgId: u.org.id, role: u.user.role, deviceId: null, email: u.email }, dev);
     await Bun.sleep(100);
     const login = t.services.auth.login({ email: u.email, password: u.password }, "127.0.0.1").then(() => "logged in");
-    expect(await Promise.race([login, Bun.sleep(2000).then(() => "login waited")])).toBe("logged in");
+    expect(await login).toBe("logged in"); // before release(): a login behind the revocation could not end but with an error
     const releasedAt = new Date().toISOString();
     release();
     await pushing;
