@@ -5,7 +5,7 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonBody } from "./http/body";
+import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonBody, refuseNonObjectBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
 import { REPEATED_REASON, repeatedParameter } from "./wire/query";
 import { errorHandler } from "./http/errors";
@@ -52,8 +52,9 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       lowerParamIds(ctx.query);
       lowerBodyIds(ctx.body);
     })
-    .onBeforeHandle({ as: "global" }, ({ request, route }) => {
+    .onBeforeHandle({ as: "global" }, ({ body, request, route }) => {
       // After authentication (a caller without a token is 401 first, as for any invalid query).
+      refuseNonObjectBody(body); // 422: an optional lock body of 2, "2", [] or null is not "no body"
       const repeated = repeatedParameter(request.url, declared(request.method, route));
       if (repeated !== null) throw invalid({ [repeated]: REPEATED_REASON });
     })

@@ -86,6 +86,23 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   }
 }
 
+/** The reason given for a body that is JSON but not an object (every body of the API is one). */
+export const NOT_OBJECT_REASON = "must be a JSON object";
+
+/**
+ * Refuses a parsed body that is JSON but not an object (`2`, `"2"`, `true`, `null`, `[]`) with 422
+ * `validation_failed` naming `body`. A route that requires a body refuses such a value by its
+ * model already; one whose body is optional (the `{"version": N}` lock of a DELETE or an archive)
+ * would not: Elysia validates an optional body only when it is a non-empty object, so `2` or `[]`
+ * passed as no body and the record was deleted or archived without the lock the client sent. For
+ * `onBeforeHandle`: after authentication, as any validation (`body` undefined: no body).
+ */
+export function refuseNonObjectBody(body: unknown): void {
+  if (body === undefined) return;
+  if (typeof body === "object" && body !== null && !Array.isArray(body)) return;
+  throw invalid({ body: NOT_OBJECT_REASON }, "the request body must be a JSON object");
+}
+
 /** The 400 `bad_request` of a body that is not JSON. */
 export const notJson = () => new DomainError("bad_request", "the request body is not valid JSON");
 

@@ -73,5 +73,35 @@ forEachDialect("DELETE with a version", ({ db }) => {
       expect((await A()("GET", url)).body).toEqual(current);
       expect((await A()("DELETE", url)).status).toBe(204);
     });
+
+    // Found by fuzzing the API: Elysia validates an optional body only when it is a non-empty object,
+    // so these passed as "no body" and the record was deleted without the lock the client sent.
+    test(`${name}: a DELETE body that is JSON but not an object (2, "2", [], true, null) answers 422 naming body, and deletes nothing`, async () => {
+      const { url, current } = await atVersion2();
+      for (const body of ["1", '"1"', "[]", "true", "false", "null", "0"]) {
+        const r = await A()("DELETE", url, body);
+        expect(`${body} ${r.status} ${r.body?.error?.code}`).toBe(`${body} 422 validation_failed`);
+        expect(r.body.error.details.fields).toEqual({ body: "must be a JSON object" });
+      }
+      expect((await A()("GET", url)).body).toEqual(current);
+      expect((await A()("DELETE", url, {})).status).toBe(204);
+    });
   }
+
+  test("archive: a body that is JSON but not an object answers 422 naming body, and archives nothing", async () => {
+    const p = (await A()("POST", "/api/projects", { name: "P" })).body;
+    for (const body of ["1", '"1"', "[]", "true", "null"]) {
+      const r = await A()("POST", `/api/projects/${p.id}/archive`, body);
+      expect(`${body} ${r.status} ${r.body?.error?.code}`).toBe(`${body} 422 validation_failed`);
+      expect(r.body.error.details.fields).toEqual({ body: "must be a JSON object" });
+    }
+    expect((await A()("GET", `/api/projects/${p.id}`)).body).toEqual(p);
+    expect((await A()("POST", `/api/projects/${p.id}/archive`, {})).body.archived).toBe(true);
+  });
+
+  test("a body that is not an object is still 401 without a token (authentication first)", async () => {
+    const p = (await A()("POST", "/api/projects", { name: "P" })).body;
+    const r = await w.t.request("DELETE", `/api/projects/${p.id}`, { body: "2" });
+    expect(r.status).toBe(401);
+  });
 });
