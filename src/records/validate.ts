@@ -19,7 +19,10 @@ function daysIn(y: number, m: number): number {
 /**
  * A due date as stored: `YYYY-MM-DD` unchanged, a date-time converted to UTC
  * (`2026-03-01T08:00:00.000Z`), so that stored values sort and compare as text.
- * Null when `s` is not a real calendar date / time (e.g. `2026-02-30`, `25:00`).
+ * Null when `s` is not a real calendar date / time (e.g. `2026-02-30`, `25:00`), or when its
+ * instant in UTC falls outside the years 0001..9999 that a date may name
+ * (`0001-01-01T00:00:00+01:00` is `0000-12-31T23:00Z`): what is stored is always taken back, so
+ * that normalizing twice (a push is checked, then written) gives what normalizing once gave.
  */
 export function normalizeDueDate(s: string): string | null {
   let m = DATE_ONLY.exec(s);
@@ -36,7 +39,7 @@ export function normalizeDueDate(s: string): string | null {
   const ms = Date.parse(s);
   if (!Number.isFinite(ms)) return null;
   const iso = new Date(ms).toISOString();
-  return /^\d{4}-/.test(iso) ? iso : null;
+  return /^\d{4}-/.test(iso) && !iso.startsWith("0000-") ? iso : null;
 }
 
 /** The time of a stored date-time at the start of its day. */

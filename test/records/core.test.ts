@@ -55,8 +55,24 @@ describe("normalizeDueDate", () => {
     ["2026-3-1", null],
     ["tomorrow", null],
     ["", null],
+    // An instant outside the years 0001..9999 in UTC, though its local date is inside them (found by fuzzing).
+    ["0001-01-01T00:00:00+01:00", null],
+    ["0001-01-01T00:00:00-01:00", "0001-01-01T01:00:00.000Z"],
+    ["0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000Z"],
+    ["9999-12-31T23:59:59-00:01", null],
+    ["9999-12-31T23:59:59+00:01", "9999-12-31T23:58:59.000Z"],
   ];
   for (const [input, expected] of cases) test(`${JSON.stringify(input)} → ${expected}`, () => expect(normalizeDueDate(input)).toBe(expected));
+
+  test("what it stores, it takes back unchanged (a push normalizes, then the write core checks again)", () => {
+    const inputs = cases.map(([input]) => input);
+    for (const day of ["0001-01-01", "0001-01-02", "2024-02-29", "9999-12-30", "9999-12-31"])
+      for (const time of ["T00:00:00", "T23:59:59.999999999", "T12:00"]) for (const zone of ["Z", "+14:00", "-12:00", "+00:01", "-00:01"]) inputs.push(`${day}${time}${zone}`);
+    for (const input of inputs) {
+      const once = normalizeDueDate(input);
+      if (once !== null) expect(`${input} → ${normalizeDueDate(once)}`).toBe(`${input} → ${once}`);
+    }
+  });
 });
 
 describe("checkFields (what sync data may hold)", () => {

@@ -76,6 +76,24 @@ forEachDialect("tasks API", ({ db }) => {
       expect(lowerT.body.due_date).toBe("2026-12-01T10:30:00.000Z");
     });
 
+    // Found by fuzzing: `0001-01-01T00:00:00+01:00` was stored as `0000-12-31T23:00:00.000Z`, which a PATCH,
+    // a push and the due_before filter then refused, and a push of the original value was rejected.
+    test("a due date whose UTC instant falls before year 0001 is refused alike by REST and sync; what is stored is taken back", async () => {
+      const early = await A()("POST", "/api/tasks", { title: "d", due_date: "0001-01-01T00:00:00+01:00" });
+      expect([early.status, early.body.error?.details.fields]).toEqual([422, { due_date: "not a real date or date-time" }]);
+      const pushed = await A()("POST", "/api/sync/push", {
+        device_id: w.a.deviceId,
+        changes: [{ change_id: uuid(), entity: "task", entity_id: uuid(), op: "create", data: { title: "d", due_date: "0001-01-01T00:00:00+01:00" }, vector_clock: { [w.a.deviceId!]: 1 } }],
+      });
+      expect([pushed.body.results[0].status, pushed.body.results[0].error?.details]).toEqual(["rejected", { fields: { due_date: "not a real date or date-time" } }]);
+      for (const due of ["0001-01-01T00:00:00-01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59+00:01"]) {
+        const t = await newTask({ due_date: due });
+        const again = await A()("PATCH", `/api/tasks/${t.id}`, { title: "again", due_date: t.due_date });
+        expect(`${due} ${again.status} ${again.body.due_date}`).toBe(`${due} 200 ${t.due_date}`);
+        expect((await A()("GET", `/api/tasks?due_after=${encodeURIComponent(t.due_date)}`)).status).toBe(200);
+      }
+    });
+
     test("a client-supplied id is kept; creating it again answers 409 already_exists and changes nothing", async () => {
       const id = uuid();
       const r = await A()("POST", "/api/tasks", { id, title: "mine" });
