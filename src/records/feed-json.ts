@@ -40,7 +40,24 @@ export interface FeedJsonOptions {
    * (one snapshot, no extra round trip), or right after it when the page is empty.
    */
   withState?: boolean;
+  /** {@link readFeedJson} only: the page's byte budget (default {@link PAGE_BYTES}). */
+  maxBytes?: number;
+  /** {@link readFeedJson} only: rows read per statement (default {@link ROWS_PER_STATEMENT}). */
+  rowsPerStatement?: number;
 }
+
+/**
+ * A pull page stops adding changes once they reach this many bytes (it always holds one), and says
+ * `has_more`: at `limit` 5,000, records of 100 KB each made pages of 500 MB, held in memory at once.
+ */
+export const PAGE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Rows a page reads per statement: a larger `limit` is read in several, the byte budget checked
+ * between them, so that what a page holds in memory at once stays near the budget plus one
+ * statement's rows. Pages of up to this many rows (the default `limit` is 500) take one statement.
+ */
+export const ROWS_PER_STATEMENT = 1000;
 
 /**
  * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers
@@ -129,21 +146,39 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
 /**
  * The page of the feed after `afterPos` as the changes a pull sends: the rows of
  * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
- * JSON text as stored, in bytes. A row without a stored change (none is expected: migrations 0006
- * and 0007 filled the rows written before them from history) is never sent.
+ * JSON text as stored, in bytes — up to `limit` rows, or fewer once the changes reach
+ * {@link PAGE_BYTES} (then `hasMore`). Read {@link ROWS_PER_STATEMENT} rows per statement; the state
+ * (`withState`) comes with the last statement, no earlier than every row of the page. A row without
+ * a stored change (none is expected: migrations 0006 and 0007 filled the rows written before them
+ * from history) is never sent.
  */
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
-  const rows = await exec.rawRows(pageSql(exec, "changes", opts), pageParams(orgId, afterPos, limit, opts));
-  const first = rows[0] && ([rows[0][3], rows[0][4]] as [RawValue | undefined, RawValue | undefined]);
-  const state = opts.withState ? await stateOf(exec, orgId, first) : undefined;
-  const hasMore = rows.length > limit;
-  if (hasMore) rows.length = limit;
+  const maxBytes = opts.maxBytes ?? PAGE_BYTES;
+  const perStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
+  const sql = pageSql(exec, "changes", opts);
   const changes: Uint8Array[] = [];
-  for (const [, origin, json] of rows) {
-    const change = rawBytes(json);
-    if (change !== null && (opts.skipOrigin === undefined || rawText(origin) !== opts.skipOrigin)) changes.push(change);
+  let [bytes, read, lastPos, hasMore] = [0, 0, afterPos, false];
+  let state: FeedState | undefined;
+  for (;;) {
+    const want = Math.min(limit - read, perStatement);
+    const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
+    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
+    const more = rows.length > want;
+    const n = Math.min(rows.length, want);
+    let i = 0;
+    for (; i < n && bytes < maxBytes; i++) {
+      const [pos, origin, json] = rows[i]!;
+      lastPos = rawNumber(pos);
+      const change = rawBytes(json);
+      if (change !== null && (opts.skipOrigin === undefined || rawText(origin) !== opts.skipOrigin)) {
+        changes.push(change);
+        bytes += change.byteLength;
+      }
+    }
+    read += i;
+    hasMore = i < n || more;
+    if (!more || i < n || read >= limit || bytes >= maxBytes) break;
   }
-  const lastPos = rows.length > 0 ? rawNumber(rows[rows.length - 1]![0]) : afterPos;
   const page: FeedJsonPage = { changes, lastPos, hasMore };
   if (state) page.state = state;
   return page;

@@ -73,6 +73,36 @@ forEachDialect("readFeedJson", ({ db }) => {
         expect({ lastPos: b.lastPos, hasMore: b.hasMore }).toEqual({ lastPos: a.lastPos, hasMore: a.hasMore });
       }
     }
+    // Read in several statements, and cut by a byte budget: pages that follow one another from
+    // `lastPos` hold every change once, in order, whatever the statement size and the budget.
+    const whole = text(await readFeedJson(db(), orgA(), head, 100));
+    const sizes = (await readFeedJson(db(), orgA(), head, 100)).changes.map((c) => c.byteLength);
+    for (const rowsPerStatement of [1, 2, 3, 1000]) {
+      for (const maxBytes of [1, sizes[0]! + 1, sizes[0]! + sizes[1]! + sizes[2]!, 1 << 30]) {
+        for (const limit of [1, 4, 100]) {
+          const pages: string[] = [];
+          let [after, more, count] = [head, true, 0];
+          while (more) {
+            const p = await readFeedJson(db(), orgA(), after, limit, { rowsPerStatement, maxBytes, withState: true });
+            expect(p.changes.length).toBeGreaterThan(0); // no skipOrigin here: every row read is sent
+            expect(p.changes.length).toBeLessThanOrEqual(limit);
+            // Within the budget, except for the one change that crossed it.
+            expect(p.changes.slice(0, -1).reduce((n, c) => n + c.byteLength, 0)).toBeLessThan(maxBytes);
+            expect(p.state?.seq).toBe(all.lastPos);
+            pages.push(text(p));
+            [after, more] = [p.lastPos, p.hasMore];
+            if (++count > 50) throw new Error("pages do not end");
+          }
+          expect(pages.join(",")).toBe(whole);
+          if (maxBytes === 1) expect(pages).toHaveLength(sizes.length);
+        }
+      }
+    }
+    // skipOrigin across statements: the rows it leaves out still move lastPos on.
+    const skipped = await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1", rowsPerStatement: 2 });
+    expect(text(skipped)).toBe(text(await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1" })));
+    expect(skipped.lastPos).toBe(all.lastPos);
+
     expect(text(await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1" }))).not.toContain(`"entity_id":"${task.id}"`);
     expect(text(await readFeedJson(db(), w.b.org.id, head, 100))).not.toContain(`"entity_id":"${task.id}"`);
   });

@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
+import { PAGE_BYTES } from "../../src/records/feed-json";
 import { Device, taskData, twoDevices } from "./helpers";
 
 forEachDialect("sync pull", ({ db }) => {
@@ -152,6 +153,33 @@ forEachDialect("sync pull", ({ db }) => {
       a.cursor = first.body.cursor;
       expect((await a.pullAll(2)).map((c) => c.entity_id)).toEqual([theirs.entity_id]);
     });
+  });
+
+  test("pages of large records stop at the byte budget (has_more) and the next pages carry the rest, in a snapshot and incrementally", async () => {
+    const { a, b } = await twoDevices(t);
+    const start = (await b.pullRaw(null)).body.cursor; // an empty organization: the cursor before everything
+    const big = (i: number) => taskData({ title: `big ${i}`, description: `${i} `.padEnd(100_000, "x") });
+    const tasks = Array.from({ length: 100 }, (_, i) => a.create("task", big(i)));
+    for (let i = 0; i < tasks.length; i += 25) await a.push(...tasks.slice(i, i + 25)); // 2.5 MB a push
+    for (const cursor of [null, start]) {
+      const pages: number[][] = []; // each page's change sizes in bytes
+      const seen: string[] = [];
+      let [at, more] = [cursor, true];
+      while (more) {
+        const r = await b.pullRaw(at, 5000);
+        expect(r.status).toBe(200);
+        pages.push(r.body.changes.map((c) => Buffer.byteLength(JSON.stringify(c))));
+        seen.push(...r.body.changes.map((c) => c.entity_id));
+        [at, more] = [r.body.cursor, r.body.has_more];
+      }
+      // A page ends with the change that reaches the budget (8 MiB: about 83 of these), then the rest.
+      const sum = (sizes: number[]) => sizes.reduce((x, y) => x + y, 0);
+      expect(pages.length).toBe(2);
+      expect(sum(pages[0]!.slice(0, -1))).toBeLessThan(PAGE_BYTES);
+      expect(sum(pages[0]!)).toBeGreaterThanOrEqual(PAGE_BYTES);
+      expect(pages.flat()).toHaveLength(100);
+      expect(seen.sort()).toEqual(tasks.map((c) => c.entity_id).sort());
+    }
   });
 
   describe("errors", () => {
