@@ -147,7 +147,8 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
  * The page of the feed after `afterPos` as the changes a pull sends: the rows of
  * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
  * JSON text as stored, in bytes — up to `limit` rows, or fewer once the changes reach
- * {@link PAGE_BYTES} (then `hasMore`). Read {@link ROWS_PER_STATEMENT} rows per statement; the state
+ * {@link PAGE_BYTES} (then `hasMore`). Read up to {@link ROWS_PER_STATEMENT} rows per statement, after
+ * the first only about as many as the budget still has room for; the state
  * (`withState`) comes with the last statement, no earlier than every row of the page. A row without
  * a stored change (none is expected: migrations 0006 and 0007 filled the rows written before them
  * from history) is never sent.
@@ -160,7 +161,9 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   let [bytes, read, lastPos, hasMore] = [0, 0, afterPos, false];
   let state: FeedState | undefined;
   for (;;) {
-    const want = Math.min(limit - read, perStatement);
+    // After the first statement, about as many rows as the budget has room for at their size so far.
+    const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
+    const want = Math.min(limit - read, perStatement, Math.max(1, room));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
     if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
     const more = rows.length > want;
