@@ -70,6 +70,7 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   const bytes = await request.arrayBuffer();
   if (bytes.byteLength === 0) return EMPTY_BODY;
   if (type !== "application/json") throw notJsonMediaType(type); // refused before: refuseNonJsonBody
+  refuseEncodedBody(request.headers);
   let text: string;
   try {
     text = UTF8.decode(bytes);
@@ -83,6 +84,23 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
     return JSON.parse(text);
   } catch {
     throw notJson();
+  }
+}
+
+/**
+ * Refuses a JSON body that is compressed (`Content-Encoding: gzip`, any coding but `identity`) or
+ * declared in another charset than UTF-8 (`application/json; charset=utf-16`) with 400
+ * `bad_request` saying so: neither is decoded, and reading the bytes as UTF-8 anyway answered a
+ * misleading "not valid UTF-8", or parsed other text than was sent.
+ */
+function refuseEncodedBody(headers: Headers): void {
+  const coding = headers.get("content-encoding")?.trim().toLowerCase();
+  if (coding && coding !== "identity") {
+    throw new DomainError("bad_request", `the request body must not be compressed (Content-Encoding: ${coding} is not supported)`, { content_encoding: coding });
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(headers.get("content-type") ?? "")?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new DomainError("bad_request", `the request body must be UTF-8 (charset=${charset} is not supported)`, { charset });
   }
 }
 

@@ -134,3 +134,32 @@ forEachDialect("JSON request bodies", ({ db }) => {
     expect(r.body.error.message).not.toContain("\ufffd");
   });
 });
+
+forEachDialect("JSON request bodies: encodings", ({ db }) => {
+  let t: TestApp;
+  let me: TestUser;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+    me = await t.createUser();
+  });
+  const post = async (headers: Record<string, string>, body: Uint8Array) => {
+    const res = await t.app.handle(new Request("http://localhost/api/tasks", { method: "POST", headers: { authorization: `Bearer ${me.token}`, ...headers }, body }));
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const count = async () => (await t.request("GET", "/api/tasks", { token: me.token })).body.count;
+
+  test("a compressed body, or one in another charset than UTF-8, answers 400 saying so; nothing stored", async () => {
+    const json = JSON.stringify({ title: "encoded" });
+    const gz = await post({ "content-type": "application/json", "content-encoding": "gzip" }, Bun.gzipSync(utf8(json)));
+    expect(gz).toEqual({ status: 400, body: { error: { code: "bad_request", message: "the request body must not be compressed (Content-Encoding: gzip is not supported)", details: { content_encoding: "gzip" } } } });
+    const utf16 = Buffer.from(json, "utf16le");
+    const wide = await post({ "content-type": "application/json; charset=UTF-16" }, utf16);
+    expect(wide).toEqual({ status: 400, body: { error: { code: "bad_request", message: "the request body must be UTF-8 (charset=utf-16 is not supported)", details: { charset: "utf-16" } } } });
+    expect(await count()).toBe(0);
+    // UTF-8 spelled either way, quoted or not, and the identity coding are the plain body.
+    for (const headers of [{ "content-type": 'application/json; charset="utf-8"' }, { "content-type": "application/json;charset=UTF8" }, { "content-type": "application/json", "content-encoding": "identity" }]) {
+      expect((await post(headers, utf8(json))).status).toBe(201);
+    }
+    expect(await count()).toBe(3);
+  });
+});
