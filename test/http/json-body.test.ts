@@ -157,7 +157,8 @@ forEachDialect("JSON request bodies: encodings", ({ db }) => {
     expect(wide).toEqual({ status: 400, body: { error: { code: "bad_request", message: "the request body must be UTF-8 (charset=utf-16 is not supported)", details: { charset: "utf-16" } } } });
     expect(await count()).toBe(0);
     // UTF-8 spelled either way, quoted or not, and the identity coding are the plain body.
-    for (const headers of [{ "content-type": 'application/json; charset="utf-8"' }, { "content-type": "application/json;charset=UTF8" }, { "content-type": "application/json", "content-encoding": "identity" }]) {
+    const plain: Record<string, string>[] = [{ "content-type": 'application/json; charset="utf-8"' }, { "content-type": "application/json;charset=UTF8" }, { "content-type": "application/json", "content-encoding": "identity" }];
+    for (const headers of plain) {
       expect((await post(headers, utf8(json))).status).toBe(201);
     }
     expect(await count()).toBe(3);
