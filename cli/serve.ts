@@ -1,8 +1,10 @@
 import type { Command } from "commander";
+import { writeSync } from "node:fs";
 import { createApp } from "../src/app";
 import { type Config, ConfigError } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
+import type { BootstrapAccount } from "../src/orgs/service";
 import { createLogger, type Logger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { tolerateClosedOutput } from "./closed-output";
@@ -58,11 +60,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   // An operator insisting meanwhile is heard once the password is shown: exiting between the
   // admin's COMMIT and its password's one showing would leave an account nobody can log in to.
   await stop.holdingForce(async () => {
-    const admin = await services.orgs.ensureBootstrap();
-    if (admin) {
-      console.log(`created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}`);
-      console.log("this password is shown only once: change it with `taskmgr users set-password`");
-    }
+    await services.orgs.ensureBootstrap(showFirstAdmin);
   });
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: db.label });
@@ -134,6 +132,24 @@ async function receivedRequests(): Promise<void> {
  */
 async function afterResponseHooks(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Shows the first admin's password, inside the transaction that creates the account (see
+ * `OrgService.ensureBootstrap`): written straight to the standard output's file descriptor, so that
+ * once COMMIT runs the lines are with the reader (a pipe, a terminal, a file) and a process killed
+ * right after cannot take them with it. A standard output that cannot be written is tolerated, as
+ * everywhere in `serve`.
+ */
+function showFirstAdmin(admin: BootstrapAccount): void {
+  const text =
+    `created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}\n` +
+    "this password is shown only once: change it with `taskmgr users set-password`\n";
+  try {
+    writeSync(1, text);
+  } catch {
+    // Closed or unwritable: `taskmgr users set-password` recovers the account.
+  }
 }
 
 /** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */

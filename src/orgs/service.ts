@@ -80,10 +80,17 @@ export class OrgService {
 
   /**
    * On a database without any organization, creates "Default" (slug `default`) and an admin
-   * `admin@localhost` with a generated password, and returns that account so that it can be
-   * shown once. Returns null when an organization exists (also when another process won the race).
+   * `admin@localhost` with a generated password, and returns that account. Returns null when an
+   * organization exists (also when another process won the race).
+   *
+   * `show` is called with the account inside the transaction, once both rows are written and just
+   * before COMMIT — the one effect that does not wait for the commit: shown after it, a kill between
+   * the two (a SIGKILL cannot be held off) left an account whose password nobody ever saw, and the
+   * next start, finding the database not empty, shows nothing. Shown before it, a COMMIT that then
+   * fails leaves a shown password of no account, and the next start creates and shows another. A
+   * throw from `show` rolls everything back.
    */
-  async ensureBootstrap(): Promise<BootstrapAccount | null> {
+  async ensureBootstrap(show: (account: BootstrapAccount) => void = () => {}): Promise<BootstrapAccount | null> {
     if (await new OrgRepo(this.deps.db).hasAny()) return null;
     const password = generatePassword();
     const hash = await this.hasher.hash(password);
@@ -96,7 +103,9 @@ export class OrgService {
       const admin = { id: newId(), orgId: org.id, email: BOOTSTRAP_EMAIL, name: "Administrator", role: "admin" as const, active: true, createdAt: now, updatedAt: now };
       if (!(await new UserRepo(tx, org.id).put(admin, hash))) throw alreadyExists(`${BOOTSTRAP_EMAIL} already exists`, "email", "already registered");
       tx.afterCommit(() => this.deps.log.info("bootstrap_created", { org_id: org.id, user_id: admin.id }));
-      return { orgSlug: org.slug, email: BOOTSTRAP_EMAIL, password };
+      const account = { orgSlug: org.slug, email: BOOTSTRAP_EMAIL, password };
+      show(account);
+      return account;
     });
   }
 }

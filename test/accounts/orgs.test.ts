@@ -1,7 +1,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { slugify } from "../../src/orgs/service";
 import { createTestApp, type TestApp } from "../support/app";
-import { forEachDialect } from "../support/db";
+import { createTestDatabase, forEachDialect } from "../support/db";
 
 test.each([
   ["Acme", "acme"],
@@ -42,7 +42,7 @@ forEachDialect("organizations", ({ db }) => {
   });
 });
 
-forEachDialect("bootstrap", ({ db }) => {
+forEachDialect("bootstrap", ({ db, dialect }) => {
   test("an empty database gets one organization and an admin whose printed password logs in; later calls do nothing", async () => {
     const t = await createTestApp(db());
     const account = await t.services.orgs.ensureBootstrap();
@@ -57,4 +57,31 @@ forEachDialect("bootstrap", ({ db }) => {
     expect(login.status).toBe(200);
     expect(login.body.user.role).toBe("admin");
   });
+
+  test("the account is shown inside its transaction, before COMMIT: a throw while showing it creates nothing, and the next start shows a new one", async () => {
+    const fresh = await createTestDatabase(dialect);
+    try {
+      await showsBeforeCommit(await createTestApp(fresh.db));
+    } finally {
+      await fresh.drop();
+    }
+  });
 });
+
+async function showsBeforeCommit(t: TestApp): Promise<void> {
+  const shown: string[] = [];
+  await expect(
+    t.services.orgs.ensureBootstrap((a) => {
+      shown.push(a.password);
+      throw new Error("stdout gone");
+    }),
+  ).rejects.toThrow("stdout gone");
+  expect(shown).toHaveLength(1);
+  expect(await t.services.orgs.list()).toEqual([]); // rolled back: nothing was committed
+  const account = await t.services.orgs.ensureBootstrap((a) => shown.push(a.password));
+  expect(shown).toEqual([expect.any(String), account!.password]);
+  expect(shown[1]).not.toBe(shown[0]);
+  expect((await t.request("POST", "/api/auth/login", { body: { email: account!.email, password: shown[1] } })).status).toBe(200);
+  expect(await t.services.orgs.ensureBootstrap(() => shown.push("again"))).toBeNull();
+  expect(shown).toHaveLength(2);
+}
