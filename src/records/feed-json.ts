@@ -170,14 +170,14 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
     const n = Math.min(rows.length, want);
     let i = 0;
     for (; i < n && bytes < maxBytes; i++) {
-      const [pos, origin, json] = rows[i]!;
-      lastPos = rawNumber(pos);
-      const change = rawBytes(json);
-      if (change !== null && (opts.skipOrigin === undefined || rawText(origin) !== opts.skipOrigin)) {
+      const row = rows[i]!;
+      const change = rawBytes(row[2]);
+      if (change !== null && (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin)) {
         changes.push(change);
         bytes += change.byteLength;
       }
     }
+    if (i > 0) lastPos = rawNumber(rows[i - 1]![0]);
     read += i;
     hasMore = i < n || more;
     if (!more || i < n || read >= limit || bytes >= maxBytes) break;
