@@ -22,7 +22,7 @@ export const deviceRoutes = (s: Services, http: HttpConfig) =>
         const r = await s.devices.listMine(auth, page);
         return envelope(publicUrl(), page, { count: r.count, results: r.results.map(toDeviceView) });
       },
-      { query: Query(PageQuery), response: DevicePage, detail: detail("Your devices") },
+      { query: Query(PageQuery), response: { 200: DevicePage, 422: ErrorBody }, detail: detail("Your devices") },
     )
     .post(
       "/api/devices",

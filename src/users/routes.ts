@@ -1,5 +1,6 @@
 import { Elysia } from "elysia";
 import { authGuard } from "../auth/guard";
+import { ErrorBody } from "../http/errors";
 import { envelope, PageQuery, pageFrom } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
@@ -20,6 +21,6 @@ export const userRoutes = (s: Services, http: HttpConfig) =>
         const r = await s.users.list(auth, page);
         return envelope(publicUrl(), page, { count: r.count, results: r.results.map(toUserView) });
       },
-      { query: Query(PageQuery), response: UserPage, detail: detail("Members of your organization") },
+      { query: Query(PageQuery), response: { 200: UserPage, 422: ErrorBody }, detail: detail("Members of your organization") },
     )
     .get("/api/users/me", async ({ auth }) => toUserView(await s.users.me(auth)), { response: UserView, detail: detail("Your account") });
