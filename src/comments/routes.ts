@@ -3,7 +3,7 @@ import { authGuard } from "../auth/guard";
 import { ErrorBody } from "../http/errors";
 import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
-import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
+import { CREATE_ERRORS, IdParams, IfMatchHeaders, LIST_ERRORS, LOCKED_WRITE_ERRORS, preconditionOf, READ_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { Comment, CommentCreateBody, CommentListQuery, CommentPage, CommentPatchBody } from "./model";
@@ -23,7 +23,7 @@ export const commentRoutes = (s: Services, http: HttpConfig) =>
       },
       {
         query: CommentListQuery,
-        response: { 200: CommentPage, ...RECORD_ERRORS },
+        response: { 200: CommentPage, ...LIST_ERRORS },
         detail: detail("List comments", "Comments of soft-deleted tasks are left out unless include_deleted=true."),
       },
     )
@@ -37,13 +37,13 @@ export const commentRoutes = (s: Services, http: HttpConfig) =>
       },
       {
         body: CommentCreateBody,
-        response: { 201: Comment, ...RECORD_ERRORS, 409: ErrorBody },
+        response: { 201: Comment, ...CREATE_ERRORS },
         detail: detail("Create a comment", "parent_id must be a comment of the same task; a client may supply the id (UUID)."),
       },
     )
     .get("/api/comments/:id", async ({ auth, params, set }) => withEtag(set, await s.comments.get(auth, params.id)), {
       params: IdParams,
-      response: { 200: Comment, ...RECORD_ERRORS },
+      response: { 200: Comment, ...READ_ERRORS },
       detail: detail("One comment (404 once it or its task is soft-deleted)"),
     })
     .patch(

@@ -1,9 +1,8 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { ErrorBody } from "../http/errors";
 import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
-import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
+import { CREATE_ERRORS, IdParams, IfMatchHeaders, LIST_ERRORS, LOCKED_WRITE_ERRORS, preconditionOf, READ_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { ArchiveBody, Project, ProjectCreateBody, ProjectListQuery, ProjectPage, ProjectPatchBody } from "./model";
@@ -21,7 +20,7 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
         const page = pageFrom(query);
         return envelope(publicUrl(), page, await s.projects.list(auth, query, page));
       },
-      { query: ProjectListQuery, response: { 200: ProjectPage, ...RECORD_ERRORS }, detail: detail("List projects") },
+      { query: ProjectListQuery, response: { 200: ProjectPage, ...LIST_ERRORS }, detail: detail("List projects") },
     )
     .post(
       "/api/projects",
@@ -33,13 +32,13 @@ export const projectRoutes = (s: Services, http: HttpConfig) =>
       },
       {
         body: ProjectCreateBody,
-        response: { 201: Project, ...RECORD_ERRORS, 409: ErrorBody },
+        response: { 201: Project, ...CREATE_ERRORS },
         detail: detail("Create a project", "A client may supply the id (UUID); an id already in use answers 409 already_exists."),
       },
     )
     .get("/api/projects/:id", async ({ auth, params, set }) => withEtag(set, await s.projects.get(auth, params.id)), {
       params: IdParams,
-      response: { 200: Project, ...RECORD_ERRORS },
+      response: { 200: Project, ...READ_ERRORS },
       detail: detail("One project (404 once soft-deleted)"),
     })
     .patch(

@@ -4,8 +4,18 @@ import { ErrorBody } from "../http/errors";
 import { listedTags } from "../wire/conditional";
 import { etagOf, type Precondition } from "./rest";
 
-/** Error answers a record route documents (the body is always the contract's error body). */
+/*
+ * Error answers the record routes document (the body is always the contract's error body): each
+ * route lists the statuses it can answer, and only those, for a generated client to expect.
+ */
+/** A record route that names a record and reads a query or body: the record missing (404), the input invalid (422). */
 export const RECORD_ERRORS = { 401: ErrorBody, 404: ErrorBody, 422: ErrorBody };
+/** A list of records: no record is named (never 404), its query may be invalid (422). */
+export const LIST_ERRORS = { 401: ErrorBody, 422: ErrorBody };
+/** A create: no record is named (a missing reference is 422, never 404), an id already taken is 409. */
+export const CREATE_ERRORS = { 401: ErrorBody, 409: ErrorBody, 422: ErrorBody };
+/** A read of one record: it takes neither query nor body (never 422). */
+export const READ_ERRORS = { 401: ErrorBody, 404: ErrorBody };
 /** Error answers of a locked write (PATCH/DELETE/archive). */
 export const LOCKED_WRITE_ERRORS = { ...RECORD_ERRORS, 409: ErrorBody, 412: ErrorBody };
 

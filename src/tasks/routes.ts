@@ -1,9 +1,8 @@
 import { Elysia, t } from "elysia";
 import { authGuard } from "../auth/guard";
-import { ErrorBody } from "../http/errors";
 import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
-import { IdParams, IfMatchHeaders, LOCKED_WRITE_ERRORS, preconditionOf, RECORD_ERRORS, withEtag } from "../records/http";
+import { CREATE_ERRORS, IdParams, IfMatchHeaders, LIST_ERRORS, LOCKED_WRITE_ERRORS, preconditionOf, READ_ERRORS, RECORD_ERRORS, withEtag } from "../records/http";
 import { LockBody } from "../records/model";
 import type { Services } from "../services";
 import { CommentPage, TaskCommentsQuery } from "../comments/model";
@@ -24,7 +23,7 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
       },
       {
         query: TaskListQuery,
-        response: { 200: TaskPage, ...RECORD_ERRORS },
+        response: { 200: TaskPage, ...LIST_ERRORS },
         detail: detail("List tasks", "Filters combine with AND. Soft-deleted tasks only with include_deleted=true."),
       },
     )
@@ -38,13 +37,13 @@ export const taskRoutes = (s: Services, http: HttpConfig) =>
       },
       {
         body: TaskCreateBody,
-        response: { 201: Task, ...RECORD_ERRORS, 409: ErrorBody },
+        response: { 201: Task, ...CREATE_ERRORS },
         detail: detail("Create a task", "A client may supply the id (UUID); an id already in use answers 409 already_exists."),
       },
     )
     .get("/api/tasks/:id", async ({ auth, params, set }) => withEtag(set, await s.tasks.get(auth, params.id)), {
       params: IdParams,
-      response: { 200: Task, ...RECORD_ERRORS },
+      response: { 200: Task, ...READ_ERRORS },
       detail: detail("One task (404 once soft-deleted)"),
     })
     .patch(
