@@ -64,6 +64,21 @@ function withoutCoercedStrings(node: unknown): void {
 }
 const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"] as const;
 
+/**
+ * A nullable choice (`Nullable(OneOf([...]))`) with null among its values. @elysiajs/openapi 1.4
+ * writes `anyOf: [{type: "string", enum: [...]}, {type: "null"}]` as `{type: ["string", "null"],
+ * enum: [...]}`, whose `enum` refuses the null that the type allows (and the server sends).
+ */
+export function withNullInEnum(s: JsonSchema): JsonSchema {
+  if (!Array.isArray(s.type) || !s.type.includes("null")) return s;
+  if (Array.isArray(s.enum) && !s.enum.includes(null)) return { ...s, enum: [...s.enum, null] };
+  if ("const" in s && s.const !== null) {
+    const { const: value, ...rest } = s;
+    return { ...rest, enum: [value, null] };
+  }
+  return s;
+}
+
 /** What the error body's fields hold, for the `Error` schema. */
 const ERROR_DESCRIPTION =
   `\`code\` is one of ${Object.entries(ERROR_STATUS).map(([code, status]) => `${code} (${status})`).join(", ")}. ` +
@@ -152,8 +167,9 @@ export function buildDocument(app: AnyElysia) {
   jsonRequestBodies(app, paths);
   withoutCoercedStrings(paths);
   withoutCoercedStrings(models);
-  mapOperationSchemas(paths, dueDateAsFormats);
-  const schemas = liftNamedSchemas(paths, models.map((m) => mapSchema(m, dueDateAsFormats)));
+  const documented = (s: JsonSchema) => withNullInEnum(dueDateAsFormats(s));
+  mapOperationSchemas(paths, documented);
+  const schemas = liftNamedSchemas(paths, models.map((m) => mapSchema(m, documented)));
   typeSyncRecords(schemas, paths);
   closedAsServed(paths, schemas);
   addHttpSemantics(paths as never, PUBLIC_PATHS);

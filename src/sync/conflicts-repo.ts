@@ -5,6 +5,7 @@ import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
 import type { OrgScope } from "../orgs/scope";
 import type { EntityKind } from "../records/model";
+import type { Resolution } from "./model";
 
 /** A Conflict as the services see it. */
 export interface Conflict {
@@ -21,7 +22,8 @@ export interface Conflict {
   userId: string | null;
   createdAt: string;
   resolvedAt: string | null;
-  resolution: string | null;
+  /** How it was resolved (only ever stored from a checked resolution: the API's and the CLI's choices). */
+  resolution: Resolution | null;
   resolvedBy: string | null;
 }
 
@@ -57,7 +59,7 @@ const toConflict = (r: ConflictRow): Conflict => ({
   userId: r.user_id,
   createdAt: r.created_at,
   resolvedAt: r.resolved_at,
-  resolution: r.resolution,
+  resolution: r.resolution as Resolution | null,
   resolvedBy: r.resolved_by,
 });
 
@@ -132,7 +134,7 @@ export class ConflictRepo {
    * Marks the conflict resolved if it is still open (compare-and-set, so that of two concurrent
    * resolutions exactly one wins); false when it was already resolved.
    */
-  async markResolved(id: string, resolution: string, resolvedBy: string | null, at: string): Promise<boolean> {
+  async markResolved(id: string, resolution: Resolution, resolvedBy: string | null, at: string): Promise<boolean> {
     const { changes } = await this.exec.run(
       "UPDATE conflicts SET resolved_at = ?, resolution = ?, resolved_by = ? WHERE id = ? AND org_id = ? AND resolved_at IS NULL",
       [at, resolution, resolvedBy, id, this.orgId],

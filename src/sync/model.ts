@@ -166,7 +166,7 @@ export type Resolution = (typeof RESOLUTIONS)[number];
 export const ConflictView = t.Object(
   {
     id: t.String(),
-    entity: t.String(),
+    entity: OneOf(ENTITY_KINDS),
     entity_id: t.String(),
     fields: t.Array(t.String(), { description: "the fields that could not be merged (`deleted_at` when one side deleted the record)" }),
     local: t.Record(t.String(), t.Unknown(), { description: "what the pushing device proposed" }),
@@ -176,7 +176,7 @@ export const ConflictView = t.Object(
     user_id: Nullable(t.String()),
     created_at: t.String(),
     resolved_at: Nullable(t.String()),
-    resolution: Nullable(t.String()),
+    resolution: Nullable(OneOf(RESOLUTIONS)),
     resolved_by: Nullable(t.String()),
   },
   { title: "Conflict" },
