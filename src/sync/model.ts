@@ -124,7 +124,7 @@ export type PushResponse = Static<typeof PushResponse>;
 export const PullQuery = Query({
   device_id: t.String({ description: "the pulling device: the caller's, not revoked (403 otherwise)" }),
   cursor: t.Optional(t.String({ description: "from the previous pull; absent for a full snapshot" })),
-  limit: t.Optional(QueryInteger({ description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
+  limit: t.Optional(QueryInteger({ minimum: 1, maximum: MAX_PULL_LIMIT, description: `changes per page, 1..${MAX_PULL_LIMIT} (default ${DEFAULT_PULL_LIMIT}; 422 outside)` })),
 });
 export type PullQuery = Static<typeof PullQuery>;
 

@@ -9,11 +9,12 @@ const DEFAULT_PAGE_SIZE = 50;
 
 /**
  * Query parameters of every paginated list (spread into the list's query model). Only the form is
- * checked here (decimal digits); the range is checked by {@link pageFrom}, whose 422 names the bounds.
+ * checked here (decimal digits); the range is checked by {@link pageFrom}, whose 422 names the bounds
+ * (`minimum`/`maximum` document it: a {@link QueryInteger}'s check reads neither).
  */
 export const PageQuery = {
-  page: t.Optional(QueryInteger({ description: "page number, from 1 (default 1)" })),
-  page_size: t.Optional(QueryInteger({ description: `1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
+  page: t.Optional(QueryInteger({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "page number, from 1 (default 1)" })),
+  page_size: t.Optional(QueryInteger({ minimum: 1, maximum: MAX_PAGE_SIZE, description: `1..${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})` })),
 };
 
 /** The page parameters of a list's query, as {@link PageQuery} passes them (or numbers, from code). */
