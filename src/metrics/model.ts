@@ -8,7 +8,7 @@ import { REASON } from "../wire/reasons";
 const Rate = t.Union([t.Number(), t.Null()]);
 
 export const MetricsQuery = Query({
-  window: t.Optional(t.String({ description: "look-back window: a number and m, h or d (e.g. 1h, 24h, 7d); default 24h" })),
+  window: t.Optional(t.String({ description: "look-back window: a number and m, h or d (e.g. 1h, 24h, 7d), from 1m to 366d (422 otherwise); default 24h" })),
 });
 
 /** Counts of pushed changes by result status over the window. */
