@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { writeSync } from "node:fs";
 import { createApp } from "../src/app";
 import { type Config, ConfigError } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
@@ -134,22 +133,36 @@ async function afterResponseHooks(): Promise<void> {
   await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** How long the first admin's password waits for a stalled standard output to take it before the start goes on. */
+export const SHOW_WAIT_MS = 10_000;
+
 /**
  * Shows the first admin's password, inside the transaction that creates the account (see
- * `OrgService.ensureBootstrap`): written straight to the standard output's file descriptor, so that
- * once COMMIT runs the lines are with the reader (a pipe, a terminal, a file) and a process killed
- * right after cannot take them with it. A standard output that cannot be written is tolerated, as
- * everywhere in `serve`.
+ * `OrgService.ensureBootstrap`), and waits until the standard output has taken it (the write's
+ * callback: the lines are with the reader, a pipe, a terminal, a file), so that a process killed
+ * right after COMMIT cannot take them with it. Through `process.stdout`, behind the lines it still
+ * holds: written straight to its descriptor, a pipe its reader had not emptied answered EAGAIN and
+ * the password was dropped without a word, while the account was committed. A reader stalled
+ * longer than {@link SHOW_WAIT_MS} is not waited for (the lines stay queued for it); a standard
+ * output that cannot be written is tolerated, as everywhere in `serve` (`taskmgr users
+ * set-password` recovers the account).
  */
-function showFirstAdmin(admin: BootstrapAccount): void {
+export function showFirstAdmin(admin: BootstrapAccount, waitMs = SHOW_WAIT_MS): Promise<void> {
   const text =
     `created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}\n` +
     "this password is shown only once: change it with `taskmgr users set-password`\n";
-  try {
-    writeSync(1, text);
-  } catch {
-    // Closed or unwritable: `taskmgr users set-password` recovers the account.
-  }
+  return new Promise<void>((done) => {
+    const timer = setTimeout(done, waitMs);
+    const written = () => {
+      clearTimeout(timer);
+      done();
+    };
+    try {
+      process.stdout.write(text, written);
+    } catch {
+      written(); // closed or unwritable
+    }
+  });
 }
 
 /** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */

@@ -88,9 +88,10 @@ export class OrgService {
    * the two (a SIGKILL cannot be held off) left an account whose password nobody ever saw, and the
    * next start, finding the database not empty, shows nothing. Shown before it, a COMMIT that then
    * fails leaves a shown password of no account, and the next start creates and shows another. A
-   * throw from `show` rolls everything back.
+   * throw from `show` rolls everything back; COMMIT waits for the promise it may answer (the
+   * account shown, not only handed over).
    */
-  async ensureBootstrap(show: (account: BootstrapAccount) => void = () => {}): Promise<BootstrapAccount | null> {
+  async ensureBootstrap(show: (account: BootstrapAccount) => unknown = () => {}): Promise<BootstrapAccount | null> {
     if (await new OrgRepo(this.deps.db).hasAny()) return null;
     const password = generatePassword();
     const hash = await this.hasher.hash(password);
@@ -104,7 +105,7 @@ export class OrgService {
       if (!(await new UserRepo(tx, org.id).put(admin, hash))) throw alreadyExists(`${BOOTSTRAP_EMAIL} already exists`, "email", "already registered");
       tx.afterCommit(() => this.deps.log.info("bootstrap_created", { org_id: org.id, user_id: admin.id }));
       const account = { orgSlug: org.slug, email: BOOTSTRAP_EMAIL, password };
-      show(account);
+      await show(account);
       return account;
     });
   }
