@@ -116,9 +116,13 @@ export const NOT_OBJECT_REASON = "must be a JSON object";
  * `onBeforeHandle`: after authentication, as any validation (`body` undefined: no body).
  */
 export function refuseNonObjectBody(body: unknown): void {
-  if (body === undefined) return;
-  if (typeof body === "object" && body !== null && !Array.isArray(body)) return;
+  if (body === undefined || isJsonObject(body)) return;
   throw invalid({ body: NOT_OBJECT_REASON }, "the request body must be a JSON object");
+}
+
+/** Whether a parsed JSON value is an object (not an array, not null). */
+export function isJsonObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The 400 `bad_request` of a body that is not JSON. */

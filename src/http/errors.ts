@@ -2,7 +2,7 @@ import { Elysia, t, ValidationError } from "elysia";
 import { ConnectionLostError, isDatabaseBusy, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
-import { notJson, payloadTooLarge } from "./body";
+import { isJsonObject, NOT_OBJECT_REASON, notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
 import { reasonFor, type SchemaLike } from "../wire/reasons";
 import { keyAsNamed } from "../wire/text";
@@ -43,7 +43,10 @@ function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = Object.create(null);
   try {
     for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
-      const key = keyAsNamed((e.path ?? "").replace(/^\//, "").replace(/\//g, ".") || err.type);
+      const path = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".");
+      const key = keyAsNamed(path || err.type);
+      // A whole body that is JSON but not an object: the reason `refuseNonObjectBody` gives where the body is optional.
+      if (path === "" && err.type === "body" && !isJsonObject(e.value)) fields[key] ??= NOT_OBJECT_REASON;
       if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
     }
   } catch {
