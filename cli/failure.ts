@@ -1,5 +1,7 @@
 import { ConfigError } from "../src/config";
 import { isDatabaseBusy } from "../src/db/errors";
+import { LOCK_TIMEOUT_MS } from "../src/db/postgres";
+import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite";
 import { DomainError } from "../src/errors";
 
 /** A failure the CLI reports as one line on stderr with exit status 1. */
@@ -27,7 +29,7 @@ export function describeFailure(err: unknown): string {
  * `lock_timeout`): the driver's bare "database is locked" named neither cause nor remedy.
  */
 const BUSY =
-  "another process held a lock this command needed for longer than it waits (SQLite 5 s: a server's long write, an open sqlite3 transaction, a VACUUM, a backup; Postgres 10 s); the step that waited was rolled back: run the command again once that is done";
+  `another process held a lock this command needed for longer than it waits (SQLite ${SQLITE_BUSY_TIMEOUT_MS / 1000} s: a server's long write, an open sqlite3 transaction, a VACUUM, a backup; Postgres ${LOCK_TIMEOUT_MS / 1000} s); the step that waited was rolled back: run the command again once that is done`;
 
 function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, " ").trim();

@@ -23,10 +23,13 @@ import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./type
  *   whole file (over 1 GB at a million tasks); reads go through the page cache instead.
  * Checkpoints: see src/db/checkpoint.ts (a worker thread; `wal_autocheckpoint` then only a backstop).
  */
+/** How long a statement waits for another connection's lock before it fails with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 export const SQLITE_PRAGMAS: readonly string[] = [
   // First: the ones below may need a lock that another process holds for a moment (a CLI command,
   // a closing connection's last checkpoint), and only then are they waited for instead of failing.
-  "PRAGMA busy_timeout = 5000",
+  `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`,
   "PRAGMA journal_mode = WAL",
   "PRAGMA synchronous = FULL",
   "PRAGMA foreign_keys = ON",
@@ -37,7 +40,7 @@ export const SQLITE_PRAGMAS: readonly string[] = [
 
 /** The read connection: small cache, and it never writes (`query_only`). */
 const SQLITE_READER_PRAGMAS: readonly string[] = [
-  "PRAGMA busy_timeout = 5000",
+  `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`,
   "PRAGMA cache_size = -8192",
   "PRAGMA temp_store = MEMORY",
   "PRAGMA query_only = ON",
