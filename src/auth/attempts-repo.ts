@@ -10,8 +10,10 @@ export interface AttemptWindow {
 const EXPIRED_BATCH = 100;
 
 /**
- * `login_attempts`: login attempts per (email, client address), shared by every instance on the
- * database. Logins come before any organization is known, so this repository is not scoped by one.
+ * `login_attempts`: login attempts per (account, client address), shared by every instance on the
+ * database. Its `email` column holds the account's key as the limiter is given it (a keyed hash of
+ * the normalized email since 2026-12-06; rows of earlier versions expire with their window).
+ * Logins come before any organization is known, so this repository is not scoped by one.
  */
 export class LoginAttemptsRepo {
   constructor(private readonly exec: Executor) {}
@@ -20,20 +22,20 @@ export class LoginAttemptsRepo {
    * Counts one attempt in one atomic upsert: the pair's window goes on, or (absent or ended) a new
    * one starts at `now` and ends at `windowEndsAt`. Returns the count and end of the window after it.
    */
-  async record(email: string, address: string, now: string, windowEndsAt: string): Promise<AttemptWindow> {
+  async record(account: string, address: string, now: string, windowEndsAt: string): Promise<AttemptWindow> {
     const row = await this.exec.get<{ attempts: number; window_ends_at: string }>(
       `INSERT INTO login_attempts (email, address, attempts, window_ends_at) VALUES (?, ?, 1, ?)
        ON CONFLICT (email, address) DO UPDATE SET
          attempts = CASE WHEN login_attempts.window_ends_at <= ? THEN 1 ELSE login_attempts.attempts + 1 END,
          window_ends_at = CASE WHEN login_attempts.window_ends_at <= ? THEN excluded.window_ends_at ELSE login_attempts.window_ends_at END
        RETURNING attempts, window_ends_at`,
-      [email, address, windowEndsAt, now, now],
+      [account, address, windowEndsAt, now, now],
     );
     return { attempts: Number(row!.attempts), windowEndsAt: row!.window_ends_at };
   }
 
-  async clear(email: string, address: string): Promise<void> {
-    await this.exec.run("DELETE FROM login_attempts WHERE email = ? AND address = ?", [email, address]);
+  async clear(account: string, address: string): Promise<void> {
+    await this.exec.run("DELETE FROM login_attempts WHERE email = ? AND address = ?", [account, address]);
   }
 
   /** Deletes up to a small batch of rows whose window ended at or before `now`; returns how many. */

@@ -8,14 +8,15 @@ export const LOGIN_FAILURES_ALLOWED = 5;
 export const LOGIN_WINDOW_SECONDS = 15 * 60;
 
 /**
- * Limits logins per (email, client address) through the database (`login_attempts`), so every
+ * Limits logins per (account, client address) through the database (`login_attempts`), so every
  * instance sharing it shares the budget. Fixed window: it starts at the pair's first attempt and
  * lasts `duration` seconds; later attempts do not extend it. Each attempt is counted by one atomic
  * upsert (a single statement) BEFORE the password is checked, so concurrent requests cannot all slip
  * past one check; a successful login deletes the pair's row, so successes spend nothing and clear
  * the count. Once the budget is spent every attempt answers 429 until the window ends — a right
  * password included, otherwise the 429/200 difference would keep the guessing going. Other accounts
- * and other addresses have their own budget.
+ * and other addresses have their own budget. The account is named by the key its caller gives (a
+ * keyed hash of the normalized email: src/auth/service.ts), never by the email as typed.
  */
 export class LoginLimiter {
   /** The last attempt of each pair still running on this instance (see {@link oneAtATime}). */
@@ -29,11 +30,11 @@ export class LoginLimiter {
   ) {}
 
   /** Counts an attempt; throws 429 with `Retry-After` when the pair has already spent its budget. */
-  async attempt(email: string, address: string): Promise<void> {
+  async attempt(account: string, address: string): Promise<void> {
     const now = this.clock.now();
     const windowEndsAt = new Date(now.getTime() + this.duration * 1000).toISOString();
     const repo = new LoginAttemptsRepo(this.db);
-    const counted = await repo.record(email, address, now.toISOString(), windowEndsAt);
+    const counted = await repo.record(account, address, now.toISOString(), windowEndsAt);
     if (counted.attempts === 1) await repo.deleteExpired(now.toISOString());
     if (counted.attempts > this.points) throw limited(Date.parse(counted.windowEndsAt) - now.getTime());
   }
@@ -45,8 +46,8 @@ export class LoginLimiter {
    * (a user's devices starting together) all succeed, each success clearing the count before the
    * next is counted, instead of the ones over the budget answering 429.
    */
-  async oneAtATime<T>(email: string, address: string, fn: () => Promise<T>): Promise<T> {
-    const key = `${email}\n${address}`;
+  async oneAtATime<T>(account: string, address: string, fn: () => Promise<T>): Promise<T> {
+    const key = `${account}\n${address}`;
     const run = (this.running.get(key) ?? Promise.resolve()).then(fn);
     const settled = run.catch(() => {});
     this.running.set(key, settled);
@@ -58,8 +59,8 @@ export class LoginLimiter {
   }
 
   /** A successful login: the pair's attempts are forgotten. */
-  async succeeded(email: string, address: string): Promise<void> {
-    await new LoginAttemptsRepo(this.db).clear(email, address);
+  async succeeded(account: string, address: string): Promise<void> {
+    await new LoginAttemptsRepo(this.db).clear(account, address);
   }
 }
 

@@ -76,8 +76,22 @@ export class AuthService {
    * 16 hex digits) that shows repeated attempts with the same input without revealing it.
    */
   private unknownEmailTag(email: string): string {
+    return this.keyed("login_failed", email).slice(0, 16);
+  }
+
+  /**
+   * What the login rate limit counts a (normalized) email under, in `login_attempts`: a keyed hash,
+   * never the email as typed (it may be a password typed into the wrong field). The same on every
+   * instance sharing `TASKMGR_SECRET`, as they must.
+   */
+  private limitKey(email: string): string {
+    return this.keyed("login_limit", email);
+  }
+
+  /** HMAC-SHA256 of `text` for `purpose` with the server's key, in hex. */
+  private keyed(purpose: string, text: string): string {
     this.key ??= loadSecret(this.deps.config);
-    return createHmac("sha256", this.key).update(`login_failed:${email}`).digest("hex").slice(0, 16);
+    return createHmac("sha256", this.key).update(`${purpose}:${text}`).digest("hex");
   }
 
   /**
@@ -89,16 +103,17 @@ export class AuthService {
   async login(input: LoginBody, clientAddress: string): Promise<Session> {
     const email = normalizeEmail(input.email);
     const budget = loginBudgetAddress(clientAddress);
-    const creds = await this.limiter.oneAtATime(email, budget, () =>
+    const account = this.limitKey(email);
+    const creds = await this.limiter.oneAtATime(account, budget, () =>
       this.gate.run(async () => {
-        await this.limiter.attempt(email, budget);
+        await this.limiter.attempt(account, budget);
         const found = await findCredentialsByEmail(this.deps.db, email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
         if (!found || !ok || !found.user.active) {
           this.deps.log.warn("login_failed", { ...(found ? { email } : { unknown_email: this.unknownEmailTag(email) }), client: clientAddress, user_id: found?.user.id ?? null });
           throw badCredentials();
         }
-        await this.limiter.succeeded(email, budget);
+        await this.limiter.succeeded(account, budget);
         return found;
       }),
     );

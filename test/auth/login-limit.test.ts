@@ -99,8 +99,9 @@ forEachDialect("login rate limit window and storage", ({ db }) => {
   test("a success leaves no row; expired rows are deleted when a new window starts", async () => {
     const u = await t.createUser();
     await expect(fail(u.email, "192.0.2.1")).rejects.toMatchObject({ status: 401 });
+    expect(await rows(t, "SELECT COUNT(*) AS n FROM login_attempts WHERE address = ?", ["192.0.2.1"])).toBe(1);
     await t.services.auth.login({ email: u.email, password: u.password }, "192.0.2.1");
-    expect(await rows(t, "SELECT COUNT(*) AS n FROM login_attempts WHERE email = ?", [u.email])).toBe(0);
+    expect(await rows(t, "SELECT COUNT(*) AS n FROM login_attempts WHERE address = ?", ["192.0.2.1"])).toBe(0);
 
     await expect(fail("ghost-1@example.test")).rejects.toMatchObject({ status: 401 });
     await expect(fail("ghost-2@example.test")).rejects.toMatchObject({ status: 401 });

@@ -32,5 +32,13 @@ forEachDialect("auth: what a failed login logs", ({ db }) => {
     expect(failures().at(-1)!.unknown_email).toBe(first.unknown_email);
     expect((await login("nobody@example.test", "x")).status).toBe(401);
     expect(failures().at(-1)!.unknown_email).not.toBe(first.unknown_email);
+
+    // Nor does the database keep it: the rate limit counts the account under a keyed hash.
+    const stored = await db().all<{ email: string }>("SELECT email FROM login_attempts");
+    expect(stored.length).toBeGreaterThan(0);
+    for (const { email } of stored) {
+      expect(email).toMatch(/^[0-9a-f]{64}$/);
+      expect(email).not.toContain(typed.toLowerCase());
+    }
   });
 });
