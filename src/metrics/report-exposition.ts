@@ -19,7 +19,7 @@ export function reportExposition(r: MetricsReport): string {
       { labels: w, value: r.conflict_rate },
     ]),
     family("taskmgr_sync_duration_average_seconds", "gauge", "Average push or pull duration in the window.", [
-      { labels: w, value: r.average_sync_duration_ms === null ? null : r.average_sync_duration_ms / 1000 },
+      { labels: w, value: r.average_sync_duration_ms === null ? null : Math.round(r.average_sync_duration_ms * 1000) / 1e6 },
     ]),
     family(
       "taskmgr_sync_push_results",

@@ -37,7 +37,7 @@ export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?
 export const queryInteger = (value: string | number | undefined): number | undefined => (value === undefined ? undefined : Number(value));
 
 /** The reason given for a query parameter a route declares that the request repeats (`?status=todo&status=done`). */
-export const REPEATED_REASON = "must be given once (a parameter that takes several values takes them in one, comma-separated: status=todo,done)";
+export const REPEATED_REASON = "must be given once (where a filter takes several values, they go in one parameter, comma-separated, e.g. status=todo,done)";
 
 /**
  * The first of `declared` that the query string `url` holds more than once, or null. A parsed
