@@ -28,6 +28,7 @@ export const cleanupTombstones: Job = {
     while (!ctx.signal.aborted) {
       const deleted = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
       totals.comments_deleted += deleted;
+      if (deleted > 0) totals.batches++;
       if (deleted < ctx.batchSize) break;
     }
     for (const phase of PURGE_PHASES) {
