@@ -1,6 +1,6 @@
 import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
-import { Uuid } from "../wire/schema";
+import { Nullable, Timestamp, Uuid } from "../wire/schema";
 import { MAX_NAME, Text } from "../wire/text";
 
 /** A device on the wire; its `id` is the key the device uses in vector clocks. */
@@ -10,9 +10,9 @@ export const DeviceView = t.Object(
     user_id: t.String(),
     name: t.String(),
     platform: t.Union([t.String(), t.Null()]),
-    created_at: t.String(),
-    last_seen_at: t.Union([t.String(), t.Null()]),
-    revoked_at: t.Union([t.String(), t.Null()]),
+    created_at: Timestamp(),
+    last_seen_at: Nullable(Timestamp()),
+    revoked_at: Nullable(Timestamp()),
   },
   { title: "Device" },
 );

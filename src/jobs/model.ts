@@ -1,15 +1,15 @@
 import { t, type Static } from "elysia";
-import { Nullable } from "../wire/schema";
+import { Nullable, Timestamp } from "../wire/schema";
 
 /** One recorded run of a job (`job_runs`). `ok` is null while the run is in progress. */
 export const JobRunView = t.Object({
   id: t.String(),
   job: t.String(),
   kind: t.Union([t.Literal("schedule"), t.Literal("manual")]),
-  scheduled_for: Nullable(t.String()),
+  scheduled_for: Nullable(Timestamp()),
   instance: t.String(),
-  started_at: t.String(),
-  finished_at: Nullable(t.String()),
+  started_at: Timestamp(),
+  finished_at: Nullable(Timestamp()),
   duration_ms: Nullable(t.Number()),
   ok: Nullable(t.Boolean()),
   result: Nullable(t.Record(t.String(), t.Any())),
@@ -23,13 +23,13 @@ export const JobStatusView = t.Object({
   schedule: t.String(),
   description: t.String(),
   last_run: Nullable(JobRunView),
-  next_run_at: Nullable(t.String()),
+  next_run_at: Nullable(Timestamp()),
 });
 export type JobStatusView = Static<typeof JobStatusView>;
 
 /** The `jobs` field of `GET /api/health`: per job, when it last started and whether it succeeded (null: running). */
 export const JobsHealth = t.Record(
   t.String(),
-  t.Object({ last_run_at: Nullable(t.String()), ok: Nullable(t.Boolean()) }),
+  t.Object({ last_run_at: Nullable(Timestamp()), ok: Nullable(t.Boolean()) }),
 );
 export type JobsHealth = Static<typeof JobsHealth>;

@@ -4,6 +4,7 @@ import { CHANGE_STATUSES, type ChangeStatus } from "../sync/model";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { REASON } from "../wire/reasons";
+import { Nullable, Timestamp } from "../wire/schema";
 
 const Rate = t.Union([t.Number(), t.Null()]);
 
@@ -23,7 +24,7 @@ export const DeviceLastSync = t.Object({
   device_id: t.String(),
   user_id: t.String(),
   name: t.String(),
-  last_sync_at: t.Union([t.String(), t.Null()], { description: "latest push or pull still in the sync log" }),
+  last_sync_at: Nullable(Timestamp("latest push or pull still in the sync log")),
 });
 export type DeviceLastSync = Static<typeof DeviceLastSync>;
 
@@ -48,7 +49,7 @@ export const MetricsReport = t.Object(
     open_conflicts: t.Integer({ description: "unresolved conflicts now, whatever the window" }),
     active_devices_per_user: t.Array(ActiveDevices),
     devices: t.Array(DeviceLastSync),
-    generated_at: t.String(),
+    generated_at: Timestamp(),
   },
   { title: "Metrics" },
 );
@@ -76,8 +77,8 @@ export type HourlyMetricsQuery = Static<typeof HourlyMetricsQuery>;
  */
 export const HourlyMetrics = t.Object(
   {
-    from: t.String({ description: "start of the hour (exclusive)" }),
-    to: t.String({ description: "end of the hour (inclusive)" }),
+    from: Timestamp("start of the hour (exclusive)"),
+    to: Timestamp("end of the hour (inclusive)"),
     syncs: t.Integer({ description: "push and pull requests logged in the hour" }),
     failed_syncs: t.Integer(),
     sync_success_rate: Rate,
@@ -87,7 +88,7 @@ export const HourlyMetrics = t.Object(
     average_sync_duration_ms: Rate,
     active_devices: t.Integer({ description: "distinct devices that synced in the hour" }),
     active_devices_per_user: t.Array(t.Omit(ActiveDevices, ["email"])),
-    generated_at: t.String({ description: "when the job computed the figures" }),
+    generated_at: Timestamp("when the job computed the figures"),
   },
   { title: "HourlyMetrics" },
 );

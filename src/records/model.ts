@@ -10,7 +10,7 @@
  */
 import { type TOptional, type TProperties, Type } from "@sinclair/typebox";
 import { t, type Static, type TSchema } from "elysia";
-import { Nullable, OneOf, Uuid } from "../wire/schema";
+import { Nullable, OneOf, Timestamp, Uuid } from "../wire/schema";
 import { isText, Text } from "../wire/text";
 
 
@@ -96,9 +96,9 @@ const MetaProps = {
   id: Uuid,
   version: Type.Integer({ minimum: 1 }),
   vector_clock: VectorClockSchema,
-  created_at: t.String({ description: "ISO-8601 UTC" }),
-  updated_at: t.String({ description: "ISO-8601 UTC" }),
-  deleted_at: Nullable(t.String({ description: "ISO-8601 UTC; set on soft delete" })),
+  created_at: Timestamp(),
+  updated_at: Timestamp(),
+  deleted_at: Nullable(Timestamp("ISO-8601 UTC; set on soft delete")),
   deleted_by: Nullable(t.String({ description: "user who soft-deleted the record" })),
 };
 
@@ -169,7 +169,7 @@ export const TaskHistoryEntry = t.Object(
     user_id: Nullable(t.String()),
     device_id: Nullable(t.String()),
     vector_clock: VectorClockSchema,
-    created_at: t.String(),
+    created_at: Timestamp(),
   },
   { title: "HistoryEntry" },
 );

@@ -12,7 +12,7 @@ import { CheckedLater } from "../wire/checked-later";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query, QueryInteger, queryInteger } from "../wire/query";
 import { UUID_PATTERN } from "../ids";
-import { Nullable, OneOf, Uuid } from "../wire/schema";
+import { Nullable, OneOf, Timestamp, Uuid } from "../wire/schema";
 import {
   CommentChanges,
   CommentConflictSide,
@@ -174,8 +174,8 @@ export const ConflictView = t.Object(
     base: t.Record(t.String(), t.Unknown(), { description: "the record at the change's base_version ({} when unknown)" }),
     device_id: Nullable(t.String()),
     user_id: Nullable(t.String()),
-    created_at: t.String(),
-    resolved_at: Nullable(t.String()),
+    created_at: Timestamp(),
+    resolved_at: Nullable(Timestamp()),
     resolution: Nullable(OneOf(RESOLUTIONS)),
     resolved_by: Nullable(t.String()),
   },

@@ -1,6 +1,6 @@
 import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
-import { OneOf } from "../wire/schema";
+import { OneOf, Timestamp } from "../wire/schema";
 
 /** Emails are compared lowercased and without surrounding spaces. */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
@@ -18,7 +18,7 @@ export const UserView = t.Object(
     role: Role,
     organization_id: t.String(),
     is_active: t.Boolean(),
-    created_at: t.String(),
+    created_at: Timestamp(),
   },
   { title: "User" },
 );

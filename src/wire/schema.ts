@@ -5,6 +5,9 @@ import { UUID_PATTERN } from "../ids";
 /** A UUID in canonical form, either letter case (ids are lower-cased before validation, src/ids.ts). */
 export const Uuid = t.String({ pattern: UUID_PATTERN, description: "UUID" });
 
+/** An instant as the server writes it: ISO-8601 in UTC (`2026-06-01T10:00:00.000Z`), `format: date-time` in the OpenAPI document. */
+export const Timestamp = (description = "ISO-8601 UTC") => t.String({ format: "date-time", description });
+
 /** `T | null`. */
 export const Nullable = <T extends TSchema>(s: T) => t.Union([s, t.Null()]);
 

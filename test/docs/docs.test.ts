@@ -145,6 +145,7 @@ describe("GET /api/schema", () => {
 type Schema = {
   $ref?: string;
   type?: string | string[];
+  format?: string;
   description?: string;
   required?: string[];
   properties?: Record<string, Schema>;
@@ -339,6 +340,28 @@ describe("the document as a client generator reads it", () => {
     const params = doc.paths["/api/tasks"]!.get!.parameters ?? [];
     for (const name of ["due_before", "due_after"]) expect(params.find((p) => p.name === name)!.schema!.anyOf, name).toEqual(due.anyOf.slice(0, 2));
     expect(JSON.stringify(doc)).not.toContain(JSON.stringify(DUE_DATE_PATTERN));
+  });
+
+  test("every instant the server writes (`…_at`, an hour's bounds) is a string of format date-time, or null", () => {
+    const isInstant = (s: Schema | undefined) => s?.type === "string" && s.format === "date-time";
+    const isNullableInstant = (s: Schema) => s.format === "date-time" && Array.isArray(s.type) && [...s.type].sort().join() === "null,string";
+    const found: string[] = [];
+    const visit = (node: unknown, where: string): void => {
+      if (Array.isArray(node)) return node.forEach((n, i) => visit(n, `${where}/${i}`));
+      if (typeof node !== "object" || node === null) return;
+      const { properties } = node as { properties?: Record<string, Schema> };
+      for (const [name, s] of Object.entries(properties ?? {})) {
+        const instant = name.endsWith("_at") || (where.includes("HourlyMetrics") && (name === "from" || name === "to"));
+        if (!instant) continue;
+        found.push(`${where}.${name}`);
+        const ok = isInstant(s) || isNullableInstant(s) || (s.anyOf?.length === 2 && s.anyOf.some(isInstant) && s.anyOf.some((a) => a.type === "null"));
+        expect(ok, `${where}.${name}: ${JSON.stringify(s)}`).toBe(true);
+      }
+      for (const [k, v] of Object.entries(node)) visit(v, `${where}/${k}`);
+    };
+    visit(doc, "#");
+    for (const name of ["created_at", "updated_at", "deleted_at", "resolved_at", "last_seen_at", "revoked_at", "generated_at", "last_sync_at", "from", "to"])
+      expect(found.some((f) => f.endsWith(`.${name}`)), name).toBe(true);
   });
 
   test("metrics: JSON, or the Prometheus text as text/plain; the lock bodies of the archive and of every DELETE are optional", () => {
