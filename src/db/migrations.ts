@@ -9,6 +9,8 @@ import m0006 from "../../migrations/0006_feed_record.sql" with { type: "text" };
 import m0007 from "../../migrations/0007_feed_change.sql" with { type: "text" };
 import m0007sqlite from "../../migrations/0007_feed_change.sqlite.sql" with { type: "text" };
 import m0008 from "../../migrations/0008_feed_pushed_by_device.sql" with { type: "text" };
+import m0009 from "../../migrations/0009_tasks_updated_id.sql" with { type: "text" };
+import m0010 from "../../migrations/0010_comments_live_task.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -29,6 +31,8 @@ export const MIGRATIONS: Migration[] = [
   { version: 6, name: "0006_feed_record", sql: m0006 },
   { version: 7, name: "0007_feed_change", sql: m0007, sqlite: m0007sqlite },
   { version: 8, name: "0008_feed_pushed_by_device", sql: m0008 },
+  { version: 9, name: "0009_tasks_updated_id", sql: m0009 },
+  { version: 10, name: "0010_comments_live_task", sql: m0010 },
 ];
 
 /** The SQL of `m` for a dialect. */

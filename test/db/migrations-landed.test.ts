@@ -21,6 +21,8 @@ const LANDED: Record<string, string> = {
   "0007_feed_change.sql": "9500153caa81f0fbb3f90b02b4e6cf58e6610996ad97bb0ff352b54c99e48e01",
   "0007_feed_change.sqlite.sql": "bf62f4860209671154d902bcaabe7c63cdd00ba36ad134ec8fc26b38a0a4e5f8",
   "0008_feed_pushed_by_device.sql": "7b52bd27c036bbb8be286b5fe95d9ce7058b3673e7d2a74d1189ffd02403f78c",
+  "0009_tasks_updated_id.sql": "91e819bdad058cfa815c6aa5186494f7e03dc422fc4baf7157d5469792aa2fe5",
+  "0010_comments_live_task.sql": "0f571951f10d3268c9efae3cabfa9e28acd28b381900fe1e492166bc86135eec",
 };
 
 const DIR = join(import.meta.dir, "../../migrations");

@@ -5,6 +5,7 @@
  */
 import { expect, test } from "bun:test";
 import type { Executor, SqlValue } from "../../src/db/types";
+import { CommentService } from "../../src/comments/service";
 import { TaskService } from "../../src/tasks/service";
 import { pageFrom } from "../../src/wire/pagination";
 import { createTestDatabase } from "../support/db";
@@ -25,18 +26,26 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ["due range", { due_after: "2026-01-01", due_before: "2026-02-01", ordering: "due_date" }, "tasks_live_due"],
 ];
 
+/** An executor that records the statements it reads with, in `seen`. */
+function spyOn(db: Executor, seen: { sql: string; params: SqlValue[] }[]): Executor {
+  return {
+    dialect: db.dialect,
+    all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
+    get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
+    run: (sql, params) => db.run(sql, params),
+    rawRows: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.rawRows(sql, params)),
+    exec: (sql) => db.exec(sql),
+  };
+}
+
+const planOf = async (db: Executor, q: { sql: string; params: SqlValue[] }) =>
+  (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)).map((r) => r.detail).join(" | ");
+
 test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", async () => {
   const { db, drop } = await createTestDatabase("sqlite");
   try {
     const seen: { sql: string; params: SqlValue[] }[] = [];
-    const spy: Executor = {
-      dialect: db.dialect,
-      all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
-      get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
-      run: (sql, params) => db.run(sql, params),
-      rawRows: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.rawRows(sql, params)),
-      exec: (sql) => db.exec(sql),
-    };
+    const spy = spyOn(db, seen);
     const tasks = new TaskService({ db: spy as never, clock: { now: () => new Date() } });
     for (const [name, query, index] of CASES) {
       seen.length = 0;
@@ -55,6 +64,24 @@ test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", as
     await tasks.list({ userId: USER, orgId: "org" }, { tag: "home" }, pageFrom({}));
     const tagPlan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${seen[1].sql}`, seen[1].params)).map((r) => r.detail).join(" | ");
     expect(tagPlan).toMatch(/SEARCH task_tags USING PRIMARY KEY \(org_id=\? AND tag=\?\)/);
+  } finally {
+    await drop();
+  }
+});
+
+test("migrations 0009 and 0010: a page with include_deleted is read in the index's order, and the organization's comment count walks the live comments by task", async () => {
+  const { db, drop } = await createTestDatabase("sqlite");
+  try {
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    const spy = spyOn(db, seen);
+    const actor = { userId: USER, orgId: "org" };
+    await new TaskService({ db: spy as never, clock: { now: () => new Date() } }).list(actor, { include_deleted: true }, pageFrom({ page: 400, page_size: 500 }));
+    const page = await planOf(db, seen[1]!);
+    expect(page).toContain("tasks_org_updated_id");
+    expect(page).not.toMatch(/SCAN tasks|TEMP B-TREE FOR ORDER BY/);
+    seen.length = 0;
+    await new CommentService({ db: spy as never, clock: { now: () => new Date() } }).list(actor, {}, pageFrom({}));
+    expect(await planOf(db, seen[0]!)).toMatch(/SEARCH c USING (COVERING )?INDEX comments_live_task \(org_id=\?\)/);
   } finally {
     await drop();
   }
