@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
+import { defaultPgUser } from "./pg-user";
 import { redact } from "./url";
 
 type Sql = postgres.Sql | postgres.TransactionSql;
@@ -356,8 +357,19 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
 }
 
-function openPool(url: string, opts: PoolOptions): postgres.Sql {
+/**
+ * postgres.js's `user` option for `url`: none when the URL names its user, else the one libpq would
+ * take (`PGUSER`, the system user: src/db/pg-user.ts); a URL without one where none can be found is refused.
+ */
+function userOption(url: string): { user?: string } {
+  const user = defaultPgUser(url);
+  if (user instanceof Error) throw user;
+  return user === undefined ? {} : { user };
+}
+
+function openPool(url: string, opts: PoolOptions, user: { user?: string }): postgres.Sql {
   return postgres(url, {
+    ...user,
     max: opts.max ?? 10,
     onnotice: () => {},
     connect_timeout: 5,
@@ -392,13 +404,17 @@ export class PostgresDatabase extends PgExecutor implements Database {
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private monitorExec: MonitorExecutor | null = null;
+  /** The user to connect as when the URL names none ({@link userOption}). */
+  private readonly user: { user?: string };
 
   constructor(
     private readonly url: string,
     private readonly opts: PoolOptions = {},
   ) {
-    const pool = openPool(url, opts);
+    const user = userOption(url);
+    const pool = openPool(url, opts, user);
     super(pool);
+    this.user = user;
     this.pool = pool;
     this.label = redact(url);
   }
@@ -419,7 +435,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
     if ((err as { code?: unknown } | null)?.code !== "CONNECT_TIMEOUT" || this.closed) return Promise.resolve(false);
     this.recovering ??= (async () => {
       const stuck = this.pool;
-      const probe = postgres(this.url, { max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
+      const probe = postgres(this.url, { ...this.user, max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
       try {
         await probe`SELECT 1`;
       } catch {
@@ -429,7 +445,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       }
       if (this.closed) return false;
       if (this.pool === stuck) {
-        this.pool = this.sql = openPool(this.url, this.opts);
+        this.pool = this.sql = openPool(this.url, this.opts, this.user);
         // Transactions still running on the old pool get as long as `close` gives them.
         const ending = stuck.end({ timeout: 5 }).catch(() => {});
         this.retiring.add(ending);
@@ -505,7 +521,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
   verify(): void {}
 
   get monitor(): Executor {
-    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS })));
+    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.user)));
   }
 
   async close(): Promise<void> {

@@ -24,21 +24,25 @@ export interface RunOptions {
   /** Standard input; none (EOF at once) when absent. */
   stdin?: string;
   env?: Record<string, string>;
+  /** Variables removed from the environment (after `env` is applied). */
+  unset?: string[];
   /** The command to run; the source CLI by default. */
   cli?: string[];
 }
 
-export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+export function childEnv(extra: Record<string, string> = {}, unset: string[] = []): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !CONFIG_VARS.includes(k)) env[k] = v;
-  return { ...env, ...extra };
+  const out: Record<string, string> = { ...env, ...extra };
+  for (const k of unset) delete out[k];
+  return out;
 }
 
 /** Runs `taskmgr ARGS` to completion. */
 export async function taskmgr(args: string[], opts: RunOptions): Promise<Ran> {
   const proc = Bun.spawn([...(opts.cli ?? SOURCE_CLI), ...args], {
     cwd: opts.cwd,
-    env: childEnv(opts.env),
+    env: childEnv(opts.env, opts.unset),
     stdin: opts.stdin === undefined ? "ignore" : new Blob([opts.stdin]),
     stdout: "pipe",
     stderr: "pipe",
