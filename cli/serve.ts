@@ -91,28 +91,33 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   log.info("server_stopped", { signal });
 }
 
-/** Listens on the configured address; a failure names the address, the settings that chose it and the cause in the user's terms. */
+/**
+ * Listens on the configured address. A host no server can listen on is the setting's fault: one
+ * line naming the setting and its value (exit 1, as another unusable configuration value); any
+ * other failure (the port in use) names the address, the settings that chose it and the cause.
+ */
 function listen(services: Runtime["services"], config: Config, log: Logger) {
   try {
     return startServer(createApp(services, { config, log }), { host: config.host, port: config.port });
   } catch (err) {
-    throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${listenFailure(config.host, err)}`);
+    if (!hostListens(config.host)) throw new ConfigError(`${config.hostFrom} must be an address of this machine or a name of one, not "${config.host}"`);
+    throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 
 /**
- * Why an address could not be bound, in the user's terms. Bun's error does not tell the host from
- * the port (a host that is no address of this machine has answered "Is port 0 in use?", EINVAL or
- * ENOENT), so the host alone is tried on a port the system picks: if that fails too, the host is the cause.
+ * Whether a server can listen on `host` at all. Bun's error does not tell the host from the port,
+ * nor in words a user reads (a host that is no address of this machine, or a name that does not
+ * resolve, has answered "Is port 0 in use?", EINVAL, ENOENT or EEXIST), so the host alone is tried
+ * on a port the system picks: if that fails too, the host is the cause.
  */
-function listenFailure(host: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+function hostListens(host: string): boolean {
   try {
     Bun.serve({ hostname: host, port: 0, fetch: () => new Response(null) }).stop(true);
+    return true;
   } catch {
-    return `the host is not an address of this machine, nor a name of one (${message})`;
+    return false;
   }
-  return message;
 }
 
 /**

@@ -8,6 +8,8 @@ export interface Config {
   /** Postgres: connections in the server's pool (health has one more of its own). */
   databasePoolSize: number;
   host: string;
+  /** The setting that gave `host` (`--host`, `HOST`, `HOST (in .env)`): named when no server can listen there. */
+  hostFrom: string;
   port: number;
   /** Folder for the generated secret (and the SQLite file by default). */
   dataDir: string;
@@ -71,17 +73,19 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   const variable = (name: string): Raw => pick(undefined, "", name);
   const envValue = (name: string) => variable(name).value;
   const db = pick(flags.db, "--db", "DATABASE_URL");
+  const serving = opts.serving !== false;
+  const host = serving ? pick(flags.host, "--host", "HOST") : { name: "HOST", value: undefined };
   const databaseUrl = checkDatabaseUrl({ name: db.name, value: db.value ?? DEFAULT_DATABASE_URL });
   const level = pick(flags.logLevel, "--log-level", "LOG_LEVEL");
   const logLevel = (level.value ?? "info").toLowerCase();
   if (!LEVELS.includes(logLevel as LogLevel)) {
     throw new ConfigError(`${level.name} must be one of ${LEVELS.join(", ")}, not "${logLevel}"`, level.name.startsWith("--"));
   }
-  const serving = opts.serving !== false;
   return {
     databaseUrl,
     databasePoolSize: intIn(variable("DATABASE_POOL_SIZE"), 10, 1, 1000),
-    host: (serving ? pick(flags.host, "--host", "HOST").value : undefined) ?? "127.0.0.1",
+    host: host.value ?? "127.0.0.1",
+    hostFrom: host.name,
     port: serving ? intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535) : 8000,
     dataDir: resolve(envValue("TASKMGR_DATA_DIR") ?? defaultDataDir(databaseUrl)),
     logDir: resolve(envValue("LOG_DIR") ?? "./logs"),

@@ -87,6 +87,13 @@ describe("loadConfig", () => {
     expect(loadConfig({}, { DATABASE_URL: " postgres://u:p@h1:5432,h2:5432/d " }).databaseUrl).toBe("postgres://u:p@h1:5432,h2:5432/d");
   });
 
+  test("hostFrom names the setting that gave the host (serve names it when it cannot listen there)", () => {
+    expect(loadConfig({}, {}).hostFrom).toBe("HOST");
+    expect(loadConfig({}, { HOST: "0.0.0.0" }).hostFrom).toBe("HOST");
+    expect(loadConfig({}, { HOST: "0.0.0.0" }, { fromFile: new Set(["HOST"]) }).hostFrom).toBe("HOST (in .env)");
+    expect(loadConfig({ host: "::1" }, { HOST: "0.0.0.0" }).hostFrom).toBe("--host");
+  });
+
   test("values are trimmed: HOST and LOG_LEVEL as the others", () => {
     const c = loadConfig({}, { HOST: " 0.0.0.0 ", LOG_LEVEL: " debug " });
     expect([c.host, c.logLevel]).toEqual(["0.0.0.0", "debug"]);
