@@ -64,13 +64,21 @@ export function registerConflicts(program: Command): void {
       }),
     );
 
+  // --use is required, but checked once the arguments are (a preAction hook): Commander checks
+  // mandatory options before arguments, and `conflicts resolve` without an id complained about --use.
+  const use = new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(RESOLUTIONS);
   conflicts
     .command("resolve")
     .description("resolve a conflict: a new version of the record that every device pulls")
     .addArgument(idArgument("conflict id"))
-    .addOption(new Option("--use <side>", "local (the device's proposal), remote (the server's state) or custom (--data)").choices(RESOLUTIONS).makeOptionMandatory())
+    .addOption(use)
     .option("--data <json>", "custom only: the fields to write, a JSON object")
     .option("--json", "print the resulting record as JSON")
+    .hook("preAction", (self) => {
+      if (self.getOptionValue(use.attributeName()) === undefined) {
+        self.error(`error: required option '${use.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
+      }
+    })
     .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
         if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");

@@ -26,6 +26,15 @@ describe("taskmgr without a database", () => {
     },
   );
 
+  // Found by QA: `conflicts resolve` without an id complained about --use (Commander checks mandatory options first).
+  test.each([[["conflicts", "resolve"]], [["conflicts", "resolve", "--use", "local"]], [["conflicts", "resolve", "--data", "{}"]]])(
+    "%p: the missing id is named first, one line, exit 2",
+    async (args) => {
+      const r = await taskmgr([...args, "--db", DEAD_PG], { cwd });
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, "", "error: missing required argument 'id'\n"]);
+    },
+  );
+
   test("the root help lists every command group and the global flags", async () => {
     const r = await taskmgr(["--help"], { cwd });
     for (const word of ["serve", "migrate", "orgs", "users", "devices", "--db", "--log-level", "--version"]) expect(r.stdout).toContain(word);
@@ -48,6 +57,7 @@ describe("taskmgr without a database", () => {
     [["conflicts", "show", "not-a-uuid"], "must be a UUID"],
     [["conflicts", "resolve", "12345", "--use", "local"], "must be a UUID"],
     [["migrate", "sideways"], "too many arguments"],
+    [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10"], "error: required option '--use <side>' not specified"],
     [["--db"], "argument missing"],
     // Found by QA: these were looked up ("organization \"\" not found", exit 1).
     [["users", "list", "--org", ""], "'--org <slug>' argument '' is invalid. must not be empty"],
