@@ -3,7 +3,7 @@ import { loadConfig, type Config, type ConfigFlags } from "../src/config";
 import { loadEnvFile } from "./env-file";
 import { migrate } from "../src/db/migrate";
 import { openDatabase } from "../src/db/open";
-import { redact } from "../src/db/url";
+import { redact, sqlitePath } from "../src/db/url";
 import type { Database } from "../src/db/types";
 import { createLogger, type Logger } from "../src/log/logger";
 import { createServices, type Services } from "../src/services";
@@ -52,11 +52,18 @@ export function configOf(cmd: Command, serving = false): Config {
 }
 
 /**
+ * What an admin command says on stderr before it runs on `sqlite::memory:`, which the contract lets
+ * every command use: the database starts empty and vanishes, with what the command wrote, at its exit.
+ */
+export const IN_MEMORY_WARNING = "the database is in memory (sqlite::memory:): it starts empty, and what this command writes vanishes when it exits";
+
+/**
  * Runs `fn` with the configuration, an open database (migrated unless told otherwise) and
  * the services built on it, and closes everything afterwards, whatever happens.
  */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
   const config = configOf(cmd, opts.serving === true);
+  if (opts.serving !== true && sqlitePath(config.databaseUrl) === ":memory:") process.stderr.write(`warning: ${IN_MEMORY_WARNING}\n`);
   const log = (opts.log ?? adminLogger)(config);
   try {
     const db = await connect(config.databaseUrl, opts.readOnly === true, config.databasePoolSize);

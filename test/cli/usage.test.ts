@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json";
-import { openFailure } from "../../cli/context";
+import { IN_MEMORY_WARNING, openFailure } from "../../cli/context";
 import { removeTempDirs, taskmgr, tempDir } from "./support";
 
 /** A database nothing listens on: commands that do not need one must not notice it. */
@@ -130,8 +130,19 @@ describe("failures exit 1 with one line on stderr", () => {
   });
 
   test("an admin command does not read HOST, PORT or TRUSTED_PROXIES: a bad one there does not stop it", async () => {
-    const r = await taskmgr(["orgs", "list", "--json", "--db", "sqlite::memory:"], { cwd, env: { PORT: "http", HOST: "", TRUSTED_PROXIES: "not an address" } });
+    const r = await taskmgr(["orgs", "list", "--json", "--db", `sqlite:${cwd}/ignores-serving.db`], { cwd, env: { PORT: "http", HOST: "", TRUSTED_PROXIES: "not an address" } });
     expect([r.code, r.stderr]).toEqual([0, ""]);
+  });
+
+  // Found by QA: `DATABASE_URL=sqlite::memory: taskmgr orgs create …` said it created the organization
+  // and kept nothing. The contract lets every command use sqlite::memory:, so it runs, warned.
+  test.each([
+    [["orgs", "create", "Acme"], { DATABASE_URL: "sqlite::memory:" }],
+    [["orgs", "list", "--db", "sqlite::memory:"], {}],
+  ])("%p on an in-memory database runs, warning on stderr that nothing it writes is kept", async (args, env) => {
+    const r = await taskmgr(args, { cwd, env });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`warning: ${IN_MEMORY_WARNING}\n`);
   });
 
   test.each([
