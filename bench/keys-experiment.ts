@@ -11,11 +11,13 @@
  *   blob     every UUID column (ids, org_id, device, user, change ids) a 16-byte BLOB, not 36-char TEXT
  *   org      org_id an INTEGER (the organization's rowid) in every table and index
  *   wr       sync_changes WITHOUT ROWID (its key is what every lookup uses)
- *   wrfeed   feed WITHOUT ROWID (keyed by record, as history and the pull's upserts use it)
+ *   wrfeed   feed WITHOUT ROWID (keyed by record, as each write's upsert of its row uses it)
  *   tie      tasks_live_priority tie-broken by (created_at, id) instead of id, so new tasks land at the
  *            end of their priority instead of at a random id (not tasks_live_due: 500 creates fall on
- *            about 400 of its 730 due dates anyway, and the wider entries made it worse)
- *   and combinations joined with "+" (e.g. blob+org, blob+org+tie).
+ *            about 400 of its 730 due dates anyway; the wider entries made it worse at 2,000 tasks)
+ *   v7       base, with time-ordered UUIDv7 task and change ids chosen by the client (for comparison:
+ *            a client-side choice, no schema change)
+ *   and combinations joined with "+" (e.g. blob+org, blob+org+tie, v7+blob+org+tie).
  *
  * Each round, for each task count, runs every variant one after the other (rotated each round) twice:
  * every row in ONE transaction, and one COMMIT per `--batch` tasks; it prints tasks/s (best / median)
@@ -36,7 +38,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { MIGRATIONS, migrationSql } from "../src/db/migrations";
 import { openLikeServer } from "./baseline";
-import { newId, newTask, Rng } from "./data";
+import { type IdKind, newId, newTask, Rng } from "./data";
 import { addTask, emptyBatch, FEED, HISTORY, type RowBatch, TASK_TAGS, TASKS, type TableSpec, type Value, type Writer } from "./rows";
 
 // ---------------------------------------------------------------------------------------------
@@ -56,11 +58,13 @@ interface Layout {
   tieCreated: boolean;
   /** baseline.ts's rows: one timestamp for every row, no sync_changes. */
   asBaseline: boolean;
+  /** UUIDv7 task and change ids. */
+  v7: boolean;
 }
 
 function layoutOf(name: string): Layout {
   const parts = new Set(name.split("+"));
-  const known = ["base", "1ts", "blob", "org", "wr", "wrfeed", "tie"];
+  const known = ["base", "1ts", "blob", "org", "wr", "wrfeed", "tie", "v7"];
   for (const p of parts) if (!known.includes(p)) throw new Error(`unknown variant part ${p} (known: ${known.join(", ")})`);
   return {
     name,
@@ -70,6 +74,7 @@ function layoutOf(name: string): Layout {
     feedWithoutRowid: parts.has("wrfeed"),
     tieCreated: parts.has("tie"),
     asBaseline: parts.has("1ts"),
+    v7: parts.has("v7"),
   };
 }
 
@@ -184,7 +189,7 @@ const ID_COLUMNS = new Set(["id", "created_by", "deleted_by", "pushed_by_device"
 const isIdColumn = (c: string): boolean => ID_COLUMNS.has(c) || c.endsWith("_id");
 
 /** The rows of `tasks` creates in batches of `batch`, each batch at its own server time (or, like baseline.ts, all at one). */
-function makeData(tasks: number, batch: number, oneTimestamp: boolean, withSync: boolean, seed = 1): Data {
+function makeData(tasks: number, batch: number, oneTimestamp: boolean, withSync: boolean, ids: IdKind = "v4", seed = 1): Data {
   const writer: Writer = { orgId: crypto.randomUUID(), userId: crypto.randomUUID(), deviceId: crypto.randomUUID() };
   const projectId = crypto.randomUUID();
   const rng = new Rng(seed);
@@ -197,12 +202,13 @@ function makeData(tasks: number, batch: number, oneTimestamp: boolean, withSync:
       if (!oneTimestamp) at = new Date(t0 + batches.length * 1_000).toISOString();
     }
     const b = batches[batches.length - 1];
-    const id = newId("v4");
+    const id = newId(ids);
     addTask(b, id, newTask(rng, projectId), writer, i + 2, at);
     if (withSync) {
       const clock = { [writer.deviceId]: 1 };
-      const result = JSON.stringify({ change_id: crypto.randomUUID(), status: "applied", entity: "task", entity_id: id, version: 1, vector_clock: clock, record: null });
-      b.sync.push([writer.deviceId, JSON.parse(result).change_id, writer.orgId, Bun.SHA256.hash(result, "hex") as string, result, at]);
+      const changeId = newId(ids);
+      const result = JSON.stringify({ change_id: changeId, status: "applied", entity: "task", entity_id: id, version: 1, vector_clock: clock, record: null });
+      b.sync.push([writer.deviceId, changeId, writer.orgId, Bun.SHA256.hash(result, "hex") as string, result, at]);
     }
   }
   return { writer, projectId, setupAt: new Date(t0).toISOString(), batches };
@@ -439,10 +445,19 @@ function main(): void {
     m.set(k, [...(m.get(k) ?? []), v]);
   };
   const key = (l: Layout, n: number): string => `${l.name}@${n}`;
-  const datasets = new Map<number, { normal: Data; asBaseline: Data }>();
-  for (const n of sizes) datasets.set(n, { normal: makeData(n, batch, false, true), asBaseline: makeData(n, batch, true, false) });
+  const datasets = new Map<number, { normal: Data; asBaseline?: Data; v7?: Data }>();
+  for (const n of sizes) {
+    datasets.set(n, {
+      normal: makeData(n, batch, false, true),
+      asBaseline: layouts.some((l) => l.asBaseline) ? makeData(n, batch, true, false) : undefined,
+      v7: layouts.some((l) => l.v7) ? makeData(n, batch, false, true, "v7") : undefined,
+    });
+  }
   const converted = new Map<string, [TableSpec, Cell[][]][][]>();
-  const dataOf = (l: Layout, n: number): Data => (l.asBaseline ? datasets.get(n)!.asBaseline : datasets.get(n)!.normal);
+  const dataOf = (l: Layout, n: number): Data => {
+    const d = datasets.get(n)!;
+    return l.asBaseline ? d.asBaseline! : l.v7 ? d.v7! : d.normal;
+  };
   const rowsOf = (l: Layout, n: number): [TableSpec, Cell[][]][][] => {
     const k = key(l, n);
     if (!converted.has(k)) converted.set(k, convert(l, dataOf(l, n)));
