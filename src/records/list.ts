@@ -58,19 +58,34 @@ export function parseOrdering<F extends string>(raw: string | undefined, { field
   return terms;
 }
 
+/** How a list orders by a field: its SQL expression, and what its index orders ties by before the id. */
+export interface OrderColumn {
+  expr: string;
+  nullable?: boolean;
+  /**
+   * A column the field's index has between it and the id (`tasks_live_priority`: `created_at`): when
+   * the field is the last term, ties are ordered by it, in the same direction, so that the index is the page's order.
+   */
+  ties?: string;
+}
+
 /**
  * `ORDER BY …` for terms, given each field's SQL expression, with `id` as the final tie-break
- * (in the direction of the last term) so that pages are stable. NULLs of a nullable column sort
- * as if greater than every value: last ascending, first descending (spelled out, since SQLite and
- * Postgres differ by default; this way both walk the same ascending index, forwards or backwards).
+ * (in the direction of the last term; after the last field's `ties` column, if any) so that pages
+ * are stable. NULLs of a nullable column sort as if greater than every value: last ascending,
+ * first descending (spelled out, since SQLite and Postgres differ by default; this way both walk
+ * the same ascending index, forwards or backwards).
  */
-export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record<F, { expr: string; nullable?: boolean }>, prefix = ""): string {
+export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record<F, OrderColumn>, prefix = ""): string {
   const out: string[] = [];
   for (const t of terms) {
     const c = columns[t.field];
     out.push(`${c.expr} ${t.desc ? "DESC" : "ASC"}${c.nullable ? (t.desc ? " NULLS FIRST" : " NULLS LAST") : ""}`);
   }
-  out.push(`${prefix}id ${terms[terms.length - 1]?.desc ? "DESC" : "ASC"}`);
+  const last = terms[terms.length - 1];
+  const ties = last && columns[last.field].ties;
+  if (ties) out.push(`${prefix}${ties} ${last.desc ? "DESC" : "ASC"}`);
+  out.push(`${prefix}id ${last?.desc ? "DESC" : "ASC"}`);
   return `ORDER BY ${out.join(", ")}`;
 }
 

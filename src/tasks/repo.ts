@@ -1,7 +1,7 @@
 import { sqlOf } from "../db/dialect";
 import type { Executor } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult, selectPage } from "../db/page";
-import { type OrderTerm, orderBy, Where, whereContains } from "../records/list";
+import { type OrderColumn, type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import { MIDNIGHT } from "../records/validate";
@@ -23,11 +23,13 @@ export interface TaskFilter {
   includeDeleted: boolean;
 }
 
-const ORDER_COLUMNS: Record<TaskOrderingField, { expr: string; nullable?: boolean }> = {
+const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn> = {
   created_at: { expr: "created_at" },
   updated_at: { expr: "updated_at" },
   due_date: { expr: "due_date", nullable: true },
-  priority: { expr: "priority_rank" },
+  // Tasks of one priority by creation (migration 0011): new tasks append to their priority's end of
+  // the index instead of landing at random ids all over it at every push.
+  priority: { expr: "priority_rank", ties: "created_at" },
   title: { expr: "title" },
 };
 
