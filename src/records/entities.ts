@@ -5,8 +5,9 @@
  */
 import { type ColumnType, columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
-import { type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority } from "./model";
-import { writableFields } from "./validate";
+import type { TSchema } from "@sinclair/typebox";
+import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority } from "./model";
+import { writableFields, writableFieldSchemas } from "./validate";
 
 export interface EntityDef<K extends EntityKind = EntityKind> {
   kind: K;
@@ -37,17 +38,62 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
 }
 
 const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
-/** How the columns that are not plain text are stored: JSON texts, booleans as 0/1, integers. */
-const STORED_AS: Readonly<Record<string, "json" | "boolean" | "integer">> = {
+
+type StoredAs = "json" | "boolean" | "integer";
+
+/**
+ * How a writable field is stored, read from its schema (src/records/model.ts): arrays and objects as
+ * JSON texts, booleans as 0/1, integers as integers; undefined for text. A nullable field is stored
+ * as its other member is.
+ */
+function storedAsOf(schema: TSchema): StoredAs | undefined {
+  const s = schema as TSchema & { anyOf?: TSchema[]; type?: unknown };
+  if (Array.isArray(s.anyOf)) {
+    const kinds = new Set(s.anyOf.filter((m) => (m as { type?: unknown }).type !== "null").map(storedAsOf));
+    if (kinds.size !== 1) throw new Error(`a record field's union must store as one kind: ${JSON.stringify(schema)}`);
+    return [...kinds][0];
+  }
+  if (s.type === "array" || s.type === "object") return "json";
+  if (s.type === "boolean") return "boolean";
+  if (s.type === "integer") return "integer";
+  return undefined;
+}
+
+/**
+ * How the record columns that are not plain text are stored: JSON texts, booleans as 0/1, integers.
+ * It is also each column's SQL type in multi-row statements ({@link columnType}): Postgres casts a
+ * bulk write's values to it (`pgRowSource`), so a column left out would be written as text. The
+ * writable fields' entries are derived from their schemas; the server's own columns are listed.
+ */
+const STORED_AS: Readonly<Record<string, StoredAs>> = {
   vector_clock: "json",
-  tags: "json",
-  archived: "boolean",
   version: "integer",
   priority_rank: "integer",
+  ...Object.fromEntries(
+    ENTITY_KINDS.flatMap((kind) =>
+      Object.entries(writableFieldSchemas(kind)).flatMap(([field, schema]) => {
+        const stored = storedAsOf(schema);
+        return stored === undefined ? [] : [[field, stored]];
+      }),
+    ),
+  ),
 };
 
 /** A record column's SQL type (multi-row statements). */
 export const columnType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");
+
+/**
+ * The columns of an entity's table besides org_id, in INSERT order: the id, the writable fields (as
+ * the model defines them), the columns the record's mapper derives from them, the owner, the meta
+ * fields. A writable field is a column of the same name: adding one to the model needs a migration.
+ */
+const recordColumns = (kind: EntityKind, owner: string, derived: readonly string[] = []): string[] => [
+  "id",
+  ...writableFields(kind),
+  ...derived,
+  owner,
+  ...META,
+];
 
 function mapper<K extends EntityKind>(columns: readonly string[], derived: Record<string, (r: RecordOf[K]) => SqlValue> = {}) {
   const fromRow = (row: Record<string, unknown>): RecordOf[K] => {
@@ -58,7 +104,7 @@ function mapper<K extends EntityKind>(columns: readonly string[], derived: Recor
       const stored = STORED_AS[c];
       if (stored === "json") r[c] = JSON.parse(String(v));
       else if (stored === "boolean") r[c] = Number(v) === 1;
-      else if (stored === "integer") r[c] = Number(v);
+      else if (stored === "integer") r[c] = v === null || v === undefined ? null : Number(v);
       else r[c] = v ?? null;
     }
     return r as unknown as RecordOf[K];
@@ -74,11 +120,9 @@ function mapper<K extends EntityKind>(columns: readonly string[], derived: Recor
   return { fromRow, toRow };
 }
 
-const projectColumns = ["id", "name", "description", "color", "archived", "created_by", ...META];
-const taskColumns = [
-  "id", "project_id", "title", "description", "status", "priority", "priority_rank", "due_date", "tags", "assignee_id", "created_by", ...META,
-];
-const commentColumns = ["id", "task_id", "parent_id", "body", "author_id", ...META];
+const projectColumns = recordColumns("project", "created_by");
+const taskColumns = recordColumns("task", "created_by", ["priority_rank"]);
+const commentColumns = recordColumns("comment", "author_id");
 
 export const PROJECT: EntityDef<"project"> = {
   kind: "project",

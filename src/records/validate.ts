@@ -78,6 +78,9 @@ const CHECKS = Object.fromEntries(
 /** The writable fields of an entity, in a fixed order. */
 export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[kind]);
 
+/** The schema of each writable field of an entity (src/records/model.ts), by name. */
+export const writableFieldSchemas = (kind: EntityKind): Readonly<Record<string, TSchema>> => PROPS[kind];
+
 /**
  * Failing fields an answer names at most: a change with thousands of unknown keys is answered (and
  * remembered for exactly-once replay) with these and a count of the others, not an echo of them all.

@@ -1,0 +1,38 @@
+/**
+ * The entity definitions (src/records/entities.ts) against the wire models (src/records/model.ts):
+ * what a record is answered with is what its table's row holds, and a create can fill every field.
+ * A field added to a model without the rest fails here, not as a 500 of every answer.
+ */
+import { describe, expect, test } from "bun:test";
+import type { TObject } from "@sinclair/typebox";
+import { columnType, entityDef } from "../../src/records/entities";
+import { Comment, ENTITY_KINDS, type EntityKind, Project, Task } from "../../src/records/model";
+import { writableFieldSchemas } from "../../src/records/validate";
+
+const MODELS: Record<EntityKind, TObject> = { project: Project, task: Task, comment: Comment };
+/** Columns that hold no field of the record (derived from its fields when written). */
+const DERIVED: Record<EntityKind, string[]> = { project: [], task: ["priority_rank"], comment: [] };
+
+describe.each([...ENTITY_KINDS])("%s", (kind) => {
+  const def = entityDef(kind);
+
+  test("its columns are the answered record's fields, plus the derived ones", () => {
+    expect(def.columns.filter((c) => !DERIVED[kind].includes(c)).sort()).toEqual(Object.keys(MODELS[kind].properties).sort());
+  });
+
+  test("every writable field is required on create or has a default", () => {
+    expect([...def.required, ...Object.keys(def.defaults)].sort()).toEqual([...def.fields].sort());
+  });
+
+  test("integer and boolean fields are integer columns in multi-row statements, the others text", () => {
+    for (const [field, schema] of Object.entries(writableFieldSchemas(kind))) {
+      const s = schema as { type?: string; anyOf?: { type?: string }[] };
+      const type = s.anyOf ? s.anyOf.map((m) => m.type).find((t) => t !== "null") : s.type;
+      expect({ field, type: columnType(field) }).toEqual({ field, type: type === "integer" || type === "boolean" ? "integer" : "text" });
+    }
+  });
+});
+
+test("the server's own columns are stored as before", () => {
+  expect(["version", "priority_rank", "vector_clock", "created_at", "deleted_at"].map(columnType)).toEqual(["integer", "integer", "text", "text", "text"]);
+});
