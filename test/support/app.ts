@@ -1,15 +1,30 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp, type App } from "../../src/app";
-import { loadConfig, type Config } from "../../src/config";
+import { loadConfig, type Config, type LogLevel } from "../../src/config";
 import type { Database } from "../../src/db/types";
-import { silentLogger, type Logger } from "../../src/log/logger";
+import { createLogger, silentLogger, type Logger } from "../../src/log/logger";
 import type { Organization } from "../../src/orgs/model";
 import type { Session } from "../../src/auth/service";
 import type { Deps } from "../../src/deps";
 import { createServices, type Services } from "../../src/services";
 import { systemClock, type Clock } from "../../src/time";
 import type { Role, User } from "../../src/users/model";
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+
+/**
+ * The logger of test apps that are given none: silent, or with `TEST_LOG=1` (or a level: `TEST_LOG=debug`)
+ * their log lines on stderr. A test that gets a 500 sees only "internal server error"; its cause (an
+ * answer that fails its response model, an SQL error) is the `request_failed` line:
+ * `TEST_LOG=1 bun test test/records/tasks.test.ts`.
+ */
+export function testLogger(): Logger {
+  const asked = process.env.TEST_LOG;
+  if (!asked) return silentLogger;
+  const level = (LOG_LEVELS as readonly string[]).includes(asked) ? (asked as LogLevel) : "error";
+  return createLogger({ level, console: (line) => console.error(line) });
+}
 
 /** The fixed signing secret of test apps (so tokens can be forged on purpose in tests). */
 export const TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef";
@@ -85,12 +100,12 @@ export interface TestApp {
 
 /**
  * An app over `db` (already migrated; see `forEachDialect`) built like production: `createServices`
- * + `createApp`, with `testConfig()`, a silent logger and cheap password hashing.
+ * + `createApp`, with `testConfig()`, a silent logger (unless `TEST_LOG` is set) and cheap password hashing.
  */
 export async function createTestApp(db: Database, opts: { clock?: Clock; config?: Partial<Config>; log?: Logger } = {}): Promise<TestApp> {
   const config = testConfig(opts.config);
   const clock = opts.clock ?? systemClock;
-  const deps: Deps = { db, config, clock, log: opts.log ?? silentLogger, argon2: TEST_ARGON2 };
+  const deps: Deps = { db, config, clock, log: opts.log ?? testLogger(), argon2: TEST_ARGON2 };
   const services = createServices(deps);
   const app = createApp(services, deps);
 
