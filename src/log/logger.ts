@@ -63,8 +63,14 @@ export function createLogger(opts: LoggerOptions): Logger {
 /** A logger that drops everything (tests, CLI commands that print their own output). */
 export const silentLogger: Logger = createLogger({ level: "error", console: null });
 
+/**
+ * Redacts by field name, but only values that could hold a secret: a number, a boolean or null never
+ * does, and is kept (cleanup-sync-logs' count `refresh_token_rows` was logged as "[redacted]").
+ */
 function redact(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEYS.test(k) ? "[redacted]" : v;
+  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEYS.test(k) && !isPlainValue(v) ? "[redacted]" : v;
   return out;
 }
+
+const isPlainValue = (v: unknown): boolean => v === null || typeof v === "number" || typeof v === "boolean";
