@@ -40,17 +40,24 @@ export function openLikeServer(path: string): BunSqlite {
  * and fsyncs it, and a batch of random UUIDs dirties pages all over each index.
  */
 export function runBaseline(tasks: number, seed = 1, batch = tasks, ids: IdKind = "v4"): BaselineResult {
-  const one = storeRows(tasks, seed, tasks, ids);
-  const per = storeRows(tasks, seed, batch, ids);
+  const one = storeRows(tasks, seed, tasks, batch, ids);
+  const per = storeRows(tasks, seed, batch, batch, ids);
   return { tasks, ms: one.ms, tasksPerSec: one.tasksPerSec, perBatch: { batch, ms: per.ms, tasksPerSec: per.tasksPerSec } };
 }
 
-function storeRows(tasks: number, seed: number, batch: number, ids: IdKind): { ms: number; tasksPerSec: number } {
+/**
+ * Stores the rows of `tasks` creates, committing every `batch` of them. Each `push` tasks share a
+ * timestamp, a millisecond after the previous push's, as the creates of one push share the server's
+ * time (both runs store the same rows: with one timestamp for all, the indexes ordered by time
+ * would take each batch's rows at random ids, which no push does).
+ */
+function storeRows(tasks: number, seed: number, batch: number, push: number, ids: IdKind): { ms: number; tasksPerSec: number } {
   const dir = mkdtempSync(join(tmpdir(), "taskmgr-baseline-"));
   const db = openLikeServer(join(dir, "baseline.db"));
   try {
     for (const m of MIGRATIONS) db.exec(migrationSql(m, "sqlite"));
-    const at = new Date().toISOString();
+    const start = Date.now();
+    const at = new Date(start).toISOString();
     const w: Writer = { orgId: crypto.randomUUID(), userId: crypto.randomUUID(), deviceId: crypto.randomUUID() };
     const projectId = crypto.randomUUID();
     db.prepare("INSERT INTO organizations (id, name, slug, created_at) VALUES (?, ?, ?, ?)").run(w.orgId, "Baseline", "baseline", at);
@@ -66,7 +73,7 @@ function storeRows(tasks: number, seed: number, batch: number, ids: IdKind): { m
     const batches: RowBatch[] = [];
     for (let i = 0; i < tasks; i++) {
       if (i % batch === 0) batches.push(emptyBatch());
-      addTask(batches[batches.length - 1], newId(ids), newTask(rng, projectId), w, i + 2, at);
+      addTask(batches[batches.length - 1], newId(ids), newTask(rng, projectId), w, i + 2, new Date(start + Math.floor(i / push)).toISOString());
     }
 
     const setSeq = db.prepare("UPDATE org_feed_state SET seq = ? WHERE org_id = ?");
