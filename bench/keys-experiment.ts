@@ -12,12 +12,14 @@
  *   org      org_id an INTEGER (the organization's rowid) in every table and index
  *   wr       sync_changes WITHOUT ROWID (its key is what every lookup uses)
  *   wrfeed   feed WITHOUT ROWID (keyed by record, as each write's upsert of its row uses it)
- *   tie      tasks_live_priority tie-broken by (created_at, id) instead of id, so new tasks land at the
- *            end of their priority instead of at a random id (not tasks_live_due: 500 creates fall on
- *            about 400 of its 730 due dates anyway; the wider entries made it worse at 2,000 tasks)
+ *   idtie    tasks_live_priority tie-broken by id alone, as before migration 0011 (which put created_at
+ *            before the id, so that new tasks land at the end of their priority instead of at a random
+ *            id; not done for tasks_live_due: 500 creates fall on about 400 of its 730 due dates anyway,
+ *            and the wider entries made it worse at 2,000 tasks). The figures of docs/performance.md's
+ *            "Compact keys" table were measured before 0011: their "base" is this "idtie", their "tie" this "base"
  *   v7       base, with time-ordered UUIDv7 task and change ids chosen by the client (for comparison:
  *            a client-side choice, no schema change)
- *   and combinations joined with "+" (e.g. blob+org, blob+org+tie, v7+blob+org+tie).
+ *   and combinations joined with "+" (e.g. blob+org, v7+blob+org).
  *
  * Each round, for each task count, runs every variant one after the other (rotated each round) twice:
  * every row in ONE transaction, and one COMMIT per `--batch` tasks; it prints tasks/s (best / median)
@@ -27,7 +29,7 @@
  * and maps the last COMMIT's pages to their B-trees (dbstat).
  *
  *   bun bench/keys-experiment.ts [--tasks 10000,20000] [--batch 500] [--rounds 3]
- *     [--variants base,1ts,blob,org,wr,wrfeed,tie,blob+org,blob+org+tie,blob+org+wr+tie] [--no-pages]
+ *     [--variants base,1ts,blob,org,wr,wrfeed,idtie,blob+org,blob+org+wr] [--no-pages]
  *
  * `--rounds 0` runs the page count only; `--no-pages` the timings only. `--migrate [--to blob+org]`
  * instead times the conversion of a base-layout database of `--tasks` tasks into another layout.
@@ -54,8 +56,8 @@ interface Layout {
   syncWithoutRowid: boolean;
   /** feed WITHOUT ROWID. */
   feedWithoutRowid: boolean;
-  /** the priority index tie-broken by (created_at, id). */
-  tieCreated: boolean;
+  /** the priority index tie-broken by id alone (before migration 0011), not by (created_at, id). */
+  tieId: boolean;
   /** baseline.ts's rows: one timestamp for every row, no sync_changes. */
   asBaseline: boolean;
   /** UUIDv7 task and change ids. */
@@ -64,7 +66,7 @@ interface Layout {
 
 function layoutOf(name: string): Layout {
   const parts = new Set(name.split("+"));
-  const known = ["base", "1ts", "blob", "org", "wr", "wrfeed", "tie", "v7"];
+  const known = ["base", "1ts", "blob", "org", "wr", "wrfeed", "idtie", "v7"];
   for (const p of parts) if (!known.includes(p)) throw new Error(`unknown variant part ${p} (known: ${known.join(", ")})`);
   return {
     name,
@@ -72,17 +74,17 @@ function layoutOf(name: string): Layout {
     orgInt: parts.has("org"),
     syncWithoutRowid: parts.has("wr"),
     feedWithoutRowid: parts.has("wrfeed"),
-    tieCreated: parts.has("tie"),
+    tieId: parts.has("idtie"),
     asBaseline: parts.has("1ts"),
     v7: parts.has("v7"),
   };
 }
 
-/** The hot tables of the schema (as migrations 0001–0008 leave them on SQLite), in a layout's types. */
+/** The hot tables of the schema (as migrations 0001–0011 leave them on SQLite), in a layout's types. */
 function schemaSql(l: Layout): string {
   const ID = l.blob ? "BLOB" : "TEXT";
   const ORG = l.orgInt ? "INTEGER" : ID;
-  const tie = l.tieCreated ? "created_at, id" : "id";
+  const tie = l.tieId ? "id" : "created_at, id";
   const orgs = l.orgInt
     ? `CREATE TABLE organizations (id INTEGER PRIMARY KEY, uuid ${ID} NOT NULL UNIQUE, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);`
     : `CREATE TABLE organizations (id ${ID} PRIMARY KEY, name TEXT NOT NULL, slug TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);`;
@@ -104,7 +106,7 @@ CREATE INDEX projects_tombstones ON projects (deleted_at) WHERE deleted_at IS NO
 CREATE TABLE tasks (id ${ID} PRIMARY KEY, org_id ${ORG} NOT NULL REFERENCES organizations(id), project_id ${ID}, title TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
   status TEXT NOT NULL, priority TEXT NOT NULL, priority_rank INTEGER NOT NULL, due_date TEXT, tags TEXT NOT NULL DEFAULT '[]', assignee_id ${ID},
   created_by ${ID} NOT NULL, version INTEGER NOT NULL, vector_clock TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, deleted_by ${ID});
-CREATE INDEX tasks_org_updated ON tasks (org_id, updated_at);
+CREATE INDEX tasks_org_updated_id ON tasks (org_id, updated_at, id);
 CREATE INDEX tasks_live_updated ON tasks (org_id, updated_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_live_created ON tasks (org_id, created_at, id) WHERE deleted_at IS NULL;
 CREATE INDEX tasks_live_due ON tasks (org_id, due_date, id) WHERE deleted_at IS NULL;
@@ -432,7 +434,7 @@ function main(): void {
   const sizes = arg("tasks", "10000,20000").split(",").map(Number);
   const batch = Number(arg("batch", "500"));
   const rounds = Number(arg("rounds", "3"));
-  const names = arg("variants", "base,1ts,blob,org,wr,wrfeed,tie,blob+org,blob+org+tie,blob+org+wr+tie").split(",");
+  const names = arg("variants", "base,1ts,blob,org,wr,wrfeed,idtie,blob+org,blob+org+wr").split(",");
   const layouts = names.map(layoutOf);
   const pages = !process.argv.includes("--no-pages");
   const countLast = Number(arg("count-last", "Infinity"));
