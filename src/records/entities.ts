@@ -44,9 +44,10 @@ type StoredAs = "json" | "boolean" | "integer";
 /**
  * How a writable field is stored, read from its schema (src/records/model.ts): arrays and objects as
  * JSON texts, booleans as 0/1, integers as integers; undefined for text. A nullable field is stored
- * as its other member is.
+ * as its other member is, its null as SQL NULL. Any other schema (`t.Number()`, `t.Unknown()`) is
+ * refused when the module loads: stored as text it would fail Postgres's casts of multi-row writes.
  */
-function storedAsOf(schema: TSchema): StoredAs | undefined {
+export function storedAsOf(schema: TSchema): StoredAs | undefined {
   const s = schema as TSchema & { anyOf?: TSchema[]; type?: unknown };
   if (Array.isArray(s.anyOf)) {
     const kinds = new Set(s.anyOf.filter((m) => (m as { type?: unknown }).type !== "null").map(storedAsOf));
@@ -56,7 +57,8 @@ function storedAsOf(schema: TSchema): StoredAs | undefined {
   if (s.type === "array" || s.type === "object") return "json";
   if (s.type === "boolean") return "boolean";
   if (s.type === "integer") return "integer";
-  return undefined;
+  if (s.type === "string") return undefined;
+  throw new Error(`a record field is text, an integer, a boolean, an array or an object (or one of them or null), not ${JSON.stringify(schema)}`);
 }
 
 /**
@@ -95,17 +97,27 @@ const recordColumns = (kind: EntityKind, owner: string, derived: readonly string
   ...META,
 ];
 
-function mapper<K extends EntityKind>(columns: readonly string[], derived: Record<string, (r: RecordOf[K]) => SqlValue> = {}) {
+/**
+ * A record's row mapping over `columns`. A null (a nullable field's) is SQL NULL whatever the
+ * column's storage, and NULL reads back as null: a nullable boolean does not become false.
+ * `storedAs` is {@link STORED_AS} (a parameter for the tests).
+ */
+export function mapper<K extends EntityKind>(
+  columns: readonly string[],
+  derived: Record<string, (r: RecordOf[K]) => SqlValue> = {},
+  storedAs: (column: string) => StoredAs | undefined = (c) => STORED_AS[c],
+) {
   const fromRow = (row: Record<string, unknown>): RecordOf[K] => {
     const r: Record<string, unknown> = {};
     for (const c of columns) {
       if (c in derived) continue;
       const v = row[c];
-      const stored = STORED_AS[c];
-      if (stored === "json") r[c] = JSON.parse(String(v));
+      const stored = storedAs(c);
+      if (v === null || v === undefined) r[c] = null;
+      else if (stored === "json") r[c] = JSON.parse(String(v));
       else if (stored === "boolean") r[c] = Number(v) === 1;
-      else if (stored === "integer") r[c] = v === null || v === undefined ? null : Number(v);
-      else r[c] = v ?? null;
+      else if (stored === "integer") r[c] = Number(v);
+      else r[c] = v;
     }
     return r as unknown as RecordOf[K];
   };
@@ -113,9 +125,11 @@ function mapper<K extends EntityKind>(columns: readonly string[], derived: Recor
     columns.map((c) => {
       if (c in derived) return derived[c](rec);
       const v = (rec as unknown as Record<string, unknown>)[c];
-      if (STORED_AS[c] === "json") return JSON.stringify(v);
-      if (STORED_AS[c] === "boolean") return v ? 1 : 0;
-      return (v ?? null) as SqlValue;
+      if (v === null || v === undefined) return null;
+      const stored = storedAs(c);
+      if (stored === "json") return JSON.stringify(v);
+      if (stored === "boolean") return v ? 1 : 0;
+      return v as SqlValue;
     });
   return { fromRow, toRow };
 }

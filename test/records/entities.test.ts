@@ -5,7 +5,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { TObject } from "@sinclair/typebox";
-import { columnType, entityDef } from "../../src/records/entities";
+import { t } from "elysia";
+import { columnType, entityDef, mapper, storedAsOf } from "../../src/records/entities";
+import { Nullable } from "../../src/wire/schema";
 import { Comment, ENTITY_KINDS, type EntityKind, Project, Task } from "../../src/records/model";
 import { writableFieldSchemas } from "../../src/records/validate";
 
@@ -35,4 +37,24 @@ describe.each([...ENTITY_KINDS])("%s", (kind) => {
 
 test("the server's own columns are stored as before", () => {
   expect(["version", "priority_rank", "vector_clock", "created_at", "deleted_at"].map(columnType)).toEqual(["integer", "integer", "text", "text", "text"]);
+});
+
+// A field added to a model as CONTRIBUTING says (its storage follows from its schema) must keep what it holds.
+describe("a field the model could gain", () => {
+  test("a nullable boolean, integer or JSON field keeps its null, written as NULL and read back as null", () => {
+    const stored = { flag: "boolean", count: "integer", extra: "json" } as const;
+    const m = mapper(["id", "flag", "count", "extra"], {}, (c) => stored[c as keyof typeof stored]);
+    const rec = { id: "x", flag: null, count: null, extra: null } as never;
+    expect(m.toRow(rec)).toEqual(["x", null, null, null]);
+    expect(m.fromRow({ id: "x", flag: null, count: null, extra: null }) as unknown).toEqual({ id: "x", flag: null, count: null, extra: null });
+    expect(m.fromRow({ id: "x", flag: 0, count: 0, extra: "[]" }) as unknown).toEqual({ id: "x", flag: false, count: 0, extra: [] });
+    expect(storedAsOf(Nullable(t.Boolean()))).toBe("boolean");
+  });
+
+  test("a schema with no storage (a number, anything untyped) is refused, not stored as text that Postgres's bulk casts reject", () => {
+    expect(() => storedAsOf(t.Number())).toThrow(/not \{"type":"number"\}/);
+    expect(() => storedAsOf(Nullable(t.Number()))).toThrow();
+    expect(() => storedAsOf(t.Unknown())).toThrow();
+    expect(storedAsOf(t.String())).toBeUndefined();
+  });
 });
