@@ -52,8 +52,8 @@ export function configOf(cmd: Command, serving = false): Config {
 }
 
 /**
- * What an admin command says on stderr before it runs on `sqlite::memory:`, which the contract lets
- * every command use: the database starts empty and vanishes, with what the command wrote, at its exit.
+ * What an admin command that succeeded on `sqlite::memory:` (which the contract lets every command use)
+ * adds on stderr: the database started empty and vanishes, with what the command wrote, at its exit.
  */
 export const IN_MEMORY_WARNING = "the database is in memory (sqlite::memory:): it starts empty, and what this command writes vanishes when it exits";
 
@@ -63,13 +63,15 @@ export const IN_MEMORY_WARNING = "the database is in memory (sqlite::memory:): i
  */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
   const config = configOf(cmd, opts.serving === true);
-  if (opts.serving !== true && sqlitePath(config.databaseUrl) === ":memory:") process.stderr.write(`warning: ${IN_MEMORY_WARNING}\n`);
   const log = (opts.log ?? adminLogger)(config);
   try {
     const db = await connect(config.databaseUrl, opts.readOnly === true, config.databasePoolSize);
     try {
       if (opts.migrate !== false && opts.readOnly !== true) await migrate(db);
-      return await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
+      const result = await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
+      // After the command's own output, and only when it succeeded: a failure stays one line.
+      if (opts.serving !== true && sqlitePath(config.databaseUrl) === ":memory:") process.stderr.write(`warning: ${IN_MEMORY_WARNING}\n`);
+      return result;
     } finally {
       await db.close();
     }

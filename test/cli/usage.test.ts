@@ -145,6 +145,13 @@ describe("failures exit 1 with one line on stderr", () => {
     expect(r.stderr).toBe(`warning: ${IN_MEMORY_WARNING}\n`);
   });
 
+  test("a command that fails on an in-memory database prints its one error line, without the warning", async () => {
+    const r = await taskmgr(["users", "list", "--org", "nosuch", "--db", "sqlite::memory:"], { cwd });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toStartWith("error: ");
+  });
+
   test.each([
     [["orgs", "list", "--log-level", "loud"], "--log-level must be one of"],
     [["serve", "--port", "abc"], "--port must be an integer"],
