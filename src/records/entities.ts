@@ -66,20 +66,30 @@ export function storedAsOf(schema: TSchema): StoredAs | undefined {
  * It is also each column's SQL type in multi-row statements ({@link columnType}): Postgres casts a
  * bulk write's values to it (`pgRowSource`), so a column left out would be written as text. The
  * writable fields' entries are derived from their schemas; the server's own columns are listed.
+ * Keyed by column name for every entity: a name stored two ways by two entities is refused at load.
  */
 const STORED_AS: Readonly<Record<string, StoredAs>> = {
   vector_clock: "json",
   version: "integer",
   priority_rank: "integer",
-  ...Object.fromEntries(
-    ENTITY_KINDS.flatMap((kind) =>
-      Object.entries(writableFieldSchemas(kind)).flatMap(([field, schema]) => {
-        const stored = storedAsOf(schema);
-        return stored === undefined ? [] : [[field, stored]];
-      }),
-    ),
-  ),
+  ...storageOfFields(Object.fromEntries(ENTITY_KINDS.map((kind) => [kind, writableFieldSchemas(kind)]))),
 };
+
+/** The storage of every non-text writable field of `entities` (field schemas by entity), by name; throws on a name stored two ways. */
+export function storageOfFields(entities: Readonly<Record<string, Readonly<Record<string, TSchema>>>>): Record<string, StoredAs> {
+  const out: Record<string, StoredAs> = {};
+  const seen = new Map<string, StoredAs | "text">();
+  for (const [kind, fields] of Object.entries(entities)) {
+    for (const [field, schema] of Object.entries(fields)) {
+      const stored = storedAsOf(schema) ?? "text";
+      const before = seen.get(field);
+      if (before !== undefined && before !== stored) throw new Error(`the record field ${field} is stored as ${before} by one entity and as ${stored} by ${kind}: give it another name`);
+      seen.set(field, stored);
+      if (stored !== "text") out[field] = stored;
+    }
+  }
+  return out;
+}
 
 /** A record column's SQL type (multi-row statements). */
 export const columnType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");

@@ -4,9 +4,9 @@
  * A field added to a model without the rest fails here, not as a 500 of every answer.
  */
 import { describe, expect, test } from "bun:test";
-import type { TObject } from "@sinclair/typebox";
+import { type TObject, Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { columnType, entityDef, mapper, storedAsOf } from "../../src/records/entities";
+import { columnType, entityDef, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
 import { Nullable } from "../../src/wire/schema";
 import { Comment, ENTITY_KINDS, type EntityKind, Project, Task } from "../../src/records/model";
 import { writableFieldSchemas } from "../../src/records/validate";
@@ -56,5 +56,10 @@ describe("a field the model could gain", () => {
     expect(() => storedAsOf(Nullable(t.Number()))).toThrow();
     expect(() => storedAsOf(t.Unknown())).toThrow();
     expect(storedAsOf(t.String())).toBeUndefined();
+  });
+
+  test("one name, one storage: a field two entities would store two ways is refused (a column's SQL type goes by its name)", () => {
+    expect(storageOfFields({ task: { estimate: Type.Integer() }, project: { estimate: Nullable(Type.Integer()), note: t.String() } })).toEqual({ estimate: "integer" });
+    expect(() => storageOfFields({ task: { estimate: Type.Integer() }, project: { estimate: t.String() } })).toThrow(/estimate is stored as integer by one entity and as text by project/);
   });
 });
