@@ -36,12 +36,13 @@ export class Where {
 
 /**
  * A case-insensitive search for `text`, literally (`%`, `_` and `\` included), anywhere in any of
- * `columns`, added to `w`. Both sides are folded by the database alike ({@link SqlDialect.fold}).
+ * `columns`, added to `w`. Both sides are folded by the database alike ({@link SqlDialect.fold}), and
+ * compared by a substring search ({@link SqlDialect.contains}), never `LIKE`, whose cost a member could
+ * make grow with the term's length times the text's.
  */
 export function whereContains(w: Where, dialect: SqlDialect, columns: readonly string[], text: string): Where {
-  const pattern = `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   const fold = (x: string) => dialect.fold(x, text);
-  return w.add(`(${columns.map((c) => `${fold(c)} LIKE ${fold("?")} ESCAPE '\\'`).join(" OR ")})`, ...columns.map(() => pattern));
+  return w.add(`(${columns.map((c) => dialect.contains(fold(c), fold("?"))).join(" OR ")})`, ...columns.map(() => text));
 }
 
 /** One `ordering` term: a documented field name (one of `F`) and its direction. */
