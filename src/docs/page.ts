@@ -7,7 +7,9 @@ export const CSS_PATH = `${DOCS_PATH}/swagger-ui.css`;
 /**
  * The Swagger UI page: every asset comes from taskmgr itself, so it works with no internet.
  * `validatorUrl: null` turns off Swagger UI's validator badge, which otherwise (on any host but
- * localhost) loads an image from validator.swagger.io with the schema's URL.
+ * localhost) loads an image from validator.swagger.io with the schema's URL. A token given to
+ * "Authorize" lives as long as the tab (not `persistAuthorization`, which kept it in the browser's
+ * localStorage, readable by any script of the origin, after the page was closed).
  */
 export function docsPage(title: string): string {
   return `<!doctype html>
@@ -23,9 +25,23 @@ export function docsPage(title: string): string {
   <div id="swagger-ui"></div>
   <script src="${BUNDLE_PATH}"></script>
   <script>
-    window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", persistAuthorization: true, validatorUrl: null });
+    window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", validatorUrl: null });
   </script>
 </body>
 </html>
 `;
 }
+
+/**
+ * Headers of the docs page: no other site may frame it (a framed page could be dressed up to have a
+ * visitor send requests with their token), nor may a browser guess its type; it sends no referrer.
+ * No script or style policy: the page's inline start-up script and Swagger UI's inline styles need one
+ * that could only be checked in a browser.
+ */
+export const DOCS_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/html; charset=utf-8",
+  "content-security-policy": "frame-ancestors 'none'",
+  "x-frame-options": "DENY",
+  "x-content-type-options": "nosniff",
+  "referrer-policy": "no-referrer",
+};

@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { API_TITLE, buildDocument } from "./document";
-import { BUNDLE_PATH, CSS_PATH, DOCS_PATH, SCHEMA_PATH, docsPage } from "./page";
+import { BUNDLE_PATH, CSS_PATH, DOCS_PAGE_HEADERS, DOCS_PATH, SCHEMA_PATH, docsPage } from "./page";
 
 const hidden = { detail: { hide: true } };
 
@@ -37,7 +37,7 @@ export const docsRoutes = () => {
   let document: ReturnType<typeof buildDocument> | undefined;
   return docs
     .get(SCHEMA_PATH, () => (document ??= buildDocument(docs)), hidden)
-    .get(DOCS_PATH, () => new Response(docsPage(API_TITLE), { headers: { "content-type": "text/html; charset=utf-8" } }), hidden)
+    .get(DOCS_PATH, () => new Response(docsPage(API_TITLE), { headers: DOCS_PAGE_HEADERS }), hidden)
     .get(BUNDLE_PATH, asset(swaggerBundle, "text/javascript; charset=utf-8"), hidden)
     .get(CSS_PATH, cssWithoutSourceMap(), hidden);
 };

@@ -392,6 +392,11 @@ describe("GET /api/docs", () => {
       expect(html).not.toMatch(/https?:\/\//);
       // Swagger UI's default validator badge would load an image from validator.swagger.io.
       expect(html).toContain("validatorUrl: null");
+      // No other site may frame it; a token given to Authorize is not kept in localStorage (found by security QA).
+      expect(res.headers.get("x-frame-options")).toBe("DENY");
+      expect(res.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
+      expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+      expect(html).not.toContain("persistAuthorization");
     }
   });
 
