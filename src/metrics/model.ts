@@ -35,8 +35,8 @@ export type DeviceLastSync = Static<typeof DeviceLastSync>;
 export const MetricsReport = t.Object(
   {
     window: t.String(),
-    from: t.String(),
-    to: t.String(),
+    from: Timestamp("start of the window (exclusive)"),
+    to: Timestamp("end of the window (inclusive): now"),
     syncs: t.Integer({ description: "push and pull requests logged in the window" }),
     pushes: t.Integer(),
     pulls: t.Integer(),

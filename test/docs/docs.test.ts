@@ -342,7 +342,7 @@ describe("the document as a client generator reads it", () => {
     expect(JSON.stringify(doc)).not.toContain(JSON.stringify(DUE_DATE_PATTERN));
   });
 
-  test("every instant the server writes (`…_at`, an hour's bounds) is a string of format date-time, or null", () => {
+  test("every instant the server writes (`…_at`, the bounds of a metrics window or hour) is a string of format date-time, or null", () => {
     const isInstant = (s: Schema | undefined) => s?.type === "string" && s.format === "date-time";
     const isNullableInstant = (s: Schema) => s.format === "date-time" && Array.isArray(s.type) && [...s.type].sort().join() === "null,string";
     const found: string[] = [];
@@ -351,7 +351,7 @@ describe("the document as a client generator reads it", () => {
       if (typeof node !== "object" || node === null) return;
       const { properties } = node as { properties?: Record<string, Schema> };
       for (const [name, s] of Object.entries(properties ?? {})) {
-        const instant = name.endsWith("_at") || (where.includes("HourlyMetrics") && (name === "from" || name === "to"));
+        const instant = name.endsWith("_at") || (/Metrics/.test(where) && (name === "from" || name === "to"));
         if (!instant) continue;
         found.push(`${where}.${name}`);
         const ok = isInstant(s) || isNullableInstant(s) || (s.anyOf?.length === 2 && s.anyOf.some(isInstant) && s.anyOf.some((a) => a.type === "null"));
@@ -360,6 +360,7 @@ describe("the document as a client generator reads it", () => {
       for (const [k, v] of Object.entries(node)) visit(v, `${where}/${k}`);
     };
     visit(doc, "#");
+    for (const model of ["/HourlyMetrics.", "/Metrics."]) expect(found.filter((f) => f.includes(model) && /\.(from|to)$/.test(f)).length, model).toBe(2);
     for (const name of ["created_at", "updated_at", "deleted_at", "resolved_at", "last_seen_at", "revoked_at", "generated_at", "last_sync_at", "from", "to"])
       expect(found.some((f) => f.endsWith(`.${name}`)), name).toBe(true);
   });
