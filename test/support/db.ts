@@ -37,6 +37,16 @@ if (!PG_AVAILABLE) console.log(`Postgres not reachable at ${ADMIN_URL}: Postgres
 /** The dialects this run tests: SQLite always, Postgres when reachable (always under CI). */
 export const DIALECTS: Dialect[] = PG_AVAILABLE ? ["sqlite", "postgres"] : ["sqlite"];
 
+/**
+ * The prefix of the Postgres databases tests create (and drop): `TEST_DB_PREFIX` (letters, digits and
+ * `_`), so that several checkouts testing against one server at once can tell theirs apart; `taskmgr_test_` by default.
+ */
+const DB_PREFIX = (() => {
+  const prefix = process.env.TEST_DB_PREFIX?.trim() || "taskmgr_test_";
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(prefix)) throw new Error(`TEST_DB_PREFIX must be lower-case letters, digits and _ (at most 41), not ${JSON.stringify(prefix)}`);
+  return prefix;
+})();
+
 /** A fresh, migrated database of one dialect and a function that drops it. Postgres gets its own database. */
 export async function createTestDatabase(dialect: Dialect, opts: { migrate?: boolean } = {}): Promise<{ db: Database; url: string; drop: () => Promise<void> }> {
   if (dialect === "sqlite") {
@@ -54,7 +64,7 @@ export async function createTestDatabase(dialect: Dialect, opts: { migrate?: boo
       },
     };
   }
-  const name = `taskmgr_test_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
+  const name = `${DB_PREFIX}${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`;
   const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`CREATE DATABASE ${name}`);
   const u = new URL(ADMIN_URL);
