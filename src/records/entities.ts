@@ -50,6 +50,8 @@ type StoredAs = "json" | "boolean" | "integer";
 export function storedAsOf(schema: TSchema): StoredAs | undefined {
   const s = schema as TSchema & { anyOf?: TSchema[]; type?: unknown };
   if (Array.isArray(s.anyOf)) {
+    if (s.anyOf.some((m) => (m as { format?: unknown }).format === "integer" || (m as { format?: unknown }).format === "numeric"))
+      throw new Error(`a record field's number is TypeBox's Type.Integer (as in src/records/model.ts), not Elysia's t.Integer/t.Numeric, which also take a numeric string: ${JSON.stringify(schema)}`);
     const kinds = new Set(s.anyOf.filter((m) => (m as { type?: unknown }).type !== "null").map(storedAsOf));
     if (kinds.size !== 1) throw new Error(`a record field's union must store as one kind: ${JSON.stringify(schema)}`);
     return [...kinds][0];

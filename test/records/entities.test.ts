@@ -56,6 +56,7 @@ describe("a field the model could gain", () => {
     expect(() => storedAsOf(Nullable(t.Number()))).toThrow();
     expect(() => storedAsOf(t.Unknown())).toThrow();
     expect(storedAsOf(t.String())).toBeUndefined();
+    expect(() => storedAsOf(t.Integer())).toThrow(/Type\.Integer .* not Elysia's t\.Integer/);
   });
 
   test("one name, one storage: a field two entities would store two ways is refused (a column's SQL type goes by its name)", () => {
