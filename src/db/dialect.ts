@@ -19,28 +19,37 @@ export interface SqlDialect {
    */
   fold(expr: string, term: string): string;
   /**
-   * Whether the text `needle` occurs in the text `haystack` (both SQL expressions), literally: no
-   * wildcard. `instr` / `strpos`, not `LIKE '%…%'`: SQLite's `LIKE` matches a long term against a long
-   * text character by character with backtracking (a 500-character search over 100 descriptions of
-   * 100,000 characters held the event loop, and so every request, for 5.6 s); `instr` compares bytes
-   * (0.1 s), and Postgres' `strpos` likewise beats its `LIKE` (4 ms against 85 ms).
+   * A literal substring test for `term` (no wildcard): `test(haystack, needle)` is the SQL condition
+   * for two SQL expressions, `needle` being bound to `param`. A long term is never matched with
+   * `LIKE '%…%'`, which matches it against a long text character by character with backtracking (a
+   * 500-character term over 100 descriptions of 100,000 characters held SQLite's event loop, and so
+   * every request, for 5.6 s; Postgres 2–4 s for 40 such rows): SQLite uses `instr` for every term
+   * (it costs the same as `LIKE` for short ones), Postgres `strpos` beyond {@link LIKE_MAX_TERM}
+   * characters, and `LIKE` up to it, whose cost the term's length bounds and whose estimate lets the
+   * planner scan in parallel (`strpos` made ordinary searches 5–55% slower: docs/performance.md).
    */
-  contains(haystack: string, needle: string): string;
+  contains(term: string): { test: (haystack: string, needle: string) => string; param: string };
   /** A text column's value as its UTF-8 bytes (read raw: `Executor.rawRows`). */
   bytes(column: string): string;
 }
 
+/** The longest search term Postgres matches with `LIKE` (see {@link SqlDialect.contains}). */
+export const LIKE_MAX_TERM = 32;
+
 const SQLITE: SqlDialect = {
   rowLocks: false,
   fold: (expr) => `fold_case(${expr})`,
-  contains: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`,
+  contains: (term) => ({ test: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`, param: term }),
   bytes: (column) => `CAST(${column} AS BLOB)`,
 };
 
 const POSTGRES: SqlDialect = {
   rowLocks: true,
   fold: (expr, term) => (/^[\x00-\x7f]*$/.test(term) ? `LOWER(${expr})` : `translate(LOWER(${expr}), 'ς', 'σ')`),
-  contains: (haystack, needle) => `strpos(${haystack}, ${needle}) > 0`,
+  contains: (term) =>
+    term.length <= LIKE_MAX_TERM
+      ? { test: (haystack, needle) => `${haystack} LIKE ${needle} ESCAPE '\\'`, param: `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%` }
+      : { test: (haystack, needle) => `strpos(${haystack}, ${needle}) > 0`, param: term },
   // postgres.js reads every column of `rawRows` as the bytes of its text form.
   bytes: (column) => column,
 };

@@ -37,12 +37,13 @@ export class Where {
 /**
  * A case-insensitive search for `text`, literally (`%`, `_` and `\` included), anywhere in any of
  * `columns`, added to `w`. Both sides are folded by the database alike ({@link SqlDialect.fold}), and
- * compared by a substring search ({@link SqlDialect.contains}), never `LIKE`, whose cost a member could
- * make grow with the term's length times the text's.
+ * compared by a substring test ({@link SqlDialect.contains}) whose cost a member cannot make grow with
+ * the term's length times the text's.
  */
 export function whereContains(w: Where, dialect: SqlDialect, columns: readonly string[], text: string): Where {
   const fold = (x: string) => dialect.fold(x, text);
-  return w.add(`(${columns.map((c) => dialect.contains(fold(c), fold("?"))).join(" OR ")})`, ...columns.map(() => text));
+  const { test, param } = dialect.contains(text);
+  return w.add(`(${columns.map((c) => test(fold(c), fold("?"))).join(" OR ")})`, ...columns.map(() => param));
 }
 
 /** One `ordering` term: a documented field name (one of `F`) and its direction. */
