@@ -15,7 +15,7 @@ import { availableParallelism } from "node:os";
 import { beforeAll, expect, test } from "bun:test";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
-import { createTestApp, type TestApp, type TestUser } from "../support/app";
+import { createTestApp, type RequestOptions, type TestApp, type TestResponse, type TestUser } from "../support/app";
 import { createTestDatabase, forEachDialect } from "../support/db";
 
 type Json = Record<string, any>;
@@ -56,33 +56,21 @@ function templateOf(path: string): string | undefined {
   });
 }
 
-interface Call {
-  token?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
+interface Call extends RequestOptions {
   /** The status the scenario expects (a harness check, so that each path really is reached). */
   expect?: number;
 }
 
-/** Sends a request, checks its answer against the document and returns it (body parsed when JSON). */
-async function call(method: string, url: string, c: Call = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const headers: Record<string, string> = { ...c.headers };
-  if (c.token !== undefined) headers.authorization = `Bearer ${c.token}`;
-  let body: string | undefined;
-  if (c.body !== undefined) {
-    body = typeof c.body === "string" ? c.body : JSON.stringify(c.body);
-    headers["content-type"] ??= "application/json";
-  }
-  const res = await t.app.handle(new Request(`http://localhost${url}`, { method, headers, body }));
-  const text = await res.text();
-  const type = res.headers.get("content-type") ?? "";
-  const parsed = text === "" ? null : type.includes("json") ? JSON.parse(text) : text;
-  if (c.expect !== undefined && res.status !== c.expect) throw new Error(`${method} ${url}: expected ${c.expect}, got ${res.status} ${text.slice(0, 300)}`);
-  check(method, url, res, text, parsed);
-  return { status: res.status, body: parsed, headers: res.headers };
+/** Sends a request (the test app's own `request`), checks its answer against the document and returns it. */
+async function call(method: string, url: string, { expect: wanted, ...opts }: Call = {}): Promise<TestResponse> {
+  const r = await t.request(method, url, opts);
+  if (wanted !== undefined && r.status !== wanted) throw new Error(`${method} ${url}: expected ${wanted}, got ${r.status} ${JSON.stringify(r.body)?.slice(0, 300)}`);
+  check(method, url, r);
+  return r;
 }
 
-function check(method: string, url: string, res: Response, text: string, body: unknown): void {
+function check(method: string, url: string, res: TestResponse): void {
+  const { body } = res;
   const path = url.split("?")[0]!;
   const tpl = templateOf(path);
   const m = method.toLowerCase();
@@ -108,8 +96,8 @@ function check(method: string, url: string, res: Response, text: string, body: u
   // Content.
   const media = (res.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   if (!resp.content || m === "head") {
-    if (text !== "") findings.add(`${where}: a body where the document lists none (${media})`);
-  } else if (text === "") {
+    if (body !== null) findings.add(`${where}: a body where the document lists none (${media})`);
+  } else if (body === null) {
     findings.add(`${where}: no body where the document lists ${Object.keys(resp.content).join(", ")}`);
   } else if (!resp.content[media]) {
     findings.add(`${where}: Content-Type ${media} is not one the document lists (${Object.keys(resp.content).join(", ")})`);
