@@ -44,7 +44,7 @@ export interface Outcome {
 export interface BatchView {
   /** The current record (a tombstone included) when the batch holds it. */
   record(kind: EntityKind, id: unknown): AnyRecord | undefined;
-  /** The organization's device ids, revoked ones included. */
+  /** The keys of the batch's clocks (but the pushing device's own) that are devices of the organization, revoked ones included. */
   readonly devices: ReadonlySet<string>;
   /** For the write core's reference checks. */
   readonly known: KnownRecords;

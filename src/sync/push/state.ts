@@ -9,7 +9,8 @@ import { HistoryRepo, snapshotKey } from "../../records/history";
 import { type AnyRecord, type EntityKind, isEntityKind } from "../../records/model";
 import type { KnownRecords } from "../../records/refs";
 import { RecordRepo } from "../../records/repo";
-import { compareClocks } from "../../records/clock";
+import { compareClocks, SERVER_KEY } from "../../records/clock";
+import { isUuid } from "../../ids";
 import type { ParsedChange } from "../change";
 import type { ChangeResult } from "../model";
 import { UserRepo } from "../../users/repo";
@@ -17,6 +18,17 @@ import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { BatchView, Outcome } from "./decide";
 
 const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
+
+/**
+ * The keys of the changes' clocks that may be devices of the organization other than `deviceId`
+ * (the pushing device's own key and `server` need no lookup; a key that is not a UUID is no
+ * device): the ids the forged-key check asks about.
+ */
+function otherDeviceKeys(changes: readonly ParsedChange[], deviceId: string): Set<string> {
+  const keys = new Set<string>();
+  for (const c of changes) for (const k of Object.keys(c.clock)) if (k !== deviceId && k !== SERVER_KEY && isUuid(k)) keys.add(k);
+  return keys;
+}
 
 /** The order in which a batch locks the records it writes (Postgres): the same for every batch. */
 const LOCK_ORDER: readonly EntityKind[] = ["comment", "task", "project"];
@@ -50,13 +62,13 @@ export class BatchState implements BatchView {
   /**
    * The batched reads. First the records the batch writes, locked; then — so that a concurrent
    * push of the same changes that held those locks is seen — the `sync_changes` rows of every
-   * change_id (malformed changes' too) and the organization's device ids; then the records and
+   * change_id (malformed changes' too) and which of the devices their clocks name are the organization's; then the records and
    * users the changes reference, and the history snapshots that merges and duplicates will need.
    */
   async preload(ok: ParsedChange[], changeIds: string[]): Promise<void> {
     await this.lockTargets(ok);
     this.seen = await new SyncChangeRepo(this.tx, this.orgId).findMany(this.deviceId, changeIds);
-    this.devices = await new DeviceRepo(this.tx, this.orgId).listIds();
+    this.devices = await new DeviceRepo(this.tx, this.orgId).findIds(otherDeviceKeys(ok, this.deviceId));
     await this.loadReferences(ok);
     await this.loadSnapshots(ok);
   }
