@@ -94,6 +94,17 @@ export async function inChunks<T, R>(
   return out;
 }
 
+/**
+ * The ids among `ids` of rows of `table` in organization `orgId`, one query per {@link IDS_PER_QUERY}
+ * ids (none for none): which of the users, devices… a request names are the organization's.
+ */
+export async function idsInOrg(exec: Executor, table: "users" | "devices", orgId: string, ids: Iterable<string>): Promise<Set<string>> {
+  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) =>
+    exec.all<{ id: string }>(`SELECT id FROM ${table} WHERE org_id = ? AND id IN (${marks})`, [orgId, ...chunk]),
+  );
+  return new Set(rows.map((r) => r.id));
+}
+
 /** A row to overwrite if it still has `expected` as its `version`: its new `values` in column order, and its stored ones (`before`) when known. */
 export interface VersionedRow {
   values: readonly SqlValue[];

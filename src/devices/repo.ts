@@ -1,5 +1,5 @@
 import type { Executor, Tx } from "../db/types";
-import { IDS_PER_QUERY, inChunks } from "../db/bulk";
+import { idsInOrg } from "../db/bulk";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { isUuid } from "../ids";
@@ -65,14 +65,11 @@ export class DeviceRepo<E extends Executor = Executor> {
 
   /**
    * The ids among `ids` of devices of the organization, revoked ones included (their entries stay in
-   * vector clocks), one query per {@link IDS_PER_QUERY} ids (none for none): what a push checks its
+   * vector clocks): what a push checks its
    * clocks' keys against, whatever the number of devices the organization has.
    */
-  async findIds(ids: Iterable<string>): Promise<Set<string>> {
-    const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) =>
-      this.exec.all<{ id: string }>(`SELECT id FROM devices WHERE org_id = ? AND id IN (${marks})`, [this.orgId, ...chunk]),
-    );
-    return new Set(rows.map((r) => r.id));
+  findIds(ids: Iterable<string>): Promise<Set<string>> {
+    return idsInOrg(this.exec, "devices", this.orgId, ids);
   }
 
   /** One page of a user's devices, oldest first. */

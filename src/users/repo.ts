@@ -1,4 +1,4 @@
-import { IDS_PER_QUERY, inChunks } from "../db/bulk";
+import { idsInOrg } from "../db/bulk";
 import { sqlOf } from "../db/dialect";
 import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
@@ -82,14 +82,11 @@ export class UserRepo<E extends Executor = Executor> {
   }
 
   /**
-   * The ids among `ids` of users of the organization, one query per {@link IDS_PER_QUERY} ids: THE
+   * The ids among `ids` of users of the organization ({@link idsInOrg}): THE
    * check that a user belongs to it (a task's assignee; a push asks for all of its assignees at once).
    */
-  async findIds(ids: Iterable<string>): Promise<Set<string>> {
-    const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) =>
-      this.exec.all<{ id: string }>(`SELECT id FROM users WHERE org_id = ? AND id IN (${marks})`, [this.orgId, ...chunk]),
-    );
-    return new Set(rows.map((r) => r.id));
+  findIds(ids: Iterable<string>): Promise<Set<string>> {
+    return idsInOrg(this.exec, "users", this.orgId, ids);
   }
 
   /**
