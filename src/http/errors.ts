@@ -1,5 +1,5 @@
 import { Elysia, t, ValidationError } from "elysia";
-import { ConnectionLostError, isDatabaseBusy, isTransactionConflict } from "../db/errors";
+import { ConnectionLostError, isDatabaseBusy, isStorageFull, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { isJsonObject, NOT_OBJECT_REASON, notJson, payloadTooLarge } from "./body";
@@ -59,7 +59,7 @@ function validationFields(err: ValidationError): Record<string, string> {
  * The one place where failures become HTTP answers: domain errors keep their code,
  * validation → 422 naming the fields (a path that does not decode → 404), malformed JSON → 400, unknown path → 404,
  * a known path with a method it does not take → 405 with `Allow` (from `routes`, the app's registered routes),
- * a lost database connection, and a transaction the database rolled back (deadlock, serialization failure) → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
+ * a lost database connection, full storage, and a transaction the database rolled back (deadlock, serialization failure) → 503 `unavailable`, anything else → 500 with a generic message (logged, never shown).
  */
 export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute[] = () => []) =>
   // The context is destructured, never passed on whole: Elysia reads each hook's source to decide
@@ -106,6 +106,12 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     // and it may be retried.
     log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
     return answer("unavailable", "the database is unavailable: try again later");
+  }
+  if (isStorageFull(error)) {
+    // The disk (or SQLite's max_page_count) is full: the transaction was rolled back, nothing was
+    // stored, and the same request succeeds once space is freed.
+    log.error("database_full", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
+    return answer("unavailable", "the database's storage is full, so nothing was saved: try again later");
   }
   if (isTransactionConflict(error)) {
     // Rolled back by the database (a deadlock, a serialization failure): nothing was committed and the

@@ -1,7 +1,7 @@
 /** The one error mapping (src/http/errors.ts): failures the server causes are 500, never blamed on the request. */
 import { describe, expect, test } from "bun:test";
 import { Elysia, t } from "elysia";
-import { isDatabaseBusy, isTransactionConflict } from "../../src/db/errors";
+import { isDatabaseBusy, isStorageFull, isTransactionConflict } from "../../src/db/errors";
 import { errorHandler } from "../../src/http/errors";
 import { createLogger } from "../../src/log/logger";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -80,4 +80,42 @@ test("isTransactionConflict: a deadlock or a serialization failure, nothing else
 test("isDatabaseBusy: SQLite's busy codes and Postgres' lock timeout (55P03), nothing else", () => {
   const errors = [{ code: "SQLITE_BUSY" }, { code: "SQLITE_BUSY_SNAPSHOT" }, { code: "55P03" }, { code: "SQLITE_LOCKED" }, { code: "40P01" }, null, new Error("x")];
   expect(errors.map(isDatabaseBusy)).toEqual([true, true, true, false, false, false, false]);
+});
+
+test("isStorageFull: SQLite's SQLITE_FULL and Postgres' disk_full (53100), nothing else", () => {
+  const errors = [{ code: "SQLITE_FULL" }, { code: "53100" }, { code: "SQLITE_IOERR" }, { code: "53200" }, { code: "SQLITE_BUSY" }, null, new Error("x")];
+  expect(errors.map(isStorageFull)).toEqual([true, true, false, false, false, false, false]);
+});
+
+test("sqlite: a push that meets a full database is 503 unavailable, logged as database_full, stores nothing, and succeeds whole once there is room", async () => {
+  const { createTestApp } = await import("../support/app");
+  const { db, drop } = await createTestDatabase("sqlite");
+  const lines: string[] = [];
+  const log = createLogger({ level: "error", console: (line) => lines.push(line) });
+  try {
+    const t = await createTestApp(db, { log });
+    const u = await t.createUser();
+    const changes = Array.from({ length: 200 }, (_, i) => ({
+      change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+      data: { title: `task ${i}`, description: "d".repeat(4000) }, vector_clock: { [u.deviceId!]: i + 1 },
+    }));
+    const push = () => t.request("POST", "/api/sync/push", { token: u.token, body: { device_id: u.deviceId, changes } });
+    // The writer may grow the file by a few pages only: as a full disk would, SQLite answers SQLITE_FULL.
+    const pages = (await db.get<{ page_count: number }>("PRAGMA page_count"))!.page_count;
+    await db.exec(`PRAGMA max_page_count = ${pages + 8}`);
+    const full = await push();
+    expect(full.status).toBe(503);
+    expect(full.body).toEqual({ error: { code: "unavailable", message: expect.stringContaining("full"), details: {} } });
+    expect(lines.map((l) => JSON.parse(l).event)).toEqual(["database_full"]);
+    expect((await t.request("GET", "/api/tasks", { token: u.token })).body.count).toBe(0);
+
+    await db.exec("PRAGMA max_page_count = 1073741823");
+    const again = await push();
+    expect(again.status).toBe(200);
+    expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(changes.map(() => "applied"));
+    expect((await t.request("GET", "/api/tasks", { token: u.token })).body.count).toBe(200);
+  } finally {
+    await log.close();
+    await drop();
+  }
 });
