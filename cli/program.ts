@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import pkg from "../package.json";
+import { registerBackup } from "./backup";
 import { registerConflicts } from "./conflicts";
 import { registerDevices } from "./devices";
 import { registerJobs } from "./jobs";
@@ -34,5 +35,6 @@ export function buildProgram(): Command {
   registerDevices(program);
   registerJobs(program);
   registerConflicts(program);
+  registerBackup(program);
   return program;
 }

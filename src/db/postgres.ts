@@ -524,6 +524,10 @@ export class PostgresDatabase extends PgExecutor implements Database {
     return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.user)));
   }
 
+  async backup(): Promise<void> {
+    throw new Error("taskmgr backup copies SQLite databases: back up Postgres with pg_dump (e.g. pg_dump --format=custom --file=taskmgr.dump \"$DATABASE_URL\")");
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([this.pool.end({ timeout: 5 }), this.monitorExec?.close(), ...this.retiring]);

@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
+import { vacuumInto } from "./sqlite-backup";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
@@ -317,6 +318,13 @@ export class SqliteDatabase implements Database {
     if (members.length === 0) return;
     this.queued.unshift(...members);
     this.scheduleGroup();
+  }
+
+  async backup(target: string): Promise<void> {
+    // The read connection reads the last commit without waiting for the writer; a read-only or
+    // in-memory database has one connection (in memory, the writer: taken under the lock).
+    if (this.readerDb) vacuumInto(this.readerDb, target);
+    else await this.lock.run(async () => vacuumInto(this.db, target));
   }
 
   async close(): Promise<void> {

@@ -58,6 +58,13 @@ export interface Database extends Executor {
   readonly monitor: Executor;
   /** Runs `fn` in one transaction; a throw rolls everything back and rethrows. On SQLite it takes the write lock at BEGIN. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Writes a consistent copy of the database, as of its last commit, to `target`, a new file (never
+   * overwritten; readable by its owner only), while writers go on (`taskmgr backup`). SQLite: `VACUUM
+   * INTO` on the read connection (it blocks the process's event loop while it copies: a command's job,
+   * not a server's). Postgres refuses: that is `pg_dump`'s job.
+   */
+  backup(target: string): Promise<void>;
   close(): Promise<void>;
   /** A human description without credentials, for logs and errors. */
   readonly label: string;

@@ -76,6 +76,9 @@ class PurgeBeforeSelect implements Database {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.inner.transaction(fn);
   }
+  backup(target: string): Promise<void> {
+    return this.inner.backup(target);
+  }
   close(): Promise<void> {
     return Promise.resolve();
   }

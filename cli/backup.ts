@@ -1,0 +1,32 @@
+import { existsSync, statSync } from "node:fs";
+import type { Command } from "commander";
+import { sqlitePath } from "../src/db/url";
+import { configOf, withRuntime } from "./context";
+import { CliError } from "./failure";
+import { nonEmpty } from "./text-option";
+
+/**
+ * `taskmgr backup FILE`: a consistent copy of a SQLite database, as of its last commit, written to a
+ * new file while the server runs or not (src/db/sqlite-backup.ts). The database is not migrated or
+ * otherwise changed: a backup taken before an upgrade is the database the old version ran.
+ */
+export function registerBackup(program: Command): void {
+  program
+    .command("backup")
+    .description("write a consistent copy of the SQLite database to a new file (while the server runs or not; Postgres: use pg_dump)")
+    .argument("<file>", "the file to write: a new one, created readable by its owner only", nonEmpty)
+    .action((file: string, _opts: unknown, self: Command) => {
+      // A database file that does not exist is said so, not created empty and copied.
+      const path = sqlitePath(configOf(self).databaseUrl);
+      if (path !== null && path !== ":memory:" && !existsSync(path)) throw new CliError(`database file ${path} does not exist`);
+      return withRuntime(
+        self,
+        async ({ db }) => {
+          await db.backup(file);
+          const mb = (statSync(file).size / 1024 / 1024).toFixed(1);
+          console.log(`wrote ${file} (${mb} MB), a copy of ${db.label} as of its last commit; keep the secret with it (TASKMGR_SECRET, or the secret file of TASKMGR_DATA_DIR)`);
+        },
+        { migrate: false },
+      );
+    });
+}

@@ -1,0 +1,105 @@
+/**
+ * `taskmgr backup FILE`, spawned for real: a copy of a SQLite database that a running server keeps
+ * writing to (pushes acknowledged before the backup started are in it; the copy is whole and opens
+ * as a database), and the command's failures: an existing file, a missing database, an empty name,
+ * Postgres.
+ */
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { openDatabase } from "../../src/db/open";
+import { createTestDatabase, PG_AVAILABLE } from "../support/db";
+import { removeTempDirs, serve, taskmgr, tempDir } from "./support";
+
+setDefaultTimeout(60_000);
+afterAll(removeTempDirs);
+
+test("a backup taken while the server takes pushes holds every push acknowledged before it started, and is a whole database", async () => {
+  const cwd = tempDir();
+  const db = `sqlite:${join(cwd, "data", "live.db")}`;
+  const env = { LOG_DIR: join(cwd, "logs"), TASKMGR_SECRET: "backup-test-secret" };
+  expect((await taskmgr(["orgs", "create", "Acme", "--slug", "acme", "--db", db], { cwd, env })).code).toBe(0);
+  const password = "backup-test-password";
+  expect((await taskmgr(["users", "create", "--org", "acme", "--email", "a@example.com", "--role", "admin", "--password", password, "--db", db], { cwd, env })).code).toBe(0);
+  const server = await serve(["--port", "0", "--db", db], { cwd, env });
+  try {
+    const login = await fetch(`${server.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "a@example.com", password }) });
+    const token = ((await login.json()) as { access: string }).access;
+    const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+    const device = ((await (await fetch(`${server.url}/api/devices`, { method: "POST", headers, body: JSON.stringify({ name: "d" }) })).json()) as { id: string }).id;
+
+    let counter = 0;
+    const acknowledged: string[] = [];
+    const pushOnce = async () => {
+      const changes = Array.from({ length: 50 }, () => ({
+        change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create",
+        data: { title: "backed up", description: "x".repeat(500) }, vector_clock: { [device]: ++counter },
+      }));
+      const res = await fetch(`${server.url}/api/sync/push`, { method: "POST", headers, body: JSON.stringify({ device_id: device, changes }) });
+      expect(res.status).toBe(200);
+      const { results } = (await res.json()) as { results: { status: string; entity_id: string }[] };
+      for (const r of results) if (r.status === "applied") acknowledged.push(r.entity_id);
+    };
+    for (let i = 0; i < 10; i++) await pushOnce();
+
+    let writing = true;
+    const load = (async () => {
+      while (writing) await pushOnce();
+    })();
+    const before = acknowledged.length;
+    const target = join(cwd, "backup.db");
+    const ran = await taskmgr(["backup", target, "--db", db], { cwd, env });
+    const after = acknowledged.length;
+    writing = false;
+    await load;
+
+    expect(ran.code).toBe(0);
+    expect(ran.stdout).toContain(`wrote ${target}`);
+    expect(ran.stderr).toBe("");
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    const copy = openDatabase(`sqlite:${target}`, { readOnly: true });
+    try {
+      expect((await copy.get<{ integrity_check: string }>("PRAGMA integrity_check"))?.integrity_check).toBe("ok");
+      const ids = new Set((await copy.all<{ id: string }>("SELECT id FROM tasks")).map((r) => r.id));
+      expect(acknowledged.slice(0, before).every((id) => ids.has(id))).toBe(true);
+      expect(ids.size).toBeLessThanOrEqual(after + 50);
+    } finally {
+      await copy.close();
+    }
+    // The copy serves: the organization is there.
+    const listed = await taskmgr(["orgs", "list", "--json", "--db", `sqlite:${target}`], { cwd, env });
+    expect(JSON.parse(listed.stdout).map((o: { slug: string }) => o.slug)).toEqual(["acme"]);
+  } finally {
+    await server.stop("SIGTERM");
+  }
+});
+
+test("failures: an existing file (1), a database that does not exist (1, nothing created), an empty name (2), Postgres (1, pg_dump named)", async () => {
+  const cwd = tempDir();
+  const db = `sqlite:${join(cwd, "one.db")}`;
+  expect((await taskmgr(["orgs", "create", "One", "--db", db], { cwd })).code).toBe(0);
+  expect((await taskmgr(["backup", "copy.db", "--db", db], { cwd })).code).toBe(0);
+
+  const again = await taskmgr(["backup", "copy.db", "--db", db], { cwd });
+  expect([again.code, again.stderr.trim()]).toEqual([1, "error: copy.db already exists: a backup never overwrites a file, name a new one"]);
+
+  const missing = await taskmgr(["backup", "other.db", "--db", `sqlite:${join(cwd, "none.db")}`], { cwd });
+  expect(missing.code).toBe(1);
+  expect(missing.stderr).toContain("does not exist");
+  expect(() => statSync(join(cwd, "none.db"))).toThrow();
+  expect(() => statSync(join(cwd, "other.db"))).toThrow();
+
+  expect((await taskmgr(["backup", "", "--db", db], { cwd })).code).toBe(2);
+
+  if (PG_AVAILABLE) {
+    const { url, drop } = await createTestDatabase("postgres");
+    try {
+      const pg = await taskmgr(["backup", "pg.db", "--db", url], { cwd });
+      expect(pg.code).toBe(1);
+      expect(pg.stderr).toMatch(/^error: taskmgr backup copies SQLite databases: back up Postgres with pg_dump .*\n$/);
+      expect(() => statSync(join(cwd, "pg.db"))).toThrow();
+    } finally {
+      await drop();
+    }
+  }
+});
