@@ -12,6 +12,7 @@ import m0008 from "../../migrations/0008_feed_pushed_by_device.sql" with { type:
 import m0009 from "../../migrations/0009_tasks_updated_id.sql" with { type: "text" };
 import m0010 from "../../migrations/0010_comments_live_task.sql" with { type: "text" };
 import m0011 from "../../migrations/0011_tasks_live_priority_ties.sql" with { type: "text" };
+import m0012 from "../../migrations/0012_refresh_tokens_device.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -35,6 +36,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 9, name: "0009_tasks_updated_id", sql: m0009 },
   { version: 10, name: "0010_comments_live_task", sql: m0010 },
   { version: 11, name: "0011_tasks_live_priority_ties", sql: m0011 },
+  { version: 12, name: "0012_refresh_tokens_device", sql: m0012 },
 ];
 
 /** The SQL of `m` for a dialect. */

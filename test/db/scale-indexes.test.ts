@@ -1,0 +1,60 @@
+/**
+ * Statements whose cost must not grow with the size of the server or of an organization (scale QA,
+ * 5,000 devices and 200,000 refresh tokens): each one is answered through an index, on both dialects
+ * (Postgres analyzed, as autovacuum leaves it). Checked with the database's own plan.
+ */
+import { expect, test } from "bun:test";
+import { RefreshTokenRepo } from "../../src/auth/repo";
+import { columns, insertRows } from "../../src/db/bulk";
+import type { Executor, SqlValue } from "../../src/db/types";
+import { forEachDialect } from "../support/db";
+
+const AT = "2026-01-01T00:00:00.000Z";
+const uuid = (prefix: number, i: number) => `${String(prefix).padStart(8, "0")}-0000-4000-8000-${String(i).padStart(12, "0")}`;
+
+/** An executor that records the statements it writes with, in `seen`. */
+function spyOn(db: Executor, seen: { sql: string; params: SqlValue[] }[]): Executor {
+  return {
+    dialect: db.dialect,
+    all: (sql, params) => db.all(sql, params),
+    get: (sql, params) => db.get(sql, params),
+    run: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.run(sql, params)),
+    rawRows: (sql, params) => db.rawRows(sql, params),
+    exec: (sql) => db.exec(sql),
+  };
+}
+
+/** The statement's plan as text (SQLite: EXPLAIN QUERY PLAN details; Postgres: EXPLAIN as JSON). */
+async function planOf(db: Executor, q: { sql: string; params: SqlValue[] }): Promise<string> {
+  if (db.dialect === "sqlite") return (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)).map((r) => r.detail).join(" | ");
+  const [row] = await db.all<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${q.sql}`, q.params);
+  return JSON.stringify(row!["QUERY PLAN"]);
+}
+
+forEachDialect("refresh tokens of a device", ({ db }) => {
+  test("revoking a device's refresh tokens looks them up by device, not by reading every token", async () => {
+    const d = db();
+    const DEVICES = 200;
+    const PER_DEVICE = 10;
+    await d.run("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', ?)", [AT]);
+    await d.run("INSERT INTO users (id, org_id, email, name, role, password_hash, created_at, updated_at) VALUES ('u', 'o', 'u@example.test', 'U', 'member', 'x', ?, ?)", [AT, AT]);
+    const cols = columns([["id", "text"], ["family_id", "text"], ["user_id", "text"], ["device_id", "text"], ["token_hash", "text"], ["created_at", "text"], ["expires_at", "text"]]);
+    const rows: SqlValue[][] = [];
+    for (let dev = 0; dev < DEVICES; dev++) {
+      for (let k = 0; k < PER_DEVICE; k++) rows.push([uuid(1, dev * PER_DEVICE + k), uuid(2, dev * PER_DEVICE + k), "u", uuid(3, dev), "h", AT, "2026-02-01T00:00:00.000Z"]);
+    }
+    await insertRows(d, "refresh_tokens", cols, rows);
+    if (d.dialect === "postgres") await d.exec("ANALYZE refresh_tokens");
+
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    await new RefreshTokenRepo(spyOn(d, seen)).revokeForDevice(uuid(3, 7), "2026-01-02T00:00:00.000Z");
+    expect(seen.length).toBe(1);
+    const plan = await planOf(d, seen[0]!);
+    expect(plan).toContain("refresh_tokens_device");
+    expect(plan).not.toMatch(/SCAN refresh_tokens($| )|Seq Scan/);
+    // and it revoked exactly that device's tokens
+    const revoked = await d.all<{ device_id: string }>("SELECT DISTINCT device_id FROM refresh_tokens WHERE revoked_at IS NOT NULL");
+    expect(revoked).toEqual([{ device_id: uuid(3, 7) }]);
+    expect(Number((await d.get<{ n: number }>("SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NOT NULL"))!.n)).toBe(PER_DEVICE);
+  });
+});
