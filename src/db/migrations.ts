@@ -13,6 +13,7 @@ import m0009 from "../../migrations/0009_tasks_updated_id.sql" with { type: "tex
 import m0010 from "../../migrations/0010_comments_live_task.sql" with { type: "text" };
 import m0011 from "../../migrations/0011_tasks_live_priority_ties.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_refresh_tokens_device.sql" with { type: "text" };
+import m0013 from "../../migrations/0013_conflicts_by_creation.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -37,6 +38,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 10, name: "0010_comments_live_task", sql: m0010 },
   { version: 11, name: "0011_tasks_live_priority_ties", sql: m0011 },
   { version: 12, name: "0012_refresh_tokens_device", sql: m0012 },
+  { version: 13, name: "0013_conflicts_by_creation", sql: m0013 },
 ];
 
 /** The SQL of `m` for a dialect. */

@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { RefreshTokenRepo } from "../../src/auth/repo";
 import { columns, insertRows } from "../../src/db/bulk";
+import { ConflictRepo } from "../../src/sync/conflicts-repo";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { forEachDialect } from "../support/db";
 
@@ -16,7 +17,7 @@ const uuid = (prefix: number, i: number) => `${String(prefix).padStart(8, "0")}-
 function spyOn(db: Executor, seen: { sql: string; params: SqlValue[] }[]): Executor {
   return {
     dialect: db.dialect,
-    all: (sql, params) => db.all(sql, params),
+    all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
     get: (sql, params) => db.get(sql, params),
     run: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.run(sql, params)),
     rawRows: (sql, params) => db.rawRows(sql, params),
@@ -56,5 +57,33 @@ forEachDialect("refresh tokens of a device", ({ db }) => {
     const revoked = await d.all<{ device_id: string }>("SELECT DISTINCT device_id FROM refresh_tokens WHERE revoked_at IS NOT NULL");
     expect(revoked).toEqual([{ device_id: uuid(3, 7) }]);
     expect(Number((await d.get<{ n: number }>("SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NOT NULL"))!.n)).toBe(PER_DEVICE);
+  });
+});
+
+forEachDialect("conflict lists", ({ db }) => {
+  test("a page of conflicts, open or all, is read in the order of an index, without sorting the organization's conflicts", async () => {
+    const d = db();
+    await d.run("INSERT INTO organizations (id, name, slug, created_at) VALUES ('o', 'O', 'o', ?)", [AT]);
+    const cols = columns([["id", "text"], ["org_id", "text"], ["entity", "text"], ["entity_id", "text"], ["fields", "text"], ["local", "text"], ["remote", "text"], ["created_at", "text"], ["resolved_at", "text"], ["resolution", "text"]]);
+    const record = JSON.stringify({ title: "t".repeat(40), description: "d".repeat(400) });
+    const rows: SqlValue[][] = [];
+    for (let i = 0; i < 2000; i++) {
+      const resolved = i % 4 === 3;
+      // several conflicts share a created_at (one push): the id orders them
+      rows.push([uuid(4, i), "o", "task", uuid(5, i), '["title"]', record, record, `2026-01-01T00:${String(Math.floor(i / 40)).padStart(2, "0")}:00.000Z`, resolved ? AT : null, resolved ? "remote" : null]);
+    }
+    await insertRows(d, "conflicts", cols, rows);
+    if (d.dialect === "postgres") await d.exec("ANALYZE conflicts");
+
+    for (const includeResolved of [false, true]) {
+      const seen: { sql: string; params: SqlValue[] }[] = [];
+      const page = await new ConflictRepo(spyOn(d, seen), "o").list(includeResolved, { page: 2, pageSize: 50 });
+      expect(page.count).toBe(includeResolved ? 2000 : 1500);
+      const all = rows.filter((r) => includeResolved || r[8] === null).map((r) => r[0]);
+      expect(page.results.map((c) => c.id)).toEqual(all.slice(50, 100) as string[]);
+      const plan = await planOf(d, seen.at(-1)!);
+      expect(`include_resolved=${includeResolved}: ${plan}`).toMatch(/conflicts_org_(open_)?created/);
+      expect(`include_resolved=${includeResolved}: ${plan}`).not.toMatch(/TEMP B-TREE|"Sort"|SCAN conflicts($| )|Seq Scan/);
+    }
   });
 });
