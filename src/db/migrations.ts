@@ -14,6 +14,7 @@ import m0010 from "../../migrations/0010_comments_live_task.sql" with { type: "t
 import m0011 from "../../migrations/0011_tasks_live_priority_ties.sql" with { type: "text" };
 import m0012 from "../../migrations/0012_refresh_tokens_device.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_conflicts_by_creation.sql" with { type: "text" };
+import m0014 from "../../migrations/0014_refresh_tokens_expiry.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -39,6 +40,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 11, name: "0011_tasks_live_priority_ties", sql: m0011 },
   { version: 12, name: "0012_refresh_tokens_device", sql: m0012 },
   { version: 13, name: "0013_conflicts_by_creation", sql: m0013 },
+  { version: 14, name: "0014_refresh_tokens_expiry", sql: m0014 },
 ];
 
 /** The SQL of `m` for a dialect. */

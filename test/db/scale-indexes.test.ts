@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { RefreshTokenRepo } from "../../src/auth/repo";
 import { columns, insertRows } from "../../src/db/bulk";
+import { RetentionRepo } from "../../src/jobs/retention-repo";
 import { ConflictRepo } from "../../src/sync/conflicts-repo";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { forEachDialect } from "../support/db";
@@ -57,6 +58,17 @@ forEachDialect("refresh tokens of a device", ({ db }) => {
     const revoked = await d.all<{ device_id: string }>("SELECT DISTINCT device_id FROM refresh_tokens WHERE revoked_at IS NOT NULL");
     expect(revoked).toEqual([{ device_id: uuid(3, 7) }]);
     expect(Number((await d.get<{ n: number }>("SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NOT NULL"))!.n)).toBe(PER_DEVICE);
+  });
+
+  test("each batch of the expired refresh tokens' purge finds them by expiry, not by reading and sorting every token", async () => {
+    const d = db();
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    // the tokens above expire on 2026-02-01: none has expired a day earlier, all a day later
+    expect(await new RetentionRepo(spyOn(d, seen)).deleteExpiredRefreshTokens("2026-01-31T00:00:00.000Z", 500)).toBe(0);
+    const plan = await planOf(d, seen[0]!);
+    expect(plan).toContain("refresh_tokens_expires");
+    expect(plan).not.toMatch(/SCAN refresh_tokens($| )|TEMP B-TREE FOR ORDER BY|Seq Scan/);
+    expect(await new RetentionRepo(d).deleteExpiredRefreshTokens("2026-02-02T00:00:00.000Z", 500)).toBe(500);
   });
 });
 
