@@ -31,6 +31,12 @@ export interface SqlDialect {
   contains(term: string): { test: (haystack: string, needle: string) => string; param: string };
   /** A text column's value as its UTF-8 bytes (read raw: `Executor.rawRows`). */
   bytes(column: string): string;
+  /**
+   * The planner knows how many rows a condition matches (Postgres' statistics). SQLite's does not:
+   * given an `ORDER BY` that an index provides, it walks that index rather than the one of a selective
+   * equality, however few rows that would match — queries that know better drive it themselves.
+   */
+  readonly plansBySelectivity: boolean;
 }
 
 /** The longest search term Postgres matches with `LIKE` (see {@link SqlDialect.contains}). */
@@ -41,6 +47,7 @@ const SQLITE: SqlDialect = {
   fold: (expr) => `fold_case(${expr})`,
   contains: (term) => ({ test: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`, param: term }),
   bytes: (column) => `CAST(${column} AS BLOB)`,
+  plansBySelectivity: false,
 };
 
 const POSTGRES: SqlDialect = {
@@ -52,6 +59,7 @@ const POSTGRES: SqlDialect = {
       : { test: (haystack, needle) => `strpos(${haystack}, ${needle}) > 0`, param: term },
   // postgres.js reads every column of `rawRows` as the bytes of its text form.
   bytes: (column) => column,
+  plansBySelectivity: true,
 };
 
 /** The dialect of the database behind `exec`. */

@@ -12,20 +12,25 @@ export interface PageResult<T> {
   results: T[];
 }
 
-/** The parts of a list's `SELECT {columns} FROM {from} {where} {orderBy}` (`where` with `?` placeholders for `params`). */
+/**
+ * The parts of a list's `SELECT {columns} FROM {from} {where} {orderBy}` (`where` with `?` placeholders
+ * for `params`). `orderBy` may depend on the number of rows the condition matches (counted first).
+ */
 export interface PageSelect {
   columns: string;
   from: string;
   where: string;
   params: SqlValue[];
-  orderBy: string;
+  orderBy: string | ((count: number) => string);
 }
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
 export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
-  const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${q.orderBy} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
-  return { count: Number(n?.n ?? 0), results: rows.map(map) };
+  const count = Number(n?.n ?? 0);
+  const order = typeof q.orderBy === "string" ? q.orderBy : q.orderBy(count);
+  const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
+  return { count, results: rows.map(map) };
 }
 
 /** SQL `LIMIT ? OFFSET ?` values of a page. */

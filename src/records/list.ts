@@ -76,18 +76,21 @@ export interface OrderColumn {
  * (in the direction of the last term; after the last field's `ties` column, if any) so that pages
  * are stable. NULLs of a nullable column sort as if greater than every value: last ascending,
  * first descending (spelled out, since SQLite and Postgres differ by default; this way both walk
- * the same ascending index, forwards or backwards).
+ * the same ascending index, forwards or backwards). `sortMatches`: the terms are written so that no
+ * index can give the order (`+expr`), so that the rows are found by the conditions' index and sorted.
  */
-export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record<F, OrderColumn>, prefix = ""): string {
+export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record<F, OrderColumn>, prefix = "", opts: { sortMatches?: boolean } = {}): string {
+  // `+x` is x, but no index can give it: SQLite then finds the rows by the index of the conditions and sorts them.
+  const plus = opts.sortMatches ? "+" : "";
   const out: string[] = [];
   for (const t of terms) {
     const c = columns[t.field];
-    out.push(`${c.expr} ${t.desc ? "DESC" : "ASC"}${c.nullable ? (t.desc ? " NULLS FIRST" : " NULLS LAST") : ""}`);
+    out.push(`${plus}${c.expr} ${t.desc ? "DESC" : "ASC"}${c.nullable ? (t.desc ? " NULLS FIRST" : " NULLS LAST") : ""}`);
   }
   const last = terms[terms.length - 1];
   const ties = last && columns[last.field].ties;
-  if (ties) out.push(`${prefix}${ties} ${last.desc ? "DESC" : "ASC"}`);
-  out.push(`${prefix}id ${last?.desc ? "DESC" : "ASC"}`);
+  if (ties) out.push(`${plus}${prefix}${ties} ${last.desc ? "DESC" : "ASC"}`);
+  out.push(`${plus}${prefix}id ${last?.desc ? "DESC" : "ASC"}`);
   return `ORDER BY ${out.join(", ")}`;
 }
 

@@ -86,3 +86,44 @@ test("migrations 0009 and 0010: a page with include_deleted is read in the index
     await drop();
   }
 });
+
+test("a project or assignee filter with another ordering: up to 5,000 matches are found by the filter's index and sorted, not sought along the ordering's index through the whole organization; more are", async () => {
+  const { db, drop } = await createTestDatabase("sqlite");
+  try {
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    const tasks = new TaskService({ db: spyOn(db, seen) as never, clock: { now: () => new Date() } });
+    const pagePlan = async (query: Record<string, unknown>) => {
+      seen.length = 0;
+      await tasks.list({ userId: USER, orgId: "org" }, query, pageFrom(query));
+      expect(seen.length).toBe(2); // count + page
+      return planOf(db, seen[1]!);
+    };
+    const FEW: [Record<string, unknown>, string][] = [
+      [{ project_id: PROJECT, ordering: "due_date" }, "tasks_live_project (org_id=? AND project_id=?)"],
+      [{ project_id: PROJECT, ordering: "-title" }, "tasks_live_project (org_id=? AND project_id=?)"],
+      [{ assignee_id: USER, ordering: "priority" }, "tasks_live_assignee (org_id=? AND assignee_id=?)"],
+      [{ project_id: PROJECT, ordering: "created_at,title" }, "tasks_live_project (org_id=? AND project_id=?)"],
+    ];
+    for (const [query, index] of FEW) {
+      const plan = await pagePlan(query);
+      expect(`${JSON.stringify(query)}: ${plan}`).toContain(`SEARCH tasks USING INDEX ${index}`);
+    }
+    // The filter's own order needs no sort.
+    expect(await pagePlan({ project_id: PROJECT })).not.toContain("TEMP B-TREE");
+
+    // 5,001 tasks in the project: found soon enough along the ordering's index, which gives their order.
+    const at = "2026-01-01T00:00:00.000Z";
+    await db.run("INSERT INTO organizations (id, name, slug, created_at) VALUES ('org', 'Org', 'org', ?)", [at]);
+    await db.run(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5001)
+       INSERT INTO tasks (id, org_id, project_id, title, status, priority, priority_rank, created_by, version, vector_clock, created_at, updated_at)
+       SELECT printf('30000000-0000-4000-8000-%012d', i), 'org', ?, 'task ' || i, 'todo', 'low', 1, ?, 1, '{}', ?, ?  FROM n`,
+      [PROJECT, USER, at, at],
+    );
+    const many = await pagePlan({ project_id: PROJECT, ordering: "due_date" });
+    expect(many).toContain("tasks_live_due");
+    expect(many).not.toContain("TEMP B-TREE");
+  } finally {
+    await drop();
+  }
+});

@@ -421,6 +421,17 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await titles("tag=work&status=done"))).toEqual(["bravo"]);
     });
 
+    test("a project or assignee filter orders its tasks exactly as the whole list does (SQLite sorts a filter's few matches itself)", async () => {
+      const orderings = ["due_date", "-due_date", "title", "-title", "priority", "-priority", "created_at", "-updated_at", "priority,title", "-due_date,-title", "-priority,due_date,created_at"];
+      for (const filter of [`project_id=${projectId}`, "project_id=null", `assignee_id=${w.b.user.id}`, "assignee_id=null"]) {
+        const members = new Set((await list(`${filter}&page_size=500`)).results.map((r) => r.id));
+        for (const ordering of orderings) {
+          const whole = (await list(`ordering=${ordering}&page_size=500`)).results.filter((r) => members.has(r.id)).map((r) => r.title);
+          expect({ filter, ordering, titles: await titles(`${filter}&ordering=${ordering}&page_size=500`) }).toEqual({ filter, ordering, titles: whole });
+        }
+      }
+    });
+
     test("due_before / due_after compare instants; date-only values count as the start of their day", async () => {
       expect((await titles("due_before=2026-01-10&ordering=title"))).toEqual(["bravo"]);
       expect((await titles("due_after=2026-01-05T09:00:00Z&ordering=title"))).toEqual(["alpha", "echo"]);
