@@ -1,11 +1,11 @@
 import { Option, type Command } from "commander";
 import { lowerBodyIds } from "../src/ids";
-import { type Conflict, conflictView } from "../src/sync/conflicts";
+import { type Conflict, type ConflictSummary, conflictView } from "../src/sync/conflicts";
 import { RESOLUTIONS, type Resolution } from "../src/sync/model";
 import { orgSlugs, withRuntime } from "./context";
 import { UsageError } from "./failure";
 import { idArgument } from "./id-argument";
-import { printList, printRecord } from "./output";
+import { JsonArrayWriter, printList, printRecord } from "./output";
 import { nonEmpty } from "./text-option";
 
 /** A conflict as the CLI prints it: the API's view plus its organization. */
@@ -35,21 +35,27 @@ export function registerConflicts(program: Command): void {
     .option("--json", "print a JSON array")
     .action((opts: { org?: string; all?: boolean; json?: boolean }, self: Command) =>
       withRuntime(self, async (rt) => {
-        const rows = await rt.services.conflicts.listAcrossOrgs({ orgSlug: opts.org, includeResolved: opts.all === true });
+        const scope = { orgSlug: opts.org, includeResolved: opts.all === true };
+        if (opts.json === true) {
+          // Each conflict whole (three copies of its record): written as read, a chunk at a time.
+          const json = new JsonArrayWriter();
+          await rt.services.conflicts.eachAcrossOrgs(scope, (c) => json.item(cliView(c)));
+          return json.end();
+        }
+        const rows = await rt.services.conflicts.listAcrossOrgs(scope);
         const slugs = await orgSlugs(rt);
         printList(
           rows,
           [
-            { header: "ID", value: (c: Conflict) => c.id },
-            { header: "ORG", value: (c: Conflict) => slugs.get(c.orgId) ?? c.orgId },
-            { header: "ENTITY", value: (c: Conflict) => c.entity },
-            { header: "ENTITY_ID", value: (c: Conflict) => c.entityId },
-            { header: "FIELDS", value: (c: Conflict) => c.fields.join(",") },
-            { header: "CREATED_AT", value: (c: Conflict) => c.createdAt },
-            { header: "RESOLUTION", value: (c: Conflict) => c.resolution },
+            { header: "ID", value: (c: ConflictSummary) => c.id },
+            { header: "ORG", value: (c: ConflictSummary) => slugs.get(c.orgId) ?? c.orgId },
+            { header: "ENTITY", value: (c: ConflictSummary) => c.entity },
+            { header: "ENTITY_ID", value: (c: ConflictSummary) => c.entityId },
+            { header: "FIELDS", value: (c: ConflictSummary) => c.fields.join(",") },
+            { header: "CREATED_AT", value: (c: ConflictSummary) => c.createdAt },
+            { header: "RESOLUTION", value: (c: ConflictSummary) => c.resolution },
           ],
-          opts.json === true,
-          cliView,
+          false,
         );
       }),
     );

@@ -42,3 +42,38 @@ export function printable(text: string): string {
 export function printRecord(record: unknown, json: boolean, summary: string): void {
   process.stdout.write((json ? JSON.stringify(record, null, 2) : printable(summary)) + "\n");
 }
+
+/**
+ * Writes a JSON array one element at a time, the same text as {@link printList}'s `--json` (two-space
+ * indentation): for listings too large to hold whole. Each write waits while standard output's buffer
+ * is full (a slow reader), so that memory holds about one element.
+ */
+export class JsonArrayWriter {
+  private written = 0;
+
+  /** `write`: where the text goes (standard output, waiting while its buffer is full). */
+  constructor(private readonly write: (text: string) => Promise<void> = out) {}
+
+  async item(value: unknown): Promise<void> {
+    const text = JSON.stringify(value, null, 2).replace(/\n/g, "\n  ");
+    await this.write(`${this.written++ === 0 ? "[\n  " : ",\n  "}${text}`);
+  }
+
+  async end(): Promise<void> {
+    await this.write(this.written === 0 ? "[]\n" : "\n]\n");
+  }
+}
+
+/** Writes `text` to standard output; when its buffer is full, resolves once it has drained (or output failed: main.ts reports that). */
+function out(text: string): Promise<void> {
+  if (process.stdout.write(text)) return Promise.resolve();
+  return new Promise((done) => {
+    const finish = () => {
+      process.stdout.off("drain", finish);
+      process.stdout.off("error", finish);
+      done();
+    };
+    process.stdout.once("drain", finish);
+    process.stdout.once("error", finish);
+  });
+}

@@ -1,4 +1,5 @@
 /** SQL of the `conflicts` table, scoped by organization (the CLI's cross-organization lookups are named so). */
+import { IDS_PER_QUERY, inChunks } from "../db/bulk";
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
@@ -70,8 +71,15 @@ export async function findConflictAnyOrg(exec: Executor, id: string): Promise<Co
   return r && toConflict(r);
 }
 
-/** Conflicts of every organization, or of `opts.orgId`'s, in ONE query, oldest first (whatever their organization): only for the CLI (`conflicts list`). */
-export async function listConflictsAnyOrg(exec: Executor, opts: OrgScope & { includeResolved: boolean }): Promise<Conflict[]> {
+/** A conflict without its three record copies (`local`, `remote`, `base`) and who resolved it: a line of `taskmgr conflicts list`. */
+export type ConflictSummary = Pick<Conflict, "id" | "orgId" | "entity" | "entityId" | "fields" | "createdAt" | "resolution">;
+
+/**
+ * Summaries of the conflicts of every organization, or of `opts.orgId`'s, in ONE query, oldest first
+ * (whatever their organization): only for the CLI (`conflicts list`). Without the record copies, which
+ * are most of a conflict's bytes: 20,000 conflicts read whole took 257 MB.
+ */
+export async function listConflictSummariesAnyOrg(exec: Executor, opts: OrgScope & { includeResolved: boolean }): Promise<ConflictSummary[]> {
   const where: string[] = [];
   const params: string[] = [];
   if (opts.orgId !== undefined) {
@@ -79,10 +87,24 @@ export async function listConflictsAnyOrg(exec: Executor, opts: OrgScope & { inc
     params.push(opts.orgId);
   }
   if (!opts.includeResolved) where.push("resolved_at IS NULL");
-  const rows = await exec.all<ConflictRow>(
-    `SELECT ${COLS} FROM conflicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+  const rows = await exec.all<Pick<ConflictRow, "id" | "org_id" | "entity" | "entity_id" | "fields" | "created_at" | "resolution">>(
+    `SELECT id, org_id, entity, entity_id, fields, created_at, resolution FROM conflicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
     params,
   );
+  return rows.map((r) => ({
+    id: r.id,
+    orgId: r.org_id,
+    entity: r.entity as EntityKind,
+    entityId: r.entity_id,
+    fields: JSON.parse(r.fields),
+    createdAt: r.created_at,
+    resolution: r.resolution as Resolution | null,
+  }));
+}
+
+/** The conflicts with these ids, whatever their organization, one query per {@link IDS_PER_QUERY} (in no particular order): only for the CLI. */
+export async function findConflictsAnyOrg(exec: Executor, ids: readonly string[]): Promise<Conflict[]> {
+  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) => exec.all<ConflictRow>(`SELECT ${COLS} FROM conflicts WHERE id IN (${marks})`, chunk));
   return rows.map(toConflict);
 }
 

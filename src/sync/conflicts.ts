@@ -5,6 +5,7 @@
  * (`serverWrite` of the current clock, which already dominates both), feed origin none so that
  * every device pulls it.
  */
+import { IDS_PER_QUERY } from "../db/bulk";
 import type { PageRequest, PageResult } from "../db/page";
 import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
@@ -17,11 +18,11 @@ import { RecordRepo } from "../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "../records/write";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
-import { type Conflict, ConflictRepo, findConflictAnyOrg, listConflictsAnyOrg } from "./conflicts-repo";
+import { type Conflict, ConflictRepo, type ConflictSummary, findConflictAnyOrg, findConflictsAnyOrg, listConflictSummariesAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, ResolveBody } from "./model";
 
 /** A stored conflict, as the service hands it out (the CLI prints it with its organization). */
-export type { Conflict };
+export type { Conflict, ConflictSummary };
 
 /** Who resolves: a member of the organization, or the CLI (`userId` null). */
 export interface Resolver {
@@ -47,9 +48,26 @@ export class ConflictService {
     return conflictView(await new ConflictRepo(this.deps.db, caller.orgId).mustGet(id));
   }
 
-  /** CLI: conflicts of every organization (or of the one with slug `orgSlug`: 404 when unknown), oldest first. */
-  async listAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }): Promise<Conflict[]> {
-    return listConflictsAnyOrg(this.deps.db, { ...(await orgScope(this.deps.db, opts.orgSlug)), includeResolved: opts.includeResolved });
+  /** CLI: summaries of the conflicts of every organization (or of the one with slug `orgSlug`: 404 when unknown), oldest first. */
+  async listAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }): Promise<ConflictSummary[]> {
+    return listConflictSummariesAnyOrg(this.deps.db, { ...(await orgScope(this.deps.db, opts.orgSlug)), includeResolved: opts.includeResolved });
+  }
+
+  /**
+   * CLI: `visit`s the conflicts of {@link listAcrossOrgs} whole, oldest first, reading
+   * {@link IDS_PER_QUERY} at a time: memory holds one such chunk, however many conflicts there are.
+   * A conflict deleted meanwhile (its task purged) is skipped.
+   */
+  async eachAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }, visit: (c: Conflict) => Promise<void>): Promise<void> {
+    const ids = (await this.listAcrossOrgs(opts)).map((c) => c.id);
+    for (let i = 0; i < ids.length; i += IDS_PER_QUERY) {
+      const chunk = ids.slice(i, i + IDS_PER_QUERY);
+      const byId = new Map((await findConflictsAnyOrg(this.deps.db, chunk)).map((c) => [c.id, c]));
+      for (const id of chunk) {
+        const c = byId.get(id);
+        if (c) await visit(c);
+      }
+    }
   }
 
   /** CLI: a conflict by id, whatever its organization. */

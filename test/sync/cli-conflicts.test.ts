@@ -6,6 +6,7 @@ import type { Database } from "../../src/db/types";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, DIALECTS } from "../support/db";
 import { removeTempDirs, taskmgr, tempDir } from "../cli/support";
+import { ConflictRepo } from "../../src/sync/conflicts-repo";
 import { Device, type Result, taskData } from "./helpers";
 
 setDefaultTimeout(30_000);
@@ -102,6 +103,40 @@ for (const dialect of DIALECTS) {
       expect(out.stdout.trim()).toMatch(new RegExp(`^resolved conflict ${r.conflict_id} \\(local\\): record ${id} is at version \\d+ \\(deleted\\)$`));
       const live = await cli("conflicts", "resolve", (await conflict()).r.conflict_id!, "--use", "remote");
       expect(live.stdout).not.toContain("(deleted)");
+    });
+
+    test("list --json of more conflicts than one read holds: whole, oldest first across reads, the same text as one JSON array; the table without the record copies", async () => {
+      const org = await t.createOrg();
+      const repo = new ConflictRepo(db, org.id);
+      const N = 1_201; // three reads of 500
+      const base = Date.parse("2026-03-01T00:00:00.000Z");
+      const made: { id: string; createdAt: string }[] = [];
+      for (let i = 0; i < N; i++) {
+        // Creation times out of step with the ids, several conflicts per instant: the order is (created_at, id).
+        const createdAt = new Date(base + ((i * 7919) % 400) * 1000).toISOString();
+        const id = crypto.randomUUID();
+        made.push({ id, createdAt });
+        await repo.put({
+          id, orgId: org.id, entity: "task", entityId: crypto.randomUUID(), fields: ["title"], local: { title: `local ${i}` }, remote: { title: `remote ${i}` },
+          base: i % 2 ? null : { title: "base" }, deviceId: null, userId: null, createdAt, resolvedAt: null, resolution: null, resolvedBy: null,
+        });
+      }
+      const expected = made.sort((x, y) => (x.createdAt < y.createdAt ? -1 : x.createdAt > y.createdAt ? 1 : x.id < y.id ? -1 : 1)).map((c) => c.id);
+
+      const listed = await cli("conflicts", "list", "--org", org.slug, "--json");
+      expect([listed.code, listed.stderr]).toEqual([0, ""]);
+      const parsed = JSON.parse(listed.stdout) as { id: string; local: { title: string }; base: unknown }[];
+      expect(listed.stdout).toBe(JSON.stringify(parsed, null, 2) + "\n");
+      expect(parsed.map((c) => c.id)).toEqual(expected);
+      expect(parsed.every((c) => c.local.title.startsWith("local "))).toBe(true);
+
+      const table = await cli("conflicts", "list", "--org", org.slug);
+      const lines = table.stdout.trimEnd().split("\n");
+      expect(lines).toHaveLength(N + 1);
+      expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(expected);
+
+      const empty = await cli("conflicts", "list", "--org", (await t.createOrg()).slug, "--json");
+      expect(empty.stdout).toBe("[]\n");
     });
 
     test("unknown id, bad --use or --data: one line on stderr and a failure status", async () => {
