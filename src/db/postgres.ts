@@ -525,7 +525,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
   }
 
   async backup(): Promise<void> {
-    throw new Error("taskmgr backup copies SQLite databases: back up Postgres with pg_dump (e.g. pg_dump --format=custom --file=taskmgr.dump \"$DATABASE_URL\")");
+    throw new Error("taskmgr backup copies SQLite databases: back up Postgres with pg_dump, e.g. (umask 077; pg_dump --format=custom --file=taskmgr.dump \"$DATABASE_URL\"): the dump holds password and token hashes");
   }
 
   async close(): Promise<void> {

@@ -96,7 +96,7 @@ test("failures: an existing file (1), a database that does not exist (1, nothing
     try {
       const pg = await taskmgr(["backup", "pg.db", "--db", url], { cwd });
       expect(pg.code).toBe(1);
-      expect(pg.stderr).toMatch(/^error: taskmgr backup copies SQLite databases: back up Postgres with pg_dump .*\n$/);
+      expect(pg.stderr).toMatch(/^error: taskmgr backup copies SQLite databases: back up Postgres with pg_dump, .*\n$/);
       expect(() => statSync(join(cwd, "pg.db"))).toThrow();
     } finally {
       await drop();
