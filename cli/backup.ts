@@ -7,8 +7,9 @@ import { nonEmpty } from "./text-option";
 
 /**
  * `taskmgr backup FILE`: a consistent copy of a SQLite database, as of its last commit, written to a
- * new file while the server runs or not (src/db/sqlite-backup.ts). The database is not migrated or
- * otherwise changed: a backup taken before an upgrade is the database the old version ran.
+ * new file while the server runs or not, and ready to be restored (src/backup/service.ts). The
+ * database is not migrated or otherwise changed: a backup taken before an upgrade is the database the
+ * old version ran.
  */
 export function registerBackup(program: Command): void {
   program
@@ -21,12 +22,13 @@ export function registerBackup(program: Command): void {
       if (path !== null && path !== ":memory:" && !existsSync(path)) throw new CliError(`database file ${path} does not exist`);
       return withRuntime(
         self,
-        async ({ db }) => {
-          await db.backup(file);
+        async ({ db, services }) => {
+          await services.backup.write(file);
           const mb = (statSync(file).size / 1024 / 1024).toFixed(1);
-          console.log(`wrote ${file} (${mb} MB), a copy of ${db.label} as of its last commit; keep the secret with it (TASKMGR_SECRET, or the secret file of TASKMGR_DATA_DIR)`);
+          console.log(`wrote ${file} (${mb} MB), a copy of ${db.label} as of its last commit, ready to restore; keep the secret with it (TASKMGR_SECRET, or the secret file of TASKMGR_DATA_DIR)`);
         },
-        { migrate: false },
+        // In memory there is nothing to leave unchanged: it starts empty, migrated like any other command's.
+        { migrate: path === ":memory:" },
       );
     });
 }

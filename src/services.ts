@@ -1,4 +1,5 @@
 import { AuthService } from "./auth/service";
+import { BackupService } from "./backup/service";
 import { CommentService } from "./comments/service";
 import type { Deps } from "./deps";
 import { DeviceService } from "./devices/service";
@@ -33,6 +34,7 @@ export function createServices(deps: Deps) {
     comments: new CommentService(deps),
     sync: new SyncService(deps),
     conflicts: new ConflictService(deps),
+    backup: new BackupService(deps),
   };
 }
 

@@ -119,6 +119,19 @@ async function reservePositions(exec: Executor, orgId: string, n: number): Promi
   return Number(created!.seq);
 }
 
+/** How far {@link moveFeedsOn} moves feeds: past every position a database hands out between a backup and its restore. */
+export const RESTORE_POSITION_JUMP = 1_000_000_000;
+
+/**
+ * Moves every organization's feed counter and purge horizon on by {@link RESTORE_POSITION_JUMP}, in a
+ * copy made to be restored (src/backup/service.ts): every cursor handed out by the database it was
+ * copied from is then behind the purge horizon (or ahead of the feed) and answers 410, and new
+ * positions follow on from the new counter.
+ */
+export async function moveFeedsOn(exec: Executor): Promise<void> {
+  await exec.run("UPDATE org_feed_state SET seq = seq + ?, purged_through = seq + ?", [RESTORE_POSITION_JUMP, RESTORE_POSITION_JUMP]);
+}
+
 /** The organization's feed counter (`seq`, the latest position allocated) and purge horizon (`purged_through`). */
 export interface FeedState {
   seq: number;

@@ -5,7 +5,7 @@
  * Postgres.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { statSync } from "node:fs";
+import { copyFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/open";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -69,6 +69,63 @@ test("a backup taken while the server takes pushes holds every push acknowledged
     // The copy serves: the organization is there.
     const listed = await taskmgr(["orgs", "list", "--json", "--db", `sqlite:${target}`], { cwd, env });
     expect(JSON.parse(listed.stdout).map((o: { slug: string }) => o.slug)).toEqual(["acme"]);
+  } finally {
+    await server.stop("SIGTERM");
+  }
+});
+
+test("restored as it is (no statement to run), the copy sends every device back to a snapshot: cursors from before and after the backup answer 410, a new one goes on", async () => {
+  const cwd = tempDir();
+  const live = join(cwd, "data", "live.db");
+  const db = `sqlite:${live}`;
+  const env = { LOG_DIR: join(cwd, "logs"), TASKMGR_SECRET: "restore-test-secret" };
+  const password = "restore-test-password";
+  expect((await taskmgr(["orgs", "create", "Acme", "--slug", "acme", "--db", db], { cwd, env })).code).toBe(0);
+  expect((await taskmgr(["users", "create", "--org", "acme", "--email", "r@example.com", "--role", "admin", "--password", password, "--db", db], { cwd, env })).code).toBe(0);
+
+  let server = await serve(["--port", "0", "--db", db], { cwd, env });
+  const login = await fetch(`${server.url}/api/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "r@example.com", password }) });
+  const headers = { "content-type": "application/json", authorization: `Bearer ${((await login.json()) as { access: string }).access}` };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${server.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const writer = (await api("POST", "/api/devices", { name: "writer" })).body.id as string;
+  const reader = (await api("POST", "/api/devices", { name: "reader" })).body.id as string;
+  let counter = 0;
+  const push = async (n: number) => {
+    const changes = Array.from({ length: n }, (_, i) => ({
+      change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data: { title: `task ${counter + i}` }, vector_clock: { [writer]: ++counter },
+    }));
+    const r = await api("POST", "/api/sync/push", { device_id: writer, changes });
+    expect(r.body.results.map((x: { status: string }) => x.status)).toEqual(changes.map(() => "applied"));
+    return changes.map((c) => c.entity_id);
+  };
+  const pull = (cursor?: string) => api("GET", `/api/sync/pull?device_id=${reader}&limit=1000${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`);
+
+  const kept = await push(20);
+  const beforeBackup = (await pull()).body.cursor as string;
+  const target = join(cwd, "backup.db");
+  expect((await taskmgr(["backup", target, "--db", db], { cwd, env })).code).toBe(0);
+  await push(10); // lost by the restore
+  const afterBackup = (await pull(beforeBackup)).body.cursor as string;
+  expect(await server.stop("SIGTERM")).toBe(0);
+
+  // README, "Restoring": the server stopped, its -wal and -shm removed, the copy put in place.
+  for (const f of [live, `${live}-wal`, `${live}-shm`]) rmSync(f, { force: true });
+  copyFileSync(target, live);
+  server = await serve(["--port", "0", "--db", db], { cwd, env });
+  try {
+    for (const cursor of [beforeBackup, afterBackup]) {
+      const r = await pull(cursor);
+      expect([r.status, r.body.error?.code]).toEqual([410, "reset_required"]);
+    }
+    const snapshot = await pull();
+    expect(snapshot.status).toBe(200);
+    expect(snapshot.body.changes.map((c: { entity_id: string }) => c.entity_id).sort()).toEqual([...kept].sort());
+    const fresh = await push(5);
+    const next = await pull(snapshot.body.cursor);
+    expect(next.body.changes.map((c: { entity_id: string }) => c.entity_id)).toEqual(fresh);
   } finally {
     await server.stop("SIGTERM");
   }
