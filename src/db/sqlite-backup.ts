@@ -1,7 +1,7 @@
 /**
  * `taskmgr backup` on SQLite: a consistent copy of the database written to a new file with
  * `VACUUM INTO`, which reads one snapshot (the last commit; writers go on meanwhile, in WAL mode) and
- * writes a compact, standalone file (rollback journal mode: nothing beside it is needed).
+ * writes a compact, standalone file (no `-wal` beside it: nothing else is needed to open it).
  */
 import type { Database as BunSqlite } from "bun:sqlite";
 import { closeSync, openSync, rmSync } from "node:fs";
