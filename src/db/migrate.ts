@@ -116,7 +116,13 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
  * tasks; it blocks neither reads nor writes). A fresh database has nothing to gather.
  */
 async function analyzeAfterUpgrade(db: Database): Promise<void> {
-  await db.exec("ANALYZE");
+  await db.transaction(async (tx) => {
+    // Like a migration, it waits for its lock (a VACUUM, another instance's ANALYZE) as long as it
+    // takes, not the connections' lock_timeout: failing here would fail the start after the migrations
+    // committed, and the next start, with nothing pending, would never gather the statistics.
+    await tx.exec("SET LOCAL lock_timeout = 0");
+    await tx.exec("ANALYZE");
+  });
 }
 
 /**

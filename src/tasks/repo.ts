@@ -77,8 +77,9 @@ export class TaskRepo extends RecordRepo<"task"> {
    * (A tag filter is not helped this way: SQLite still reads the organization's tasks to find a tag's.)
    */
   private sortsMatches(f: TaskFilter, count: number): boolean {
-    if (sqlOf(this.exec).plansBySelectivity || count > SORTED_MATCHES_MAX) return false;
-    const filterIndexOrder = !f.includeDeleted && f.ordering.length === 1 && f.ordering[0]!.field === "updated_at";
+    // The filters' indexes hold live tasks only: with deleted ones there is none to find the matches by.
+    if (sqlOf(this.exec).plansBySelectivity || count > SORTED_MATCHES_MAX || f.includeDeleted) return false;
+    const filterIndexOrder = f.ordering.length === 1 && f.ordering[0]!.field === "updated_at";
     return (f.projectId !== undefined || f.assigneeId !== undefined) && !filterIndexOrder;
   }
 

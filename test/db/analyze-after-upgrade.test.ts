@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
+import { PostgresDatabase } from "../../src/db/postgres";
 import type { Database } from "../../src/db/types";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
 
@@ -39,6 +40,32 @@ test.skipIf(!PG_AVAILABLE)("postgres: an upgrade gathers statistics; a fresh dat
     expect(await migrate(db)).toHaveLength(0);
     expect(await db.get<{ last_analyze: string }>("SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'tasks'")).toEqual(first);
   } finally {
+    await drop();
+  }
+});
+
+test.skipIf(!PG_AVAILABLE)("postgres: the ANALYZE of an upgrade waits for a lock in its way (a VACUUM, another ANALYZE) instead of failing at the lock timeout", async () => {
+  const { url, drop } = await createTestDatabase("postgres", { migrate: false });
+  const holder = new PostgresDatabase(url);
+  const db = new PostgresDatabase(url, { lockTimeoutMs: 200 });
+  try {
+    const last = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+    await migrate(db, MIGRATIONS.filter((m) => m.version < last));
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    // What a running VACUUM or ANALYZE holds on the table: the lock ANALYZE needs.
+    const held = holder.transaction(async (tx) => {
+      await tx.exec("LOCK TABLE tasks IN SHARE UPDATE EXCLUSIVE MODE");
+      locked();
+      await Bun.sleep(1_000); // five lock timeouts of the migrating connection
+    });
+    await holding;
+    expect(await migrate(db)).toHaveLength(1);
+    await held;
+    expect((await tasksStats(db)).reltuples).toBe(0);
+  } finally {
+    await holder.close();
+    await db.close();
     await drop();
   }
 });

@@ -108,8 +108,11 @@ test("a project or assignee filter with another ordering: up to 5,000 matches ar
       const plan = await pagePlan(query);
       expect(`${JSON.stringify(query)}: ${plan}`).toContain(`SEARCH tasks USING INDEX ${index}`);
     }
-    // The filter's own order needs no sort.
+    // The filter's own order needs no sort; nor does a page with deleted tasks, which no filter index holds.
     expect(await pagePlan({ project_id: PROJECT })).not.toContain("TEMP B-TREE");
+    const withDeleted = await pagePlan({ project_id: PROJECT, include_deleted: true });
+    expect(withDeleted).toContain("tasks_org_updated_id");
+    expect(withDeleted).not.toContain("TEMP B-TREE");
 
     // 5,001 tasks in the project: found soon enough along the ordering's index, which gives their order.
     const at = "2026-01-01T00:00:00.000Z";

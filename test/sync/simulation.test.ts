@@ -34,7 +34,11 @@ const PRIORITIES = ["low", "medium", "high", "urgent"];
 function seedsFrom(spec: string | undefined): number[] | undefined {
   if (spec === undefined || spec.trim() === "") return undefined;
   const range = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(spec);
-  if (range) return Array.from({ length: Number(range[2]) - Number(range[1]) + 1 }, (_, i) => Number(range[1]) + i);
+  if (range) {
+    const [from, to] = [Number(range[1]), Number(range[2])];
+    if (from > to) throw new Error(`SIM_SEEDS: the range ${spec} is empty (its start is above its end)`);
+    return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  }
   const seeds = spec.split(",").map((x) => x.trim());
   if (!seeds.every((x) => /^\d+$/.test(x))) throw new Error(`SIM_SEEDS must be seeds separated by commas or a range like 1000-1049, not ${JSON.stringify(spec)}`);
   return seeds.map(Number);
