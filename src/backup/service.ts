@@ -7,7 +7,8 @@
  * the feed caught up with it. (Other backups — `sqlite3 .backup`, a file copy, `pg_dump` — need the
  * same statement run by hand before the restored database is served.)
  */
-import { rmSync } from "node:fs";
+import { existsSync, linkSync, rmSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { openDatabase } from "../db/open";
 import type { Deps } from "../deps";
 import { moveFeedsOn } from "../records/feed";
@@ -15,19 +16,42 @@ import { moveFeedsOn } from "../records/feed";
 export class BackupService {
   constructor(private readonly deps: Pick<Deps, "db">) {}
 
-  /** Writes the copy to `target`, a new file (see `Database.backup`); removed again if preparing it fails. Postgres refuses (pg_dump). */
+  /**
+   * Writes the copy to `target`, a new file: never over an existing one, nor beside a `-wal` or `-shm`
+   * of that name (which opening it would replay onto the copy). The copy is made and prepared under a
+   * temporary name beside it (`FILE.partial-PID`, removed whatever happens) and only then linked to
+   * `target`: a copy stopped half-way (the process killed) never stands under the name of a finished
+   * one. Postgres refuses (pg_dump).
+   */
   async write(target: string): Promise<void> {
-    await this.deps.db.backup(target);
+    const final = resolve(target);
+    if (existsSync(target)) throw new Error(`${target} already exists: a backup never overwrites a file, name a new one`);
+    for (const f of [`${target}-wal`, `${target}-shm`]) {
+      if (existsSync(f)) throw new Error(`${f} already exists, and opening the copy would replay it onto the copy: remove it, or name another file`);
+    }
+    if (!existsSync(dirname(final))) throw new Error(`cannot create ${target}: its folder does not exist`);
+    const partial = `${final}.partial-${process.pid}`;
     try {
-      const copy = openDatabase(`sqlite:${target}`);
+      await this.deps.db.backup(partial);
+      const copy = openDatabase(`sqlite:${partial}`);
       try {
         await moveFeedsOn(copy);
       } finally {
         await copy.close();
       }
-    } catch (err) {
-      rmSync(target, { force: true });
-      throw err;
+      publish(partial, final, target);
+    } finally {
+      for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
     }
+  }
+}
+
+/** Gives the finished copy `partial` its name `final` (a hard link: it fails rather than replace a file created there meanwhile). */
+function publish(partial: string, final: string, target: string): void {
+  try {
+    linkSync(partial, final);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${target} already exists: a backup never overwrites a file, name a new one`);
+    throw err;
   }
 }

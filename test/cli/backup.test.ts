@@ -5,7 +5,7 @@
  * Postgres.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
-import { copyFileSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openDatabase } from "../../src/db/open";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -139,6 +139,13 @@ test("failures: an existing file (1), a database that does not exist (1, nothing
 
   const again = await taskmgr(["backup", "copy.db", "--db", db], { cwd });
   expect([again.code, again.stderr.trim()]).toEqual([1, "error: copy.db already exists: a backup never overwrites a file, name a new one"]);
+  // A -wal left beside the name (by a copy of that name that was opened and killed) would be replayed onto the new copy.
+  writeFileSync(join(cwd, "stale.db-wal"), "");
+  const stale = await taskmgr(["backup", "stale.db", "--db", db], { cwd });
+  expect([stale.code, stale.stderr]).toEqual([1, expect.stringContaining("stale.db-wal already exists, and opening the copy would replay it")]);
+  expect(() => statSync(join(cwd, "stale.db"))).toThrow();
+  // The copy is made under a temporary name, gone once it is published or has failed.
+  expect(readdirSync(cwd).filter((f) => f.includes(".partial-"))).toEqual([]);
 
   const missing = await taskmgr(["backup", "other.db", "--db", `sqlite:${join(cwd, "none.db")}`], { cwd });
   expect(missing.code).toBe(1);
