@@ -56,7 +56,8 @@ export class ConflictService {
   /**
    * CLI: `visit`s the conflicts of {@link listAcrossOrgs} whole, oldest first, reading
    * {@link IDS_PER_QUERY} at a time: memory holds one such chunk, however many conflicts there are.
-   * A conflict deleted meanwhile (its task purged) is skipped.
+   * A conflict deleted meanwhile (its task purged), or resolved meanwhile when only open ones are
+   * listed, is skipped.
    */
   async eachAcrossOrgs(opts: { orgSlug?: string; includeResolved: boolean }, visit: (c: Conflict) => Promise<void>): Promise<void> {
     const ids = (await this.listAcrossOrgs(opts)).map((c) => c.id);
@@ -65,7 +66,7 @@ export class ConflictService {
       const byId = new Map((await findConflictsAnyOrg(this.deps.db, chunk)).map((c) => [c.id, c]));
       for (const id of chunk) {
         const c = byId.get(id);
-        if (c) await visit(c);
+        if (c && (opts.includeResolved || c.resolvedAt === null)) await visit(c);
       }
     }
   }
