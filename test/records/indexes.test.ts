@@ -62,7 +62,7 @@ test("every live task list query walks an index (SQLite EXPLAIN QUERY PLAN)", as
     // A tag is looked up in task_tags by its key (migration 0005), not matched against every task's JSON.
     seen.length = 0;
     await tasks.list({ userId: USER, orgId: "org" }, { tag: "home" }, pageFrom({}));
-    const tagPlan = (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${seen[1].sql}`, seen[1].params)).map((r) => r.detail).join(" | ");
+    const tagPlan = await planOf(db, seen.at(-1)!);
     expect(tagPlan).toMatch(/SEARCH task_tags USING PRIMARY KEY \(org_id=\? AND tag=\?\)/);
   } finally {
     await drop();
@@ -87,7 +87,7 @@ test("migrations 0009 and 0010: a page with include_deleted is read in the index
   }
 });
 
-test("a project or assignee filter with another ordering: up to 5,000 matches are found by the filter's index and sorted, not sought along the ordering's index through the whole organization; more are", async () => {
+test("a project or assignee filter with another ordering, or a tag filter: up to 5,000 matches are found by the filter's index (a tag's rows) and sorted, not sought along the ordering's index through the whole organization; more are", async () => {
   const { db, drop } = await createTestDatabase("sqlite");
   try {
     const seen: { sql: string; params: SqlValue[] }[] = [];
@@ -95,8 +95,8 @@ test("a project or assignee filter with another ordering: up to 5,000 matches ar
     const pagePlan = async (query: Record<string, unknown>) => {
       seen.length = 0;
       await tasks.list({ userId: USER, orgId: "org" }, query, pageFrom(query));
-      expect(seen.length).toBe(2); // count + page
-      return planOf(db, seen[1]!);
+      expect(seen.length).toBe(query.tag === undefined ? 2 : 3); // (a tag's rows counted,) count, page
+      return planOf(db, seen.at(-1)!);
     };
     const FEW: [Record<string, unknown>, string][] = [
       [{ project_id: PROJECT, ordering: "due_date" }, "tasks_live_project (org_id=? AND project_id=?)"],
@@ -114,6 +114,14 @@ test("a project or assignee filter with another ordering: up to 5,000 matches ar
     expect(withDeleted).toContain("tasks_org_updated_id");
     expect(withDeleted).not.toContain("TEMP B-TREE");
 
+    // A tag of few tasks: found by id from its rows, whatever the ordering, never along an index of the organization's tasks.
+    for (const query of [{ tag: "home" }, { tag: "home", ordering: "due_date" }, { tag: "home", include_deleted: true }]) {
+      const plan = await pagePlan(query);
+      expect(`${JSON.stringify(query)}: ${plan}`).toMatch(/SEARCH task_tags USING PRIMARY KEY \(org_id=\? AND tag=\?\)/);
+      expect(`${JSON.stringify(query)}: ${plan}`).toContain("SEARCH tasks USING INDEX sqlite_autoindex_tasks_1 (id=?)");
+      expect(`${JSON.stringify(query)}: ${plan}`).not.toMatch(/tasks_live_|tasks_org_updated/);
+    }
+
     // 5,001 tasks in the project: found soon enough along the ordering's index, which gives their order.
     const at = "2026-01-01T00:00:00.000Z";
     await db.run("INSERT INTO organizations (id, name, slug, created_at) VALUES ('org', 'Org', 'org', ?)", [at]);
@@ -126,6 +134,11 @@ test("a project or assignee filter with another ordering: up to 5,000 matches ar
     const many = await pagePlan({ project_id: PROJECT, ordering: "due_date" });
     expect(many).toContain("tasks_live_due");
     expect(many).not.toContain("TEMP B-TREE");
+    // The same 5,001 tasks under one tag: found soon enough along the ordering's index too.
+    await db.run("INSERT INTO task_tags (org_id, tag, created_at, task_id) SELECT org_id, 'many', created_at, id FROM tasks");
+    const manyTagged = await pagePlan({ tag: "many" });
+    expect(manyTagged).toContain("tasks_live_updated");
+    expect(manyTagged).not.toContain("TEMP B-TREE");
   } finally {
     await drop();
   }

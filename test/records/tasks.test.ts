@@ -421,9 +421,9 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await titles("tag=work&status=done"))).toEqual(["bravo"]);
     });
 
-    test("a project or assignee filter orders its tasks exactly as the whole list does (SQLite sorts a filter's few matches itself)", async () => {
+    test("a project, assignee or tag filter orders its tasks exactly as the whole list does (SQLite sorts a filter's few matches itself)", async () => {
       const orderings = ["due_date", "-due_date", "title", "-title", "priority", "-priority", "created_at", "-updated_at", "priority,title", "-due_date,-title", "-priority,due_date,created_at"];
-      for (const filter of [`project_id=${projectId}`, "project_id=null", `assignee_id=${w.b.user.id}`, "assignee_id=null"]) {
+      for (const filter of [`project_id=${projectId}`, "project_id=null", `assignee_id=${w.b.user.id}`, "assignee_id=null", "tag=home", "tag=work", "tag=work&include_deleted=true"]) {
         const members = new Set((await list(`${filter}&page_size=500`)).results.map((r) => r.id));
         for (const ordering of orderings) {
           const whole = (await list(`ordering=${ordering}&page_size=500`)).results.filter((r) => members.has(r.id)).map((r) => r.title);
