@@ -7,7 +7,7 @@
  * the feed caught up with it. (Other backups — `sqlite3 .backup`, a file copy, `pg_dump` — need the
  * same statement run by hand before the restored database is served.)
  */
-import { existsSync, linkSync, rmSync } from "node:fs";
+import { existsSync, linkSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { openDatabase } from "../db/open";
 import type { Deps } from "../deps";
@@ -46,12 +46,19 @@ export class BackupService {
   }
 }
 
-/** Gives the finished copy `partial` its name `final` (a hard link: it fails rather than replace a file created there meanwhile). */
+/**
+ * Gives the finished copy `partial` its name `final`: a hard link, which fails rather than replace a
+ * file created there meanwhile; where the file system has no hard links, a rename after one more look.
+ */
 function publish(partial: string, final: string, target: string): void {
+  const taken = () => new Error(`${target} already exists: a backup never overwrites a file, name a new one`);
   try {
     linkSync(partial, final);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") throw new Error(`${target} already exists: a backup never overwrites a file, name a new one`);
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") throw taken();
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw err;
+    if (existsSync(final)) throw taken();
+    renameSync(partial, final);
   }
 }
