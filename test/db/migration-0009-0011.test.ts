@@ -6,19 +6,10 @@
 import { expect, test } from "bun:test";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
-import type { Database } from "../../src/db/types";
-import { createTestDatabase, DIALECTS } from "../support/db";
+import { createTestDatabase, DIALECTS, indexDefinitions } from "../support/db";
 
 const AT = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, "0")}.000Z`;
 
-/** Index name → its definition as the database states it (columns and WHERE), of the tasks and comments tables. */
-async function indexes(db: Database): Promise<Map<string, string>> {
-  const rows =
-    db.dialect === "sqlite"
-      ? await db.all<{ name: string; def: string }>("SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('tasks', 'comments') AND sql IS NOT NULL")
-      : await db.all<{ name: string; def: string }>("SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename IN ('tasks', 'comments')");
-  return new Map(rows.map((r) => [r.name, r.def.replace(/\s+/g, " ")]));
-}
 
 for (const dialect of DIALECTS) {
   test(`0009-0011 apply on stored tasks and comments and leave their indexes [${dialect}]`, async () => {
@@ -38,11 +29,11 @@ for (const dialect of DIALECTS) {
           [`c${i}`, `t${i}`, AT(i), AT(i), i % 2 === 0 ? AT(30) : null],
         );
       }
-      expect((await indexes(db)).has("tasks_org_updated")).toBe(true);
+      expect((await indexDefinitions(db, ["tasks", "comments"])).has("tasks_org_updated")).toBe(true);
 
       expect((await migrate(db, MIGRATIONS.filter((m) => m.version <= 11))).map((m) => m.version)).toEqual([9, 10, 11]);
 
-      const after = await indexes(db);
+      const after = await indexDefinitions(db, ["tasks", "comments"]);
       expect(after.has("tasks_org_updated")).toBe(false);
       expect(after.get("tasks_org_updated_id")).toContain("(org_id, updated_at, id)");
       expect(after.get("comments_live_task")).toMatch(/\(org_id, task_id\) WHERE \(?deleted_at IS NULL\)?/);

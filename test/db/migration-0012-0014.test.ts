@@ -8,21 +8,12 @@ import { expect, test } from "bun:test";
 import { RefreshTokenRepo } from "../../src/auth/repo";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
-import type { Database } from "../../src/db/types";
 import { RetentionRepo } from "../../src/jobs/retention-repo";
 import { ConflictRepo } from "../../src/sync/conflicts-repo";
-import { createTestDatabase, DIALECTS } from "../support/db";
+import { createTestDatabase, DIALECTS, indexDefinitions } from "../support/db";
 
 const AT = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, "0")}.000Z`;
 
-/** Index name → its definition (columns and WHERE), of the refresh_tokens and conflicts tables. */
-async function indexes(db: Database): Promise<Map<string, string>> {
-  const rows =
-    db.dialect === "sqlite"
-      ? await db.all<{ name: string; def: string }>("SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('refresh_tokens', 'conflicts') AND sql IS NOT NULL")
-      : await db.all<{ name: string; def: string }>("SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename IN ('refresh_tokens', 'conflicts')");
-  return new Map(rows.map((r) => [r.name, r.def.replace(/\s+/g, " ")]));
-}
 
 for (const dialect of DIALECTS) {
   test(`0012-0014 apply on stored refresh tokens and conflicts and leave their indexes [${dialect}]`, async () => {
@@ -43,11 +34,11 @@ for (const dialect of DIALECTS) {
           [`c${i}`, `t${i}`, AT(10 - i), i % 3 === 0 ? AT(20) : null, i % 3 === 0 ? "remote" : null],
         );
       }
-      expect((await indexes(db)).has("conflicts_org_open")).toBe(true);
+      expect((await indexDefinitions(db, ["refresh_tokens", "conflicts"])).has("conflicts_org_open")).toBe(true);
 
       expect((await migrate(db, MIGRATIONS.filter((m) => m.version <= 14))).map((m) => m.version)).toEqual([12, 13, 14]);
 
-      const after = await indexes(db);
+      const after = await indexDefinitions(db, ["refresh_tokens", "conflicts"]);
       expect(after.has("conflicts_org_open")).toBe(false);
       expect(after.get("conflicts_org_open_created")).toContain("(org_id, resolved_at, created_at, id)");
       expect(after.get("conflicts_org_created")).toContain("(org_id, created_at, id)");

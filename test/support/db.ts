@@ -107,3 +107,13 @@ export async function count(db: Executor, sql: string, params: (string | number)
   const r = await db.get<{ n: number }>(sql, params);
   return Number(r?.n ?? 0);
 }
+
+/** Index name → its definition as the database states it (columns and WHERE, spaces folded), of the tables named. */
+export async function indexDefinitions(db: Executor, tables: readonly string[]): Promise<Map<string, string>> {
+  const marks = tables.map(() => "?").join(", ");
+  const rows =
+    db.dialect === "sqlite"
+      ? await db.all<{ name: string; def: string }>(`SELECT name, sql AS def FROM sqlite_master WHERE type = 'index' AND tbl_name IN (${marks}) AND sql IS NOT NULL`, [...tables])
+      : await db.all<{ name: string; def: string }>(`SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename IN (${marks})`, [...tables]);
+  return new Map(rows.map((r) => [r.name, r.def.replace(/\s+/g, " ")]));
+}
