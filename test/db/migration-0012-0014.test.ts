@@ -14,7 +14,6 @@ import { createTestDatabase, DIALECTS, indexDefinitions } from "../support/db";
 
 const AT = (s: number) => `2026-01-01T00:00:${String(s).padStart(2, "0")}.000Z`;
 
-
 for (const dialect of DIALECTS) {
   test(`0012-0014 apply on stored refresh tokens and conflicts and leave their indexes [${dialect}]`, async () => {
     const { db, drop } = await createTestDatabase(dialect, { migrate: false });
