@@ -24,6 +24,7 @@ export class BackupService {
    * one. Postgres refuses (pg_dump).
    */
   async write(target: string): Promise<void> {
+    if (this.deps.db.dialect !== "sqlite") return this.deps.db.backup(target); // refused: pg_dump's job
     const final = resolve(target);
     if (existsSync(target)) throw new Error(`${target} already exists: a backup never overwrites a file, name a new one`);
     for (const f of [`${target}-wal`, `${target}-shm`]) {

@@ -18,20 +18,16 @@ export interface PageSelect {
   from: string;
   where: string;
   params: SqlValue[];
-  orderBy: string;
-  /**
-   * The page's own condition and order where they depend on how many rows match (counted first, with
-   * `where`): the same rows, written so that the planner finds them another way (src/tasks/repo.ts).
-   */
-  pageFor?: (count: number) => Partial<Pick<PageSelect, "where" | "params" | "orderBy">>;
+  /** The order, or the order given how many rows match (counted first): the planner then finds them another way (src/tasks/repo.ts). */
+  orderBy: string | ((count: number) => string);
 }
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
 export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
   const count = Number(n?.n ?? 0);
-  const p = { ...q, ...q.pageFor?.(count) };
-  const rows = await exec.all<R>(`SELECT ${p.columns} FROM ${p.from} ${p.where} ${p.orderBy} LIMIT ? OFFSET ?`, [...p.params, ...limitOffset(page)]);
+  const order = typeof q.orderBy === "string" ? q.orderBy : q.orderBy(count);
+  const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
   return { count, results: rows.map(map) };
 }
 

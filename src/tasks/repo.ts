@@ -53,8 +53,8 @@ export class TaskRepo extends RecordRepo<"task"> {
       return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: sorted }, page, fromRow);
     }
     const w = this.where(f, "org_id = ?");
-    const pageFor = (count: number) => (this.sortsMatches(f, count) ? { orderBy: sorted } : {});
-    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: order, pageFor }, page, fromRow);
+    const orderFor = (count: number) => (this.sortsMatches(f, count) ? sorted : order);
+    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: orderFor }, page, fromRow);
   }
 
   /**
