@@ -195,10 +195,11 @@ export class AuthService {
     if (!m) throw unauthenticated("missing bearer token");
     const claims = await this.tokens.verify(m[1]!);
     let state = await findCallerState(this.deps.db, claims);
-    // A refusal is never based on one read: on Postgres, a read just after a reconnect has been seen
-    // to answer a valid caller as inactive or unknown (QA: about 1 in 40,000 requests while backends
-    // were being killed; postgres.js 3.4.9, cause not found) — a 401 a client takes for "logged out".
-    // Refusals are rare, so they read again.
+    // A refusal is never based on one read: on Postgres, a read just after a reconnect was seen to
+    // answer a valid caller as inactive or unknown (QA: about 1 in 40,000 requests while backends
+    // were being killed) — a 401 a client takes for "logged out". The cause found since (postgres.js
+    // handing back a result with holes) is refused as a lost connection (`mustBeWhole`,
+    // src/db/postgres.ts); refusals are rare, so they still read again rather than trust one read.
     if (refusal(state, claims, opts) !== null) state = await findCallerState(this.deps.db, claims);
     const problem = refusal(state, claims, opts);
     if (problem !== null) throw unauthenticated(problem);
