@@ -6,7 +6,7 @@
 import type { Tx } from "../../db/types";
 import { DeviceRepo } from "../../devices/repo";
 import { HistoryRepo, snapshotKey } from "../../records/history";
-import { type AnyRecord, type EntityKind, isEntityKind } from "../../records/model";
+import { type AnyRecord, ENTITY_KINDS, type EntityKind, isEntityKind } from "../../records/model";
 import type { KnownRecords } from "../../records/refs";
 import { RecordRepo } from "../../records/repo";
 import { compareClocks, SERVER_KEY } from "../../records/clock";
@@ -30,8 +30,12 @@ function otherDeviceKeys(changes: readonly ParsedChange[], deviceId: string): Se
   return keys;
 }
 
-/** The order in which a batch locks the records it writes (Postgres): the same for every batch. */
-const LOCK_ORDER: readonly EntityKind[] = ["comment", "task", "project"];
+/**
+ * The order in which a batch locks the records it writes (Postgres): the same for every batch, and
+ * every kind (a kind left out would never be loaded, and its updates would answer `not_found`):
+ * referencing kinds first (comment, task, project).
+ */
+const LOCK_ORDER: readonly EntityKind[] = [...ENTITY_KINDS].reverse();
 
 export class BatchState implements BatchView {
   /** Current records of the batch (and of the records they reference), kept up to date as changes apply. */
