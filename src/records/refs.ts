@@ -5,6 +5,25 @@ import type { AnyRecord, EntityKind, RecordOf } from "./model";
 import { type LiveMatch, RecordRepo } from "./repo";
 
 /**
+ * The references of each entity kind: which of its fields name another record of the organization
+ * (`to` a kind) or one of its users. A push reads them all before deciding (src/sync/push/state.ts).
+ * What a reference must satisfy is {@link checkReferences}'s; a push that sets one to a deleted
+ * record keeps it in a Conflict instead (`danglingRefs`, src/sync/push/decide.ts): a new reference
+ * field is declared here and its rules written in both.
+ */
+export const REFERENCES: { readonly [K in EntityKind]: readonly { field: string; to: EntityKind | "user" }[] } = {
+  project: [],
+  task: [
+    { field: "project_id", to: "project" },
+    { field: "assignee_id", to: "user" },
+  ],
+  comment: [
+    { field: "task_id", to: "task" },
+    { field: "parent_id", to: "comment" },
+  ],
+};
+
+/**
  * Records the caller already holds in its transaction (a push batch: everything it loaded or wrote),
  * so that checking a reference needs no query. `record` answers the organization's record (a
  * tombstone included), null when it is known not to exist in the organization, undefined when

@@ -1,14 +1,18 @@
 /**
  * The entity definitions (src/records/entities.ts) against the wire models (src/records/model.ts):
  * what a record is answered with is what its table's row holds, and a create can fill every field.
- * A field added to a model without the rest fails here, not as a 500 of every answer.
+ * A field added to a model without the rest fails here, not as a 500 of every answer; a reference
+ * checked by the write core but not declared (src/records/refs.ts) fails here, not as a push that
+ * misses it.
  */
 import { describe, expect, test } from "bun:test";
 import { type TObject, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { columnType, entityDef, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
 import { Nullable } from "../../src/wire/schema";
-import { Comment, ENTITY_KINDS, type EntityKind, Project, Task } from "../../src/records/model";
+import { newId } from "../../src/ids";
+import { Comment, ENTITY_KINDS, type EntityKind, Project, type RecordOf, Task } from "../../src/records/model";
+import { checkReferences, type KnownRecords, REFERENCES } from "../../src/records/refs";
 import { writableFieldSchemas } from "../../src/records/validate";
 
 const MODELS: Record<EntityKind, TObject> = { project: Project, task: Task, comment: Comment };
@@ -24,6 +28,14 @@ describe.each([...ENTITY_KINDS])("%s", (kind) => {
 
   test("every writable field is required on create or has a default", () => {
     expect([...def.required, ...Object.keys(def.defaults)].sort()).toEqual([...def.fields].sort());
+  });
+
+  test("the references a write checks are the declared ones (REFERENCES: what a push reads first)", async () => {
+    // Every field names a record or user that is known not to exist: each reference fails, by its field.
+    const nothing: KnownRecords = { record: () => null, user: () => false };
+    const after = Object.fromEntries(["id", ...def.fields].map((f) => [f, newId()])) as unknown as RecordOf[typeof kind];
+    const errors = await checkReferences(undefined as never, newId(), kind, null, after, nothing);
+    expect(Object.keys(errors).sort()).toEqual(REFERENCES[kind].map((r) => r.field).sort());
   });
 
   test("integer and boolean fields are integer columns in multi-row statements, the others text", () => {

@@ -276,7 +276,8 @@ function othersSide(cx: DecideContext, c: ParsedChange, remote: Record<string, u
  * Fields of `data` that set a reference to a record of the organization that is deleted (a
  * task's project, a comment's parent): not applied, but not refused either — an honest device
  * may have referenced it before it was deleted. Missing or foreign records are left to the
- * write core, which refuses them.
+ * write core, which refuses them. (Of the references `REFERENCES` declares, src/records/refs.ts:
+ * a comment's task is the orphan rules', users are never deleted.)
  */
 function danglingRefs(cx: DecideContext, kind: EntityKind, data: Record<string, unknown>, before: AnyRecord | null): string[] {
   const prev = (before ?? {}) as Record<string, unknown>;

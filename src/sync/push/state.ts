@@ -7,7 +7,7 @@ import type { Tx } from "../../db/types";
 import { DeviceRepo } from "../../devices/repo";
 import { HistoryRepo, snapshotKey } from "../../records/history";
 import { type AnyRecord, ENTITY_KINDS, type EntityKind, isEntityKind } from "../../records/model";
-import type { KnownRecords } from "../../records/refs";
+import { type KnownRecords, REFERENCES } from "../../records/refs";
 import { RecordRepo } from "../../records/repo";
 import { compareClocks, SERVER_KEY } from "../../records/clock";
 import { isUuid } from "../../ids";
@@ -89,25 +89,22 @@ export class BatchState implements BatchView {
   /** The records the changes reference (not locked; comments first, so that their tasks come with the tasks) and the users they name. */
   private async loadReferences(ok: ParsedChange[]): Promise<void> {
     const want: Record<EntityKind, Set<string>> = { project: new Set(), task: new Set(), comment: new Set() };
-    const assignees = new Set<string>();
-    const ref = (kind: EntityKind, v: unknown) => typeof v === "string" && want[kind].add(v);
+    const userIds = new Set<string>();
     for (const c of ok) {
-      if (c.entity === "task") {
-        ref("project", c.data.project_id);
-        if (typeof c.data.assignee_id === "string") assignees.add(c.data.assignee_id);
-      }
-      if (c.entity === "comment") {
-        ref("task", c.data.task_id);
-        ref("comment", c.data.parent_id);
+      for (const { field, to } of REFERENCES[c.entity]) {
+        const v = c.data[field];
+        if (typeof v !== "string") continue;
+        if (to === "user") userIds.add(v);
+        else want[to].add(v);
       }
     }
     await this.load("comment", want.comment, false);
     for (const r of this.records.values()) if ("task_id" in r && typeof r.task_id === "string") want.task.add(r.task_id);
     await this.load("task", want.task, false);
     await this.load("project", want.project, false);
-    if (assignees.size) {
-      const found = await new UserRepo(this.tx, this.orgId).findIds(assignees);
-      for (const id of assignees) this.users.set(id, found.has(id));
+    if (userIds.size) {
+      const found = await new UserRepo(this.tx, this.orgId).findIds(userIds);
+      for (const id of userIds) this.users.set(id, found.has(id));
     }
   }
 
