@@ -6,8 +6,7 @@
 import { type ColumnType, columns, deleteRows, insertRows } from "../db/bulk";
 import type { Flusher, SqlValue, Tx } from "../db/types";
 import type { TSchema } from "@sinclair/typebox";
-import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority } from "./model";
-import { writableFields, writableFieldSchemas } from "./validate";
+import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas } from "./model";
 
 export interface EntityDef<K extends EntityKind = EntityKind> {
   kind: K;

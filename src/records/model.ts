@@ -135,6 +135,19 @@ export type EntityKind = (typeof ENTITY_KINDS)[number];
 /** True for a known entity kind (e.g. the `entity` of a sync change). */
 export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
 
+/** The writable fields' schemas of each entity kind: what its REST bodies, pushes and table columns follow. */
+const FIELD_PROPS: { readonly [K in EntityKind]: Readonly<Record<string, TSchema>> } = {
+  project: ProjectFieldProps,
+  task: TaskFieldProps,
+  comment: CommentFieldProps,
+};
+
+/** The writable fields of an entity, in a fixed order (their `<Entity>FieldProps` order). */
+export const writableFields = (kind: EntityKind): string[] => Object.keys(FIELD_PROPS[kind]);
+
+/** The schema of each writable field of an entity, by name. */
+export const writableFieldSchemas = (kind: EntityKind): Readonly<Record<string, TSchema>> => FIELD_PROPS[kind];
+
 export interface RecordOf {
   project: Project;
   task: Task;

@@ -6,7 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor } from "../wire/reasons";
 import { hasNul, keyAsNamed, NUL_REASON } from "../wire/text";
-import { CommentFieldProps, type EntityKind, ProjectFieldProps, TaskFieldProps } from "./model";
+import { ENTITY_KINDS, type EntityKind, writableFieldSchemas } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
@@ -63,23 +63,13 @@ export function dueBound(raw: string, side: "before" | "after"): string | null {
 /** Field → reason. Empty when valid. */
 export type FieldErrors = Record<string, string>;
 
-const PROPS: Record<EntityKind, Record<string, TSchema>> = {
-  project: ProjectFieldProps,
-  task: TaskFieldProps,
-  comment: CommentFieldProps,
-};
+/** Each entity's field checks, compiled once from their schemas (src/records/model.ts). */
 const CHECKS = Object.fromEntries(
-  Object.entries(PROPS).map(([kind, props]) => [
+  ENTITY_KINDS.map((kind) => [
     kind,
-    Object.fromEntries(Object.entries(props).map(([field, schema]) => [field, TypeCompiler.Compile(schema)])),
+    Object.fromEntries(Object.entries(writableFieldSchemas(kind)).map(([field, schema]) => [field, TypeCompiler.Compile(schema)])),
   ]),
 ) as Record<EntityKind, Record<string, TypeCheck<TSchema>>>;
-
-/** The writable fields of an entity, in a fixed order. */
-export const writableFields = (kind: EntityKind): string[] => Object.keys(PROPS[kind]);
-
-/** The schema of each writable field of an entity (src/records/model.ts), by name. */
-export const writableFieldSchemas = (kind: EntityKind): Readonly<Record<string, TSchema>> => PROPS[kind];
 
 /**
  * Failing fields an answer names at most: a change with thousands of unknown keys is answered (and

@@ -11,9 +11,8 @@ import { t } from "elysia";
 import { columnType, entityDef, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
 import { Nullable } from "../../src/wire/schema";
 import { newId } from "../../src/ids";
-import { Comment, ENTITY_KINDS, type EntityKind, Project, type RecordOf, Task } from "../../src/records/model";
+import { Comment, ENTITY_KINDS, type EntityKind, Project, type RecordOf, Task, writableFieldSchemas } from "../../src/records/model";
 import { checkReferences, type KnownRecords, REFERENCES } from "../../src/records/refs";
-import { writableFieldSchemas } from "../../src/records/validate";
 
 const MODELS: Record<EntityKind, TObject> = { project: Project, task: Task, comment: Comment };
 /** Columns that hold no field of the record (derived from its fields when written). */

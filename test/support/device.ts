@@ -13,7 +13,7 @@
  *   changes re-applied on top.
  */
 import { mergeClocks, type VectorClock } from "../../src/records/clock";
-import { writableFields } from "../../src/records/validate";
+import { writableFields } from "../../src/records/model";
 import type { ChangeResult, PulledChange, PullResponse } from "../../src/sync/model";
 import type { TestResponse } from "./app";
 
