@@ -1,6 +1,7 @@
 import { deleteRows } from "../db/bulk";
 import type { Executor, SqlValue } from "../db/types";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
+import type { EntityKind } from "../records/model";
 
 /** A purged record; a task comes with its tags (JSON text) and created_at, the keys of its `task_tags` rows. */
 export interface PurgedRecord {
@@ -12,7 +13,8 @@ export interface PurgedRecord {
 
 /** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
 export interface PurgePhase {
-  entity: "project" | "task" | "comment";
+  entity: EntityKind;
+  /** The entity's table (also the key of its count in the job's result). */
   table: "projects" | "tasks" | "comments";
   /** Selects up to `?`(limit) ids; one `?` for the cutoff, then one for the limit. */
   select: string;
@@ -31,7 +33,11 @@ const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ?";
  */
 const NO_COMMENT = `NOT EXISTS (SELECT 1 FROM comments c WHERE c.org_id = tasks.org_id AND c.task_id = tasks.id)`;
 
-/** In dependency order: children before parents. Each tombstone is purged once it has expired itself. */
+/**
+ * In dependency order: children before parents. Each tombstone is purged once it has expired itself.
+ * One phase per entity kind (test/jobs/cleanup-tombstones.test.ts): a kind without one would keep
+ * its tombstones, their feed rows and history for ever.
+ */
 export const PURGE_PHASES: PurgePhase[] = [
   {
     entity: "comment",

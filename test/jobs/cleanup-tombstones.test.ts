@@ -1,4 +1,7 @@
 import { beforeEach, expect, test } from "bun:test";
+import { PURGE_PHASES } from "../../src/jobs/retention-repo";
+import { entityDef } from "../../src/records/entities";
+import { ENTITY_KINDS } from "../../src/records/model";
 import { forEachDialect } from "../support/db";
 import { jobServices } from "./helpers";
 import { count, DAY, horizon, iso, resetTables, seedConflict, seedOrg, seedRecord } from "./seed";
@@ -175,4 +178,9 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     expect(await count(db(), "SELECT COUNT(*) AS n FROM history WHERE entity = 'task' AND entity_id = ?", [shared])).toBe(2);
     expect(await count(db(), "SELECT COUNT(*) AS n FROM conflicts WHERE entity_id = ?", [shared])).toBe(1);
   });
+});
+
+test("every entity kind's tombstones have a purge phase, on the kind's own table", () => {
+  expect(PURGE_PHASES.map((p) => p.entity).sort()).toEqual([...ENTITY_KINDS].sort());
+  for (const p of PURGE_PHASES) expect(entityDef(p.entity).table).toBe(p.table);
 });
