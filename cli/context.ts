@@ -88,7 +88,7 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
 const FIRST_ANSWER_MS = 15_000;
 
 /** Opens the database and checks that it answers; a failure names the database (never its password). */
-export async function connect(url: string, readOnly = false, poolSize?: number): Promise<Database> {
+async function connect(url: string, readOnly = false, poolSize?: number): Promise<Database> {
   let db: Database | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {

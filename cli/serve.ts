@@ -139,7 +139,7 @@ async function afterResponseHooks(): Promise<void> {
 }
 
 /** How long the first admin's password waits for a stalled standard output to take it before the start goes on. */
-export const SHOW_WAIT_MS = 10_000;
+const SHOW_WAIT_MS = 10_000;
 
 /**
  * Shows the first admin's password, inside the transaction that creates the account (see

@@ -18,7 +18,7 @@ interface DeviceRow {
 }
 
 /** A device's `last_seen_at` is written at most once per this many milliseconds. */
-export const LAST_SEEN_RESOLUTION_MS = 60_000;
+const LAST_SEEN_RESOLUTION_MS = 60_000;
 
 const COLS = "id, org_id, user_id, name, platform, created_at, last_seen_at, revoked_at";
 /** {@link COLS} of `devices d` in a join. */

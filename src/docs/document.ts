@@ -9,11 +9,11 @@ import { liftNamedSchemas, mapOperationSchemas, mapSchema, type Schema as JsonSc
 import { addHttpSemantics } from "./http-semantics";
 import { dueDateAsFormats, typeSyncRecords } from "./records";
 
-export const OPENAPI_VERSION = "3.1.2";
+const OPENAPI_VERSION = "3.1.2";
 export const API_TITLE = "taskmgr API";
 
 /** Tags of the document, in the order the UI shows them; routes name one in `detail.tags`. */
-export const DOC_TAGS = [
+const DOC_TAGS = [
   { name: "auth", description: "Login, token refresh and logout" },
   { name: "users", description: "Members of the caller's organization" },
   { name: "devices", description: "The caller's devices (their ids are vector-clock keys)" },
@@ -26,7 +26,7 @@ export const DOC_TAGS = [
 ];
 
 /** The endpoints that need no token (api-contract.md, General rules); every other one requires the bearer token. */
-export const PUBLIC_PATHS = ["/api/auth/login", "/api/auth/refresh", "/api/health"];
+const PUBLIC_PATHS = ["/api/auth/login", "/api/auth/refresh", "/api/health"];
 
 /** The parts of an OpenAPI operation adjusted here. */
 type Operation = { security?: Record<string, string[]>[]; responses?: Record<string, unknown>; requestBody?: { content?: Record<string, unknown> } };
@@ -69,7 +69,7 @@ const METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "tr
  * writes `anyOf: [{type: "string", enum: [...]}, {type: "null"}]` as `{type: ["string", "null"],
  * enum: [...]}`, whose `enum` refuses the null that the type allows (and the server sends).
  */
-export function withNullInEnum(s: JsonSchema): JsonSchema {
+function withNullInEnum(s: JsonSchema): JsonSchema {
   if (!Array.isArray(s.type) || !s.type.includes("null")) return s;
   if (Array.isArray(s.enum) && !s.enum.includes(null)) return { ...s, enum: [...s.enum, null] };
   if ("const" in s && s.const !== null) {

@@ -19,7 +19,7 @@ export const payloadTooLarge = () =>
  * the server: parsing, validating and describing a body nested tens of thousands of levels deep
  * (a few kilobytes of `[`) costs seconds of CPU on the one event loop, or overflows the stack.
  */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 
 /**
  * True when JSON `text` nests arrays/objects deeper than `limit` (brackets inside strings do not

@@ -1,7 +1,7 @@
 import { family, type Sample } from "./prometheus";
 
 /** Upper bounds (seconds) of the request latency histogram buckets. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 interface Series {
   labels: { method: string; route: string; status: string };

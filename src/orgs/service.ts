@@ -18,7 +18,7 @@ export interface BootstrapAccount {
 }
 
 const BOOTSTRAP_ORG = { name: "Default", slug: "default" } as const;
-export const BOOTSTRAP_EMAIL = "admin@localhost";
+const BOOTSTRAP_EMAIL = "admin@localhost";
 
 /** Latin letters that no decomposition turns into ASCII ones. */
 const LATIN_LETTERS: Record<string, string> = { ß: "ss", æ: "ae", œ: "oe", ø: "o", ł: "l", đ: "d", ð: "d", þ: "th", ı: "i" };

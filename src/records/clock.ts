@@ -20,7 +20,7 @@ export const SERVER_KEY = "server";
 export const MAX_CLOCK_ENTRIES = 1000;
 
 /** Longest allowed clock key, in UTF-16 code units. */
-export const MAX_CLOCK_KEY_LENGTH = 100;
+const MAX_CLOCK_KEY_LENGTH = 100;
 
 /**
  * Compares the client's clock `a` with the server's clock `b` (missing entries count as 0):

@@ -149,7 +149,7 @@ const projectColumns = recordColumns("project", "created_by");
 const taskColumns = recordColumns("task", "created_by", ["priority_rank"]);
 const commentColumns = recordColumns("comment", "author_id");
 
-export const PROJECT: EntityDef<"project"> = {
+const PROJECT: EntityDef<"project"> = {
   kind: "project",
   table: "projects",
   fields: writableFields("project"),

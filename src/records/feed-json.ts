@@ -57,7 +57,7 @@ export const PAGE_BYTES = 8 * 1024 * 1024;
  * between them, so that what a page holds in memory at once stays near the budget plus one
  * statement's rows. Pages of up to this many rows (the default `limit` is 500) take one statement.
  */
-export const ROWS_PER_STATEMENT = 1000;
+const ROWS_PER_STATEMENT = 1000;
 
 /**
  * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers

@@ -120,7 +120,7 @@ async function reservePositions(exec: Executor, orgId: string, n: number): Promi
 }
 
 /** How far {@link moveFeedsOn} moves feeds: past every position a database hands out between a backup and its restore. */
-export const RESTORE_POSITION_JUMP = 1_000_000_000;
+const RESTORE_POSITION_JUMP = 1_000_000_000;
 
 /**
  * Moves every organization's feed counter and purge horizon on by {@link RESTORE_POSITION_JUMP}, in a

@@ -167,7 +167,7 @@ export const CommentConflictSide = conflictSide(CommentFieldProps, "CommentConfl
 
 // ---- History ----
 
-export const HISTORY_ACTIONS = ["created", "updated", "deleted", "merged", "conflict_resolved"] as const;
+const HISTORY_ACTIONS = ["created", "updated", "deleted", "merged", "conflict_resolved"] as const;
 export type HistoryAction = (typeof HISTORY_ACTIONS)[number];
 
 export const FieldChange = t.Object({ old: t.Unknown(), new: t.Unknown() });

@@ -34,7 +34,7 @@ export const BLANK_REASON = "must not be blank (only whitespace)";
  * The `pattern` of a {@link Text} made with `nonBlank`: a character other than whitespace (JSON
  * Schema's way to document it; `\s` is the whitespace `String.prototype.trim` removes).
  */
-export const NON_BLANK_PATTERN = "\\S";
+const NON_BLANK_PATTERN = "\\S";
 
 /** The options of a {@link Text}: lengths in characters; `nonBlank` refuses text made only of whitespace. */
 export interface TextOptions extends SchemaOptions {
@@ -44,7 +44,7 @@ export interface TextOptions extends SchemaOptions {
 }
 
 /** The TypeBox kind of {@link Text} schemas (registered below with its check). */
-export const TEXT_KIND = "Text";
+const TEXT_KIND = "Text";
 
 /** Characters (code points) in `s`: its UTF-16 length less one per surrogate pair. */
 export function characters(s: string): number {
@@ -85,7 +85,7 @@ export const Text = ({ nonBlank, ...opts }: TextOptions = {}) =>
 export const isText = (schema: unknown): schema is TextOptions => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === TEXT_KIND;
 
 /** Characters of a client's key (an unknown field's name) an answer repeats at most; a longer one is cut and ends with "…". */
-export const MAX_NAMED_KEY = 64;
+const MAX_NAMED_KEY = 64;
 
 /**
  * A client's key as an error answer names it: at most {@link MAX_NAMED_KEY} characters, never half
