@@ -60,7 +60,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   };
 }
 
-/** A logger that drops everything (tests, CLI commands that print their own output). */
+/** A logger that drops everything (tests; the CLI's commands log through `adminLogger`, cli/context.ts, to stderr at `--log-level debug`). */
 export const silentLogger: Logger = createLogger({ level: "error", console: null });
 
 /**
