@@ -15,6 +15,7 @@
 /** How long after the first signal another one forces the stop (sooner, it is the same signal again). */
 export const FORCE_AFTER_MS = 1_000;
 
+/** The process's SIGINT and SIGTERM handlers, as described above. */
 export class StopSignals {
   /** The first signal, once it came. */
   signal: NodeJS.Signals | null = null;

@@ -13,6 +13,7 @@ import { openDatabase } from "../db/open";
 import type { Deps } from "../deps";
 import { moveFeedsOn } from "../records/feed";
 
+/** Writes a restorable copy of the SQLite database while the server runs (`taskmgr backup`). */
 export class BackupService {
   constructor(private readonly deps: Pick<Deps, "db">) {}
 

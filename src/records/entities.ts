@@ -8,6 +8,7 @@ import type { Flusher, SqlValue, Tx } from "../db/types";
 import type { TSchema } from "@sinclair/typebox";
 import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas } from "./model";
 
+/** How one entity kind is stored: its table and columns, the row ↔ record mapping, and its writable, required and tracked fields. */
 export interface EntityDef<K extends EntityKind = EntityKind> {
   kind: K;
   table: string;

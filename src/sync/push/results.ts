@@ -11,6 +11,7 @@ interface AnsweredIds {
   entityId: string | null;
 }
 
+/** The `error` of a rejected change's result (`details` only when given). */
 export function changeError(code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ChangeError {
   return details ? { code, message, details } : { code, message };
 }

@@ -12,6 +12,7 @@ import { type Conflict, ConflictRepo } from "../conflicts-repo";
 import type { ChangeResult } from "../model";
 import { type ChangeRow, SyncChangeRepo } from "../repo";
 
+/** What a push batch does with each decided change: write it, record its conflict, answer it, and at the end store what is queued. */
 export interface PushSink {
   /** Runs the handling of one change so that a throw undoes everything it sent here. */
   atomic<T>(tx: Tx, fn: (tx: Tx) => Promise<T>): Promise<T>;

@@ -37,6 +37,10 @@ function otherDeviceKeys(changes: readonly ParsedChange[], deviceId: string): Se
  */
 const LOCK_ORDER: readonly EntityKind[] = [...ENTITY_KINDS].reverse();
 
+/**
+ * What a push batch knows while it decides: the records it locked and loaded, the references and
+ * merge bases it preloaded, and what its own changes have written so far.
+ */
 export class BatchState implements BatchView {
   /** Current records of the batch (and of the records they reference), kept up to date as changes apply. */
   private readonly records = new Map<string, AnyRecord>();
