@@ -6,6 +6,7 @@
 import { isUuid } from "../ids";
 import { validateClock, type VectorClock } from "../records/clock";
 import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
+import { jsonEqual } from "../records/json";
 import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
 import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp, PushedChange } from "./model";
 
@@ -22,6 +23,12 @@ export interface ParsedChange {
   hash: string;
   /** The hash as computed before 2026-12-06 ({@link earlierPayloadHash}), when it differs: an answer remembered then still matches. */
   earlierHash?: string;
+  /**
+   * True when normalizing `data` changed it (a due date converted to UTC, a duplicate tag dropped…):
+   * the record the change leaves is then not exactly what the device holds, so an `applied` write
+   * of it is not left out of the device's own pulls.
+   */
+  normalized?: boolean;
 }
 
 /** A change that cannot be processed: the ids it carried (when readable) and why. */
@@ -109,6 +116,7 @@ export function parseChange(raw: unknown): ParseResult {
       clock: clock.clock,
       hash: hash!,
       ...(earlierHash !== undefined && { earlierHash }),
+      ...(op !== "delete" && !jsonEqual(rawData, checked.data) && { normalized: true }),
     },
   };
 }

@@ -122,6 +122,26 @@ forEachDialect("sync pull", ({ db }) => {
       expect(got.map((c) => [c.entity_id, c.version])).toEqual([[x.entity_id, 3]]);
     });
 
+    test("an applied write whose data the server normalized comes back to its device in the stored form; one stored as sent does not", async () => {
+      const { a } = await twoDevices(t);
+      await a.pullAll();
+      const asSent = a.create("task", taskData({ title: "as sent", due_date: "2026-03-01T08:00:00.000Z", tags: ["x"] }));
+      const dated = a.create("task", taskData({ title: "dated", due_date: "2026-03-01T10:00:00+02:00" }));
+      const tagged = a.create("task", taskData({ title: "tagged", tags: ["x", "x"] }));
+      const results = await a.push(asSent, dated, tagged);
+      expect(results.map((r) => r.status)).toEqual(["applied", "applied", "applied"]);
+      const got = await a.pullAll();
+      expect(got.map((c) => [c.entity_id, c.version, c.record.due_date, c.record.tags]).sort()).toEqual(
+        [
+          [dated.entity_id, 1, "2026-03-01T08:00:00.000Z", []],
+          [tagged.entity_id, 1, null, ["x"]],
+        ].sort(),
+      );
+      // A later update that sends only values already in stored form is left out again.
+      await a.push1(a.update("task", dated.entity_id, { title: "dated 2" }));
+      expect(await a.pullAll()).toEqual([]);
+    });
+
     test("deletes come as op delete with the tombstone", async () => {
       const { a, b } = await twoDevices(t);
       const x = a.create("task", taskData());

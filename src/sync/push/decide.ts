@@ -207,9 +207,14 @@ async function orphanUpdate(cx: DecideContext, c: ParsedChange, current: AnyReco
   return conflict(c, record, fields, c.data, current, await base(cx, c, current));
 }
 
-/** The device's state becomes the record's: its clock as pushed, left out of the device's own pulls. */
+/**
+ * The device's state becomes the record's: its clock as pushed, left out of the device's own pulls —
+ * unless normalizing its data changed a value (a due date stored in UTC, a duplicate tag dropped): the
+ * record is then not exactly what the device pushed, and its pulls bring the stored form (contract: only
+ * "changes whose latest state is exactly what this device pushed are left out").
+ */
 async function applied(cx: DecideContext, c: ParsedChange, before: AnyRecord | null, action: HistoryAction, data: Record<string, unknown>): Promise<Outcome> {
-  return { status: "applied", record: await write(cx, c, { before, action, data, clock: c.clock, own: true }), wrote: true };
+  return { status: "applied", record: await write(cx, c, { before, action, data, clock: c.clock, own: c.normalized !== true }), wrote: true };
 }
 
 /** A written record whose change is a conflict; `remote` and `base` as records, shown with their deletion. */
