@@ -369,6 +369,29 @@ forEachDialect("sync push", ({ db }) => {
     expect([r3.status, r3.error?.code]).toEqual(["rejected", "forged_clock"]);
   });
 
+  describe("what a rejection answers", () => {
+    test("one decided against the stored record answers that record; one refused before it is read answers null (README)", async () => {
+      const d = Device.of(t, await t.createUser());
+      const c = d.create("task", taskData({ title: "kept" }));
+      await d.push1(c);
+      const base = { entity: "task", entity_id: c.entity_id, op: "update", base_version: 1 };
+      const forged = { ...base, change_id: crypto.randomUUID(), data: { title: "x" }, vector_clock: { [d.id]: 2, server: 5 } };
+      const badRef = { ...base, change_id: crypto.randomUUID(), data: { project_id: crypto.randomUUID() }, vector_clock: { [d.id]: 2 } };
+      const badValue = { ...base, change_id: crypto.randomUUID(), data: { priority: "critical" }, vector_clock: { [d.id]: 2 } };
+      const badClock = { ...base, change_id: crypto.randomUUID(), data: { title: "x" }, vector_clock: { [d.id]: 0 } };
+      const recreate = { ...d.create("task", taskData({ title: "again" }), c.entity_id), vector_clock: { [d.id]: 9 } };
+      const r = await d.pushRaw([forged, badRef, badValue, badClock, recreate]);
+      const answers = r.body.results.map((x: any) => [x.status, x.error?.code, x.version, x.record?.title ?? null]);
+      expect(answers).toEqual([
+        ["rejected", "forged_clock", 1, "kept"],
+        ["rejected", "validation_failed", 1, "kept"],
+        ["rejected", "validation_failed", null, null],
+        ["rejected", "invalid_clock", null, null],
+        ["rejected", "already_exists", 1, "kept"],
+      ]);
+    });
+  });
+
   describe("other organizations' records", () => {
     test("an update or delete of another organization's record is rejected and changes nothing", async () => {
       const mine = Device.of(t, await t.createUser());
