@@ -9,8 +9,11 @@ export function listedTags(header: string): string[] {
   return header.split(",").map((tag) => tag.trim().replace(/^W\//, ""));
 }
 
-/** Whether an `If-None-Match` value (`*`, or a list of entity tags, weak or not) matches `etag`. */
+/**
+ * Whether an `If-None-Match` value (`*`, or a list of entity tags, weak or not) matches `etag`. An
+ * unquoted tag (`3`) is read as `"3"`, as `If-Match` reads it (src/records/http.ts).
+ */
 export function noneMatch(header: string | null, etag: string): boolean {
   if (header === null) return false;
-  return header.trim() === "*" || listedTags(header).includes(etag);
+  return header.trim() === "*" || listedTags(header).some((tag) => tag === etag || `"${tag}"` === etag);
 }

@@ -11,7 +11,11 @@ describe("noneMatch", () => {
     ['"1", "3"', '"3"', true],
     ['W/"3"', '"3"', true],
     ["*", '"3"', true],
-    ["3", '"3"', false],
+    ["3", '"3"', true],
+    ["W/3", '"3"', true],
+    ["2, 3", '"3"', true],
+    ["33", '"3"', false],
+    ['"3', '"3"', false],
   ])("If-None-Match %p against %p: %p", (header, etag, match) => {
     expect(noneMatch(header, etag)).toBe(match);
   });
