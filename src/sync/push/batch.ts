@@ -1,6 +1,7 @@
 /**
  * One push batch inside one transaction (docs/sync-design.md, "Push"): batched reads first
- * (`state.ts`), then every change decided in order (`decide.ts`) and its writes, Conflict and
+ * (`state.ts`), then every change decided in order (`order.ts`: the order sent, a referenced record's
+ * create first; `decide.ts`) and its writes, Conflict and
  * `sync_changes` row sent to a sink (`sink.ts`): queued and stored at the end with multi-row
  * statements, or — when a row cannot be stored as decided — the batch processed again the careful
  * way, each change stored at once in its own savepoint and decided again on a lost compare-and-set.
@@ -19,6 +20,7 @@ import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { ConflictSpec, PushContext } from "./context";
 import { decide, type DecideContext, type Outcome, refusalOf } from "./decide";
 import { changeError, conflictRow, decided, duplicate, rejected } from "./results";
+import { decisionOrder } from "./order";
 import { BulkConflict, BulkSink, type PushSink, SavepointSink } from "./sink";
 import { BatchState } from "./state";
 
@@ -66,9 +68,13 @@ export class PushBatch {
     }
   }
 
+  /** Decides the changes in {@link decisionOrder} (a referenced record's create first) and answers them in the order sent. */
   private async process(parsed: ReturnType<typeof parseChange>[]): Promise<ChangeResult[]> {
-    const results: ChangeResult[] = [];
-    for (const p of parsed) results.push(p.ok ? await this.processOne(p.change) : await this.malformed(p.malformed));
+    const results: ChangeResult[] = new Array(parsed.length);
+    for (const i of decisionOrder(parsed)) {
+      const p = parsed[i]!;
+      results[i] = p.ok ? await this.processOne(p.change) : await this.malformed(p.malformed);
+    }
     return results;
   }
 
