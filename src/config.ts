@@ -26,6 +26,13 @@ export interface Config {
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/**
+ * The longest an access token can live (`ACCESS_TOKEN_TTL_SECONDS` at most): a day. What must be kept
+ * while one may still be presented (the refresh-token rows that end its session) is kept this long,
+ * whatever lifetime the process doing the purge was configured with.
+ */
+export const ACCESS_TOKEN_TTL_MAX_SECONDS = 86400;
 const LEVELS: LogLevel[] = ["debug", "info", "warn", "error"];
 
 /** Flags given on the command line; each beats its environment variable. */
@@ -93,7 +100,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     secret: envValue("TASKMGR_SECRET") ?? null,
     tombstoneRetentionDays: intIn(variable("TOMBSTONE_RETENTION_DAYS"), 90, 0, 36500),
     syncLogRetentionDays: intIn(variable("SYNC_LOG_RETENTION_DAYS"), 30, 0, 36500),
-    accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, 86400),
+    accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, ACCESS_TOKEN_TTL_MAX_SECONDS),
     refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
     trustedProxies: trustedProxies(serving ? variable("TRUSTED_PROXIES") : { name: "TRUSTED_PROXIES", value: undefined }),
   };

@@ -1,8 +1,9 @@
+import { ACCESS_TOKEN_TTL_MAX_SECONDS } from "../config";
 import { daysBefore } from "../time";
 import { RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
-/** What the job deletes before: the retention's cutoff, and for refresh tokens their expiry less the access tokens' lifetime. */
+/** What the job deletes before: the retention's cutoff, and for refresh tokens their expiry less the longest access-token lifetime. */
 interface Cutoffs {
   retention: string;
   tokens: string;
@@ -19,8 +20,13 @@ const TABLES: { key: string; remove: (repo: RetentionRepo, cutoffs: Cutoffs, lim
 /**
  * `cleanup-sync-logs`: deletes what is older than `SYNC_LOG_RETENTION_DAYS` in `sync_log`,
  * `sync_metrics_snapshots` and `job_runs` (keeping each job's latest run), and the refresh tokens
- * that expired longer ago than an access token lives (an access token is issued with a refresh
- * token and names its session: once both have expired, nothing needs the row). Each batch deletes
+ * that expired longer ago than any access token can live (an access token is issued with a refresh
+ * token and names its session: once both have expired, nothing needs the row). "Any": a day
+ * (`ACCESS_TOKEN_TTL_MAX_SECONDS`), not this process's `ACCESS_TOKEN_TTL_SECONDS`, which may be
+ * shorter than the lifetime the tokens were issued with (a `taskmgr jobs run` without the server's
+ * environment, an instance configured otherwise, a TTL lowered since): the revoked rows of an ended
+ * session are what refuses its access tokens, and purged early they would let a logged-out (or
+ * password-changed) session's access token in again until it expires. Each batch deletes
  * up to `batchSize` rows of each table not yet done, one statement per table; `batches` counts them.
  */
 export const cleanupSyncLogs: Job = {
@@ -29,7 +35,7 @@ export const cleanupSyncLogs: Job = {
   description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept), and expired refresh tokens",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.syncLogRetentionDays);
-    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - ctx.config.accessTokenTtlSeconds * 1000).toISOString() };
+    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - tokenGraceSeconds(ctx.config.accessTokenTtlSeconds) * 1000).toISOString() };
     const repo = new RetentionRepo(ctx.db);
     const deleted: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t.key, 0]));
     let pending = TABLES;
@@ -47,3 +53,6 @@ export const cleanupSyncLogs: Job = {
     return { retention_days: ctx.config.syncLogRetentionDays, cutoff, ...deleted, batches, interrupted: ctx.signal.aborted };
   },
 };
+
+/** How long after its expiry a refresh token is kept: while any access token of its session may live. */
+const tokenGraceSeconds = (configuredTtl: number): number => Math.max(configuredTtl, ACCESS_TOKEN_TTL_MAX_SECONDS);

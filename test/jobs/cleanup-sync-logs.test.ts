@@ -97,7 +97,7 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect(await count(db(), "SELECT COUNT(*) AS n FROM job_runs")).toBe(2);
   });
 
-  test("deletes refresh tokens that expired longer ago than an access token lives; a live session, and its refresh, are untouched", async () => {
+  test("deletes refresh tokens that expired longer ago than any access token lives (a day); a live session, and its refresh, are untouched", async () => {
     const clock = new ManualClock(new Date(NOW));
     const t = await createTestApp(db(), { clock });
     const u = await t.createUser();
@@ -105,7 +105,7 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     const old = await login();
     clock.advance(20 * DAY);
     const recent = await login();
-    clock.advance(11 * DAY); // the first login's refresh token (and the test user's own session) expired a day ago (30 days), the second's has 19 days left
+    clock.advance(11 * DAY + HOUR); // the first login's refresh token (and the test user's own session) expired a day and an hour ago (30 days), the second's has 19 days left
     const run = await t.services.jobs.run("cleanup-sync-logs");
     expect(run.result).toMatchObject({ refresh_token_rows: 2 });
     expect(await count(db(), "SELECT COUNT(*) AS n FROM refresh_tokens WHERE user_id = ?", [u.user.id])).toBe(1);
@@ -136,9 +136,32 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect(await tokens()).toBe(before);
     expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
 
-    clock.advance(32 * 60_000); // every access token of the session has expired: its rows go
+    clock.advance(32 * 60_000); // every access token of the session has expired, but one issued with a longer lifetime might not have
+    expect((await t.services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ refresh_token_rows: 0 });
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+
+    clock.advance(DAY); // no access token lives a day longer than its session's refresh tokens: the rows go
     expect((await t.services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ refresh_token_rows: before });
     expect(await tokens()).toBe(0);
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+  });
+
+  // Found by security review: the purge kept an ended session's rows for the purging process's own
+  // ACCESS_TOKEN_TTL_SECONDS. Run with a shorter one than the tokens were issued with — `taskmgr jobs
+  // run cleanup-sync-logs` from a shell without the server's environment (default 900 s), an instance
+  // configured otherwise, a TTL lowered since — it deleted them while an access token of the session
+  // still lived, and that logged-out (or password-changed) token was accepted again until it expired.
+  test("a purge by a process configured with a shorter access-token lifetime keeps the rows that refuse an ended session's longer-lived tokens", async () => {
+    const clock = new ManualClock(new Date(NOW));
+    const t = await createTestApp(db(), { clock, config: { accessTokenTtlSeconds: 86400, refreshTokenTtlSeconds: 60 } });
+    const u = await t.createUser();
+    const s = (await t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })).body;
+    expect((await t.request("POST", "/api/auth/logout", { token: s.access, body: { refresh: s.refresh } })).status).toBe(204);
+    expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
+
+    clock.advance(2 * HOUR); // the refresh tokens expired long ago; the access token lives 22 more hours
+    const cli = jobServices(db(), { now: clock.now().toISOString(), config: { accessTokenTtlSeconds: 900 } });
+    expect((await cli.services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ refresh_token_rows: 0 });
     expect((await t.request("GET", "/api/users/me", { token: s.access })).status).toBe(401);
   });
 });
