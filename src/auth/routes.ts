@@ -19,22 +19,35 @@ const toTokenResponse = (s: Session): TokenResponse => ({
 
 const detail = (summary: string) => ({ tags: ["auth"], summary });
 
+/** The headers of an answer that carries tokens: no cache, a browser's or a proxy's, may store it (RFC 6749 §5.1; `Pragma` for HTTP/1.0 caches). */
+const NO_STORE = { "cache-control": "no-store", pragma: "no-cache" } as const;
+
 /** `POST /api/auth/login`, `/refresh` (public) and `/logout` (needs the access token). */
 export const authRoutes = (s: Services, http: HttpConfig) =>
   new Elysia()
     .post(
       "/api/auth/login",
-      async ({ body, request, server }) => {
+      async ({ body, request, server, set }) => {
         const address = clientAddress(originOf(request, server).peer, request.headers.get("x-forwarded-for"), http.trustedProxies);
-        return toTokenResponse(await s.auth.login(body, address));
+        const tokens = toTokenResponse(await s.auth.login(body, address));
+        Object.assign(set.headers, NO_STORE);
+        return tokens;
       },
       { body: LoginBody, response: { 200: TokenResponse, 401: ErrorBody, 422: ErrorBody }, detail: detail("Log in with email and password") },
     )
-    .post("/api/auth/refresh", async ({ body }) => toTokenResponse(await s.auth.refresh(body.refresh)), {
-      body: RefreshBody,
-      response: { 200: TokenResponse, 401: ErrorBody, 422: ErrorBody },
-      detail: detail("Exchange a refresh token for a new pair (rotation)"),
-    })
+    .post(
+      "/api/auth/refresh",
+      async ({ body, set }) => {
+        const tokens = toTokenResponse(await s.auth.refresh(body.refresh));
+        Object.assign(set.headers, NO_STORE);
+        return tokens;
+      },
+      {
+        body: RefreshBody,
+        response: { 200: TokenResponse, 401: ErrorBody, 422: ErrorBody },
+        detail: detail("Exchange a refresh token for a new pair (rotation)"),
+      },
+    )
     .use(
       new Elysia().use(logoutGuard(s)).post(
         "/api/auth/logout",

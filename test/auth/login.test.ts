@@ -25,6 +25,9 @@ forEachDialect("auth: login", ({ db }) => {
       created_at: u.user.createdAt,
     });
     expect(JSON.stringify(r.body)).not.toContain("password");
+    // Tokens are never stored by a cache (found by security review: the answer had no Cache-Control).
+    expect(r.headers.get("cache-control")).toBe("no-store");
+    expect(r.headers.get("pragma")).toBe("no-cache");
     const me = await t.request("GET", "/api/users/me", { token: r.body.access });
     expect(me.status).toBe(200);
     expect(me.body.id).toBe(u.user.id);

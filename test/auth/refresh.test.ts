@@ -18,6 +18,8 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ token_type: "Bearer", user: { id: u.user.id } });
     expect(r.body.refresh).not.toBe(u.refresh);
+    expect(r.headers.get("cache-control")).toBe("no-store"); // tokens are never stored by a cache
+    expect(r.headers.get("pragma")).toBe("no-cache");
     expect((await t.request("GET", "/api/users/me", { token: r.body.access })).status).toBe(200);
     expect((await refresh(r.body.refresh)).status).toBe(200);
   });
