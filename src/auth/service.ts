@@ -105,7 +105,7 @@ export class AuthService {
     const budget = loginBudgetAddress(clientAddress);
     const account = this.limitKey(email);
     const creds = await this.limiter.oneAtATime(account, budget, () =>
-      this.gate.run(async () => {
+      this.gate.run(budget, async () => {
         await this.limiter.attempt(account, budget);
         const found = await findCredentialsByEmail(this.deps.db, email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
