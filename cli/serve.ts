@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createApp } from "../src/app";
+import { exposedSecretMode, secretPath } from "../src/auth/secret";
 import { type Config, ConfigError } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
 import { startJobs } from "../src/jobs/schedule";
@@ -65,6 +66,14 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   log.info("server_started", { url: server.url, database: db.label });
   if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {
     log.warn("short_secret", { hint: `TASKMGR_SECRET has fewer than ${MIN_SECRET_CHARS} characters: anyone who guesses it can sign access tokens; use a long random value` });
+  }
+  const secretMode = exposedSecretMode(config);
+  if (secretMode !== null) {
+    log.warn("secret_file_mode", {
+      path: secretPath(config.dataDir),
+      mode: secretMode,
+      hint: "the token-signing secret is readable or writable by other users of this machine, who could sign access tokens of any account: chmod 600 it (and its backups)",
+    });
   }
   if (!(await gathersStatistics(db))) {
     log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });

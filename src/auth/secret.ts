@@ -1,4 +1,4 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Config } from "../config";
@@ -29,6 +29,23 @@ export function loadSecret(config: Pick<Config, "secret" | "dataDir">): Uint8Arr
     unlinkSync(tmp);
   }
   return derive(readFileSync(path, "utf8"), path);
+}
+
+/**
+ * The secret file's mode when other users of the machine may read or write it (any group or other
+ * permission bit, e.g. `0644` for a file an operator wrote or restored by hand), as octal text; null
+ * when it is the owner's alone, when `TASKMGR_SECRET` is used instead, or when there is no file.
+ * Whoever reads the secret can sign an access token of any account: `serve` warns (`secret_file_mode`).
+ */
+export function exposedSecretMode(config: Pick<Config, "secret" | "dataDir">): string | null {
+  if (config.secret) return null;
+  let mode: number;
+  try {
+    mode = statSync(secretPath(config.dataDir)).mode & 0o777;
+  } catch {
+    return null;
+  }
+  return (mode & 0o077) === 0 ? null : `0${mode.toString(8).padStart(3, "0")}`;
 }
 
 function readIfExists(path: string): string | null {

@@ -1,8 +1,8 @@
 import { afterAll, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadSecret, secretPath } from "../../src/auth/secret";
+import { exposedSecretMode, loadSecret, secretPath } from "../../src/auth/secret";
 import { createTestApp } from "../support/app";
 import { createTestDatabase } from "../support/db";
 
@@ -42,4 +42,22 @@ test("tokens survive a restart that reads the same secret file, and not a differ
   } finally {
     await drop();
   }
+});
+
+// Found by security review: a secret file that others may read (written or restored by hand with
+// the usual umask: 0644) was used without a word, and whoever reads it signs any account's tokens.
+test("a secret file other users may read or write is reported (serve warns); the generated one, TASKMGR_SECRET and no file are not", () => {
+  const dataDir = join(root, "modes");
+  loadSecret({ secret: null, dataDir });
+  expect(exposedSecretMode({ secret: null, dataDir })).toBeNull();
+  for (const [mode, shown] of [[0o644, "0644"], [0o640, "0640"], [0o602, "0602"], [0o400, null]] as const) {
+    chmodSync(secretPath(dataDir), mode);
+    expect(exposedSecretMode({ secret: null, dataDir })).toBe(shown);
+  }
+  expect(exposedSecretMode({ secret: "from the environment", dataDir: join(root, "exposed-env") })).toBeNull();
+  const exposedButUnused = join(root, "exposed-env");
+  mkdirSync(exposedButUnused, { recursive: true });
+  writeFileSync(secretPath(exposedButUnused), "x".repeat(40), { mode: 0o644 });
+  expect(exposedSecretMode({ secret: "from the environment", dataDir: exposedButUnused })).toBeNull();
+  expect(exposedSecretMode({ secret: null, dataDir: join(root, "no-such-folder") })).toBeNull();
 });
