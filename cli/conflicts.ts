@@ -85,13 +85,15 @@ export function registerConflicts(program: Command): void {
         self.error(`error: required option '${use.flags}' not specified`, { code: "commander.missingMandatoryOptionValue" });
       }
     })
-    .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) =>
-      withRuntime(self, async ({ services }) => {
-        if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");
-        const data = opts.data === undefined ? undefined : parseData(opts.data);
-        lowerBodyIds(data);
+    .action((id: string, opts: { use: Resolution; data?: string; json?: boolean }, self: Command) => {
+      // Bad usage is told before the database is opened (found by QA: `--use custom` without --data
+      // created and migrated the SQLite file, and answered a database that was down with exit 1).
+      if ((opts.use === "custom") !== (opts.data !== undefined)) throw new UsageError(opts.use === "custom" ? "--use custom needs --data" : "--data goes only with --use custom");
+      const data = opts.data === undefined ? undefined : parseData(opts.data);
+      lowerBodyIds(data);
+      return withRuntime(self, async ({ services }) => {
         const record = await services.conflicts.resolveAnyOrg(id, { resolution: opts.use, data });
         printRecord(record, opts.json === true, `resolved conflict ${id} (${opts.use}): record ${record.id} is at version ${record.version}${record.deleted_at ? " (deleted)" : ""}`);
-      }),
-    );
+      });
+    });
 }

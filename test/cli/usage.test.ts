@@ -65,6 +65,11 @@ describe("taskmgr without a database", () => {
     [["devices", "list", "--user", ""], "must not be empty"],
     [["users", "create", "--org", "", "--email", "a@b.c"], "must not be empty"],
     [["orgs", "create", "Acme", "--slug", ""], "must not be empty"],
+    // Found by QA: these four were told only once the database was open (a SQLite file was created and migrated).
+    [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "custom"], "error: --use custom needs --data"],
+    [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "local", "--data", "{}"], "error: --data goes only with --use custom"],
+    [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "custom", "--data", "{\"title\":"], "error: --data is not valid JSON"],
+    [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "custom", "--data", "[1]"], "error: --data must be a JSON object"],
   ])("bad usage %p exits 2 without touching the database", async (args, message) => {
     const r = await taskmgr([...args, ...(args[0] === "--db" ? [] : ["--db", DEAD_PG])], { cwd });
     expect(r.code).toBe(2);
