@@ -63,7 +63,7 @@ export function registerUsers(program: Command): void {
   users
     .command("set-password")
     .description("set a user's password, read from standard input; ends the user's sessions")
-    .argument("<email>", "the user's email")
+    .argument("<email>", "the user's email", nonEmpty)
     .action((email: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const password = await readSecret("password");
@@ -75,7 +75,7 @@ export function registerUsers(program: Command): void {
   users
     .command("deactivate")
     .description("deactivate a user: logins fail and their sessions end")
-    .argument("<email>", "the user's email")
+    .argument("<email>", "the user's email", nonEmpty)
     .action((email: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const user = await services.users.deactivate(email);
@@ -86,7 +86,7 @@ export function registerUsers(program: Command): void {
   users
     .command("activate")
     .description("reactivate a deactivated user: they can log in again (the sessions deactivation ended stay ended)")
-    .argument("<email>", "the user's email")
+    .argument("<email>", "the user's email", nonEmpty)
     .action((email: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const user = await services.users.activate(email);

@@ -65,6 +65,10 @@ describe("taskmgr without a database", () => {
     [["devices", "list", "--user", ""], "must not be empty"],
     [["users", "create", "--org", "", "--email", "a@b.c"], "must not be empty"],
     [["orgs", "create", "Acme", "--slug", ""], "must not be empty"],
+    // Found by CLI QA: an empty EMAIL argument was looked up ("user  not found", exit 1), where `--user ''` is bad usage.
+    [["users", "set-password", ""], "invalid for argument 'email'. must not be empty"],
+    [["users", "deactivate", " "], "must not be empty"],
+    [["users", "activate", ""], "must not be empty"],
     // Found by QA: these four were told only once the database was open (a SQLite file was created and migrated).
     [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "custom"], "error: --use custom needs --data"],
     [["conflicts", "resolve", "8c1a4ff4-5b47-4c38-9c43-8a7d2a0c3f10", "--use", "local", "--data", "{}"], "error: --data goes only with --use custom"],
