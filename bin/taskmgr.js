@@ -27,7 +27,9 @@ if (!bun) {
 }
 
 // --no-env-file: taskmgr reads `.env` itself (cli/env-file.ts), not Bun's set of files.
-const child = spawn(bun, ["--no-env-file", join(root, "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
+// --config: this checkout's bunfig.toml, not the one Bun would read from the working folder (whose
+// `preload` would run its code inside taskmgr), as the binary reads none.
+const child = spawn(bun, ["--no-env-file", `--config=${join(root, "bunfig.toml")}`, join(root, "cli", "main.ts"), ...process.argv.slice(2)], { stdio: "inherit" });
 const forward = (signal) => () => child.kill(signal);
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, forward(signal));
 child.on("error", (err) => {

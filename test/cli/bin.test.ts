@@ -34,6 +34,14 @@ describe.skipIf(!hasNode)("bin/taskmgr.js (Node launcher)", () => {
     expect(r.code).toBe(0);
   });
 
+  // Found by CLI QA: Bun read bunfig.toml from the working folder, so its `preload` ran inside taskmgr.
+  test("reads no bunfig.toml from the working folder (its preload does not run)", async () => {
+    const dir = tempDir();
+    await Bun.write(join(dir, "bunfig.toml"), 'preload = ["./preload.ts"]\n');
+    await Bun.write(join(dir, "preload.ts"), 'console.error("preloaded from the working folder");\n');
+    expect(await taskmgr(["--version"], { cwd: dir, cli: NODE_BIN })).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: "" });
+  });
+
   test("forwards SIGTERM to the server, which exits 0", async () => {
     const s = await serve(["--port", "0", "--db", `sqlite:${join(cwd, "bin.db")}`], { cwd, cli: NODE_BIN, env: { LOG_DIR: join(cwd, "logs") } });
     expect((await fetch(`${s.url}/api/health`)).status).toBe(200);
