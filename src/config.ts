@@ -117,6 +117,9 @@ function checkDatabaseUrl(raw: { name: string; value: string }): string {
     const path = sqlitePath(url) ?? "";
     if (path === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
     if (/[\\/]$/.test(path)) throw refuse("names a folder: add the file's name (e.g. sqlite:./data/taskmgr.db)");
+    // Found by QA: no shell expands a `~` after `sqlite:`, so `sqlite:~/taskmgr.db` made a folder named `~` in
+    // the working folder (which a later `rm -rf ~` would mistake for the home folder).
+    if (path === "~" || /^~[\w.-]*[\\/]/.test(path)) throw refuse("starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db");
     return url;
   }
   throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");

@@ -71,6 +71,9 @@ describe("loadConfig", () => {
     [{}, { DATABASE_URL: "sqlite:" }, 'DATABASE_URL needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:, not "sqlite:"', false],
     // Found by QA: opening it failed, and left an empty file named after the folder.
     [{ db: "sqlite:./data/" }, {}, '--db names a folder: add the file\'s name (e.g. sqlite:./data/taskmgr.db), not "sqlite:./data/"', true],
+    // Found by CLI QA: a folder named ~ was made in the working folder.
+    [{}, { DATABASE_URL: "sqlite:~/taskmgr.db" }, 'DATABASE_URL starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~/taskmgr.db"', false],
+    [{ db: "sqlite:~bob/x.db" }, {}, '--db starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~bob/x.db"', true],
     [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
     [{}, { DATABASE_URL: "sqlite://data/x.db" }, 'DATABASE_URL must say sqlite:./relative/path or sqlite:///absolute/path (sqlite://path is ambiguous), not "sqlite://data/x.db"', false],
   ])("database URL %p %p refused", (flags, env, message, fromFlag) => {
@@ -82,6 +85,7 @@ describe("loadConfig", () => {
     expect(loadConfig({ db: "sqlite:/srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
     expect(loadConfig({ db: "sqlite:///srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
     expect(loadConfig({ db: "sqlite:./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
+    expect(loadConfig({ db: "sqlite:./~/x.db" }, {}).dataDir).toBe(resolve("./~"));
     expect(loadConfig({}, { DATABASE_URL: "postgresql://u:p@h:5432/d" }).databaseUrl).toBe("postgresql://u:p@h:5432/d");
     // The driver reads the rest of a postgres:// URL, several hosts included.
     expect(loadConfig({}, { DATABASE_URL: " postgres://u:p@h1:5432,h2:5432/d " }).databaseUrl).toBe("postgres://u:p@h1:5432,h2:5432/d");
