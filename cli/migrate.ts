@@ -11,6 +11,13 @@ export function registerMigrate(program: Command): void {
   const cmd = program
     .command("migrate")
     .description("apply pending database migrations")
+    // `migrate help [status]` as `orgs help` (Commander adds no help command to a command with its own
+    // action), and `migrate bogus` is an unknown command as `orgs bogus` is, not "too many arguments".
+    .helpCommand(true)
+    .allowExcessArguments(true)
+    .hook("preAction", (self, action) => {
+      if (action === self && self.args.length > 0) self.error(`error: unknown command '${self.args[0]}'`, { code: "commander.unknownCommand" });
+    })
     .action((_opts, self: Command) =>
       withRuntime(
         self,
@@ -26,6 +33,7 @@ export function registerMigrate(program: Command): void {
   cmd
     .command("status")
     .description("list migrations and when each was applied (without applying any)")
+    .allowExcessArguments(false)
     .option("--json", "print a JSON array")
     .action(async (opts: { json?: boolean }, self: Command) => {
       const print = (rows: MigrationStatus[]) =>
