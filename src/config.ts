@@ -94,8 +94,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     host: host.value ?? "127.0.0.1",
     hostFrom: host.name,
     port: serving ? intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535) : 8000,
-    dataDir: resolve(envValue("TASKMGR_DATA_DIR") ?? defaultDataDir(databaseUrl)),
-    logDir: resolve(envValue("LOG_DIR") ?? "./logs"),
+    dataDir: folder(variable("TASKMGR_DATA_DIR"), defaultDataDir(databaseUrl)),
+    logDir: folder(variable("LOG_DIR"), "./logs"),
     logLevel: logLevel as LogLevel,
     secret: envValue("TASKMGR_SECRET") ?? null,
     tombstoneRetentionDays: intIn(variable("TOMBSTONE_RETENTION_DAYS"), 90, 0, 36500),
@@ -104,6 +104,19 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
     trustedProxies: trustedProxies(serving ? variable("TRUSTED_PROXIES") : { name: "TRUSTED_PROXIES", value: undefined }),
   };
+}
+
+/**
+ * Found by QA: no shell expands a `~` after `sqlite:` or in `.env`, so `sqlite:~/taskmgr.db` made a
+ * folder named `~` in the working folder (which a later `rm -rf ~` would mistake for the home folder).
+ */
+const startsWithTilde = (path: string) => path === "~" || /^~[\w.-]*[\\/]/.test(path);
+const TILDE_REASON = "starts with ~, which is not expanded (it would make a folder named ~ here): write the path out";
+
+/** A folder setting (`TASKMGR_DATA_DIR`, `LOG_DIR`) made absolute against the working folder; `~/…` is refused naming it. */
+function folder(raw: Raw, fallback: string): string {
+  if (raw.value !== undefined && startsWithTilde(raw.value)) throw new ConfigError(`${raw.name} ${TILDE_REASON}, not "${raw.value}"`);
+  return resolve(raw.value ?? fallback);
 }
 
 /** `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (`postgresql://…`); anything else, or `sqlite:` without a path, is refused naming the setting. */
@@ -117,9 +130,7 @@ function checkDatabaseUrl(raw: { name: string; value: string }): string {
     const path = sqlitePath(url) ?? "";
     if (path === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
     if (/[\\/]$/.test(path)) throw refuse("names a folder: add the file's name (e.g. sqlite:./data/taskmgr.db)");
-    // Found by QA: no shell expands a `~` after `sqlite:`, so `sqlite:~/taskmgr.db` made a folder named `~` in
-    // the working folder (which a later `rm -rf ~` would mistake for the home folder).
-    if (path === "~" || /^~[\w.-]*[\\/]/.test(path)) throw refuse("starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db");
+    if (startsWithTilde(path)) throw refuse(`${TILDE_REASON}, e.g. sqlite:///home/me/taskmgr.db`);
     return url;
   }
   throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");

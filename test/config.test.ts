@@ -80,6 +80,17 @@ describe("loadConfig", () => {
     expect(refusal(flags, env)).toEqual({ message, fromFlag });
   });
 
+  test.each([
+    [{ LOG_DIR: "~/logs" }, 'LOG_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~/logs"'],
+    [{ TASKMGR_DATA_DIR: "~" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~"'],
+  ])("folder %p refused", (env, message) => {
+    expect(refusal({}, env)).toEqual({ message, fromFlag: false });
+  });
+
+  test("a folder named ~ written out is a folder like any other", () => {
+    expect(loadConfig({}, { LOG_DIR: "./~/logs", TASKMGR_DATA_DIR: "/srv/~x" })).toMatchObject({ logDir: resolve("./~/logs"), dataDir: "/srv/~x" });
+  });
+
   test("database URLs accepted, and the data folder follows a SQLite file (two slashes after sqlite: dropped)", () => {
     expect(loadConfig({ db: "sqlite::memory:" }, {}).dataDir).toBe(resolve("./data"));
     expect(loadConfig({ db: "sqlite:/srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
