@@ -17,9 +17,11 @@ export function registerBackup(program: Command): void {
     .description("write a consistent copy of the SQLite database to a new file (while the server runs or not; Postgres: use pg_dump)")
     .argument("<file>", "the file to write: a new one, created readable by its owner only", nonEmpty)
     .action((file: string, _opts: unknown, self: Command) => {
-      // A database file that does not exist is said so, not created empty and copied.
+      // A database file that does not exist is said so, not created empty and copied; an in-memory
+      // database is this process's own, empty: no other process's data can be copied from it.
       const path = sqlitePath(configOf(self).databaseUrl);
-      if (path !== null && path !== ":memory:" && !existsSync(path)) throw new CliError(`database file ${path} does not exist`);
+      if (path === ":memory:") throw new CliError("sqlite::memory: is this command's own empty database, not a server's: name the database file to back up (--db sqlite:PATH)");
+      if (path !== null && !existsSync(path)) throw new CliError(`database file ${path} does not exist`);
       return withRuntime(
         self,
         async ({ db, services }) => {
@@ -27,8 +29,7 @@ export function registerBackup(program: Command): void {
           const mb = (statSync(file).size / 1024 / 1024).toFixed(1);
           console.log(`wrote ${file} (${mb} MB), a copy of ${db.label} as of its last commit, ready to restore; keep the secret with it (TASKMGR_SECRET, or the secret file of TASKMGR_DATA_DIR)`);
         },
-        // In memory there is nothing to leave unchanged: it starts empty, migrated like any other command's.
-        { migrate: path === ":memory:" },
+        { migrate: false }, // the copy is of the database as it is
       );
     });
 }

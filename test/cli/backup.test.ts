@@ -7,6 +7,8 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { copyFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { migrate, migrationStatus } from "../../src/db/migrate";
+import { MIGRATIONS } from "../../src/db/migrations";
 import { openDatabase } from "../../src/db/open";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
 import { removeTempDirs, serve, taskmgr, tempDir } from "./support";
@@ -131,7 +133,29 @@ test("restored as it is (no statement to run), the copy sends every device back 
   }
 });
 
-test("failures: an existing file (1), a database that does not exist (1, nothing created), an empty name (2), Postgres (1, pg_dump named)", async () => {
+test("the source is not migrated: a database one migration behind stays so, and so does its copy", async () => {
+  const cwd = tempDir();
+  const file = join(cwd, "old.db");
+  const old = openDatabase(`sqlite:${file}`);
+  try {
+    await migrate(old, MIGRATIONS.slice(0, -1));
+  } finally {
+    await old.close();
+  }
+  const applied = async (path: string) => {
+    const db = openDatabase(`sqlite:${path}`);
+    try {
+      return (await migrationStatus(db)).filter((m) => m.applied_at !== null).length;
+    } finally {
+      await db.close();
+    }
+  };
+  const ran = await taskmgr(["backup", "old-copy.db", "--db", `sqlite:${file}`], { cwd });
+  expect([ran.code, ran.stderr]).toEqual([0, ""]);
+  expect([await applied(file), await applied(join(cwd, "old-copy.db"))]).toEqual([MIGRATIONS.length - 1, MIGRATIONS.length - 1]);
+});
+
+test("failures: an existing file (1), a database that does not exist (1, nothing created), an empty name (2), sqlite::memory: (1), Postgres (1, pg_dump named)", async () => {
   const cwd = tempDir();
   const db = `sqlite:${join(cwd, "one.db")}`;
   expect((await taskmgr(["orgs", "create", "One", "--db", db], { cwd })).code).toBe(0);
@@ -154,6 +178,11 @@ test("failures: an existing file (1), a database that does not exist (1, nothing
   expect(() => statSync(join(cwd, "other.db"))).toThrow();
 
   expect((await taskmgr(["backup", "", "--db", db], { cwd })).code).toBe(2);
+
+  // Found by CLI QA: it wrote a migrated empty database as if it were a backup.
+  const memory = await taskmgr(["backup", "memory.db", "--db", "sqlite::memory:"], { cwd });
+  expect([memory.code, memory.stderr]).toEqual([1, expect.stringContaining("sqlite::memory: is this command's own empty database")]);
+  expect(() => statSync(join(cwd, "memory.db"))).toThrow();
 
   if (PG_AVAILABLE) {
     const { url, drop } = await createTestDatabase("postgres");
