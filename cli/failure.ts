@@ -3,6 +3,7 @@ import { isDatabaseBusy } from "../src/db/errors";
 import { LOCK_TIMEOUT_MS } from "../src/db/postgres";
 import { SQLITE_BUSY_TIMEOUT_MS } from "../src/db/sqlite";
 import { DomainError } from "../src/errors";
+import { printable } from "./output";
 
 /** A failure the CLI reports as one line on stderr with exit status 1. */
 export class CliError extends Error {}
@@ -31,8 +32,9 @@ export function describeFailure(err: unknown): string {
 const BUSY =
   `another process held a lock this command needed for longer than it waits (SQLite ${SQLITE_BUSY_TIMEOUT_MS / 1000} s: a server's long write, an open sqlite3 transaction, a VACUUM, a backup; Postgres ${LOCK_TIMEOUT_MS / 1000} s); the step that waited was rolled back: run the command again once that is done`;
 
+/** `s` on one line, its control characters escaped: a message may echo an argument as typed (`users deactivate $'\e[31m'`). */
 function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, " ").trim();
+  return printable(s.replace(/\s*\n\s*/g, " ").trim());
 }
 
 /** " (password: must be at least 8 characters)" from a validation error's `details.fields`. */
