@@ -44,6 +44,8 @@ export interface FeedJsonOptions {
   maxBytes?: number;
   /** {@link readFeedJson} only: rows read per statement (default {@link ROWS_PER_STATEMENT}). */
   rowsPerStatement?: number;
+  /** {@link readFeedJson} only: `skipOrigin` rows a page may read beyond `limit` (default {@link MAX_SKIPPED_ROWS}). */
+  maxSkipped?: number;
 }
 
 /**
@@ -58,6 +60,14 @@ export const PAGE_BYTES = 8 * 1024 * 1024;
  * statement's rows. Pages of up to this many rows (the default `limit` is 500) take one statement.
  */
 const ROWS_PER_STATEMENT = 1000;
+
+/**
+ * Rows of the device's own writes (`skipOrigin`) a page may read, and leave out, beyond its `limit`:
+ * a device that pushed many changes offline finds others' changes behind them in the same pull
+ * instead of pulling a page that comes back empty for every `limit` of its own (found by client QA:
+ * 600 own creates, `limit=10`, 60 empty round trips). Bounded, so that a page's statements stay short.
+ */
+export const MAX_SKIPPED_ROWS = 5000;
 
 /**
  * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers
@@ -146,8 +156,8 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
 /**
  * The page of the feed after `afterPos` as the changes a pull sends: the rows of
  * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
- * JSON text as stored, in bytes — up to `limit` rows, or fewer once the changes reach
- * {@link PAGE_BYTES} (then `hasMore`). Read up to {@link ROWS_PER_STATEMENT} rows per statement, after
+ * JSON text as stored, in bytes — up to `limit` changes, or fewer once the changes reach
+ * {@link PAGE_BYTES} or the rows left out {@link MAX_SKIPPED_ROWS} (then `hasMore`). Read up to {@link ROWS_PER_STATEMENT} rows per statement, after
  * the first only about as many as the budget still has room for; the state
  * (`withState`) comes with the last statement, no earlier than every row of the page. A row without
  * a stored change (none is expected: migrations 0006 and 0007 filled the rows written before them
@@ -156,6 +166,7 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
 export async function readFeedJson(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedJsonPage> {
   const maxBytes = opts.maxBytes ?? PAGE_BYTES;
   const perStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
+  const maxRows = limit + (opts.skipOrigin === undefined ? 0 : (opts.maxSkipped ?? MAX_SKIPPED_ROWS));
   const sql = pageSql(exec, "changes", opts);
   const changes: Uint8Array[] = [];
   let [bytes, read, lastPos, hasMore] = [0, 0, afterPos, false];
@@ -163,7 +174,7 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   for (;;) {
     // After the first statement, about as many rows as the budget has room for at their size so far.
     const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
-    const want = Math.min(limit - read, perStatement, Math.max(1, room));
+    const want = Math.min(limit - changes.length, maxRows - read, perStatement, Math.max(1, room));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
     if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
     const more = rows.length > want;
@@ -180,7 +191,7 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
     if (i > 0) lastPos = rawNumber(rows[i - 1]![0]);
     read += i;
     hasMore = i < n || more;
-    if (!more || i < n || read >= limit || bytes >= maxBytes) break;
+    if (!more || i < n || changes.length >= limit || read >= maxRows || bytes >= maxBytes) break;
   }
   const page: FeedJsonPage = { changes, lastPos, hasMore };
   if (state) page.state = state;

@@ -64,8 +64,8 @@ forEachDialect("readFeedJson", ({ db }) => {
     expect({ lastPos: json.lastPos, hasMore: json.hasMore }).toEqual({ lastPos: all.lastPos, hasMore: all.hasMore });
     expect(JSON.parse(`[${changes}]`)).toHaveLength(json.changes.length);
 
-    // Paging, liveOnly, throughPos and skipOrigin select the same rows as readFeedRows.
-    for (const opts of [{}, { liveOnly: true }, { liveOnly: true, throughPos: all.lastPos - 2 }, { skipOrigin: "dev-1" }]) {
+    // Paging, liveOnly, throughPos and skipOrigin (reading no row beyond the limit) select the same rows as readFeedRows.
+    for (const opts of [{}, { liveOnly: true }, { liveOnly: true, throughPos: all.lastPos - 2 }, { skipOrigin: "dev-1", maxSkipped: 0 }]) {
       for (const limit of [1, 3, 100]) {
         const a = await readFeedRows(db(), orgA(), head + 1, limit, opts);
         const b = await readFeedJson(db(), orgA(), head + 1, limit, opts);
@@ -105,5 +105,36 @@ forEachDialect("readFeedJson", ({ db }) => {
 
     expect(text(await readFeedJson(db(), orgA(), head, 100, { skipOrigin: "dev-1" }))).not.toContain(`"entity_id":"${task.id}"`);
     expect(text(await readFeedJson(db(), w.b.org.id, head, 100))).not.toContain(`"entity_id":"${task.id}"`);
+  });
+
+  test("with skipOrigin, the rows left out do not count against the limit, up to maxSkipped of them; pages that follow one another hold every other change once, in order", async () => {
+    const head = (await readFeedState(db(), orgA())).seq;
+    // In feed order: own, own, other, own, own, other, other, own.
+    for (const own of [true, true, false, true, true, false, false, true]) {
+      await write(db(), { entity: "project", orgId: orgA(), before: null, data: { name: own ? "own" : "other" }, action: "created", ...who(), ...(own && { originDevice: "dev-1" }) });
+    }
+    const rows = (await readFeedRows(db(), orgA(), head, 100)).rows;
+    expect(rows.map((r) => r.pushed_by_device)).toEqual(["dev-1", "dev-1", null, "dev-1", "dev-1", null, null, "dev-1"]);
+    const others = await expected(db(), orgA(), rows, "dev-1");
+    for (const maxSkipped of [0, 1, 2, 5]) {
+      for (const limit of [1, 2, 100]) {
+        for (const rowsPerStatement of [1, 2, 1000]) {
+          const pages: string[] = [];
+          let [after, more, count] = [head, true, 0];
+          while (more) {
+            const p = await readFeedJson(db(), orgA(), after, limit, { skipOrigin: "dev-1", maxSkipped, rowsPerStatement });
+            expect(p.changes.length).toBeLessThanOrEqual(limit);
+            // Never short while more follow, but for the rows left out beyond maxSkipped.
+            if (maxSkipped >= 5 && p.hasMore) expect(p.changes.length).toBe(limit);
+            if (p.changes.length > 0) pages.push(text(p));
+            [after, more] = [p.lastPos, p.hasMore];
+            if (++count > 50) throw new Error("pages do not end");
+          }
+          expect(pages.join(",")).toBe(others);
+          if (maxSkipped >= 5 && limit === 100) expect(count).toBe(1); // every row in one page
+          if (maxSkipped === 0 && limit === 1) expect(count).toBe(8); // one row a page, as without skipOrigin
+        }
+      }
+    }
   });
 });
