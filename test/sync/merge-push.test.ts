@@ -231,6 +231,26 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(refused.error).toMatchObject({ code: "validation_failed", details: { fields: { project_id: "no such project" } } });
     });
 
+    test("an update that repeats a task's project, deleted since, is no conflict: only a reference the change sets anew can dangle", async () => {
+      // Clients that send the whole record name the project the task already has; its deletion is not theirs to answer for.
+      const { a, b } = await twoDevices(t);
+      const p = a.create("project", { name: "P" });
+      await a.push1(p);
+      const task = a.create("task", taskData({ title: "T", project_id: p.entity_id }));
+      b.learn(task.entity_id, (await a.push1(task)).record);
+      await a.push1(a.delete("project", p.entity_id));
+      // AFTER the record: applied as pushed, the project kept.
+      const applied = await b.push1(b.update("task", task.entity_id, { title: "T2", project_id: p.entity_id }));
+      expect([applied.status, applied.conflict_id]).toEqual(["applied", undefined]);
+      expect(applied.record).toMatchObject({ title: "T2", project_id: p.entity_id });
+      // CONCURRENT with another edit: merged, no Conflict about the unchanged project.
+      a.learn(task.entity_id, applied.record);
+      await a.push1(a.update("task", task.entity_id, { priority: "high" }));
+      const merged = await b.push1(b.update("task", task.entity_id, { title: "T3", project_id: p.entity_id }));
+      expect([merged.status, merged.conflict_id]).toEqual(["merged", undefined]);
+      expect(merged.record).toMatchObject({ title: "T3", priority: "high", project_id: p.entity_id });
+    });
+
     test("a reply to a comment deleted concurrently: conflict, created as a top-level comment", async () => {
       const { a, b, id } = await shared({});
       const parent = a.create("comment", { task_id: id, body: "parent" });
