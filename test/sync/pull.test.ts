@@ -80,6 +80,29 @@ forEachDialect("sync pull", ({ db }) => {
       const upserts = [...first.body.changes, ...rest].filter((c) => c.op === "upsert").map((c) => c.entity_id);
       expect(new Set(upserts)).toEqual(new Set(made.map((c) => c.entity_id)));
     });
+    test("writes made while the snapshot is paged come once, after it, in their latest state; the reader's own applied writes not at all", async () => {
+      const { a, b } = await twoDevices(t);
+      const made = Array.from({ length: 4 }, (_, i) => a.create("project", { name: `P${i}` }));
+      await a.push(...made);
+      const first = await b.pullRaw(null, 1);
+      expect(first.body.has_more).toBe(true);
+      const sent = new Set(first.body.changes.map((c) => c.entity_id));
+      // Meanwhile: another device creates one and edits one not delivered yet; the reader pushes one of its own.
+      const later = a.create("project", { name: "later" });
+      await a.push1(later);
+      const edited = made.find((c) => !sent.has(c.entity_id))!;
+      await a.push1(a.update("project", edited.entity_id, { name: "edited" }));
+      const mine = b.create("project", { name: "mine" });
+      await b.push1(mine);
+      b.cursor = first.body.cursor;
+      const all = [...first.body.changes, ...(await b.pullAll(100))];
+      const ids = all.map((c) => c.entity_id);
+      expect(ids.filter((id) => id === later.entity_id)).toHaveLength(1);
+      expect(all.filter((c) => c.entity_id === edited.entity_id).map((c) => [c.version, c.record.name])).toEqual([[2, "edited"]]);
+      expect(ids).not.toContain(mine.entity_id);
+      expect(new Set(ids)).toEqual(new Set([...made, later].map((c) => c.entity_id)));
+      expect(ids).toHaveLength(5);
+    });
   });
 
   describe("incremental (with a cursor)", () => {
