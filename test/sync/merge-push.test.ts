@@ -171,6 +171,20 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(typeof r.record.deleted_at).toBe("string");
       expect(r.conflict_id).toBeUndefined();
     });
+    test("a tombstone rewritten by another user's concurrent change (a delete, an update) keeps who deleted it and when", async () => {
+      const { a, b, id } = await shared({ title: "T" });
+      const del = await a.push1(a.delete("task", id));
+      const deletion = { deleted_at: del.record.deleted_at, deleted_by: a.user.user.id };
+      expect(del.record).toMatchObject(deletion);
+      const b2 = await Device.another(t, b.user);
+      b2.learn(id, b.known.get(id)!.record);
+      const agreed = await b.push1(b.delete("task", id));
+      expect(agreed.status).toBe("merged");
+      expect(agreed.record).toMatchObject(deletion);
+      const updated = await b2.push1(b2.update("task", id, { title: "T edited" }));
+      expect(updated.status).toBe("conflict");
+      expect(updated.record).toMatchObject({ ...deletion, title: "T edited" });
+    });
   });
 
   describe("children of deleted records", () => {
