@@ -177,6 +177,22 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     expect((await refresh(b.refresh)).status).toBe(401);
   });
 
+  test("a refresh token works until the instant it expires, and not at that instant", async () => {
+    const start = clock.now();
+    try {
+      const ttl = t.config.refreshTokenTtlSeconds * 1000;
+      const early = await t.createUser();
+      clock.advance(ttl - 1);
+      expect((await refresh(early.refresh)).status).toBe(200);
+      clock.set(start);
+      const exact = await t.createUser();
+      clock.advance(ttl);
+      expect((await refresh(exact.refresh)).status).toBe(401);
+    } finally {
+      clock.set(start);
+    }
+  });
+
   test("expired, forged and malformed refresh tokens are 401", async () => {
     const u = await t.createUser();
     const [id] = u.refresh.split(".");

@@ -77,6 +77,16 @@ forEachDialect("auth: access tokens and the guard", ({ db }) => {
     expect((await me(await sign({ alg: "HS512" }))).status).toBe(401);
   });
 
+  test("a well-signed token whose claims name no role we know, or another user's device, is refused", async () => {
+    expect((await me(await sign({ body: { ...claims(), role: "owner" } }))).status).toBe(401);
+    expect((await me(await sign({ body: { ...claims(), role: 1 } }))).status).toBe(401);
+    const own = await t.createUser({ org: u.org.slug });
+    const other = await t.createUser({ org: u.org.slug });
+    expect((await me(await sign({ body: { sub: own.user.id, org: u.org.id, role: "member", did: own.deviceId } }))).status).toBe(200);
+    const foreignDevice = await me(await sign({ body: { sub: own.user.id, org: u.org.id, role: "member", did: other.deviceId } }));
+    expect(foreignDevice.status).toBe(401);
+  });
+
   test("a tampered payload and alg none are refused", async () => {
     const [h, , s] = u.token.split(".");
     const payload = JSON.parse(Buffer.from(u.token.split(".")[1]!, "base64url").toString());
