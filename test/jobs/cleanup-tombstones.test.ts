@@ -1,5 +1,5 @@
 import { beforeEach, expect, test } from "bun:test";
-import { PURGE_PHASES } from "../../src/jobs/retention-repo";
+import { PURGE_PHASES, RetentionRepo } from "../../src/jobs/retention-repo";
 import { entityDef } from "../../src/records/entities";
 import { ENTITY_KINDS } from "../../src/records/model";
 import { forEachDialect } from "../support/db";
@@ -92,6 +92,19 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     const { services } = jobServices(db());
     expect((await services.jobs.run("cleanup-tombstones")).result).toMatchObject({ comments_deleted: 1 });
     expect(await db().get("SELECT deleted_at FROM comments WHERE id = ?", [orphan])).toEqual({ deleted_at: iso(NOW) });
+  });
+
+  test("a task listed for purging keeps its row when a comment on it arrives before the delete (a tombstone stored by a racing push)", async () => {
+    const org = await seedOrg(db());
+    const task = await seedRecord(db(), "task", { org, pos: 1, deletedAt: ago(100) });
+    const repo = new RetentionRepo(db());
+    const phase = PURGE_PHASES.find((p) => p.entity === "task")!;
+    const ids = await repo.listExpired(phase, ago(90), 10);
+    expect(ids).toEqual([task]);
+    // Between the listing and the delete: a comment pushed on the deleted task, stored as a tombstone.
+    await seedRecord(db(), "comment", { org, pos: 2, taskId: task, deletedAt: ago(0) });
+    expect(await repo.deleteRecords(phase, ids, ago(90))).toEqual([]);
+    expect(await exists("tasks", task)).toBe(true);
   });
 
   test("a purged task's tag rows go with it; a live task's rows with the same tags stay", async () => {
