@@ -104,6 +104,20 @@ forEachDialect("pagination of every list", ({ db }) => {
     }
   });
 
+  test("next is null exactly from the last page on, also when the last page is full; without page_size a page is 50", async () => {
+    const own = await t.createUser();
+    for (let i = 0; i < 4; i++) expect((await t.request("POST", "/api/projects", { token: own.token, body: { name: `q${i}` } })).status).toBe(201);
+    const page = async (qs: string) => (await t.request("GET", `/api/projects?${qs}`, { token: own.token })).body;
+    const first = await page("page=1&page_size=2");
+    expect([first.count, first.results.length, new URL(first.next).searchParams.get("page")]).toEqual([4, 2, "2"]);
+    const second = await page("page=2&page_size=2");
+    expect([second.results.length, second.next]).toEqual([2, null]);
+    expect((await page("page=1&page_size=4")).next).toBeNull();
+    expect((await page("page=1&page_size=3")).next).not.toBeNull();
+    const defaulted = await page("page=2");
+    expect(new URL(defaulted.previous).searchParams.get("page_size")).toBe("50");
+  });
+
   test("a page past the end is empty; its previous link is the last page with results", async () => {
     for (let i = 0; i < 4; i++) await t.request("POST", "/api/projects", { token: u.token, body: { name: `p${i}` } });
     const count = (await t.request("GET", "/api/projects?page_size=2", { token: u.token })).body.count as number;
