@@ -171,6 +171,17 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(typeof r.record.deleted_at).toBe("string");
       expect(r.conflict_id).toBeUndefined();
     });
+    test("a delete of a tombstone the device already knows (its clock AFTER it) is applied as pushed: its clock, no Conflict", async () => {
+      const { a, b, id } = await shared({});
+      const del = await a.push1(a.delete("task", id));
+      b.learn(id, del.record);
+      const again = b.delete("task", id);
+      const r = await b.push1(again);
+      expect([r.status, r.conflict_id]).toEqual(["applied", undefined]);
+      expect(r.vector_clock).toEqual(again.vector_clock);
+      expect(r.record).toMatchObject({ deleted_at: expect.any(String), version: del.record.version + 1 });
+    });
+
     test("a tombstone rewritten by another user's concurrent change (a delete, an update) keeps who deleted it and when", async () => {
       const { a, b, id } = await shared({ title: "T" });
       const del = await a.push1(a.delete("task", id));
