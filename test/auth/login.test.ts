@@ -57,6 +57,11 @@ forEachDialect("auth: login", ({ db }) => {
     const foreign = await login({ email: u.email, password: u.password, device_id: other.deviceId });
     expect(foreign.status).toBe(422);
     expect(foreign.body.error.details.fields).toHaveProperty("device_id");
+    // A colleague's device (same organization) is not one of the user's either.
+    const colleague = await t.createUser({ org: u.org.slug });
+    const borrowed = await login({ email: u.email, password: u.password, device_id: colleague.deviceId });
+    expect(borrowed.status).toBe(422);
+    expect(borrowed.body.error.details.fields).toHaveProperty("device_id");
 
     await t.services.devices.revokeAnyOrg(u.deviceId!);
     expect((await login({ email: u.email, password: u.password, device_id: u.deviceId })).status).toBe(401);
