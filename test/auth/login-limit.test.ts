@@ -71,6 +71,10 @@ forEachDialect("login rate limit window and storage", ({ db }) => {
     for (let i = 1; i < LOGIN_FAILURES_ALLOWED; i++) await expect(fail(u.email)).rejects.toMatchObject({ status: 401 });
     const limited = await t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.5").catch((e) => e);
     expect(limited).toMatchObject({ status: 429, headers: { "Retry-After": "300" } });
+    // 299.5 s left: rounded up, so a client that waits as told never comes back before the window ends.
+    clock.advance(500);
+    const rounded = await t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.5").catch((e) => e);
+    expect(rounded).toMatchObject({ status: 429, headers: { "Retry-After": "300" }, details: { retry_after: 300 } });
     clock.set(new Date(start + LOGIN_WINDOW_SECONDS * 1000 - 1));
     await expect(t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.5")).rejects.toMatchObject({ status: 429 });
     clock.set(new Date(start + LOGIN_WINDOW_SECONDS * 1000));
