@@ -178,6 +178,17 @@ forEachDialect("cleanup-tombstones", ({ db }) => {
     expect(await horizon(db(), a)).toBe(5);
   });
 
+  test("live comments of expired tasks are deleted in bounded batches too, every one of them in one run", async () => {
+    const a = await seedOrg(db());
+    const task = await seedRecord(db(), "task", { org: a, pos: 1, deletedAt: ago(100) });
+    const comments: string[] = [];
+    for (let i = 0; i < 5; i++) comments.push(await seedRecord(db(), "comment", { org: a, pos: 2 + i, taskId: task }));
+    const { services } = jobServices(db(), { jobs: { batchSize: 2 } });
+    const run = await services.jobs.run("cleanup-tombstones");
+    expect(run.result).toMatchObject({ comments_deleted: 5, tasks: 0, batches: 3 });
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM comments WHERE org_id = ? AND deleted_at IS NULL", [a])).toBe(0);
+  });
+
   test("ids are unique per entity kind: purging a comment leaves a live task with the same id alone", async () => {
     const a = await seedOrg(db());
     const shared = crypto.randomUUID();
