@@ -69,6 +69,26 @@ forEachDialect("a device's own offline edits pushed together, and a concurrent e
     expect([conflict.remote.title, r2.record?.title]).toEqual(["ALPHA beta gamma DELTA", "ALPHA beta gamma DELTA"]);
   });
 
+  test("three own edits of one field: the third merges against the other device's value, not the device's own first edit", async () => {
+    // Base medium; A raises it to high; B, offline, sets urgent, then low, then medium again (as it found it).
+    for (const aFirst of [false, true]) {
+      const { a, b } = await twoDevices(t);
+      const created = a.create("task", taskData({ title: "plan", priority: "medium" }));
+      const base = (await a.push1(created)).record!;
+      const change = (device: string, counter: number, data: Record<string, unknown>) => ({
+        change_id: crypto.randomUUID(), entity: "task", entity_id: created.entity_id, op: "update", data,
+        base_version: base.version, vector_clock: { ...base.vector_clock, [device]: counter },
+      });
+      const A1 = change(a.id, (base.vector_clock[a.id] ?? 0) + 1, { priority: "high" });
+      const bs = [change(b.id, 1, { priority: "urgent" }), change(b.id, 2, { priority: "low" }), change(b.id, 3, { priority: "medium" })];
+      if (aFirst) await a.push1(A1);
+      await b.push(...bs);
+      if (!aFirst) await a.push1(A1);
+      const record = (await t.request("GET", `/api/tasks/${created.entity_id}`, { token: a.user.token })).body;
+      expect({ aFirst, priority: record.priority }).toEqual({ aFirst, priority: "high" });
+    }
+  });
+
   for (const [name, b1, b2, a1, expected] of cases) {
     test(`${name}: the same record whichever arrives first`, async () => {
       const bFirst = await run(false, b1, b2, a1);
