@@ -1,5 +1,5 @@
 /**
- * SIGINT and SIGTERM for `taskmgr serve`, watched from the moment the command starts (before the
+ * SIGINT, SIGTERM and SIGHUP for `taskmgr serve`, watched from the moment the command starts (before the
  * database is opened and migrated), so that no signal finds the process without a handler:
  *
  * - the first one asks for a graceful stop: {@link StopSignals.first} resolves (a start still
@@ -12,10 +12,16 @@
  * The handlers stay until the process exits ({@link StopSignals.dispose} is for tests).
  */
 
+/**
+ * The signals that stop the server gracefully. SIGHUP too: a terminal that closes (an SSH session
+ * that ends) sends it, and by default it ended the process at once, cutting requests in flight.
+ */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
 /** How long after the first signal another one forces the stop (sooner, it is the same signal again). */
 export const FORCE_AFTER_MS = 1_000;
 
-/** The process's SIGINT and SIGTERM handlers, as described above. */
+/** The process's SIGINT, SIGTERM and SIGHUP handlers, as described above. */
 export class StopSignals {
   /** The first signal, once it came. */
   signal: NodeJS.Signals | null = null;
@@ -39,12 +45,12 @@ export class StopSignals {
         this.force(signal);
       }
     };
-    process.on("SIGINT", this.handler).on("SIGTERM", this.handler);
+    for (const signal of STOP_SIGNALS) process.on(signal, this.handler);
   }
 
   /** Stops watching (`serve` never does: its handlers stay until the process exits). */
   dispose(): void {
-    process.off("SIGINT", this.handler).off("SIGTERM", this.handler);
+    for (const signal of STOP_SIGNALS) process.off(signal, this.handler);
   }
 
   /** What a forcing signal does from now on. */

@@ -1,6 +1,10 @@
-/** SIGINT/SIGTERM during `serve` (cli/stop-signals.ts), signals emitted in this process, the clock set by hand. */
-import { afterEach, expect, setSystemTime, test } from "bun:test";
+/** SIGINT/SIGTERM/SIGHUP during `serve` (cli/stop-signals.ts), signals emitted in this process, the clock set by hand; and one server spawned for real. */
+import { afterAll, afterEach, expect, setSystemTime, test } from "bun:test";
+import { join } from "node:path";
 import { FORCE_AFTER_MS, StopSignals } from "../../cli/stop-signals";
+import { removeTempDirs, serve, tempDir } from "./support";
+
+afterAll(removeTempDirs);
 
 let stop: StopSignals | null = null;
 afterEach(() => {
@@ -45,4 +49,22 @@ test("a forcing signal while a step holds it back takes effect when the step is 
   // Held back no longer: the next one forces at once.
   process.emit("SIGINT", "SIGINT");
   expect(events).toEqual(["password shown", "forced SIGTERM", "forced SIGINT"]);
+});
+
+test("SIGHUP (a closed terminal) asks for a stop as SIGINT and SIGTERM do", async () => {
+  stop = new StopSignals(() => {});
+  process.emit("SIGHUP", "SIGHUP");
+  expect(await stop.first).toBe("SIGHUP");
+});
+
+test("spawned: SIGHUP stops the server gracefully and it exits 0", async () => {
+  const cwd = tempDir();
+  const s = await serve(["--port", "0", "--db", `sqlite:${join(cwd, "hup.db")}`], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+  try {
+    expect((await fetch(`${s.url}/api/health`)).status).toBe(200);
+  } finally {
+    expect(await s.stop("SIGHUP")).toBe(0);
+  }
+  expect(s.stdout()).toContain('"event":"server_stopped","signal":"SIGHUP"');
+  expect(s.stderr()).toBe("");
 });
