@@ -35,7 +35,7 @@ export const cleanupSyncLogs: Job = {
   description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept), and expired refresh tokens",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.syncLogRetentionDays);
-    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - tokenGraceSeconds(ctx.config.accessTokenTtlSeconds) * 1000).toISOString() };
+    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - ACCESS_TOKEN_TTL_MAX_SECONDS * 1000).toISOString() };
     const repo = new RetentionRepo(ctx.db);
     const deleted: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t.key, 0]));
     let pending = TABLES;
@@ -53,6 +53,3 @@ export const cleanupSyncLogs: Job = {
     return { retention_days: ctx.config.syncLogRetentionDays, cutoff, ...deleted, batches, interrupted: ctx.signal.aborted };
   },
 };
-
-/** How long after its expiry a refresh token is kept: while any access token of its session may live. */
-const tokenGraceSeconds = (configuredTtl: number): number => Math.max(configuredTtl, ACCESS_TOKEN_TTL_MAX_SECONDS);

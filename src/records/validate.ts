@@ -99,7 +99,7 @@ export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): strin
  * surrogate of a text as U+FFFD — what UTF-8 storage would make of it anyway), or the
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
  */
-export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown> } | FieldFailures {
+export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown>; normalized: boolean } | FieldFailures {
   // No prototype: a key named `__proto__` or `constructor` is named like any other.
   const errors: FieldErrors = Object.create(null);
   let count = 0;
@@ -113,6 +113,7 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     } else more++;
   };
   const out: Record<string, unknown> = {};
+  let normalized = false;
   const checks = CHECKS[kind];
   for (const key of Object.keys(data)) {
     const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
@@ -135,13 +136,17 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
       const due = normalizeDueDate(value);
       if (due === null) fail(key, "not a real date or date-time");
       else out[key] = due;
+      normalized ||= due !== value;
       continue;
     }
     if (key === "tags" && Array.isArray(value)) {
-      out[key] = [...new Set((value as string[]).map((tag) => tag.toWellFormed()))];
+      const tags = [...new Set((value as string[]).map((tag) => tag.toWellFormed()))];
+      normalized ||= tags.length !== value.length || tags.some((tag, i) => tag !== value[i]);
+      out[key] = tags;
       continue;
     }
     out[key] = typeof value === "string" ? value.toWellFormed() : value;
+    normalized ||= out[key] !== value;
   }
-  return count > 0 ? { ok: false, errors, more } : { ok: true, data: out };
+  return count > 0 ? { ok: false, errors, more } : { ok: true, data: out, normalized };
 }

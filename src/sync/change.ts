@@ -6,7 +6,6 @@
 import { isUuid } from "../ids";
 import { validateClock, type VectorClock } from "../records/clock";
 import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
-import { jsonEqual } from "../records/json";
 import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
 import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp, PushedChange } from "./model";
 
@@ -116,7 +115,7 @@ export function parseChange(raw: unknown): ParseResult {
       clock: clock.clock,
       hash: hash!,
       ...(earlierHash !== undefined && { earlierHash }),
-      ...(op !== "delete" && !jsonEqual(rawData, checked.data) && { normalized: true }),
+      ...(op !== "delete" && checked.normalized && { normalized: true }),
     },
   };
 }

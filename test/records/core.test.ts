@@ -81,7 +81,13 @@ describe("checkFields (what sync data may hold)", () => {
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(Object.keys(bad.errors).sort()).toEqual(["created_by", "due_date", "foo", "status", "tags", "title", "vector_clock", "version"]);
     const good = checkFields("task", { title: "t", tags: ["a", "b", "a"], due_date: "2026-03-01T01:00:00+01:00" });
-    expect(good).toEqual({ ok: true, data: { title: "t", tags: ["a", "b"], due_date: "2026-03-01T00:00:00.000Z" } });
+    expect(good).toEqual({ ok: true, data: { title: "t", tags: ["a", "b"], due_date: "2026-03-01T00:00:00.000Z" }, normalized: true });
+    // `normalized` says whether any value was stored otherwise than sent (a pushed change's own pulls depend on it).
+    expect(checkFields("task", { title: "t", tags: ["a", "b"], due_date: "2026-03-01", priority: "high", project_id: null })).toMatchObject({ ok: true, normalized: false });
+    expect(checkFields("task", { title: "t", due_date: "2026-03-01T00:00:00.000Z" })).toMatchObject({ ok: true, normalized: false });
+    expect(checkFields("task", { title: "t", tags: ["a", "a"] })).toMatchObject({ ok: true, normalized: true });
+    expect(checkFields("task", { title: "t\ud800" })).toMatchObject({ ok: true, data: { title: "t\ufffd" }, normalized: true });
+    expect(checkFields("task", { due_date: "2026-03-01T00:00:00Z" })).toMatchObject({ ok: true, normalized: true });
     expect(checkFields("comment", { body: "x", title: "t" }).ok).toBe(false);
     expect(checkFields("project", { archived: 1 }).ok).toBe(false);
   });

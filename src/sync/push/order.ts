@@ -11,9 +11,11 @@
  * but those that reference it.
  */
 import { REFERENCES } from "../../records/refs";
+import type { EntityKind } from "../../records/model";
 import type { ParseResult } from "../change";
 
-const recordKey = (kind: string, id: string) => `${kind}:${id}`;
+/** A record's key in a batch's maps (here and in `state.ts`): its kind and id. */
+export const recordKey = (kind: EntityKind, id: string) => `${kind}:${id}`;
 
 /** The indexes of `parsed` in the order to decide them: `[0, 1, …]` unless a create must come forward. */
 export function decisionOrder(parsed: readonly ParseResult[]): number[] {

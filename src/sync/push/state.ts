@@ -9,6 +9,7 @@ import { HistoryRepo, snapshotKey } from "../../records/history";
 import { type AnyRecord, ENTITY_KINDS, type EntityKind, isEntityKind } from "../../records/model";
 import { type KnownRecords, REFERENCES } from "../../records/refs";
 import { RecordRepo } from "../../records/repo";
+import { recordKey } from "./order";
 import { compareClocks, SERVER_KEY } from "../../records/clock";
 import { isUuid } from "../../ids";
 import type { ParsedChange } from "../change";
@@ -17,7 +18,6 @@ import { UserRepo } from "../../users/repo";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { BatchView, Outcome } from "./decide";
 
-const key = (kind: EntityKind, id: string) => `${kind}:${id}`;
 
 /**
  * The keys of the changes' clocks that may be devices of the organization other than `deviceId`
@@ -57,7 +57,7 @@ export class BatchState implements BatchView {
   devices: ReadonlySet<string> = new Set<string>();
 
   readonly known: KnownRecords = {
-    record: (kind, id) => this.records.get(key(kind, id)) ?? (this.loaded.has(key(kind, id)) ? null : undefined),
+    record: (kind, id) => this.records.get(recordKey(kind, id)) ?? (this.loaded.has(recordKey(kind, id)) ? null : undefined),
     user: (id) => this.users.get(id),
   };
 
@@ -121,7 +121,7 @@ export class BatchState implements BatchView {
         wanted.push({ entity: r.entity, entityId: r.entity_id, version: r.version });
     }
     for (const c of ok) {
-      const current = this.records.get(key(c.entity, c.entityId));
+      const current = this.records.get(recordKey(c.entity, c.entityId));
       if (c.op === "create" || !current || c.baseVersion === null || c.baseVersion >= current.version || this.seen.has(c.changeId)) continue;
       if (compareClocks(c.clock, current.vector_clock) === "CONCURRENT") wanted.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
     }
@@ -134,10 +134,10 @@ export class BatchState implements BatchView {
   }
 
   private async load(kind: EntityKind, ids: Iterable<string>, forUpdate: boolean): Promise<void> {
-    const list = [...ids].filter((id) => !this.loaded.has(key(kind, id)));
+    const list = [...ids].filter((id) => !this.loaded.has(recordKey(kind, id)));
     if (list.length === 0) return;
-    for (const id of list) this.loaded.add(key(kind, id));
-    for (const [id, r] of await new RecordRepo(this.tx, this.orgId, kind).findMany(list, { forUpdate })) this.records.set(key(kind, id), r);
+    for (const id of list) this.loaded.add(recordKey(kind, id));
+    for (const [id, r] of await new RecordRepo(this.tx, this.orgId, kind).findMany(list, { forUpdate })) this.records.set(recordKey(kind, id), r);
   }
 
   /** The record at `version` from history: this batch's own writes and the preloaded ones from memory, others from the database. */
@@ -148,17 +148,17 @@ export class BatchState implements BatchView {
   }
 
   record(kind: EntityKind, id: unknown): AnyRecord | undefined {
-    return typeof id === "string" ? this.records.get(key(kind, id)) : undefined;
+    return typeof id === "string" ? this.records.get(recordKey(kind, id)) : undefined;
   }
 
   /** The record as a concurrent transaction left it (undefined: gone). */
   refresh(kind: EntityKind, id: string, r: AnyRecord | undefined): void {
-    if (r) this.records.set(key(kind, id), r);
-    else this.records.delete(key(kind, id));
+    if (r) this.records.set(recordKey(kind, id), r);
+    else this.records.delete(recordKey(kind, id));
   }
 
   beforeOwnEdits(c: ParsedChange): { fields: ReadonlySet<string>; record: AnyRecord } | null {
-    const own = (this.edits.get(key(c.entity, c.entityId)) ?? []).filter((e) => e.baseVersion === c.baseVersion && compareClocks(e.clock, c.clock) === "BEFORE");
+    const own = (this.edits.get(recordKey(c.entity, c.entityId)) ?? []).filter((e) => e.baseVersion === c.baseVersion && compareClocks(e.clock, c.clock) === "BEFORE");
     const first = own[0]?.before;
     if (first === undefined) return null;
     return { fields: new Set(own.flatMap((e) => Object.keys(e.data))), record: first };
@@ -166,7 +166,7 @@ export class BatchState implements BatchView {
 
   /** After a change went through: the batch sees its record, its snapshot, its answer (and an update's data, with the record before it). */
   noteOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
-    const k = key(c.entity, c.entityId);
+    const k = recordKey(c.entity, c.entityId);
     if (c.op === "update") {
       const edit = { baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k) };
       const list = this.edits.get(k);
