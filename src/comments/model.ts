@@ -24,9 +24,15 @@ export const CommentCreateBody = t.Object(
 );
 export type CommentCreateBody = Static<typeof CommentCreateBody>;
 
-/** `PATCH /api/comments/{id}`: only `body` changes; `version` is the optimistic lock. */
+/**
+ * `PATCH /api/comments/{id}`: only `body` changes; `version` is the optimistic lock. `task_id` and
+ * `parent_id` may be sent back as they are (a client that PATCHes the record it read); a different
+ * value is refused (422): a comment never moves.
+ */
 export const CommentPatchBody = t.Object(
   {
+    task_id: t.Optional(CommentFieldProps.task_id),
+    parent_id: t.Optional(CommentFieldProps.parent_id),
     body: t.Optional(CommentFieldProps.body),
     version: VersionLock,
   },

@@ -134,6 +134,8 @@ forEachDialect(`API fuzz from the OpenAPI document (seed ${SEED})`, ({ db }) => 
     if (name === "id") return r.chance(0.3) ? r.uuid().toUpperCase() : r.uuid();
     if (name === "version") return undefined;
     if (name === "project_id") return nullable && (r.chance(0.3) || !live.project.length) ? null : up(r.pick(live.project));
+    // A comment's task and parent are fixed once created: an update sends them back as read or not at all.
+    if ((name === "task_id" || name === "parent_id") && !create) return undefined;
     if (name === "task_id") return up(r.pick(live.task));
     if (name === "parent_id") return null;
     if (name === "assignee_id") return r.chance(0.3) ? null : up(r.pick([admin, member]).user.id);

@@ -75,16 +75,31 @@ forEachDialect("comments API", ({ db }) => {
     const stale409 = await A()("PATCH", `/api/comments/${c.id}`, { body: "v3", version: 1 });
     expect(stale409.status).toBe(409);
     expect(stale409.body.error.details.current).toEqual(ok.body);
-    for (const [body, field] of [
-      [{ task_id: (await task()).id }, "task_id"],
-      [{ parent_id: null }, "parent_id"],
-      [{ author_id: w.a2.user.id }, "author_id"],
+    const other = await comment({ task_id: t.id, body: "another thread" });
+    for (const [body, field, reason] of [
+      [{ task_id: (await task()).id }, "task_id", "a comment cannot move to another task"],
+      [{ parent_id: other.id }, "parent_id", "a comment cannot move in its thread"],
+      [{ author_id: w.a2.user.id }, "author_id", undefined],
     ] as const) {
-      const r = await A()("PATCH", `/api/comments/${c.id}`, body);
+      const r = await A()("PATCH", `/api/comments/${c.id}`, { ...body, body: "moved" });
       expect(r.status).toBe(422);
       expect(Object.keys(r.body.error.details.fields)).toContain(field);
+      if (reason) expect(r.body.error.details.fields[field]).toBe(reason);
     }
     expect((await A()("GET", `/api/comments/${c.id}`)).body).toEqual(ok.body);
+  });
+
+  test("PATCH takes task_id and parent_id sent back unchanged (the record as read), even under a deleted parent", async () => {
+    const t = await task();
+    const parent = await comment({ task_id: t.id, body: "parent" });
+    const reply = await comment({ task_id: t.id, parent_id: parent.id, body: "reply" });
+    const top = await A()("PATCH", `/api/comments/${parent.id}`, { task_id: t.id, parent_id: null, body: "parent, edited", version: 1 });
+    expect([top.status, top.body.body, top.body.version]).toEqual([200, "parent, edited", 2]);
+    expect((await A()("DELETE", `/api/comments/${parent.id}`)).status).toBe(204);
+    const r = await A()("PATCH", `/api/comments/${reply.id}`, { task_id: t.id, parent_id: parent.id, body: "reply, edited" });
+    expect([r.status, r.body.body, r.body.parent_id, r.body.version]).toEqual([200, "reply, edited", parent.id, 2]);
+    const unchanged = await A()("PATCH", `/api/comments/${reply.id}`, { task_id: t.id, parent_id: parent.id });
+    expect([unchanged.status, unchanged.body.version]).toEqual([200, 2]);
   });
 
   test("authorship: the author edits and deletes their comment; an admin deletes (moderates) any but edits only their own; anyone else gets 403 forbidden", async () => {
