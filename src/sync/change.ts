@@ -73,10 +73,13 @@ export function parseChange(raw: unknown): ParseResult {
   const reject = (code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ParseResult =>
     bad(changeId, rawChangeId, entity, entityId, code, message, { hash, earlierHash }, details);
 
-  if (changeId === null) return reject("invalid_change", "change_id must be a UUID");
-  if (!isEntityKind(raw.entity)) return reject("unknown_entity", `entity must be ${orList(ENTITY_KINDS)}`);
-  if (!isChangeOp(raw.op)) return reject("unknown_op", `op must be ${orList(CHANGE_OPS)}`);
-  if (!isUuid(raw.entity_id)) return reject("invalid_change", "entity_id must be a UUID");
+  /** A rejection naming the one key of the change at fault, as validation errors name fields. */
+  const rejectKey = (code: ChangeErrorCode, key: string, reason: string): ParseResult => reject(code, `${key} ${reason}`, { fields: { [key]: reason } });
+
+  if (changeId === null) return rejectKey("invalid_change", "change_id", "must be a UUID");
+  if (!isEntityKind(raw.entity)) return rejectKey("unknown_entity", "entity", `must be ${orList(ENTITY_KINDS)}`);
+  if (!isChangeOp(raw.op)) return rejectKey("unknown_op", "op", `must be ${orList(CHANGE_OPS)}`);
+  if (!isUuid(raw.entity_id)) return rejectKey("invalid_change", "entity_id", "must be a UUID");
   const unknown = unknownKeys(raw);
   if (unknown !== null) {
     const names = Object.keys(unknown.errors).join(", ");
@@ -87,14 +90,14 @@ export function parseChange(raw: unknown): ParseResult {
   let baseVersion: number | null = null;
   if (raw.base_version !== undefined && raw.base_version !== null) {
     if (typeof raw.base_version !== "number" || !Number.isSafeInteger(raw.base_version) || raw.base_version < 1) {
-      return reject("invalid_change", "base_version must be a positive integer");
+      return rejectKey("invalid_change", "base_version", "must be a positive integer");
     }
     baseVersion = raw.base_version;
   }
 
-  if (raw.vector_clock === undefined) return reject("invalid_clock", "vector_clock is required");
+  if (raw.vector_clock === undefined) return rejectKey("invalid_clock", "vector_clock", "is required");
   const clock = validateClock(raw.vector_clock);
-  if (!clock.ok) return reject("invalid_clock", clock.reason);
+  if (!clock.ok) return reject("invalid_clock", clock.reason, { fields: { vector_clock: clock.reason } });
 
   // A delete needs no fields; a create or an update carries them in `data`.
   const rawData = op === "delete" ? (raw.data ?? {}) : raw.data;
@@ -141,7 +144,7 @@ function bad(
   hashes: ChangeHashes = { hash: null },
   details?: Record<string, unknown>,
 ): ParseResult {
-  const error: ChangeError = details ? { code, message, details } : { code, message };
+  const error: ChangeError = { code, message, details: details ?? {} };
   return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, ...hashes, error } };
 }
 

@@ -94,7 +94,8 @@ export const ChangeError = t.Object(
     // The document lists the codes; the server only builds them as ChangeErrorCode, readers see a string.
     code: t.String({ enum: [...CHANGE_ERROR_CODES] }),
     message: t.String(),
-    details: t.Optional(t.Record(t.String(), t.Unknown())),
+    // Always an object, as in the HTTP error body: `fields` names the keys at fault where there are any.
+    details: t.Record(t.String(), t.Unknown()),
   },
   { title: "ChangeError" },
 );

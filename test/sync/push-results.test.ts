@@ -18,7 +18,7 @@ describe("push results", () => {
     [
       "rejected without a record: nulls",
       rejected({ changeId: null, entity: null, entityId: "x" }, error),
-      { change_id: null, status: "rejected", entity: null, entity_id: "x", version: null, vector_clock: null, record: null, error: { code: "not_found", message: "task not found" } },
+      { change_id: null, status: "rejected", entity: null, entity_id: "x", version: null, vector_clock: null, record: null, error: { code: "not_found", message: "task not found", details: {} } },
     ],
     [
       "rejected with the record the server holds",
@@ -30,13 +30,18 @@ describe("push results", () => {
       duplicate({ ...decided(ids, "applied", record), record: null, conflict_id: "k" }, { id: "t-1" }),
       { change_id: "c-1", status: "duplicate", entity: "task", entity_id: "t-1", version: 3, vector_clock: { d: 2, server: 1 }, record: { id: "t-1" }, conflict_id: "k" },
     ],
+    [
+      "duplicate of a rejection stored without details (before they were always given): empty details",
+      duplicate({ ...rejected(ids, error), error: { code: "not_found", message: "task not found" } as never }, null),
+      { ...rejected(ids, error), status: "duplicate", record: null, error: { code: "not_found", message: "task not found", details: {} } },
+    ],
   ];
   test.each(cases)("%s", (_name, actual, expected) => {
     expect(actual).toStrictEqual(expected);
   });
 
-  test("an error without details has no details key", () => {
-    expect(Object.keys(changeError("invalid_clock", "bad"))).toEqual(["code", "message"]);
+  test("an error without details has empty details, as the HTTP error body", () => {
+    expect(changeError("invalid_clock", "bad")).toEqual({ code: "invalid_clock", message: "bad", details: {} });
     expect(Object.keys(rejected(ids, error))).toEqual(["change_id", "status", "entity", "entity_id", "version", "vector_clock", "record", "error"]);
   });
 

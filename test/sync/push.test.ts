@@ -139,7 +139,11 @@ forEachDialect("sync push", ({ db }) => {
       const reused = { ...c, data: taskData({ title: "something else" }) };
       const r = await d.push1(reused);
       expect(r.status).toBe("rejected");
-      expect(r.error?.code).toBe("change_id_reused");
+      expect(r.error).toEqual({
+        code: "change_id_reused",
+        message: "this change_id was already used by this device for another change",
+        details: { fields: { change_id: "already used by this device for another change" } },
+      });
       expect((await t.deps.db.get<{ title: string }>("SELECT title FROM tasks WHERE id = ?", [c.entity_id]))?.title).toBe("original");
       // and the original is still answered as a duplicate
       expect((await d.push1(c)).status).toBe("duplicate");
@@ -462,8 +466,8 @@ forEachDialect("sync push", ({ db }) => {
       const own = m.create("comment", { task_id: task.entity_id, body: "my reply", parent_id: comment.entity_id });
       const results = await m.push(edit, del, own);
       expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "applied"]);
-      expect(results[0].error).toEqual({ code: "forbidden", message: "only its author may edit a comment" });
-      expect(results[1].error).toEqual({ code: "forbidden", message: "only its author or an organization admin may delete a comment" });
+      expect(results[0].error).toEqual({ code: "forbidden", message: "only its author may edit a comment", details: {} });
+      expect(results[1].error).toEqual({ code: "forbidden", message: "only its author or an organization admin may delete a comment", details: {} });
       expect(results[0].record).toMatchObject({ id: comment.entity_id, body: "mine", version: 1, deleted_at: null });
       const got = await t.request("GET", `/api/comments/${comment.entity_id}`, { token: author.token });
       expect(got.body).toMatchObject({ body: "mine", version: 1 });

@@ -89,23 +89,25 @@ describe("parseChange", () => {
   });
 
   test.each([
-    ["change_id", { change_id: 7 }, "invalid_change"],
-    ["entity", { entity: "Task" }, "unknown_entity"],
-    ["op", { op: "patch" }, "unknown_op"],
-    ["entity_id", { entity_id: "22222222" }, "invalid_change"],
-    ["base_version", { base_version: 2.5 }, "invalid_change"],
-    ["vector_clock", { vector_clock: { [dev]: 0 } }, "invalid_clock"],
-    ["data", { data: "title" }, "validation_failed"],
-    ["data field", { data: { titel: "T" } }, "validation_failed"],
-    ["data of an update (null)", { data: null }, "validation_failed"],
-    ["data of an update (absent)", { data: undefined }, "validation_failed"],
-    ["data of a create (null)", { op: "create", data: null }, "validation_failed"],
-    ["key beside the payload", { priority: "high" }, "invalid_change"],
-  ])("a bad %s is rejected", (_name, patch, code) => {
+    ["change_id", { change_id: 7 }, "invalid_change", "change_id"],
+    ["entity", { entity: "Task" }, "unknown_entity", "entity"],
+    ["op", { op: "patch" }, "unknown_op", "op"],
+    ["entity_id", { entity_id: "22222222" }, "invalid_change", "entity_id"],
+    ["base_version", { base_version: 2.5 }, "invalid_change", "base_version"],
+    ["vector_clock", { vector_clock: { [dev]: 0 } }, "invalid_clock", "vector_clock"],
+    ["vector_clock (absent)", { vector_clock: undefined }, "invalid_clock", "vector_clock"],
+    ["data", { data: "title" }, "validation_failed", "data"],
+    ["data field", { data: { titel: "T" } }, "validation_failed", "titel"],
+    ["data of an update (null)", { data: null }, "validation_failed", "data"],
+    ["data of an update (absent)", { data: undefined }, "validation_failed", "data"],
+    ["data of a create (null)", { op: "create", data: null }, "validation_failed", "data"],
+    ["key beside the payload", { priority: "high" }, "invalid_change", "priority"],
+  ])("a bad %s is rejected, details.fields naming the key", (_name, patch, code, key) => {
     const r = parseChange({ ...base, ...patch });
     expect(r.ok).toBe(false);
     if (r.ok) return;
     expect(r.malformed.error.code).toBe(code);
+    expect(Object.keys(r.malformed.error.details.fields as object)).toEqual([key]);
   });
 
   test("a rejection keeps the change_id (when it is a UUID) and a hash, so that it can be remembered", () => {

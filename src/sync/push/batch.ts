@@ -148,7 +148,9 @@ export class PushBatch {
       const record = r.record ?? (kind && r.entity_id && r.version !== null ? await this.state.snapshot(kind, r.entity_id, r.version) : null);
       return duplicate(r, (record as Record<string, unknown> | undefined) ?? null);
     }
-    const reused = changeError("change_id_reused", "this change_id was already used by this device for another change");
+    const reused = changeError("change_id_reused", "this change_id was already used by this device for another change", {
+      fields: { change_id: "already used by this device for another change" },
+    });
     return rejected({ changeId, entity: c?.entity ?? null, entityId: c?.entityId ?? null }, reused);
   }
 

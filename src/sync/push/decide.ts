@@ -76,7 +76,7 @@ export interface DecideContext {
 export function refusalOf(err: unknown): ChangeError | undefined {
   if (err instanceof ChangeRejected) return changeError(err.code, err.message, err.details);
   if (err instanceof DomainError && isChangeErrorCode(err.code))
-    return changeError(err.code, err.message, Object.keys(err.details).length ? err.details : undefined);
+    return changeError(err.code, err.message, err.details);
   return undefined;
 }
 

@@ -11,9 +11,9 @@ interface AnsweredIds {
   entityId: string | null;
 }
 
-/** The `error` of a rejected change's result (`details` only when given). */
+/** The `error` of a rejected change's result (`details` an empty object unless given). */
 export function changeError(code: ChangeErrorCode, message: string, details?: Record<string, unknown>): ChangeError {
-  return details ? { code, message, details } : { code, message };
+  return { code, message, details: details ?? {} };
 }
 
 /** A change that went through (applied, merged, conflict or stale): `record` is the record it left. */
@@ -43,9 +43,13 @@ export function rejected(ids: AnsweredIds, error: ChangeError, current?: AnyReco
   };
 }
 
-/** A change seen before with the same payload: the original answer, `record` put back (stored answers leave it out). */
+/**
+ * A change seen before with the same payload: the original answer, `record` put back (stored answers
+ * leave it out). A rejection stored before `details` was always given gets an empty one.
+ */
 export function duplicate(original: ChangeResult, record: Record<string, unknown> | null): ChangeResult {
-  return { ...original, status: "duplicate", record };
+  const { error } = original;
+  return { ...original, status: "duplicate", record, ...(error && { error: { ...error, details: error.details ?? {} } }) };
 }
 
 /** The Conflict a change recorded, open. */
