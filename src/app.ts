@@ -37,8 +37,10 @@ export function createApp(s: Services, { config, log }: AppOptions) {
   const app = new Elysia({ strictPath: false, normalize: false })
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
-    .onRequest(async ({ request }) => {
+    .onRequest(async ({ request, set }) => {
       started.set(request, performance.now());
+      // No browser may read an answer as another type than it says (a JSON answer echoes stored text).
+      set.headers["x-content-type-options"] = "nosniff";
       if (hasInvalidHost(request)) throw invalidHost();
       if (isOversized(request)) throw payloadTooLarge();
       await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing

@@ -3,6 +3,7 @@ export const DOCS_PATH = "/api/docs";
 export const SCHEMA_PATH = "/api/schema";
 export const BUNDLE_PATH = `${DOCS_PATH}/swagger-ui-bundle.js`;
 export const CSS_PATH = `${DOCS_PATH}/swagger-ui.css`;
+export const INIT_PATH = `${DOCS_PATH}/init.js`;
 
 /**
  * The Swagger UI page: every asset comes from taskmgr itself, so it works with no internet.
@@ -24,23 +25,40 @@ export function docsPage(title: string): string {
 <body>
   <div id="swagger-ui"></div>
   <script src="${BUNDLE_PATH}"></script>
-  <script>
-    window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", validatorUrl: null });
-  </script>
+  <script src="${INIT_PATH}"></script>
 </body>
 </html>
 `;
 }
 
+/** The page's start-up script, served as a file so that the page's policy allows no inline script. */
+export const DOCS_INIT_SCRIPT = `window.ui = SwaggerUIBundle({ url: "${SCHEMA_PATH}", dom_id: "#swagger-ui", validatorUrl: null });\n`;
+
 /**
- * Headers of the docs page: no other site may frame it (a framed page could be dressed up to have a
- * visitor send requests with their token), nor may a browser guess its type; it sends no referrer.
- * No script or style policy: the page's inline start-up script and Swagger UI's inline styles need one
- * that could only be checked in a browser.
+ * The docs page's policy: scripts, styles, images and requests from taskmgr itself only, no inline
+ * script (what an injected one would need); inline styles (Swagger UI sets style attributes) and
+ * `data:` images (its icons) allowed. Checked in headless Chromium: the page renders every
+ * operation and reports no violation (README, "API documentation").
+ */
+export const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join("; ");
+
+/**
+ * Headers of the docs page: its {@link DOCS_CONTENT_SECURITY_POLICY}; no other site may frame it (a
+ * framed page could be dressed up to have a visitor send requests with their token), nor may a
+ * browser guess its type; it sends no referrer.
  */
 export const DOCS_PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/html; charset=utf-8",
-  "content-security-policy": "frame-ancestors 'none'",
+  "content-security-policy": DOCS_CONTENT_SECURITY_POLICY,
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",

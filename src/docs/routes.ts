@@ -2,7 +2,7 @@ import { Elysia } from "elysia";
 import swaggerBundle from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import swaggerCss from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
 import { API_TITLE, buildDocument } from "./document";
-import { BUNDLE_PATH, CSS_PATH, DOCS_PAGE_HEADERS, DOCS_PATH, SCHEMA_PATH, docsPage } from "./page";
+import { BUNDLE_PATH, CSS_PATH, DOCS_INIT_SCRIPT, DOCS_PAGE_HEADERS, DOCS_PATH, INIT_PATH, SCHEMA_PATH, docsPage } from "./page";
 
 const hidden = { detail: { hide: true } };
 
@@ -39,5 +39,6 @@ export const docsRoutes = () => {
     .get(SCHEMA_PATH, () => (document ??= buildDocument(docs)), hidden)
     .get(DOCS_PATH, () => new Response(docsPage(API_TITLE), { headers: DOCS_PAGE_HEADERS }), hidden)
     .get(BUNDLE_PATH, asset(swaggerBundle, "text/javascript; charset=utf-8"), hidden)
-    .get(CSS_PATH, cssWithoutSourceMap(), hidden);
+    .get(CSS_PATH, cssWithoutSourceMap(), hidden)
+    .get(INIT_PATH, () => new Response(DOCS_INIT_SCRIPT, { headers: { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" } }), hidden);
 };

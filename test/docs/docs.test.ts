@@ -388,17 +388,30 @@ describe("GET /api/docs", () => {
       const html = await res.text();
       const refs = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
       // The icon is an empty data URL: a browser asks for /favicon.ico (a 404) when the page names none.
-      expect(refs.sort()).toEqual(["/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-ui.css", "data:,"]);
-      expect(html).toContain('url: "/api/schema"');
+      expect(refs.sort()).toEqual(["/api/docs/init.js", "/api/docs/swagger-ui-bundle.js", "/api/docs/swagger-ui.css", "data:,"]);
       expect(html).not.toMatch(/https?:\/\//);
-      // Swagger UI's default validator badge would load an image from validator.swagger.io.
-      expect(html).toContain("validatorUrl: null");
+      // No inline script: the policy allows none, so an injected one would not run either.
+      expect([...html.matchAll(/<script([^>]*)>([^<]*)<\/script>/g)].map((m) => [/ src="/.test(m[1]!), m[2]])).toEqual([[true, ""], [true, ""]]);
       // No other site may frame it; a token given to Authorize is not kept in localStorage (found by security QA).
       expect(res.headers.get("x-frame-options")).toBe("DENY");
-      expect(res.headers.get("content-security-policy")).toBe("frame-ancestors 'none'");
+      const policy = res.headers.get("content-security-policy") ?? "";
+      expect(policy.split("; ")).toEqual(expect.arrayContaining(["default-src 'none'", "script-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]));
+      expect(policy).not.toContain("unsafe-eval");
+      expect(policy).not.toMatch(/script-src[^;]*unsafe-inline/);
       expect(res.headers.get("x-content-type-options")).toBe("nosniff");
       expect(html).not.toContain("persistAuthorization");
     }
+  });
+
+  test("the start-up script reads the schema from taskmgr, with no validator badge", async () => {
+    const res = await get("/api/docs/init.js");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/javascript");
+    const script = await res.text();
+    expect(script).toContain('url: "/api/schema"');
+    // Swagger UI's default validator badge would load an image from validator.swagger.io.
+    expect(script).toContain("validatorUrl: null");
+    expect(script).not.toContain("persistAuthorization");
   });
 
   test.each([
