@@ -105,13 +105,13 @@ const SQL = new Map<string, string>();
 
 /**
  * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
- * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device` and the change's JSON text.
+ * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device`, the change's JSON text and its record's `entity, entity_id`.
  */
 function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOptions): string {
   const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change`;
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change, entity, entity_id`;
     sql =
       `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
@@ -159,7 +159,10 @@ export async function readFeedRows(exec: Executor, orgId: string, afterPos: numb
  * JSON text as stored, in bytes — up to `limit` changes, or fewer once the changes reach
  * {@link PAGE_BYTES} or the rows left out {@link MAX_SKIPPED_ROWS} (then `hasMore`). Read up to {@link ROWS_PER_STATEMENT} rows per statement, after
  * the first only about as many as the budget still has room for; the state
- * (`withState`) comes with the last statement, no earlier than every row of the page. A row without
+ * (`withState`) comes with the last statement, no earlier than every row of the page. A record
+ * written again between two of the page's statements is read by both (its row moved to a later
+ * position): only its later state stays in the page, at its later place (each record once, in its
+ * latest state, in commit order — or not at all when the later state is `skipOrigin`'s). A row without
  * a stored change (none is expected: migrations 0006 and 0007 filled the rows written before them
  * from history) is never sent.
  */
@@ -168,32 +171,45 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   const perStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
   const maxRows = limit + (opts.skipOrigin === undefined ? 0 : (opts.maxSkipped ?? MAX_SKIPPED_ROWS));
   const sql = pageSql(exec, "changes", opts);
-  const changes: Uint8Array[] = [];
-  let [bytes, read, lastPos, hasMore] = [0, 0, afterPos, false];
+  // The changes in order (null: superseded by a later row of the page), and where each record's is.
+  const changes: (Uint8Array | null)[] = [];
+  const placed = new Map<string, number>();
+  let [sent, bytes, read, lastPos, hasMore] = [0, 0, 0, afterPos, false];
   let state: FeedState | undefined;
   for (;;) {
     // After the first statement, about as many rows as the budget has room for at their size so far.
     const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
-    const want = Math.min(limit - changes.length, maxRows - read, perStatement, Math.max(1, room));
+    const want = Math.min(limit - sent, maxRows - read, perStatement, Math.max(1, room));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
-    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
+    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][5], rows[0][6]]);
     const more = rows.length > want;
     const n = Math.min(rows.length, want);
     let i = 0;
     for (; i < n && bytes < maxBytes; i++) {
       const row = rows[i]!;
+      const record = `${rawText(row[3])}:${rawText(row[4])}`;
+      const earlier = placed.get(record);
+      if (earlier !== undefined) {
+        // Written again after an earlier statement of this page read it: that state is superseded.
+        bytes -= changes[earlier]!.byteLength;
+        changes[earlier] = null;
+        placed.delete(record);
+        sent--;
+      }
       const change = rawBytes(row[2]);
       if (change !== null && (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin)) {
+        placed.set(record, changes.length);
         changes.push(change);
+        sent++;
         bytes += change.byteLength;
       }
     }
     if (i > 0) lastPos = rawNumber(rows[i - 1]![0]);
     read += i;
     hasMore = i < n || more;
-    if (!more || i < n || changes.length >= limit || read >= maxRows || bytes >= maxBytes) break;
+    if (!more || i < n || sent >= limit || read >= maxRows || bytes >= maxBytes) break;
   }
-  const page: FeedJsonPage = { changes, lastPos, hasMore };
+  const page: FeedJsonPage = { changes: changes.filter((c): c is Uint8Array => c !== null), lastPos, hasMore };
   if (state) page.state = state;
   return page;
 }
