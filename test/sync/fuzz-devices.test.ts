@@ -38,6 +38,8 @@ const TAGS = ["home", "work", "urgent", "later", "q4"];
 const DUE_DATES = [null, "2026-11-20", "2026-12-01", "2027-01-15", "2026-12-01T09:30:00Z", "2026-12-01T10:30:00.000+01:00"];
 const STATUSES = ["todo", "in_progress", "blocked", "done", "cancelled"];
 const PRIORITIES = ["low", "medium", "high", "urgent"];
+/** Status precedence of merges, lowest first (the contract's example order). */
+const STATUS_RANK = ["todo", "in_progress", "blocked", "cancelled", "done"];
 const COLORS = ["#ff0000", "#00ff00", "#0000ff", "#123456"];
 const ENTITIES: Entity[] = ["project", "task", "comment"];
 const PLURAL: Record<Entity, string> = { project: "projects", task: "tasks", comment: "comments" };
@@ -295,7 +297,7 @@ class Device {
       const seen = new Set<string>();
       for (const c of page.changes) {
         const k = key(c.entity as Entity, c.entity_id);
-        if (seen.has(k)) fail(fz.seed, `${this.name}: ${k} twice in one page`);
+        if (seen.has(k)) fail(fz.seed, `${this.name}: ${k} twice in one page of ${q}: ${JSON.stringify(page.changes.map((x) => [x.entity_id.slice(0, 8), x.version, x.op]))} → ${page.cursor} ${page.has_more}`);
         seen.add(k);
         if (incremental && this.ownApplied.has(`${k}@${c.version}`)) fail(fz.seed, `${this.name}: pulled its own applied write ${k} v${c.version}`);
         const known = this.replica.get(k)?.server;
@@ -637,6 +639,53 @@ async function finalChecks(fz: Fuzz, devices: Device[]): Promise<void> {
     const entries = (res.body.results ?? res.body) as Json[];
     const versions = entries.map((e) => e.version as number).sort((a, b) => a - b);
     if (!same(versions, Array.from({ length: rec.version as number }, (_, i) => i + 1))) fail(fz.seed, `history of ${k} has versions ${versions} for v${rec.version}`);
+    // The state at each version, rebuilt from the history's changes; every merge against it follows the contract's rules.
+    const states: Json[] = [];
+    let state: Json = {};
+    for (const e of [...entries].sort((a, b) => (a.version as number) - (b.version as number))) {
+      state = { ...state };
+      for (const [f, ch] of Object.entries(e.changes as Record<string, { new: unknown }>)) state[f] = ch.new;
+      states[e.version as number] = state;
+    }
+    const taskFields = WRITABLE.task;
+    if (!same(pickFields("task", states[rec.version as number] ?? {}), pickFields("task", rec))) {
+      fail(fz.seed, `${k}: history rebuilds ${JSON.stringify(states[rec.version as number])}, the record is ${JSON.stringify(rec)}`);
+    }
+    for (const a of fz.answers.values()) {
+      const { change: c, result: r } = a;
+      if ((r.status !== "merged" && r.status !== "conflict") || c.entity_id !== rec.id || c.op !== "update" || !fz.bases.has(`${a.device}/${c.change_id}`)) continue;
+      const base = states[c.base_version!];
+      const remote = states[r.version! - 1];
+      const got = r.record as Json;
+      if (!base || !remote || remote.deleted_at != null || got.deleted_at != null) continue;
+      const expected: Json = { ...pickFields("task", remote) };
+      const kept = new Set<string>();
+      if (r.status === "conflict") {
+        const shown = await fz.request("GET", `/api/sync/conflicts/${r.conflict_id}`, devices[0].token);
+        for (const f of shown.body.fields as string[]) kept.add(f); // the server keeps its value
+      }
+      const unsure = new Set<string>();
+      const conflicting: string[] = [];
+      for (const [f, v] of Object.entries(c.data ?? {})) {
+        const l = normalized(f, v);
+        const rv = normalized(f, remote[f]);
+        const b = normalized(f, base[f]);
+        if (same(l, rv) || same(l, b) || kept.has(f)) continue;
+        if (same(rv, b)) expected[f] = l;
+        else if (f === "priority") expected[f] = PRIORITIES.indexOf(l as string) >= PRIORITIES.indexOf(rv as string) ? l : rv;
+        else if (f === "status") expected[f] = STATUS_RANK.indexOf(l as string) >= STATUS_RANK.indexOf(rv as string) ? l : rv;
+        else if (f === "tags") {
+          const [bs, ls, rs] = [b, l, rv] as string[][];
+          expected[f] = [...new Set([...bs, ...ls, ...rs])].filter((x) => (bs.includes(x) ? ls.includes(x) && rs.includes(x) : ls.includes(x) || rs.includes(x))).sort();
+        } else if (f === "due_date" && l !== null && rv !== null) expected[f] = Date.parse(l as string) <= Date.parse(rv as string) ? l : rv;
+        else if (f === "title" || f === "description") unsure.add(f);
+        else conflicting.push(f);
+      }
+      const diffs = taskFields.filter((f) => !unsure.has(f) && !same(normalized(f, got[f]), normalized(f, expected[f])));
+      if (diffs.length > 0 || (conflicting.length > 0 && r.status !== "conflict")) {
+        fail(fz.seed, `${k}: ${r.status} change ${JSON.stringify(c)} on base v${c.base_version} ${JSON.stringify(base)} and remote v${r.version! - 1} ${JSON.stringify(remote)}: fields ${diffs} differ from ${JSON.stringify(expected)}; expected conflicts ${conflicting}; got ${JSON.stringify(got)}`);
+      }
+    }
     // A merge takes every field only the device changed since its base from the device.
     for (const a of fz.answers.values()) {
       const { change: c, result: r } = a;
