@@ -557,9 +557,18 @@ async function resolveOne(fz: Fuzz, rng: Rng, d: Device, devices: Device[]): Pro
   if (res.status !== 200 && res.status !== 403) res = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, resolver.token, { resolution: (resolution = "remote") });
   if (res.status === 403 && c.entity === "comment") {
     const admin = devices.find((x) => x.admin)!;
-    res = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, admin.token, { resolution: "remote" });
+    res = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, admin.token, { resolution: (resolution = "remote") });
   }
   if (res.status !== 200) fail(fz.seed, `resolving ${JSON.stringify(c)} with ${resolution}: ${res.status} ${JSON.stringify(res.body)}`);
+  // The resolution writes the chosen side's values of the conflict's fields (its deletion state too).
+  const chosen: Json = resolution === "custom" ? (body.data as Json) : resolution === "local" ? ((c.local ?? {}) as Json) : {};
+  const got = res.body as Json;
+  for (const f of resolution === "custom" ? Object.keys(chosen) : (c.fields as string[])) {
+    if (!(f in chosen)) continue;
+    const ok = f === "deleted_at" ? (chosen[f] == null) === (got.deleted_at == null) : same(normalized(f, got[f]), normalized(f, chosen[f]));
+    if (!ok) fail(fz.seed, `resolving ${JSON.stringify(c)} with ${JSON.stringify(body)}: ${f} is ${JSON.stringify(got[f])}: ${JSON.stringify(got)}`);
+  }
+  if (resolution === "custom" && (c.fields as string[]).includes("deleted_at") && got.deleted_at != null) fail(fz.seed, `custom resolution of ${JSON.stringify(c)} left the record deleted`);
   fz.count(`resolved ${resolution}`);
   const again = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, d.token, { resolution: "remote" });
   if (again.status !== 409) fail(fz.seed, `resolving ${c.id} twice: ${again.status} ${JSON.stringify(again.body)}`);
@@ -661,8 +670,17 @@ async function finalChecks(fz: Fuzz, devices: Device[]): Promise<void> {
       const expected: Json = { ...pickFields("task", remote) };
       const kept = new Set<string>();
       if (r.status === "conflict") {
-        const shown = await fz.request("GET", `/api/sync/conflicts/${r.conflict_id}`, devices[0].token);
-        for (const f of shown.body.fields as string[]) kept.add(f); // the server keeps its value
+        const shown = (await fz.request("GET", `/api/sync/conflicts/${r.conflict_id}?include_resolved=true`, devices[0].token)).body as Json;
+        for (const f of shown.fields as string[]) kept.add(f); // the server keeps its value
+        // The Conflict's sides: local what was pushed, remote the record before the push, base the record at base_version.
+        const side = (x: Json, fields: string[]) => Object.fromEntries(fields.filter((f) => f in x).map((f) => [f, normalized(f, x[f])]));
+        const fields = [...taskFields, "deleted_at"];
+        const problems = [
+          !same(side(shown.local as Json, Object.keys(c.data ?? {})), side(c.data ?? {}, Object.keys(c.data ?? {}))) && "local",
+          !same(side(shown.remote as Json, fields), side({ deleted_at: null, ...remote }, fields)) && "remote",
+          !same(side(shown.base as Json, fields), side({ deleted_at: null, ...base }, fields)) && "base",
+        ].filter(Boolean);
+        if (problems.length > 0) fail(fz.seed, `${k}: conflict ${JSON.stringify(shown)} of ${JSON.stringify(c)}: ${problems} differ from base ${JSON.stringify(base)} remote ${JSON.stringify(remote)}`);
       }
       const unsure = new Set<string>();
       const conflicting: string[] = [];
