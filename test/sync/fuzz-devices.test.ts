@@ -32,6 +32,8 @@ import { type Entity, type Json, type PushChange, Rng, WRITABLE, pickFields } fr
 const SEEDS = seedsFrom(process.env.FUZZ_SEEDS) ?? [3, 17, 2026];
 const STEPS = Number(process.env.FUZZ_STEPS ?? 220);
 const RUN_TIMEOUT_MS = 120_000;
+/** `FUZZ_HOT=1`: few records, so that most edits meet others' (more merges and conflicts). */
+const HOT = process.env.FUZZ_HOT === "1";
 
 const WORDS = ["plan", "the", "review", "draft", "ship", "fix", "call", "team", "report", "budget", "a", "notes"];
 const TAGS = ["home", "work", "urgent", "later", "q4"];
@@ -417,9 +419,9 @@ function localEdit(rng: Rng, d: Device, users: string[]): void {
   const tasks = d.live("task");
   const comments = d.live("comment");
   const roll = rng.next();
-  if (roll < 0.08 || projects.length === 0) {
+  if (roll < (HOT ? 0.1 : 0.08) || projects.length === 0) {
     d.create("project", { name: words(rng, 1, 3), description: text(rng), color: rng.pick(COLORS), archived: false });
-  } else if (roll < 0.22 || tasks.length < 2) {
+  } else if (roll < (HOT ? 0.15 : 0.22) || tasks.length < 2) {
     d.create("task", {
       title: words(rng, 2, 4),
       description: text(rng),
@@ -547,13 +549,17 @@ async function resolveOne(fz: Fuzz, rng: Rng, d: Device, devices: Device[]): Pro
   if (c.entity === "comment") {
     const author = (c.remote as Json)?.author_id ?? null;
     const current = await fz.request("GET", `/api/comments/${c.entity_id}?include_deleted=true`, d.token);
-    const authorId = current.status === 200 ? current.body.author_id : author;
+    const known = devices.map((x) => x.replica.get(key("comment", String(c.entity_id)))?.server?.record.author_id).find((x) => x !== undefined);
+    const authorId = current.status === 200 ? current.body.author_id : (known ?? author);
     resolver = devices.find((x) => x.userId === authorId) ?? d;
   }
   let res = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, resolver.token, body);
   if (res.status === 409 && res.body.error.code === "version_conflict" && resolution === "local") fz.count("resolve local refused (409)");
   else if (res.status === 422 && resolution !== "remote") fz.count(`resolve ${resolution} refused (422)`);
-  else if (res.status === 403 && c.entity === "comment") fz.count("resolve comment refused (403)");
+  else if (res.status === 403 && c.entity === "comment") {
+    fz.count("resolve comment refused (403)");
+    if (process.env.FUZZ_DEBUG) console.log("403", resolver.name, resolver.userId, JSON.stringify(c), JSON.stringify(res.body));
+  }
   if (res.status !== 200 && res.status !== 403) res = await fz.request("POST", `/api/sync/conflicts/${c.id}/resolve`, resolver.token, { resolution: (resolution = "remote") });
   if (res.status === 403 && c.entity === "comment") {
     const admin = devices.find((x) => x.admin)!;
@@ -717,10 +723,20 @@ async function finalChecks(fz: Fuzz, devices: Device[]): Promise<void> {
         }
       }
     }
+    const ACTION = { create: "created", update: "updated", delete: "deleted" } as const;
     for (const e of entries) {
       const a = applied.get(`${rec.id}@${e.version}`);
       if (!a) continue;
-      if (e.device_id !== a.device || !same(e.vector_clock, a.result.vector_clock)) fail(fz.seed, `history of ${k} v${e.version}: ${JSON.stringify(e)} for applied ${JSON.stringify(a)}`);
+      if (e.device_id !== a.device || !same(e.vector_clock, a.result.vector_clock) || e.action !== ACTION[a.change.op]) {
+        fail(fz.seed, `history of ${k} v${e.version}: ${JSON.stringify(e)} for applied ${JSON.stringify(a)}`);
+      }
+    }
+    for (const a of fz.answers.values()) {
+      if (a.change.entity_id !== rec.id || a.result.status !== "merged") continue;
+      const e = entries.find((x) => x.version === a.result.version);
+      if (!e || e.action !== "merged" || e.device_id !== a.device || !same(e.vector_clock, a.result.vector_clock)) {
+        fail(fz.seed, `history of ${k} v${a.result.version}: ${JSON.stringify(e)} for merged ${JSON.stringify(a)}`);
+      }
     }
   }
 }
