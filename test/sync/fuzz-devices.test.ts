@@ -641,6 +641,11 @@ async function finalChecks(fz: Fuzz, devices: Device[]): Promise<void> {
     for (const k of d.replica.keys()) if (!server.has(k)) diffs.push(`${k} on ${d.name}, not on the server`);
     if (diffs.length > 0) fail(fz.seed, `${d.name} diverges:\n${diffs.slice(0, 20).join("\n")}`);
   }
+  // Caught up: one more pull from each cursor brings nothing (nothing is delivered twice).
+  for (const d of devices) {
+    const res = await fz.request("GET", `/api/sync/pull?device_id=${d.deviceId}&cursor=${d.cursor}&limit=1`, d.token);
+    if (res.status !== 200 || res.body.changes.length !== 0 || res.body.has_more !== false) fail(fz.seed, `${d.name} caught up, yet its next pull answers ${JSON.stringify(res.body)}`);
+  }
   const open = await fz.request("GET", "/api/sync/conflicts", devices[0].token);
   if (open.body.count !== 0) fail(fz.seed, `${open.body.count} conflicts still open`);
 
