@@ -29,8 +29,8 @@ import { createTestApp, type TestApp, type TestResponse } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { type Entity, type Json, type PushChange, Rng, WRITABLE, pickFields } from "../support/device";
 
-const SEEDS = seedsFrom(process.env.FUZZ_SEEDS) ?? [3, 17, 2026];
-const STEPS = Number(process.env.FUZZ_STEPS ?? 220);
+const SEEDS = seedsFrom(process.env.FUZZ_SEEDS) ?? [3, 17, 47, 59, 2026];
+const STEPS = Number(process.env.FUZZ_STEPS ?? 300);
 const RUN_TIMEOUT_MS = 120_000;
 /** `FUZZ_HOT=1`: few records, so that most edits meet others' (more merges and conflicts). */
 const HOT = process.env.FUZZ_HOT === "1";
@@ -780,7 +780,8 @@ async function run(t: TestApp, seed: number): Promise<Record<string, number>> {
     } else if (roll < 0.85) {
       // Several devices sync at once (pushes racing pulls).
       fz.count("parallel syncs");
-      await Promise.all(devices.filter((x) => !x.offline && rng.chance(0.7)).map((x) => sync(x)));
+      // Now and then a device pulls while its own push is in flight.
+      await Promise.all(devices.filter((x) => !x.offline && rng.chance(0.7)).flatMap((x) => (rng.chance(0.2) ? [x.push(), x.pull(1 + rng.int(3))] : [sync(x)])));
     } else if (roll < 0.93) {
       if (!d.offline) await restAction(fz, rng, d, users);
     } else if (!d.offline) await resolveOne(fz, rng, d, devices);
