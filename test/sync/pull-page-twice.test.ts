@@ -43,4 +43,21 @@ forEachDialect("a pull page read in several statements while others write", ({ d
     const changes = page.changes.map((c) => JSON.parse(new TextDecoder().decode(c)) as { entity_id: string; version: number; record: { title: string } });
     expect(changes.map((c) => [c.entity_id, c.version, c.record.title])).toEqual([[y, 2, "Y edited"]]);
   });
+
+  test("a record the device itself rewrites between the page's statements is left out, not sent in its older state", async () => {
+    // Sent, a client that takes what it pulls would go back to the older state for good: the later one,
+    // its own, is never pulled.
+    const t = await createTestApp(db());
+    const { a, b, ua } = await twoDevices(t);
+    const y = (await b.push1(b.create("task", taskData({ title: "Y" })))).entity_id!;
+    a.learn(y, b.known.get(y)!.record);
+    for (const title of ["X1", "X2"]) expect((await a.push1(a.create("task", taskData({ title })))).status).toBe("applied");
+
+    const exec = afterFirstStatement(db(), async () => {
+      expect((await a.push1(a.update("task", y, { title: "Y by A" }))).status).toBe("applied");
+    });
+    const page = await readFeedJson(exec, ua.org.id, 0, 2, { skipOrigin: a.id, withState: true });
+    expect(page.changes).toHaveLength(0);
+    expect(page.hasMore).toBe(false);
+  });
 });
