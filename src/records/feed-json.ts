@@ -7,7 +7,7 @@
 import { sqlOf } from "../db/dialect";
 import { rawBytes, rawNumber, rawText } from "../db/raw";
 import type { Executor, RawValue, SqlValue } from "../db/types";
-import { type FeedState, readFeedState } from "./feed";
+import { type FeedState, readFeedState, recordOfChange } from "./feed";
 
 /** A page of the feed as sent by a pull. */
 export interface FeedJsonPage {
@@ -105,13 +105,13 @@ const SQL = new Map<string, string>();
 
 /**
  * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
- * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device`, the change's JSON text and its record's `entity, entity_id`.
+ * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device` and the change's JSON text.
  */
 function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOptions): string {
   const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change, entity, entity_id`;
+    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change`;
     sql =
       `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
@@ -171,9 +171,11 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   const perStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
   const maxRows = limit + (opts.skipOrigin === undefined ? 0 : (opts.maxSkipped ?? MAX_SKIPPED_ROWS));
   const sql = pageSql(exec, "changes", opts);
-  // The changes in order (null: superseded by a later row of the page), and where each record's is.
+  // The changes in order (null: superseded by a later row of the page). Where each record's change
+  // is matters only once a second statement reads on (one statement reads each record once): the
+  // changes are keyed by their record then, from their own first bytes.
   const changes: (Uint8Array | null)[] = [];
-  const placed = new Map<string, number>();
+  let placed: Map<string, number> | null = null;
   let [sent, bytes, read, lastPos, hasMore] = [0, 0, 0, afterPos, false];
   let state: FeedState | undefined;
   for (;;) {
@@ -181,24 +183,26 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
     const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
     const want = Math.min(limit - sent, maxRows - read, perStatement, Math.max(1, room));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
-    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][5], rows[0][6]]);
+    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
     const more = rows.length > want;
     const n = Math.min(rows.length, want);
+    if (read > 0 && placed === null) placed = new Map(changes.map((c, at) => [recordOfChange(c!), at]));
     let i = 0;
     for (; i < n && bytes < maxBytes; i++) {
       const row = rows[i]!;
-      const record = `${rawText(row[3])}:${rawText(row[4])}`;
-      const earlier = placed.get(record);
+      const change = rawBytes(row[2]);
+      if (change === null) continue;
+      const record = placed === null ? null : recordOfChange(change);
+      const earlier = record === null ? undefined : placed!.get(record);
       if (earlier !== undefined) {
         // Written again after an earlier statement of this page read it: that state is superseded.
         bytes -= changes[earlier]!.byteLength;
         changes[earlier] = null;
-        placed.delete(record);
+        placed!.delete(record!);
         sent--;
       }
-      const change = rawBytes(row[2]);
-      if (change !== null && (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin)) {
-        placed.set(record, changes.length);
+      if (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin) {
+        if (record !== null) placed!.set(record, changes.length);
         changes.push(change);
         sent++;
         bytes += change.byteLength;
