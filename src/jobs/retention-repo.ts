@@ -1,4 +1,5 @@
 import { deleteRows } from "../db/bulk";
+import { sqlOf } from "../db/dialect";
 import type { Executor, SqlValue } from "../db/types";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
 import type { EntityKind } from "../records/model";
@@ -94,9 +95,15 @@ export class RetentionRepo {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes the records that still qualify; returns those actually deleted (tasks with their tags and created_at). */
+  /**
+   * Deletes the records that still qualify; returns those actually deleted (tasks with their tags and
+   * created_at). On Postgres their rows are locked first, in id order, as a push locks the records it
+   * writes: a multi-row DELETE locks them in whatever order its plan meets them, and deadlocked with
+   * a push holding a lower id while it held a higher one (test/jobs/purge-lock-order.test.ts).
+   */
   async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRecord[]> {
-    const list = inList(ids);
+    const list = inList([...ids].sort());
+    if (sqlOf(this.exec).rowLocks) await this.exec.all(`SELECT id FROM ${phase.table} WHERE id IN (${list.sql}) ORDER BY id FOR UPDATE`, list.params);
     const tags = phase.entity === "task" ? ", tags, created_at" : "";
     return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id${tags}`, [
       ...list.params,
