@@ -95,6 +95,7 @@ export class ConflictService {
       if (resolver.userId !== null) await mustStillWrite(tx, { orgId: resolver.orgId, userId: resolver.userId, deviceId: null });
       const conflicts = new ConflictRepo(tx, resolver.orgId);
       const conflict = await conflicts.mustGet(id);
+      await lockRecordOf(tx, resolver.orgId, conflict);
       if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, now.toISOString()))) {
         throw new DomainError("already_resolved", "this conflict is already resolved");
       }
@@ -149,6 +150,18 @@ export class ConflictService {
       }
     }
   }
+}
+
+/**
+ * Locks the conflict's record (Postgres; SQLite has one writer) before the conflict's row is
+ * marked resolved: the order in which the tombstone purge takes them (the record, then its
+ * conflicts), so that a resolution and the purge of its record wait for each other instead of
+ * deadlocking (test/sync/resolve-purge-race.test.ts). A record purged meanwhile took the conflict
+ * with it: 404.
+ */
+async function lockRecordOf(tx: Tx, orgId: string, c: Conflict): Promise<void> {
+  const locked = await new RecordRepo(tx, orgId, c.entity).findMany([c.entityId], { forUpdate: true });
+  if (!locked.has(c.entityId)) throw notFound("conflict");
 }
 
 /**
