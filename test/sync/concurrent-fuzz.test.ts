@@ -3,7 +3,7 @@
  * `app.handle`), on Postgres through TWO app instances over two connection pools to one database
  * (two servers behind a load balancer: a device's requests, and each page of a pull, go to either).
  * Each round, every device runs a few steps at once with the others: push a batch (creates, edits
- * of shared tasks, deletes, comments), sometimes sent twice at once (a retry while the first send is
+ * of shared tasks, deletes, comments and replies, edits and deletes of its user's comments), sometimes sent twice at once (a retry while the first send is
  * in flight), or pull in pages of 1-6 until `has_more` is false, sometimes while its own push is in
  * flight; meanwhile a REST client edits and deletes with and without `If-Match`, conflicts are
  * resolved, and the tombstone purge (retention 0, up to two runs at once, on either instance) and
@@ -78,6 +78,8 @@ class Run {
   readonly stats: Record<string, number> = {};
   /** Records that a push or REST write was refused for as missing (purged): they must be gone at the end. */
   readonly missing = new Set<string>();
+  /** For each comment refused for its references: its task and parent, one of which must be gone at the end. */
+  readonly missingEither: string[][] = [];
   constructor(
     readonly seed: number,
     readonly apps: TestApp[],
@@ -151,9 +153,22 @@ class Dev {
         used.add(id);
         changes.push({ change_id: rng.uuid(), entity: "task", entity_id: id, op: "delete", base_version: this.known.get(id)!.version, vector_clock: this.clockFor(id) });
       } else {
+        const comments = this.live("comment").filter((id) => !used.has(id));
+        const own = comments.filter((id) => this.known.get(id)!.record.author_id === this.user.user.id);
+        if (own.length > 0 && rng.chance(0.5)) {
+          // An edit or delete of one of its user's comments.
+          const id = rng.pick(own);
+          used.add(id);
+          const base = { change_id: rng.uuid(), entity: "comment", entity_id: id, base_version: this.known.get(id)!.version, vector_clock: this.clockFor(id) };
+          changes.push(rng.chance(0.7) ? { ...base, op: "update", data: { body: `c ${rng.int(1000)}` } } : { ...base, op: "delete" });
+          continue;
+        }
         const id = rng.uuid();
         used.add(id);
-        changes.push({ change_id: rng.uuid(), entity: "comment", entity_id: id, op: "create", data: { task_id: rng.pick(tasks), body: `c ${rng.int(1000)}` }, vector_clock: this.clockFor(id) });
+        // A reply to a live comment (on its task) or a comment on a task.
+        const parent = comments.length > 0 && rng.chance(0.3) ? this.known.get(rng.pick(comments))!.record : null;
+        const data = parent ? { task_id: parent.task_id, parent_id: parent.id, body: `r ${rng.int(1000)}` } : { task_id: rng.pick(tasks), body: `c ${rng.int(1000)}` };
+        changes.push({ change_id: rng.uuid(), entity: "comment", entity_id: id, op: "create", data, vector_clock: this.clockFor(id) });
       }
     }
     return changes;
@@ -182,7 +197,10 @@ class Dev {
         // Only a record (or a comment's task) purged meanwhile may be missing.
         const code = r.error?.code;
         if (code === "not_found") run.missing.add(change.entity_id);
-        else if (code === "validation_failed" && change.entity === "comment") run.missing.add(change.data.task_id);
+        else if (code === "validation_failed" && change.entity === "comment" && change.op === "create") {
+          // Its task (or the parent it replies to) was purged meanwhile.
+          run.missingEither.push([change.data.task_id, change.data.parent_id].filter(Boolean));
+        }
         else run.fail(`${this.name}: honest change rejected: ${JSON.stringify(change)} → ${JSON.stringify(r)}`);
         return;
       }
@@ -256,6 +274,7 @@ async function fuzz(seed: number, apps: TestApp[], db: Database): Promise<Run> {
     devs.push(new Dev(run, `d${i}`, d.id, u, await t.tokenFor(u.user, d.id), i));
   }
   const rest = await t.tokenFor(owner.user);
+  const userTokens = new Map(await Promise.all(users.map(async (u) => [u.user.id, await t.tokenFor(u.user)] as const)));
 
   // A shared start: d0 creates tasks, everyone pulls them.
   await devs[0].push(Array.from({ length: 6 }, () => devs[0].batch(rng)[0]).filter((c) => c.op === "create"), false);
@@ -287,7 +306,9 @@ async function fuzz(seed: number, apps: TestApp[], db: Database): Promise<Run> {
     const open = list.body.results ?? list.body;
     if (open.length === 0) return;
     const c = r.pick(open) as any;
-    const res = await run.request(r.int(2), "POST", `/api/sync/conflicts/${c.id}/resolve`, rest, { resolution: r.chance(0.5) ? "local" : "remote" });
+    // A comment's conflict is its author's to resolve (the pusher of a comment's change is its author).
+    const token = c.entity === "comment" ? userTokens.get(c.user_id)! : rest;
+    const res = await run.request(r.int(2), "POST", `/api/sync/conflicts/${c.id}/resolve`, token, { resolution: r.chance(0.5) ? "local" : "remote" });
     run.count(`resolve ${res.status}`);
     if (res.status === 200) run.acks.push({ entity: c.entity, id: c.entity_id, version: res.body.version, what: "resolution" });
     else if (res.status !== 409 && res.status !== 404 && res.status !== 422) run.fail(`resolve ${JSON.stringify(c)} answered ${res.status} ${JSON.stringify(res.body)}`);
@@ -353,7 +374,8 @@ async function fuzz(seed: number, apps: TestApp[], db: Database): Promise<Run> {
     }
     for (const [id, k] of d.known) if (!server.has(id) && !k.deleted) run.fail(`${d.name}: holds ${id} v${k.version} live, purged on the server (tombstone skipped)`);
   }
-  for (const id of run.missing) if (server.has(id) && !server.get(id)!.deleted) run.fail(`a change of ${id} was refused as missing, but it is live`);
+  for (const id of run.missing) if (server.has(id)) run.fail(`a change of ${id} was refused as missing, but the server holds it`);
+  for (const refs of run.missingEither) if (refs.every((id) => server.has(id))) run.fail(`a comment on ${refs.join(", ")} was refused, but the server holds them`);
   // Acknowledged writes are in history (unless the record was purged since).
   const history = new Set(
     (await db.all<{ entity_id: string; version: number }>("SELECT entity_id, version FROM history WHERE org_id = ?", [owner.org.id])).map((h) => `${h.entity_id}:${Number(h.version)}`),
