@@ -3,17 +3,28 @@ import { daysBefore } from "../time";
 import { RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
-/** What the job deletes before: the retention's cutoff, and for refresh tokens their expiry less the longest access-token lifetime. */
+/**
+ * What the job deletes before: the retention's cutoff; for job runs without an end also a day ago
+ * ({@link UNFINISHED_RUN_KEPT_MS}); for refresh tokens their expiry less the longest access-token lifetime.
+ */
 interface Cutoffs {
   retention: string;
+  unfinishedRuns: string;
   tokens: string;
 }
+
+/**
+ * How long a job run without an end is kept whatever the retention (`SYNC_LOG_RETENTION_DAYS` may
+ * be 0): it may still be running (a run is asked to stop after an hour, `MAX_RUN_MS`), and its end
+ * would then update no row. Past it the run was abandoned (its process stopped).
+ */
+export const UNFINISHED_RUN_KEPT_MS = 24 * 60 * 60_000;
 
 /** The tables this job prunes, in order, each under its key in the job's result. */
 const TABLES: { key: string; remove: (repo: RetentionRepo, cutoffs: Cutoffs, limit: number) => Promise<number> }[] = [
   { key: "sync_log_rows", remove: (repo, c, limit) => repo.deleteSyncLogs(c.retention, limit) },
   { key: "metrics_snapshot_rows", remove: (repo, c, limit) => repo.deleteMetricsSnapshots(c.retention, limit) },
-  { key: "job_run_rows", remove: (repo, c, limit) => repo.deleteJobRuns(c.retention, limit) },
+  { key: "job_run_rows", remove: (repo, c, limit) => repo.deleteJobRuns(c.retention, c.unfinishedRuns, limit) },
   { key: "refresh_token_rows", remove: (repo, c, limit) => repo.deleteExpiredRefreshTokens(c.tokens, limit) },
 ];
 
@@ -35,7 +46,8 @@ export const cleanupSyncLogs: Job = {
   description: "delete sync log rows, metrics snapshots and job runs older than SYNC_LOG_RETENTION_DAYS (each job's latest run is kept), and expired refresh tokens",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.syncLogRetentionDays);
-    const cutoffs: Cutoffs = { retention: cutoff, tokens: new Date(ctx.now.getTime() - ACCESS_TOKEN_TTL_MAX_SECONDS * 1000).toISOString() };
+    const ago = (ms: number) => new Date(ctx.now.getTime() - ms).toISOString();
+    const cutoffs: Cutoffs = { retention: cutoff, unfinishedRuns: ago(UNFINISHED_RUN_KEPT_MS), tokens: ago(ACCESS_TOKEN_TTL_MAX_SECONDS * 1000) };
     const repo = new RetentionRepo(ctx.db);
     const deleted: Record<string, number> = Object.fromEntries(TABLES.map((t) => [t.key, 0]));
     let pending = TABLES;

@@ -151,15 +151,16 @@ export class RetentionRepo {
   /**
    * Deletes up to `limit` job runs started before `cutoff`, oldest first, but never a job's latest
    * run (latest as in `JobRunsRepo.latest`: by `started_at`, then `id`), which health and
-   * `taskmgr jobs list` show. Returns how many.
+   * `taskmgr jobs list` show, nor a run without an end that started after `unfinishedCutoff` (it may
+   * still be running: its end would update no row). Returns how many.
    */
-  async deleteJobRuns(cutoff: string, limit: number): Promise<number> {
+  async deleteJobRuns(cutoff: string, unfinishedCutoff: string, limit: number): Promise<number> {
     const { changes } = await this.exec.run(
       `DELETE FROM job_runs WHERE id IN (
-         SELECT r.id FROM job_runs r WHERE r.started_at < ? AND EXISTS (
+         SELECT r.id FROM job_runs r WHERE r.started_at < ? AND (r.finished_at IS NOT NULL OR r.started_at < ?) AND EXISTS (
            SELECT 1 FROM job_runs n WHERE n.job = r.job AND (n.started_at > r.started_at OR (n.started_at = r.started_at AND n.id > r.id)))
          ORDER BY r.started_at LIMIT ?)`,
-      [cutoff, limit],
+      [cutoff, unfinishedCutoff, limit],
     );
     return changes;
   }

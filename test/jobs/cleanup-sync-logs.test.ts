@@ -74,6 +74,18 @@ forEachDialect("cleanup-sync-logs", ({ db }) => {
     expect((await services.jobs.run("cleanup-sync-logs")).result).toMatchObject({ job_run_rows: 0 });
   });
 
+  test("keeps a run without an end for a day, whatever the retention: it may still be running (found by concurrency QA at retention 0)", async () => {
+    const running = await seedJobRun(db(), "sync-metrics", iso(NOW - 10 * 60_000), undefined, { unfinished: true });
+    const abandoned = await seedJobRun(db(), "sync-metrics", iso(NOW - DAY - 1), undefined, { unfinished: true });
+    const later = await seedJobRun(db(), "sync-metrics", iso(NOW - 60_000));
+    const { services } = jobServices(db(), { now: iso(NOW), config: { syncLogRetentionDays: 0 } });
+    const run = await services.jobs.run("cleanup-sync-logs");
+    expect(run.result).toMatchObject({ job_run_rows: 1 });
+    const left = (await db().all<{ id: string }>("SELECT id FROM job_runs")).map((r) => r.id);
+    expect(left.sort()).toEqual([running, later, run.id].sort());
+    expect(left).not.toContain(abandoned);
+  });
+
   test("prunes the four tables together in batches of batchSize rows each, and reports every count", async () => {
     const org = await seedOrg(db());
     for (let i = 1; i <= 5; i++) await seedSyncLog(db(), { org, at: iso(NOW - 40 * DAY - i) });

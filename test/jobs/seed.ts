@@ -143,11 +143,11 @@ export async function horizon(db: Executor, org: string): Promise<number> {
 }
 
 /** A finished manual job run started at `startedAt` (manual: no tick, so runs may share a start). */
-export async function seedJobRun(db: Executor, job: string, startedAt: string, id: string = crypto.randomUUID()): Promise<string> {
+export async function seedJobRun(db: Executor, job: string, startedAt: string, id: string = crypto.randomUUID(), opts: { unfinished?: boolean } = {}): Promise<string> {
   await db.run(
     `INSERT INTO job_runs (id, job, scheduled_for, kind, instance, started_at, finished_at, duration_ms, ok, result, error)
-     VALUES (?, ?, NULL, 'manual', 'seed', ?, ?, 1, 1, '{}', NULL)`,
-    [id, job, startedAt, startedAt],
+     VALUES (?, ?, NULL, 'manual', 'seed', ?, ?, ?, ?, ?, NULL)`,
+    opts.unfinished ? [id, job, startedAt, null, null, null, null] : [id, job, startedAt, startedAt, 1, 1, "{}"],
   );
   return id;
 }
