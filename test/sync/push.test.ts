@@ -385,13 +385,13 @@ forEachDialect("sync push", ({ db }) => {
       const badClock = { ...base, change_id: crypto.randomUUID(), data: { title: "x" }, vector_clock: { [d.id]: 0 } };
       const recreate = { ...d.create("task", taskData({ title: "again" }), c.entity_id), vector_clock: { [d.id]: 9 } };
       const r = await d.pushRaw([forged, badRef, badValue, badClock, recreate]);
-      const answers = r.body.results.map((x: any) => [x.status, x.error?.code, x.version, x.record?.title ?? null]);
+      const answers = r.body.results.map((x: any) => [x.status, x.error?.code, x.version, x.record?.title ?? null, Object.keys(x.error?.details?.fields ?? {})]);
       expect(answers).toEqual([
-        ["rejected", "forged_clock", 1, "kept"],
-        ["rejected", "validation_failed", 1, "kept"],
-        ["rejected", "validation_failed", null, null],
-        ["rejected", "invalid_clock", null, null],
-        ["rejected", "already_exists", 1, "kept"],
+        ["rejected", "forged_clock", 1, "kept", ["vector_clock"]],
+        ["rejected", "validation_failed", 1, "kept", ["project_id"]],
+        ["rejected", "validation_failed", null, null, ["priority"]],
+        ["rejected", "invalid_clock", null, null, ["vector_clock"]],
+        ["rejected", "already_exists", 1, "kept", ["entity_id"]],
       ]);
     });
   });
@@ -418,7 +418,8 @@ forEachDialect("sync push", ({ db }) => {
       await theirs.push1(c);
       const r = await mine.push1(mine.create("project", { name: "mine" }, c.entity_id));
       expect(r.status).toBe("rejected");
-      expect(r.error?.code).toBe("already_exists");
+      // The write core's `id` is named as the change names it.
+      expect(r.error).toEqual({ code: "already_exists", message: expect.any(String), details: { fields: { entity_id: "already taken" } } });
       expect(r.record).toBeNull();
       expect((await t.deps.db.get<{ name: string }>("SELECT name FROM projects WHERE id = ?", [c.entity_id]))?.name).toBe("theirs");
     });

@@ -76,8 +76,16 @@ export interface DecideContext {
 export function refusalOf(err: unknown): ChangeError | undefined {
   if (err instanceof ChangeRejected) return changeError(err.code, err.message, err.details);
   if (err instanceof DomainError && isChangeErrorCode(err.code))
-    return changeError(err.code, err.message, err.details);
+    return changeError(err.code, err.message, asChangeDetails(err.details));
   return undefined;
+}
+
+/** The write core's details as a change's: the record's `id` is the change's `entity_id`. */
+function asChangeDetails(details: Record<string, unknown>): Record<string, unknown> {
+  const fields = details.fields as Record<string, unknown> | undefined;
+  if (fields === undefined || !Object.hasOwn(fields, "id")) return details;
+  const { id, ...rest } = fields;
+  return { ...details, fields: { entity_id: id, ...rest } };
 }
 
 const isChangeErrorCode = (code: string): code is ChangeErrorCode => (CHANGE_ERROR_CODES as readonly string[]).includes(code);
@@ -89,7 +97,10 @@ export async function decide(cx: DecideContext, c: ParsedChange): Promise<Outcom
   // is not_found whatever its clock: with no stored clock, any other device's counter would read as forged.
   if (!current && c.op !== "create") throw new ChangeRejected("not_found", `${c.entity} not found`);
   const forged = findForgedKey(c.clock, { deviceId: cx.push.deviceId, knownDevices: (k) => cx.batch.devices.has(k), stored: current?.vector_clock ?? null });
-  if (forged !== null) throw new ChangeRejected("forged_clock", `vector_clock claims a counter for "${forged}" that this device cannot know`);
+  if (forged !== null) {
+    const reason = `claims a counter for "${forged}" that this device cannot know`;
+    throw new ChangeRejected("forged_clock", `vector_clock ${reason}`, { fields: { vector_clock: reason } });
+  }
   // Another user's comment: its author edits it, an admin may delete it, nobody else touches it (403 `forbidden` over REST).
   if (c.entity === "comment" && current && c.op !== "create") {
     if (c.op === "delete") requireCommentDeleter(current as Comment, cx.push.userId, cx.push.admin);
@@ -99,7 +110,7 @@ export async function decide(cx: DecideContext, c: ParsedChange): Promise<Outcom
   if (c.op === "create") {
     if (!current) return create(cx, c);
     if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
-    throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`, { fields: { id: "already taken" } });
+    throw new ChangeRejected("already_exists", `a ${c.entity} with this id already exists`, { fields: { entity_id: "already taken" } });
   }
   if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`); // (narrows the type: checked above)
   if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
