@@ -65,7 +65,9 @@ export const CommentFieldProps = {
 };
 
 /** The body field that locks a write to the version the client last read (a PATCH's, a DELETE's, an archive's). */
-export const VersionLock = t.Optional(Type.Integer({ minimum: 1, description: "expected current version (409 if it differs)" }));
+export const VersionLock = t.Optional(
+  Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "expected current version (409 if it differs; not a safe integer: 422, as a push's base_version is refused)" }),
+);
 
 /**
  * The optional body of a locked write that sends no fields (DELETE, archive): `{"version": N}`, the

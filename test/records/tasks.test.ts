@@ -282,6 +282,15 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await A()("GET", `/api/tasks/${task.id}`)).body.title).toBe("v2");
     });
 
+    test("a body version beyond the safe integers is 422 naming it (no version can match it), as a push's base_version is refused", async () => {
+      const task = await newTask();
+      for (const [method, body] of [["PATCH", { title: "x", version: 1e21 }], ["DELETE", { version: 2 ** 53 }]] as const) {
+        const r = await A()(method, `/api/tasks/${task.id}`, body);
+        expect([r.status, r.body.error.code, Object.keys(r.body.error.details.fields)]).toEqual([422, "validation_failed", ["version"]]);
+      }
+      expect((await A()("GET", `/api/tasks/${task.id}`)).body).toMatchObject({ title: task.title, version: 1, deleted_at: null });
+    });
+
     test("DELETE honours If-Match too", async () => {
       const task = await newTask();
       const r = await A()("DELETE", `/api/tasks/${task.id}`, undefined, { "if-match": '"7"' });
