@@ -21,8 +21,9 @@ export class OrgRepo {
     return r && toOrg(r);
   }
 
+  /** The organization of `slug`, in any letter case and with spaces around (slugs are stored lower-case). */
   async findBySlug(slug: string): Promise<Organization | undefined> {
-    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE slug = ?`, [slug]);
+    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE slug = ?`, [slug.trim().toLowerCase()]);
     return r && toOrg(r);
   }
 

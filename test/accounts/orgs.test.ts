@@ -40,6 +40,12 @@ forEachDialect("organizations", ({ db }) => {
     await expect(t.services.orgs.create("🏢".repeat(201), "emoji-name-2")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
     expect(await t.services.orgs.findBySlug("explicit-slug")).toMatchObject({ name: "Explicit" });
   });
+
+  test("a slug is looked up in any letter case, spaces around ignored (`--org Acme`); an unknown one is 404 naming it as given", async () => {
+    await t.services.orgs.create("Case", "case-slug");
+    for (const given of ["CASE-SLUG", " Case-Slug "]) expect(await t.services.orgs.mustGetBySlug(given)).toMatchObject({ slug: "case-slug" });
+    await expect(t.services.orgs.mustGetBySlug("No-Such")).rejects.toMatchObject({ status: 404, message: expect.stringContaining('"No-Such"') });
+  });
 });
 
 forEachDialect("bootstrap", ({ db, dialect }) => {
