@@ -9,7 +9,7 @@
  * one's lock as a push that locked it first would, and while the purge waits for it the higher
  * one must still be free.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Database } from "../../src/db/types";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
@@ -18,14 +18,16 @@ import { taskData, twoDevices } from "../sync/helpers";
 describe.skipIf(!PG_AVAILABLE)("tombstone purge lock order [postgres]", () => {
   let t: TestApp;
   let db: Database;
+  let drop: () => Promise<void>;
   beforeAll(async () => {
     const handle = await createTestDatabase("postgres");
     db = handle.db;
+    drop = handle.drop;
     t = await createTestApp(db, { config: { tombstoneRetentionDays: 0 } });
-    return async () => {
-      await t.services.sync.flushLog();
-      await handle.drop();
-    };
+  });
+  afterAll(async () => {
+    await t.services.sync.flushLog();
+    await drop();
   });
 
   test("while the purge waits for a tombstone's row lock, it holds none of a higher id", async () => {

@@ -8,7 +8,7 @@
  * after it deleted the task (its row locked), the resolution is sent and runs until it waits for a
  * lock, then the purge goes on to delete the task's conflicts.
  */
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Database, Tx } from "../../src/db/types";
 import { JobsService } from "../../src/jobs/service";
 import { createTestApp, type TestApp } from "../support/app";
@@ -44,14 +44,16 @@ function pausingAfter(inner: Database, after: RegExp, reached: () => void, gate:
 describe.skipIf(!PG_AVAILABLE)("resolution racing the tombstone purge [postgres]", () => {
   let t: TestApp;
   let db: Database;
+  let drop: () => Promise<void>;
   beforeAll(async () => {
     const handle = await createTestDatabase("postgres");
     db = handle.db;
+    drop = handle.drop;
     t = await createTestApp(db, { config: { tombstoneRetentionDays: 0 } });
-    return async () => {
-      await t.services.sync.flushLog();
-      await handle.drop();
-    };
+  });
+  afterAll(async () => {
+    await t.services.sync.flushLog();
+    await drop();
   });
 
   test("a resolution and the purge of its record wait for each other instead of deadlocking", async () => {
