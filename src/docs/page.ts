@@ -41,7 +41,7 @@ export const DOCS_INIT_SCRIPT = `window.ui = SwaggerUIBundle({ url: "${SCHEMA_PA
  * operation and schema, Authorize and "Try it out" work, and it reports no violation; without
  * `data:` images its icons are blocked.
  */
-export const DOCS_CONTENT_SECURITY_POLICY = [
+const DOCS_CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",

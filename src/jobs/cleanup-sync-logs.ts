@@ -18,7 +18,7 @@ interface Cutoffs {
  * be 0): it may still be running (a run is asked to stop after an hour, `MAX_RUN_MS`), and its end
  * would then update no row. Past it the run was abandoned (its process stopped).
  */
-export const UNFINISHED_RUN_KEPT_MS = 24 * 60 * 60_000;
+const UNFINISHED_RUN_KEPT_MS = 24 * 60 * 60_000;
 
 /** The tables this job prunes, in order, each under its key in the job's result. */
 const TABLES: { key: string; remove: (repo: RetentionRepo, cutoffs: Cutoffs, limit: number) => Promise<number> }[] = [
