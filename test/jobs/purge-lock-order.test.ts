@@ -9,28 +9,16 @@
  * one's lock as a push that locked it first would, and while the purge waits for it the higher
  * one must still be free.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Database } from "../../src/db/types";
-import { createTestApp, type TestApp } from "../support/app";
-import { createTestDatabase, PG_AVAILABLE } from "../support/db";
+import { describe, expect, test } from "bun:test";
+import { PG_AVAILABLE } from "../support/db";
+import { postgresTestApp } from "../support/pg-app";
 import { taskData, twoDevices } from "../sync/helpers";
 
 describe.skipIf(!PG_AVAILABLE)("tombstone purge lock order [postgres]", () => {
-  let t: TestApp;
-  let db: Database;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    const handle = await createTestDatabase("postgres");
-    db = handle.db;
-    drop = handle.drop;
-    t = await createTestApp(db, { config: { tombstoneRetentionDays: 0 } });
-  });
-  afterAll(async () => {
-    await t.services.sync.flushLog();
-    await drop();
-  });
+  const pg = postgresTestApp({ tombstoneRetentionDays: 0 });
 
   test("while the purge waits for a tombstone's row lock, it holds none of a higher id", async () => {
+    const [t, db] = [pg.app(), pg.db()];
     const { a } = await twoDevices(t);
     const [low, high] = [crypto.randomUUID(), crypto.randomUUID()].sort();
     for (const id of [high, low]) await a.push1(a.create("task", taskData(), id));

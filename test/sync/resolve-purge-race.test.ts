@@ -8,11 +8,11 @@
  * after it deleted the task (its row locked), the resolution is sent and runs until it waits for a
  * lock, then the purge goes on to delete the task's conflicts.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Database, Tx } from "../../src/db/types";
 import { JobsService } from "../../src/jobs/service";
-import { createTestApp, type TestApp } from "../support/app";
-import { createTestDatabase, PG_AVAILABLE } from "../support/db";
+import { PG_AVAILABLE } from "../support/db";
+import { postgresTestApp } from "../support/pg-app";
 import { taskData, twoDevices } from "./helpers";
 
 /** `inner`, whose transactions wait for `gate` right after their first statement matching `after`. */
@@ -42,21 +42,10 @@ function pausingAfter(inner: Database, after: RegExp, reached: () => void, gate:
 }
 
 describe.skipIf(!PG_AVAILABLE)("resolution racing the tombstone purge [postgres]", () => {
-  let t: TestApp;
-  let db: Database;
-  let drop: () => Promise<void>;
-  beforeAll(async () => {
-    const handle = await createTestDatabase("postgres");
-    db = handle.db;
-    drop = handle.drop;
-    t = await createTestApp(db, { config: { tombstoneRetentionDays: 0 } });
-  });
-  afterAll(async () => {
-    await t.services.sync.flushLog();
-    await drop();
-  });
+  const pg = postgresTestApp({ tombstoneRetentionDays: 0 });
 
   test("a resolution and the purge of its record wait for each other instead of deadlocking", async () => {
+    const [t, db] = [pg.app(), pg.db()];
     const { a, b, ua } = await twoDevices(t);
     const task = a.create("task", taskData({ title: "shared" }));
     await a.push(task);
