@@ -102,7 +102,7 @@ export class RetentionRepo {
    * a push holding a lower id while it held a higher one (test/jobs/purge-lock-order.test.ts).
    */
   async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRecord[]> {
-    const list = inList([...ids].sort());
+    const list = inList(ids);
     if (sqlOf(this.exec).rowLocks) await this.exec.all(`SELECT id FROM ${phase.table} WHERE id IN (${list.sql}) ORDER BY id FOR UPDATE`, list.params);
     const tags = phase.entity === "task" ? ", tags, created_at" : "";
     return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id${tags}`, [
