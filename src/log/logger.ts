@@ -46,7 +46,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     out?.(line);
     file?.write(line + "\n");
   };
-  const reportDropped = (count: number) => write("warn", "stdout_lines_dropped", { count, reason: "standard output was not read; the log file has every line" });
+  const reportDropped = (count: number) => write("warn", "stdout_lines_dropped", { count, reason: "standard output was not read, or was closed; the log file has every line" });
   return {
     debug: (e, f) => write("debug", e, f),
     info: (e, f) => write("info", e, f),

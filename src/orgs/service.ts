@@ -1,7 +1,7 @@
 import { alreadyExists, invalid } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
-import { characters, MAX_NAME, storedName } from "../wire/text";
+import { BLANK_REASON, characters, MAX_NAME, storedName } from "../wire/text";
 import { generatePassword, type PasswordHasher } from "../users/password";
 import { UserRepo } from "../users/repo";
 import type { Organization } from "./model";
@@ -49,6 +49,7 @@ export class OrgService {
    */
   async create(name: string, slug?: string): Promise<Organization> {
     const display = storedName(name);
+    if (display === "" && name !== "") throw invalid({ name: BLANK_REASON });
     if (display === "" || characters(display) > MAX_NAME) throw invalid({ name: `must be 1 to ${MAX_NAME} characters` });
     if (slug !== undefined && (!SLUG.test(slug) || slug.length > MAX_SLUG)) {
       throw invalid({ slug: `must be lowercase letters, digits and single dashes, at most ${MAX_SLUG} characters` });

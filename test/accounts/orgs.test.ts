@@ -1,5 +1,6 @@
 import { beforeAll, expect, test } from "bun:test";
 import { slugify } from "../../src/orgs/service";
+import { BLANK_REASON } from "../../src/wire/text";
 import { createTestApp, type TestApp } from "../support/app";
 import { createTestDatabase, forEachDialect } from "../support/db";
 
@@ -35,7 +36,8 @@ forEachDialect("organizations", ({ db }) => {
     await t.services.orgs.create("Explicit", "explicit-slug");
     await expect(t.services.orgs.create("Again", "explicit-slug")).rejects.toMatchObject({ status: 409, code: "already_exists" });
     await expect(t.services.orgs.create("Bad", "Not A Slug")).rejects.toMatchObject({ status: 422, details: { fields: { slug: expect.any(String) } } });
-    await expect(t.services.orgs.create("   ")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
+    await expect(t.services.orgs.create("   ")).rejects.toMatchObject({ status: 422, details: { fields: { name: BLANK_REASON } } });
+    await expect(t.services.orgs.create("")).rejects.toMatchObject({ status: 422, details: { fields: { name: "must be 1 to 200 characters" } } });
     expect(await t.services.orgs.create("🏢".repeat(200), "emoji-name")).toMatchObject({ name: "🏢".repeat(200) });
     await expect(t.services.orgs.create("🏢".repeat(201), "emoji-name-2")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
     expect(await t.services.orgs.findBySlug("explicit-slug")).toMatchObject({ name: "Explicit" });
