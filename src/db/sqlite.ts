@@ -57,8 +57,11 @@ function defineFunctions(db: BunSqlite): void {
   db.function("fold_case", { deterministic: true }, (value: unknown) => (typeof value === "string" ? foldCase(value) : (value as SQLFunctionResult)));
 }
 
-/** {@link defineFunctions}' `fold_case`. */
-const foldCase = (text: string): string => text.toLowerCase().replace(/ς/g, "σ").replace(/i\u0307/g, "i");
+/**
+ * {@link defineFunctions}' `fold_case`. İ is made i before lowering, as Postgres' `LOWER` does (JavaScript
+ * lowers it to i + U+0307); an i followed by U+0307 that the text itself holds stays as it is, as on Postgres.
+ */
+const foldCase = (text: string): string => text.replace(/\u0130/g, "i").toLowerCase().replace(/ς/g, "σ");
 
 /**
  * Opens the file at `path` to read it only, creating nothing. A plain read-only connection to a
