@@ -13,8 +13,11 @@
  *   `include_deleted`; a task's comments and its history (entries, changes, devices);
  * - the other organization's ids everywhere (404, 422 as references, `not_found` in a push) and its
  *   lists, which never show the first one's records;
- * - sync pushes interleaved with REST writes: creates, `applied` (clock AFTER), `stale` (EQUAL),
- *   `merged` (CONCURRENT edits of disjoint fields), deletes, another user's comment (`forbidden`).
+ * - sync pushes interleaved with REST writes: creates (and of taken ids), `applied` (clock AFTER),
+ *   `stale` (EQUAL), CONCURRENT edits merged by the contract's rules (priority, status, due date,
+ *   tags; other fields a `conflict`, which GET /api/sync/conflicts/{id} shows), edits and deletes
+ *   meeting a tombstone or a live record deleted/changed meanwhile, another user's comment
+ *   (`forbidden`), another organization's record (`not_found`).
  * After every step the organizations' whole state (lists with include_deleted) equals the model's,
  * and at the end every record is read one by one. Time is a manual clock moved by 0–2 ms, a
  * second or a day per step, so that timestamps tie and the tie-breaks are exercised.
@@ -80,8 +83,8 @@ function cmpText(a: string, b: string): number {
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
   return x.length - y.length;
 }
-/** Case folding of `search` (README: every letter, final sigma as σ, İ as i). */
-const fold = (s: string) => s.toLowerCase().replace(/ς/g, "σ").replace(/i\u0307/g, "i");
+/** Case folding of `search` (README, docs/records.md: every letter, the final sigma as σ, İ as i — as one letter, as Postgres' `LOWER`). */
+const fold = (s: string) => s.replace(/\u0130/g, "i").toLowerCase().replace(/ς/g, "σ");
 
 /** A due date as stored: a date as given, a date-time in UTC to the millisecond. */
 const normalizeDue = (d: string | null) => (d === null || /^\d{4}-\d{2}-\d{2}$/.test(d) ? d : new Date(d.toUpperCase()).toISOString());
@@ -118,6 +121,42 @@ const serverWrite = (...cs: Clock[]): Clock => {
   const m = maxClock(...cs);
   return { ...m, server: (m.server ?? 0) + 1 };
 };
+
+const STATUS_PRECEDENCE: Record<string, number> = { todo: 0, in_progress: 1, blocked: 2, cancelled: 3, done: 4 };
+const sortedSet = (v: string[]) => [...new Set(v)].sort();
+/**
+ * The contract's merge of a CONCURRENT change (`local`: the pushed fields, stored form) into the
+ * record `remote` against `base`: a field only one side changed takes that side's value; both
+ * changed: the higher priority, the status of higher precedence, the earlier due date (null against
+ * a date: a conflict), tags three-way as a set; any other field is a conflict. (Texts both sides
+ * changed are never generated: diff3 is test/sync's.) Tags compare as sorted sets.
+ */
+function mergeFields(kind: Kind, base: Rec, local: Rec, remote: Rec): { decided: Rec; conflicts: string[] } {
+  const canon = (f: string, v: unknown) => (f === "tags" ? sortedSet(v as string[]) : v);
+  const decided: Rec = {};
+  const conflicts: string[] = [];
+  for (const f of Object.keys(local)) {
+    const l = canon(f, local[f]);
+    const r = canon(f, remote[f]);
+    const b = canon(f, base[f]);
+    if (jsonEq(l, r) || jsonEq(l, b)) continue;
+    if (jsonEq(r, b)) {
+      decided[f] = l;
+      continue;
+    }
+    if (kind === "task" && f === "priority") decided[f] = RANK[l as string]! > RANK[r as string]! ? l : r;
+    else if (kind === "task" && f === "status") decided[f] = STATUS_PRECEDENCE[l as string]! > STATUS_PRECEDENCE[r as string]! ? l : r;
+    else if (kind === "task" && f === "due_date" && l !== null && r !== null) {
+      const [tl, tr] = [dueInstant(l as string), dueInstant(r as string)];
+      decided[f] = tl !== tr ? (tl < tr ? l : r) : cmpText(l as string, r as string) < 0 ? l : r;
+    } else if (kind === "task" && f === "tags") {
+      const [bs, ls, rs] = [new Set(b as string[]), new Set(l as string[]), new Set(r as string[])];
+      decided[f] = sortedSet([...bs, ...ls, ...rs].filter((x) => (bs.has(x) ? ls.has(x) && rs.has(x) : ls.has(x) || rs.has(x))));
+    } else conflicts.push(f);
+  }
+  for (const f of Object.keys(decided)) if (jsonEq(decided[f], canon(f, remote[f])) && f !== "tags") delete decided[f];
+  return { decided, conflicts: conflicts.sort() };
+}
 
 interface Entry {
   kind: Kind;
@@ -163,7 +202,8 @@ class Model {
     after.version = (before?.version ?? 0) + 1;
     after.vector_clock = o.clock ?? serverWrite(before?.vector_clock ?? {});
     after.updated_at = o.at;
-    if (o.del) Object.assign(after, { deleted_at: o.at, deleted_by: o.user });
+    // A delete stamps deleted_at and deleted_by (a tombstone deleted again in the same millisecond keeps its deleter).
+    if (o.del) Object.assign(after, { deleted_at: o.at, deleted_by: before?.deleted_at === o.at ? before.deleted_by : o.user });
     const entry = before ? this.get(kind, before.id)! : { kind, org, rec: after, versions: [] };
     entry.rec = after;
     entry.versions.push(structuredClone(after));
@@ -743,7 +783,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
   interface Planned {
     change: Rec;
     /** Applies the expected outcome to the model and returns the expected result (status, record…). */
-    expect: () => { status: string; record?: Rec | null; code?: string };
+    expect: () => { status: string; record?: Rec | null; code?: string; fields?: string[] };
   }
 
   async function push() {
@@ -821,6 +861,64 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
         });
         continue;
       }
+      if (roll >= 80) {
+        // A change made offline from a version the device saw live, meeting what others wrote since — the record may
+        // now be a tombstone: an update is merged by the contract's rules (a conflict on a tombstone, which keeps it
+        // deleted but takes the merged fields), a delete wins over a live record (conflict) or agrees with a tombstone.
+        const pool = m
+          .all(kind, a.org)
+          .filter((x) => !touched.has(`${kind}:${x.rec.id}`) && (kind !== "comment" || m.get("task", x.rec.task_id)!.rec.deleted_at === null))
+          .filter((x) => x.versions.some((v) => v.deleted_at === null && v.version < x.rec.version));
+        if (!pool.length) continue;
+        const x = r.pick(pool);
+        touched.add(`${kind}:${x.rec.id}`);
+        const cur2 = x.rec;
+        const seen = r.pick(x.versions.filter((v) => v.deleted_at === null && v.version < cur2.version));
+        const vc = { ...seen.vector_clock, [dev]: ++a.counter };
+        const order = compareClocks(vc, cur2.vector_clock);
+        const foreignComment = kind === "comment" && cur2.author_id !== a.u.user.id;
+        const tombstone = cur2.deleted_at !== null;
+        const serverNow = serverWrite(cur2.vector_clock, vc);
+        if (r.chance(0.3)) {
+          addPlan({
+            change: { ...base, entity_id: cur2.id, op: "delete", base_version: seen.version, vector_clock: vc },
+            expect: () => {
+              if (foreignComment && !a.admin) return { status: "rejected", code: "forbidden", record: cur2 };
+              if (order === "AFTER") return { status: "applied", record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "deleted", clock: vc, del: true }) };
+              if (tombstone) return { status: "merged", record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "merged", clock: serverNow }) };
+              return { status: "conflict", fields: ["deleted_at"], record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "deleted", clock: serverNow, del: true }) };
+            },
+          });
+          continue;
+        }
+        const changedByOthers = WRITABLE[kind].filter((f) => !jsonEq(seen[f], cur2[f]));
+        const texts = ["name", "title", "description", "body"];
+        const candidates: Record<Kind, string[]> = {
+          project: ["name", "description", "color", "archived"],
+          task: ["title", "description", "status", "priority", "due_date", "tags", "project_id", "assignee_id"],
+          comment: ["body"],
+        };
+        const data: Rec = {};
+        for (const f of r.subset(candidates[kind], 0.35)) {
+          if (texts.includes(f) && changedByOthers.includes(f)) continue; // a text both sides changed: diff3, not modelled here
+          data[f] =
+            f === "tags" ? r.subset(TAGS, 0.4) : f === "archived" ? r.chance(0.5) : f === "project_id" ? (r.chance(0.3) ? null : refId("project", a.org)) : f === "assignee_id" ? userRef(a.org) : valueFor(f);
+        }
+        if (!Object.keys(data).length || m.badRefs(kind, a.org, data, cur2, userOrg).length) continue;
+        addPlan({
+          change: { ...base, entity_id: cur2.id, op: "update", data, base_version: seen.version, vector_clock: vc },
+          expect: () => {
+            if (foreignComment) return { status: "rejected", code: "forbidden", record: cur2 };
+            if (order === "AFTER" && !tombstone) return { status: "applied", record: m.write(kind, a.org, cur2, data, { user: a.u.user.id, device: dev, at: now, action: "updated", clock: vc }) };
+            const { decided, conflicts } = mergeFields(kind, seen, normAll(data), cur2);
+            const fields = kind === "task" && !("tags" in decided) ? { ...decided, tags: sortedSet(cur2.tags) } : decided;
+            const record = m.write(kind, a.org, cur2, fields, { user: a.u.user.id, device: dev, at: now, action: "merged", clock: serverNow });
+            const fields2 = tombstone ? ["deleted_at", ...conflicts] : conflicts;
+            return { status: fields2.length ? "conflict" : "merged", record, fields: fields2 };
+          },
+        });
+        continue;
+      }
       if (roll < 52) {
         // The other organization's record: not found, nothing revealed.
         const foreign = m.all(kind, 1 - a.org);
@@ -864,6 +962,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     }
     if (!plans.length) return;
     const res = await call(a, "POST", "/api/sync/push", { device_id: dev, changes: plans.map((p) => p.change) });
+    const conflicts: { id: string; entity_id: string; fields: string[] }[] = [];
     expectStatus(res, 200, "push");
     const results = res.body.results as Rec[];
     plans.forEach((p, i) => {
@@ -875,7 +974,21 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
       if (want.code !== undefined && got.error?.code !== want.code) fail(`${what}: error code`, want.code, got.error);
       if (want.record !== undefined) same(`${what}: record`, want.record, got.record ?? null);
       if (want.record) same(`${what}: version and clock`, [want.record.version, want.record.vector_clock], [got.version, got.vector_clock]);
+      if (got.status === "conflict") conflicts.push({ id: got.conflict_id, entity_id: p.change.entity_id, fields: want.fields! });
     });
+    // Each conflict is the organization's (its fields as the rules say; open), and another organization's 404.
+    for (const c of conflicts) {
+      const got = await call(a, "GET", `/api/sync/conflicts/${c.id}`);
+      expectStatus(got, 200, "GET a conflict");
+      same("conflict", { entity_id: c.entity_id, fields: c.fields, device_id: dev, user_id: a.u.user.id, resolved_at: null }, {
+        entity_id: got.body.entity_id,
+        fields: got.body.fields,
+        device_id: got.body.device_id,
+        user_id: got.body.user_id,
+        resolved_at: got.body.resolved_at,
+      });
+      expectStatus(await call(orgActors(1 - a.org)[0]!, "GET", `/api/sync/conflicts/${c.id}`), 404, "another organization's conflict", "not_found");
+    }
   }
 
   /** Another organization's ids where the first one's would be: 404 for reads and writes, 422 as references. */
