@@ -15,7 +15,8 @@
  *   lists, which never show the first one's records;
  * - sync pushes interleaved with REST writes: creates (and of taken ids), `applied` (clock AFTER),
  *   `stale` (EQUAL), CONCURRENT edits merged by the contract's rules (priority, status, due date,
- *   tags; other fields a `conflict`, which GET /api/sync/conflicts/{id} shows), edits and deletes
+ *   tags; other fields a `conflict`, which GET /api/sync/conflicts/{id} shows and which is then
+ *   sometimes resolved `local` or `remote` at once, and 409 the second time), edits and deletes
  *   meeting a tombstone or a live record deleted/changed meanwhile, another user's comment
  *   (`forbidden`), another organization's record (`not_found`).
  * After every step the organizations' whole state (lists with include_deleted) equals the model's,
@@ -193,7 +194,7 @@ class Model {
   }
 
   /** A write as the write core makes it (README "Write core"): version + 1, clock, timestamps, history. */
-  write(kind: Kind, org: number, before: Rec | null, data: Rec, o: { id?: string; user: string; device: string | null; at: string; action: string; clock?: Clock; del?: boolean }): Rec {
+  write(kind: Kind, org: number, before: Rec | null, data: Rec, o: { id?: string; user: string; device: string | null; at: string; action: string; clock?: Clock; del?: boolean; revive?: boolean }): Rec {
     const fields: Rec = {};
     for (const [k, v] of Object.entries(data)) fields[k] = norm(k, v);
     const after: Rec = before
@@ -204,6 +205,7 @@ class Model {
     after.updated_at = o.at;
     // A delete stamps deleted_at and deleted_by (a tombstone deleted again in the same millisecond keeps its deleter).
     if (o.del) Object.assign(after, { deleted_at: o.at, deleted_by: before?.deleted_at === o.at ? before.deleted_by : o.user });
+    if (o.revive) Object.assign(after, { deleted_at: null, deleted_by: null });
     const entry = before ? this.get(kind, before.id)! : { kind, org, rec: after, versions: [] };
     entry.rec = after;
     entry.versions.push(structuredClone(after));
@@ -783,7 +785,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
   interface Planned {
     change: Rec;
     /** Applies the expected outcome to the model and returns the expected result (status, record…). */
-    expect: () => { status: string; record?: Rec | null; code?: string; fields?: string[] };
+    expect: () => { status: string; record?: Rec | null; code?: string; fields?: string[]; sides?: { local: Rec; remote: Rec } };
   }
 
   async function push() {
@@ -861,7 +863,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
         });
         continue;
       }
-      if (roll >= 80) {
+      if (roll >= 70) {
         // A change made offline from a version the device saw live, meeting what others wrote since — the record may
         // now be a tombstone: an update is merged by the contract's rules (a conflict on a tombstone, which keeps it
         // deleted but takes the merged fields), a delete wins over a live record (conflict) or agrees with a tombstone.
@@ -886,7 +888,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
               if (foreignComment && !a.admin) return { status: "rejected", code: "forbidden", record: cur2 };
               if (order === "AFTER") return { status: "applied", record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "deleted", clock: vc, del: true }) };
               if (tombstone) return { status: "merged", record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "merged", clock: serverNow }) };
-              return { status: "conflict", fields: ["deleted_at"], record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "deleted", clock: serverNow, del: true }) };
+              return { status: "conflict", fields: ["deleted_at"], sides: { local: { deleted_at: now }, remote: cur2 }, record: m.write(kind, a.org, cur2, {}, { user: a.u.user.id, device: dev, at: now, action: "deleted", clock: serverNow, del: true }) };
             },
           });
           continue;
@@ -914,7 +916,8 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
             const fields = kind === "task" && !("tags" in decided) ? { ...decided, tags: sortedSet(cur2.tags) } : decided;
             const record = m.write(kind, a.org, cur2, fields, { user: a.u.user.id, device: dev, at: now, action: "merged", clock: serverNow });
             const fields2 = tombstone ? ["deleted_at", ...conflicts] : conflicts;
-            return { status: fields2.length ? "conflict" : "merged", record, fields: fields2 };
+            const local = tombstone ? { ...normAll(data), deleted_at: null } : normAll(data);
+            return { status: fields2.length ? "conflict" : "merged", record, fields: fields2, sides: { local, remote: cur2 } };
           },
         });
         continue;
@@ -962,7 +965,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     }
     if (!plans.length) return;
     const res = await call(a, "POST", "/api/sync/push", { device_id: dev, changes: plans.map((p) => p.change) });
-    const conflicts: { id: string; entity_id: string; fields: string[] }[] = [];
+    const conflicts: { id: string; kind: Kind; entity_id: string; fields: string[]; sides: { local: Rec; remote: Rec } }[] = [];
     expectStatus(res, 200, "push");
     const results = res.body.results as Rec[];
     plans.forEach((p, i) => {
@@ -974,7 +977,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
       if (want.code !== undefined && got.error?.code !== want.code) fail(`${what}: error code`, want.code, got.error);
       if (want.record !== undefined) same(`${what}: record`, want.record, got.record ?? null);
       if (want.record) same(`${what}: version and clock`, [want.record.version, want.record.vector_clock], [got.version, got.vector_clock]);
-      if (got.status === "conflict") conflicts.push({ id: got.conflict_id, entity_id: p.change.entity_id, fields: want.fields! });
+      if (got.status === "conflict") conflicts.push({ id: got.conflict_id, kind: p.change.entity, entity_id: p.change.entity_id, fields: want.fields!, sides: want.sides! });
     });
     // Each conflict is the organization's (its fields as the rules say; open), and another organization's 404.
     for (const c of conflicts) {
@@ -988,7 +991,33 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
         resolved_at: got.body.resolved_at,
       });
       expectStatus(await call(orgActors(1 - a.org)[0]!, "GET", `/api/sync/conflicts/${c.id}`), 404, "another organization's conflict", "not_found");
+      if (r.chance(0.5)) await resolve(a, c);
     }
+  }
+
+  /**
+   * Resolves a conflict at once (nothing written since), as the pusher, `local` or `remote`: the side's values of the
+   * conflict's fields that differ from the record, its deletion when the conflict is about it (a tombstone comes
+   * back, a record is deleted), a new version with a server clock, history `conflict_resolved`; a second time 409.
+   */
+  async function resolve(a: Actor, c: { id: string; kind: Kind; entity_id: string; fields: string[]; sides: { local: Rec; remote: Rec } }) {
+    const resolution = r.pick(["local", "remote"] as const);
+    const e = m.get(c.kind, c.entity_id)!;
+    const now = e.rec;
+    const side = c.sides[resolution];
+    const data: Rec = {};
+    for (const f of c.fields) if (f !== "deleted_at" && f in side && !jsonEq(now[f], side[f])) data[f] = side[f];
+    const deleted = c.fields.includes("deleted_at") ? side.deleted_at != null : undefined;
+    const revive = deleted === false && now.deleted_at !== null;
+    // A record that comes back needs its references live (not modelled: skipped).
+    if (revive && ((c.kind === "task" && now.project_id !== null && m.get("project", now.project_id)!.rec.deleted_at !== null) || (c.kind === "comment" && now.parent_id !== null))) return;
+    const res = await call(a, "POST", `/api/sync/conflicts/${c.id}/resolve`, { resolution });
+    const rec = m.write(c.kind, e.org, now, data, { user: a.u.user.id, device: null, at: at(), action: "conflict_resolved", del: deleted === true && now.deleted_at === null, revive });
+    same(`resolve ${resolution} of a conflict on ${JSON.stringify(c.fields)}`, [200, rec], [res.status, res.body]);
+    const again = await call(a, "POST", `/api/sync/conflicts/${c.id}/resolve`, { resolution: "remote" });
+    expectStatus(again, 409, "a conflict resolved twice", "already_resolved");
+    const got = (await call(a, "GET", `/api/sync/conflicts/${c.id}`)).body;
+    same("a resolved conflict", [resolution, at(), a.u.user.id], [got.resolution, got.resolved_at, got.resolved_by]);
   }
 
   /** Another organization's ids where the first one's would be: 404 for reads and writes, 422 as references. */
