@@ -465,7 +465,8 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     const visible = m.visible(e, a.org);
     if (visible && r.chance(0.2)) {
       const fresh = r.chance(0.7);
-      const res = await call(a, "GET", `${PATH[kind]}/${ic(id)}`, undefined, { "if-none-match": `"${e!.rec.version + (fresh ? 0 : 1)}"` });
+      const n = e!.rec.version + (fresh ? 0 : 1);
+      const res = await call(a, "GET", `${PATH[kind]}/${ic(id)}`, undefined, { "if-none-match": r.pick([`"${n}"`, `W/"${n}"`, `${n}`, `"${n + 7}", "${n}"`, fresh ? "*" : `"${n}"`]) });
       if (fresh) return expectStatus(res, 304, `conditional GET ${kind}`);
       return expectRecord(res, e!.rec, 200, `conditional GET ${kind} (changed)`);
     }
@@ -487,7 +488,8 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
       const ok = r.chance(0.6);
       ifMatchOk = ok;
       const n = ok ? v : stale();
-      const tag = r.pick([`"${n}"`, `W/"${n}"`, `${n}`, `"${stale()}", "${n}"`]);
+      // Tags as clients send them: strong, weak, bare, in a list; and (never matching) ones that name no version.
+      const tag = ok || r.chance(0.7) ? r.pick([`"${n}"`, `W/"${n}"`, `${n}`, `"${stale()}", "${n}"`, `W/"${stale()}",W/"${n}"`]) : r.pick([`"abc"`, `""`, `"${v}`, `"0${v}x"`, `${v}.0`]);
       headers = { "if-match": ok && r.chance(0.1) ? "*" : tag };
     }
     if (mode === 3 || mode === 4 || mode === 5) {
