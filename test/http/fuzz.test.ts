@@ -17,30 +17,12 @@ import { beforeAll, expect, test } from "bun:test";
 import { ERROR_STATUS } from "../../src/errors";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
+import { prng } from "../support/prng";
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
 /** Requests per dialect (a few seconds each). */
 const ROUNDS = 360;
 
-/** mulberry32: small, seedable, good enough to pick cases. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (a: number, b: number) => a + Math.floor(next() * (b - a + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  const chance = (p: number) => next() < p;
-  /** A UUID drawn from the generator, so that a seed replays the same ids. */
-  const uuid = () => {
-    const h = Array.from({ length: 32 }, () => "0123456789abcdef"[int(0, 15)]).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${"89ab"[int(0, 3)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  };
-  return { int, pick, chance, uuid };
-}
 
 type Schema = Record<string, any>;
 interface Operation {

@@ -29,30 +29,10 @@ import { beforeAll, expect, test } from "bun:test";
 import { createTestApp, type TestApp, type TestResponse, type TestUser } from "../support/app";
 import { ManualClock } from "../support/clock";
 import { forEachDialect } from "../support/db";
+import { prng, type Prng } from "../support/prng";
 
 const SEED = Number(process.env.RFUZZ_SEED ?? 1);
 const STEPS = Number(process.env.RFUZZ_STEPS ?? 200);
-
-/** mulberry32: small, seedable, good enough to pick cases (as test/http/fuzz.test.ts). */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (a: number, b: number) => a + Math.floor(next() * (b - a + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
-  const chance = (p: number) => next() < p;
-  const subset = <T>(xs: readonly T[], p = 0.4): T[] => xs.filter(() => chance(p));
-  const uuid = () => {
-    const h = Array.from({ length: 32 }, () => "0123456789abcdef"[int(0, 15)]).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${"89ab"[int(0, 3)]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-  };
-  return { int, pick, chance, subset, uuid };
-}
-type Rng = ReturnType<typeof prng>;
 
 // ---- the contract's rules, as the model applies them ------------------------------------------
 
@@ -276,7 +256,7 @@ const PIECES = ["a", "B", "k", "Q", "é", "É", "ü", "Ü", "ΣΟΦ", "σοφ", 
 const NAMES = ["Alpha", "alpha", "ALPHA", "Über", "über", "ΠΟΣ", "πος", "ΠΟΣΑ", "Zeta", "zeta", "_x%", "ab", "İnci"];
 /** Search terms of the README's examples: `über` finds `Über`, `ΠΟΣ` finds `ΠΟΣΑ` (final sigma), dotted İ, LIKE's wildcards literal. */
 const SEARCH_TERMS = ["über", "ÜBER", "ΠΟΣ", "ποσ", "πος", "σ", "İ", "i", "inci", "%", "_", "\\", "A", "zE"];
-const text = (r: Rng): string => {
+const text = (r: Prng): string => {
   if (r.chance(0.4)) return r.pick(NAMES);
   let s = "";
   // Now and then a long one: a search term cut from it can pass 32 characters (Postgres then uses strpos, not LIKE).
@@ -285,12 +265,12 @@ const text = (r: Rng): string => {
 };
 const DAYS = ["2026-03-01", "2026-03-02", "2026-03-03"];
 /** Due dates as clients send them: dates, midnights equal to a date, other zones, milliseconds. */
-const dueDate = (r: Rng): string | null => {
+const dueDate = (r: Prng): string | null => {
   const d = r.pick(DAYS);
   return r.pick([null, d, `${d}T00:00:00.000Z`, `${d}T00:00:00Z`, `${d}T10:00:00+02:00`, `${d}T23:30:00-01:00`, `${d}T12:00:00.5Z`, `${d}T00:00:00.001Z`, `${d}t09:15:00z`]);
 };
 /** Due bounds: dates, midnights, sub-millisecond digits, zones. */
-const dueBound = (r: Rng): string => {
+const dueBound = (r: Prng): string => {
   const d = r.pick(["2026-02-28", ...DAYS, "2026-03-04"]);
   return r.pick([d, `${d}T00:00:00Z`, `${d}T00:00:00.000Z`, `${d}T00:00:00.0001Z`, `${d}T00:00:00.0009Z`, `${d}T08:00:00+08:00`, `${d}T12:00:00.5Z`, `${d}T00:00:00.001Z`]);
 };
