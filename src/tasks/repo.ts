@@ -33,6 +33,9 @@ const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn> = {
   title: { expr: "title" },
 };
 
+/** What a search materializes of each match: its id and every column an ordering sorts by ({@link ORDER_COLUMNS}, their ties and `id`). */
+const SEARCH_KEYS = "id, created_at, updated_at, due_date, priority_rank, title";
+
 /** Matches of a project, assignee or tag filter that SQLite sorts rather than walk an ordering index for (see `sortsMatches`). */
 const SORTED_MATCHES_MAX = 5_000;
 
@@ -114,13 +117,19 @@ export class TaskRepo extends RecordRepo<"task"> {
    * A substring search cannot use an index: left to themselves both planners walk an ordering
    * index and test every row until the page is full (seconds with a million tasks). Materializing
    * the matches first turns it into one scan, then a sort of the matches only; the count comes
-   * from the same scan.
+   * from the same scan. Only the matches' ids and sort keys are materialized ({@link SEARCH_KEYS}),
+   * and the page's rows are read by id: materialized whole, every match's description (up to
+   * 100,000 characters) was copied into the temporary table, however small the page — a search
+   * matching 5,000 tasks of 100 KB held about 700 MB (SQLite's `temp_store = MEMORY`) and the event
+   * loop for 6.5 s for a page of one task.
    */
   private async filterFirst(w: Where, order: string, page: PageRequest): Promise<PageResult<Task>> {
+    // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key (as `findMany` does).
     const rows = await this.exec.all<Record<string, unknown> & { total_count: number }>(
-      `WITH m AS MATERIALIZED (SELECT ${this.cols} FROM tasks ${w.sql})
-       SELECT m.*, (SELECT COUNT(*) FROM m) AS total_count FROM m ${order} LIMIT ? OFFSET ?`,
-      [...w.params, ...limitOffset(page)],
+      `WITH m AS MATERIALIZED (SELECT ${SEARCH_KEYS} FROM tasks ${w.sql})
+       SELECT ${this.cols}, (SELECT COUNT(*) FROM m) AS total_count FROM tasks
+       WHERE id IN (SELECT id FROM m ${order} LIMIT ? OFFSET ?) AND CAST(org_id AS TEXT) = ? ${order}`,
+      [...w.params, ...limitOffset(page), this.orgId],
     );
     let count = rows.length ? Number(rows[0].total_count) : 0;
     if (!rows.length && page.page > 1) count = Number((await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${w.sql}`, w.params))?.n ?? 0);
