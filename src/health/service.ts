@@ -20,11 +20,24 @@ export class HealthService {
     private readonly timeoutMs = HEALTH_DB_TIMEOUT_MS,
   ) {}
 
+  /** The check in flight, which concurrent requests share. */
+  private inFlight: Promise<HealthResponse> | null = null;
+
   /**
    * The health report; 503 `unavailable` when the database does not answer, is no longer the file
-   * opened (SQLite), or lacks migrations this version needs.
+   * opened (SQLite), or lacks migrations this version needs. Requests that come while a check is
+   * running share its answer (nothing is kept after it): health is public, and each check queued its
+   * statements on the one monitor connection, so a client without an account sending a few hundred
+   * checks a second (Postgres: ~1.7 ms each) made every check, the load balancer's too, wait past
+   * the timeout and answer 503 — a healthy instance taken out of service.
    */
-  async check(): Promise<HealthResponse> {
+  check(): Promise<HealthResponse> {
+    return (this.inFlight ??= this.checkNow().finally(() => {
+      this.inFlight = null;
+    }));
+  }
+
+  private async checkNow(): Promise<HealthResponse> {
     const { db, log } = this.deps;
     let current = false;
     let jobs: HealthResponse["jobs"] = {};

@@ -40,6 +40,46 @@ forEachDialect("GET /api/health", ({ db, dialect }) => {
     await expect(health.check()).rejects.toMatchObject({ code: "unavailable", message: "the database does not answer" });
   });
 
+  test("checks asked while one runs share it (a flood of public checks never queues past the timeout); the next check reads again", async () => {
+    const t = await createTestApp(db());
+    // The monitor's statements, counted; each may be held until released, so that checks overlap.
+    let statements = 0;
+    let hold: Promise<void> | null = null;
+    const counted = new Proxy(t.deps.db, {
+      get: (target, key, receiver) => {
+        if (key !== "monitor") return Reflect.get(target, key, receiver);
+        const monitor = target.monitor;
+        const wrap =
+          (f: (sql: string, params?: never[]) => Promise<unknown>) =>
+          async (sql: string, params?: never[]) => {
+            statements++;
+            await hold;
+            return f.call(monitor, sql, params);
+          };
+        return { ...monitor, dialect: monitor.dialect, all: wrap(monitor.all), get: wrap(monitor.get) };
+      },
+    });
+    const health = new HealthService({ ...t.deps, db: counted }, t.services.jobs);
+    await health.check();
+    const perCheck = statements;
+    expect(perCheck).toBeGreaterThan(0);
+
+    let release!: () => void;
+    hold = new Promise<void>((r) => (release = r));
+    statements = 0;
+    const answers = Array.from({ length: 500 }, () => health.check());
+    release();
+    const all = await Promise.all(answers);
+    expect(all.every((a) => a.status === "ok")).toBe(true);
+    expect(statements).toBe(perCheck); // 500 requests, one check's statements (was 500 checks' on one connection)
+
+    // Nothing is kept once a check is over: the next one reads the database again.
+    statements = 0;
+    await health.check();
+    await health.check();
+    expect(statements).toBe(2 * perCheck);
+  });
+
   test("answers 503 when the database lacks a migration this program knows (it serves nothing without its tables)", async () => {
     const old = await createTestDatabase(dialect, { migrate: false });
     try {
