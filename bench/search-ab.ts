@@ -5,7 +5,7 @@
  *
  *   npx bun bench/search-ab.ts seed sqlite:/tmp/s.db [--tasks 200000]
  *   npx bun bench/search-ab.ts seed postgres://postgres@127.0.0.1:5432/NAME   (the database must exist)
- *   npx bun bench/search-ab.ts time URL --other /path/to/other/checkout [--n 20]
+ *   npx bun bench/search-ab.ts time URL --other /path/to/other/checkout [--n 20] [--set search|lists]
  *
  * `seed` builds one organization (an admin, a device, a project) through the services, then inserts
  * the tasks directly (bench/seed.ts: 40-character titles, 400-character descriptions of common
@@ -67,13 +67,30 @@ async function seed(tasks: number): Promise<void> {
   }
 }
 
-const QUERIES: [string, string][] = [
+/** The requests of `--set search` (the default), each sent with `&page_size=50` unless it says its own. */
+const SEARCHES: [string, string][] = [
   ["common word", "search=invoice"],
   ["rare word", "search=zeppelin"],
   ["no match", "search=xylophone"],
   ["non-ASCII", "search=%C3%BCber"],
   ["search + status", "search=invoice&status=blocked"],
 ];
+
+/** `--set lists`: list pages without search, shallow and deep, in an index's order or sorted. */
+const LISTS: [string, string][] = [
+  ["default, page 1", "page_size=50"],
+  ["title, page 1", "ordering=title&page_size=50"],
+  ["-priority, page 1", "ordering=-priority&page_size=50"],
+  ["status filter", "status=todo&page_size=50"],
+  ["default, page 2000", "page=2000&page_size=50"],
+  ["title, page 2000", "ordering=title&page=2000&page_size=50"],
+  ["deleted, page 300 of 500", "include_deleted=true&page=300&page_size=500"],
+  ["title,priority, page 1", "ordering=title,priority&page_size=50"],
+  ["title,priority, page 2000", "ordering=title,priority&page=2000&page_size=50"],
+  ["status + due_date, page 200", "status=todo&ordering=due_date&page=200&page_size=50"],
+];
+
+const QUERIES = flag("set", "search") === "lists" ? LISTS : SEARCHES;
 
 async function time(other: string, n: number): Promise<void> {
   const here = resolve(import.meta.dir, "..");
@@ -90,7 +107,7 @@ async function time(other: string, n: number): Promise<void> {
   const token = login.body.access as string;
   console.log(`${isPg ? "postgres" : "sqlite"}: this = ${here}, other = ${other}, ${n} requests each, alternating`);
   for (const [label, q] of QUERIES) {
-    const path = `/api/tasks?${q}&page_size=50`;
+    const path = `/api/tasks?${q}${q.includes("page_size=") ? "" : "&page_size=50"}`;
     const ms: number[][] = [[], []];
     let seen: string | null = null;
     const once = async (k: number, timed: boolean) => {
@@ -113,9 +130,10 @@ async function time(other: string, n: number): Promise<void> {
     }
     const stat = (xs: number[]) => {
       const s = [...xs].sort((a, b) => a - b);
-      return `p50 ${s[Math.floor(s.length / 2)].toFixed(0)} ms (${s[0].toFixed(0)}–${s[s.length - 1].toFixed(0)})`;
+      const f = (x: number) => x.toFixed(x < 10 ? 2 : 0);
+      return `p50 ${f(s[Math.floor(s.length / 2)])} ms (${f(s[0])}–${f(s[s.length - 1])})`;
     };
-    console.log(`${label.padEnd(17)} count ${String(count).padStart(6)}  this ${stat(ms[0])}  other ${stat(ms[1])}`);
+    console.log(`${label.padEnd(28)} count ${String(count).padStart(6)}  this ${stat(ms[0])}  other ${stat(ms[1])}`);
   }
   for (const a of apps) await a.close();
 }

@@ -20,6 +20,16 @@ export interface PageSelect {
   params: SqlValue[];
   /** The order, or the order given how many rows match (counted first): the planner then finds them another way (src/tasks/repo.ts). */
   orderBy: string | ((count: number) => string);
+  /**
+   * Read the page in two steps: the keys of its rows (`key`, unique) in the page's order, then those
+   * rows by key. A sort, and the rows an `OFFSET` passes over, then carry keys and sort columns only,
+   * never whole rows: for tables whose rows may be large (a task's description holds up to 100,000
+   * characters), one sorted request far into a list held every row up to its offset in SQLite's
+   * sorter (5,000 tasks of 100 KB: about 600 MB). `scope` (with `scopeParams`) is a condition on the
+   * second step that keeps SQLite's planner on the key's index (`CAST(org_id AS TEXT) = ?`: the
+   * organization's ordering indexes cannot serve it).
+   */
+  byKey?: { key: string; scope: string; scopeParams: SqlValue[] };
 }
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
@@ -27,7 +37,12 @@ export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: Page
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
   const count = Number(n?.n ?? 0);
   const order = typeof q.orderBy === "string" ? q.orderBy : q.orderBy(count);
-  const rows = await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
+  const rows = q.byKey
+    ? await exec.all<R>(
+        `SELECT ${q.columns} FROM ${q.from} WHERE ${q.byKey.key} IN (SELECT ${q.byKey.key} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?) AND ${q.byKey.scope} ${order}`,
+        [...q.params, ...limitOffset(page), ...q.byKey.scopeParams],
+      )
+    : await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);
   return { count, results: rows.map(map) };
 }
 

@@ -30,6 +30,6 @@ export class ProjectRepo extends RecordRepo<"project"> {
     if (!f.includeDeleted) w.add("deleted_at IS NULL");
     if (f.archived !== undefined) w.add("archived = ?", f.archived ? 1 : 0);
     if (f.search) whereContains(w, sqlOf(this.exec), ["name", "description"], f.search);
-    return selectPage(this.exec, { columns: this.cols, from: "projects", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS) }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
+    return selectPage(this.exec, { columns: this.cols, from: "projects", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS), byKey: this.pageById }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 }

@@ -1,5 +1,6 @@
 import { sqlOf } from "../db/dialect";
 import { type BulkColumns, columns, IDS_PER_QUERY, inChunks, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
+import type { PageSelect } from "../db/page";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
@@ -34,6 +35,11 @@ export class RecordRepo<K extends EntityKind> {
   ) {
     this.def = entityDef(kind);
     this.cols = this.def.columns.join(", ");
+  }
+
+  /** A list page's rows read by id, scoped to this organization ({@link PageSelect.byKey}). */
+  protected get pageById(): NonNullable<PageSelect["byKey"]> {
+    return { key: "id", scope: "CAST(org_id AS TEXT) = ?", scopeParams: [this.orgId] };
   }
 
   /** The record (live or tombstone), or undefined when it does not exist in this organization (an id that is not a UUID never does). */

@@ -53,11 +53,11 @@ export class TaskRepo extends RecordRepo<"task"> {
     if (await this.byTagRows(f)) {
       // `+org_id` keeps every index of the organization's tasks out of the plan: the tag's rows lead.
       const w = this.where(f, "+org_id = ?");
-      return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: sorted }, page, fromRow);
+      return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: sorted, byKey: this.pageById }, page, fromRow);
     }
     const w = this.where(f, "org_id = ?");
     const orderFor = (count: number) => (this.sortsMatches(f, count) ? sorted : order);
-    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: orderFor }, page, fromRow);
+    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: orderFor, byKey: this.pageById }, page, fromRow);
   }
 
   /**
