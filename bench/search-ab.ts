@@ -87,6 +87,8 @@ const LISTS: [string, string][] = [
   ["deleted, page 300 of 500", "include_deleted=true&page=300&page_size=500"],
   ["title,priority, page 1", "ordering=title,priority&page_size=50"],
   ["title,priority, page 2000", "ordering=title,priority&page=2000&page_size=50"],
+  ["-due_date,title, page 1", "ordering=-due_date,title&page_size=50"],
+  ["status + title,priority", "status=todo&ordering=title,priority&page_size=50"],
   ["status + due_date, page 200", "status=todo&ordering=due_date&page=200&page_size=50"],
 ];
 

@@ -37,6 +37,13 @@ export interface SqlDialect {
    * equality, however few rows that would match — queries that know better drive it themselves.
    */
   readonly plansBySelectivity: boolean;
+  /**
+   * `table` read along `index` (SQLite's `INDEXED BY`, for a planner without statistics: see
+   * {@link plansBySelectivity}); `table` alone on Postgres, whose planner chooses for itself. The
+   * statement must be one the index can serve (a partial index: its condition in the WHERE), or
+   * SQLite refuses it.
+   */
+  indexedBy(table: string, index: string): string;
 }
 
 /** The longest search term Postgres matches with `LIKE` (see {@link SqlDialect.contains}). */
@@ -48,6 +55,7 @@ const SQLITE: SqlDialect = {
   contains: (term) => ({ test: (haystack, needle) => `instr(${haystack}, ${needle}) > 0`, param: term }),
   bytes: (column) => `CAST(${column} AS BLOB)`,
   plansBySelectivity: false,
+  indexedBy: (table, index) => `${table} INDEXED BY ${index}`,
 };
 
 const POSTGRES: SqlDialect = {
@@ -60,6 +68,7 @@ const POSTGRES: SqlDialect = {
   // postgres.js reads every column of `rawRows` as the bytes of its text form.
   bytes: (column) => column,
   plansBySelectivity: true,
+  indexedBy: (table) => table,
 };
 
 /** The dialect of the database behind `exec`. */

@@ -29,7 +29,13 @@ export interface PageSelect {
    * second step that keeps SQLite's planner on the key's index (`CAST(org_id AS TEXT) = ?`: the
    * organization's ordering indexes cannot serve it).
    */
-  byKey?: { key: string; scope: string; scopeParams: SqlValue[] };
+  byKey?: {
+    key: string;
+    scope: string;
+    scopeParams: SqlValue[];
+    /** The ids' step's FROM, when not `from` (an index to walk: `indexedBy`, src/db/dialect.ts); like `orderBy`, it may depend on the count. */
+    from?: string | ((count: number) => string);
+  };
 }
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
@@ -37,9 +43,10 @@ export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: Page
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
   const count = Number(n?.n ?? 0);
   const order = typeof q.orderBy === "string" ? q.orderBy : q.orderBy(count);
+  const keysFrom = typeof q.byKey?.from === "function" ? q.byKey.from(count) : (q.byKey?.from ?? q.from);
   const rows = q.byKey
     ? await exec.all<R>(
-        `SELECT ${q.columns} FROM ${q.from} WHERE ${q.byKey.key} IN (SELECT ${q.byKey.key} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?) AND ${q.byKey.scope} ${order}`,
+        `SELECT ${q.columns} FROM ${q.from} WHERE ${q.byKey.key} IN (SELECT ${q.byKey.key} FROM ${keysFrom} ${q.where} ${order} LIMIT ? OFFSET ?) AND ${q.byKey.scope} ${order}`,
         [...q.params, ...limitOffset(page), ...q.byKey.scopeParams],
       )
     : await exec.all<R>(`SELECT ${q.columns} FROM ${q.from} ${q.where} ${order} LIMIT ? OFFSET ?`, [...q.params, ...limitOffset(page)]);

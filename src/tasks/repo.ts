@@ -33,6 +33,15 @@ const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn> = {
   title: { expr: "title" },
 };
 
+/** The index of live tasks whose order starts with each ordering field (migrations 0001, 0011). */
+const ORDER_INDEXES: Record<TaskOrderingField, string> = {
+  created_at: "tasks_live_created",
+  updated_at: "tasks_live_updated",
+  due_date: "tasks_live_due",
+  priority: "tasks_live_priority",
+  title: "tasks_live_title",
+};
+
 /** What a search materializes of each match: its id and every column an ordering sorts by ({@link ORDER_COLUMNS}, their ties and `id`). */
 const SEARCH_KEYS = "id, created_at, updated_at, due_date, priority_rank, title";
 
@@ -57,7 +66,21 @@ export class TaskRepo extends RecordRepo<"task"> {
     }
     const w = this.where(f, "org_id = ?");
     const orderFor = (count: number) => (this.sortsMatches(f, count) ? sorted : order);
-    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: orderFor, byKey: this.pageById }, page, fromRow);
+    const keysFrom = (count: number) => (this.sortsMatches(f, count) ? "tasks" : this.walkedFrom(f));
+    return selectPage(this.exec, { columns: this.cols, from: "tasks", ...w.query, orderBy: orderFor, byKey: { ...this.pageById, from: keysFrom } }, page, fromRow);
+  }
+
+  /**
+   * Where a page's ids are found along the ordering's index: an ordering of several fields walks the
+   * index of its first (sorting only the ties of that field), as an ordering of one does. SQLite's
+   * planner, without statistics, otherwise took `tasks_live_priority` for any ordering of several
+   * fields, or a filter's index, and sorted every match: `ordering=title,priority` over 180,000 tasks
+   * 0.6–0.85 s, with `status=todo` 0.12 s; along `tasks_live_title` 0.1 ms. (With deleted tasks no
+   * live index serves the list; Postgres chooses for itself: `indexedBy`, src/db/dialect.ts.)
+   */
+  private walkedFrom(f: TaskFilter): string {
+    if (f.includeDeleted || f.ordering.length < 2) return "tasks";
+    return sqlOf(this.exec).indexedBy("tasks", ORDER_INDEXES[f.ordering[0]!.field]);
   }
 
   /**

@@ -24,6 +24,12 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ["project filter", { project_id: PROJECT }, "tasks_live_project"],
   ["assignee filter", { assignee_id: USER }, "tasks_live_assignee"],
   ["due range", { due_after: "2026-01-01", due_before: "2026-02-01", ordering: "due_date" }, "tasks_live_due"],
+  // Several fields: the first one's index, its ties sorted (SQLite took tasks_live_priority, or a filter's index, and sorted everything).
+  ["title,priority", { ordering: "title,priority" }, "tasks_live_title"],
+  ["-due_date,title", { ordering: "-due_date,title" }, "tasks_live_due"],
+  ["created_at,-title,priority", { ordering: "created_at,-title,priority" }, "tasks_live_created"],
+  ["-updated_at,title", { ordering: "-updated_at,title" }, "tasks_live_updated"],
+  ["status filter, title,priority", { status: "todo", ordering: "title,priority" }, "tasks_live_title"],
 ];
 
 /** An executor that records the statements it reads with, in `seen`. */

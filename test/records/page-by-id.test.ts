@@ -106,7 +106,9 @@ forEachDialect("list pages read by id", ({ db }) => {
     expect(projects.results).toHaveLength(1);
     for (const table of ["tasks", "projects"]) {
       const page = statements.find((s) => s.includes("OFFSET") && s.includes(`FROM ${table}`));
-      expect(page).toMatch(new RegExp(`WHERE id IN \\(SELECT id FROM ${table} WHERE .* LIMIT \\? OFFSET \\?\\) AND CAST\\(org_id AS TEXT\\) = \\?`));
+      expect(page).toMatch(new RegExp(`WHERE id IN \\(SELECT id FROM ${table}( INDEXED BY \\w+)? WHERE .* LIMIT \\? OFFSET \\?\\) AND CAST\\(org_id AS TEXT\\) = \\?`));
     }
+    // An ordering of several fields walks the index of the first (SQLite; Postgres' planner chooses).
+    expect(statements.find((s) => s.includes("OFFSET") && s.includes("FROM tasks"))).toContain(db().dialect === "sqlite" ? "FROM tasks INDEXED BY tasks_live_title WHERE" : "SELECT id FROM tasks WHERE");
   });
 });
