@@ -147,12 +147,12 @@ export class TaskRepo extends RecordRepo<"task"> {
    * loop for 6.5 s for a page of one task.
    */
   private async filterFirst(w: Where, order: string, page: PageRequest): Promise<PageResult<Task>> {
-    // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key (as `findMany` does).
+    const byId = this.pageById;
     const rows = await this.exec.all<Record<string, unknown> & { total_count: number }>(
       `WITH m AS MATERIALIZED (SELECT ${SEARCH_KEYS} FROM tasks ${w.sql})
        SELECT ${this.cols}, (SELECT COUNT(*) FROM m) AS total_count FROM tasks
-       WHERE id IN (SELECT id FROM m ${order} LIMIT ? OFFSET ?) AND CAST(org_id AS TEXT) = ? ${order}`,
-      [...w.params, ...limitOffset(page), this.orgId],
+       WHERE id IN (SELECT id FROM m ${order} LIMIT ? OFFSET ?) AND ${byId.scope} ${order}`,
+      [...w.params, ...limitOffset(page), ...byId.scopeParams],
     );
     let count = rows.length ? Number(rows[0].total_count) : 0;
     if (!rows.length && page.page > 1) count = Number((await this.exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM tasks ${w.sql}`, w.params))?.n ?? 0);
