@@ -72,9 +72,13 @@ export class DeviceRepo<E extends Executor = Executor> {
     return idsInOrg(this.exec, "devices", this.orgId, ids);
   }
 
-  /** One page of a user's devices, oldest first. */
+  /**
+   * One page of a user's devices, oldest first. `CAST(org_id AS TEXT)` keeps SQLite's planner on
+   * `devices_user`: with a plain `org_id = ?` it counted the user's devices by reading every device of
+   * the organization along `devices_org` (6,000 devices: 0.39 ms against 0.01 ms).
+   */
   async listForUser(userId: string, page: PageRequest): Promise<PageResult<Device>> {
-    const q = { columns: COLS, from: "devices", where: "WHERE org_id = ? AND user_id = ?", params: [this.orgId, userId], orderBy: "ORDER BY created_at, id" };
+    const q = { columns: COLS, from: "devices", where: "WHERE CAST(org_id AS TEXT) = ? AND user_id = ?", params: [this.orgId, userId], orderBy: "ORDER BY created_at, id" };
     return selectPage(this.exec, q, page, toDevice);
   }
 
