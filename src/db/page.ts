@@ -18,6 +18,11 @@ export interface PageSelect {
   from: string;
   where: string;
   params: SqlValue[];
+  /**
+   * The count's own condition (and parameters), when another form of `where`, matching the same rows,
+   * is counted faster than the one that finds a page soonest (src/comments/repo.ts).
+   */
+  countWhere?: { where: string; params: SqlValue[] };
   /** The order, or the order given how many rows match (counted first): the planner then finds them another way (src/tasks/repo.ts). */
   orderBy: string | ((count: number) => string);
   /**
@@ -40,7 +45,8 @@ export interface PageSelect {
 
 /** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
 export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
-  const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${q.where}`, q.params);
+  const counted = q.countWhere ?? q;
+  const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${counted.where}`, counted.params);
   const count = Number(n?.n ?? 0);
   const order = typeof q.orderBy === "string" ? q.orderBy : q.orderBy(count);
   const keysFrom = typeof q.byKey?.from === "function" ? q.byKey.from(count) : (q.byKey?.from ?? q.from);
