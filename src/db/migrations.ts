@@ -15,6 +15,7 @@ import m0011 from "../../migrations/0011_tasks_live_priority_ties.sql" with { ty
 import m0012 from "../../migrations/0012_refresh_tokens_device.sql" with { type: "text" };
 import m0013 from "../../migrations/0013_conflicts_by_creation.sql" with { type: "text" };
 import m0014 from "../../migrations/0014_refresh_tokens_expiry.sql" with { type: "text" };
+import m0015 from "../../migrations/0015_comments_org_updated.sql" with { type: "text" };
 
 /** A numbered migration embedded in the program (no folder is read at run time). */
 export interface Migration {
@@ -41,6 +42,7 @@ export const MIGRATIONS: Migration[] = [
   { version: 12, name: "0012_refresh_tokens_device", sql: m0012 },
   { version: 13, name: "0013_conflicts_by_creation", sql: m0013 },
   { version: 14, name: "0014_refresh_tokens_expiry", sql: m0014 },
+  { version: 15, name: "0015_comments_org_updated", sql: m0015 },
 ];
 
 /** The SQL of `m` for a dialect. */

@@ -27,6 +27,7 @@ const LANDED: Record<string, string> = {
   "0012_refresh_tokens_device.sql": "251bc3017c6c4b8d3e94f7b8312b501438bedb9f282c964e87a1ba238a06cf3e",
   "0013_conflicts_by_creation.sql": "4fb11f8e57210887a40ab18868b27c4aa7799491b07590135820673f1afbbcaf",
   "0014_refresh_tokens_expiry.sql": "565c1e75a63525b6b800521235233b06a836cb04e718cb767119d61359cdb17b",
+  "0015_comments_org_updated.sql": "8b855ee1af0110c7ee7d6f1425da8f9409235ca841905c918dfdafea4fdef716",
 };
 
 const DIR = join(import.meta.dir, "../../migrations");

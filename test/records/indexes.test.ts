@@ -118,6 +118,32 @@ test("migrations 0009 and 0010: a page with include_deleted is read in the index
   }
 });
 
+test("migration 0015: an organization's comments by their last edit walk comments_org_updated; a task's comments are found by task and sorted", async () => {
+  const { db, drop } = await createTestDatabase("sqlite");
+  try {
+    const seen: { sql: string; params: SqlValue[] }[] = [];
+    const comments = new CommentService({ db: spyOn(db, seen) as never, clock: { now: () => new Date() } });
+    const pagePlan = async (query: Record<string, unknown>) => {
+      seen.length = 0;
+      await comments.list({ userId: USER, orgId: "org" }, query, pageFrom(query));
+      return planOf(db, seen.at(-1)!);
+    };
+    for (const query of [{ ordering: "-updated_at" }, { ordering: "updated_at" }, { ordering: "-updated_at", include_deleted: true }]) {
+      const plan = await pagePlan(query);
+      expect(`${JSON.stringify(query)}: ${plan}`).toContain("SEARCH c USING INDEX comments_org_updated (org_id=?)");
+      expect(`${JSON.stringify(query)}: ${plan}`).not.toContain("TEMP B-TREE");
+    }
+    const TASK = "40000000-0000-4000-8000-000000000001";
+    for (const query of [{ task_id: TASK, ordering: "-updated_at" }, { task_id: TASK, ordering: "created_at" }, { task_id: TASK, ordering: "updated_at", include_deleted: true }]) {
+      const plan = await pagePlan(query);
+      expect(`${JSON.stringify(query)}: ${plan}`).toMatch(/SEARCH c USING INDEX comments_(org|live)_task \(org_id=\? AND task_id=\?\)/);
+      expect(`${JSON.stringify(query)}: ${plan}`).not.toContain("comments_org_updated");
+    }
+  } finally {
+    await drop();
+  }
+});
+
 test("a project or assignee filter with another ordering, or a tag filter: up to 5,000 matches are found by the filter's index (a tag's rows) and sorted, not sought along the ordering's index through the whole organization; more are", async () => {
   const { db, drop } = await createTestDatabase("sqlite");
   try {
