@@ -12,21 +12,11 @@ import { ConflictRepo } from "../../src/sync/conflicts-repo";
 import { UserRepo } from "../../src/users/repo";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { forEachDialect } from "../support/db";
+import { spyOn } from "../support/spy";
 
 const AT = "2026-01-01T00:00:00.000Z";
 const uuid = (prefix: number, i: number) => `${String(prefix).padStart(8, "0")}-0000-4000-8000-${String(i).padStart(12, "0")}`;
 
-/** An executor that records the statements it reads and writes with, in `seen`. */
-function spyOn(db: Executor, seen: { sql: string; params: SqlValue[] }[]): Executor {
-  return {
-    dialect: db.dialect,
-    all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
-    get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
-    run: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.run(sql, params)),
-    rawRows: (sql, params) => db.rawRows(sql, params),
-    exec: (sql) => db.exec(sql),
-  };
-}
 
 /** The statement's plan as text (SQLite: EXPLAIN QUERY PLAN details; Postgres: EXPLAIN as JSON). */
 async function planOf(db: Executor, q: { sql: string; params: SqlValue[] }): Promise<string> {

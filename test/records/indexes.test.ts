@@ -9,6 +9,7 @@ import { CommentService } from "../../src/comments/service";
 import { TaskService } from "../../src/tasks/service";
 import { pageFrom } from "../../src/wire/pagination";
 import { createTestDatabase } from "../support/db";
+import { spyOn } from "../support/spy";
 
 const PROJECT = "10000000-0000-4000-8000-000000000001";
 const USER = "20000000-0000-4000-8000-000000000001";
@@ -32,17 +33,6 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ["status filter, title,priority", { status: "todo", ordering: "title,priority" }, "tasks_live_title"],
 ];
 
-/** An executor that records the statements it reads with, in `seen`. */
-function spyOn(db: Executor, seen: { sql: string; params: SqlValue[] }[]): Executor {
-  return {
-    dialect: db.dialect,
-    all: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.all(sql, params)),
-    get: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.get(sql, params)),
-    run: (sql, params) => db.run(sql, params),
-    rawRows: (sql, params) => (seen.push({ sql, params: params ?? [] }), db.rawRows(sql, params)),
-    exec: (sql) => db.exec(sql),
-  };
-}
 
 const planOf = async (db: Executor, q: { sql: string; params: SqlValue[] }) =>
   (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)).map((r) => r.detail).join(" | ");

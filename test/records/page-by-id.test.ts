@@ -8,10 +8,10 @@
  * ordering, filter and size is exactly its slice of the whole list (ties included).
  */
 import { beforeAll, expect, test } from "bun:test";
-import type { Executor } from "../../src/db/types";
 import { ProjectRepo } from "../../src/projects/repo";
 import { TaskRepo } from "../../src/tasks/repo";
 import { forEachDialect } from "../support/db";
+import { type SeenStatement, spyOn } from "../support/spy";
 import { prng } from "../support/prng";
 import { world } from "./fixture";
 
@@ -87,16 +87,8 @@ forEachDialect("list pages read by id", ({ db }) => {
   });
 
   test("the page statement sorts and skips ids only, and reads the page's rows by id within the organization", async () => {
-    const statements: string[] = [];
-    const inner = db();
-    const recording: Executor = {
-      dialect: inner.dialect,
-      all: (sql, params) => (statements.push(sql), inner.all(sql, params)),
-      get: (sql, params) => (statements.push(sql), inner.get(sql, params)),
-      run: (sql, params) => inner.run(sql, params),
-      rawRows: (sql, params) => inner.rawRows(sql, params),
-      exec: (sql) => inner.exec(sql),
-    };
+    const seen: SeenStatement[] = [];
+    const recording = spyOn(db(), seen);
     const tasks = await new TaskRepo(recording, w.a.org.id).list(
       { ordering: [{ field: "title", desc: false }, { field: "priority", desc: false }], includeDeleted: false },
       { page: 5, pageSize: 1 },
@@ -105,10 +97,10 @@ forEachDialect("list pages read by id", ({ db }) => {
     const projects = await new ProjectRepo(recording, w.a.org.id).list({ ordering: [{ field: "name", desc: true }], includeDeleted: true }, { page: 2, pageSize: 1 });
     expect(projects.results).toHaveLength(1);
     for (const table of ["tasks", "projects"]) {
-      const page = statements.find((s) => s.includes("OFFSET") && s.includes(`FROM ${table}`));
+      const page = seen.map((x) => x.sql).find((s) => s.includes("OFFSET") && s.includes(`FROM ${table}`));
       expect(page).toMatch(new RegExp(`WHERE id IN \\(SELECT id FROM ${table}( INDEXED BY \\w+)? WHERE .* LIMIT \\? OFFSET \\?\\) AND CAST\\(org_id AS TEXT\\) = \\?`));
     }
     // An ordering of several fields walks the index of the first (SQLite; Postgres' planner chooses).
-    expect(statements.find((s) => s.includes("OFFSET") && s.includes("FROM tasks"))).toContain(db().dialect === "sqlite" ? "FROM tasks INDEXED BY tasks_live_title WHERE" : "SELECT id FROM tasks WHERE");
+    expect(seen.map((x) => x.sql).find((s) => s.includes("OFFSET") && s.includes("FROM tasks"))).toContain(db().dialect === "sqlite" ? "FROM tasks INDEXED BY tasks_live_title WHERE" : "SELECT id FROM tasks WHERE");
   });
 });

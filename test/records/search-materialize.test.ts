@@ -8,9 +8,9 @@
  * pages it answers are exactly the ordinary list's, in every ordering.
  */
 import { beforeAll, expect, test } from "bun:test";
-import type { Executor } from "../../src/db/types";
 import { TaskRepo } from "../../src/tasks/repo";
 import { forEachDialect } from "../support/db";
+import { type SeenStatement, spyOn } from "../support/spy";
 import { world } from "./fixture";
 
 forEachDialect("search materializes ids and sort keys only", ({ db }) => {
@@ -36,20 +36,12 @@ forEachDialect("search materializes ids and sort keys only", ({ db }) => {
   });
 
   test("the statement of a search materializes no description (nor any whole row)", async () => {
-    const statements: string[] = [];
-    const inner = db();
-    const recording: Executor = {
-      dialect: inner.dialect,
-      all: (sql, params) => (statements.push(sql), inner.all(sql, params)),
-      get: (sql, params) => (statements.push(sql), inner.get(sql, params)),
-      run: (sql, params) => inner.run(sql, params),
-      rawRows: (sql, params) => inner.rawRows(sql, params),
-      exec: (sql) => inner.exec(sql),
-    };
+    const seen: SeenStatement[] = [];
+    const recording = spyOn(db(), seen);
     const r = await new TaskRepo(recording, w.a.org.id).list({ search: mark, ordering: [{ field: "title", desc: false }], includeDeleted: false }, { page: 1, pageSize: 1 });
     expect([r.count, r.results.map((x) => x.title)]).toEqual([7, [`${mark} a`]]);
     expect(r.results[0]!.description).toBe(LONG);
-    const materialized = statements.map((s) => /MATERIALIZED\s*\(\s*SELECT\s+([\s\S]*?)\s+FROM\s/i.exec(s)?.[1]).filter((x) => x !== undefined);
+    const materialized = seen.map((x) => x.sql).map((s) => /MATERIALIZED\s*\(\s*SELECT\s+([\s\S]*?)\s+FROM\s/i.exec(s)?.[1]).filter((x) => x !== undefined);
     expect(materialized).toHaveLength(1);
     const columns = materialized[0]!.split(",").map((c) => c.trim());
     expect(columns).toContain("id");
