@@ -1,4 +1,4 @@
-import { deleteRows } from "../db/bulk";
+import { deleteRows, IDS_PER_QUERY, inChunks } from "../db/bulk";
 import { sqlOf } from "../db/dialect";
 import type { Executor, SqlValue } from "../db/types";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
@@ -55,6 +55,10 @@ export const PURGE_PHASES: PurgePhase[] = [
   { entity: "project", table: "projects", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
 ];
 
+/** Live comments of tasks deleted at or before the cutoff (one `?`), or of no task at all. */
+const LIVE_COMMENTS_OF_EXPIRED_TASKS = `SELECT c.org_id, c.id FROM comments c LEFT JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id
+  WHERE c.deleted_at IS NULL AND (t.id IS NULL OR (t.deleted_at IS NOT NULL AND t.deleted_at <= ?))`;
+
 const BUCKETS = [1, 8, 64, 512];
 
 /**
@@ -82,12 +86,15 @@ export class RetentionRepo {
    * from a write racing a purge on Postgres; it is deleted the same way.)
    */
   listLiveCommentsOfExpiredTasks(cutoff: string, limit: number): Promise<{ org_id: string; id: string }[]> {
-    return this.exec.all(
-      `SELECT c.org_id, c.id FROM comments c LEFT JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id
-       WHERE c.deleted_at IS NULL AND (t.id IS NULL OR (t.deleted_at IS NOT NULL AND t.deleted_at <= ?))
-       ORDER BY c.org_id, c.id LIMIT ?`,
-      [cutoff, limit],
-    );
+    return this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} ORDER BY c.org_id, c.id LIMIT ?`, [cutoff, limit]);
+  }
+
+  /**
+   * Those of `ids` (comments listed by {@link listLiveCommentsOfExpiredTasks}, outside the transaction
+   * that deletes them) that still qualify: live, of a task deleted at or before `cutoff` or of none.
+   */
+  keepLiveCommentsOfExpiredTasks(ids: string[], cutoff: string): Promise<{ org_id: string; id: string }[]> {
+    return inChunks(ids, IDS_PER_QUERY, (chunk, marks) => this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} AND c.id IN (${marks})`, [cutoff, ...chunk]));
   }
 
   async listExpired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
