@@ -23,27 +23,19 @@ export interface TaskFilter {
   includeDeleted: boolean;
 }
 
-const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn> = {
-  created_at: { expr: "created_at" },
-  updated_at: { expr: "updated_at" },
-  due_date: { expr: "due_date", nullable: true },
+/** Each ordering field's column, and the index of live tasks whose order starts with it (migrations 0001, 0011). */
+const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn & { index: string }> = {
+  created_at: { expr: "created_at", index: "tasks_live_created" },
+  updated_at: { expr: "updated_at", index: "tasks_live_updated" },
+  due_date: { expr: "due_date", nullable: true, index: "tasks_live_due" },
   // Tasks of one priority by creation (migration 0011): new tasks append to their priority's end of
   // the index instead of landing at random ids all over it at every push.
-  priority: { expr: "priority_rank", ties: "created_at" },
-  title: { expr: "title" },
+  priority: { expr: "priority_rank", ties: "created_at", index: "tasks_live_priority" },
+  title: { expr: "title", index: "tasks_live_title" },
 };
 
-/** The index of live tasks whose order starts with each ordering field (migrations 0001, 0011). */
-const ORDER_INDEXES: Record<TaskOrderingField, string> = {
-  created_at: "tasks_live_created",
-  updated_at: "tasks_live_updated",
-  due_date: "tasks_live_due",
-  priority: "tasks_live_priority",
-  title: "tasks_live_title",
-};
-
-/** What a search materializes of each match: its id and every column an ordering sorts by ({@link ORDER_COLUMNS}, their ties and `id`). */
-const SEARCH_KEYS = "id, created_at, updated_at, due_date, priority_rank, title";
+/** What a search materializes of each match: its id and every column an ordering sorts by ({@link ORDER_COLUMNS}, their ties). */
+const SEARCH_KEYS = [...new Set(["id", ...Object.values(ORDER_COLUMNS).flatMap((c) => (c.ties ? [c.expr, c.ties] : [c.expr]))])].join(", ");
 
 /** Matches of a project, assignee or tag filter that SQLite sorts rather than walk an ordering index for (see `sortsMatches`). */
 const SORTED_MATCHES_MAX = 5_000;
@@ -80,7 +72,7 @@ export class TaskRepo extends RecordRepo<"task"> {
    */
   private walkedFrom(f: TaskFilter): string {
     if (f.includeDeleted || f.ordering.length < 2) return "tasks";
-    return sqlOf(this.exec).indexedBy("tasks", ORDER_INDEXES[f.ordering[0]!.field]);
+    return sqlOf(this.exec).indexedBy("tasks", ORDER_COLUMNS[f.ordering[0]!.field].index);
   }
 
   /**
