@@ -1,3 +1,4 @@
+import { columnsOf, insertRow } from "../db/row";
 import type { Executor } from "../db/types";
 
 /** A stored refresh token: only the SHA-256 hash of its secret part is kept. */
@@ -28,7 +29,18 @@ interface Row {
   revoked_at: string | null;
 }
 
-const COLS = "id, family_id, user_id, device_id, token_hash, created_at, expires_at, used_at, revoked_at";
+/** The columns of `refresh_tokens` (a token's organization is its user's: {@link Row} joins it). */
+const COLUMNS = columnsOf<Omit<Row, "org_id">>({
+  id: true,
+  family_id: true,
+  user_id: true,
+  device_id: true,
+  token_hash: true,
+  created_at: true,
+  expires_at: true,
+  used_at: true,
+  revoked_at: true,
+});
 const toRecord = (r: Row): RefreshTokenRecord => ({
   id: r.id,
   familyId: r.family_id,
@@ -51,25 +63,24 @@ export class RefreshTokenRepo {
 
   async find(id: string): Promise<RefreshTokenRecord | undefined> {
     const r = await this.exec.get<Row>(
-      "SELECT t.id, t.family_id, t.user_id, u.org_id, t.device_id, t.token_hash, t.created_at, t.expires_at, t.used_at, t.revoked_at " +
-        "FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?",
+      `SELECT ${COLUMNS.map((c) => `t.${c}`).join(", ")}, u.org_id FROM refresh_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`,
       [id],
     );
     return r && toRecord(r);
   }
 
   async put(t: Omit<RefreshTokenRecord, "orgId">): Promise<void> {
-    await this.exec.run(`INSERT INTO refresh_tokens (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      t.id,
-      t.familyId,
-      t.userId,
-      t.deviceId,
-      t.tokenHash,
-      t.createdAt,
-      t.expiresAt,
-      t.usedAt,
-      t.revokedAt,
-    ]);
+    await insertRow(this.exec, "refresh_tokens", COLUMNS, {
+      id: t.id,
+      family_id: t.familyId,
+      user_id: t.userId,
+      device_id: t.deviceId,
+      token_hash: t.tokenHash,
+      created_at: t.createdAt,
+      expires_at: t.expiresAt,
+      used_at: t.usedAt,
+      revoked_at: t.revokedAt,
+    });
   }
 
   /** Marks the token used; false when it already was (a concurrent or repeated use). */

@@ -2,6 +2,7 @@ import type { Executor, Tx } from "../db/types";
 import { idsInOrg } from "../db/bulk";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
+import { columnsOf, insertRow } from "../db/row";
 import { isUuid } from "../ids";
 import type { Clock } from "../time";
 import type { Device } from "./model";
@@ -20,9 +21,10 @@ interface DeviceRow {
 /** A device's `last_seen_at` is written at most once per this many milliseconds. */
 const LAST_SEEN_RESOLUTION_MS = 60_000;
 
-const COLS = "id, org_id, user_id, name, platform, created_at, last_seen_at, revoked_at";
+const COLUMNS = columnsOf<DeviceRow>({ id: true, org_id: true, user_id: true, name: true, platform: true, created_at: true, last_seen_at: true, revoked_at: true });
+const COLS = COLUMNS.join(", ");
 /** {@link COLS} of `devices d` in a join. */
-const D_COLS = COLS.split(", ").map((c) => `d.${c}`).join(", ");
+const D_COLS = COLUMNS.map((c) => `d.${c}`).join(", ");
 const toDevice = (r: DeviceRow): Device => ({
   id: r.id,
   orgId: r.org_id,
@@ -32,6 +34,16 @@ const toDevice = (r: DeviceRow): Device => ({
   createdAt: r.created_at,
   lastSeenAt: r.last_seen_at,
   revokedAt: r.revoked_at,
+});
+const deviceRow = (d: Device, orgId: string): DeviceRow => ({
+  id: d.id,
+  org_id: orgId,
+  user_id: d.userId,
+  name: d.name,
+  platform: d.platform,
+  created_at: d.createdAt,
+  last_seen_at: d.lastSeenAt,
+  revoked_at: d.revokedAt,
 });
 
 /** Looks a device up by id in any organization: only for the CLI's `devices revoke ID`. */
@@ -92,11 +104,7 @@ export class DeviceRepo<E extends Executor = Executor> {
 
   /** Inserts the device; false when the id is taken. */
   async put(d: Device): Promise<boolean> {
-    const { changes } = await this.exec.run(
-      `INSERT INTO devices (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      [d.id, this.orgId, d.userId, d.name, d.platform, d.createdAt, d.lastSeenAt, d.revokedAt],
-    );
-    return changes === 1;
+    return (await insertRow(this.exec, "devices", COLUMNS, deviceRow(d, this.orgId), "ON CONFLICT (id) DO NOTHING")) === 1;
   }
 
   /**

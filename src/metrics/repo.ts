@@ -1,3 +1,4 @@
+import { columnsOf, insertRow } from "../db/row";
 import type { Executor } from "../db/types";
 import type { SyncTotals } from "./summary";
 import type { ActiveDevices, DeviceLastSync } from "./model";
@@ -54,6 +55,22 @@ export interface SnapshotRow {
   active_devices_per_user: string;
   created_at: string;
 }
+const SNAPSHOT_COLUMNS = columnsOf<SnapshotRow>({
+  id: true,
+  org_id: true,
+  window_start: true,
+  window_end: true,
+  sync_count: true,
+  error_count: true,
+  change_count: true,
+  conflict_count: true,
+  sync_success_rate: true,
+  conflict_rate: true,
+  average_sync_duration_ms: true,
+  active_devices: true,
+  active_devices_per_user: true,
+  created_at: true,
+});
 
 /**
  * Sync metrics of one organization: aggregate queries over `sync_log` in a window `(from, to]`
@@ -139,27 +156,6 @@ export class SnapshotRepo {
 
   /** Inserts a snapshot unless one exists for the same organization and window end; true when inserted. */
   async put(s: SnapshotRow): Promise<boolean> {
-    const { changes } = await this.exec.run(
-      `INSERT INTO sync_metrics_snapshots (id, org_id, window_start, window_end, sync_count, error_count, change_count,
-         conflict_count, sync_success_rate, conflict_rate, average_sync_duration_ms, active_devices, active_devices_per_user, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (org_id, window_end) DO NOTHING`,
-      [
-        s.id,
-        s.org_id,
-        s.window_start,
-        s.window_end,
-        s.sync_count,
-        s.error_count,
-        s.change_count,
-        s.conflict_count,
-        s.sync_success_rate,
-        s.conflict_rate,
-        s.average_sync_duration_ms,
-        s.active_devices,
-        s.active_devices_per_user,
-        s.created_at,
-      ],
-    );
-    return changes === 1;
+    return (await insertRow(this.exec, "sync_metrics_snapshots", SNAPSHOT_COLUMNS, s, "ON CONFLICT (org_id, window_end) DO NOTHING")) === 1;
   }
 }

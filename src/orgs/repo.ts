@@ -1,4 +1,5 @@
 import type { Executor } from "../db/types";
+import { columnsOf, insertRow } from "../db/row";
 import { notFound } from "../errors";
 import type { Organization } from "./model";
 
@@ -9,8 +10,10 @@ interface OrgRow {
   created_at: string;
 }
 
-const COLS = "id, name, slug, created_at";
+const COLUMNS = columnsOf<OrgRow>({ id: true, name: true, slug: true, created_at: true });
+const COLS = COLUMNS.join(", ");
 const toOrg = (r: OrgRow): Organization => ({ id: r.id, name: r.name, slug: r.slug, createdAt: r.created_at });
+const orgRow = (o: Organization): OrgRow => ({ id: o.id, name: o.name, slug: o.slug, created_at: o.createdAt });
 
 /** Organizations are the scope of everything else, so this repository is not constructed with an `orgId`. */
 export class OrgRepo {
@@ -44,11 +47,7 @@ export class OrgRepo {
 
   /** Inserts the organization and its change-feed counter; false when the slug is taken. */
   async put(org: Organization): Promise<boolean> {
-    const { changes } = await this.exec.run(
-      `INSERT INTO organizations (${COLS}) VALUES (?, ?, ?, ?) ON CONFLICT (slug) DO NOTHING`,
-      [org.id, org.name, org.slug, org.createdAt],
-    );
-    if (changes === 0) return false;
+    if ((await insertRow(this.exec, "organizations", COLUMNS, orgRow(org), "ON CONFLICT (slug) DO NOTHING")) === 0) return false;
     await this.exec.run("INSERT INTO org_feed_state (org_id) VALUES (?)", [org.id]);
     return true;
   }

@@ -3,6 +3,7 @@ import { IDS_PER_QUERY, inChunks } from "../db/bulk";
 import type { Executor } from "../db/types";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
+import { columnsOf, insertRow } from "../db/row";
 import { isUuid } from "../ids";
 import type { OrgScope } from "../orgs/scope";
 import type { EntityKind } from "../records/model";
@@ -45,7 +46,23 @@ interface ConflictRow {
   resolved_by: string | null;
 }
 
-const COLS = "id, org_id, entity, entity_id, fields, local, remote, base, device_id, user_id, created_at, resolved_at, resolution, resolved_by";
+const COLUMNS = columnsOf<ConflictRow>({
+  id: true,
+  org_id: true,
+  entity: true,
+  entity_id: true,
+  fields: true,
+  local: true,
+  remote: true,
+  base: true,
+  device_id: true,
+  user_id: true,
+  created_at: true,
+  resolved_at: true,
+  resolution: true,
+  resolved_by: true,
+});
+const COLS = COLUMNS.join(", ");
 
 const toConflict = (r: ConflictRow): Conflict => ({
   id: r.id,
@@ -116,22 +133,22 @@ export class ConflictRepo {
   ) {}
 
   async put(c: Conflict): Promise<void> {
-    await this.exec.run(`INSERT INTO conflicts (${COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      c.id,
-      this.orgId,
-      c.entity,
-      c.entityId,
-      JSON.stringify(c.fields),
-      JSON.stringify(c.local),
-      JSON.stringify(c.remote),
-      c.base === null ? null : JSON.stringify(c.base),
-      c.deviceId,
-      c.userId,
-      c.createdAt,
-      c.resolvedAt,
-      c.resolution,
-      c.resolvedBy,
-    ]);
+    await insertRow(this.exec, "conflicts", COLUMNS, {
+      id: c.id,
+      org_id: this.orgId,
+      entity: c.entity,
+      entity_id: c.entityId,
+      fields: JSON.stringify(c.fields),
+      local: JSON.stringify(c.local),
+      remote: JSON.stringify(c.remote),
+      base: c.base === null ? null : JSON.stringify(c.base),
+      device_id: c.deviceId,
+      user_id: c.userId,
+      created_at: c.createdAt,
+      resolved_at: c.resolvedAt,
+      resolution: c.resolution,
+      resolved_by: c.resolvedBy,
+    });
   }
 
   async find(id: string): Promise<Conflict | undefined> {

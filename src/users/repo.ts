@@ -4,6 +4,7 @@ import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
 import { notFound } from "../errors";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
+import { columnsOf, insertRow } from "../db/row";
 import type { OrgScope } from "../orgs/scope";
 import type { Clock } from "../time";
 import type { Role, User } from "./model";
@@ -19,9 +20,12 @@ interface UserRow {
   updated_at: string;
 }
 
-const COLS = "id, org_id, email, name, role, active, created_at, updated_at";
+const COLUMNS = columnsOf<UserRow>({ id: true, org_id: true, email: true, name: true, role: true, active: true, created_at: true, updated_at: true });
+const COLS = COLUMNS.join(", ");
 /** {@link COLS} of `users u` in a join. */
-const U_COLS = COLS.split(", ").map((c) => `u.${c}`).join(", ");
+const U_COLS = COLUMNS.map((c) => `u.${c}`).join(", ");
+/** What an INSERT stores: the row and the password hash (read only by {@link findCredentialsByEmail}). */
+const STORED_COLUMNS = [...COLUMNS, "password_hash"] as const;
 const toUser = (r: UserRow): User => ({
   id: r.id,
   orgId: r.org_id,
@@ -31,6 +35,16 @@ const toUser = (r: UserRow): User => ({
   active: Number(r.active) === 1,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+});
+const userRow = (u: User, orgId: string): UserRow => ({
+  id: u.id,
+  org_id: orgId,
+  email: u.email,
+  name: u.name,
+  role: u.role,
+  active: u.active ? 1 : 0,
+  created_at: u.createdAt,
+  updated_at: u.updatedAt,
 });
 
 /** A user together with the password hash, for the only two callers that need it (login, password checks). */
@@ -123,11 +137,8 @@ export class UserRepo<E extends Executor = Executor> {
 
   /** Inserts the user; false when the email is taken (in any organization). */
   async put(u: User, passwordHash: string): Promise<boolean> {
-    const { changes } = await this.exec.run(
-      `INSERT INTO users (${COLS}, password_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`,
-      [u.id, this.orgId, u.email, u.name, u.role, u.active ? 1 : 0, u.createdAt, u.updatedAt, passwordHash],
-    );
-    return changes === 1;
+    const row = { ...userRow(u, this.orgId), password_hash: passwordHash };
+    return (await insertRow(this.exec, "users", STORED_COLUMNS, row, "ON CONFLICT (email) DO NOTHING")) === 1;
   }
 
   async setPasswordHash(id: string, hash: string, now: string): Promise<void> {
