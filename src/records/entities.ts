@@ -97,19 +97,6 @@ export function storageOfFields(entities: Readonly<Record<string, Readonly<Recor
 export const columnType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");
 
 /**
- * The columns of an entity's table besides org_id, in INSERT order: the id, the writable fields (as
- * the model defines them), the columns the record's mapper derives from them, the owner, the meta
- * fields. A writable field is a column of the same name: adding one to the model needs a migration.
- */
-const recordColumns = (kind: EntityKind, owner: string, derived: readonly string[] = []): string[] => [
-  "id",
-  ...writableFields(kind),
-  ...derived,
-  owner,
-  ...META,
-];
-
-/**
  * A record's row mapping over `columns`. A null (a nullable field's) is SQL NULL whatever the
  * column's storage, and NULL reads back as null: a nullable boolean does not become false.
  * `storedAs` is {@link STORED_AS} (a parameter for the tests).
@@ -146,38 +133,51 @@ export function mapper<K extends EntityKind>(
   return { fromRow, toRow };
 }
 
-const projectColumns = recordColumns("project", "created_by");
-const taskColumns = recordColumns("task", "created_by", ["priority_rank"]);
-const commentColumns = recordColumns("comment", "author_id");
+/** What an entity kind declares; {@link defineEntity} derives the rest of its {@link EntityDef} from it and from its fields' schemas. */
+type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "required" | "defaults" | "owner" | "afterWrite" | "checkUpdate"> & {
+  /** Columns the record's mapper computes from its fields (not answered): each one's value. */
+  derived?: Record<string, (r: RecordOf[K]) => SqlValue>;
+};
 
-const PROJECT: EntityDef<"project"> = {
-  kind: "project",
+/**
+ * The definition of an entity kind. Its columns besides org_id, in INSERT order: the id, the
+ * writable fields (as the model defines them), the `derived` columns, the owner, the meta fields —
+ * a writable field is a column of the same name: adding one to the model needs a migration. Its
+ * history tracks the writable fields, the owner and the deletion marks.
+ */
+function defineEntity<K extends EntityKind>(kind: K, spec: EntitySpec<K>): EntityDef<K> {
+  const { derived = {}, ...rest } = spec;
+  const fields = writableFields(kind);
+  const columns = ["id", ...fields, ...Object.keys(derived), spec.owner, ...META];
+  return {
+    kind,
+    ...rest,
+    fields,
+    tracked: [...fields, spec.owner, "deleted_at", "deleted_by"],
+    columns,
+    ...mapper<K>(columns, derived),
+  };
+}
+
+const PROJECT = defineEntity("project", {
   table: "projects",
-  fields: writableFields("project"),
   required: ["name"],
   defaults: { description: "", color: null, archived: false },
   owner: "created_by",
-  tracked: [...writableFields("project"), "created_by", "deleted_at", "deleted_by"],
-  columns: projectColumns,
-  ...mapper<"project">(projectColumns),
-};
+});
 
-export const TASK: EntityDef<"task"> = {
-  kind: "task",
+export const TASK = defineEntity("task", {
   table: "tasks",
-  fields: writableFields("task"),
   required: ["title"],
   defaults: { project_id: null, description: "", status: "todo", priority: "medium", due_date: null, tags: [], assignee_id: null },
   owner: "created_by",
-  tracked: [...writableFields("task"), "created_by", "deleted_at", "deleted_by"],
-  columns: taskColumns,
-  ...mapper<"task">(taskColumns, { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 }),
+  derived: { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 },
   /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
   afterWrite(tx, orgId, before, after) {
     if (before && sameList(before.tags, after.tags)) return;
     tx.enqueue(flushTaskTags, { taskId: after.id, orgId, createdAt: after.created_at, tags: after.tags, stored: before?.tags ?? [] });
   },
-};
+});
 
 /** The tags of a task after a write that changed them, and those it had before that write. */
 export interface TaskTagsTouch {
@@ -223,16 +223,11 @@ const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
   await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
 };
 
-const COMMENT: EntityDef<"comment"> = {
-  kind: "comment",
+const COMMENT = defineEntity("comment", {
   table: "comments",
-  fields: writableFields("comment"),
   required: ["task_id", "body"],
   defaults: { parent_id: null },
   owner: "author_id",
-  tracked: [...writableFields("comment"), "author_id", "deleted_at", "deleted_by"],
-  columns: commentColumns,
-  ...mapper<"comment">(commentColumns),
   // A comment never moves: its task is fixed, and so is its place in the thread — except that a reply
   // stored without its parent (deleted concurrently) may be put back under that one parent.
   checkUpdate(before, fields, reattachTo): Record<string, string> | null {
@@ -241,7 +236,7 @@ const COMMENT: EntityDef<"comment"> = {
     if (parent !== before.parent_id && !(before.parent_id === null && parent === reattachTo)) return { parent_id: "a comment cannot move in its thread" };
     return null;
   },
-};
+});
 
 const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };
 
