@@ -1,8 +1,8 @@
-import type { Database } from "../db/types";
+import type { Database, Tx } from "../db/types";
 import { RecordRepo } from "../records/repo";
 import { writeRecord } from "../records/write";
 import { daysBefore } from "../time";
-import { PURGE_PHASES, RetentionRepo } from "./retention-repo";
+import { PURGE_PHASES, type PurgePhase, RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
 /**
@@ -23,49 +23,11 @@ export const cleanupTombstones: Job = {
   description: "hard-delete tombstones older than TOMBSTONE_RETENTION_DAYS",
   async run(ctx: JobContext): Promise<JobResult> {
     const cutoff = daysBefore(ctx.now, ctx.config.tombstoneRetentionDays);
-    const totals = { comments_deleted: 0, projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
+    const totals: Totals = { comments_deleted: 0, projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
     const horizons = new Map<string, number>();
-    while (!ctx.signal.aborted) {
-      const deleted = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
-      totals.comments_deleted += deleted;
-      if (deleted > 0) totals.batches++;
-      if (deleted < ctx.batchSize) break;
-    }
-    for (const phase of PURGE_PHASES) {
-      while (!ctx.signal.aborted) {
-        const ids = await new RetentionRepo(ctx.db).listExpired(phase, cutoff, ctx.batchSize);
-        if (ids.length === 0) break;
-        const batch = await ctx.db.transaction(async (tx) => {
-          const repo = new RetentionRepo(tx);
-          const purged = await repo.deleteRecords(phase, ids, cutoff);
-          if (purged.length === 0) return { records: 0, feed: 0, history: 0, conflicts: 0, horizons: [] };
-          if (phase.entity === "task") await repo.deleteTaskTags(purged);
-          const deleted = purged.map((r) => r.id);
-          const raised = await repo.feedHorizons(phase.entity, deleted);
-          for (const h of raised) await repo.raiseHorizon(h.org_id, h.pos);
-          return {
-            records: deleted.length,
-            feed: await repo.deleteDependents("feed", phase.entity, deleted),
-            history: await repo.deleteDependents("history", phase.entity, deleted),
-            conflicts: await repo.deleteDependents("conflicts", phase.entity, deleted),
-            horizons: raised,
-          };
-        });
-        for (const h of batch.horizons) horizons.set(h.org_id, Math.max(horizons.get(h.org_id) ?? 0, h.pos));
-        totals.feed_rows += batch.feed;
-        totals.history_rows += batch.history;
-        totals.conflicts += batch.conflicts;
-        totals[phase.table] += batch.records;
-        totals.batches++;
-        if (batch.records === 0 || ids.length < ctx.batchSize) break;
-      }
-    }
-    let syncChanges = 0;
-    while (!ctx.signal.aborted) {
-      const n = await new RetentionRepo(ctx.db).deleteSyncChanges(cutoff, ctx.batchSize);
-      syncChanges += n;
-      if (n < ctx.batchSize) break;
-    }
+    await deleteLiveCommentsOfExpiredTasksInBatches(ctx, cutoff, totals);
+    for (const phase of PURGE_PHASES) await purgePhase(ctx, phase, cutoff, totals, horizons);
+    const syncChanges = await deleteSyncChangesInBatches(ctx, cutoff);
     return {
       retention_days: ctx.config.tombstoneRetentionDays,
       cutoff,
@@ -76,6 +38,86 @@ export const cleanupTombstones: Job = {
     };
   },
 };
+
+/** The job's counts, under their keys in its result. */
+interface Totals {
+  comments_deleted: number;
+  projects: number;
+  tasks: number;
+  comments: number;
+  history_rows: number;
+  feed_rows: number;
+  conflicts: number;
+  batches: number;
+}
+
+/** What one purge batch removed, and the feed positions it raised each organization's horizon to. */
+interface PurgedBatch {
+  records: number;
+  feed: number;
+  history: number;
+  conflicts: number;
+  horizons: { org_id: string; pos: number }[];
+}
+
+/** Deletes the live comments of expired tasks, a batch at a time, until none is left or the run is asked to stop. */
+async function deleteLiveCommentsOfExpiredTasksInBatches(ctx: JobContext, cutoff: string, totals: Totals): Promise<void> {
+  while (!ctx.signal.aborted) {
+    const deleted = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
+    totals.comments_deleted += deleted;
+    if (deleted > 0) totals.batches++;
+    if (deleted < ctx.batchSize) break;
+  }
+}
+
+/** Purges `phase`'s expired records a batch at a time, until none is left or the run is asked to stop; `horizons` keeps each organization's highest purged position. */
+async function purgePhase(ctx: JobContext, phase: PurgePhase, cutoff: string, totals: Totals, horizons: Map<string, number>): Promise<void> {
+  while (!ctx.signal.aborted) {
+    const ids = await new RetentionRepo(ctx.db).listExpired(phase, cutoff, ctx.batchSize);
+    if (ids.length === 0) break;
+    const batch = await ctx.db.transaction((tx) => purgeBatch(tx, phase, ids, cutoff));
+    for (const h of batch.horizons) horizons.set(h.org_id, Math.max(horizons.get(h.org_id) ?? 0, h.pos));
+    totals.feed_rows += batch.feed;
+    totals.history_rows += batch.history;
+    totals.conflicts += batch.conflicts;
+    totals[phase.table] += batch.records;
+    totals.batches++;
+    if (batch.records === 0 || ids.length < ctx.batchSize) break;
+  }
+}
+
+/**
+ * In `tx`: deletes those of `ids` that still qualify, with a task's tag rows, and every purged
+ * record's feed rows, history and conflicts, raising each organization's purge horizon to the
+ * highest feed position removed.
+ */
+async function purgeBatch(tx: Tx, phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedBatch> {
+  const repo = new RetentionRepo(tx);
+  const purged = await repo.deleteRecords(phase, ids, cutoff);
+  if (purged.length === 0) return { records: 0, feed: 0, history: 0, conflicts: 0, horizons: [] };
+  if (phase.entity === "task") await repo.deleteTaskTags(purged);
+  const deleted = purged.map((r) => r.id);
+  const raised = await repo.feedHorizons(phase.entity, deleted);
+  for (const h of raised) await repo.raiseHorizon(h.org_id, h.pos);
+  return {
+    records: deleted.length,
+    feed: await repo.deleteDependents("feed", phase.entity, deleted),
+    history: await repo.deleteDependents("history", phase.entity, deleted),
+    conflicts: await repo.deleteDependents("conflicts", phase.entity, deleted),
+    horizons: raised,
+  };
+}
+
+/** Deletes the exactly-once rows older than `cutoff`, a batch at a time; answers how many. */
+async function deleteSyncChangesInBatches(ctx: JobContext, cutoff: string): Promise<number> {
+  let deleted = 0;
+  while (!ctx.signal.aborted) {
+    const n = await new RetentionRepo(ctx.db).deleteSyncChanges(cutoff, ctx.batchSize);
+    deleted += n;
+    if (n < ctx.batchSize) break;
+  }
+  return deleted;
+}
 
 /**
  * Deletes (soft) up to `limit` live comments of tasks deleted at or before `cutoff`, in one
