@@ -5,13 +5,23 @@ import type { AnyRecord, EntityKind, RecordOf } from "./model";
 import { type LiveMatch, RecordRepo } from "./repo";
 
 /**
- * The references of each entity kind: which of its fields name another record of the organization
- * (`to` a kind) or one of its users. A push reads them all before deciding (src/sync/push/state.ts).
- * What a reference must satisfy is {@link checkReferences}'s; a push that sets one to a deleted
- * record keeps it in a Conflict instead (`danglingRefs`, src/sync/push/decide.ts): a new reference
- * field is declared here and its rules written in both.
+ * A field of a record naming another record of the organization (`to` a kind) or one of its users.
+ * `sameAs`: the record named must have the same value of that field as the one naming it (a reply's
+ * parent is a comment on the reply's own task), and is never the record itself.
  */
-export const REFERENCES: { readonly [K in EntityKind]: readonly { field: string; to: EntityKind | "user" }[] } = {
+export interface Reference {
+  readonly field: string;
+  readonly to: EntityKind | "user";
+  readonly sameAs?: string;
+}
+
+/**
+ * The references of each entity kind. A push reads them all before deciding (src/sync/push/state.ts);
+ * {@link checkReferences} checks them on every write; a push that sets one to a deleted record keeps
+ * it in a Conflict instead (`danglingRefs`, src/sync/push/decide.ts): a new reference field is
+ * declared here, and its dangling rule written there.
+ */
+export const REFERENCES: { readonly [K in EntityKind]: readonly Reference[] } = {
   project: [],
   task: [
     { field: "project_id", to: "project" },
@@ -19,7 +29,7 @@ export const REFERENCES: { readonly [K in EntityKind]: readonly { field: string;
   ],
   comment: [
     { field: "task_id", to: "task" },
-    { field: "parent_id", to: "comment" },
+    { field: "parent_id", to: "comment", sameAs: "task_id" },
   ],
 };
 
@@ -40,11 +50,11 @@ export function isParentOnTask(parent: AnyRecord | null | undefined, taskId: unk
 }
 
 /**
- * Checks the references a write sets (only those that changed, or all on create) against the
- * caller's organization: a task's `project_id` must be a live project and `assignee_id` a user of
- * the organization; a comment's `task_id` a live task and `parent_id` a live comment of the same task.
- * What `known` does not answer is asked of the organization's repositories (one lookup each), so a
- * record of another organization fails exactly like a missing one.
+ * Checks the references a write sets ({@link REFERENCES}: only those that changed, or all on create)
+ * against the caller's organization: a record named must be live (a task's `project_id` a live
+ * project, a comment's `task_id` a live task, its `parent_id` a live comment of the same task), a
+ * user named one of the organization's. What `known` does not answer is asked of the organization's
+ * repositories (one lookup each), so a record of another organization fails exactly like a missing one.
  */
 export async function checkReferences<K extends EntityKind>(
   exec: Executor,
@@ -55,32 +65,31 @@ export async function checkReferences<K extends EntityKind>(
   known?: KnownRecords,
 ): Promise<FieldErrors> {
   const errors: FieldErrors = {};
+  const value = (r: unknown, f: string) => (r as Record<string, unknown>)[f];
   const changed = (f: string) => {
-    const v = (after as unknown as Record<string, unknown>)[f];
-    return v !== null && v !== undefined && (before === null || (before as unknown as Record<string, unknown>)[f] !== v) ? (v as string) : null;
+    const v = value(after, f);
+    return v !== null && v !== undefined && (before === null || value(before, f) !== v) ? (v as string) : null;
   };
-  /** A live record of the organization with `match`'s values (`also` checks them on a known one), from `known` when it knows, else from its repository. */
-  const live = async <R extends EntityKind>(refKind: R, id: string, match?: LiveMatch<R>, also?: (r: AnyRecord) => boolean) => {
+  /** A live record of the organization with `match`'s values, from `known` when it knows, else from its repository. */
+  const live = async <R extends EntityKind>(refKind: R, id: string, match: LiveMatch<R>) => {
     const r = known?.record(refKind, id);
     if (r === undefined) return new RecordRepo(exec, orgId, refKind).isLive(id, match);
-    return r !== null && r.deleted_at === null && (also === undefined || also(r));
+    return r !== null && r.deleted_at === null && Object.entries(match).every(([f, v]) => value(r, f) === v);
   };
   const isUser = async (id: string) => known?.user(id) ?? (await new UserRepo(exec, orgId).findIds([id])).has(id);
 
-  if (kind === "task") {
-    const project = changed("project_id");
-    if (project && !(await live("project", project))) errors.project_id = "no such project";
-    const assignee = changed("assignee_id");
-    if (assignee && !(await isUser(assignee))) errors.assignee_id = "no such user";
-  } else if (kind === "comment") {
-    const c = after as RecordOf["comment"];
-    const task = changed("task_id");
-    if (task && !(await live("task", task))) errors.task_id = "no such task";
-    const parent = changed("parent_id");
-    if (parent) {
-      if (parent === c.id) errors.parent_id = "a comment cannot answer itself";
-      else if (!(await live("comment", parent, { task_id: c.task_id }, (r) => isParentOnTask(r, c.task_id))))
-        errors.parent_id = "no such comment on this task";
+  const refs = REFERENCES[kind];
+  for (const { field, to, sameAs } of refs) {
+    const id = changed(field);
+    if (id === null) continue;
+    if (to === "user") {
+      if (!(await isUser(id))) errors[field] = "no such user";
+    } else if (sameAs === undefined) {
+      if (!(await live(to, id, {}))) errors[field] = `no such ${to}`;
+    } else if (to === kind && id === after.id) {
+      errors[field] = `a ${kind} cannot answer itself`;
+    } else if (!(await live(to, id, { [sameAs]: value(after, sameAs) } as LiveMatch<typeof to>))) {
+      errors[field] = `no such ${to} on this ${refs.find((r) => r.field === sameAs)?.to ?? sameAs}`;
     }
   }
   return errors;
