@@ -329,7 +329,6 @@ function unsent(q: postgres.PendingQuery<postgres.Row[]>): boolean {
   return (q as unknown as { state: unknown }).state == null;
 }
 
-/** The pool's settings: prepared statements, BIGINT and NUMERIC read as numbers, no array types. */
 /**
  * Postgres ends a session that stays this long inside a transaction without sending anything — an
  * instance frozen mid-transaction (a paused VM or container, a stopped process, a network partition)
@@ -367,6 +366,7 @@ function userOption(url: string): { user?: string } {
   return user === undefined ? {} : { user };
 }
 
+/** A pool with the server's settings: prepared statements, BIGINT and NUMERIC read as numbers, no array types, the timeouts of `opts`. */
 function openPool(url: string, opts: PoolOptions, user: { user?: string }): postgres.Sql {
   return postgres(url, {
     ...user,

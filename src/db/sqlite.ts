@@ -8,6 +8,9 @@ import { vacuumInto } from "./sqlite-backup";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
+/** How long a statement waits for another connection's lock before it fails with SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /**
  * The connection settings (README, "Performance"):
  * - `journal_mode = WAL`: readers never block the writer; a COMMIT appends to the WAL.
@@ -24,9 +27,6 @@ import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./type
  *   whole file (over 1 GB at a million tasks); reads go through the page cache instead.
  * Checkpoints: see src/db/checkpoint.ts (a worker thread; `wal_autocheckpoint` then only a backstop).
  */
-/** How long a statement waits for another connection's lock before it fails with SQLITE_BUSY. */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
-
 export const SQLITE_PRAGMAS: readonly string[] = [
   // First: the ones below may need a lock that another process holds for a moment (a CLI command,
   // a closing connection's last checkpoint), and only then are they waited for instead of failing.

@@ -41,8 +41,6 @@ interface HistoryRow {
   created_at: string;
 }
 
-const COLS = "id, entity, entity_id, version, action, changes, snapshot, user_id, device_id, vector_clock, created_at";
-
 /**
  * The `changes` column of a create: JSON `null`, as they are exactly the snapshot's tracked fields
  * (see {@link fieldChanges}) and storing them twice doubled the row — a create's row then no
@@ -104,6 +102,9 @@ export const HISTORY_COLUMNS = columns([
   ["vector_clock", "text"],
   ["created_at", "text"],
 ]);
+
+/** What reads select of a row: its {@link HISTORY_COLUMNS} but the organization (a {@link HistoryRow}). */
+const COLS = HISTORY_COLUMNS.names.filter((c) => c !== "org_id").join(", ");
 
 /**
  * Appends the history rows of one transaction, just before COMMIT, as multi-row INSERTs (nothing
