@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
+import { join } from "node:path";
 import { createStream, type RotatingFileStream } from "rotating-file-stream";
 import type { LogLevel } from "../config";
 import { type ConsoleSink, pausingSink } from "./console-sink";
@@ -29,6 +30,11 @@ export function createLogger(opts: LoggerOptions): Logger {
   let file: RotatingFileStream | null = null;
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
+    // Checked here, so that a folder or a file this process may not write fails the start: the stream
+    // below reports its open failure as an error event, which nobody sees, and logged nothing (the
+    // folder is written too: rotation renames the file and creates the next one).
+    closeSync(openSync(join(opts.dir, "taskmgr.log"), "a", 0o600));
+    accessSync(opts.dir, constants.W_OK);
     file = createStream((time: number | Date, index?: number) => (time ? `taskmgr.log.${index ?? time}` : "taskmgr.log"), {
       size: "15M",
       rotate: 10,
