@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * The client's address for per-client rules (the login rate limit). Behind a reverse proxy or load
  * balancer every TCP peer is the proxy, so with `TRUSTED_PROXIES` set, a request whose peer is one
@@ -60,10 +62,13 @@ function normalize(a: string): string {
   return m ? m[1] : a.toLowerCase();
 }
 
+/**
+ * An IPv4 or IPv6 address as written (found by QA: any run of hex digits, dots and colons passed as
+ * IPv6, so `TRUSTED_PROXIES=10.0.0.1:8080` was taken and then matched no peer: the proxy was not
+ * trusted, without a word).
+ */
 function isIp(a: string): boolean {
-  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
-  if (v4) return v4.slice(1).every((o) => Number(o) <= 255);
-  return /^[0-9a-f:.]+$/i.test(a) && a.includes(":");
+  return isIP(a) !== 0;
 }
 
 /**

@@ -37,7 +37,9 @@ describe("clientAddress", () => {
   test("TRUSTED_PROXIES: IPv4 and IPv6 addresses; anything else is a configuration error", () => {
     expect([...loadConfig({}, { TRUSTED_PROXIES: "127.0.0.1, ::1 ,FD00::7" }).trustedProxies]).toEqual(["127.0.0.1", "::1", "fd00::7"]);
     expect(loadConfig({}, {}).trustedProxies.size).toBe(0);
-    for (const bad of ["10.0.0.0/8", "proxy.local", "300.1.1.1"]) {
+    // With a port, or not an address at all though made of hex digits, dots and colons: refused, not
+    // kept as an "address" that no peer ever matches (the proxy silently not trusted).
+    for (const bad of ["10.0.0.0/8", "proxy.local", "300.1.1.1", "10.0.0.1:8080", "010.0.0.1", "1:2", "abc:def", "::::"]) {
       expect(() => loadConfig({}, { TRUSTED_PROXIES: bad })).toThrow(ConfigError);
     }
   });
