@@ -29,15 +29,20 @@ export async function trackingRows(db: Executor): Promise<TrackingRow[]> {
 }
 
 /**
- * Creates the tracking table, or adds the `checksum` column to one made before it existed. Several
+ * Creates the tracking table, or adds the `checksum` column to one made before it existed; changes
+ * nothing (no DDL) where both are there. Several
  * instances may start at once: a concurrent creator on Postgres can make `IF NOT EXISTS` fail (one retry
  * follows), and of two that add the column the second fails and then finds it there.
  */
 export async function ensureTracking(db: Executor): Promise<void> {
-  try {
-    await db.exec(TRACKING);
-  } catch {
-    await db.exec(TRACKING);
+  // Only when missing: even with IF NOT EXISTS, Postgres wants the right to create in the schema, which a
+  // role given only the rights to read and write the tables (migrated by their owner) does not have.
+  if (!(await hasTable(db))) {
+    try {
+      await db.exec(TRACKING);
+    } catch {
+      await db.exec(TRACKING);
+    }
   }
   if (await hasChecksumColumn(db)) return;
   try {
