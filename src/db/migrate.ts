@@ -1,5 +1,5 @@
 import { MIGRATIONS, type Migration, migrationChecksum, migrationSql } from "./migrations";
-import { ensureTracking, trackingRows } from "./tracking";
+import { createTracking, ensureTracking, trackingRows } from "./tracking";
 import type { Database } from "./types";
 
 export interface MigrationStatus {
@@ -73,7 +73,8 @@ export class MigrationFailedError extends Error {
  * applied to a database that had some) ends with `ANALYZE` ({@link analyzeAfterUpgrade}).
  */
 export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Promise<Migration[]> {
-  await ensureTracking(db);
+  // No tracking table yet: it is made with the first migration, in its transaction.
+  let tracked = await ensureTracking(db);
   const done: Migration[] = [];
   const statuses = await migrationStatus(db, all);
   const unknown = statuses.filter((s) => !all.some((m) => m.version === s.version)).map((s) => s.version);
@@ -89,6 +90,7 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
         // A migration waits as long as it takes for its locks (another instance migrating the same
         // version, a running server's transactions), not the connections' lock_timeout.
         if (db.dialect === "postgres") await tx.exec("SET LOCAL lock_timeout = 0");
+        if (!tracked) await createTracking(tx);
         await tx.run("INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)", [
           m.version,
           m.name,
@@ -99,9 +101,13 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
       });
     } catch (err) {
       const again = await migrationStatus(db, all);
-      if (again.find((x) => x.version === m.version)?.applied_at) continue;
+      if (again.find((x) => x.version === m.version)?.applied_at) {
+        tracked = true;
+        continue;
+      }
       throw new MigrationFailedError(m.name, err);
     }
+    tracked = true;
     done.push(m);
   }
   if (db.dialect === "postgres" && done.length > 0 && statuses.some((s) => s.applied_at !== null)) await analyzeAfterUpgrade(db);

@@ -12,6 +12,9 @@ const TRACKING = `CREATE TABLE IF NOT EXISTS schema_migrations (
   checksum TEXT
 )`;
 
+/** The columns every taskmgr tracking table has (`checksum` came later). */
+const TRACKING_COLUMNS = ["version", "name", "applied_at"];
+
 /** A row of the tracking table (`checksum` null where none was recorded, or the column is missing). */
 export interface TrackingRow {
   version: number;
@@ -20,55 +23,81 @@ export interface TrackingRow {
   checksum: string | null;
 }
 
+/**
+ * Thrown when the database has a `schema_migrations` table that is not taskmgr's (found by QA: a
+ * DATABASE_URL naming another application's database, one migrated by golang-migrate or Rails, whose
+ * table of that name got a `checksum` column added before the command failed on `column "name" does
+ * not exist`). Nothing is changed.
+ */
+export class ForeignTrackingTableError extends Error {
+  constructor(columns: string[]) {
+    super(
+      `the database has a table schema_migrations that is not taskmgr's (its columns: ${columns.join(", ")}): ` +
+        "it looks like another application's database; point --db or DATABASE_URL at taskmgr's own",
+    );
+  }
+}
+
 /** The tracking table's rows by version; none where the table does not exist (a database `migrate` never ran on). Reads only. */
 export async function trackingRows(db: Executor): Promise<TrackingRow[]> {
-  if (!(await hasTable(db))) return [];
-  const checksum = (await hasChecksumColumn(db)) ? "checksum" : "NULL AS checksum";
+  const columns = await trackingColumns(db);
+  if (columns === null) return [];
+  const checksum = columns.includes("checksum") ? "checksum" : "NULL AS checksum";
   const rows = await db.all<TrackingRow>(`SELECT version, name, applied_at, ${checksum} FROM schema_migrations ORDER BY version`);
   return rows.map((r) => ({ ...r, version: Number(r.version) }));
 }
 
 /**
- * Creates the tracking table, or adds the `checksum` column to one made before it existed; changes
- * nothing (no DDL) where both are there. Several
- * instances may start at once: a concurrent creator on Postgres can make `IF NOT EXISTS` fail (one retry
- * follows), and of two that add the column the second fails and then finds it there.
+ * Adds the `checksum` column to a tracking table made before it existed; changes nothing (no DDL)
+ * where it is there: even `CREATE TABLE IF NOT EXISTS` wants, on Postgres, the right to create in the
+ * schema, which a role given only the rights to read and write the tables (migrated by their owner)
+ * does not have. Answers false where there is no tracking table: {@link createTracking} makes it in
+ * the transaction of the first migration, so that a first migration that fails leaves no table behind
+ * (a DATABASE_URL naming another application's database got a `schema_migrations` of ours). Of two
+ * instances that add the column at once the second fails and then finds it there.
  */
-export async function ensureTracking(db: Executor): Promise<void> {
-  // Only when missing: even with IF NOT EXISTS, Postgres wants the right to create in the schema, which a
-  // role given only the rights to read and write the tables (migrated by their owner) does not have.
-  if (!(await hasTable(db))) {
-    try {
-      await db.exec(TRACKING);
-    } catch {
-      await db.exec(TRACKING);
-    }
-  }
-  if (await hasChecksumColumn(db)) return;
+export async function ensureTracking(db: Executor): Promise<boolean> {
+  const columns = await trackingColumns(db);
+  if (columns === null) return false;
+  if (columns.includes("checksum")) return true;
   try {
     await db.exec("ALTER TABLE schema_migrations ADD COLUMN checksum TEXT");
   } catch (err) {
-    if (!(await hasChecksumColumn(db))) throw err;
+    if (!(await trackingColumns(db))?.includes("checksum")) throw err;
   }
+  return true;
+}
+
+/** Creates the tracking table where it does not exist (inside the transaction of the first migration). */
+export async function createTracking(tx: Executor): Promise<void> {
+  await tx.exec(TRACKING);
+}
+
+/**
+ * The tracking table's column names, null where there is no such table; refused
+ * ({@link ForeignTrackingTableError}) when it lacks a column every taskmgr tracking table has.
+ */
+async function trackingColumns(db: Executor): Promise<string[] | null> {
+  const rows = await db.all<{ name: string }>(
+    db.dialect === "sqlite"
+      ? "SELECT name FROM pragma_table_info('schema_migrations')"
+      : // The catalog, not information_schema, which hides the columns of a table the role may not read.
+        "SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace " +
+          "WHERE n.nspname = current_schema() AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+  );
+  if (rows.length === 0) {
+    if (await hasTable(db)) throw new ForeignTrackingTableError(["none"]);
+    return null;
+  }
+  const columns = rows.map((r) => r.name);
+  if (!TRACKING_COLUMNS.every((c) => columns.includes(c))) throw new ForeignTrackingTableError(columns);
+  return columns;
 }
 
 async function hasTable(db: Executor): Promise<boolean> {
-  return found(
-    db,
-    "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-    "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'",
-  );
-}
-
-async function hasChecksumColumn(db: Executor): Promise<boolean> {
-  return found(
-    db,
-    "SELECT 1 AS found FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'",
-    "SELECT 1 AS found FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'checksum'",
-  );
-}
-
-/** Whether the dialect's query finds a row (catalog lookups differ between SQLite and Postgres). */
-async function found(db: Executor, sqlite: string, postgres: string): Promise<boolean> {
-  return (await db.get(db.dialect === "sqlite" ? sqlite : postgres)) !== undefined;
+  const sql =
+    db.dialect === "sqlite"
+      ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+      : "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'";
+  return (await db.get(sql)) !== undefined;
 }
