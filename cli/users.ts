@@ -28,10 +28,12 @@ export function registerUsers(program: Command): void {
     .option("--password <password>", "password (visible to other local users: prefer standard input)")
     .option("--json", "print the user as JSON")
     .action((opts: CreateOpts, self: Command) =>
-      withRuntime(self, async ({ services }) => {
+      withRuntime(self, async (rt) => {
         const password = opts.password ?? (await readSecret("password"));
-        const user = await services.users.create({ orgSlug: opts.org, email: opts.email, name: opts.name, role: opts.role, password });
-        printRecord(toUserView(user), opts.json === true, `created ${user.role} ${user.email} in ${opts.org} (${user.id})`);
+        const user = await rt.services.users.create({ orgSlug: opts.org, email: opts.email, name: opts.name, role: opts.role, password });
+        // The organization's slug, not `--org` as typed (looked up in any letter case).
+        const slug = (await orgSlugs(rt)).get(user.orgId) ?? opts.org;
+        printRecord(toUserView(user), opts.json === true, `created ${user.role} ${user.email} in ${slug} (${user.id})`);
       }),
     );
 
