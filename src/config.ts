@@ -119,9 +119,12 @@ function folder(raw: Raw, fallback: string): string {
   return resolve(raw.value ?? fallback);
 }
 
-/** `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (`postgresql://…`); anything else, or `sqlite:` without a path, is refused naming the setting. */
+/**
+ * `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (`postgresql://…`); anything else, or `sqlite:` without a path, is refused naming the setting.
+ * The scheme is read in any letter case (RFC 3986, 3.1: `SQLITE:`, `Postgres://`) and answered in lower case.
+ */
 function checkDatabaseUrl(raw: { name: string; value: string }): string {
-  const url = raw.value;
+  const url = raw.value.replace(/^[a-z][a-z0-9+.-]*:/i, (scheme) => scheme.toLowerCase());
   const refuse = (why: string) => new ConfigError(`${raw.name} ${why}, not "${redact(url)}"`, raw.name.startsWith("--"));
   // The rest of a postgres:// URL is the driver's to read (it also takes several hosts: h1,h2).
   if (/^postgres(ql)?:\/\//.test(url)) return url;

@@ -98,6 +98,10 @@ describe("loadConfig", () => {
     expect(loadConfig({ db: "sqlite:./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
     expect(loadConfig({ db: "sqlite:./~/x.db" }, {}).dataDir).toBe(resolve("./~"));
     expect(loadConfig({}, { DATABASE_URL: "postgresql://u:p@h:5432/d" }).databaseUrl).toBe("postgresql://u:p@h:5432/d");
+    // A URL's scheme is case-insensitive; the rest (a file's name, a password) is kept as written.
+    expect(loadConfig({ db: "SQLite:./Rel/X.db" }, {}).databaseUrl).toBe("sqlite:./Rel/X.db");
+    expect(loadConfig({ db: "SQLITE::memory:" }, {}).databaseUrl).toBe("sqlite::memory:");
+    expect(loadConfig({}, { DATABASE_URL: "POSTGRES://U:P@H/D" }).databaseUrl).toBe("postgres://U:P@H/D");
     // The driver reads the rest of a postgres:// URL, several hosts included.
     expect(loadConfig({}, { DATABASE_URL: " postgres://u:p@h1:5432,h2:5432/d " }).databaseUrl).toBe("postgres://u:p@h1:5432,h2:5432/d");
   });
