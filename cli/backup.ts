@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { sqlitePath } from "../src/db/url";
 import { configOf, withRuntime } from "./context";
 import { CliError } from "./failure";
@@ -15,7 +15,7 @@ export function registerBackup(program: Command): void {
   program
     .command("backup")
     .description("write a consistent copy of the SQLite database to a new file (while the server runs or not; Postgres: use pg_dump)")
-    .argument("<file>", "the file to write: a new one, created readable by its owner only", nonEmpty)
+    .argument("<file>", "the file to write: a new one, created readable by its owner only", backupFile)
     .action((file: string, _opts: unknown, self: Command) => {
       // A database file that does not exist is said so, not created empty and copied; an in-memory
       // database is this process's own, empty: no other process's data can be copied from it.
@@ -32,4 +32,10 @@ export function registerBackup(program: Command): void {
         { migrate: false }, // the copy is of the database as it is
       );
     });
+}
+
+/** The backup's file: not empty, and not `-`, which would read as standard output but name a file `-` (bad usage, exit 2). */
+function backupFile(raw: string): string {
+  if (raw === "-") throw new InvalidArgumentError("must name a file: a backup is not written to standard output.");
+  return nonEmpty(raw);
 }

@@ -178,6 +178,10 @@ test("failures: an existing file (1), a database that does not exist (1, nothing
   expect(() => statSync(join(cwd, "other.db"))).toThrow();
 
   expect((await taskmgr(["backup", "", "--db", db], { cwd })).code).toBe(2);
+  // Found by CLI QA: "-" (standard output, as many tools read it) wrote a file named "-".
+  const dash = await taskmgr(["backup", "-", "--db", db], { cwd });
+  expect([dash.code, dash.stderr.trim()]).toEqual([2, "error: command-argument value '-' is invalid for argument 'file'. must name a file: a backup is not written to standard output."]);
+  expect(() => statSync(join(cwd, "-"))).toThrow();
 
   // Found by CLI QA: it wrote a migrated empty database as if it were a backup.
   const memory = await taskmgr(["backup", "memory.db", "--db", "sqlite::memory:"], { cwd });
