@@ -12,11 +12,16 @@ export function printList<T>(rows: T[], columns: Column<T>[], json: boolean, toJ
   process.stdout.write(json ? JSON.stringify(rows.map(toJson), null, 2) + "\n" : formatTable(rows, columns));
 }
 
-/** An aligned plain-text table (two spaces between columns, no trailing blanks). */
-function formatTable<T>(rows: T[], columns: Column<T>[]): string {
+/**
+ * An aligned plain-text table (two spaces between columns, no trailing blanks). Cells are padded by
+ * the columns a terminal gives them (`Bun.stringWidth`: a CJK character or an emoji takes two, a
+ * combining accent none), not by UTF-16 code units, which misaligned names in those scripts.
+ */
+export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
   const cells = [columns.map((c) => c.header), ...rows.map((r) => columns.map((c) => cell(c.value(r))))];
-  const widths = columns.map((_, i) => Math.max(...cells.map((line) => line[i]!.length)));
-  return cells.map((line) => line.map((s, i) => s.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
+  const widths = columns.map((_, i) => Math.max(...cells.map((line) => Bun.stringWidth(line[i]!))));
+  const pad = (s: string, width: number) => s + " ".repeat(width - Bun.stringWidth(s));
+  return cells.map((line) => line.map((s, i) => pad(s, widths[i]!)).join("  ").trimEnd()).join("\n") + "\n";
 }
 
 function cell(v: unknown): string {
