@@ -2,6 +2,7 @@ import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
+import { type LibpqOptions, splitLibpqParams } from "./pg-url";
 import { defaultPgUser } from "./pg-user";
 import { redact } from "./url";
 
@@ -357,19 +358,22 @@ export interface PoolOptions {
 }
 
 /**
- * postgres.js's `user` option for `url`: none when the URL names its user, else the one libpq would
- * take (`PGUSER`, the system user: src/db/pg-user.ts); a URL without one where none can be found is refused.
+ * What postgres.js connects with besides the URL it is handed: the URL's libpq query parameters
+ * (src/db/pg-url.ts), and the `user` option when neither the URL nor its parameters name the user:
+ * the one libpq would take (`PGUSER`, the system user: src/db/pg-user.ts); a URL without one where
+ * none can be found is refused.
  */
-function userOption(url: string): { user?: string } {
+function connectOptions(url: string, options: LibpqOptions): LibpqOptions {
+  if (options.user !== undefined) return options;
   const user = defaultPgUser(url);
   if (user instanceof Error) throw user;
-  return user === undefined ? {} : { user };
+  return user === undefined ? options : { ...options, user };
 }
 
 /** A pool with the server's settings: prepared statements, BIGINT and NUMERIC read as numbers, no array types, the timeouts of `opts`. */
-function openPool(url: string, opts: PoolOptions, user: { user?: string }): postgres.Sql {
+function openPool(url: string, opts: PoolOptions, connect: LibpqOptions): postgres.Sql {
   return postgres(url, {
-    ...user,
+    ...connect,
     max: opts.max ?? 10,
     onnotice: () => {},
     connect_timeout: 5,
@@ -404,17 +408,21 @@ export class PostgresDatabase extends PgExecutor implements Database {
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private monitorExec: MonitorExecutor | null = null;
-  /** The user to connect as when the URL names none ({@link userOption}). */
-  private readonly user: { user?: string };
+  /** The URL handed to postgres.js: the configured one without its libpq query parameters. */
+  private readonly url: string;
+  /** Those parameters and the user to connect as when nothing names one ({@link connectOptions}). */
+  private readonly connect: LibpqOptions;
 
   constructor(
-    private readonly url: string,
+    url: string,
     private readonly opts: PoolOptions = {},
   ) {
-    const user = userOption(url);
-    const pool = openPool(url, opts, user);
+    const split = splitLibpqParams(url);
+    const connect = connectOptions(split.url, split.options);
+    const pool = openPool(split.url, opts, connect);
     super(pool);
-    this.user = user;
+    this.url = split.url;
+    this.connect = connect;
     this.pool = pool;
     this.label = redact(url);
   }
@@ -435,7 +443,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
     if ((err as { code?: unknown } | null)?.code !== "CONNECT_TIMEOUT" || this.closed) return Promise.resolve(false);
     this.recovering ??= (async () => {
       const stuck = this.pool;
-      const probe = postgres(this.url, { ...this.user, max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
+      const probe = postgres(this.url, { ...this.connect, max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
       try {
         await probe`SELECT 1`;
       } catch {
@@ -445,7 +453,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       }
       if (this.closed) return false;
       if (this.pool === stuck) {
-        this.pool = this.sql = openPool(this.url, this.opts, this.user);
+        this.pool = this.sql = openPool(this.url, this.opts, this.connect);
         // Transactions still running on the old pool get as long as `close` gives them.
         const ending = stuck.end({ timeout: 5 }).catch(() => {});
         this.retiring.add(ending);
@@ -521,7 +529,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
   verify(): void {}
 
   get monitor(): Executor {
-    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.user)));
+    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.connect)));
   }
 
   async backup(): Promise<void> {
