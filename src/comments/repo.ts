@@ -1,17 +1,21 @@
 import { sqlOf } from "../db/dialect";
 import type { Executor } from "../db/types";
 import { type PageRequest, type PageResult, selectPage } from "../db/page";
-import { type OrderTerm, orderBy, Where } from "../records/list";
+import { type ListFilter, type OrderTerm, orderBy, Where } from "../records/list";
 import type { Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
-import type { CommentOrderingField } from "./model";
+import type { CommentListQuery, CommentOrderingField } from "./model";
 
-export interface CommentFilter {
-  taskId?: string;
-  /** Also soft-deleted comments and the comments of soft-deleted tasks. */
-  includeDeleted: boolean;
-  ordering: OrderTerm<CommentOrderingField>[];
-}
+/** The comment list's filter: its query's parameters, parsed (the service's `commentFilter`). */
+export type CommentFilter = ListFilter<
+  CommentListQuery,
+  {
+    task_id: string | undefined;
+    /** Also soft-deleted comments and the comments of soft-deleted tasks. */
+    include_deleted: boolean;
+    ordering: OrderTerm<CommentOrderingField>[];
+  }
+>;
 
 /** The ordering fields' columns, as the list's statement names them (`c`: the comments). */
 const ORDER_COLUMNS: Record<CommentOrderingField, { expr: string }> = {
@@ -36,11 +40,11 @@ export class CommentRepo extends RecordRepo<"comment"> {
 
   async list(f: CommentFilter, page: PageRequest): Promise<PageResult<Comment>> {
     const w = new Where().add("c.org_id = ?", this.orgId);
-    if (f.taskId !== undefined) w.add("c.task_id = ?", f.taskId);
+    if (f.task_id !== undefined) w.add("c.task_id = ?", f.task_id);
     let countWhere: Where | undefined;
-    if (!f.includeDeleted) {
+    if (!f.include_deleted) {
       w.add("c.deleted_at IS NULL");
-      if (f.taskId === undefined) countWhere = new Where().add("c.org_id = ?", this.orgId).add("c.deleted_at IS NULL").add(LIVE_TASKS_IN, this.orgId);
+      if (f.task_id === undefined) countWhere = new Where().add("c.org_id = ?", this.orgId).add("c.deleted_at IS NULL").add(LIVE_TASKS_IN, this.orgId);
       // A soft-deleted task hides its comments (they are not deleted themselves).
       w.add("EXISTS (SELECT 1 FROM tasks t WHERE t.id = c.task_id AND t.org_id = c.org_id AND t.deleted_at IS NULL)");
     }
@@ -57,6 +61,6 @@ export class CommentRepo extends RecordRepo<"comment"> {
    * 306 ms). Postgres weighs the task's selectivity itself.
    */
   private sortsTaskComments(f: CommentFilter): boolean {
-    return f.taskId !== undefined && !sqlOf(this.exec).plansBySelectivity;
+    return f.task_id !== undefined && !sqlOf(this.exec).plansBySelectivity;
   }
 }

@@ -9,7 +9,12 @@ import { type Actor, type Precondition, restCreate, restDelete, restUpdate } fro
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
 import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchFields, type TaskCommentsQuery } from "./model";
-import { CommentRepo } from "./repo";
+import { type CommentFilter, CommentRepo } from "./repo";
+
+/** A comment list's query as its repository's filter (a task's comments: its id as `task_id`). */
+export function commentFilter(q: CommentListQuery): CommentFilter {
+  return { task_id: q.task_id, include_deleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) };
+}
 
 /** Who edits or deletes a comment: the caller and their role (an admin may delete any comment). */
 export type CommentActor = Actor & Pick<AuthContext, "role">;
@@ -24,18 +29,15 @@ export class CommentService {
 
   /** One page of the organization's comments (of one task with `task_id`), in the query's ordering. */
   list(actor: Actor, q: CommentListQuery, page: PageRequest): Promise<PageResult<Comment>> {
-    return new CommentRepo(this.deps.db, actor.orgId).list(
-      { taskId: q.task_id, includeDeleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) },
-      page,
-    );
+    return new CommentRepo(this.deps.db, actor.orgId).list(commentFilter(q), page);
   }
 
   /** `GET /api/tasks/{id}/comments`: the task must exist (a soft-deleted one only with include_deleted). */
   async listForTask(actor: Actor, taskId: string, q: TaskCommentsQuery, page: PageRequest): Promise<PageResult<Comment>> {
-    const includeDeleted = q.include_deleted === true;
+    const filter = commentFilter({ ...q, task_id: taskId });
     const tasks = new RecordRepo(this.deps.db, actor.orgId, "task");
-    await (includeDeleted ? tasks.mustGet(taskId) : tasks.mustGetLive(taskId));
-    return new CommentRepo(this.deps.db, actor.orgId).list({ taskId, includeDeleted, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) }, page);
+    await (filter.include_deleted ? tasks.mustGet(taskId) : tasks.mustGetLive(taskId));
+    return new CommentRepo(this.deps.db, actor.orgId).list(filter, page);
   }
 
   /** A live comment of a live task (404 otherwise). */

@@ -5,7 +5,7 @@ import type { Project } from "../records/model";
 import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
 import type { Clock } from "../time";
 import { PROJECT_ORDERING, type ProjectCreateBody, type ProjectListQuery, type ProjectPatchFields } from "./model";
-import { ProjectRepo } from "./repo";
+import { type ProjectFilter, ProjectRepo } from "./repo";
 
 /** Projects: CRUD with optimistic locking, archive, filtered lists. Writes go through the records write core. */
 export class ProjectService {
@@ -13,15 +13,7 @@ export class ProjectService {
 
   /** One page of the organization's projects matching the query, in its ordering. */
   list(actor: Actor, q: ProjectListQuery, page: PageRequest): Promise<PageResult<Project>> {
-    return new ProjectRepo(this.deps.db, actor.orgId).list(
-      {
-        archived: q.archived,
-        search: q.search || undefined,
-        includeDeleted: q.include_deleted === true,
-        ordering: parseOrdering(q.ordering, PROJECT_ORDERING),
-      },
-      page,
-    );
+    return new ProjectRepo(this.deps.db, actor.orgId).list(projectFilter(q), page);
   }
 
   get(actor: Actor, id: string): Promise<Project> {
@@ -47,4 +39,9 @@ export class ProjectService {
   async delete(actor: Actor, id: string, pre: Precondition): Promise<void> {
     await this.deps.db.transaction((tx) => restDelete(tx, "project", actor, id, pre, this.deps.clock.now()));
   }
+}
+
+/** The project list's query as its repository's filter. */
+export function projectFilter(q: ProjectListQuery): ProjectFilter {
+  return { archived: q.archived, search: q.search || undefined, include_deleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, PROJECT_ORDERING) };
 }

@@ -7,6 +7,7 @@ import type { SqlDialect } from "../db/dialect";
 import type { SqlValue } from "../db/types";
 import { invalid } from "../errors";
 import type { Orderings } from "../wire/ordering";
+import type { PageParams } from "../wire/pagination";
 
 /** Conditions and their parameters, joined with AND. */
 export class Where {
@@ -96,3 +97,11 @@ export function orderBy<F extends string>(terms: OrderTerm<F>[], columns: Record
 
 /** Splits a comma-separated filter value (`status=todo,done`). */
 export const listValues = (raw: string): string[] => [...new Set(raw.split(",").map((s) => s.trim()).filter(Boolean))];
+
+/**
+ * A list's filter as its repository takes it: one entry per parameter of the list's query `Q` (but the
+ * page's), under the parameter's name, each required (its value may be undefined), with the parsed type
+ * `V` gives it. A parameter added to the query does not compile until `V` has it and the service sets it:
+ * none is silently ignored.
+ */
+export type ListFilter<Q, V extends { [K in Exclude<keyof Q, keyof PageParams>]: unknown }> = { [K in Exclude<keyof Q, keyof PageParams>]-?: V[K] };

@@ -1,27 +1,31 @@
 import { sqlOf } from "../db/dialect";
 import type { Executor } from "../db/types";
 import { limitOffset, type PageRequest, type PageResult, selectPage } from "../db/page";
-import { type OrderColumn, type OrderTerm, orderBy, Where, whereContains } from "../records/list";
+import { type ListFilter, type OrderColumn, type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import { MIDNIGHT } from "../records/validate";
-import type { TaskOrderingField } from "./model";
+import type { TaskListQuery, TaskOrderingField } from "./model";
 
-export interface TaskFilter {
-  status?: string[];
-  priority?: string[];
-  /** A project id, or null for tasks without a project. */
-  projectId?: string | null;
-  /** A user id, or null for unassigned tasks. */
-  assigneeId?: string | null;
-  tag?: string;
-  /** Instants in the stored date-time form (`dueBound`, src/records/validate.ts): due dates before dueBefore, after dueAfter. */
-  dueBefore?: string;
-  dueAfter?: string;
-  search?: string;
-  ordering: OrderTerm<TaskOrderingField>[];
-  includeDeleted: boolean;
-}
+/** The task list's filter: its query's parameters, parsed (the service's `list`). */
+export type TaskFilter = ListFilter<
+  TaskListQuery,
+  {
+    status: string[] | undefined;
+    priority: string[] | undefined;
+    /** A project id, or null for tasks without a project. */
+    project_id: string | null | undefined;
+    /** A user id, or null for unassigned tasks. */
+    assignee_id: string | null | undefined;
+    tag: string | undefined;
+    /** Instants in the stored date-time form (`dueBound`, src/records/validate.ts): due dates before due_before, after due_after. */
+    due_before: string | undefined;
+    due_after: string | undefined;
+    search: string | undefined;
+    ordering: OrderTerm<TaskOrderingField>[];
+    include_deleted: boolean;
+  }
+>;
 
 /** Each ordering field's column, and the index of live tasks whose order starts with it (migrations 0001, 0011). */
 const ORDER_COLUMNS: Record<TaskOrderingField, OrderColumn & { index: string }> = {
@@ -71,7 +75,7 @@ export class TaskRepo extends RecordRepo<"task"> {
    * live index serves the list; Postgres chooses for itself: `indexedBy`, src/db/dialect.ts.)
    */
   private walkedFrom(f: TaskFilter): string {
-    if (f.includeDeleted || f.ordering.length < 2) return "tasks";
+    if (f.include_deleted || f.ordering.length < 2) return "tasks";
     return sqlOf(this.exec).indexedBy("tasks", ORDER_COLUMNS[f.ordering[0]!.field].index);
   }
 
@@ -92,20 +96,20 @@ export class TaskRepo extends RecordRepo<"task"> {
   /** The conditions of `f`, the organization's first as `orgCondition` (`org_id = ?`, or `+org_id = ?` to keep its indexes out of the plan). */
   private where(f: TaskFilter, orgCondition: string): Where {
     const w = new Where().add(orgCondition, this.orgId);
-    if (!f.includeDeleted) w.add("deleted_at IS NULL");
+    if (!f.include_deleted) w.add("deleted_at IS NULL");
     if (f.status?.length) w.in("status", f.status);
     if (f.priority?.length) w.in("priority_rank", f.priority.map((p) => PRIORITY_RANK[p as TaskPriority]));
-    if (f.projectId !== undefined) f.projectId === null ? w.add("project_id IS NULL") : w.add("project_id = ?", f.projectId);
-    if (f.assigneeId !== undefined) f.assigneeId === null ? w.add("assignee_id IS NULL") : w.add("assignee_id = ?", f.assigneeId);
+    if (f.project_id !== undefined) f.project_id === null ? w.add("project_id IS NULL") : w.add("project_id = ?", f.project_id);
+    if (f.assignee_id !== undefined) f.assignee_id === null ? w.add("assignee_id IS NULL") : w.add("assignee_id = ?", f.assignee_id);
     if (f.tag !== undefined) w.add("id IN (SELECT task_id FROM task_tags WHERE org_id = ? AND tag = ?)", this.orgId, f.tag);
     // Due dates are stored as dates (the start of their day, UTC) or date-times, compared as text:
     // a date sorts before every date-time of its day, so only "before its own midnight" needs a
     // second condition (`2030-01-05` is not before `2030-01-05T00:00:00.000Z`: it is that instant).
-    if (f.dueBefore !== undefined) {
-      w.add("due_date < ?", f.dueBefore);
-      if (f.dueBefore.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.dueBefore.slice(0, 10));
+    if (f.due_before !== undefined) {
+      w.add("due_date < ?", f.due_before);
+      if (f.due_before.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.due_before.slice(0, 10));
     }
-    if (f.dueAfter !== undefined) w.add("due_date > ?", f.dueAfter);
+    if (f.due_after !== undefined) w.add("due_date > ?", f.due_after);
     if (f.search) whereContains(w, sqlOf(this.exec), ["title", "description"], f.search);
     return w;
   }
@@ -123,9 +127,9 @@ export class TaskRepo extends RecordRepo<"task"> {
    */
   private sortsMatches(f: TaskFilter, count: number): boolean {
     // The project and assignee indexes hold live tasks only: with deleted ones there is none to find the matches by.
-    if (sqlOf(this.exec).plansBySelectivity || count > SORTED_MATCHES_MAX || f.includeDeleted) return false;
+    if (sqlOf(this.exec).plansBySelectivity || count > SORTED_MATCHES_MAX || f.include_deleted) return false;
     const filterIndexOrder = f.ordering.length === 1 && f.ordering[0]!.field === "updated_at";
-    return (f.projectId !== undefined || f.assigneeId !== undefined) && !filterIndexOrder;
+    return (f.project_id !== undefined || f.assignee_id !== undefined) && !filterIndexOrder;
   }
 
   /**

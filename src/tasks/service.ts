@@ -16,28 +16,7 @@ export class TaskService {
 
   /** One page of the organization's tasks matching the query's filters, in its ordering (422 naming a bad filter). */
   async list(actor: Actor, q: TaskListQuery, page: PageRequest): Promise<PageResult<Task>> {
-    const errors: Record<string, string> = {};
-    const due = (field: "due_before" | "due_after") => {
-      const raw = q[field];
-      if (raw === undefined) return undefined;
-      const bound = dueBound(raw, field === "due_before" ? "before" : "after");
-      if (bound === null) errors[field] = "not a real date or date-time";
-      return bound ?? undefined;
-    };
-    const filter: TaskFilter = {
-      status: q.status === undefined ? undefined : listValues(q.status),
-      priority: q.priority === undefined ? undefined : listValues(q.priority),
-      projectId: q.project_id === undefined ? undefined : q.project_id === "null" ? null : q.project_id,
-      assigneeId: q.assignee_id === undefined ? undefined : q.assignee_id === "null" ? null : q.assignee_id,
-      tag: q.tag,
-      dueBefore: due("due_before"),
-      dueAfter: due("due_after"),
-      search: q.search || undefined,
-      ordering: parseOrdering(q.ordering, TASK_ORDERING),
-      includeDeleted: q.include_deleted === true,
-    };
-    if (Object.keys(errors).length) throw invalid(errors);
-    return new TaskRepo(this.deps.db, actor.orgId).list(filter, page);
+    return new TaskRepo(this.deps.db, actor.orgId).list(taskFilter(q), page);
   }
 
   /** A live task of the caller's organization (404 otherwise, also for soft-deleted ones). */
@@ -66,6 +45,32 @@ export class TaskService {
     const r = await new HistoryRepo(this.deps.db, actor.orgId).list("task", id, page);
     return { count: r.count, results: r.results.map(historyView) };
   }
+}
+
+/** The task list's query as its repository's filter (422 naming a bad filter). */
+export function taskFilter(q: TaskListQuery): TaskFilter {
+  const errors: Record<string, string> = {};
+  const due = (field: "due_before" | "due_after") => {
+    const raw = q[field];
+    if (raw === undefined) return undefined;
+    const bound = dueBound(raw, field === "due_before" ? "before" : "after");
+    if (bound === null) errors[field] = "not a real date or date-time";
+    return bound ?? undefined;
+  };
+  const filter: TaskFilter = {
+    status: q.status === undefined ? undefined : listValues(q.status),
+    priority: q.priority === undefined ? undefined : listValues(q.priority),
+    project_id: q.project_id === undefined ? undefined : q.project_id === "null" ? null : q.project_id,
+    assignee_id: q.assignee_id === undefined ? undefined : q.assignee_id === "null" ? null : q.assignee_id,
+    tag: q.tag,
+    due_before: due("due_before"),
+    due_after: due("due_after"),
+    search: q.search || undefined,
+    ordering: parseOrdering(q.ordering, TASK_ORDERING),
+    include_deleted: q.include_deleted === true,
+  };
+  if (Object.keys(errors).length) throw invalid(errors);
+  return filter;
 }
 
 /** The contract's history entry. */

@@ -6,6 +6,7 @@
  */
 import { expect, test } from "bun:test";
 import { CommentRepo } from "../../src/comments/repo";
+import { commentFilter } from "../../src/comments/service";
 import { migrate } from "../../src/db/migrate";
 import { MIGRATIONS } from "../../src/db/migrations";
 import { createTestDatabase, DIALECTS, indexDefinitions } from "../support/db";
@@ -38,7 +39,7 @@ for (const dialect of DIALECTS) {
 
       const comments = new CommentRepo(db, "o");
       const ids = async (includeDeleted: boolean, desc: boolean, taskId?: string) =>
-        (await comments.list({ includeDeleted, taskId, ordering: [{ field: "updated_at", desc }] }, { page: 1, pageSize: 10 })).results.map((c) => c.id);
+        (await comments.list(commentFilter({ include_deleted: includeDeleted, task_id: taskId, ordering: desc ? "-updated_at" : "updated_at" }), { page: 1, pageSize: 10 })).results.map((c) => c.id);
       expect(await ids(false, true)).toEqual(["c4", "c5", "c1", "c3"]);
       expect(await ids(true, false)).toEqual(["c3", "c1", "c5", "c2", "c4"]);
       expect(await ids(false, false, "t")).toEqual(["c3", "c1", "c5", "c4"]);

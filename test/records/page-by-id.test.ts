@@ -10,6 +10,8 @@
 import { beforeAll, expect, test } from "bun:test";
 import { ProjectRepo } from "../../src/projects/repo";
 import { TaskRepo } from "../../src/tasks/repo";
+import { taskFilter } from "../../src/tasks/service";
+import { projectFilter } from "../../src/projects/service";
 import { forEachDialect } from "../support/db";
 import { type SeenStatement, spyOn } from "../support/spy";
 import { prng } from "../support/prng";
@@ -90,11 +92,11 @@ forEachDialect("list pages read by id", ({ db }) => {
     const seen: SeenStatement[] = [];
     const recording = spyOn(db(), seen);
     const tasks = await new TaskRepo(recording, w.a.org.id).list(
-      { ordering: [{ field: "title", desc: false }, { field: "priority", desc: false }], includeDeleted: false },
+      taskFilter({ ordering: "title,priority" }),
       { page: 5, pageSize: 1 },
     );
     expect(tasks.results).toHaveLength(1);
-    const projects = await new ProjectRepo(recording, w.a.org.id).list({ ordering: [{ field: "name", desc: true }], includeDeleted: true }, { page: 2, pageSize: 1 });
+    const projects = await new ProjectRepo(recording, w.a.org.id).list(projectFilter({ ordering: "-name", include_deleted: true }), { page: 2, pageSize: 1 });
     expect(projects.results).toHaveLength(1);
     for (const table of ["tasks", "projects"]) {
       const page = seen.map((x) => x.sql).find((s) => s.includes("OFFSET") && s.includes(`FROM ${table}`));

@@ -9,6 +9,7 @@
  */
 import { beforeAll, expect, test } from "bun:test";
 import { TaskRepo } from "../../src/tasks/repo";
+import { taskFilter } from "../../src/tasks/service";
 import { forEachDialect } from "../support/db";
 import { type SeenStatement, spyOn } from "../support/spy";
 import { world } from "./fixture";
@@ -38,7 +39,7 @@ forEachDialect("search materializes ids and sort keys only", ({ db }) => {
   test("the statement of a search materializes no description (nor any whole row)", async () => {
     const seen: SeenStatement[] = [];
     const recording = spyOn(db(), seen);
-    const r = await new TaskRepo(recording, w.a.org.id).list({ search: mark, ordering: [{ field: "title", desc: false }], includeDeleted: false }, { page: 1, pageSize: 1 });
+    const r = await new TaskRepo(recording, w.a.org.id).list(taskFilter({ search: mark, ordering: "title" }), { page: 1, pageSize: 1 });
     expect([r.count, r.results.map((x) => x.title)]).toEqual([7, [`${mark} a`]]);
     expect(r.results[0]!.description).toBe(LONG);
     const materialized = seen.map((x) => x.sql).map((s) => /MATERIALIZED\s*\(\s*SELECT\s+([\s\S]*?)\s+FROM\s/i.exec(s)?.[1]).filter((x) => x !== undefined);
