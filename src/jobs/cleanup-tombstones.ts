@@ -1,4 +1,5 @@
 import type { Database, Tx } from "../db/types";
+import { entityDef } from "../records/entities";
 import { RecordRepo } from "../records/repo";
 import { writeRecord } from "../records/write";
 import { daysBefore } from "../time";
@@ -80,14 +81,14 @@ async function purgePhase(ctx: JobContext, phase: PurgePhase, cutoff: string, to
     totals.feed_rows += batch.feed;
     totals.history_rows += batch.history;
     totals.conflicts += batch.conflicts;
-    totals[phase.table] += batch.records;
+    totals[entityDef(phase.entity).table] += batch.records;
     totals.batches++;
     if (batch.records === 0 || ids.length < ctx.batchSize) break;
   }
 }
 
 /**
- * In `tx`: deletes those of `ids` that still qualify, with a task's tag rows, and every purged
+ * In `tx`: deletes those of `ids` that still qualify, with their side rows (`afterPurge`: a task's tags), and every purged
  * record's feed rows, history and conflicts, raising each organization's purge horizon to the
  * highest feed position removed.
  */
@@ -95,7 +96,7 @@ async function purgeBatch(tx: Tx, phase: PurgePhase, ids: string[], cutoff: stri
   const repo = new RetentionRepo(tx);
   const purged = await repo.deleteRecords(phase, ids, cutoff);
   if (purged.length === 0) return { records: 0, feed: 0, history: 0, conflicts: 0, horizons: [] };
-  if (phase.entity === "task") await repo.deleteTaskTags(purged);
+  await entityDef(phase.entity).afterPurge?.run(tx, purged);
   const deleted = purged.map((r) => r.id);
   const raised = await repo.feedHorizons(phase.entity, deleted);
   for (const h of raised) await repo.raiseHorizon(h.org_id, h.pos);

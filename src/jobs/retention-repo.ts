@@ -1,22 +1,12 @@
-import { deleteRows, IDS_PER_QUERY, inChunks } from "../db/bulk";
+import { IDS_PER_QUERY, inChunks } from "../db/bulk";
 import { sqlOf } from "../db/dialect";
 import type { Executor, SqlValue } from "../db/types";
-import { TASK_TAG_COLUMNS, taskTagRows } from "../records/entities";
+import { entityDef, type PurgedRow } from "../records/entities";
 import type { EntityKind } from "../records/model";
-
-/** A purged record; a task comes with its tags (JSON text) and created_at, the keys of its `task_tags` rows. */
-export interface PurgedRecord {
-  id: string;
-  org_id: string;
-  tags?: string;
-  created_at?: string;
-}
 
 /** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
 export interface PurgePhase {
   entity: EntityKind;
-  /** The entity's table (also the key of its count in the job's result). */
-  table: "projects" | "tasks" | "comments";
   /** Selects up to `?`(limit) ids; one `?` for the cutoff, then one for the limit. */
   select: string;
   /** Still true for the row when it is deleted (one `?` for the cutoff): a record revived meanwhile is kept. */
@@ -42,17 +32,15 @@ const NO_COMMENT = `NOT EXISTS (SELECT 1 FROM comments c WHERE c.org_id = tasks.
 export const PURGE_PHASES: PurgePhase[] = [
   {
     entity: "comment",
-    table: "comments",
     select: `SELECT id FROM comments WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`,
     still: EXPIRED,
   },
   {
     entity: "task",
-    table: "tasks",
     select: `SELECT id FROM tasks WHERE ${EXPIRED} AND ${NO_COMMENT} ORDER BY deleted_at LIMIT ?`,
     still: `${EXPIRED} AND ${NO_COMMENT}`,
   },
-  { entity: "project", table: "projects", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
+  { entity: "project", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
 ];
 
 /** Live comments of tasks deleted at or before the cutoff (one `?`), or of no task at all. */
@@ -103,25 +91,17 @@ export class RetentionRepo {
   }
 
   /**
-   * Deletes the records that still qualify; returns those actually deleted (tasks with their tags and
-   * created_at). On Postgres their rows are locked first, in id order, as a push locks the records it
+   * Deletes the records that still qualify; returns those actually deleted (with the columns the
+   * kind's `afterPurge` needs). On Postgres their rows are locked first, in id order, as a push locks the records it
    * writes: a multi-row DELETE locks them in whatever order its plan meets them, and deadlocked with
    * a push holding a lower id while it held a higher one (test/jobs/purge-lock-order.test.ts).
    */
-  async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRecord[]> {
+  async deleteRecords(phase: PurgePhase, ids: string[], cutoff: string): Promise<PurgedRow[]> {
+    const { table, afterPurge } = entityDef(phase.entity);
     const list = inList(ids);
-    if (sqlOf(this.exec).rowLocks) await this.exec.all(`SELECT id FROM ${phase.table} WHERE id IN (${list.sql}) ORDER BY id FOR UPDATE`, list.params);
-    const tags = phase.entity === "task" ? ", tags, created_at" : "";
-    return this.exec.all(`DELETE FROM ${phase.table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING id, org_id${tags}`, [
-      ...list.params,
-      cutoff,
-    ]);
-  }
-
-  /** Deletes the `task_tags` rows of purged tasks (there is no foreign key to cascade); returns how many. */
-  async deleteTaskTags(tasks: PurgedRecord[]): Promise<number> {
-    const keys = tasks.flatMap((t) => taskTagRows(t.org_id, t.id, t.created_at ?? "", JSON.parse(t.tags ?? "[]") as string[]));
-    return deleteRows(this.exec, "task_tags", TASK_TAG_COLUMNS, keys);
+    if (sqlOf(this.exec).rowLocks) await this.exec.all(`SELECT id FROM ${table} WHERE id IN (${list.sql}) ORDER BY id FOR UPDATE`, list.params);
+    const returning = ["id", "org_id", ...(afterPurge?.returning ?? [])].join(", ");
+    return this.exec.all(`DELETE FROM ${table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING ${returning}`, [...list.params, cutoff]);
   }
 
   /** Per organization, the highest change-feed position among these records. */

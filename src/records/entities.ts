@@ -4,14 +4,14 @@
  * (repos, history, feed, writeRecord) is driven by these.
  */
 import { type ColumnType, columns, deleteRows, insertRows } from "../db/bulk";
-import type { Flusher, SqlValue, Tx } from "../db/types";
+import type { Executor, Flusher, SqlValue, Tx } from "../db/types";
 import type { TSchema } from "@sinclair/typebox";
 import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas } from "./model";
 
 /** How one entity kind is stored: its table and columns, the row ↔ record mapping, and its writable, required and tracked fields. */
 export interface EntityDef<K extends EntityKind = EntityKind> {
   kind: K;
-  table: string;
+  table: EntityTable;
   /** Fields a client may set (REST bodies, sync `data`). */
   fields: readonly string[];
   /** Fields that must be present when the record is created. */
@@ -30,11 +30,27 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
   /** Side tables kept in step with the record: queues their rows in the write's transaction (`tx.enqueue`). */
   afterWrite?(tx: Tx, orgId: string, before: RecordOf[K] | null, after: RecordOf[K]): void;
   /**
+   * Side tables of the records the tombstone purge hard-deletes (src/jobs/cleanup-tombstones.ts), in its
+   * transaction: the columns the purge's DELETE returns besides `id` and `org_id`, and what deletes the
+   * side rows of the records so returned.
+   */
+  afterPurge?: { returning: readonly string[]; run(exec: Executor, purged: readonly PurgedRow[]): Promise<void> };
+  /**
    * The kind's own rules for an update (not a create or delete): `fields` are the record's writable
    * fields after it; answers the refused fields with their reasons (422), or null. `reattachTo`: see
    * `WriteInput.reattachTo`.
    */
   checkUpdate?(before: RecordOf[K], fields: Readonly<Record<string, unknown>>, reattachTo: string | undefined): Record<string, string> | null;
+}
+
+/** The tables of the synced records, one per entity kind. */
+export type EntityTable = "projects" | "tasks" | "comments";
+
+/** A record hard-deleted by the tombstone purge, as its DELETE returns it (`afterPurge`'s `returning` columns besides). */
+export interface PurgedRow {
+  id: string;
+  org_id: string;
+  [column: string]: unknown;
 }
 
 const META = ["version", "vector_clock", "created_at", "updated_at", "deleted_at", "deleted_by"] as const;
@@ -134,7 +150,7 @@ export function mapper<K extends EntityKind>(
 }
 
 /** What an entity kind declares; {@link defineEntity} derives the rest of its {@link EntityDef} from it and from its fields' schemas. */
-type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "required" | "defaults" | "owner" | "afterWrite" | "checkUpdate"> & {
+type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "required" | "defaults" | "owner" | "afterWrite" | "afterPurge" | "checkUpdate"> & {
   /** Columns the record's mapper computes from its fields (not answered): each one's value. */
   derived?: Record<string, (r: RecordOf[K]) => SqlValue>;
 };
@@ -176,6 +192,14 @@ export const TASK = defineEntity("task", {
   afterWrite(tx, orgId, before, after) {
     if (before && sameList(before.tags, after.tags)) return;
     tx.enqueue(flushTaskTags, { taskId: after.id, orgId, createdAt: after.created_at, tags: after.tags, stored: before?.tags ?? [] });
+  },
+  /** A purged task's `task_tags` rows go with it (there is no foreign key to cascade): found by key from its tags and created_at. */
+  afterPurge: {
+    returning: ["tags", "created_at"],
+    async run(exec, purged) {
+      const keys = purged.flatMap((t) => taskTagRows(t.org_id, t.id, String(t.created_at ?? ""), JSON.parse(String(t.tags ?? "[]")) as string[]));
+      await deleteRows(exec, "task_tags", TASK_TAG_COLUMNS, keys);
+    },
   },
 });
 
