@@ -6,7 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor } from "../wire/reasons";
 import { hasNul, keyAsNamed, NUL_REASON } from "../wire/text";
-import { ENTITY_KINDS, type EntityKind, writableFieldSchemas } from "./model";
+import { type CommentFieldProps, ENTITY_KINDS, type EntityKind, type ProjectFieldProps, type TaskFieldProps, writableFieldSchemas } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
@@ -71,6 +71,38 @@ const CHECKS = Object.fromEntries(
   ]),
 ) as Record<EntityKind, Record<string, TypeCheck<TSchema>>>;
 
+/** A value that passed its field's schema as stored, or the reason it is refused. */
+type Normalized = { value: unknown } | { reason: string };
+type Normalize = (value: unknown) => Normalized;
+
+/** A field without a rule of its own: a text with an unpaired surrogate as U+FFFD (what UTF-8 storage would make of it anyway). */
+const wellFormed: Normalize = (v) => ({ value: typeof v === "string" ? v.toWellFormed() : v });
+
+/**
+ * Normalization beyond the schema, per entity kind and field (a field not named here: {@link wellFormed}):
+ * a task's due date in storage form ({@link normalizeDueDate}), its tags without duplicates.
+ */
+const NORMALIZE: {
+  project: Partial<Record<keyof typeof ProjectFieldProps, Normalize>>;
+  task: Partial<Record<keyof typeof TaskFieldProps, Normalize>>;
+  comment: Partial<Record<keyof typeof CommentFieldProps, Normalize>>;
+} = {
+  project: {},
+  task: {
+    due_date: (v) => {
+      if (typeof v !== "string") return wellFormed(v);
+      const due = normalizeDueDate(v);
+      return due === null ? { reason: "not a real date or date-time" } : { value: due };
+    },
+    tags: (v) => (Array.isArray(v) ? { value: [...new Set((v as string[]).map((tag) => tag.toWellFormed()))] } : wellFormed(v)),
+  },
+  comment: {},
+};
+
+/** The same value, or arrays of the same elements. */
+const sameValue = (a: unknown, b: unknown): boolean =>
+  a === b || (Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => x === b[i]));
+
 /**
  * Failing fields an answer names at most: a change with thousands of unknown keys is answered (and
  * remembered for exactly-once replay) with these and a count of the others, not an echo of them all.
@@ -95,8 +127,7 @@ export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): strin
 
 /**
  * Checks the values of `data` (a partial field set) against the entity's field rules and
- * returns them normalized (due dates in storage form, tags without duplicates, an unpaired
- * surrogate of a text as U+FFFD — what UTF-8 storage would make of it anyway), or the
+ * returns them normalized ({@link NORMALIZE}), or the
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
  */
 export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown>; normalized: boolean } | FieldFailures {
@@ -115,6 +146,7 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
   const out: Record<string, unknown> = {};
   let normalized = false;
   const checks = CHECKS[kind];
+  const normalizers: Readonly<Record<string, Normalize>> = NORMALIZE[kind];
   for (const key of Object.keys(data)) {
     const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
     if (!check) {
@@ -132,21 +164,13 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
       fail(key, first ? `${where}${reasonFor(first.schema, first.value) ?? first.message}` : "invalid value");
       continue;
     }
-    if (key === "due_date" && typeof value === "string") {
-      const due = normalizeDueDate(value);
-      if (due === null) fail(key, "not a real date or date-time");
-      else out[key] = due;
-      normalized ||= due !== value;
+    const r = (normalizers[key] ?? wellFormed)(value);
+    if ("reason" in r) {
+      fail(key, r.reason);
       continue;
     }
-    if (key === "tags" && Array.isArray(value)) {
-      const tags = [...new Set((value as string[]).map((tag) => tag.toWellFormed()))];
-      normalized ||= tags.length !== value.length || tags.some((tag, i) => tag !== value[i]);
-      out[key] = tags;
-      continue;
-    }
-    out[key] = typeof value === "string" ? value.toWellFormed() : value;
-    normalized ||= out[key] !== value;
+    out[key] = r.value;
+    normalized ||= !sameValue(r.value, value);
   }
   return count > 0 ? { ok: false, errors, more } : { ok: true, data: out, normalized };
 }
