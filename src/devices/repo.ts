@@ -94,11 +94,9 @@ export class DeviceRepo<E extends Executor = Executor> {
     return selectPage(this.exec, q, page, toDevice);
   }
 
-  /** Every device of the organization, or of one user. */
-  async listAll(userId?: string): Promise<Device[]> {
-    const rows = userId
-      ? await this.exec.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE org_id = ? AND user_id = ? ORDER BY created_at, id`, [this.orgId, userId])
-      : await this.exec.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE org_id = ? ORDER BY created_at, id`, [this.orgId]);
+  /** Every device of one user, oldest first (the CLI's `devices list --user`; the API pages with {@link listForUser}). */
+  async listAllOfUser(userId: string): Promise<Device[]> {
+    const rows = await this.exec.all<DeviceRow>(`SELECT ${COLS} FROM devices WHERE org_id = ? AND user_id = ? ORDER BY created_at, id`, [this.orgId, userId]);
     return rows.map(toDevice);
   }
 

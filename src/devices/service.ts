@@ -64,7 +64,7 @@ export class DeviceService {
     if (userEmail !== undefined) {
       const user = await findUserByEmail(this.deps.db, normalizeEmail(userEmail));
       if (!user) throw notFound(`user ${normalizeEmail(userEmail)}`);
-      return new DeviceRepo(this.deps.db, user.orgId).listAll(user.id);
+      return new DeviceRepo(this.deps.db, user.orgId).listAllOfUser(user.id);
     }
     return listDevicesAnyOrg(this.deps.db);
   }

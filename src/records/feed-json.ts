@@ -70,30 +70,6 @@ const ROWS_PER_STATEMENT = 1000;
 export const MAX_SKIPPED_ROWS = 5000;
 
 /**
- * One feed row as read: `pos` and `version` as the driver answers them (numbers on SQLite, numbers
- * or numeric strings on Postgres: use `Number()`), `change` as the JSON text stored (what a pull sends).
- */
-export interface FeedRow {
-  pos: SqlValue;
-  pushed_by_device: string | null;
-  entity: string;
-  entity_id: string;
-  op: string;
-  version: SqlValue;
-  change: string | null;
-}
-
-/** The rows of a page: at most `limit`, the position to continue after, whether more follow, and the state if asked. */
-export interface FeedRowsPage {
-  rows: FeedRow[];
-  lastPos: number;
-  hasMore: boolean;
-  state?: FeedState;
-}
-
-const ROW_COLUMNS = "pos, pushed_by_device, entity, entity_id, op, version, change";
-
-/**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
  * statement's snapshot, and the rows still come straight from the index in position order (a join
  * to the state row made Postgres sort the page's wide rows again: 40% of its time).
@@ -105,15 +81,14 @@ const SQL = new Map<string, string>();
 
 /**
  * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
- * once: the feed rows' columns, or (`changes`) `pos, pushed_by_device` and the change's JSON text.
+ * once: `pos, pushed_by_device` and the change's JSON text as bytes.
  */
-function pageSql(exec: Executor, shape: "rows" | "changes", opts: FeedJsonOptions): string {
-  const key = `${shape}:${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
+function pageSql(exec: Executor, opts: FeedJsonOptions): string {
+  const key = `${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
-    const columns = shape === "rows" ? ROW_COLUMNS : `pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change`;
     sql =
-      `SELECT ${columns}${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
+      `SELECT pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
     SQL.set(key, sql);
   }
@@ -138,24 +113,8 @@ async function stateOf(exec: Executor, orgId: string, first: [RawValue | undefin
 }
 
 /**
- * The feed rows of the organization after `afterPos`, in position (= commit) order, at most
- * `limit` (every row: `skipOrigin` is not applied), as objects: for checks and tools; pulls read
- * {@link readFeedJson}.
- */
-export async function readFeedRows(exec: Executor, orgId: string, afterPos: number, limit: number, opts: FeedJsonOptions = {}): Promise<FeedRowsPage> {
-  const rows = await exec.all<FeedRow & { state_seq?: SqlValue; state_purged_through?: SqlValue }>(pageSql(exec, "rows", opts), pageParams(orgId, afterPos, limit, opts));
-  const first = rows[0] && ([rows[0].state_seq, rows[0].state_purged_through] as [SqlValue | undefined, SqlValue | undefined]);
-  const state = opts.withState ? await stateOf(exec, orgId, first) : undefined;
-  const hasMore = rows.length > limit;
-  if (hasMore) rows.length = limit;
-  const page: FeedRowsPage = { rows, lastPos: rows.length > 0 ? Number(rows[rows.length - 1].pos) : afterPos, hasMore };
-  if (state) page.state = state;
-  return page;
-}
-
-/**
- * The page of the feed after `afterPos` as the changes a pull sends: the rows of
- * {@link readFeedRows} less those of `skipOrigin` (which still advance `lastPos`), each change's
+ * The page of the feed after `afterPos` as the changes a pull sends: its rows in position (= commit)
+ * order less those of `skipOrigin` (which still advance `lastPos`), each change's
  * JSON text as stored, in bytes — up to `limit` changes, or fewer once the changes reach
  * {@link PAGE_BYTES} or the rows left out {@link MAX_SKIPPED_ROWS} (then `hasMore`). Read up to {@link ROWS_PER_STATEMENT} rows per statement, after
  * the first only about as many as the budget still has room for; the state
@@ -170,7 +129,7 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   const maxBytes = opts.maxBytes ?? PAGE_BYTES;
   const perStatement = opts.rowsPerStatement ?? ROWS_PER_STATEMENT;
   const maxRows = limit + (opts.skipOrigin === undefined ? 0 : (opts.maxSkipped ?? MAX_SKIPPED_ROWS));
-  const sql = pageSql(exec, "changes", opts);
+  const sql = pageSql(exec, opts);
   // The changes in order (null: superseded by a later row of the page). Where each record's change
   // is matters only once a second statement reads on (one statement reads each record once): the
   // changes are keyed by their record then, from their own first bytes.

@@ -153,17 +153,6 @@ export class HistoryRepo {
     return selectPage(this.exec, { columns: COLS, from: "history", where, params, orderBy: "ORDER BY version" }, page, (r: HistoryRow) => toEntry<K>(r));
   }
 
-  /** The history entry that produced `version` of the record, or undefined (never written, or purged). Read by tests; the API pages with {@link list}. */
-  async find<K extends EntityKind>(entity: K, entityId: string, version: number): Promise<HistoryEntry<K> | undefined> {
-    const r = await this.exec.get<HistoryRow>(`SELECT ${COLS} FROM history WHERE entity = ? AND entity_id = ? AND version = ? AND org_id = ?`, [
-      entity,
-      entityId,
-      version,
-      this.orgId,
-    ]);
-    return r && toEntry<K>(r);
-  }
-
   /** The record exactly as it was at `version` (the base of a three-way merge), or undefined when unknown. */
   async findSnapshot<K extends EntityKind>(entity: K, entityId: string, version: number): Promise<RecordOf[K] | undefined> {
     const r = await this.exec.get<{ snapshot: string }>(

@@ -130,11 +130,6 @@ export class UserRepo<E extends Executor = Executor> {
     return selectPage(this.exec, { columns: COLS, from: "users", where: "WHERE org_id = ?", params: [this.orgId], orderBy: "ORDER BY created_at, id" }, page, toUser);
   }
 
-  async listAll(): Promise<User[]> {
-    const rows = await this.exec.all<UserRow>(`SELECT ${COLS} FROM users WHERE org_id = ? ORDER BY created_at, id`, [this.orgId]);
-    return rows.map(toUser);
-  }
-
   /** Inserts the user; false when the email is taken (in any organization). */
   async put(u: User, passwordHash: string): Promise<boolean> {
     const row = { ...userRow(u, this.orgId), password_hash: passwordHash };

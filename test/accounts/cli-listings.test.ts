@@ -6,6 +6,7 @@
  * test/sync/cli-conflicts.test.ts.)
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import type { Device } from "../../src/devices/model";
 import { DeviceRepo } from "../../src/devices/repo";
 import type { Organization } from "../../src/orgs/model";
 import { UserRepo } from "../../src/users/repo";
@@ -50,9 +51,19 @@ forEachDialect("CLI listings across organizations", ({ db }) => {
     return out;
   }
 
+  /** The organization's users, oldest first (then by id): one page holds them all. */
+  const usersOf = async (orgId: string) => (await new UserRepo(t.deps.db, orgId).list({ page: 1, pageSize: 1000 })).results;
+
+  /** The organization's devices, oldest first (then by id): those of each of its users, in that order. */
+  async function devicesOf(orgId: string): Promise<Device[]> {
+    const devices: Device[] = [];
+    for (const u of await usersOf(orgId)) devices.push(...(await new DeviceRepo(t.deps.db, orgId).listAllOfUser(u.id)));
+    return devices.sort((a, b) => (a.createdAt === b.createdAt ? (a.id < b.id ? -1 : 1) : a.createdAt < b.createdAt ? -1 : 1));
+  }
+
   describe("users list", () => {
     test("every organization: organization by organization (oldest first, then by slug), each one's users oldest first (then by id)", async () => {
-      const expected = await perOrganization((orgId) => new UserRepo(t.deps.db, orgId).listAll());
+      const expected = await perOrganization(usersOf);
       expect(expected.length).toBeGreaterThanOrEqual(8);
       expect(await t.services.users.listAcrossOrgs()).toEqual(expected);
       // The organizations made here come in (created_at, slug) order.
@@ -62,21 +73,21 @@ forEachDialect("CLI listings across organizations", ({ db }) => {
     });
 
     test("one organization by slug: its users oldest first; an unknown slug is 404", async () => {
-      for (const o of orgs) expect(await t.services.users.listAcrossOrgs(o.slug)).toEqual(await new UserRepo(t.deps.db, o.id).listAll());
+      for (const o of orgs) expect(await t.services.users.listAcrossOrgs(o.slug)).toEqual(await usersOf(o.id));
       await expect(t.services.users.listAcrossOrgs("no-such-org")).rejects.toMatchObject({ status: 404 });
     });
   });
 
   describe("devices list", () => {
     test("every device: organization by organization, each one's devices oldest first (then by id)", async () => {
-      const expected = await perOrganization((orgId) => new DeviceRepo(t.deps.db, orgId).listAll());
+      const expected = await perOrganization(devicesOf);
       expect(expected.length).toBeGreaterThanOrEqual(16);
       expect(await t.services.devices.listAcrossOrgs()).toEqual(expected);
     });
 
     test("one user's devices by email, oldest first", async () => {
-      const [u] = await new UserRepo(t.deps.db, orgs[2]!.id).listAll();
-      expect(await t.services.devices.listAcrossOrgs(u!.email.toUpperCase())).toEqual(await new DeviceRepo(t.deps.db, u!.orgId).listAll(u!.id));
+      const [u] = await usersOf(orgs[2]!.id);
+      expect(await t.services.devices.listAcrossOrgs(u!.email.toUpperCase())).toEqual(await new DeviceRepo(t.deps.db, u!.orgId).listAllOfUser(u!.id));
     });
   });
 });

@@ -5,7 +5,8 @@
 import { expect, test } from "bun:test";
 import type { Database } from "../../src/db/types";
 import { readFeedState } from "../../src/records/feed";
-import { type FeedRow, readFeedJson, readFeedRows } from "../../src/records/feed-json";
+import { readFeedJson } from "../../src/records/feed-json";
+import { type FeedRow, readFeedRows } from "../support/feed-rows";
 import type { EntityKind } from "../../src/records/model";
 import { RecordRepo } from "../../src/records/repo";
 import { writeRecord, type WriteInput } from "../../src/records/write";
