@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import { lowerBodyIds } from "../src/ids";
-import { type Conflict, type ConflictSummary, conflictView } from "../src/sync/conflicts";
+import { type Conflict, type ConflictSummary, conflictView } from "../src/sync/conflict-service";
 import { RESOLUTIONS, type Resolution } from "../src/sync/model";
 import { orgSlugs, withRuntime } from "./context";
 import { UsageError } from "./failure";

@@ -8,7 +8,7 @@ import { JobsService } from "./jobs/service";
 import { MetricsService } from "./metrics/service";
 import { OrgService } from "./orgs/service";
 import { ProjectService } from "./projects/service";
-import { ConflictService } from "./sync/conflicts";
+import { ConflictService } from "./sync/conflict-service";
 import { SyncService } from "./sync/service";
 import { TaskService } from "./tasks/service";
 import { PasswordHasher } from "./users/password";

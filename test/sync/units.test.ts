@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { canonicalJson, earlierPayloadHash, parseChange, payloadHash } from "../../src/sync/change";
-import { changedSinceConflict, resolutionPlan } from "../../src/sync/conflicts";
+import { changedSinceConflict, resolutionPlan } from "../../src/sync/conflict-service";
 import { cursorProblem, decodeCursor, encodeCursor, horizonOf } from "../../src/sync/cursor";
 
 const ORG = "7d1f3e2a-0000-4000-8000-000000000001";
