@@ -17,7 +17,7 @@ export function registerDevices(program: Command): void {
     .action((opts: { user?: string; json?: boolean }, self: Command) =>
       withRuntime(self, async ({ services }) => {
         const rows = await services.devices.listAcrossOrgs(opts.user);
-        const emails = new Map((await services.users.listAcrossOrgs()).map((u) => [u.id, u.email]));
+        const emails = new Map((await services.users.findAnyOrg(rows.map((d) => d.userId))).map((u) => [u.id, u.email]));
         printList<Device>(
           rows,
           [

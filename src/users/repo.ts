@@ -1,4 +1,4 @@
-import { idsInOrg } from "../db/bulk";
+import { IDS_PER_QUERY, idsInOrg, inChunks } from "../db/bulk";
 import { sqlOf } from "../db/dialect";
 import type { Executor, Tx } from "../db/types";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
@@ -80,6 +80,12 @@ export async function listUsersAnyOrg(exec: Executor, scope: OrgScope): Promise<
      ORDER BY o.created_at, o.slug, u.created_at, u.id`,
     scope.orgId === undefined ? [] : [scope.orgId],
   );
+  return rows.map(toUser);
+}
+
+/** The users with these ids, whatever their organization (an id is unique across them), 500 ids a statement; for the CLI's listings. */
+export async function findUsersAnyOrg(exec: Executor, ids: Iterable<string>): Promise<User[]> {
+  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) => exec.all<UserRow>(`SELECT ${U_COLS} FROM users u WHERE u.id IN (${marks})`, chunk));
   return rows.map(toUser);
 }
 

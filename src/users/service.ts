@@ -9,7 +9,7 @@ import type { Deps } from "../deps";
 import { characters, MAX_NAME, storedName } from "../wire/text";
 import { type NewUser, normalizeEmail, type Role, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
-import { findUserByEmail, listUsersAnyOrg, UserRepo } from "./repo";
+import { findUserByEmail, findUsersAnyOrg, listUsersAnyOrg, UserRepo } from "./repo";
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 320;
@@ -51,6 +51,11 @@ export class UserService {
   /** Every user of one organization (by slug: 404 when unknown), or of all organizations, organization by organization; for the CLI. */
   async listAcrossOrgs(orgSlug?: string): Promise<User[]> {
     return listUsersAnyOrg(this.deps.db, await orgScope(this.deps.db, orgSlug));
+  }
+
+  /** The users with these ids, whatever their organization (unknown ids left out); for the CLI's listings. */
+  findAnyOrg(ids: Iterable<string>): Promise<User[]> {
+    return findUsersAnyOrg(this.deps.db, ids);
   }
 
   /** One page of the caller's organization's members. */

@@ -85,6 +85,12 @@ forEachDialect("CLI listings across organizations", ({ db }) => {
       expect(await t.services.devices.listAcrossOrgs()).toEqual(expected);
     });
 
+    test("the users a listing shows, by id, whatever their organization (unknown ids left out)", async () => {
+      const shown = [(await usersOf(orgs[0]!.id))[0]!, (await usersOf(orgs[1]!.id))[1]!, (await usersOf(orgs[2]!.id))[0]!];
+      const found = await t.services.users.findAnyOrg([...shown.map((u) => u.id), shown[0]!.id, crypto.randomUUID()]);
+      expect(found.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual(shown.sort((a, b) => (a.id < b.id ? -1 : 1)));
+    });
+
     test("one user's devices by email, oldest first", async () => {
       const [u] = await usersOf(orgs[2]!.id);
       expect(await t.services.devices.listAcrossOrgs(u!.email.toUpperCase())).toEqual(await new DeviceRepo(t.deps.db, u!.orgId).listAllOfUser(u!.id));
