@@ -74,7 +74,9 @@ const SNAPSHOT_COLUMNS = columnsOf<SnapshotRow>({
 
 /**
  * Sync metrics of one organization: aggregate queries over `sync_log` in a window `(from, to]`
- * (index `sync_log_org_time`), never loading the rows themselves.
+ * (index `sync_log_org_time`), never loading the rows themselves. They read `users`, `devices` and
+ * `conflicts` in the same statements rather than through those features' repositories: the one
+ * exception CONTRIBUTING.md allows, for read-only reports.
  */
 export class MetricsRepo {
   constructor(
