@@ -134,6 +134,8 @@ function checkDatabaseUrl(raw: { name: string; value: string }): string {
     if (path === "") throw refuse("needs a file after sqlite: (e.g. sqlite:./data/taskmgr.db), or sqlite::memory:");
     if (/[\\/]$/.test(path)) throw refuse("names a folder: add the file's name (e.g. sqlite:./data/taskmgr.db)");
     if (startsWithTilde(path)) throw refuse(`${TILDE_REASON}, e.g. sqlite:///home/me/taskmgr.db`);
+    // Found by CLI QA: `sqlite:./x.db?mode=ro` and `sqlite::memory:?cache=shared` opened files named so.
+    if (path.includes("?")) throw refuse("takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only");
     return url;
   }
   throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");

@@ -75,6 +75,8 @@ describe("loadConfig", () => {
     [{}, { DATABASE_URL: "sqlite:~/taskmgr.db" }, 'DATABASE_URL starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~/taskmgr.db"', false],
     [{ db: "sqlite:~bob/x.db" }, {}, '--db starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~bob/x.db"', true],
     [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
+    [{ db: "sqlite:./q.db?mode=ro" }, {}, '--db takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only, not "sqlite:./q.db?mode=ro"', true],
+    [{}, { DATABASE_URL: "sqlite::memory:?cache=shared" }, 'DATABASE_URL takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only, not "sqlite::memory:?cache=shared"', false],
     [{}, { DATABASE_URL: "sqlite://data/x.db" }, 'DATABASE_URL must say sqlite:./relative/path or sqlite:///absolute/path (sqlite://path is ambiguous), not "sqlite://data/x.db"', false],
   ])("database URL %p %p refused", (flags, env, message, fromFlag) => {
     expect(refusal(flags, env)).toEqual({ message, fromFlag });
