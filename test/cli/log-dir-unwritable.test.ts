@@ -10,15 +10,13 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeTempDirs, SOURCE_CLI, taskmgr, tempDir } from "./support";
+import { CAN_RUN_UNPRIVILEGED, removeTempDirs, taskmgr, tempDir, UNPRIVILEGED_CLI } from "./support";
 
 setDefaultTimeout(30_000);
 afterAll(removeTempDirs);
 
-const AS_ROOT = process.getuid?.() === 0;
-const SETPRIV = Bun.which("setpriv");
-const CLI = AS_ROOT ? [SETPRIV ?? "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...SOURCE_CLI] : SOURCE_CLI;
-const runnable = !AS_ROOT || SETPRIV !== null;
+const CLI = UNPRIVILEGED_CLI;
+const runnable = CAN_RUN_UNPRIVILEGED;
 
 async function serveWithLogDir(logDir: string, cwd: string) {
   return taskmgr(["serve", "--port", "0", "--db", "sqlite::memory:"], { cwd, cli: CLI, env: { LOG_DIR: logDir, TASKMGR_SECRET: "log-dir-test-secret-0123456789abcdef" } });

@@ -12,16 +12,13 @@
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { removeTempDirs, SOURCE_CLI, taskmgr, tempDir } from "./support";
+import { CAN_RUN_UNPRIVILEGED, removeTempDirs, taskmgr, tempDir, UNPRIVILEGED_CLI } from "./support";
 
 setDefaultTimeout(30_000);
 afterAll(removeTempDirs);
 
-const AS_ROOT = process.getuid?.() === 0;
-const SETPRIV = Bun.which("setpriv");
-/** The command line, as a user that chmod stops. */
-const CLI = AS_ROOT ? [SETPRIV ?? "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...SOURCE_CLI] : SOURCE_CLI;
-const runnable = !AS_ROOT || SETPRIV !== null;
+const CLI = UNPRIVILEGED_CLI;
+const runnable = CAN_RUN_UNPRIVILEGED;
 
 const HINT = "(taskmgr writes the file, and its -wal and -shm beside it: the file and its folder must be writable)";
 

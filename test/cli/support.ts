@@ -9,6 +9,18 @@ export const MAIN = join(ROOT, "cli", "main.ts");
 /** Runs the source command line on the Bun running the tests, as `npm start` and `npx taskmgr` run it. */
 export const SOURCE_CLI = [process.execPath, "--no-env-file", MAIN];
 
+const AS_ROOT = process.getuid?.() === 0;
+const SETPRIV = Bun.which("setpriv");
+
+/**
+ * The source command line as a user that file modes stop (`chmod` tests): as root, run through
+ * `setpriv` as nobody (uid and gid 65534), else as the test's own user.
+ */
+export const UNPRIVILEGED_CLI = AS_ROOT ? [SETPRIV ?? "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...SOURCE_CLI] : SOURCE_CLI;
+
+/** Whether {@link UNPRIVILEGED_CLI} can run here (as root it needs `setpriv`): tests of file modes are skipped otherwise. */
+export const CAN_RUN_UNPRIVILEGED = !AS_ROOT || SETPRIV !== null;
+
 /** Configuration variables removed from the environment of every spawned command, so that only the test decides. */
 const CONFIG_VARS = ["DATABASE_URL", "HOST", "PORT", "LOG_LEVEL", "LOG_DIR", "TASKMGR_DATA_DIR", "TASKMGR_SECRET"];
 
