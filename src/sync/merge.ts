@@ -55,6 +55,12 @@ const RULES: Record<EntityKind, Record<string, Rule>> = {
   comment: { body: textRule },
 };
 
+/** The fields of an entity that both sides may change and still merge: those with a rule ({@link RULES}); any other is a conflict. */
+export const fieldsWithRule = (entity: EntityKind): string[] => Object.keys(RULES[entity]);
+
+/** Whether a field is merged as text, three-way ({@link mergeText}). */
+export const isMergedAsText = (entity: EntityKind, field: string): boolean => own(RULES[entity], field) === textRule;
+
 /**
  * Merges the pushing device's changed fields (`local`, a partial record) into the server's
  * current fields (`remote`) against `base` (the record at base_version, or null if unknown).

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { jsonEqual as deepEqual } from "../../src/records/json";
-import { PRIORITY_RANK, type EntityKind } from "../../src/records/model";
+import { PRIORITY_RANK, type EntityKind, writableFields } from "../../src/records/model";
 import { STATUS_PRECEDENCE, mergeRecord, mergeTags, type Fields } from "../../src/sync/merge";
 import { mergeText, MAX_TEXT_EDITS, MAX_TEXT_MERGE_WORK } from "../../src/sync/text-merge";
 import { applyEdits, costlyText, editsArb, textArb, wordTextArb } from "./text-arbitraries";
@@ -208,7 +208,8 @@ describe("deepEqual", () => {
 });
 
 describe("properties", () => {
-  const taskArb = fc.record({
+  /** A value of each writable task field: the properties below hold for every field, a new one's rule included. */
+  const taskFieldArbs = {
     project_id: fc.constantFrom(null, "p1", "p2"),
     title: wordTextArb,
     description: textArb,
@@ -217,6 +218,11 @@ describe("properties", () => {
     due_date: fc.constantFrom(null, "2026-01-01", "2026-01-01T00:00:00.000Z", "2026-02-01", "2025-12-31T23:00:00Z"),
     tags: fc.uniqueArray(fc.constantFrom("a", "b", "c", "d"), { maxLength: 4 }),
     assignee_id: fc.constantFrom(null, "u1", "u2"),
+  };
+  const taskArb = fc.record(taskFieldArbs);
+
+  test("the generated tasks hold every writable task field (a field left out would escape the properties)", () => {
+    expect(Object.keys(taskFieldArbs).sort()).toEqual(writableFields("task").sort());
   });
 
   /** A device's changes: a subset of fields, each with a fresh value (text fields edited from the base). */
