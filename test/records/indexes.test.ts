@@ -6,6 +6,7 @@
 import { expect, test } from "bun:test";
 import type { Executor, SqlValue } from "../../src/db/types";
 import { CommentService } from "../../src/comments/service";
+import { TASK_ORDERING } from "../../src/tasks/model";
 import { TaskService } from "../../src/tasks/service";
 import { pageFrom } from "../../src/wire/pagination";
 import { createTestDatabase } from "../support/db";
@@ -33,6 +34,11 @@ const CASES: [string, Record<string, unknown>, string][] = [
   ["status filter, title,priority", { status: "todo", ordering: "title,priority" }, "tasks_live_title"],
 ];
 
+test("every ordering of the task list has its plan pinned above, on its own (a new ordering fails here until it has its case)", () => {
+  const alone = CASES.map(([, q]) => String(q.ordering ?? TASK_ORDERING.fallback)).filter((o) => !o.includes(","));
+  const pinned = new Set(alone.map((o) => o.replace(/^-/, "")));
+  expect(TASK_ORDERING.fields.filter((f) => !pinned.has(f))).toEqual([]);
+});
 
 const planOf = async (db: Executor, q: { sql: string; params: SqlValue[] }) =>
   (await db.all<{ detail: string }>(`EXPLAIN QUERY PLAN ${q.sql}`, q.params)).map((r) => r.detail).join(" | ");
