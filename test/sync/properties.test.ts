@@ -13,6 +13,7 @@ import type { Database } from "../../src/db/types";
 import type { VectorClock } from "../../src/records/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
+import { fieldsWithRule } from "../../src/sync/merge";
 import type { ChangeResult } from "../../src/sync/model";
 import { type Json, type PushChange, WRITABLE, pickFields } from "../support/device";
 
@@ -50,21 +51,27 @@ const descriptionEdit = fc.tuple(fc.constantFrom("rewrite", "insert", "delete"),
   return lines.join("\n");
 });
 
-/** One device's edit of a base task: a non-empty set of fields, text fields edited from the base. */
+/**
+ * What a device's edit may set, field by field: every field with a merge rule (a test below checks
+ * it against `fieldsWithRule`, so a new rule is exercised here too), text fields edited from the base.
+ */
+const editFieldArbs = (base: BaseTask) => ({
+  title: fc.array(titleEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.title)),
+  description: fc.array(descriptionEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.description)),
+  status: statusArb,
+  priority: priorityArb,
+  due_date: dueArb,
+  tags: tagsArb,
+});
+
+/** One device's edit of a base task: a non-empty set of fields. */
 const editArb = (base: BaseTask) =>
-  fc
-    .record(
-      {
-        title: fc.array(titleEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.title)),
-        description: fc.array(descriptionEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.description)),
-        status: statusArb,
-        priority: priorityArb,
-        due_date: dueArb,
-        tags: tagsArb,
-      },
-      { requiredKeys: [] },
-    )
-    .filter((e) => Object.keys(e).length > 0) as fc.Arbitrary<Json>;
+  fc.record(editFieldArbs(base), { requiredKeys: [] }).filter((e) => Object.keys(e).length > 0) as fc.Arbitrary<Json>;
+
+test("the generated edits cover every task field with a merge rule", () => {
+  const base: BaseTask = { title: "a b", description: "x", status: "todo", priority: "low", due_date: null, tags: [] };
+  expect(Object.keys(editFieldArbs(base)).sort()).toEqual(fieldsWithRule("task").sort());
+});
 
 const scenarioArb = baseTaskArb.chain((base) => fc.tuple(fc.constant(base), editArb(base), editArb(base)));
 

@@ -10,6 +10,7 @@
  * A failure names the seed: the sequential runs replay exactly (ids and choices come from the seed).
  */
 import { describe, expect, test } from "bun:test";
+import { fieldsWithRule } from "../../src/sync/merge";
 import { createTestApp, type TestApp } from "../support/app";
 import { forEachDialect } from "../support/db";
 import { type Json, Rng, SimDevice } from "../support/device";
@@ -72,39 +73,48 @@ function newTask(rng: Rng): Json {
   };
 }
 
+/**
+ * How a device edits each field, computed from what it currently shows: one for every task field with
+ * a merge rule (a test below checks it against `fieldsWithRule`, so a new rule is simulated too).
+ */
+const FIELD_EDITS: Record<string, (rng: Rng, fields: Json) => unknown> = {
+  title: (rng, fields) => {
+    const ws = String(fields.title).split(" ");
+    ws[rng.int(ws.length)] = rng.pick(WORDS); // same word count: a title never becomes empty
+    return ws.join(" ");
+  },
+  description: (rng, fields) => {
+    const lines = String(fields.description).split("\n");
+    const i = rng.int(lines.length);
+    const op = rng.int(4);
+    if (op === 0) {
+      const ws = lines[i].split(" ");
+      ws[rng.int(ws.length)] = rng.pick(WORDS);
+      lines[i] = ws.join(" ");
+    } else if (op === 1) lines[i] = words(rng, 1, 4);
+    else if (op === 2) lines.splice(i, 0, words(rng, 1, 3));
+    else if (lines.length > 1) lines.splice(i, 1);
+    return lines.join("\n");
+  },
+  priority: (rng) => rng.pick(PRIORITIES),
+  status: (rng) => rng.pick(STATUSES),
+  tags: (rng, fields) => {
+    const tags = (fields.tags as string[]) ?? [];
+    const tag = rng.pick(TAGS);
+    return tags.includes(tag) ? tags.filter((x) => x !== tag) : [...tags, tag];
+  },
+  due_date: (rng) => rng.pick(DUE_DATES),
+};
+const EDITED_FIELDS = Object.keys(FIELD_EDITS);
+
+test("the simulated edits cover every task field with a merge rule", () => {
+  expect([...EDITED_FIELDS].sort()).toEqual(fieldsWithRule("task").sort());
+});
+
 /** One local edit of one field, computed from what the device currently shows. */
 function editField(rng: Rng, fields: Json): Json {
-  switch (rng.int(6)) {
-    case 0: {
-      const ws = String(fields.title).split(" ");
-      ws[rng.int(ws.length)] = rng.pick(WORDS); // same word count: a title never becomes empty
-      return { title: ws.join(" ") };
-    }
-    case 1: {
-      const lines = String(fields.description).split("\n");
-      const i = rng.int(lines.length);
-      const op = rng.int(4);
-      if (op === 0) {
-        const ws = lines[i].split(" ");
-        ws[rng.int(ws.length)] = rng.pick(WORDS);
-        lines[i] = ws.join(" ");
-      } else if (op === 1) lines[i] = words(rng, 1, 4);
-      else if (op === 2) lines.splice(i, 0, words(rng, 1, 3));
-      else if (lines.length > 1) lines.splice(i, 1);
-      return { description: lines.join("\n") };
-    }
-    case 2:
-      return { priority: rng.pick(PRIORITIES) };
-    case 3:
-      return { status: rng.pick(STATUSES) };
-    case 4: {
-      const tags = (fields.tags as string[]) ?? [];
-      const tag = rng.pick(TAGS);
-      return { tags: tags.includes(tag) ? tags.filter((x) => x !== tag) : [...tags, tag] };
-    }
-    default:
-      return { due_date: rng.pick(DUE_DATES) };
-  }
+  const field = EDITED_FIELDS[rng.int(EDITED_FIELDS.length)];
+  return { [field]: FIELD_EDITS[field](rng, fields) };
 }
 
 /** A device's offline work: create, edit (1–3 fields) or delete a task. */
