@@ -4,9 +4,10 @@
  * The same generator feeds the HTTP pushes, the storage baseline and the direct seeding,
  * so every path stores the same bytes.
  */
+import { type RecordOf, TASK_PRIORITIES, TASK_STATUSES } from "../src/records/model";
 
-export const STATUSES = ["todo", "in_progress", "blocked", "done", "cancelled"] as const;
-export const PRIORITIES = ["low", "medium", "high", "urgent"] as const;
+export const STATUSES = TASK_STATUSES;
+export const PRIORITIES = TASK_PRIORITIES;
 const TAGS = ["backend", "frontend", "mobile", "ios", "android", "design", "ops", "bug", "feature", "chore",
   "docs", "security", "perf", "billing", "onboarding", "search", "sync", "infra", "ux", "qa"];
 const WORDS = ("review update migrate refactor design deploy investigate document release verify schedule " +
@@ -14,16 +15,7 @@ const WORDS = ("review update migrate refactor design deploy investigate documen
   "settings profile export import backup restore payment quarterly weekly meeting notes roadmap budget").split(" ");
 
 /** The fields a task create carries (everything the client owns). */
-export interface TaskFields {
-  project_id: string | null;
-  title: string;
-  description: string;
-  status: string;
-  priority: string;
-  due_date: string | null;
-  tags: string[];
-  assignee_id: string | null;
-}
+export type TaskFields = Pick<RecordOf["task"], "project_id" | "title" | "description" | "status" | "priority" | "due_date" | "tags" | "assignee_id">;
 
 /** A small fast PRNG (mulberry32) so runs generate the same content. */
 export class Rng {

@@ -57,11 +57,11 @@ export const emptyBatch = (): RowBatch => ({ tasks: [], tags: [], history: [], f
 /** Adds the rows of one task created by `w.deviceId` (version 1, clock `{device: 1}`) at feed position `pos`. */
 export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: number, at: string): void {
   const clock = { [w.deviceId]: 1 };
-  const record = {
+  const record: RecordOf["task"] = {
     id, project_id: f.project_id, title: f.title, description: f.description, status: f.status, priority: f.priority,
     due_date: f.due_date, tags: f.tags, assignee_id: f.assignee_id, created_by: w.userId,
     version: 1, vector_clock: clock, created_at: at, updated_at: at, deleted_at: null, deleted_by: null,
-  } as unknown as RecordOf["task"];
+  };
   b.tasks.push([w.orgId, ...TASK.toRow(record)]);
   b.tags.push(...(taskTagRows(w.orgId, id, at, f.tags) as Value[][]));
   const entry: HistoryEntry<"task"> = {
