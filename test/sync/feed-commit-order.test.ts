@@ -35,7 +35,7 @@ describe.skipIf(!PG_AVAILABLE)("feed positions commit in order [postgres]", () =
       const first = a.push1(a.create("task", taskData({ title: MARK })));
       // Wait until the first push sleeps in its COMMIT.
       for (let i = 0; ; i++) {
-        const sleeping = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep'");
+        const sleeping = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()");
         if (Number(sleeping!.n) > 0) break;
         if (i > 200) throw new Error("the first push never reached its COMMIT");
         await Bun.sleep(10);
