@@ -64,10 +64,10 @@ interface PurgedBatch {
 /** Deletes the live comments of expired tasks, a batch at a time, until none is left or the run is asked to stop. */
 async function deleteLiveCommentsOfExpiredTasksInBatches(ctx: JobContext, cutoff: string, totals: Totals): Promise<void> {
   while (!ctx.signal.aborted) {
-    const deleted = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
+    const { listed, deleted } = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
     totals.comments_deleted += deleted;
     if (deleted > 0) totals.batches++;
-    if (deleted < ctx.batchSize) break;
+    if (listed < ctx.batchSize) break;
   }
 }
 
@@ -123,24 +123,31 @@ async function deleteSyncChangesInBatches(ctx: JobContext, cutoff: string): Prom
 /**
  * Deletes (soft) up to `limit` live comments of tasks deleted at or before `cutoff`, in one
  * transaction, as REST deletes them but by no user (`deleted_by` null, the server's clock entry
- * incremented); returns how many were listed. They are listed outside the transaction — finding a
+ * incremented); returns how many were listed (the loop's end) and how many it deleted (the count in
+ * the result: a comment another run — or a write — deleted or revived meanwhile is listed but not
+ * deleted by this one, and counted by whichever run did delete it). They are listed outside the transaction — finding a
  * comment whose task is gone reads every live comment of the server (0.9 s at 400,000 on SQLite, whose
  * pushes would wait for the write transaction that long each night) — and the transaction keeps those
  * that still qualify. Each organization's comments are locked first, in id order (as a push locks
  * them), so a concurrent write waits rather than failing the run.
  */
-async function deleteLiveCommentsOfExpiredTasks(db: Database, cutoff: string, now: Date, limit: number): Promise<number> {
+async function deleteLiveCommentsOfExpiredTasks(db: Database, cutoff: string, now: Date, limit: number): Promise<{ listed: number; deleted: number }> {
   const listed = await new RetentionRepo(db).listLiveCommentsOfExpiredTasks(cutoff, limit);
-  if (listed.length === 0) return 0;
-  return db.transaction(async (tx) => {
+  if (listed.length === 0) return { listed: 0, deleted: 0 };
+  const deleted = await db.transaction(async (tx) => {
+    let written = 0;
     const live = await new RetentionRepo(tx).keepLiveCommentsOfExpiredTasks(listed.map((c) => c.id), cutoff);
     const byOrg = Map.groupBy(live, (c) => c.org_id);
     for (const [orgId, comments] of byOrg) {
       const locked = await new RecordRepo(tx, orgId, "comment").findMany(comments.map((c) => c.id), { forUpdate: true });
       for (const before of locked.values()) {
-        if (before.deleted_at === null) await writeRecord(tx, { entity: "comment", orgId, before, action: "deleted", userId: null, deviceId: null, now });
+        if (before.deleted_at === null) {
+          await writeRecord(tx, { entity: "comment", orgId, before, action: "deleted", userId: null, deviceId: null, now });
+          written++;
+        }
       }
     }
-    return listed.length;
+    return written;
   });
+  return { listed: listed.length, deleted };
 }
