@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { slugKey } from "../src/orgs/model";
 import { type Role, ROLES, toUserView, type User } from "../src/users/model";
 import { orgSlugs, withRuntime } from "./context";
 import { printList, printRecord } from "./output";
@@ -28,12 +29,11 @@ export function registerUsers(program: Command): void {
     .option("--password <password>", "password (visible to other local users: prefer standard input)")
     .option("--json", "print the user as JSON")
     .action((opts: CreateOpts, self: Command) =>
-      withRuntime(self, async (rt) => {
+      withRuntime(self, async ({ services }) => {
         const password = opts.password ?? (await readSecret("password"));
-        const user = await rt.services.users.create({ orgSlug: opts.org, email: opts.email, name: opts.name, role: opts.role, password });
-        // The organization's slug, not `--org` as typed (looked up in any letter case).
-        const slug = (await orgSlugs(rt)).get(user.orgId) ?? opts.org;
-        printRecord(toUserView(user), opts.json === true, `created ${user.role} ${user.email} in ${slug} (${user.id})`);
+        const user = await services.users.create({ orgSlug: opts.org, email: opts.email, name: opts.name, role: opts.role, password });
+        // The organization's slug as stored, not `--org` as typed (found in any letter case, spaces around it ignored).
+        printRecord(toUserView(user), opts.json === true, `created ${user.role} ${user.email} in ${slugKey(opts.org)} (${user.id})`);
       }),
     );
 

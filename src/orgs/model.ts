@@ -5,3 +5,6 @@ export interface Organization {
   slug: string;
   createdAt: string;
 }
+
+/** How a slug given to find an organization is read: trimmed, in any letter case (slugs are stored in lower case). */
+export const slugKey = (slug: string): string => slug.trim().toLowerCase();

@@ -1,7 +1,7 @@
 import type { Executor } from "../db/types";
 import { columnsOf, insertRow } from "../db/row";
 import { notFound } from "../errors";
-import type { Organization } from "./model";
+import { type Organization, slugKey } from "./model";
 
 interface OrgRow {
   id: string;
@@ -26,7 +26,7 @@ export class OrgRepo {
 
   /** The organization of `slug`, in any letter case and with spaces around (slugs are stored lower-case). */
   async findBySlug(slug: string): Promise<Organization | undefined> {
-    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE slug = ?`, [slug.trim().toLowerCase()]);
+    const r = await this.exec.get<OrgRow>(`SELECT ${COLS} FROM organizations WHERE slug = ?`, [slugKey(slug)]);
     return r && toOrg(r);
   }
 
