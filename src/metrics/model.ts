@@ -15,7 +15,7 @@ export const MetricsQuery = Query({
 /** Counts of pushed changes by result status over the window. */
 export const PushResults = t.Object(Object.fromEntries(CHANGE_STATUSES.map((s) => [s, t.Integer()])) as Record<ChangeStatus, ReturnType<typeof t.Integer>>);
 
-/** One user's devices that synced in the window. */
+/** One user's devices that synced in the window: at least one successful push or pull (failed requests make no device active). */
 export const ActiveDevices = t.Object({ user_id: t.String(), email: t.Union([t.String(), t.Null()]), active_devices: t.Integer() });
 export type ActiveDevices = Static<typeof ActiveDevices>;
 
@@ -24,7 +24,7 @@ export const DeviceLastSync = t.Object({
   device_id: t.String(),
   user_id: t.String(),
   name: t.String(),
-  last_sync_at: Nullable(Timestamp("latest push or pull still in the sync log")),
+  last_sync_at: Nullable(Timestamp("latest push or pull still in the sync log, successful or failed")),
 });
 export type DeviceLastSync = Static<typeof DeviceLastSync>;
 
@@ -86,7 +86,7 @@ export const HourlyMetrics = t.Object(
     conflicts: t.Integer({ description: "pushed changes that ended in a conflict (push_results.conflict of GET /api/metrics)" }),
     conflict_rate: t.Union([t.Number(), t.Null()], { description: "conflicts / changes pushed" }),
     average_sync_duration_ms: Rate,
-    active_devices: t.Integer({ description: "distinct devices that synced in the hour" }),
+    active_devices: t.Integer({ description: "distinct devices with at least one successful push or pull in the hour" }),
     active_devices_per_user: t.Array(t.Omit(ActiveDevices, ["email"])),
     generated_at: Timestamp("when the job computed the figures"),
   },

@@ -21,6 +21,13 @@ const TOTALS = `COUNT(s.id) AS syncs,
   COALESCE(SUM(s.rejected), 0) AS rejected,
   AVG(s.duration_ms) AS avg_duration_ms`;
 
+/**
+ * The `sync_log s` rows that make their device active: successful pushes and pulls. A device whose
+ * requests all failed in the window (400 `invalid_cursor`, 410 `reset_required`, a push refused
+ * after its device was checked) did not sync: those count as syncs and failures, not as activity.
+ */
+const ACTIVE = "s.outcome = 'ok' AND s.user_id IS NOT NULL AND s.device_id IS NOT NULL";
+
 type TotalsRow = Record<Exclude<keyof SyncTotals, "avgDurationMs">, number | string> & { avg_duration_ms: number | string | null };
 
 const toTotals = (r: TotalsRow): SyncTotals => ({
@@ -93,12 +100,12 @@ export class MetricsRepo {
     return toTotals(r!);
   }
 
-  /** Distinct devices that pushed or pulled in the window, per user. */
+  /** Distinct devices with a successful push or pull in the window, per user (see {@link ACTIVE}). */
   async activeDevicesPerUser(from: string, to: string): Promise<ActiveDevices[]> {
     const rows = await this.exec.all<ActiveDevices>(
       `SELECT s.user_id, u.email, COUNT(DISTINCT s.device_id) AS active_devices
        FROM sync_log s LEFT JOIN users u ON u.id = s.user_id
-       WHERE s.org_id = ? AND s.created_at > ? AND s.created_at <= ? AND s.user_id IS NOT NULL AND s.device_id IS NOT NULL
+       WHERE s.org_id = ? AND s.created_at > ? AND s.created_at <= ? AND ${ACTIVE}
        GROUP BY s.user_id, u.email ORDER BY active_devices DESC, s.user_id`,
       [this.orgId, from, to],
     );
@@ -139,11 +146,11 @@ export class SnapshotRepo {
     return new Map(rows.map((r) => [r.org_id, toTotals(r)]));
   }
 
-  /** Active devices per user per organization over `(from, to]`. */
+  /** Active devices ({@link ACTIVE}) per user per organization over `(from, to]`. */
   async activeDevicesByOrg(from: string, to: string): Promise<Map<string, { user_id: string; active_devices: number }[]>> {
     const rows = await this.exec.all<{ org_id: string; user_id: string; active_devices: number }>(
       `SELECT s.org_id, s.user_id, COUNT(DISTINCT s.device_id) AS active_devices FROM sync_log s
-       WHERE s.created_at > ? AND s.created_at <= ? AND s.user_id IS NOT NULL AND s.device_id IS NOT NULL
+       WHERE s.created_at > ? AND s.created_at <= ? AND ${ACTIVE}
        GROUP BY s.org_id, s.user_id ORDER BY s.org_id, active_devices DESC, s.user_id`,
       [from, to],
     );

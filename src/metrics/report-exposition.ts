@@ -31,7 +31,7 @@ export function reportExposition(r: MetricsReport): string {
     family(
       "taskmgr_sync_active_devices",
       "gauge",
-      "Devices that synced in the window, per user.",
+      "Devices with a successful push or pull in the window, per user.",
       r.active_devices_per_user.map((u) => ({ labels: { ...w, user_id: u.user_id }, value: u.active_devices })),
     ),
     family(
