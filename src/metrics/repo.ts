@@ -1,49 +1,7 @@
 import { columnsOf, insertRow } from "../db/row";
 import type { Executor } from "../db/types";
-import type { SyncTotals } from "./summary";
-import type { ActiveDevices, DeviceLastSync } from "./model";
-
-/**
- * Aggregates over `sync_log s` (COUNT(s.id), so an outer join without rows counts 0). `changes`
- * counts the changes of pushes that were processed: a push refused whole (413, 403, 401, 503) has
- * no result for any of its changes, and counting them would dilute the conflict rate.
- */
-const TOTALS = `COUNT(s.id) AS syncs,
-  COALESCE(SUM(CASE WHEN s.outcome = 'ok' THEN 1 ELSE 0 END), 0) AS ok,
-  COALESCE(SUM(CASE WHEN s.kind = 'push' THEN 1 ELSE 0 END), 0) AS pushes,
-  COALESCE(SUM(CASE WHEN s.kind = 'pull' THEN 1 ELSE 0 END), 0) AS pulls,
-  COALESCE(SUM(CASE WHEN s.kind = 'push' AND s.outcome = 'ok' THEN s.change_count ELSE 0 END), 0) AS changes,
-  COALESCE(SUM(s.applied), 0) AS applied,
-  COALESCE(SUM(s.merged), 0) AS merged,
-  COALESCE(SUM(s.conflicts), 0) AS conflicts,
-  COALESCE(SUM(s.duplicates), 0) AS duplicates,
-  COALESCE(SUM(s.stale), 0) AS stale,
-  COALESCE(SUM(s.rejected), 0) AS rejected,
-  AVG(s.duration_ms) AS avg_duration_ms`;
-
-/**
- * The `sync_log s` rows that make their device active: successful pushes and pulls. A device whose
- * requests all failed in the window (400 `invalid_cursor`, 410 `reset_required`, a push refused
- * after its device was checked) did not sync: those count as syncs and failures, not as activity.
- */
-const ACTIVE = "s.outcome = 'ok' AND s.user_id IS NOT NULL AND s.device_id IS NOT NULL";
-
-type TotalsRow = Record<Exclude<keyof SyncTotals, "avgDurationMs">, number | string> & { avg_duration_ms: number | string | null };
-
-const toTotals = (r: TotalsRow): SyncTotals => ({
-  syncs: Number(r.syncs),
-  ok: Number(r.ok),
-  pushes: Number(r.pushes),
-  pulls: Number(r.pulls),
-  changes: Number(r.changes),
-  applied: Number(r.applied),
-  merged: Number(r.merged),
-  conflicts: Number(r.conflicts),
-  duplicates: Number(r.duplicates),
-  stale: Number(r.stale),
-  rejected: Number(r.rejected),
-  avgDurationMs: r.avg_duration_ms === null ? null : Number(r.avg_duration_ms),
-});
+import type { DeviceLastSync } from "./model";
+import { readWindowFigures, type WindowFigures } from "./window-figures";
 
 /** A metrics snapshot row as the `sync-metrics` job stores it. */
 export interface SnapshotRow {
@@ -91,25 +49,11 @@ export class MetricsRepo {
     private readonly orgId: string,
   ) {}
 
-  async totals(from: string, to: string): Promise<SyncTotals> {
-    const r = await this.exec.get<TotalsRow>(`SELECT ${TOTALS} FROM sync_log s WHERE s.org_id = ? AND s.created_at > ? AND s.created_at <= ?`, [
-      this.orgId,
-      from,
-      to,
-    ]);
-    return toTotals(r!);
-  }
-
-  /** Distinct devices with a successful push or pull in the window, per user (see {@link ACTIVE}). */
-  async activeDevicesPerUser(from: string, to: string): Promise<ActiveDevices[]> {
-    const rows = await this.exec.all<ActiveDevices>(
-      `SELECT s.user_id, u.email, COUNT(DISTINCT s.device_id) AS active_devices
-       FROM sync_log s LEFT JOIN users u ON u.id = s.user_id
-       WHERE s.org_id = ? AND s.created_at > ? AND s.created_at <= ? AND ${ACTIVE}
-       GROUP BY s.user_id, u.email ORDER BY active_devices DESC, s.user_id`,
-      [this.orgId, from, to],
-    );
-    return rows.map((r) => ({ user_id: r.user_id, email: r.email ?? null, active_devices: Number(r.active_devices) }));
+  /** The organization's totals and active devices over `(from, to]`, in one statement ({@link readWindowFigures}). */
+  async window(from: string, to: string): Promise<WindowFigures> {
+    const figures = (await readWindowFigures(this.exec, from, to, this.orgId)).get(this.orgId);
+    if (!figures) throw new Error(`organization ${this.orgId} not found`);
+    return figures;
   }
 
   /** Every device not revoked, with its latest push or pull still in the log (index `sync_log_device_time`). */
@@ -135,32 +79,9 @@ export class MetricsRepo {
 export class SnapshotRepo {
   constructor(private readonly exec: Executor) {}
 
-  /** Totals per organization over `(from, to]`; organizations without syncs get zeros. */
-  async totalsByOrg(from: string, to: string): Promise<Map<string, SyncTotals>> {
-    const rows = await this.exec.all<TotalsRow & { org_id: string }>(
-      `SELECT o.id AS org_id, ${TOTALS}
-       FROM organizations o LEFT JOIN sync_log s ON s.org_id = o.id AND s.created_at > ? AND s.created_at <= ?
-       GROUP BY o.id ORDER BY o.id`,
-      [from, to],
-    );
-    return new Map(rows.map((r) => [r.org_id, toTotals(r)]));
-  }
-
-  /** Active devices ({@link ACTIVE}) per user per organization over `(from, to]`. */
-  async activeDevicesByOrg(from: string, to: string): Promise<Map<string, { user_id: string; active_devices: number }[]>> {
-    const rows = await this.exec.all<{ org_id: string; user_id: string; active_devices: number }>(
-      `SELECT s.org_id, s.user_id, COUNT(DISTINCT s.device_id) AS active_devices FROM sync_log s
-       WHERE s.created_at > ? AND s.created_at <= ? AND ${ACTIVE}
-       GROUP BY s.org_id, s.user_id ORDER BY s.org_id, active_devices DESC, s.user_id`,
-      [from, to],
-    );
-    const out = new Map<string, { user_id: string; active_devices: number }[]>();
-    for (const r of rows) {
-      const list = out.get(r.org_id) ?? [];
-      list.push({ user_id: r.user_id, active_devices: Number(r.active_devices) });
-      out.set(r.org_id, list);
-    }
-    return out;
+  /** Every organization's totals and active devices over `(from, to]`, in one statement ({@link readWindowFigures}); zeros without syncs. */
+  windowByOrg(from: string, to: string): Promise<Map<string, WindowFigures>> {
+    return readWindowFigures(this.exec, from, to, null);
   }
 
   /** Inserts a snapshot unless one exists for the same organization and window end; true when inserted. */

@@ -23,7 +23,7 @@ export class MetricsService {
     const to = now.toISOString();
     const from = new Date(now.getTime() - w.ms).toISOString();
     const repo = new MetricsRepo(this.deps.db, orgId);
-    const t = await repo.totals(from, to);
+    const { totals: t, activeDevices } = await repo.window(from, to);
     return {
       window: w.label,
       from,
@@ -43,7 +43,7 @@ export class MetricsService {
         rejected: t.rejected,
       },
       open_conflicts: await repo.openConflicts(),
-      active_devices_per_user: await repo.activeDevicesPerUser(from, to),
+      active_devices_per_user: activeDevices,
       devices: await repo.devices(),
       generated_at: to,
     };
