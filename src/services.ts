@@ -20,7 +20,8 @@ import { UserService } from "./users/service";
  */
 export function createServices(deps: Deps) {
   const hasher = new PasswordHasher(deps.argon2);
-  const jobs = new JobsService(deps, deps.jobs);
+  const sync = new SyncService(deps);
+  const jobs = new JobsService(deps, deps.jobs, sync);
   return {
     orgs: new OrgService(deps, hasher),
     users: new UserService(deps, hasher),
@@ -32,7 +33,7 @@ export function createServices(deps: Deps) {
     projects: new ProjectService(deps),
     tasks: new TaskService(deps),
     comments: new CommentService(deps),
-    sync: new SyncService(deps),
+    sync,
     conflicts: new ConflictService(deps),
     backup: new BackupService(deps),
   };

@@ -7,7 +7,7 @@ import { currentTick, nextTick } from "./cron";
 import { JOBS } from "./jobs";
 import type { JobRunView, JobStatusView, JobsHealth } from "./model";
 import { JobRunsRepo } from "./repo";
-import type { Job, JobResult, JobsOptions } from "./types";
+import type { Job, JobResult, JobsOptions, SyncLogFlusher } from "./types";
 
 /**
  * The longest a run goes on: then it is asked to stop after its current batch (its result says
@@ -29,9 +29,11 @@ export class JobsService {
   private readonly batchSize: number;
   private readonly maxRunMs: number;
 
+  /** `syncLog`: the process's sync log buffer, which a job may write out before it reads (none: nothing to write). */
   constructor(
     private readonly deps: Deps,
     opts: JobsOptions = {},
+    private readonly syncLog: SyncLogFlusher | null = null,
   ) {
     this.jobs = opts.jobs ?? JOBS;
     this.instance = opts.instance ?? `${hostname()}/${process.pid}/${newId().slice(0, 8)}`;
@@ -146,7 +148,8 @@ export class JobsService {
     let stack: string | undefined;
     try {
       const stop = AbortSignal.any([signal, AbortSignal.timeout(this.maxRunMs)]);
-      result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal: stop });
+      const flushSyncLog = async () => this.syncLog?.flushLog();
+      result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal: stop, flushSyncLog });
     } catch (err) {
       error = message(err);
       stack = err instanceof Error ? err.stack : undefined;

@@ -8,7 +8,8 @@ const HOUR_MS = 3_600_000;
 /**
  * `sync-metrics`: one row per organization in `sync_metrics_snapshots` for the hour ending at the
  * tick (at the run time for a manual run): syncs, failures, success rate, conflict rate, average
- * duration, active devices per user. A window already snapshotted is left as it is.
+ * duration, active devices per user. A window already snapshotted is left as it is. It first writes
+ * out its process's buffered sync log rows: in `serve`, the hour then lacks none of this instance's.
  */
 export const syncMetrics: Job = {
   name: "sync-metrics",
@@ -18,6 +19,8 @@ export const syncMetrics: Job = {
     const end = ctx.scheduledFor ?? ctx.now;
     const to = end.toISOString();
     const from = new Date(end.getTime() - HOUR_MS).toISOString();
+    // The pull rows this process still buffers (up to a second of them) belong in the hour.
+    await ctx.flushSyncLog();
     const repo = new SnapshotRepo(ctx.db);
     // Totals and active devices in one statement: one snapshot of the log, the writer not held.
     const figures = await repo.windowByOrg(from, to);

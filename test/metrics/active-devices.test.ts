@@ -54,3 +54,16 @@ forEachDialect("active devices", ({ db }) => {
     expect(JSON.parse(rows[0]!.active_devices_per_user)).toEqual([{ user_id: admin.user.id, active_devices: 1 }]);
   });
 });
+
+/** The job writes out its own process's buffered pull rows before it reads (`serve` runs it beside the requests). */
+forEachDialect("sync-metrics and the sync log buffer", ({ db }) => {
+  test("a pull still buffered when the job runs is in its snapshot", async () => {
+    const t = await createTestApp(db(), { clock: new ManualClock(new Date(NOW)) });
+    const u = await t.createUser();
+    expect((await Device.of(t, u).pullRaw(null)).status).toBe(200);
+    // No flushLog here: the row is still in the buffer (written within a second otherwise).
+    await t.services.jobs.run("sync-metrics");
+    const rows = await t.deps.db.all<{ sync_count: number; active_devices: number }>("SELECT sync_count, active_devices FROM sync_metrics_snapshots WHERE org_id = ?", [u.org.id]);
+    expect(rows.map((r) => [Number(r.sync_count), Number(r.active_devices)])).toEqual([[1, 1]]);
+  });
+});
