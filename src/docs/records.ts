@@ -3,7 +3,8 @@
  * the server accepts, and the records inside sync answers as tasks, projects or comments. Both are
  * added to the generated document only, so that no validator changes.
  */
-import { DUE_DATE_PATTERN } from "../records/model";
+import type { TSchema } from "@sinclair/typebox";
+import { DUE_DATE_PATTERN, KIND_MODELS, kindModels } from "../records/model";
 import type { Schema } from "./components";
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -20,8 +21,20 @@ export function dueDateAsFormats(s: Schema): Schema {
   return { ...rest, anyOf: [{ type: "string", format: "date" }, { type: "string", format: "date-time" }, ...(nullable ? [{ type: "null" }] : [])] };
 }
 
-/** The records sync answers carry; oneOf, as each kind has required fields the others lack. */
-const SYNC_RECORD = { oneOf: [ref("Task"), ref("Project"), ref("Comment")], description: "a task, project or comment: the kind `entity` names" };
+/** The name of a record model in the document (its `title`). */
+const titleOf = (model: TSchema): string => {
+  if (typeof model.title !== "string") throw new Error(`a record model has no title: ${JSON.stringify(model)}`);
+  return model.title;
+};
+
+/** "a task, project or comment": the kinds as prose, in {@link KIND_MODELS}' order. */
+const kindsAsProse = (): string => {
+  const names = Object.keys(KIND_MODELS).map((k) => k.replaceAll("_", " "));
+  return `a ${names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0]}`;
+};
+
+/** The records sync answers carry, one of each kind ({@link KIND_MODELS}); oneOf, as each kind has required fields the others lack. */
+const SYNC_RECORD = { oneOf: kindModels("record").map((m) => ref(titleOf(m))), description: `${kindsAsProse()}: the kind \`entity\` names` };
 
 /**
  * The properties of named schemas that hold records, and their type in the document. Their models

@@ -167,6 +167,27 @@ export const ProjectConflictSide = conflictSide(ProjectFieldProps, "ProjectConfl
 export const TaskConflictSide = conflictSide(TaskFieldProps, "TaskConflictSide");
 export const CommentConflictSide = conflictSide(CommentFieldProps, "CommentConflictSide");
 
+/** The wire models of one entity kind: the record answered, a sync change's `data`, a conflict's side. */
+export interface KindModels {
+  readonly record: TSchema;
+  readonly changes: TSchema;
+  readonly conflictSide: TSchema;
+}
+
+/**
+ * Each entity kind's wire models, in the order the OpenAPI document lists them. The document's
+ * unions over the kinds (a pushed change's `data`, `ConflictSide`, `SyncRecord`) are made from it, so
+ * a new kind does not compile until it has all three.
+ */
+export const KIND_MODELS: { readonly [K in EntityKind]: KindModels } = {
+  task: { record: Task, changes: TaskChanges, conflictSide: TaskConflictSide },
+  project: { record: Project, changes: ProjectChanges, conflictSide: ProjectConflictSide },
+  comment: { record: Comment, changes: CommentChanges, conflictSide: CommentConflictSide },
+};
+
+/** One model of each kind ({@link KIND_MODELS}), in its order. */
+export const kindModels = (which: keyof KindModels): TSchema[] => Object.values(KIND_MODELS).map((m) => m[which]);
+
 // ---- History ----
 
 const HISTORY_ACTIONS = ["created", "updated", "deleted", "merged", "conflict_resolved"] as const;

@@ -13,16 +13,7 @@ import { PageQuery, Paginated } from "../wire/pagination";
 import { Query, QueryInteger, queryInteger } from "../wire/query";
 import { UUID_PATTERN } from "../ids";
 import { Nullable, OneOf, Timestamp, Uuid } from "../wire/schema";
-import {
-  CommentChanges,
-  CommentConflictSide,
-  ENTITY_KINDS,
-  ProjectChanges,
-  ProjectConflictSide,
-  TaskChanges,
-  TaskConflictSide,
-  VectorClockSchema,
-} from "../records/model";
+import { ENTITY_KINDS, kindModels, VectorClockSchema } from "../records/model";
 
 /** Most changes one push may carry (more answers 413 `payload_too_large`). */
 export const MAX_PUSH_CHANGES = 1000;
@@ -50,7 +41,7 @@ export const PushedChange = t.Object(
     entity_id: Uuid,
     op: OneOf(CHANGE_OPS),
     data: t.Optional(
-      t.Union([TaskChanges, ProjectChanges, CommentChanges, t.Null()], {
+      t.Union([...kindModels("changes"), t.Null()], {
         description: "the fields of `entity` the device changed: an object, required for create (all fields) and update; absent, null or {} for delete",
       }),
     ),
@@ -185,7 +176,7 @@ export const ConflictView = t.Object(
 export type ConflictView = Static<typeof ConflictView>;
 
 /** What the document says `local`, `remote` and `base` of a {@link ConflictView} hold (documentation only). */
-export const ConflictSide = t.Union([TaskConflictSide, ProjectConflictSide, CommentConflictSide], {
+export const ConflictSide = t.Union(kindModels("conflictSide"), {
   title: "ConflictSide",
   description: "fields of the conflict's `entity` and its deleted_at, as many as this side holds",
 });
