@@ -302,11 +302,31 @@ function danglingRefs(cx: DecideContext, kind: EntityKind, data: Record<string, 
     const ref = typeof v === "string" && v !== prev[field] ? cx.batch.record(refKind, v) : undefined;
     return ref !== undefined && ref.deleted_at !== null ? ref : undefined;
   };
-  if (kind === "task") return deletedRef("project", "project_id") ? ["project_id"] : [];
-  // A comment's parent only on create: an update that names another parent is a move, refused by the write core.
-  if (kind === "comment") return before === null && isParentOnTask(deletedRef("comment", "parent_id"), data.task_id ?? prev.task_id) ? ["parent_id"] : [];
-  return [];
+  return DANGLING[kind]({ deletedRef, data, prev, creating: before === null });
 }
+
+/** What {@link DANGLING} reads of one change: its record's references to deleted records, its data, the record before it. */
+interface DanglingInput {
+  deletedRef(refKind: EntityKind, field: string): AnyRecord | undefined;
+  data: Record<string, unknown>;
+  prev: Record<string, unknown>;
+  creating: boolean;
+}
+
+/**
+ * Per entity kind, the fields of a change that name a deleted record and are kept in a Conflict rather
+ * than applied or refused ({@link danglingRefs}). One entry per kind, so that a new kind's references
+ * to deleted records are a decision (test/sync/every-kind.test.ts pushes one of each), not a fallthrough to
+ * the write core's refusal.
+ */
+const DANGLING: { readonly [K in EntityKind]: (input: DanglingInput) => string[] } = {
+  project: () => [],
+  task: ({ deletedRef }) => (deletedRef("project", "project_id") ? ["project_id"] : []),
+  // A comment's task: the orphan rules (`create`, `orphanUpdate`). Its parent only on create: an update
+  // that names another parent is a move, refused by the write core.
+  comment: ({ deletedRef, data, prev, creating }) =>
+    creating && isParentOnTask(deletedRef("comment", "parent_id"), data.task_id ?? prev.task_id) ? ["parent_id"] : [],
+};
 
 /** Stale: the client's clock is BEFORE or EQUAL to the record's — the server already has this or newer. */
 function isStale(clock: VectorClock, r: AnyRecord): boolean {
