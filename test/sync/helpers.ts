@@ -4,6 +4,7 @@
  * multi-device simulation built on these endpoints.
  */
 import { expect } from "bun:test";
+import type { EntityKind } from "../../src/records/model";
 import type { ChangeError, ChangeResult, PulledChange, PullResponse } from "../../src/sync/model";
 import type { PullInput, SyncCaller, SyncService } from "../../src/sync/service";
 import type { TestApp, TestResponse, TestUser } from "../support/app";
@@ -12,7 +13,7 @@ export type Clock = Record<string, number>;
 
 export interface Change {
   change_id: string;
-  entity: "task" | "project" | "comment";
+  entity: EntityKind;
   entity_id: string;
   op: "create" | "update" | "delete";
   data?: Record<string, unknown>;
