@@ -99,6 +99,37 @@ forEachDialect("multi-row statements", ({ db }) => {
     expect(back.map((r) => r.snapshot)).toEqual([input[0][7], "lone \ufffd high, lone \ufffd low", "\\ud800 is only text here"]);
   });
 
+  test("typed columns: NULL in every type, array-literal syntax in texts, long texts, integers, bigints and doubles come back unchanged", async () => {
+    await db().exec("CREATE TABLE IF NOT EXISTS typed_rows (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, version INTEGER NOT NULL, t TEXT, i INTEGER, b BIGINT, d DOUBLE PRECISION)");
+    const typed = columns([["id", "text"], ["org_id", "text"], ["version", "integer"], ["t", "text"], ["i", "integer"], ["b", "bigint"], ["d", "double"]]);
+    const texts = [
+      '{a,"b",c}', "{}", "{", "}", ",", '"', "\\", '\\"', "\\\\n is not a newline", "NULL", "null", "  padded  ", "", "emoji 😀 👩‍👩‍👧 flag 🇫🇷",
+      "tab\tnew\nline", '{"json": ["a, b", null, "c\\"d"]}', '"\\'.repeat(50_000), "plain ".repeat(40_000),
+    ];
+    const numbers: [number | null, number | null, number | null][] = [
+      [0, 0, 0], [-1, -1, -0.25], [2_147_483_647, 9_007_199_254_740_991, 1.5], [-2_147_483_648, -9_007_199_254_740_991, 1e-7],
+      [null, null, null], [42, 2 ** 40, 1.7976931348623157e308], [7, null, -1e300],
+    ];
+    const input: SqlValue[][] = texts.map((t, k) => [crypto.randomUUID(), "org-typed", k, t, ...numbers[k % numbers.length]!]);
+    input.push([crypto.randomUUID(), "org-typed", input.length, null, 1, 1, 1]);
+    const read = async () =>
+      (await db().all<Record<string, SqlValue>>("SELECT id, org_id, version, t, i, b, d FROM typed_rows WHERE org_id = ? ORDER BY version", ["org-typed"])).map((r) =>
+        typed.names.map((c) => (r[c] === null || typeof r[c] === "string" ? r[c] : Number(r[c]))),
+      );
+    expect(await insertRows(db(), "typed_rows", typed, input)).toBe(input.length);
+    expect(await read()).toEqual(input);
+    // Only plain values: every column takes the JSON-text path on Postgres (above, most columns take the escaped one).
+    const plain: SqlValue[][] = [[crypto.randomUUID(), "org-plain", 1, "plain, {braces} \"quoted\"", null, 5, 2.5]];
+    expect(await insertRows(db(), "typed_rows", typed, plain)).toBe(1);
+    const back = await db().get<Record<string, SqlValue>>("SELECT t, i, b, d FROM typed_rows WHERE org_id = ?", ["org-plain"]);
+    expect([back!.t, back!.i, Number(back!.b), Number(back!.d)]).toEqual(["plain, {braces} \"quoted\"", null, 5, 2.5]);
+    // The compare-and-set reads its rows the same way.
+    const cas = columns([["id", "text"], ["version", "integer"], ["t", "text"], ["i", "integer"], ["b", "bigint"], ["d", "double"]]);
+    const next = input.map((r, k): SqlValue[] => [r[0]!, k + 1, texts[(k + 1) % texts.length]!, ...numbers[(k + 3) % numbers.length]!]);
+    expect(await updateRowsIfVersion(db(), "typed_rows", "org-typed", cas, next.map((values, k) => ({ values, expected: k, before: null })))).toBe(input.length);
+    expect(await read()).toEqual(next.map((r) => [r[0]!, "org-typed", ...r.slice(1)]));
+  });
+
   test("with ON CONFLICT DO NOTHING the answer counts only the rows inserted", async () => {
     const input = rows(300, "conflict");
     await insertRows(db(), "history", cols, input.slice(0, 100));
