@@ -13,11 +13,12 @@
  *   changes re-applied on top.
  */
 import { mergeClocks, type VectorClock } from "../../src/records/clock";
-import { writableFields } from "../../src/records/model";
+import { ENTITY_KINDS, type EntityKind, writableFields } from "../../src/records/model";
 import type { ChangeResult, PulledChange, PullResponse } from "../../src/sync/model";
 import type { TestResponse } from "./app";
 
-export type Entity = "task" | "project" | "comment";
+/** A synced entity kind (the server's list: a new kind is one here too). */
+export type Entity = EntityKind;
 export type Json = Record<string, unknown>;
 type Request = (method: string, path: string, opts?: { token?: string; body?: unknown }) => Promise<TestResponse>;
 
@@ -52,7 +53,7 @@ interface ReplicaEntry {
 }
 
 /** Writable fields of each entity: the part of a record a device edits (the server's own list). */
-export const WRITABLE: Record<Entity, readonly string[]> = { task: writableFields("task"), project: writableFields("project"), comment: writableFields("comment") };
+export const WRITABLE: Readonly<Record<Entity, readonly string[]>> = Object.fromEntries(ENTITY_KINDS.map((kind) => [kind, writableFields(kind)])) as Record<Entity, string[]>;
 
 const key = (entity: Entity, id: string) => `${entity}:${id}`;
 
