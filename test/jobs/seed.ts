@@ -1,6 +1,8 @@
 import type { Executor } from "../../src/db/types";
 import type { SnapshotRow } from "../../src/metrics/repo";
+import { entityDef } from "../../src/records/entities";
 import { changeText } from "../../src/records/feed";
+import { ENTITY_KINDS } from "../../src/records/model";
 
 /** Direct SQL seeding for job and metrics tests (independent of the REST and sync layers). */
 
@@ -9,11 +11,33 @@ export const HOUR = 3_600_000;
 
 export const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Empties every table the jobs touch, so each test starts from a known state. */
+/**
+ * The tables {@link resetTables} empties, in order: the jobs', the sync log's, the pushes' exactly-once
+ * memory (which the tombstone purge also deletes from), the records' history
+ * and feed, the task tags, then each entity kind's table, referencing kinds before the kinds they name.
+ */
+export const RESET_TABLES: readonly string[] = [
+  "job_runs",
+  "sync_metrics_snapshots",
+  "sync_log",
+  "sync_changes",
+  "conflicts",
+  "history",
+  "feed",
+  "task_tags",
+  ...ENTITY_KINDS.toReversed().map((kind) => entityDef(kind).table),
+];
+
+/**
+ * The tables {@link resetTables} leaves as they are: organizations and who is in them (a test makes its
+ * own, and reads the jobs' effects on them — expired refresh tokens — by its own ids), and the
+ * migrations' tracking table. test/jobs/reset-tables.test.ts fails for a table in neither list.
+ */
+export const KEPT_TABLES: readonly string[] = ["schema_migrations", "organizations", "org_feed_state", "users", "devices", "refresh_tokens", "login_attempts"];
+
+/** Empties every table the jobs touch ({@link RESET_TABLES}), so each test starts from a known state. */
 export async function resetTables(db: Executor): Promise<void> {
-  for (const table of ["job_runs", "sync_metrics_snapshots", "sync_log", "conflicts", "history", "feed", "comments", "task_tags", "tasks", "projects"]) {
-    await db.run(`DELETE FROM ${table}`);
-  }
+  for (const table of RESET_TABLES) await db.run(`DELETE FROM ${table}`);
 }
 
 export async function seedOrg(db: Executor, id = crypto.randomUUID()): Promise<string> {
