@@ -150,12 +150,6 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(FIELD_
 /** The schema of each writable field of an entity, by name. */
 export const writableFieldSchemas = (kind: EntityKind): Readonly<Record<string, TSchema>> => FIELD_PROPS[kind];
 
-export interface RecordOf {
-  project: Project;
-  task: Task;
-  comment: Comment;
-}
-export type AnyRecord = Project | Task | Comment;
 
 /**
  * One side of a sync conflict (`local`, `remote` or `base`): the record's writable fields and its
@@ -177,13 +171,19 @@ export interface KindModels {
 /**
  * Each entity kind's wire models, in the order the OpenAPI document lists them. The document's
  * unions over the kinds (a pushed change's `data`, `ConflictSide`, `SyncRecord`) are made from it, so
- * a new kind does not compile until it has all three.
+ * a new kind does not compile until it has all three. Checked with `satisfies` rather than typed, so that
+ * each model keeps its own type: {@link RecordOf} is read from the records'.
  */
-export const KIND_MODELS: { readonly [K in EntityKind]: KindModels } = {
+export const KIND_MODELS = {
   task: { record: Task, changes: TaskChanges, conflictSide: TaskConflictSide },
   project: { record: Project, changes: ProjectChanges, conflictSide: ProjectConflictSide },
   comment: { record: Comment, changes: CommentChanges, conflictSide: CommentConflictSide },
-};
+} as const satisfies { readonly [K in EntityKind]: KindModels };
+
+/** The record of each entity kind, as answered: the static type of its {@link KIND_MODELS} `record`. */
+export type RecordOf = { [K in EntityKind]: Static<(typeof KIND_MODELS)[K]["record"]> };
+/** A record of any kind. */
+export type AnyRecord = RecordOf[EntityKind];
 
 /** One model of each kind ({@link KIND_MODELS}), in its order. */
 export const kindModels = (which: keyof KindModels): TSchema[] => Object.values(KIND_MODELS).map((m) => m[which]);
