@@ -150,7 +150,6 @@ export const writableFields = (kind: EntityKind): string[] => Object.keys(FIELD_
 /** The schema of each writable field of an entity, by name. */
 export const writableFieldSchemas = (kind: EntityKind): Readonly<Record<string, TSchema>> => FIELD_PROPS[kind];
 
-
 /**
  * One side of a sync conflict (`local`, `remote` or `base`): the record's writable fields and its
  * `deleted_at`, as many as the side holds (`local`: what the device pushed; `base`: none when
