@@ -1,5 +1,4 @@
-import { sqlOf } from "../db/dialect";
-import { type BulkColumns, columns, IDS_PER_QUERY, inChunks, insertRows, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
+import { type BulkColumns, columns, insertRows, rowsByKey, updateRowIfVersion, updateRowsIfVersion, type VersionedRow } from "../db/bulk";
 import type { PageSelect } from "../db/page";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
@@ -93,14 +92,10 @@ export class RecordRepo<K extends EntityKind> {
   }
 
   /** Like {@link findMany}, the rows as the database returns them (`def.fromRow` maps them). */
-  private async findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
-    const lock = opts.forUpdate && sqlOf(this.exec).rowLocks;
-    const wanted = ids.filter(isUuid);
-    if (lock) wanted.sort();
+  private findRows(ids: readonly string[], opts: { forUpdate?: boolean } = {}): Promise<Record<string, unknown>[]> {
     // `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key: with a plain `org_id = ?`
     // it picks the (org_id, …) indexes and scans the whole organization for every batch.
-    const sql = (marks: string) => `SELECT ${this.cols} FROM ${this.def.table} WHERE id IN (${marks}) AND CAST(org_id AS TEXT) = ?${lock ? " ORDER BY id FOR UPDATE" : ""}`;
-    return inChunks(wanted, IDS_PER_QUERY, (chunk, marks) => this.exec.all<Record<string, unknown>>(sql(marks), [...chunk, this.orgId]));
+    return rowsByKey(this.exec, ids.filter(isUuid), { columns: this.cols, table: this.def.table, key: "id", where: "CAST(org_id AS TEXT) = ?", params: [this.orgId], forUpdate: opts.forUpdate });
   }
 
   /** Inserts a new record; false (nothing written) when the id is already taken. Use writeRecord, not this. */

@@ -3,7 +3,7 @@
  * Organization-scoped by construction. What a push reads of other features (records, history,
  * device ids, users) it asks of their repositories.
  */
-import { columns, IDS_PER_QUERY, inChunks, insertRows } from "../db/bulk";
+import { columns, insertRows, rowsByKey } from "../db/bulk";
 import type { Executor } from "../db/types";
 import type { ChangeResult } from "./model";
 
@@ -45,12 +45,13 @@ export class SyncChangeRepo {
 
   /** The changes of `deviceId` among `changeIds` that were already processed (batched lookups). */
   async findMany(deviceId: string, changeIds: readonly string[]): Promise<Map<string, SeenChange>> {
-    const rows = await inChunks(changeIds, IDS_PER_QUERY, (chunk, marks) =>
-      this.exec.all<{ change_id: string; payload_hash: string; result: string }>(
-        `SELECT change_id, payload_hash, result FROM sync_changes WHERE device_id = ? AND org_id = ? AND change_id IN (${marks})`,
-        [deviceId, this.orgId, ...chunk],
-      ),
-    );
+    const rows = await rowsByKey<{ change_id: string; payload_hash: string; result: string }>(this.exec, changeIds, {
+      columns: "change_id, payload_hash, result",
+      table: "sync_changes",
+      key: "change_id",
+      where: "device_id = ? AND org_id = ?",
+      params: [deviceId, this.orgId],
+    });
     const out = new Map<string, SeenChange>();
     for (const r of rows) out.set(r.change_id, { hash: r.payload_hash, result: JSON.parse(r.result) });
     return out;

@@ -3,10 +3,10 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chunks, columns, deleteRows, inChunks, insertRows, SQLITE_MAX_PARAMS, updateRowIfVersion, updateRowsIfVersion } from "../../src/db/bulk";
+import { chunks, columns, deleteRows, inChunks, insertRows, rowsByKey, SQLITE_MAX_PARAMS, updateRowIfVersion, updateRowsIfVersion } from "../../src/db/bulk";
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
-import type { SqlValue } from "../../src/db/types";
+import type { Executor, SqlValue } from "../../src/db/types";
 import { HISTORY_COLUMNS } from "../../src/records/history";
 import { forEachDialect } from "../support/db";
 
@@ -174,6 +174,38 @@ forEachDialect("multi-row statements", ({ db }) => {
     expect(await updateRowIfVersion(db(), "cas_rows", "org-cas", cas, { values: [ids[0]!, 3, "late", 0], expected: 2, before: null })).toBe(false);
     expect(await updateRowsIfVersion(db(), "cas_rows", "org-cas", cas, [])).toBe(0);
     expect((await db().get<{ a: string }>("SELECT a FROM cas_rows WHERE id = ?", [ids[0]!]))!.a).toBe("again");
+  });
+
+  test("rowsByKey: each row of a listed key once, within the other conditions; locked rows alike; no query for no keys", async () => {
+    await db().exec("CREATE TABLE IF NOT EXISTS keyed_rows (id TEXT PRIMARY KEY, org_id TEXT NOT NULL, v INTEGER NOT NULL)");
+    await db().exec("CREATE INDEX IF NOT EXISTS keyed_rows_org ON keyed_rows (org_id, v)");
+    const keyed = columns([["id", "text"], ["org_id", "text"], ["v", "integer"]]);
+    const ids = Array.from({ length: 2000 }, () => crypto.randomUUID());
+    await insertRows(db(), "keyed_rows", keyed, ids.map((id, i) => [id, i % 100 === 0 ? "org-b" : "org-a", i]));
+    const wanted = [...ids.slice(0, 700), ids[3]!, crypto.randomUUID(), ids[5]!];
+    const expected = ids.slice(0, 700).flatMap((id, i) => (i % 100 === 0 ? [] : [[id, i]]));
+    const lookup = { columns: "id, v", table: "keyed_rows", key: "id", where: "org_id = ?", params: ["org-a"] };
+    const read = async (exec: Executor, forUpdate: boolean) =>
+      (await rowsByKey<{ id: string; v: number }>(exec, wanted, { ...lookup, forUpdate })).map((r) => [r.id, Number(r.v)]).sort((a, b) => Number(a[1]) - Number(b[1]));
+    expect(await read(db(), false)).toEqual(expected);
+    expect(await db().transaction((tx) => read(tx, true))).toEqual(expected);
+    let queried = false;
+    const spy = { ...db(), dialect: db().dialect, all: async () => ((queried = true), []) } as unknown as Executor;
+    expect(await rowsByKey(spy, [], lookup)).toEqual([]);
+    expect(queried).toBe(false);
+  });
+
+  test("rowsByKey on Postgres: one index probe per key, never the other conditions' index, even without statistics", async () => {
+    if (db().dialect !== "postgres") return;
+    let statement: [string, SqlValue[]] | null = null;
+    const spy = { dialect: "postgres", all: async (sql: string, params: SqlValue[]) => ((statement = [sql, params]), []) } as unknown as Executor;
+    const ids = (await db().all<{ id: string }>("SELECT id FROM keyed_rows WHERE org_id = ? LIMIT 500", ["org-a"])).map((r) => r.id);
+    await rowsByKey(spy, ids, { columns: "id, v", table: "keyed_rows", key: "id", where: "org_id = ?", params: ["org-a"], forUpdate: true });
+    const [sql, params] = statement!;
+    const plan = (await db().all<Record<string, string>>(`EXPLAIN ${sql}`, params)).map((r) => Object.values(r)[0]).join("\n");
+    expect(plan).toContain("Index Scan using keyed_rows_pkey");
+    expect(plan).not.toContain("keyed_rows_org");
+    expect(plan).not.toContain("Seq Scan on keyed_rows");
   });
 
   test("inside a transaction the rows roll back with it", async () => {
