@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { isAmbiguousSqliteUrl, redact, sqlitePath } from "./db/url";
 import { parseTrustedProxies } from "./wire/client-address";
@@ -63,6 +64,17 @@ interface Raw {
 }
 
 /**
+ * `DATABASE_POOL_SIZE`'s default for a machine of `cores` CPUs: two connections per core, at least 4
+ * and at most 10 (the driver's own default, kept from 5 cores up). More connections than the cores
+ * can serve cost Postgres CPU without adding throughput: on a 2-core machine with Postgres beside
+ * taskmgr, 4 connections instead of 10 took 30–50% off Postgres's CPU per change in the concurrent
+ * sync benchmark and raised its rate by about 15% (docs/performance.md, "Postgres in the concurrent phase").
+ */
+export function defaultPoolSize(cores: number): number {
+  return Math.min(10, Math.max(4, 2 * cores));
+}
+
+/**
  * Builds the configuration: flags beat environment variables, which beat `.env`, which beats defaults.
  * An empty variable counts as unset (a template that leaves `HOST=` empty gets 127.0.0.1, not every
  * interface); an empty flag value is bad usage.
@@ -90,7 +102,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
   }
   return {
     databaseUrl,
-    databasePoolSize: intIn(variable("DATABASE_POOL_SIZE"), 10, 1, 1000),
+    databasePoolSize: intIn(variable("DATABASE_POOL_SIZE"), defaultPoolSize(availableParallelism()), 1, 1000),
     host: host.value ?? "127.0.0.1",
     hostFrom: host.name,
     port: serving ? intIn(pick(flags.port, "--port", "PORT"), 8000, 0, 65535) : 8000,

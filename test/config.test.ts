@@ -1,7 +1,8 @@
 /** loadConfig: flags beat variables beat defaults; an empty variable is unset, an empty flag bad usage; values checked strictly. */
 import { describe, expect, test } from "bun:test";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { ConfigError, loadConfig } from "../src/config";
+import { ConfigError, defaultPoolSize, loadConfig } from "../src/config";
 import { redact } from "../src/db/url";
 
 /** The error loadConfig throws: its message and whether a flag gave the value (exit 2 rather than 1). */
@@ -53,8 +54,19 @@ describe("loadConfig", () => {
     else expect(loadConfig({}, { PORT: port }).port).toBe(Number(port));
   });
 
-  test("DATABASE_POOL_SIZE: 10 by default, 1 to 1000", () => {
-    expect(loadConfig({}, {}).databasePoolSize).toBe(10);
+  test.each([
+    [1, 4],
+    [2, 4],
+    [3, 6],
+    [4, 8],
+    [5, 10],
+    [64, 10],
+  ])("DATABASE_POOL_SIZE's default on %p CPUs: %p (two per core, 4 to 10)", (cores, size) => {
+    expect(defaultPoolSize(cores)).toBe(size);
+  });
+
+  test("DATABASE_POOL_SIZE: by default two per CPU core of this machine (4 to 10), 1 to 1000", () => {
+    expect(loadConfig({}, {}).databasePoolSize).toBe(defaultPoolSize(availableParallelism()));
     expect(loadConfig({}, { DATABASE_POOL_SIZE: "25" }).databasePoolSize).toBe(25);
     expect(refusal({}, { DATABASE_POOL_SIZE: "0" }).message).toBe('DATABASE_POOL_SIZE must be an integer from 1 to 1000, not "0"');
   });

@@ -6,7 +6,7 @@ import { sqlitePath } from "./url";
 /**
  * Opens the database named by a `DATABASE_URL`: `sqlite:PATH`, `sqlite::memory:` or `postgres://…`.
  * `readOnly`: a SQLite file is opened without changing it (it must exist); Postgres is read only by what is sent.
- * `poolSize`: Postgres connections (default 10; SQLite has one writer and one reader).
+ * `poolSize`: Postgres connections (default 10 here; `serve` and the CLI pass `DATABASE_POOL_SIZE`, src/config.ts; SQLite has one writer and one reader).
  */
 export function openDatabase(url: string, opts: { readOnly?: boolean; poolSize?: number } = {}): Database {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) return new PostgresDatabase(url, { max: opts.poolSize });
