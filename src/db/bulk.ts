@@ -140,16 +140,14 @@ export async function rowsByKey<R>(exec: Executor, keys: Iterable<string>, q: Ke
 }
 
 /**
- * The ids among `ids` of rows of `table` in organization `orgId`, one query per {@link IDS_PER_QUERY}
- * ids (none for none): which of the users, devices… a request names are the organization's.
+ * The ids among `ids` of rows of `table` in organization `orgId`, read by key ({@link rowsByKey}; none
+ * for none): which of the users, devices… a request names are the organization's.
  * `CAST(org_id AS TEXT)` keeps SQLite's planner on the primary key (as `findMany` does): with a plain
  * `org_id = ?` it read every device of the organization along `devices_org` at each push (6,000
  * devices: 0.46 ms a lookup against 0.01 ms by id).
  */
 export async function idsInOrg(exec: Executor, table: "users" | "devices", orgId: string, ids: Iterable<string>): Promise<Set<string>> {
-  const rows = await inChunks(ids, IDS_PER_QUERY, (chunk, marks) =>
-    exec.all<{ id: string }>(`SELECT id FROM ${table} WHERE CAST(org_id AS TEXT) = ? AND id IN (${marks})`, [orgId, ...chunk]),
-  );
+  const rows = await rowsByKey<{ id: string }>(exec, ids, { columns: "id", table, key: "id", where: "CAST(org_id AS TEXT) = ?", params: [orgId] });
   return new Set(rows.map((r) => r.id));
 }
 

@@ -28,7 +28,7 @@ const LONG_IN_LIST = /\bIN \((?:\?, ){63,}\?\)/i;
 /**
  * Whether a statement is sent unnamed — planned with its values on every call — instead of prepared:
  * those with a long `IN (?, …)` list (the batched lookups of `inChunks`: up to 500 ids; a push's
- * records and change ids are read by `rowsByKey`, prepared).
+ * records, change ids, users and devices are read by `rowsByKey`, prepared).
  * After five calls Postgres may switch a prepared statement to its generic plan, which compares
  * every row it filters with each listed parameter in turn (a plan made with the values hashes the
  * list): while the table has no statistics yet — the first minute of a fresh database, before
