@@ -164,7 +164,8 @@ const SHOW_WAIT_MS = 10_000;
 export function showFirstAdmin(admin: BootstrapAccount, waitMs = SHOW_WAIT_MS): Promise<void> {
   const text =
     `created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}\n` +
-    "this password is shown only once: change it with `taskmgr users set-password`\n";
+    `this password is shown only once: change it with \`taskmgr users set-password ${admin.email}\`` +
+    ` (from a checkout: \`npx taskmgr users set-password ${admin.email}\`)\n`;
   return new Promise<void>((done) => {
     const timer = setTimeout(done, waitMs);
     const written = () => {
