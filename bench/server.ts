@@ -153,18 +153,32 @@ export function readCpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14 and 15 of stat)
 }
 
-/** CPU time used so far by every process named `postgres` on this machine (its server and backends), in milliseconds; 0 when none is visible. */
-export function postgresCpuMs(): number {
+/**
+ * CPU time used so far by the Postgres processes that serve `database`, in milliseconds: its
+ * backends and the server's shared ones (postmaster, WAL writer, checkpointer…), but not the
+ * backends of other databases on the same server (other people's tests), which a backend's process
+ * title names (`postgres: 15/main: USER DATABASE HOST(PORT) STATE`). 0 when none is visible.
+ */
+export function postgresCpuMs(database: string): number {
   let total = 0;
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres") total += readCpuMs(Number(pid));
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== "postgres") continue;
+      const other = backendDatabase(readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+      if (other === null || other === database) total += readCpuMs(Number(pid));
     } catch {
       /* exited meanwhile */
     }
   }
   return total;
+}
+
+/** The database a Postgres backend's process title names, or null for the server's own processes. */
+export function backendDatabase(cmdline: string): string | null {
+  const title = cmdline.replace(/\0/g, " ").trim();
+  const m = /^postgres: (?:[^:]*: )?\S+ (\S+) (?:\[local\]|\S+\(\d+\))/.exec(title);
+  return m ? m[1] : null;
 }
 
 export function readRssMb(pid: number): number {

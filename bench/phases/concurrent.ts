@@ -10,6 +10,9 @@ import { newDevice, taskCount, type RunContext } from "../context";
 import { newId, newTask } from "../data";
 import { percentile, type PhaseResult } from "../report";
 import { postgresCpuMs, readCpuMs } from "../server";
+
+/** The database name of a `postgres://…/NAME` URL. */
+const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
 import { acceptEdit, editChange } from "./push";
 import { snapshot } from "./pull";
 
@@ -52,7 +55,7 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
   for (const a of actors) await snapshotVia(ctx, a, expected);
 
   const rounds: number[] = [];
-  const cpu0 = { server: serverCpuMs(instances), client: process.cpuUsage(), db: ctx.kind === "postgres" ? postgresCpuMs() : 0 };
+  const cpu0 = { server: serverCpuMs(instances), client: process.cpuUsage(), db: ctx.kind === "postgres" ? postgresCpuMs(databaseOf(ctx.db.url)) : 0 };
   const t0 = now();
   await Promise.all(
     actors.map(async (a) => {
@@ -90,7 +93,7 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
   const cpu = {
     server_cpu_ms: serverCpuMs(instances) - cpu0.server,
     client_cpu_ms: (clientCpu.user + clientCpu.system) / 1000,
-    ...(ctx.kind === "postgres" ? { db_cpu_ms: postgresCpuMs() - cpu0.db } : {}),
+    ...(ctx.kind === "postgres" ? { db_cpu_ms: postgresCpuMs(databaseOf(ctx.db.url)) - cpu0.db } : {}),
   };
   for (const a of actors) await pullInto(a, pullLimit); // drain what others wrote after this device's last round
 
