@@ -1,11 +1,11 @@
 import { Elysia } from "elysia";
-import { refusedCaller } from "./auth/guard";
+import { authenticateBeforeBody, guardedRoutes, refusedCaller } from "./auth/guard";
 import { authRoutes } from "./auth/routes";
 import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonJsonBody, refuseNonObjectBody } from "./http/body";
+import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
 import { REPEATED_REASON, repeatedParameter } from "./wire/query";
 import { errorHandler } from "./http/errors";
@@ -34,6 +34,7 @@ export interface AppOptions {
 export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
   const declared = declaredQueries(() => app.routes);
+  const guardOf = guardedRoutes(() => app.routes);
   const app = new Elysia({ strictPath: false, normalize: false })
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
@@ -42,11 +43,15 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       // No browser may read an answer as another type than it says (a JSON answer echoes stored text).
       set.headers["x-content-type-options"] = "nosniff";
       if (hasInvalidHost(request)) throw invalidHost();
-      if (isOversized(request)) throw payloadTooLarge();
-      await refuseNonJsonBody(request); // 400: JSON only, before authentication and parsing
+      if (isOversized(request)) throw payloadTooLarge(); // by its declared size: nothing read
     })
-    // Strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional (before authentication).
-    .onParse({ as: "global" }, (ctx) => parseJsonBody(ctx.request))
+    // The token first (Elysia parses before any derive): without one, 401 and the body is never read.
+    // Then JSON only, strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional.
+    .onParse({ as: "global" }, async ({ request, route }) => {
+      const check = guardOf(request.method, route);
+      if (check !== null) await authenticateBeforeBody(check, request);
+      return parseJsonBody(request);
+    })
     .onTransform({ as: "global" }, (ctx) => {
       // Before validation: an empty body is no body (sent chunked too), and ids in any letter case name the same record.
       if (ctx.body === EMPTY_BODY) ctx.body = undefined;

@@ -58,8 +58,12 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  *   above U+10FFFF `f4 90 80 80`, a cut sequence) → 400 `bad_request`, rather than text silently
  *   altered (a `\ud800` escape is another matter: valid JSON, its string is made well-formed later);
  * - nesting deeper than {@link MAX_JSON_DEPTH} → 422 `validation_failed` naming `body`, before parsing;
- * - text that is not JSON → 400 `bad_request`, also where the body is optional (a DELETE's lock).
- * An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
+ * - text that is not JSON → 400 `bad_request`, also where the body is optional (a DELETE's lock);
+ * - a non-empty body of another media type than `application/json` (a form, `multipart/form-data`,
+ *   `text/plain`, none; in any letter case, parameters ignored) → 400 `bad_request` naming it in
+ *   `details.content_type` (Elysia would otherwise parse a form into an object a route's model takes),
+ *   unread when its size is declared.
+ * A protected route's caller is authenticated before this runs (src/app.ts). An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
  * chunked without a byte): undefined without a body, {@link EMPTY_BODY} for an empty one.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
@@ -67,9 +71,10 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   // The header's media type as this file reads it (Elysia hands hooks the part before `;`, untrimmed:
   // `application/json ; charset=utf-8` would not match).
   const type = mediaType(request.headers.get("content-type"));
+  if (type !== "application/json" && Number(request.headers.get("content-length") ?? 0) > 0) throw notJsonMediaType(type);
   const bytes = await request.arrayBuffer();
   if (bytes.byteLength === 0) return EMPTY_BODY;
-  if (type !== "application/json") throw notJsonMediaType(type); // refused before: refuseNonJsonBody
+  if (type !== "application/json") throw notJsonMediaType(type);
   refuseEncodedBody(request.headers);
   let text: string;
   try {
@@ -144,24 +149,4 @@ function mediaType(contentType: string | null): string | null {
   if (contentType === null) return null;
   const semi = contentType.indexOf(";");
   return (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-}
-
-/**
- * Refuses a request body that is not JSON — `application/x-www-form-urlencoded`, `multipart/form-data`,
- * `text/plain`, any other type, or no Content-Type at all — with 400 `bad_request` (the contract: JSON
- * in and out; Elysia would otherwise parse a form into an object that passes the route's validation).
- * Only `application/json` is a JSON body (parameters such as `; charset=utf-8` are fine). An empty
- * body is no body: a POST without one (`/archive`, a DELETE) is not refused for its Content-Type.
- * Media types are case-insensitive (RFC 9110, 8.3.1): `Application/JSON` is JSON too ({@link parseJsonBody}
- * reads the header the same way). For `onRequest`: every route at once, before authentication and parsing.
- */
-export async function refuseNonJsonBody(request: Request): Promise<void> {
-  if (!request.body) return;
-  const header = request.headers.get("content-type");
-  const type = mediaType(header);
-  if (type === "application/json") return;
-  const length = request.headers.get("content-length");
-  const empty = length !== null ? Number(length) === 0 : (await request.clone().arrayBuffer()).byteLength === 0;
-  if (empty) return;
-  throw notJsonMediaType(type);
 }

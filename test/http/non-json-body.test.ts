@@ -1,7 +1,8 @@
 /**
  * JSON in: a request body that is not `application/json` — a form, multipart, text, anything else,
  * or no Content-Type — answers 400 `bad_request` in the contract's error body, on every endpoint
- * that takes a body, before authentication, and writes nothing. Empty bodies are not bodies.
+ * that takes a body, and writes nothing: on login and refresh at once, on a route that needs a token
+ * after the token is checked (without one: 401, its body unread). Empty bodies are not bodies.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
@@ -87,10 +88,11 @@ forEachDialect("request bodies that are not JSON", ({ db }) => {
       expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: session.refresh } })).status).toBe(200);
     });
 
-    test("refused before authentication: login and refresh, and a protected route without a token", async () => {
+    test("refused on login and refresh; a protected route without a token is 401 first", async () => {
       expectRefused(await send("POST", "/api/auth/login", body({ email: me.email, password: me.password }), headers, null), type);
       expectRefused(await send("POST", "/api/auth/refresh", body({ refresh: "x" }), headers, null), type);
-      expectRefused(await send("POST", "/api/projects", body({ name: "no token" }), headers, null), type);
+      const anonymous = await send("POST", "/api/projects", body({ name: "no token" }), headers, null);
+      expect([anonymous.status, anonymous.body.error.code]).toEqual([401, "unauthenticated"]);
     });
   });
 
