@@ -72,7 +72,7 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   // `application/json ; charset=utf-8` would not match).
   const type = mediaType(request.headers.get("content-type"));
   if (type !== "application/json" && Number(request.headers.get("content-length") ?? 0) > 0) throw notJsonMediaType(type);
-  const bytes = await request.arrayBuffer();
+  const bytes = await readBody(request);
   if (bytes.byteLength === 0) return EMPTY_BODY;
   if (type !== "application/json") throw notJsonMediaType(type);
   refuseEncodedBody(request.headers);
@@ -89,6 +89,15 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
     return JSON.parse(text);
   } catch {
     throw notJson();
+  }
+}
+
+/** The body's bytes; one that cannot be read (the client went away mid-body) is 400 `bad_request`, as every failure of this parser is a `DomainError`. */
+async function readBody(request: Request): Promise<ArrayBuffer> {
+  try {
+    return await request.arrayBuffer();
+  } catch {
+    throw new DomainError("bad_request", "the request body could not be read");
   }
 }
 

@@ -86,9 +86,13 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
       return answer("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields });
     }
     case "PARSE": {
-      // Elysia wraps what a parser throws: the body parser's own answers (src/http/body.ts) come through as they are.
+      // Elysia wraps what a parse hook throws: the body parser's own answers (src/http/body.ts, which throws
+      // nothing else) come through as they are; anything else was thrown by the caller's check run before the
+      // body (src/app.ts: a lost database, a bug) and is answered as itself (503, 500), as it is on a GET.
       const cause = (error as Error).cause;
-      return errorResponse(cause instanceof DomainError ? cause : notJson());
+      if (cause instanceof DomainError) return errorResponse(cause);
+      if (cause !== undefined) return answerTo(log, routes, { code: undefined, error: cause, request });
+      return errorResponse(notJson());
     }
     case "NOT_FOUND": {
       const allowed = allowedMethods(routes(), new URL(request.url).pathname);

@@ -10,6 +10,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
 import { forEachDialect } from "../support/db";
+import { ConnectionLostError } from "../../src/db/errors";
 
 const unauthenticated = (message: string) => ({ error: { code: "unauthenticated", message, details: {} } });
 
@@ -113,6 +114,30 @@ forEachDialect("the token before the body", ({ db }) => {
       const created = await send("POST", "/api/tasks", '{"title": "read after the token"}', headers);
       expect([created.status, created.body.title]).toEqual([201, "read after the token"]);
       expect(calls.length).toBe(3);
+    } finally {
+      auth.authenticate = original;
+    }
+  });
+
+  test("a failure of the token's check before the body is answered as itself: 503 for a lost database, 500 for a bug, as on a GET", async () => {
+    const auth = t.services.auth;
+    const original = auth.authenticate;
+    const headers = { "content-type": "application/json", authorization: `Bearer ${admin.token}` };
+    try {
+      auth.authenticate = async () => {
+        throw new ConnectionLostError();
+      };
+      for (const method of ["POST", "GET"]) {
+        const r = await send(method, "/api/tasks", method === "GET" ? null : '{"title": "lost"}', headers);
+        expect([method, r.status, r.body.error.code]).toEqual([method, 503, "unavailable"]);
+      }
+      auth.authenticate = async () => {
+        throw new TypeError("a bug");
+      };
+      for (const method of ["POST", "GET"]) {
+        const r = await send(method, "/api/tasks", method === "GET" ? null : '{"title": "bug"}', headers);
+        expect([method, r.status, r.body]).toEqual([method, 500, { error: { code: "internal", message: "internal server error", details: {} } }]);
+      }
     } finally {
       auth.authenticate = original;
     }
