@@ -57,6 +57,11 @@ forEachDialect("the token before the body", ({ db }) => {
     ["POST", () => "/api/sync/push"],
     ["POST", () => "/api/projects"],
     ["POST", () => "/api/auth/logout"],
+    ["POST", () => "/api/tasks/"],
+    ["POST", () => `/api/projects/${task.id.toUpperCase()}/archive/`],
+    ["POST", () => "/api/devices"],
+    ["POST", () => `/api/sync/conflicts/${task.id}/resolve`],
+    ["POST", () => "/api/comments"],
   ];
 
   test("without a token, or with an invalid one, a malformed body is 401 on every protected route", async () => {
@@ -84,6 +89,17 @@ forEachDialect("the token before the body", ({ db }) => {
       body: unauthenticated("missing bearer token"),
     });
     expect((await t.request("GET", `/api/tasks/${task.id}`, { token: admin.token })).body).toMatchObject({ title: "untouched", version: task.version });
+  });
+
+  test("every route that takes a body and needs a token (from the registered routes) is 401 for a malformed body without one", async () => {
+    const open = new Set(["/api/auth/login", "/api/auth/refresh"]);
+    const withBody = t.app.routes.filter((r) => !["GET", "HEAD"].includes(r.method) && !open.has(r.path.replace(/\/$/, "")));
+    expect(withBody.length).toBeGreaterThan(10);
+    for (const r of withBody) {
+      const path = r.path.replace(/:[a-z_]+/g, task.id);
+      const res = await send(r.method, path, '{"cut', { "content-type": "application/json" });
+      expect([r.method, r.path, res.status, res.body.error.code]).toEqual([r.method, r.path, 401, "unauthenticated"]);
+    }
   });
 
   test("an anonymous body of megabytes is not read: 401 with nothing pulled from it", async () => {
