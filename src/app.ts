@@ -34,7 +34,7 @@ export interface AppOptions {
 export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
   const declared = declaredQueries(() => app.routes);
-  const guardOf = guardedRoutes(() => app.routes);
+  const callerCheckOf = guardedRoutes(() => app.routes);
   const app = new Elysia({ strictPath: false, normalize: false })
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
@@ -48,7 +48,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     // The token first (Elysia parses before any derive): without one, 401 and the body is never read.
     // Then JSON only, strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional.
     .onParse({ as: "global" }, async ({ request, route }) => {
-      const check = guardOf(request.method, route);
+      const check = callerCheckOf(request.method, route);
       if (check !== null) await authenticateBeforeBody(check, request);
       return parseJsonBody(request);
     })
