@@ -30,7 +30,7 @@ export interface RuntimeOptions {
   readOnly?: boolean;
   /** The logger; by default admin commands log to stderr only at `--log-level debug`. */
   log?: (config: Config) => Logger;
-  /** The command serves HTTP (`serve`): only then are HOST, PORT and TRUSTED_PROXIES read. */
+  /** The command serves HTTP (`serve`): only then are HOST, PORT, TRUSTED_PROXIES and CORS_ORIGINS read. */
   serving?: boolean;
 }
 

@@ -8,6 +8,7 @@ import { healthRoutes } from "./health/routes";
 import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
 import { REPEATED_REASON, repeatedParameter } from "./wire/query";
+import { cors } from "./http/cors";
 import { errorHandler } from "./http/errors";
 import { declaredQueries } from "./http/declared-queries";
 import { type RegisteredRoute, routeOf } from "./http/methods";
@@ -36,6 +37,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
   const declared = declaredQueries(() => app.routes);
   const callerCheckOf = guardedRoutes(() => app.routes);
   const app = new Elysia({ strictPath: false, normalize: false })
+    .use(cors(config.corsOrigins, (): readonly RegisteredRoute[] => app.routes))
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
     .onRequest(async ({ request, set }) => {

@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { dirname, resolve } from "node:path";
 import { isAmbiguousSqliteUrl, redact, sqlitePath } from "./db/url";
 import { parseTrustedProxies } from "./wire/client-address";
+import { type CorsOrigins, parseCorsOrigins } from "./wire/cors";
 
 /** Everything taskmgr reads from flags, environment and `.env` (Bun loads `.env` without overriding the environment). */
 export interface Config {
@@ -24,6 +25,8 @@ export interface Config {
   refreshTokenTtlSeconds: number;
   /** Peers whose `X-Forwarded-For` names the client (reverse proxies, load balancers); empty: none. */
   trustedProxies: ReadonlySet<string>;
+  /** Origins of web clients whose pages may call the API (CORS); `*`: any; empty: CORS off. */
+  corsOrigins: CorsOrigins;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -48,8 +51,8 @@ const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 
 export interface LoadOptions {
   /**
-   * false: the command does not serve HTTP (an admin command), so `HOST`, `PORT` and `TRUSTED_PROXIES`
-   * are not read (their defaults stand): a bad value there does not stop `users set-password` while
+   * false: the command does not serve HTTP (an admin command), so `HOST`, `PORT`, `TRUSTED_PROXIES`
+   * and `CORS_ORIGINS` are not read (their defaults stand): a bad value there does not stop `users set-password` while
    * a broken deployment's environment is loaded. Default true.
    */
   serving?: boolean;
@@ -115,6 +118,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
     accessTokenTtlSeconds: intIn(variable("ACCESS_TOKEN_TTL_SECONDS"), 900, 1, ACCESS_TOKEN_TTL_MAX_SECONDS),
     refreshTokenTtlSeconds: intIn(variable("REFRESH_TOKEN_TTL_SECONDS"), 30 * 86400, 60, 365 * 86400),
     trustedProxies: trustedProxies(serving ? variable("TRUSTED_PROXIES") : { name: "TRUSTED_PROXIES", value: undefined }),
+    corsOrigins: corsOrigins(serving ? variable("CORS_ORIGINS") : { name: "CORS_ORIGINS", value: undefined }),
   };
 }
 
@@ -180,6 +184,14 @@ function trustedProxies(raw: Raw): ReadonlySet<string> {
     return parseTrustedProxies(raw.value);
   } catch (err) {
     throw new ConfigError(`${raw.name} must be a comma-separated list of IP addresses: ${(err as Error).message}`);
+  }
+}
+
+function corsOrigins(raw: Raw): CorsOrigins {
+  try {
+    return parseCorsOrigins(raw.value);
+  } catch (err) {
+    throw new ConfigError(`${raw.name} must be * or a comma-separated list of origins: ${(err as Error).message}`);
   }
 }
 

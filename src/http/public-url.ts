@@ -29,8 +29,8 @@ export function publicUrl(url: string, headers: Headers, peer: string | null, tr
   return u.toString();
 }
 
-/** The configuration the HTTP layer reads: which TCP peers' forwarding headers are believed. */
-export type HttpConfig = Pick<Config, "trustedProxies">;
+/** The configuration the HTTP layer reads: which TCP peers' forwarding headers are believed, and which origins' pages may call it (CORS). */
+export type HttpConfig = Pick<Config, "trustedProxies" | "corsOrigins">;
 
 /** Gives handlers `publicUrl()`: the request's URL as the client addressed it (worked out only by the lists that call it). */
 export const publicUrlOf = (config: HttpConfig) =>

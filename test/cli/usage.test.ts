@@ -133,6 +133,7 @@ describe("failures exit 1 with one line on stderr", () => {
     [["serve"], { PORT: "http" }, "PORT must be an integer"],
     [["serve"], { PORT: "0x1F90" }, "PORT must be an integer"],
     [["orgs", "list"], { TOMBSTONE_RETENTION_DAYS: "1e1" }, "TOMBSTONE_RETENTION_DAYS must be an integer"],
+    [["serve", "--port", "0"], { CORS_ORIGINS: "app.example.com" }, "CORS_ORIGINS must be * or a comma-separated list of origins: app.example.com is not an origin"],
   ])("%p with a bad configuration value %p", async (args, env, message) => {
     const r = await taskmgr([...args, "--db", "sqlite::memory:"], { cwd, env });
     expect(r.code).toBe(1);
@@ -140,8 +141,11 @@ describe("failures exit 1 with one line on stderr", () => {
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
   });
 
-  test("an admin command does not read HOST, PORT or TRUSTED_PROXIES: a bad one there does not stop it", async () => {
-    const r = await taskmgr(["orgs", "list", "--json", "--db", `sqlite:${cwd}/ignores-serving.db`], { cwd, env: { PORT: "http", HOST: "", TRUSTED_PROXIES: "not an address" } });
+  test("an admin command does not read HOST, PORT, TRUSTED_PROXIES or CORS_ORIGINS: a bad one there does not stop it", async () => {
+    const r = await taskmgr(["orgs", "list", "--json", "--db", `sqlite:${cwd}/ignores-serving.db`], {
+      cwd,
+      env: { PORT: "http", HOST: "", TRUSTED_PROXIES: "not an address", CORS_ORIGINS: "app.example.com" },
+    });
     expect([r.code, r.stderr]).toEqual([0, ""]);
   });
 
