@@ -118,6 +118,17 @@ describe("CORS over HTTP", () => {
     );
   });
 
+  test("every registered path: a preflight from a listed origin lists the methods its 405 lists in Allow", async () => {
+    const paths = [...new Set(listed.app.routes.map((r) => r.path.replace(/:[^/]+/g, crypto.randomUUID())))];
+    expect(paths.length).toBeGreaterThan(30);
+    for (const path of paths) {
+      const r = await listed.app.handle(preflight(path, APP));
+      const refused = await listed.app.handle(preflight(path, OTHER));
+      expect([path, r.status, r.headers.get("access-control-allow-methods")]).toEqual([path, 204, refused.headers.get("allow")]);
+      expect([path, refused.status]).toEqual([path, 405]);
+    }
+  });
+
   test("a preflight from an origin not listed is the 405 of any OPTIONS, without CORS headers; an unknown path stays 404", async () => {
     const r = await listed.app.handle(preflight("/api/tasks", OTHER));
     expect([r.status, r.headers.get("allow"), corsHeaders(r)]).toEqual([405, "GET, HEAD, POST", {}]);
