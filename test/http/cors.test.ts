@@ -141,13 +141,15 @@ describe("CORS over HTTP", () => {
     expect(plain.headers.get("access-control-allow-methods")).toBeNull();
   });
 
-  test("answers to a listed origin name it and expose the headers clients read: a 200, a 401, a 404, a 405, a 413, a 422", async () => {
+  test("answers to a listed origin name it and expose the headers clients read: a 200, a 401 (a write's too), a 404, a 405, a 413, a 422", async () => {
     const auth = { origin: APP, authorization: `Bearer ${token}` };
     const json = { ...auth, "content-type": "application/json" };
     const answers: [number, Response][] = [
       [200, await get(listed, "/api/health", { origin: APP })],
       [201, await listed.app.handle(new Request("http://localhost/api/projects", { method: "POST", headers: json, body: JSON.stringify({ name: "P" }) }))],
       [401, await get(listed, "/api/tasks", { origin: APP })],
+      // A write without a token is refused before its body is read (the body parser, src/app.ts).
+      [401, await listed.app.handle(new Request("http://localhost/api/sync/push", { method: "POST", headers: { origin: APP, "content-type": "application/json" }, body: "{" }))],
       [404, await get(listed, `/api/tasks/${crypto.randomUUID()}`, auth)],
       [404, await get(listed, "/api/nothing", { origin: APP })],
       [405, await listed.app.handle(new Request("http://localhost/api/tasks", { method: "PUT", headers: { origin: APP } }))],
