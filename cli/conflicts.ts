@@ -23,7 +23,7 @@ function parseData(raw: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-/** `taskmgr conflicts list [--org SLUG] [--all] [--json]`, `conflicts show ID`, `conflicts resolve ID --use local|remote|custom [--data JSON]`. */
+/** `taskmgr conflicts list [--org SLUG] [--all] [--json]`, `conflicts show ID [--json]`, `conflicts resolve ID --use local|remote|custom [--data JSON]`. */
 export function registerConflicts(program: Command): void {
   const conflicts = program.command("conflicts").description("sync conflicts that need a person to decide");
 
@@ -64,6 +64,7 @@ export function registerConflicts(program: Command): void {
     .command("show")
     .description("print one conflict as JSON: the fields, both sides and the base")
     .addArgument(idArgument("conflict id"))
+    .option("--json", "the same JSON (taken, as by the commands that print JSON on request)")
     .action((id: string, _opts, self: Command) =>
       withRuntime(self, async ({ services }) => {
         printRecord(cliView(await services.conflicts.getAnyOrg(id)), true, "");

@@ -73,6 +73,9 @@ for (const dialect of DIALECTS) {
       const shown = await cli("conflicts", "show", one.r.conflict_id!);
       expect(shown.code).toBe(0);
       expect(JSON.parse(shown.stdout)).toMatchObject({ id: one.r.conflict_id, remote: { title: "Buy oat milk" }, resolved_at: null });
+      // `--json`, as every other command that prints JSON takes it: the same output.
+      const shownJson = await cli("conflicts", "show", one.r.conflict_id!, "--json");
+      expect([shownJson.code, shownJson.stdout]).toEqual([0, shown.stdout]);
 
       const resolved = await cli("conflicts", "resolve", one.r.conflict_id!, "--use", "custom", "--data", '{"title": "Buy oat and soy milk"}', "--json");
       expect(resolved.stderr).toBe("");
