@@ -11,7 +11,7 @@ import type { Database, Tx } from "../db/types";
 import { DomainError, invalid, notFound } from "../errors";
 import { orgScope } from "../orgs/scope";
 import { mustStillWrite } from "../auth/writer";
-import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
+import { requireCommentAuthor, requireCommentDeleter, requireCommentRestorer } from "../records/authorship";
 import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
@@ -29,7 +29,7 @@ export interface Resolver {
   orgId: string;
   /** Null: the CLI's operator, not a user of the organization (no authorship rule applies). */
   userId: string | null;
-  /** The user's role (an admin may delete or bring back any comment). */
+  /** The user's role (an admin may delete or bring back any comment; an author only one no other user deleted). */
   role?: Role;
 }
 
@@ -167,11 +167,13 @@ async function lockRecordOf(tx: Tx, orgId: string, c: Conflict): Promise<void> {
 /**
  * The comment authorship rule (src/records/authorship.ts) for a resolution, whichever side it takes:
  * changing any field of the comment (its text, its place in the thread) is its author's alone, and
- * deleting it or bringing it back its author's or an admin's — a resolution is a write like any other.
+ * deleting it its author's or an admin's, bringing it back an admin's or, when no other user deleted it, its
+ * author's (`requireCommentRestorer`) — a resolution is a write like any other.
  */
 function requireCommentResolver(comment: Comment, current: Record<string, unknown>, data: Record<string, unknown>, deleted: boolean | undefined, userId: string, admin: boolean): void {
   if (Object.entries(data).some(([f, v]) => !jsonEqual(current[f], v))) requireCommentAuthor(comment, userId);
-  if (deleted !== undefined && deleted !== (comment.deleted_at !== null)) requireCommentDeleter(comment, userId, admin);
+  if (deleted === true && comment.deleted_at === null) requireCommentDeleter(comment, userId, admin);
+  if (deleted === false && comment.deleted_at !== null) requireCommentRestorer(comment, userId, admin);
 }
 
 /** What a resolution writes: fields, and the record's deletion when the conflict was about it. */

@@ -62,6 +62,6 @@ export const syncRoutes = (s: Services, http: HttpConfig) =>
           "Writes a new version whose clock is newer than both sides; 409 already_resolved the second time. " +
           "When a later write changed one of the conflict's fields, remote keeps its current value and local answers 409 version_conflict " +
           "(details.current: the record now, details.fields: the fields changed; the conflict stays open). " +
-          "A custom resolution that rewrites another user's comment is 403 forbidden.",
+          "A resolution that rewrites another user's comment is 403 forbidden, and so is one that brings back a comment another user deleted, unless an admin's.",
       ),
     });

@@ -1006,6 +1006,11 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     // A record that comes back needs its references live (not modelled: skipped).
     if (revive && ((c.kind === "task" && now.project_id !== null && m.get("project", now.project_id)!.rec.deleted_at !== null) || (c.kind === "comment" && now.parent_id !== null))) return;
     const res = await call(a, "POST", `/api/sync/conflicts/${c.id}/resolve`, { resolution });
+    // A comment another user deleted (an admin moderating) comes back by an admin's resolution only: 403, the conflict stays open.
+    if (revive && c.kind === "comment" && !a.admin && now.deleted_by !== null && now.deleted_by !== a.u.user.id) {
+      expectStatus(res, 403, "bringing back a comment another user deleted", "forbidden");
+      return;
+    }
     const rec = m.write(c.kind, e.org, now, data, { user: a.u.user.id, device: null, at: at(), action: "conflict_resolved", del: deleted === true && now.deleted_at === null, revive });
     same(`resolve ${resolution} of a conflict on ${JSON.stringify(c.fields)}`, [200, rec], [res.status, res.body]);
     const again = await call(a, "POST", `/api/sync/conflicts/${c.id}/resolve`, { resolution: "remote" });
