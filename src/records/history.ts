@@ -27,6 +27,9 @@ export interface HistoryEntry<K extends EntityKind = EntityKind> {
   createdAt: string;
 }
 
+/** A history entry as a page lists it (src/tasks/service.ts): its snapshot left out. */
+export type ListedHistoryEntry<K extends EntityKind = EntityKind> = Omit<HistoryEntry<K>, "snapshot">;
+
 interface HistoryRow {
   id: string;
   entity: string;
@@ -34,7 +37,8 @@ interface HistoryRow {
   version: number;
   action: string;
   changes: string;
-  snapshot: string;
+  /** Null where a page does not read it ({@link LIST_COLS}). */
+  snapshot: string | null;
   user_id: string | null;
   device_id: string | null;
   vector_clock: string;
@@ -48,16 +52,15 @@ interface HistoryRow {
  */
 const DERIVED_CHANGES = "null";
 
-function toEntry<K extends EntityKind>(r: HistoryRow): HistoryEntry<K> {
-  const snapshot = JSON.parse(r.snapshot) as RecordOf[K];
+/** A row as a history page lists it: without its snapshot, parsed only for the `changes` derived from it (`snapshot` null otherwise: {@link LIST_COLS}). */
+function toListedEntry<K extends EntityKind>(r: HistoryRow): ListedHistoryEntry<K> {
   return {
     id: r.id,
     entity: r.entity as K,
     entityId: r.entity_id,
     version: Number(r.version),
     action: r.action as HistoryAction,
-    changes: r.changes === DERIVED_CHANGES ? fieldChanges(entityDef(r.entity as K).tracked, null, snapshot) : JSON.parse(r.changes),
-    snapshot,
+    changes: r.changes === DERIVED_CHANGES ? fieldChanges(entityDef(r.entity as K).tracked, null, JSON.parse(r.snapshot!) as RecordOf[K]) : JSON.parse(r.changes),
     userId: r.user_id,
     deviceId: r.device_id,
     vectorClock: JSON.parse(r.vector_clock),
@@ -103,8 +106,16 @@ export const HISTORY_COLUMNS = columns([
   ["created_at", "text"],
 ]);
 
-/** What reads select of a row: its {@link HISTORY_COLUMNS} but the organization (a {@link HistoryRow}). */
-const COLS = HISTORY_COLUMNS.names.filter((c) => c !== "org_id").join(", ");
+/**
+ * What a history page selects of a row (a {@link HistoryRow}): its {@link HISTORY_COLUMNS} but the
+ * organization, and `snapshot` only where `changes` is derived from it (a create's). A page of a task
+ * edited with a large description otherwise read and parsed each version's whole record besides its
+ * `changes`, which the answer does not carry (docs/performance.md, "Large REST answers").
+ */
+const LIST_COLS = HISTORY_COLUMNS.names
+  .filter((c) => c !== "org_id")
+  .map((c) => (c === "snapshot" ? `CASE WHEN changes = '${DERIVED_CHANGES}' THEN snapshot END AS snapshot` : c))
+  .join(", ");
 
 /**
  * Appends the history rows of one transaction, just before COMMIT, as multi-row INSERTs (nothing
@@ -146,11 +157,11 @@ export class HistoryRepo {
     readonly orgId: string,
   ) {}
 
-  /** One page of a record's history, oldest first. */
-  async list<K extends EntityKind>(entity: K, entityId: string, page: PageRequest): Promise<PageResult<HistoryEntry<K>>> {
+  /** One page of a record's history, oldest first, without the entries' snapshots. */
+  async list<K extends EntityKind>(entity: K, entityId: string, page: PageRequest): Promise<PageResult<ListedHistoryEntry<K>>> {
     const where = "WHERE entity = ? AND entity_id = ? AND org_id = ?";
     const params = [entity, entityId, this.orgId];
-    return selectPage(this.exec, { columns: COLS, from: "history", where, params, orderBy: "ORDER BY version" }, page, (r: HistoryRow) => toEntry<K>(r));
+    return selectPage(this.exec, { columns: LIST_COLS, from: "history", where, params, orderBy: "ORDER BY version" }, page, (r: HistoryRow) => toListedEntry<K>(r));
   }
 
   /** The record exactly as it was at `version` (the base of a three-way merge), or undefined when unknown. */

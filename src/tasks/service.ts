@@ -1,6 +1,6 @@
 import type { Database } from "../db/types";
 import { invalid } from "../errors";
-import { HistoryRepo, type HistoryEntry } from "../records/history";
+import { HistoryRepo, type ListedHistoryEntry } from "../records/history";
 import type { PageRequest, PageResult } from "../db/page";
 import { listValues, parseOrdering } from "../records/list";
 import type { Task, TaskHistoryEntry } from "../records/model";
@@ -74,7 +74,7 @@ export function taskFilter(q: TaskListQuery): TaskFilter {
 }
 
 /** The contract's history entry. */
-function historyView(e: HistoryEntry): TaskHistoryEntry {
+function historyView(e: ListedHistoryEntry): TaskHistoryEntry {
   return {
     id: e.id,
     task_id: e.entityId,
