@@ -7,9 +7,8 @@
  * RSS a second after it.
  */
 import { join } from "node:path";
-import postgres from "postgres";
 import { Api, type Change } from "./client";
-import { BINARY, childEnv, freshSqlite, runCli, ServerProcess } from "./server";
+import { BINARY, childEnv, freshPostgres, freshSqlite, runCli, ServerProcess } from "./server";
 
 const args = process.argv.slice(2);
 const kind = args[0] === "postgres" ? "postgres" : "sqlite";
@@ -39,27 +38,6 @@ function bigText(seed: number, n = TEXT_CHARS): string {
 }
 
 const uuid = () => crypto.randomUUID();
-
-async function database(): Promise<{ url: string; scratch: string; drop: () => Promise<void> }> {
-  const lite = freshSqlite();
-  if (kind === "sqlite") return lite;
-  const name = `hmem_bench_${uuid().replace(/-/g, "").slice(0, 10)}`;
-  const admin = postgres(pgAdmin, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(pgAdmin);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    scratch: lite.scratch,
-    drop: async () => {
-      const a = postgres(pgAdmin, { max: 1, onnotice: () => {} });
-      await a.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-      await lite.drop();
-    },
-  };
-}
 
 async function seed(api: Api): Promise<{ historyTask: string }> {
   const a = (await api.call<{ id: string }>("POST", "/api/devices", { name: "a", platform: "bench" }, 201)).body.id;
@@ -91,7 +69,7 @@ async function seed(api: Api): Promise<{ historyTask: string }> {
 }
 
 async function main() {
-  const db = await database();
+  const db = kind === "postgres" ? await freshPostgres(pgAdmin) : freshSqlite();
   const env = childEnv(db.scratch, "warn");
   const server = await ServerProcess.start([BINARY, "serve", "--port", port, "--db", db.url], env);
   try {
