@@ -9,8 +9,9 @@ import { PROMETHEUS_CONTENT_TYPE } from "./prometheus";
 
 /**
  * True when the client prefers text (Prometheus sends `text/plain` or OpenMetrics) to JSON: the
- * highest quality (`q`, 1 when absent) it gives a text type is above 0 and above the one it gives
- * `application/json` (a tie answers JSON, the default).
+ * highest quality (`q`, 1 when absent) it gives a text type (`text/plain`, any `text` type, OpenMetrics) is
+ * above 0 and above the one it gives JSON (`application/json` or any `application` type); a tie, the
+ * wildcard of every type alone included, answers JSON, the default.
  */
 export function wantsPrometheus(accept: string | undefined): boolean {
   let text = 0;
@@ -20,8 +21,8 @@ export function wantsPrometheus(accept: string | undefined): boolean {
     const q = params.find((p) => p.startsWith("q="));
     const quality = q === undefined ? 1 : Number(q.slice(2));
     if (!(quality >= 0 && quality <= 1)) continue;
-    if (type === "text/plain" || type === "application/openmetrics-text") text = Math.max(text, quality);
-    else if (type === "application/json") json = Math.max(json, quality);
+    if (type === "text/plain" || type === "text/*" || type === "application/openmetrics-text") text = Math.max(text, quality);
+    else if (type === "application/json" || type === "application/*") json = Math.max(json, quality);
   }
   return text > 0 && text > json;
 }

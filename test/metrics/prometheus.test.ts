@@ -54,6 +54,10 @@ test.each([
   ["application/json, text/plain;q=0.9", false],
   ["TEXT/PLAIN; version=0.0.4", true],
   ["text/plain;q=abc", false],
+  // Found by QA: a client that asks for any text got JSON.
+  ["text/*", true],
+  ["text/*;q=0.8, application/*;q=0.9", false],
+  ["application/*, text/*;q=0.5", false],
 ])("Accept %p wants Prometheus: %p", (accept, expected) => {
   expect(wantsPrometheus(accept)).toBe(expected);
 });
