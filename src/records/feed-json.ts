@@ -33,6 +33,12 @@ export interface FeedJsonOptions {
   /** Leaves out the rows written exactly as this device pushed them (they still advance `lastPos`). */
   skipOrigin?: string;
   /**
+   * With `skipOrigin`: leaves out only its creates (rows at version 1), and sends its writes of records
+   * that existed before them — a paged snapshot's catch-up (src/sync/pull.ts), whose start such a
+   * record may have been live at.
+   */
+  skipOriginCreatesOnly?: boolean;
+  /**
    * Also answer the organization's {@link FeedState}, as of a moment no earlier than the rows of the
    * page: every purge that removed a row this page would otherwise have carried is counted in its
    * `purgedThrough` (a pull checks its cursor against it after the page, so a purge committing while
@@ -81,14 +87,14 @@ const SQL = new Map<string, string>();
 
 /**
  * The page's statement for `opts` (a range of the `(org_id, pos)` index, one row read each), built
- * once: `pos, pushed_by_device` and the change's JSON text as bytes.
+ * once: `pos, pushed_by_device`, the change's JSON text as bytes and `version`.
  */
 function pageSql(exec: Executor, opts: FeedJsonOptions): string {
   const key = `${exec.dialect}:${opts.liveOnly === true}:${opts.throughPos !== undefined}:${opts.withState === true}`;
   let sql = SQL.get(key);
   if (sql === undefined) {
     sql =
-      `SELECT pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
+      `SELECT pos, pushed_by_device, ${sqlOf(exec).bytes("change")} AS change, version${opts.withState ? `, ${STATE_COLUMNS}` : ""} FROM feed WHERE org_id = ? AND pos > ?` +
       `${opts.throughPos === undefined ? "" : " AND pos <= ?"}${opts.liveOnly ? " AND op = 'upsert'" : ""} ORDER BY pos LIMIT ?`;
     SQL.set(key, sql);
   }
@@ -110,6 +116,12 @@ function pageParams(orgId: string, afterPos: number, limit: number, opts: FeedJs
 async function stateOf(exec: Executor, orgId: string, first: [RawValue | undefined, RawValue | undefined] | undefined): Promise<FeedState> {
   if (first === undefined) return readFeedState(exec, orgId);
   return { seq: rawNumber(first[0], 0), purgedThrough: rawNumber(first[1], 0) };
+}
+
+/** Whether `row` (of {@link pageSql}) is one of the device's own writes that `opts` leaves out. */
+function skipped(row: RawValue[], opts: FeedJsonOptions): boolean {
+  if (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin) return false;
+  return !opts.skipOriginCreatesOnly || rawNumber(row[3]) === 1;
 }
 
 /**
@@ -142,7 +154,7 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
     const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
     const want = Math.min(limit - sent, maxRows - read, perStatement, Math.max(1, room));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
-    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][3], rows[0][4]]);
+    if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][4], rows[0][5]]);
     const more = rows.length > want;
     const n = Math.min(rows.length, want);
     if (read > 0 && placed === null) placed = new Map(changes.map((c, at) => [recordOfChange(c!), at]));
@@ -160,7 +172,7 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
         placed!.delete(record!);
         sent--;
       }
-      if (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin) {
+      if (!skipped(row, opts)) {
         if (record !== null) placed!.set(record, changes.length);
         changes.push(change);
         sent++;

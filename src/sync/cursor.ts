@@ -1,14 +1,20 @@
 /**
  * Pull cursors: opaque to clients, a base64url text here. A cursor names the organization it
  * belongs to, the last feed position delivered (`pos`) and, while a paged snapshot is still
- * under way, the feed position at which it started (`snapshotAt`). Pure: no I/O.
+ * under way (its catch-up on what was written since its start included), the feed position at
+ * which it started (`snapshotAt`). Pure: no I/O.
  */
 
 export interface Cursor {
   orgId: string;
   /** Every feed row at or below this position has been delivered (or deliberately skipped). */
   pos: number;
-  /** Set while a snapshot is paged: live rows up to here are sent, tombstones only beyond it. */
+  /**
+   * Set while a snapshot is paged: live rows up to here are sent, tombstones only beyond it. Once
+   * `pos` has reached it, the snapshot catches up on what was written since its start, the device's
+   * own writes of records it did not create included (src/sync/pull.ts); the first page that
+   * answers `has_more: false` ends it.
+   */
   snapshotAt?: number;
 }
 
@@ -17,7 +23,7 @@ const PREFIX = "c1.";
 /** The cursor as clients carry it: `c1.` and the base64url of `org:pos[:snapshotAt]`. */
 export function encodeCursor(c: Cursor): string {
   const parts = [c.orgId, String(c.pos)];
-  if (c.snapshotAt !== undefined && c.snapshotAt > c.pos) parts.push(String(c.snapshotAt));
+  if (c.snapshotAt !== undefined) parts.push(String(c.snapshotAt));
   return PREFIX + Buffer.from(parts.join(":"), "utf8").toString("base64url");
 }
 
@@ -30,7 +36,7 @@ export function decodeCursor(raw: string, orgId: string): Cursor | null {
   if (parts.length < 2 || parts.length > 3 || parts[0] !== orgId) return null;
   const pos = position(parts[1]);
   const snapshotAt = parts.length === 3 ? position(parts[2]) : undefined;
-  if (pos === null || snapshotAt === null || (snapshotAt !== undefined && snapshotAt <= pos)) return null;
+  if (pos === null || snapshotAt === null) return null;
   return snapshotAt === undefined ? { orgId, pos } : { orgId, pos, snapshotAt };
 }
 

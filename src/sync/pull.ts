@@ -37,14 +37,23 @@ export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: str
   const { changes } = page;
   const state = page.state!;
   if (page.hasMore) return { changes, next: { orgId, pos: page.lastPos, snapshotAt }, hasMore: true, state };
-  // Tombstones up to the start were deliberately skipped: continue incrementally from there.
-  return { changes, next: { orgId, pos: snapshotAt }, hasMore: state.seq > snapshotAt, state };
+  // Tombstones up to the start were deliberately skipped: continue from there, catching up if anything was written since.
+  const more = state.seq > snapshotAt;
+  return { changes, next: more ? { orgId, pos: snapshotAt, snapshotAt } : { orgId, pos: snapshotAt }, hasMore: more, state };
 }
 
-/** The incremental page after `cursor` (deletes included, `deviceId`'s own applied writes left out); `cursor.snapshotAt` is ignored. */
+/**
+ * The incremental page after `cursor`: deletes included, `deviceId`'s own applied writes left out —
+ * except, in a snapshot's catch-up (`cursor.snapshotAt` set), those of records it did not create: a
+ * record live at the snapshot's start that the device wrote before its page came has moved past the
+ * start, and would otherwise be in no page of the snapshot. The catch-up ends with its last page.
+ */
 async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
-  const page = await readFeedJson(exec, cursor.orgId, cursor.pos, limit, { skipOrigin: deviceId, withState: true });
-  return { changes: page.changes, next: { orgId: cursor.orgId, pos: page.lastPos }, hasMore: page.hasMore, state: page.state! };
+  const { orgId, snapshotAt } = cursor;
+  const catchingUp = snapshotAt !== undefined;
+  const page = await readFeedJson(exec, orgId, cursor.pos, limit, { skipOrigin: deviceId, skipOriginCreatesOnly: catchingUp, withState: true });
+  const next: Cursor = catchingUp && page.hasMore ? { orgId, pos: page.lastPos, snapshotAt } : { orgId, pos: page.lastPos };
+  return { changes: page.changes, next, hasMore: page.hasMore, state: page.state! };
 }
 
 const CHANGES_OPEN = Buffer.from('{"changes":[');

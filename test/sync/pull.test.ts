@@ -103,6 +103,30 @@ forEachDialect("sync pull", ({ db }) => {
       expect(new Set(ids)).toEqual(new Set([...made, later].map((c) => c.entity_id)));
       expect(ids).toHaveLength(5);
     });
+
+    // Found by client QA: the reader's edit moved the record past the snapshot's start, and the pages
+    // after it left out the reader's own writes, so a record live at the start was in no page at all.
+    test("the reader's own edit of a record not delivered yet still comes (a snapshot is complete); its own creates do not", async () => {
+      const { a, b } = await twoDevices(t);
+      const made = Array.from({ length: 4 }, (_, i) => a.create("project", { name: `P${i}` }));
+      const results = await a.push(...made);
+      const first = await b.pullRaw(null, 1);
+      expect(first.body.has_more).toBe(true);
+      const sent = new Set(first.body.changes.map((c) => c.entity_id));
+      const edited = made.find((c) => !sent.has(c.entity_id))!;
+      b.learn(edited.entity_id, results[made.indexOf(edited)]!.record);
+      expect((await b.push1(b.update("project", edited.entity_id, { name: "edited by the reader" }))).status).toBe("applied");
+      const mine = b.create("project", { name: "mine" });
+      await b.push1(mine);
+      b.cursor = first.body.cursor;
+      const all = [...first.body.changes, ...(await b.pullAll(1))];
+      expect(all.filter((c) => c.entity_id === edited.entity_id).map((c) => [c.version, c.record.name])).toEqual([[2, "edited by the reader"]]);
+      expect(new Set(all.map((c) => c.entity_id))).toEqual(new Set(made.map((c) => c.entity_id)));
+      expect(all.map((c) => c.entity_id)).not.toContain(mine.entity_id);
+      // Caught up: the cursor is an incremental one again, which leaves the reader's own edits out.
+      expect((await b.push1(b.update("project", edited.entity_id, { name: "again" }))).status).toBe("applied");
+      expect(await b.pullAll()).toEqual([]);
+    });
   });
 
   describe("incremental (with a cursor)", () => {

@@ -12,12 +12,15 @@ describe("cursor", () => {
     }
   });
 
-  test("a finished snapshot (start not beyond the position) encodes as a plain cursor", () => {
-    expect(decodeCursor(encodeCursor({ orgId: ORG, pos: 10, snapshotAt: 10 }), ORG)).toEqual({ orgId: ORG, pos: 10 });
+  test("a snapshot catching up (its position at or past its start) keeps its start", () => {
+    for (const c of [{ orgId: ORG, pos: 10, snapshotAt: 10 }, { orgId: ORG, pos: 12, snapshotAt: 10 }]) {
+      expect(decodeCursor(encodeCursor(c), ORG)).toEqual(c);
+    }
   });
 
   test("the horizon is the snapshot start while paging, the position after", () => {
     expect(horizonOf({ orgId: ORG, pos: 3, snapshotAt: 10 })).toBe(10);
+    expect(horizonOf({ orgId: ORG, pos: 12, snapshotAt: 10 })).toBe(12);
     expect(horizonOf({ orgId: ORG, pos: 12 })).toBe(12);
   });
 
@@ -43,7 +46,7 @@ describe("cursor", () => {
     ["fraction", b64(`${ORG}:1.5`)],
     ["leading zero", b64(`${ORG}:01`)],
     ["too large", b64(`${ORG}:99999999999999999`)],
-    ["start not after the position", b64(`${ORG}:5:5`)],
+    ["empty snapshot start", b64(`${ORG}:5:`)],
     ["extra parts", b64(`${ORG}:1:2:3`)],
     ["not base64url", "c1.a+b/c="],
   ])("%s is not a cursor", (_name, raw) => {
