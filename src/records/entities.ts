@@ -16,7 +16,7 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
   fields: readonly string[];
   /** Fields that must be present when the record is created. */
   required: readonly string[];
-  /** Values of the writable fields a create leaves out. */
+  /** Values of the writable fields a create leaves out: the declared ones, and null for every other nullable field not required. */
   defaults: Readonly<Record<string, unknown>>;
   /** The read-only field holding the creating user (`created_by`, `author_id`). */
   owner: string;
@@ -149,7 +149,29 @@ export function mapper<K extends EntityKind>(
   return { fromRow, toRow };
 }
 
-/** What an entity kind declares; {@link defineEntity} derives the rest of its {@link EntityDef} from it and from its fields' schemas. */
+/** Whether a field's schema lets it be null (`Nullable(…)` in src/records/model.ts). */
+export function isNullable(schema: TSchema): boolean {
+  const s = schema as TSchema & { anyOf?: TSchema[] };
+  return Array.isArray(s.anyOf) && s.anyOf.some((m) => (m as { type?: unknown }).type === "null");
+}
+
+/**
+ * The values a create of `kind` gives the writable fields it leaves out, in field order: `declared`,
+ * and null for every other nullable field that is not `required`.
+ */
+function defaultsOf(kind: EntityKind, required: readonly string[], declared: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(writableFieldSchemas(kind))) {
+    if (field in declared) out[field] = declared[field];
+    else if (isNullable(schema) && !required.includes(field)) out[field] = null;
+  }
+  return out;
+}
+
+/**
+ * What an entity kind declares; {@link defineEntity} derives the rest of its {@link EntityDef} from it and from its fields' schemas.
+ * Its `defaults` name only what a create does not set to null: a nullable field's null follows from its schema.
+ */
 type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "required" | "defaults" | "owner" | "afterWrite" | "afterPurge" | "checkUpdate"> & {
   /** Columns the record's mapper computes from its fields (not answered): each one's value. */
   derived?: Record<string, (r: RecordOf[K]) => SqlValue>;
@@ -168,6 +190,7 @@ function defineEntity<K extends EntityKind>(kind: K, spec: EntitySpec<K>): Entit
   return {
     kind,
     ...rest,
+    defaults: defaultsOf(kind, spec.required, spec.defaults),
     fields,
     tracked: [...fields, spec.owner, "deleted_at", "deleted_by"],
     columns,
@@ -178,14 +201,14 @@ function defineEntity<K extends EntityKind>(kind: K, spec: EntitySpec<K>): Entit
 const PROJECT = defineEntity("project", {
   table: "projects",
   required: ["name"],
-  defaults: { description: "", color: null, archived: false },
+  defaults: { description: "", archived: false },
   owner: "created_by",
 });
 
 export const TASK = defineEntity("task", {
   table: "tasks",
   required: ["title"],
-  defaults: { project_id: null, description: "", status: "todo", priority: "medium", due_date: null, tags: [], assignee_id: null },
+  defaults: { description: "", status: "todo", priority: "medium", tags: [] },
   owner: "created_by",
   derived: { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 },
   /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
@@ -250,7 +273,7 @@ const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
 const COMMENT = defineEntity("comment", {
   table: "comments",
   required: ["task_id", "body"],
-  defaults: { parent_id: null },
+  defaults: {},
   owner: "author_id",
   // A comment never moves: its task is fixed, and so is its place in the thread — except that a reply
   // stored without its parent (deleted concurrently) may be put back under that one parent.

@@ -8,11 +8,18 @@
 import { describe, expect, test } from "bun:test";
 import { type TObject, Type } from "@sinclair/typebox";
 import { t } from "elysia";
-import { columnType, entityDef, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
+import { columnType, entityDef, isNullable, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
 import { Nullable } from "../../src/wire/schema";
 import { newId } from "../../src/ids";
 import { ENTITY_KINDS, type EntityKind, KIND_MODELS, type RecordOf, writableFieldSchemas } from "../../src/records/model";
 import { checkReferences, type KnownRecords, REFERENCES } from "../../src/records/refs";
+
+test("a nullable field a create leaves out is null unless declared otherwise; the others take the declared default", () => {
+  expect(entityDef("task").defaults).toEqual({ project_id: null, description: "", status: "todo", priority: "medium", due_date: null, tags: [], assignee_id: null });
+  expect(entityDef("project").defaults).toEqual({ description: "", color: null, archived: false });
+  expect(entityDef("comment").defaults).toEqual({ parent_id: null });
+  expect([isNullable(Nullable(t.String())), isNullable(Nullable(Type.Integer())), isNullable(t.String()), isNullable(t.Array(t.String()))]).toEqual([true, true, false, false]);
+});
 
 /** Columns that hold no field of the record (derived from its fields when written). */
 const DERIVED: Record<EntityKind, string[]> = { project: [], task: ["priority_rank"], comment: [] };
