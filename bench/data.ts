@@ -4,7 +4,7 @@
  * The same generator feeds the HTTP pushes, the storage baseline and the direct seeding,
  * so every path stores the same bytes.
  */
-import { type RecordOf, TASK_PRIORITIES, TASK_STATUSES } from "../src/records/model";
+import { TASK_PRIORITIES, TASK_STATUSES, type TaskFields } from "../src/records/model";
 
 export const STATUSES = TASK_STATUSES;
 export const PRIORITIES = TASK_PRIORITIES;
@@ -14,8 +14,8 @@ const WORDS = ("review update migrate refactor design deploy investigate documen
   "customer invoice report dashboard login password offline sync conflict network cache button screen " +
   "settings profile export import backup restore payment quarterly weekly meeting notes roadmap budget").split(" ");
 
-/** The fields a task create carries (everything the client owns). */
-export type TaskFields = Pick<RecordOf["task"], "project_id" | "title" | "description" | "status" | "priority" | "due_date" | "tags" | "assignee_id">;
+/** The fields a task create carries (everything the client owns): the model's writable fields, so a new one does not compile until {@link newTask} generates it. */
+export type { TaskFields };
 
 /** A small fast PRNG (mulberry32) so runs generate the same content. */
 export class Rng {

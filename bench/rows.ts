@@ -58,8 +58,7 @@ export const emptyBatch = (): RowBatch => ({ tasks: [], tags: [], history: [], f
 export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: number, at: string): void {
   const clock = { [w.deviceId]: 1 };
   const record: RecordOf["task"] = {
-    id, project_id: f.project_id, title: f.title, description: f.description, status: f.status, priority: f.priority,
-    due_date: f.due_date, tags: f.tags, assignee_id: f.assignee_id, created_by: w.userId,
+    id, ...f, created_by: w.userId,
     version: 1, vector_clock: clock, created_at: at, updated_at: at, deleted_at: null, deleted_by: null,
   };
   b.tasks.push([w.orgId, ...TASK.toRow(record)]);
