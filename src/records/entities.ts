@@ -3,10 +3,11 @@
  * writable fields, defaults and the owner field. Everything generic in src/records
  * (repos, history, feed, writeRecord) is driven by these.
  */
-import { type ColumnType, columns, deleteRows, insertRows } from "../db/bulk";
-import type { Executor, Flusher, SqlValue, Tx } from "../db/types";
+import type { ColumnType } from "../db/bulk";
+import type { Executor, SqlValue, Tx } from "../db/types";
 import type { TSchema } from "@sinclair/typebox";
 import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas } from "./model";
+import { purgeTaskTags, queueTaskTags } from "./task-tags";
 
 /** How one entity kind is stored: its table and columns, the row ↔ record mapping, and its writable, required and tracked fields. */
 export interface EntityDef<K extends EntityKind = EntityKind> {
@@ -211,64 +212,9 @@ export const TASK = defineEntity("task", {
   defaults: { description: "", status: "todo", priority: "medium", tags: [] },
   owner: "created_by",
   derived: { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 },
-  /** `task_tags` mirrors `tags` so that `?tag=` is an index lookup (rows written just before COMMIT). */
-  afterWrite(tx, orgId, before, after) {
-    if (before && sameList(before.tags, after.tags)) return;
-    tx.enqueue(flushTaskTags, { taskId: after.id, orgId, createdAt: after.created_at, tags: after.tags, stored: before?.tags ?? [] });
-  },
-  /** A purged task's `task_tags` rows go with it (there is no foreign key to cascade): found by key from its tags and created_at. */
-  afterPurge: {
-    returning: ["tags", "created_at"],
-    async run(exec, purged) {
-      const keys = purged.flatMap((t) => taskTagRows(t.org_id, t.id, String(t.created_at ?? ""), JSON.parse(String(t.tags ?? "[]")) as string[]));
-      await deleteRows(exec, "task_tags", TASK_TAG_COLUMNS, keys);
-    },
-  },
+  afterWrite: queueTaskTags,
+  afterPurge: { returning: ["tags", "created_at"], run: purgeTaskTags },
 });
-
-/** The tags of a task after a write that changed them, and those it had before that write. */
-export interface TaskTagsTouch {
-  taskId: string;
-  orgId: string;
-  /** The task's created_at (part of the key, never changes). */
-  createdAt: string;
-  tags: readonly string[];
-  /** The task's tags before the write ([] when it created the task): their rows are stored. */
-  stored: readonly string[];
-}
-
-/** `task_tags` rows and key, in primary-key order (migration 0005). */
-export const TASK_TAG_COLUMNS = columns([
-  ["org_id", "text"],
-  ["tag", "text"],
-  ["created_at", "text"],
-  ["task_id", "text"],
-]);
-
-/** The `task_tags` rows of one task: its distinct tags, in {@link TASK_TAG_COLUMNS} order. */
-export function taskTagRows(orgId: string, taskId: string, createdAt: string, tags: readonly string[]): SqlValue[][] {
-  return [...new Set(tags)].map((tag) => [orgId, tag, createdAt, taskId]);
-}
-
-/**
- * Writes the `task_tags` rows of one transaction: per task its last tags win. The rows stored
- * before the transaction (the first write's `stored` tags) are deleted by key, then every row goes
- * in multi-row INSERTs.
- */
-const flushTaskTags: Flusher<TaskTagsTouch> = async (exec, items) => {
-  const first = new Map<string, TaskTagsTouch>();
-  const last = new Map<string, TaskTagsTouch>();
-  for (const item of items) {
-    if (!first.has(item.taskId)) first.set(item.taskId, item);
-    last.set(item.taskId, item);
-  }
-  const stale: SqlValue[][] = [];
-  for (const t of first.values()) stale.push(...taskTagRows(t.orgId, t.taskId, t.createdAt, t.stored));
-  await deleteRows(exec, "task_tags", TASK_TAG_COLUMNS, stale);
-  const rows: SqlValue[][] = [];
-  for (const t of last.values()) rows.push(...taskTagRows(t.orgId, t.taskId, t.createdAt, t.tags));
-  await insertRows(exec, "task_tags", TASK_TAG_COLUMNS, rows);
-};
 
 const COMMENT = defineEntity("comment", {
   table: "comments",
@@ -294,14 +240,9 @@ export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {
   return def;
 }
 
-
 /** The writable fields of a record (what a sync merge compares), in the definition's order. */
 export function fieldsOf<K extends EntityKind>(kind: K, r: RecordOf[K]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const f of entityDef(kind).fields) out[f] = (r as unknown as Record<string, unknown>)[f];
   return out;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

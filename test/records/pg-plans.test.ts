@@ -6,7 +6,7 @@
 import { expect, test } from "bun:test";
 import { deleteRows, insertRows } from "../../src/db/bulk";
 import type { Executor, SqlValue } from "../../src/db/types";
-import { TASK_TAG_COLUMNS, taskTagRows } from "../../src/records/entities";
+import { TASK_TAG_COLUMNS, taskTagRows } from "../../src/records/task-tags";
 import type { Task } from "../../src/records/model";
 import { RecordRepo } from "../../src/records/repo";
 import { writeRecord } from "../../src/records/write";
