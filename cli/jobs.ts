@@ -1,5 +1,5 @@
 import { Argument, type Command } from "commander";
-import { JOBS } from "../src/jobs/jobs";
+import { JOBS } from "../src/jobs/built-in";
 import type { JobRunView, JobStatusView } from "../src/jobs/model";
 import { withRuntime } from "./context";
 import { CliError } from "./failure";

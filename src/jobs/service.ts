@@ -4,7 +4,7 @@ import type { Deps } from "../deps";
 import { DomainError } from "../errors";
 import { newId } from "../ids";
 import { currentTick, nextTick } from "./cron";
-import { JOBS } from "./jobs";
+import { JOBS } from "./built-in";
 import type { JobRunView, JobStatusView, JobsHealth } from "./model";
 import { JobRunsRepo } from "./repo";
 import type { Job, JobResult, JobsOptions, SyncLogFlusher } from "./types";
