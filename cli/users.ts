@@ -1,7 +1,7 @@
-import { Option, type Command } from "commander";
+import { Argument, Option, type Command } from "commander";
 import { slugKey } from "../src/orgs/model";
 import { type Role, ROLES, toUserView, type User } from "../src/users/model";
-import { orgSlugs, withRuntime } from "./context";
+import { orgSlugs, type Runtime, withRuntime } from "./context";
 import { printList, printRecord } from "./output";
 import { readSecret } from "./stdin";
 import { nonEmpty } from "./text-option";
@@ -15,7 +15,18 @@ interface CreateOpts {
   json?: boolean;
 }
 
-/** `taskmgr users create|list|set-password|deactivate|activate`. */
+/**
+ * A warning on stderr when the organization of `user` (an admin just deactivated or made a member) has
+ * no active admin left (the command still succeeds): nobody there can read its metrics, moderate
+ * comments or revoke others' devices until one is made.
+ */
+async function warnWithoutAdmin(rt: Runtime, user: User): Promise<void> {
+  if (await rt.services.users.hasActiveAdmin(user.orgId)) return;
+  const slug = (await orgSlugs(rt)).get(user.orgId) ?? user.orgId;
+  process.stderr.write(`warning: organization ${slug} has no active admin left: make one with \`taskmgr users set-role EMAIL admin\`\n`);
+}
+
+/** `taskmgr users create|list|set-password|set-role|deactivate|activate`. */
 export function registerUsers(program: Command): void {
   const users = program.command("users").description("manage user accounts");
 
@@ -75,13 +86,27 @@ export function registerUsers(program: Command): void {
     );
 
   users
+    .command("set-role")
+    .description("make a user an admin of their organization, or a member; takes effect on their next request")
+    .argument("<email>", "the user's email", nonEmpty)
+    .addArgument(new Argument("<role>", "the new role").choices(ROLES))
+    .action((email: string, role: Role, _opts, self: Command) =>
+      withRuntime(self, async (rt) => {
+        const user = await rt.services.users.setRole(email, role);
+        console.log(`${user.email} is ${user.role === "admin" ? "an admin" : "a member"}`);
+        if (user.role === "member") await warnWithoutAdmin(rt, user);
+      }),
+    );
+
+  users
     .command("deactivate")
     .description("deactivate a user: logins fail and their sessions end")
     .argument("<email>", "the user's email", nonEmpty)
     .action((email: string, _opts, self: Command) =>
-      withRuntime(self, async ({ services }) => {
-        const user = await services.users.deactivate(email);
+      withRuntime(self, async (rt) => {
+        const user = await rt.services.users.deactivate(email);
         console.log(`deactivated ${user.email}`);
+        if (user.role === "admin") await warnWithoutAdmin(rt, user);
       }),
     );
 

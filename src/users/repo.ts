@@ -173,6 +173,17 @@ export class UserRepo<E extends Executor = Executor> {
     return r !== undefined && Number(r.active) === 1;
   }
 
+  /** Gives the user `role`; false when they already had it. */
+  async setRole(id: string, role: Role, now: string): Promise<boolean> {
+    return (await this.exec.run("UPDATE users SET role = ?, updated_at = ? WHERE id = ? AND org_id = ? AND role <> ?", [role, now, id, this.orgId, role])).changes === 1;
+  }
+
+  /** How many active admins the organization has. */
+  async countActiveAdmins(): Promise<number> {
+    const r = await this.exec.get<{ n: number | string }>("SELECT COUNT(*) AS n FROM users WHERE org_id = ? AND role = 'admin' AND active = 1", [this.orgId]);
+    return Number(r?.n ?? 0);
+  }
+
   /** Makes an inactive user active again; false when the user already was. */
   async activate(id: string, now: string): Promise<boolean> {
     return (await this.exec.run("UPDATE users SET active = 1, updated_at = ? WHERE id = ? AND org_id = ? AND active = 0", [now, id, this.orgId])).changes === 1;

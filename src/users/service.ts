@@ -7,14 +7,14 @@ import { OrgRepo } from "../orgs/repo";
 import { orgScope } from "../orgs/scope";
 import type { Deps } from "../deps";
 import { characters, MAX_NAME, storedName } from "../wire/text";
-import { type NewUser, normalizeEmail, type Role, type User } from "./model";
+import { type NewUser, normalizeEmail, type Role, ROLES, type User } from "./model";
 import { checkPasswordPolicy, type PasswordHasher } from "./password";
 import { findUserByEmail, findUsersAnyOrg, listUsersAnyOrg, UserRepo } from "./repo";
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const MAX_EMAIL = 320;
 
-/** Accounts: creation, listing, password changes, deactivation. Used by the HTTP routes and the CLI alike. */
+/** Accounts: creation, listing, password changes, roles, deactivation. Used by the HTTP routes and the CLI alike. */
 export class UserService {
   constructor(
     private readonly deps: Deps,
@@ -116,6 +116,28 @@ export class UserService {
     const changed = await new UserRepo(this.deps.db, user.orgId).activate(user.id, now);
     if (changed) this.deps.log.info("user_activated", { user_id: user.id, org_id: user.orgId });
     return { ...user, active: true, updatedAt: changed ? now : user.updatedAt };
+  }
+
+  /**
+   * Gives the user `role` (idempotent); it takes effect on their next request, as the role is read
+   * with every request's token check. 422 for a role that is not one.
+   */
+  async setRole(email: string, role: Role): Promise<User> {
+    if (!(ROLES as readonly string[]).includes(role)) throw invalid({ role: `must be one of ${ROLES.join(", ")}` });
+    const user = await this.mustGetByEmail(email);
+    if (user.role === role) return user;
+    const now = this.deps.clock.now().toISOString();
+    const changed = await new UserRepo(this.deps.db, user.orgId).setRole(user.id, role, now);
+    if (changed) this.deps.log.info("user_role_changed", { user_id: user.id, org_id: user.orgId, role });
+    return { ...user, role, updatedAt: changed ? now : user.updatedAt };
+  }
+
+  /**
+   * Whether the organization has an active admin: nobody can read its metrics, moderate its comments
+   * or revoke its members' devices without one (the CLI warns when a command leaves it none).
+   */
+  async hasActiveAdmin(orgId: string): Promise<boolean> {
+    return (await new UserRepo(this.deps.db, orgId).countActiveAdmins()) > 0;
   }
 
   private async resolveOrg(input: NewUser): Promise<string> {

@@ -121,6 +121,28 @@ forEachDialect("user services (used by the CLI)", ({ db }) => {
     expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: u.refresh } })).status).toBe(401);
   });
 
+  test("setRole: an admin's powers come and go with the role, on the next request; idempotent; 404 and 422", async () => {
+    const u = await t.createUser();
+    const metrics = () => t.request("GET", "/api/metrics", { token: u.token }).then((r) => r.status);
+    expect(await metrics()).toBe(403);
+    expect(await t.services.users.hasActiveAdmin(u.org.id)).toBe(false);
+    const promoted = await t.services.users.setRole(u.email.toUpperCase(), "admin");
+    expect(promoted.role).toBe("admin");
+    expect(await t.services.users.setRole(u.email, "admin")).toEqual(promoted);
+    expect(await metrics()).toBe(200);
+    expect((await t.request("GET", "/api/users/me", { token: u.token })).body.role).toBe("admin");
+    expect(await t.services.users.hasActiveAdmin(u.org.id)).toBe(true);
+    await t.services.users.deactivate(u.email);
+    expect(await t.services.users.hasActiveAdmin(u.org.id)).toBe(false);
+    await t.services.users.activate(u.email);
+    expect((await t.services.users.setRole(u.email, "member")).role).toBe("member");
+    expect(await t.services.users.hasActiveAdmin(u.org.id)).toBe(false);
+    expect(await metrics()).toBe(401); // deactivation ended the session
+    await expect(t.services.users.setRole("nobody@example.test", "admin")).rejects.toMatchObject({ status: 404 });
+    await expect(t.services.users.setRole(u.email, "owner" as "admin")).rejects.toMatchObject({ status: 422, code: "validation_failed" });
+    expect((await t.services.users.findByEmail(u.email))?.role).toBe("member");
+  });
+
   test("passwords never reach the log", async () => {
     const lines: string[] = [];
     const logged = await createTestApp(db(), { log: createLogger({ level: "debug", console: (l) => lines.push(l) }) });

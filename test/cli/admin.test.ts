@@ -233,6 +233,26 @@ for (const dialect of DIALECTS) {
       expect((await cli(["users", "activate", "nobody@beta.test"])).code).toBe(1);
     });
 
+    test("users set-role: bob becomes an admin and a member again; the last admin made a member or deactivated warns", async () => {
+      expect(await cli(["users", "set-role", "bob@beta.test", "admin"])).toMatchObject({ code: 0, stdout: "bob@beta.test is an admin\n", stderr: "" });
+      expect((await json(["users", "list", "--org", "beta"]))[0].role).toBe("admin");
+      expect(await cli(["users", "set-role", "bob@beta.test", "admin"])).toMatchObject({ code: 0, stdout: "bob@beta.test is an admin\n", stderr: "" });
+      const warning = "warning: organization beta has no active admin left: make one with `taskmgr users set-role EMAIL admin`\n";
+      expect(await cli(["users", "deactivate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "deactivated bob@beta.test\n", stderr: warning });
+      expect((await cli(["users", "activate", "bob@beta.test"])).code).toBe(0);
+      expect(await cli(["users", "set-role", "bob@beta.test", "member"])).toMatchObject({ code: 0, stdout: "bob@beta.test is a member\n", stderr: warning });
+      // Another admin left: no warning.
+      await json(["users", "create", "--org", "beta", "--email", "cat@beta.test", "--role", "admin", "--password", "cat-password"]);
+      expect((await cli(["users", "set-role", "bob@beta.test", "admin"])).code).toBe(0);
+      expect(await cli(["users", "set-role", "bob@beta.test", "member"])).toMatchObject({ code: 0, stderr: "" });
+      expect((await cli(["users", "set-role", "bob@beta.test", "owner"])).code).toBe(2);
+      expect(await cli(["users", "set-role", "nobody@beta.test", "admin"])).toMatchObject({ code: 1, stderr: "error: user nobody@beta.test not found\n" });
+      expect((await json(["users", "list", "--org", "beta"])).map((u: { email: string; role: string }) => [u.email, u.role])).toEqual([
+        ["bob@beta.test", "member"],
+        ["cat@beta.test", "admin"],
+      ]);
+    });
+
     test("a command on a fresh database migrates it first", async () => {
       const fresh = `sqlite:${join(cwd, "fresh.db")}`;
       const r = await taskmgr(["orgs", "list", "--json", "--db", fresh], { cwd });
