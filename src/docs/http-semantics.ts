@@ -38,7 +38,7 @@ export function addHttpSemantics(paths: Record<string, Record<string, Operation 
         for (const status of ["409", "412"]) if (op.responses[status]) header(op.responses[status]!, "ETag", ETAG);
       }
       if (method === "get" && ONE_RECORD.test(path) && !path.endsWith("/archive")) conditionalGet(op);
-      sharedErrors(path, op, publicPaths);
+      sharedErrors(path, method, op, publicPaths);
     }
   }
 }
@@ -63,16 +63,19 @@ function conditionalGet(op: Operation): void {
 }
 
 /**
- * The errors of every route: 401 without a valid token (all but the public paths), 400 for a body
- * that is not JSON and 413 for one over 5 MB (every route that takes a body), 429 and 503 for login.
+ * The errors of every route: 401 without a valid token (all but the public paths); 400 for a body
+ * that is not JSON, 413 for one over 5 MB and 422 for JSON that is no object or is nested too deeply
+ * (every method but GET: the app's body parser reads the body of each, src/http/body.ts, even where
+ * the route takes none, as `DELETE /api/devices/{id}`); 429 and 503 for login.
  */
-function sharedErrors(path: string, op: Operation, publicPaths: readonly string[]): void {
+function sharedErrors(path: string, method: string, op: Operation, publicPaths: readonly string[]): void {
   const responses = op.responses!;
   const add = (status: string, response: Response = ERROR) => void (responses[status] ??= response);
   if (!publicPaths.includes(path)) add("401");
-  if (op.requestBody) {
+  if (op.requestBody || method !== "get") {
     add("400");
     add("413");
+    add("422");
   }
   if (path === "/api/auth/login") {
     const withRetryAfter = (description: string): Response => ({ description, headers: { "Retry-After": RETRY_AFTER }, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });

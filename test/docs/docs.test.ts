@@ -234,6 +234,7 @@ describe("the document as a client generator reads it", () => {
     ["/api/auth/logout", "post", ["422"]],
     ["/api/devices", "post", ["409", "422"]],
     ["/api/health", "get", ["503"]],
+    ["/api/devices/{id}", "delete", ["400", "413", "422"]],
   ] as const)("%s %s lists its own errors %p", (path, method, statuses) => {
     expect(Object.keys((doc.paths[path] as Record<string, { responses: object }>)[method]!.responses)).toEqual(expect.arrayContaining([...statuses]));
   });
