@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { DueDate } from "../records/model";
 import { CHANGE_STATUSES, type ChangeStatus } from "../sync/model";
 import { PageQuery, Paginated } from "../wire/pagination";
-import { Query } from "../wire/query";
+import { PLUS_HINT, Query } from "../wire/query";
 import { REASON } from "../wire/reasons";
 import { Nullable, Timestamp } from "../wire/schema";
 
@@ -56,7 +56,7 @@ export const MetricsReport = t.Object(
 export type MetricsReport = Static<typeof MetricsReport>;
 
 /** The reason a 422 gives for a `from` or `to` of `GET /api/metrics/hourly` that is not an ISO date or date-time. */
-export const HOUR_BOUND_REASON = "must be an ISO date-time with a zone (e.g. 2026-06-01T10:00:00Z) or a date (YYYY-MM-DD, its start in UTC)";
+export const HOUR_BOUND_REASON = `must be an ISO date-time with a zone (e.g. 2026-06-01T10:00:00Z) or a date (YYYY-MM-DD, its start in UTC)${PLUS_HINT}`;
 
 /** A bound of `GET /api/metrics/hourly`: the shape of an ISO date or date-time (the service checks it is a real one). */
 const HourBound = (description: string) => t.String({ ...DueDate, description, [REASON]: HOUR_BOUND_REASON });

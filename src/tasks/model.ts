@@ -1,7 +1,7 @@
 import { t, type Static } from "elysia";
 import { Uuid } from "../wire/schema";
 import { PageQuery, Paginated } from "../wire/pagination";
-import { Query } from "../wire/query";
+import { PLUS_HINT, Query } from "../wire/query";
 import { Text } from "../wire/text";
 import { OrderingQuery, orderings } from "../wire/ordering";
 import { UUID_PATTERN } from "../ids";
@@ -38,7 +38,7 @@ const oneOrMore = (values: readonly string[], description: string) =>
   t.String({ pattern: `^(${values.join("|")})(,(${values.join("|")}))*$`, description, [REASON]: `must be one or more of ${values.join(", ")}, comma-separated` });
 /** A due-date bound. */
 const DueBoundQuery = (description: string) =>
-  t.String({ ...DueDate, description, [REASON]: "must be an ISO date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-01-05T09:00:00Z)" });
+  t.String({ ...DueDate, description, [REASON]: `must be an ISO date (YYYY-MM-DD) or date-time with a zone (e.g. 2026-01-05T09:00:00Z)${PLUS_HINT}` });
 /** A filter taking an id or `null`. */
 const idOrNull = (description: string) => t.String({ pattern: `^(null|${UUID_PATTERN.slice(1, -1)})$`, description, [REASON]: "must be a UUID or null" });
 

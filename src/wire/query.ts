@@ -56,3 +56,10 @@ export function repeatedParameter(url: string, declared: ReadonlySet<string>): s
   }
   return null;
 }
+
+/**
+ * Said with a date-time query parameter's 422: a `+` in a query string is a space, so a zone offset
+ * sent unencoded (`?due_after=2030-01-01T01:00:00+01:00`) arrives as `…01:00:00 01:00` (found by QA).
+ */
+export const PLUS_HINT = "; a + in a zone offset must be sent as %2B";
+

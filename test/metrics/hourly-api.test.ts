@@ -48,6 +48,13 @@ forEachDialect("GET /api/metrics/hourly", ({ db }) => {
     expect((await t.request("GET", "/api/metrics/hourly", { token: admin.token })).status).toBe(200);
   });
 
+  test("an offset's + sent unencoded (a space): the 422 says to send it as %2B", async () => {
+    const res = await t.request("GET", "/api/metrics/hourly?from=2026-06-01T10:00:00+02:00", { token: admin.token });
+    expect(res.status).toBe(422);
+    expect(res.body.error.details.fields.from).toContain("must be sent as %2B");
+    expect((await t.request("GET", "/api/metrics/hourly?from=2026-06-01T10:00:00%2B02:00", { token: admin.token })).status).toBe(200);
+  });
+
   test("the hour the sync-metrics job stored, with the figures GET /api/metrics gives for that hour, under the same names", async () => {
     const a = await t.createUser({ role: "admin", device: "phone" });
     const laptop = (await t.services.devices.create({ userId: a.user.id, orgId: a.org.id }, { name: "laptop" })).id;

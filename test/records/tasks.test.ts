@@ -446,6 +446,10 @@ forEachDialect("tasks API", ({ db }) => {
       expect((await titles("due_after=2026-01-05T09:00:00Z&ordering=title"))).toEqual(["alpha", "echo"]);
       expect((await titles("due_after=2026-01-01&due_before=2026-01-31&ordering=title"))).toEqual(["alpha", "bravo"]);
       expect((await titles("due_before=2026-01-05T10:00:00%2B01:00"))).toEqual([]); // 09:00Z is not before 09:00Z
+      // Sent unencoded, the offset's + is a space: the 422 says how to send it (found by QA).
+      const plus = await A()("GET", "/api/tasks?due_before=2026-01-05T10:00:00+01:00");
+      expect(plus.status).toBe(422);
+      expect(plus.body.error.details.fields.due_before).toContain("must be sent as %2B");
       expect((await titles("due_before=2026-01-05t09:00:00.001z"))).toEqual(["bravo"]); // lower-case t and z (RFC 3339)
       // alpha (2026-01-10, date-only) is that midnight: neither before nor after it.
       expect((await titles("due_before=2026-01-10T00:00:00Z&ordering=title"))).toEqual(["bravo"]);
