@@ -4,7 +4,8 @@ import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
 import { isJsonObject, NOT_OBJECT_REASON, notJson, payloadTooLarge } from "./body";
 import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./methods";
-import { reasonFor, type SchemaLike } from "../wire/reasons";
+import { reasonFor, type SchemaLike, UNKNOWN_FIELD_REASON } from "../wire/reasons";
+import { ValueErrorType } from "@sinclair/typebox/errors";
 import { keyAsNamed } from "../wire/text";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
@@ -42,11 +43,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = Object.create(null);
   try {
-    for (const e of err.all as { path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
+    for (const e of err.all as { type?: number; path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
       const path = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".");
       const key = keyAsNamed(path || err.type);
       // A whole body that is JSON but not an object: the reason `refuseNonObjectBody` gives where the body is optional.
       if (path === "" && err.type === "body" && !isJsonObject(e.value)) fields[key] ??= NOT_OBJECT_REASON;
+      if (e.type === ValueErrorType.ObjectAdditionalProperties) fields[key] ??= UNKNOWN_FIELD_REASON;
       if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
     }
   } catch {

@@ -4,7 +4,7 @@
  */
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
-import { reasonFor } from "../wire/reasons";
+import { reasonFor, UNKNOWN_FIELD_REASON } from "../wire/reasons";
 import { hasNul, keyAsNamed, NUL_REASON } from "../wire/text";
 import { type CommentFieldProps, ENTITY_KINDS, type EntityKind, type ProjectFieldProps, type TaskFieldProps, writableFieldSchemas } from "./model";
 
@@ -150,7 +150,7 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
   for (const key of Object.keys(data)) {
     const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
     if (!check) {
-      fail(key, "unknown or read-only field");
+      fail(key, UNKNOWN_FIELD_REASON);
       continue;
     }
     const value = data[key];

@@ -40,11 +40,34 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
   return members.every((m) => "const" in m) ? `must be one of ${kinds.join(", ")}` : `must be ${kinds.join(" or ")}`;
 }
 
+/** The reason for a key a body or a pushed record may not carry: no such field, or one the server sets (`id`, `version`, `created_by`…). */
+export const UNKNOWN_FIELD_REASON = "unknown or read-only field";
+
+/** Whether `value` is of the JSON Schema `type` (undefined for a type not named here). */
+function ofJsonType(type: string, value: unknown): boolean | undefined {
+  switch (type) {
+    case "array":
+      return Array.isArray(value);
+    case "object":
+      return typeof value === "object" && value !== null && !Array.isArray(value);
+    case "boolean":
+      return typeof value === "boolean";
+    case "number":
+      return typeof value === "number";
+    case "integer":
+      return Number.isInteger(value);
+    default:
+      return undefined;
+  }
+}
+
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
   if (value === undefined) return "is required";
   if (hasNul(value)) return NUL_REASON;
   if (typeof schema?.[REASON] === "string") return schema[REASON];
+  // A value of another JSON type (`"tags": "a"`): said as the other reasons are, not TypeBox's `Expected array`.
+  if (schema?.type !== undefined && ofJsonType(schema.type, value) === false) return `must be ${kindOf(schema)}`;
   if (schema?.type === "string" && kindOf(schema) === "a UUID") return "must be a UUID";
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;

@@ -97,7 +97,7 @@ forEachDialect("JSON request bodies", ({ db }) => {
     expect(r.status).toBe(422);
     expect(r.body.error.message).toBe(`invalid body: ${key}, zzz`);
     expect(Object.keys(r.body.error.details.fields)).toEqual([key, "zzz"]);
-    expect(r.body.error.details.fields[key]).toBe(`Property '${key}' should not be provided`);
+    expect(r.body.error.details.fields[key]).toBe("unknown or read-only field");
     expect(await titles()).not.toContain(mark);
     expect(Object.prototype).not.toHaveProperty("admin");
 

@@ -24,6 +24,12 @@ forEachDialect("422 reasons", ({ db }) => {
     ["POST", "/api/tasks", { title: "x", project_id: "bad" }, { project_id: "must be a UUID or null" }],
     ["GET", "/api/tasks?status=doing", undefined, { status: "must be one or more of todo, in_progress, blocked, done, cancelled, comma-separated" }],
     ["GET", "/api/projects?ordering=zz", undefined, { ordering: "must be up to three of name, created_at, updated_at, comma-separated, each optionally prefixed with - (descending)" }],
+    // Found by REST QA: TypeBox's own phrasing ("Expected array", "Property 'x' should not be provided").
+    ["POST", "/api/tasks", { title: "x", tags: "a" }, { tags: "must be an array" }],
+    ["POST", "/api/projects", { name: "x", archived: "yes" }, { archived: "must be a boolean" }],
+    ["POST", "/api/tasks", { title: "x", foo: 1, version: 3 }, { foo: "unknown or read-only field", version: "unknown or read-only field" }],
+    ["POST", "/api/sync/push", { device_id: "b8e0c0de-0000-4000-8000-000000000001", changes: "x" }, { changes: "must be an array" }],
+    ["POST", "/api/sync/conflicts/b8e0c0de-0000-4000-8000-000000000001/resolve", { resolution: "custom", data: 5 }, { data: "must be an object" }],
   ] as const)("%s %s → 422 in words", async (method, path, body, fields) => {
     const r = await t.request(method, path, { token: u.token, body });
     expect(r.status).toBe(422);
