@@ -1,6 +1,6 @@
 /**
- * SIGINT, SIGTERM and SIGHUP for `taskmgr serve`, watched from the moment the command starts (before the
- * database is opened and migrated), so that no signal finds the process without a handler:
+ * SIGINT, SIGTERM and SIGHUP for `taskmgr serve` (and `taskmgr jobs run`, cli/jobs.ts), watched from the moment
+ * the command starts (before the database is opened and migrated), so that no signal finds the process without a handler:
  *
  * - the first one asks for a graceful stop: {@link StopSignals.first} resolves (a start still
  *   migrating or creating the admin finishes that step first);

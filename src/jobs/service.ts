@@ -90,10 +90,13 @@ export class JobsService {
     return { ...run, ok: false, error: `abandoned: no end recorded ${Math.round(limit / 60_000)} minutes after it started (the process running it stopped)` };
   }
 
-  /** Runs `name` now (`taskmgr jobs run`), whatever the schedule; the recorded run says whether it succeeded. */
-  async run(name: string): Promise<JobRunView> {
+  /**
+   * Runs `name` now (`taskmgr jobs run`), whatever the schedule; the recorded run says whether it
+   * succeeded. `signal` asks it to stop after its current batch (its result then says `interrupted`).
+   */
+  async run(name: string, signal?: AbortSignal): Promise<JobRunView> {
     const job = this.get(name);
-    return (await this.execute(job, null))!;
+    return (await this.execute(job, null, signal))!;
   }
 
   /**

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import type { Database } from "../../src/db/types";
+import { childEnv, removeTempDirs, SOURCE_CLI, tempDir } from "../cli/support";
+import { count, createTestDatabase, DIALECTS, type Dialect } from "../support/db";
+import { DAY, iso, seedOrg, seedRecord } from "./seed";
+
+setDefaultTimeout(60_000);
+afterAll(removeTempDirs);
+
+/**
+ * Tombstones to purge, in batches of 500: enough that the run is still at it when the test holds
+ * the lock its batches need (SQLite purges a batch in a few milliseconds), so that a run stopped
+ * after its current batch has left some.
+ */
+const TOMBSTONES: Record<Dialect, number> = { sqlite: 25_000, postgres: 2_500 };
+
+for (const dialect of DIALECTS) {
+  describe(`taskmgr jobs run stopped by a signal [${dialect}]`, () => {
+    const cwd = tempDir();
+    let url = "";
+    let db: Database;
+    let drop = async () => {};
+    let org = "";
+
+    beforeAll(async () => {
+      ({ url, db, drop } = await createTestDatabase(dialect));
+      org = await seedOrg(db);
+      await db.transaction(async (tx) => {
+        for (let pos = 1; pos <= TOMBSTONES[dialect]; pos++) await seedRecord(tx, "task", { org, pos, versions: 1, deletedAt: iso(Date.now() - 100 * DAY) });
+      });
+    });
+    afterAll(() => drop());
+
+    test("SIGTERM (or Ctrl-C) stops the run after its current batch: the run is recorded as ended and interrupted, exit 1 with one line; the next run carries on", async () => {
+      const proc = Bun.spawn([...SOURCE_CLI, "jobs", "run", "cleanup-tombstones", "--db", url], { cwd, env: childEnv(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+      const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+      // The run's row is inserted before its first batch, once the command's signal handlers are set.
+      while ((await count(db, "SELECT COUNT(*) AS n FROM job_runs")) === 0) {
+        expect(proc.exitCode).toBeNull();
+        await Bun.sleep(5);
+      }
+      // Holding the organization's feed state, which each batch updates, keeps the run inside its current batch meanwhile.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const holder = db.transaction(async (tx) => {
+        await tx.run("UPDATE org_feed_state SET seq = seq WHERE org_id = ?", [org]);
+        locked();
+        await held;
+      });
+      await isLocked;
+      proc.kill("SIGTERM");
+      await Bun.sleep(300);
+      release();
+      await holder;
+
+      const code = await proc.exited;
+      const [stdout, stderr] = await output;
+      expect(stdout).toMatch(/^cleanup-tombstones: ok in [\d.]+ ms \(.*interrupted=true\)\n$/);
+      expect(stderr).toMatch(/^error: stopped by SIGTERM: cleanup-tombstones stopped after its current batch, with part of its work done; run it again to carry on\n$/);
+      expect(code).toBe(1);
+      const runs = await db.all<{ finished_at: string | null; ok: number; result: string }>("SELECT finished_at, ok, result FROM job_runs");
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.finished_at).not.toBeNull();
+      expect(Number(runs[0]!.ok)).toBe(1);
+      const first = JSON.parse(runs[0]!.result) as { tasks: number; interrupted: boolean };
+      expect(first.interrupted).toBe(true);
+      expect(first.tasks).toBeLessThan(TOMBSTONES[dialect]);
+
+      const again = Bun.spawnSync([...SOURCE_CLI, "jobs", "run", "cleanup-tombstones", "--json", "--db", url], { cwd, env: childEnv() });
+      expect(again.exitCode).toBe(0);
+      const second = JSON.parse(again.stdout.toString()) as { ok: boolean; result: { tasks: number; interrupted: boolean } };
+      expect(second).toMatchObject({ ok: true, result: { interrupted: false } });
+      expect(first.tasks + second.result.tasks).toBe(TOMBSTONES[dialect]);
+    });
+  });
+}
