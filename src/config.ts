@@ -126,7 +126,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
  * Found by QA: no shell expands a `~` after `sqlite:` or in `.env`, so `sqlite:~/taskmgr.db` made a
  * folder named `~` in the working folder (which a later `rm -rf ~` would mistake for the home folder).
  */
-const startsWithTilde = (path: string) => path === "~" || /^~[\w.-]*[\\/]/.test(path);
+const startsWithTilde = (path: string) => /^~[\w.-]*([\\/]|$)/.test(path);
 const TILDE_REASON = "starts with ~, which is not expanded (it would make a folder named ~ here): write the path out";
 
 /** A folder setting (`TASKMGR_DATA_DIR`, `LOG_DIR`) made absolute against the working folder; `~/…` is refused naming it. */

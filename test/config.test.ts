@@ -97,6 +97,8 @@ describe("loadConfig", () => {
   test.each([
     [{ LOG_DIR: "~/logs" }, 'LOG_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~/logs"'],
     [{ TASKMGR_DATA_DIR: "~" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~"'],
+    // Found by ops QA: a user's home folder without a slash after it made a folder named ~bob.
+    [{ TASKMGR_DATA_DIR: "~bob" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~bob"'],
   ])("folder %p refused", (env, message) => {
     expect(refusal({}, env)).toEqual({ message, fromFlag: false });
   });
