@@ -54,7 +54,26 @@ export class AuthService {
     private readonly gate = new LoginGate(),
   ) {
     this.limiter = new LoginLimiter(deps.db, deps.clock);
-    this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds);
+    this.tokens = new AccessTokens(() => (this.key ??= loadSecret(deps.config)), deps.clock, deps.config.accessTokenTtlSeconds, (kid) => this.warnOtherKey(kid));
+  }
+
+  /** When {@link warnOtherKey} last logged, by the server's clock (ms): at most one line a minute. */
+  private otherKeyWarnedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Logs `access_token_other_secret` (at most once a minute): a token signed with another key came in.
+   * Instances behind one load balancer without a shared TASKMGR_SECRET each make their own, and then
+   * refuse each other's tokens with 401s that look random to clients (found by ops QA).
+   */
+  private warnOtherKey(kid: string): void {
+    const now = this.deps.clock.now().getTime();
+    if (Math.abs(now - this.otherKeyWarnedAt) < 60_000) return;
+    this.otherKeyWarnedAt = now;
+    this.deps.log.warn("access_token_other_secret", {
+      other_key_id: kid,
+      key_id: this.tokens.keyId(),
+      hint: "an access token signed with another TASKMGR_SECRET was refused: give every instance of this database the same TASKMGR_SECRET (or, just after changing it, tokens signed with the old one are refused until they expire)",
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
-import { createHash, timingSafeEqual } from "node:crypto";
-import { jwtVerify, SignJWT } from "jose";
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { decodeProtectedHeader, jwtVerify, SignJWT } from "jose";
 import { unauthenticated } from "../errors";
 import type { Clock } from "../time";
 import type { Role } from "../users/model";
@@ -29,11 +29,27 @@ export interface AccessClaims {
  * the CLI use it without an Elysia context.
  */
 export class AccessTokens {
+  private keyIdOfKey: string | null = null;
+
   constructor(
     private readonly key: () => Uint8Array,
     private readonly clock: Clock,
     readonly ttlSeconds: number,
+    /**
+     * Called when a token's signature fails and its header names another key (`kid`): it was most
+     * likely signed by an instance with another TASKMGR_SECRET (instances behind one load balancer
+     * must share it), or before the secret was changed.
+     */
+    private readonly onOtherKey: (keyId: string) => void = () => {},
   ) {}
+
+  /**
+   * The key's id, in every token's header (`kid`): 16 hex digits of an HMAC of a fixed text with the
+   * key, which tells two keys apart without saying anything of either.
+   */
+  keyId(): string {
+    return (this.keyIdOfKey ??= createHmac("sha256", this.key()).update("taskmgr access token key id").digest("hex").slice(0, 16));
+  }
 
   sign(c: AccessClaims): Promise<string> {
     const iat = Math.floor(this.clock.now().getTime() / 1000);
@@ -41,7 +57,7 @@ export class AccessTokens {
     if (c.deviceId) payload.did = c.deviceId;
     if (c.sessionId) payload.sid = c.sessionId;
     return new SignJWT(payload)
-      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT" })
+      .setProtectedHeader({ alg: ALGORITHM, typ: "JWT", kid: this.keyId() })
       .setSubject(c.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -62,7 +78,9 @@ export class AccessTokens {
         currentDate: this.clock.now(),
       }));
     } catch (err) {
-      throw unauthenticated((err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "the access token has expired" : "invalid access token");
+      const code = (err as { code?: string }).code;
+      if (code === "ERR_JWS_SIGNATURE_VERIFICATION_FAILED") this.noticeOtherKey(token);
+      throw unauthenticated(code === "ERR_JWT_EXPIRED" ? "the access token has expired" : "invalid access token");
     }
     const { sub, org, role, did, sid } = payload;
     const optionalString = (v: unknown) => v === undefined || typeof v === "string";
@@ -70,6 +88,17 @@ export class AccessTokens {
       throw unauthenticated("invalid access token");
     }
     return { userId: sub, orgId: org, role, deviceId: (did as string | undefined) ?? null, sessionId: (sid as string | undefined) ?? null };
+  }
+
+  /** Tells `onOtherKey` when a token whose signature failed names a key id other than this key's. */
+  private noticeOtherKey(token: string): void {
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      return;
+    }
+    if (typeof kid === "string" && /^[0-9a-f]{16}$/.test(kid) && kid !== this.keyId()) this.onOtherKey(kid);
   }
 }
 

@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { SignJWT } from "jose";
 import { adminGuard, authGuard } from "../../src/auth/guard";
 import { errorHandler } from "../../src/http/errors";
-import { silentLogger } from "../../src/log/logger";
+import { createLogger, silentLogger } from "../../src/log/logger";
 import { loadSecret } from "../../src/auth/secret";
 import { ManualClock } from "../support/clock";
 import { createTestApp, type TestApp, type TestUser } from "../support/app";
@@ -172,5 +172,37 @@ forEachDialect("auth: access tokens and the guard", ({ db }) => {
     clock.advance(31_000);
     expect((await t.request("POST", "/api/sync/push", { token: u.token, body: { device_id: id, changes: [] } })).status).toBe(200);
     expect(await seen()).toBe(clock.now().toISOString());
+  });
+
+  // Found by ops QA: two instances without a shared TASKMGR_SECRET each made their own, and refused
+  // each other's tokens with 401s that told nobody why.
+  test("a token signed with another TASKMGR_SECRET is refused (401) and logged once a minute, naming both key ids", async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", console: (l) => lines.push(l) });
+    const other = await createTestApp(db(), { clock, log, config: { secret: "another-secret-0123456789abcdef0123456789ab" } });
+    const header = (token: string) => JSON.parse(Buffer.from(token.split(".")[0]!, "base64url").toString());
+    const ours = header(u.token).kid as string;
+    expect(ours).toMatch(/^[0-9a-f]{16}$/);
+    expect(header(await other.services.auth.tokens.sign({ userId: u.user.id, orgId: u.org.id, role: "member", deviceId: null, sessionId: null })).kid).not.toBe(ours);
+    const warnings = () => lines.map((l) => JSON.parse(l)).filter((l) => l.event === "access_token_other_secret");
+
+    for (let i = 0; i < 3; i++) {
+      const r = await other.request("GET", "/api/users/me", { token: u.token });
+      expect([r.status, r.body.error.code]).toEqual([401, "unauthenticated"]);
+    }
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ level: "warn", other_key_id: ours, key_id: other.services.auth.tokens.keyId() });
+    expect(warnings()[0].hint).toContain("same TASKMGR_SECRET");
+    clock.advance(61_000);
+    await other.request("GET", "/api/users/me", { token: u.token });
+    expect(warnings()).toHaveLength(2);
+    // A forged signature that names this key, or no key, is just refused: nothing to say about secrets.
+    clock.advance(61_000);
+    const forged = u.token.slice(0, -4) + (u.token.endsWith("AAAA") ? "BBBB" : "AAAA");
+    expect((await t.request("GET", "/api/users/me", { token: forged })).status).toBe(401);
+    expect((await other.request("GET", "/api/users/me", { token: await sign() })).status).toBe(401);
+    expect(warnings()).toHaveLength(2);
+    // Tokens issued before key ids (no kid) still work.
+    expect((await me(await sign())).status).toBe(200);
   });
 });
