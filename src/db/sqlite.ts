@@ -1,10 +1,11 @@
 import { Database as BunSqlite, constants, type SQLFunctionResult, type Statement } from "bun:sqlite";
-import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
 import { vacuumInto } from "./sqlite-backup";
+import { OpenFiles } from "./sqlite-files";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
@@ -137,8 +138,8 @@ export class SqliteDatabase implements Database {
   private readonly reader: Executor | null = null;
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
-  /** The file opened (device and inode), to notice it removed or replaced under the server ({@link verify}). */
-  private readonly file: { path: string; dev: number; ino: number } | null = null;
+  /** The files opened (the database, and its `-wal` and `-shm` when it writes), to notice one removed or replaced under the server ({@link verify}). */
+  private readonly files: OpenFiles | null = null;
   /** Transactions waiting for the next group, and whether a run of it is queued behind the lock. */
   private queued: Queued[] = [];
   private groupScheduled = false;
@@ -169,10 +170,7 @@ export class SqliteDatabase implements Database {
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
       defineFunctions(this.db);
     }
-    if (path !== ":memory:") {
-      const { dev, ino } = statSync(path);
-      this.file = { path, dev, ino };
-    }
+    if (path !== ":memory:") this.files = new OpenFiles(file ? [path, `${path}-wal`, `${path}-shm`] : [path]);
     if (file && process.env.TASKMGR_SQLITE_INLINE_CHECKPOINT !== "1") {
       this.checkpointer = Checkpointer.start(path);
       if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
@@ -224,16 +222,8 @@ export class SqliteDatabase implements Database {
   }
 
   verify(): void {
-    if (this.file === null) return;
-    let now: { dev: number; ino: number } | null = null;
-    try {
-      now = statSync(this.file.path);
-    } catch {
-      // removed (or its folder unreadable): no file
-    }
-    if (now?.dev !== this.file.dev || now.ino !== this.file.ino) {
-      throw new ConnectionLostError(`the database file ${this.file.path} was removed or replaced while the server ran: restart it`);
-    }
+    const changed = this.files?.changed();
+    if (changed) throw new ConnectionLostError(`the database file ${changed} was removed or replaced while the server ran: restart it`);
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -300,6 +290,7 @@ export class SqliteDatabase implements Database {
       }
     }
     try {
+      this.verify(); // removed while the group ran: its COMMIT would go to a file that is gone
       this.db.exec("COMMIT");
     } catch (err) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");

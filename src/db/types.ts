@@ -45,9 +45,10 @@ export interface Tx extends Executor {
 /** The storage interface: one implementation per dialect (sqlite.ts, postgres.ts). */
 export interface Database extends Executor {
   /**
-   * Throws {@link ConnectionLostError} when the database is no longer the one opened: a SQLite file
-   * removed or replaced under the running server (its writes would go to a file nobody will open
-   * again). Cheap (a `stat`); a no-op on Postgres, whose connections report such losses themselves.
+   * Throws {@link ConnectionLostError} when the database is no longer the one opened: a SQLite file,
+   * or its `-wal` or `-shm`, removed or replaced under the running server (its writes would go to a
+   * file nobody will open again). Cheap (a `stat` each); a no-op on Postgres, whose connections
+   * report such losses themselves.
    */
   verify(): void;
   /**

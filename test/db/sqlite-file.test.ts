@@ -1,10 +1,11 @@
 /**
  * The SQLite file under a running server: created readable by its owner only; removed or replaced,
  * it is noticed (health and writes answer 503 instead of acknowledging writes to a file nobody will
- * open again); locked by another process, a write answers 503 after the busy timeout, not 500.
+ * open again), and so is its `-wal` or `-shm` removed or replaced (a commit to a removed `-wal` would
+ * be acknowledged and gone at the next start); locked by another process, a write answers 503 after the busy timeout, not 500.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, renameSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectionLostError } from "../../src/db/errors";
@@ -56,6 +57,32 @@ test.each([["removed"], ["replaced"]])("the file %s under the running server: he
     // A write outside a transaction too (logout revokes the session with one statement).
     const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
     expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
+  } finally {
+    await db.close();
+  }
+});
+
+test.each([
+  ["-wal", "removed"],
+  ["-shm", "removed"],
+  ["-wal", "replaced"],
+])("its %s %s under the running server: writes answer 503, nothing is acknowledged that a restart would lose", async (suffix, how) => {
+  const { path, db, t, u } = await fileApp();
+  try {
+    expect((await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } })).status).toBe(201);
+    const target = `${path}${suffix}`;
+    if (how === "removed") rmSync(target);
+    else renameSync(target, `${target}.moved`);
+    if (how === "replaced") writeFileSync(target, "");
+    expect(() => db.verify()).toThrow(ConnectionLostError);
+    const health = await t.request("GET", "/api/health");
+    expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
+    const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
+    expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
+    const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
+    expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
+    // Reads go on.
+    expect((await t.request("GET", "/api/tasks", { token: u.token })).status).toBe(200);
   } finally {
     await db.close();
   }
