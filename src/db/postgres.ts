@@ -516,15 +516,20 @@ export class PostgresDatabase extends PgExecutor implements Database {
     return result;
   }
 
-  /** A statement of the pool, sent again once when postgres.js failed it without sending it ({@link staleFailure}, {@link recover}). */
+  /**
+   * A statement of the pool, sent again once when postgres.js failed it without sending it
+   * ({@link staleFailure}, {@link recover}); its rows checked as every executor's are ({@link mustBeWhole}).
+   */
   protected override async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
     const q = make();
+    let rows: postgres.RowList<postgres.Row[]>;
     try {
-      return await q;
+      rows = await q;
     } catch (err) {
       if (!(staleFailure(err, q) || (unsent(q) && (await this.recover(err))))) throw this.failure(err);
+      return super.send(make);
     }
-    return super.send(make);
+    return mustBeWhole(rows);
   }
 
   verify(): void {}
