@@ -21,13 +21,17 @@ export class LoginAttemptsRepo {
   /**
    * Counts one attempt in one atomic upsert: the pair's window goes on, or (absent or ended) a new
    * one starts at `now` and ends at `windowEndsAt`. Returns the count and end of the window after it.
+   * A window never ends later than `windowEndsAt`: one that would was started by a clock ahead of
+   * this one (the server's clock set back, or another instance's running fast), and keeps its count
+   * but ends then, rather than locking the pair out for as long as the clocks differ.
    */
   async record(account: string, address: string, now: string, windowEndsAt: string): Promise<AttemptWindow> {
     const row = await this.exec.get<{ attempts: number; window_ends_at: string }>(
       `INSERT INTO login_attempts (email, address, attempts, window_ends_at) VALUES (?, ?, 1, ?)
        ON CONFLICT (email, address) DO UPDATE SET
          attempts = CASE WHEN login_attempts.window_ends_at <= ? THEN 1 ELSE login_attempts.attempts + 1 END,
-         window_ends_at = CASE WHEN login_attempts.window_ends_at <= ? THEN excluded.window_ends_at ELSE login_attempts.window_ends_at END
+         window_ends_at = CASE WHEN login_attempts.window_ends_at <= ? OR login_attempts.window_ends_at > excluded.window_ends_at
+           THEN excluded.window_ends_at ELSE login_attempts.window_ends_at END
        RETURNING attempts, window_ends_at`,
       [account, address, windowEndsAt, now, now],
     );

@@ -90,6 +90,18 @@ forEachDialect("login rate limit window and storage", ({ db }) => {
     await expect(fail(u.email)).rejects.toMatchObject({ status: 429 });
   });
 
+  test("the server's clock stepping back (an NTP correction) does not stretch a window: it ends at most 15 minutes after any attempt", async () => {
+    const u = await t.createUser();
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) await expect(fail(u.email)).rejects.toMatchObject({ status: 401 });
+    clock.advance(-86_400_000);
+    // Still limited (the count is kept), but for one window from now, not a day and a window.
+    const limited = await t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.5").catch((e) => e);
+    expect(limited).toMatchObject({ status: 429, headers: { "Retry-After": String(LOGIN_WINDOW_SECONDS) } });
+    clock.advance(LOGIN_WINDOW_SECONDS * 1000);
+    expect((await t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.5")).user.id).toBe(u.user.id);
+    clock.advance(86_400_000);
+  });
+
   test("more right passwords at once than the budget (one instance): every one succeeds", async () => {
     const u = await t.createUser();
     const logins = Array.from({ length: 3 * LOGIN_FAILURES_ALLOWED }, () => t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } }));
