@@ -223,7 +223,23 @@ export class SqliteDatabase implements Database {
 
   verify(): void {
     const changed = this.files?.changed();
-    if (changed) throw new ConnectionLostError(`the database file ${changed} was removed or replaced while the server ran: restart it`);
+    if (!changed) return;
+    if (!this.db.inTransaction) this.copyWalIntoFile();
+    throw new ConnectionLostError(`the database file ${changed} was removed or replaced while the server ran: restart it`);
+  }
+
+  /**
+   * Copies the commits the `-wal` holds into the database file, once a file was found removed or
+   * replaced: this connection still reads its `-wal` when the name is gone, and a commit acknowledged
+   * just before (the worker's checkpoint comes {@link Checkpointer} a moment after) would otherwise
+   * live only as long as the process. PASSIVE: waits for nobody; best effort (the next check tries again).
+   */
+  private copyWalIntoFile(): void {
+    try {
+      this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    } catch {
+      // a reader or another process in the way: the next verify tries again
+    }
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -294,6 +310,7 @@ export class SqliteDatabase implements Database {
       this.db.exec("COMMIT");
     } catch (err) {
       if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      if (err instanceof ConnectionLostError) this.copyWalIntoFile();
       for (const d of done) d.m.reject(err);
       return;
     }

@@ -2,8 +2,9 @@
  * "An acknowledged change survives a crash of the server process" (api-contract.md, Push) when an
  * operator removes the SQLite `-wal` under a running `taskmgr serve` (cleaning up "stray" files):
  * the server must not acknowledge a push that lives only in the removed file, which the next start
- * no longer reads. It answers 503 instead; after a crash and a restart every acknowledged change is
- * there and the refused push is applied by its retry.
+ * no longer reads. It answers 503 instead, having copied what the removed file holds into the
+ * database file; after a crash and a restart every acknowledged write (the device, the first push)
+ * is there and the refused push is applied by its retry.
  */
 import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { rmSync } from "node:fs";
@@ -15,10 +16,15 @@ afterAll(removeTempDirs);
 
 type Json = Record<string, any>;
 
-test("the -wal removed under the server: a push answers 503, and after a crash every acknowledged push is there", async () => {
+// Inline checkpoints (no worker copying the -wal into the file a moment after each commit): what
+// was acknowledged before the removal is then in the removed -wal only, until the server copies it.
+test.each([
+  ["as deployed", {}],
+  ["with checkpoints inline", { TASKMGR_SQLITE_INLINE_CHECKPOINT: "1" }],
+])("the -wal removed under the server (%s): a push answers 503, and after a crash every acknowledged write is there", async (_, extra) => {
   const cwd = tempDir();
   const path = join(cwd, "data", "wal.db");
-  const env = { LOG_DIR: join(cwd, "logs"), TASKMGR_SECRET: "wal-removed-test-secret-0123456789abcdef", LOG_LEVEL: "warn" };
+  const env = { LOG_DIR: join(cwd, "logs"), TASKMGR_SECRET: "wal-removed-test-secret-0123456789abcdef", LOG_LEVEL: "warn", ...extra };
   const start = () => serve(["--port", "0", "--db", `sqlite:${path}`], { cwd, env });
   let s: Served = await start();
   try {
