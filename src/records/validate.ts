@@ -5,7 +5,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor, UNKNOWN_FIELD_REASON } from "../wire/reasons";
-import { hasNul, keyAsNamed, NUL_REASON } from "../wire/text";
+import { keyAsNamed } from "../wire/text";
 import { type CommentFieldProps, ENTITY_KINDS, type EntityKind, type ProjectFieldProps, type TaskFieldProps, writableFieldSchemas } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -154,14 +154,16 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
       continue;
     }
     const value = data[key];
-    if (Array.isArray(value) && value.some(hasNul)) {
-      fail(key, NUL_REASON);
-      continue;
-    }
     if (!check.Check(value)) {
-      const first = check.Errors(value).First();
-      const where = first?.path ? `${first.path.slice(1)}: ` : "";
-      fail(key, first ? `${where}${reasonFor(first.schema, first.value) ?? first.message}` : "invalid value");
+      // Each failing part named as a REST body's are (src/http/errors.ts): an element by its path, `tags.1`.
+      const named = new Set<string>();
+      for (const e of check.Errors(value)) {
+        const name = `${key}${e.path.replace(/\//g, ".")}`;
+        if (named.has(name)) continue;
+        named.add(name);
+        fail(name, reasonFor(e.schema, e.value) ?? e.message);
+      }
+      if (named.size === 0) fail(key, "invalid value");
       continue;
     }
     const r = (normalizers[key] ?? wellFormed)(value);

@@ -128,7 +128,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     if (!checked.ok) throw new DomainError("validation_failed", failureMessage(checked), failureDetails(checked));
     fields = { ...(before ? pick(before, def.fields) : def.defaults), ...checked.data };
     const missing = def.required.filter((f) => fields[f] === undefined);
-    if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "required"])));
+    if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "is required"])));
     const refused = before ? def.checkUpdate?.(before, fields, input.reattachTo) : null;
     if (refused) throw invalid(refused);
   }

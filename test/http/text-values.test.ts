@@ -110,7 +110,7 @@ forEachDialect("text values", ({ db }) => {
     expect(r2.status).toBe("rejected");
     expect(r2.error).toMatchObject({ code: "validation_failed", details: { fields: { title: NUL_REASON } } });
     expect(r3.status).toBe("rejected");
-    expect(r3.error).toMatchObject({ details: { fields: { tags: NUL_REASON } } });
+    expect(r3.error).toMatchObject({ details: { fields: { "tags.0": NUL_REASON } } });
     expect((await t.request("GET", `/api/tasks/${good.entity_id}`, { token: me.token })).status).toBe(200);
     expect((await t.request("GET", `/api/tasks/${bad.entity_id}`, { token: me.token })).status).toBe(404);
   });
