@@ -510,6 +510,30 @@ forEachDialect("sync push", ({ db }) => {
       const got = await t.request("GET", `/api/comments/${comment.entity_id}`, { token: a.user.token });
       expect(got.body).toMatchObject({ task_id: task.entity_id, parent_id: null, version: 1 });
     });
+
+    test("a push moving a comment whose task is deleted is rejected like any other move: no conflict kept, nothing written", async () => {
+      const a = Device.of(t, await t.createUser());
+      const task = a.create("task", taskData());
+      const other = a.create("task", taskData());
+      const parent = a.create("comment", { task_id: task.entity_id, body: "parent" });
+      const comment = a.create("comment", { task_id: task.entity_id, body: "reply" });
+      await a.push(task, other, parent, comment);
+      await a.push(a.delete("task", task.entity_id));
+      const conflicts = () => count(t.deps.db, "SELECT COUNT(*) AS n FROM conflicts WHERE entity_id = ?", [comment.entity_id]);
+      const [toTask, toParent] = await a.push(
+        a.update("comment", comment.entity_id, { task_id: other.entity_id, body: "moved" }),
+        a.update("comment", comment.entity_id, { parent_id: parent.entity_id }),
+      );
+      expect([toTask.status, toTask.error?.details?.fields]).toEqual(["rejected", { task_id: "a comment cannot move to another task" }]);
+      expect([toParent.status, toParent.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+      expect(await conflicts()).toBe(0);
+      const stored = await t.deps.db.get<{ version: number; task_id: string; parent_id: string | null }>("SELECT version, task_id, parent_id FROM comments WHERE id = ?", [comment.entity_id]);
+      expect({ ...stored, version: Number(stored?.version) }).toEqual({ version: 1, task_id: task.entity_id, parent_id: null });
+      // An edit that keeps it in place is still kept in a Conflict while its task is deleted.
+      const edit = await a.push1(a.update("comment", comment.entity_id, { task_id: task.entity_id, body: "edited" }));
+      expect(edit.status).toBe("conflict");
+      expect(await conflicts()).toBe(1);
+    });
   });
 
   describe("the envelope and the device", () => {

@@ -7,7 +7,7 @@
 import type { Executor } from "../../db/types";
 import { DomainError, invalid } from "../../errors";
 import { requireCommentAuthor, requireCommentDeleter } from "../../records/authorship";
-import { fieldsOf } from "../../records/entities";
+import { entityDef, fieldsOf } from "../../records/entities";
 import { changedKeys, jsonEqual } from "../../records/json";
 import type { AnyRecord, Comment, EntityKind, HistoryAction } from "../../records/model";
 import { checkReferences, isParentOnTask, type KnownRecords } from "../../records/refs";
@@ -210,8 +210,14 @@ function mergeInto(cx: DecideContext, c: ParsedChange, current: AnyRecord, base:
   return { data, conflicts: conflicts.sort() };
 }
 
-/** An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs delete). */
+/**
+ * An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs
+ * delete) — unless it moves the comment, which no write may (the kind's update rules, as on a live
+ * or deleted comment): refused, so that no Conflict keeps a side no resolution could write.
+ */
 async function orphanUpdate(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+  const refused = entityDef(c.entity).checkUpdate?.(current as never, { ...fieldsOf(c.entity, current), ...c.data }, undefined);
+  if (refused) throw invalid(refused);
   const record = await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) });
   const fields = changedKeys(c.data, current);
   if (fields.length === 0) return { status: "merged", record, wrote: true };
