@@ -29,6 +29,21 @@ async function fileApp() {
   return { dir, path, db, t, u };
 }
 
+type FileApp = Awaited<ReturnType<typeof fileApp>>;
+
+/** After a file of `app` was removed or replaced: the check, health and every kind of write answer 503; reads go on. */
+async function expectWritesRefused({ db, t, u }: FileApp): Promise<void> {
+  expect(() => db.verify()).toThrow(ConnectionLostError);
+  const health = await t.request("GET", "/api/health");
+  expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
+  const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
+  expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
+  // A write outside a transaction too (logout revokes the session with one statement).
+  const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
+  expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
+  expect((await t.request("GET", "/api/tasks", { token: u.token })).status).toBe(200);
+}
+
 test("a new database file is readable and writable by its owner only (password and token hashes)", async () => {
   const { path, db } = await fileApp();
   try {
@@ -40,7 +55,8 @@ test("a new database file is readable and writable by its owner only (password a
 });
 
 test.each([["removed"], ["replaced"]])("the file %s under the running server: health and writes answer 503, nothing is acknowledged", async (how) => {
-  const { dir, path, db, t, u } = await fileApp();
+  const app = await fileApp();
+  const { dir, path, db, t, u } = app;
   try {
     expect((await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } })).status).toBe(201);
     if (how === "removed") for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
@@ -49,14 +65,7 @@ test.each([["removed"], ["replaced"]])("the file %s under the running server: he
       await other.close();
       renameSync(join(dir, "other.db"), path);
     }
-    expect(() => db.verify()).toThrow(ConnectionLostError);
-    const health = await t.request("GET", "/api/health");
-    expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
-    const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
-    expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
-    // A write outside a transaction too (logout revokes the session with one statement).
-    const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
-    expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
+    await expectWritesRefused(app);
   } finally {
     await db.close();
   }
@@ -67,22 +76,15 @@ test.each([
   ["-shm", "removed"],
   ["-wal", "replaced"],
 ])("its %s %s under the running server: writes answer 503, nothing is acknowledged that a restart would lose", async (suffix, how) => {
-  const { path, db, t, u } = await fileApp();
+  const app = await fileApp();
+  const { path, db, t, u } = app;
   try {
     expect((await t.request("POST", "/api/tasks", { token: u.token, body: { title: "before" } })).status).toBe(201);
     const target = `${path}${suffix}`;
     if (how === "removed") rmSync(target);
     else renameSync(target, `${target}.moved`);
     if (how === "replaced") writeFileSync(target, "");
-    expect(() => db.verify()).toThrow(ConnectionLostError);
-    const health = await t.request("GET", "/api/health");
-    expect([health.status, health.body.error.code]).toEqual([503, "unavailable"]);
-    const write = await t.request("POST", "/api/tasks", { token: u.token, body: { title: "after" } });
-    expect([write.status, write.body.error.code]).toEqual([503, "unavailable"]);
-    const logout = await t.request("POST", "/api/auth/logout", { token: u.token, body: { refresh: u.refresh } });
-    expect([logout.status, logout.body.error.code]).toEqual([503, "unavailable"]);
-    // Reads go on.
-    expect((await t.request("GET", "/api/tasks", { token: u.token })).status).toBe(200);
+    await expectWritesRefused(app);
   } finally {
     await db.close();
   }
