@@ -16,16 +16,18 @@ export interface JobContext {
   /** Aborted when the server shuts down: long jobs stop between batches and report `interrupted: true`. */
   signal: AbortSignal;
   /**
-   * Writes out this process's buffered `sync_log` rows (pulls, refused requests; src/sync/log.ts)
-   * and waits for them. Other processes' buffers (other instances, the server beside `taskmgr jobs
-   * run`) are out of reach: they write theirs within a second.
+   * Waits for this process's pushes in flight (whose log rows commit with them), then writes out its
+   * buffered `sync_log` rows (pulls, refused requests; src/sync/log.ts) and waits for them. Other
+   * processes' pushes and buffers (other instances, the server beside `taskmgr jobs run`) are out of
+   * reach: they write theirs within a second.
    */
   flushSyncLog(): Promise<void>;
 }
 
 /** What holds this process's buffered `sync_log` rows (the sync service). */
 export interface SyncLogFlusher {
-  flushLog(): Promise<void>;
+  /** Waits for the pushes in flight (a bounded time), then writes out the buffered rows. */
+  settleLog(): Promise<void>;
 }
 
 /** What a run did: counts and values, stored as JSON in `job_runs.result`, logged, and printed by the CLI. */

@@ -48,6 +48,9 @@ interface PullAnswer {
   hasMore: boolean;
 }
 
+/** How long {@link SyncService.settleLog} waits at most for the pushes in flight (a push stuck on a lock must not hold up the job for ever). */
+const PUSH_SETTLE_MAX_MS = 30_000;
+
 /** Whole-batch attempts when Postgres aborts the transaction (deadlock, serialization failure). */
 const MAX_TX_ATTEMPTS = 3;
 
@@ -59,16 +62,44 @@ export class SyncService {
     this.logBuffer = new SyncLogBuffer(deps.db, deps.log);
   }
 
+  /** The pushes of this process not yet answered (committed or failed), for {@link settleLog}. */
+  private readonly pushesInFlight = new Set<Promise<unknown>>();
+
   /** Writes the buffered `sync_log` rows (pulls, failed requests) now; also the graceful stop's last step before the database closes. */
   flushLog(): Promise<void> {
     return this.logBuffer.flush();
   }
 
   /**
+   * {@link flushLog}, once the pushes in flight when it is called have ended (waiting at most
+   * `maxWaitMs`). A push dates its log row before its COMMIT: the hourly `sync-metrics` job, which
+   * calls this before it reads, would otherwise miss a push dated before its tick that commits after
+   * its read (on Postgres; SQLite's writer lock already made the job wait), and the next hour, by the
+   * row's date, never counts it.
+   */
+  async settleLog(maxWaitMs = PUSH_SETTLE_MAX_MS): Promise<void> {
+    if (this.pushesInFlight.size > 0) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = new Promise<void>((done) => (timer = setTimeout(done, maxWaitMs)));
+      await Promise.race([Promise.allSettled([...this.pushesInFlight]), timeout]);
+      clearTimeout(timer);
+    }
+    await this.flushLog();
+  }
+
+  /**
    * Applies a batch of changes for `device_id` and answers one result per change, after COMMIT.
    * 413 for more than 1,000 changes, 403 unless the device is the caller's and not revoked.
    */
-  async push(caller: PushCaller, input: PushInput): Promise<PushResponse> {
+  push(caller: PushCaller, input: PushInput): Promise<PushResponse> {
+    const pushing = this.pushNow(caller, input);
+    this.pushesInFlight.add(pushing);
+    const done = () => void this.pushesInFlight.delete(pushing);
+    pushing.then(done, done);
+    return pushing;
+  }
+
+  private async pushNow(caller: PushCaller, input: PushInput): Promise<PushResponse> {
     const t0 = performance.now();
     let deviceId: string | null = null;
     const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry =>
