@@ -6,10 +6,15 @@ import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
 import { vacuumInto } from "./sqlite-backup";
 import { OpenFiles } from "./sqlite-files";
+import { retryWhileBusy, WRITER_BUSY_TIMEOUT_MS } from "./sqlite-lock-wait";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
-/** How long a statement waits for another connection's lock before it fails with SQLITE_BUSY. */
+/**
+ * How long a write waits for another connection's lock before it fails with SQLITE_BUSY: on the event
+ * loop for the writer connection once open (src/db/sqlite-lock-wait.ts), inside the statement otherwise
+ * (opening, the read connection).
+ */
 export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 /**
@@ -31,6 +36,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 5000;
 export const SQLITE_PRAGMAS: readonly string[] = [
   // First: the ones below may need a lock that another process holds for a moment (a CLI command,
   // a closing connection's last checkpoint), and only then are they waited for instead of failing.
+  // (Once they ran, the writer's is set to WRITER_BUSY_TIMEOUT_MS: its waits are made on the event loop.)
   `PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`,
   "PRAGMA journal_mode = WAL",
   "PRAGMA synchronous = FULL",
@@ -117,6 +123,8 @@ const MAX_GROUP = 64;
  * that an `await` inside one never lets another interleave. On a file, reads outside transactions
  * go to a second connection without waiting for the mutex: in WAL mode it reads the last committed
  * state (what a read outside a transaction means), whatever transaction the writer has open.
+ * The write lock of another process (a `sqlite3` shell, a CLI command) is waited for on the event loop
+ * with the mutex held, so reads go on meanwhile and transactions keep their order (src/db/sqlite-lock-wait.ts).
  *
  * Group commit: transactions asked for in the same turn of the event loop (concurrent requests
  * whose bodies arrived together), and those that queue up while a group runs, are run one after the other
@@ -175,6 +183,7 @@ export class SqliteDatabase implements Database {
       this.checkpointer = Checkpointer.start(path);
       if (this.checkpointer) this.db.exec(`PRAGMA wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     }
+    if (!opts.readOnly) this.db.exec(`PRAGMA busy_timeout = ${WRITER_BUSY_TIMEOUT_MS}`);
     this.statements = new StatementCache(this.db);
     this.direct = new SqliteExecutor(this.db, this.statements);
     if (file) {
@@ -209,16 +218,39 @@ export class SqliteDatabase implements Database {
     });
   }
 
+  /**
+   * A script runs in a transaction of its own (as a Postgres simple query does): a statement of it
+   * cannot fail busy half-way, after those before it were committed, and be waited for and tried again.
+   */
   async exec(sql: string): Promise<void> {
-    await this.writing(async () => this.db.exec(sql));
+    await this.lock.run(async () => {
+      this.verify();
+      await this.begin();
+      try {
+        this.db.exec(sql);
+        this.db.exec("COMMIT");
+      } finally {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      }
+      this.checkpointer?.written();
+    });
   }
 
-  /** A statement of the writer outside transactions (it may write: {@link verify} first), under the lock. */
+  /**
+   * One statement of the writer outside transactions (it may write: {@link verify} first), under the
+   * lock; a lock another process holds is waited for on the event loop ({@link retryWhileBusy}: a
+   * statement that fails busy did nothing).
+   */
   private writing<T>(fn: () => Promise<T>): Promise<T> {
     return this.lock.run(async () => {
       this.verify();
-      return fn();
+      return retryWhileBusy(fn, SQLITE_BUSY_TIMEOUT_MS);
     });
+  }
+
+  /** `BEGIN IMMEDIATE`: takes the write lock, waiting for another process's on the event loop. */
+  private begin(): Promise<void> {
+    return retryWhileBusy(() => void this.db.exec("BEGIN IMMEDIATE"), SQLITE_BUSY_TIMEOUT_MS);
   }
 
   verify(): void {
@@ -273,7 +305,7 @@ export class SqliteDatabase implements Database {
     const done: { m: Queued; result: unknown; state: TxState }[] = [];
     try {
       this.verify(); // nothing is acknowledged that would go to a file nobody opens again
-      this.db.exec("BEGIN IMMEDIATE");
+      await this.begin();
     } catch (err) {
       for (const m of group) m.reject(err);
       return;
