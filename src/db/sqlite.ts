@@ -228,24 +228,30 @@ export class SqliteDatabase implements Database {
       await this.begin();
       try {
         this.db.exec(sql);
+        this.verify(); // removed while it waited for the lock or ran: its COMMIT would go to a file that is gone
         this.db.exec("COMMIT");
-      } finally {
+      } catch (err) {
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        if (err instanceof ConnectionLostError) this.copyWalIntoFile();
+        throw err;
       }
       this.checkpointer?.written();
     });
   }
 
   /**
-   * One statement of the writer outside transactions (it may write: {@link verify} first), under the
-   * lock; a lock another process holds is waited for on the event loop ({@link retryWhileBusy}: a
-   * statement that fails busy did nothing).
+   * One statement of the writer outside transactions (it may write: {@link verify} before each
+   * attempt), under the lock; a lock another process holds is waited for on the event loop
+   * ({@link retryWhileBusy}: a statement that fails busy did nothing). A file removed during that
+   * wait is noticed before the statement commits to it.
    */
   private writing<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(async () => {
-      this.verify();
-      return retryWhileBusy(fn, SQLITE_BUSY_TIMEOUT_MS);
-    });
+    return this.lock.run(() =>
+      retryWhileBusy(() => {
+        this.verify();
+        return fn();
+      }, SQLITE_BUSY_TIMEOUT_MS),
+    );
   }
 
   /** `BEGIN IMMEDIATE`: takes the write lock, waiting for another process's on the event loop. */

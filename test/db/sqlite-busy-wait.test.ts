@@ -10,7 +10,7 @@ import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isDatabaseBusy } from "../../src/db/errors";
+import { ConnectionLostError, isDatabaseBusy } from "../../src/db/errors";
 import { SQLITE_BUSY_TIMEOUT_MS, SqliteDatabase } from "../../src/db/sqlite";
 
 setDefaultTimeout(30_000);
@@ -117,6 +117,26 @@ test("a write lock held past the busy timeout: the transaction and the write fai
     // At least the full wait each, as busy_timeout waited (less a margin for timers' granularity).
     expect(await txSettled).toBeGreaterThan(SQLITE_BUSY_TIMEOUT_MS - 100);
     expect(await writeSettled).toBeGreaterThan(SQLITE_BUSY_TIMEOUT_MS - 100);
+  } finally {
+    holder.kill();
+    await holder.exited;
+    await db.close();
+  }
+});
+
+test.each(Object.keys(WRITES))("a -wal removed while %s waits for another process's lock: the write is refused once the lock is free, not acknowledged", async (kind) => {
+  const path = await newFile();
+  const db = new SqliteDatabase(path);
+  const holder = await holdWriteLock(path, 600);
+  try {
+    const write = WRITES[kind](db).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    await Bun.sleep(100);
+    rmSync(`${path}-wal`);
+    // The wait ended by the holder's COMMIT: what the write would commit goes to a -wal nobody opens again.
+    expect(await write).toBeInstanceOf(ConnectionLostError);
   } finally {
     holder.kill();
     await holder.exited;
