@@ -126,12 +126,14 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
  * Found by QA: no shell expands a `~` after `sqlite:` or in `.env`, so `sqlite:~/taskmgr.db` made a
  * folder named `~` in the working folder (which a later `rm -rf ~` would mistake for the home folder).
  */
-const startsWithTilde = (path: string) => /^~[\w.-]*([\\/]|$)/.test(path);
+const startsWithTilde = (path: string) => path === "~" || /^~[\w.-]*[\\/]/.test(path);
+/** A folder setting may also not be `~name` alone (a user's home folder): it made a folder named `~bob` (ops QA). A file may (`sqlite:~x.db`). */
+const folderStartsWithTilde = (path: string) => /^~[\w.-]*([\\/]|$)/.test(path);
 const TILDE_REASON = "starts with ~, which is not expanded (it would make a folder named ~ here): write the path out";
 
 /** A folder setting (`TASKMGR_DATA_DIR`, `LOG_DIR`) made absolute against the working folder; `~/…` is refused naming it. */
 function folder(raw: Raw, fallback: string): string {
-  if (raw.value !== undefined && startsWithTilde(raw.value)) throw new ConfigError(`${raw.name} ${TILDE_REASON}, not "${raw.value}"`);
+  if (raw.value !== undefined && folderStartsWithTilde(raw.value)) throw new ConfigError(`${raw.name} ${TILDE_REASON}, not "${raw.value}"`);
   return resolve(raw.value ?? fallback);
 }
 

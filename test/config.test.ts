@@ -113,6 +113,8 @@ describe("loadConfig", () => {
     expect(loadConfig({ db: "sqlite:///srv/tm/x.db" }, {}).dataDir).toBe("/srv/tm");
     expect(loadConfig({ db: "sqlite:./rel/x.db" }, {}).dataDir).toBe(resolve("./rel"));
     expect(loadConfig({ db: "sqlite:./~/x.db" }, {}).dataDir).toBe(resolve("./~"));
+    // A file named like a home folder is a file here (review: ~name alone is refused for folders only).
+    expect(loadConfig({ db: "sqlite:~x.db" }, {}).databaseUrl).toBe("sqlite:~x.db");
     expect(loadConfig({}, { DATABASE_URL: "postgresql://u:p@h:5432/d" }).databaseUrl).toBe("postgresql://u:p@h:5432/d");
     // A URL's scheme is case-insensitive; the rest (a file's name, a password) is kept as written.
     expect(loadConfig({ db: "SQLite:./Rel/X.db" }, {}).databaseUrl).toBe("sqlite:./Rel/X.db");
