@@ -148,6 +148,8 @@ export class SqliteDatabase implements Database {
   readonly checkpointer: Checkpointer | null = null;
   /** The files opened (the database, and its `-wal` and `-shm` when it writes), to notice one removed or replaced under the server ({@link verify}). */
   private readonly files: OpenFiles | null = null;
+  /** The first of {@link files} found removed or replaced ({@link verify}), or null. */
+  private lostFile: string | null = null;
   /** Transactions waiting for the next group, and whether a run of it is queued behind the lock. */
   private queued: Queued[] = [];
   private groupScheduled = false;
@@ -262,17 +264,22 @@ export class SqliteDatabase implements Database {
   verify(): void {
     const changed = this.files?.changed();
     if (!changed) return;
+    this.lostFile = changed;
     if (!this.db.inTransaction) this.copyWalIntoFile();
     throw new ConnectionLostError(`the database file ${changed} was removed or replaced while the server ran: restart it`);
   }
 
   /**
-   * Copies the commits the `-wal` holds into the database file, once a file was found removed or
-   * replaced: this connection still reads its `-wal` when the name is gone, and a commit acknowledged
-   * just before (the worker's checkpoint comes {@link Checkpointer} a moment after) would otherwise
-   * live only as long as the process. PASSIVE: waits for nobody; best effort (the next check tries again).
+   * Copies the commits the `-wal` holds into the database file, once the `-wal` was found removed or
+   * replaced: this connection still reads it when the name is gone, and a commit acknowledged just
+   * before (the worker's checkpoint comes {@link Checkpointer} a moment after) would otherwise live
+   * only as long as the process. Not when another file went: with the `-shm` gone another process may
+   * write beside the server, and a checkpoint from this connection's view could write stale pages over
+   * its; with the database file gone there is nothing to copy into. PASSIVE: waits for nobody; best
+   * effort (the next check tries again).
    */
   private copyWalIntoFile(): void {
+    if (!this.lostFile?.endsWith("-wal")) return;
     try {
       this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
     } catch {
