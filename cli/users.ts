@@ -16,14 +16,14 @@ interface CreateOpts {
 }
 
 /**
- * A warning on stderr when the organization of `user` (an admin just deactivated or made a member) has
- * no active admin left (the command still succeeds): nobody there can read its metrics, moderate
+ * A warning on stderr when the organization of `user` (an admin just deactivated, or a user whose
+ * role was just set) has no active admin (the command still succeeds): nobody there can read its metrics, moderate
  * comments or revoke others' devices until one is made.
  */
 async function warnWithoutAdmin(rt: Runtime, user: User): Promise<void> {
   if (await rt.services.users.hasActiveAdmin(user.orgId)) return;
   const slug = (await orgSlugs(rt)).get(user.orgId) ?? user.orgId;
-  process.stderr.write(`warning: organization ${slug} has no active admin left: make one with \`taskmgr users set-role EMAIL admin\`\n`);
+  process.stderr.write(`warning: organization ${slug} has no active admin: make one with \`taskmgr users set-role EMAIL admin\` (and \`taskmgr users activate EMAIL\` if deactivated)\n`);
 }
 
 /** `taskmgr users create|list|set-password|set-role|deactivate|activate`. */
@@ -94,7 +94,7 @@ export function registerUsers(program: Command): void {
       withRuntime(self, async (rt) => {
         const user = await rt.services.users.setRole(email, role);
         console.log(`${user.email} is ${user.role === "admin" ? "an admin" : "a member"}`);
-        if (user.role === "member") await warnWithoutAdmin(rt, user);
+        await warnWithoutAdmin(rt, user); // made a member, or an admin who is deactivated
       }),
     );
 

@@ -72,7 +72,7 @@ export class AuthService {
     this.deps.log.warn("access_token_other_secret", {
       other_key_id: kid,
       key_id: this.tokens.keyId(),
-      hint: "an access token signed with another TASKMGR_SECRET was refused: give every instance of this database the same TASKMGR_SECRET (or, just after changing it, tokens signed with the old one are refused until they expire)",
+      hint: "an access token signed with another TASKMGR_SECRET was refused: give every instance of this database the same TASKMGR_SECRET (or, just after changing it, tokens signed with the old one are refused until they expire; anyone can also send a forged token naming a made-up key id, so look for 401s between your own instances)",
     });
   }
 

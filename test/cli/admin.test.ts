@@ -237,8 +237,10 @@ for (const dialect of DIALECTS) {
       expect(await cli(["users", "set-role", "bob@beta.test", "admin"])).toMatchObject({ code: 0, stdout: "bob@beta.test is an admin\n", stderr: "" });
       expect((await json(["users", "list", "--org", "beta"]))[0].role).toBe("admin");
       expect(await cli(["users", "set-role", "bob@beta.test", "admin"])).toMatchObject({ code: 0, stdout: "bob@beta.test is an admin\n", stderr: "" });
-      const warning = "warning: organization beta has no active admin left: make one with `taskmgr users set-role EMAIL admin`\n";
+      const warning = "warning: organization beta has no active admin: make one with `taskmgr users set-role EMAIL admin` (and `taskmgr users activate EMAIL` if deactivated)\n";
       expect(await cli(["users", "deactivate", "bob@beta.test"])).toMatchObject({ code: 0, stdout: "deactivated bob@beta.test\n", stderr: warning });
+      // Made an admin while deactivated: still nobody active (review).
+      expect(await cli(["users", "set-role", "bob@beta.test", "admin"])).toMatchObject({ code: 0, stdout: "bob@beta.test is an admin\n", stderr: warning });
       expect((await cli(["users", "activate", "bob@beta.test"])).code).toBe(0);
       expect(await cli(["users", "set-role", "bob@beta.test", "member"])).toMatchObject({ code: 0, stdout: "bob@beta.test is a member\n", stderr: warning });
       // Another admin left: no warning.
