@@ -12,7 +12,7 @@ export interface Cursor {
   /**
    * Set while a snapshot is paged: live rows up to here are sent, tombstones only beyond it. Once
    * `pos` has reached it, the snapshot catches up on what was written since its start, the device's
-   * own writes of records it did not create included (src/sync/pull.ts); the first page that
+   * own writes but its creates (rows at version 1) included (src/sync/pull.ts); the first page that
    * answers `has_more: false` ends it.
    */
   snapshotAt?: number;

@@ -44,9 +44,10 @@ export async function readPullPage(exec: Executor, cursor: Cursor, deviceId: str
 
 /**
  * The incremental page after `cursor`: deletes included, `deviceId`'s own applied writes left out —
- * except, in a snapshot's catch-up (`cursor.snapshotAt` set), those of records it did not create: a
- * record live at the snapshot's start that the device wrote before its page came has moved past the
- * start, and would otherwise be in no page of the snapshot. The catch-up ends with its last page.
+ * except, in a snapshot's catch-up (`cursor.snapshotAt` set), those that are not creates (rows past
+ * version 1): a record live at the snapshot's start that the device wrote before its page came has
+ * moved past the start, and would otherwise be in no page of the snapshot (one the device created
+ * during the paging and edited again comes too: the state it holds). The catch-up ends with its last page.
  */
 async function readChangesPage(exec: Executor, cursor: Cursor, deviceId: string, limit: number): Promise<PullPage> {
   const { orgId, snapshotAt } = cursor;
