@@ -151,7 +151,7 @@ export class JobsService {
     let stack: string | undefined;
     try {
       const stop = AbortSignal.any([signal, AbortSignal.timeout(this.maxRunMs)]);
-      const flushSyncLog = async () => this.syncLog?.settleLog();
+      const flushSyncLog = async () => this.syncLog?.settleLog(stop);
       result = await job.run({ db, config, log, now, scheduledFor, batchSize: this.batchSize, signal: stop, flushSyncLog });
     } catch (err) {
       error = message(err);

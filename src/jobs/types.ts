@@ -26,8 +26,8 @@ export interface JobContext {
 
 /** What holds this process's buffered `sync_log` rows (the sync service). */
 export interface SyncLogFlusher {
-  /** Waits for the pushes in flight (a bounded time), then writes out the buffered rows. */
-  settleLog(): Promise<void>;
+  /** Waits for the pushes in flight (a bounded time, cut short by `signal`), then writes out the buffered rows. */
+  settleLog(signal?: AbortSignal): Promise<void>;
 }
 
 /** What a run did: counts and values, stored as JSON in `job_runs.result`, logged, and printed by the CLI. */

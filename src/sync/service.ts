@@ -72,17 +72,23 @@ export class SyncService {
 
   /**
    * {@link flushLog}, once the pushes in flight when it is called have ended (waiting at most
-   * `maxWaitMs`). A push dates its log row before its COMMIT: the hourly `sync-metrics` job, which
+   * `maxWaitMs`, and no longer once `signal` is aborted: a server stopping does not wait for it). A push dates its log row before its COMMIT: the hourly `sync-metrics` job, which
    * calls this before it reads, would otherwise miss a push dated before its tick that commits after
    * its read (on Postgres; SQLite's writer lock already made the job wait), and the next hour, by the
    * row's date, never counts it.
    */
-  async settleLog(maxWaitMs = PUSH_SETTLE_MAX_MS): Promise<void> {
-    if (this.pushesInFlight.size > 0) {
+  async settleLog(signal?: AbortSignal, maxWaitMs = PUSH_SETTLE_MAX_MS): Promise<void> {
+    if (this.pushesInFlight.size > 0 && !signal?.aborted) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<void>((done) => (timer = setTimeout(done, maxWaitMs)));
-      await Promise.race([Promise.allSettled([...this.pushesInFlight]), timeout]);
+      let stopped = () => {};
+      const waited = new Promise<void>((done) => {
+        timer = setTimeout(done, maxWaitMs);
+        stopped = () => done();
+        signal?.addEventListener("abort", stopped, { once: true });
+      });
+      await Promise.race([Promise.allSettled([...this.pushesInFlight]), waited]);
       clearTimeout(timer);
+      signal?.removeEventListener("abort", stopped);
     }
     await this.flushLog();
   }

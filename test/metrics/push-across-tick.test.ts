@@ -80,8 +80,25 @@ forEachDialect("a push in flight at the hourly tick", ({ db }) => {
     const push = d.push1(d.create("task", taskData()));
     await held.atCommit;
     const t0 = performance.now();
-    await t.services.sync.settleLog(50);
+    await t.services.sync.settleLog(undefined, 50);
     expect(performance.now() - t0).toBeLessThan(5_000);
+    held.release();
+    expect((await push).status).toBe("applied");
+  });
+
+  test("a server stopping does not wait for the pushes in flight: the job's stop signal cuts the wait short (review)", async () => {
+    const d = Device.of(t, await t.createUser({ role: "admin" }));
+    const held = hold.arm();
+    const push = d.push1(d.create("task", taskData()));
+    await held.atCommit;
+    const stop = new AbortController();
+    let settled = false;
+    const settling = t.services.sync.settleLog(stop.signal, 60_000).then(() => (settled = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    stop.abort();
+    await settling;
+    expect(settled).toBe(true);
     held.release();
     expect((await push).status).toBe("applied");
   });
