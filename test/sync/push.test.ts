@@ -494,38 +494,36 @@ forEachDialect("sync push", ({ db }) => {
       expect(del.record).toMatchObject({ body: "spam", deleted_by: admin.user.user.id });
     });
 
-    test("a comment stays where it was made: its author's push moving it to another task or another parent is rejected naming the field", async () => {
+    /** A device with two tasks and, on the first, a comment and the comment it could be moved under. */
+    async function commentToMove() {
       const a = Device.of(t, await t.createUser());
       const task = a.create("task", taskData());
       const other = a.create("task", taskData());
       const parent = a.create("comment", { task_id: task.entity_id, body: "parent" });
       const comment = a.create("comment", { task_id: task.entity_id, body: "reply" });
       await a.push(task, other, parent, comment);
-      const [toTask, toParent] = await a.push(
-        a.update("comment", comment.entity_id, { task_id: other.entity_id }),
-        a.update("comment", comment.entity_id, { parent_id: parent.entity_id }),
-      );
-      expect([toTask.status, toTask.error?.details?.fields]).toEqual(["rejected", { task_id: "a comment cannot move to another task" }]);
-      expect([toParent.status, toParent.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+      return { a, task, other, parent, comment };
+    }
+
+    /** Pushes `toTask` and `toParent` as updates of the comment: both rejected, naming the field moved. */
+    async function expectMovesRejected(a: Device, id: string, toTask: Record<string, unknown>, toParent: Record<string, unknown>) {
+      const [movedTask, movedParent] = await a.push(a.update("comment", id, toTask), a.update("comment", id, toParent));
+      expect([movedTask.status, movedTask.error?.details?.fields]).toEqual(["rejected", { task_id: "a comment cannot move to another task" }]);
+      expect([movedParent.status, movedParent.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+    }
+
+    test("a comment stays where it was made: its author's push moving it to another task or another parent is rejected naming the field", async () => {
+      const { a, task, other, parent, comment } = await commentToMove();
+      await expectMovesRejected(a, comment.entity_id, { task_id: other.entity_id }, { parent_id: parent.entity_id });
       const got = await t.request("GET", `/api/comments/${comment.entity_id}`, { token: a.user.token });
       expect(got.body).toMatchObject({ task_id: task.entity_id, parent_id: null, version: 1 });
     });
 
     test("a push moving a comment whose task is deleted is rejected like any other move: no conflict kept, nothing written", async () => {
-      const a = Device.of(t, await t.createUser());
-      const task = a.create("task", taskData());
-      const other = a.create("task", taskData());
-      const parent = a.create("comment", { task_id: task.entity_id, body: "parent" });
-      const comment = a.create("comment", { task_id: task.entity_id, body: "reply" });
-      await a.push(task, other, parent, comment);
+      const { a, task, other, parent, comment } = await commentToMove();
       await a.push(a.delete("task", task.entity_id));
       const conflicts = () => count(t.deps.db, "SELECT COUNT(*) AS n FROM conflicts WHERE entity_id = ?", [comment.entity_id]);
-      const [toTask, toParent] = await a.push(
-        a.update("comment", comment.entity_id, { task_id: other.entity_id, body: "moved" }),
-        a.update("comment", comment.entity_id, { parent_id: parent.entity_id }),
-      );
-      expect([toTask.status, toTask.error?.details?.fields]).toEqual(["rejected", { task_id: "a comment cannot move to another task" }]);
-      expect([toParent.status, toParent.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+      await expectMovesRejected(a, comment.entity_id, { task_id: other.entity_id, body: "moved" }, { parent_id: parent.entity_id });
       expect(await conflicts()).toBe(0);
       const stored = await t.deps.db.get<{ version: number; task_id: string; parent_id: string | null }>("SELECT version, task_id, parent_id FROM comments WHERE id = ?", [comment.entity_id]);
       expect({ ...stored, version: Number(stored?.version) }).toEqual({ version: 1, task_id: task.entity_id, parent_id: null });
