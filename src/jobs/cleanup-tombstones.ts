@@ -26,16 +26,17 @@ export const cleanupTombstones: Job = {
     const cutoff = daysBefore(ctx.now, ctx.config.tombstoneRetentionDays);
     const totals: Totals = { comments_deleted: 0, projects: 0, tasks: 0, comments: 0, history_rows: 0, feed_rows: 0, conflicts: 0, batches: 0 };
     const horizons = new Map<string, number>();
-    await deleteLiveCommentsOfExpiredTasksInBatches(ctx, cutoff, totals);
-    for (const phase of PURGE_PHASES) await purgePhase(ctx, phase, cutoff, totals, horizons);
+    // Each step answers whether it finished: a stop asked after the last batch is no interruption.
+    let finished = await deleteLiveCommentsOfExpiredTasksInBatches(ctx, cutoff, totals);
+    for (const phase of PURGE_PHASES) finished = (await purgePhase(ctx, phase, cutoff, totals, horizons)) && finished;
     const syncChanges = await deleteSyncChangesInBatches(ctx, cutoff);
     return {
       retention_days: ctx.config.tombstoneRetentionDays,
       cutoff,
       ...totals,
-      sync_change_rows: syncChanges,
+      sync_change_rows: syncChanges.deleted,
       organizations: horizons.size,
-      interrupted: ctx.signal.aborted,
+      interrupted: !(finished && syncChanges.finished),
     };
   },
 };
@@ -61,21 +62,26 @@ interface PurgedBatch {
   horizons: { org_id: string; pos: number }[];
 }
 
-/** Deletes the live comments of expired tasks, a batch at a time, until none is left or the run is asked to stop. */
-async function deleteLiveCommentsOfExpiredTasksInBatches(ctx: JobContext, cutoff: string, totals: Totals): Promise<void> {
-  while (!ctx.signal.aborted) {
+/** Deletes the live comments of expired tasks, a batch at a time, until none is left (true) or the run is asked to stop (false). */
+async function deleteLiveCommentsOfExpiredTasksInBatches(ctx: JobContext, cutoff: string, totals: Totals): Promise<boolean> {
+  for (;;) {
+    if (ctx.signal.aborted) return false;
     const { listed, deleted } = await deleteLiveCommentsOfExpiredTasks(ctx.db, cutoff, ctx.now, ctx.batchSize);
     totals.comments_deleted += deleted;
     if (deleted > 0) totals.batches++;
-    if (listed < ctx.batchSize) break;
+    if (listed < ctx.batchSize) return true;
   }
 }
 
-/** Purges `phase`'s expired records a batch at a time, until none is left or the run is asked to stop; `horizons` keeps each organization's highest purged position. */
-async function purgePhase(ctx: JobContext, phase: PurgePhase, cutoff: string, totals: Totals, horizons: Map<string, number>): Promise<void> {
-  while (!ctx.signal.aborted) {
+/**
+ * Purges `phase`'s expired records a batch at a time, until none is left (true) or the run is asked to
+ * stop (false); `horizons` keeps each organization's highest purged position.
+ */
+async function purgePhase(ctx: JobContext, phase: PurgePhase, cutoff: string, totals: Totals, horizons: Map<string, number>): Promise<boolean> {
+  for (;;) {
+    if (ctx.signal.aborted) return false;
     const ids = await new RetentionRepo(ctx.db).listExpired(phase, cutoff, ctx.batchSize);
-    if (ids.length === 0) break;
+    if (ids.length === 0) return true;
     const batch = await ctx.db.transaction((tx) => purgeBatch(tx, phase, ids, cutoff));
     for (const h of batch.horizons) horizons.set(h.org_id, Math.max(horizons.get(h.org_id) ?? 0, h.pos));
     totals.feed_rows += batch.feed;
@@ -83,7 +89,7 @@ async function purgePhase(ctx: JobContext, phase: PurgePhase, cutoff: string, to
     totals.conflicts += batch.conflicts;
     totals[entityDef(phase.entity).table] += batch.records;
     totals.batches++;
-    if (batch.records === 0 || ids.length < ctx.batchSize) break;
+    if (batch.records === 0 || ids.length < ctx.batchSize) return true;
   }
 }
 
@@ -109,15 +115,15 @@ async function purgeBatch(tx: Tx, phase: PurgePhase, ids: string[], cutoff: stri
   };
 }
 
-/** Deletes the exactly-once rows older than `cutoff`, a batch at a time; answers how many. */
-async function deleteSyncChangesInBatches(ctx: JobContext, cutoff: string): Promise<number> {
+/** Deletes the exactly-once rows older than `cutoff`, a batch at a time; answers how many, and whether none is left (not stopped first). */
+async function deleteSyncChangesInBatches(ctx: JobContext, cutoff: string): Promise<{ deleted: number; finished: boolean }> {
   let deleted = 0;
-  while (!ctx.signal.aborted) {
+  for (;;) {
+    if (ctx.signal.aborted) return { deleted, finished: false };
     const n = await new RetentionRepo(ctx.db).deleteSyncChanges(cutoff, ctx.batchSize);
     deleted += n;
-    if (n < ctx.batchSize) break;
+    if (n < ctx.batchSize) return { deleted, finished: true };
   }
-  return deleted;
 }
 
 /**
