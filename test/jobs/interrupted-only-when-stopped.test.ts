@@ -1,6 +1,6 @@
 /**
  * A cleanup run says `interrupted` only when a stop left work undone: a stop asked after its last
- * batch (the signal read as aborted once every step had finished) is no interruption, and
+ * statement (nothing left to do when the signal is next read) is no interruption, and
  * `taskmgr jobs run` would otherwise exit 1 saying part of the work was left (found by review).
  */
 import { beforeEach, expect, test } from "bun:test";
