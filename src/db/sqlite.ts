@@ -230,13 +230,11 @@ export class SqliteDatabase implements Database {
       await this.begin();
       try {
         this.db.exec(sql);
-        this.verify(); // removed while it waited for the lock or ran: its COMMIT would go to a file that is gone
-        this.db.exec("COMMIT");
       } catch (err) {
         if (this.db.inTransaction) this.db.exec("ROLLBACK");
-        if (err instanceof ConnectionLostError) this.copyWalIntoFile();
         throw err;
       }
+      this.commit();
       this.checkpointer?.written();
     });
   }
@@ -259,6 +257,22 @@ export class SqliteDatabase implements Database {
   /** `BEGIN IMMEDIATE`: takes the write lock, waiting for another process's on the event loop. */
   private begin(): Promise<void> {
     return retryWhileBusy(() => void this.db.exec("BEGIN IMMEDIATE"), SQLITE_BUSY_TIMEOUT_MS);
+  }
+
+  /**
+   * COMMIT, unless a file was removed or replaced meanwhile (the COMMIT would go to a file that is
+   * gone: {@link verify}); on a failure the transaction is rolled back (what the `-wal` holds copied
+   * into the file if it is the `-wal` that went) and the error thrown.
+   */
+  private commit(): void {
+    try {
+      this.verify();
+      this.db.exec("COMMIT");
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec("ROLLBACK");
+      if (err instanceof ConnectionLostError) this.copyWalIntoFile();
+      throw err;
+    }
   }
 
   verify(): void {
@@ -351,11 +365,8 @@ export class SqliteDatabase implements Database {
       }
     }
     try {
-      this.verify(); // removed while the group ran: its COMMIT would go to a file that is gone
-      this.db.exec("COMMIT");
+      this.commit();
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec("ROLLBACK");
-      if (err instanceof ConnectionLostError) this.copyWalIntoFile();
       for (const d of done) d.m.reject(err);
       return;
     }

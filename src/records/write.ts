@@ -16,6 +16,7 @@ import { ENTITY_KINDS, type EntityKind, type HistoryAction, type RecordOf } from
 import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
 import { checkFields, failureDetails, failureMessage } from "./validate";
+import { REQUIRED_REASON } from "../wire/reasons";
 
 export interface WriteInput<K extends EntityKind> {
   entity: K;
@@ -128,7 +129,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     if (!checked.ok) throw new DomainError("validation_failed", failureMessage(checked), failureDetails(checked));
     fields = { ...(before ? pick(before, def.fields) : def.defaults), ...checked.data };
     const missing = def.required.filter((f) => fields[f] === undefined);
-    if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, "is required"])));
+    if (missing.length) throw invalid(Object.fromEntries(missing.map((f) => [f, REQUIRED_REASON])));
     const refused = before ? def.checkUpdate?.(before, fields, input.reattachTo) : null;
     if (refused) throw invalid(refused);
   }

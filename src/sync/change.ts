@@ -8,6 +8,7 @@ import { validateClock, type VectorClock } from "../records/clock";
 import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
 import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
 import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp, PushedChange } from "./model";
+import { REQUIRED_REASON } from "../wire/reasons";
 
 /** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
 export interface ParsedChange {
@@ -95,7 +96,7 @@ export function parseChange(raw: unknown): ParseResult {
     baseVersion = raw.base_version;
   }
 
-  if (raw.vector_clock === undefined) return rejectKey("invalid_clock", "vector_clock", "is required");
+  if (raw.vector_clock === undefined) return rejectKey("invalid_clock", "vector_clock", REQUIRED_REASON);
   const clock = validateClock(raw.vector_clock);
   if (!clock.ok) return reject("invalid_clock", clock.reason, { fields: { vector_clock: clock.reason } });
 

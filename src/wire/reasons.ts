@@ -40,6 +40,9 @@ function unionReason(schema: SchemaLike | undefined, value: unknown): string | u
   return members.every((m) => "const" in m) ? `must be one of ${kinds.join(", ")}` : `must be ${kinds.join(" or ")}`;
 }
 
+/** The reason for a field a body or a change must carry and does not. */
+export const REQUIRED_REASON = "is required";
+
 /** The reason for a key a body or a pushed record may not carry: no such field, or one the server sets (`id`, `version`, `created_by`…). */
 export const UNKNOWN_FIELD_REASON = "unknown or read-only field";
 
@@ -63,7 +66,7 @@ function ofJsonType(type: string, value: unknown): boolean | undefined {
 
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
-  if (value === undefined) return "is required";
+  if (value === undefined) return REQUIRED_REASON;
   if (hasNul(value)) return NUL_REASON;
   if (typeof schema?.[REASON] === "string") return schema[REASON];
   // A value of another JSON type (`"tags": "a"`): said as the other reasons are, not TypeBox's `Expected array`.
