@@ -7,7 +7,7 @@ import { isQueryInteger, QUERY_INTEGER_REASON } from "./query";
 import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
-export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string; [REASON]?: string };
+export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string; maxItems?: number; [REASON]?: string };
 
 /**
  * The annotation that gives a schema's reason in words (an OpenAPI extension, documented as such):
@@ -74,6 +74,7 @@ export function reasonFor(schema: SchemaLike | undefined, value: unknown): strin
   if (schema?.type === "string" && kindOf(schema) === "a UUID") return "must be a UUID";
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;
+  if (Array.isArray(value) && schema?.maxItems !== undefined && value.length > schema.maxItems) return `must have at most ${schema.maxItems} items`;
   // A string where text or null is expected: what is wrong with the text.
   const text = typeof value === "string" ? schema?.anyOf?.find(isText) : undefined;
   const problem = text ? textProblem(text as TextOptions, value) : null;

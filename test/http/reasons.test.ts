@@ -30,6 +30,8 @@ forEachDialect("422 reasons", ({ db }) => {
     ["POST", "/api/tasks", { title: "x", foo: 1, version: 3 }, { foo: "unknown or read-only field", version: "unknown or read-only field" }],
     ["POST", "/api/sync/push", { device_id: "b8e0c0de-0000-4000-8000-000000000001", changes: "x" }, { changes: "must be an array" }],
     ["POST", "/api/sync/conflicts/b8e0c0de-0000-4000-8000-000000000001/resolve", { resolution: "custom", data: 5 }, { data: "must be an object" }],
+    // Found by the conflicts QA pass (a custom resolution with 101 tags): TypeBox's "Expected array length to be less or equal to 100".
+    ["POST", "/api/tasks", { title: "x", tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }, { tags: "must have at most 100 items" }],
   ] as const)("%s %s → 422 in words", async (method, path, body, fields) => {
     const r = await t.request(method, path, { token: u.token, body });
     expect(r.status).toBe(422);
