@@ -1,8 +1,9 @@
 import { accessSync, closeSync, constants, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { createStream, type RotatingFileStream } from "rotating-file-stream";
+import { createStream } from "rotating-file-stream";
 import type { LogLevel } from "../config";
 import { type ConsoleSink, pausingSink } from "./console-sink";
+import { type FileSink, fileSink, type LogFileStream } from "./file-sink";
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 /** Field names whose values never reach a log line. */
@@ -23,25 +24,25 @@ export interface LoggerOptions {
   dir?: string;
   /** Console sink; defaults to stdout (lines dropped while its reader stalls: {@link pausingSink}), `null` for none. */
   console?: ((line: string) => void) | null;
+  /** Opens the stream of `dir`'s `taskmgr.log` (tests: one that fails); defaults to the rotating file. */
+  openFile?: (dir: string) => LogFileStream;
 }
 
 /** Creates a logger; secrets are redacted by field name before anything is written. */
 export function createLogger(opts: LoggerOptions): Logger {
-  let file: RotatingFileStream | null = null;
+  let file: FileSink | null = null;
   if (opts.dir) {
+    const dir = opts.dir;
     mkdirSync(opts.dir, { recursive: true });
     // Checked here, so that a folder or a file this process may not write fails the start: the stream
     // below reports its open failure as an error event, which nobody sees, and logged nothing (the
     // folder is written too: rotation renames the file and creates the next one).
-    closeSync(openSync(join(opts.dir, "taskmgr.log"), "a", 0o600));
-    accessSync(opts.dir, constants.W_OK);
-    file = createStream((time: number | Date, index?: number) => (time ? `taskmgr.log.${index ?? time}` : "taskmgr.log"), {
-      size: "15M",
-      rotate: 10,
-      path: opts.dir,
-      mode: 0o600, // emails and ids of failed logins: the server's user only
-    });
-    file.on("error", () => {});
+    closeSync(openSync(join(dir, "taskmgr.log"), "a", 0o600));
+    accessSync(dir, constants.W_OK);
+    // A file that could not be written (the disk full) is opened again, and says how many lines it lost.
+    const reopened = (count: number, error: string) =>
+      write("warn", "log_file_lines_dropped", { count, error, reason: "the log file could not be written (is its disk full?); standard output had these lines" });
+    file = fileSink(join(dir, "taskmgr.log"), () => (opts.openFile ?? rotatingFile)(dir), reopened);
   }
   const stdout: ConsoleSink | null = opts.console === undefined ? pausingSink(process.stdout, (n) => reportDropped(n)) : null;
   const out = stdout ?? opts.console;
@@ -50,7 +51,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     if (RANK[level] < min) return;
     const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) });
     out?.(line);
-    file?.write(line + "\n");
+    file?.(line);
   };
   const reportDropped = (count: number) => write("warn", "stdout_lines_dropped", { count, reason: "standard output was not read, or was closed; the log file has every line" });
   return {
@@ -61,9 +62,19 @@ export function createLogger(opts: LoggerOptions): Logger {
     close: () => {
       const dropped = stdout?.takeDropped() ?? 0;
       if (dropped > 0) reportDropped(dropped);
-      return new Promise<void>((done) => (file ? file.end(() => done()) : done()));
+      return file ? file.close() : Promise.resolve();
     },
   };
+}
+
+/** `dir`'s `taskmgr.log`, rotated at 15 MB with 10 rotated files kept (`taskmgr.log.1` the newest). */
+function rotatingFile(dir: string): LogFileStream {
+  return createStream((time: number | Date, index?: number) => (time ? `taskmgr.log.${index ?? time}` : "taskmgr.log"), {
+    size: "15M",
+    rotate: 10,
+    path: dir,
+    mode: 0o600, // emails and ids of failed logins: the server's user only
+  });
 }
 
 /** A logger that drops everything (tests; the CLI's commands log through `adminLogger`, cli/context.ts, to stderr at `--log-level debug`). */

@@ -1,0 +1,115 @@
+import { closeSync, fstatSync, openSync, readSync, writeSync } from "node:fs";
+
+/** The part of the log file's stream (rotating-file-stream's) the sink uses. */
+export interface LogFileStream {
+  write(chunk: string, callback: (err?: Error | null) => void): boolean;
+  on(event: "error", listener: (err: Error) => void): unknown;
+  end(callback: () => void): unknown;
+}
+
+/** A line sink writing to the log file. */
+export interface FileSink {
+  (line: string): void;
+  /** Ends the stream once its lines are written (or at once when it failed). */
+  close(): Promise<void>;
+}
+
+/** After a write to the log file failed, a new stream is opened for the first line at least this long after. */
+export const REOPEN_AFTER_MS = 5_000;
+
+/**
+ * Writes lines to the log file `path` through a stream from `open`, and outlives a failed write.
+ * A write that fails (ENOSPC: the disk is full) ends a Node stream for good: every later line was
+ * dropped, without a word, until the server restarted, long after the disk had room again. Here the
+ * failed stream is left, the lines that could not be written are counted, and the first line at
+ * least {@link REOPEN_AFTER_MS} after the failure opens a new stream; once that line is written,
+ * `onReopen` is called with the count (at most: a failed write of several lines may have written
+ * some) and the failure, which the logger writes as a line of its own. A line the failure cut off
+ * is ended first, so that the lines after it stay one to a line.
+ */
+export function fileSink(path: string, open: () => LogFileStream, onReopen: (dropped: number, error: string) => void, now: () => number = Date.now): FileSink {
+  let stream: LogFileStream | null = null;
+  let failedAt: number | null = null;
+  let failure = "";
+  let dropped = 0;
+  /** Resolves `close` when the stream being ended fails instead. */
+  let ended: (() => void) | null = null;
+
+  const start = (): LogFileStream | null => {
+    try {
+      const s = open();
+      s.on("error", (err) => {
+        fail(s, err);
+        ended?.();
+      });
+      return s;
+    } catch (err) {
+      fail(null, err);
+      return null;
+    }
+  };
+  const fail = (s: LogFileStream | null, err: unknown) => {
+    if (s !== null && s !== stream) return; // a stream already left
+    stream = null;
+    failedAt = now();
+    failure = err instanceof Error ? err.message : String(err);
+  };
+  /** A new stream after a failure: the count of lines dropped meanwhile, or null when it failed too. */
+  const reopen = (): number | null => {
+    endCutLine(path);
+    const s = start();
+    if (s === null) return null;
+    stream = s;
+    failedAt = null;
+    const n = dropped;
+    dropped = 0;
+    return n;
+  };
+
+  stream = start();
+  const writeLine = (line: string) => {
+    const s = stream!;
+    s.write(line + "\n", (err) => {
+      if (!err) return;
+      dropped++;
+      fail(s, err);
+    });
+  };
+  const sink = (line: string) => {
+    if (stream !== null) return writeLine(line);
+    const reopened = failedAt !== null && now() - failedAt >= REOPEN_AFTER_MS ? reopen() : null;
+    if (reopened === null) {
+      dropped++;
+      return;
+    }
+    writeLine(line);
+    onReopen(reopened, failure);
+  };
+  const close = () =>
+    new Promise<void>((done) => {
+      const s = stream;
+      stream = null;
+      failedAt = null; // closed: no line reopens it
+      if (s === null) return done();
+      ended = done;
+      s.end(() => done());
+    });
+  return Object.assign(sink, { close });
+}
+
+/** Ends with a line break the file's last line when a failed write left it cut off (best effort). */
+function endCutLine(path: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, "r+");
+    const size = fstatSync(fd).size;
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    if (last[0] !== 0x0a) writeSync(fd, "\n", size);
+  } catch {
+    // No file, or still no room: the new stream's lines follow as they can.
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
