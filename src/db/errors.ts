@@ -41,12 +41,14 @@ export function isTransactionConflict(err: unknown): boolean {
 
 /**
  * The database's storage is full: SQLite's `SQLITE_FULL` ("database or disk is full": the disk, or
- * `max_page_count`), Postgres' `53100` disk_full. The statement failed and its transaction was rolled
- * back, so nothing of the request was stored; it may succeed once space is freed. The HTTP layer
- * answers 503 `unavailable` (a client keeps its changes and retries later) and logs it as
- * `database_full`, rather than 500 with a stack trace.
+ * `max_page_count`) and `SQLITE_IOERR_SHMSIZE` ("disk I/O error" when the `-shm` cannot grow: every
+ * ~4,000 WAL frames, reached on a full disk when the transaction's frames still fit but its WAL index
+ * does not), Postgres' `53100` disk_full. The statement failed and its transaction was rolled back,
+ * so nothing of the request was stored; it may succeed once space is freed. The HTTP layer answers
+ * 503 `unavailable` (a client keeps its changes and retries later) and logs it as `database_full`,
+ * rather than 500 with a stack trace.
  */
 export function isStorageFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return code === "SQLITE_FULL" || code === "53100";
+  return code === "SQLITE_FULL" || code === "SQLITE_IOERR_SHMSIZE" || code === "53100";
 }

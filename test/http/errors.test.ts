@@ -82,9 +82,27 @@ test("isDatabaseBusy: SQLite's busy codes and Postgres' lock timeout (55P03), no
   expect(errors.map(isDatabaseBusy)).toEqual([true, true, true, false, false, false, false]);
 });
 
-test("isStorageFull: SQLite's SQLITE_FULL and Postgres' disk_full (53100), nothing else", () => {
-  const errors = [{ code: "SQLITE_FULL" }, { code: "53100" }, { code: "SQLITE_IOERR" }, { code: "53200" }, { code: "SQLITE_BUSY" }, null, new Error("x")];
-  expect(errors.map(isStorageFull)).toEqual([true, true, false, false, false, false, false]);
+test("isStorageFull: SQLite's SQLITE_FULL and SQLITE_IOERR_SHMSIZE, Postgres' disk_full (53100), nothing else", () => {
+  const errors = [{ code: "SQLITE_FULL" }, { code: "SQLITE_IOERR_SHMSIZE" }, { code: "53100" }, { code: "SQLITE_IOERR" }, { code: "SQLITE_IOERR_WRITE" }, { code: "53200" }, { code: "SQLITE_BUSY" }, null, new Error("x")];
+  expect(errors.map(isStorageFull)).toEqual([true, true, true, false, false, false, false, false, false]);
+});
+
+// Found by QA on a full tmpfs: a write transaction whose WAL frames still fit on the disk but whose
+// `-shm` must grow (every ~4,000 frames, 16 MB of WAL: reached while a full disk keeps checkpoints
+// from emptying the WAL) fails with SQLITE_IOERR_SHMSIZE ("disk I/O error"), which was a 500 logged
+// with its stack, as if the server had a bug.
+test("a full disk met while the WAL's index grows (SQLITE_IOERR_SHMSIZE) is 503 unavailable, logged as database_full, not 500", async () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: "error", console: (line) => lines.push(line) });
+  const shmFull = () => {
+    throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR_SHMSIZE", errno: 4874 });
+  };
+  const app = new Elysia().use(errorHandler(log)).post("/api/thing", shmFull);
+  const res = await app.handle(new Request("http://localhost/api/thing", { method: "POST" }));
+  expect(res.status).toBe(503);
+  expect(await res.json()).toEqual({ error: { code: "unavailable", message: expect.stringContaining("full"), details: {} } });
+  expect(lines.map((l) => JSON.parse(l).event)).toEqual(["database_full"]);
+  await log.close();
 });
 
 test("sqlite: a push that meets a full database is 503 unavailable, logged as database_full, stores nothing, and succeeds whole once there is room", async () => {
