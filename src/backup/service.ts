@@ -9,6 +9,7 @@
  */
 import { existsSync, linkSync, renameSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { isStorageFull } from "../db/errors";
 import { openDatabase } from "../db/open";
 import type { Deps } from "../deps";
 import { moveFeedsOn } from "../records/feed";
@@ -42,6 +43,10 @@ export class BackupService {
         await copy.close();
       }
       publish(partial, final, target);
+    } catch (err) {
+      // SQLite says "database or disk is full", read as the database's disk: it is the copy's.
+      if (isStorageFull(err)) throw new Error(`cannot write ${target}: its disk is full (nothing was kept under that name)`);
+      throw err;
     } finally {
       for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
     }
