@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { loadConfig, type Config, type ConfigFlags } from "../src/config";
 import { loadEnvFile } from "./env-file";
 import { migrate } from "../src/db/migrate";
+import { isStorageFull } from "../src/db/errors";
 import { openDatabase } from "../src/db/open";
 import { redact, sqlitePath } from "../src/db/url";
 import type { Database } from "../src/db/types";
@@ -101,7 +102,7 @@ async function connect(url: string, readOnly = false, poolSize?: number): Promis
   } catch (err) {
     // A database that does not answer may not close either: not waited for (the command exits).
     void db?.close().catch(() => {});
-    throw new CliError(openFailure(url, err instanceof Error ? err.message : String(err)));
+    throw new CliError(openFailure(url, err instanceof Error ? err.message : String(err), isStorageFull(err)));
   } finally {
     clearTimeout(timer);
   }
@@ -109,12 +110,17 @@ async function connect(url: string, readOnly = false, poolSize?: number): Promis
 
 /**
  * The one line of a database that cannot be opened: named without its password; a SQLite file is
- * "opened" (not "connected to"), and one that is read-only is said to need writing.
+ * "opened" (not "connected to"), one that is read-only is said to need writing, and one on a full
+ * disk (`full`: SQLite may say only "disk I/O error", when its `-shm` cannot be made) to need room.
  */
-export function openFailure(url: string, message: string): string {
+export function openFailure(url: string, message: string, full = false): string {
   const safe = redact(url);
   if (!url.startsWith("sqlite:")) return `cannot connect to database ${safe}: ${message.replaceAll(url, safe)}`;
-  const hint = /readonly|read-only/i.test(message) ? " (taskmgr writes the file, and its -wal and -shm beside it: the file and its folder must be writable)" : "";
+  const hint = full
+    ? " (its disk is full: taskmgr needs room beside the file for its -wal and -shm; free space there)"
+    : /readonly|read-only/i.test(message)
+      ? " (taskmgr writes the file, and its -wal and -shm beside it: the file and its folder must be writable)"
+      : "";
   return `cannot open database ${safe}: ${message}${hint}`;
 }
 

@@ -211,3 +211,9 @@ test.each([
 ])("a database %p that cannot be opened (%p) is said so in one line", (url, message, line) => {
   expect(openFailure(url, message)).toBe(line);
 });
+
+test("a SQLite database that cannot be opened for want of space says its disk is full, whatever SQLite's words", () => {
+  expect(openFailure("sqlite:./x.db", "disk I/O error", true)).toBe(
+    "cannot open database sqlite:./x.db: disk I/O error (its disk is full: taskmgr needs room beside the file for its -wal and -shm; free space there)",
+  );
+});
