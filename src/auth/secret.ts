@@ -1,4 +1,4 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Config } from "../config";
@@ -19,14 +19,14 @@ export function loadSecret(config: Pick<Config, "secret" | "dataDir">): Uint8Arr
   if (existing !== null) return derive(existing, path);
   mkdirSync(config.dataDir, { recursive: true });
   const tmp = `${path}.${process.pid}.${crypto.randomUUID()}`;
-  writeFileSync(tmp, Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
   try {
+    writeFileSync(tmp, Buffer.from(crypto.getRandomValues(new Uint8Array(48))).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });
     chmodSync(tmp, 0o600);
     linkSync(tmp, path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   } finally {
-    unlinkSync(tmp);
+    rmSync(tmp, { force: true }); // also when it could not be written (a full disk): no litter left
   }
   return derive(readFileSync(path, "utf8"), path);
 }

@@ -1,5 +1,6 @@
 import { afterAll, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exposedSecretMode, loadSecret, secretPath } from "../../src/auth/secret";
@@ -7,7 +8,10 @@ import { createTestApp } from "../support/app";
 import { createTestDatabase } from "../support/db";
 
 const root = mkdtempSync(join(tmpdir(), "taskmgr-secret-"));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+afterAll(() => {
+  if (mounted) spawnSync("umount", [fullDisk]); // the full-disk case's tmpfs (below), before its folder goes
+  rmSync(root, { recursive: true, force: true });
+});
 
 test("without TASKMGR_SECRET a secret is generated once into dataDir/secret with mode 0600, then reused", () => {
   const dataDir = join(root, "nested", "data");
@@ -60,4 +64,19 @@ test("a secret file other users may read or write is reported (serve warns); the
   writeFileSync(secretPath(exposedButUnused), "x".repeat(40), { mode: 0o644 });
   expect(exposedSecretMode({ secret: "from the environment", dataDir: exposedButUnused })).toBeNull();
   expect(exposedSecretMode({ secret: null, dataDir: join(root, "no-such-folder") })).toBeNull();
+});
+
+// Found by QA: a first start whose data folder's disk was full failed clearly (the secret "cannot be
+// used: ENOSPC"), but left an empty `secret.PID.UUID` beside it, one more at every attempt.
+const fullDisk = join(root, "full-disk");
+mkdirSync(fullDisk);
+const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", fullDisk]).status === 0;
+if (!mounted) console.log("secret.test.ts: cannot mount a tmpfs here (not root?): the secret on a full disk is skipped");
+
+test.skipIf(!mounted)("a secret that cannot be written (disk full) leaves no temporary file behind", () => {
+  const dataDir = join(fullDisk, "data");
+  mkdirSync(dataDir);
+  spawnSync("sh", ["-c", `dd if=/dev/zero of=${join(fullDisk, "filler")} bs=1k 2>/dev/null`]);
+  expect(() => loadSecret({ secret: null, dataDir })).toThrow(/ENOSPC/);
+  expect(readdirSync(dataDir)).toEqual([]);
 });
