@@ -1,8 +1,7 @@
 import type { Server } from "bun";
 import type { App } from "./app";
-import { MAX_BODY_BYTES } from "./http/body";
 import { answer } from "./http/errors";
-import { originOf, routableUrl, standingFor } from "./http/origin";
+import { routableUrl, standingFor } from "./http/origin";
 
 /**
  * Bun's own body limit. Bun answers a body above it with a bare 413 before the app sees the
@@ -44,7 +43,7 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
     idleTimeout: 30,
     maxRequestBodySize: TRANSPORT_BODY_LIMIT,
     fetch: async (request, self) => {
-      const response = await app.fetch(await forApp(request, self));
+      const response = await app.fetch(forApp(request, self));
       return draining ? closingConnection(response) : response;
     },
     error: () => answer("internal", "internal server error"),
@@ -66,41 +65,26 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
 
 /**
  * The request the app gets: the one Bun received, or one copy of it when its URL must change
- * ({@link routableUrl}) or its body came without `Content-Length` (chunked). Such a body is read here,
- * from the request Bun received, up to the limit: the app gets it whole, or, when it is over the
- * limit, a copy without it whose origin says so, which the app refuses (413 with the contract's body,
- * logged and counted) as it refuses a declared size over the limit. (Left unread through a copy, the
- * rest of a chunked body kept Bun from ever sending the answer.)
+ * ({@link routableUrl}). Its body is not read here: the app reads it once it has authenticated the
+ * caller, up to the limit (src/http/body.ts), whether its size is declared or it comes chunked. A
+ * copy takes a chunked body as the received one's stream: copied with the request
+ * (`new Request(url, request)`), a body the app stopped reading at the limit kept Bun from ever
+ * sending the answer.
  */
-async function forApp(request: Request, server: Server<undefined>): Promise<Request> {
+function forApp(request: Request, server: Server<undefined>): Request {
   const rerouted = routableUrl(request, server);
+  if (rerouted === null) return request;
+  const { url, origin } = rerouted;
   const undeclared = request.body !== null && !request.headers.has("content-length");
-  if (rerouted === null && !undeclared) return request;
-  const origin = rerouted?.origin ?? originOf(request, server);
-  const url = rerouted?.url ?? request.url;
   let copy: Request;
   if (origin.invalidHost) {
     copy = new Request(url, { method: request.method, headers: request.headers }); // answered 400: its body is not read
   } else if (undeclared) {
-    const body = await readUpTo(request.body!, MAX_BODY_BYTES);
-    copy = new Request(url, { method: request.method, headers: request.headers, body });
-    if (body === null) origin.oversized = true;
+    copy = new Request(url, { method: request.method, headers: request.headers, body: request.body });
   } else {
     copy = new Request(url, request);
   }
   return standingFor(copy, origin);
-}
-
-/** The bytes of `body`, or null when there are more than `limit` (then it is left unread after that). */
-async function readUpTo(body: ReadableStream<Uint8Array>, limit: number): Promise<Buffer | null> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > limit) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** `response` with `Connection: close` (a copy when its headers cannot be changed). */

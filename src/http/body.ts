@@ -1,12 +1,11 @@
 import { DomainError, invalid } from "../errors";
-import { hadOversizedBody } from "./origin";
 
-/** Request bodies above this answer 413 (declared by Content-Length: src/app.ts; chunked: src/server.ts). */
+/** Request bodies above this answer 413 (declared by Content-Length: src/app.ts, unread; chunked: {@link parseJsonBody}, once read that far). */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
-/** Whether the request's body is over {@link MAX_BODY_BYTES}: declared so, or read by the server and found so (its copy's origin says so). */
+/** Whether the request's declared body size (`Content-Length`) is over {@link MAX_BODY_BYTES}. */
 export function isOversized(request: Request): boolean {
-  return hadOversizedBody(request) || Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
+  return Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
 }
 
 /** The 413 `payload_too_large` of a body over {@link MAX_BODY_BYTES}. */
@@ -63,7 +62,9 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  *   `text/plain`, none; in any letter case, parameters ignored) → 400 `bad_request` naming it in
  *   `details.content_type` (Elysia would otherwise parse a form into an object a route's model takes),
  *   unread when its size is declared.
- * A protected route's caller is authenticated before this runs (src/app.ts). An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
+ * - a body sent without a declared size (chunked) over {@link MAX_BODY_BYTES} → 413 `payload_too_large`,
+ *   read no further.
+ * A protected route's caller is authenticated before this runs (src/app.ts), a chunked body's too. An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
  * chunked without a byte): undefined without a body, {@link EMPTY_BODY} for an empty one.
  */
 export async function parseJsonBody(request: Request): Promise<unknown> {
@@ -92,13 +93,32 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
   }
 }
 
-/** The body's bytes; one that cannot be read (the client went away mid-body) is 400 `bad_request`, as every failure of this parser is a `DomainError`. */
-async function readBody(request: Request): Promise<ArrayBuffer> {
+/**
+ * The body's bytes: a declared size was checked before (src/app.ts), a chunked body is read up to the
+ * limit (413 beyond). One that cannot be read (the client went away mid-body) is 400 `bad_request`, as
+ * every failure of this parser is a `DomainError`.
+ */
+async function readBody(request: Request): Promise<ArrayBuffer | Uint8Array> {
+  let bytes: ArrayBuffer | Uint8Array | null;
   try {
-    return await request.arrayBuffer();
+    bytes = request.headers.has("content-length") ? await request.arrayBuffer() : await readUpTo(request.body!, MAX_BODY_BYTES);
   } catch {
     throw new DomainError("bad_request", "the request body could not be read");
   }
+  if (bytes === null) throw payloadTooLarge();
+  return bytes;
+}
+
+/** The bytes of `body`, or null when there are more than `limit` (the stream is then cancelled, the rest unread). */
+async function readUpTo(body: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > limit) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
 }
 
 /**

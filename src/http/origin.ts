@@ -1,7 +1,6 @@
 /**
- * Requests the server hands to the app as copies of the ones Bun received (src/server.ts): a chunked
- * body read ahead (to refuse an oversized one with the contract's 413), or a URL Elysia's router
- * would not read right — a host too short (it looks for the path from the URL's 12th character on, so
+ * Requests the server hands to the app as copies of the ones Bun received (src/server.ts): a URL
+ * Elysia's router would not read right — a host too short (it looks for the path from the URL's 12th character on, so
  * `http://app/api/health`, a reverse proxy's `Host: app`, would be routed as `/health`), none, or one
  * that makes no valid URL. Bun knows the TCP peer of the original only (`server.requestIP` answers
  * null for a copy), and the copy's URL may not be the one the client used: both are remembered here
@@ -17,8 +16,6 @@ interface Origin {
   peer: string | null;
   /** Its `Host` header named no valid host and port: the app answers 400. */
   invalidHost?: boolean;
-  /** Its body, sent without a declared size, was over the limit: the copy has none, and the app answers 413. */
-  oversized?: boolean;
 }
 
 const origins = new WeakMap<Request, Origin>();
@@ -37,11 +34,6 @@ export function originOf(request: Request, server: Pick<Server<undefined>, "requ
 /** Whether `request` is the copy of one whose `Host` header named no valid host and port (the app answers 400). */
 export function hasInvalidHost(request: Request): boolean {
   return origins.get(request)?.invalidHost === true;
-}
-
-/** Whether `request` is the copy of one whose undeclared body was over the limit (the app answers 413). */
-export function hadOversizedBody(request: Request): boolean {
-  return origins.get(request)?.oversized === true;
 }
 
 /** The shortest `scheme://host[:port]` Elysia routes right: its path must start at index 11 or later. */
