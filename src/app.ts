@@ -5,7 +5,7 @@ import { commentRoutes } from "./comments/routes";
 import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
-import { EMPTY_BODY, isOversized, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
+import { EMPTY_BODY, isOversized, MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
 import { REPEATED_REASON, repeatedParameter } from "./wire/query";
 import { cors } from "./http/cors";
@@ -48,11 +48,13 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       if (isOversized(request)) throw payloadTooLarge(); // by its declared size: nothing read
     })
     // The token first (Elysia parses before any derive): without one, 401 and the body is never read.
-    // Then JSON only, strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional.
+    // Then JSON only, strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional;
+    // a route without a token (login, refresh) takes small bodies only.
     .onParse({ as: "global" }, async ({ request, route }) => {
       const check = callerCheckOf(request.method, route);
-      if (check !== null) await authenticateBeforeBody(check, request);
-      return parseJsonBody(request);
+      if (check === null) return parseJsonBody(request, MAX_ANONYMOUS_BODY_BYTES);
+      await authenticateBeforeBody(check, request);
+      return parseJsonBody(request, MAX_BODY_BYTES);
     })
     .onTransform({ as: "global" }, (ctx) => {
       // Before validation: an empty body is no body (sent chunked too), and ids in any letter case name the same record.

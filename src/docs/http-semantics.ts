@@ -64,7 +64,7 @@ function conditionalGet(op: Operation): void {
 
 /**
  * The errors of every route: 401 without a valid token (all but the public paths); 400 for a body
- * that is not JSON, 413 for one over 5 MB and 422 for JSON that is no object or is nested too deeply
+ * that is not JSON, 413 for one over 5 MB (1 MB for login and refresh) and 422 for JSON that is no object or is nested too deeply
  * (every method but GET: the app's body parser reads the body of each, src/http/body.ts, even where
  * the route takes none, as `DELETE /api/devices/{id}`); 429 and 503 for login.
  */

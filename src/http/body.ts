@@ -8,9 +8,17 @@ export function isOversized(request: Request): boolean {
   return Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
 }
 
-/** The 413 `payload_too_large` of a body over {@link MAX_BODY_BYTES}. */
-export const payloadTooLarge = () =>
-  new DomainError("payload_too_large", `the request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`);
+/**
+ * Request bodies of routes without a token (login, refresh: a few hundred bytes) above this answer 413:
+ * anyone may send them, and a body is held in memory until it is parsed (100 connections sending
+ * 5 MB logins held 490 MB). A megabyte leaves room for any client's login (and for a request
+ * refused for what it holds: JSON nested too deeply, a field too long, are still 422).
+ */
+export const MAX_ANONYMOUS_BODY_BYTES = 1024 * 1024;
+
+/** The 413 `payload_too_large` of a body over `limit` bytes. */
+export const payloadTooLarge = (limit = MAX_BODY_BYTES) =>
+  new DomainError("payload_too_large", `the request body is larger than ${limit >= 1024 * 1024 ? `${limit / 1024 / 1024} MB` : `${limit / 1024} KB`}`);
 
 /**
  * Deepest nesting of arrays and objects a JSON body may have. Every body of the API is a few
@@ -62,18 +70,19 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  *   `text/plain`, none; in any letter case, parameters ignored) → 400 `bad_request` naming it in
  *   `details.content_type` (Elysia would otherwise parse a form into an object a route's model takes),
  *   unread when its size is declared.
- * - a body sent without a declared size (chunked) over {@link MAX_BODY_BYTES} → 413 `payload_too_large`,
- *   read no further.
+ * - a body over `limit` ({@link MAX_BODY_BYTES}, or less for a route without a token) → 413
+ *   `payload_too_large`: unread when its size is declared, read no further when it comes chunked.
  * A protected route's caller is authenticated before this runs (src/app.ts), a chunked body's too. An empty body is no body, whatever its media type and however it was sent (`Content-Length: 0`, or
  * chunked without a byte): undefined without a body, {@link EMPTY_BODY} for an empty one.
  */
-export async function parseJsonBody(request: Request): Promise<unknown> {
+export async function parseJsonBody(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
   if (request.body === null) return undefined;
+  if (Number(request.headers.get("content-length") ?? 0) > limit) throw payloadTooLarge(limit);
   // The header's media type as this file reads it (Elysia hands hooks the part before `;`, untrimmed:
   // `application/json ; charset=utf-8` would not match).
   const type = mediaType(request.headers.get("content-type"));
   if (type !== "application/json" && Number(request.headers.get("content-length") ?? 0) > 0) throw notJsonMediaType(type);
-  const bytes = await readBody(request);
+  const bytes = await readBody(request, limit);
   if (bytes.byteLength === 0) return EMPTY_BODY;
   if (type !== "application/json") throw notJsonMediaType(type);
   refuseEncodedBody(request.headers);
@@ -94,18 +103,18 @@ export async function parseJsonBody(request: Request): Promise<unknown> {
 }
 
 /**
- * The body's bytes: a declared size was checked before (src/app.ts), a chunked body is read up to the
- * limit (413 beyond). One that cannot be read (the client went away mid-body) is 400 `bad_request`, as
- * every failure of this parser is a `DomainError`.
+ * The body's bytes: a declared size was checked before, a chunked body is read up to `limit` (413
+ * beyond). One that cannot be read (the client went away mid-body) is 400 `bad_request`, as every
+ * failure of this parser is a `DomainError`.
  */
-async function readBody(request: Request): Promise<ArrayBuffer | Uint8Array> {
+async function readBody(request: Request, limit: number): Promise<ArrayBuffer | Uint8Array> {
   let bytes: ArrayBuffer | Uint8Array | null;
   try {
-    bytes = request.headers.has("content-length") ? await request.arrayBuffer() : await readUpTo(request.body!, MAX_BODY_BYTES);
+    bytes = request.headers.has("content-length") ? await request.arrayBuffer() : await readUpTo(request.body!, limit);
   } catch {
     throw new DomainError("bad_request", "the request body could not be read");
   }
-  if (bytes === null) throw payloadTooLarge();
+  if (bytes === null) throw payloadTooLarge(limit);
   return bytes;
 }
 

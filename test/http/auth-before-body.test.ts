@@ -4,7 +4,8 @@
  * deeply, another media type, megabytes — and its body is never read, so that an anonymous client
  * cannot make the server read and parse megabytes. A declared size over 5 MB is still 413 (read from
  * the header, nothing else);
- * login and refresh, which need no token, still answer 400 for a malformed body. The token is
+ * login and refresh, which need no token, still answer 400 for a malformed body, and take bodies of
+ * 1 MB at most (413 above: unread when declared, read no further when chunked). The token is
  * verified once per request.
  */
 import { beforeAll, expect, test } from "bun:test";
@@ -176,5 +177,23 @@ forEachDialect("the token before the body", ({ db }) => {
       expect(res.status).toBe(413);
       expect(((await res.json()) as any).error.code).toBe("payload_too_large");
     }
+  });
+
+  test("login and refresh take 1 MB at most: 413 above, a declared size unread, a chunked one read no further", async () => {
+    const tooLarge = { error: { code: "payload_too_large", message: "the request body is larger than 1 MB", details: {} } };
+    const big = JSON.stringify({ email: admin.email, password: "x".repeat(1024 * 1024) });
+    for (const path of ["/api/auth/login", "/api/auth/refresh"]) {
+      const declared = countingBody(big);
+      const headers = { "content-type": "application/json", "content-length": String(big.length) };
+      expect([path, await send("POST", path, declared.body, headers)]).toEqual([path, { status: 413, body: tooLarge }]);
+      expect(declared.pulled()).toBe(0);
+      const chunked = countingBody(big + " ".repeat(1024 * 1024), 16 * 1024);
+      expect([path, await send("POST", path, chunked.body, { "content-type": "application/json" })]).toEqual([path, { status: 413, body: tooLarge }]);
+      expect(chunked.pulled()).toBeLessThanOrEqual(1024 * 1024 + 16 * 1024);
+    }
+    // Just under the limit, login reads and validates the body as before (a password that long: 422).
+    const fits = JSON.stringify({ email: admin.email, password: "x".repeat(1000 * 1024) });
+    const r = await send("POST", "/api/auth/login", fits, { "content-type": "application/json" });
+    expect([r.status, Object.keys(r.body.error.details.fields)]).toEqual([422, ["password"]]);
   });
 });

@@ -114,7 +114,12 @@ describe("requests the server copies", () => {
     let sent = 0;
     const sending = (async () => {
       while (sent < 7 * 1024 * 1024 && !socket.destroyed) {
-        if (!socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`)) await new Promise((done) => socket.once("drain", done));
+        if (!socket.write(`${piece.length.toString(16)}\r\n${piece}\r\n`)) {
+          await new Promise((done) => {
+            socket.once("drain", done);
+            socket.once("close", done); // destroyed once answered: no drain comes
+          });
+        }
         sent += piece.length;
       }
     })();
