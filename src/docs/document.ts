@@ -197,6 +197,11 @@ export function buildDocument(app: AnyElysia) {
       schemas: byName({ ...generated.components.schemas, ...schemas, Error: { ...schemas.Error, description: ERROR_DESCRIPTION } }),
       responses: {
         Error: { description: "An error: the status tells which kind", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        Unauthenticated: {
+          description: "No valid access token (`unauthenticated`): none, malformed, expired, of an ended session, a deactivated user or a revoked device",
+          headers: { "WWW-Authenticate": { description: 'always `Bearer realm="taskmgr"` (RFC 6750)', schema: { type: "string" } } },
+          content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+        },
       },
     },
   };

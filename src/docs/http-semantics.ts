@@ -16,6 +16,9 @@ type Operation = {
 const ERROR = { $ref: "#/components/responses/Error" };
 const ETAG = { description: 'the record\'s version as an entity tag, e.g. "3": send it back in If-Match (writes) or If-None-Match (reads)', schema: { type: "string" } };
 const LOCATION = { description: "the created record's URL", schema: { type: "string" } };
+const CHALLENGE = { description: 'the authentication scheme to use: always `Bearer realm="taskmgr"` (RFC 6750)', schema: { type: "string" } };
+/** A 401 of a route that needs a token (the shared response, with its `WWW-Authenticate`). */
+const UNAUTHENTICATED = { $ref: "#/components/responses/Unauthenticated" };
 const RETRY_AFTER = { description: "seconds until a login may be tried again", schema: { type: "integer" } };
 
 /** One record of a resource: read, update, delete, archive — and the record a conflict resolution answers. */
@@ -63,7 +66,8 @@ function conditionalGet(op: Operation): void {
 }
 
 /**
- * The errors of every route: 401 without a valid token (all but the public paths); 400 for a body
+ * The errors of every route: 401 without a valid token (all but the public paths), with its
+ * `WWW-Authenticate` challenge (as every 401, a failed login's too); 400 for a body
  * that is not JSON, 413 for one over 5 MB (1 MB for login and refresh) and 422 for JSON that is no object or is nested too deeply
  * (every method but GET: the app's body parser reads the body of each, src/http/body.ts, even where
  * the route takes none, as `DELETE /api/devices/{id}`); 429 and 503 for login.
@@ -71,7 +75,8 @@ function conditionalGet(op: Operation): void {
 function sharedErrors(path: string, method: string, op: Operation, publicPaths: readonly string[]): void {
   const responses = op.responses!;
   const add = (status: string, response: Response = ERROR) => void (responses[status] ??= response);
-  if (!publicPaths.includes(path)) add("401");
+  if (!publicPaths.includes(path)) responses["401"] = UNAUTHENTICATED;
+  else if (responses["401"]) header(responses["401"], "WWW-Authenticate", CHALLENGE); // a failed login or refresh
   if (op.requestBody || method !== "get") {
     add("400");
     add("413");

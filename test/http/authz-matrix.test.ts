@@ -32,6 +32,8 @@ interface RouteSpec {
 }
 type Kind = "device" | "project" | "task" | "comment" | "conflict";
 
+/** The challenge of every 401 (RFC 6750). */
+const CHALLENGE = 'Bearer realm="taskmgr"';
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
 
 forEachDialect("authorization and isolation matrix", ({ db }) => {
@@ -171,7 +173,10 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
   test("the matrix names every route the app serves, and the OpenAPI document's security agrees with it", async () => {
     const served = [...new Set(t.app.routes.filter((r) => r.method !== "HEAD").map((r) => `${r.method} ${r.path.replace(/\/$/, "")}`))].sort();
     expect(served).toEqual(Object.keys(ROUTES).sort());
-    const doc = (await t.request("GET", "/api/schema")).body as { paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>> };
+    const doc = (await t.request("GET", "/api/schema")).body as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      components: { responses: Record<string, { headers?: Record<string, unknown> }> };
+    };
     for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         const key = `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`;
@@ -184,6 +189,9 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
         if (spec!.access === "admin" || documented.includes("403")) expected.push("403");
         if (spec!.kind) expected.push("404");
         expect(`${key} ${documented}`).toBe(`${key} ${expected}`);
+        const unauthenticated = op.responses["401"] as { $ref?: string; headers?: Record<string, unknown> } | undefined;
+        const challenge = unauthenticated?.$ref ? doc.components.responses[unauthenticated.$ref.split("/").pop()!]?.headers : unauthenticated?.headers;
+        if (unauthenticated) expect(`${key} ${Object.keys(challenge ?? {})}`).toBe(`${key} WWW-Authenticate`);
       }
     }
   });
@@ -224,11 +232,12 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
           const path = route.replace(":id", crypto.randomUUID());
           for (const p of [path, `${path}/`]) {
             const r = await t.request(method, p, { token, body: method === "GET" ? undefined : {} });
-            const got = `${method} ${p} → ${r.status} ${r.body?.error?.code} ${JSON.stringify(r.body?.error?.details)}`;
-            if (got !== `${method} ${p} → 401 unauthenticated {}`) failures.push(got);
+            // RFC 9110 §15.5.2: a 401 MUST carry a WWW-Authenticate challenge (RFC 6750: Bearer).
+            const got = `${method} ${p} → ${r.status} ${r.body?.error?.code} ${JSON.stringify(r.body?.error?.details)} ${r.headers.get("www-authenticate")}`;
+            if (got !== `${method} ${p} → 401 unauthenticated {} ${CHALLENGE}`) failures.push(got);
             if (method === "GET") {
               const head = await t.request("HEAD", p, { token });
-              if (head.status !== 401) failures.push(`HEAD ${p} → ${head.status}`);
+              if (head.status !== 401 || head.headers.get("www-authenticate") !== CHALLENGE) failures.push(`HEAD ${p} → ${head.status} ${head.headers.get("www-authenticate")}`);
             }
           }
         }
@@ -242,11 +251,12 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
       });
     }
 
-    test("a deactivated user's refresh token and login are refused (401)", async () => {
+    test("a deactivated user's refresh token and login are refused (401, with the challenge)", async () => {
       const u = await t.createUser({ org: memberB.org.slug });
       await t.services.users.deactivate(u.email);
-      expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: u.refresh } })).status).toBe(401);
-      expect((await t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })).status).toBe(401);
+      for (const r of [await t.request("POST", "/api/auth/refresh", { body: { refresh: u.refresh } }), await t.request("POST", "/api/auth/login", { body: { email: u.email, password: u.password } })]) {
+        expect([r.status, r.headers.get("www-authenticate")]).toEqual([401, CHALLENGE]);
+      }
     });
   });
 
