@@ -272,6 +272,10 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
           const expected = spec.access === "admin" && role === "member" ? 403 : spec.status;
           if (r.status !== expected) failures.push(`${key} → ${r.status} ${JSON.stringify(r.body).slice(0, 200)}, expected ${expected}`);
           if (expected === 403 && r.body.error.code !== "forbidden") failures.push(`${key} → ${r.body.error.code}`);
+          if (method === "GET" && spec.access !== "public") {
+            const head = await t.request("HEAD", path, { token: c.token });
+            if (head.status !== expected) failures.push(`HEAD ${path} → ${head.status}, expected ${expected}`);
+          }
         }
         expect(failures).toEqual([]);
       });
@@ -485,11 +489,13 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
       }
     });
 
-    test("a logout naming A's refresh token ends nothing of A's", async () => {
-      const session = await t.session(memberA.user);
-      expect((await asB(memberB, "POST", "/api/auth/logout", { body: { refresh: session.refresh } })).status).toBe(204);
-      expect((await t.request("GET", "/api/users/me", { token: session.access })).status).toBe(200);
-      expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: session.refresh } })).status).toBe(200);
+    test("a logout naming A's refresh token (or another member's of B) ends nothing of theirs", async () => {
+      for (const user of [memberA.user, memberB2.user]) {
+        const session = await t.session(user);
+        expect((await asB(memberB, "POST", "/api/auth/logout", { body: { refresh: session.refresh } })).status).toBe(204);
+        expect((await t.request("GET", "/api/users/me", { token: session.access })).status).toBe(200);
+        expect((await t.request("POST", "/api/auth/refresh", { body: { refresh: session.refresh } })).status).toBe(200);
+      }
     });
 
     test("a create naming a taken id of A answers as one naming a taken id of B's own (409 already_exists, REST and push), and shows nothing of A's", async () => {
@@ -534,15 +540,20 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
         const { from: _from, to: _to, generated_at: _at, ...rest } = (await asB(adminB, "GET", "/api/metrics")).body;
         return rest;
       };
-      const metricsBefore = await figures();
       const first = await asB(memberB, "GET", `/api/sync/pull?device_id=${memberB.deviceId}`);
+      await t.services.sync.flushLog(); // pull rows are buffered: B's own pull is counted before, not after
+      const metricsBefore = await figures();
       await conflict(memberA, memberA2, `${SECRET} later`);
       await t.request("GET", `/api/sync/pull?device_id=${memberA.deviceId}`, { token: memberA.token });
+      // …and A naming B's device in a sync (refused) does not count as that device syncing.
+      expect((await t.request("GET", `/api/sync/pull?device_id=${memberB.deviceId}`, { token: memberA.token })).status).toBe(403);
+      expect((await t.request("POST", "/api/sync/push", { token: memberA.token, body: { device_id: memberB.deviceId, changes: [] } })).status).toBe(403);
       await t.request("PATCH", `/api/tasks/${a.task}`, { token: memberA.token, body: { title: `${SECRET} task again` } });
       await t.request("DELETE", `/api/comments/${a.comment}`, { token: memberA.token });
+      await t.services.sync.flushLog();
+      expect(await figures()).toEqual(metricsBefore);
       const next = await asB(memberB, "GET", `/api/sync/pull?device_id=${memberB.deviceId}&cursor=${encodeURIComponent(first.body.cursor)}`);
       expect(next.body.changes).toEqual([]);
-      expect(await figures()).toEqual(metricsBefore);
       stateBefore = await stateOfA();
     });
 
