@@ -156,6 +156,14 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
     secrets.push(orgA.id, a.project, a.task, a.comment, gone.project, gone.task, gone.comment, a.conflict, ...a.history, SECRET, SECRET.toLowerCase());
   });
 
+  /** Every organization's records, counted and their versions summed (to show that a refused write left nothing behind). */
+  async function countsOfAll(): Promise<string> {
+    const parts = ["projects", "tasks", "comments"].flatMap((table) => [`(SELECT COUNT(*) FROM ${table})`, `(SELECT COALESCE(SUM(version), 0) FROM ${table})`]);
+    parts.push(...["conflicts", "devices", "history", "feed"].map((table) => `(SELECT COUNT(*) FROM ${table})`));
+    parts.push("(SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL)", "(SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL)", "(SELECT COALESCE(SUM(seq), 0) FROM org_feed_state)");
+    return JSON.stringify(await db().get(`SELECT ${parts.map((p, i) => `${p} AS c${i}`).join(", ")}`, []));
+  }
+
   /** Everything A holds, as A's admin reads it (to show that B's refused writes changed nothing). */
   async function stateOfA(): Promise<unknown> {
     const get = async (path: string) => (await t.request("GET", path, { token: adminA.token })).body;
@@ -327,24 +335,34 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
       expect([login.status, login.body.error?.code]).toEqual([422, "validation_failed"]);
     });
 
-    test("a comment is its author's: others' PATCH is 403 (an admin's too), an admin may delete it", async () => {
+    test("a comment is its author's: others' PATCH, DELETE, pushed edit and resolution are refused (an admin's edit too) and write nothing; an admin may delete it", async () => {
       const c = await comment(memberB, await task(memberB), "mine");
-      expect((await t.request("PATCH", `/api/comments/${c}`, { token: memberB2.token, body: { body: "x" } })).body.error.code).toBe("forbidden");
-      expect((await t.request("PATCH", `/api/comments/${c}`, { token: adminB.token, body: { body: "x" } })).body.error.code).toBe("forbidden");
-      expect((await t.request("DELETE", `/api/comments/${c}`, { token: memberB2.token })).body.error.code).toBe("forbidden");
-      expect((await t.request("GET", `/api/comments/${c}`, { token: memberB.token })).body.body).toBe("mine");
+      // A conflict on the comment: two devices of its author edit it concurrently.
+      const second = await t.createUser({ org: memberB.org.slug });
+      const spare = (await post(memberB, "/api/devices", { name: "second" })).id as string;
+      const edit = (device: string, body: string) => ({ change_id: crypto.randomUUID(), entity: "comment", entity_id: c, op: "update", data: { body }, base_version: 1, vector_clock: { server: 1, [device]: 1 } });
+      expect((await push(memberB, [edit(memberB.deviceId!, "mine, once")])).body.results[0].status).toBe("applied");
+      const r = await t.request("POST", "/api/sync/push", { token: memberB.token, body: { device_id: spare, changes: [edit(spare, "mine, twice")] } });
+      expect(r.body.results[0].status).toBe("conflict");
+      const conflictId = r.body.results[0].conflict_id;
+      const before = await countsOfAll();
+      const refused: [string, TestResponse][] = [];
+      for (const other of [memberB2, adminB, second]) {
+        refused.push([`PATCH by ${other.email}`, await t.request("PATCH", `/api/comments/${c}`, { token: other.token, body: { body: "x" } })]);
+        refused.push([`resolve custom by ${other.email}`, await t.request("POST", `/api/sync/conflicts/${conflictId}/resolve`, { token: other.token, body: { resolution: "custom", data: { body: "x" } } })]);
+        refused.push([`resolve local by ${other.email}`, await t.request("POST", `/api/sync/conflicts/${conflictId}/resolve`, { token: other.token, body: { resolution: "local" } })]);
+        const pushed = await push(other, [{ change_id: crypto.randomUUID(), entity: "comment", entity_id: c, op: "update", data: { body: "x" }, base_version: 2, vector_clock: { server: 1, [memberB.deviceId!]: 1, [other.deviceId!]: 1 } }]);
+        refused.push([`push by ${other.email}`, { ...pushed, status: 403, body: { error: pushed.body.results[0].error } }]);
+      }
+      refused.push(["DELETE by another member", await t.request("DELETE", `/api/comments/${c}`, { token: memberB2.token })]);
+      expect(refused.map(([what, x]) => `${what}: ${x.status} ${x.body.error?.code}`)).toEqual(refused.map(([what]) => `${what}: 403 forbidden`));
+      expect(await countsOfAll()).toBe(before);
+      expect((await t.request("GET", `/api/comments/${c}`, { token: memberB.token })).body.body).toBe("mine, once");
       expect((await t.request("DELETE", `/api/comments/${c}`, { token: adminB.token })).status).toBe(204);
     });
   });
 
   describe("organization B naming organization A's records", () => {
-    /** Every organization's records, counted and their versions summed (to show that a refused write left nothing behind). */
-    async function countsOfAll(): Promise<string> {
-      const parts = ["projects", "tasks", "comments"].flatMap((table) => [`(SELECT COUNT(*) FROM ${table})`, `(SELECT COALESCE(SUM(version), 0) FROM ${table})`]);
-      parts.push(...["conflicts", "devices", "history", "feed"].map((table) => `(SELECT COUNT(*) FROM ${table})`), "(SELECT COALESCE(SUM(seq), 0) FROM org_feed_state)");
-      return JSON.stringify(await db().get(`SELECT ${parts.map((p, i) => `${p} AS c${i}`).join(", ")}`, []));
-    }
-
     /**
      * Sends `build(A's id)` and `build(an unknown id)` as `c`: the two answers must be the same (the
      * ids masked), and one refused (an error, or a push whose changes are all rejected) writes nothing.
