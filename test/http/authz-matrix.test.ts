@@ -479,6 +479,20 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
       });
     }
 
+    test("a change_id A's device used is a new change for B's device (never A's duplicate)", async () => {
+      const changeId = crypto.randomUUID();
+      const create = (entityId: string, title: string, device: string) => ({ change_id: changeId, entity: "task", entity_id: entityId, op: "create", data: { title }, vector_clock: { [device]: 1 } });
+      const theirs = crypto.randomUUID();
+      expect((await push(memberA, [create(theirs, `${SECRET} pushed`, memberA.deviceId!)])).body.results[0].status).toBe("applied");
+      secrets.push(theirs);
+      stateBefore = await stateOfA();
+      for (const c of [memberB, memberB2]) {
+        const mine = crypto.randomUUID();
+        const r = await asB(c, "POST", "/api/sync/push", { body: { device_id: c.deviceId, changes: [create(mine, "mine", c.deviceId!)] } });
+        expect(r.body.results[0]).toMatchObject({ status: "applied", entity_id: mine, record: { title: "mine" } });
+      }
+    });
+
     test("locks and conditions on A's records answer as on unknown ones (no 304, 412 or 409 that would confirm them)", async () => {
       for (const [kind, route, edit] of [["task", "tasks", { title: "x" }], ["project", "projects", { name: "x" }], ["comment", "comments", { body: "x" }]] as const) {
         for (const etag of ['"1"', '"2"', "*"]) {
