@@ -141,6 +141,7 @@ export class SqliteDatabase implements Database {
   private readonly lock = new Mutex();
   private readonly direct: Executor;
   private readonly statements: StatementCache;
+  private readonly readerStatements: StatementCache | null = null;
   /** The read connection (files), null for `:memory:` (a second connection would be another database). */
   private readonly readerDb: BunSqlite | null = null;
   private readonly reader: Executor | null = null;
@@ -192,7 +193,8 @@ export class SqliteDatabase implements Database {
       this.readerDb = new BunSqlite(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.readerDb.exec(pragma);
       defineFunctions(this.readerDb);
-      this.reader = new SqliteExecutor(this.readerDb, new StatementCache(this.readerDb));
+      this.readerStatements = new StatementCache(this.readerDb);
+      this.reader = new SqliteExecutor(this.readerDb, this.readerStatements);
     }
   }
 
@@ -399,7 +401,11 @@ export class SqliteDatabase implements Database {
     while (this.queued.length > 0) await this.lock.run(() => this.runGroup());
     await this.checkpointer?.close();
     await this.lock.run(async () => {
+      // Statements left compiled would keep each connection open past close() (sqlite3_close_v2), and
+      // the writer's close would then not checkpoint the -wal into the file.
+      this.readerStatements?.finalizeAll();
       this.readerDb?.close();
+      this.statements.finalizeAll();
       this.db.close();
     });
   }
@@ -433,6 +439,12 @@ class StatementCache {
     }
     this.map.set(sql, stmt);
     return stmt;
+  }
+
+  /** Finalizes every statement (before the connection closes). */
+  finalizeAll(): void {
+    for (const stmt of this.map.values()) stmt.finalize();
+    this.map.clear();
   }
 }
 

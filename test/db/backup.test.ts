@@ -4,10 +4,12 @@
  * an existing file. Postgres refuses (pg_dump's job).
  */
 import { afterAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrationStatus } from "../../src/db/migrate";
+import { BackupService } from "../../src/backup/service";
+import { migrate, migrationStatus } from "../../src/db/migrate";
+import { readFeedState } from "../../src/records/feed";
 import { openDatabase } from "../../src/db/open";
 import { forEachDialect } from "../support/db";
 
@@ -85,6 +87,45 @@ forEachDialect("backup", ({ dialect, db }) => {
     await db().run(INSERT_ORG, orgRow(crypto.randomUUID()));
     expect((await db().get<{ n: number }>("SELECT count(*) AS n FROM organizations"))!.n).toBe(before + 1);
   });
+});
+
+test("taskmgr backup's copy carries every feed moved on, in the file itself (no -wal beside it): a restore sends every device back to a snapshot", async () => {
+  // The move is written to the copy after VACUUM INTO, through a connection whose close() must leave it
+  // in the file: the copy's -wal is removed before it is published. Found by QA (a CLI restore test that
+  // failed under load): close() left the -wal un-checkpointed while compiled statements kept the
+  // connection open, and the published copy lacked the move, so cursors from before it went on.
+  const source = openDatabase(`sqlite:${join(dir, "feeds.db")}`);
+  try {
+    await migrate(source);
+    const org = crypto.randomUUID();
+    await source.run(INSERT_ORG, orgRow(org));
+    await source.run("INSERT INTO org_feed_state (org_id, seq, purged_through) VALUES (?, 5, 0)", [org]);
+    const target = join(dir, "feeds-copy.db");
+    await new BackupService({ db: source }).write(target);
+    expect(existsSync(`${target}-wal`)).toBe(false);
+    // The file as published, alone (copied, so that opening it cannot find anything beside it).
+    const alone = join(dir, "feeds-alone.db");
+    copyFileSync(target, alone);
+    const copy = openDatabase(`sqlite:${alone}`);
+    try {
+      expect(await readFeedState(copy, org)).toEqual({ seq: 1_000_000_005, purgedThrough: 1_000_000_005 });
+    } finally {
+      await copy.close();
+    }
+  } finally {
+    await source.close();
+  }
+});
+
+test("close() leaves every commit in the file itself, the -wal checkpointed away", async () => {
+  const path = join(dir, "closed.db");
+  const db = openDatabase(`sqlite:${path}`);
+  await migrate(db);
+  const id = crypto.randomUUID();
+  await db.run(INSERT_ORG, orgRow(id));
+  expect((await db.get<{ id: string }>("SELECT id FROM organizations WHERE id = ?", [id]))?.id).toBe(id);
+  await db.close();
+  expect(existsSync(`${path}-wal`)).toBe(false);
 });
 
 test("sqlite::memory: is copied from its one connection, which still writes afterwards", async () => {
