@@ -15,7 +15,7 @@ import { allowedMethods, type RegisteredRoute } from "./methods";
 /** The request headers a client's page may send (the bearer token, a JSON body, the conditional headers). */
 const ALLOWED_HEADERS = "Authorization, Content-Type, If-Match, If-None-Match";
 /** The answer headers a client's page may read besides the safelisted ones. */
-const EXPOSED_HEADERS = "ETag, Location, Retry-After, Allow";
+const EXPOSED_HEADERS = "ETag, Location, Retry-After, Allow, WWW-Authenticate";
 /** How long a browser may keep a preflight's answer, in seconds (Chromium's maximum). */
 const MAX_AGE = "7200";
 

@@ -110,7 +110,7 @@ describe("CORS over HTTP", () => {
         "access-control-allow-methods": allowedMethods(listed.app.routes, path).join(", "),
         "access-control-allow-headers": "Authorization, Content-Type, If-Match, If-None-Match",
         "access-control-max-age": "7200",
-        "access-control-expose-headers": "ETag, Location, Retry-After, Allow",
+        "access-control-expose-headers": "ETag, Location, Retry-After, Allow, WWW-Authenticate",
       });
     }
     expect((await listed.app.handle(preflight(`/api/tasks/${crypto.randomUUID()}`, APP, "PATCH"))).headers.get("access-control-allow-methods")).toBe(
@@ -160,7 +160,7 @@ describe("CORS over HTTP", () => {
     for (const [status, r] of answers) {
       expect([status, corsHeaders(r), r.headers.get("vary")]).toEqual([
         status,
-        { "access-control-allow-origin": APP, "access-control-expose-headers": "ETag, Location, Retry-After, Allow" },
+        { "access-control-allow-origin": APP, "access-control-expose-headers": "ETag, Location, Retry-After, Allow, WWW-Authenticate" },
         "Origin",
       ]);
     }
@@ -176,7 +176,7 @@ describe("CORS over HTTP", () => {
 
   test("*: every origin, answered with * (no Vary); a preflight too; no credentials mode", async () => {
     const r = await get(any, "/api/tasks", { origin: OTHER });
-    expect([r.status, corsHeaders(r), r.headers.get("vary")]).toEqual([401, { "access-control-allow-origin": "*", "access-control-expose-headers": "ETag, Location, Retry-After, Allow" }, null]);
+    expect([r.status, corsHeaders(r), r.headers.get("vary")]).toEqual([401, { "access-control-allow-origin": "*", "access-control-expose-headers": "ETag, Location, Retry-After, Allow, WWW-Authenticate" }, null]);
     const p = await any.app.handle(preflight("/api/sync/pull", OTHER, "GET"));
     expect([p.status, p.headers.get("access-control-allow-origin"), p.headers.get("access-control-allow-methods"), p.headers.get("access-control-allow-credentials")]).toEqual([
       204,
