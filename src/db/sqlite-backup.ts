@@ -3,7 +3,7 @@
  * `VACUUM INTO`, which reads one snapshot (the last commit; writers go on meanwhile, in WAL mode) and
  * writes a compact, standalone file (no `-wal` beside it: nothing else is needed to open it).
  */
-import type { Database as BunSqlite } from "bun:sqlite";
+import type { Database as BunSqlite, Statement } from "bun:sqlite";
 import { closeSync, openSync, rmSync } from "node:fs";
 
 /**
@@ -14,17 +14,30 @@ import { closeSync, openSync, rmSync } from "node:fs";
  */
 export function vacuumInto(conn: BunSqlite, target: string): void {
   createNew(target);
-  const queryOnly = (conn.query("PRAGMA query_only").get() as { query_only: number }).query_only;
+  const queryOnly = once(conn, "PRAGMA query_only", (s) => (s.get() as { query_only: number }).query_only);
   try {
     if (queryOnly) conn.exec("PRAGMA query_only = OFF");
     try {
-      conn.prepare("VACUUM INTO ?").run(target);
+      once(conn, "VACUUM INTO ?", (s) => s.run(target));
     } finally {
       if (queryOnly) conn.exec("PRAGMA query_only = ON");
     }
   } catch (err) {
     rmSync(target, { force: true });
     throw err;
+  }
+}
+
+/**
+ * Runs `sql` once and finalizes it: a statement left compiled keeps its connection open past
+ * `close()`, whose checkpoint of the `-wal` into the file is then skipped.
+ */
+function once<T>(conn: BunSqlite, sql: string, use: (stmt: Statement) => T): T {
+  const stmt = conn.prepare(sql);
+  try {
+    return use(stmt);
+  } finally {
+    stmt.finalize();
   }
 }
 

@@ -143,3 +143,13 @@ test("sqlite::memory: is copied from its one connection, which still writes afte
     await mem.close();
   }
 });
+
+test("close() after a backup leaves no -wal either: the backup's own statements are finalized", async () => {
+  const path = join(dir, "backed-up.db");
+  const db = openDatabase(`sqlite:${path}`);
+  await migrate(db);
+  await db.run(INSERT_ORG, orgRow(crypto.randomUUID()));
+  await new BackupService({ db }).write(join(dir, "backed-up-copy.db"));
+  await db.close();
+  expect(existsSync(`${path}-wal`)).toBe(false);
+});
