@@ -46,18 +46,21 @@ export function normalizeDueDate(s: string): string | null {
 export const MIDNIGHT = "T00:00:00.000Z";
 
 /**
- * A list's due-date bound (`due_before`, `due_after`) as the instant it stands for, in the stored
- * date-time form, or null when it is no real date or date-time: a date-only one is the start of its
- * day, UTC (`2030-01-05` → `2030-01-05T00:00:00.000Z`). Due dates are stored to the millisecond, so
- * a `before` bound finer than that is the next millisecond (before 00:00:00.0001 is before
- * 00:00:00.001); an `after` one is cut to it (after 00:00:00.0001 is after 00:00:00.000).
+ * A list's due-date bound (`due_before`, `due_after`) as the stored date-time its filter compares
+ * with, or null when it is no real date or date-time; a date-only bound names the start of its day,
+ * UTC (`2030-01-05` is `2030-01-05T00:00:00.000Z`). Due dates are stored to the millisecond: `after`
+ * is the instant cut to its millisecond (after 00:00:00.0001 is after 00:00:00.000); `before` is the
+ * last millisecond it lets in, compared with `<=` (before 00:00:00.001 and before 00:00:00.0001 are
+ * both at or before 00:00:00.000). Never a millisecond later: the one after 9999's last is
+ * `+010000-…`, which sorts before every stored date as text.
  */
 export function dueBound(raw: string, side: "before" | "after"): string | null {
   const normalized = normalizeDueDate(raw);
   if (normalized === null) return null;
-  if (normalized.length === 10) return `${normalized}${MIDNIGHT}`;
+  const instant = normalized.length === 10 ? `${normalized}${MIDNIGHT}` : normalized;
+  if (side === "after") return instant;
   const finer = /\.\d{3}(\d+)/.exec(raw)?.[1];
-  return side === "before" && finer !== undefined && /[1-9]/.test(finer) ? new Date(Date.parse(normalized) + 1).toISOString() : normalized;
+  return finer !== undefined && /[1-9]/.test(finer) ? instant : new Date(Date.parse(instant) - 1).toISOString();
 }
 
 /** Field → reason. Empty when valid. */

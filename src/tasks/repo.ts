@@ -4,7 +4,6 @@ import { limitOffset, type PageRequest, type PageResult, selectPage } from "../d
 import { type ListFilter, type OrderColumn, type OrderTerm, orderBy, Where, whereContains } from "../records/list";
 import { PRIORITY_RANK, type Task, type TaskPriority } from "../records/model";
 import { RecordRepo } from "../records/repo";
-import { MIDNIGHT } from "../records/validate";
 import type { TaskListQuery, TaskOrderingField } from "./model";
 
 /** The task list's filter: its query's parameters, parsed (the service's `list`). */
@@ -18,7 +17,7 @@ export type TaskFilter = ListFilter<
     /** A user id, or null for unassigned tasks. */
     assignee_id: string | null | undefined;
     tag: string | undefined;
-    /** Instants in the stored date-time form (`dueBound`, src/records/validate.ts): due dates before due_before, after due_after. */
+    /** Instants in the stored date-time form (`dueBound`, src/records/validate.ts): due dates at or before due_before (the last millisecond before the query's bound), after due_after. */
     due_before: string | undefined;
     due_after: string | undefined;
     search: string | undefined;
@@ -102,13 +101,10 @@ export class TaskRepo extends RecordRepo<"task"> {
     if (f.project_id !== undefined) f.project_id === null ? w.add("project_id IS NULL") : w.add("project_id = ?", f.project_id);
     if (f.assignee_id !== undefined) f.assignee_id === null ? w.add("assignee_id IS NULL") : w.add("assignee_id = ?", f.assignee_id);
     if (f.tag !== undefined) w.add("id IN (SELECT task_id FROM task_tags WHERE org_id = ? AND tag = ?)", this.orgId, f.tag);
-    // Due dates are stored as dates (the start of their day, UTC) or date-times, compared as text:
-    // a date sorts before every date-time of its day, so only "before its own midnight" needs a
-    // second condition (`2030-01-05` is not before `2030-01-05T00:00:00.000Z`: it is that instant).
-    if (f.due_before !== undefined) {
-      w.add("due_date < ?", f.due_before);
-      if (f.due_before.endsWith(MIDNIGHT)) w.add("due_date <> ?", f.due_before.slice(0, 10));
-    }
+    // Due dates are stored as dates (the start of their day, UTC) or date-times, compared as text: a
+    // date sorts before every date-time of its day, so it is at or before a bound of its day and after
+    // one of the day before, as its instant is. `due_before` is the last millisecond it allows (`dueBound`).
+    if (f.due_before !== undefined) w.add("due_date <= ?", f.due_before);
     if (f.due_after !== undefined) w.add("due_date > ?", f.due_after);
     if (f.search) whereContains(w, sqlOf(this.exec), ["title", "description"], f.search);
     return w;

@@ -475,6 +475,21 @@ forEachDialect("tasks API", ({ db }) => {
       expect(await titlesA("due_after=2030-01-04T23:59:59Z&due_before=2030-01-05T08:00:00Z")).toEqual(["date-only", "midnight"]);
     });
 
+    // A before bound finer than the millisecond in the last millisecond of 9999 selected nothing: it was
+    // moved to the next millisecond, year 10000, whose text (`+010000-…`) sorts before every stored date (found by QA).
+    test("due_before in the last millisecond of year 9999, finer than the millisecond, still selects every earlier due date", async () => {
+      const mark = crypto.randomUUID().slice(0, 8);
+      await newTask({ title: `${mark} last`, due_date: "9999-12-31T23:59:59.999Z" });
+      await newTask({ title: `${mark} date`, due_date: "9999-12-31" });
+      await newTask({ title: `${mark} early`, due_date: "0001-01-01" });
+      const titlesA = async (qs: string) => (await A()("GET", `/api/tasks?search=${mark}&ordering=title&${qs}`)).body.results.map((r: { title: string }) => r.title.slice(9));
+      expect(await titlesA("due_before=9999-12-31T23:59:59.9991Z")).toEqual(["date", "early", "last"]);
+      expect(await titlesA("due_before=9999-12-31T23:59:59.999999999Z")).toEqual(["date", "early", "last"]);
+      expect(await titlesA("due_before=9999-12-31T23:59:59.999Z")).toEqual(["date", "early"]);
+      expect(await titlesA("due_before=0001-01-01T00:00:00.0001Z")).toEqual(["early"]);
+      expect(await titlesA("due_before=0001-01-01")).toEqual([]);
+    });
+
     test("search: letters beyond ASCII match in any case, as typed or not (SQLite's LOWER changes ASCII only)", async () => {
       const mark = crypto.randomUUID().slice(0, 8);
       await newTask({ title: `${mark} Über straße ÉCOLE` });
