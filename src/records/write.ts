@@ -119,7 +119,10 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
   const def = entityDef(input.entity);
   const { before, action } = input;
   if ((action === "created") !== (before === null)) throw new Error(`writeRecord: action "${action}" with${before ? "" : "out"} a stored record`);
-  const at = (input.now ?? new Date()).toISOString();
+  // Never before the record's last write: an instance whose clock is behind another's (or set back)
+  // would stamp an updated_at before the created_at, and a history that goes back in time.
+  const now = (input.now ?? new Date()).toISOString();
+  const at = before !== null && before.updated_at > now ? before.updated_at : now;
 
   let fields: Record<string, unknown>;
   if (action === "deleted") {
