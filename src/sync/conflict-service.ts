@@ -96,7 +96,9 @@ export class ConflictService {
       const conflicts = new ConflictRepo(tx, resolver.orgId);
       const conflict = await conflicts.mustGet(id);
       await lockRecordOf(tx, resolver.orgId, conflict);
-      if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, now.toISOString()))) {
+      // Never before the conflict arose: an instance whose clock is behind the one that recorded it.
+      const at = conflict.createdAt > now.toISOString() ? conflict.createdAt : now.toISOString();
+      if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, at))) {
         throw new DomainError("already_resolved", "this conflict is already resolved");
       }
       return this.writeResolution(tx, resolver, conflict, input, now);

@@ -44,4 +44,26 @@ forEachDialect("a record's timestamps under clocks that differ between instances
     const again = await A.request("PATCH", `/api/tasks/${later.body.id}`, { token: u.token, body: { title: "by A" } });
     expect([later.body.created_at, again.body.updated_at]).toEqual(["2026-06-01T12:00:00.000Z", "2026-06-01T12:00:00.000Z"]);
   });
+
+  test("a conflict is never resolved before it arose: resolved_at is at least its created_at", async () => {
+    const ahead = new ManualClock(new Date("2026-06-01T11:00:00.000Z"));
+    const behind = new ManualClock(new Date("2026-06-01T10:00:00.000Z"));
+    const A = await createTestApp(db(), { clock: ahead });
+    const B = await createTestApp(db(), { clock: behind });
+    const u = await A.createUser();
+    const task = (await A.request("POST", "/api/tasks", { token: u.token, body: { title: "t" } })).body;
+    await A.request("PATCH", `/api/tasks/${task.id}`, { token: u.token, body: { title: "server" } });
+    const pushed = await A.request("POST", "/api/sync/push", {
+      token: u.token,
+      body: {
+        device_id: u.deviceId,
+        changes: [{ change_id: uuid(), entity: "task", entity_id: task.id, op: "update", data: { title: "device" }, base_version: 1, vector_clock: { ...task.vector_clock, [u.deviceId!]: 1 } }],
+      },
+    });
+    const conflictId = pushed.body.results[0].conflict_id;
+    const onB = await B.tokenFor(u.user, u.deviceId);
+    expect((await B.request("POST", `/api/sync/conflicts/${conflictId}/resolve`, { token: onB, body: { resolution: "remote" } })).status).toBe(200);
+    const c = (await B.request("GET", `/api/sync/conflicts/${conflictId}`, { token: onB })).body;
+    expect([c.created_at, c.resolved_at]).toEqual(["2026-06-01T11:00:00.000Z", "2026-06-01T11:00:00.000Z"]);
+  });
 });
