@@ -22,16 +22,21 @@ export const REOPEN_AFTER_MS = 5_000;
  * A write that fails (ENOSPC: the disk is full) ends a Node stream for good: every later line was
  * dropped, without a word, until the server restarted, long after the disk had room again. Here the
  * failed stream is left, the lines that could not be written are counted, and the first line at
- * least {@link REOPEN_AFTER_MS} after the failure opens a new stream; once that line is written,
+ * least {@link REOPEN_AFTER_MS} after the failure opens a new stream; that line is written, then
  * `onReopen` is called with the count (at most: a failed write of several lines may have written
- * some) and the failure, which the logger writes as a line of its own. A line the failure cut off
- * is ended first, so that the lines after it stay one to a line.
+ * some) and the failure, which the logger writes as a line of its own. The count goes on from there
+ * until that report is in the file: a reopen on a disk still full (its lines and report fail too)
+ * leaves it for the next one, which then counts every line lost since the first failure. A line the
+ * failure cut off is ended first, so that the lines after it stay one to a line.
  */
 export function fileSink(path: string, open: () => LogFileStream, onReopen: (dropped: number, error: string) => void, now: () => number = Date.now): FileSink {
   let stream: LogFileStream | null = null;
   let failedAt: number | null = null;
   let failure = "";
+  /** Lines the file lacks since the last report that reached it. */
   let dropped = 0;
+  /** The count `onReopen` is reporting while it runs: the next line written is its report. */
+  let reporting: number | null = null;
   /** Resolves `close` when the stream being ended fails instead. */
   let ended: (() => void) | null = null;
 
@@ -54,36 +59,43 @@ export function fileSink(path: string, open: () => LogFileStream, onReopen: (dro
     failedAt = now();
     failure = err instanceof Error ? err.message : String(err);
   };
-  /** A new stream after a failure: the count of lines dropped meanwhile, or null when it failed too. */
-  const reopen = (): number | null => {
+  /** A new stream after a failure, or false when it failed too. */
+  const reopen = (): boolean => {
     endCutLine(path);
     const s = start();
-    if (s === null) return null;
+    if (s === null) return false;
     stream = s;
     failedAt = null;
-    const n = dropped;
-    dropped = 0;
-    return n;
+    return true;
   };
 
   stream = start();
   const writeLine = (line: string) => {
     const s = stream!;
+    const reports = reporting; // written, this line is a report of that many: they are no longer owed
+    reporting = null;
     s.write(line + "\n", (err) => {
-      if (!err) return;
+      if (!err) {
+        if (reports !== null) dropped -= reports;
+        return;
+      }
       dropped++;
       fail(s, err);
     });
   };
   const sink = (line: string) => {
     if (stream !== null) return writeLine(line);
-    const reopened = failedAt !== null && now() - failedAt >= REOPEN_AFTER_MS ? reopen() : null;
-    if (reopened === null) {
+    if (failedAt === null || now() - failedAt < REOPEN_AFTER_MS || !reopen()) {
       dropped++;
       return;
     }
     writeLine(line);
-    onReopen(reopened, failure);
+    reporting = dropped;
+    try {
+      onReopen(dropped, failure);
+    } finally {
+      reporting = null;
+    }
   };
   const close = () =>
     new Promise<void>((done) => {

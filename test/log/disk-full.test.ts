@@ -133,3 +133,40 @@ describe("the log file's sink after a failed write", () => {
     await sink.close();
   });
 });
+
+describe("the count of lines the log file lost", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "taskmgr-filesink-count-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  test("a reopen on a disk still full does not reset it: the report that reaches the file counts every line lost since the first failure", async () => {
+    const path = join(dir, "c.log");
+    const full = { on: false };
+    const disk = fakeDisk(path, full);
+    let t = 0;
+    // As the logger does: the report is a line of its own, written through the sink.
+    const sink = fileSink(path, disk.open, (count) => sink(JSON.stringify({ report: count })), () => t);
+    sink('{"n":1}');
+    await Bun.sleep(5);
+    full.on = true;
+    sink('{"n":2}'); // fails, cut off
+    await Bun.sleep(5);
+    sink('{"n":3}'); // dropped
+    t += REOPEN_AFTER_MS;
+    sink('{"n":4}'); // reopens on a disk still full: it and its report fail
+    await Bun.sleep(5);
+    sink('{"n":5}'); // dropped
+    full.on = false;
+    t += REOPEN_AFTER_MS;
+    sink('{"n":6}'); // reopens with room
+    await Bun.sleep(5);
+    expect(disk.opened()).toBe(3);
+    await sink.close();
+    const { parsed } = readLines(path);
+    expect(parsed.filter((l) => "n" in l)).toEqual([{ n: 1 }, { n: 6 }]);
+    // Lost from the file: lines 2 to 5, and the first report.
+    expect(parsed.filter((l) => "report" in l)).toEqual([{ report: 5 }]);
+  });
+});
