@@ -7,7 +7,7 @@
  * the feed caught up with it. (Other backups — `sqlite3 .backup`, a file copy, `pg_dump` — need the
  * same statement run by hand before the restored database is served.)
  */
-import { existsSync, linkSync, renameSync, rmSync } from "node:fs";
+import { existsSync, linkSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isStorageFull } from "../db/errors";
 import { openDatabase } from "../db/open";
@@ -42,6 +42,7 @@ export class BackupService {
       } finally {
         await copy.close();
       }
+      requireCheckpointed(partial, target);
       publish(partial, final, target);
     } catch (err) {
       // SQLite says "database or disk is full", read as the database's disk: it is the copy's.
@@ -50,6 +51,19 @@ export class BackupService {
     } finally {
       for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
     }
+  }
+}
+
+/**
+ * Refuses a copy whose last writes (the feed move) are still in its `-wal`: close() moves them into
+ * the file only as the copy's last connection, and says nothing when it cannot (a statement left
+ * compiled, another process reading the file); the `-wal`, removed with the temporary name, would
+ * take them with it, and the copy published would let old pull cursors go on after a restore.
+ */
+function requireCheckpointed(partial: string, target: string): void {
+  const wal = `${partial}-wal`;
+  if (existsSync(wal) && statSync(wal).size > 0) {
+    throw new Error(`cannot finish ${target}: the copy's last write could not be moved from ${wal} into it (is another process reading it?); nothing was kept under that name`);
   }
 }
 

@@ -4,6 +4,7 @@
  * an existing file. Postgres refuses (pg_dump's job).
  */
 import { afterAll, expect, test } from "bun:test";
+import { Database as BunSqlite } from "bun:sqlite";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { BackupService } from "../../src/backup/service";
 import { migrate, migrationStatus } from "../../src/db/migrate";
 import { readFeedState } from "../../src/records/feed";
 import { openDatabase } from "../../src/db/open";
+import type { Database } from "../../src/db/types";
 import { forEachDialect } from "../support/db";
 
 const dir = mkdtempSync(join(tmpdir(), "taskmgr-backup-"));
@@ -152,4 +154,50 @@ test("close() after a backup leaves no -wal either: the backup's own statements 
   await new BackupService({ db }).write(join(dir, "backed-up-copy.db"));
   await db.close();
   expect(existsSync(`${path}-wal`)).toBe(false);
+});
+
+test("a copy whose feed move was left in its -wal (close() did not checkpoint it) is never published without it", async () => {
+  // close() checkpoints the copy's -wal into the file only as the last connection to it, and says
+  // nothing when it cannot (a statement left compiled did so before): the -wal, removed with the
+  // temporary name, then took the feed move with it, and a restore of the published copy let every
+  // device's old cursor go on. Here another connection holds the copy open while it is prepared.
+  const source = openDatabase(`sqlite:${join(dir, "held.db")}`);
+  let holder: BunSqlite | null = null;
+  try {
+    await migrate(source);
+    const org = crypto.randomUUID();
+    await source.run(INSERT_ORG, orgRow(org));
+    await source.run("INSERT INTO org_feed_state (org_id, seq, purged_through) VALUES (?, 5, 0)", [org]);
+    const held = {
+      dialect: "sqlite",
+      backup: async (partial: string) => {
+        await source.backup(partial);
+        holder = new BunSqlite(partial);
+        holder.exec("PRAGMA journal_mode = WAL");
+        holder.exec("BEGIN");
+        holder.query("SELECT * FROM org_feed_state").all(); // a read transaction from before the move
+      },
+    } as unknown as Database;
+    const target = join(dir, "held-copy.db");
+    const outcome = await new BackupService({ db: held }).write(target).then(
+      () => "written",
+      (e: Error) => e.message,
+    );
+    if (outcome === "written") {
+      const alone = join(dir, "held-alone.db");
+      copyFileSync(target, alone);
+      const copy = openDatabase(`sqlite:${alone}`);
+      try {
+        expect(await readFeedState(copy, org)).toEqual({ seq: 1_000_000_005, purgedThrough: 1_000_000_005 });
+      } finally {
+        await copy.close();
+      }
+    } else {
+      expect(outcome).toContain(target);
+      expect(existsSync(target)).toBe(false);
+    }
+  } finally {
+    (holder as BunSqlite | null)?.close();
+    await source.close();
+  }
 });
