@@ -44,7 +44,9 @@ export function isTransactionConflict(err: unknown): boolean {
  * `max_page_count`) and `SQLITE_IOERR_SHMSIZE` ("disk I/O error" when the `-shm` cannot grow: every
  * ~4,000 WAL frames, reached on a full disk when the transaction's frames still fit but its WAL index
  * does not), Postgres' `53100` disk_full. The statement failed and its transaction was rolled back,
- * so nothing of the request was stored; it may succeed once space is freed. The HTTP layer answers
+ * so nothing of the request is seen by this server; it may succeed once space is freed. (After
+ * `SQLITE_IOERR_SHMSIZE` the transaction's frames are in the `-wal` already: a restart before the next
+ * write may find it there, whole, as the README says of the full disk's 503: a retried push is then `duplicate`.) The HTTP layer answers
  * 503 `unavailable` (a client keeps its changes and retries later) and logs it as `database_full`,
  * rather than 500 with a stack trace.
  */
