@@ -5,7 +5,12 @@ export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
 /** Whether the request's declared body size (`Content-Length`) is over {@link MAX_BODY_BYTES}. */
 export function isOversized(request: Request): boolean {
-  return Number(request.headers.get("content-length") ?? 0) > MAX_BODY_BYTES;
+  return declaredSize(request) > MAX_BODY_BYTES;
+}
+
+/** The body size `Content-Length` declares; 0 without one (a chunked body's size is known only once read). */
+function declaredSize(request: Request): number {
+  return Number(request.headers.get("content-length") ?? 0);
 }
 
 /**
@@ -77,11 +82,11 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
  */
 export async function parseJsonBody(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
   if (request.body === null) return undefined;
-  if (Number(request.headers.get("content-length") ?? 0) > limit) throw payloadTooLarge(limit);
+  if (declaredSize(request) > limit) throw payloadTooLarge(limit);
   // The header's media type as this file reads it (Elysia hands hooks the part before `;`, untrimmed:
   // `application/json ; charset=utf-8` would not match).
   const type = mediaType(request.headers.get("content-type"));
-  if (type !== "application/json" && Number(request.headers.get("content-length") ?? 0) > 0) throw notJsonMediaType(type);
+  if (type !== "application/json" && declaredSize(request) > 0) throw notJsonMediaType(type);
   const bytes = await readBody(request, limit);
   if (bytes.byteLength === 0) return EMPTY_BODY;
   if (type !== "application/json") throw notJsonMediaType(type);
