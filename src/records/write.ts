@@ -17,6 +17,7 @@ import { checkReferences, type KnownRecords } from "./refs";
 import { RecordRepo } from "./repo";
 import { checkFields, failureDetails, failureMessage } from "./validate";
 import { REQUIRED_REASON } from "../wire/reasons";
+import { notBefore } from "../time";
 
 export interface WriteInput<K extends EntityKind> {
   entity: K;
@@ -121,8 +122,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
   if ((action === "created") !== (before === null)) throw new Error(`writeRecord: action "${action}" with${before ? "" : "out"} a stored record`);
   // Never before the record's last write: an instance whose clock is behind another's (or set back)
   // would stamp an updated_at before the created_at, and a history that goes back in time.
-  const now = (input.now ?? new Date()).toISOString();
-  const at = before !== null && before.updated_at > now ? before.updated_at : now;
+  const at = notBefore(input.now ?? new Date(), before?.updated_at);
 
   let fields: Record<string, unknown>;
   if (action === "deleted") {

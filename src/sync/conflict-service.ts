@@ -16,7 +16,7 @@ import { jsonEqual } from "../records/json";
 import type { AnyRecord, Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "../records/write";
-import type { Clock } from "../time";
+import { type Clock, notBefore } from "../time";
 import type { Role } from "../users/model";
 import { type Conflict, ConflictRepo, type ConflictSummary, findConflictAnyOrg, findConflictsAnyOrg, listConflictSummariesAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, ResolveBody } from "./model";
@@ -97,8 +97,7 @@ export class ConflictService {
       const conflict = await conflicts.mustGet(id);
       await lockRecordOf(tx, resolver.orgId, conflict);
       // Never before the conflict arose: an instance whose clock is behind the one that recorded it.
-      const at = conflict.createdAt > now.toISOString() ? conflict.createdAt : now.toISOString();
-      if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, at))) {
+      if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, notBefore(now, conflict.createdAt)))) {
         throw new DomainError("already_resolved", "this conflict is already resolved");
       }
       return this.writeResolution(tx, resolver, conflict, input, now);
