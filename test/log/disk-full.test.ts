@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -49,11 +49,18 @@ test.skipIf(!mounted)(
     await Bun.sleep(50);
     const filler = join(mountPoint, "filler");
     spawnSync("sh", ["-c", `dd if=/dev/zero of=${filler} bs=1k 2>/dev/null`]);
-    for (let i = 0; i < 100; i++) {
+    // Lines go on until the file has stopped growing under 20 of them in a row: its writes fail
+    // (however slow the machine, the disk is freed only once they do).
+    const file = join(dir, "taskmgr.log");
+    let still = 0;
+    for (let i = 0, size = statSync(file).size; i < 1_000 && still < 20; i++) {
       log.info("while_full", { i, pad: "x".repeat(200) });
-      if (i % 10 === 9) await Bun.sleep(5);
+      await Bun.sleep(10);
+      const now = statSync(file).size;
+      still = now === size ? still + 1 : 0;
+      size = now;
     }
-    await Bun.sleep(100);
+    expect(still).toBe(20);
     rmSync(filler);
     await Bun.sleep(REOPEN_AFTER_MS + 100);
     log.info("after", { n: 1 });
