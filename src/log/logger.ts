@@ -41,7 +41,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     accessSync(dir, constants.W_OK);
     // A file that could not be written (the disk full) is opened again, and says how many lines it lost.
     const reopened = (count: number, error: string) =>
-      write("warn", "log_file_lines_dropped", { count, error, reason: "the log file could not be written (is its disk full?); standard output had these lines" });
+      write("warn", "log_file_lines_dropped", { count, error, reason: "the log file could not be written (is its disk full?); these lines went to standard output only" });
     file = fileSink(join(dir, "taskmgr.log"), () => (opts.openFile ?? rotatingFile)(dir), reopened);
   }
   const stdout: ConsoleSink | null = opts.console === undefined ? pausingSink(process.stdout, (n) => reportDropped(n)) : null;
