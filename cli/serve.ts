@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { createApp } from "../src/app";
 import { exposedSecretMode, secretPath } from "../src/auth/secret";
-import { type Config, ConfigError } from "../src/config";
+import { type Config, ConfigError, DEFAULT_DATABASE_URL } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
+import { sqlitePath } from "../src/db/url";
 import { startJobs } from "../src/jobs/schedule";
 import type { BootstrapAccount } from "../src/orgs/service";
 import { createLogger, type Logger } from "../src/log/logger";
@@ -60,7 +61,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   // An operator insisting meanwhile is heard once the password is shown: exiting between the
   // admin's COMMIT and its password's one showing would leave an account nobody can log in to.
   await stop.holdingForce(async () => {
-    await services.orgs.ensureBootstrap(showFirstAdmin);
+    await services.orgs.ensureBootstrap((admin) => showFirstAdmin(admin, SHOW_WAIT_MS, config.databaseUrl));
   });
   console.log(`taskmgr listening on ${server.url}`);
   log.info("server_started", { url: server.url, database: db.label });
@@ -161,11 +162,8 @@ const SHOW_WAIT_MS = 10_000;
  * output that cannot be written is tolerated, as everywhere in `serve` (`taskmgr users
  * set-password` recovers the account).
  */
-export function showFirstAdmin(admin: BootstrapAccount, waitMs = SHOW_WAIT_MS): Promise<void> {
-  const text =
-    `created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}\n` +
-    `this password is shown only once: change it with \`taskmgr users set-password ${admin.email}\`` +
-    ` (from a checkout: \`npx taskmgr users set-password ${admin.email}\`)\n`;
+export function showFirstAdmin(admin: BootstrapAccount, waitMs = SHOW_WAIT_MS, databaseUrl = DEFAULT_DATABASE_URL): Promise<void> {
+  const text = `created organization "${admin.orgSlug}" and its admin ${admin.email} with password: ${admin.password}\n${changeHint(admin.email, databaseUrl)}\n`;
   return new Promise<void>((done) => {
     const timer = setTimeout(done, waitMs);
     const written = () => {
@@ -178,6 +176,19 @@ export function showFirstAdmin(admin: BootstrapAccount, waitMs = SHOW_WAIT_MS): 
       written(); // closed or unwritable
     }
   });
+}
+
+/**
+ * The line after the first admin's password: how to change it on this server's database. An
+ * in-memory database is the server's alone (a command would open another, empty one), and a
+ * command given no `--db` opens the default file, not the one this server was started on.
+ */
+function changeHint(email: string, databaseUrl: string): string {
+  if (sqlitePath(databaseUrl) === ":memory:") {
+    return "this password is shown only once, and the database is in memory (sqlite::memory:): the account, like everything else, is gone when the server stops";
+  }
+  const hint = `this password is shown only once: change it with \`taskmgr users set-password ${email}\` (from a checkout: \`npx taskmgr users set-password ${email}\`)`;
+  return databaseUrl === DEFAULT_DATABASE_URL ? hint : `${hint}, given this server's database (the same --db or DATABASE_URL)`;
 }
 
 /** The server logs JSON lines to stdout and to `LOG_DIR/taskmgr.log` (rotated at 15 MB, 10 files kept). */

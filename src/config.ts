@@ -47,7 +47,8 @@ export interface ConfigFlags {
   logLevel?: string;
 }
 
-const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
+/** `DATABASE_URL` when neither `--db` nor the variable names one. */
+export const DEFAULT_DATABASE_URL = "sqlite:./data/taskmgr.db";
 
 export interface LoadOptions {
   /**

@@ -4,10 +4,12 @@
  * output is non-blocking) and the password was dropped without a word, the account committed
  * anyway (found by review).
  */
-import { expect, setDefaultTimeout, test } from "bun:test";
+import { afterAll, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import { removeTempDirs, serve, tempDir } from "./support";
 
 setDefaultTimeout(30_000);
+afterAll(removeTempDirs);
 
 test("a password shown while the stdout pipe is full reaches its reader, even if the process is killed right after", async () => {
   const fixture = join(import.meta.dir, "fixtures", "show-first-admin.ts");
@@ -24,4 +26,22 @@ test("a password shown while the stdout pipe is full reaches its reader, even if
     "this password is shown only once: change it with `taskmgr users set-password admin@localhost` (from a checkout: `npx taskmgr users set-password admin@localhost`)",
     "",
   ]);
+});
+
+// Found by the README audit: the line told every start to change the password with `taskmgr users
+// set-password EMAIL`, which on an in-memory database reaches another, empty one, and without this
+// server's `--db` opens the default ./data/taskmgr.db (creating it) and answers "user not found".
+test("the line after the password says how to change it on this server's database", async () => {
+  const cwd = tempDir();
+  const hintOf = async (db: string) => {
+    const s = await serve(["--port", "0", "--db", db], { cwd, env: { LOG_DIR: join(cwd, "logs") } });
+    expect(await s.stop("SIGTERM")).toBe(0);
+    return s.stdout().split("\n")[1];
+  };
+  expect(await hintOf("sqlite::memory:")).toBe(
+    "this password is shown only once, and the database is in memory (sqlite::memory:): the account, like everything else, is gone when the server stops",
+  );
+  expect(await hintOf(`sqlite:${join(cwd, "other.db")}`)).toBe(
+    "this password is shown only once: change it with `taskmgr users set-password admin@localhost` (from a checkout: `npx taskmgr users set-password admin@localhost`), given this server's database (the same --db or DATABASE_URL)",
+  );
 });
