@@ -27,7 +27,7 @@ import { analyzePostgres, autovacuumOn, BINARY, BUN, childEnv, freshPostgres, fr
 const HELP = `taskmgr benchmark — npm run bench -- [flags]
 
   --db sqlite|postgres|both   databases to run on (default both; Postgres is skipped if unreachable)
-  --quick                     small sizes, about a minute: --tasks 2000 --scale 20000 --inc-rounds 20 --device-rounds 5
+  --quick                     small sizes, under 2 minutes: --tasks 2000 --scale 20000 --inc-rounds 20 --device-rounds 5
   --tasks N                   task creates pushed over HTTP, then each edited once (default 10000)
   --batch N                   changes per push (default 500)
   --scale N                   tasks in the organization for the scale phase, seeded directly (default 1000000)

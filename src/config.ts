@@ -130,7 +130,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Record<string, string |
 const startsWithTilde = (path: string) => path === "~" || /^~[\w.-]*[\\/]/.test(path);
 /** A folder setting may also not be `~name` alone (a user's home folder): it made a folder named `~bob` (ops QA). A file may (`sqlite:~x.db`). */
 const folderStartsWithTilde = (path: string) => /^~[\w.-]*([\\/]|$)/.test(path);
-const TILDE_REASON = "starts with ~, which is not expanded (it would make a folder named ~ here): write the path out";
+const TILDE_REASON = "starts with ~, which is not expanded (it would make a folder of that name here): write the path out";
 
 /** A folder setting (`TASKMGR_DATA_DIR`, `LOG_DIR`) made absolute against the working folder; `~/…` is refused naming it. */
 function folder(raw: Raw, fallback: string): string {

@@ -84,8 +84,8 @@ describe("loadConfig", () => {
     // Found by QA: opening it failed, and left an empty file named after the folder.
     [{ db: "sqlite:./data/" }, {}, '--db names a folder: add the file\'s name (e.g. sqlite:./data/taskmgr.db), not "sqlite:./data/"', true],
     // Found by CLI QA: a folder named ~ was made in the working folder.
-    [{}, { DATABASE_URL: "sqlite:~/taskmgr.db" }, 'DATABASE_URL starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~/taskmgr.db"', false],
-    [{ db: "sqlite:~bob/x.db" }, {}, '--db starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~bob/x.db"', true],
+    [{}, { DATABASE_URL: "sqlite:~/taskmgr.db" }, 'DATABASE_URL starts with ~, which is not expanded (it would make a folder of that name here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~/taskmgr.db"', false],
+    [{ db: "sqlite:~bob/x.db" }, {}, '--db starts with ~, which is not expanded (it would make a folder of that name here): write the path out, e.g. sqlite:///home/me/taskmgr.db, not "sqlite:~bob/x.db"', true],
     [{ db: "mysql://app:hunter2@db/x" }, {}, '--db must be sqlite:PATH, sqlite::memory: or postgres://…, not "mysql://app:***@db/x"', true],
     [{ db: "sqlite:./q.db?mode=ro" }, {}, '--db takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only, not "sqlite:./q.db?mode=ro"', true],
     [{}, { DATABASE_URL: "sqlite::memory:?cache=shared" }, 'DATABASE_URL takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only, not "sqlite::memory:?cache=shared"', false],
@@ -95,10 +95,10 @@ describe("loadConfig", () => {
   });
 
   test.each([
-    [{ LOG_DIR: "~/logs" }, 'LOG_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~/logs"'],
-    [{ TASKMGR_DATA_DIR: "~" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~"'],
+    [{ LOG_DIR: "~/logs" }, 'LOG_DIR starts with ~, which is not expanded (it would make a folder of that name here): write the path out, not "~/logs"'],
+    [{ TASKMGR_DATA_DIR: "~" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder of that name here): write the path out, not "~"'],
     // Found by ops QA: a user's home folder without a slash after it made a folder named ~bob.
-    [{ TASKMGR_DATA_DIR: "~bob" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder named ~ here): write the path out, not "~bob"'],
+    [{ TASKMGR_DATA_DIR: "~bob" }, 'TASKMGR_DATA_DIR starts with ~, which is not expanded (it would make a folder of that name here): write the path out, not "~bob"'],
   ])("folder %p refused", (env, message) => {
     expect(refusal({}, env)).toEqual({ message, fromFlag: false });
   });
