@@ -220,8 +220,8 @@ class Model {
     return Object.entries(data).some(([k, v]) => !jsonEq(rec[k], norm(k, v)));
   }
 
-  /** The fields of `data` whose references do not hold in `org` (docs/records.md "References"). */
-  badRefs(kind: Kind, org: number, sent: Rec, before: Rec | null, users: Map<string, number>): string[] {
+  /** The fields of `data` whose references do not hold in `org` (docs/records.md "References"); `id`: a create's own id, when it names one. */
+  badRefs(kind: Kind, org: number, sent: Rec, before: Rec | null, users: Map<string, number>, id?: string): string[] {
     const data = normAll(sent);
     const bad: string[] = [];
     const live = (k: Kind, id: unknown) => typeof id === "string" && this.get(k, id)?.org === org && this.get(k, id)!.rec.deleted_at === null;
@@ -236,7 +236,8 @@ class Model {
       } else {
         if (!live("task", data.task_id)) bad.push("task_id");
         const p = data.parent_id == null ? null : this.get("comment", data.parent_id);
-        if (data.parent_id != null && !(p && p.org === org && p.rec.deleted_at === null && p.rec.task_id === data.task_id)) bad.push("parent_id");
+        // A reply to itself (a create of a taken id naming that id as its parent) is refused as a reference, before the id is found taken.
+        if (data.parent_id != null && (data.parent_id === id || !(p && p.org === org && p.rec.deleted_at === null && p.rec.task_id === data.task_id))) bad.push("parent_id");
       }
     }
     return bad;
@@ -310,6 +311,16 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
   const log: string[] = [];
   /** Answers by route and status, and push results by status (printed with RFUZZ_STATS=1: what a seed exercised). */
   const stats = new Map<string, number>();
+  /**
+   * The writable fields the run has sent, as `rest kind.field` (a create or PATCH body) and `push kind.field`
+   * (a pushed create or update, not rejected): the default run must have sent each field of {@link WRITABLE}
+   * one way or the other, so that a field added to the model is generated too (`fieldsFor`, the pushes'
+   * `candidates`) and its rules checked, not only its default.
+   */
+  const sent = new Set<string>();
+  const sentFields = (how: "rest" | "push", kind: Kind, data: unknown) => {
+    if (data && typeof data === "object") for (const f of Object.keys(data)) sent.add(`${how} ${kind}.${f}`);
+  };
 
   beforeAll(async () => {
     t = await createTestApp(db(), { clock });
@@ -342,6 +353,8 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
 
   async function call(a: Actor, method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<TestResponse> {
     const res = await t.request(method, path, { token: a.u.token, body, headers });
+    const written = (method === "POST" || method === "PATCH") && ENTITY_KINDS.find((k) => path === PATH[k] || path.startsWith(`${PATH[k]}/`));
+    if (written && res.status < 300) sentFields("rest", written, body);
     log.push(`#${step} ${["admin", "a1", "a2", "b"][actors.indexOf(a)]} ${method} ${path}${headers ? ` ${JSON.stringify(headers)}` : ""}${body !== undefined ? ` ${JSON.stringify(body)}` : ""} → ${res.status}`);
     if (log.length > 5000) log.shift();
     const route = path.replace(/[0-9a-fA-F-]{36}/g, ":id").replace(/\?.*/, "");
@@ -426,7 +439,9 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
 
   async function create(kind: Kind) {
     const a = anyActor();
-    const taskId = kind === "comment" ? refId("task", a.org) : undefined;
+    // Half the time the task of a live comment, so that a reply (`parent_id`) can name one of its thread.
+    const threads = kind === "comment" ? m.all("comment", a.org).filter((e) => m.visible(e, a.org)) : [];
+    const taskId = kind !== "comment" ? undefined : threads.length && r.chance(0.5) ? ic(r.pick(threads).rec.task_id) : refId("task", a.org);
     const data = fieldsFor(kind, a.org, true, taskId);
     const body: Rec = { ...data };
     let id: string | undefined;
@@ -435,7 +450,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     if (body.id) id = body.id.toLowerCase();
     const res = await call(a, "POST", PATH[kind], body);
     // References are checked before the id is stored: 422 naming them, then a taken id (any organization) 409 naming id (docs/records.md).
-    const bad = m.badRefs(kind, a.org, data, null, userOrg);
+    const bad = m.badRefs(kind, a.org, data, null, userOrg, id);
     if (bad.length) {
       expectStatus(res, 422, `create ${kind} with bad ${bad}`, "validation_failed");
       return same(`create ${kind}: fields named`, bad.sort(), Object.keys(res.body.error.details.fields).sort());
@@ -802,7 +817,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
         if (!taken) continue;
         touched.add(`${kind}:${taken.rec.id}`);
         const data = fieldsFor(kind, a.org, true, m.all("task", a.org).find((x) => m.visible(x, a.org))?.rec.id ?? r.uuid());
-        if (m.badRefs(kind, a.org, data, null, userOrg).length) continue;
+        if (m.badRefs(kind, a.org, data, null, userOrg, taken.rec.id).length) continue;
         const vc = { [dev]: ++a.counter };
         const own = taken.org === a.org;
         const order = compareClocks(vc, taken.rec.vector_clock);
@@ -966,6 +981,7 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
       const want = p.want;
       const got = results[i]!;
       stats.set(`push ${p.change.op} ${got.status}`, (stats.get(`push ${p.change.op} ${got.status}`) ?? 0) + 1);
+      if (got.status !== "rejected") sentFields("push", p.change.entity, p.change.data);
       const what = `push ${p.change.op} ${p.change.entity} (${JSON.stringify(p.change)})`;
       if (got.status !== want.status) fail(`${what}: status`, want.status, got);
       if (want.code !== undefined && got.error?.code !== want.code) fail(`${what}: error code`, want.code, got.error);
@@ -1091,5 +1107,10 @@ forEachDialect(`REST API against a reference model (seed ${SEED}, ${STEPS} steps
     }
     if (process.env.RFUZZ_STATS) console.log([...stats].sort().map(([k, n]) => `${k}: ${n}`).join("\n"));
     expect(m.records.size).toBeGreaterThan(0);
+    if (process.env.RFUZZ_SEED === undefined && process.env.RFUZZ_STEPS === undefined) {
+      // By a REST write or a push: a short run creates few comments, and a reply's parent is set only by a create.
+      const unsent = ENTITY_KINDS.flatMap((k) => WRITABLE[k].map((f) => `${k}.${f}`)).filter((x) => !sent.has(`rest ${x}`) && !sent.has(`push ${x}`));
+      expect(unsent).toEqual([]);
+    }
   });
 });
