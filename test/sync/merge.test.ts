@@ -225,6 +225,10 @@ describe("properties", () => {
     expect(Object.keys(taskFieldArbs).sort()).toEqual(writableFields("task").sort());
   });
 
+  test("the tables' base task holds every writable task field (a field it lacks would be merged against a base without it)", () => {
+    expect(Object.keys(baseTask).sort()).toEqual(writableFields("task").sort());
+  });
+
   /** A device's changes: a subset of fields, each with a fresh value (text fields edited from the base). */
   const changesArb = (base: Fields) =>
     fc

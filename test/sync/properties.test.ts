@@ -43,7 +43,8 @@ const dueArb = fc.constantFrom(null, "2026-11-20", "2026-12-01", "2027-01-15", "
 const tagsArb = fc.uniqueArray(fc.constantFrom("home", "work", "urgent", "later"), { maxLength: 4 });
 
 const baseTaskArb = fc.record({ title: titleArb, description: descriptionArb, status: statusArb, priority: priorityArb, due_date: dueArb, tags: tagsArb });
-type BaseTask = { title: string; description: string; status: string; priority: string; due_date: string | null; tags: string[] };
+/** A base task: its fields with a merge rule (each one edited by {@link editFieldArbs}, whose type follows this one). */
+type BaseTask = typeof baseTaskArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** Replaces word `i` of a title (word count kept: a title never becomes empty). */
 const titleEdit = fc.tuple(fc.nat(), word).map(([i, w]) => (title: string) => {
@@ -65,7 +66,7 @@ const descriptionEdit = fc.tuple(fc.constantFrom("rewrite", "insert", "delete"),
  * What a device's edit may set, field by field: every field with a merge rule (a test below checks
  * it against `fieldsWithRule`, so a new rule is exercised here too), text fields edited from the base.
  */
-const editFieldArbs = (base: BaseTask) => ({
+const editFieldArbs = (base: BaseTask): { [F in keyof BaseTask]: fc.Arbitrary<BaseTask[F]> } => ({
   title: fc.array(titleEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.title)),
   description: fc.array(descriptionEdit, { minLength: 1, maxLength: 2 }).map((es) => es.reduce((t, e) => e(t), base.description)),
   status: statusArb,
