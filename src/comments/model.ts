@@ -3,7 +3,7 @@ import { Uuid } from "../wire/schema";
 import { PageQuery, Paginated } from "../wire/pagination";
 import { Query } from "../wire/query";
 import { OrderingQuery, orderings } from "../wire/ordering";
-import { Comment, CommentFieldProps, VersionLock } from "../records/model";
+import { Comment, CommentFieldProps, optionalProps, VersionLock } from "../records/model";
 
 export { Comment } from "../records/model";
 
@@ -14,12 +14,7 @@ export const CommentPage = Paginated(Comment, "CommentPage");
  * optional, `id` optional (client-supplied UUID). `task_id` and `parent_id` are fixed once created.
  */
 export const CommentCreateBody = t.Object(
-  {
-    id: t.Optional(Uuid),
-    task_id: CommentFieldProps.task_id,
-    parent_id: t.Optional(CommentFieldProps.parent_id),
-    body: CommentFieldProps.body,
-  },
+  { id: t.Optional(Uuid), ...optionalProps(CommentFieldProps), task_id: CommentFieldProps.task_id, body: CommentFieldProps.body },
   { additionalProperties: false, title: "CommentCreate" },
 );
 export type CommentCreateBody = Static<typeof CommentCreateBody>;
@@ -30,12 +25,7 @@ export type CommentCreateBody = Static<typeof CommentCreateBody>;
  * value is refused (422): a comment never moves.
  */
 export const CommentPatchBody = t.Object(
-  {
-    task_id: t.Optional(CommentFieldProps.task_id),
-    parent_id: t.Optional(CommentFieldProps.parent_id),
-    body: t.Optional(CommentFieldProps.body),
-    version: VersionLock,
-  },
+  { ...optionalProps(CommentFieldProps), version: VersionLock },
   { additionalProperties: false, title: "CommentUpdate" },
 );
 export type CommentPatchBody = Static<typeof CommentPatchBody>;
