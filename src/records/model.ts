@@ -138,11 +138,17 @@ export type EntityKind = (typeof ENTITY_KINDS)[number];
 export const isEntityKind = (s: unknown): s is EntityKind => (ENTITY_KINDS as readonly unknown[]).includes(s);
 
 /** The writable fields' schemas of each entity kind: what its REST bodies, pushes and table columns follow. */
-const FIELD_PROPS: { readonly [K in EntityKind]: Readonly<Record<string, TSchema>> } = {
+const FIELD_PROPS = {
   project: ProjectFieldProps,
   task: TaskFieldProps,
   comment: CommentFieldProps,
-};
+} as const satisfies { readonly [K in EntityKind]: Readonly<Record<string, TSchema>> };
+
+/**
+ * The name of a writable field of `K`: what tables keyed by field (normalization, merge rules, set fields)
+ * are typed with, so that a field renamed or removed in the model does not compile there.
+ */
+export type WritableField<K extends EntityKind> = keyof (typeof FIELD_PROPS)[K] & string;
 
 /** The writable fields of an entity, in a fixed order (their `<Entity>FieldProps` order). */
 export const writableFields = (kind: EntityKind): string[] => Object.keys(FIELD_PROPS[kind]);

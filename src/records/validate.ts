@@ -6,7 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor, UNKNOWN_FIELD_REASON } from "../wire/reasons";
 import { keyAsNamed } from "../wire/text";
-import { type CommentFieldProps, ENTITY_KINDS, type EntityKind, type ProjectFieldProps, type TaskFieldProps, writableFieldSchemas } from "./model";
+import { ENTITY_KINDS, type EntityKind, writableFieldSchemas, type WritableField } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
@@ -85,11 +85,7 @@ const wellFormed: Normalize = (v) => ({ value: typeof v === "string" ? v.toWellF
  * Normalization beyond the schema, per entity kind and field (a field not named here: {@link wellFormed}):
  * a task's due date in storage form ({@link normalizeDueDate}), its tags without duplicates.
  */
-const NORMALIZE: {
-  project: Partial<Record<keyof typeof ProjectFieldProps, Normalize>>;
-  task: Partial<Record<keyof typeof TaskFieldProps, Normalize>>;
-  comment: Partial<Record<keyof typeof CommentFieldProps, Normalize>>;
-} = {
+const NORMALIZE: { [K in EntityKind]: Partial<Record<WritableField<K>, Normalize>> } = {
   project: {},
   task: {
     due_date: (v) => {

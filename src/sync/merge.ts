@@ -10,7 +10,7 @@
  */
 
 import { jsonEqual } from "../records/json";
-import { type EntityKind, PRIORITY_RANK, type TaskStatus } from "../records/model";
+import { type EntityKind, PRIORITY_RANK, type TaskStatus, type WritableField } from "../records/model";
 import { type MergeBudget, mergeText } from "./text-merge";
 
 /** A record's writable fields (no id/version/vector_clock/timestamps). */
@@ -42,7 +42,7 @@ const textRule: Rule = (base, local, remote, budget) => {
   return result.ok ? result.text : CONFLICT;
 };
 
-const RULES: Record<EntityKind, Record<string, Rule>> = {
+const RULES: { [K in EntityKind]: Partial<Record<WritableField<K>, Rule>> } = {
   task: {
     title: textRule,
     description: textRule,
@@ -95,7 +95,7 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
 }
 
 /** Fields whose value is a set (`tags`): their order carries no meaning. */
-const SET_FIELDS: Record<EntityKind, readonly string[]> = { task: ["tags"], project: [], comment: [] };
+const SET_FIELDS: { [K in EntityKind]: readonly WritableField<K>[] } = { task: ["tags"], project: [], comment: [] };
 
 /**
  * `fields` with each set field as a sorted array without duplicates (the form {@link mergeTags}

@@ -17,7 +17,7 @@ import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { openDatabase } from "../../src/db/open";
 import { silentLogger } from "../../src/log/logger";
-import { ENTITY_KINDS, type EntityKind, writableFields } from "../../src/records/model";
+import { ENTITY_KINDS, type EntityKind, writableFields, type WritableField } from "../../src/records/model";
 import { createServices } from "../../src/services";
 import { fieldsWithRule, isMergedAsText } from "../../src/sync/merge";
 import { systemClock } from "../../src/time";
@@ -26,7 +26,7 @@ import { systemClock } from "../../src/time";
  * The writable fields that two concurrent changes to different values always leave in conflict (no rule).
  * A new field goes either here or into `RULES`, and the rules' documents (above).
  */
-const CONFLICT_FIELDS: Record<EntityKind, readonly string[]> = {
+const CONFLICT_FIELDS: { [K in EntityKind]: readonly WritableField<K>[] } = {
   project: ["color", "archived"],
   task: ["project_id", "assignee_id"],
   comment: ["task_id", "parent_id"],
@@ -46,8 +46,9 @@ const withoutAsides = (text: string) => text.replace(/\([^()]*\)/g, "");
 test("every writable field of every record has a merge rule or is listed as a conflict field, not both", () => {
   for (const kind of ENTITY_KINDS) {
     const ruled = fieldsWithRule(kind);
-    expect({ kind, both: ruled.filter((f) => CONFLICT_FIELDS[kind].includes(f)) }).toEqual({ kind, both: [] });
-    expect({ kind, fields: [...ruled, ...CONFLICT_FIELDS[kind]].sort() }).toEqual({ kind, fields: [...writableFields(kind)].sort() });
+    const conflicting: readonly string[] = CONFLICT_FIELDS[kind];
+    expect({ kind, both: ruled.filter((f) => conflicting.includes(f)) }).toEqual({ kind, both: [] });
+    expect({ kind, fields: [...ruled, ...conflicting].sort() }).toEqual({ kind, fields: [...writableFields(kind)].sort() });
   }
 });
 
