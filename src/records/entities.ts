@@ -6,7 +6,7 @@
 import type { ColumnType } from "../db/bulk";
 import type { Executor, SqlValue, Tx } from "../db/types";
 import type { TSchema } from "@sinclair/typebox";
-import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas } from "./model";
+import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type RecordOf, type TaskPriority, writableFields, writableFieldSchemas, type WritableField } from "./model";
 import { purgeTaskTags, queueTaskTags } from "./task-tags";
 
 /** How one entity kind is stored: its table and columns, the row ↔ record mapping, and its writable, required and tracked fields. */
@@ -173,7 +173,11 @@ function defaultsOf(kind: EntityKind, required: readonly string[], declared: Rea
  * What an entity kind declares; {@link defineEntity} derives the rest of its {@link EntityDef} from it and from its fields' schemas.
  * Its `defaults` name only what a create does not set to null: a nullable field's null follows from its schema.
  */
-type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "required" | "defaults" | "owner" | "afterWrite" | "afterPurge" | "checkUpdate"> & {
+type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "owner" | "afterWrite" | "afterPurge" | "checkUpdate"> & {
+  /** Fields a create must hold (named as the model names them: a misspelt one does not compile). */
+  required: readonly WritableField<K>[];
+  /** Values a create that leaves them out takes, besides a nullable field's null. */
+  defaults: Readonly<Partial<Record<WritableField<K>, unknown>>>;
   /** Columns the record's mapper computes from its fields (not answered): each one's value. */
   derived?: Record<string, (r: RecordOf[K]) => SqlValue>;
 };

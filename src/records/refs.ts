@@ -1,7 +1,7 @@
 import type { Executor } from "../db/types";
 import { UserRepo } from "../users/repo";
 import type { FieldErrors } from "./validate";
-import type { AnyRecord, EntityKind, RecordOf } from "./model";
+import type { AnyRecord, EntityKind, RecordOf, WritableField } from "./model";
 import { type LiveMatch, RecordRepo } from "./repo";
 
 /**
@@ -9,10 +9,10 @@ import { type LiveMatch, RecordRepo } from "./repo";
  * `sameAs`: the record named must have the same value of that field as the one naming it (a reply's
  * parent is a comment on the reply's own task), and is never the record itself.
  */
-export interface Reference {
-  readonly field: string;
+export interface Reference<K extends EntityKind = EntityKind> {
+  readonly field: WritableField<K>;
   readonly to: EntityKind | "user";
-  readonly sameAs?: string;
+  readonly sameAs?: WritableField<K>;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface Reference {
  * it in a Conflict instead (`danglingRefs`, src/sync/push/decide.ts): a new reference field is
  * declared here, and its dangling rule written there.
  */
-export const REFERENCES: { readonly [K in EntityKind]: readonly Reference[] } = {
+export const REFERENCES: { readonly [K in EntityKind]: readonly Reference<K>[] } = {
   project: [],
   task: [
     { field: "project_id", to: "project" },
