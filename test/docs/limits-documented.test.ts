@@ -1,7 +1,8 @@
 /**
  * README.md lists the length limits of the fields a client writes (a client must cut or refuse
- * longer texts itself: one over is a 422, and a pushed change carrying it is `rejected`). The list is
- * built here from the models, so a limit changed in a model fails until README.md says it too.
+ * longer texts itself: one over is a 422, and a pushed change carrying it is `rejected`), and the range
+ * of an integer field. The list is built here from the models, so a limit changed or added in a model
+ * fails until README.md says it too.
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -15,22 +16,25 @@ interface Bounds {
   maxLength?: number;
   maxItems?: number;
   items?: Bounds;
+  minimum?: number;
+  maximum?: number;
 }
 
 /** The string (or array) schema of a field, out of a `Nullable(…)` union. */
 const bounds = (schema: TSchema): Bounds => {
   const s = schema as TSchema & Bounds & { anyOf?: (TSchema & Bounds)[] };
-  return s.anyOf?.find((x) => x.maxLength !== undefined || x.maxItems !== undefined) ?? s;
+  return s.anyOf?.find((x) => x.maxLength !== undefined || x.maxItems !== undefined || x.maximum !== undefined) ?? s;
 };
 
 const number = (n: number) => n.toLocaleString("en-US");
 const length = (b: Bounds) => (b.minLength ? `${b.minLength}..${number(b.maxLength!)}` : `up to ${number(b.maxLength!)}`);
 
-/** How README.md words one field's limits: `` `title` 1..500 ``, `` `tags` at most 100, each 1..100 ``. */
+/** How README.md words one field's limits: `` `title` 1..500 ``, `` `tags` at most 100, each 1..100 ``, an integer's `` `n` 0..100,000 ``. */
 function phrase(field: string, schema: TSchema): string | null {
   const b = bounds(schema);
   if (b.maxItems !== undefined) return `\`${field}\` at most ${number(b.maxItems)}, each ${length(b.items!)}`;
   if (b.maxLength !== undefined) return `\`${field}\` ${length(b)}`;
+  if (b.maximum !== undefined) return `\`${field}\` ${number(b.minimum ?? Number.MIN_SAFE_INTEGER)}..${number(b.maximum)}`;
   return null;
 }
 
