@@ -1,9 +1,10 @@
 import { Database as BunSqlite, constants, type SQLFunctionResult, type Statement } from "bun:sqlite";
-import { accessSync, chmodSync, constants as fsConstants, existsSync, mkdirSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
+import { createPrivateFile } from "./private-file";
 import { vacuumInto } from "./sqlite-backup";
 import { OpenFiles } from "./sqlite-files";
 import { retryWhileBusy, WRITER_BUSY_TIMEOUT_MS } from "./sqlite-lock-wait";
@@ -174,10 +175,9 @@ export class SqliteDatabase implements Database {
         mkdirSync(dirname(path), { recursive: true });
         assertWritable(path);
       }
-      const created = file && !existsSync(path);
+      // Password and token hashes: readable by the server's user only from the start (SQLite gives its -wal and -shm the same mode).
+      if (file && !existsSync(path)) createPrivateFile(path);
       this.db = new BunSqlite(path, { create: true });
-      // Password and token hashes: readable by the server's user only (SQLite gives its -wal and -shm the same mode).
-      if (created) chmodSync(path, 0o600);
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
       defineFunctions(this.db);
     }
