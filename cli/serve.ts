@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { createApp } from "../src/app";
-import { exposedSecretMode, secretPath } from "../src/auth/secret";
+import { exposedSecret, secretPath } from "../src/auth/secret";
 import { type Config, ConfigError, DEFAULT_DATABASE_URL } from "../src/config";
 import { gathersStatistics } from "../src/db/planner";
 import { sqlitePath } from "../src/db/url";
@@ -68,12 +68,13 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   if (config.secret !== null && config.secret.length < MIN_SECRET_CHARS) {
     log.warn("short_secret", { hint: `TASKMGR_SECRET has fewer than ${MIN_SECRET_CHARS} characters: anyone who guesses it can sign access tokens; use a long random value` });
   }
-  const secretMode = exposedSecretMode(config);
-  if (secretMode !== null) {
+  const exposed = exposedSecret(config);
+  if (exposed !== null) {
     log.warn("secret_file_mode", {
       path: secretPath(config.dataDir),
-      mode: secretMode,
-      hint: "the token-signing secret is readable or writable by other users of this machine, who could sign access tokens of any account: chmod 600 it (and its backups)",
+      mode: exposed.mode,
+      reason: exposed.reason,
+      hint: "the token-signing secret may be read or replaced by other users of this machine, who could sign access tokens of any account: make the file and its folder the server user's own, chmod 600 the file (and its backups), and no write permission on the folder for others",
     });
   }
   if (!(await gathersStatistics(db))) {

@@ -1,9 +1,9 @@
 import { afterAll, expect, test } from "bun:test";
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exposedSecretMode, loadSecret, secretPath } from "../../src/auth/secret";
+import { exposedSecret, loadSecret, secretPath } from "../../src/auth/secret";
 import { createTestApp } from "../support/app";
 import { createTestDatabase } from "../support/db";
 
@@ -53,17 +53,54 @@ test("tokens survive a restart that reads the same secret file, and not a differ
 test("a secret file other users may read or write is reported (serve warns); the generated one, TASKMGR_SECRET and no file are not", () => {
   const dataDir = join(root, "modes");
   loadSecret({ secret: null, dataDir });
-  expect(exposedSecretMode({ secret: null, dataDir })).toBeNull();
+  expect(exposedSecret({ secret: null, dataDir })).toBeNull();
   for (const [mode, shown] of [[0o644, "0644"], [0o640, "0640"], [0o602, "0602"], [0o400, null]] as const) {
     chmodSync(secretPath(dataDir), mode);
-    expect(exposedSecretMode({ secret: null, dataDir })).toBe(shown);
+    expect(exposedSecret({ secret: null, dataDir })?.mode ?? null).toBe(shown);
   }
-  expect(exposedSecretMode({ secret: "from the environment", dataDir: join(root, "exposed-env") })).toBeNull();
+  expect(exposedSecret({ secret: "from the environment", dataDir: join(root, "exposed-env") })).toBeNull();
   const exposedButUnused = join(root, "exposed-env");
   mkdirSync(exposedButUnused, { recursive: true });
   writeFileSync(secretPath(exposedButUnused), "x".repeat(40), { mode: 0o644 });
-  expect(exposedSecretMode({ secret: "from the environment", dataDir: exposedButUnused })).toBeNull();
-  expect(exposedSecretMode({ secret: null, dataDir: join(root, "no-such-folder") })).toBeNull();
+  expect(exposedSecret({ secret: "from the environment", dataDir: exposedButUnused })).toBeNull();
+  expect(exposedSecret({ secret: null, dataDir: join(root, "no-such-folder") })).toBeNull();
+});
+
+// Found by security review: only the file's permission bits were looked at. A secret file owned by
+// another user (whatever its mode: its owner reads and rewrites it), or in a folder every user may
+// write to (they replace the file with one holding a secret they know), was used without a word.
+const isRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+test.skipIf(!isRoot)("a secret file owned by another user is reported, whatever its mode; one of root's is not", () => {
+  const dataDir = join(root, "owner");
+  loadSecret({ secret: null, dataDir });
+  chownSync(secretPath(dataDir), NOBODY, NOBODY);
+  expect(exposedSecret({ secret: null, dataDir })).toMatchObject({ mode: "0600", reason: expect.stringContaining(`owned by uid ${NOBODY}`) });
+  chownSync(secretPath(dataDir), 0, 0);
+  expect(exposedSecret({ secret: null, dataDir })).toBeNull();
+});
+
+test("a secret file in a folder every user may write to (not sticky) is reported; a sticky one, or one its group may write to, is not", () => {
+  const dataDir = join(root, "open-folder");
+  loadSecret({ secret: null, dataDir });
+  chmodSync(dataDir, 0o777);
+  expect(exposedSecret({ secret: null, dataDir })).toMatchObject({ mode: "0600", reason: expect.stringContaining("folder") });
+  chmodSync(dataDir, 0o773);
+  expect(exposedSecret({ secret: null, dataDir })).toMatchObject({ reason: expect.stringContaining("folder") });
+  chmodSync(dataDir, 0o775); // a group's write permission (umask 002): deliberate sharing
+  expect(exposedSecret({ secret: null, dataDir })).toBeNull();
+  chmodSync(dataDir, 0o1777);
+  expect(exposedSecret({ secret: null, dataDir })).toBeNull();
+  chmodSync(dataDir, 0o755);
+  expect(exposedSecret({ secret: null, dataDir })).toBeNull();
+});
+
+test.skipIf(!isRoot)("a secret file in a folder owned by another user is reported", () => {
+  const dataDir = join(root, "their-folder");
+  loadSecret({ secret: null, dataDir });
+  chownSync(dataDir, NOBODY, NOBODY);
+  expect(exposedSecret({ secret: null, dataDir })).toMatchObject({ reason: expect.stringContaining(`owned by uid ${NOBODY}`) });
 });
 
 // Found by QA: a first start whose data folder's disk was full failed clearly (the secret "cannot be
