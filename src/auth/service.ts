@@ -143,18 +143,42 @@ export class AuthService {
       if (!device || device.userId !== user.id) throw invalid({ device_id: "not one of your devices" });
       if (device.revokedAt) throw unauthenticated("this device has been revoked");
     }
-    // The session is stored under the user's lock (the lock order of sessions), and only if the
-    // password checked above is still the user's: a new password (or a deactivation) committing
-    // while it was checked would otherwise leave this session open after it ended all the others.
     const familyId = newId();
-    const refresh = await this.deps.db.transaction(async (tx) => {
-      await new UserRepo(tx, user.orgId).lockForTokens(user.id);
-      const now = await findCredentialsByEmail(tx, email);
-      if (now?.user.id !== user.id || now.passwordHash !== creds.passwordHash || !now.user.active) throw badCredentials();
-      return this.storeRefresh(tx, user.id, deviceId, familyId);
-    });
+    const refresh = await this.openSession(email, input.password, creds.passwordHash, user, deviceId, familyId);
     this.deps.log.info("login", { user_id: user.id, org_id: user.orgId, device_id: deviceId });
     return this.session(user, deviceId, familyId, refresh);
+  }
+
+  /**
+   * Stores the new session `familyId` of `user` under the user's lock (the lock order of sessions),
+   * and only if `checked`, the hash `password` was just checked against, is still the user's: a new
+   * password (or a deactivation) committing while it was checked would otherwise leave this session
+   * open after it ended all the others. A hash of other parameters than the server's is replaced, in
+   * the same transaction, by one of `password` on the server's ({@link PasswordHasher.needsRehash}).
+   * A hash that changed meanwhile is checked again, twice at most: another login's replacement keeps
+   * the password (this login goes on), a new password does not (401).
+   */
+  private async openSession(email: string, password: string, checked: string, user: User, deviceId: string | null, familyId: string): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const replacement = this.hasher.needsRehash(checked) ? await this.hasher.hash(password) : null; // before the transaction: it takes ~0.1 s
+      const hash = checked;
+      const refresh = await this.deps.db.transaction(async (tx) => {
+        const users = new UserRepo(tx, user.orgId);
+        await users.lockForTokens(user.id);
+        const now = await findCredentialsByEmail(tx, email);
+        if (now?.user.id !== user.id || !now.user.active) throw badCredentials();
+        if (now.passwordHash !== hash) return null;
+        if (replacement !== null) {
+          await users.replacePasswordHash(user.id, hash, replacement);
+          tx.afterCommit(() => this.deps.log.info("password_rehashed", { user_id: user.id, org_id: user.orgId }));
+        }
+        return this.storeRefresh(tx, user.id, deviceId, familyId);
+      });
+      if (refresh !== null) return refresh;
+      const again = attempt < 3 ? await findCredentialsByEmail(this.deps.db, email) : undefined;
+      if (again?.user.id !== user.id || !(await this.hasher.verify(password, again.passwordHash))) throw badCredentials();
+      checked = again.passwordHash;
+    }
   }
 
   /** Exchanges a refresh token for a new pair; the old token is spent. A spent token presented again revokes its family. */

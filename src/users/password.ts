@@ -1,11 +1,19 @@
 import { invalid } from "../errors";
 import { hasNul, NUL_REASON } from "../wire/text";
 
-/** Argon2id cost parameters (Bun's defaults: 64 MiB, 2 passes); tests lower them for speed. */
+/** Argon2id cost parameters ({@link DEFAULT_ARGON2} in production); tests lower them for speed. */
 export interface Argon2Cost {
+  /** KiB. */
   memoryCost: number;
   timeCost: number;
 }
+
+/**
+ * The cost of production hashes: 64 MiB, 2 passes (one lane), Bun's defaults when this was written,
+ * stated here so that a Bun upgrade that changed its defaults changes nothing unannounced. A stored
+ * hash of other parameters is replaced at its user's next successful login ({@link PasswordHasher.needsRehash}).
+ */
+export const DEFAULT_ARGON2: Argon2Cost = { memoryCost: 65536, timeCost: 2 };
 
 const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;
@@ -13,10 +21,24 @@ const MAX_PASSWORD_LENGTH = 1024;
 /** Hashes and checks passwords with Argon2id. The hash string carries its own parameters. */
 export class PasswordHasher {
   private dummy: Promise<string> | null = null;
-  constructor(private readonly cost?: Argon2Cost) {}
+  private readonly cost: Argon2Cost;
+  constructor(cost?: Argon2Cost) {
+    this.cost = cost ?? DEFAULT_ARGON2;
+  }
 
   hash(password: string): Promise<string> {
     return Bun.password.hash(password, { algorithm: "argon2id", ...this.cost });
+  }
+
+  /**
+   * Whether `hash` was made otherwise than {@link hash} makes one now (another algorithm, other
+   * Argon2 parameters): such a hash costs another time to check than the one {@link verifyNothing}
+   * checks for an unknown email, so that the time of a failed login would tell the account exists,
+   * and it keeps the strength of its day. Login replaces it (src/auth/service.ts).
+   */
+  needsRehash(hash: string): boolean {
+    const m = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=1\$/.exec(hash);
+    return m === null || Number(m[1]) !== this.cost.memoryCost || Number(m[2]) !== this.cost.timeCost;
   }
 
   async verify(password: string, hash: string): Promise<boolean> {

@@ -142,6 +142,15 @@ export class UserRepo<E extends Executor = Executor> {
     return (await insertRow(this.exec, "users", STORED_COLUMNS, row, "ON CONFLICT (email) DO NOTHING")) === 1;
   }
 
+  /**
+   * Replaces the hash `old` by `hash`, another hash of the same password (made on the server's
+   * current parameters at a login); `updated_at` and the sessions are left as they are. Nothing when
+   * the stored hash is no longer `old`.
+   */
+  async replacePasswordHash(id: string, old: string, hash: string): Promise<void> {
+    await this.exec.run("UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ? AND password_hash = ?", [hash, id, this.orgId, old]);
+  }
+
   async setPasswordHash(id: string, hash: string, now: string): Promise<void> {
     await this.exec.run("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ? AND org_id = ?", [hash, now, id, this.orgId]);
   }
