@@ -9,7 +9,7 @@ export interface Column<T> {
  * when given); otherwise an aligned table with a header line, one row per line.
  */
 export function printList<T>(rows: T[], columns: Column<T>[], json: boolean, toJson: (row: T) => unknown = (r) => r): void {
-  process.stdout.write(json ? JSON.stringify(rows.map(toJson), null, 2) + "\n" : formatTable(rows, columns));
+  process.stdout.write(json ? jsonText(rows.map(toJson)) + "\n" : formatTable(rows, columns));
 }
 
 /**
@@ -43,14 +43,28 @@ export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
-/** Prints one created or changed record: as a JSON object with `json`, else the `summary` line (made printable). */
+/** What JSON.stringify leaves raw in strings of {@link UNPRINTABLE}: DEL, C1 controls, separators, zero-width and bidirectional marks. */
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `value` as JSON with two-space indentation, every character of {@link UNPRINTABLE} written as a
+ * JSON escape: JSON.stringify escapes the C0 controls (ESC included) but leaves C1 controls raw
+ * (U+009B is an 8-bit CSI that some terminals obey), and bidirectional overrides, which show a text
+ * reversed. The same JSON (a parser reads the same value), safe on the admin's terminal: stored text
+ * comes from API clients. Those characters occur in strings only (the layout is spaces and line breaks).
+ */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Prints one created or changed record: as a JSON object with `json` ({@link jsonText}), else the `summary` line (made printable). */
 export function printRecord(record: unknown, json: boolean, summary: string): void {
-  process.stdout.write((json ? JSON.stringify(record, null, 2) : printable(summary)) + "\n");
+  process.stdout.write((json ? jsonText(record) : printable(summary)) + "\n");
 }
 
 /**
- * Writes a JSON array one element at a time, the same text as {@link printList}'s `--json` (two-space
- * indentation): for listings too large to hold whole. Each write waits while standard output's buffer
+ * Writes a JSON array one element at a time, the same text as {@link printList}'s `--json`
+ * ({@link jsonText}): for listings too large to hold whole. Each write waits while standard output's buffer
  * is full (a slow reader), so that memory holds about one element.
  */
 export class JsonArrayWriter {
@@ -60,7 +74,7 @@ export class JsonArrayWriter {
   constructor(private readonly write: (text: string) => Promise<void> = out) {}
 
   async item(value: unknown): Promise<void> {
-    const text = JSON.stringify(value, null, 2).replace(/\n/g, "\n  ");
+    const text = jsonText(value).replace(/\n/g, "\n  ");
     await this.write(`${this.written++ === 0 ? "[\n  " : ",\n  "}${text}`);
   }
 

@@ -36,16 +36,16 @@ for (const dialect of DIALECTS) {
       await drop();
     });
 
-    /** A title conflict in a new organization. */
-    async function conflict(): Promise<{ r: Result; id: string; a: Device; slug: string }> {
+    /** A title conflict in a new organization (the titles each side writes: `remote` first, then `local`). */
+    async function conflict(titles: { remote: string; local: string } = { remote: "Buy oat milk", local: "Buy soy milk" }): Promise<{ r: Result; id: string; a: Device; slug: string }> {
       const ua = await t.createUser();
       const ub = await t.createUser({ org: ua.org.slug });
       const a = Device.of(t, ua);
       const b = Device.of(t, ub);
       const c = a.create("task", taskData({ title: "Buy milk" }));
       b.learn(c.entity_id, (await a.push1(c)).record);
-      await a.push1(a.update("task", c.entity_id, { title: "Buy oat milk" }));
-      const r = await b.push1(b.update("task", c.entity_id, { title: "Buy soy milk" }));
+      await a.push1(a.update("task", c.entity_id, { title: titles.remote }));
+      const r = await b.push1(b.update("task", c.entity_id, { title: titles.local }));
       expect(r.status).toBe("conflict");
       return { r, id: c.entity_id, a, slug: ua.org.slug };
     }
@@ -96,6 +96,26 @@ for (const dialect of DIALECTS) {
       const plain = await cli("conflicts", "resolve", two.r.conflict_id!.toUpperCase(), "--use", "remote");
       expect(plain.code).toBe(0);
       expect(plain.stdout).toContain(`resolved conflict ${two.r.conflict_id} (remote): record ${two.id} is at version 4`);
+    });
+
+    // Found by security review: JSON.stringify escapes C0 controls (ESC included) but leaves C1 controls
+    // (U+009B is the 8-bit CSI some terminals obey), DEL, line separators and bidirectional overrides
+    // raw, and `conflicts show` prints a member's text to the admin's terminal as JSON, always.
+    test("show and list --json write a text's C1 controls, separators and bidirectional overrides as JSON escapes: the same JSON, nothing raw", async () => {
+      const remote = "Buy \u009b2J\u009d0;pwned\u0007 milk\u007f";
+      const local = "Buy \u202eklim yos\u202c\u2028\u200b\u2066x\u2069";
+      const { r, slug } = await conflict({ remote, local });
+      const raw = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+      for (const args of [["conflicts", "show", r.conflict_id!], ["conflicts", "list", "--org", slug, "--json"]] as const) {
+        const out = await cli(...args);
+        expect(out.code).toBe(0);
+        expect(out.stdout).not.toMatch(raw);
+      }
+      const shown = await cli("conflicts", "show", r.conflict_id!);
+      expect(shown.stdout).toContain("\\u009b2J");
+      expect(JSON.parse(shown.stdout)).toMatchObject({ remote: { title: remote }, local: { title: local } });
+      const [listed] = JSON.parse((await cli("conflicts", "list", "--org", slug, "--json")).stdout);
+      expect(listed).toMatchObject({ remote: { title: remote }, local: { title: local } });
     });
 
     test("a resolution that leaves its record deleted (deleted since the conflict arose) says so", async () => {
