@@ -52,6 +52,9 @@ export function configOf(cmd: Command, serving = false): Config {
   return loadConfig(flagsOf(cmd), process.env, { serving, fromFile: fromEnvFile });
 }
 
+/** The variables the working folder's `.env` set (none before a command read its configuration). */
+export const envFileVariables = (): ReadonlySet<string> => fromEnvFile ?? new Set();
+
 /**
  * What an admin command that succeeded on `sqlite::memory:` (which the contract lets every command use)
  * adds on stderr: the database started empty and vanishes, with what the command wrote, at its exit.

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse } from "dotenv";
 import { ConfigError } from "../src/config";
+import { redact } from "../src/db/url";
 
 /**
  * Reads the `.env` file of the working folder into `env`, for the variables `env` does not have
@@ -28,4 +29,17 @@ export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, path = ".env")
     set.add(name);
   }
   return set;
+}
+
+/**
+ * The names of the secrets among the variables `.env` set (`fromFile`, as {@link loadEnvFile}
+ * answered them; their values in `env`): `TASKMGR_SECRET`, and `DATABASE_URL` when it holds a
+ * password. `serve` warns (`env_file_mode`) when other users may read or replace a `.env` holding any.
+ */
+export function secretsFromEnvFile(fromFile: ReadonlySet<string>, env: NodeJS.ProcessEnv): string[] {
+  const names: string[] = [];
+  if (fromFile.has("TASKMGR_SECRET") && env.TASKMGR_SECRET) names.push("TASKMGR_SECRET");
+  const url = env.DATABASE_URL;
+  if (fromFile.has("DATABASE_URL") && url && redact(url) !== url) names.push("DATABASE_URL");
+  return names;
 }

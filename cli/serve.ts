@@ -1,7 +1,9 @@
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { createApp } from "../src/app";
 import { exposedSecret, secretPath } from "../src/auth/secret";
 import { type Config, ConfigError, DEFAULT_DATABASE_URL } from "../src/config";
+import { fileExposure } from "../src/file-exposure";
 import { gathersStatistics } from "../src/db/planner";
 import { sqlitePath } from "../src/db/url";
 import { startJobs } from "../src/jobs/schedule";
@@ -9,7 +11,8 @@ import type { BootstrapAccount } from "../src/orgs/service";
 import { createLogger, type Logger } from "../src/log/logger";
 import { startServer } from "../src/server";
 import { tolerateClosedOutput } from "./closed-output";
-import { withRuntime, type Runtime } from "./context";
+import { envFileVariables, withRuntime, type Runtime } from "./context";
+import { secretsFromEnvFile } from "./env-file";
 import { CliError } from "./failure";
 import { StopSignals } from "./stop-signals";
 
@@ -77,6 +80,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
       hint: "the token-signing secret may be read or replaced by other users of this machine, who could sign access tokens of any account: make the file and its folder the server user's own, chmod 600 the file (and its backups), and no write permission on the folder for others",
     });
   }
+  warnOfExposedEnvFile(log);
   if (!(await gathersStatistics(db))) {
     log.warn("postgres_autovacuum_off", { hint: "pull pages may scan the whole feed without planner statistics: turn autovacuum on or run ANALYZE regularly" });
   }
@@ -199,4 +203,25 @@ function serverLogger(config: Config) {
   } catch (err) {
     throw new ConfigError(`LOG_DIR (${config.logDir}) cannot be used: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * Warns (`env_file_mode`) when the working folder's `.env` gave a secret (TASKMGR_SECRET, a
+ * DATABASE_URL password) and other users of the machine may read or replace it: as the secret file's
+ * warning (`secret_file_mode`) says of that file, whoever reads TASKMGR_SECRET signs any account's
+ * tokens, and whoever rewrites it chooses it.
+ */
+function warnOfExposedEnvFile(log: Logger): void {
+  const variables = secretsFromEnvFile(envFileVariables(), process.env);
+  if (variables.length === 0) return;
+  const path = resolve(".env");
+  const exposed = fileExposure(path);
+  if (exposed === null) return;
+  log.warn("env_file_mode", {
+    path,
+    mode: exposed.mode,
+    reason: exposed.reason,
+    variables,
+    hint: "the .env file gives secrets that other users of this machine may read or replace (whoever holds TASKMGR_SECRET signs access tokens of any account): make it and its folder the server user's own and chmod 600 it",
+  });
 }

@@ -6,6 +6,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { secretsFromEnvFile } from "../../cli/env-file";
 import { removeTempDirs, taskmgr, tempDir } from "./support";
 
 afterAll(removeTempDirs);
@@ -71,4 +72,14 @@ describe(".env in the working folder", () => {
     // Found by QA: help and the version read no configuration, so not the file either.
     for (const args of [["--help"], ["--version"], ["users", "list", "--help"]]) expect((await taskmgr(args, { cwd })).code).toBe(0);
   });
+});
+
+// Found by security review: `serve` warns of a .env others may read or replace (env_file_mode) when it
+// gave a secret: TASKMGR_SECRET, or a DATABASE_URL holding a password (never shown).
+test("the secrets a .env gave: TASKMGR_SECRET, and DATABASE_URL with a password", () => {
+  const fromFile = new Set(["TASKMGR_SECRET", "DATABASE_URL", "LOG_LEVEL"]);
+  expect(secretsFromEnvFile(fromFile, { TASKMGR_SECRET: "x", DATABASE_URL: "postgres://app:pw@db/taskmgr", LOG_LEVEL: "info" })).toEqual(["TASKMGR_SECRET", "DATABASE_URL"]);
+  expect(secretsFromEnvFile(fromFile, { TASKMGR_SECRET: "x", DATABASE_URL: "postgres://db/taskmgr?password=pw" })).toEqual(["TASKMGR_SECRET", "DATABASE_URL"]);
+  expect(secretsFromEnvFile(fromFile, { TASKMGR_SECRET: "x", DATABASE_URL: "postgres://app@db/taskmgr" })).toEqual(["TASKMGR_SECRET"]);
+  expect(secretsFromEnvFile(new Set(["DATABASE_URL"]), { TASKMGR_SECRET: "from the environment", DATABASE_URL: "sqlite:./x.db" })).toEqual([]);
 });

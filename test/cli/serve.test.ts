@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { migrationStatus } from "../../src/db/migrate";
 import { openDatabase } from "../../src/db/open";
@@ -272,6 +272,31 @@ describe("taskmgr serve failures", () => {
       expect(await s.stop("SIGTERM")).toBe(0);
       expect(s.stdout().includes('"event":"short_secret"')).toBe(warned);
     }
+  });
+
+  // Found by security review: a secret file readable by others was warned about (secret_file_mode),
+  // but the same secret in a `.env` readable by every user (0644, as an editor writes it) was not.
+  test("a .env that others may read or replace, holding TASKMGR_SECRET, is warned about at start; one of 0600, or without secrets, is not", async () => {
+    const events = async (envText: string, mode: number) => {
+      const dir = tempDir();
+      writeFileSync(join(dir, ".env"), envText);
+      chmodSync(join(dir, ".env"), mode);
+      const s = await serve(["--port", "0", "--db", "sqlite::memory:"], { cwd: dir, env: { LOG_DIR: join(dir, "logs"), TASKMGR_DATA_DIR: join(dir, "data") } });
+      await Bun.sleep(100);
+      expect(await s.stop("SIGTERM")).toBe(0);
+      return s
+        .stdout()
+        .split("\n")
+        .filter((l) => l.includes('"event":"env_file_mode"'))
+        .map((l) => JSON.parse(l) as { mode: string; variables: string[]; path: string; reason: string });
+    };
+    const secret = `TASKMGR_SECRET=${"s".repeat(40)}\n`;
+    const [warned] = await events(secret, 0o644);
+    expect(warned).toMatchObject({ mode: "0644", variables: ["TASKMGR_SECRET"], reason: expect.stringContaining("other users") });
+    expect(warned!.path).toEndWith(".env");
+    expect(JSON.stringify(warned)).not.toContain("s".repeat(40));
+    expect(await events(secret, 0o600)).toEqual([]);
+    expect(await events("LOG_LEVEL=info\n", 0o644)).toEqual([]);
   });
 
   test("a LOG_DIR that cannot be created: exit 1 naming LOG_DIR", async () => {
