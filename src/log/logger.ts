@@ -37,7 +37,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     // Checked here, so that a folder or a file this process may not write fails the start: the stream
     // below reports its open failure as an error event, which nobody sees, and logged nothing (the
     // folder is written too: rotation renames the file and creates the next one).
-    closeSync(openSync(join(dir, "taskmgr.log"), "a", 0o600));
+    openLogFile(join(dir, "taskmgr.log"));
     accessSync(dir, constants.W_OK);
     // A file that could not be written (the disk full) is opened again, and says how many lines it lost.
     const reopened = (count: number, error: string) =>
@@ -65,6 +65,20 @@ export function createLogger(opts: LoggerOptions): Logger {
       return file ? file.close() : Promise.resolve();
     },
   };
+}
+
+/**
+ * Creates the log file `path` (mode 0600) or opens it to append, never through a symbolic link in its
+ * place: whoever could put one there first (in a folder others may write to) would have the server,
+ * perhaps root, append its lines to a file of their choosing. Such a link is refused, naming it.
+ */
+function openLogFile(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ELOOP") throw err;
+    throw new Error(`${path} is a symbolic link: the log is written to the file taskmgr.log of LOG_DIR itself (set LOG_DIR to the folder it should be in)`);
+  }
 }
 
 /** `dir`'s `taskmgr.log`, rotated at 15 MB with 10 rotated files kept (`taskmgr.log.1` the newest). */

@@ -1,4 +1,7 @@
 import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createLogger } from "../../src/log/logger";
 
 /** A logger whose console lines are parsed into `lines`. */
@@ -19,5 +22,42 @@ describe("logger redaction", () => {
     const { log, lines } = capture();
     log.info("job_finished", { job: "cleanup-sync-logs", sync_log_rows: 3, refresh_token_rows: 7, token_reused: false, refresh_family: null });
     expect(lines[0]).toMatchObject({ sync_log_rows: 3, refresh_token_rows: 7, token_reused: false, refresh_family: null });
+  });
+});
+
+// Found by security review: the log file was opened following a symbolic link in its place, so that
+// whoever could put one in LOG_DIR (a shared folder such as /tmp, whose sticky bit still lets anyone
+// create a name there first) had the server, often root, append its lines to a file of their choosing.
+describe("logger file", () => {
+  test("a symbolic link in place of taskmgr.log is refused, and its target is not written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "taskmgr-log-link-"));
+    try {
+      const target = join(dir, "someone-elses-file");
+      writeFileSync(target, "untouched\n", { mode: 0o600 });
+      symlinkSync(target, join(dir, "taskmgr.log"));
+      expect(() => createLogger({ level: "info", dir, console: null })).toThrow(/taskmgr\.log is a symbolic link/);
+      expect(readFileSync(target, "utf8")).toBe("untouched\n");
+      // A dangling link (a name taken before the file exists) is refused alike, and creates nothing.
+      rmSync(target);
+      expect(() => createLogger({ level: "info", dir, console: null })).toThrow(/taskmgr\.log is a symbolic link/);
+      expect(existsSync(target)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a LOG_DIR reached through a symbolic link is fine (only taskmgr.log itself must be a file)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "taskmgr-log-dirlink-"));
+    try {
+      mkdirSync(join(dir, "real"));
+      symlinkSync(join(dir, "real"), join(dir, "logs"));
+      const log = createLogger({ level: "info", dir: join(dir, "logs"), console: null });
+      log.info("hello");
+      await log.close();
+      expect(readFileSync(join(dir, "real", "taskmgr.log"), "utf8")).toContain('"event":"hello"');
+      expect(statSync(join(dir, "real", "taskmgr.log")).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
