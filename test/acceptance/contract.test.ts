@@ -450,6 +450,16 @@ describe("general rules", () => {
     expect(fieldsOf(r)).toEqual(["description"]);
   });
 
+  test("413 at the contract's 5 MB read as written: 5,000,000 bytes pass, one more is over (a 5 MiB limit let 5,000,001 through)", async () => {
+    const padded = (size: number) => {
+      const json = JSON.stringify({ title: "exactly at the limit" });
+      return json + " ".repeat(size - Buffer.byteLength(json));
+    };
+    const at = await api("POST", "/api/tasks", { token: a.access, body: padded(5_000_000) });
+    expect(at.status).toBe(201);
+    expectError(await api("POST", "/api/tasks", { token: a.access, body: padded(5_000_001) }), 413, "payload_too_large");
+  });
+
   test("422: wrong types, unknown and read-only fields, bad values — naming the field", async () => {
     const token = a.access;
     const cases: [unknown, string][] = [
