@@ -251,6 +251,14 @@ for (const dialect of DIALECTS) {
         expect(c.fields).toContain("deleted_at");
         expect([c.local.title, c.remote.title]).toContain("kept");
       }
+      // An update whose clock is AFTER the tombstone's (the deleting device edits its copy afterwards):
+      // no push revives a record, so this too is a conflict and the record stays deleted (README).
+      const own = await baseTask({ title: "mine" });
+      expect((await push(dA, [change({ entity: "task", entity_id: own, op: "delete", base_version: 1, vector_clock: { [dC]: 1, [dA]: 5 } })]))[0].status).toBe("applied");
+      const [late] = await push(dA, [change({ entity: "task", entity_id: own, op: "update", data: { title: "mine again" }, base_version: 2, vector_clock: { [dC]: 1, [dA]: 6 } })]);
+      expect(structuredClone(late)).toMatchObject({ status: "conflict", conflict_id: expect.any(String) });
+      expect(late.record.deleted_at).toEqual(expect.any(String));
+      expect((await api("GET", `/api/tasks/${own}`)).status).toBe(404);
       // A change to a comment whose task was deleted concurrently: the same.
       const parent = await baseTask({ title: "parent" });
       const comment = crypto.randomUUID();
@@ -283,6 +291,18 @@ for (const dialect of DIALECTS) {
       expect(results.slice(0, 3).map((r) => r.error.code)).toEqual(["forged_clock", "forged_clock", "forged_clock"]);
       expect(await task(id)).toEqual(before);
       expect((await task(good)).title).toBe("fine");
+    });
+
+    test("a due_date date-time without a zone is refused: 422 naming it over REST, `rejected` in a push (README)", async () => {
+      const rest = await api("POST", "/api/tasks", { title: "zoneless", due_date: "2026-12-01T10:00:00" });
+      expect(rest.status).toBe(422);
+      expect(Object.keys(rest.body.error.details.fields)).toEqual(["due_date"]);
+      const id = crypto.randomUUID();
+      const [r] = await push(dA, [change({ entity: "task", entity_id: id, op: "create", data: { title: "zoneless", due_date: "2026-12-01T10:00:00" }, vector_clock: { [dA]: 1 } })]);
+      expect(r.status).toBe("rejected");
+      expect(r.error.code).toBe("validation_failed");
+      expect(Object.keys(r.error.details.fields)).toEqual(["due_date"]);
+      expect((await api("GET", `/api/tasks/${id}`)).status).toBe(404);
     });
 
     test("pull: limit 500 by default (at most 5,000), each record once in its latest state in commit order, snapshots complete; cursors survive a restart", async () => {
