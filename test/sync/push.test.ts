@@ -149,6 +149,17 @@ forEachDialect("sync push", ({ db }) => {
       expect((await d.push1(c)).status).toBe("duplicate");
     });
 
+    test("a malformed change that reuses a change_id is rejected change_id_reused with its entity and entity_id echoed, as a well-formed one is", async () => {
+      const d = Device.of(t, await t.createUser());
+      const c = d.create("task", taskData({ title: "original" }));
+      await d.push1(c);
+      const malformed = await d.push1({ ...c, data: taskData({ priority: "bogus" }) });
+      const wellFormed = await d.push1({ ...c, data: taskData({ title: "something else" }) });
+      for (const r of [malformed, wellFormed]) {
+        expect(r).toMatchObject({ change_id: c.change_id, status: "rejected", entity: "task", entity_id: c.entity_id, error: { code: "change_id_reused" } });
+      }
+    });
+
     test("what says nothing is no other payload: a delete's data ({}, null, absent) and a null base_version; an answer remembered with the earlier hash still matches", async () => {
       const d = Device.of(t, await t.createUser());
       const task = d.create("task", taskData());

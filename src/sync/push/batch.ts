@@ -19,7 +19,7 @@ import type { ChangeError, ChangeResult } from "../model";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { ConflictSpec, PushContext } from "./context";
 import { decide, type DecideContext, type Outcome, refusalOf } from "./decide";
-import { changeError, conflictRow, decided, duplicate, rejected } from "./results";
+import { type AnsweredIds, changeError, conflictRow, decided, duplicate, rejected } from "./results";
 import { decisionOrder } from "./order";
 import { BulkConflict, BulkSink, type PushSink, SavepointSink } from "./sink";
 import { BatchState } from "./state";
@@ -82,13 +82,13 @@ export class PushBatch {
   private async malformed(m: MalformedChange): Promise<ChangeResult> {
     const result = rejected({ changeId: m.rawChangeId, entity: m.entity, entityId: m.entityId }, m.error);
     if (m.changeId === null || m.hash === null) return result;
-    return this.storeAnswer(m.changeId, { hash: m.hash, earlierHash: m.earlierHash }, result);
+    return this.storeAnswer(m.changeId, m.hash, m, result);
   }
 
   /** Decides the change and sends its write, Conflict and answer to the sink; a refusal sends only its answer. */
   private async processOne(c: ParsedChange): Promise<ChangeResult> {
     const seen = this.state.seen.get(c.changeId);
-    if (seen) return this.answerSeen(c.changeId, c, seen, c);
+    if (seen) return this.answerSeen(c, seen);
     // A retried decision merges again: each attempt starts from the same budget, so a retry never
     // turns a merge into a conflict.
     const budgetLeft = this.mergeBudget.work;
@@ -109,7 +109,7 @@ export class PushBatch {
           const row = await this.findAnswer(c.changeId);
           if (!row) throw err;
           this.state.seen.set(c.changeId, row);
-          return this.answerSeen(c.changeId, c, row, c);
+          return this.answerSeen(c, row);
         }
         if (err instanceof WriteConflict) {
           // Another transaction wrote the record since it was read: decide again against its state
@@ -139,10 +139,11 @@ export class PushBatch {
 
   /**
    * A change_id seen before: the same payload is a retry (`duplicate` of the original answer, its
-   * record read back from history at the answered version); another payload is refused.
+   * record read back from history at the answered version); another payload is refused, the
+   * change's own ids echoed (a malformed change's too, as its own rejection echoes them).
    */
-  private async answerSeen(changeId: string, hashes: ChangeHashes, seen: SeenChange, c?: ParsedChange): Promise<ChangeResult> {
-    if (isSamePayload(seen.hash, hashes)) {
+  private async answerSeen(c: AnsweredIds & ChangeHashes, seen: SeenChange): Promise<ChangeResult> {
+    if (isSamePayload(seen.hash, c)) {
       const r = seen.result;
       const kind = r.entity !== null && isEntityKind(r.entity) ? r.entity : null;
       const record = r.record ?? (kind && r.entity_id && r.version !== null ? await this.state.snapshot(kind, r.entity_id, r.version) : null);
@@ -151,23 +152,26 @@ export class PushBatch {
     const reused = changeError("change_id_reused", "this change_id was already used by this device for another change", {
       fields: { change_id: "already used by this device for another change" },
     });
-    return rejected({ changeId, entity: c?.entity ?? null, entityId: c?.entityId ?? null }, reused);
+    return rejected(c, reused);
   }
 
   /** A refused change: nothing of it was stored; the answer is. */
   private reject(c: ParsedChange, error: ChangeError): Promise<ChangeResult> {
-    return this.storeAnswer(c.changeId, c, rejected(c, error, this.state.record(c.entity, c.entityId)));
+    return this.storeAnswer(c.changeId, c.hash, c, rejected(c, error, this.state.record(c.entity, c.entityId)));
   }
 
-  /** Stores a rejection's answer, unless the change_id was answered before (in this batch, or concurrently). */
-  private async storeAnswer(changeId: string, hashes: ChangeHashes & { hash: string }, result: ChangeResult): Promise<ChangeResult> {
+  /**
+   * Stores a rejection's answer under `changeId` (the change `c`'s, with its payload `hash`), unless
+   * the change_id was answered before (in this batch, or concurrently).
+   */
+  private async storeAnswer(changeId: string, hash: string, c: AnsweredIds & ChangeHashes, result: ChangeResult): Promise<ChangeResult> {
     const seen = this.state.seen.get(changeId);
-    if (seen) return this.answerSeen(changeId, hashes, seen);
-    if (!(await this.sink.answer(this.tx, changeId, hashes.hash, result))) {
+    if (seen) return this.answerSeen(c, seen);
+    if (!(await this.sink.answer(this.tx, changeId, hash, result))) {
       const row = await this.findAnswer(changeId);
-      if (row) return this.answerSeen(changeId, hashes, row);
+      if (row) return this.answerSeen(c, row);
     }
-    this.state.seen.set(changeId, { hash: hashes.hash, result });
+    this.state.seen.set(changeId, { hash, result });
     return result;
   }
 

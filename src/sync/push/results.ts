@@ -5,7 +5,7 @@ import type { ChangeError, ChangeErrorCode, ChangeResult, ChangeStatus } from ".
 import type { ConflictSpec, PushContext } from "./context";
 
 /** The ids an answer echoes: the change's, or null where it carried none that can be echoed. */
-interface AnsweredIds {
+export interface AnsweredIds {
   changeId: string | null;
   entity: string | null;
   entityId: string | null;
