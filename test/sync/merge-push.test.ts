@@ -297,6 +297,23 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect([moved.status, moved.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
     });
 
+    test("a concurrent update that moves a comment, its base unknown, is refused like any move: no Conflict whose local side would move it", async () => {
+      const { a, b, id } = await shared({});
+      const other = a.create("comment", { task_id: id, body: "another thread" });
+      await a.push1(other);
+      const top = b.create("comment", { task_id: id, body: "top level" });
+      const made = (await b.push1(top)).record;
+      const b2 = await Device.another(t, b.user);
+      b2.learn(top.entity_id, made);
+      await b.push1(b.update("comment", top.entity_id, { body: "top level, edited" }));
+      for (const base_version of [undefined, 99]) {
+        const moved = await b2.push1({ ...b2.update("comment", top.entity_id, { parent_id: other.entity_id }), base_version });
+        expect([moved.status, moved.error?.details?.fields]).toEqual(["rejected", { parent_id: "a comment cannot move in its thread" }]);
+      }
+      const open = await t.request("GET", "/api/sync/conflicts", { token: b.user.token });
+      expect(open.body.results.filter((c: any) => c.entity_id === top.entity_id)).toEqual([]);
+    });
+
     test("that reply's conflict resolved local: refused while the parent is deleted, then puts the reply back under its parent", async () => {
       const { a, b, id } = await shared({});
       const parent = a.create("comment", { task_id: id, body: "parent" });

@@ -115,6 +115,7 @@ export async function decide(cx: DecideContext, c: ParsedChange): Promise<Outcom
   if (!current) throw new ChangeRejected("not_found", `${c.entity} not found`); // (narrows the type: checked above)
   if (isStale(c.clock, current)) return { status: "stale", record: current, wrote: false };
   const after = compareClocks(c.clock, current.vector_clock) === "AFTER";
+  if (c.op === "update") refuseForbiddenUpdate(c, current);
 
   if (current.deleted_at !== null) return onTombstone(cx, c, current, after);
   if (c.op === "delete") return deleteLive(cx, c, current, after);
@@ -211,13 +212,21 @@ function mergeInto(cx: DecideContext, c: ParsedChange, current: AnyRecord, base:
 }
 
 /**
- * An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs
- * delete) — unless it moves the comment, which no write may (the kind's update rules, as on a live
- * or deleted comment): refused, so that no Conflict keeps a side no resolution could write.
+ * Refuses an update that the kind's own update rules forbid whatever the merge (a comment never
+ * moves: `checkUpdate`, src/records/entities.ts), before any merge: a merge without its base keeps
+ * every field both sides hold differently as a conflict, and a Conflict that kept a move would make
+ * it when resolved `local`; a change kept whole in a Conflict (an orphan's update) likewise.
  */
-async function orphanUpdate(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
+function refuseForbiddenUpdate(c: ParsedChange, current: AnyRecord): void {
   const refused = entityDef(c.entity).checkUpdate?.(current as never, { ...fieldsOf(c.entity, current), ...c.data }, undefined);
   if (refused) throw invalid(refused);
+}
+
+/**
+ * An update of a comment whose task was deleted: not applied, kept in a Conflict (like update vs
+ * delete). One that moves the comment was refused before ({@link refuseForbiddenUpdate}).
+ */
+async function orphanUpdate(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<Outcome> {
   const record = await write(cx, c, { before: current, action: "merged", data: {}, clock: mergedClock(c, current) });
   const fields = changedKeys(c.data, current);
   if (fields.length === 0) return { status: "merged", record, wrote: true };
