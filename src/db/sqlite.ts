@@ -478,7 +478,10 @@ class SqliteExecutor implements Executor {
 
 /**
  * One member of a group commit. Once its turn is over (`closed`), it refuses every statement: the
- * connection has gone on to the next member or transaction, which a late statement would join.
+ * connection has gone on to the next member or transaction, which a late statement would join. So it
+ * does once SQLite itself has rolled the whole transaction back after a failed statement (it may on
+ * SQLITE_FULL and some I/O errors): a statement run then would commit on its own, outside the
+ * transaction (a `SAVEPOINT` would even begin another).
  */
 class SqliteTx extends SqliteExecutor implements Tx {
   closed = false;
@@ -493,6 +496,7 @@ class SqliteTx extends SqliteExecutor implements Tx {
 
   private mustBeOpen(): void {
     if (this.closed) throw new Error("a statement on a transaction that has already ended");
+    if (!this.db.inTransaction) throw new Error("a statement on a transaction that SQLite rolled back after a failed statement");
   }
   protected override stmt(sql: string): Statement {
     this.mustBeOpen();
@@ -512,8 +516,11 @@ class SqliteTx extends SqliteExecutor implements Tx {
       this.db.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
-      this.db.exec(`ROLLBACK TO ${name}`);
-      this.db.exec(`RELEASE ${name}`);
+      // Unless SQLite rolled the whole transaction back (the savepoint went with it): `err` says why.
+      if (this.db.inTransaction) {
+        this.db.exec(`ROLLBACK TO ${name}`);
+        this.db.exec(`RELEASE ${name}`);
+      }
       this.state.rollbackTo(mark);
       throw err;
     } finally {
