@@ -140,8 +140,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
   const id = before ? before.id : (input.id ?? newId());
   if (!isUuid(id)) throw invalid({ id: "must be a UUID" });
   const owner = before ? (before as unknown as Record<string, unknown>)[def.owner] : input.userId;
-  const kept = before?.deleted_at ?? null;
-  const deletedAt = action === "deleted" ? at : input.deleted === false ? null : input.deleted === true ? (kept ?? at) : kept;
+  const deletedAt = deletedAtAfter(action, input.deleted, before?.deleted_at ?? null, at);
   const after = inColumnOrder(def.columns, {
     ...fields,
     id,
@@ -151,6 +150,7 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     created_at: before?.created_at ?? at,
     updated_at: at,
     deleted_at: deletedAt,
+    // A tombstone kept as it was keeps its deleter; a new deletion is the acting user's.
     deleted_by: deletedAt === null ? null : deletedAt === before?.deleted_at ? before.deleted_by : input.userId,
   }) as unknown as RecordOf[K];
 
@@ -241,6 +241,17 @@ export async function storeWrites(tx: Tx, orgId: string, writes: readonly Prepar
 export function changedFields<K extends EntityKind>(kind: K, record: RecordOf[K], data: Record<string, unknown>): string[] {
   const checked = checkFields(kind, data);
   return checked.ok ? changedKeys(checked.data, record) : Object.keys(data);
+}
+
+/**
+ * A written record's `deleted_at`: the write's time for action `deleted`; otherwise as
+ * `WriteInput.deleted` asks — `false` live, `true` a tombstone (kept as it was when the record was
+ * one already, else deleted now) — or, without it, the stored one (`stored`) unchanged.
+ */
+function deletedAtAfter(action: HistoryAction, deleted: boolean | undefined, stored: string | null, at: string): string | null {
+  if (action === "deleted") return at;
+  if (deleted === undefined) return stored;
+  return deleted ? (stored ?? at) : null;
 }
 
 /** The record's keys in table column order (id first), as reads return them. */
