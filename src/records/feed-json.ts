@@ -118,6 +118,16 @@ async function stateOf(exec: Executor, orgId: string, first: [RawValue | undefin
   return { seq: rawNumber(first[0], 0), purgedThrough: rawNumber(first[1], 0) };
 }
 
+/**
+ * Rows the next statement of a page may read for its byte budget: after `read` rows of `bytes`
+ * bytes, about as many as the budget still has room for at that size (at least one); before any
+ * changes' bytes, `perStatement`.
+ */
+function rowsWithinBudget(maxBytes: number, bytes: number, read: number, perStatement: number): number {
+  if (read === 0 || bytes === 0) return perStatement;
+  return Math.max(1, Math.ceil((maxBytes - bytes) / (bytes / read)));
+}
+
 /** Whether `row` (of {@link pageSql}) is one of the device's own writes that `opts` leaves out. */
 function skipped(row: RawValue[], opts: FeedJsonOptions): boolean {
   if (opts.skipOrigin === undefined || rawText(row[1]) !== opts.skipOrigin) return false;
@@ -147,12 +157,15 @@ export async function readFeedJson(exec: Executor, orgId: string, afterPos: numb
   // changes are keyed by their record then, from their own first bytes.
   const changes: (Uint8Array | null)[] = [];
   let placed: Map<string, number> | null = null;
-  let [sent, bytes, read, lastPos, hasMore] = [0, 0, 0, afterPos, false];
+  // The changes in the page and their bytes; the rows read (sent, left out or superseded alike).
+  let sent = 0;
+  let bytes = 0;
+  let read = 0;
+  let lastPos = afterPos;
+  let hasMore = false;
   let state: FeedState | undefined;
   for (;;) {
-    // After the first statement, about as many rows as the budget has room for at their size so far.
-    const room = read > 0 && bytes > 0 ? Math.ceil((maxBytes - bytes) / (bytes / read)) : perStatement;
-    const want = Math.min(limit - sent, maxRows - read, perStatement, Math.max(1, room));
+    const want = Math.min(limit - sent, maxRows - read, perStatement, rowsWithinBudget(maxBytes, bytes, read, perStatement));
     const rows = await exec.rawRows(sql, pageParams(orgId, lastPos, want, opts));
     if (opts.withState) state = await stateOf(exec, orgId, rows[0] && [rows[0][4], rows[0][5]]);
     const more = rows.length > want;
