@@ -236,7 +236,8 @@ export async function storeWrites(tx: Tx, orgId: string, writes: readonly Prepar
 
 /**
  * The writable fields of `data` whose value differs from `record` (after the same normalization
- * the write applies: use it to skip no-op writes). Unknown keys count as changes (the write refuses them).
+ * the write applies: use it to skip no-op writes). When `data` fails the field checks (an unknown key, a
+ * refused value), every key of it counts as a change: the write then refuses it with its reasons.
  */
 export function changedFields<K extends EntityKind>(kind: K, record: RecordOf[K], data: Record<string, unknown>): string[] {
   const checked = checkFields(kind, data);

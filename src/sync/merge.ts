@@ -89,6 +89,7 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
     const rule = own(RULES[entity], field);
     const decided = jsonEqual(r, b) ? l : rule ? rule(b, l, r, budget) : CONFLICT;
     if (decided === CONFLICT) conflicts.push(field);
+    // Defined, not assigned: a field named `__proto__` becomes a field, never `merged`'s prototype.
     else Object.defineProperty(merged, field, { value: decided, enumerable: true, writable: true, configurable: true });
   }
   return { merged, conflicts: conflicts.sort() };
