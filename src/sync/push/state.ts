@@ -18,7 +18,6 @@ import { UserRepo } from "../../users/repo";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { BatchView, Outcome } from "./decide";
 
-
 /**
  * The keys of the changes' clocks that may be devices of the organization other than `deviceId`
  * (the pushing device's own key and `server` need no lookup; a key that is not a UUID is no
@@ -28,6 +27,18 @@ function otherDeviceKeys(changes: readonly ParsedChange[], deviceId: string): Se
   const keys = new Set<string>();
   for (const c of changes) for (const k of Object.keys(c.clock)) if (k !== deviceId && k !== SERVER_KEY && isUuid(k)) keys.add(k);
   return keys;
+}
+
+/**
+ * Whether deciding `c` against `current` (as the batch first reads it) needs the record at its
+ * base_version from history: an update (merged three-way against it) or a delete (whose Conflict
+ * shows it) CONCURRENT with the record, from a base_version older than the record's (the current
+ * version is its own base; a later or missing one is unknown). Earlier changes of the batch may move
+ * the record on: a base this misses is read from history when the decision asks for it.
+ */
+function needsHistoryBase(c: ParsedChange, current: AnyRecord): c is ParsedChange & { baseVersion: number } {
+  if (c.op === "create" || c.baseVersion === null || c.baseVersion >= current.version) return false;
+  return compareClocks(c.clock, current.vector_clock) === "CONCURRENT";
 }
 
 /**
@@ -122,8 +133,7 @@ export class BatchState implements BatchView {
     }
     for (const c of ok) {
       const current = this.records.get(recordKey(c.entity, c.entityId));
-      if (c.op === "create" || !current || c.baseVersion === null || c.baseVersion >= current.version || this.seen.has(c.changeId)) continue;
-      if (compareClocks(c.clock, current.vector_clock) === "CONCURRENT") wanted.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
+      if (current && !this.seen.has(c.changeId) && needsHistoryBase(c, current)) wanted.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
     }
     if (wanted.length === 0) return;
     const found = await new HistoryRepo(this.tx, this.orgId).findSnapshots(wanted);
