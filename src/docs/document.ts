@@ -100,7 +100,7 @@ function prometheusAsText(paths: Record<string, Record<string, { responses?: Rec
 /**
  * Every request body as JSON only (a form answers 400: src/http/body.ts), with its route's model,
  * and optional where the model is (`t.Optional`, e.g. the lock body of a DELETE or an archive:
- * Elysia documents every body as required).
+ * Elysia documents every body as required), its example then `{}`.
  * @elysiajs/openapi lists a body's media types from the route's parsers — none for a parser that is
  * a function, as the JSON body parser of every route is (src/app.ts) — and its form parsers otherwise.
  * The routes are read as the plugin reads them: every route of the application (`routes` would be
@@ -114,7 +114,12 @@ function jsonRequestBodies(app: AnyElysia, paths: Record<string, unknown>): void
     const schema: unknown = JSON.parse(JSON.stringify(unwrapSchema(route.hooks.body, undefined, "input", OPENAPI_VERSION)));
     const { content: _generated, ...rest } = op.requestBody;
     op.requestBody = { ...rest, content: { "application/json": { schema } } };
-    if (OptionalKind in route.hooks.body) (op.requestBody as { required?: boolean }).required = false;
+    if (OptionalKind in route.hooks.body) {
+      // Optional, with `{}` (no lock) as its example: the docs page's "Try it out" fills the body
+      // with the example and sends it, and the one Swagger UI made from the schema, {"version": 1},
+      // turned a DELETE or an archive from the page into a 409 for any record past version 1.
+      op.requestBody = { ...op.requestBody, required: false, content: { "application/json": { schema, example: {} } } } as typeof op.requestBody;
+    }
   }
 }
 
