@@ -1,9 +1,18 @@
+import { version as swaggerUiVersion } from "swagger-ui-dist/package.json";
+
 /** Where the interactive documentation and its assets are served. */
 export const DOCS_PATH = "/api/docs";
 export const SCHEMA_PATH = "/api/schema";
 export const BUNDLE_PATH = `${DOCS_PATH}/swagger-ui-bundle.js`;
 export const CSS_PATH = `${DOCS_PATH}/swagger-ui.css`;
 export const INIT_PATH = `${DOCS_PATH}/init.js`;
+
+/**
+ * The page names the bundle and stylesheet, which browsers cache a day, with Swagger UI's version in
+ * their URLs: after an upgrade the page never runs the assets of the version before (the query is
+ * not routed: the same route answers every version).
+ */
+const ASSET_QUERY = `?v=${swaggerUiVersion}`;
 
 /**
  * The Swagger UI page: every asset comes from taskmgr itself, so it works with no internet.
@@ -20,11 +29,11 @@ export function docsPage(title: string): string {
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>${title}</title>
   <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="${CSS_PATH}">
+  <link rel="stylesheet" href="${CSS_PATH}${ASSET_QUERY}">
 </head>
 <body>
   <div id="swagger-ui"></div>
-  <script src="${BUNDLE_PATH}"></script>
+  <script src="${BUNDLE_PATH}${ASSET_QUERY}"></script>
   <script src="${INIT_PATH}"></script>
 </body>
 </html>
