@@ -174,9 +174,9 @@ export class SqliteDatabase implements Database {
       if (file) {
         mkdirSync(dirname(path), { recursive: true });
         assertWritable(path);
+        // Password and token hashes: readable by the server's user only from the start (SQLite gives its -wal and -shm the same mode).
+        createPrivateFile(path);
       }
-      // Password and token hashes: readable by the server's user only from the start (SQLite gives its -wal and -shm the same mode).
-      if (file && !existsSync(path)) createPrivateFile(path);
       this.db = new BunSqlite(path, { create: true });
       for (const pragma of SQLITE_PRAGMAS) this.db.exec(pragma);
       defineFunctions(this.db);

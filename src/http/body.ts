@@ -27,7 +27,7 @@ export const MAX_ANONYMOUS_BODY_BYTES = 1_000_000;
 
 /** The 413 `payload_too_large` of a body over `limit` bytes. */
 export const payloadTooLarge = (limit = MAX_BODY_BYTES) =>
-  new DomainError("payload_too_large", `the request body is larger than ${limit >= 1_000_000 ? `${limit / 1_000_000} MB` : `${limit / 1000} KB`}`);
+  new DomainError("payload_too_large", `the request body is larger than ${limit / 1_000_000} MB`);
 
 /**
  * Deepest nesting of arrays and objects a JSON body may have. Every body of the API is a few
