@@ -10,6 +10,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type postgres from "postgres";
 import type { BulkColumns } from "../src/db/bulk";
+import { newId } from "../src/ids";
 import { columnType, TASK } from "../src/records/entities";
 import { TASK_TAG_COLUMNS, taskTagRows } from "../src/records/task-tags";
 import { changeText, FEED_COLUMNS } from "../src/records/feed";
@@ -65,7 +66,7 @@ export function addTask(b: RowBatch, id: string, f: TaskFields, w: Writer, pos: 
   b.tasks.push([w.orgId, ...TASK.toRow(record)]);
   b.tags.push(...(taskTagRows(w.orgId, id, at, f.tags) as Value[][]));
   const entry: HistoryEntry<"task"> = {
-    id: crypto.randomUUID(), entity: "task", entityId: id, version: 1, action: "created",
+    id: newId(), entity: "task", entityId: id, version: 1, action: "created",
     changes: fieldChanges(TASK.tracked, null, record), snapshot: record, userId: w.userId, deviceId: w.deviceId, vectorClock: clock, createdAt: at,
   };
   const snapshot = JSON.stringify(record);

@@ -36,7 +36,7 @@ export class JobsService {
     private readonly syncLog: SyncLogFlusher | null = null,
   ) {
     this.jobs = opts.jobs ?? JOBS;
-    this.instance = opts.instance ?? `${hostname()}/${process.pid}/${newId().slice(0, 8)}`;
+    this.instance = opts.instance ?? `${hostname()}/${process.pid}/${crypto.randomUUID().slice(0, 8)}`;
     this.batchSize = opts.batchSize ?? 500;
     this.maxRunMs = opts.maxRunMs ?? MAX_RUN_MS;
   }
