@@ -7,8 +7,8 @@ import { PURGE_PHASES, type PurgePhase, RetentionRepo } from "./retention-repo";
 import type { Job, JobContext, JobResult } from "./types";
 
 /**
- * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted at least
- * `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone) with, for every purged record, its feed row,
+ * `cleanup-tombstones`: hard-deletes projects, tasks and comments soft-deleted, and not written
+ * since, at least `TOMBSTONE_RETENTION_DAYS` ago (0: every tombstone) with, for every purged record, its feed row,
  * history and conflicts (open or resolved: the record they are about is gone) and a task's tag rows.
  * A comment still live on such a task (or on no task) is first deleted, as a write of the server
  * with its own feed position (devices pull that delete), and purged once its own tombstone expires;
@@ -127,7 +127,7 @@ async function deleteSyncChangesInBatches(ctx: JobContext, cutoff: string): Prom
 }
 
 /**
- * Deletes (soft) up to `limit` live comments of tasks deleted at or before `cutoff`, in one
+ * Deletes (soft) up to `limit` live comments of tasks expired at `cutoff`, in one
  * transaction, as REST deletes them but by no user (`deleted_by` null, the server's clock entry
  * incremented); returns how many were listed (the loop's end) and how many it deleted (the count in
  * the result: a comment another run — or a write — deleted or revived meanwhile is listed but not

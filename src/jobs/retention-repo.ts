@@ -7,13 +7,28 @@ import type { EntityKind } from "../records/model";
 /** A kind of expired row the tombstone purge removes, with how to find it and how to re-check it at delete time. */
 export interface PurgePhase {
   entity: EntityKind;
-  /** Selects up to `?`(limit) ids; one `?` for the cutoff, then one for the limit. */
+  /** Selects up to `?`(limit) ids; {@link CUTOFF_PARAMS} `?` for the cutoff, then one for the limit. */
   select: string;
-  /** Still true for the row when it is deleted (one `?` for the cutoff): a record revived meanwhile is kept. */
+  /** Still true for the row when it is deleted ({@link CUTOFF_PARAMS} `?` for the cutoff): a record revived (or written again) meanwhile is kept. */
   still: string;
 }
 
-const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ?";
+/**
+ * An expired tombstone: deleted, and neither deleted nor written since the cutoff. A tombstone is
+ * written again after its delete (an update of it is a `conflict` merged into it, a resolution
+ * keeping it deleted is a new version), which moves its feed row to a recent position: purged by the
+ * age of its `deleted_at` alone, that recent row was gone the same night — every device that had not
+ * pulled since then answered 410 — with the Conflict the push had just been answered with
+ * (test/jobs/tombstone-rewritten.test.ts). `updated_at` is never before `deleted_at`; the
+ * `deleted_at` bound keeps the range on the tombstones' index.
+ */
+const EXPIRED = "deleted_at IS NOT NULL AND deleted_at <= ? AND updated_at <= ?";
+
+/** How many `?` the cutoff fills in {@link EXPIRED} (and in {@link LIVE_COMMENTS_OF_EXPIRED_TASKS}). */
+const CUTOFF_PARAMS = 2;
+
+/** The cutoff as {@link CUTOFF_PARAMS} parameters. */
+const cutoffParams = (cutoff: string): string[] => Array<string>(CUTOFF_PARAMS).fill(cutoff);
 
 /**
  * A task none of whose comments is left: a live comment of an expired task is first deleted by the
@@ -43,9 +58,9 @@ export const PURGE_PHASES: PurgePhase[] = [
   { entity: "project", select: `SELECT id FROM projects WHERE ${EXPIRED} ORDER BY deleted_at LIMIT ?`, still: EXPIRED },
 ];
 
-/** Live comments of tasks deleted at or before the cutoff (one `?`), or of no task at all. */
+/** Live comments of expired tasks ({@link EXPIRED}: {@link CUTOFF_PARAMS} `?` for the cutoff), or of no task at all. */
 const LIVE_COMMENTS_OF_EXPIRED_TASKS = `SELECT c.org_id, c.id FROM comments c LEFT JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id
-  WHERE c.deleted_at IS NULL AND (t.id IS NULL OR (t.deleted_at IS NOT NULL AND t.deleted_at <= ?))`;
+  WHERE c.deleted_at IS NULL AND (t.id IS NULL OR (t.deleted_at IS NOT NULL AND t.deleted_at <= ? AND t.updated_at <= ?))`;
 
 const BUCKETS = [1, 8, 64, 512];
 
@@ -67,26 +82,26 @@ export class RetentionRepo {
   constructor(private readonly exec: Executor) {}
 
   /**
-   * Up to `limit` live comments of tasks deleted at or before `cutoff`, or of no task at all, with
+   * Up to `limit` live comments of expired tasks (deleted, and not written since, at or before `cutoff`), or of no task at all, with
    * their organization, in (organization, id) order. Such a comment is deleted before its task is
    * purged: a purge removing it outright would leave it on every device that holds it, with no
    * delete to pull and no cursor behind the purge horizon. (A comment without its task can only come
    * from a write racing a purge on Postgres; it is deleted the same way.)
    */
   listLiveCommentsOfExpiredTasks(cutoff: string, limit: number): Promise<{ org_id: string; id: string }[]> {
-    return this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} ORDER BY c.org_id, c.id LIMIT ?`, [cutoff, limit]);
+    return this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} ORDER BY c.org_id, c.id LIMIT ?`, [...cutoffParams(cutoff), limit]);
   }
 
   /**
    * Those of `ids` (comments listed by {@link listLiveCommentsOfExpiredTasks}, outside the transaction
-   * that deletes them) that still qualify: live, of a task deleted at or before `cutoff` or of none.
+   * that deletes them) that still qualify: live, of a task expired at `cutoff` or of none.
    */
   keepLiveCommentsOfExpiredTasks(ids: string[], cutoff: string): Promise<{ org_id: string; id: string }[]> {
-    return inChunks(ids, IDS_PER_QUERY, (chunk, marks) => this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} AND c.id IN (${marks})`, [cutoff, ...chunk]));
+    return inChunks(ids, IDS_PER_QUERY, (chunk, marks) => this.exec.all(`${LIVE_COMMENTS_OF_EXPIRED_TASKS} AND c.id IN (${marks})`, [...cutoffParams(cutoff), ...chunk]));
   }
 
   async listExpired(phase: PurgePhase, cutoff: string, limit: number): Promise<string[]> {
-    const rows = await this.exec.all<{ id: string }>(phase.select, [cutoff, limit]);
+    const rows = await this.exec.all<{ id: string }>(phase.select, [...cutoffParams(cutoff), limit]);
     return rows.map((r) => r.id);
   }
 
@@ -101,7 +116,7 @@ export class RetentionRepo {
     const list = inList(ids);
     if (sqlOf(this.exec).rowLocks) await this.exec.all(`SELECT id FROM ${table} WHERE id IN (${list.sql}) ORDER BY id FOR UPDATE`, list.params);
     const returning = ["id", "org_id", ...(afterPurge?.returning ?? [])].join(", ");
-    return this.exec.all(`DELETE FROM ${table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING ${returning}`, [...list.params, cutoff]);
+    return this.exec.all(`DELETE FROM ${table} WHERE id IN (${list.sql}) AND ${phase.still} RETURNING ${returning}`, [...list.params, ...cutoffParams(cutoff)]);
   }
 
   /** Per organization, the highest change-feed position among these records. */
