@@ -63,8 +63,8 @@ function normalized(field: string, v: unknown): unknown {
   if (field === "tags" && Array.isArray(v)) return [...new Set(v)].sort();
   return v;
 }
-/** Whether a pull cursor is still in its snapshot phase (`c1.` base64url of `org:pos[:snapshotAt]`). */
-const inSnapshot = (cursor: string) => Buffer.from(cursor.slice(3), "base64url").toString("utf8").split(":").length > 2;
+/** Whether a pull cursor is still in its snapshot phase (`c2.`, the base64url of `org:pos[:snapshotAt]`, `.` and its check). */
+const inSnapshot = (cursor: string) => Buffer.from(cursor.slice(3).split(".")[0]!, "base64url").toString("utf8").split(":").length > 2;
 const key = (entity: Entity, id: string) => `${entity}:${id}`;
 const same = (a: unknown, b: unknown) => Bun.deepEquals(a, b);
 

@@ -37,8 +37,37 @@ describe("cursor", () => {
     else expect(found).toContain(problem);
   });
 
+  test("a cursor cut short anywhere, or with any character changed, is not a cursor (it was another valid one before its check)", () => {
+    for (const c of [{ orgId: ORG, pos: 0, snapshotAt: 57 }, { orgId: ORG, pos: 1234 }, { orgId: ORG, pos: 0 }]) {
+      const raw = encodeCursor(c);
+      expect(raw).toStartWith("c2.");
+      for (let n = 0; n < raw.length; n++) expect(decodeCursor(raw.slice(0, n), ORG)).toBeNull();
+      for (let i = 3; i < raw.length; i++) {
+        if (raw[i] === ".") continue;
+        const changed = raw.slice(0, i) + (raw[i] === "A" ? "B" : "A") + raw.slice(i + 1);
+        expect(decodeCursor(changed, ORG)).toBeNull();
+      }
+    }
+  });
+
+  test("a cursor handed out before the check (c1.) is still taken", () => {
+    const v1 = (s: string) => "c1." + Buffer.from(s).toString("base64url");
+    expect(decodeCursor(v1(`${ORG}:42`), ORG)).toEqual({ orgId: ORG, pos: 42 });
+    expect(decodeCursor(v1(`${ORG}:3:10`), ORG)).toEqual({ orgId: ORG, pos: 3, snapshotAt: 10 });
+  });
+
   const b64 = (s: string) => "c1." + Buffer.from(s).toString("base64url");
+  const checked = (s: string) => {
+    const body = Buffer.from(s).toString("base64url");
+    return `c2.${body}.${Bun.hash.crc32(body).toString(16).padStart(8, "0")}`;
+  };
   test.each([
+    ["checked: another organization", checked("7d1f3e2a-0000-4000-8000-000000000002:1")],
+    ["checked: negative", checked(`${ORG}:-1`)],
+    ["checked: extra parts", checked(`${ORG}:1:2:3`)],
+    ["checked: no check", `c2.${Buffer.from(`${ORG}:1`).toString("base64url")}`],
+    ["checked: an empty check", `c2.${Buffer.from(`${ORG}:1`).toString("base64url")}.`],
+    ["checked: a wrong check", checked(`${ORG}:1`).replace(/\.([0-9a-f]{8})$/, (_m, c: string) => `.${(parseInt(c, 16) ^ 1).toString(16).padStart(8, "0")}`)],
     ["empty", ""],
     ["no prefix", Buffer.from(`${ORG}:1`).toString("base64url")],
     ["another organization", b64("7d1f3e2a-0000-4000-8000-000000000002:1")],
