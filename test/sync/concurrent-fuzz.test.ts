@@ -70,8 +70,9 @@ interface Ack {
 
 class Violation extends Error {}
 
-const inSnapshot = (cursor: string) => Buffer.from(cursor.slice(3), "base64url").toString("utf8").split(":").length > 2;
-const cursorPos = (cursor: string) => Number(Buffer.from(cursor.slice(3), "base64url").toString("utf8").split(":")[1]);
+const cursorParts = (cursor: string) => Buffer.from(cursor.slice(3).split(".")[0]!, "base64url").toString("utf8").split(":");
+const inSnapshot = (cursor: string) => cursorParts(cursor).length > 2;
+const cursorPos = (cursor: string) => Number(cursorParts(cursor)[1]);
 
 class Run {
   readonly acks: Ack[] = [];
