@@ -209,11 +209,24 @@ function holdsLocal(c: Pick<Conflict, "local">, current: AnyRecord, field: strin
 /**
  * The conflict's fields that a write changed after the conflict was recorded (pure). Right after
  * it each field held its `remote` value (the server kept its own), and a conflict about the
- * deletion left the record deleted, whichever side deleted it.
+ * deletion left the record deleted, whichever side deleted it, at {@link deletionAtConflict}: a
+ * record live since, or deleted again later (brought back by another resolution, then deleted by
+ * a user who saw it live), changed it.
  */
-export function changedSinceConflict(c: Pick<Conflict, "fields" | "remote">, current: AnyRecord): string[] {
+export function changedSinceConflict(c: Pick<Conflict, "fields" | "local" | "remote">, current: AnyRecord): string[] {
   const now = current as unknown as Record<string, unknown>;
-  return c.fields.filter((f) => (f === "deleted_at" ? current.deleted_at === null : !jsonEqual(now[f], c.remote[f])));
+  const deletedThen = deletionAtConflict(c);
+  const deletionChanged = current.deleted_at === null || (deletedThen !== undefined && current.deleted_at !== deletedThen);
+  return c.fields.filter((f) => (f === "deleted_at" ? deletionChanged : !jsonEqual(now[f], c.remote[f])));
+}
+
+/**
+ * The record's `deleted_at` right after a conflict about its deletion: the tombstone's that an update
+ * (or a create on a deleted task) met, `remote`'s; else the delete's that won over an update, `local`'s.
+ */
+function deletionAtConflict(c: Pick<Conflict, "local" | "remote">): string | undefined {
+  const at = c.remote.deleted_at ?? c.local.deleted_at;
+  return typeof at === "string" ? at : undefined;
 }
 
 /** The contract's Conflict. */

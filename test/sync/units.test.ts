@@ -216,7 +216,14 @@ describe("resolutionPlan", () => {
     expect(changedSinceConflict(deletedByServer, record({}))).toEqual(["deleted_at"]);
     // A delete that won against an update: right after the conflict the record is deleted, not as remote shows it.
     expect(changedSinceConflict(deletedByDevice, record({ deleted_at: "2026-01-01T00:00:00.000Z" }))).toEqual([]);
-    expect(changedSinceConflict({ fields: ["tags"], remote: { tags: ["a", "b"] } }, record({ tags: ["a", "b"] }))).toEqual([]);
+    expect(changedSinceConflict({ fields: ["tags"], local: {}, remote: { tags: ["a", "b"] } }, record({ tags: ["a", "b"] }))).toEqual([]);
+  });
+
+  test("changedSinceConflict: a deletion conflict whose record was deleted again later (another deleted_at)", () => {
+    const record = (over: Record<string, unknown>) => ({ title: "R", priority: "low", deleted_at: null, ...over }) as never;
+    const later = record({ deleted_at: "2026-02-01T00:00:00.000Z" });
+    expect(changedSinceConflict(deletedByServer, later)).toEqual(["deleted_at"]);
+    expect(changedSinceConflict(deletedByDevice, later)).toEqual(["deleted_at"]);
   });
 
   test("custom writes the data, and revives the record only when the conflict was about its deletion", () => {
