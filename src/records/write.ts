@@ -49,8 +49,9 @@ export interface WriteInput<K extends EntityKind> {
   /**
    * Sync merges and conflict resolutions only: the record's deletion after a write whose action does
    * not imply it. `true` keeps (or makes, even on create) a tombstone, `false` brings a tombstone back
-   * to life. Default: deleted for action `deleted`, otherwise unchanged. References are checked only
-   * when the record ends live.
+   * to life. Default: deleted for action `deleted`, otherwise unchanged. References a write sets are
+   * checked whether the record ends live or stays a tombstone, except on a create stored as a tombstone
+   * (a comment pushed on a task deleted concurrently: the push checks its parent itself).
    */
   deleted?: boolean;
   /**
@@ -154,7 +155,9 @@ export async function prepareWrite<K extends EntityKind>(exec: Executor, input: 
     deleted_by: deletedAt === null ? null : deletedAt === before?.deleted_at ? before.deleted_by : input.userId,
   }) as unknown as RecordOf[K];
 
-  if (action !== "deleted" && deletedAt === null) {
+  // A tombstone's references are checked too: a resolution (or a push) may write into one, and a later
+  // resolution bringing it back checks only the references it changes itself.
+  if (action !== "deleted" && (deletedAt === null || before !== null)) {
     const refErrors = await checkReferences(exec, input.orgId, input.entity, before, after, known);
     if (Object.keys(refErrors).length) throw invalid(refErrors);
   }

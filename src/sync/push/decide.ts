@@ -10,7 +10,7 @@ import { requireCommentAuthor, requireCommentDeleter } from "../../records/autho
 import { entityDef, fieldsOf } from "../../records/entities";
 import { changedKeys, jsonEqual } from "../../records/json";
 import type { AnyRecord, Comment, EntityKind, HistoryAction } from "../../records/model";
-import { checkReferences, isParentOnTask, type KnownRecords } from "../../records/refs";
+import { isParentOnTask, type KnownRecords } from "../../records/refs";
 import { checkFields } from "../../records/validate";
 import type { WriteInput } from "../../records/write";
 import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../../records/clock";
@@ -181,11 +181,9 @@ async function onTombstone(cx: DecideContext, c: ParsedChange, current: AnyRecor
   const b = await base(cx, c, current);
   const m = mergeInto(cx, c, current, b);
   // As on a live record: a reference to a deleted record is not applied (a conflicting field), one to
-  // a record the organization does not have is refused — the write core checks no tombstone's references.
+  // a record the organization does not have is refused (by the write core, which checks a tombstone's too).
   const dangling = danglingRefs(cx, c.entity, m.data, current);
   const data = omit(m.data, dangling);
-  const refErrors = await checkReferences(cx.tx, cx.push.orgId, c.entity, current, { ...current, ...data } as AnyRecord, cx.batch.known);
-  if (Object.keys(refErrors).length > 0) throw invalid(refErrors);
   const record = await write(cx, c, { before: current, action: "merged", data, clock: mergedClock(c, current) });
   const fields = ["deleted_at", ...[...m.conflicts, ...dangling].sort()];
   return conflict(c, record, fields, { ...c.data, deleted_at: null }, current, b);
