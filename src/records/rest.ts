@@ -101,8 +101,10 @@ async function withRetry<K extends EntityKind>(
     } catch (err) {
       if (!(err instanceof WriteConflict)) throw err;
       const current = err.current as RecordOf[K] | undefined;
-      if (!current || current.deleted_at !== null) return repo.mustGetLive(id); // gone meanwhile: 404
-      if (hasLock(pre)) checkPrecondition(current, pre);
+      // Deleted meanwhile: the next attempt's read answers 404 — or, the record brought back since (a
+      // conflict's resolution), checks and writes again. Answering that read's record as it was
+      // answered 200 (204 for a DELETE) for a write that was never made.
+      if (current && current.deleted_at === null && hasLock(pre)) checkPrecondition(current, pre);
       if (attempt >= MAX_WRITE_ATTEMPTS) throw keptChanging();
     }
   }
