@@ -126,7 +126,7 @@ export class AuthService {
     const creds = await this.limiter.oneAtATime(account, budget, () =>
       this.gate.run(budget, async () => {
         await this.limiter.attempt(account, budget);
-        const found = await findCredentialsByEmail(this.deps.db, email);
+        const found = await findCredentialsByEmail(this.deps.db, input.email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
         if (!found || !ok || !found.user.active) {
           this.deps.log.warn("login_failed", { ...(found ? { email } : { unknown_email: this.unknownEmailTag(email) }), client: clientAddress, user_id: found?.user.id ?? null });
@@ -144,7 +144,7 @@ export class AuthService {
       if (device.revokedAt) throw unauthenticated("this device has been revoked");
     }
     const familyId = newId();
-    const refresh = await this.openSession(email, input.password, creds.passwordHash, user, deviceId, familyId);
+    const refresh = await this.openSession(input.email, input.password, creds.passwordHash, user, deviceId, familyId);
     this.deps.log.info("login", { user_id: user.id, org_id: user.orgId, device_id: deviceId });
     return this.session(user, deviceId, familyId, refresh);
   }
@@ -155,6 +155,7 @@ export class AuthService {
    * password (or a deactivation) committing while it was checked would otherwise leave this session
    * open after it ended all the others. A hash of other parameters than the server's is replaced, in
    * the same transaction, by one of `password` on the server's ({@link PasswordHasher.needsRehash}).
+   * `email` is the login's as typed (the lookups normalize it).
    * A hash that changed meanwhile is checked again, twice at most: another login's replacement keeps
    * the password (this login goes on), a new password does not (401).
    */

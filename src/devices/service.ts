@@ -62,7 +62,7 @@ export class DeviceService {
   /** Every device (organization by organization), or those of the user with this email (404 when unknown); for the CLI. */
   async listAcrossOrgs(userEmail?: string): Promise<Device[]> {
     if (userEmail !== undefined) {
-      const user = await findUserByEmail(this.deps.db, normalizeEmail(userEmail));
+      const user = await findUserByEmail(this.deps.db, userEmail);
       if (!user) throw notFound(`user ${normalizeEmail(userEmail)}`);
       return new DeviceRepo(this.deps.db, user.orgId).listAllOfUser(user.id);
     }

@@ -2,8 +2,24 @@ import { t, type Static } from "elysia";
 import { Paginated } from "../wire/pagination";
 import { OneOf, Timestamp } from "../wire/schema";
 
-/** Emails are compared lowercased and without surrounding spaces. */
-export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+/**
+ * An email as it is stored and compared: without surrounding spaces, lowercased, in Unicode NFC, so
+ * that "é" typed precomposed (U+00E9) or as "e" + U+0301 (text copied from a macOS file name) names
+ * one account, not two that look the same. (Decomposed before lowercasing: canonically equivalent
+ * inputs then lowercase alike, as Unicode's canonical caseless match does.)
+ */
+export const normalizeEmail = (email: string): string => email.trim().normalize("NFD").toLowerCase().normalize("NFC");
+
+/**
+ * The stored emails a typed `email` may name, its {@link normalizeEmail} form first, then (when it
+ * differs) the form versions before NFC stored it in (trimmed and lowercased only): an account created
+ * then with a decomposed email is still found with the email typed as before.
+ */
+export function emailLookupForms(email: string): string[] {
+  const canonical = normalizeEmail(email);
+  const earlier = email.trim().toLowerCase();
+  return earlier === canonical ? [canonical] : [canonical, earlier];
+}
 
 export const ROLES = ["admin", "member"] as const;
 export const Role = OneOf(ROLES);

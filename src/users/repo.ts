@@ -7,7 +7,7 @@ import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { columnsOf, insertRow } from "../db/row";
 import type { OrgScope } from "../orgs/scope";
 import type { Clock } from "../time";
-import type { Role, User } from "./model";
+import { emailLookupForms, type Role, type User } from "./model";
 
 interface UserRow {
   id: string;
@@ -54,18 +54,28 @@ export interface Credentials {
 }
 
 /**
- * Looks a user up by (lowercased) email across organizations, with the password hash: emails are
- * globally unique and login does not know the organization yet. Only for what checks a password;
- * {@link findUserByEmail} otherwise.
+ * The statement and parameters that find the user a typed email names ({@link emailLookupForms}: the
+ * stored form of today first, then that of earlier versions), `columns` selected.
+ */
+function byEmail(columns: string, email: string): [string, string[]] {
+  const forms = emailLookupForms(email);
+  if (forms.length === 1) return [`SELECT ${columns} FROM users WHERE email = ?`, forms];
+  return [`SELECT ${columns} FROM users WHERE email IN (?, ?) ORDER BY CASE WHEN email = ? THEN 0 ELSE 1 END LIMIT 1`, [...forms, forms[0]!]];
+}
+
+/**
+ * Looks a user up by email as typed (in any letter case and Unicode form) across organizations, with
+ * the password hash: emails are globally unique and login does not know the organization yet. Only
+ * for what checks a password; {@link findUserByEmail} otherwise.
  */
 export async function findCredentialsByEmail(exec: Executor, email: string): Promise<Credentials | undefined> {
-  const r = await exec.get<UserRow & { password_hash: string }>(`SELECT ${COLS}, password_hash FROM users WHERE email = ?`, [email]);
+  const r = await exec.get<UserRow & { password_hash: string }>(...byEmail(`${COLS}, password_hash`, email));
   return r && { user: toUser(r), passwordHash: r.password_hash };
 }
 
-/** The user with this (lowercased) email in any organization, without the password hash (CLI lookups). */
+/** The user with this email as typed (in any letter case and Unicode form) in any organization, without the password hash (CLI lookups). */
 export async function findUserByEmail(exec: Executor, email: string): Promise<User | undefined> {
-  const r = await exec.get<UserRow>(`SELECT ${COLS} FROM users WHERE email = ?`, [email]);
+  const r = await exec.get<UserRow>(...byEmail(COLS, email));
   return r && toUser(r);
 }
 

@@ -69,7 +69,7 @@ export class UserService {
   }
 
   async findByEmail(email: string): Promise<User | undefined> {
-    return findUserByEmail(this.deps.db, normalizeEmail(email));
+    return findUserByEmail(this.deps.db, email);
   }
 
   /** The user with this email; 404 `not_found` otherwise. */
