@@ -112,7 +112,15 @@ export class OrgService {
   }
 }
 
+/**
+ * The slugs tried for `base` (from {@link slugify}): itself, then `-2` … `-1000`, the base shortened
+ * where the suffix would take the slug past {@link MAX_SLUG} (`-1000` is one character longer than
+ * slugify leaves room for).
+ */
 function* derivedSlugs(base: string): Generator<string> {
   yield base;
-  for (let n = 2; n <= 1000; n++) yield `${base}-${n}`;
+  for (let n = 2; n <= 1000; n++) {
+    const suffix = `-${n}`;
+    yield `${base.slice(0, MAX_SLUG - suffix.length).replace(/-+$/, "")}${suffix}`;
+  }
 }

@@ -1,4 +1,5 @@
 import { beforeAll, expect, test } from "bun:test";
+import { OrgRepo } from "../../src/orgs/repo";
 import { slugify } from "../../src/orgs/service";
 import { BLANK_REASON } from "../../src/wire/text";
 import { createTestApp, type TestApp } from "../support/app";
@@ -41,6 +42,18 @@ forEachDialect("organizations", ({ db }) => {
     expect(await t.services.orgs.create("🏢".repeat(200), "emoji-name")).toMatchObject({ name: "🏢".repeat(200) });
     await expect(t.services.orgs.create("🏢".repeat(201), "emoji-name-2")).rejects.toMatchObject({ status: 422, details: { fields: { name: expect.any(String) } } });
     expect(await t.services.orgs.findBySlug("explicit-slug")).toMatchObject({ name: "Explicit" });
+  });
+
+  test("a derived slug stays within 63 characters (what --slug allows), numbered up to -1000 included", async () => {
+    const base = "y".repeat(59); // slugify's longest
+    const repo = new OrgRepo(db());
+    const createdAt = new Date().toISOString();
+    await repo.put({ id: Bun.randomUUIDv7(), name: "taken", slug: base, createdAt });
+    for (let n = 2; n <= 999; n++) await repo.put({ id: Bun.randomUUIDv7(), name: "taken", slug: `${base}-${n}`, createdAt });
+    const org = await t.services.orgs.create("y".repeat(100));
+    expect(org.slug.length).toBeLessThanOrEqual(63);
+    expect(org.slug).toMatch(/^[a-z0-9]+(?:-[a-z0-9]+)*$/);
+    expect(org.slug.endsWith("-1000")).toBe(true);
   });
 
   test("a slug is looked up in any letter case, spaces around ignored (`--org Acme`); an unknown one is 404 naming it as given", async () => {
