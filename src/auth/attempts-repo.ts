@@ -42,12 +42,17 @@ export class LoginAttemptsRepo {
     await this.exec.run("DELETE FROM login_attempts WHERE email = ? AND address = ?", [account, address]);
   }
 
-  /** Deletes up to a small batch of rows whose window ended at or before `now`; returns how many. */
+  /**
+   * Deletes up to a small batch of rows whose window ended at or before `now`; returns how many. The
+   * outer condition repeats the subquery's: on Postgres, a row renewed by an attempt committing while
+   * this waits for it is checked again against the outer condition only, and would be deleted with
+   * its new window's count (test/auth/login-attempts-cleanup-race.test.ts).
+   */
   async deleteExpired(now: string): Promise<number> {
     const { changes } = await this.exec.run(
-      `DELETE FROM login_attempts WHERE (email, address) IN
+      `DELETE FROM login_attempts WHERE window_ends_at <= ? AND (email, address) IN
          (SELECT email, address FROM login_attempts WHERE window_ends_at <= ? ORDER BY window_ends_at LIMIT ?)`,
-      [now, EXPIRED_BATCH],
+      [now, now, EXPIRED_BATCH],
     );
     return changes;
   }
