@@ -40,7 +40,8 @@ export class UserService {
     const now = this.deps.clock.now().toISOString();
     const user: User = { id: newId(), orgId: org, email, name, role, active: true, createdAt: now, updatedAt: now };
     return this.deps.db.transaction(async (tx) => {
-      if (!(await new UserRepo(tx, org).put(user, hash))) {
+      // The email as typed may also name an account an earlier version stored in another form (findUserByEmail).
+      if ((await findUserByEmail(tx, input.email)) || !(await new UserRepo(tx, org).put(user, hash))) {
         throw alreadyExists(`a user with email ${email} already exists`, "email", "already registered");
       }
       tx.afterCommit(() => this.deps.log.info("user_created", { user_id: user.id, org_id: org, role }));

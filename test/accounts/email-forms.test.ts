@@ -52,6 +52,8 @@ forEachDialect("emails in any Unicode normalization form", ({ db }) => {
 
     expect((await t.services.auth.login({ email: ` ${stored.toUpperCase()} `, password }, "127.0.0.1")).user.id).toBe(id);
     expect((await t.services.users.mustGetByEmail(stored)).id).toBe(id);
-    expect((await t.services.devices.listAcrossOrgs(stored))).toEqual([]);
+    expect(await t.services.devices.listAcrossOrgs(stored)).toEqual([]);
+    // Typed as then, the email is still taken: no second account in its canonical form.
+    await expect(t.services.users.create({ orgId: org.id, email: stored, password })).rejects.toMatchObject({ status: 409, code: "already_exists" });
   });
 });
