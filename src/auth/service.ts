@@ -197,8 +197,11 @@ export class AuthService {
       const users = new UserRepo(tx, presented.orgId);
       await users.lockForTokens(presented.userId);
       const rec = await repo.find(parsed.id);
-      if (!rec || rec.revokedAt || rec.expiresAt <= now) return null;
-      if (rec.usedAt || !(await repo.markUsed(rec.id, now))) {
+      if (!rec || rec.revokedAt) return null;
+      // A used token is a reuse even once expired (a stolen copy spent by someone else, whose newer
+      // tokens of the family have not expired): the family ends. An expired unused one is only refused.
+      if (rec.usedAt === null && rec.expiresAt <= now) return null;
+      if (rec.usedAt !== null || !(await repo.markUsed(rec.id, now))) {
         await repo.revokeFamily(rec.familyId, now);
         tx.afterCommit(() => this.deps.log.warn("refresh_token_reused", { user_id: rec.userId, family_id: rec.familyId }));
         return null;

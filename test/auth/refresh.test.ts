@@ -193,6 +193,25 @@ forEachDialect("auth: refresh tokens", ({ db }) => {
     }
   });
 
+  test("a used refresh token presented after it expired is still a reuse: its family ends", async () => {
+    // Someone else spent it (a stolen copy), and the session they rotated on must not outlive the
+    // discovery just because the copy presented is past its own lifetime (the newer tokens are not).
+    const start = clock.now();
+    try {
+      const ttl = t.config.refreshTokenTtlSeconds * 1000;
+      const u = await t.createUser();
+      clock.advance(60_000);
+      const rotated = await refresh(u.refresh);
+      expect(rotated.status).toBe(200);
+      clock.set(new Date(start.getTime() + ttl + 1000)); // u.refresh expired; rotated's not
+      expect((await refresh(u.refresh)).status).toBe(401);
+      expect((await refresh(rotated.body.refresh)).status).toBe(401);
+      expect((await t.request("GET", "/api/users/me", { token: rotated.body.access })).status).toBe(401);
+    } finally {
+      clock.set(start);
+    }
+  });
+
   test("expired, forged and malformed refresh tokens are 401", async () => {
     const u = await t.createUser();
     const [id] = u.refresh.split(".");
