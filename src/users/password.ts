@@ -1,5 +1,5 @@
 import { invalid } from "../errors";
-import { hasNul, NUL_REASON } from "../wire/text";
+import { characters, hasNul, NUL_REASON } from "../wire/text";
 
 /** Argon2id cost parameters ({@link DEFAULT_ARGON2} in production); tests lower them for speed. */
 export interface Argon2Cost {
@@ -58,12 +58,13 @@ export class PasswordHasher {
 }
 
 /**
- * Throws a 422 naming `password` unless it satisfies the policy: a length (passphrases welcome), and
+ * Throws a 422 naming `password` unless it satisfies the policy: a length in characters (passphrases welcome), and
  * no NUL character, which a login can never send (every request's text refuses it).
  */
 export function checkPasswordPolicy(password: string): void {
-  if (password.length < MIN_PASSWORD_LENGTH) throw invalid({ password: `must be at least ${MIN_PASSWORD_LENGTH} characters` });
-  if (password.length > MAX_PASSWORD_LENGTH) throw invalid({ password: `must be at most ${MAX_PASSWORD_LENGTH} characters` });
+  const length = characters(password); // code points, as a login's body counts them: an emoji is one
+  if (length < MIN_PASSWORD_LENGTH) throw invalid({ password: `must be at least ${MIN_PASSWORD_LENGTH} characters` });
+  if (length > MAX_PASSWORD_LENGTH) throw invalid({ password: `must be at most ${MAX_PASSWORD_LENGTH} characters` });
   if (hasNul(password)) throw invalid({ password: NUL_REASON });
 }
 
