@@ -71,3 +71,19 @@ test("rates are null when undefined", () => {
     average_sync_duration_ms: 12.5,
   });
 });
+
+// Found by reading summary.ts: rates were rounded to 6 decimals, so one failed sync among 3 million
+// (a 24h window of a busy server) read as a success rate of exactly 1, and one conflict among 3
+// million changes as a conflict rate of 0: an alert on `< 1` or `> 0` never fired.
+test("a rate is 0 or 1 only when it is exactly: rounding never hides a failure or a conflict", () => {
+  const zero = { syncs: 0, ok: 0, pushes: 0, pulls: 0, changes: 0, applied: 0, merged: 0, conflicts: 0, duplicates: 0, stale: 0, rejected: 0, avgDurationMs: null };
+  const r = rates({ ...zero, syncs: 3_000_000, ok: 2_999_999, changes: 3_000_000, conflicts: 1 });
+  expect(r.sync_success_rate).toBeLessThan(1);
+  expect(r.sync_success_rate).toBeCloseTo(2_999_999 / 3_000_000, 12);
+  expect(r.conflict_rate).toBeGreaterThan(0);
+  expect(r.conflict_rate).toBeCloseTo(1 / 3_000_000, 12);
+  // Exact extremes, and everything in between, as before (6 decimals).
+  expect(rates({ ...zero, syncs: 5, ok: 5, changes: 7, conflicts: 0 })).toMatchObject({ sync_success_rate: 1, conflict_rate: 0 });
+  expect(rates({ ...zero, syncs: 3, ok: 0, changes: 3, conflicts: 3 })).toMatchObject({ sync_success_rate: 0, conflict_rate: 1 });
+  expect(rates({ ...zero, syncs: 3, ok: 2, changes: 3, conflicts: 1 })).toMatchObject({ sync_success_rate: 0.666667, conflict_rate: 0.333333 });
+});
