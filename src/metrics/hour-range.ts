@@ -19,6 +19,9 @@ function instant(raw: string): string | null {
   return normalized === null || normalized.length > 10 ? normalized : `${normalized}${MIDNIGHT}`;
 }
 
+/** The digits of `raw`'s fraction of a second past the millisecond, to the nanosecond (`…00.0001Z`: `000100`; none: `000000`). */
+const belowMs = (raw: string) => (/\.\d{3}(\d+)/.exec(raw)?.[1] ?? "").padEnd(6, "0");
+
 /** The range of `?from=&to=`; 422 naming the parameter that is no real date or date-time, or `to` before `from`. */
 export function parseHourRange(from: string | undefined, to: string | undefined): HourRange {
   const range: HourRange = {};
@@ -29,7 +32,9 @@ export function parseHourRange(from: string | undefined, to: string | undefined)
     if (bound === null) errors[name] = HOUR_BOUND_REASON;
     else range[side] = bound;
   }
-  if (range.after !== undefined && range.upTo !== undefined && range.upTo < range.after) errors.to = "must not be before from";
+  // In order to the nanosecond (offsets are whole minutes, so what lies past the millisecond is the same in UTC).
+  const { after, upTo } = range;
+  if (after !== undefined && upTo !== undefined && (upTo < after || (upTo === after && belowMs(to!) < belowMs(from!)))) errors.to = "must not be before from";
   if (Object.keys(errors).length) throw invalid(errors);
   return range;
 }
