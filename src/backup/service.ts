@@ -11,6 +11,8 @@ import { existsSync, linkSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { isStorageFull } from "../db/errors";
 import { openDatabase } from "../db/open";
+import { trackingRows } from "../db/tracking";
+import type { Database } from "../db/types";
 import type { Deps } from "../deps";
 import { moveFeedsOn } from "../records/feed";
 
@@ -23,7 +25,7 @@ export class BackupService {
    * of that name (which opening it would replay onto the copy). The copy is made and prepared under a
    * temporary name beside it (`FILE.partial-PID`, removed whatever happens) and only then linked to
    * `target`: a copy stopped half-way (the process killed) never stands under the name of a finished
-   * one. Postgres refuses (pg_dump).
+   * one. Postgres refuses (pg_dump). So does a database that is not taskmgr's ({@link requireTaskmgrDatabase}, read on the copy).
    */
   async write(target: string): Promise<void> {
     if (this.deps.db.dialect !== "sqlite") return this.deps.db.backup(target); // refused: pg_dump's job
@@ -38,6 +40,7 @@ export class BackupService {
       await this.deps.db.backup(partial);
       const copy = openDatabase(`sqlite:${partial}`);
       try {
+        await requireTaskmgrDatabase(copy, this.deps.db.label);
         await moveFeedsOn(copy);
       } finally {
         await copy.close();
@@ -52,6 +55,17 @@ export class BackupService {
       for (const f of [partial, `${partial}-wal`, `${partial}-shm`]) rmSync(f, { force: true });
     }
   }
+}
+
+/**
+ * Refuses, by the `copy` just made of database `source`, one that no taskmgr migration was applied
+ * to (another application's, an empty file): its copy cannot be prepared for a restore, and the
+ * command ended with SQLite's own words (`no such table: org_feed_state`). One whose
+ * `schema_migrations` is another tool's is refused by {@link trackingRows} (ForeignTrackingTableError).
+ */
+async function requireTaskmgrDatabase(copy: Database, source: string): Promise<void> {
+  if ((await trackingRows(copy)).length > 0) return;
+  throw new Error(`${source} is not a taskmgr database (no migration was ever applied to it): nothing to back up; name taskmgr's database with --db or DATABASE_URL`);
 }
 
 /**
