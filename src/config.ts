@@ -143,7 +143,9 @@ function folder(raw: Raw, fallback: string): string {
  * The scheme is read in any letter case (RFC 3986, 3.1: `SQLITE:`, `Postgres://`) and answered in lower case.
  */
 function checkDatabaseUrl(raw: { name: string; value: string }): string {
-  const url = raw.value.replace(/^[a-z][a-z0-9+.-]*:/i, (scheme) => scheme.toLowerCase());
+  // Spaces after `sqlite:` (`sqlite: ./x.db`) are no part of the path: bun:sqlite opens the file without
+  // them, and the folder, the file's mode 0600 and the watch for its removal went to the path with them.
+  const url = raw.value.replace(/^[a-z][a-z0-9+.-]*:/i, (scheme) => scheme.toLowerCase()).replace(/^sqlite:\s+/, "sqlite:");
   const refuse = (why: string) => new ConfigError(`${raw.name} ${why}, not "${redact(url)}"`, raw.name.startsWith("--"));
   // The rest of a postgres:// URL is the driver's to read (it also takes several hosts: h1,h2).
   if (/^postgres(ql)?:\/\//.test(url)) return url;
