@@ -32,10 +32,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** The log level is debug: `--log-level debug`, or `LOG_LEVEL=debug` without the flag (the flag beats the variable, as in loadConfig). */
+/**
+ * The log level is debug: `--log-level debug`, or `LOG_LEVEL=debug` without the flag (the flag beats the
+ * variable, and spaces around the value are ignored, as in loadConfig).
+ */
 function debugging(program: Command): boolean {
   const level = program.opts<{ logLevel?: string }>().logLevel ?? process.env.LOG_LEVEL;
-  return level?.toLowerCase() === "debug";
+  return level?.trim().toLowerCase() === "debug";
 }
 
 const code = await main(process.argv.slice(2));

@@ -183,6 +183,9 @@ describe("failures exit 1 with one line on stderr", () => {
     [["--log-level", "debug"], {}],
     [[], { LOG_LEVEL: "debug" }],
     [["--log-level", "DEBUG"], { LOG_LEVEL: "warn" }],
+    // Read as the configuration reads them, spaces around the value ignored (found by the CLI reading).
+    [[], { LOG_LEVEL: " debug\n" }],
+    [["--log-level", " debug "], {}],
   ])("at log level debug (flags %p, env %p) a failure also prints its stack", async (flags, env) => {
     const r = await taskmgr(["orgs", "list", "--db", DEAD_PG, ...flags], { cwd, env });
     expect(r.code).toBe(1);
