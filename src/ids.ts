@@ -55,14 +55,23 @@ export function lowerBodyIds(value: unknown): void {
   }
 }
 
-/** A copy of `clock` whose UUID keys are in lower case (one device written in two cases keeps the larger counter). */
+/**
+ * A copy of `clock` whose UUID keys are in lower case (one device written in two cases keeps the larger
+ * counter). A counter that is not a positive integer is kept whichever spelling carries it, so that
+ * validation refuses the clock as it would without the other spelling.
+ */
 function lowerKeys(clock: Record<string, unknown>): Record<string, unknown> {
   if (!Object.keys(clock).some((key) => isUuid(key) && key !== key.toLowerCase())) return clock;
   const out: Record<string, unknown> = Object.create(null); // "__proto__" stays an ordinary key, for validation to name
   for (const [key, v] of Object.entries(clock)) {
     const k = isUuid(key) ? key.toLowerCase() : key;
     const seen = out[k];
-    out[k] = typeof seen === "number" && typeof v === "number" ? Math.max(seen, v) : v;
+    if (!(k in out)) out[k] = v;
+    else if (isCounter(seen)) out[k] = isCounter(v) ? Math.max(seen, v) : v;
+    // else the spelling seen first carries a bad counter: kept.
   }
   return out;
 }
+
+/** A clock counter as validation takes it: a positive safe integer. */
+const isCounter = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;

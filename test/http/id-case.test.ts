@@ -60,6 +60,21 @@ forEachDialect("ids in any letter case", ({ db }) => {
     expect(pulled.status).toBe(200);
   });
 
+  test("sync: a clock key written in both cases with a counter that is not a positive integer is rejected, whichever comes first", async () => {
+    // Found by reading lowerKeys (src/ids.ts): the two spellings were folded into the larger number, so
+    // `0`, `2.5` or `"x"` beside a valid counter went unseen and the change was applied.
+    const device = me.deviceId!;
+    for (const bad of [0, 2.5, "x"]) {
+      for (const upperFirst of [true, false]) {
+        const clock = upperFirst ? { [upper(device)]: bad, [device]: 1 } : { [device]: 1, [upper(device)]: bad };
+        const change = { change_id: crypto.randomUUID(), entity: "task", entity_id: crypto.randomUUID(), op: "create", data: { title: "t" }, vector_clock: clock };
+        const r = await t.request("POST", "/api/sync/push", { token: me.token, body: { device_id: device, changes: [change] } });
+        expect(r.status).toBe(200);
+        expect(r.body.results[0]).toMatchObject({ status: "rejected", error: { code: "invalid_clock" } });
+      }
+    }
+  });
+
   test("a value that is not a UUID is left for validation to refuse", async () => {
     const r = await t.request("POST", "/api/tasks", { token: me.token, body: { id: "NOT-A-UUID", title: "x" } });
     expect(r.status).toBe(422);
