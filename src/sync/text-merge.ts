@@ -102,7 +102,7 @@ function mergeWithin(base: string, local: string, remote: string, budget: MergeB
 function repeatsAddedLine(region: { a: string[]; o: string[]; b: string[] }, merged: string[]): boolean {
   const count = (tokens: readonly string[]) => {
     const n = new Map<string, number>();
-    for (const t of tokens) if (t !== "\n") n.set(t, (n.get(t) ?? 0) + 1);
+    for (const t of tokens) if (!isSeparator(t, true)) n.set(t, (n.get(t) ?? 0) + 1);
     return n;
   };
   const [inBase, inA, inB] = [count(region.o), count(region.a), count(region.b)];
@@ -186,9 +186,9 @@ function joinsAcrossSeparators(o: readonly string[], hunks: Hunk[], i: number, j
   return false;
 }
 
-/** A line break (line tokens), or a run of whitespace (word tokens). */
+/** A line break (line tokens: `\n` or `\r\n`), or a run of whitespace (word tokens). */
 function isSeparator(token: string, lineLevel: boolean): boolean {
-  return lineLevel ? token === "\n" : token.trim() === "";
+  return lineLevel ? token === "\n" || token === "\r\n" : token.trim() === "";
 }
 
 /** Whether two hunks' contents have a word (a line, at line level) in common. */
@@ -299,15 +299,21 @@ function sameTokens(x: string[], y: string[]): boolean {
   return x.length === y.length && x.every((t, i) => t === y[i]);
 }
 
-/** Lines and line breaks as separate tokens, so a changed line never touches its neighbours. */
+/**
+ * Lines and line breaks as separate tokens, so a changed line never touches its neighbours. A CRLF
+ * (`\r\n`) is one line break, as `\n` is: a text with CRLF line breaks then merges as the same
+ * text with LF ones (a line carrying its `\r`, and a blank line a `\r` token, hid the same line
+ * added by both writers from {@link joinsAcrossSeparators}, which kept it twice).
+ */
 function lines(text: string): string[] {
   const out: string[] = [];
   for (let at = 0; at < text.length; ) {
     const nl = text.indexOf("\n", at);
-    const end = nl < 0 ? text.length : nl;
+    const crlf = nl > at && text.charCodeAt(nl - 1) === 13;
+    const end = nl < 0 ? text.length : crlf ? nl - 1 : nl;
     if (end > at) out.push(text.slice(at, end));
-    if (nl >= 0) out.push("\n");
-    at = end + 1;
+    if (nl >= 0) out.push(crlf ? "\r\n" : "\n");
+    at = nl < 0 ? text.length : nl + 1;
   }
   return out;
 }
