@@ -140,10 +140,15 @@ export class TaskRepo extends RecordRepo<"task"> {
    */
   private async filterFirst(w: Where, order: string, page: PageRequest): Promise<PageResult<Task>> {
     const byId = this.pageById;
+    // The statement starts with SELECT (its CTE inside): SQLite sends only such statements, outside
+    // transactions, to the read connection; one starting with `WITH` went to the writer, waiting for
+    // every write transaction and holding every write back for as long as it scanned.
     const rows = await this.exec.all<Record<string, unknown> & { total_count: number }>(
-      `WITH m AS MATERIALIZED (SELECT ${SEARCH_KEYS} FROM tasks ${w.sql})
-       SELECT ${this.cols}, (SELECT COUNT(*) FROM m) AS total_count FROM tasks
-       WHERE id IN (SELECT id FROM m ${order} LIMIT ? OFFSET ?) AND ${byId.scope} ${order}`,
+      `SELECT * FROM (
+         WITH m AS MATERIALIZED (SELECT ${SEARCH_KEYS} FROM tasks ${w.sql})
+         SELECT ${this.cols}, (SELECT COUNT(*) FROM m) AS total_count FROM tasks
+         WHERE id IN (SELECT id FROM m ${order} LIMIT ? OFFSET ?) AND ${byId.scope}
+       ) AS page ${order}`,
       [...w.params, ...limitOffset(page), ...byId.scopeParams],
     );
     let count = rows.length ? Number(rows[0].total_count) : 0;
