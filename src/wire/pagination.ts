@@ -1,7 +1,7 @@
 import { t, type TSchema } from "elysia";
 import type { PageRequest, PageResult } from "../db/page";
 import { invalid } from "../errors";
-import { QueryInteger, queryInteger } from "./query";
+import { QueryInteger, queryInteger, queryPairs } from "./query";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
 const MAX_PAGE_SIZE = 500;
@@ -42,8 +42,11 @@ export function pageFrom(query: PageParams): PageRequest {
 export function envelope<T>(requestUrl: string, p: PageRequest, r: PageResult<T>) {
   const link = (page: number) => {
     const u = new URL(requestUrl);
-    u.searchParams.set("page", String(page));
-    u.searchParams.set("page_size", String(p.pageSize));
+    // Every other parameter as the server read it (`queryPairs`), so that the link asks for the same list.
+    const params = new URLSearchParams(queryPairs(u.search));
+    params.set("page", String(page));
+    params.set("page_size", String(p.pageSize));
+    u.search = params.toString();
     return u.toString();
   };
   return {

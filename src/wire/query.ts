@@ -36,6 +36,30 @@ export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?
 /** The number a {@link QueryInteger} parameter holds (undefined when absent); a number passes as it is. */
 export const queryInteger = (value: string | number | undefined): number | undefined => (value === undefined ? undefined : Number(value));
 
+/**
+ * A query string's parameters (`search`: `?a=1&b=2`, or without the `?`) as the server reads them
+ * (Elysia's parser): `+` as a space, then percent-decoded as UTF-8, a key or value whose escapes do not
+ * decode (`%E9`, no UTF-8; `%zz`) kept as written. The URL standard's parser reads `%E9` as U+FFFD:
+ * a list's page links rebuilt with it named another filter than the one the page was read with.
+ */
+export function queryPairs(search: string): [string, string][] {
+  const read = (s: string) => {
+    const spaced = s.replace(/\+/g, " ");
+    try {
+      return decodeURIComponent(spaced);
+    } catch {
+      return spaced;
+    }
+  };
+  const out: [string, string][] = [];
+  for (const part of search.replace(/^\?/, "").split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    out.push(eq < 0 ? [read(part), ""] : [read(part.slice(0, eq)), read(part.slice(eq + 1))]);
+  }
+  return out;
+}
+
 /** The reason given for a query parameter a route declares that the request repeats (`?status=todo&status=done`). */
 export const REPEATED_REASON = "must be given once (where a filter takes several values, they go in one parameter, comma-separated, e.g. status=todo,done)";
 
