@@ -1,6 +1,6 @@
 import { Database as BunSqlite, constants, type SQLFunctionResult, type Statement } from "bun:sqlite";
-import { accessSync, constants as fsConstants, existsSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { accessSync, constants as fsConstants, existsSync, mkdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { BACKSTOP_AUTOCHECKPOINT_PAGES, Checkpointer } from "./checkpoint";
 import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
@@ -105,6 +105,20 @@ function assertWritable(path: string): void {
   }
 }
 
+/**
+ * Refuses a path that names a folder (`sqlite:./data`, the data folder given for the file): SQLite
+ * would say only "unable to open database file", or "disk I/O error" when opened to read.
+ */
+function assertNotFolder(path: string): void {
+  let folder = false;
+  try {
+    folder = statSync(path).isDirectory();
+  } catch {
+    return; // Nothing there yet, or not visible to this process: opening it says what is wrong.
+  }
+  if (folder) throw new Error(`${path} is a folder, not a database file (name the file in it: sqlite:${join(path, "taskmgr.db")})`);
+}
+
 /** A plain query (`all`/`get` also run `INSERT … RETURNING` and the like, which must go to the writer). */
 const isSelect = (sql: string): boolean => /^\s*SELECT\b/i.test(sql);
 
@@ -166,6 +180,7 @@ export class SqliteDatabase implements Database {
   constructor(path: string, opts: { readOnly?: boolean } = {}) {
     this.label = path === ":memory:" ? "sqlite::memory:" : `sqlite:${path}`;
     const file = path !== ":memory:" && !opts.readOnly;
+    if (path !== ":memory:") assertNotFolder(path);
     if (opts.readOnly) {
       this.db = openReadOnly(path);
       for (const pragma of SQLITE_READER_PRAGMAS) this.db.exec(pragma);
