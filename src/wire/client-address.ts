@@ -56,10 +56,22 @@ export function parseTrustedProxies(raw: string | undefined): Set<string> {
   return out;
 }
 
-/** IPv4-mapped IPv6 (`::ffff:10.0.0.1`, how a dual-stack socket reports IPv4 peers) as plain IPv4; IPv6 lower-cased. */
+/**
+ * An address in one spelling, so that a setting, a peer and a hop naming the same address compare
+ * equal: IPv4-mapped IPv6 (`::ffff:10.0.0.1`, how a dual-stack socket reports IPv4 peers, or
+ * `::ffff:a00:1`) as plain IPv4; other IPv6 in the compressed lower-case form Bun reports peers in
+ * (RFC 5952: `2001:0DB8:0:0::1` → `2001:db8::1`); one with a zone (`fe80::1%eth0`) lower-cased only.
+ */
 function normalize(a: string): string {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(a);
-  return m ? m[1] : a.toLowerCase();
+  if (m) return m[1]!;
+  if (!a.includes(":")) return a;
+  const compressed = URL.parse(`http://[${a}]`)?.hostname.slice(1, -1);
+  if (compressed === undefined) return a.toLowerCase();
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (!mapped) return compressed;
+  const [hi, lo] = [parseInt(mapped[1]!, 16), parseInt(mapped[2]!, 16)];
+  return [hi >> 8, hi & 255, lo >> 8, lo & 255].join(".");
 }
 
 /**

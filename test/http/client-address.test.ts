@@ -45,6 +45,26 @@ describe("clientAddress", () => {
   });
 });
 
+describe("TRUSTED_PROXIES in another spelling of the proxy's IPv6 address", () => {
+  // Found by reading normalize(): an address was only lower-cased, so a proxy written with leading
+  // zeros, zeros not compressed, or IPv4-mapped in hex was accepted at start and then matched no peer
+  // (Bun reports peers compressed, RFC 5952): the proxy silently not trusted, as 10.0.0.1:8080 once was.
+  test.each([
+    ["2001:0db8::1", "2001:db8::1"],
+    ["2001:DB8:0:0:0:0:0:1", "2001:db8::1"],
+    ["fd00:0:0:0::7", "fd00::7"],
+    ["::ffff:a00:1", "::ffff:10.0.0.1"],
+  ])("TRUSTED_PROXIES=%s trusts the peer %s: its X-Forwarded-For names the client, its forwarded host the links", (written, peer) => {
+    const trusted = parseTrustedProxies(written);
+    expect(clientAddress(peer, "198.51.100.1", trusted)).toBe("198.51.100.1");
+    expect(publicUrl("http://[fd00::9]:8000/api/tasks", new Headers({ "x-forwarded-proto": "https", "x-forwarded-host": "tasks.example.com" }), peer, trusted)).toBe("https://tasks.example.com/api/tasks");
+  });
+
+  test("a trusted proxy's own hop is skipped in whatever spelling the proxy in front wrote it", () => {
+    expect(clientAddress("10.0.0.1", "198.51.100.1, 2001:0DB8:0:0::2", parseTrustedProxies("10.0.0.1, 2001:db8::2"))).toBe("198.51.100.1");
+  });
+});
+
 describe("loginBudgetAddress", () => {
   test.each([
     ["198.51.100.7", "198.51.100.7"],
