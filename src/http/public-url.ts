@@ -14,7 +14,7 @@ import { originOf } from "./origin";
 export function publicUrl(url: string, headers: Headers, peer: string | null, trusted: ReadonlySet<string>): string {
   if (!isTrustedPeer(peer, trusted)) return url;
   const first = (name: string) => headers.get(name)?.split(",")[0]?.trim() || null;
-  const proto = first("x-forwarded-proto");
+  const proto = first("x-forwarded-proto")?.toLowerCase() ?? null; // a scheme in any letter case (RFC 3986, 3.1)
   const host = first("x-forwarded-host");
   if (proto === null && host === null) return url;
   const u = new URL(url);

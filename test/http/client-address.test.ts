@@ -95,6 +95,8 @@ describe("publicUrl: list links as the client addressed the server", () => {
     ["a host whose port is out of range", "10.0.0.1", { "x-forwarded-host": "evil.com:99999" }, url],
     ["a host that makes no URL", "10.0.0.1", { "x-forwarded-proto": "https", "x-forwarded-host": "[::1" }, "https://10.0.0.9:8000/api/tasks?page=2"],
     ["a port that is not a number", "10.0.0.1", { "x-forwarded-host": "a:abc" }, url],
+    // Schemes are case-insensitive (RFC 3986, 3.1): HTTPS was ignored, and the links said http://.
+    ["a scheme in upper case", "10.0.0.1", { "x-forwarded-proto": "HTTPS", "x-forwarded-host": "tasks.example.com" }, "https://tasks.example.com/api/tasks?page=2"],
   ])("%s", (_name, peer, headers, want) => expect(publicUrl(url, h(headers), peer, trusted)).toBe(want));
 });
 
