@@ -44,10 +44,10 @@ function validationFields(err: ValidationError): Record<string, string> {
   const fields: Record<string, string> = Object.create(null);
   try {
     for (const e of err.all as { type?: number; path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
-      const path = (e.path ?? "").replace(/^\//, "").replace(/\//g, ".");
-      const key = keyAsNamed(path || err.type);
+      const root = (e.path ?? "") === "";
+      const key = keyAsNamed(root ? err.type : fieldPath(e.path!));
       // A whole body that is JSON but not an object: the reason `refuseNonObjectBody` gives where the body is optional.
-      if (path === "" && err.type === "body" && !isJsonObject(e.value)) fields[key] ??= NOT_OBJECT_REASON;
+      if (root && err.type === "body" && !isJsonObject(e.value)) fields[key] ??= NOT_OBJECT_REASON;
       if (e.type === ValueErrorType.ObjectAdditionalProperties) fields[key] ??= UNKNOWN_FIELD_REASON;
       if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
     }
@@ -56,6 +56,17 @@ function validationFields(err: ValidationError): Record<string, string> {
   }
   return fields;
 }
+
+/**
+ * A field as a 422 names it, from TypeBox's JSON Pointer (`/tags/1` → `tags.1`): each key as sent
+ * (`~1` is `/`, `~0` is `~`; the empty key is `/`), as a pushed change names it (src/records/validate.ts).
+ */
+const fieldPath = (pointer: string): string =>
+  pointer
+    .slice(1)
+    .split("/")
+    .map((token) => token.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .join(".");
 
 /**
  * The one place where failures become HTTP answers: domain errors keep their code,

@@ -125,6 +125,21 @@ forEachDialect("JSON request bodies", ({ db }) => {
     }
   });
 
+  // Found by reading validationFields: TypeBox names a key in a JSON Pointer, where `/` is `~1` and `~` is `~0`,
+  // and the empty key is the path `/`: a REST 422 named `a/b` as `a~1b`, and answered `{"": 1}` as a body
+  // that "must be a JSON object", where a pushed change names them as sent (README: the same details.fields).
+  test("unknown keys holding / or ~, and the empty key, are named as sent, as a pushed change names them", async () => {
+    const keys = ["a/b", "c~d", "~1", "", "e.f"];
+    const extra = Object.fromEntries(keys.map((k, i) => [k, i]));
+    const rest = await post("/api/tasks", JSON.stringify({ title: "keys", ...extra }));
+    expect(rest.status).toBe(422);
+    expect(rest.body.error.details.fields).toEqual(Object.fromEntries(keys.map((k) => [k, "unknown or read-only field"])));
+    const task = await post("/api/tasks", JSON.stringify({ title: "keys" }));
+    const change = { change_id: crypto.randomUUID(), entity: "task", entity_id: task.body.id, op: "update", data: extra, base_version: 1, vector_clock: { [me.deviceId!]: 1 } };
+    const pushed = await post("/api/sync/push", JSON.stringify({ device_id: me.deviceId, changes: [change] }));
+    expect(pushed.body.results[0].error.details.fields).toEqual(rest.body.error.details.fields);
+  });
+
   test("a REST body's unknown key is named by its first 64 characters, never half a character", async () => {
     const key = "k".repeat(63) + "😀" + "x".repeat(100);
     const r = await post("/api/tasks", JSON.stringify({ title: "t", [key]: 1 }));
