@@ -113,7 +113,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
  */
 function listen(services: Runtime["services"], config: Config, log: Logger) {
   try {
-    return startServer(createApp(services, { config, log }), { host: config.host, port: config.port });
+    return startServer(createApp(services, { config, log }), { host: config.host, port: config.port, log });
   } catch (err) {
     if (!hostListens(config.host)) throw new ConfigError(`${config.hostFrom} must be an address of this machine or a name of one, not "${config.host}"`);
     throw new CliError(`cannot listen on ${config.host}:${config.port} (--host/HOST, --port/PORT): ${err instanceof Error ? err.message : String(err)}`);

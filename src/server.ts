@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { App } from "./app";
 import { answer } from "./http/errors";
+import type { Logger } from "./log/logger";
 import { routableUrl, standingFor } from "./http/origin";
 
 /**
@@ -14,6 +15,12 @@ export interface ServerOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /**
+   * Where a failure that escaped the app (and is answered with the last-resort 500) is logged, as
+   * `request_failed` with its stack and `escaped_app`: the app maps every failure of a request itself, so one
+   * reaching Bun is a defect to find in the log.
+   */
+  log?: Logger;
 }
 
 /** A listening HTTP server. */
@@ -46,7 +53,10 @@ export function startServer(app: App, opts: ServerOptions): RunningServer {
       const response = await app.fetch(forApp(request, self));
       return draining ? closingConnection(response) : response;
     },
-    error: () => answer("internal", "internal server error"),
+    error: (error) => {
+      opts.log?.error("request_failed", { error: error.message, stack: error.stack, escaped_app: true });
+      return answer("internal", "internal server error");
+    },
   });
   app.server = server;
   const host = opts.host.includes(":") && !opts.host.startsWith("[") ? `[${opts.host}]` : opts.host;
