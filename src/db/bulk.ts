@@ -60,7 +60,11 @@ export async function deleteRows(exec: Executor, table: string, cols: BulkColumn
  */
 async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValue[][], statement: (values: string) => string): Promise<number> {
   if (rows.length === 0) return 0;
-  if (exec.dialect === "postgres") return (await exec.run(statement(pgRowSource(cols.types)), pgRowsParams(rows))).changes;
+  if (exec.dialect === "postgres") {
+    let changed = 0;
+    for (const part of pgRowParts(rows)) changed += (await exec.run(statement(pgRowSource(cols.types)), part.params)).changes;
+    return changed;
+  }
   const tuple = `(${cols.names.map(() => "?").join(", ")})`;
   let changed = 0;
   for (const [start, n] of chunks(rows.length, cols.names.length, SQLITE_MAX_PARAMS)) {
@@ -203,12 +207,16 @@ export async function updateRowsIfVersion(exec: Executor, table: string, orgId: 
   const types: ColumnType[] = ["integer", "text", ...changed.map(({ i }) => cols.types[i] as ColumnType)];
   const values = sorted.map((r): SqlValue[] => [r.expected, idOf(r), ...changed.map(({ i }) => r.values[i] as SqlValue)]);
   const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
-  const { changes } = await exec.run(
-    `UPDATE ${table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
-     WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
-    [...pgRowsParams(values), orgId],
-  );
-  return changes;
+  let updated = 0;
+  for (const part of pgRowParts(values)) {
+    const { changes } = await exec.run(
+      `UPDATE ${table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
+       WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
+      [...part.params, orgId],
+    );
+    updated += changes;
+  }
+  return updated;
 }
 
 /** The position of the `id` column, which a compare-and-set needs. */
@@ -252,6 +260,47 @@ export function pgRowsParams(rows: readonly SqlValue[][]): [json: string, count:
   const json = JSON.stringify(rows);
   const wellFormed = LONE_SURROGATE_ESCAPE.test(json) ? JSON.stringify(rows, (_key, v: unknown) => (typeof v === "string" ? v.toWellFormed() : v)) : json;
   return [wellFormed, rows.length];
+}
+
+/**
+ * The most JSON text (in UTF-16 units, as JavaScript counts a string's length) that one
+ * {@link pgRowSource} parameter carries. Postgres refuses a `jsonb` value over 256 MB ("total size of
+ * jsonb array elements exceeds the maximum"), and a text of n units is at most 3n bytes of UTF-8:
+ * rows beyond this go in further statements ({@link pgRowParts}). A push of small edits to many
+ * records with long descriptions stores a whole record in each history and feed row, which one
+ * statement could not take (and every retry of that push failed alike). Tests lower it.
+ */
+export const PG_ROWS_JSON = { maxChars: 32 * 1024 * 1024 };
+
+/** One statement's share of a multi-row write on Postgres: its rows and their {@link pgRowsParams}. */
+export interface PgRowPart {
+  rows: readonly SqlValue[][];
+  params: [json: string, count: number];
+}
+
+/**
+ * `rows` in consecutive parts, in order, each within {@link PG_ROWS_JSON}'s limit (a row above it
+ * alone is a part of its own): one part, costing nothing more than {@link pgRowsParams}, whenever
+ * they fit together. Otherwise each row is written as JSON once more and the parts are cut from those texts.
+ */
+export function pgRowParts(rows: readonly SqlValue[][]): PgRowPart[] {
+  const params = pgRowsParams(rows);
+  if (params[0].length <= PG_ROWS_JSON.maxChars || rows.length <= 1) return [{ rows, params }];
+  const texts = rows.map((row) => pgRowsParams([row])[0].slice(1, -1));
+  const parts: PgRowPart[] = [];
+  let start = 0;
+  let chars = 2;
+  const cut = (end: number) => {
+    parts.push({ rows: rows.slice(start, end), params: [`[${texts.slice(start, end).join(",")}]`, end - start] });
+    start = end;
+    chars = 2;
+  };
+  for (let i = 0; i < rows.length; i++) {
+    if (i > start && chars + 1 + texts[i]!.length > PG_ROWS_JSON.maxChars) cut(i);
+    chars += (i > start ? 1 : 0) + texts[i]!.length;
+  }
+  cut(rows.length);
+  return parts;
 }
 
 /** What JSON.stringify writes for an unpaired surrogate (also matches an escaped backslash before such text: then only the slower path runs). */
