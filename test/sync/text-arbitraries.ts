@@ -25,3 +25,28 @@ export const wordTextArb = fc
 
 /** Texts that are costly to diff: few distinct words, every position changed (a QA pass's denial of service). */
 export const costlyText = (n: number, period: number, shift = 0) => Array.from({ length: n }, (_, i) => ((i + shift) % period ? "a" : "b")).join(" ");
+
+/** A word/line text as its words, each with the separator after it (a space or a line break). */
+type WordPair = [word: string, separator: string];
+const wordPairArb = fc.tuple(fc.constantFrom("the", "fox", "dog", "a", "b"), fc.constantFrom(" ", "\n"));
+
+/** The words of a {@link wordTextArb}-like text, to be edited by {@link wordLineEditsArb}. */
+export const wordPairsArb = fc.array(wordPairArb, { maxLength: 12 }) as fc.Arbitrary<WordPair[]>;
+
+/** Edits of a word/line text, as a writer makes them: a word replaced, inserted or deleted, a line broken or joined. */
+export const wordLineEditsArb = fc.array(
+  fc.record({ kind: fc.constantFrom("replace", "insert", "delete", "break"), at: fc.nat(), pair: wordPairArb as fc.Arbitrary<WordPair> }),
+  { minLength: 1, maxLength: 3 },
+);
+
+/** The text of `pairs`, with `edits` ({@link wordLineEditsArb}) applied when given. */
+export function wordText(pairs: readonly WordPair[], edits: readonly { kind: string; at: number; pair: WordPair }[] = []): string {
+  const out = pairs.map(([w, s]): WordPair => [w, s]);
+  for (const e of edits) {
+    if (e.kind === "insert" || out.length === 0) out.splice(e.at % (out.length + 1), 0, [e.pair[0], e.pair[1]]);
+    else if (e.kind === "delete") out.splice(e.at % out.length, 1);
+    else if (e.kind === "replace") out[e.at % out.length]![0] = e.pair[0];
+    else out[e.at % out.length]![1] = out[e.at % out.length]![1] === " " ? "\n" : " ";
+  }
+  return out.map(([w, s]) => w + s).join("");
+}
