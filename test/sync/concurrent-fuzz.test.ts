@@ -410,6 +410,16 @@ for (const dialect of DIALECTS as Dialect[]) {
         const run = await fuzz(seed, apps, shared.a);
         if (process.env.CFUZZ_STATS) console.log(dialect, seed, JSON.stringify(run.stats));
         expect(run.stats["pull page"]).toBeGreaterThan(0);
+        // The run did what its name says (its invariants are checked only on what happens): pushes applied,
+        // merged and in conflict, REST writes, and purges that reached devices' cursors (410 reset_required).
+        const did = (what: string) => (run.stats[what] ?? 0) > 0;
+        expect({ applied: did("push applied"), merged: did("push merged"), conflict: did("push conflict"), rest: did("rest 200"), purgeSeen: did("pull 410") }).toEqual({
+          applied: true,
+          merged: true,
+          conflict: true,
+          rest: true,
+          purgeSeen: true,
+        });
       }, 60_000);
     }
   });
