@@ -82,6 +82,8 @@ for (const dialect of DIALECTS) {
       const r = await taskmgr(["migrate", "status", "--json", "--db", `sqlite:${empty}`], { cwd });
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout).every((m: { applied_at: string | null }) => m.applied_at === null)).toBe(true);
+      // Every migration listed, each pending (an empty list would pass the check above).
+      expect(JSON.parse(r.stdout).map((m: { name: string; applied_at: string | null }) => [m.name, m.applied_at])).toEqual(MIGRATIONS.map((m) => [m.name, null]));
       expect(readFileSync(empty).length).toBe(0);
     });
 
