@@ -310,18 +310,22 @@ describe("properties", () => {
 
   test("a merged text carries exactly one side's edits plus the other's append", () => {
     let merged = 0;
+    let realMerges = 0;
     fc.assert(
       fc.property(textArb, editsArb, (base, edits) => {
         const a = applyEdits(base, edits);
         const result = mergeText(base, a, base + "\n#end");
         if (result.ok) {
           merged++;
+          // With `a` unchanged the answer is the append, before any diff: not a real merge.
+          if (a !== base && a !== base + "\n#end") realMerges++;
           expect(result.text).toBe(a + "\n#end");
         }
       }),
       { numRuns: 2000 },
     );
     expect(merged).toBeGreaterThan(500);
+    expect(realMerges).toBeGreaterThan(100); // about 300 in 2,000 runs; most of `merged` above are `a` unchanged
   });
 
   test("a merge with an unchanged side returns the other side", () => {
