@@ -12,6 +12,7 @@
  * `TOMB_FUZZ_SEEDS=1,2` for others.
  */
 import { beforeEach, expect, test } from "bun:test";
+import { readFeedState } from "../../src/records/feed";
 import { createTestApp } from "../support/app";
 import { ManualClock } from "../support/clock";
 import { forEachDialect } from "../support/db";
@@ -37,12 +38,26 @@ forEachDialect("tombstone purge vs cursors (seeded)", ({ db }) => {
       let purgedAny = false;
       const tally = { purged: 0, resets: 0, pulls: 0, notFound: 0, queued: 0, offline410: 0 };
 
+      /**
+       * Whether a cursor is behind the organization's purge horizon now (nothing runs meanwhile here, so as
+       * its pull saw it): what a 410 must mean. The cursor (`c2.`, the base64url of `org:pos[:snapshotAt]`,
+       * `.` and its check) is read here, not by the code under test.
+       */
+      const behindPurge = async (cursor: string): Promise<boolean> => {
+        const [, pos, snapshotAt] = Buffer.from(cursor.slice(3).split(".")[0]!, "base64url").toString("utf8").split(":");
+        const horizon = Math.max(Number(pos), Number(snapshotAt ?? 0));
+        return horizon < (await readFeedState(t.deps.db, a.user.org.id)).purgedThrough;
+      };
+
       /** What the observer holds live, as id → version. */
       const held = new Map<string, number>();
       const pullObserver = async (): Promise<void> => {
         for (;;) {
-          const r = await observer.pullRaw(observer.cursor, 1 + rng.int(7));
+          const from = observer.cursor;
+          const r = await observer.pullRaw(from, 1 + rng.int(7));
           expect(r.status < 500, `seed ${seed}: pull ${r.status}`).toBe(true);
+          // 410 exactly when something after the cursor's position was purged.
+          if (from !== null) expect({ seed, status: r.status, behind: await behindPurge(from) }).toEqual({ seed, status: r.status, behind: r.status === 410 });
           if (r.status === 410) {
             expect((r.body as any).error?.code).toBe("reset_required");
             expect(purgedAny, `seed ${seed}: 410 with nothing purged`).toBe(true);
@@ -139,8 +154,10 @@ forEachDialect("tombstone purge vs cursors (seeded)", ({ db }) => {
             tally.notFound++;
           }
         }
+        const oldCursor = offline.cursor;
         const p = await offline.pullRaw();
         expect([200, 410], `seed ${seed}`).toContain(p.status);
+        if (oldCursor !== null) expect({ seed, status: p.status, behind: await behindPurge(oldCursor) }).toEqual({ seed, status: p.status, behind: p.status === 410 });
         if (p.status === 410) expect(purgedAny).toBe(true);
         if (p.status === 410) tally.offline410++;
         tally.queued = queued.length;
