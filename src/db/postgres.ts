@@ -206,6 +206,12 @@ function never<T>(): Promise<T> {
  */
 class TxControl {
   commit: Promise<postgres.RowList<postgres.Row[]>> | null = null;
+  /**
+   * True once {@link commit} succeeded: the transaction is committed, whatever happens to the
+   * connection afterwards (postgres.js still sends a COMMIT of its own, for the empty transaction
+   * that `COMMIT_BEHIND` opened: a loss then must not answer a committed transaction as failed).
+   */
+  landed = false;
   /** Set once the transaction has committed or rolled back: its objects then refuse every statement. */
   ended = false;
   /** The loss, once known. */
@@ -287,8 +293,13 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   async runFinal(text: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     if (this.depth > 0 || !this.state.inFinalFlush) return this.run(text, params);
     const statement = this.query(text, params).execute();
-    this.control.commit = this.sql.unsafe(COMMIT_BEHIND).execute();
-    this.control.commit.catch(() => {}); // awaited by committed(), unless the statement fails first
+    const control = this.control;
+    control.commit = this.sql.unsafe(COMMIT_BEHIND).execute();
+    // Awaited by committed(), unless the statement fails first.
+    control.commit.then(
+      () => (control.landed = true),
+      () => {},
+    );
     try {
       const rows = await statement;
       return { changes: rows.count ?? 0 };
@@ -485,12 +496,15 @@ export class PostgresDatabase extends PgExecutor implements Database {
   private async attempt<T>(fn: (tx: Tx) => Promise<T>, onStart: () => void): Promise<T> {
     const state = new TxState();
     const control = new TxControl();
+    /** `fn`'s result, once it returned (answered if the connection is lost after the COMMIT landed). */
+    const returned: { value?: T; done: boolean } = { done: false };
     const run = this.pool.begin((t) =>
       control.holdIfLost(
         (async () => {
           onStart();
           const tx = new PgTx(t, state, control);
           const r = await fn(tx);
+          Object.assign(returned, { value: r, done: true });
           await state.flush(tx);
           await tx.committed();
           // Lost after all (a statement of `fn` swallowed the error): postgres.js must not send its COMMIT.
@@ -508,7 +522,11 @@ export class PostgresDatabase extends PgExecutor implements Database {
     try {
       result = (await Promise.race([run, control.aborted])) as T;
     } catch (err) {
-      throw control.lost ?? storageError(err);
+      // Committed by the final statement's COMMIT, then the connection was lost: committed all the same.
+      // (Any other failure after that COMMIT is a bug — a statement after the final one — and thrown.)
+      const lostAfterCommit = control.landed && returned.done && (control.lost !== null || isConnectionLoss(err));
+      if (!lostAfterCommit) throw control.lost ?? storageError(err);
+      result = returned.value as T;
     } finally {
       control.ended = true;
     }

@@ -105,6 +105,28 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
     });
   });
 
+  test("terminated after the final statement's pipelined COMMIT landed, before postgres.js' own COMMIT: answered as committed, not as lost", async () => {
+    const final: Flusher<string> = async (exec, ids) => {
+      const { pid } = (await exec.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
+      await runFinal(exec, INSERT, [ids[0]!]);
+      // Once the row is visible to others the COMMIT is done: then the backend goes.
+      while ((await scratch.admin()`SELECT id FROM loss_probe WHERE id = ${ids[0]!}`).length === 0) await Bun.sleep(2);
+      await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
+      await settle(); // the close has arrived
+    };
+    final.last = true;
+    const answer = await db
+      .transaction(async (tx) => {
+        await tx.run(INSERT, ["landed-1"]);
+        tx.enqueue(final, "landed-2");
+        return "committed";
+      })
+      .catch((e: unknown) => e);
+    await settle();
+    expect(answer).toBe("committed");
+    expect(await db.all("SELECT id FROM loss_probe WHERE id LIKE 'landed-%' ORDER BY id")).toEqual([{ id: "landed-1" }, { id: "landed-2" }]);
+  });
+
   test("terminated while a statement runs", async () => {
     await expectLost("busy", async (tx) => {
       await tx.run(INSERT, ["busy-1"]);
