@@ -33,13 +33,20 @@ const BEFORE_EMPTY_HOST = /^(postgres(?:ql)?:\/\/(?:[^/@?]*@)?)(?=[/?]|$)/;
 export function splitLibpqParams(url: string, env: Record<string, string | undefined> = process.env): { url: string; options: LibpqOptions } {
   const q = url.indexOf("?");
   const hash = q < 0 ? -1 : url.indexOf("#", q);
-  const query = new URLSearchParams(q < 0 ? "" : url.slice(q + 1, hash < 0 ? undefined : hash));
+  const pairs = (q < 0 ? "" : url.slice(q + 1, hash < 0 ? undefined : hash)).split("&").filter((p) => p !== "");
+  const values = new Map<string, string>();
+  // The parameters that are not libpq's, as written (postgres.js reads them).
+  const rest: string[] = [];
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    const name = libpqDecode(eq < 0 ? pair : pair.slice(0, eq));
+    if (!Object.hasOwn(PARAMS, name)) rest.push(pair);
+    else if (!values.has(name)) values.set(name, eq < 0 ? "" : libpqDecode(pair.slice(eq + 1)));
+  }
   const options: LibpqOptions = {};
   for (const [param, option] of Object.entries(PARAMS)) {
-    const value = query.get(param);
-    if (value === null) continue;
-    query.delete(param);
-    if (value === "") continue; // libpq: an empty value is no value
+    const value = values.get(param);
+    if (value === undefined || value === "") continue; // libpq: an empty value is no value
     if (option === "port") options.port = portOf(value);
     else options[option] = value;
   }
@@ -49,8 +56,16 @@ export function splitLibpqParams(url: string, env: Record<string, string | undef
     if (options.host === undefined && pgHost) options.host = pgHost;
     base = base.replace(BEFORE_EMPTY_HOST, "$1localhost");
   }
-  const rest = query.toString();
-  return { url: rest === "" ? base : `${base}?${rest}`, options };
+  return { url: rest.length === 0 ? base : `${base}?${rest.join("&")}`, options };
+}
+
+/**
+ * A query parameter's name or value as libpq reads it: percent-escapes decoded, and nothing else — a
+ * `+` is a plus (`?password=a+b` is "a+b" to psql), not the space of a form's query that
+ * `URLSearchParams` makes of it. An escape that is not one stays as written.
+ */
+function libpqDecode(raw: string): string {
+  return new URLSearchParams(`v=${raw.replace(/\+/g, "%2B")}`).get("v") ?? "";
 }
 
 function portOf(value: string): number {

@@ -20,6 +20,9 @@ describe("splitLibpqParams", () => {
     ["port and dbname", "postgres://db/?port=5433&dbname=tm", "postgres://db/", { port: 5433, database: "tm" }],
     ["an empty value is no value (libpq)", "postgres://db/x?password=", "postgres://db/x", {}],
     ["no host, no parameter: localhost", "postgres://app@/x", "postgres://app@localhost/x", {}],
+    // libpq decodes percent-escapes only: `psql "postgres://db/x?user=a+b"` connects as role "a+b" (a form's query would read "a b").
+    ["a + is a plus, as libpq reads it, not a space", "postgres://db/x?user=a+b&password=p+w%2B%20&dbname=d+b", "postgres://db/x", { user: "a+b", password: "p+w+ ", database: "d+b" }],
+    ["the other parameters go on as written", "postgres://db/x?password=p+w&application_name=a+b&options=-c%20x%3Dy", "postgres://db/x?application_name=a+b&options=-c%20x%3Dy", { password: "p+w" }],
   ])("%s", (_why, url, expectedUrl, options) => {
     expect(splitLibpqParams(url, {})).toEqual({ url: expectedUrl, options });
   });
