@@ -47,7 +47,8 @@ function plannedWithValues(sql: string): boolean {
  * Codes of postgres.js (`CONNECTION_CLOSED`, …), of the socket (`ECONNREFUSED`, …) and SQLSTATEs of
  * the server (class 08, `57P01` admin shutdown — a terminated backend —, `57P02`, `57P03`, `3D000`
  * database gone, `53300` too many connections, `25P03` a session ended by
- * {@link IDLE_IN_TRANSACTION_TIMEOUT_MS}) that mean the connection is gone or cannot be made:
+ * {@link IDLE_IN_TRANSACTION_TIMEOUT_MS}, `57P05` one ended by the server's `idle_session_timeout`:
+ * a pooled connection left idle, which a statement sent at that moment finds) that mean the connection is gone or cannot be made:
  * nothing is wrong with the statement, the database is unavailable.
  */
 const CONNECTION_CODES = new Set([
@@ -69,6 +70,7 @@ const CONNECTION_CODES = new Set([
   "3D000",
   "53300",
   "25P03",
+  "57P05",
 ]);
 
 /** Whether a postgres.js failure means the connection is gone or cannot be made (rather than a failed statement). */
