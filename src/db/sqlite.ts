@@ -166,6 +166,8 @@ export class SqliteDatabase implements Database {
   private readonly files: OpenFiles | null = null;
   /** The first of {@link files} found removed or replaced ({@link verify}), or null. */
   private lostFile: string | null = null;
+  /** Whether {@link copyWalIntoFile} has tried once already (it waits only then), and whether it copied everything. */
+  private walCopy: "untried" | "tried" | "done" = "untried";
   /** Transactions waiting for the next group, and whether a run of it is queued behind the lock. */
   private queued: Queued[] = [];
   private groupScheduled = false;
@@ -306,15 +308,30 @@ export class SqliteDatabase implements Database {
    * before (the worker's checkpoint comes {@link Checkpointer} a moment after) would otherwise live
    * only as long as the process. Not when another file went: with the `-shm` gone another process may
    * write beside the server, and a checkpoint from this connection's view could write stale pages over
-   * its; with the database file gone there is nothing to copy into. PASSIVE: waits for nobody; best
-   * effort (the next check tries again).
+   * its; with the database file gone there is nothing to copy into. A checkpoint copies nothing while
+   * another runs (the checkpoint worker's, started before the last commits), and no commit after
+   * the state that a read of another process still reads (a backup, an operator's shell): the first
+   * time, it is tried again until every frame is copied, for up to {@link SQLITE_BUSY_TIMEOUT_MS},
+   * blocking the process meanwhile (the 503 that follows must not come before the copy: a crash
+   * after it would lose writes acknowledged before); then once at each later check. Nothing is
+   * committed meanwhile: every write path checks the files first.
    */
   private copyWalIntoFile(): void {
-    if (!this.lostFile?.endsWith("-wal")) return;
-    try {
-      this.db.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    } catch {
-      // a reader or another process in the way: the next verify tries again
+    if (!this.lostFile?.endsWith("-wal") || this.walCopy === "done") return;
+    const deadline = this.walCopy === "untried" ? performance.now() + SQLITE_BUSY_TIMEOUT_MS : 0;
+    this.walCopy = "tried";
+    for (;;) {
+      try {
+        const r = this.statements.get("PRAGMA wal_checkpoint(PASSIVE)").get() as { busy: number; log: number; checkpointed: number };
+        if (r.busy === 0 && r.checkpointed >= r.log) {
+          this.walCopy = "done";
+          return;
+        }
+      } catch {
+        // an I/O error: the next check tries again
+      }
+      if (performance.now() >= deadline) return;
+      Bun.sleepSync(5);
     }
   }
 

@@ -5,7 +5,8 @@
  * be acknowledged and gone at the next start); locked by another process, a write answers 503 after the busy timeout, not 500.
  */
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { Database as BunSqlite } from "bun:sqlite";
+import { copyFileSync, mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConnectionLostError } from "../../src/db/errors";
@@ -89,6 +90,45 @@ test.each([
     await db.close();
   }
 });
+
+test("its -wal removed while another process still reads an older state: what the -wal holds is in the database file once that read ends, before the 503 is answered", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "taskmgr-file-"));
+  dirs.push(dir);
+  const path = join(dir, "x.db");
+  const db = new SqliteDatabase(path);
+  await db.exec("CREATE TABLE marks (v TEXT)");
+  await db.checkpointer?.checkpointNow();
+  // A read transaction of another process (a backup, an operator's shell): no checkpoint may copy
+  // the commits after the state it reads into the file until it ends (1 s from now).
+  const reader = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(path)});
+       db.exec("BEGIN"); db.query("SELECT COUNT(*) FROM marks").get(); console.log("reading");
+       setTimeout(() => { db.exec("COMMIT"); db.close(); }, 1000);`,
+    ],
+    { stdout: "pipe" },
+  );
+  try {
+    expect(new TextDecoder().decode((await reader.stdout.getReader().read()).value)).toContain("reading");
+    await db.run("INSERT INTO marks (v) VALUES ('acknowledged')");
+    rmSync(`${path}-wal`);
+    expect(() => db.verify()).toThrow(ConnectionLostError);
+    // What a start after a crash now would open: the database file alone (the -wal is gone).
+    copyFileSync(path, join(dir, "after-crash.db"));
+    const after = new BunSqlite(join(dir, "after-crash.db"));
+    try {
+      expect(after.query("SELECT v FROM marks").all()).toEqual([{ v: "acknowledged" }]);
+    } finally {
+      after.close();
+    }
+  } finally {
+    reader.kill();
+    await reader.exited;
+    await db.close();
+  }
+}, 20_000);
 
 test("a file locked by another process: a write answers 503 unavailable after the busy timeout, not 500", async () => {
   const { path, db, t, u } = await fileApp();
