@@ -328,7 +328,7 @@ export class SqliteDatabase implements Database {
           return;
         }
       } catch {
-        // an I/O error: the next check tries again
+        return; // an error, not a wait (I/O, a closed connection): the next check tries again
       }
       if (performance.now() >= deadline) return;
       Bun.sleepSync(5);
