@@ -19,12 +19,14 @@ export class ConnectionLostError extends Error {
  * timeout; not `SQLITE_LOCKED`, a conflict within one connection: a bug): another process holds the
  * file's write lock — an operator's `sqlite3` shell with a transaction open, a `VACUUM`, a long CLI
  * command. Postgres' `55P03` lock_not_available: a statement waited `lock_timeout` for a row or table
- * lock (src/db/postgres.ts, LOCK_TIMEOUT_MS). Like a lost connection it is temporary: the HTTP layer
- * answers 503 `unavailable`.
+ * lock (src/db/postgres.ts, LOCK_TIMEOUT_MS); and `57014` query_canceled: a statement ended by the
+ * database's operator, a `statement_timeout` set on the database or role, or `pg_cancel_backend`
+ * (taskmgr cancels none of the statements of a request itself). Like a lost connection it is
+ * temporary and nothing of the transaction was committed: the HTTP layer answers 503 `unavailable`.
  */
 export function isDatabaseBusy(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code === "55P03");
+  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code === "55P03" || code === "57014");
 }
 
 /**

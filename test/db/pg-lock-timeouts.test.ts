@@ -36,6 +36,22 @@ describe.skipIf(!PG_AVAILABLE)("postgres: lock and idle-in-transaction timeouts"
     }
   });
 
+  // Found by reading the HTTP layer: a statement_timeout set by a DBA on the database or role, or a
+  // pg_cancel_backend, failed the request with a bare PostgresError: 500 internal with a stack.
+  test("a statement the database cancels (statement_timeout, pg_cancel_backend: 57014) is busy, answered 503 like a lock timeout", async () => {
+    const db = new PostgresDatabase(handle.url, { statementTimeoutMs: 50 });
+    try {
+      const cancelled = await db.get("SELECT pg_sleep(2)").then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect((cancelled as { code?: string } | null)?.code).toBe("57014");
+      expect(isDatabaseBusy(cancelled)).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+
   test("a frozen holder: the waiting writer fails as busy, then the holder's session ends and writes go on", async () => {
     // The waiter gives up long before the database ends the holder's session (which would let it through).
     const opts = { lockTimeoutMs: 300, idleInTransactionTimeoutMs: 3000 };

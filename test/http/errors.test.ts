@@ -77,9 +77,9 @@ test("isTransactionConflict: a deadlock or a serialization failure, nothing else
   expect(errors.map(isTransactionConflict)).toEqual([true, true, false, false, false, false]);
 });
 
-test("isDatabaseBusy: SQLite's busy codes and Postgres' lock timeout (55P03), nothing else", () => {
-  const errors = [{ code: "SQLITE_BUSY" }, { code: "SQLITE_BUSY_SNAPSHOT" }, { code: "55P03" }, { code: "SQLITE_LOCKED" }, { code: "40P01" }, null, new Error("x")];
-  expect(errors.map(isDatabaseBusy)).toEqual([true, true, true, false, false, false, false]);
+test("isDatabaseBusy: SQLite's busy codes, Postgres' lock timeout (55P03) and cancelled statement (57014), nothing else", () => {
+  const errors = [{ code: "SQLITE_BUSY" }, { code: "SQLITE_BUSY_SNAPSHOT" }, { code: "55P03" }, { code: "57014" }, { code: "SQLITE_LOCKED" }, { code: "40P01" }, null, new Error("x")];
+  expect(errors.map(isDatabaseBusy)).toEqual([true, true, true, true, false, false, false, false]);
 });
 
 test("isStorageFull: SQLite's SQLITE_FULL and SQLITE_IOERR_SHMSIZE, Postgres' disk_full (53100), nothing else", () => {
