@@ -226,6 +226,8 @@ export interface Known {
   clock: VectorClock;
   status?: string;
   priority?: string;
+  /** The task's fields as the bench wrote them (the create's data, then each edit's), checked in every answer that carries it. */
+  content?: Record<string, unknown>;
 }
 
 /** A simulated device: its id, and the clock it would attach to its next edit of a record. */

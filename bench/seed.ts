@@ -6,7 +6,7 @@
  */
 import postgres from "postgres";
 import { openLikeServer } from "./baseline";
-import { type IdKind, newId, newTask, Rng } from "./data";
+import { type IdKind, newId, newTask, Rng, type TaskFields } from "./data";
 import { addTask, emptyBatch, insertPostgres, insertSqlite, type Writer } from "./rows";
 
 export interface SeedTarget {
@@ -24,6 +24,8 @@ export interface SeedResult {
   ms: number;
   /** Every `sampleEvery`-th seeded task id (targets for edits at scale). */
   sample: string[];
+  /** The fields of each sampled task, as seeded (what pulls must answer). */
+  sampleContent: Map<string, TaskFields>;
 }
 
 const CHUNK = 25_000;
@@ -32,14 +34,19 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
   const t0 = performance.now();
   const rng = new Rng(seed);
   const sample: string[] = [];
+  const sampleContent = new Map<string, TaskFields>();
   const at = new Date().toISOString();
   let made = 0;
   const build = (w: Writer, firstPos: number, n: number) => {
     const b = emptyBatch();
     for (let i = 0; i < n; i++) {
       const id = newId(ids);
-      if (made++ % sampleEvery === 0) sample.push(id);
-      addTask(b, id, newTask(rng, t.projectId), w, firstPos + i, at);
+      const fields = newTask(rng, t.projectId);
+      if (made++ % sampleEvery === 0) {
+        sample.push(id);
+        sampleContent.set(id, fields);
+      }
+      addTask(b, id, fields, w, firstPos + i, at);
     }
     return b;
   };
@@ -85,7 +92,7 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
       await sql.end({ timeout: 5 });
     }
   }
-  return { inserted: count, ms: performance.now() - t0, sample };
+  return { inserted: count, ms: performance.now() - t0, sample, sampleContent };
 }
 
 function writerSqlite(db: ReturnType<typeof openLikeServer>, t: SeedTarget): Writer {

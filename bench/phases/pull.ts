@@ -4,7 +4,8 @@
  * Phase 4 (incremental pull): another device edits `incSize` tasks, then the reader pulls
  * from its cursor and must get exactly those, at their new versions; repeated for p50/p99.
  */
-import { check, now, sameClock, type Device, type PulledChange } from "../client";
+import { check, now, type Device, type PulledChange } from "../client";
+import { checkPulledTask } from "../expect";
 import { newDevice, taskCount, type RunContext } from "../context";
 import { percentile, type PhaseResult } from "../report";
 import { acceptEdit, editChange } from "./push";
@@ -17,7 +18,7 @@ export interface Snapshot {
 
 /**
  * A full snapshot pull by `dev`; checks that it holds `expectTasks` distinct tasks (those the
- * bench knows at their known version and clock) and the project. Leaves `dev.cursor` at its end.
+ * bench knows at their known version, clock and content) and the project. Leaves `dev.cursor` at its end.
  */
 export async function snapshot(ctx: RunContext, dev: Device, expectTasks: number): Promise<Snapshot> {
   const seen = new Set<string>();
@@ -32,10 +33,7 @@ export async function snapshot(ctx: RunContext, dev: Device, expectTasks: number
       if (c.entity === "task") {
         tasks++;
         const k = ctx.known.get(c.entity_id);
-        if (k) {
-          check(c.version === k.version, `snapshot: task ${c.entity_id} at version ${c.version}, expected ${k.version}`);
-          check(sameClock(k.clock, c.vector_clock), `snapshot: task ${c.entity_id} clock ${JSON.stringify(c.vector_clock)} ≠ ${JSON.stringify(k.clock)}`);
-        }
+        if (k) checkPulledTask("snapshot", c, k.version, k.clock, k.content);
       } else if (c.entity === "project") {
         projects++;
         check(c.entity_id === ctx.projectId, `snapshot: unexpected project ${c.entity_id}`);
@@ -77,7 +75,7 @@ export async function fullPullPhase(ctx: RunContext): Promise<PhaseResult> {
 
 /**
  * `rounds` × (the editor pushes `size` edits of tasks drawn from `pool`, then `reader` pulls from
- * its cursor and must receive exactly those at their new versions). Returns pull and push times.
+ * its cursor and must receive exactly those, at their new versions, clocks and content). Returns pull and push times.
  */
 export async function editThenPull(
   ctx: RunContext,
@@ -100,21 +98,22 @@ export async function editThenPull(
     pushed.results.forEach((r, i) => acceptEdit(ctx, r, changes[i]));
     pushes.push(pushed.ms);
 
-    const got = new Map<string, number>();
+    const got = new Map<string, PulledChange>();
     const t0 = now();
     const r = await ctx.api.pullAll(reader.id, reader.cursor, ctx.opts.pullLimit, (page) => {
       for (const c of page) {
         check(!got.has(c.entity_id), `incremental pull: ${c.entity_id} came twice`);
-        got.set(c.entity_id, c.version);
+        got.set(c.entity_id, c);
       }
     });
     pulls.push(now() - t0);
     reader.cursor = r.cursor;
     check(got.size === size, `incremental pull round ${round}: ${got.size} changes, expected exactly ${size}`);
     for (const id of ids) {
-      const v = got.get(id);
-      check(v !== undefined, `incremental pull round ${round}: edited task ${id} is missing`);
-      check(v === ctx.known.get(id)!.version, `incremental pull round ${round}: task ${id} at version ${v}, expected ${ctx.known.get(id)!.version}`);
+      const c = got.get(id);
+      check(c !== undefined, `incremental pull round ${round}: edited task ${id} is missing`);
+      const k = ctx.known.get(id)!;
+      checkPulledTask(`incremental pull round ${round}`, c, k.version, k.clock, k.content);
     }
   }
   return { pulls, pushes };

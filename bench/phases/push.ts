@@ -6,6 +6,7 @@
 import { check, expectApplied, now, type Change, type PushResult } from "../client";
 import type { RunContext } from "../context";
 import { newId, newProject, newTask, taskEdit } from "../data";
+import { checkContent } from "../expect";
 import { percentile, type PhaseResult } from "../report";
 
 /** Pushes `changes` in batches of `size`; checks every result with `verify`; returns timing. */
@@ -65,8 +66,8 @@ export async function pushPhase(ctx: RunContext): Promise<PhaseResult> {
   }
   const t = await pushInBatches(ctx, dev.id, changes, batch, (r, c) => {
     expectApplied(r, c, 1);
-    if (r.record) check(r.record.title === c.data!.title, `push create ${c.entity_id}: record title differs from the pushed one`);
-    ctx.known.set(c.entity_id, { version: r.version, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority) });
+    checkContent(`push create ${c.entity_id}`, r.record, c.data!);
+    ctx.known.set(c.entity_id, { version: r.version, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority), content: { ...c.data } });
     ctx.taskIds.push(c.entity_id);
   });
   return row(ctx, "push", `push ${tasks.toLocaleString("en-US")} creates ×${batch}`, tasks, t);
@@ -82,15 +83,13 @@ export function editChange(ctx: RunContext, dev: { tick: (c?: Record<string, num
   };
 }
 
-/** Checks an edit's result (applied, version +1, the pushed fields) and records the new state. */
+/** Checks an edit's result (applied, version +1, the record: the pushed fields and the others as known) and records the new state. */
 export function acceptEdit(ctx: RunContext, r: PushResult, c: Change): void {
   const k = ctx.known.get(c.entity_id)!;
   expectApplied(r, c, c.base_version! + 1);
   const d = c.data as { title: string; status: string; priority: string };
-  if (r.record) {
-    check(r.record.title === d.title && r.record.status === d.status && r.record.priority === d.priority,
-      `push update ${c.entity_id}: record does not carry the pushed title/status/priority`);
-  }
+  if (k.content) k.content = { ...k.content, ...d };
+  checkContent(`push update ${c.entity_id}`, r.record, k.content ?? d);
   k.version = r.version;
   k.clock = r.vector_clock;
   k.status = d.status;

@@ -35,7 +35,10 @@ export async function scalePhases(ctx: RunContext, serveCmd: string[], out: Phas
     );
     ctx.seeded += s.inserted;
     ctx.seededKnown += s.sample.length;
-    for (const id of s.sample) ctx.known.set(id, { version: 1, clock: { [seedDev.id]: 1 } });
+    for (const id of s.sample) {
+      const f = s.sampleContent.get(id)!;
+      ctx.known.set(id, { version: 1, clock: { [seedDev.id]: 1 }, status: f.status, priority: f.priority, content: { ...f } });
+    }
     pool = s.sample;
     out.push({
       run: ctx.run, db: ctx.kind, phase: "seed", label: `seed ${missing.toLocaleString("en-US")} tasks directly`,
@@ -48,7 +51,7 @@ export async function scalePhases(ctx: RunContext, serveCmd: string[], out: Phas
   const size = taskCount(ctx);
 
   // Snapshot with RSS sampling, after the server has settled. `snapshot` checks the count,
-  // uniqueness, and the version and clock of every task the bench knows (seeded ones: a sample).
+  // uniqueness, and the version, clock and content of every task the bench knows (seeded ones: a sample).
   const reader = await newDevice(ctx.api, "bench-scale-reader");
   await Bun.sleep(500);
   const before = ctx.server.rssMb();
