@@ -1,11 +1,12 @@
 /**
  * Phase 5: `devices` devices at once, each doing `deviceRounds` rounds of (push
- * `deviceChanges` changes, then pull from its own cursor). Every change must be applied, and
- * at the end every device must have pulled every other device's changes (at least at the
- * version that device wrote) and none of its own. Optionally the devices are spread over
- * several server instances sharing one database.
+ * `deviceChanges` changes, then pull from its own cursor). Every change must be applied; every
+ * pulled change must be a state some other device wrote in the phase (that version, clock and
+ * content), never one of the device's own, and never the same state twice; at the end every
+ * device must have pulled every other device's last write of each record. Optionally the devices
+ * are spread over several server instances sharing one database.
  */
-import { Api, check, now, type Change, type Device } from "../client";
+import { Api, check, expectApplied, now, type Change, type Device, type PulledChange, type VectorClock } from "../client";
 import { newDevice, taskCount, type RunContext } from "../context";
 import { newId, newTask } from "../data";
 import { percentile, type PhaseResult } from "../report";
@@ -13,6 +14,7 @@ import { postgresCpuMs, readCpuMs } from "../server";
 
 /** The database name of a `postgres://…/NAME` URL. */
 const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
+import { checkContent, checkPulledTask } from "../expect";
 import { acceptEdit, editChange } from "./push";
 import { snapshot } from "./pull";
 
@@ -26,7 +28,14 @@ interface Actor {
   wrote: Map<string, number>;
   /** entity id → highest version this device pulled. */
   pulled: Map<string, number>;
+  /** `id@version` of every state this device pulled (a second one is a duplicate). */
+  seen: Set<string>;
+  /** Pulled states whose push had not been answered yet when they arrived: checked at the end. */
+  early: PulledChange[];
 }
+
+/** A state written in the phase: `id@version` → its clock and content. */
+type Written = Map<string, { clock: VectorClock; content: Record<string, unknown> }>;
 
 /** A server instance the devices talk to: its client, and its process (whose CPU time is reported). */
 export interface Instance {
@@ -48,12 +57,13 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
   const actors: Actor[] = [];
   for (let i = 0; i < devices; i++) {
     const dev = await newDevice(ctx.api, `bench-concurrent-${i}`);
-    actors.push({ dev, api: apis[i % apis.length], own: [], next: 0, wrote: new Map(), pulled: new Map() });
+    actors.push({ dev, api: apis[i % apis.length], own: [], next: 0, wrote: new Map(), pulled: new Map(), seen: new Set(), early: [] });
   }
   ctx.taskIds.forEach((id, i) => actors[i % devices].own.push(id));
   const expected = taskCount(ctx);
   for (const a of actors) await snapshotVia(ctx, a, expected);
 
+  const written: Written = new Map();
   const rounds: number[] = [];
   const cpu0 = { server: serverCpuMs(instances), client: process.cpuUsage(), db: ctx.kind === "postgres" ? postgresCpuMs(databaseOf(ctx.db.url)) : 0 };
   const t0 = now();
@@ -76,14 +86,17 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
         results.forEach((r, i) => {
           const c = changes[i];
           if (c.op === "create") {
-            check(r.status === "applied" && r.version === 1, `concurrent create ${c.entity_id}: ${r.status} v${r.version}`);
-            ctx.known.set(c.entity_id, { version: 1, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority) });
+            expectApplied(r, c, 1);
+            checkContent(`concurrent create ${c.entity_id}`, r.record, c.data!);
+            ctx.known.set(c.entity_id, { version: 1, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority), content: { ...c.data } });
           } else {
             acceptEdit(ctx, r, c);
           }
+          const k = ctx.known.get(c.entity_id)!;
+          written.set(`${c.entity_id}@${r.version}`, { clock: k.clock, content: { ...k.content } });
           a.wrote.set(c.entity_id, r.version);
         });
-        await pullInto(a, pullLimit);
+        await pullInto(a, pullLimit, written);
         rounds.push(now() - r0);
       }
     }),
@@ -95,9 +108,10 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
     client_cpu_ms: (clientCpu.user + clientCpu.system) / 1000,
     ...(ctx.kind === "postgres" ? { db_cpu_ms: postgresCpuMs(databaseOf(ctx.db.url)) - cpu0.db } : {}),
   };
-  for (const a of actors) await pullInto(a, pullLimit); // drain what others wrote after this device's last round
+  for (const a of actors) await pullInto(a, pullLimit, written); // drain what others wrote after this device's last round
 
   for (const a of actors) {
+    for (const c of a.early) checkWritten(a, c, written);
     for (const id of a.wrote.keys()) {
       check(!a.pulled.has(id), `concurrent: device ${a.dev.name} pulled back its own change of ${id}`);
     }
@@ -105,7 +119,7 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
       if (b === a) continue;
       for (const [id, v] of b.wrote) {
         const got = a.pulled.get(id);
-        check(got !== undefined && got >= v,
+        check(got === v,
           `concurrent: device ${a.dev.name} skipped ${b.dev.name}'s change of ${id} (v${v}, pulled ${got ?? "nothing"})`);
       }
     }
@@ -131,10 +145,29 @@ async function snapshotVia(ctx: RunContext, a: Actor, expected: number): Promise
   }
 }
 
-/** Pulls from the device's cursor until has_more is false, recording the highest version seen per record. */
-async function pullInto(a: Actor, limit: number): Promise<void> {
+/** Checks a pulled state against the one written in the phase at that version (clock, content). */
+function checkWritten(a: Actor, c: PulledChange, written: Written): void {
+  const w = written.get(`${c.entity_id}@${c.version}`);
+  check(w, `concurrent: device ${a.dev.name} pulled ${c.entity} ${c.entity_id} v${c.version}, which no device wrote in this phase`);
+  checkPulledTask(`concurrent: device ${a.dev.name}`, c, c.version, w.clock, w.content);
+}
+
+/**
+ * Pulls from the device's cursor until has_more is false: each change must be a state `written` in
+ * the phase (version, clock, content) that this device has not pulled before — one whose push has
+ * not been answered yet (committed, its answer still on its way) is checked at the end; records
+ * the highest version seen per record.
+ */
+async function pullInto(a: Actor, limit: number, written: Written): Promise<void> {
   const r = await a.api.pullAll(a.dev.id, a.dev.cursor, limit, (page) => {
-    for (const c of page) a.pulled.set(c.entity_id, Math.max(a.pulled.get(c.entity_id) ?? 0, c.version));
+    for (const c of page) {
+      const key = `${c.entity_id}@${c.version}`;
+      check(!a.seen.has(key), `concurrent: device ${a.dev.name} pulled ${c.entity} ${c.entity_id} v${c.version} twice`);
+      a.seen.add(key);
+      if (written.has(key)) checkWritten(a, c, written);
+      else a.early.push(c);
+      a.pulled.set(c.entity_id, Math.max(a.pulled.get(c.entity_id) ?? 0, c.version));
+    }
   });
   a.dev.cursor = r.cursor;
 }

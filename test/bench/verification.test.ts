@@ -1,12 +1,13 @@
 /**
  * The bench verifies every answer (bench/README.md): a server that answers the right ids, versions
- * and counts but wrong content must fail the phase. The phases run here against an in-memory fake
- * of the sync API (./fake-sync.ts) that can be told to lie.
+ * and counts but wrong content, or that sends a change twice, must fail the phase. The phases run
+ * here against an in-memory fake of the sync API (./fake-sync.ts) that can be told to lie.
  */
 import { expect, test } from "bun:test";
 import { type Api, Device, type PulledChange } from "../../bench/client";
 import type { Options, RunContext } from "../../bench/context";
 import { Rng } from "../../bench/data";
+import { concurrentPhase } from "../../bench/phases/concurrent";
 import { editThenPull, snapshot } from "../../bench/phases/pull";
 import { pushPhase, updatePhase } from "../../bench/phases/push";
 import { FakeSync } from "./fake-sync";
@@ -33,6 +34,7 @@ test("a faithful server passes every check", async () => {
   const reader = new Device(await ctx.api.createDevice("reader"), "reader");
   expect((await snapshot(ctx, reader, OPTS.tasks)).records).toBe(OPTS.tasks + 1);
   await editThenPull(ctx, reader, ctx.taskIds, 3, OPTS.incSize);
+  await concurrentPhase(ctx);
 });
 
 test("a push whose answer carries a record with other tags fails", async () => {
@@ -64,4 +66,32 @@ test("an incremental pull that returns an edit with the old title fails", async 
   await snapshot(ctx, reader, OPTS.tasks);
   fake.tamper = (cs, incremental) => (incremental ? cs.map((c, i) => (i === 0 ? withField(c, "title", "An old title") : c)) : cs);
   await expect(editThenPull(ctx, reader, ctx.taskIds, 1, OPTS.incSize)).rejects.toThrow(/title is "An old title"/);
+});
+
+test("a concurrent device that is sent the same change in two pulls fails", async () => {
+  const { ctx, fake } = await pushedContext();
+  const sent = new Map<string, PulledChange[]>();
+  let repeated = false;
+  fake.tamper = (cs, incremental, deviceId) => {
+    if (!incremental) return cs;
+    const before = sent.get(deviceId) ?? [];
+    const again = repeated ? undefined : before.find((c) => !cs.some((x) => x.entity_id === c.entity_id));
+    sent.set(deviceId, [...before, ...cs]);
+    if (!again) return cs;
+    repeated = true;
+    return [again, ...cs];
+  };
+  await expect(concurrentPhase(ctx)).rejects.toThrow(/twice/);
+  expect(repeated).toBe(true);
+});
+
+test("a concurrent pull with another device's edit at the wrong priority fails", async () => {
+  const { ctx, fake } = await pushedContext();
+  let done = false;
+  fake.tamper = (cs, incremental) => {
+    if (!incremental || done || cs.length === 0) return cs;
+    done = true;
+    return [withField(cs[0], "priority", cs[0].record.priority === "low" ? "urgent" : "low"), ...cs.slice(1)];
+  };
+  await expect(concurrentPhase(ctx)).rejects.toThrow(/priority is/);
 });
