@@ -50,7 +50,10 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** The median row of each (db, phase) over runs: medians of every figure and metric. */
+/**
+ * The median row of each (db, phase) over the runs where it succeeded: medians of every figure and
+ * metric, and `metrics.runs` how many runs that is (fewer than `--rounds` when one failed).
+ */
 export function medianRows(rows: PhaseResult[]): PhaseResult[] {
   const groups = new Map<string, PhaseResult[]>();
   for (const r of rows) {
@@ -64,6 +67,7 @@ export function medianRows(rows: PhaseResult[]): PhaseResult[] {
     const opt = (xs: number[]) => (xs.length ? median(xs) : undefined);
     const metrics: Record<string, number> = {};
     for (const key of new Set(g.flatMap((r) => Object.keys(r.metrics)))) metrics[key] = median(nums((r) => r.metrics[key]));
+    metrics.runs = g.length;
     out.push({
       run: 0,
       db: g[0].db,
@@ -130,6 +134,7 @@ export function targets(r: PhaseResult): Target[] {
 function notes(r: PhaseResult): string {
   const m = r.metrics;
   const parts: string[] = [];
+  if (m.runs !== undefined) parts.push(`median of ${fmtInt(m.runs)} run${m.runs === 1 ? "" : "s"}`);
   if (m.per_batch_per_sec !== undefined) parts.push(`one COMMIT per ${fmtInt(m.batch)}: ${fmtInt(m.per_batch_per_sec)}/s`);
   if (m.pct_of_baseline !== undefined) parts.push(`${m.pct_of_baseline.toFixed(0)}% of baseline`);
   if (m.pct_of_batch_baseline !== undefined) parts.push(`${m.pct_of_batch_baseline.toFixed(0)}% of per-batch baseline`);
