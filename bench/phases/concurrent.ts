@@ -11,12 +11,12 @@ import { newDevice, taskCount, type RunContext } from "../context";
 import { newId, newTask } from "../data";
 import { percentile, type PhaseResult } from "../report";
 import { postgresCpuMs, readCpuMs } from "../server";
-
-/** The database name of a `postgres://…/NAME` URL. */
-const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
 import { checkContent, checkPulledTask } from "../expect";
 import { acceptEdit, editChange } from "./push";
 import { snapshot } from "./pull";
+
+/** The database name of a `postgres://…/NAME` URL. */
+const databaseOf = (url: string): string => decodeURIComponent(new URL(url).pathname.slice(1));
 
 interface Actor {
   dev: Device;
