@@ -76,28 +76,21 @@ export async function createTracking(tx: Executor): Promise<void> {
 /**
  * The tracking table's column names, null where there is no such table; refused
  * ({@link ForeignTrackingTableError}) when it lacks a column every taskmgr tracking table has.
+ * One statement reads the table and its columns together: asked one after the other, another
+ * instance's first migration committing in between made its new table look like one without columns.
  */
 async function trackingColumns(db: Executor): Promise<string[] | null> {
-  const rows = await db.all<{ name: string }>(
+  const rows = await db.all<{ name: string | null }>(
     db.dialect === "sqlite"
-      ? "SELECT name FROM pragma_table_info('schema_migrations')"
+      ? "SELECT p.name AS name FROM sqlite_master m LEFT JOIN pragma_table_info('schema_migrations') p WHERE m.type = 'table' AND m.name = 'schema_migrations' ORDER BY p.cid"
       : // The catalog, not information_schema, which hides the columns of a table the role may not read.
-        "SELECT a.attname AS name FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace " +
-          "WHERE n.nspname = current_schema() AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        "SELECT a.attname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
+          "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped " +
+          "WHERE n.nspname = current_schema() AND c.relname = 'schema_migrations' AND c.relkind IN ('r', 'p') ORDER BY a.attnum",
   );
-  if (rows.length === 0) {
-    if (await hasTable(db)) throw new ForeignTrackingTableError(["none"]);
-    return null;
-  }
-  const columns = rows.map((r) => r.name);
+  if (rows.length === 0) return null;
+  const columns = rows.flatMap((r) => (r.name === null ? [] : [r.name]));
+  if (columns.length === 0) throw new ForeignTrackingTableError(["none"]);
   if (!TRACKING_COLUMNS.every((c) => columns.includes(c))) throw new ForeignTrackingTableError(columns);
   return columns;
-}
-
-async function hasTable(db: Executor): Promise<boolean> {
-  const sql =
-    db.dialect === "sqlite"
-      ? "SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
-      : "SELECT 1 AS found FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'";
-  return (await db.get(sql)) !== undefined;
 }
