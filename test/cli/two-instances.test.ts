@@ -4,12 +4,14 @@
  * in-process suites (test/jobs/multi-instance.test.ts, test/auth/refresh.test.ts,
  * test/sync/concurrent-fuzz.test.ts) share a database between two apps of one process; this one
  * adds what only processes have: simultaneous first starts, and one instance stopped by SIGTERM
- * under load while its clients retry on the other.
+ * under load while its clients retry on the other; and it walks the README's promise ("sessions,
+ * logouts, revocations and deactivations, lockouts, cursors, conflicts and locks hold across them")
+ * end to end through the real processes, a CLI command among them.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
-import { removeTempDirs, serve, tempDir, type Served } from "./support";
+import { removeTempDirs, serve, taskmgr, tempDir, type Served } from "./support";
 
 setDefaultTimeout(60_000);
 afterAll(removeTempDirs);
@@ -17,15 +19,16 @@ afterAll(removeTempDirs);
 interface Answer {
   status: number;
   body: any;
+  headers: Headers;
 }
 
-async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown } = {}): Promise<Answer> {
-  const headers: Record<string, string> = {};
+async function call(base: string, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
   const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
   const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null };
+  return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
 
 /** A push of `n` new tasks by `device`, each change's clock its first counter. */
@@ -47,10 +50,12 @@ describe.skipIf(!PG_AVAILABLE)("two serve processes on one Postgres database", (
   let a: Served;
   let b: Served;
   let admin: { email: string; password: string };
+  let dbUrl = "";
 
   beforeAll(async () => {
     const { url, drop: dropDb } = await createTestDatabase("postgres", { migrate: false });
     drop = dropDb;
+    dbUrl = url;
     const start = (name: string) => {
       const dir = tempDir(`taskmgr-two-${name}-`);
       const env = { TASKMGR_SECRET: secret, TASKMGR_DATA_DIR: join(dir, "data"), LOG_DIR: join(dir, "logs") };
@@ -66,6 +71,8 @@ describe.skipIf(!PG_AVAILABLE)("two serve processes on one Postgres database", (
     await Promise.all([a, b].filter(Boolean).map((s) => (s.proc.exitCode === null ? s.stop("SIGKILL") : 0)));
     await drop();
   });
+
+  const device = async (base: string, token: string, name: string) => (await call(base, "POST", "/api/devices", { token, body: { name } })).body.id as string;
 
   const login = async (base: string, deviceId?: string) => {
     const res = await call(base, "POST", "/api/auth/login", { body: { ...admin, ...(deviceId ? { device_id: deviceId } : {}) } });
@@ -104,6 +111,87 @@ describe.skipIf(!PG_AVAILABLE)("two serve processes on one Postgres database", (
     expect((await call(a.url, "DELETE", `/api/devices/${device}`, { token: owner.access })).status).toBe(204);
     expect((await call(b.url, "GET", "/api/users/me", { token: bound.access })).status).toBe(401);
     expect((await call(b.url, "GET", `/api/sync/pull?device_id=${device}`, { token: owner.access })).status).toBe(403);
+  });
+
+  test("a deactivation by the CLI, a lockout spread over both, a conflict and If-Match versions hold on each", async () => {
+    const cwd = tempDir("taskmgr-two-cli-");
+    const cli = (args: string[]) => taskmgr([...args, "--db", dbUrl], { cwd, env: { TASKMGR_SECRET: secret, LOG_DIR: join(cwd, "logs") } });
+    const slug = JSON.parse((await cli(["orgs", "list", "--json"])).stdout)[0].slug as string;
+    const member = async () => {
+      const user = { email: `m-${crypto.randomUUID().slice(0, 8)}@example.com`, password: "a long enough password 42" };
+      expect((await cli(["users", "create", "--org", slug, "--email", user.email, "--password", user.password])).code).toBe(0);
+      return user;
+    };
+    const loginAs = async (base: string, user: { email: string; password: string }) => (await call(base, "POST", "/api/auth/login", { body: user })).body as { access: string; refresh: string };
+
+    const leaving = await member();
+    const [onA, onB] = [await loginAs(a.url, leaving), await loginAs(b.url, leaving)];
+    expect((await cli(["users", "deactivate", leaving.email])).code).toBe(0);
+    for (const s of [a, b]) {
+      expect((await call(s.url, "GET", "/api/users/me", { token: onA.access })).status).toBe(401);
+      expect((await call(s.url, "GET", "/api/users/me", { token: onB.access })).status).toBe(401);
+      expect((await call(s.url, "POST", "/api/auth/login", { body: leaving })).status).toBe(401);
+    }
+    expect((await call(a.url, "POST", "/api/auth/refresh", { body: { refresh: onB.refresh } })).status).toBe(401);
+
+    // Five failures, alternating, use up the one budget: the right password is then refused on both.
+    const guessed = await member();
+    const wrong = { email: guessed.email, password: "not the password" };
+    for (let i = 0; i < 5; i++) expect((await call([a, b][i % 2]!.url, "POST", "/api/auth/login", { body: wrong })).status).toBe(401);
+    for (const s of [a, b]) expect((await call(s.url, "POST", "/api/auth/login", { body: guessed })).status).toBe(429);
+
+    const owner = await login(a.url);
+    const [one, two] = [await device(a.url, owner.access, "one"), await device(b.url, owner.access, "two")];
+    const id = crypto.randomUUID();
+    const push = (base: string, device: string, change: object) =>
+      call(base, "POST", "/api/sync/push", { token: owner.access, body: { device_id: device, changes: [{ change_id: crypto.randomUUID(), entity: "task", entity_id: id, ...change }] } });
+    expect((await push(a.url, one, { op: "create", data: { title: "base title" }, vector_clock: { [one]: 1 } })).body.results[0].status).toBe("applied");
+    expect((await push(b.url, two, { op: "update", base_version: 1, data: { title: "from two" }, vector_clock: { [one]: 1, [two]: 1 } })).body.results[0].status).toBe("applied");
+    const conflict = (await push(a.url, one, { op: "update", base_version: 1, data: { title: "from one" }, vector_clock: { [one]: 2 } })).body.results[0];
+    expect(conflict.status).toBe("conflict");
+    const resolve = (base: string) => call(base, "POST", `/api/sync/conflicts/${conflict.conflict_id}/resolve`, { token: owner.access, body: { resolution: "local" } });
+    expect((await resolve(b.url)).status).toBe(200);
+    expect((await resolve(a.url)).status).toBe(409);
+
+    const current = await call(b.url, "GET", `/api/tasks/${id}`, { token: owner.access });
+    const etag = current.headers.get("etag")!;
+    const edits = await Promise.all([a, b].map((s) => call(s.url, "PATCH", `/api/tasks/${id}`, { token: owner.access, headers: { "if-match": etag }, body: { title: "edited" } })));
+    expect(edits.map((r) => r.status).sort()).toEqual([200, 412]);
+    const stale = await call(a.url, "PATCH", `/api/tasks/${id}`, { token: owner.access, body: { title: "late", version: current.body.version } });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.details.current.version).toBe(current.body.version + 1);
+  });
+
+  test("a reader pulling from each in turn, while both take pushes, misses nothing", async () => {
+    const owner = await login(a.url);
+    const writers = [await device(a.url, owner.access, "w1"), await device(b.url, owner.access, "w2")];
+    const reader = await device(b.url, owner.access, "reader");
+    let cursor = (await call(a.url, "GET", `/api/sync/pull?device_id=${reader}`, { token: owner.access })).body.cursor as string;
+    const received = new Set<string>();
+    let pulls = 0;
+    const pullPage = async () => {
+      const page = await call([a, b][pulls++ % 2]!.url, "GET", `/api/sync/pull?device_id=${reader}&cursor=${encodeURIComponent(cursor)}&limit=7`, { token: owner.access });
+      expect(page.status).toBe(200);
+      for (const c of page.body.changes) received.add(c.entity_id);
+      cursor = page.body.cursor;
+      return page.body.has_more as boolean;
+    };
+    const acknowledged = new Set<string>();
+    let pushing = true;
+    const pushes = Promise.all(
+      writers.map(async (writer, w) => {
+        for (let round = 0; round < 15; round++) {
+          const answer = await call([a, b][(round + w) % 2]!.url, "POST", "/api/sync/push", { token: owner.access, body: creates(writer, 5) });
+          expect(answer.status).toBe(200);
+          for (const r of answer.body.results) acknowledged.add(r.entity_id);
+        }
+      }),
+    ).finally(() => (pushing = false));
+    while (pushing) await pullPage();
+    await pushes;
+    while (await pullPage());
+    expect(acknowledged.size).toBe(150);
+    expect([...acknowledged].filter((id) => !received.has(id))).toEqual([]);
   });
 
   test("SIGTERM to one under load: pushes it leaves unanswered, retried on the other, answer applied or duplicate, and nothing acknowledged is lost", async () => {
