@@ -96,12 +96,21 @@ export const silentLogger: Logger = createLogger({ level: "error", console: null
 
 /**
  * Redacts by field name, but only values that could hold a secret: a number, a boolean or null never
- * does, and is kept (cleanup-sync-logs' count `refresh_token_rows` was logged as "[redacted]").
+ * does, and is kept (cleanup-sync-logs' count `refresh_token_rows` was logged as "[redacted]"). Fields
+ * of nested objects and of objects in arrays are redacted alike (a `headers` object's `authorization`
+ * was written as it was).
  */
 function redact(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEYS.test(k) && !isPlainValue(v) ? "[redacted]" : v;
+  for (const [k, v] of Object.entries(fields)) out[k] = SECRET_KEYS.test(k) && !isPlainValue(v) ? "[redacted]" : redactWithin(v);
   return out;
+}
+
+/** `v` with the secret-looking fields of the plain objects in it redacted (other values as they are). */
+function redactWithin(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(redactWithin);
+  if (v !== null && typeof v === "object" && Object.getPrototypeOf(v) === Object.prototype) return redact(v as Record<string, unknown>);
+  return v;
 }
 
 const isPlainValue = (v: unknown): boolean => v === null || typeof v === "number" || typeof v === "boolean";

@@ -23,6 +23,17 @@ describe("logger redaction", () => {
     log.info("job_finished", { job: "cleanup-sync-logs", sync_log_rows: 3, refresh_token_rows: 7, token_reused: false, refresh_family: null });
     expect(lines[0]).toMatchObject({ sync_log_rows: 3, refresh_token_rows: 7, token_reused: false, refresh_family: null });
   });
+
+  test("secret-looking fields are redacted inside objects and arrays too, not only at the top of the line", () => {
+    const { log, lines } = capture();
+    log.info("e", { request: { method: "POST", headers: { Authorization: "Bearer abc.def", "x-id": "r1" } }, devices: [{ id: "d1", refresh_token: "r.t" }], jobs: [{ job: "j", batches: 2 }] });
+    expect(lines[0]).toMatchObject({
+      request: { method: "POST", headers: { Authorization: "[redacted]", "x-id": "r1" } },
+      devices: [{ id: "d1", refresh_token: "[redacted]" }],
+      jobs: [{ job: "j", batches: 2 }],
+    });
+    expect(JSON.stringify(lines[0])).not.toContain("abc.def");
+  });
 });
 
 // Found by security review: the log file was opened following a symbolic link in its place, so that
