@@ -49,7 +49,8 @@ export function registerServe(program: Command): void {
 
 /**
  * Migrates (withRuntime), creates the first organization and admin on an empty database,
- * listens, and on SIGINT/SIGTERM stops accepting, finishes requests in flight and returns
+ * listens, and on SIGINT/SIGTERM stops the scheduled jobs (a run under way after its current batch),
+ * stops accepting, finishes requests in flight and returns
  * (withRuntime then closes the database and the log); requests still running after
  * DRAIN_TIMEOUT_MS are cut off.
  */
@@ -90,6 +91,9 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   // A signal that came while the first start created the admin stops the server now, its password shown.
   const signal = await stop.first;
   log.info("server_stopping", { signal });
+  // No run starts from now on (a tick during the drain claimed it, then stopped after its first
+  // batch, and no other instance ran it); a run under way stops after its current batch.
+  const jobsStopped = stopJobs();
   server.drain();
   const cutOff = () => void server.stop(true);
   stop.onForce((again) => {
@@ -101,7 +105,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   await server.stop();
   clearTimeout(timer);
   await afterResponseHooks();
-  await stopJobs();
+  await jobsStopped;
   await services.sync.flushLog(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
 }
