@@ -152,3 +152,11 @@ describe("redact", () => {
     expect(redact(url)).toBe(safe);
   });
 });
+
+// A parameter's name is read with its percent-escapes decoded (src/db/pg-url.ts, as psql reads it):
+// `pass%77ord=` sets the password, which was printed and logged (`server_started`) as written.
+test("redact masks a password parameter whose name is written with percent-escapes", () => {
+  expect(redact("postgres://app@db/x?pass%77ord=S3cret")).toBe("postgres://app@db/x?pass%77ord=***");
+  expect(redact("postgres://app@db/x?sslmode=require&%70assword=S3cret&x=1")).toBe("postgres://app@db/x?sslmode=require&%70assword=***&x=1");
+  expect(redact("postgres://app@db/x?pass%zzword=kept")).toBe("postgres://app@db/x?pass%zzword=kept");
+});
