@@ -49,8 +49,8 @@ export function registerServe(program: Command): void {
 
 /**
  * Migrates (withRuntime), creates the first organization and admin on an empty database,
- * listens, and on SIGINT/SIGTERM stops the scheduled jobs (a run under way after its current batch),
- * stops accepting, finishes requests in flight and returns
+ * listens, and on SIGINT/SIGTERM ends the job schedule, stops accepting, finishes requests in flight,
+ * stops a job run under way after its current batch and returns
  * (withRuntime then closes the database and the log); requests still running after
  * DRAIN_TIMEOUT_MS are cut off.
  */
@@ -91,9 +91,10 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   // A signal that came while the first start created the admin stops the server now, its password shown.
   const signal = await stop.first;
   log.info("server_stopping", { signal });
-  // No run starts from now on (a tick during the drain claimed it, then stopped after its first
-  // batch, and no other instance ran it); a run under way stops after its current batch.
-  const jobsStopped = stopJobs();
+  // No run starts from now on: a tick during the drain claimed it (no other instance ran it), then
+  // stopped after its first batch. A run under way goes on until the requests are finished (the
+  // sync-metrics run waits for pushes in flight, which commit meanwhile), then stops after its batch.
+  stopJobs.unschedule();
   server.drain();
   const cutOff = () => void server.stop(true);
   stop.onForce((again) => {
@@ -105,7 +106,7 @@ async function serve({ config, db, services, log }: Runtime, stop: StopSignals):
   await server.stop();
   clearTimeout(timer);
   await afterResponseHooks();
-  await jobsStopped;
+  await stopJobs();
   await services.sync.flushLog(); // the buffered sync_log rows (pulls), before withRuntime closes the database
   log.info("server_stopped", { signal });
 }

@@ -10,9 +10,10 @@ import type { JobsService } from "./service";
  * tick fires makes that tick skip on this instance (croner `protect`).
  *
  * Returns `stop`: no new runs start, runs in progress are asked to stop after their current
- * batch, and it resolves once they have finished.
+ * batch, and it resolves once they have finished. `stop.unschedule()` only ends the schedule (no new
+ * runs), leaving the runs in progress to go on.
  */
-export function startJobs(jobs: JobsService, log: Logger): () => Promise<void> {
+export function startJobs(jobs: JobsService, log: Logger): StopJobs {
   const running = new Set<Promise<unknown>>();
   const shutdown = new AbortController();
   const crons = jobs.definitions().map(
@@ -38,9 +39,16 @@ export function startJobs(jobs: JobsService, log: Logger): () => Promise<void> {
   log.info("jobs_scheduled", {
     jobs: crons.map((c, i) => ({ job: jobs.definitions()[i]!.name, next_run_at: c.nextRun()?.toISOString() ?? null })),
   });
-  return async () => {
+  const unschedule = () => {
     for (const c of crons) c.stop();
+  };
+  const stop = async () => {
+    unschedule();
     shutdown.abort();
     await Promise.allSettled([...running]);
   };
+  return Object.assign(stop, { unschedule });
 }
+
+/** What {@link startJobs} returns: ends the schedule and stops the runs in progress; `unschedule` only ends the schedule. */
+export type StopJobs = (() => Promise<void>) & { unschedule(): void };

@@ -121,4 +121,37 @@ forEachDialect("job runner", ({ db }) => {
     expect(scheduled.jobs.every((j) => typeof j.next_run_at === "string")).toBe(true);
     await stop();
   });
+
+  test("unschedule ends the schedule but lets a run in progress go on; stop then asks it to stop and waits for it", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const seen: { signal?: AbortSignal } = {};
+    const jobs: Job[] = [
+      {
+        name: "each-second",
+        schedule: "* * * * * *",
+        description: "waits to be released",
+        run: async ({ signal }) => {
+          seen.signal = signal;
+          await released;
+          return { interrupted: signal.aborted };
+        },
+      },
+    ];
+    const { log } = memoryLogger();
+    const { services } = jobServices(db(), { jobs: { jobs }, log });
+    const stop = startJobs(services.jobs, log);
+    while (seen.signal === undefined) await Bun.sleep(20);
+    stop.unschedule();
+    await Bun.sleep(50);
+    expect(seen.signal.aborted).toBe(false);
+    let stopped = false;
+    const stopping = stop().then(() => (stopped = true));
+    expect(seen.signal.aborted).toBe(true);
+    await Bun.sleep(50);
+    expect(stopped).toBe(false); // the run is waited for
+    release();
+    await stopping;
+    expect(await count(db(), "SELECT COUNT(*) AS n FROM job_runs WHERE finished_at IS NOT NULL")).toBe(1);
+  });
 });
