@@ -49,7 +49,9 @@ export function createLogger(opts: LoggerOptions): Logger {
   const min = RANK[opts.level];
   const write = (level: LogLevel, event: string, fields: Record<string, unknown> = {}) => {
     if (RANK[level] < min) return;
-    const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...redact(fields) });
+    const time = new Date().toISOString();
+    // The line's own time, level and event first, and never replaced by a field of the same name.
+    const line = JSON.stringify(Object.assign({ time, level, event, ...redact(fields) }, { time, level, event }));
     out?.(line);
     file?.(line);
   };

@@ -39,6 +39,18 @@ describe("logger redaction", () => {
 // Found by security review: the log file was opened following a symbolic link in its place, so that
 // whoever could put one in LOG_DIR (a shared folder such as /tmp, whose sticky bit still lets anyone
 // create a name there first) had the server, often root, append its lines to a file of their choosing.
+describe("logger line", () => {
+  test("a field named time, level or event never replaces the line's own, which come first", () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: "info", console: (line) => lines.push(line) });
+    log.warn("job_failed", { time: "yesterday", level: "debug", event: "other", job: "cleanup" });
+    const parsed = JSON.parse(lines[0]!);
+    expect({ level: parsed.level, event: parsed.event, job: parsed.job }).toEqual({ level: "warn", event: "job_failed", job: "cleanup" });
+    expect(Date.parse(parsed.time)).toBeGreaterThan(Date.parse("2020-01-01"));
+    expect(Object.keys(parsed).slice(0, 3)).toEqual(["time", "level", "event"]);
+  });
+});
+
 describe("logger file", () => {
   test("a symbolic link in place of taskmgr.log is refused, and its target is not written", async () => {
     const dir = mkdtempSync(join(tmpdir(), "taskmgr-log-link-"));
