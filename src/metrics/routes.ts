@@ -38,6 +38,8 @@ export const metricsRoutes = (s: Services, http: HttpConfig) =>
     .get(
       "/api/metrics",
       async ({ auth, query, headers, set }) => {
+        // The answer's format follows Accept: a cache must not give one format's answer for the other.
+        set.headers.vary = typeof set.headers.vary === "string" && set.headers.vary !== "" ? `${set.headers.vary}, Accept` : "Accept";
         if (!wantsPrometheus(headers.accept)) return s.metrics.report(auth.orgId, query.window);
         set.headers["content-type"] = PROMETHEUS_CONTENT_TYPE;
         return s.metrics.prometheus(auth.orgId, query.window);

@@ -86,6 +86,12 @@ describe("CORS over HTTP", () => {
 
   const get = (t: TestApp, path: string, headers: Record<string, string>) => t.app.handle(new Request(`http://localhost${path}`, { headers }));
 
+  test("an answer that varies by Accept too (/api/metrics) names both: Vary: Origin, Accept", async () => {
+    const admin = await listed.createUser({ role: "admin" });
+    const r = await get(listed, "/api/metrics", { origin: APP, authorization: `Bearer ${admin.token}` });
+    expect([r.status, r.headers.get("vary"), r.headers.get("access-control-allow-origin")]).toEqual([200, "Origin, Accept", APP]);
+  });
+
   test("unconfigured: a preflight is 405 as before, and no answer carries a CORS header", async () => {
     const r = await off.app.handle(preflight("/api/tasks", APP));
     expect([r.status, r.headers.get("allow"), corsHeaders(r), r.headers.get("vary")]).toEqual([405, "GET, HEAD, POST", {}, null]);

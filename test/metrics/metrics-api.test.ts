@@ -102,6 +102,9 @@ forEachDialect("GET /api/metrics", ({ db }) => {
     const res = await t.request("GET", "/api/metrics", { token: admin.token, headers: { accept: "text/plain" } });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+    // Found by reading the HTTP layer: the format follows Accept, which the answer did not say to caches.
+    expect(res.headers.get("vary")).toBe("Accept");
+    expect((await t.request("GET", "/api/metrics", { token: admin.token })).headers.get("vary")).toBe("Accept");
     const text: string = res.body;
     expect(text).toContain("# TYPE taskmgr_sync_success_rate gauge\n");
     expect(text).toContain('taskmgr_sync_success_rate{window="24h"} 0.75\n');
