@@ -64,7 +64,7 @@ export function splitLibpqParams(url: string, env: Record<string, string | undef
  * `+` is a plus (`?password=a+b` is "a+b" to psql), not the space of a form's query that
  * `URLSearchParams` makes of it. An escape that is not one stays as written.
  */
-function libpqDecode(raw: string): string {
+export function libpqDecode(raw: string): string {
   return new URLSearchParams(`v=${raw.replace(/\+/g, "%2B")}`).get("v") ?? "";
 }
 

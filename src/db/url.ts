@@ -1,4 +1,5 @@
 /** Reading a `DATABASE_URL`: the SQLite file it names, and its text safe to print. */
+import { libpqDecode } from "./pg-url";
 
 /**
  * The SQLite file (or `:memory:`) a `sqlite:` URL names, "" for `sqlite:` alone; null for another
@@ -26,22 +27,11 @@ export function isAmbiguousSqliteUrl(url: string): boolean {
  * holding `/`, `#` or `@` unencoded does not parse as a URL, or parses into another one).
  */
 export function redact(url: string): string {
-  // A parameter's name counts with its percent-escapes decoded, as src/db/pg-url.ts reads it (`pass%77ord=`).
-  const masked = url
-    .replace(/([?&]password=)[^&]*/gi, "$1***")
-    .replace(/([?&])([^=&#]*)=([^&]*)/g, (whole, sep: string, name: string) => (decodedName(name).toLowerCase() === "password" ? `${sep}${name}=***` : whole));
+  // A parameter's name counts as src/db/pg-url.ts reads it, percent-escapes decoded (`pass%77ord=`).
+  const masked = url.replace(/([?&])([^=&#]*)=([^&]*)/g, (whole, sep: string, name: string) => (libpqDecode(name).toLowerCase() === "password" ? `${sep}${name}=***` : whole));
   const m = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/i.exec(masked);
   if (!m) return masked;
   const [whole, scheme, credentials] = m as unknown as [string, string, string];
   const colon = credentials.indexOf(":");
   return colon < 0 ? masked : `${scheme}${credentials.slice(0, colon)}:***@${masked.slice(whole.length)}`;
-}
-
-/** A query parameter's name with its percent-escapes decoded (as written when one is malformed). */
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    return name;
-  }
 }
