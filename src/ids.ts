@@ -9,6 +9,8 @@
  * shaped like a UUID change; anything else is left for validation to refuse. Ids are answered in
  * lower case (as RFC 9562 asks of output).
  */
+import { isClockCounter } from "./records/clock";
+
 /** A UUID in canonical 8-4-4-4-12 form, either letter case: the `pattern` of id schemas. */
 export const UUID_PATTERN = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 const UUID = new RegExp(UUID_PATTERN);
@@ -67,11 +69,8 @@ function lowerKeys(clock: Record<string, unknown>): Record<string, unknown> {
     const k = isUuid(key) ? key.toLowerCase() : key;
     const seen = out[k];
     if (!(k in out)) out[k] = v;
-    else if (isCounter(seen)) out[k] = isCounter(v) ? Math.max(seen, v) : v;
+    else if (isClockCounter(seen)) out[k] = isClockCounter(v) ? Math.max(seen, v) : v;
     // else the spelling seen first carries a bad counter: kept.
   }
   return out;
 }
-
-/** A clock counter as validation takes it: a positive safe integer. */
-const isCounter = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;

@@ -63,6 +63,9 @@ export function serverWrite(...clocks: VectorClock[]): VectorClock {
   return sortedClock(merged);
 }
 
+/** A counter a clock may hold: a positive safe integer. */
+export const isClockCounter = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
+
 /** Outcome of {@link validateClock}: a normalized copy, or why the value is not a clock. */
 export type ClockValidation = { ok: true; clock: VectorClock } | { ok: false; reason: string };
 
@@ -83,7 +86,7 @@ export function validateClock(value: unknown): ClockValidation {
       return { ok: false, reason: `vector_clock keys must be 1..${MAX_CLOCK_KEY_LENGTH} characters` };
     }
     const counter = (value as Record<string, unknown>)[key];
-    if (typeof counter !== "number" || !Number.isSafeInteger(counter) || counter <= 0) {
+    if (!isClockCounter(counter)) {
       return { ok: false, reason: `vector_clock counter for "${key}" must be a positive integer` };
     }
     entries.set(key, counter);
