@@ -220,14 +220,12 @@ function readTail(raw: string): { cursor: string; hasMore: boolean } | null {
   return m ? { cursor: m[1], hasMore: m[2] === "true" } : null;
 }
 
-/** What the benchmark knows of each record: the server's latest version and clock. */
+/** What the benchmark knows of each task: the server's latest version and clock, and its fields. */
 export interface Known {
   version: number;
   clock: VectorClock;
-  status?: string;
-  priority?: string;
   /** The task's fields as the bench wrote them (the create's data, then each edit's), checked in every answer that carries it. */
-  content?: Record<string, unknown>;
+  content: Record<string, unknown>;
 }
 
 /** A simulated device: its id, and the clock it would attach to its next edit of a record. */

@@ -22,10 +22,8 @@ export interface SeedTarget {
 export interface SeedResult {
   inserted: number;
   ms: number;
-  /** Every `sampleEvery`-th seeded task id (targets for edits at scale). */
-  sample: string[];
-  /** The fields of each sampled task, as seeded (what pulls must answer). */
-  sampleContent: Map<string, TaskFields>;
+  /** Every `sampleEvery`-th seeded task id (targets for edits at scale), in seeding order, with its fields as seeded (what pulls must answer). */
+  sample: Map<string, TaskFields>;
 }
 
 const CHUNK = 25_000;
@@ -33,8 +31,7 @@ const CHUNK = 25_000;
 export async function seedTasks(t: SeedTarget, count: number, sampleEvery: number, ids: IdKind, seed = 7): Promise<SeedResult> {
   const t0 = performance.now();
   const rng = new Rng(seed);
-  const sample: string[] = [];
-  const sampleContent = new Map<string, TaskFields>();
+  const sample = new Map<string, TaskFields>();
   const at = new Date().toISOString();
   let made = 0;
   const build = (w: Writer, firstPos: number, n: number) => {
@@ -42,10 +39,7 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
     for (let i = 0; i < n; i++) {
       const id = newId(ids);
       const fields = newTask(rng, t.projectId);
-      if (made++ % sampleEvery === 0) {
-        sample.push(id);
-        sampleContent.set(id, fields);
-      }
+      if (made++ % sampleEvery === 0) sample.set(id, fields);
       addTask(b, id, fields, w, firstPos + i, at);
     }
     return b;
@@ -92,7 +86,7 @@ export async function seedTasks(t: SeedTarget, count: number, sampleEvery: numbe
       await sql.end({ timeout: 5 });
     }
   }
-  return { inserted: count, ms: performance.now() - t0, sample, sampleContent };
+  return { inserted: count, ms: performance.now() - t0, sample };
 }
 
 function writerSqlite(db: ReturnType<typeof openLikeServer>, t: SeedTarget): Writer {

@@ -88,7 +88,7 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
           if (c.op === "create") {
             expectApplied(r, c, 1);
             checkContent(`concurrent create ${c.entity_id}`, r.record, c.data!);
-            ctx.known.set(c.entity_id, { version: 1, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority), content: { ...c.data } });
+            ctx.known.set(c.entity_id, { version: 1, clock: r.vector_clock, content: { ...c.data } });
           } else {
             acceptEdit(ctx, r, c);
           }

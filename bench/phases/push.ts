@@ -67,7 +67,7 @@ export async function pushPhase(ctx: RunContext): Promise<PhaseResult> {
   const t = await pushInBatches(ctx, dev.id, changes, batch, (r, c) => {
     expectApplied(r, c, 1);
     checkContent(`push create ${c.entity_id}`, r.record, c.data!);
-    ctx.known.set(c.entity_id, { version: r.version, clock: r.vector_clock, status: String(c.data!.status), priority: String(c.data!.priority), content: { ...c.data } });
+    ctx.known.set(c.entity_id, { version: r.version, clock: r.vector_clock, content: { ...c.data } });
     ctx.taskIds.push(c.entity_id);
   });
   return row(ctx, "push", `push ${tasks.toLocaleString("en-US")} creates ×${batch}`, tasks, t);
@@ -79,7 +79,7 @@ export function editChange(ctx: RunContext, dev: { tick: (c?: Record<string, num
   check(k, `no known state for task ${id}`);
   return {
     change_id: newId(ctx.opts.ids), entity: "task", entity_id: id, op: "update",
-    data: taskEdit(ctx.rng, k), base_version: k.version, vector_clock: dev.tick(k.clock),
+    data: taskEdit(ctx.rng, k.content), base_version: k.version, vector_clock: dev.tick(k.clock),
   };
 }
 
@@ -88,12 +88,10 @@ export function acceptEdit(ctx: RunContext, r: PushResult, c: Change): void {
   const k = ctx.known.get(c.entity_id)!;
   expectApplied(r, c, c.base_version! + 1);
   const d = c.data as { title: string; status: string; priority: string };
-  if (k.content) k.content = { ...k.content, ...d };
-  checkContent(`push update ${c.entity_id}`, r.record, k.content ?? d);
+  k.content = { ...k.content, ...d };
+  checkContent(`push update ${c.entity_id}`, r.record, k.content);
   k.version = r.version;
   k.clock = r.vector_clock;
-  k.status = d.status;
-  k.priority = d.priority;
 }
 
 /** Phase 2: every task of phase 1 edited once. */

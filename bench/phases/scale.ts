@@ -34,12 +34,9 @@ export async function scalePhases(ctx: RunContext, serveCmd: string[], out: Phas
       ctx.opts.ids,
     );
     ctx.seeded += s.inserted;
-    ctx.seededKnown += s.sample.length;
-    for (const id of s.sample) {
-      const f = s.sampleContent.get(id)!;
-      ctx.known.set(id, { version: 1, clock: { [seedDev.id]: 1 }, status: f.status, priority: f.priority, content: { ...f } });
-    }
-    pool = s.sample;
+    ctx.seededKnown += s.sample.size;
+    for (const [id, fields] of s.sample) ctx.known.set(id, { version: 1, clock: { [seedDev.id]: 1 }, content: { ...fields } });
+    pool = [...s.sample.keys()];
     out.push({
       run: ctx.run, db: ctx.kind, phase: "seed", label: `seed ${missing.toLocaleString("en-US")} tasks directly`,
       count: missing, opsPerSec: (missing / s.ms) * 1000, metrics: {},
