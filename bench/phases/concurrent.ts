@@ -60,6 +60,9 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
     actors.push({ dev, api: apis[i % apis.length], own: [], next: 0, wrote: new Map(), pulled: new Map(), seen: new Set(), early: [] });
   }
   ctx.taskIds.forEach((id, i) => actors[i % devices].own.push(id));
+  // A round edits each task once: with fewer own tasks than edits, one task came twice in a batch from the same base (`stale`).
+  const edits = deviceChanges - creates;
+  check(Math.min(...actors.map((a) => a.own.length)) >= edits, `concurrent: each device edits ${edits} of its own tasks a round, so --tasks must be at least ${devices * edits} (${devices} devices)`);
   const expected = taskCount(ctx);
   for (const a of actors) await snapshotVia(ctx, a, expected);
 
@@ -78,7 +81,6 @@ export async function concurrentPhase(ctx: RunContext, instances: Instance[] = [
           });
         }
         for (let i = changes.length; i < deviceChanges; i++) {
-          check(a.own.length > 0, "concurrent: a device has no task to edit (more devices than tasks?)");
           changes.push(editChange(ctx, a.dev, a.own[a.next++ % a.own.length]));
         }
         const r0 = now();
