@@ -10,6 +10,11 @@
  * the user's row first, deadlocked with pushes. Advisory locks are queued in order, and logins,
  * which lock the user's row, no longer wait for pushes at all.
  *
+ * A push also holds its device's push lock exclusively until COMMIT, so one device's pushes apply one
+ * after the other, in the order they take it, as on SQLite: a client that sends its next push before
+ * the previous one is answered (pipelining, a retry after a timeout) has it judged against what the
+ * previous one wrote, not rejected for a record that push is still committing.
+ *
  * SQLite has one writer at a time: nothing to lock (the functions do nothing there).
  */
 import type { Executor } from "./types";
@@ -17,15 +22,21 @@ import type { Executor } from "./types";
 /** Lock classes (the first key of the two-key advisory locks): arbitrary, only distinct. */
 const DEVICE = 1952710657;
 const USER = 1952710658;
+const PUSH = 1952710659;
 
 /**
  * Shared, until COMMIT: a write by `userId` (a push names its device too; a REST write has none to
- * name). Take it before reading either.
+ * name). Take it before reading either. A push also takes its device's push lock, exclusively: the
+ * device's next push waits for this one's COMMIT.
  */
 export async function lockWriter(exec: Executor, deviceId: string | null, userId: string): Promise<void> {
   if (exec.dialect !== "postgres") return;
   if (deviceId === null) await exec.run(`SELECT pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [userId]);
-  else await exec.run(`SELECT pg_advisory_xact_lock_shared(${DEVICE}, hashtext(?)), pg_advisory_xact_lock_shared(${USER}, hashtext(?))`, [deviceId, userId]);
+  else
+    await exec.run(
+      `SELECT pg_advisory_xact_lock(${PUSH}, hashtext(?)), pg_advisory_xact_lock_shared(${DEVICE}, hashtext(?)), pg_advisory_xact_lock_shared(${USER}, hashtext(?))`,
+      [deviceId, deviceId, userId],
+    );
 }
 
 /** Exclusive, until COMMIT: the revocation of a device or the deactivation of a user; waits for the writes in flight. */
