@@ -18,7 +18,16 @@ export const DEFAULT_ARGON2: Argon2Cost = { memoryCost: 65536, timeCost: 2 };
 const MIN_PASSWORD_LENGTH = 8;
 const MAX_PASSWORD_LENGTH = 1024;
 
-/** Hashes and checks passwords with Argon2id. The hash string carries its own parameters. */
+/**
+ * The form a password is hashed in: Unicode NFC (RFC 8265's OpaqueString profile), so that an "é"
+ * typed precomposed (U+00E9) on one device and as "e" + U+0301 on another is the same password.
+ */
+const hashedForm = (password: string): string => password.normalize("NFC");
+
+/**
+ * Hashes and checks passwords with Argon2id, in their {@link hashedForm}. The hash string carries its
+ * own parameters.
+ */
 export class PasswordHasher {
   private dummy: Promise<string> | null = null;
   private readonly cost: Argon2Cost;
@@ -27,7 +36,7 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return Bun.password.hash(password, { algorithm: "argon2id", ...this.cost });
+    return Bun.password.hash(hashedForm(password), { algorithm: "argon2id", ...this.cost });
   }
 
   /**
@@ -41,7 +50,20 @@ export class PasswordHasher {
     return m === null || Number(m[1]) !== this.cost.memoryCost || Number(m[2]) !== this.cost.timeCost;
   }
 
+  /**
+   * Whether `password` is the one `hash` was made of: its {@link hashedForm}, or else the password
+   * exactly as typed, which is what versions before 2026-12-07 hashed (an account whose password
+   * was set then in another form than NFC keeps working as it was typed; a new password makes it
+   * NFC). A password already in NFC costs one check, one in another form two — as much for an
+   * unknown email ({@link verifyNothing}).
+   */
   async verify(password: string, hash: string): Promise<boolean> {
+    const form = hashedForm(password);
+    if (await this.matches(form, hash)) return true;
+    return form !== password && (await this.matches(password, hash));
+  }
+
+  private async matches(password: string, hash: string): Promise<boolean> {
     try {
       return await Bun.password.verify(password, hash, "argon2id");
     } catch {
