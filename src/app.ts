@@ -36,6 +36,12 @@ export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
   const declared = declaredQueries(() => app.routes);
   const callerCheckOf = guardedRoutes(() => app.routes);
+  // The body limit the 413 of a declared size names: a route that takes no token (login, refresh) has the smaller one.
+  const bodyLimitOf = (request: Request): number => {
+    const route = routeOf(app.routes, request.method, new URL(request.url).pathname);
+    const routed = route !== null && app.routes.some((r) => r.method === request.method && r.path === route);
+    return routed && callerCheckOf(request.method, route) === null ? MAX_ANONYMOUS_BODY_BYTES : MAX_BODY_BYTES;
+  };
   const app = new Elysia({ strictPath: false, normalize: false })
     .use(cors(config.corsOrigins, (): readonly RegisteredRoute[] => app.routes))
     // A request no route matches: 405 when its path is a route's with other methods (read then: every route is registered).
@@ -45,7 +51,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       // No browser may read an answer as another type than it says (a JSON answer echoes stored text).
       set.headers["x-content-type-options"] = "nosniff";
       if (hasInvalidHost(request)) throw invalidHost();
-      if (isOversized(request)) throw payloadTooLarge(); // by its declared size: nothing read
+      if (isOversized(request)) throw payloadTooLarge(bodyLimitOf(request)); // by its declared size: nothing read
     })
     // The token first (Elysia parses before any derive): without one, 401 and the body is never read.
     // Then JSON only, strict UTF-8, bounded nesting, malformed JSON refused even where the body is optional;

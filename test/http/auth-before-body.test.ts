@@ -179,6 +179,19 @@ forEachDialect("the token before the body", ({ db }) => {
     }
   });
 
+  test("login and refresh declared over 5 MB: the 413 names their own limit, 1 MB, not the 5 MB of other routes", async () => {
+    for (const path of ["/api/auth/login", "/api/auth/refresh", "/api/auth/login/"]) {
+      const body = countingBody("{}");
+      const headers = { "content-type": "application/json", "content-length": "5000001" };
+      const r = await send("POST", path, body.body, headers);
+      expect([path, r]).toEqual([path, { status: 413, body: { error: { code: "payload_too_large", message: "the request body is larger than 1 MB", details: {} } } }]);
+      expect(body.pulled()).toBe(0);
+    }
+    // A route behind the token keeps its 5 MB, with or without one.
+    const r = await send("POST", "/api/tasks", countingBody("{}").body, { "content-type": "application/json", "content-length": "5000001" });
+    expect(r).toEqual({ status: 413, body: { error: { code: "payload_too_large", message: "the request body is larger than 5 MB", details: {} } } });
+  });
+
   test("login and refresh take 1 MB at most: 413 above, a declared size unread, a chunked one read no further", async () => {
     const tooLarge = { error: { code: "payload_too_large", message: "the request body is larger than 1 MB", details: {} } };
     const big = JSON.stringify({ email: admin.email, password: "x".repeat(1024 * 1024) });
