@@ -1,7 +1,7 @@
 /**
  * CORS for web clients served from another origin (`CORS_ORIGINS`, src/wire/cors.ts). Off (no hook at
  * all) when no origin is configured. Otherwise every answer to a request from an allowed origin names
- * it in `Access-Control-Allow-Origin` (`*` when every origin is allowed) and exposes the headers
+ * it in `Access-Control-Allow-Origin` (`*` on every answer, with or without `Origin`, when every origin is allowed) and exposes the headers
  * clients read; a browser's preflight (`OPTIONS` with `Access-Control-Request-Method`) from an allowed
  * origin to a known path answers 204 with that path's methods, derived from the registered routes as
  * the 405's `Allow` is. Anything else is answered as without CORS: a preflight from another origin is
@@ -19,10 +19,14 @@ const EXPOSED_HEADERS = "ETag, Location, Retry-After, Allow, WWW-Authenticate";
 /** How long a browser may keep a preflight's answer, in seconds (Chromium's maximum). */
 const MAX_AGE = "7200";
 
-/** The `Access-Control-Allow-Origin` for a request from `origin` (its `Origin` header), or null: not allowed. */
+/**
+ * The `Access-Control-Allow-Origin` for a request from `origin` (its `Origin` header), or null: not allowed.
+ * `*` is every request's, one without `Origin` too: every answer is then the same, and a cache that
+ * kept one for a request without `Origin` (a docs asset, a list) gives a page one it may read.
+ */
 function allowOrigin(origins: CorsOrigins, origin: string | null): string | null {
-  if (origin === null) return null;
   if (origins === "*") return "*";
+  if (origin === null) return null;
   return origins.has(origin) ? origin : null;
 }
 
@@ -45,7 +49,9 @@ export function cors(origins: CorsOrigins, routes: () => readonly RegisteredRout
     })
     .onError({ as: "global" }, ({ code, request, set }) => {
       if (code !== "NOT_FOUND" || request.method !== "OPTIONS" || !request.headers.has("access-control-request-method")) return;
-      if (allowOrigin(origins, request.headers.get("origin")) === null) return;
+      // A preflight comes from a page: an OPTIONS without Origin is the 405 it always was, whatever `origins`.
+      const origin = request.headers.get("origin");
+      if (origin === null || allowOrigin(origins, origin) === null) return;
       const methods = allowedMethods(routes(), new URL(request.url).pathname);
       if (methods.length === 0) return;
       set.headers["access-control-allow-methods"] = methods.join(", ");

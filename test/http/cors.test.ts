@@ -180,6 +180,30 @@ describe("CORS over HTTP", () => {
     }
   });
 
+  test("*: every answer carries * whether or not the request has Origin, so a cache cannot hand one without it to a page", async () => {
+    const admin = await any.createUser({ role: "admin" });
+    const auth = { authorization: `Bearer ${admin.token}` };
+    const exposed = { "access-control-allow-origin": "*", "access-control-expose-headers": "ETag, Location, Retry-After, Allow, WWW-Authenticate" };
+    // Cacheable answers (the docs' assets are public for a day), a list, an error, with and without Origin: the same headers.
+    for (const [path, headers] of [
+      ["/api/docs/swagger-ui-bundle.js", {}],
+      ["/api/docs/swagger-ui.css", {}],
+      ["/api/docs", {}],
+      ["/api/schema", {}],
+      ["/api/health", {}],
+      ["/api/tasks", auth],
+      ["/api/nothing", {}],
+    ] as [string, Record<string, string>][]) {
+      for (const origin of [{}, { origin: OTHER }] as Record<string, string>[]) {
+        const r = await get(any, path, { ...headers, ...origin });
+        expect([path, origin, corsHeaders(r), r.headers.get("vary")]).toEqual([path, origin, exposed, null]);
+      }
+    }
+    // Vary of its own still comes through: /api/metrics follows Accept.
+    const m = await get(any, "/api/metrics", auth);
+    expect([m.status, corsHeaders(m), m.headers.get("vary")]).toEqual([200, exposed, "Accept"]);
+  });
+
   test("*: every origin, answered with * (no Vary); a preflight too; no credentials mode", async () => {
     const r = await get(any, "/api/tasks", { origin: OTHER });
     expect([r.status, corsHeaders(r), r.headers.get("vary")]).toEqual([401, { "access-control-allow-origin": "*", "access-control-expose-headers": "ETag, Location, Retry-After, Allow, WWW-Authenticate" }, null]);
@@ -190,7 +214,8 @@ describe("CORS over HTTP", () => {
       "GET, HEAD",
       null,
     ]);
-    // A request without Origin (not from a browser's page) needs no CORS header.
-    expect(corsHeaders(await get(any, "/api/health", {}))).toEqual({});
+    // A request without Origin (not from a browser's page) gets * too (above); an OPTIONS without Origin is no preflight: 405.
+    const noOrigin = await any.app.handle(new Request("http://localhost/api/sync/pull", { method: "OPTIONS", headers: { "access-control-request-method": "GET" } }));
+    expect([noOrigin.status, noOrigin.headers.get("access-control-allow-methods")]).toEqual([405, null]);
   });
 });
