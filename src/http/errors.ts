@@ -7,6 +7,9 @@ import { allowedMethods, methodNotAllowed, type RegisteredRoute } from "./method
 import { reasonFor, type SchemaLike, UNKNOWN_FIELD_REASON } from "../wire/reasons";
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { keyAsNamed } from "../wire/text";
+import { failureDetails, failureMessage, MAX_FIELD_ERRORS } from "../records/validate";
+import { Value } from "@sinclair/typebox/value";
+import type { TSchema } from "@sinclair/typebox";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
 export const ErrorBody = t.Object(
@@ -36,25 +39,64 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 }
 
 /**
- * Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`.
- * Without a prototype, so that a key named like one of `Object.prototype`'s (`__proto__`, `constructor`,
- * `toString`) is named like any other.
+ * Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`:
+ * the first {@link MAX_FIELD_ERRORS} failing fields, and how many more failed (`more`), counted as a pushed
+ * change's rejection counts them (src/records/validate.ts: each failing path once, a long key that is named
+ * like an earlier one counted). Elysia keeps the first 64 errors only: when it kept that many, the others
+ * are counted from the validator's own errors. Without a prototype, so that a key named like one of
+ * `Object.prototype`'s (`__proto__`, `constructor`, `toString`) is named like any other.
  */
-function validationFields(err: ValidationError): Record<string, string> {
+function validationFields(err: ValidationError): { errors: Record<string, string>; more: number } {
   const fields: Record<string, string> = Object.create(null);
+  // Each failing path once (its first error gives the reason). TypeBox gives a path's errors one after the
+  // other, but for a required property that is missing: said first, it is said again once visited. No set of
+  // every path: one of a million paths (a 5 MB body of bad array elements) took seconds to fill.
+  let previous: string | undefined;
+  const missing = new Set<string>();
+  let named = 0;
+  let more = 0;
+  const take = (e: ElysiaValueError): void => {
+    const path = e.path ?? "";
+    if (path === previous || (missing.size > 0 && missing.has(path))) return;
+    previous = path;
+    if (e.type === ValueErrorType.ObjectRequiredProperty) missing.add(path);
+    const key = keyAsNamed(path === "" ? err.type : fieldPath(path));
+    if (named < MAX_FIELD_ERRORS && !(key in fields)) {
+      fields[key] = reasonOf(err, e);
+      named++;
+    } else more++;
+  };
   try {
-    for (const e of err.all as { type?: number; path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown }[]) {
-      const root = (e.path ?? "") === "";
-      const key = keyAsNamed(root ? err.type : fieldPath(e.path!));
-      // A whole body that is JSON but not an object: the reason `refuseNonObjectBody` gives where the body is optional.
-      if (root && err.type === "body" && !isJsonObject(e.value)) fields[key] ??= NOT_OBJECT_REASON;
-      if (e.type === ValueErrorType.ObjectAdditionalProperties) fields[key] ??= UNKNOWN_FIELD_REASON;
-      if (!(key in fields)) fields[key] = reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
+    const all = err.all as ElysiaValueError[];
+    for (const e of all) take(e);
+    if (all.length >= ELYSIA_MAX_ERRORS) {
+      let index = 0;
+      for (const e of errorsOf(err)) if (index++ >= all.length) take(e);
     }
   } catch {
     fields[err.type] = "invalid";
   }
-  return fields;
+  return { errors: fields, more };
+}
+
+/** The reason a 422 gives for a failing field: the API's own words where it has them, else TypeBox's. */
+function reasonOf(err: ValidationError, e: ElysiaValueError): string {
+  // A whole body that is JSON but not an object: the reason `refuseNonObjectBody` gives where the body is optional.
+  if ((e.path ?? "") === "" && err.type === "body" && !isJsonObject(e.value)) return NOT_OBJECT_REASON;
+  if (e.type === ValueErrorType.ObjectAdditionalProperties) return UNKNOWN_FIELD_REASON;
+  return reasonFor(e.schema, e.value) ?? e.summary ?? e.message ?? "invalid";
+}
+
+/** One error of Elysia's `ValidationError.all` (a TypeBox error with Elysia's `summary`). */
+type ElysiaValueError = { type?: number; path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown };
+
+/** The errors Elysia's `ValidationError.all` stops at. */
+const ELYSIA_MAX_ERRORS = 64;
+
+/** Every error of `err`'s value, as its TypeBox validator (compiled or not) gives them: Elysia's `all` is their first 64. */
+function errorsOf(err: ValidationError): Iterable<ElysiaValueError> {
+  const validator = err.validator as { Errors?: (value: unknown) => Iterable<ElysiaValueError> };
+  return typeof validator.Errors === "function" ? validator.Errors(err.value) : Value.Errors(err.validator as TSchema, err.value);
 }
 
 /**
@@ -95,8 +137,8 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
       if (where === "params") return answer("not_found", "no such resource");
       // An answer that does not fit its own schema is the server's fault, not the request's: logged, 500.
       if (where === "response") break;
-      const fields = validationFields(error as ValidationError);
-      return answer("validation_failed", `invalid ${where}: ${Object.keys(fields).join(", ")}`, { fields });
+      const failures = validationFields(error as ValidationError);
+      return answer("validation_failed", failureMessage(failures).replace(/^invalid /, `invalid ${where}: `), failureDetails(failures));
     }
     case "PARSE": {
       // Elysia wraps what a parse hook throws: the body parser's own answers (src/http/body.ts, which throws
