@@ -157,7 +157,7 @@ function checkDatabaseUrl(raw: { name: string; value: string }): string {
     if (startsWithTilde(path)) throw refuse(`${TILDE_REASON}, e.g. sqlite:///home/me/taskmgr.db`);
     // Found by CLI QA: `sqlite:./x.db?mode=ro` and `sqlite::memory:?cache=shared` opened files named so.
     if (path.includes("?")) throw refuse("takes no parameters after ? (SQLite URI options such as mode=ro are not read): name the file only");
-    return url;
+    return path === ":memory:" ? "sqlite::memory:" : url; // `sqlite::Memory:` too
   }
   throw refuse("must be sqlite:PATH, sqlite::memory: or postgres://…");
 }

@@ -4,13 +4,18 @@ import { libpqDecode } from "./pg-url";
 /**
  * The SQLite file (or `:memory:`) a `sqlite:` URL names, "" for `sqlite:` alone; null for another
  * kind of URL. `sqlite:///abs/x.db` names `/abs/x.db`; any other `sqlite://…` is refused by the
- * configuration ({@link isAmbiguousSqliteUrl}).
+ * configuration ({@link isAmbiguousSqliteUrl}). `:memory:` in any letter case (`sqlite::Memory:`) is
+ * `:memory:`: SQLite reads only the lower-case name so, and would create a file named `:Memory:`.
  */
 export function sqlitePath(url: string): string | null {
   if (!url.startsWith("sqlite:")) return null;
   const path = url.slice("sqlite:".length);
+  if (path.toLowerCase() === MEMORY) return MEMORY;
   return path.startsWith("///") ? path.slice(2) : path;
 }
+
+/** The name SQLite reads as a new in-memory database. */
+const MEMORY = ":memory:";
 
 /**
  * `sqlite://x/y.db`: read by earlier versions as `/x/y.db` (two slashes then a path) and by other
