@@ -13,7 +13,7 @@ import type { AnyRecord, Comment, EntityKind, HistoryAction } from "../../record
 import { isParentOnTask, type KnownRecords } from "../../records/refs";
 import { checkFields } from "../../records/validate";
 import type { WriteInput } from "../../records/write";
-import { compareClocks, findForgedKey, serverWrite, type VectorClock } from "../../records/clock";
+import { compareClocks, findForgedKey, SERVER_KEY, serverWrite, type VectorClock } from "../../records/clock";
 import type { ParsedChange } from "../change";
 import { mergeRecord } from "../merge";
 import type { MergeBudget } from "../text-merge";
@@ -276,11 +276,33 @@ function write(cx: DecideContext, c: ParsedChange, w: WriteSpec): Promise<AnyRec
   });
 }
 
-/** The record at the change's base_version: the current one, a history snapshot, or null when unknown. */
+/**
+ * The record at the change's base_version: the current one, a history snapshot, or null when unknown.
+ * Without base_version, the pushing device's own create ({@link ownCreate}).
+ */
 async function base(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
-  if (c.baseVersion === null || c.baseVersion > current.version) return null;
+  if (c.baseVersion === null) return ownCreate(cx, c, current);
+  if (c.baseVersion > current.version) return null;
   if (c.baseVersion === current.version) return current;
   return cx.batch.snapshot(c.entity, c.entityId, c.baseVersion);
+}
+
+/**
+ * The base of an edit sent without base_version: the record's first version when the pushing device
+ * created it and made the edit after (an honest device knows no server version of a record it created
+ * until an answer or a pull brings one, and edits what it created). Otherwise null (unknown). Version
+ * 1 is the device's create when its clock names the device and no other device (a create naming
+ * another is forged; a REST create names none); it may hold what the server made of the create (a
+ * reference to a deleted record dropped, with a `server` entry: then the device's edits are concurrent
+ * with it, and merged against it rather than conflicting with the device's own create).
+ */
+async function ownCreate(cx: DecideContext, c: ParsedChange, current: AnyRecord): Promise<AnyRecord | null> {
+  const first = current.version === 1 ? current : await cx.batch.snapshot(c.entity, c.entityId, 1);
+  if (first === null) return null;
+  const device = cx.push.deviceId;
+  const created = first.vector_clock[device];
+  const byDevice = created !== undefined && Object.keys(first.vector_clock).every((k) => k === device || k === SERVER_KEY);
+  return byDevice && (c.clock[device] ?? 0) > created ? first : null;
 }
 
 /**

@@ -30,15 +30,17 @@ function otherDeviceKeys(changes: readonly ParsedChange[], deviceId: string): Se
 }
 
 /**
- * Whether deciding `c` against `current` (as the batch first reads it) needs the record at its
- * base_version from history: an update (merged three-way against it) or a delete (whose Conflict
- * shows it) CONCURRENT with the record, from a base_version older than the record's (the current
- * version is its own base; a later or missing one is unknown). Earlier changes of the batch may move
- * the record on: a base this misses is read from history when the decision asks for it.
+ * The version of the record whose history snapshot deciding `c` against `current` (as the batch first
+ * reads it) needs, or null: an update (merged three-way against it) or a delete (whose Conflict shows
+ * it) CONCURRENT with the record needs its base_version when older than the record's (the current
+ * version is its own base; a later one is unknown), and without base_version the first version (the
+ * base when the device created the record: `ownCreate` in ./decide.ts). Earlier changes of the batch
+ * may move the record on: a base this misses is read from history when the decision asks for it.
  */
-function needsHistoryBase(c: ParsedChange, current: AnyRecord): c is ParsedChange & { baseVersion: number } {
-  if (c.op === "create" || c.baseVersion === null || c.baseVersion >= current.version) return false;
-  return compareClocks(c.clock, current.vector_clock) === "CONCURRENT";
+function historyBase(c: ParsedChange, current: AnyRecord): number | null {
+  const version = c.baseVersion ?? 1;
+  if (c.op === "create" || version >= current.version) return null;
+  return compareClocks(c.clock, current.vector_clock) === "CONCURRENT" ? version : null;
 }
 
 /**
@@ -133,7 +135,8 @@ export class BatchState implements BatchView {
     }
     for (const c of ok) {
       const current = this.records.get(recordKey(c.entity, c.entityId));
-      if (current && !this.seen.has(c.changeId) && needsHistoryBase(c, current)) wanted.push({ entity: c.entity, entityId: c.entityId, version: c.baseVersion });
+      const version = current && !this.seen.has(c.changeId) ? historyBase(c, current) : null;
+      if (version !== null) wanted.push({ entity: c.entity, entityId: c.entityId, version });
     }
     if (wanted.length === 0) return;
     const found = await new HistoryRepo(this.tx, this.orgId).findSnapshots(wanted);
