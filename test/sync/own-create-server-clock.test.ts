@@ -23,6 +23,11 @@ forEachDialect("a device's own edits of a create the server stored with its own 
     vector_clock: { [a.id]: create.vector_clock[a.id] + 1 },
   });
 
+  /** The device's delete of a record it created offline, with its own counter `counter`, no base_version. */
+  const ownDelete = (a: Device, create: Change, counter: number): Change => ({
+    change_id: crypto.randomUUID(), entity: create.entity, entity_id: create.entity_id, op: "delete", vector_clock: { [a.id]: counter },
+  });
+
   /** A project of `a`'s, deleted by `b`; `a`'s offline create of a task in it and an edit of that task's title, not pushed. */
   async function taskInDeletedProject() {
     const { a, b } = await twoDevices(t);
@@ -93,6 +98,31 @@ forEachDialect("a device's own edits of a create the server stored with its own 
     expect((await t.request("GET", `/api/sync/conflicts/${re.conflict_id}`, { token: a.user.token })).body.fields).toEqual(["deleted_at"]);
     expect(re.record).toMatchObject({ body: "second draft" });
     expect(re.record.deleted_at).not.toBeNull();
+  });
+
+  test("the device's delete of its create, sent with it: the record is deleted, no conflict with the device's own create", async () => {
+    const { a, create } = await taskInDeletedProject();
+    const [rc, rd] = await a.push(create, ownDelete(a, create, 2));
+    expect(rc.status).toBe("conflict");
+    expect([rd.status, rd.conflict_id ?? null, rd.record.deleted_at !== null]).toEqual(["merged", null, true]);
+  });
+
+  test("the device's edit and then delete of its create, sent with it: the record is deleted, no conflict with the device's own edits", async () => {
+    const { a, create, edit } = await taskInDeletedProject();
+    const [rc, re, rd] = await a.push(create, edit, ownDelete(a, create, 3));
+    expect([rc.status, re.status]).toEqual(["conflict", "merged"]);
+    expect([rd.status, rd.conflict_id ?? null, rd.record.deleted_at !== null]).toEqual(["merged", null, true]);
+  });
+
+  test("the device's delete of its create still conflicts with another device's concurrent edit of it, which the Conflict keeps", async () => {
+    const { a, create } = await taskInDeletedProject();
+    const [rc] = await a.push(create);
+    const other = await Device.another(t, a.user, "third");
+    other.learn(create.entity_id, rc.record);
+    expect((await other.push1(other.update("task", create.entity_id, { title: "theirs" }))).status).toBe("applied");
+    const rd = await a.push1(ownDelete(a, create, 2));
+    expect([rd.status, rd.record.deleted_at !== null]).toEqual(["conflict", true]);
+    expect((await t.request("GET", `/api/sync/conflicts/${rd.conflict_id}`, { token: a.user.token })).body.remote).toMatchObject({ title: "theirs" });
   });
 
   test("an edit without base_version by a device that did not create the record still has no base: what both sides changed differently is a conflict", async () => {

@@ -159,11 +159,19 @@ async function merge(cx: DecideContext, c: ParsedChange, current: AnyRecord): Pr
   return conflict(c, record, fields, c.data, current, b);
 }
 
-/** A delete of a live record: applied when AFTER; against a concurrent update the delete wins and a Conflict keeps the update. */
+/**
+ * A delete of a live record: applied when AFTER; against a concurrent update the delete wins and a
+ * Conflict keeps the update. When the record is still its base but for the device's own earlier edits
+ * of this push (the concurrency is the server's own write of what the device sent: its create stored
+ * with a clock of the server's), there is no update to keep: `merged`, no Conflict.
+ */
 async function deleteLive(cx: DecideContext, c: ParsedChange, current: AnyRecord, after: boolean): Promise<Outcome> {
   if (after) return applied(cx, c, current, "deleted", {});
+  const b = await base(cx, c, current);
   const record = await write(cx, c, { before: current, action: "deleted", data: {}, clock: mergedClock(c, current) });
-  return conflict(c, record, ["deleted_at"], { deleted_at: record.deleted_at }, current, await base(cx, c, current));
+  const othersSince = b === null || (b.version !== current.version && b.version !== cx.batch.beforeOwnEdits(c)?.record.version);
+  if (!othersSince) return { status: "merged", record, wrote: true };
+  return conflict(c, record, ["deleted_at"], { deleted_at: record.deleted_at }, current, b);
 }
 
 /**
