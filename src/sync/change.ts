@@ -41,22 +41,41 @@ export interface MalformedChange {
   entityId: string | null;
   hash: string | null;
   earlierHash?: string;
+  /** See {@link ChangeHashes.ownKeysHashes}. */
+  ownKeysHashes?: string[];
   error: ChangeError;
 }
 
 /** The hashes a change_id's remembered answer is compared with: the same payload is a retry. */
-export type ChangeHashes = Pick<ParsedChange, "earlierHash"> & { hash: string | null };
+export type ChangeHashes = Pick<ParsedChange, "earlierHash"> & {
+  hash: string | null;
+  /**
+   * A change with keys beside its own (rejected for them): the hashes of its own keys only, which
+   * answers remembered before 2026-12-07 hold (the hash left other keys out then). They match only a
+   * remembered rejection naming the same keys, that change's own: never another change's answer.
+   */
+  ownKeysHashes?: string[];
+  /** The change's own rejection, when it is malformed. */
+  error?: ChangeError;
+};
 
-/** True when the remembered hash `stored` is the payload of `c`: a retry, not a reused change_id. */
-export const isSamePayload = (stored: string, c: ChangeHashes): boolean => stored === c.hash || stored === c.earlierHash;
+/**
+ * True when the remembered answer (its payload hash `stored`, its `error` if it was rejected) is
+ * the payload of `c`: a retry, not a reused change_id.
+ */
+export function isSamePayload(stored: string, storedError: ChangeError | undefined, c: ChangeHashes): boolean {
+  if (stored === c.hash || stored === c.earlierHash) return true;
+  if (!c.ownKeysHashes?.includes(stored) || storedError === undefined || c.error === undefined) return false;
+  return storedError.code === c.error.code && canonicalJson(storedError.details ?? {}) === canonicalJson(c.error.details);
+}
 
 export type ParseResult = { ok: true; change: ParsedChange } | { ok: false; malformed: MalformedChange };
 
 /** The keys a change may have (the model's properties): as a request body's fields, any other is refused (naming it). */
 const CHANGE_KEYS: ReadonlySet<string> = new Set(Object.keys(PushedChange.properties));
 
-/** The keys the payload hash covers: every key of a change but its change_id. */
-const PAYLOAD_KEYS = [...CHANGE_KEYS].filter((key) => key !== "change_id");
+/** A change's own keys but its change_id: what hashes remembered before 2026-12-07 covered ({@link ownKeysOf}). */
+const OWN_PAYLOAD_KEYS = [...CHANGE_KEYS].filter((key) => key !== "change_id");
 
 /** Checks a raw change from a push body. */
 export function parseChange(raw: unknown): ParseResult {
@@ -84,7 +103,10 @@ export function parseChange(raw: unknown): ParseResult {
   const unknown = unknownKeys(raw);
   if (unknown !== null) {
     const names = Object.keys(unknown.errors).join(", ");
-    return reject("invalid_change", `unknown fields of a change: ${names}${unknown.more > 0 ? ` and ${unknown.more} more` : ""}`, failureDetails(unknown));
+    const message = `unknown fields of a change: ${names}${unknown.more > 0 ? ` and ${unknown.more} more` : ""}`;
+    const ownKeys = ownKeysOf(raw);
+    const ownKeysHashes = [hashOf(meaningful(ownKeys)), hashOf(ownKeys)];
+    return bad(changeId, rawChangeId, entity, entityId, "invalid_change", message, { hash, earlierHash, ownKeysHashes }, failureDetails(unknown));
   }
   const op = raw.op as ChangeOp;
 
@@ -142,17 +164,27 @@ function bad(
   entityId: string | null,
   code: ChangeErrorCode,
   message: string,
-  hashes: ChangeHashes = { hash: null },
+  hashes: Omit<ChangeHashes, "error"> = { hash: null },
   details?: Record<string, unknown>,
 ): ParseResult {
   const error: ChangeError = { code, message, details: details ?? {} };
   return { ok: false, malformed: { changeId, rawChangeId, entity, entityId, ...hashes, error } };
 }
 
-/** The payload keys of `raw` that it has (every key of a change but its change_id). */
+/**
+ * The payload of `raw`: every key it has but its change_id, keys beside a change's own included (a
+ * change re-sent with one added or dropped is another payload: `change_id_reused`, not a duplicate).
+ */
 function payloadOf(raw: Record<string, unknown>): Record<string, unknown> {
+  const payload: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(raw)) if (key !== "change_id" && raw[key] !== undefined) payload[key] = raw[key];
+  return payload;
+}
+
+/** The change's own payload keys of `raw` that it has: what the payload hash covered before 2026-12-07. */
+function ownKeysOf(raw: Record<string, unknown>): Record<string, unknown> {
   const payload: Record<string, unknown> = {};
-  for (const key of PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
+  for (const key of OWN_PAYLOAD_KEYS) if (raw[key] !== undefined) payload[key] = raw[key];
   return payload;
 }
 

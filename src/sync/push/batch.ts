@@ -143,7 +143,7 @@ export class PushBatch {
    * change's own ids echoed (a malformed change's too, as its own rejection echoes them).
    */
   private async answerSeen(c: AnsweredIds & ChangeHashes, seen: SeenChange): Promise<ChangeResult> {
-    if (isSamePayload(seen.hash, c)) {
+    if (isSamePayload(seen.hash, seen.result.error, c)) {
       const r = seen.result;
       const kind = r.entity !== null && isEntityKind(r.entity) ? r.entity : null;
       const record = r.record ?? (kind && r.entity_id && r.version !== null ? await this.state.snapshot(kind, r.entity_id, r.version) : null);
