@@ -100,6 +100,17 @@ forEachDialect("a device's own edits of a create the server stored with its own 
     expect(re.record.deleted_at).not.toBeNull();
   });
 
+  test("another device edited the create since: the device's queued edit is merged three-way against its create, read from history", async () => {
+    const { a, create, edit } = await taskInDeletedProject();
+    const [rc] = await a.push(create);
+    const other = await Device.another(t, a.user, "third");
+    other.learn(create.entity_id, rc.record);
+    expect((await other.push1(other.update("task", create.entity_id, { priority: "high", status: "blocked" }))).status).toBe("applied");
+    const re = await a.push1(edit); // title and priority (low): the other device's higher priority wins
+    expect(re.status).toBe("merged");
+    expect(re.record).toMatchObject({ title: "plan it", priority: "high", status: "blocked", project_id: null });
+  });
+
   test("the device's delete of its create, sent with it: the record is deleted, no conflict with the device's own create", async () => {
     const { a, create } = await taskInDeletedProject();
     const [rc, rd] = await a.push(create, ownDelete(a, create, 2));
