@@ -10,7 +10,7 @@ import { t, type Static } from "elysia";
 import { invalid } from "../errors";
 import { CheckedLater } from "../wire/checked-later";
 import { PageQuery, Paginated } from "../wire/pagination";
-import { Query, QueryInteger, queryInteger } from "../wire/query";
+import { Query, QueryInteger, queryIntegerIn } from "../wire/query";
 import { UUID_PATTERN } from "../ids";
 import { Nullable, OneOf, Timestamp, Uuid } from "../wire/schema";
 import { ENTITY_KINDS, kindModels, VectorClockSchema } from "../records/model";
@@ -122,9 +122,9 @@ export type PullQuery = Static<typeof PullQuery>;
 
 /** A pull's `limit` ({@link DEFAULT_PULL_LIMIT} when absent); 422 naming it outside 1..{@link MAX_PULL_LIMIT}. */
 export function pullLimit(raw: string | number | undefined): number {
-  const limit = queryInteger(raw) ?? DEFAULT_PULL_LIMIT;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PULL_LIMIT) throw invalid({ limit: `must be an integer from 1 to ${MAX_PULL_LIMIT}` });
-  return limit;
+  const limit = queryIntegerIn(PullQuery.properties.limit, raw, DEFAULT_PULL_LIMIT);
+  if ("reason" in limit) throw invalid({ limit: limit.reason });
+  return limit.value;
 }
 
 export const PulledChange = t.Object(

@@ -1,7 +1,7 @@
 import { t, type TSchema } from "elysia";
 import type { PageRequest, PageResult } from "../db/page";
 import { invalid } from "../errors";
-import { QueryInteger, queryInteger, queryPairs } from "./query";
+import { QueryInteger, queryIntegerIn, queryPairs } from "./query";
 
 /** Largest page a list answers, and the size of a page when `page_size` is absent. */
 const MAX_PAGE_SIZE = 500;
@@ -9,8 +9,8 @@ const DEFAULT_PAGE_SIZE = 50;
 
 /**
  * Query parameters of every paginated list (spread into the list's query model). Only the form is
- * checked here (decimal digits); the range is checked by {@link pageFrom}, whose 422 names the bounds
- * (`minimum`/`maximum` document it: a {@link QueryInteger}'s check reads neither).
+ * checked here (decimal digits); the range their `minimum`/`maximum` document is checked by
+ * {@link pageFrom}, whose 422 names the bounds (a {@link QueryInteger}'s own check reads neither).
  */
 export const PageQuery = {
   page: t.Optional(QueryInteger({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: "page number, from 1 (default 1)" })),
@@ -24,18 +24,18 @@ export interface PageParams {
 }
 
 /**
- * The page a list request asks for (`page` ≥ 1, `page_size` 1..500, defaults applied), from its
- * query parsed with {@link PageQuery}; 422 `validation_failed` naming the field otherwise.
+ * The page a list request asks for (`page` and `page_size` within the bounds {@link PageQuery}
+ * documents, defaults applied), from its query parsed with it; 422 `validation_failed` naming the field otherwise.
  * Every list goes through it.
  */
 export function pageFrom(query: PageParams): PageRequest {
-  const page = queryInteger(query.page) ?? 1;
-  const pageSize = queryInteger(query.page_size) ?? DEFAULT_PAGE_SIZE;
+  const page = queryIntegerIn(PageQuery.page, query.page, 1);
+  const pageSize = queryIntegerIn(PageQuery.page_size, query.page_size, DEFAULT_PAGE_SIZE);
   const errors: Record<string, string> = {};
-  if (!Number.isSafeInteger(page) || page < 1) errors.page = `must be an integer from 1 to ${Number.MAX_SAFE_INTEGER}`;
-  if (!Number.isSafeInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) errors.page_size = `must be an integer from 1 to ${MAX_PAGE_SIZE}`;
-  if (Object.keys(errors).length) throw invalid(errors);
-  return { page, pageSize };
+  if ("reason" in page) errors.page = page.reason;
+  if ("reason" in pageSize) errors.page_size = pageSize.reason;
+  if ("reason" in page || "reason" in pageSize) throw invalid(errors);
+  return { page: page.value, pageSize: pageSize.value };
 }
 
 /** The contract's list envelope: `{count, next, previous, results}` with absolute page URLs. */

@@ -4,7 +4,7 @@
  * `0x10`, `1.0` or ` 7` would pass for integers. A {@link QueryInteger} accepts decimal digits only.
  */
 import type { TProperties } from "@sinclair/typebox";
-import { Kind, type SchemaOptions, Type, TypeRegistry } from "@sinclair/typebox";
+import { Kind, type SchemaOptions, type TUnsafe, Type, TypeRegistry } from "@sinclair/typebox";
 import { t } from "elysia";
 
 /**
@@ -23,18 +23,32 @@ const DECIMAL = /^-?[0-9]+$/;
 
 TypeRegistry.Set(QUERY_INTEGER_KIND, (_schema, value) => typeof value === "string" && DECIMAL.test(value));
 
+/** The range of a {@link QueryInteger}: documented in the OpenAPI document, and what {@link queryIntegerIn} checks. */
+export interface QueryIntegerBounds {
+  minimum: number;
+  maximum: number;
+}
+
 /**
- * An integer query parameter: documented as `integer`, accepted only as decimal digits with an
- * optional minus sign. Its value reaches the handler as written (a string): {@link queryInteger}
- * reads it, and the handler checks the range, so that its 422 names the bounds.
+ * An integer query parameter: documented as `integer` with its bounds, accepted only as decimal
+ * digits with an optional minus sign. Its value reaches the handler as written (a string):
+ * {@link queryIntegerIn} reads it and checks it against these bounds, so that its 422 names them.
  */
-export const QueryInteger = (opts: SchemaOptions = {}) => Type.Unsafe<string>({ ...opts, [Kind]: QUERY_INTEGER_KIND, type: "integer" });
+export const QueryInteger = (opts: SchemaOptions & QueryIntegerBounds) =>
+  Type.Unsafe<string>({ ...opts, [Kind]: QUERY_INTEGER_KIND, type: "integer" }) as TUnsafe<string> & QueryIntegerBounds;
 
 /** True for a {@link QueryInteger} schema. */
 export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?: string } | null | undefined)?.[Kind] === QUERY_INTEGER_KIND;
 
-/** The number a {@link QueryInteger} parameter holds (undefined when absent); a number passes as it is. */
-export const queryInteger = (value: string | number | undefined): number | undefined => (value === undefined ? undefined : Number(value));
+/**
+ * The number a {@link QueryInteger} parameter holds (`fallback` when absent; a number passes as it
+ * is) when it is a safe integer within the bounds of its `schema`; otherwise the reason to refuse it
+ * with (422 naming the parameter), which says those bounds.
+ */
+export function queryIntegerIn(schema: QueryIntegerBounds, value: string | number | undefined, fallback: number): { value: number } | { reason: string } {
+  const n = value === undefined ? fallback : Number(value);
+  return Number.isSafeInteger(n) && n >= schema.minimum && n <= schema.maximum ? { value: n } : { reason: `must be an integer from ${schema.minimum} to ${schema.maximum}` };
+}
 
 /**
  * A query string's parameters (`search`: `?a=1&b=2`, or without the `?`) as the server reads them
