@@ -42,7 +42,14 @@ const textRule: Rule = (base, local, remote, budget) => {
   return result.ok ? result.text : CONFLICT;
 };
 
-const RULES: { [K in EntityKind]: Partial<Record<WritableField<K>, Rule>> } = {
+/** A field without a rule: two concurrent changes to different values are always a conflict. */
+const NO_RULE = "conflict";
+
+/**
+ * Every writable field of every entity, with its rule or {@link NO_RULE}: a field added to the model
+ * does not compile until its concurrent changes are decided (merged by a rule, or a conflict).
+ */
+const RULES: { [K in EntityKind]: Record<WritableField<K>, Rule | typeof NO_RULE> } = {
   task: {
     title: textRule,
     description: textRule,
@@ -50,16 +57,24 @@ const RULES: { [K in EntityKind]: Partial<Record<WritableField<K>, Rule>> } = {
     status: (_b, l, r) => higher(STATUS_PRECEDENCE, l, r),
     tags: (b, l, r) => (isStringArray(l) && isStringArray(r) ? mergeTags(isStringArray(b) ? b : null, l, r) : CONFLICT),
     due_date: earlierDate,
+    project_id: NO_RULE,
+    assignee_id: NO_RULE,
   },
-  project: { name: textRule, description: textRule },
-  comment: { body: textRule },
+  project: { name: textRule, description: textRule, color: NO_RULE, archived: NO_RULE },
+  comment: { body: textRule, task_id: NO_RULE, parent_id: NO_RULE },
+};
+
+/** The rule of a field of an entity; undefined for a field without one ({@link NO_RULE}) and for any other key. */
+const ruleOf = (entity: EntityKind, field: string): Rule | undefined => {
+  const rule = own<Rule | typeof NO_RULE>(RULES[entity], field);
+  return rule === NO_RULE ? undefined : rule;
 };
 
 /** The fields of an entity that both sides may change and still merge: those with a rule ({@link RULES}); any other is a conflict. */
-export const fieldsWithRule = (entity: EntityKind): string[] => Object.keys(RULES[entity]);
+export const fieldsWithRule = (entity: EntityKind): string[] => Object.keys(RULES[entity]).filter((field) => ruleOf(entity, field) !== undefined);
 
 /** Whether a field is merged as text, three-way ({@link mergeText}). */
-export const isMergedAsText = (entity: EntityKind, field: string): boolean => own(RULES[entity], field) === textRule;
+export const isMergedAsText = (entity: EntityKind, field: string): boolean => ruleOf(entity, field) === textRule;
 
 /**
  * Merges the pushing device's changed fields (`local`, a partial record) into the server's
@@ -86,7 +101,7 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
     }
     const b = own(base, field);
     if (jsonEqual(l, b)) continue; // only remote changed
-    const rule = own(RULES[entity], field);
+    const rule = ruleOf(entity, field);
     const decided = jsonEqual(r, b) ? l : rule ? rule(b, l, r, budget) : CONFLICT;
     if (decided === CONFLICT) conflicts.push(field);
     // Defined, not assigned: a field named `__proto__` becomes a field, never `merged`'s prototype.

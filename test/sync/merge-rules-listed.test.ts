@@ -1,8 +1,8 @@
 /**
  * A writable field's merge policy is decided, and written out wherever CONTRIBUTING says ("Adding a
- * field to a synced record"): nothing else fails when a field is added to `<Entity>FieldProps`
- * without a thought for concurrent edits (it silently becomes a conflict field), or when a rule is
- * added to `RULES` (src/sync/merge.ts) and the documents still list the old ones.
+ * field to a synced record"). `RULES` (src/sync/merge.ts) names every writable field (tsc), with a
+ * rule or as a conflict field; this test holds a second record of the conflict fields, and nothing
+ * else fails when a rule is added to `RULES` and the documents still list the old ones.
  * - every writable field either has a rule or is listed in {@link CONFLICT_FIELDS} below;
  * - every rule is a row of docs/sync-design.md's table of field rules (and every row a rule);
  * - every rule but the text merges is named in README.md ("Concurrent edits merge field by field")
