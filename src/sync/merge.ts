@@ -33,30 +33,37 @@ export const STATUS_PRECEDENCE: Readonly<Record<TaskStatus, number>> = Object.fr
 });
 
 /** Decides a field both sides changed to different values: the merged value, or CONFLICT. */
-type Rule = (base: unknown, local: unknown, remote: unknown, budget: MergeBudget) => unknown;
+type Decide = (base: unknown, local: unknown, remote: unknown, budget: MergeBudget) => unknown;
+/** A field's rule: its decision, and what it says in words (the push route's description, {@link rulesInWords}). */
+type Rule = Decide & { readonly says: string };
+const rule = (says: string, decide: Decide): Rule => Object.assign(decide, { says });
 const CONFLICT = Symbol("conflict");
 
-const textRule: Rule = (base, local, remote, budget) => {
+/** The values of a ranking, the one that wins a merge first (`urgent > high > medium > low`). */
+const winnersFirst = (rank: Readonly<Record<string, number>>) => Object.keys(rank).sort((a, b) => rank[b]! - rank[a]!).join(" > ");
+
+const textRule = rule("texts three-way", (base, local, remote, budget) => {
   if (typeof base !== "string" || typeof local !== "string" || typeof remote !== "string") return CONFLICT;
   const result = mergeText(base, local, remote, budget);
   return result.ok ? result.text : CONFLICT;
-};
+});
 
 /** A field without a rule: two concurrent changes to different values are always a conflict. */
 const NO_RULE = "conflict";
 
 /**
  * Every writable field of every entity, with its rule or {@link NO_RULE}: a field added to the model
- * does not compile until its concurrent changes are decided (merged by a rule, or a conflict).
+ * does not compile until its concurrent changes are decided (merged by a rule, or a conflict). In the
+ * order {@link rulesInWords} says them (the text merges last).
  */
 const RULES: { [K in EntityKind]: Record<WritableField<K>, Rule | typeof NO_RULE> } = {
   task: {
+    priority: rule(`the higher priority (${winnersFirst(PRIORITY_RANK)})`, (_b, l, r) => higher(PRIORITY_RANK, l, r)),
+    status: rule(`status by precedence (${winnersFirst(STATUS_PRECEDENCE)})`, (_b, l, r) => higher(STATUS_PRECEDENCE, l, r)),
+    tags: rule("tags as a set", (b, l, r) => (isStringArray(l) && isStringArray(r) ? mergeTags(isStringArray(b) ? b : null, l, r) : CONFLICT)),
+    due_date: rule("the earlier due_date", (b, l, r) => earlierDate(b, l, r)),
     title: textRule,
     description: textRule,
-    priority: (_b, l, r) => higher(PRIORITY_RANK, l, r),
-    status: (_b, l, r) => higher(STATUS_PRECEDENCE, l, r),
-    tags: (b, l, r) => (isStringArray(l) && isStringArray(r) ? mergeTags(isStringArray(b) ? b : null, l, r) : CONFLICT),
-    due_date: earlierDate,
     project_id: NO_RULE,
     assignee_id: NO_RULE,
   },
@@ -72,6 +79,10 @@ const ruleOf = (entity: EntityKind, field: string): Rule | undefined => {
 
 /** The fields of an entity that both sides may change and still merge: those with a rule ({@link RULES}); any other is a conflict. */
 export const fieldsWithRule = (entity: EntityKind): string[] => Object.keys(RULES[entity]).filter((field) => ruleOf(entity, field) !== undefined);
+
+/** The merge rules in words, each once, in {@link RULES}' order: "the higher priority (urgent > …), …, texts three-way". */
+export const rulesInWords = (): string =>
+  [...new Set(Object.values(RULES).flatMap((fields) => Object.values(fields).flatMap((r: Rule | typeof NO_RULE) => (r === NO_RULE ? [] : [r.says]))))].join(", ");
 
 /** Whether a field is merged as text, three-way ({@link mergeText}). */
 export const isMergedAsText = (entity: EntityKind, field: string): boolean => ruleOf(entity, field) === textRule;

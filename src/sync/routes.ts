@@ -5,18 +5,14 @@ import { ErrorBody } from "../http/errors";
 import { envelope, pageFrom } from "../wire/pagination";
 import { type HttpConfig, publicUrlOf } from "../http/public-url";
 import { withEtag } from "../records/http";
-import { PRIORITY_RANK } from "../records/model";
 import type { Services } from "../services";
-import { STATUS_PRECEDENCE } from "./merge";
+import { rulesInWords } from "./merge";
 import { ConflictListQuery, ConflictPage, ConflictView, PullQuery, PullResponse, PushBody, PushResponse, ResolveBody } from "./model";
 
 const JSON_HEADERS = { "content-type": "application/json;charset=utf-8" };
 
 const sync = (summary: string, description?: string) => ({ tags: ["sync"], summary, description });
 const conflicts = (summary: string, description?: string) => ({ tags: ["conflicts"], summary, description });
-
-/** The values of an ordering, the one that wins a merge first (`urgent > high > medium > low`): as the merge ranks them. */
-const winnersFirst = (rank: Readonly<Record<string, number>>) => Object.keys(rank).sort((a, b) => rank[b]! - rank[a]!).join(" > ");
 
 /** Sync: push, pull, conflicts. */
 export const syncRoutes = (s: Services, http: HttpConfig) =>
@@ -30,8 +26,7 @@ export const syncRoutes = (s: Services, http: HttpConfig) =>
         "Push a batch of changes",
         "Up to 1,000 changes, applied atomically each and exactly once (a retried change_id answers duplicate). " +
           "One result per change, in order; a malformed change is rejected and the others still processed. Answered after COMMIT. " +
-          `Concurrent edits merge field by field: the higher priority (${winnersFirst(PRIORITY_RANK)}), status by precedence ` +
-          `(${winnersFirst(STATUS_PRECEDENCE)}), tags as a set, the earlier due_date, texts three-way; the rest is a conflict.`,
+          `Concurrent edits merge field by field: ${rulesInWords()}; the rest is a conflict.`,
       ),
     })
     // The answer comes as JSON text (the changes as their feed rows store them), not checked against
