@@ -25,6 +25,8 @@ export interface EntityDef<K extends EntityKind = EntityKind> {
   tracked: readonly string[];
   /** Table columns (besides org_id), in INSERT order. */
   columns: readonly string[];
+  /** The same columns with their SQL types in multi-row statements (Postgres casts a bulk write's values to them). */
+  typedColumns: readonly (readonly [column: string, type: ColumnType])[];
   fromRow(row: Record<string, unknown>): RecordOf[K];
   /** Column values in `columns` order. */
   toRow(r: RecordOf[K]): SqlValue[];
@@ -84,13 +86,13 @@ export function storedAsOf(schema: TSchema): StoredAs | undefined {
  * How the record columns that are not plain text are stored: JSON texts, booleans as 0/1, integers.
  * It is also each column's SQL type in multi-row statements ({@link columnType}): Postgres casts a
  * bulk write's values to it (`pgRowSource`), so a column left out would be written as text. The
- * writable fields' entries are derived from their schemas; the server's own columns are listed.
+ * writable fields' entries are derived from their schemas; the server's own columns are listed (a
+ * derived column's type is declared with it: `EntitySpec.derived`).
  * Keyed by column name for every entity: a name stored two ways by two entities is refused at load.
  */
 const STORED_AS: Readonly<Record<string, StoredAs>> = {
   vector_clock: "json",
   version: "integer",
-  priority_rank: "integer",
   ...storageOfFields(Object.fromEntries(ENTITY_KINDS.map((kind) => [kind, writableFieldSchemas(kind)]))),
 };
 
@@ -110,8 +112,8 @@ export function storageOfFields(entities: Readonly<Record<string, Readonly<Recor
   return out;
 }
 
-/** A record column's SQL type (multi-row statements). */
-export const columnType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");
+/** A stored column's SQL type (multi-row statements) from {@link STORED_AS}: not a derived column's, which its entity declares. */
+const storedType = (c: string): ColumnType => (STORED_AS[c] === "boolean" || STORED_AS[c] === "integer" ? "integer" : "text");
 
 /**
  * A record's row mapping over `columns`. A null (a nullable field's) is SQL NULL whatever the
@@ -178,9 +180,15 @@ type EntitySpec<K extends EntityKind> = Pick<EntityDef<K>, "table" | "owner" | "
   required: readonly WritableField<K>[];
   /** Values a create that leaves them out takes, besides a nullable field's null. */
   defaults: Readonly<Partial<Record<WritableField<K>, unknown>>>;
-  /** Columns the record's mapper computes from its fields (not answered): each one's value. */
-  derived?: Record<string, (r: RecordOf[K]) => SqlValue>;
+  /** Columns the record's mapper computes from its fields (not answered): each one's SQL type and value. */
+  derived?: Record<string, DerivedColumn<K>>;
 };
+
+/** A column computed from a record's fields (stored for indexes, not answered): its SQL type in multi-row statements, and its value. */
+interface DerivedColumn<K extends EntityKind> {
+  type: ColumnType;
+  value(r: RecordOf[K]): SqlValue;
+}
 
 /**
  * The definition of an entity kind. Its columns besides org_id, in INSERT order: the id, the
@@ -192,6 +200,7 @@ function defineEntity<K extends EntityKind>(kind: K, spec: EntitySpec<K>): Entit
   const { derived = {}, ...rest } = spec;
   const fields = writableFields(kind);
   const columns = ["id", ...fields, ...Object.keys(derived), spec.owner, ...META];
+  const isDerived = (c: string) => Object.prototype.hasOwnProperty.call(derived, c);
   return {
     kind,
     ...rest,
@@ -199,7 +208,8 @@ function defineEntity<K extends EntityKind>(kind: K, spec: EntitySpec<K>): Entit
     fields,
     tracked: [...fields, spec.owner, "deleted_at", "deleted_by"],
     columns,
-    ...mapper<K>(columns, derived),
+    typedColumns: columns.map((c) => [c, isDerived(c) ? derived[c]!.type : storedType(c)] as const),
+    ...mapper<K>(columns, Object.fromEntries(Object.entries(derived).map(([c, d]) => [c, (r: RecordOf[K]) => d.value(r)]))),
   };
 }
 
@@ -215,7 +225,7 @@ export const TASK = defineEntity("task", {
   required: ["title"],
   defaults: { description: "", status: "todo", priority: "medium", tags: [] },
   owner: "created_by",
-  derived: { priority_rank: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 },
+  derived: { priority_rank: { type: "integer", value: (r) => PRIORITY_RANK[r.priority as TaskPriority] ?? 0 } },
   afterWrite: queueTaskTags,
   afterPurge: { returning: ["tags", "created_at"], run: purgeTaskTags },
 });
@@ -236,6 +246,12 @@ const COMMENT = defineEntity("comment", {
 });
 
 const ENTITY_DEFS: { [K in EntityKind]: EntityDef<K> } = { project: PROJECT, task: TASK, comment: COMMENT };
+
+/** A record column's SQL type in multi-row statements, by name: as an entity that has it types it ({@link EntityDef.typedColumns}). */
+export function columnType(c: string): ColumnType {
+  for (const def of Object.values(ENTITY_DEFS)) for (const [column, type] of def.typedColumns) if (column === c) return type;
+  return storedType(c);
+}
 
 /** The definition of an entity kind. */
 export function entityDef<K extends EntityKind>(kind: K): EntityDef<K> {

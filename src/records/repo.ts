@@ -3,11 +3,10 @@ import type { PageSelect } from "../db/page";
 import type { Executor, SqlValue } from "../db/types";
 import { notFound } from "../errors";
 import { isUuid } from "../ids";
-import { columnType, type EntityDef, entityDef } from "./entities";
+import { type EntityDef, entityDef } from "./entities";
 import { ENTITY_KINDS, type EntityKind, type RecordOf } from "./model";
 
-
-const typedColumns = (kind: EntityKind) => entityDef(kind).columns.map((c) => [c, columnType(c)] as const);
+const typedColumns = (kind: EntityKind) => entityDef(kind).typedColumns;
 
 /** Per entity: its columns, typed (compare-and-set writes). */
 const RECORD_COLUMNS = Object.fromEntries(ENTITY_KINDS.map((k) => [k, columns(typedColumns(k))])) as Record<EntityKind, BulkColumns>;
