@@ -53,7 +53,7 @@ const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\
  * reversed. The same JSON (a parser reads the same value), safe on the admin's terminal: stored text
  * comes from API clients. Those characters occur in strings only (the layout is spaces and line breaks).
  */
-export function jsonText(value: unknown): string {
+function jsonText(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(RAW_IN_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

@@ -43,7 +43,7 @@ export const notFound = (what: string) => new DomainError("not_found", `${what} 
 /** 403: the caller may not do this. */
 export const forbidden = (message: string) => new DomainError("forbidden", message);
 /** The challenge every 401 carries in `WWW-Authenticate` (RFC 9110 requires one; RFC 6750 names the scheme). */
-export const BEARER_CHALLENGE = 'Bearer realm="taskmgr"';
+const BEARER_CHALLENGE = 'Bearer realm="taskmgr"';
 /** 401: no valid credentials, or an account, device or session that no longer counts; with the Bearer challenge. */
 export const unauthenticated = (message = "authentication required") => new DomainError("unauthenticated", message, {}, { "www-authenticate": BEARER_CHALLENGE });
 /** 409 `already_exists`: the unique `field` is taken (`details.fields = {field: reason}`, as a 422 names its fields). */

@@ -15,7 +15,7 @@ import type { Job, JobResult, JobsOptions, SyncLogFlusher } from "./types";
  * after that was never going to get one: the process running it stopped (killed, crashed, its
  * machine lost), and the run is shown as failed, `abandoned`.
  */
-export const MAX_RUN_MS = 60 * 60_000;
+const MAX_RUN_MS = 60 * 60_000;
 export const ABANDONED_GRACE_MS = 5 * 60_000;
 
 /**

@@ -73,7 +73,7 @@ const ROWS_PER_STATEMENT = 1000;
  * instead of pulling a page that comes back empty for every `limit` of its own (found by client QA:
  * 600 own creates, `limit=10`, 60 empty round trips). Bounded, so that a page's statements stay short.
  */
-export const MAX_SKIPPED_ROWS = 5000;
+const MAX_SKIPPED_ROWS = 5000;
 
 /**
  * The state as two uncorrelated subqueries of the page's statement: each evaluated once, in the
