@@ -1,4 +1,4 @@
-import type { Executor, SqlValue } from "./types";
+import type { Database, Executor, SqlValue } from "./types";
 
 /** One page of a list, as repositories take it: `page` from 1, `pageSize` rows. */
 export interface PageRequest {
@@ -43,8 +43,18 @@ export interface PageSelect {
   };
 }
 
-/** One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page (`LIMIT`/`OFFSET`). */
-export async function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
+/**
+ * One page of a query's rows, each mapped, and the count of all its rows: a COUNT, then the page
+ * (`LIMIT`/`OFFSET`), both read from one snapshot ({@link Database.readSnapshot}) so that a write
+ * committing between them cannot make the count disagree with the page. (Inside a transaction: its
+ * own statements.)
+ */
+export function selectPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
+  const db = exec as Partial<Database>;
+  return typeof db.readSnapshot === "function" ? db.readSnapshot((e) => countAndPage(e, q, page, map)) : countAndPage(exec, q, page, map);
+}
+
+async function countAndPage<R, T>(exec: Executor, q: PageSelect, page: PageRequest, map: (row: R) => T): Promise<PageResult<T>> {
   const counted = q.countWhere ?? q;
   const n = await exec.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${q.from} ${counted.where}`, counted.params);
   const count = Number(n?.n ?? 0);

@@ -160,6 +160,9 @@ export class SqliteDatabase implements Database {
   /** The read connection (files), null for `:memory:` (a second connection would be another database). */
   private readonly readerDb: BunSqlite | null = null;
   private readonly reader: Executor | null = null;
+  /** One {@link readSnapshot} at a time on the read connection; set while one has it in a read transaction. */
+  private readonly snapshots = new Mutex();
+  private snapshotOpen = false;
   /** Checkpoints in a worker thread (files only); null: SQLite checkpoints inline, as by default. */
   readonly checkpointer: Checkpointer | null = null;
   /** The files opened (the database, and its `-wal` and `-shm` when it writes), to notice one removed or replaced under the server ({@link verify}). */
@@ -220,16 +223,46 @@ export class SqliteDatabase implements Database {
   }
 
   all<T>(sql: string, params: SqlValue[] = []): Promise<T[]> {
-    if (this.reader && isSelect(sql)) return this.reader.all<T>(sql, params);
+    if (this.reader && isSelect(sql)) return this.reading((r) => r.all<T>(sql, params));
     return this.writing(() => this.direct.all<T>(sql, params));
   }
   get<T>(sql: string, params: SqlValue[] = []): Promise<T | undefined> {
-    if (this.reader && isSelect(sql)) return this.reader.get<T>(sql, params);
+    if (this.reader && isSelect(sql)) return this.reading((r) => r.get<T>(sql, params));
     return this.writing(() => this.direct.get<T>(sql, params));
   }
   rawRows(sql: string, params: SqlValue[] = []): Promise<RawValue[][]> {
-    if (this.reader && isSelect(sql)) return this.reader.rawRows(sql, params);
+    if (this.reader && isSelect(sql)) return this.reading((r) => r.rawRows(sql, params));
     return this.writing(() => this.direct.rawRows(sql, params));
+  }
+
+  /**
+   * A read of the read connection outside transactions: at once, unless a {@link readSnapshot} holds
+   * the connection in its read transaction (the read would see that older snapshot: a client's own
+   * write, acknowledged since, missing); then after it.
+   */
+  private reading<T>(fn: (reader: Executor) => Promise<T>): Promise<T> {
+    const reader = this.reader!;
+    return this.snapshotOpen ? this.snapshots.run(() => fn(reader)) : fn(reader);
+  }
+
+  /**
+   * `fn`'s reads in one read transaction of the read connection (a deferred BEGIN: the snapshot is
+   * taken by its first statement), one such transaction at a time. Without a read connection
+   * (`:memory:`, read-only), under the writer's lock: nothing commits meanwhile.
+   */
+  readSnapshot<T>(fn: (exec: Executor) => Promise<T>): Promise<T> {
+    const [reader, readerDb] = [this.reader, this.readerDb];
+    if (!reader || !readerDb) return this.lock.run(() => fn(this.direct));
+    return this.snapshots.run(async () => {
+      readerDb.exec("BEGIN");
+      this.snapshotOpen = true;
+      try {
+        return await fn(reader);
+      } finally {
+        this.snapshotOpen = false;
+        readerDb.exec("COMMIT");
+      }
+    });
   }
   run(sql: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     return this.writing(async () => {

@@ -60,6 +60,13 @@ export interface Database extends Executor {
   /** Runs `fn` in one transaction; a throw rolls everything back and rethrows. On SQLite it takes the write lock at BEGIN. */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * Runs `fn`, which only reads, on one snapshot: all its statements see the same committed state (a
+   * page and the count beside it: src/db/page.ts), whatever commits meanwhile. Postgres: a `READ ONLY`,
+   * `REPEATABLE READ` transaction; SQLite: one read transaction on the read connection (other reads
+   * outside transactions wait for its end: `fn` must not wait on anything but its own statements).
+   */
+  readSnapshot<T>(fn: (exec: Executor) => Promise<T>): Promise<T>;
+  /**
    * Writes a consistent copy of the database, as of its last commit, to `target`, a new file (never
    * overwritten; readable by its owner only), while writers go on (`taskmgr backup`). SQLite: `VACUUM
    * INTO` on the read connection (it blocks the process's event loop while it copies: a command's job,

@@ -9,7 +9,7 @@
  * "before the pull's first read" to "after its last one".
  */
 import { beforeAll, expect, test } from "bun:test";
-import type { Database, RawValue, SqlValue, Tx } from "../../src/db/types";
+import type { Database, Executor, RawValue, SqlValue, Tx } from "../../src/db/types";
 import { DomainError } from "../../src/errors";
 import { silentLogger } from "../../src/log/logger";
 import { SyncService } from "../../src/sync/service";
@@ -75,6 +75,10 @@ class PurgeBeforeSelect implements Database {
   }
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.inner.transaction(fn);
+  }
+  /** Not one snapshot: the pull reads no list page (src/db/page.ts), the one user of it. */
+  readSnapshot<T>(fn: (exec: Executor) => Promise<T>): Promise<T> {
+    return fn(this);
   }
   backup(target: string): Promise<void> {
     return this.inner.backup(target);
