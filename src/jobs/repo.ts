@@ -42,6 +42,15 @@ export interface RunStart {
   startedAt: string;
 }
 
+/** The end of a run, as recorded once the job returned or threw. */
+export interface RunEnd {
+  finishedAt: string;
+  durationMs: number;
+  ok: boolean;
+  result: JobResult | null;
+  error: string | null;
+}
+
 /**
  * `job_runs`: jobs are system-wide (they work across organizations), so this repository is
  * not constructed with an `orgId`.
@@ -62,7 +71,8 @@ export class JobRunsRepo {
     return changes === 1;
   }
 
-  async finish(id: string, end: { finishedAt: string; durationMs: number; ok: boolean; result: JobResult | null; error: string | null }): Promise<void> {
+  /** Records a run's end (over an `abandoned` mark: a run that ends after all says how). */
+  async finish(id: string, end: RunEnd): Promise<void> {
     await this.exec.run("UPDATE job_runs SET finished_at = ?, duration_ms = ?, ok = ?, result = ?, error = ? WHERE id = ?", [
       end.finishedAt,
       end.durationMs,
@@ -71,6 +81,19 @@ export class JobRunsRepo {
       end.error,
       id,
     ]);
+  }
+
+  /**
+   * Marks the runs of `job` without an end (and not yet so marked) that started before `startedBefore`
+   * failed, with `error`; `finished_at` stays null (when they ended is unknown). Returns how many.
+   */
+  async abandon(job: string, startedBefore: string, error: string): Promise<number> {
+    const { changes } = await this.exec.run("UPDATE job_runs SET ok = 0, error = ? WHERE job = ? AND started_at < ? AND finished_at IS NULL AND ok IS NULL", [
+      error,
+      job,
+      startedBefore,
+    ]);
+    return changes;
   }
 
   /** The most recently started run of `job`, finished or not. */

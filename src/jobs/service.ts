@@ -6,14 +6,15 @@ import { newId } from "../ids";
 import { currentTick, nextTick } from "./cron";
 import { JOBS } from "./built-in";
 import type { JobRunView, JobStatusView, JobsHealth } from "./model";
-import { JobRunsRepo } from "./repo";
+import { JobRunsRepo, type RunEnd } from "./repo";
 import type { Job, JobResult, JobsOptions, SyncLogFlusher } from "./types";
 
 /**
  * The longest a run goes on: then it is asked to stop after its current batch (its result says
  * `interrupted`; the next run carries on). So a run without an end recorded {@link ABANDONED_GRACE_MS}
  * after that was never going to get one: the process running it stopped (killed, crashed, its
- * machine lost), and the run is shown as failed, `abandoned`.
+ * machine lost), and the run is shown as failed, `abandoned`; the job's next run marks it so in
+ * `job_runs` (an instance's run in progress is never that old).
  */
 const MAX_RUN_MS = 60 * 60_000;
 export const ABANDONED_GRACE_MS = 5 * 60_000;
@@ -28,6 +29,8 @@ export class JobsService {
   private readonly jobs: Job[];
   private readonly batchSize: number;
   private readonly maxRunMs: number;
+  /** Ends of this process's runs that the database did not take (by run id), saved at its next run. */
+  private readonly unsavedEnds = new Map<string, RunEnd>();
 
   /** `syncLog`: the process's sync log buffer, which a job may write out before it reads (none: nothing to write). */
   constructor(
@@ -85,9 +88,42 @@ export class JobsService {
   /** `run` as it stands at `now`: failed (`abandoned`) when it has no end long after {@link MAX_RUN_MS}. */
   private asSeenAt(run: JobRunView | undefined, now: Date): JobRunView | null {
     if (!run) return null;
-    const limit = this.maxRunMs + ABANDONED_GRACE_MS;
-    if (run.finished_at !== null || now.getTime() - Date.parse(run.started_at) < limit) return run;
-    return { ...run, ok: false, error: `abandoned: no end recorded ${Math.round(limit / 60_000)} minutes after it started (the process running it stopped)` };
+    if (run.finished_at !== null || now.getTime() - Date.parse(run.started_at) < this.abandonedAfterMs) return run;
+    return { ...run, ok: false, error: this.abandonedError() };
+  }
+
+  /** How long after its start a run without an end is abandoned: {@link MAX_RUN_MS} and {@link ABANDONED_GRACE_MS}. */
+  private get abandonedAfterMs(): number {
+    return this.maxRunMs + ABANDONED_GRACE_MS;
+  }
+
+  private abandonedError(): string {
+    return `abandoned: no end recorded ${Math.round(this.abandonedAfterMs / 60_000)} minutes after it started (the process running it stopped)`;
+  }
+
+  /**
+   * Before a run of `job`: saves the ends this process could not save (the database unreachable
+   * then), and marks the job's runs without an end past {@link abandonedAfterMs} failed, abandoned
+   * (their process stopped: no instance's run in progress is that old). Never throws: what fails
+   * here is logged, and tried again at the next run.
+   */
+  private async settleEarlierRuns(repo: JobRunsRepo, job: Job, now: Date): Promise<void> {
+    const { log } = this.deps;
+    for (const [id, end] of this.unsavedEnds) {
+      try {
+        await repo.finish(id, end);
+        this.unsavedEnds.delete(id);
+      } catch (err) {
+        log.error("job_record_failed", { run_id: id, error: message(err) });
+        return;
+      }
+    }
+    try {
+      const abandoned = await repo.abandon(job.name, new Date(now.getTime() - this.abandonedAfterMs).toISOString(), this.abandonedError());
+      if (abandoned > 0) log.warn("job_runs_abandoned", { job: job.name, runs: abandoned });
+    } catch (err) {
+      log.error("job_record_failed", { job: job.name, error: message(err) });
+    }
   }
 
   /**
@@ -145,6 +181,7 @@ export class JobsService {
       log.debug("job_skipped", { job: job.name, scheduled_for: run.scheduled_for, reason: "claimed by another instance" });
       return null;
     }
+    await this.settleEarlierRuns(repo, job, now);
     const t0 = performance.now();
     let result: JobResult | null = null;
     let error: string | null = null;
@@ -162,10 +199,12 @@ export class JobsService {
     if (error === null) log.info("job_finished", { ...fields, ...result });
     else log.error("job_failed", { ...fields, error, stack });
     Object.assign(run, { finished_at: clock.now().toISOString(), duration_ms: durationMs, ok: error === null, result, error });
+    const end: RunEnd = { finishedAt: run.finished_at!, durationMs, ok: error === null, result, error };
     try {
-      await repo.finish(run.id, { finishedAt: run.finished_at!, durationMs, ok: error === null, result, error });
+      await repo.finish(run.id, end);
     } catch (err) {
-      log.error("job_record_failed", { job: job.name, run_id: run.id, error: message(err) });
+      this.unsavedEnds.set(run.id, end);
+      log.error("job_record_failed", { job: job.name, run_id: run.id, error: message(err), retry: "at this process's next run" });
     }
     return run;
   }
