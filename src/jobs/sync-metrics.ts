@@ -8,8 +8,11 @@ const HOUR_MS = 3_600_000;
 /**
  * `sync-metrics`: one row per organization in `sync_metrics_snapshots` for the hour ending at the
  * tick (at the run time for a manual run): syncs, failures, success rate, conflict rate, average
- * duration, active devices per user. A window already snapshotted is left as it is. It first writes
- * out its process's buffered sync log rows: in `serve`, the hour then lacks none of this instance's.
+ * duration, active devices per user. It first writes out its process's buffered sync log rows: in
+ * `serve`, the hour then lacks none of this instance's. A window already snapshotted is left as it
+ * is, except by the tick's own run: a manual run that ended exactly on the hour (`taskmgr jobs run`
+ * at hh:00:00.000) stored the scheduled hour without the server's buffered rows, which no later hour
+ * counts (they are before its start); the tick's run stores the hour over it.
  */
 export const syncMetrics: Job = {
   name: "sync-metrics",
@@ -29,7 +32,7 @@ export const syncMetrics: Job = {
       const writer = new SnapshotRepo(tx);
       for (const [orgId, { totals: t, activeDevices }] of figures) {
         const perUser = activeDevices.map(({ user_id, active_devices }) => ({ user_id, active_devices }));
-        const inserted = await writer.put({
+        const row = {
           id: newId(),
           org_id: orgId,
           window_start: from,
@@ -42,8 +45,8 @@ export const syncMetrics: Job = {
           active_devices: perUser.reduce((n, u) => n + u.active_devices, 0),
           active_devices_per_user: JSON.stringify(perUser),
           created_at: ctx.now.toISOString(),
-        });
-        if (inserted) stored++;
+        };
+        if (await writer.put(row, ctx.scheduledFor !== null)) stored++;
       }
     });
     return { window_start: from, window_end: to, organizations: figures.size, snapshots: stored };

@@ -37,6 +37,11 @@ const SNAPSHOT_COLUMNS = columnsOf<SnapshotRow>({
   created_at: true,
 });
 
+/** A snapshot's figures over those of the same organization and window end: all but its key columns. */
+const REPLACE_SNAPSHOT = `ON CONFLICT (org_id, window_end) DO UPDATE SET ${SNAPSHOT_COLUMNS.filter((c) => !["id", "org_id", "window_end"].includes(c))
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ")}`;
+
 /**
  * Sync metrics of one organization: aggregate queries over `sync_log` in a window `(from, to]`
  * (index `sync_log_org_time`), never loading the rows themselves. They read `users`, `devices` and
@@ -84,8 +89,13 @@ export class SnapshotRepo {
     return readWindowFigures(this.exec, from, to, null);
   }
 
-  /** Inserts a snapshot unless one exists for the same organization and window end; true when inserted. */
-  async put(s: SnapshotRow): Promise<boolean> {
-    return (await insertRow(this.exec, "sync_metrics_snapshots", SNAPSHOT_COLUMNS, s, "ON CONFLICT (org_id, window_end) DO NOTHING")) === 1;
+  /**
+   * Inserts a snapshot unless one exists for the same organization and window end; with `replace`
+   * (a scheduled run's), its figures replace that one's — a manual run's that ended exactly on the
+   * hour (a tick's run is claimed once: never another scheduled run's). True when stored.
+   */
+  async put(s: SnapshotRow, replace = false): Promise<boolean> {
+    const onConflict = replace ? REPLACE_SNAPSHOT : "ON CONFLICT (org_id, window_end) DO NOTHING";
+    return (await insertRow(this.exec, "sync_metrics_snapshots", SNAPSHOT_COLUMNS, s, onConflict)) === 1;
   }
 }

@@ -55,4 +55,26 @@ forEachDialect("sync-metrics", ({ db }) => {
     expect(again.result).toMatchObject({ window_end: iso(TICK), snapshots: 0 });
     expect(await snapshotsOf(db(), a)).toHaveLength(1);
   });
+
+  test("a manual run exactly on the hour does not take the scheduled run's place: the tick's run stores the hour over it, with the rows written since", async () => {
+    const a = await seedOrg(db());
+    await seedSyncLog(db(), { org: a, at: at(5) });
+    const { services } = jobServices(db(), { now: iso(TICK) });
+    const manual = await services.jobs.run("sync-metrics");
+    expect(manual.result).toMatchObject({ window_end: iso(TICK) });
+    expect((await snapshotsOf(db(), a))[0]!.sync_count).toBe(1);
+    // A pull of the hour's last instant that the server's buffer wrote out after the manual run read
+    // (what the scheduled run, in that server, writes out before it reads).
+    await seedSyncLog(db(), { org: a, at: at(0), kind: "pull", device: "d2" });
+
+    const scheduled = await services.jobs.tick("sync-metrics");
+    expect(scheduled?.result).toMatchObject({ window_end: iso(TICK), snapshots: scheduled!.result!.organizations });
+    const snaps = await snapshotsOf(db(), a);
+    expect(snaps).toHaveLength(1);
+    expect({ ...snaps[0] }).toMatchObject({ window_start: iso(TICK - HOUR), window_end: iso(TICK), sync_count: 2 });
+
+    // A manual run after it, for the same end, still adds nothing.
+    expect((await services.jobs.run("sync-metrics")).result).toMatchObject({ snapshots: 0 });
+    expect((await snapshotsOf(db(), a))[0]!.sync_count).toBe(2);
+  });
 });
