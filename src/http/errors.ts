@@ -1,4 +1,4 @@
-import { Elysia, t, ValidationError } from "elysia";
+import { Elysia, mapValueError, t, ValidationError } from "elysia";
 import { ConnectionLostError, isDatabaseBusy, isStorageFull, isTransactionConflict } from "../db/errors";
 import { DomainError, ERROR_STATUS, type ErrorCode } from "../errors";
 import type { Logger } from "../log/logger";
@@ -8,7 +8,7 @@ import { reasonFor, type SchemaLike, UNKNOWN_FIELD_REASON } from "../wire/reason
 import { ValueErrorType } from "@sinclair/typebox/errors";
 import { keyAsNamed } from "../wire/text";
 import { failureDetails, failureMessage, MAX_FIELD_ERRORS } from "../records/validate";
-import { Value } from "@sinclair/typebox/value";
+import { boundedErrors, MAX_MORE_FIELDS } from "../records/value-errors";
 import type { TSchema } from "@sinclair/typebox";
 
 /** The contract's error body, answered with every 4xx/5xx status (the schema of routes' error responses and of the OpenAPI `Error`). */
@@ -40,10 +40,12 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 
 /**
  * Field → reason from an Elysia validation error, e.g. `{"title": "Expected string length less or equal to 500"}`:
- * the first {@link MAX_FIELD_ERRORS} failing fields, and how many more failed (`more`), counted as a pushed
- * change's rejection counts them (src/records/validate.ts: each failing path once, a long key that is named
- * like an earlier one counted). Elysia keeps the first 64 errors only: when it kept that many, the others
- * are counted from the validator's own errors. Without a prototype, so that a key named like one of
+ * the first {@link MAX_FIELD_ERRORS} failing fields, and how many more failed (`more`, at most
+ * {@link MAX_MORE_FIELDS}: counting stops there), counted as a pushed change's rejection counts them
+ * (src/records/validate.ts: each failing path once, a long key that is named like an earlier one counted).
+ * The errors are the validator's own, in its order, with bounded work ({@link boundedErrors}: an array
+ * longer than its `maxItems` is one error); not Elysia's `all`, which stops at 64 but visits every
+ * element of an array to find them. Without a prototype, so that a key named like one of
  * `Object.prototype`'s (`__proto__`, `constructor`, `toString`) is named like any other.
  */
 function validationFields(err: ValidationError): { errors: Record<string, string>; more: number } {
@@ -67,11 +69,9 @@ function validationFields(err: ValidationError): { errors: Record<string, string
     } else more++;
   };
   try {
-    const all = err.all as ElysiaValueError[];
-    for (const e of all) take(e);
-    if (all.length >= ELYSIA_MAX_ERRORS) {
-      let index = 0;
-      for (const e of errorsOf(err)) if (index++ >= all.length) take(e);
+    for (const e of errorsOf(err)) {
+      take(e);
+      if (more >= MAX_MORE_FIELDS) break;
     }
   } catch {
     fields[err.type] = "invalid";
@@ -90,13 +90,17 @@ function reasonOf(err: ValidationError, e: ElysiaValueError): string {
 /** One error of Elysia's `ValidationError.all` (a TypeBox error with Elysia's `summary`). */
 type ElysiaValueError = { type?: number; path?: string; message?: string; summary?: string; schema?: SchemaLike; value?: unknown };
 
-/** The errors Elysia's `ValidationError.all` stops at. */
-const ELYSIA_MAX_ERRORS = 64;
-
-/** Every error of `err`'s value, as its TypeBox validator (compiled or not) gives them: Elysia's `all` is their first 64. */
+/**
+ * The errors of `err`'s value, as its TypeBox validator gives them (with Elysia's `summary`), but with
+ * bounded work ({@link boundedErrors}); Elysia's `all` for a validator that is not TypeBox's.
+ */
 function errorsOf(err: ValidationError): Iterable<ElysiaValueError> {
-  const validator = err.validator as { Errors?: (value: unknown) => Iterable<ElysiaValueError> };
-  return typeof validator.Errors === "function" ? validator.Errors(err.value) : Value.Errors(err.validator as TSchema, err.value);
+  const validator = err.validator as { Schema?: () => TSchema; References?: () => TSchema[] };
+  if (typeof validator.Schema !== "function") return err.all as ElysiaValueError[];
+  const errors = boundedErrors(validator.Schema(), validator.References?.() ?? [], err.value);
+  return (function* () {
+    for (const e of errors) yield mapValueError(e) as ElysiaValueError;
+  })();
 }
 
 /**

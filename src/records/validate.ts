@@ -6,6 +6,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler, type TypeCheck } from "@sinclair/typebox/compiler";
 import { reasonFor, UNKNOWN_FIELD_REASON } from "../wire/reasons";
 import { keyAsNamed } from "../wire/text";
+import { boundedErrors, MAX_MORE_FIELDS } from "./value-errors";
 import { ENTITY_KINDS, type EntityKind, writableFieldSchemas, type WritableField } from "./model";
 
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -112,7 +113,7 @@ export const MAX_FIELD_ERRORS = 20;
 export interface FieldFailures {
   ok: false;
   errors: FieldErrors;
-  /** Failing keys left unnamed. */
+  /** Failing keys left unnamed: at most {@link MAX_MORE_FIELDS}, which means "at least that many" (counting stops there). */
   more: number;
 }
 
@@ -128,6 +129,9 @@ export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): strin
  * Checks the values of `data` (a partial field set) against the entity's field rules and
  * returns them normalized ({@link NORMALIZE}), or the
  * failing fields. Keys that are not writable fields of the entity fail as read-only/unknown.
+ * The work is bounded as a REST body's is (src/records/value-errors.ts): an array longer than its
+ * `maxItems` fails as too long, its elements unchecked, and checking stops once
+ * {@link MAX_MORE_FIELDS} failures beyond the named ones are counted.
  */
 export function checkFields(kind: EntityKind, data: Record<string, unknown>): { ok: true; data: Record<string, unknown>; normalized: boolean } | FieldFailures {
   // No prototype: a key named `__proto__` or `constructor` is named like any other.
@@ -140,13 +144,14 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     if (count < MAX_FIELD_ERRORS && !(name in errors)) {
       errors[name] = reason;
       count++;
-    } else more++;
+    } else if (more < MAX_MORE_FIELDS) more++;
   };
   const out: Record<string, unknown> = {};
   let normalized = false;
   const checks = CHECKS[kind];
   const normalizers: Readonly<Record<string, Normalize>> = NORMALIZE[kind];
   for (const key of Object.keys(data)) {
+    if (more >= MAX_MORE_FIELDS) break;
     const check = Object.prototype.hasOwnProperty.call(checks, key) ? checks[key] : undefined;
     if (!check) {
       fail(key, UNKNOWN_FIELD_REASON);
@@ -156,7 +161,8 @@ export function checkFields(kind: EntityKind, data: Record<string, unknown>): { 
     if (!check.Check(value)) {
       // Each failing part named as a REST body's are (src/http/errors.ts): an element by its path, `tags.1`.
       const named = new Set<string>();
-      for (const e of check.Errors(value)) {
+      for (const e of boundedErrors(check.Schema(), check.References(), value)) {
+        if (more >= MAX_MORE_FIELDS) break;
         const name = `${key}${e.path.replace(/\//g, ".")}`;
         if (named.has(name)) continue;
         named.add(name);

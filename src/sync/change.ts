@@ -9,6 +9,7 @@ import { ENTITY_KINDS, type EntityKind, isEntityKind } from "../records/model";
 import { checkFields, failureDetails, failureMessage, type FieldFailures, MAX_FIELD_ERRORS } from "../records/validate";
 import { CHANGE_OPS, type ChangeError, type ChangeErrorCode, type ChangeOp, PushedChange } from "./model";
 import { REQUIRED_REASON } from "../wire/reasons";
+import { MAX_MORE_FIELDS } from "../records/value-errors";
 
 /** A well-formed change, its `data` normalized (due dates in storage form, tags de-duplicated). */
 export interface ParsedChange {
@@ -146,13 +147,17 @@ export function parseChange(raw: unknown): ParseResult {
   };
 }
 
-/** The keys of `raw` that are not {@link CHANGE_KEYS} (the first {@link MAX_FIELD_ERRORS} named), or null when there are none. */
+/**
+ * The keys of `raw` that are not {@link CHANGE_KEYS} (the first {@link MAX_FIELD_ERRORS} named, at most
+ * {@link MAX_MORE_FIELDS} others counted), or null when there are none.
+ */
 function unknownKeys(raw: Record<string, unknown>): Pick<FieldFailures, "errors" | "more"> | null {
   const errors: Record<string, string> = Object.create(null);
   let count = 0;
   for (const key of Object.keys(raw)) {
     if (CHANGE_KEYS.has(key)) continue;
     if (count++ < MAX_FIELD_ERRORS) errors[key] = "is not a field of a change";
+    else if (count >= MAX_FIELD_ERRORS + MAX_MORE_FIELDS) break;
   }
   return count === 0 ? null : { errors, more: Math.max(0, count - MAX_FIELD_ERRORS) };
 }
