@@ -5,6 +5,7 @@ import pkg from "../../package.json";
 import { ERROR_STATUS } from "../errors";
 import { ErrorBody } from "../http/errors";
 import { kindModels } from "../records/model";
+import { MAX_MORE_FIELDS } from "../records/value-errors";
 import { ConflictSide } from "../sync/model";
 import { liftNamedSchemas, mapOperationSchemas, mapSchema, type Schema as JsonSchema } from "./components";
 import { addHttpSemantics } from "./http-semantics";
@@ -83,7 +84,7 @@ function withNullInEnum(s: JsonSchema): JsonSchema {
 /** What the error body's fields hold, for the `Error` schema. */
 const ERROR_DESCRIPTION =
   `\`code\` is one of ${Object.entries(ERROR_STATUS).map(([code, status]) => `${code} (${status})`).join(", ")}. ` +
-  "`details.fields`: field → reason (422: the first 20 failing fields, `details.more_fields` the count of the others when there are more), or the fields changed since a conflict (409 on resolve); " +
+  `\`details.fields\`: field → reason (422: the first 20 failing fields, \`details.more_fields\` the count of the others when there are more, up to ${MAX_MORE_FIELDS}: that many or more; an array over its maxItems is named whole, its elements unchecked), or the fields changed since a conflict (409 on resolve); ` +
   "`details.current`: the record as it is now (409 version_conflict, 412 precondition_failed; from PATCH, DELETE and archive with its ETag header).";
 
 /** `GET /api/metrics` answers JSON, or the Prometheus text format as `text/plain` (not a JSON string). */
