@@ -8,6 +8,7 @@ import { Kind, type TSchema } from "@sinclair/typebox";
 import { GetErrorFunction, type ValueError, ValueErrorType } from "@sinclair/typebox/errors";
 import { TypeSystemPolicy } from "@sinclair/typebox/system";
 import { Value } from "@sinclair/typebox/value";
+import { isCheckedLater } from "../wire/checked-later";
 
 /**
  * Most failing fields a 422 or a rejected change counts in `details.more_fields`: past it counting
@@ -17,7 +18,7 @@ import { Value } from "@sinclair/typebox/value";
  */
 export const MAX_MORE_FIELDS = 10_000;
 
-type Schema = TSchema & { maxItems?: number; properties?: Record<string, TSchema>; required?: string[]; additionalProperties?: unknown };
+type Schema = TSchema & { maxItems?: number; items?: unknown; properties?: Record<string, TSchema>; required?: string[]; additionalProperties?: unknown };
 
 /** A TypeBox error as its own `Errors` makes it. */
 function create(type: ValueErrorType, schema: TSchema, path: string, value: unknown): ValueError {
@@ -36,7 +37,8 @@ export const isTooLong = (schema: TSchema, value: unknown): boolean => {
 /**
  * The errors of `value` against `schema` (with its `references`), each path prefixed with `path`: TypeBox's,
  * but an array longer than its `maxItems` (at any depth reached through objects) yields only its
- * `ArrayMaxItems` error. Objects are walked here as TypeBox walks them (missing required keys, then keys
+ * `ArrayMaxItems` error, and an array of `CheckedLater` values (src/wire/checked-later.ts) none, its
+ * elements unvisited. Objects are walked here as TypeBox walks them (missing required keys, then keys
  * not allowed, then each property); any other kind is TypeBox's own.
  */
 export function* boundedErrors(schema: TSchema, references: TSchema[], value: unknown, path = ""): Generator<ValueError> {
@@ -45,6 +47,8 @@ export function* boundedErrors(schema: TSchema, references: TSchema[], value: un
     return;
   }
   const s = schema as Schema;
+  // An array of values checked later (a push's changes, up to a million of them in 5 MB): no element can fail.
+  if (s[Kind] === "Array" && Array.isArray(value) && isCheckedLater(s.items as TSchema) && s.minItems === undefined && s.uniqueItems === undefined && s.contains === undefined) return;
   // Bounds on the number of keys are TypeBox's to say (none of this API's schemas has them).
   if (s[Kind] !== "Object" || !TypeSystemPolicy.IsObjectLike(value) || s.minProperties !== undefined || s.maxProperties !== undefined) {
     for (const e of Value.Errors(schema, references, value)) yield path === "" ? e : { ...e, path: `${path}${e.path}` };

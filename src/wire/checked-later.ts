@@ -12,3 +12,6 @@ TypeRegistry.Set(CHECKED_LATER_KIND, () => true);
 
 /** `shape` for the document; any value passes request validation (see the module comment). */
 export const CheckedLater = <T extends TSchema>(shape: T) => Type.Unsafe<unknown>({ ...(JSON.parse(JSON.stringify(shape)) as object), [Kind]: CHECKED_LATER_KIND });
+
+/** True for a {@link CheckedLater} schema: every value passes it, so its value need not be visited for errors. */
+export const isCheckedLater = (schema: TSchema): boolean => schema[Kind] === CHECKED_LATER_KIND;

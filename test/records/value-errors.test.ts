@@ -57,4 +57,17 @@ describe("boundedErrors", () => {
     // The title's and the description's: no tag is checked.
     expect(checks).toBe(2);
   });
+
+  test("a push's changes (checked later, each by the service): not visited, however many", () => {
+    const check = TypeRegistry.Get("CheckedLater")!;
+    let visits = 0;
+    TypeRegistry.Set("CheckedLater", (schema, value) => (visits++, check(schema, value)));
+    try {
+      const errors = [...boundedErrors(PushBody, [], { changes: Array.from({ length: 1_200_000 }, () => 0) })];
+      expect(errors.map((e) => e.path)).toEqual(["/device_id", "/device_id"]);
+    } finally {
+      TypeRegistry.Set("CheckedLater", check);
+    }
+    expect(visits).toBe(0);
+  });
 });
