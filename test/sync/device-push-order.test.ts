@@ -10,6 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import { postgresTestApp } from "../support/pg-app";
 import { PG_AVAILABLE } from "../support/db";
+import { withCommitHeld } from "../support/hold-commit";
 import { Device, taskData } from "./helpers";
 
 const MARK = "held-in-commit";
@@ -20,21 +21,12 @@ describe.skipIf(!PG_AVAILABLE)("one device's pushes in order [postgres]", () => 
   test("a push sent while the same device's previous push is still committing waits for it, and sees what it wrote", async () => {
     const t = pg.app();
     const db = pg.db();
-    await db.run(`CREATE FUNCTION qa_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF position('${MARK}' in NEW.change) > 0 THEN PERFORM pg_sleep(1.5); END IF; RETURN NULL; END $$`);
-    await db.run(`CREATE CONSTRAINT TRIGGER qa_hold_commit AFTER INSERT OR UPDATE ON feed DEFERRABLE INITIALLY DEFERRED
-      FOR EACH ROW EXECUTE FUNCTION qa_hold_commit()`);
-    try {
+    await withCommitHeld(db, MARK, 1.5, async (sleeping) => {
       const owner = await t.createUser();
       const a = Device.of(t, owner);
       const task = a.create("task", taskData({ title: MARK }));
       const first = a.push1(task);
-      for (let i = 0; ; i++) {
-        const sleeping = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()");
-        if (Number(sleeping!.n) > 0) break;
-        if (i > 200) throw new Error("the first push never reached its COMMIT");
-        await Bun.sleep(10);
-      }
+      await sleeping();
       const comment = a.create("comment", { task_id: task.entity_id, body: "on the task just created" });
       const second = await a.push1(comment);
       expect((await first).status).toBe("applied");
@@ -45,9 +37,6 @@ describe.skipIf(!PG_AVAILABLE)("one device's pushes in order [postgres]", () => 
       expect(again.body.results[0].status).toBe("duplicate");
       const comments = await t.request<{ results: { id: string }[] }>("GET", `/api/tasks/${task.entity_id}/comments`, { token: owner.token });
       expect(comments.body.results.map((c) => c.id)).toEqual([comment.entity_id]);
-    } finally {
-      await db.run("DROP TRIGGER qa_hold_commit ON feed");
-      await db.run("DROP FUNCTION qa_hold_commit()");
-    }
+    });
   });
 });

@@ -10,6 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import { postgresTestApp } from "../support/pg-app";
 import { PG_AVAILABLE } from "../support/db";
+import { withCommitHeld } from "../support/hold-commit";
 import { Device, taskData } from "./helpers";
 
 const MARK = "held-in-commit";
@@ -20,12 +21,7 @@ describe.skipIf(!PG_AVAILABLE)("feed positions commit in order [postgres]", () =
   test("a push held in its COMMIT: a later push of the organization does not commit a position after it first, and the reader gets both", async () => {
     const t = pg.app();
     const db = pg.db();
-    // At COMMIT (deferred), a feed row carrying MARK sleeps: its transaction has taken its position and not yet committed.
-    await db.run(`CREATE FUNCTION qa_hold_commit() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF position('${MARK}' in NEW.change) > 0 THEN PERFORM pg_sleep(1.5); END IF; RETURN NULL; END $$`);
-    await db.run(`CREATE CONSTRAINT TRIGGER qa_hold_commit AFTER INSERT OR UPDATE ON feed DEFERRABLE INITIALLY DEFERRED
-      FOR EACH ROW EXECUTE FUNCTION qa_hold_commit()`);
-    try {
+    await withCommitHeld(db, MARK, 1.5, async (sleeping) => {
       const owner = await t.createUser();
       const a = Device.of(t, owner);
       const b = Device.of(t, await t.createUser({ org: owner.org.slug }));
@@ -33,13 +29,7 @@ describe.skipIf(!PG_AVAILABLE)("feed positions commit in order [postgres]", () =
       await reader.pullAll();
 
       const first = a.push1(a.create("task", taskData({ title: MARK })));
-      // Wait until the first push sleeps in its COMMIT.
-      for (let i = 0; ; i++) {
-        const sleeping = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND datname = current_database()");
-        if (Number(sleeping!.n) > 0) break;
-        if (i > 200) throw new Error("the first push never reached its COMMIT");
-        await Bun.sleep(10);
-      }
+      await sleeping();
       const second = b.push1(b.create("task", taskData({ title: "written second" })));
       await Bun.sleep(300); // time for the second push to commit, if nothing holds it
 
@@ -51,9 +41,6 @@ describe.skipIf(!PG_AVAILABLE)("feed positions commit in order [postgres]", () =
       expect((await second).status).toBe("applied");
       const after = await reader.pullAll();
       expect(after.map((c) => c.record.title)).toEqual([MARK, "written second"]);
-    } finally {
-      await db.run("DROP TRIGGER qa_hold_commit ON feed");
-      await db.run("DROP FUNCTION qa_hold_commit()");
-    }
+    });
   });
 });
