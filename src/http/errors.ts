@@ -142,7 +142,7 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
       // An answer that does not fit its own schema is the server's fault, not the request's: logged, 500.
       if (where === "response") break;
       const failures = validationFields(error as ValidationError);
-      return answer("validation_failed", failureMessage(failures).replace(/^invalid /, `invalid ${where}: `), failureDetails(failures));
+      return answer("validation_failed", failureMessage(failures, `${where}: `), failureDetails(failures));
     }
     case "PARSE": {
       // Elysia wraps what a parse hook throws: the body parser's own answers (src/http/body.ts, which throws

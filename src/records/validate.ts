@@ -121,9 +121,9 @@ export interface FieldFailures {
 export const failureDetails = (f: Pick<FieldFailures, "errors" | "more">): Record<string, unknown> =>
   f.more > 0 ? { fields: f.errors, more_fields: f.more } : { fields: f.errors };
 
-/** "invalid a, b" — or "invalid a, b and 3 more fields" when some were left unnamed. */
-export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">): string =>
-  `invalid ${Object.keys(f.errors).join(", ")}${f.more > 0 ? ` and ${f.more} more field${f.more === 1 ? "" : "s"}` : ""}`;
+/** "invalid a, b" — or "invalid a, b and 3 more fields" when some were left unnamed; `where` ("body: ") goes before the names. */
+export const failureMessage = (f: Pick<FieldFailures, "errors" | "more">, where = ""): string =>
+  `invalid ${where}${Object.keys(f.errors).join(", ")}${f.more > 0 ? ` and ${f.more} more field${f.more === 1 ? "" : "s"}` : ""}`;
 
 /**
  * Checks the values of `data` (a partial field set) against the entity's field rules and
