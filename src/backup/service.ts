@@ -9,6 +9,7 @@
  */
 import { existsSync, linkSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
+import { syncToDisk } from "../db/durable";
 import { isStorageFull } from "../db/errors";
 import { openDatabase } from "../db/open";
 import { trackingRows } from "../db/tracking";
@@ -18,7 +19,11 @@ import { moveFeedsOn } from "../records/feed";
 
 /** Writes a restorable copy of the SQLite database while the server runs (`taskmgr backup`). */
 export class BackupService {
-  constructor(private readonly deps: Pick<Deps, "db">) {}
+  /** `sync` puts a file or a folder on its disk ({@link syncToDisk}; a test's spy in its place). */
+  constructor(
+    private readonly deps: Pick<Deps, "db">,
+    private readonly sync: (path: string) => void = syncToDisk,
+  ) {}
 
   /**
    * Writes the copy to `target`, a new file: never over an existing one, nor beside a `-wal` or `-shm`
@@ -26,6 +31,9 @@ export class BackupService {
    * temporary name beside it (`FILE.partial-PID`, removed whatever happens) and only then linked to
    * `target`: a copy stopped half-way (the process killed) never stands under the name of a finished
    * one. Postgres refuses (pg_dump). So does a database that is not taskmgr's ({@link requireTaskmgrDatabase}, read on the copy).
+   * It returns once the copy is on its disk: its content before it takes its name, then its folder
+   * with the name in it, so that a power cut right after cannot leave the name without the content, or
+   * lose the copy that was reported written.
    */
   async write(target: string): Promise<void> {
     if (this.deps.db.dialect !== "sqlite") return this.deps.db.backup(target); // refused: pg_dump's job
@@ -46,7 +54,18 @@ export class BackupService {
         await copy.close();
       }
       requireCheckpointed(partial, target);
+      try {
+        this.sync(partial);
+      } catch (err) {
+        throw new Error(`cannot write ${target}: the copy could not be synced to its disk (${(err as Error).message}); nothing was kept under that name`);
+      }
       publish(partial, final, target);
+      try {
+        this.sync(dirname(final));
+      } catch (err) {
+        rmSync(final, { force: true }); // not known to be on its disk: not reported written either
+        throw new Error(`cannot write ${target}: its folder could not be synced to its disk (${(err as Error).message}); nothing was kept under that name`);
+      }
     } catch (err) {
       // SQLite says "database or disk is full", read as the database's disk: it is the copy's.
       if (isStorageFull(err)) throw new Error(`cannot write ${target}: its disk is full (nothing was kept under that name)`);
