@@ -12,6 +12,7 @@ import { cors } from "./http/cors";
 import { errorHandler } from "./http/errors";
 import { declaredQueries } from "./http/declared-queries";
 import { type RegisteredRoute, routeOf } from "./http/methods";
+import { namedDevice } from "./http/named-device";
 import { hasInvalidHost, invalidHost } from "./http/origin";
 import type { HttpConfig } from "./http/public-url";
 import { invalid } from "./errors";
@@ -34,6 +35,7 @@ export interface AppOptions {
 /** The composition root of the HTTP API: every feature's routes behind one error mapping. */
 export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
+  const devices = new WeakMap<Request, string>(); // the device a request names, for its log line
   const declared = declaredQueries(() => app.routes);
   const callerCheckOf = guardedRoutes(() => app.routes);
   // The body limit the 413 of a declared size names: a route that takes no token (login, refresh) has the smaller one.
@@ -68,6 +70,8 @@ export function createApp(s: Services, { config, log }: AppOptions) {
       lowerParamIds(ctx.params);
       lowerParamIds(ctx.query);
       lowerBodyIds(ctx.body);
+      const device = namedDevice(ctx.body, ctx.query);
+      if (device !== null) devices.set(ctx.request, device);
     })
     .onBeforeHandle({ as: "global" }, ({ body, request, route }) => {
       // After authentication (a caller without a token is 401 first, as for any invalid query).
@@ -100,6 +104,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
         duration_ms: elapsedMs === null ? null : Math.round(elapsedMs * 100) / 100,
         user_id: auth?.userId ?? null,
         org_id: auth?.orgId ?? null,
+        device_id: devices.get(request) ?? null,
       });
     })
     .use(docsRoutes())
