@@ -7,7 +7,7 @@ import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { EMPTY_BODY, isOversized, MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
 import { noneMatch } from "./wire/conditional";
-import { REPEATED_REASON, repeatedParameter } from "./wire/query";
+import { NOT_UTF8_REASON, REPEATED_REASON, repeatedParameter, undecodableParameter } from "./wire/query";
 import { cors } from "./http/cors";
 import { errorHandler } from "./http/errors";
 import { declaredQueries } from "./http/declared-queries";
@@ -76,8 +76,11 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .onBeforeHandle({ as: "global" }, ({ body, request, route }) => {
       // After authentication (a caller without a token is 401 first, as for any invalid query).
       refuseNonObjectBody(body); // 422: an optional lock body of 2, "2", [] or null is not "no body"
-      const repeated = repeatedParameter(request.url, declared(request.method, route));
+      const names = declared(request.method, route);
+      const repeated = repeatedParameter(request.url, names);
       if (repeated !== null) throw invalid({ [repeated]: REPEATED_REASON });
+      const undecodable = undecodableParameter(request.url, names);
+      if (undecodable !== null) throw invalid({ [undecodable]: NOT_UTF8_REASON }, `invalid query: ${undecodable}`);
     })
     .onAfterHandle({ as: "global" }, ({ request, set }) => {
       // A record the client already holds (its ETag in If-None-Match): 304 without the record.

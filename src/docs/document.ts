@@ -192,7 +192,8 @@ export function buildDocument(app: AnyElysia) {
       version: pkg.version,
       description:
         "Sync server for offline-first task apps. Log in with `POST /api/auth/login`, then send `Authorization: Bearer <access>` " +
-        "(the **Authorize** button). Errors always answer `{\"error\": {\"code\", \"message\", \"details\"}}`.",
+        "(the **Authorize** button). Errors always answer `{\"error\": {\"code\", \"message\", \"details\"}}`. " +
+        "Query parameters a route does not take are ignored; one it takes given twice, or whose percent-escapes are not UTF-8 (`%FF`, a cut `%C3`), answers 422 naming it.",
     },
     tags: DOC_TAGS,
     security: [{ bearer: [] }],

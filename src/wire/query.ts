@@ -57,21 +57,54 @@ export function queryIntegerIn(schema: QueryIntegerBounds, value: string | numbe
  * a list's page links rebuilt with it named another filter than the one the page was read with.
  */
 export function queryPairs(search: string): [string, string][] {
-  const read = (s: string) => {
-    const spaced = s.replace(/\+/g, " ");
-    try {
-      return decodeURIComponent(spaced);
-    } catch {
-      return spaced;
-    }
-  };
   const out: [string, string][] = [];
   for (const part of search.replace(/^\?/, "").split("&")) {
     if (part === "") continue;
     const eq = part.indexOf("=");
-    out.push(eq < 0 ? [read(part), ""] : [read(part.slice(0, eq)), read(part.slice(eq + 1))]);
+    out.push(eq < 0 ? [readQueryText(part), ""] : [readQueryText(part.slice(0, eq)), readQueryText(part.slice(eq + 1))]);
   }
   return out;
+}
+
+/** A key or value of a query string as the server reads it: {@link queryPairs}. */
+function readQueryText(s: string): string {
+  const spaced = s.replace(/\+/g, " ");
+  try {
+    return decodeURIComponent(spaced);
+  } catch {
+    return spaced;
+  }
+}
+
+/** The reason given for a query parameter whose percent-escapes do not decode as UTF-8. */
+export const NOT_UTF8_REASON = "must be UTF-8 once percent-decoded (an escape such as %FF, or a cut sequence such as %C3 alone, is not)";
+
+/**
+ * The first of `declared` whose value in the query string `url` holds percent-escapes that are not
+ * UTF-8 (`?search=%FF`, `?cursor=%C3`), or null. Such a value was read as written (the `%FF` itself:
+ * a search for those three characters), where the client meant bytes that are no text; it is refused
+ * instead (422 naming it), as a body that is not UTF-8 is. A `%` that starts no escape (`100%`,
+ * `%zz`) is a character, as the URL standard reads it. Undeclared parameters are ignored, as everywhere.
+ */
+export function undecodableParameter(url: string, declared: ReadonlySet<string>): string | null {
+  const q = url.indexOf("?");
+  if (q < 0 || declared.size === 0 || !url.includes("%", q)) return null;
+  for (const part of url.slice(q + 1).split("&")) {
+    const eq = part.indexOf("=");
+    if (eq < 0 || !part.includes("%", eq)) continue;
+    if (declared.has(readQueryText(part.slice(0, eq))) && !escapesAreUtf8(part.slice(eq + 1))) return readQueryText(part.slice(0, eq));
+  }
+  return null;
+}
+
+/** True when the percent-escapes of `text` decode as UTF-8 (a `%` that starts none stands for itself). */
+function escapesAreUtf8(text: string): boolean {
+  try {
+    decodeURIComponent(text.replace(/%(?![0-9a-fA-F]{2})/g, "%25"));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The reason given for a query parameter a route declares that the request repeats (`?status=todo&status=done`). */
