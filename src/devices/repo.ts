@@ -1,3 +1,4 @@
+import { isStorageFull } from "../db/errors";
 import type { Executor, Tx } from "../db/types";
 import { idsInOrg } from "../db/bulk";
 import { lockWithdrawal, lockWriter } from "../db/write-locks";
@@ -140,14 +141,21 @@ export class DeviceRepo<E extends Executor = Executor> {
   /**
    * Records that `device` was used at `now` (a request with its token, a push or pull naming it):
    * `last_seen_at` is written at most once per {@link LAST_SEEN_RESOLUTION_MS}, so a device that
-   * syncs every second costs one write a minute.
+   * syncs every second costs one write a minute. Bookkeeping of the request it is made for, which
+   * may only read: on a full disk it is left as it was (and tried again by the device's next
+   * request) rather than fail that request. Called outside transactions (a failed statement there
+   * rolled back only itself).
    */
   async touchLastSeen(device: Pick<Device, "id" | "lastSeenAt">, now: Date): Promise<void> {
     const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
     if (device.lastSeenAt !== null && device.lastSeenAt >= stale) return;
-    await this.exec.run(
-      "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-      [now.toISOString(), device.id, this.orgId, stale],
-    );
+    try {
+      await this.exec.run(
+        "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
+        [now.toISOString(), device.id, this.orgId, stale],
+      );
+    } catch (err) {
+      if (!isStorageFull(err)) throw err;
+    }
   }
 }
