@@ -1,5 +1,6 @@
 import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
+import { StorageFullWatch } from "./storage-full";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 import { type LibpqOptions, splitLibpqParams } from "./pg-url";
@@ -422,6 +423,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   private monitorExec: MonitorExecutor | null = null;
+  private readonly storage = new StorageFullWatch();
   /** The URL handed to postgres.js: the configured one without its libpq query parameters. */
   private readonly url: string;
   /** Those parameters and the user to connect as when nothing names one ({@link connectOptions}). */
@@ -483,7 +485,23 @@ export class PostgresDatabase extends PgExecutor implements Database {
    * as soon as the loss is known, and nothing more is sent on that connection ({@link TxControl}).
    */
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.inTransaction("", fn);
+    return this.storage.watch(this.inTransaction("", fn));
+  }
+
+  override all<T>(text: string, params: SqlValue[] = []): Promise<T[]> {
+    return this.storage.watch(super.all<T>(text, params));
+  }
+
+  override run(text: string, params: SqlValue[] = []): Promise<{ changes: number }> {
+    return this.storage.watch(super.run(text, params));
+  }
+
+  override exec(text: string): Promise<void> {
+    return this.storage.watch(super.exec(text));
+  }
+
+  storageFullAt(): Date | null {
+    return this.storage.latest();
   }
 
   /**

@@ -6,6 +6,7 @@ import { ConnectionLostError } from "./errors";
 import { Mutex } from "./mutex";
 import { createPrivateFile } from "./private-file";
 import { vacuumInto } from "./sqlite-backup";
+import { StorageFullWatch } from "./storage-full";
 import { OpenFiles } from "./sqlite-files";
 import { retryWhileBusy, WRITER_BUSY_TIMEOUT_MS } from "./sqlite-lock-wait";
 import { TxState } from "./tx-state";
@@ -176,6 +177,7 @@ export class SqliteDatabase implements Database {
   private groupScheduled = false;
   /** Groups committed and the transactions committed in them (for tests and diagnostics). */
   readonly groups = { committed: 0, transactions: 0 };
+  private readonly storage = new StorageFullWatch();
 
   /**
    * `readOnly` (`migrate status`): the file must exist and is not changed — no folder or file created
@@ -276,7 +278,11 @@ export class SqliteDatabase implements Database {
    * A script runs in a transaction of its own (as a Postgres simple query does): a statement of it
    * cannot fail busy half-way, after those before it were committed, and be waited for and tried again.
    */
-  async exec(sql: string): Promise<void> {
+  exec(sql: string): Promise<void> {
+    return this.storage.watch(this.execNow(sql));
+  }
+
+  private async execNow(sql: string): Promise<void> {
     await this.lock.run(async () => {
       this.verify();
       await this.begin();
@@ -298,11 +304,13 @@ export class SqliteDatabase implements Database {
    * wait is noticed before the statement commits to it.
    */
   private writing<T>(fn: () => Promise<T>): Promise<T> {
-    return this.lock.run(() =>
-      retryWhileBusy(() => {
-        this.verify();
-        return fn();
-      }, SQLITE_BUSY_TIMEOUT_MS),
+    return this.storage.watch(
+      this.lock.run(() =>
+        retryWhileBusy(() => {
+          this.verify();
+          return fn();
+        }, SQLITE_BUSY_TIMEOUT_MS),
+      ),
     );
   }
 
@@ -369,10 +377,16 @@ export class SqliteDatabase implements Database {
   }
 
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      this.scheduleGroup();
-    });
+    return this.storage.watch(
+      new Promise<T>((resolve, reject) => {
+        this.queued.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        this.scheduleGroup();
+      }),
+    );
+  }
+
+  storageFullAt(): Date | null {
+    return this.storage.latest();
   }
 
   /**

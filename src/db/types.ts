@@ -73,6 +73,11 @@ export interface Database extends Executor {
    * not a server's). Postgres refuses: that is `pg_dump`'s job.
    */
   backup(target: string): Promise<void>;
+  /**
+   * When a write of this process ({@link run}, {@link exec}, {@link transaction}) last failed because the
+   * database's storage is full, if that was within the last minute (src/db/storage-full.ts); else null.
+   */
+  storageFullAt(): Date | null;
   close(): Promise<void>;
   /** A human description without credentials, for logs and errors. */
   readonly label: string;

@@ -1,7 +1,8 @@
 import { t, type Static } from "elysia";
 import { JobsHealth } from "../jobs/model";
+import { Timestamp } from "../wire/schema";
 
-/** `GET /api/health`: the contract's `status`, `database`, `version`, plus migration state and the latest job runs. */
+/** `GET /api/health`: the contract's `status`, `database`, `version`, plus migration state, the latest job runs and a full storage. */
 export const HealthResponse = t.Object(
   {
     status: t.Literal("ok"),
@@ -11,6 +12,13 @@ export const HealthResponse = t.Object(
       description: "current; a database that lacks migrations this program needs answers 503 (run `taskmgr migrate`): pending is never answered since",
     }),
     jobs: JobsHealth,
+    storage_full_at: t.Optional(
+      Timestamp(
+        "only while writes fail for lack of space: when this server's latest write was refused because the database's storage is full " +
+          "(within the last minute). Writes, logins and token refreshes answer 503 meanwhile; reads go on while access tokens live. " +
+          "Absent otherwise. The status stays ok and the answer 200, so that a load balancer keeps sending reads",
+      ),
+    ),
   },
   { title: "Health" },
 );

@@ -63,6 +63,7 @@ export class HealthService {
     }
     // A database without the tables this version needs (recreated, restored from an old dump) serves nothing.
     if (!current) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");
-    return { status: "ok", database: db.dialect, version: pkg.version, migrations: "current", jobs };
+    const full = db.storageFullAt();
+    return { status: "ok", database: db.dialect, version: pkg.version, migrations: "current", jobs, ...(full === null ? {} : { storage_full_at: full.toISOString() }) };
   }
 }

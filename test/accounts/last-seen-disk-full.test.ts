@@ -103,6 +103,8 @@ test.skipIf(!mounted)("on a full tmpfs: once a push meets the full disk, a devic
       data: { title: `task ${i}`, description: "d".repeat(2000) }, vector_clock: { [u.deviceId!]: i + 1 },
     }));
     expect((await t.request("POST", "/api/sync/push", { token: u.token, body: { device_id: u.deviceId, changes } })).status).toBe(503);
+    const health = await t.request("GET", "/api/health");
+    expect([health.status, health.body.status, typeof health.body.storage_full_at]).toEqual([200, "ok", "string"]);
     for (let minute = 1; minute <= 5; minute++) {
       clock.advance(60_000);
       expect((await t.request("GET", "/api/tasks", { token: u.token })).status).toBe(200);

@@ -70,6 +70,9 @@ class WriteAfterCount implements Database {
   verify(): void {
     this.inner.verify();
   }
+  storageFullAt(): Date | null {
+    return this.inner.storageFullAt();
+  }
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.inner.transaction(fn);
   }

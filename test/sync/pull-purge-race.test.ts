@@ -55,6 +55,9 @@ class PurgeBeforeSelect implements Database {
   get monitor() {
     return this.inner.monitor;
   }
+  storageFullAt(): Date | null {
+    return this.inner.storageFullAt();
+  }
   all<T>(sql: string, params?: SqlValue[]): Promise<T[]> {
     return this.through(sql, () => this.inner.all<T>(sql, params));
   }
