@@ -1,11 +1,10 @@
-import type { AuthContext } from "../auth/model";
 import type { Database, Executor } from "../db/types";
 import { notFound } from "../errors";
 import type { PageRequest, PageResult } from "../db/page";
 import { parseOrdering } from "../records/list";
 import { requireCommentAuthor, requireCommentDeleter } from "../records/authorship";
 import type { Comment } from "../records/model";
-import { type Actor, type Precondition, restCreate, restDelete, restUpdate } from "../records/rest";
+import { type Actor, type Precondition, restCreate, restDelete, restUpdate, writerRole } from "../records/rest";
 import { RecordRepo } from "../records/repo";
 import type { Clock } from "../time";
 import { COMMENT_ORDERING, type CommentCreateBody, type CommentListQuery, type CommentPatchFields, type TaskCommentsQuery } from "./model";
@@ -15,9 +14,6 @@ import { type CommentFilter, CommentRepo } from "./repo";
 export function commentFilter(q: CommentListQuery): CommentFilter {
   return { task_id: q.task_id, include_deleted: q.include_deleted === true, ordering: parseOrdering(q.ordering, COMMENT_ORDERING) };
 }
-
-/** Who edits or deletes a comment: the caller and their role (an admin may delete any comment). */
-export type CommentActor = Actor & Pick<AuthContext, "role">;
 
 /**
  * Threaded comments of tasks. A comment of a soft-deleted task is hidden like a deleted one:
@@ -51,17 +47,21 @@ export class CommentService {
   }
 
   /** Edits the body: the author only (403 for anyone else, admins included). */
-  update(actor: CommentActor, id: string, data: CommentPatchFields, pre: Precondition): Promise<Comment> {
+  update(actor: Actor, id: string, data: CommentPatchFields, pre: Precondition): Promise<Comment> {
     return this.deps.db.transaction(async (tx) => {
       requireCommentAuthor(await this.liveComment(tx, actor, id), actor.userId);
       return restUpdate(tx, "comment", actor, id, data, pre, this.deps.clock.now());
     });
   }
 
-  /** Soft delete, locked like an update: the author, or an admin of the organization (moderation); 403 for anyone else. */
-  async delete(actor: CommentActor, id: string, pre: Precondition): Promise<void> {
+  /**
+   * Soft delete, locked like an update: the author, or an admin of the organization (moderation); 403 for anyone else.
+   * The role is the one read in the write's transaction: an admin demoted since the request's token check deletes as a member.
+   */
+  async delete(actor: Actor, id: string, pre: Precondition): Promise<void> {
     await this.deps.db.transaction(async (tx) => {
-      requireCommentDeleter(await this.liveComment(tx, actor, id), actor.userId, actor.role === "admin");
+      const role = await writerRole(tx, actor);
+      requireCommentDeleter(await this.liveComment(tx, actor, id), actor.userId, role === "admin");
       await restDelete(tx, "comment", actor, id, pre, this.deps.clock.now());
     });
   }

@@ -6,6 +6,7 @@ import { type PageRequest, type PageResult, selectPage } from "../db/page";
 import { columnsOf, insertRow } from "../db/row";
 import { isUuid } from "../ids";
 import type { Clock } from "../time";
+import type { Role } from "../users/model";
 import type { Device } from "./model";
 
 interface DeviceRow {
@@ -107,20 +108,20 @@ export class DeviceRepo<E extends Executor = Executor> {
   }
 
   /**
-   * The device's owner, whether it is revoked and whether its owner is active — for a write
+   * The device's owner, whether it is revoked, whether its owner is active and their role — for a write
    * transaction by `userId` to check again where it commits: the request's own checks ran before it,
    * on the read connection, and a revocation may commit in between. Postgres: the write's locks are
    * taken first ({@link lockWriter}), so a revocation or deactivation either committed before this
    * read or waits for the write's COMMIT.
    */
-  async findForWrite(this: DeviceRepo<Tx>, id: string, userId: string): Promise<{ userId: string; revoked: boolean; userActive: boolean } | undefined> {
+  async findForWrite(this: DeviceRepo<Tx>, id: string, userId: string): Promise<{ userId: string; revoked: boolean; userActive: boolean; userRole: Role } | undefined> {
     await lockWriter(this.exec, id, userId);
-    const r = await this.exec.get<{ user_id: string; revoked_at: string | null; active: number | boolean }>(
-      `SELECT d.user_id, d.revoked_at, u.active FROM devices d JOIN users u ON u.id = d.user_id AND u.org_id = d.org_id
+    const r = await this.exec.get<{ user_id: string; revoked_at: string | null; active: number | boolean; role: Role }>(
+      `SELECT d.user_id, d.revoked_at, u.active, u.role FROM devices d JOIN users u ON u.id = d.user_id AND u.org_id = d.org_id
        WHERE d.id = ? AND d.org_id = ?`,
       [id, this.orgId],
     );
-    return r && { userId: r.user_id, revoked: r.revoked_at !== null, userActive: Number(r.active) === 1 };
+    return r && { userId: r.user_id, revoked: r.revoked_at !== null, userActive: Number(r.active) === 1, userRole: r.role };
   }
 
   /**

@@ -1,4 +1,5 @@
 import { RefreshTokenRepo } from "../auth/repo";
+import { mustStillWrite, type Writer } from "../auth/writer";
 import type { AuthContext } from "../auth/model";
 import type { PageRequest, PageResult } from "../db/page";
 import { alreadyExists, notFound } from "../errors";
@@ -53,10 +54,15 @@ export class DeviceService {
     return device;
   }
 
-  /** Revokes a device the caller may see (idempotent): its tokens stop working on the next request. */
+  /**
+   * Revokes a device the caller may see (idempotent): its tokens stop working on the next request.
+   * Another user's device is an admin's to revoke as of the revocation's transaction: an admin
+   * demoted (or deactivated) since the request's token check is answered as a member (404, or 401).
+   */
   async revoke(auth: AuthContext, id: string): Promise<void> {
     const device = await this.get(auth, id);
-    await this.revokeDevice(device, auth.userId);
+    const byAdmin = device.userId === auth.userId ? undefined : { orgId: auth.orgId, userId: auth.userId, deviceId: null };
+    await this.revokeDevice(device, auth.userId, byAdmin);
   }
 
   /** Every device (organization by organization), or those of the user with this email (404 when unknown); for the CLI. */
@@ -76,9 +82,11 @@ export class DeviceService {
     return this.revokeDevice(device, null);
   }
 
-  private async revokeDevice(device: Device, by: string | null): Promise<Device> {
+  /** Revokes `device` for `by` (null: the CLI); `admin`, when given, must still be an admin of the organization where the revocation commits. */
+  private async revokeDevice(device: Device, by: string | null, admin?: Writer): Promise<Device> {
     if (device.revokedAt) return device;
     const revokedAt = await this.deps.db.transaction(async (tx) => {
+      if (admin && (await mustStillWrite(tx, admin)) !== "admin") throw notFound("device");
       // The device first: its pushes in flight commit before the revocation, which is stamped when it
       // takes effect, and the user's row (which logins lock) is not held while waiting for them.
       const { revokedAt, revokedNow } = await new DeviceRepo(tx, device.orgId).revoke(device.id, this.deps.clock);

@@ -8,6 +8,7 @@
 import { mustStillWrite, type Writer } from "../auth/writer";
 import type { Tx } from "../db/types";
 import { DomainError } from "../errors";
+import type { Role } from "../users/model";
 import type { EntityKind, RecordOf } from "./model";
 import { RecordRepo } from "./repo";
 import { changedFields, keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "./write";
@@ -47,6 +48,12 @@ function checkPrecondition(current: { version: number } & object, p: Preconditio
 
 /** A REST write's writer: its user, whatever device its token names (only pushes write as a device). */
 const restWriter = (actor: Actor): Writer => ({ orgId: actor.orgId, userId: actor.userId, deviceId: null });
+
+/**
+ * The REST writer's role as of `tx` (401 once the account is no longer active): what an admin-only
+ * write (a moderation) checks, rather than the role the request was authenticated with.
+ */
+export const writerRole = (tx: Tx, actor: Actor): Promise<Role> => mustStillWrite(tx, restWriter(actor));
 
 /** Creates a record for a REST caller (clock `{server: 1}`, history device_id null). */
 export async function restCreate<K extends EntityKind>(tx: Tx, kind: K, actor: Actor, data: Record<string, unknown>, id?: string, now?: Date): Promise<RecordOf[K]> {

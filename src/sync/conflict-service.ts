@@ -17,7 +17,6 @@ import type { AnyRecord, Comment } from "../records/model";
 import { RecordRepo } from "../records/repo";
 import { keptChanging, MAX_WRITE_ATTEMPTS, WriteConflict, writeRecord } from "../records/write";
 import { type Clock, notBefore } from "../time";
-import type { Role } from "../users/model";
 import { type Conflict, ConflictRepo, type ConflictSummary, findConflictAnyOrg, findConflictsAnyOrg, listConflictSummariesAnyOrg } from "./conflicts-repo";
 import type { ConflictListQuery, ConflictView, ResolveBody } from "./model";
 
@@ -27,10 +26,12 @@ export type { Conflict, ConflictSummary };
 /** Who resolves: a member of the organization, or the CLI (`userId` null). */
 export interface Resolver {
   orgId: string;
-  /** Null: the CLI's operator, not a user of the organization (no authorship rule applies). */
+  /**
+   * Null: the CLI's operator, not a user of the organization (no authorship rule applies). A user's
+   * role (an admin may delete or bring back any comment; an author only one no other user deleted) is
+   * read in the resolution's transaction.
+   */
   userId: string | null;
-  /** The user's role (an admin may delete or bring back any comment; an author only one no other user deleted). */
-  role?: Role;
 }
 
 /** The conflict queue: list, show and resolve, for the API (one organization) and the CLI (any). */
@@ -91,8 +92,8 @@ export class ConflictService {
     if (input.resolution !== "custom" && input.data !== undefined) throw invalid({ data: "only a custom resolution carries data" });
     const now = this.deps.clock.now();
     return this.deps.db.transaction(async (tx) => {
-      // A user's resolution is a write like a REST one: their account is checked again where it commits.
-      if (resolver.userId !== null) await mustStillWrite(tx, { orgId: resolver.orgId, userId: resolver.userId, deviceId: null });
+      // A user's resolution is a write like a REST one: their account (and role) is read again where it commits.
+      const role = resolver.userId === null ? null : await mustStillWrite(tx, { orgId: resolver.orgId, userId: resolver.userId, deviceId: null });
       const conflicts = new ConflictRepo(tx, resolver.orgId);
       const conflict = await conflicts.mustGet(id);
       await lockRecordOf(tx, resolver.orgId, conflict);
@@ -100,7 +101,7 @@ export class ConflictService {
       if (!(await conflicts.markResolved(conflict.id, input.resolution, resolver.userId, notBefore(now, conflict.createdAt)))) {
         throw new DomainError("already_resolved", "this conflict is already resolved");
       }
-      return this.writeResolution(tx, resolver, conflict, input, now);
+      return this.writeResolution(tx, { ...resolver, admin: role === "admin" }, conflict, input, now);
     });
   }
 
@@ -110,7 +111,7 @@ export class ConflictService {
    * was made between values that are no longer the record's, and writing `local` would undo that
    * write unseen. `remote` keeps such a field as it is now (the later write is newer than both sides).
    */
-  private async writeResolution(tx: Tx, resolver: Resolver, c: Conflict, input: ResolveBody, now: Date): Promise<AnyRecord> {
+  private async writeResolution(tx: Tx, resolver: Resolver & { admin: boolean }, c: Conflict, input: ResolveBody, now: Date): Promise<AnyRecord> {
     const repo = new RecordRepo(tx, resolver.orgId, c.entity);
     for (let attempt = 1; ; attempt++) {
       const before = await repo.mustGet(c.entityId);
@@ -130,7 +131,7 @@ export class ConflictService {
       // resolution. `custom` data is checked whole, like a PATCH.
       const current = before as unknown as Record<string, unknown>;
       const data = input.resolution === "custom" ? plan.data : Object.fromEntries(Object.entries(plan.data).filter(([f, v]) => !jsonEqual(current[f], v)));
-      if (c.entity === "comment" && resolver.userId !== null) requireCommentResolver(before as Comment, current, data, plan.deleted, resolver.userId, resolver.role === "admin");
+      if (c.entity === "comment" && resolver.userId !== null) requireCommentResolver(before as Comment, current, data, plan.deleted, resolver.userId, resolver.admin);
       try {
         return await writeRecord(tx, {
           entity: c.entity,

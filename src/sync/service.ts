@@ -26,9 +26,6 @@ import { PushBatch } from "./push/batch";
  */
 export type SyncCaller = Pick<AuthContext, "userId" | "orgId"> & { deviceId?: string | null };
 
-/** Who pushes: a {@link SyncCaller} and their role (an admin's devices may delete any comment). */
-export type PushCaller = SyncCaller & Pick<AuthContext, "role">;
-
 /** A push as the route hands it over: its changes are checked one by one later (a malformed one is answered `rejected`). */
 export type PushInput = Omit<PushBody, "changes"> & { changes: readonly unknown[] };
 
@@ -97,7 +94,7 @@ export class SyncService {
    * Applies a batch of changes for `device_id` and answers one result per change, after COMMIT.
    * 413 for more than 1,000 changes, 403 unless the device is the caller's and not revoked.
    */
-  push(caller: PushCaller, input: PushInput): Promise<PushResponse> {
+  push(caller: SyncCaller, input: PushInput): Promise<PushResponse> {
     const pushing = this.pushNow(caller, input);
     this.pushesInFlight.add(pushing);
     const done = () => void this.pushesInFlight.delete(pushing);
@@ -105,7 +102,7 @@ export class SyncService {
     return pushing;
   }
 
-  private async pushNow(caller: PushCaller, input: PushInput): Promise<PushResponse> {
+  private async pushNow(caller: SyncCaller, input: PushInput): Promise<PushResponse> {
     const t0 = performance.now();
     let deviceId: string | null = null;
     const entry = (counts: SyncLogEntry["counts"], recordCount: number, error: unknown): SyncLogEntry =>
@@ -115,12 +112,13 @@ export class SyncService {
         throw new DomainError("payload_too_large", `a push carries at most ${MAX_PUSH_CHANGES} changes (got ${input.changes.length})`);
       }
       deviceId = await this.mustOwnDevice(caller, input.device_id);
-      const ctx = { orgId: caller.orgId, userId: caller.userId, deviceId, admin: caller.role === "admin", now: this.deps.clock.now() };
+      const writer = { orgId: caller.orgId, userId: caller.userId, deviceId, now: this.deps.clock.now() };
       const results = await this.retrying(() =>
         this.deps.db.transaction(async (tx) => {
-          // Again where it commits: a revocation or deactivation since the checks above stops it (403, 401).
-          await mustStillWrite(tx, ctx);
-          const batch = new PushBatch(tx, ctx);
+          // Again where it commits: a revocation or deactivation since the checks above stops it (403, 401),
+          // and the role read here (not the token check's) says whether its devices may moderate comments.
+          const role = await mustStillWrite(tx, writer);
+          const batch = new PushBatch(tx, { ...writer, admin: role === "admin" });
           const r = await batch.run(input.changes);
           const counts = noCounts();
           for (const x of r) counts[x.status as ChangeStatus]++;

@@ -181,19 +181,26 @@ export class UserRepo<E extends Executor = Executor> {
   }
 
   /**
-   * Whether the user is active, for a write of theirs to check again inside its transaction: the
-   * request's check ran before it, and a deactivation may commit in between. Postgres: the write's
-   * lock is taken first ({@link lockWriter}), so a deactivation either committed before this read or
-   * waits for the write's COMMIT.
+   * The user's role, or null when they are not active (or not of the organization), for a write of
+   * theirs to check again inside its transaction: the request's check ran before it, and a
+   * deactivation or a change of role may commit in between. Postgres: the write's lock is taken
+   * first ({@link lockWriter}), so such a change either committed before this read or waits for the
+   * write's COMMIT.
    */
-  async activeForWrite(this: UserRepo<Tx>, id: string): Promise<boolean> {
+  async roleForWrite(this: UserRepo<Tx>, id: string): Promise<Role | null> {
     await lockWriter(this.exec, null, id);
-    const r = await this.exec.get<{ active: number | boolean }>("SELECT active FROM users WHERE id = ? AND org_id = ?", [id, this.orgId]);
-    return r !== undefined && Number(r.active) === 1;
+    const r = await this.exec.get<{ active: number | boolean; role: Role }>("SELECT active, role FROM users WHERE id = ? AND org_id = ?", [id, this.orgId]);
+    return r !== undefined && Number(r.active) === 1 ? r.role : null;
   }
 
-  /** Gives the user `role`; false when they already had it. */
-  async setRole(id: string, role: Role, now: string): Promise<boolean> {
+  /**
+   * Gives the user `role`, in a transaction; false when they already had it. First waits for their
+   * writes in flight ({@link lockWithdrawal}), as a deactivation does: a write decides what the
+   * user's role allows by the role it reads in its own transaction (`roleForWrite`), so a demoted
+   * admin's write either commits before the demotion or is judged as a member's.
+   */
+  async setRole(this: UserRepo<Tx>, id: string, role: Role, now: string): Promise<boolean> {
+    await lockWithdrawal(this.exec, "user", id);
     return (await this.exec.run("UPDATE users SET role = ?, updated_at = ? WHERE id = ? AND org_id = ? AND role <> ?", [role, now, id, this.orgId, role])).changes === 1;
   }
 

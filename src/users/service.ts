@@ -121,14 +121,16 @@ export class UserService {
 
   /**
    * Gives the user `role` (idempotent); it takes effect on their next request, as the role is read
-   * with every request's token check. 422 for a role that is not one.
+   * with every request's token check, and on their writes in flight: what only an admin may write is
+   * decided by the role read in the write's transaction, which the change waits for (`UserRepo.setRole`).
+   * 422 for a role that is not one.
    */
   async setRole(email: string, role: Role): Promise<User> {
     if (!(ROLES as readonly string[]).includes(role)) throw invalid({ role: `must be one of ${ROLES.join(", ")}` });
     const user = await this.mustGetByEmail(email);
     if (user.role === role) return user;
     const now = this.deps.clock.now().toISOString();
-    const changed = await new UserRepo(this.deps.db, user.orgId).setRole(user.id, role, now);
+    const changed = await this.deps.db.transaction((tx) => new UserRepo(tx, user.orgId).setRole(user.id, role, now));
     if (changed) this.deps.log.info("user_role_changed", { user_id: user.id, org_id: user.orgId, role });
     return { ...user, role, updatedAt: changed ? now : user.updatedAt };
   }

@@ -99,7 +99,7 @@ forEachDialect("sync services", ({ db, dialect }) => {
     const inFlight = new Promise<void>((r) => (started = r));
     // What a push holds from its first statement to its COMMIT.
     const pushing = t.deps.db.transaction(async (tx) => {
-      expect(await new DeviceRepo(tx, u.org.id).findForWrite(dev, u.user.id)).toEqual({ userId: u.user.id, revoked: false, userActive: true });
+      expect(await new DeviceRepo(tx, u.org.id).findForWrite(dev, u.user.id)).toEqual({ userId: u.user.id, revoked: false, userActive: true, userRole: "member" });
       started();
       await gate;
     });

@@ -4,7 +4,7 @@ export interface PushContext {
   userId: string;
   /** The pushing device, already checked to be the caller's and not revoked. */
   deviceId: string;
-  /** The pusher administers the organization: its devices may delete (moderate) any comment. */
+  /** The pusher administers the organization (as read in the push's transaction): its devices may delete (moderate) any comment. */
   admin: boolean;
   now: Date;
 }
