@@ -63,7 +63,8 @@ export const IN_MEMORY_WARNING = "the database is in memory (sqlite::memory:): i
 
 /**
  * Runs `fn` with the configuration, an open database (migrated unless told otherwise) and
- * the services built on it, and closes everything afterwards, whatever happens.
+ * the services built on it, and closes everything afterwards, whatever happens (the writes the
+ * services make in the background first, then the database, then the log).
  */
 export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<T>, opts: RuntimeOptions = {}): Promise<T> {
   const config = configOf(cmd, opts.serving === true);
@@ -72,10 +73,15 @@ export async function withRuntime<T>(cmd: Command, fn: (rt: Runtime) => Promise<
     const db = await connect(config.databaseUrl, opts.readOnly === true, config.databasePoolSize);
     try {
       if (opts.migrate !== false && opts.readOnly !== true) await migrate(db);
-      const result = await fn({ config, db, log, services: createServices({ db, config, clock: systemClock, log }) });
-      // After the command's own output, and only when it succeeded: a failure stays one line.
-      if (opts.serving !== true && sqlitePath(config.databaseUrl) === ":memory:") process.stderr.write(`warning: ${IN_MEMORY_WARNING}\n`);
-      return result;
+      const services = createServices({ db, config, clock: systemClock, log });
+      try {
+        const result = await fn({ config, db, log, services });
+        // After the command's own output, and only when it succeeded: a failure stays one line.
+        if (opts.serving !== true && sqlitePath(config.databaseUrl) === ":memory:") process.stderr.write(`warning: ${IN_MEMORY_WARNING}\n`);
+        return result;
+      } finally {
+        await services.lastSeen.close(); // the last requests' last_seen_at, before the database closes
+      }
     } finally {
       await db.close();
     }

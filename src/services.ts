@@ -2,6 +2,7 @@ import { AuthService } from "./auth/service";
 import { BackupService } from "./backup/service";
 import { CommentService } from "./comments/service";
 import type { Deps } from "./deps";
+import { LastSeenRecorder } from "./devices/last-seen";
 import { DeviceService } from "./devices/service";
 import { HealthService } from "./health/service";
 import { JobsService } from "./jobs/service";
@@ -20,13 +21,14 @@ import { UserService } from "./users/service";
  */
 export function createServices(deps: Deps) {
   const hasher = new PasswordHasher(deps.argon2);
-  const sync = new SyncService(deps);
+  const lastSeen = new LastSeenRecorder(deps);
+  const sync = new SyncService(deps, lastSeen);
   const jobs = new JobsService(deps, deps.jobs, sync);
   return {
     orgs: new OrgService(deps, hasher),
     users: new UserService(deps, hasher),
-    devices: new DeviceService(deps),
-    auth: new AuthService(deps, hasher),
+    devices: new DeviceService(deps, lastSeen),
+    auth: new AuthService(deps, hasher, lastSeen),
     jobs,
     metrics: new MetricsService(deps),
     health: new HealthService(deps, jobs),
@@ -36,6 +38,8 @@ export function createServices(deps: Deps) {
     sync,
     conflicts: new ConflictService(deps),
     backup: new BackupService(deps),
+    /** The devices' `last_seen_at` writes, made off the requests' path: closed before the database is. */
+    lastSeen,
   };
 }
 

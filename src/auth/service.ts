@@ -4,6 +4,7 @@ import { ConfigError } from "../config";
 import { invalid, unauthenticated } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
+import { LastSeenRecorder } from "../devices/last-seen";
 import { DeviceRepo } from "../devices/repo";
 import type { User } from "../users/model";
 import type { PasswordHasher } from "../users/password";
@@ -50,6 +51,8 @@ export class AuthService {
   constructor(
     private readonly deps: Deps,
     private readonly hasher: PasswordHasher,
+    /** Writes the `last_seen_at` of the devices whose tokens are used (createServices shares one). */
+    private readonly lastSeen = new LastSeenRecorder(deps),
     /** Bounds the password checks running and waiting at once (tests pass a small one). */
     private readonly gate = new LoginGate(),
   ) {
@@ -235,7 +238,8 @@ export class AuthService {
   /**
    * The caller behind an `Authorization: Bearer …` header value: the token must verify, the user
    * must still be active, the token's device not revoked and its session (refresh-token family) not
-   * ended (indexed lookups on every request).
+   * ended (indexed lookups on every request). The device's `last_seen_at` is written just after,
+   * not waited for ({@link LastSeenRecorder}).
    */
   async authenticate(authorization: string | null | undefined, opts: { endedSessionOk?: boolean } = {}): Promise<AuthContext> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
@@ -251,7 +255,7 @@ export class AuthService {
     const problem = refusal(state, claims, opts);
     if (problem !== null) throw unauthenticated(problem);
     const user = state.user!;
-    if (state.device) await new DeviceRepo(this.deps.db, claims.orgId).touchLastSeen(state.device, this.deps.clock.now());
+    if (state.device) this.lastSeen.record(claims.orgId, state.device);
     return { userId: user.id, orgId: user.orgId, role: user.role, deviceId: claims.deviceId, email: user.email };
   }
 

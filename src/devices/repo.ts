@@ -23,6 +23,13 @@ interface DeviceRow {
 /** A device's `last_seen_at` is written at most once per this many milliseconds. */
 const LAST_SEEN_RESOLUTION_MS = 60_000;
 
+const staleBefore = (now: Date): string => new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
+
+/** Whether a device whose `last_seen_at` is `lastSeenAt` is due to have it written at `now` (never, or over {@link LAST_SEEN_RESOLUTION_MS} ago). */
+export function lastSeenDue(lastSeenAt: string | null, now: Date): boolean {
+  return lastSeenAt === null || lastSeenAt < staleBefore(now);
+}
+
 const COLUMNS = columnsOf<DeviceRow>({ id: true, org_id: true, user_id: true, name: true, platform: true, created_at: true, last_seen_at: true, revoked_at: true });
 const COLS = COLUMNS.join(", ");
 /** {@link COLS} of `devices d` in a join. */
@@ -142,18 +149,17 @@ export class DeviceRepo<E extends Executor = Executor> {
   /**
    * Records that `device` was used at `now` (a request with its token, a push or pull naming it):
    * `last_seen_at` is written at most once per {@link LAST_SEEN_RESOLUTION_MS}, so a device that
-   * syncs every second costs one write a minute. Bookkeeping of the request it is made for, which
-   * may only read: on a full disk it is left as it was (and tried again by the device's next
-   * request) rather than fail that request. Called outside transactions (a failed statement there
-   * rolled back only itself).
+   * syncs every second costs one write a minute. Made off the request's path, by
+   * `LastSeenRecorder` (src/devices/last-seen.ts). On a full disk it is left as it was (and tried
+   * again by the device's next request), silently. Called outside transactions (a failed statement
+   * there rolled back only itself).
    */
   async touchLastSeen(device: Pick<Device, "id" | "lastSeenAt">, now: Date): Promise<void> {
-    const stale = new Date(now.getTime() - LAST_SEEN_RESOLUTION_MS).toISOString();
-    if (device.lastSeenAt !== null && device.lastSeenAt >= stale) return;
+    if (!lastSeenDue(device.lastSeenAt, now)) return;
     try {
       await this.exec.run(
         "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
-        [now.toISOString(), device.id, this.orgId, stale],
+        [now.toISOString(), device.id, this.orgId, staleBefore(now)],
       );
     } catch (err) {
       if (!isStorageFull(err)) throw err;

@@ -7,6 +7,7 @@ import { isUuid, newId } from "../ids";
 import type { Deps } from "../deps";
 import { findUserByEmail, UserRepo } from "../users/repo";
 import { normalizeEmail } from "../users/model";
+import { LastSeenRecorder } from "./last-seen";
 import type { CreateDeviceBody, Device } from "./model";
 import { DeviceRepo, findDeviceAnyOrg, listDevicesAnyOrg } from "./repo";
 import { storedName } from "../wire/text";
@@ -19,7 +20,11 @@ export interface DeviceOwner {
 
 /** Devices: the keys of vector clocks, bound to access tokens; revoking one ends its sessions. */
 export class DeviceService {
-  constructor(private readonly deps: Deps) {}
+  constructor(
+    private readonly deps: Deps,
+    /** Its pending `last_seen_at` writes show in what is read (createServices shares one). */
+    private readonly lastSeen = new LastSeenRecorder(deps),
+  ) {}
 
   /** Registers a device of `owner` (`input` as `CreateDeviceBody` validated it; the name is stored trimmed); 409 for a taken id. */
   async create(owner: DeviceOwner, input: CreateDeviceBody): Promise<Device> {
@@ -43,15 +48,16 @@ export class DeviceService {
   }
 
   /** One page of the caller's own devices (revoked ones included, with `revokedAt`). */
-  listMine(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
-    return new DeviceRepo(this.deps.db, auth.orgId).listForUser(auth.userId, page);
+  async listMine(auth: AuthContext, page: PageRequest): Promise<PageResult<Device>> {
+    const listed = await new DeviceRepo(this.deps.db, auth.orgId).listForUser(auth.userId, page);
+    return { ...listed, results: listed.results.map((d) => this.lastSeen.withPending(d)) };
   }
 
   /** A device the caller may see: their own, or any of the organization for an admin; 404 otherwise. */
   async get(auth: AuthContext, id: string): Promise<Device> {
     const device = isUuid(id) ? await new DeviceRepo(this.deps.db, auth.orgId).find(id.toLowerCase()) : undefined;
     if (!device || (device.userId !== auth.userId && auth.role !== "admin")) throw notFound("device");
-    return device;
+    return this.lastSeen.withPending(device);
   }
 
   /**

@@ -8,6 +8,7 @@ import type { AuthContext } from "../auth/model";
 import { mustStillWrite } from "../auth/writer";
 import { isTransactionConflict } from "../db/errors";
 import type { Database } from "../db/types";
+import { LastSeenRecorder } from "../devices/last-seen";
 import { DeviceRepo } from "../devices/repo";
 import { readFeedState } from "../records/feed";
 import { DomainError, forbidden } from "../errors";
@@ -55,7 +56,11 @@ const MAX_TX_ATTEMPTS = 3;
 export class SyncService {
   private readonly logBuffer: SyncLogBuffer;
 
-  constructor(private readonly deps: { db: Database; clock: Clock; log: Logger }) {
+  constructor(
+    private readonly deps: { db: Database; clock: Clock; log: Logger },
+    /** Writes the `last_seen_at` of the devices pushes and pulls name (createServices shares one). */
+    private readonly lastSeen = new LastSeenRecorder(deps),
+  ) {
     this.logBuffer = new SyncLogBuffer(deps.db, deps.log);
   }
 
@@ -204,14 +209,14 @@ export class SyncService {
     return { orgId: caller.orgId, deviceId, userId: caller.userId, kind, ...outcome, durationMs: performance.now() - t0, createdAt: this.deps.clock.now().toISOString() };
   }
 
-  /** The device id when it is one of the caller's devices and not revoked; 403 otherwise. */
+  /** The device id when it is one of the caller's devices and not revoked (its `last_seen_at` written just after, not waited for); 403 otherwise. */
   private async mustOwnDevice(caller: SyncCaller, deviceId: string): Promise<string> {
     if (caller.deviceId === deviceId) return deviceId; // checked by authenticate, in this request
     const devices = new DeviceRepo(this.deps.db, caller.orgId);
     const device = await devices.find(deviceId);
     if (!device || device.userId !== caller.userId) throw forbidden("device_id is not one of your devices");
     if (device.revokedAt !== null) throw forbidden("this device is revoked");
-    await devices.touchLastSeen(device, this.deps.clock.now());
+    this.lastSeen.record(caller.orgId, device);
     return device.id;
   }
 
