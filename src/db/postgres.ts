@@ -1,5 +1,6 @@
 import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
+import { StatementWatchdog, StuckStatementError } from "./pg-watchdog";
 import { StorageFullWatch } from "./storage-full";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
@@ -100,11 +101,15 @@ class PgExecutor implements Executor {
   protected failure(err: unknown): unknown {
     return storageError(err);
   }
+  /** The answer of a statement made by {@link query} (bounded by the pool's watchdog where there is one). */
+  protected answer(q: postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    return q as unknown as Promise<postgres.RowList<postgres.Row[]>>;
+  }
   /** Sends a statement (a pending query of {@link query}, or `unsafe(text)`) and awaits its rows. */
   protected async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
     let rows: postgres.RowList<postgres.Row[]>;
     try {
-      rows = await make();
+      rows = await this.answer(make());
     } catch (err) {
       throw this.failure(err);
     }
@@ -149,22 +154,33 @@ function mustBeWhole<R extends postgres.RowList<postgres.Row[]>>(rows: R): R {
  * The health checks' executor ({@link PostgresDatabase.monitor}): a one-connection pool of its own
  * whose statements time out after {@link MONITOR_STATEMENT_TIMEOUT_MS}. After any failure the pool is
  * ended and the next check opens a fresh one: a connection that postgres.js 3.4.9 left unable to
- * connect again (see {@link PostgresDatabase.recover}) must not fail health for good.
+ * connect again (see {@link PostgresDatabase.recover}) must not fail health for good. A statement
+ * unanswered after `stuckAfterMs` (more than connecting and that timeout take) is such a failure: its
+ * connection never connects (porsager/postgres#1193) or makes no progress.
  */
 class MonitorExecutor extends PgExecutor {
-  constructor(private readonly open: () => postgres.Sql) {
+  constructor(
+    private readonly open: () => postgres.Sql,
+    private readonly stuckAfterMs: number,
+  ) {
     super(open());
   }
   protected override async send(make: () => postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
     const pool = this.sql as postgres.Sql;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      return await super.send(make);
+      const answer = super.send(make);
+      answer.catch(() => {});
+      const stuck = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new StuckStatementError(false)), this.stuckAfterMs)));
+      return await Promise.race([answer, stuck]);
     } catch (err) {
       if (this.sql === pool) {
         this.sql = this.open();
         void pool.end({ timeout: 0 }).catch(() => {});
       }
       throw err;
+    } finally {
+      clearTimeout(timer);
     }
   }
   close(): Promise<void> {
@@ -261,9 +277,15 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     sql: postgres.TransactionSql,
     private readonly state: TxState,
     private readonly control: TxControl,
+    /** The pool the transaction runs in, and its watchdog. */
+    private readonly pool: postgres.Sql,
+    private readonly watchdog: StatementWatchdog,
     private readonly depth = 0,
   ) {
     super(sql);
+  }
+  protected override answer(q: postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    return this.watchdog.guard(this.pool, q, q, true);
   }
   protected override query(text: string, params: SqlValue[]) {
     this.mustBeOpen();
@@ -285,7 +307,7 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     this.mustBeOpen();
     const mark = this.state.mark();
     try {
-      const sp = (this.sql as postgres.TransactionSql).savepoint((t) => this.control.holdIfLost(fn(new PgTx(t, this.state, this.control, this.depth + 1))));
+      const sp = (this.sql as postgres.TransactionSql).savepoint((t) => this.control.holdIfLost(fn(new PgTx(t, this.state, this.control, this.pool, this.watchdog, this.depth + 1))));
       return (await sp) as T;
     } catch (err) {
       this.state.rollbackTo(mark);
@@ -295,9 +317,9 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   /** Sends `text` with the COMMIT behind it when this is the top level during the last flush; a plain `run` otherwise. */
   async runFinal(text: string, params: SqlValue[] = []): Promise<{ changes: number }> {
     if (this.depth > 0 || !this.state.inFinalFlush) return this.run(text, params);
-    const statement = this.query(text, params).execute();
+    const statement = this.answer(this.query(text, params).execute());
     const control = this.control;
-    control.commit = this.sql.unsafe(COMMIT_BEHIND).execute();
+    control.commit = this.answer(this.sql.unsafe(COMMIT_BEHIND).execute() as unknown as postgres.PendingQuery<postgres.Row[]>);
     // Awaited by committed(), unless the statement fails first.
     control.commit.then(
       () => (control.landed = true),
@@ -370,7 +392,28 @@ export interface PoolOptions {
   idleInTransactionTimeoutMs?: number;
   /** None by default: a request's statements run as long as they need. */
   statementTimeoutMs?: number;
+  /** When the pool's watchdog looks at a statement still waiting ({@link STUCK_AFTER_MS} by default; shorter in tests). */
+  stuckAfterMs?: number;
 }
+
+/** postgres.js' `connect_timeout`, in seconds: a connection not ready by then fails its statement with `CONNECT_TIMEOUT`. */
+const CONNECT_TIMEOUT_S = 5;
+
+/**
+ * A statement still waiting after this long is looked at by the pool's watchdog
+ * (src/db/pg-watchdog.ts): the connect timeout and 5 s more. One found stuck — its connection never
+ * connects, or its backend is gone or idle — answers as a lost connection (503), or is sent again
+ * on a fresh pool when it was never sent. A statement that its backend is still running is left alone.
+ */
+export const STUCK_AFTER_MS = CONNECT_TIMEOUT_S * 1_000 + 5_000;
+
+/**
+ * Which of `pids` run something, or went idle less than `$2` ms ago; and the probe's own backend pid
+ * (compared with the one postgres.js was told: behind a pooler they differ, and pids mean nothing).
+ */
+const PROGRESS_SQL = `SELECT pg_backend_pid() AS me, coalesce(array_to_string(array_agg(pid), ','), '') AS pids FROM pg_stat_activity
+  WHERE pid = ANY(string_to_array($1, ',')::int[])
+    AND (state IS NULL OR state NOT LIKE 'idle%' OR state_change IS NULL OR state_change > now() - make_interval(secs => $2::float8 / 1000))`;
 
 /**
  * What postgres.js connects with besides the URL it is handed: the URL's libpq query parameters
@@ -391,7 +434,7 @@ function openPool(url: string, opts: PoolOptions, connect: LibpqOptions): postgr
     ...connect,
     max: opts.max ?? 10,
     onnotice: () => {},
-    connect_timeout: 5,
+    connect_timeout: CONNECT_TIMEOUT_S,
     connection: {
       application_name: "taskmgr",
       lock_timeout: opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS,
@@ -422,6 +465,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
   /** Replaced pools, ending (awaited by {@link close}). */
   private readonly retiring = new Set<Promise<void>>();
   private closed = false;
+  /** Bounds every statement of the pool ({@link STUCK_AFTER_MS}). */
+  private readonly watchdog: StatementWatchdog;
   private monitorExec: MonitorExecutor | null = null;
   private readonly storage = new StorageFullWatch();
   /** The URL handed to postgres.js: the configured one without its libpq query parameters. */
@@ -441,6 +486,46 @@ export class PostgresDatabase extends PgExecutor implements Database {
     this.connect = connect;
     this.pool = pool;
     this.label = redact(url);
+    this.watchdog = new StatementWatchdog(
+      opts.stuckAfterMs ?? STUCK_AFTER_MS,
+      (pids, idleMs) => this.progressing(pids, idleMs),
+      (stuck) => this.replacePool(stuck),
+    );
+  }
+
+  /** A one-connection pool of its own to ask the database something, connecting within 2 s (end it after use). */
+  private probe(): postgres.Sql {
+    return postgres(this.url, { ...this.connect, max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
+  }
+
+  /** Replaces `stuck` with a fresh pool if it is still the pool; it ends once its work is done, or after 5 s. */
+  private replacePool(stuck: postgres.Sql): void {
+    if (this.closed || this.pool !== stuck) return;
+    this.pool = this.sql = openPool(this.url, this.opts, this.connect);
+    // Transactions still running on the old pool get as long as `close` gives them.
+    const ending = stuck.end({ timeout: 5 }).catch(() => {});
+    this.retiring.add(ending);
+    void ending.then(() => this.retiring.delete(ending));
+  }
+
+  /** The watchdog's question ({@link PROGRESS_SQL}), answered within 3 s by a connection of its own; null when it cannot be. */
+  private async progressing(pids: number[], idleMs: number): Promise<Set<number> | null> {
+    const probe = this.probe();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const asked = probe.unsafe(PROGRESS_SQL, [pids.join(","), idleMs]);
+      asked.catch(() => {}); // answered after the 3 s: not awaited any more
+      const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, 3_000, null)));
+      const rows = await Promise.race([asked, late]);
+      const row = rows?.[0] as { me: number; pids: string } | undefined;
+      if (rows === null || row === undefined || (rows as unknown as { state?: { pid?: unknown } }).state?.pid !== row.me) return null;
+      return new Set(row.pids === "" ? [] : row.pids.split(",").map(Number));
+    } catch {
+      return null;
+    } finally {
+      clearTimeout(timer);
+      void probe.end({ timeout: 0 }).catch(() => {});
+    }
   }
 
   /**
@@ -459,7 +544,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
     if ((err as { code?: unknown } | null)?.code !== "CONNECT_TIMEOUT" || this.closed) return Promise.resolve(false);
     this.recovering ??= (async () => {
       const stuck = this.pool;
-      const probe = postgres(this.url, { ...this.connect, max: 1, connect_timeout: 2, fetch_types: false, onnotice: () => {} });
+      const probe = this.probe();
       try {
         await probe`SELECT 1`;
       } catch {
@@ -468,13 +553,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
         void probe.end({ timeout: 1 }).catch(() => {});
       }
       if (this.closed) return false;
-      if (this.pool === stuck) {
-        this.pool = this.sql = openPool(this.url, this.opts, this.connect);
-        // Transactions still running on the old pool get as long as `close` gives them.
-        const ending = stuck.end({ timeout: 5 }).catch(() => {});
-        this.retiring.add(ending);
-        void ending.then(() => this.retiring.delete(ending));
-      }
+      this.replacePool(stuck);
       return true;
     })().finally(() => (this.recovering = null));
     return this.recovering;
@@ -520,9 +599,10 @@ export class PostgresDatabase extends PgExecutor implements Database {
       try {
         return await this.attempt(options, fn, () => (started = true));
       } catch (err) {
-        // Failed before `fn` ran (its BEGIN was never sent, or did nothing): once more ({@link staleFailure}, {@link recover}).
+        // Failed before `fn` ran (its BEGIN was never sent, or did nothing): once more ({@link staleFailure},
+        // a BEGIN the watchdog gave up on, {@link recover}).
         const cause = (err as ConnectionLostError).cause ?? err;
-        if (started || attempt > 1 || !(staleFailure(cause) || (await this.recover(cause)))) throw err;
+        if (started || attempt > 1 || !(staleFailure(cause) || (err instanceof StuckStatementError && err.unsent) || (await this.recover(cause)))) throw err;
       }
     }
   }
@@ -532,11 +612,24 @@ export class PostgresDatabase extends PgExecutor implements Database {
     const control = new TxControl();
     /** `fn`'s result, once it returned (answered if the connection is lost after the COMMIT landed). */
     const returned: { value?: T; done: boolean } = { done: false };
-    const run = this.pool.begin(options, (t) =>
-      control.holdIfLost(
+    const pool = this.pool;
+    // Until its BEGIN is answered, the watchdog may give up on the transaction (its connection never
+    // connects): `fn` must then never run on that pool, should the BEGIN be answered after all.
+    let gaveUp: StuckStatementError | null = null;
+    let abandon!: (err: StuckStatementError) => void;
+    const abandoned = new Promise<never>((_, reject) => (abandon = reject));
+    abandoned.catch(() => {});
+    const watch = this.watchdog.beginning(pool, (err) => {
+      gaveUp = err;
+      abandon(err);
+    });
+    const run = pool.begin(options, (t) => {
+      if (gaveUp !== null) return Promise.reject(gaveUp);
+      return control.holdIfLost(
         (async () => {
+          watch.started();
           onStart();
-          const tx = new PgTx(t, state, control);
+          const tx = new PgTx(t, state, control, pool, this.watchdog);
           const r = await fn(tx);
           Object.assign(returned, { value: r, done: true });
           await state.flush(tx);
@@ -545,8 +638,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
           if (control.lost !== null) return never<T>();
           return r;
         })(),
-      ),
-    );
+      );
+    });
     // postgres.js rejects `begin` when the connection closes, even while `fn` still runs: from then on
     // `fn` must send nothing.
     run.catch((err: unknown) => {
@@ -554,7 +647,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
     });
     let result: T;
     try {
-      result = (await Promise.race([run, control.aborted])) as T;
+      result = (await Promise.race([run, control.aborted, abandoned])) as T;
     } catch (err) {
       // Committed by the final statement's COMMIT, then the connection was lost: committed all the same.
       // (Any other failure after that COMMIT is a bug — a statement after the final one — and thrown.)
@@ -563,6 +656,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
       result = returned.value as T;
     } finally {
       control.ended = true;
+      watch.settled();
+      watch.ended();
     }
     state.runAfterCommit();
     return result;
@@ -576,18 +671,26 @@ export class PostgresDatabase extends PgExecutor implements Database {
     const q = make();
     let rows: postgres.RowList<postgres.Row[]>;
     try {
-      rows = await q;
+      rows = await this.answer(q);
     } catch (err) {
-      if (!(staleFailure(err, q) || (unsent(q) && (await this.recover(err))))) throw this.failure(err);
+      const again = err instanceof StuckStatementError ? err.unsent : staleFailure(err, q) || (unsent(q) && (await this.recover(err)));
+      if (!again) throw this.failure(err);
       return super.send(make);
     }
     return mustBeWhole(rows);
   }
 
+  protected override answer(q: postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    return this.watchdog.guard(this.pool, q, q, false);
+  }
+
   verify(): void {}
 
   get monitor(): Executor {
-    return (this.monitorExec ??= new MonitorExecutor(() => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.connect)));
+    return (this.monitorExec ??= new MonitorExecutor(
+      () => openPool(this.url, { ...this.opts, max: 1, statementTimeoutMs: MONITOR_STATEMENT_TIMEOUT_MS }, this.connect),
+      this.opts.stuckAfterMs ?? STUCK_AFTER_MS,
+    ));
   }
 
   async backup(): Promise<void> {
@@ -596,6 +699,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.watchdog.close();
     await Promise.all([this.pool.end({ timeout: 5 }), this.monitorExec?.close(), ...this.retiring]);
   }
 }
