@@ -108,6 +108,18 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     expect(await db.get<{ one: number }>("SELECT 1 AS one")).toEqual({ one: 1 });
   }, 30_000);
 
+  test("a connection whose backend ended unnoticed (its close never reached the client): the statement sent on it answers as a lost connection", async () => {
+    proxy = await startPgProxy();
+    const db = open();
+    const { pid } = (await db.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
+    proxy.freeze();
+    await handle.db.get("SELECT pg_terminate_backend(?)", [pid]);
+    const outcome = await within(db.get("SELECT 2 AS two"), 10_000);
+    expect(outcome).not.toBe("hung");
+    expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
+    expect(await db.get<{ one: number }>("SELECT 1 AS one")).toEqual({ one: 1 });
+  }, 30_000);
+
   test("the same inside a transaction: it answers as a lost connection, nothing of it committed", async () => {
     proxy = await startPgProxy();
     const db = open();
