@@ -396,6 +396,22 @@ export interface PoolOptions {
   stuckAfterMs?: number;
 }
 
+/**
+ * A probe's answer ({@link PostgresDatabase.probe}), or null when it has none within 3 s (its own
+ * connect timeout is 2 s, but a connection that the server hangs up on during its startup reconnects
+ * without end: porsager/postgres#1193). Rejects when the probe's statement fails.
+ */
+async function probeAnswer<T>(answer: PromiseLike<T>): Promise<T | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const asked = Promise.resolve(answer);
+  asked.catch(() => {}); // answered after the 3 s: not awaited any more
+  try {
+    return await Promise.race([asked, new Promise<null>((resolve) => (timer = setTimeout(resolve, 3_000, null)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** postgres.js' `connect_timeout`, in seconds: a connection not ready by then fails its statement with `CONNECT_TIMEOUT`. */
 const CONNECT_TIMEOUT_S = 5;
 
@@ -508,29 +524,24 @@ export class PostgresDatabase extends PgExecutor implements Database {
     void ending.then(() => this.retiring.delete(ending));
   }
 
-  /** The watchdog's question ({@link PROGRESS_SQL}), answered within 3 s by a connection of its own; null when it cannot be. */
+  /** The watchdog's question ({@link PROGRESS_SQL}), asked on a connection of its own ({@link probeAnswer}); null when it cannot be answered. */
   private async progressing(pids: number[], idleMs: number): Promise<Set<number> | null> {
     const probe = this.probe();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const asked = probe.unsafe(PROGRESS_SQL, [pids.join(","), idleMs]);
-      asked.catch(() => {}); // answered after the 3 s: not awaited any more
-      const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, 3_000, null)));
-      const rows = await Promise.race([asked, late]);
+      const rows = await probeAnswer(probe.unsafe(PROGRESS_SQL, [pids.join(","), idleMs]));
       const row = rows?.[0] as { me: number; pids: string } | undefined;
       if (rows === null || row === undefined || (rows as unknown as { state?: { pid?: unknown } }).state?.pid !== row.me) return null;
       return new Set(row.pids === "" ? [] : row.pids.split(",").map(Number));
     } catch {
       return null;
     } finally {
-      clearTimeout(timer);
       void probe.end({ timeout: 0 }).catch(() => {});
     }
   }
 
   /**
    * After a statement of the pool failed with `CONNECT_TIMEOUT`: checks with a connection of its own
-   * whether the database answers (within 2 s; one check at a time), and if it does, replaces the pool with a fresh one (the old one
+   * whether the database answers (within 3 s, {@link probeAnswer}; one check at a time), and if it does, replaces the pool with a fresh one (the old one
    * ends once its work is done, or after 5 s). True when the pool was replaced, so that a statement that was
    * never sent may be sent again on the fresh pool.
    *
@@ -546,9 +557,9 @@ export class PostgresDatabase extends PgExecutor implements Database {
       const stuck = this.pool;
       const probe = this.probe();
       try {
-        await probe`SELECT 1`;
+        if ((await probeAnswer(probe`SELECT 1`)) === null) return false; // the database itself does not answer
       } catch {
-        return false; // the database itself does not answer
+        return false;
       } finally {
         void probe.end({ timeout: 1 }).catch(() => {});
       }

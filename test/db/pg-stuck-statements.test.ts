@@ -31,9 +31,9 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
   let handle: Awaited<ReturnType<typeof createTestDatabase>>;
   let proxy: PgProxy;
   const opened: PostgresDatabase[] = [];
-  /** A pool of `max` connections through the proxy, with the tests' watchdog delay. */
-  const open = (max = 1) => {
-    const db = new PostgresDatabase(proxy.url(handle.url), { max, stuckAfterMs: STUCK_AFTER_MS });
+  /** A pool of `max` connections through the proxy, with the tests' watchdog delay (unless `stuckAfterMs`). */
+  const open = (max = 1, stuckAfterMs = STUCK_AFTER_MS) => {
+    const db = new PostgresDatabase(proxy.url(handle.url), { max, stuckAfterMs });
     opened.push(db);
     return db;
   };
@@ -153,6 +153,20 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
     await Promise.all([slow, later]);
   }, 50_000);
+
+  test("a connection that times out connecting, and a database that then hangs up during every startup: the statement answers as a lost connection", async () => {
+    // postgres.js fails the statement with CONNECT_TIMEOUT (after 5 s, before the watchdog's 10 s looks
+    // at it); the check whether the database answers, before the pool is replaced, must not wait for
+    // good on a connection of its own.
+    proxy = await startPgProxy();
+    proxy.mode = "silent";
+    const db = open(1, 10_000);
+    const outcome = within(db.get("SELECT 1 AS one"), 15_000);
+    while (proxy.accepted === 0) await Bun.sleep(10);
+    proxy.mode = "close-at-startup";
+    expect(await outcome).not.toBe("hung");
+    expect(((await outcome) as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
+  }, 30_000);
 
   test("health's own connection: a check whose connection never connects fails in bounded time, and the next check connects afresh", async () => {
     proxy = await startPgProxy();

@@ -1,7 +1,10 @@
 import net from "node:net";
 
-/** What the proxy does with a new connection: pass it on, or close it (a FIN) when its startup message arrives. */
-export type ProxyMode = "pass" | "close-at-startup";
+/**
+ * What the proxy does with a new connection: pass it on, close it (a FIN) when its startup message
+ * arrives, or accept it and never answer.
+ */
+export type ProxyMode = "pass" | "close-at-startup" | "silent";
 
 /**
  * A TCP proxy in front of the test Postgres (in the test's own process, on port 0) that can misbehave
@@ -25,6 +28,7 @@ export async function startPgProxy(target = { host: "127.0.0.1", port: 5432 }): 
   const open = new Set<{ frozen: boolean; client: net.Socket; server: net.Socket }>();
   let accepted = 0;
   let passed = 0;
+  const silent = new Set<net.Socket>();
   const proxy: PgProxy = {
     mode: "pass",
     passLimit: Infinity,
@@ -41,6 +45,7 @@ export async function startPgProxy(target = { host: "127.0.0.1", port: 5432 }): 
       for (const c of open) c.frozen = true;
     },
     async close() {
+      for (const c of silent) c.destroy();
       for (const c of open) {
         c.client.destroy();
         c.server.destroy();
@@ -51,6 +56,11 @@ export async function startPgProxy(target = { host: "127.0.0.1", port: 5432 }): 
   const server = net.createServer((client) => {
     accepted++;
     client.on("error", () => {});
+    if (proxy.mode === "silent") {
+      silent.add(client);
+      client.on("close", () => silent.delete(client));
+      return;
+    }
     if (proxy.mode === "close-at-startup" || passed >= proxy.passLimit) {
       client.once("data", () => client.end());
       return;
