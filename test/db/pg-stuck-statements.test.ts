@@ -41,6 +41,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
   beforeAll(async () => {
     handle = await createTestDatabase("postgres", { migrate: false });
     await handle.db.exec("CREATE TABLE stuck_probe (id TEXT PRIMARY KEY)");
+    await handle.db.exec("CREATE TABLE stuck_runs (id TEXT)"); // no key: a statement run twice leaves two rows
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((db) => db.close()));
@@ -84,12 +85,12 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     proxy = await startPgProxy();
     proxy.mode = "close-at-startup";
     const db = open();
-    const insert = db.run("INSERT INTO stuck_probe (id) VALUES (?)", ["once"]);
+    const insert = db.run("INSERT INTO stuck_runs (id) VALUES (?)", ["once"]);
     setTimeout(() => (proxy.mode = "pass"), STUCK_AFTER_MS * 1.6);
     const outcome = await within(insert, 10_000);
     expect(outcome).not.toBe("hung");
     await Bun.sleep(6_000); // the pools given up on are ended by now
-    const rows = await handle.db.all("SELECT id FROM stuck_probe WHERE id = 'once'");
+    const rows = await handle.db.all("SELECT id FROM stuck_runs WHERE id = 'once'");
     if ("value" in (outcome as object)) expect(rows).toEqual([{ id: "once" }]);
     else {
       expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
