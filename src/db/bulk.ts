@@ -8,6 +8,8 @@
  *   ({@link pgRowSource}). postgres.js encodes every bound parameter on its own (about 3 µs each
  *   here), and the thousands of a multi-row VALUES list were the largest part of the server's time
  *   in a push; one JSON text also replaced `COPY … FROM STDIN`, at the same speed, with one round trip.
+ *   Rows of large values (records with long texts) go as plain bound parameters instead
+ *   ({@link pgRowBatches}): for them Postgres' parsing of the `jsonb` text cost more than the parameters.
  */
 import { sqlOf } from "./dialect";
 import type { Executor, SqlValue } from "./types";
@@ -62,7 +64,7 @@ async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValu
   if (rows.length === 0) return 0;
   if (exec.dialect === "postgres") {
     let changed = 0;
-    for (const part of pgRowParts(rows)) changed += (await exec.run(statement(pgRowSource(cols.types)), part.params)).changes;
+    for (const batch of pgRowBatches(rows, cols.types)) changed += (await exec.run(statement(batch.source), batch.params)).changes;
     return changed;
   }
   const tuple = `(${cols.names.map(() => "?").join(", ")})`;
@@ -73,6 +75,34 @@ async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValu
     changed += (await exec.run(statement(`VALUES ${Array(n).fill(tuple).join(", ")}`), params)).changes;
   }
   return changed;
+}
+
+/** Characters of text in a row's values. */
+function charsOf(row: readonly SqlValue[]): number {
+  let n = 0;
+  for (const v of row) if (typeof v === "string") n += v.length;
+  return n;
+}
+
+/**
+ * `rows` cut into consecutive runs (`[start, end)`) of at most `maxChars` characters of text each, a
+ * row above it alone being a run of its own: as few runs as the limit allows, one for rows that fit.
+ */
+export function runsOfChars(rows: readonly (readonly SqlValue[])[], maxChars: number): [number, number][] {
+  const runs: [number, number][] = [];
+  let start = 0;
+  let chars = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const rowChars = charsOf(rows[i]!);
+    if (i > start && chars + rowChars > maxChars) {
+      runs.push([start, i]);
+      start = i;
+      chars = 0;
+    }
+    chars += rowChars;
+  }
+  if (rows.length > start) runs.push([start, rows.length]);
+  return runs;
 }
 
 /** Ids per `IN (…)` lookup ({@link inChunks}): far below both dialects' parameter limits (SQLite 32,766, Postgres 65,535). */
@@ -208,11 +238,11 @@ export async function updateRowsIfVersion(exec: Executor, table: string, orgId: 
   const values = sorted.map((r): SqlValue[] => [r.expected, idOf(r), ...changed.map(({ i }) => r.values[i] as SqlValue)]);
   const set = changed.length ? changed.map(({ c }) => `${c} = v.${c}`).join(", ") : "version = t.version";
   let updated = 0;
-  for (const part of pgRowParts(values)) {
+  for (const batch of pgRowBatches(values, types)) {
     const { changes } = await exec.run(
-      `UPDATE ${table} AS t SET ${set} FROM (${pgRowSource(types)}) AS v(${names.join(", ")})
+      `UPDATE ${table} AS t SET ${set} FROM (${batch.source}) AS v(${names.join(", ")})
        WHERE t.id = v.id AND t.org_id = ? AND t.version = v.expected`,
-      [...part.params, orgId],
+      [...batch.params, orgId],
     );
     updated += changes;
   }
@@ -270,7 +300,14 @@ export function pgRowsParams(rows: readonly SqlValue[][]): [json: string, count:
  * records with long descriptions stores a whole record in each history and feed row, which one
  * statement could not take (and every retry of that push failed alike). Tests lower it.
  */
-export const PG_ROWS_JSON = { maxChars: 32 * 1024 * 1024 };
+export const PG_ROWS_JSON = {
+  maxChars: 32 * 1024 * 1024,
+  /**
+   * Rows whose values average at least this many characters of text go as plain bound parameters
+   * ({@link pgRowBatches}), not through the `jsonb` parameter. Tests lower it.
+   */
+  bindFromChars: 4096,
+};
 
 /** One statement's share of a multi-row write on Postgres: its rows and their {@link pgRowsParams}. */
 export interface PgRowPart {
@@ -301,6 +338,62 @@ export function pgRowParts(rows: readonly SqlValue[][]): PgRowPart[] {
   }
   cut(rows.length);
   return parts;
+}
+
+/** One Postgres statement's rows ({@link pgRowBatches}): the row source that stands where a `VALUES` list would, and its parameters. */
+export interface PgRowBatch {
+  rows: readonly SqlValue[][];
+  /** The row source's SQL: {@link pgRowSource}, or a `VALUES` list of bound parameters. */
+  source: string;
+  /** Its parameters, in order. */
+  params: SqlValue[];
+}
+
+/** Bound parameters of one statement at most (Postgres takes 65,535; a few are left to the statement around the rows). */
+const PG_MAX_BOUND = 65_000;
+
+/**
+ * `rows` (values typed by `types`) in statements, in order: through {@link pgRowSource}'s one `jsonb`
+ * parameter ({@link pgRowParts}), or — when their values average {@link PG_ROWS_JSON}`.bindFromChars`
+ * characters of text or more — as a `VALUES` list of bound parameters, each value cast to its
+ * column's type. For such rows (small edits of records with long descriptions: every history and feed
+ * row holds the whole record) the `jsonb` way wrote every value into a JSON text, escaped again the
+ * JSON texts among them, and had Postgres parse it all into `jsonb` and take it apart: 2–4 times the
+ * time of binding them, and the texts' copies in this process. A statement binds at most
+ * {@link PG_ROWS_JSON}`.maxChars` characters (a row above it alone is one of its own) and a power of two
+ * of rows, so that few distinct statements are prepared. The values are stored alike either way (an
+ * unpaired surrogate as U+FFFD, what {@link pgRowsParams} makes of it).
+ */
+export function pgRowBatches(rows: readonly SqlValue[][], types: readonly ColumnType[]): PgRowBatch[] {
+  let chars = 0;
+  for (const row of rows) chars += charsOf(row);
+  if (rows.length === 0 || chars < rows.length * PG_ROWS_JSON.bindFromChars) {
+    const source = pgRowSource(types);
+    return pgRowParts(rows).map((part) => ({ rows: part.rows, source, params: part.params }));
+  }
+  const out: PgRowBatch[] = [];
+  for (const [start, end] of runsOfChars(rows, PG_ROWS_JSON.maxChars)) {
+    for (const [first, n] of chunks(end - start, types.length, PG_MAX_BOUND)) {
+      const part = rows.slice(start + first, start + first + n);
+      const params: SqlValue[] = [];
+      for (const row of part) for (const v of row) params.push(typeof v === "string" && !v.isWellFormed() ? v.toWellFormed() : v);
+      out.push({ rows: part, source: pgValuesSource(types, n), params });
+    }
+  }
+  return out;
+}
+
+const pgValuesSources = new Map<string, string>();
+
+/** `VALUES (CAST(? AS …), …), …`: `n` rows of bound parameters typed by `types` ({@link pgRowBatches}). */
+function pgValuesSource(types: readonly ColumnType[], n: number): string {
+  const key = `${types.join(",")}:${n}`;
+  let sql = pgValuesSources.get(key);
+  if (sql === undefined) {
+    const tuple = `(${types.map((t) => `CAST(? AS ${PG_CAST[t]})`).join(", ")})`;
+    pgValuesSources.set(key, (sql = `VALUES ${Array(n).fill(tuple).join(", ")}`));
+  }
+  return sql;
 }
 
 /** What JSON.stringify writes for an unpaired surrogate (also matches an escaped backslash before such text: then only the slower path runs). */

@@ -85,7 +85,7 @@ export function storedAsOf(schema: TSchema): StoredAs | undefined {
 /**
  * How the record columns that are not plain text are stored: JSON texts, booleans as 0/1, integers.
  * It is also each column's SQL type in multi-row statements ({@link columnType}): Postgres casts a
- * bulk write's values to it (`pgRowSource`), so a column left out would be written as text. The
+ * bulk write's values to it (`pgRowBatches`), so a column left out would be written as text. The
  * writable fields' entries are derived from their schemas; the server's own columns are listed (a
  * derived column's type is declared with it: `EntitySpec.derived`).
  * Keyed by column name for every entity: a name stored two ways by two entities is refused at load.

@@ -8,7 +8,7 @@
  * the order they commit: a reader that has seen position p never later finds a new row below p.
  * Different organizations do not wait for each other. SQLite has one writer at a time anyway.
  */
-import { columns, insertRows, pgRowParts, pgRowSource } from "../db/bulk";
+import { columns, insertRows, pgRowBatches } from "../db/bulk";
 import { runFinal } from "../db/tx-state";
 import type { Executor, Flusher, SqlValue } from "../db/types";
 import type { EntityKind } from "./model";
@@ -105,21 +105,21 @@ const FEED_UPSERT =
  * from here to COMMIT and pushes of one organization queue on it: as the transaction's `last`
  * statement it is sent with the COMMIT right behind it (`runFinal`), so the lock is held only
  * while the database runs the two — not while this process is busy with other requests. Rows too
- * large for one statement ({@link pgRowParts}) go in several, each reserving the next block of
+ * large for one statement ({@link pgRowBatches}) go in several, each reserving the next block of
  * positions for its part, in order (the lock is held from the first): the last one is the final statement.
  */
 async function reserveAndUpsertPg(exec: Executor, orgId: string, touches: FeedTouch[], last: boolean): Promise<void> {
   // Each row's `ord` column carries its rank among the touches (1…n); a part of ranks a…b reserves
   // b - a + 1 positions and puts rank r at the block's end minus (b - r).
-  const parts = pgRowParts(touches.map((t, i) => feedRow(t, i + 1)));
-  const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
+  const parts = pgRowBatches(touches.map((t, i) => feedRow(t, i + 1)), FEED_COLUMNS.types);
+  let done = 0;
+  for (const [i, part] of parts.entries()) {
+    const sql = `WITH s AS (INSERT INTO org_feed_state (org_id, seq) VALUES (?, CAST(? AS BIGINT))
        ON CONFLICT (org_id) DO UPDATE SET seq = org_feed_state.seq + excluded.seq RETURNING seq)
      INSERT INTO feed (entity, entity_id, org_id, pos, op, version, pushed_by_device, change)
      SELECT v.entity, v.entity_id, v.org_id, s.seq - CAST(? AS BIGINT) + v.ord, v.op, v.version, v.pushed_by_device, v.change
-     FROM s, (${pgRowSource(FEED_COLUMNS.types)}) AS v(entity, entity_id, org_id, ord, op, version, pushed_by_device, change)
+     FROM s, (${part.source}) AS v(entity, entity_id, org_id, ord, op, version, pushed_by_device, change)
      ${FEED_UPSERT}`;
-  let done = 0;
-  for (const [i, part] of parts.entries()) {
     done += part.rows.length;
     const params = [orgId, part.rows.length, done, ...part.params];
     await (last && i === parts.length - 1 ? runFinal(exec, sql, params) : exec.run(sql, params));
