@@ -2,8 +2,8 @@
  * Multi-row statements for both dialects: many rows in as few statements as the database allows.
  *
  * - SQLite: `INSERT … VALUES (…), (…), …` in chunks whose row counts are powers of two (at most 256
- *   rows and 32,766 bound parameters), so that only a handful of distinct statements are ever
- *   compiled and cached per table.
+ *   rows, 32,766 bound parameters and {@link SQLITE_STATEMENT_CHARS} of text), so that only a handful
+ *   of distinct statements are ever compiled and cached per table.
  * - Postgres: ONE statement whatever the number of rows, its rows in ONE `jsonb` parameter
  *   ({@link pgRowSource}). postgres.js encodes every bound parameter on its own (about 3 µs each
  *   here), and the thousands of a multi-row VALUES list were the largest part of the server's time
@@ -69,13 +69,25 @@ async function forRows(exec: Executor, cols: BulkColumns, rows: readonly SqlValu
   }
   const tuple = `(${cols.names.map(() => "?").join(", ")})`;
   let changed = 0;
-  for (const [start, n] of chunks(rows.length, cols.names.length, SQLITE_MAX_PARAMS)) {
-    const params: SqlValue[] = [];
-    for (let i = start; i < start + n; i++) for (const v of rows[i]) params.push(v);
-    changed += (await exec.run(statement(`VALUES ${Array(n).fill(tuple).join(", ")}`), params)).changes;
+  for (const [runStart, runEnd] of runsOfChars(rows, SQLITE_STATEMENT_CHARS.max)) {
+    for (const [first, n] of chunks(runEnd - runStart, cols.names.length, SQLITE_MAX_PARAMS)) {
+      const start = runStart + first;
+      const params: SqlValue[] = [];
+      for (let i = start; i < start + n; i++) for (const v of rows[i]) params.push(v);
+      changed += (await exec.run(statement(`VALUES ${Array(n).fill(tuple).join(", ")}`), params)).changes;
+    }
   }
   return changed;
 }
+
+/**
+ * SQLite: the most characters of text one multi-row statement binds (a row above it alone is one of
+ * its own). bun:sqlite runs a statement without letting the event loop take a turn, so a statement
+ * of 256 history rows of records with long descriptions (about 80 MB) held the whole process — every
+ * other request — for a second; bounded, the transaction lets other requests in between its
+ * statements (src/db/sqlite-turns.ts).
+ */
+export const SQLITE_STATEMENT_CHARS = { max: 1024 * 1024 };
 
 /** Characters of text in a row's values. */
 function charsOf(row: readonly SqlValue[]): number {

@@ -9,6 +9,7 @@ import { vacuumInto } from "./sqlite-backup";
 import { StorageFullWatch } from "./storage-full";
 import { OpenFiles } from "./sqlite-files";
 import { retryWhileBusy, WRITER_BUSY_TIMEOUT_MS } from "./sqlite-lock-wait";
+import { Turns } from "./sqlite-turns";
 import { TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
 
@@ -148,7 +149,9 @@ const MAX_GROUP = 64;
  * exactly as its own transaction would), and committed together — one WAL write and one fsync
  * for the group instead of one per transaction. Every member is answered only after that COMMIT,
  * so an acknowledged transaction is as durable as before (`synchronous = FULL`). Isolation is
- * unchanged: members run strictly one after the other, and nothing else runs in between.
+ * unchanged: members run strictly one after the other, and nothing else writes in between. A group
+ * that runs long lets the event loop take a turn between its statements (src/db/sqlite-turns.ts):
+ * reads and other requests go on meanwhile; writes wait for the lock.
  */
 export class SqliteDatabase implements Database {
   readonly dialect = "sqlite" as const;
@@ -419,10 +422,11 @@ export class SqliteDatabase implements Database {
       return;
     }
     const alone = group.length === 1;
+    const turns = new Turns();
     for (let i = 0; i < group.length; i++) {
       const m = group[i];
       const state = new TxState();
-      const tx = new SqliteTx(this.db, this.statements, state);
+      const tx = new SqliteTx(this.db, this.statements, state, turns);
       if (!alone) this.db.exec("SAVEPOINT grp");
       try {
         const result = await m.fn(tx);
@@ -569,8 +573,26 @@ class SqliteTx extends SqliteExecutor implements Tx {
     db: BunSqlite,
     cache: StatementCache,
     private readonly state: TxState,
+    /** The group's turns of the event loop, taken before each statement. */
+    private readonly turns: Turns,
   ) {
     super(db, cache);
+  }
+  override async all<T>(sql: string, params?: SqlValue[]): Promise<T[]> {
+    await this.turns.take();
+    return super.all<T>(sql, params);
+  }
+  override async get<T>(sql: string, params?: SqlValue[]): Promise<T | undefined> {
+    await this.turns.take();
+    return super.get<T>(sql, params);
+  }
+  override async run(sql: string, params?: SqlValue[]): Promise<{ changes: number }> {
+    await this.turns.take();
+    return super.run(sql, params);
+  }
+  override async rawRows(sql: string, params?: SqlValue[]): Promise<RawValue[][]> {
+    await this.turns.take();
+    return super.rawRows(sql, params);
   }
 
   private mustBeOpen(): void {
