@@ -13,7 +13,7 @@ import { columns, insertRows, runsOfChars, SQLITE_STATEMENT_CHARS } from "../../
 import { migrate } from "../../src/db/migrate";
 import { SqliteDatabase } from "../../src/db/sqlite";
 import { SQLITE_TURN_MS } from "../../src/db/sqlite-turns";
-import type { SqlValue } from "../../src/db/types";
+import type { SqlValue, Tx } from "../../src/db/types";
 import { Device, taskData } from "../sync/helpers";
 import { createTestApp, type TestApp } from "../support/app";
 import { type SeenStatement, spyOn } from "../support/spy";
@@ -81,11 +81,30 @@ describe("a long SQLite transaction", () => {
 describe("a push of large records on SQLite", () => {
   let dir: string;
   let t: TestApp;
+  /** While set, a transaction of the app goes on running statements, after its own, until it returns false (at most 10 s). */
+  let holdWhile: (() => boolean) | null = null;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "taskmgr-turns-push-"));
     const db = new SqliteDatabase(join(dir, "t.db"));
     await migrate(db);
-    t = await createTestApp(db);
+    // The database, except that a transaction can be kept open (writing nothing more) for as long as
+    // a test needs: what decides is whether other requests are served meanwhile, not how fast it is.
+    const held = new Proxy(db, {
+      get(target, prop) {
+        if (prop === "transaction") {
+          return <T>(fn: (tx: Tx) => Promise<T>) =>
+            target.transaction(async (tx) => {
+              const result = await fn(tx);
+              const t0 = performance.now();
+              while (holdWhile?.() && performance.now() - t0 < 10_000) await tx.get("SELECT 1");
+              return result;
+            });
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    t = await createTestApp(held);
   });
   afterAll(async () => {
     await t.deps.db.close();
@@ -104,13 +123,15 @@ describe("a push of large records on SQLite", () => {
 
     const edits = creates.map((c) => d.update("task", c.entity_id, { priority: "urgent" }));
     let pushDone = false;
-    let pulledWhilePushing: boolean | null = null;
+    let pulled: unknown[] | null = null;
+    holdWhile = () => pulled === null; // the push's transaction stays open until the pull is answered
     const pushing = d.push(...edits).then((r) => ((pushDone = true), r));
     // Asked for once the push is under way (its commit group starts on the next turn).
     await new Promise((resolve) => setTimeout(resolve, 5));
-    const pulled = await reader.pullAll();
-    pulledWhilePushing = !pushDone;
+    pulled = await reader.pullAll();
+    const pulledWhilePushing = !pushDone;
     const results = await pushing;
+    holdWhile = null;
     expect(pulled).toEqual([]);
     expect(pulledWhilePushing).toBe(true);
     expect(results.map((r) => [r.status, r.version, r.record.priority])).toEqual(edits.map(() => ["applied", 2, "urgent"]));
