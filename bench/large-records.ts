@@ -19,11 +19,9 @@
  * kind of statement of the edit pushes (its first words), slowest first.
  */
 import { heapStats } from "bun:jsc";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { openDatabase } from "../src/db/open";
@@ -32,6 +30,7 @@ import { createApp } from "../src/app";
 import { createServices } from "../src/services";
 import { systemClock } from "../src/time";
 import { PRIORITIES, Rng } from "./data";
+import { scratchDb } from "./scratch-db";
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -62,21 +61,8 @@ function bigText(seed: number, n: number): string {
   return out.join("").slice(0, n);
 }
 
-const dir = mkdtempSync(join(tmpdir(), "taskmgr-large-"));
-let url = `sqlite:${join(dir, "large.db")}`;
-let drop = async () => {};
-if (kind === "postgres") {
-  const name = `taskmgr_large_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = postgres(pgAdmin, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const u = new URL(pgAdmin);
-  u.pathname = `/${name}`;
-  url = u.toString();
-  drop = async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  };
-}
+const scratch = await scratchDb(kind, "large", pgAdmin);
+const { url, dir } = scratch;
 
 const procStatus = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB$`, "m").exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) * 1024;
 const written = (): number => Number(/^wchar: (\d+)$/m.exec(readFileSync("/proc/self/io", "utf8"))?.[1] ?? 0);
@@ -218,6 +204,5 @@ try {
   }
 } finally {
   await db.close();
-  await drop();
-  rmSync(dir, { recursive: true, force: true });
+  await scratch.dispose();
 }

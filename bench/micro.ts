@@ -10,11 +10,9 @@
  * 16 edits of their own tasks; pull everything new) at once. Prints wall-clock rates and this
  * process's CPU time per operation (steadier than wall time on a shared machine).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import postgres from "postgres";
 import { loadConfig } from "../src/config";
 import { migrate } from "../src/db/migrate";
 import { openDatabase } from "../src/db/open";
@@ -22,6 +20,7 @@ import { silentLogger } from "../src/log/logger";
 import { createServices } from "../src/services";
 import { systemClock } from "../src/time";
 import { newProject, newTask, Rng, taskEdit } from "./data";
+import { scratchDb } from "./scratch-db";
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
@@ -36,21 +35,8 @@ const DEVICES = Number(values.devices ?? 20);
 const PHASES = new Set((values.phases ?? "push,update,pull,incremental,concurrent").split(","));
 const pgAdmin = values["pg-url"] ?? process.env.BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
-const dir = mkdtempSync(join(tmpdir(), "taskmgr-micro-"));
-let url = `sqlite:${join(dir, "micro.db")}`;
-let drop = async () => {};
-if (kind === "postgres") {
-  const name = `taskmgr_micro_${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
-  const admin = postgres(pgAdmin, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const u = new URL(pgAdmin);
-  u.pathname = `/${name}`;
-  url = u.toString();
-  drop = async () => {
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  };
-}
+const scratch = await scratchDb(kind, "micro", pgAdmin);
+const { url, dir } = scratch;
 
 const db = openDatabase(url);
 await migrate(db);
@@ -173,6 +159,5 @@ try {
 } finally {
   await s.sync.flushLog();
   await db.close();
-  await drop();
-  rmSync(dir, { recursive: true, force: true });
+  await scratch.dispose();
 }
