@@ -47,8 +47,10 @@ const SCAN_INTERVAL_MS = 1_000;
  *   `stuckAfterMs` while the statement waits; a backend still running something (a long statement,
  *   a lock wait) is progress, however long;
  * - a statement not sent yet is stuck when the pool sent a later statement instead (it is not
- *   waiting its turn: it waits for a connection that never connects), or when the pool made no
- *   progress meanwhile: nothing answered, nothing sent waiting, no transaction open.
+ *   waiting its turn: it waits for a connection that never connects; not said of a BEGIN while an
+ *   older statement of its pool still runs: its sending is not seen, and it may be pipelined behind
+ *   that one), or when the pool made no progress meanwhile: nothing answered, nothing sent waiting,
+ *   no transaction open.
  *
  * The pool of a stuck statement is replaced (`replace`), and the statements waiting on it are
  * answered with {@link StuckStatementError}: the stuck ones that were sent, as lost connections; every
@@ -173,7 +175,7 @@ export class StatementWatchdog {
       this.openTransactions > 0 || now - this.lastProgress < this.stuckAfterMs || [...this.waiting].some((w) => w.query !== null && w.sent() && !stuck.has(w));
     for (const w of old) {
       if (w.sent()) continue;
-      if ((w.seq > 0 && w.seq < this.lastSentSeq) || !busy) stuck.add(w);
+      if ((w.seq > 0 && w.seq < this.lastSentSeq && !this.mayWaitBehind(w, stuck)) || !busy) stuck.add(w);
     }
     const pending = [...stuck].filter((w) => this.waiting.has(w));
     if (pending.length === 0) return;
@@ -193,6 +195,19 @@ export class StatementWatchdog {
         }
       }
     }
+  }
+
+  /**
+   * Whether `w`, a BEGIN not answered yet, may be waiting its turn on a working connection: postgres.js
+   * pipelines a BEGIN behind the statements of a busy connection when every connection is busy, and
+   * it is sent then, unseen (only its transaction's start shows). So while an older statement of its
+   * pool is still running (sent, not found stuck), a later one sent is no sign that it waits for a
+   * connection that never connects: given up on, the pool replaced would end that statement.
+   */
+  private mayWaitBehind(w: Waiting, stuck: ReadonlySet<Waiting>): boolean {
+    if (w.query !== null) return false;
+    for (const o of this.waiting) if (o.pool === w.pool && o.seq > 0 && o.seq < w.seq && o.query !== null && o.sent() && !stuck.has(o)) return true;
+    return false;
   }
 
   /** Stops the scans. */

@@ -119,6 +119,34 @@ describe("postgres statement watchdog", () => {
     }
   });
 
+  test("a BEGIN not started while an older statement of its pool still runs (postgres.js may have pipelined it behind): left alone until that one is answered", async () => {
+    const pool = {} as postgres.Sql;
+    const replaced: postgres.Sql[] = [];
+    const dog = new StatementWatchdog(STUCK_AFTER_MS, async () => new Set([7]), (p) => replaced.push(p));
+    try {
+      const long = fakeQuery();
+      long.send(7);
+      dog.guard(pool, long.q, long.answer, false).catch(() => {});
+      let abandoned: StuckStatementError | null = null;
+      const begin = dog.beginning(pool, (err) => (abandoned = err));
+      const later = fakeQuery();
+      dog.guard(pool, later.q, later.answer, false).catch(() => {});
+      later.send(8); // on the pool's other connection, and answered
+      later.resolve("rows");
+      await Bun.sleep(STUCK_AFTER_MS * 4);
+      expect(abandoned).toBeNull();
+      expect(replaced).toEqual([]);
+      long.resolve("rows"); // the BEGIN was not behind it after all: it waits for a connection that never connects
+      await Bun.sleep(STUCK_AFTER_MS * 4);
+      expect(abandoned).toEqual(expect.any(StuckStatementError));
+      expect(abandoned!.unsent).toBe(true);
+      expect(replaced).toEqual([pool]);
+      begin.settled();
+    } finally {
+      dog.close();
+    }
+  });
+
   test("a transaction's statement waiting behind its own is left alone while the transaction is open", async () => {
     const pool = {} as postgres.Sql;
     const replaced: postgres.Sql[] = [];
