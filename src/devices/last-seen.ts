@@ -23,7 +23,8 @@ interface Noted {
 
 /**
  * The `last_seen_at` writes of one process: one per device however many of its requests note it
- * meanwhile, one device after the other, started in the next turn of the event loop. A failed write
+ * within a minute (a use a minute after one whose write is still under way is written after it),
+ * one device after the other, started in the next turn of the event loop. A failed write
  * (not a full disk: `touchLastSeen` skips that silently) drops those pending — the devices' next
  * requests note them again — and is logged (`last_seen_failed`, at most once a minute); nothing is
  * ever thrown to a request. {@link close} writes what is pending and notes nothing more: called before
@@ -43,9 +44,11 @@ export class LastSeenRecorder {
 
   /** Notes that `device` of organization `orgId` is being used now: its `last_seen_at` is written just after, if due. Never waits, never throws. */
   record(orgId: string, device: Pick<Device, "id" | "lastSeenAt">): void {
-    if (this.closed || this.pending.has(device.id)) return;
+    if (this.closed) return;
     const at = this.deps.clock.now();
-    if (!lastSeenDue(device.lastSeenAt, at)) return;
+    // Noted already (its write waiting or under way): again only once that one is a minute old.
+    const noted = this.pending.get(device.id);
+    if (!lastSeenDue(noted === undefined ? device.lastSeenAt : noted.at.toISOString(), at)) return;
     this.pending.set(device.id, { orgId, device: { id: device.id, lastSeenAt: device.lastSeenAt }, at });
     this.schedule();
   }
@@ -89,7 +92,8 @@ export class LastSeenRecorder {
       for (const [id, noted] of [...this.pending]) {
         try {
           await new DeviceRepo(this.deps.db, noted.orgId).touchLastSeen(noted.device, noted.at);
-          this.pending.delete(id);
+          // Unless the device was noted again meanwhile: that one is written in the next round.
+          if (this.pending.get(id) === noted) this.pending.delete(id);
         } catch (err) {
           // The others would most likely fail alike (a lock still held, a database gone): dropped.
           const dropped = this.pending.size;
