@@ -25,8 +25,10 @@ interface Waiting {
   readonly since: number;
   /** The pool it was handed to. */
   readonly pool: postgres.Sql;
-  /** Its postgres.js query (none for a BEGIN, sent by postgres.js itself). */
+  /** Its postgres.js query (none for a BEGIN or a COMMIT, sent by postgres.js itself). */
   readonly query: postgres.PendingQuery<postgres.Row[]> | null;
+  /** The backend it was sent to, once sent (null when unknown); none for a BEGIN, whose connection is not known. */
+  readonly backend: (() => number | null) | null;
   /** Whether the statement was sent (a BEGIN: once its transaction started). */
   sent(): boolean;
   /** Answers it with `err` (the wait rejects; a later answer of postgres.js is ignored). */
@@ -85,7 +87,7 @@ export class StatementWatchdog {
   guard<R>(pool: postgres.Sql, q: postgres.PendingQuery<postgres.Row[]>, answer: PromiseLike<R>, inTransaction: boolean): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       // A transaction's statements wait their turn on its connection, not in the pool's queue: no `seq`.
-      const w: Waiting = { seq: inTransaction ? 0 : ++this.seq, since: performance.now(), pool, query: q, sent: () => sentQuery(q), abandon: reject };
+      const w: Waiting = { seq: inTransaction ? 0 : ++this.seq, since: performance.now(), pool, query: q, backend: () => backendPid(q), sent: () => sentQuery(q), abandon: reject };
       this.waiting.add(w);
       answer.then(
         (rows) => {
@@ -111,6 +113,7 @@ export class StatementWatchdog {
       since: performance.now(),
       pool,
       query: null,
+      backend: null,
       sent: () => started,
       abandon,
     };
@@ -130,6 +133,17 @@ export class StatementWatchdog {
         open = false;
       },
     };
+  }
+
+  /**
+   * Registers the COMMIT that postgres.js sends by itself once a transaction's function returned, on
+   * the connection of backend `pid` (the transaction's statements'), until the function returned is
+   * called: it is judged as a sent statement, and `abandon` answers it when found stuck.
+   */
+  committing(pool: postgres.Sql, pid: number | null, abandon: (err: StuckStatementError) => void): () => void {
+    const w: Waiting = { seq: 0, since: performance.now(), pool, query: null, backend: () => pid, sent: () => true, abandon };
+    this.waiting.add(w);
+    return () => void this.waiting.delete(w);
   }
 
   private settle(w: Waiting): void {
@@ -161,8 +175,8 @@ export class StatementWatchdog {
 
   private async judge(now: number): Promise<void> {
     const old = [...this.waiting].filter((w) => now - w.since >= this.stuckAfterMs);
-    const sentOld = old.filter((w) => w.query !== null && w.sent());
-    const pids = sentOld.map((w) => backendPid(w.query!));
+    const sentOld = old.filter((w) => w.backend !== null && w.sent());
+    const pids = sentOld.map((w) => w.backend!());
     const progressing = pids.length > 0 ? await this.check([...new Set(pids.filter((p) => p !== null))] as number[], this.stuckAfterMs) : new Set<number>();
     const stuck = new Set<Waiting>();
     sentOld.forEach((w, i) => {
@@ -172,7 +186,7 @@ export class StatementWatchdog {
     // Whether the pool is at work: a statement the pool's connections may still be serving (sent, and
     // not found stuck), an open transaction, or an answer lately. A statement not sent waits its turn then.
     const busy =
-      this.openTransactions > 0 || now - this.lastProgress < this.stuckAfterMs || [...this.waiting].some((w) => w.query !== null && w.sent() && !stuck.has(w));
+      this.openTransactions > 0 || now - this.lastProgress < this.stuckAfterMs || [...this.waiting].some((w) => w.backend !== null && w.sent() && !stuck.has(w));
     for (const w of old) {
       if (w.sent()) continue;
       if ((w.seq > 0 && w.seq < this.lastSentSeq && !this.mayWaitBehind(w, stuck)) || !busy) stuck.add(w);
@@ -221,8 +235,8 @@ function sentQuery(q: postgres.PendingQuery<postgres.Row[]>): boolean {
   return (q as unknown as { state: unknown }).state != null;
 }
 
-/** The backend a sent statement went to (postgres.js keeps the connection's backend key as the query's `state`). */
-function backendPid(q: postgres.PendingQuery<postgres.Row[]>): number | null {
+/** The backend a sent statement went to (postgres.js keeps the connection's backend key as the query's `state`); null if not sent. */
+export function backendPid(q: postgres.PendingQuery<postgres.Row[]>): number | null {
   const state = (q as unknown as { state: { pid?: unknown } | null }).state;
   return typeof state?.pid === "number" ? state.pid : null;
 }

@@ -1,6 +1,6 @@
 import postgres from "postgres";
 import { ConnectionLostError } from "./errors";
-import { StatementWatchdog, StuckStatementError } from "./pg-watchdog";
+import { backendPid, StatementWatchdog, StuckStatementError } from "./pg-watchdog";
 import { StorageFullWatch } from "./storage-full";
 import { type FinalStatementExecutor, TxState } from "./tx-state";
 import type { Database, Executor, Flusher, RawValue, SqlValue, Tx } from "./types";
@@ -235,6 +235,8 @@ class TxControl {
   ended = false;
   /** The loss, once known. */
   lost: ConnectionLostError | null = null;
+  /** The latest statement of the transaction handed to postgres.js (its backend is the transaction's). */
+  lastQuery: postgres.PendingQuery<postgres.Row[]> | null = null;
   /** Rejects with the loss as soon as it is known (`transaction` races it). */
   readonly aborted: Promise<never>;
   private abort!: (err: ConnectionLostError) => void;
@@ -285,6 +287,7 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
     super(sql);
   }
   protected override answer(q: postgres.PendingQuery<postgres.Row[]>): Promise<postgres.RowList<postgres.Row[]>> {
+    this.control.lastQuery = q;
     return this.watchdog.guard(this.pool, q, q, true);
   }
   protected override query(text: string, params: SqlValue[]) {
@@ -634,6 +637,8 @@ export class PostgresDatabase extends PgExecutor implements Database {
       gaveUp = err;
       abandon(err);
     });
+    /** Ends the watch on postgres.js' own COMMIT, once it is sent. */
+    let committing: (() => void) | null = null;
     const run = pool.begin(options, (t) => {
       if (gaveUp !== null) return Promise.reject(gaveUp);
       return control.holdIfLost(
@@ -647,6 +652,10 @@ export class PostgresDatabase extends PgExecutor implements Database {
           await tx.committed();
           // Lost after all (a statement of `fn` swallowed the error): postgres.js must not send its COMMIT.
           if (control.lost !== null) return never<T>();
+          // postgres.js sends its COMMIT now, unseen by the watchdog unless registered: a connection
+          // that stops making progress there would hold the transaction for good.
+          const pid = control.lastQuery === null ? null : backendPid(control.lastQuery);
+          if (pid !== null) committing = this.watchdog.committing(pool, pid, (err) => control.lose(err));
           return r;
         })(),
       );
@@ -667,6 +676,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
       result = returned.value as T;
     } finally {
       control.ended = true;
+      (committing as (() => void) | null)?.();
       watch.settled();
       watch.ended();
     }
