@@ -136,11 +136,12 @@ export class StatementWatchdog {
   }
 
   /**
-   * Registers the COMMIT that postgres.js sends by itself once a transaction's function returned, on
-   * the connection of backend `pid` (the transaction's statements'), until the function returned is
-   * called: it is judged as a sent statement, and `abandon` answers it when found stuck.
+   * Registers a statement that postgres.js sends by itself in a transaction (its COMMIT once the
+   * transaction's function returned, a savepoint's SAVEPOINT or ROLLBACK TO), on the connection of
+   * backend `pid` (the transaction's statements'), until the function returned is called: it is
+   * judged as a sent statement, and `abandon` answers it when found stuck.
    */
-  committing(pool: postgres.Sql, pid: number | null, abandon: (err: StuckStatementError) => void): () => void {
+  driverStatement(pool: postgres.Sql, pid: number | null, abandon: (err: StuckStatementError) => void): () => void {
     const w: Waiting = { seq: 0, since: performance.now(), pool, query: null, backend: () => pid, sent: () => true, abandon };
     this.waiting.add(w);
     return () => void this.waiting.delete(w);

@@ -237,6 +237,16 @@ class TxControl {
   lost: ConnectionLostError | null = null;
   /** The latest statement of the transaction handed to postgres.js (its backend is the transaction's). */
   lastQuery: postgres.PendingQuery<postgres.Row[]> | null = null;
+
+  /**
+   * Watches a statement that postgres.js sends by itself on the transaction's connection
+   * ({@link StatementWatchdog.driverStatement}; found stuck, the connection is lost) until the function
+   * returned is called; nothing to watch before the transaction's first statement (its backend unknown).
+   */
+  watchDriver(watchdog: StatementWatchdog, pool: postgres.Sql): () => void {
+    const pid = this.lastQuery === null ? null : backendPid(this.lastQuery);
+    return pid === null ? () => {} : watchdog.driverStatement(pool, pid, (err) => this.lose(err));
+  }
   /** Rejects with the loss as soon as it is known (`transaction` races it). */
   readonly aborted: Promise<never>;
   private abort!: (err: ConnectionLostError) => void;
@@ -309,12 +319,24 @@ class PgTx extends PgExecutor implements Tx, FinalStatementExecutor {
   async savepoint<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     this.mustBeOpen();
     const mark = this.state.mark();
+    // postgres.js sends the SAVEPOINT, and the ROLLBACK TO when `fn` throws: watched until `fn` starts, and from its throw on.
+    let unwatch = this.control.watchDriver(this.watchdog, this.pool);
     try {
-      const sp = (this.sql as postgres.TransactionSql).savepoint((t) => this.control.holdIfLost(fn(new PgTx(t, this.state, this.control, this.pool, this.watchdog, this.depth + 1))));
+      const sp = (this.sql as postgres.TransactionSql).savepoint((t) => {
+        unwatch();
+        const done = fn(new PgTx(t, this.state, this.control, this.pool, this.watchdog, this.depth + 1)).catch((err: unknown) => {
+          // Not after a loss: then postgres.js is given nothing to send ({@link TxControl.holdIfLost}).
+          if (this.control.lost === null && !isConnectionLoss(err)) unwatch = this.control.watchDriver(this.watchdog, this.pool);
+          throw err;
+        });
+        return this.control.holdIfLost(done);
+      });
       return (await sp) as T;
     } catch (err) {
       this.state.rollbackTo(mark);
       throw this.failure(err);
+    } finally {
+      unwatch();
     }
   }
   /** Sends `text` with the COMMIT behind it when this is the top level during the last flush; a plain `run` otherwise. */
@@ -654,8 +676,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
           if (control.lost !== null) return never<T>();
           // postgres.js sends its COMMIT now, unseen by the watchdog unless registered: a connection
           // that stops making progress there would hold the transaction for good.
-          const pid = control.lastQuery === null ? null : backendPid(control.lastQuery);
-          if (pid !== null) committing = this.watchdog.committing(pool, pid, (err) => control.lose(err));
+          committing = control.watchDriver(this.watchdog, pool);
           return r;
         })(),
       );

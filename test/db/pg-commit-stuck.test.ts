@@ -1,6 +1,7 @@
 /**
- * Postgres: the COMMIT that postgres.js sends by itself once a transaction's function returned is
- * bounded like the transaction's statements (src/db/pg-watchdog.ts): a connection that stops making
+ * Postgres: the statements that postgres.js sends by itself in a transaction — its COMMIT once the
+ * transaction's function returned, a savepoint's SAVEPOINT and ROLLBACK TO — are bounded like the
+ * transaction's statements (src/db/pg-watchdog.ts): a connection that stops making
  * progress right then answers as a lost connection, in bounded time, instead of holding the
  * transaction (and its request) until TCP gives up.
  */
@@ -53,6 +54,33 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
       await proxy.close();
     }
   }, 30_000);
+
+  test("at a SAVEPOINT or its ROLLBACK TO (sent by postgres.js too): answers as a lost connection in bounded time, nothing committed", async () => {
+    for (const at of ["savepoint", "rollback-to"] as const) {
+      const proxy = await startPgProxy();
+      const db = new PostgresDatabase(proxy.url(handle.url), { max: 1, stuckAfterMs: STUCK_AFTER_MS });
+      try {
+        const outcome = await within(
+          db.transaction(async (tx) => {
+            await tx.run("INSERT INTO commit_probe (id) VALUES (?)", [`frozen-at-${at}`]);
+            if (at === "savepoint") proxy.freeze();
+            await tx
+              .savepoint(async () => {
+                if (at === "rollback-to") proxy.freeze();
+                throw new Error("rolled back to its savepoint");
+              })
+              .catch(() => {});
+          }),
+        );
+        expect(outcome).not.toBe("hung");
+        expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
+      } finally {
+        await db.close();
+        await proxy.close();
+      }
+    }
+    expect(await handle.db.all("SELECT id FROM commit_probe WHERE id LIKE 'frozen-at-%'")).toEqual([]);
+  }, 60_000);
 
   test("after a final statement whose COMMIT landed: answered committed, in bounded time", async () => {
     const proxy = await startPgProxy();
