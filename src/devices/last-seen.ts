@@ -33,6 +33,11 @@ interface Noted {
 export class LastSeenRecorder {
   /** By device id: the devices noted and not written yet (waiting or being written). */
   private readonly pending = new Map<string, Noted>();
+  /**
+   * By device id: when it was last written by this recorder, kept for a minute (a request that read the
+   * device before that write landed must not write it again). Pruned as writes are made.
+   */
+  private readonly written = new Map<string, Date>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -46,9 +51,9 @@ export class LastSeenRecorder {
   record(orgId: string, device: Pick<Device, "id" | "lastSeenAt">): void {
     if (this.closed) return;
     const at = this.deps.clock.now();
-    // Noted already (its write waiting or under way): again only once that one is a minute old.
-    const noted = this.pending.get(device.id);
-    if (!lastSeenDue(noted === undefined ? device.lastSeenAt : noted.at.toISOString(), at)) return;
+    // Noted already (its write waiting or under way), or written lately: again only once that is a minute old.
+    const latest = this.pending.get(device.id)?.at ?? this.written.get(device.id);
+    if (!lastSeenDue(device.lastSeenAt, at) || (latest !== undefined && !lastSeenDue(latest.toISOString(), at))) return;
     this.pending.set(device.id, { orgId, device: { id: device.id, lastSeenAt: device.lastSeenAt }, at });
     this.schedule();
   }
@@ -88,10 +93,12 @@ export class LastSeenRecorder {
   }
 
   private async writeAll(): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const [id, at] of this.written) if (lastSeenDue(at.toISOString(), now)) this.written.delete(id);
     while (this.pending.size > 0) {
       for (const [id, noted] of [...this.pending]) {
         try {
-          await new DeviceRepo(this.deps.db, noted.orgId).touchLastSeen(noted.device, noted.at);
+          if (await new DeviceRepo(this.deps.db, noted.orgId).touchLastSeen(noted.device, noted.at)) this.written.set(id, noted.at);
           // Unless the device was noted again meanwhile: that one is written in the next round.
           if (this.pending.get(id) === noted) this.pending.delete(id);
         } catch (err) {

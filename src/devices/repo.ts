@@ -152,17 +152,19 @@ export class DeviceRepo<E extends Executor = Executor> {
    * syncs every second costs one write a minute. Made off the request's path, by
    * `LastSeenRecorder` (src/devices/last-seen.ts). On a full disk it is left as it was (and tried
    * again by the device's next request), silently. Called outside transactions (a failed statement
-   * there rolled back only itself).
+   * there rolled back only itself). False when it was left so for a full disk.
    */
-  async touchLastSeen(device: Pick<Device, "id" | "lastSeenAt">, now: Date): Promise<void> {
-    if (!lastSeenDue(device.lastSeenAt, now)) return;
+  async touchLastSeen(device: Pick<Device, "id" | "lastSeenAt">, now: Date): Promise<boolean> {
+    if (!lastSeenDue(device.lastSeenAt, now)) return true;
     try {
       await this.exec.run(
         "UPDATE devices SET last_seen_at = ? WHERE id = ? AND org_id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)",
         [now.toISOString(), device.id, this.orgId, staleBefore(now)],
       );
+      return true;
     } catch (err) {
       if (!isStorageFull(err)) throw err;
+      return false;
     }
   }
 }

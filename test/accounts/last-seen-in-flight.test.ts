@@ -59,3 +59,24 @@ test("a use within the minute of a write under way adds none", async () => {
   await recorder.close();
   expect(written).toEqual([first]);
 });
+
+test("a use read before the device's write landed, noted after it, adds none within the minute", async () => {
+  // A burst's request reads the device (last_seen_at not yet written), the write lands, then the
+  // request notes the device: it was written again (an UPDATE that found nothing to change).
+  const clock = new ManualClock();
+  const written: string[] = [];
+  const db = {
+    dialect: "sqlite",
+    run: async (_sql: string, params: unknown[]) => {
+      written.push(params[0] as string);
+      return { changes: 1 };
+    },
+  } as unknown as Database;
+  const recorder = new LastSeenRecorder({ db, clock, log: memoryLogger().log });
+  recorder.record("org", { id: "dev", lastSeenAt: null });
+  await recorder.flush();
+  clock.advance(5_000);
+  recorder.record("org", { id: "dev", lastSeenAt: null }); // as read before that write
+  await recorder.close();
+  expect(written).toEqual([new Date(clock.now().getTime() - 5_000).toISOString()]);
+});
