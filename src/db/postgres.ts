@@ -243,9 +243,9 @@ class TxControl {
    * ({@link StatementWatchdog.driverStatement}; found stuck, the connection is lost) until the function
    * returned is called; nothing to watch before the transaction's first statement (its backend unknown).
    */
-  watchDriver(watchdog: StatementWatchdog, pool: postgres.Sql): () => void {
+  watchDriver(watchdog: StatementWatchdog, pool: postgres.Sql, stuck: (err: StuckStatementError) => void = (err) => this.lose(err)): () => void {
     const pid = this.lastQuery === null ? null : backendPid(this.lastQuery);
-    return pid === null ? () => {} : watchdog.driverStatement(pool, pid, (err) => this.lose(err));
+    return pid === null ? () => {} : watchdog.driverStatement(pool, pid, stuck);
   }
   /** Rejects with the loss as soon as it is known (`transaction` races it). */
   readonly aborted: Promise<never>;
@@ -652,7 +652,7 @@ export class PostgresDatabase extends PgExecutor implements Database {
     // Until its BEGIN is answered, the watchdog may give up on the transaction (its connection never
     // connects): `fn` must then never run on that pool, should the BEGIN be answered after all.
     let gaveUp: StuckStatementError | null = null;
-    let abandon!: (err: StuckStatementError) => void;
+    let abandon!: (err: unknown) => void;
     const abandoned = new Promise<never>((_, reject) => (abandon = reject));
     abandoned.catch(() => {});
     const watch = this.watchdog.beginning(pool, (err) => {
@@ -668,10 +668,18 @@ export class PostgresDatabase extends PgExecutor implements Database {
           watch.started();
           onStart();
           const tx = new PgTx(t, state, control, pool, this.watchdog);
-          const r = await fn(tx);
-          Object.assign(returned, { value: r, done: true });
-          await state.flush(tx);
-          await tx.committed();
+          let r: T;
+          try {
+            r = await fn(tx);
+            Object.assign(returned, { value: r, done: true });
+            await state.flush(tx);
+            await tx.committed();
+          } catch (err) {
+            // postgres.js sends its ROLLBACK now (not after a loss: {@link TxControl.holdIfLost}); should
+            // it never be answered, the transaction answers with its failure (nothing of it committed).
+            if (control.lost === null && !isConnectionLoss(err)) committing = control.watchDriver(this.watchdog, pool, () => abandon(err));
+            throw err;
+          }
           // Lost after all (a statement of `fn` swallowed the error): postgres.js must not send its COMMIT.
           if (control.lost !== null) return never<T>();
           // postgres.js sends its COMMIT now, unseen by the watchdog unless registered: a connection

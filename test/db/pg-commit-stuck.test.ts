@@ -1,6 +1,7 @@
 /**
  * Postgres: the statements that postgres.js sends by itself in a transaction — its COMMIT once the
- * transaction's function returned, a savepoint's SAVEPOINT and ROLLBACK TO — are bounded like the
+ * transaction's function returned, its ROLLBACK once it threw, a savepoint's SAVEPOINT and ROLLBACK
+ * TO — are bounded like the
  * transaction's statements (src/db/pg-watchdog.ts): a connection that stops making
  * progress right then answers as a lost connection, in bounded time, instead of holding the
  * transaction (and its request) until TCP gives up.
@@ -49,6 +50,26 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
       expect(outcome).not.toBe("hung");
       expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
       expect(await handle.db.all("SELECT id FROM commit_probe")).toEqual([]);
+    } finally {
+      await db.close();
+      await proxy.close();
+    }
+  }, 30_000);
+
+  test("at the ROLLBACK after the transaction's function threw: answers its failure in bounded time, nothing committed", async () => {
+    const proxy = await startPgProxy();
+    const db = new PostgresDatabase(proxy.url(handle.url), { max: 1, stuckAfterMs: STUCK_AFTER_MS });
+    try {
+      const outcome = await within(
+        db.transaction(async (tx) => {
+          await tx.run("INSERT INTO commit_probe (id) VALUES (?)", ["frozen-at-rollback"]);
+          proxy.freeze();
+          throw new Error("the transaction's own failure");
+        }),
+      );
+      expect(outcome).not.toBe("hung");
+      expect(String((outcome as { error: unknown }).error)).toContain("the transaction's own failure");
+      expect(await handle.db.all("SELECT id FROM commit_probe WHERE id = 'frozen-at-rollback'")).toEqual([]);
     } finally {
       await db.close();
       await proxy.close();
