@@ -60,6 +60,8 @@ const SCAN_INTERVAL_MS = 1_000;
  */
 export class StatementWatchdog {
   private readonly waiting = new Set<Waiting>();
+  /** When each sent statement was last asked about ({@link judge}). */
+  private readonly checkedAt = new WeakMap<Waiting, number>();
   private seq = 0;
   /** The highest `seq` of a pool statement known sent. */
   private lastSentSeq = 0;
@@ -176,7 +178,10 @@ export class StatementWatchdog {
 
   private async judge(now: number): Promise<void> {
     const old = [...this.waiting].filter((w) => now - w.since >= this.stuckAfterMs);
-    const sentOld = old.filter((w) => w.backend !== null && w.sent());
+    // A sent statement is asked about once per `stuckAfterMs` (each check opens a connection): one
+    // checked since is taken as still making progress.
+    const sentOld = old.filter((w) => w.backend !== null && w.sent() && now - (this.checkedAt.get(w) ?? Number.NEGATIVE_INFINITY) >= this.stuckAfterMs);
+    for (const w of sentOld) this.checkedAt.set(w, now);
     const pids = sentOld.map((w) => w.backend!());
     const progressing = pids.length > 0 ? await this.check([...new Set(pids.filter((p) => p !== null))] as number[], this.stuckAfterMs) : new Set<number>();
     const stuck = new Set<Waiting>();

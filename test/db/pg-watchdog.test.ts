@@ -167,4 +167,33 @@ describe("postgres statement watchdog", () => {
       dog.close();
     }
   });
+
+  test("a statement the database is still running is asked about at most once per stuckAfterMs, not at every scan (each check opens a connection)", async () => {
+    const pool = {} as postgres.Sql;
+    let asked = 0;
+    const dog = new StatementWatchdog(
+      STUCK_AFTER_MS,
+      async () => {
+        asked++;
+        return new Set([9]); // still running: progress
+      },
+      () => {},
+    );
+    try {
+      const long = fakeQuery();
+      const guarded = dog.guard(pool, long.q, long.answer, false);
+      const out = peek(guarded);
+      long.send(9);
+      const t0 = performance.now();
+      await Bun.sleep(STUCK_AFTER_MS * 20);
+      const elapsed = performance.now() - t0;
+      expect(out()).toBe("waiting");
+      expect(asked).toBeGreaterThan(0);
+      expect(asked).toBeLessThanOrEqual(Math.ceil(elapsed / STUCK_AFTER_MS));
+      long.resolve("done");
+      expect(await guarded).toBe("done");
+    } finally {
+      dog.close();
+    }
+  });
 });
