@@ -287,17 +287,25 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a request whose database connection is
   test("answers 503 `unavailable` in the contract's error body (no internals), commits nothing, and the next request works", async () => {
     const db = new PostgresDatabase(scratch.url(), { max: 1 });
     let killNext = false;
-    // The storage, except that a transaction can be made to lose its connection as it starts.
-    const flaky: Database = Object.assign(Object.create(db) as Database, {
-      transaction: <T>(fn: (tx: Tx) => Promise<T>) =>
-        db.transaction(async (tx) => {
-          if (killNext) {
-            killNext = false;
-            const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
-            await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
-          }
-          return fn(tx);
-        }),
+    // The storage, except that a transaction can be made to lose its connection as it starts. Every
+    // other method runs on `db` itself: one inherited through a prototype would run with the wrapper
+    // as `this`, and a pool it replaced after the loss (src/db/postgres.ts, `recover`) would be the
+    // wrapper's own while `db`'s transactions went on using the ended one (503 CONNECTION_ENDED).
+    const flaky: Database = new Proxy(db, {
+      get(target, prop) {
+        if (prop === "transaction")
+          return <T>(fn: (tx: Tx) => Promise<T>) =>
+            target.transaction(async (tx) => {
+              if (killNext) {
+                killNext = false;
+                const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
+                await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
+              }
+              return fn(tx);
+            });
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === "function" ? value.bind(target) : value;
+      },
     });
     try {
       const t = await createTestApp(flaky);
