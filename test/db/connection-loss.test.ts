@@ -13,9 +13,10 @@ import postgres from "postgres";
 import { ConnectionLostError } from "../../src/db/errors";
 import { PostgresDatabase } from "../../src/db/postgres";
 import { runFinal } from "../../src/db/tx-state";
-import type { Database, Executor, Flusher, Tx } from "../../src/db/types";
+import type { Executor, Flusher, Tx } from "../../src/db/types";
 import { createTestApp } from "../support/app";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
+import { wrapTransactions } from "../support/wrap-transactions";
 
 /**
  * Lets pending immediates and timers run while the test still runs: the crash came from a
@@ -287,25 +288,14 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a request whose database connection is
   test("answers 503 `unavailable` in the contract's error body (no internals), commits nothing, and the next request works", async () => {
     const db = new PostgresDatabase(scratch.url(), { max: 1 });
     let killNext = false;
-    // The storage, except that a transaction can be made to lose its connection as it starts. Every
-    // other method runs on `db` itself: one inherited through a prototype would run with the wrapper
-    // as `this`, and a pool it replaced after the loss (src/db/postgres.ts, `recover`) would be the
-    // wrapper's own while `db`'s transactions went on using the ended one (503 CONNECTION_ENDED).
-    const flaky: Database = new Proxy(db, {
-      get(target, prop) {
-        if (prop === "transaction")
-          return <T>(fn: (tx: Tx) => Promise<T>) =>
-            target.transaction(async (tx) => {
-              if (killNext) {
-                killNext = false;
-                const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
-                await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
-              }
-              return fn(tx);
-            });
-        const value = Reflect.get(target, prop, target) as unknown;
-        return typeof value === "function" ? value.bind(target) : value;
-      },
+    // The storage, except that a transaction can be made to lose its connection as it starts.
+    const flaky = wrapTransactions(db, async (fn, tx) => {
+      if (killNext) {
+        killNext = false;
+        const { pid } = (await tx.get<{ pid: number }>("SELECT pg_backend_pid() AS pid"))!;
+        await scratch.admin()`SELECT pg_terminate_backend(${pid})`;
+      }
+      return fn(tx);
     });
     try {
       const t = await createTestApp(flaky);

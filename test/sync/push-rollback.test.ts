@@ -7,9 +7,9 @@
  * (savepoint) path, and the retry must apply the changes as new.
  */
 import { beforeAll, expect, test } from "bun:test";
-import type { Database, Tx } from "../../src/db/types";
 import { createTestApp, type TestApp } from "../support/app";
 import { count, forEachDialect } from "../support/db";
+import { wrapTransactions } from "../support/wrap-transactions";
 import { Device, taskData } from "./helpers";
 
 forEachDialect("a push whose transaction fails after the batch ran", ({ db }) => {
@@ -18,16 +18,13 @@ forEachDialect("a push whose transaction fails after the batch ran", ({ db }) =>
   let failNext = false;
   beforeAll(async () => {
     const real = db();
-    const flaky: Database = Object.assign(Object.create(real) as Database, {
-      transaction: <T>(fn: (tx: Tx) => Promise<T>) =>
-        real.transaction(async (tx) => {
-          const result = await fn(tx);
-          if (failNext) {
-            failNext = false;
-            throw new Error("injected failure after the batch, before COMMIT");
-          }
-          return result;
-        }),
+    const flaky = wrapTransactions(real, async (fn, tx) => {
+      const result = await fn(tx);
+      if (failNext) {
+        failNext = false;
+        throw new Error("injected failure after the batch, before COMMIT");
+      }
+      return result;
     });
     t = await createTestApp(flaky);
   });
