@@ -92,7 +92,8 @@ export function undecodableParameter(url: string, declared: ReadonlySet<string>)
   for (const part of url.slice(q + 1).split("&")) {
     const eq = part.indexOf("=");
     if (eq < 0 || !part.includes("%", eq)) continue;
-    if (declared.has(readQueryText(part.slice(0, eq))) && !escapesAreUtf8(part.slice(eq + 1))) return readQueryText(part.slice(0, eq));
+    const key = readQueryText(part.slice(0, eq));
+    if (declared.has(key) && !escapesAreUtf8(part.slice(eq + 1))) return key;
   }
   return null;
 }
