@@ -88,7 +88,7 @@ export class PushBatch {
   /** Decides the change and sends its write, Conflict and answer to the sink; a refusal sends only its answer. */
   private async processOne(c: ParsedChange): Promise<ChangeResult> {
     const seen = this.state.seen.get(c.changeId);
-    if (seen) return this.answerSeen(c, seen);
+    if (seen) return this.answerRetry(c, seen);
     // A retried decision merges again: each attempt starts from the same budget, so a retry never
     // turns a merge into a conflict.
     const budgetLeft = this.mergeBudget.work;
@@ -109,7 +109,7 @@ export class PushBatch {
           const row = await this.findAnswer(c.changeId);
           if (!row) throw err;
           this.state.seen.set(c.changeId, row);
-          return this.answerSeen(c, row);
+          return this.answerRetry(c, row);
         }
         if (err instanceof WriteConflict) {
           // Another transaction wrote the record since it was read: decide again against its state
@@ -131,6 +131,13 @@ export class PushBatch {
         throw err;
       }
     }
+  }
+
+  /** A well-formed change seen before: its answer; a duplicate update is noted as the device's own earlier edit of its record. */
+  private async answerRetry(c: ParsedChange, seen: SeenChange): Promise<ChangeResult> {
+    const result = await this.answerSeen(c, seen);
+    if (result.status === "duplicate") await this.state.noteDuplicate(c, seen);
+    return result;
   }
 
   private decideContext(tx: Tx): DecideContext {

@@ -17,6 +17,7 @@ import type { ChangeResult } from "../model";
 import { UserRepo } from "../../users/repo";
 import { type SeenChange, SyncChangeRepo } from "../repo";
 import type { BatchView, Outcome } from "./decide";
+import { type OwnEdit, retriedUpdateVersion, withoutOwnEdit } from "./own-edits";
 
 /**
  * The keys of the changes' clocks that may be devices of the organization other than `deviceId`
@@ -64,7 +65,7 @@ export class BatchState implements BatchView {
   /** History snapshots by `snapshotKey`: preloaded (merge bases, duplicates) and written by this batch; null = known missing. */
   private readonly snapshots = new Map<string, AnyRecord | null>();
   /** The updates this batch has decided, by record, in order: their base_version, clock and data, and the record before each (see {@link beforeOwnEdits}). */
-  private readonly edits = new Map<string, (Pick<ParsedChange, "baseVersion" | "clock" | "data"> & { before: AnyRecord | undefined })[]>();
+  private readonly edits = new Map<string, OwnEdit[]>();
   /** The device's `sync_changes` rows of the batch's change_ids, and the answers given since. */
   seen = new Map<string, SeenChange>();
   devices: ReadonlySet<string> = new Set<string>();
@@ -137,6 +138,9 @@ export class BatchState implements BatchView {
       const current = this.records.get(recordKey(c.entity, c.entityId));
       const version = current && !this.seen.has(c.changeId) ? historyBase(c, current) : null;
       if (version !== null) wanted.push({ entity: c.entity, entityId: c.entityId, version });
+      // A retried update: the record before its earlier push wrote it (`noteDuplicate`).
+      const wrote = current ? retriedUpdateVersion(c, this.seen.get(c.changeId)) : null;
+      if (wrote !== null && wrote > 1) wanted.push({ entity: c.entity, entityId: c.entityId, version: wrote - 1 });
     }
     if (wanted.length === 0) return;
     const found = await new HistoryRepo(this.tx, this.orgId).findSnapshots(wanted);
@@ -174,14 +178,48 @@ export class BatchState implements BatchView {
     const own = (this.edits.get(recordKey(c.entity, c.entityId)) ?? []).filter((e) => e.baseVersion === c.baseVersion && compareClocks(e.clock, c.clock) === "BEFORE");
     const first = own[0]?.before;
     if (first === undefined) return null;
-    return { fields: new Set(own.flatMap((e) => Object.keys(e.data))), record: first };
+    const record = { ...first } as Record<string, unknown>;
+    const fields = new Set<string>();
+    for (const e of own) {
+      for (const f of Object.keys(e.data)) {
+        // A field a later retried edit set first: its value before that edit's earlier push.
+        if (!fields.has(f) && e.duplicate && e !== own[0] && e.before) record[f] = (e.before as unknown as Record<string, unknown>)[f];
+        fields.add(f);
+      }
+    }
+    return { fields, record: record as unknown as AnyRecord };
+  }
+
+  /**
+   * A retried update answered `duplicate` of an earlier push that wrote it (a lost answer, re-sent
+   * with the device's later edits of the record queued behind it): one of the device's own earlier
+   * edits, as if it were decided in this batch, so that a later edit from the same base merges as the
+   * device's later value over it ({@link beforeOwnEdits}), not against it as another device's. For
+   * each field it set, the value before that push (history at the version before) — unless the
+   * record changed the field since (another device's later write, concurrent with the later edit:
+   * its value stays the other side).
+   */
+  async noteDuplicate(c: ParsedChange, seen: SeenChange): Promise<void> {
+    const wrote = retriedUpdateVersion(c, seen);
+    const k = recordKey(c.entity, c.entityId);
+    const current = this.records.get(k);
+    const list = this.edits.get(k) ?? [];
+    if (wrote === null || wrote < 2 || !current || list.some((e) => e.changeId === c.changeId)) return;
+    const [after, prior] = await Promise.all([this.snapshot(c.entity, c.entityId, wrote), this.snapshot(c.entity, c.entityId, wrote - 1)]);
+    if (!after || !prior) return;
+    const now = current as unknown as Record<string, unknown>;
+    // Nobody wrote since: the record before it is the version before; else others did (a delete's `othersSince`).
+    const before: Record<string, unknown> = { ...now, version: current.version === wrote ? wrote - 1 : current.version };
+    for (const f of Object.keys(c.data)) before[f] = withoutOwnEdit(now[f], (after as unknown as Record<string, unknown>)[f], (prior as unknown as Record<string, unknown>)[f]);
+    list.push({ changeId: c.changeId, baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: before as unknown as AnyRecord, duplicate: true });
+    this.edits.set(k, list);
   }
 
   /** After a change went through: the batch sees its record, its snapshot, its answer (and an update's data, with the record before it). */
   noteOutcome(c: ParsedChange, o: Outcome, result: ChangeResult): void {
     const k = recordKey(c.entity, c.entityId);
     if (c.op === "update") {
-      const edit = { baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k) };
+      const edit = { changeId: c.changeId, baseVersion: c.baseVersion, clock: c.clock, data: c.data, before: this.records.get(k), duplicate: false };
       const list = this.edits.get(k);
       if (list) list.push(edit);
       else this.edits.set(k, [edit]);
