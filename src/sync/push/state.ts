@@ -64,7 +64,7 @@ export class BatchState implements BatchView {
   private readonly users = new Map<string, boolean>();
   /** History snapshots by `snapshotKey`: preloaded (merge bases, duplicates) and written by this batch; null = known missing. */
   private readonly snapshots = new Map<string, AnyRecord | null>();
-  /** The updates this batch has decided, by record, in order: their base_version, clock and data, and the record before each (see {@link beforeOwnEdits}). */
+  /** The updates this batch has decided (and the retried ones it answered `duplicate`: `noteDuplicate`), by record, in order: their base_version, clock and data, and the record before each (see {@link beforeOwnEdits}). */
   private readonly edits = new Map<string, OwnEdit[]>();
   /** The device's `sync_changes` rows of the batch's change_ids, and the answers given since. */
   seen = new Map<string, SeenChange>();
