@@ -6,11 +6,11 @@
  * misses it.
  */
 import { describe, expect, test } from "bun:test";
-import { type TObject, Type } from "@sinclair/typebox";
+import { type TObject, type TSchema, Type } from "@sinclair/typebox";
 import { t } from "elysia";
 import { columnType, entityDef, isNullable, mapper, storageOfFields, storedAsOf } from "../../src/records/entities";
 import { Nullable } from "../../src/wire/schema";
-import { newId } from "../../src/ids";
+import { newId, UUID_PATTERN } from "../../src/ids";
 import { ENTITY_KINDS, type EntityKind, KIND_MODELS, type RecordOf, writableFieldSchemas } from "../../src/records/model";
 import { checkReferences, type KnownRecords, REFERENCES } from "../../src/records/refs";
 
@@ -41,6 +41,12 @@ describe.each([...ENTITY_KINDS])("%s", (kind) => {
     const after = Object.fromEntries(["id", ...def.fields].map((f) => [f, newId()])) as unknown as RecordOf[typeof kind];
     const errors = await checkReferences(undefined as never, newId(), kind, null, after, nothing);
     expect(Object.keys(errors).sort()).toEqual(REFERENCES[kind].map((r) => r.field).sort());
+  });
+
+  test("every field holding a UUID is a declared reference (REFERENCES): a new one is checked on every write, not stored unchecked", () => {
+    const holdsUuid = (s: TSchema): boolean => (s as { pattern?: unknown }).pattern === UUID_PATTERN || ((s as { anyOf?: TSchema[] }).anyOf ?? []).some(holdsUuid);
+    const uuids = Object.entries(writableFieldSchemas(kind)).filter(([, s]) => holdsUuid(s)).map(([f]) => f);
+    expect(uuids.sort()).toEqual(REFERENCES[kind].map((r) => r.field).sort());
   });
 
   test("integer and boolean fields are integer columns in multi-row statements, the others text", () => {
