@@ -9,7 +9,7 @@ import { DomainError, invalid } from "../../errors";
 import { requireCommentAuthor, requireCommentDeleter } from "../../records/authorship";
 import { entityDef, fieldsOf } from "../../records/entities";
 import { changedKeys, jsonEqual } from "../../records/json";
-import type { AnyRecord, Comment, EntityKind, HistoryAction } from "../../records/model";
+import type { AnyRecord, Comment, EntityKind, HistoryAction, WritableField } from "../../records/model";
 import { isParentOnTask, type KnownRecords } from "../../records/refs";
 import { checkFields } from "../../records/validate";
 import type { WriteInput } from "../../records/write";
@@ -348,9 +348,9 @@ function danglingRefs(cx: DecideContext, kind: EntityKind, data: Record<string, 
   return DANGLING[kind]({ deletedRef, data, prev, creating: before === null });
 }
 
-/** What {@link DANGLING} reads of one change: its record's references to deleted records, its data, the record before it. */
-interface DanglingInput {
-  deletedRef(refKind: EntityKind, field: string): AnyRecord | undefined;
+/** What {@link DANGLING} reads of one change of a `K`: its record's references to deleted records (by field: a misspelt one does not compile), its data, the record before it. */
+interface DanglingInput<K extends EntityKind> {
+  deletedRef(refKind: EntityKind, field: WritableField<K>): AnyRecord | undefined;
   data: Record<string, unknown>;
   prev: Record<string, unknown>;
   creating: boolean;
@@ -362,7 +362,7 @@ interface DanglingInput {
  * to deleted records are a decision (test/sync/every-kind.test.ts pushes one of each), not a fallthrough to
  * the write core's refusal.
  */
-const DANGLING: { readonly [K in EntityKind]: (input: DanglingInput) => string[] } = {
+const DANGLING: { readonly [K in EntityKind]: (input: DanglingInput<K>) => WritableField<K>[] } = {
   project: () => [],
   task: ({ deletedRef }) => (deletedRef("project", "project_id") ? ["project_id"] : []),
   // A comment's task: the orphan rules (`create`, `orphanUpdate`). Its parent only on create: an update
