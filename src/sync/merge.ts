@@ -34,8 +34,11 @@ export const STATUS_PRECEDENCE: Readonly<Record<TaskStatus, number>> = Object.fr
 
 /** Decides a field both sides changed to different values: the merged value, or CONFLICT. */
 type Decide = (base: unknown, local: unknown, remote: unknown, budget: MergeBudget) => unknown;
-/** A field's rule: its decision, and what it says in words (the push route's description, {@link rulesInWords}). */
-type Rule = Decide & { readonly says: string };
+/**
+ * A field's rule: its decision, what it says in words (the push route's description, {@link rulesInWords}),
+ * and whether the field's value is a set (a {@link setRule}'s: {@link SET_FIELDS}).
+ */
+type Rule = Decide & { readonly says: string; readonly isSet?: true };
 const rule = (says: string, decide: Decide): Rule => Object.assign(decide, { says });
 const CONFLICT = Symbol("conflict");
 
@@ -47,6 +50,16 @@ const textRule = rule("texts three-way", (base, local, remote, budget) => {
   const result = mergeText(base, local, remote, budget);
   return result.ok ? result.text : CONFLICT;
 });
+
+/**
+ * The rule of a field whose value is a set of strings (`tags`): three-way set merge ({@link mergeTags}).
+ * The fields with it are {@link SET_FIELDS}, whose order carries no meaning.
+ */
+const setRule = (field: string): Rule =>
+  Object.assign(
+    rule(`${field} as a set`, (b, l, r) => (isStringArray(l) && isStringArray(r) ? mergeTags(isStringArray(b) ? b : null, l, r) : CONFLICT)),
+    { isSet: true as const },
+  );
 
 /** A field without a rule: two concurrent changes to different values are always a conflict. */
 const NO_RULE = "conflict";
@@ -60,7 +73,7 @@ const RULES: { [K in EntityKind]: Record<WritableField<K>, Rule | typeof NO_RULE
   task: {
     priority: rule(`the higher priority (${winnersFirst(PRIORITY_RANK)})`, (_b, l, r) => higher(PRIORITY_RANK, l, r)),
     status: rule(`status by precedence (${winnersFirst(STATUS_PRECEDENCE)})`, (_b, l, r) => higher(STATUS_PRECEDENCE, l, r)),
-    tags: rule("tags as a set", (b, l, r) => (isStringArray(l) && isStringArray(r) ? mergeTags(isStringArray(b) ? b : null, l, r) : CONFLICT)),
+    tags: setRule("tags"),
     due_date: rule("the earlier due_date", (b, l, r) => earlierDate(b, l, r)),
     title: textRule,
     description: textRule,
@@ -121,8 +134,13 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
   return { merged, conflicts: conflicts.sort() };
 }
 
-/** Fields whose value is a set (`tags`): their order carries no meaning. */
-const SET_FIELDS: { [K in EntityKind]: readonly WritableField<K>[] } = { task: ["tags"], project: [], comment: [] };
+/** Fields whose value is a set (`tags`): their order carries no meaning. Those whose rule is a {@link setRule}, so that the two cannot disagree. */
+const SET_FIELDS: { readonly [K in EntityKind]: readonly string[] } = { task: setFields(RULES.task), project: setFields(RULES.project), comment: setFields(RULES.comment) };
+
+/** The fields of one kind's rules that hold sets. */
+function setFields(rules: Readonly<Record<string, Rule | typeof NO_RULE>>): string[] {
+  return Object.entries(rules).flatMap(([field, r]) => (r !== NO_RULE && r.isSet ? [field] : []));
+}
 
 /**
  * `fields` with each set field as a sorted array without duplicates (the form {@link mergeTags}
