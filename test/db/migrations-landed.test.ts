@@ -35,6 +35,10 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 test("every migration file is pinned, and none changed since it landed", () => {
   const files = readdirSync(DIR).filter((f) => f.endsWith(".sql")).sort();
+  // A new file fails here first, with the line to add to LANDED.
+  const unpinned = files.filter((f) => !Object.prototype.hasOwnProperty.call(LANDED, f));
+  const lines = unpinned.map((f) => `  "${f}": "${sha256(readFileSync(join(DIR, f), "utf8"))}",`);
+  expect(unpinned, `a new migration: add to LANDED\n${lines.join("\n")}\n`).toEqual([]);
   expect(files).toEqual(Object.keys(LANDED).sort());
   for (const f of files) expect({ file: f, sha256: sha256(readFileSync(join(DIR, f), "utf8")) }).toEqual({ file: f, sha256: LANDED[f]! });
 });
