@@ -7,7 +7,18 @@ import { isQueryInteger, QUERY_INTEGER_REASON } from "./query";
 import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
-export type SchemaLike = { anyOf?: SchemaLike[]; enum?: unknown[]; const?: unknown; type?: string; format?: string; description?: string; maxItems?: number; [REASON]?: string };
+export type SchemaLike = {
+  anyOf?: SchemaLike[];
+  enum?: unknown[];
+  const?: unknown;
+  type?: string;
+  format?: string;
+  description?: string;
+  maxItems?: number;
+  minimum?: number;
+  maximum?: number;
+  [REASON]?: string;
+};
 
 /**
  * The annotation that gives a schema's reason in words (an OpenAPI extension, documented as such):
@@ -64,6 +75,18 @@ function ofJsonType(type: string, value: unknown): boolean | undefined {
   }
 }
 
+/**
+ * The reason for an integer out of its schema's bounds (a lock's `version: 0`), as a query integer's
+ * says it (`must be an integer from 1 to 9007199254740991`), not TypeBox's "Expected integer to be greater or equal to 1".
+ */
+function integerRangeReason(schema: SchemaLike): string {
+  const { minimum, maximum } = schema;
+  if (minimum !== undefined && maximum !== undefined) return `must be an integer from ${minimum} to ${maximum}`;
+  if (minimum !== undefined) return `must be an integer of at least ${minimum}`;
+  if (maximum !== undefined) return `must be an integer of at most ${maximum}`;
+  return "must be an integer";
+}
+
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
 export function reasonFor(schema: SchemaLike | undefined, value: unknown): string | undefined {
   if (value === undefined) return REQUIRED_REASON;
@@ -74,6 +97,7 @@ export function reasonFor(schema: SchemaLike | undefined, value: unknown): strin
   if (schema?.type === "string" && kindOf(schema) === "a UUID") return "must be a UUID";
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;
+  if (schema?.type === "integer") return integerRangeReason(schema);
   if (Array.isArray(value) && schema?.maxItems !== undefined && value.length > schema.maxItems) return `must have at most ${schema.maxItems} items`;
   // A string where text or null is expected: what is wrong with the text.
   const text = typeof value === "string" ? schema?.anyOf?.find(isText) : undefined;

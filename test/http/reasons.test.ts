@@ -32,6 +32,10 @@ forEachDialect("422 reasons", ({ db }) => {
     ["POST", "/api/sync/conflicts/b8e0c0de-0000-4000-8000-000000000001/resolve", { resolution: "custom", data: 5 }, { data: "must be an object" }],
     // Found by the conflicts QA pass (a custom resolution with 101 tags): TypeBox's "Expected array length to be less or equal to 100".
     ["POST", "/api/tasks", { title: "x", tags: Array.from({ length: 101 }, (_, i) => `t${i}`) }, { tags: "must have at most 100 items" }],
+    // Found walking the README: a lock `version` out of range got TypeBox's "Expected integer to be greater or equal to 1".
+    ["PATCH", "/api/tasks/b8e0c0de-0000-4000-8000-000000000001", { version: 0 }, { version: "must be an integer from 1 to 9007199254740991" }],
+    ["DELETE", "/api/projects/b8e0c0de-0000-4000-8000-000000000001", { version: 2 ** 53 }, { version: "must be an integer from 1 to 9007199254740991" }],
+    ["POST", "/api/projects/b8e0c0de-0000-4000-8000-000000000001/archive", { version: -1 }, { version: "must be an integer from 1 to 9007199254740991" }],
   ] as const)("%s %s → 422 in words", async (method, path, body, fields) => {
     const r = await t.request(method, path, { token: u.token, body });
     expect(r.status).toBe(422);
