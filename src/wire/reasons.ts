@@ -66,6 +66,8 @@ function ofJsonType(type: string, value: unknown): boolean | undefined {
       return typeof value === "object" && value !== null && !Array.isArray(value);
     case "boolean":
       return typeof value === "boolean";
+    case "string":
+      return typeof value === "string";
     case "number":
       return typeof value === "number";
     case "integer":
@@ -92,8 +94,9 @@ export function reasonFor(schema: SchemaLike | undefined, value: unknown): strin
   if (value === undefined) return REQUIRED_REASON;
   if (hasNul(value)) return NUL_REASON;
   if (typeof schema?.[REASON] === "string") return schema[REASON];
-  // A value of another JSON type (`"tags": "a"`): said as the other reasons are, not TypeBox's `Expected array`.
-  if (schema?.type !== undefined && ofJsonType(schema.type, value) === false) return `must be ${kindOf(schema)}`;
+  // A value of another JSON type (`"tags": "a"`): said as the other reasons are, not TypeBox's `Expected array`
+  // (an enumerated one names its values, below).
+  if (schema?.type !== undefined && schema.enum === undefined && ofJsonType(schema.type, value) === false) return `must be ${kindOf(schema)}`;
   if (schema?.type === "string" && kindOf(schema) === "a UUID") return "must be a UUID";
   if (isText(schema)) return textProblem(schema, value) ?? undefined;
   if (isQueryInteger(schema)) return QUERY_INTEGER_REASON;

@@ -36,6 +36,10 @@ forEachDialect("422 reasons", ({ db }) => {
     ["PATCH", "/api/tasks/b8e0c0de-0000-4000-8000-000000000001", { version: 0 }, { version: "must be an integer from 1 to 9007199254740991" }],
     ["DELETE", "/api/projects/b8e0c0de-0000-4000-8000-000000000001", { version: 2 ** 53 }, { version: "must be an integer from 1 to 9007199254740991" }],
     ["POST", "/api/projects/b8e0c0de-0000-4000-8000-000000000001/archive", { version: -1 }, { version: "must be an integer from 1 to 9007199254740991" }],
+    // And a push's device_id of another type: "Expected property 'device_id' to be string but found: 5".
+    ["POST", "/api/sync/push", { device_id: 5, changes: [] }, { device_id: "must be a string" }],
+    // An enumerated string of another type still names its values.
+    ["POST", "/api/tasks", { title: "x", status: 5 }, { status: 'must be one of "todo", "in_progress", "blocked", "done", "cancelled"' }],
   ] as const)("%s %s → 422 in words", async (method, path, body, fields) => {
     const r = await t.request(method, path, { token: u.token, body });
     expect(r.status).toBe(422);
