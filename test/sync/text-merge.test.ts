@@ -92,6 +92,14 @@ describe("mergeText on large texts", () => {
     expect(mergeText(huge, "A " + huge, huge + "B")).toEqual({ ok: false });
     expect(mergeText(huge, "A " + huge, huge)).toEqual({ ok: true, text: "A " + huge });
   });
+
+  test(`${MAX_TEXT_MERGE_CHARS} characters together still merge; one more is a conflict`, () => {
+    const base = "a\n".repeat((MAX_TEXT_MERGE_CHARS - 4) / 6);
+    const local = "A\n" + base;
+    expect(base.length * 3 + 4).toBe(MAX_TEXT_MERGE_CHARS);
+    expect(mergeText(base, local, base + "BC")).toEqual({ ok: true, text: local + "BC" });
+    expect(mergeText(base, local, base + "BCD")).toEqual({ ok: false });
+  });
 });
 
 describe("mergeText: work budget", () => {
