@@ -163,6 +163,17 @@ forEachDialect("sync merges through push", ({ db }) => {
       expect(typeof c.body.local.deleted_at).toBe("string");
     });
 
+    test("a concurrent delete whose base is unknown (no base_version, another device's record): conflict, the Conflict keeps the update", async () => {
+      const { a, b, id } = await shared({ title: "T" });
+      expect((await a.push1(a.update("task", id, { title: "T edited" }))).status).toBe("applied");
+      const r = await b.push1({ ...b.delete("task", id), base_version: undefined });
+      expect(r.status).toBe("conflict");
+      expect(r.record).toMatchObject({ deleted_at: expect.any(String), title: "T edited" });
+      const c = await t.request("GET", `/api/sync/conflicts/${r.conflict_id}`, { token: a.user.token });
+      expect(c.body).toMatchObject({ fields: ["deleted_at"], remote: { title: "T edited", deleted_at: null } });
+      expect(c.body.base).toEqual({}); // unknown
+    });
+
     test("two concurrent deletes agree: merged, still deleted, no Conflict", async () => {
       const { a, b, id } = await shared({});
       await a.push1(a.delete("task", id));
