@@ -127,6 +127,24 @@ forEachDialect("sync pull", ({ db }) => {
       expect((await b.push1(b.update("project", edited.entity_id, { name: "again" }))).status).toBe("applied");
       expect(await b.pullAll()).toEqual([]);
     });
+
+    test("the reader's own edit written during the snapshot still comes when the catch-up takes several pages", async () => {
+      const { a, b } = await twoDevices(t);
+      const made = Array.from({ length: 3 }, (_, i) => a.create("project", { name: `P${i}` }));
+      const results = await a.push(...made);
+      const first = await b.pullRaw(null, 1);
+      const sent = new Set(first.body.changes.map((c) => c.entity_id));
+      const edited = made.find((c) => !sent.has(c.entity_id))!;
+      // Another device's write first: the catch-up's first page holds it, the reader's edit comes on the next.
+      const other = a.create("project", { name: "other" });
+      await a.push1(other);
+      b.learn(edited.entity_id, results[made.indexOf(edited)]!.record);
+      expect((await b.push1(b.update("project", edited.entity_id, { name: "edited by the reader" }))).status).toBe("applied");
+      b.cursor = first.body.cursor;
+      const all = [...first.body.changes, ...(await b.pullAll(1))];
+      expect(all.filter((c) => c.entity_id === edited.entity_id).map((c) => [c.version, c.record.name])).toEqual([[2, "edited by the reader"]]);
+      expect(new Set(all.map((c) => c.entity_id))).toEqual(new Set([...made, other].map((c) => c.entity_id)));
+    });
   });
 
   describe("incremental (with a cursor)", () => {
