@@ -63,6 +63,14 @@ forEachDialect("login rate limit window and storage", ({ db }) => {
   });
   const fail = (email: string, address = "203.0.113.5") => t.services.auth.login({ email, password: "wrong-wrong" }, address);
 
+  test("a deactivated user's right password is a failure like a wrong one: counted, then 429 (no oracle for the password)", async () => {
+    const u = await t.createUser();
+    await t.services.users.deactivate(u.email);
+    const right = () => t.services.auth.login({ email: u.email, password: u.password }, "203.0.113.77");
+    for (let i = 0; i < LOGIN_FAILURES_ALLOWED; i++) await expect(right()).rejects.toMatchObject({ status: 401 });
+    await expect(right()).rejects.toMatchObject({ status: 429, code: "rate_limited" });
+  });
+
   test("the window is fixed: it starts at the first failure and later failures do not extend it", async () => {
     const u = await t.createUser();
     const start = clock.now().getTime();
