@@ -43,11 +43,19 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     await handle.db.exec("CREATE TABLE stuck_probe (id TEXT PRIMARY KEY)");
     await handle.db.exec("CREATE TABLE stuck_runs (id TEXT)"); // no key: a statement run twice leaves two rows
   });
+  /**
+   * The pools' closes, awaited once after all tests: a pool given up on ends only after its 5 s
+   * grace (src/db/postgres.ts), which each test would otherwise wait out in turn.
+   */
+  const closing: Promise<void>[] = [];
   afterEach(async () => {
-    await Promise.all(opened.splice(0).map((db) => db.close()));
+    closing.push(...opened.splice(0).map((db) => db.close()));
     await proxy.close();
   });
-  afterAll(() => handle.drop());
+  afterAll(async () => {
+    await Promise.all(closing);
+    await handle.drop();
+  });
 
   test("a server closing every connection during its startup: the statement answers as a lost connection, in bounded time", async () => {
     proxy = await startPgProxy();
@@ -76,7 +84,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     expect(outcome).not.toBe("hung");
     expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
     proxy.mode = "pass";
-    await Bun.sleep(6_000); // the pools given up on are ended by now
+    await db.close(); // returns once the pools given up on have ended (each within its 5 s grace)
     expect(ran).toBe(0);
     expect(await handle.db.all("SELECT id FROM stuck_probe WHERE id = 'tx-never'")).toEqual([]);
   }, 30_000);
@@ -89,7 +97,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a statement whose connection never con
     setTimeout(() => (proxy.mode = "pass"), STUCK_AFTER_MS * 1.6);
     const outcome = await within(insert, 10_000);
     expect(outcome).not.toBe("hung");
-    await Bun.sleep(6_000); // the pools given up on are ended by now
+    await db.close(); // returns once the pools given up on have ended (each within its 5 s grace)
     const rows = await handle.db.all("SELECT id FROM stuck_runs WHERE id = 'once'");
     if ("value" in (outcome as object)) expect(rows).toEqual([{ id: "once" }]);
     else {
