@@ -12,7 +12,7 @@ import { PostgresDatabase } from "../../src/db/postgres";
 import { runFinal } from "../../src/db/tx-state";
 import type { Executor, Flusher } from "../../src/db/types";
 import { createTestDatabase, PG_AVAILABLE } from "../support/db";
-import { startPgProxy } from "../support/pg-proxy";
+import { type PgProxy, startPgProxy } from "../support/pg-proxy";
 
 /** The watchdog's delay in this test (10 s in service). */
 const STUCK_AFTER_MS = 1_000;
@@ -35,7 +35,19 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
     handle = await createTestDatabase("postgres", { migrate: false });
     await handle.db.exec("CREATE TABLE commit_probe (id TEXT PRIMARY KEY)");
   });
-  afterAll(() => handle.drop());
+  /**
+   * The pools' closes, awaited once after all tests: a pool whose connection froze ends only after
+   * its 5 s grace (src/db/postgres.ts), which each test would otherwise wait out in turn.
+   */
+  const closing: Promise<void>[] = [];
+  const release = async (db: PostgresDatabase, proxy: PgProxy) => {
+    closing.push(db.close());
+    await proxy.close();
+  };
+  afterAll(async () => {
+    await Promise.all(closing);
+    await handle.drop();
+  });
 
   test("answers as a lost connection in bounded time, nothing of it committed", async () => {
     const proxy = await startPgProxy();
@@ -51,8 +63,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
       expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
       expect(await handle.db.all("SELECT id FROM commit_probe")).toEqual([]);
     } finally {
-      await db.close();
-      await proxy.close();
+      await release(db, proxy);
     }
   }, 30_000);
 
@@ -71,8 +82,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
       expect(String((outcome as { error: unknown }).error)).toContain("the transaction's own failure");
       expect(await handle.db.all("SELECT id FROM commit_probe WHERE id = 'frozen-at-rollback'")).toEqual([]);
     } finally {
-      await db.close();
-      await proxy.close();
+      await release(db, proxy);
     }
   }, 30_000);
 
@@ -96,8 +106,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
         expect(outcome).not.toBe("hung");
         expect((outcome as { error: unknown }).error).toBeInstanceOf(ConnectionLostError);
       } finally {
-        await db.close();
-        await proxy.close();
+        await release(db, proxy);
       }
     }
     expect(await handle.db.all("SELECT id FROM commit_probe WHERE id LIKE 'frozen-at-%'")).toEqual([]);
@@ -124,8 +133,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection that stops making progres
       expect(outcome).toEqual({ value: "answer" });
       expect(await handle.db.all("SELECT id FROM commit_probe WHERE id = 'landed-then-frozen'")).toEqual([{ id: "landed-then-frozen" }]);
     } finally {
-      await db.close();
-      await proxy.close();
+      await release(db, proxy);
     }
   }, 30_000);
 });
