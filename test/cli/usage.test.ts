@@ -1,12 +1,36 @@
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import pkg from "../../package.json";
 import { IN_MEMORY_WARNING, openFailure } from "../../cli/context";
-import { removeTempDirs, taskmgr, tempDir } from "./support";
+import { type Ran, removeTempDirs, taskmgr, tempDir } from "./support";
 
 /** A database nothing listens on: commands that do not need one must not notice it. */
 const DEAD_PG = "postgres://taskmgr:s3cr3t-pw@127.0.0.1:1/nowhere";
 
-afterAll(removeTempDirs);
+/**
+ * `orgs list` against a Postgres URL where something else answers, then hangs up: the command waits
+ * its 15 s for a first answer, so it is started with the file (its wait spent while the other tests
+ * run) and its result checked by its test below.
+ */
+let impostorRun: Promise<{ port: number; run: Ran }>;
+beforeAll(() => {
+  const impostor = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket) {
+        socket.write("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        socket.end();
+      },
+    },
+  });
+  impostorRun = taskmgr(["orgs", "list", "--db", `postgres://app:pw@127.0.0.1:${impostor.port}/x`], { cwd: tempDir() })
+    .then((run) => ({ port: impostor.port, run }))
+    .finally(() => impostor.stop(true));
+});
+afterAll(async () => {
+  await impostorRun.catch(() => {});
+  removeTempDirs();
+});
 
 describe("taskmgr without a database", () => {
   const cwd = tempDir();
@@ -108,23 +132,9 @@ describe("failures exit 1 with one line on stderr", () => {
   });
 
   test("a Postgres URL that reaches something else (answers, then hangs up): exit 1 with one line, not a reconnect loop forever", async () => {
-    const impostor = Bun.listen({
-      hostname: "127.0.0.1",
-      port: 0,
-      socket: {
-        data(socket) {
-          socket.write("HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
-          socket.end();
-        },
-      },
-    });
-    try {
-      const r = await taskmgr(["orgs", "list", "--db", `postgres://app:pw@127.0.0.1:${impostor.port}/x`], { cwd });
-      expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`error: cannot connect to database postgres://app:***@127.0.0.1:${impostor.port}/x: no answer within 15 s (is a database server at that address?)\n`);
-    } finally {
-      impostor.stop(true);
-    }
+    const { port, run } = await impostorRun;
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(`error: cannot connect to database postgres://app:***@127.0.0.1:${port}/x: no answer within 15 s (is a database server at that address?)\n`);
   }, 40_000);
 
   test.each([
