@@ -3,7 +3,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import type { Database } from "../../src/db/types";
 import { childEnv, removeTempDirs, SOURCE_CLI, tempDir } from "../cli/support";
 import { count, createTestDatabase, DIALECTS } from "../support/db";
-import { DAY, iso, seedOrg, seedRecord } from "./seed";
+import { DAY, iso, seedOrg, seedRecords } from "./seed";
 
 setDefaultTimeout(60_000);
 afterAll(removeTempDirs);
@@ -38,7 +38,7 @@ for (const dialect of DIALECTS) {
       ({ url, db, drop } = await createTestDatabase(dialect));
       org = await seedOrg(db);
       await db.transaction(async (tx) => {
-        for (let pos = 1; pos <= TOMBSTONES; pos++) await seedRecord(tx, "task", { org, pos, versions: 1, deletedAt: iso(Date.now() - 100 * DAY) });
+        await seedRecords(tx, "task", Array.from({ length: TOMBSTONES }, (_, i) => ({ org, pos: i + 1, versions: 1, deletedAt: iso(Date.now() - 100 * DAY) })));
       });
     });
     afterAll(() => drop());

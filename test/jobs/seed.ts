@@ -1,4 +1,5 @@
-import type { Executor } from "../../src/db/types";
+import { type BulkColumns, columns, insertRows } from "../../src/db/bulk";
+import type { Executor, SqlValue } from "../../src/db/types";
 import type { SnapshotRow } from "../../src/metrics/repo";
 import { entityDef } from "../../src/records/entities";
 import { changeText } from "../../src/records/feed";
@@ -61,50 +62,67 @@ export interface RecordSeed {
 }
 
 /** Inserts a project, task or comment with its feed row, history rows and the organization's feed counter. */
-export async function seedRecord(db: Executor, entity: "project" | "task" | "comment", s: RecordSeed): Promise<string> {
-  const id = s.id ?? crypto.randomUUID();
-  const deletedAt = s.deletedAt ?? null;
-  const versions = s.versions ?? 2;
-  const common = [id, s.org, versions, "{}", iso(0), iso(0), deletedAt];
-  if (entity === "project") {
-    await db.run(
-      "INSERT INTO projects (id, org_id, name, version, vector_clock, created_at, updated_at, deleted_at) VALUES (?, ?, 'P', ?, ?, ?, ?, ?)",
-      common,
-    );
-  } else if (entity === "task") {
-    await db.run(
-      `INSERT INTO tasks (id, org_id, title, status, priority, priority_rank, created_by, version, vector_clock, created_at, updated_at, deleted_at, tags)
-       VALUES (?, ?, 'T', 'todo', 'low', 0, 'u', ?, ?, ?, ?, ?, ?)`,
-      [...common, JSON.stringify(s.tags ?? [])],
-    );
-    for (const tag of s.tags ?? []) await db.run("INSERT INTO task_tags (org_id, tag, created_at, task_id) VALUES (?, ?, ?, ?)", [s.org, tag, iso(0), id]);
-  } else {
-    await db.run(
-      `INSERT INTO comments (id, org_id, task_id, body, author_id, version, vector_clock, created_at, updated_at, deleted_at)
-       VALUES (?, ?, ?, 'C', 'u', ?, ?, ?, ?, ?)`,
-      [id, s.org, s.taskId!, versions, "{}", iso(0), iso(0), deletedAt],
-    );
-  }
-  // The feed row's change carries the placeholder record and clock texts of the history rows below.
-  const op = deletedAt ? "delete" : "upsert";
-  await db.run("INSERT INTO feed (entity_id, org_id, entity, pos, op, version, change) VALUES (?, ?, ?, ?, ?, ?, ?)", [
-    id,
-    s.org,
-    entity,
-    s.pos,
-    op,
-    versions,
-    changeText({ entity, entityId: id, op, version: versions, record: "{}", vectorClock: "{}" }),
-  ]);
-  for (let v = 1; v <= versions; v++) {
-    await db.run(
-      `INSERT INTO history (entity_id, version, id, org_id, entity, action, changes, snapshot, vector_clock, created_at)
-       VALUES (?, ?, ?, ?, ?, 'updated', '{}', '{}', '{}', ?)`,
-      [id, v, crypto.randomUUID(), s.org, entity, iso(0)],
-    );
-  }
-  await db.run("UPDATE org_feed_state SET seq = CASE WHEN seq < ? THEN ? ELSE seq END WHERE org_id = ?", [s.pos, s.pos, s.org]);
-  return id;
+export async function seedRecord(db: Executor, entity: SeededEntity, s: RecordSeed): Promise<string> {
+  const [id] = await seedRecords(db, entity, [s]);
+  return id!;
+}
+
+export type SeededEntity = "project" | "task" | "comment";
+
+const RECORD_COLUMNS: Record<SeededEntity, BulkColumns> = {
+  project: columns([
+    ["id", "text"], ["org_id", "text"], ["name", "text"], ["version", "integer"], ["vector_clock", "text"],
+    ["created_at", "text"], ["updated_at", "text"], ["deleted_at", "text"],
+  ]),
+  task: columns([
+    ["id", "text"], ["org_id", "text"], ["title", "text"], ["status", "text"], ["priority", "text"], ["priority_rank", "integer"],
+    ["created_by", "text"], ["version", "integer"], ["vector_clock", "text"], ["created_at", "text"], ["updated_at", "text"],
+    ["deleted_at", "text"], ["tags", "text"],
+  ]),
+  comment: columns([
+    ["id", "text"], ["org_id", "text"], ["task_id", "text"], ["body", "text"], ["author_id", "text"], ["version", "integer"],
+    ["vector_clock", "text"], ["created_at", "text"], ["updated_at", "text"], ["deleted_at", "text"],
+  ]),
+};
+const TASK_TAG_COLUMNS = columns([["org_id", "text"], ["tag", "text"], ["created_at", "text"], ["task_id", "text"]]);
+const FEED_COLUMNS = columns([["entity_id", "text"], ["org_id", "text"], ["entity", "text"], ["pos", "bigint"], ["op", "text"], ["version", "integer"], ["change", "text"]]);
+const HISTORY_COLUMNS = columns([
+  ["entity_id", "text"], ["version", "integer"], ["id", "text"], ["org_id", "text"], ["entity", "text"], ["action", "text"],
+  ["changes", "text"], ["snapshot", "text"], ["vector_clock", "text"], ["created_at", "text"],
+]);
+
+/**
+ * {@link seedRecord} for many records of one kind at once, in multi-row statements (thousands of
+ * tombstones in a few statements, not four round trips each); returns their ids in `seeds` order.
+ */
+export async function seedRecords(db: Executor, entity: SeededEntity, seeds: readonly RecordSeed[]): Promise<string[]> {
+  const ids = seeds.map((s) => s.id ?? crypto.randomUUID());
+  const records: SqlValue[][] = [];
+  const tags: SqlValue[][] = [];
+  const feed: SqlValue[][] = [];
+  const history: SqlValue[][] = [];
+  seeds.forEach((s, i) => {
+    const id = ids[i]!;
+    const deletedAt = s.deletedAt ?? null;
+    const versions = s.versions ?? 2;
+    if (entity === "project") records.push([id, s.org, "P", versions, "{}", iso(0), iso(0), deletedAt]);
+    else if (entity === "task") {
+      records.push([id, s.org, "T", "todo", "low", 0, "u", versions, "{}", iso(0), iso(0), deletedAt, JSON.stringify(s.tags ?? [])]);
+      for (const tag of s.tags ?? []) tags.push([s.org, tag, iso(0), id]);
+    } else records.push([id, s.org, s.taskId!, "C", "u", versions, "{}", iso(0), iso(0), deletedAt]);
+    // The feed row's change carries the placeholder record and clock texts of the history rows below.
+    const op = deletedAt ? "delete" : "upsert";
+    feed.push([id, s.org, entity, s.pos, op, versions, changeText({ entity, entityId: id, op, version: versions, record: "{}", vectorClock: "{}" })]);
+    for (let v = 1; v <= versions; v++) history.push([id, v, crypto.randomUUID(), s.org, entity, "updated", "{}", "{}", "{}", iso(0)]);
+  });
+  await insertRows(db, entityDef(entity).table, RECORD_COLUMNS[entity], records);
+  await insertRows(db, "task_tags", TASK_TAG_COLUMNS, tags);
+  await insertRows(db, "feed", FEED_COLUMNS, feed);
+  await insertRows(db, "history", HISTORY_COLUMNS, history);
+  const top = new Map<string, number>();
+  for (const s of seeds) top.set(s.org, Math.max(top.get(s.org) ?? 0, s.pos));
+  for (const [org, pos] of top) await db.run("UPDATE org_feed_state SET seq = CASE WHEN seq < ? THEN ? ELSE seq END WHERE org_id = ?", [pos, pos, org]);
+  return ids;
 }
 
 export async function seedConflict(db: Executor, org: string, entity: string, entityId: string, resolved = false): Promise<string> {
