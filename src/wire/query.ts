@@ -47,7 +47,19 @@ export const isQueryInteger = (schema: unknown): boolean => (schema as { [Kind]?
  */
 export function queryIntegerIn(schema: QueryIntegerBounds, value: string | number | undefined, fallback: number): { value: number } | { reason: string } {
   const n = value === undefined ? fallback : Number(value);
-  return Number.isSafeInteger(n) && n >= schema.minimum && n <= schema.maximum ? { value: n } : { reason: `must be an integer from ${schema.minimum} to ${schema.maximum}` };
+  return Number.isSafeInteger(n) && n >= schema.minimum && n <= schema.maximum ? { value: n } : { reason: integerRangeReason(schema) };
+}
+
+/**
+ * The reason for an integer out of its bounds, query parameter or body field alike
+ * (`must be an integer from 1 to 9007199254740991`).
+ */
+export function integerRangeReason(bounds: { minimum?: number; maximum?: number }): string {
+  const { minimum, maximum } = bounds;
+  if (minimum !== undefined && maximum !== undefined) return `must be an integer from ${minimum} to ${maximum}`;
+  if (minimum !== undefined) return `must be an integer of at least ${minimum}`;
+  if (maximum !== undefined) return `must be an integer of at most ${maximum}`;
+  return QUERY_INTEGER_REASON;
 }
 
 /**

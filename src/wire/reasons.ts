@@ -3,7 +3,7 @@
  * UUID or null`, `must not contain the NUL character (U+0000)`) rather than TypeBox's messages: for
  * request validation (src/http/errors.ts) and for pushed data (src/records/validate.ts) alike.
  */
-import { isQueryInteger, QUERY_INTEGER_REASON } from "./query";
+import { integerRangeReason, isQueryInteger, QUERY_INTEGER_REASON } from "./query";
 import { hasNul, isText, NUL_REASON, type TextOptions, textProblem } from "./text";
 
 /** The parts of a JSON schema a reason is built from. */
@@ -75,18 +75,6 @@ function ofJsonType(type: string, value: unknown): boolean | undefined {
     default:
       return undefined;
   }
-}
-
-/**
- * The reason for an integer out of its schema's bounds (a lock's `version: 0`), as a query integer's
- * says it (`must be an integer from 1 to 9007199254740991`), not TypeBox's "Expected integer to be greater or equal to 1".
- */
-function integerRangeReason(schema: SchemaLike): string {
-  const { minimum, maximum } = schema;
-  if (minimum !== undefined && maximum !== undefined) return `must be an integer from ${minimum} to ${maximum}`;
-  if (minimum !== undefined) return `must be an integer of at least ${minimum}`;
-  if (maximum !== undefined) return `must be an integer of at most ${maximum}`;
-  return "must be an integer";
 }
 
 /** The reason for `value` failing `schema`, or undefined when TypeBox's own message says it as well. */
