@@ -6,14 +6,15 @@ import { deviceRoutes } from "./devices/routes";
 import { docsRoutes } from "./docs/routes";
 import { healthRoutes } from "./health/routes";
 import { EMPTY_BODY, isOversized, MAX_ANONYMOUS_BODY_BYTES, MAX_BODY_BYTES, parseJsonBody, payloadTooLarge, refuseNonObjectBody } from "./http/body";
+import { clientAddress } from "./wire/client-address";
 import { noneMatch } from "./wire/conditional";
 import { NOT_UTF8_REASON, REPEATED_REASON, repeatedParameter, undecodableParameter } from "./wire/query";
 import { cors } from "./http/cors";
-import { errorHandler } from "./http/errors";
+import { errorHandler, failureOf } from "./http/errors";
 import { declaredQueries } from "./http/declared-queries";
 import { type RegisteredRoute, routeOf } from "./http/methods";
 import { namedDevice } from "./http/named-device";
-import { hasInvalidHost, invalidHost } from "./http/origin";
+import { hasInvalidHost, invalidHost, originOf } from "./http/origin";
 import type { HttpConfig } from "./http/public-url";
 import { invalid } from "./errors";
 import { lowerBodyIds, lowerParamIds } from "./ids";
@@ -36,6 +37,7 @@ export interface AppOptions {
 export function createApp(s: Services, { config, log }: AppOptions) {
   const started = new WeakMap<Request, number>();
   const devices = new WeakMap<Request, string>(); // the device a request names, for its log line
+  const clients = new WeakMap<Request, string>(); // who sent it, read on arrival (Bun forgets the peer once answered)
   const declared = declaredQueries(() => app.routes);
   const callerCheckOf = guardedRoutes(() => app.routes);
   // The body limit the 413 of a declared size names: a route that takes no token (login, refresh) has the smaller one.
@@ -50,6 +52,7 @@ export function createApp(s: Services, { config, log }: AppOptions) {
     .use(errorHandler(log, (): readonly RegisteredRoute[] => app.routes))
     .onRequest(async ({ request, set }) => {
       started.set(request, performance.now());
+      clients.set(request, clientAddress(originOf(request, app.server).peer, request.headers.get("x-forwarded-for"), config.trustedProxies));
       // No browser may read an answer as another type than it says (a JSON answer echoes stored text).
       set.headers["x-content-type-options"] = "nosniff";
       if (hasInvalidHost(request)) throw invalidHost();
@@ -108,6 +111,9 @@ export function createApp(s: Services, { config, log }: AppOptions) {
         user_id: auth?.userId ?? null,
         org_id: auth?.orgId ?? null,
         device_id: devices.get(request) ?? null,
+        // Who sent it (the address the login rate limit counts) and, when refused, why (the error body's code and message).
+        client: clients.get(request) ?? null,
+        error: failureOf(request),
       });
     })
     .use(docsRoutes())

@@ -28,11 +28,35 @@ function errorBody(code: ErrorCode, message: string, details: Record<string, unk
   return { error: { code, message, details } };
 }
 
+/** What a refused request's log line says of its answer: the error body's code and message (not its details). */
+export interface Failure {
+  code: ErrorCode;
+  message: string;
+}
+
+/** The failure each request was answered with by {@link errorHandler}, for its log line. */
+const failuresAnswered = new WeakMap<Request, Failure>();
+
+/** The code and message `request` was answered with, when the error handler answered it; null otherwise. */
+export const failureOf = (request: Request): Failure | null => failuresAnswered.get(request) ?? null;
+
+/** An error answer and what its log line says of it. */
+interface Answered {
+  response: Response;
+  failure: Failure;
+}
+
 /** The answer to a {@link DomainError}: its status, the contract's error body and its headers. */
-const errorResponse = (e: DomainError): Response => json(e.status, errorBody(e.code, e.message, e.details), e.headers);
+const errorResponse = (e: DomainError): Answered => ({
+  response: json(e.status, errorBody(e.code, e.message, e.details), e.headers),
+  failure: { code: e.code, message: e.message },
+});
 
 /** The answer with `code`'s status and the contract's error body. */
 export const answer = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Response => json(ERROR_STATUS[code], errorBody(code, message, details));
+
+/** {@link answer}, with what its log line says of it. */
+const answered = (code: ErrorCode, message: string, details: Record<string, unknown> = {}): Answered => ({ response: answer(code, message, details), failure: { code, message } });
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
@@ -125,24 +149,25 @@ export const errorHandler = (log: Logger, routes: () => readonly RegisteredRoute
   // what every route prepares, and a context passed to a function counts as using all of it — cookies
   // parsed on every request, and every `Response` a handler returns rebuilt around its body stream.
   new Elysia({ name: "error-handler" }).onError({ as: "global" }, ({ code, error, request, set }) => {
-    const response = answerTo(log, routes, { code, error, request });
+    const { response, failure } = answerTo(log, routes, { code, error, request });
     // The status the after-response hook logs and counts (an error thrown before routing left it at 200).
     set.status = response.status;
+    failuresAnswered.set(request, failure);
     return response;
   });
 
 /** The answer to a failure (see {@link errorHandler}). */
-function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code, error, request }: { code: unknown; error: unknown; request: Request }): Response {
+function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code, error, request }: { code: unknown; error: unknown; request: Request }): Answered {
   if (error instanceof DomainError) return errorResponse(error);
   switch (code) {
     case "VALIDATION": {
       const where = (error as ValidationError).type;
       // Path parameters are plain strings: one fails only when it does not decode (`%E0%A4%A`), which names nothing.
-      if (where === "params") return answer("not_found", "no such resource");
+      if (where === "params") return answered("not_found", "no such resource");
       // An answer that does not fit its own schema is the server's fault, not the request's: logged, 500.
       if (where === "response") break;
       const failures = validationFields(error as ValidationError);
-      return answer("validation_failed", failureMessage(failures, `${where}: `), failureDetails(failures));
+      return answered("validation_failed", failureMessage(failures, `${where}: `), failureDetails(failures));
     }
     case "PARSE": {
       // Elysia wraps what a parse hook throws: the body parser's own answers (src/http/body.ts, which throws
@@ -156,10 +181,10 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     case "NOT_FOUND": {
       const allowed = allowedMethods(routes(), new URL(request.url).pathname);
       if (allowed.length > 0 && !allowed.includes(request.method)) return errorResponse(methodNotAllowed(request.method, allowed));
-      return answer("not_found", "no such route");
+      return answered("not_found", "no such route");
     }
     case "INVALID_COOKIE_SIGNATURE":
-      return answer("bad_request", "invalid cookie");
+      return answered("bad_request", "invalid cookie");
   }
   const status = (error as { status?: number })?.status;
   if (status === 413) return errorResponse(payloadTooLarge());
@@ -168,19 +193,19 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     // write lock: nothing of the request was committed — unless its COMMIT itself was under way —
     // and it may be retried.
     log.error("database_unavailable", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
-    return answer("unavailable", "the database is unavailable: try again later");
+    return answered("unavailable", "the database is unavailable: try again later");
   }
   if (isStorageFull(error)) {
     // The disk (or SQLite's max_page_count) is full: the transaction was rolled back, nothing was
     // stored, and the same request succeeds once space is freed.
     log.error("database_full", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
-    return answer("unavailable", "the database's storage is full, so nothing was saved: try again later");
+    return answered("unavailable", "the database's storage is full, so nothing was saved: try again later");
   }
   if (isTransactionConflict(error)) {
     // Rolled back by the database (a deadlock, a serialization failure): nothing was committed and the
     // request may be retried. Logged as an error: a deadlock is a lock-order bug to fix.
     log.error("database_conflict", { method: request.method, path: new URL(request.url).pathname, error: (error as Error).message });
-    return answer("unavailable", "the request collided with concurrent ones and was rolled back: try again");
+    return answered("unavailable", "the request collided with concurrent ones and was rolled back: try again");
   }
   log.error("request_failed", {
     method: request.method,
@@ -188,5 +213,5 @@ function answerTo(log: Logger, routes: () => readonly RegisteredRoute[], { code,
     error: error instanceof Error ? error.message : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return answer("internal", "internal server error");
+  return answered("internal", "internal server error");
 }
