@@ -16,6 +16,7 @@ import type { Logger } from "../log/logger";
 import type { Clock } from "../time";
 import { cursorProblem, decodeCursor, encodeCursor, type Cursor } from "./cursor";
 import { noCounts, SyncLogBuffer, type SyncLogEntry, writeSyncLog } from "./log";
+import { logRejections } from "./rejections-log";
 import { MAX_PUSH_CHANGES, pullLimit, type ChangeStatus, type PullQuery, type PushBody, type PushResponse } from "./model";
 import { pullResponseChunks, readPullPage } from "./pull";
 import { PushBatch } from "./push/batch";
@@ -132,6 +133,7 @@ export class SyncService {
           return r;
         }),
       );
+      logRejections(this.deps.log, writer, results);
       return { results };
     } catch (err) {
       this.logBuffer.add(entry(noCounts(), 0, err));
