@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Executor } from "../db/types";
 import { ConfigError } from "../config";
-import { invalid, unauthenticated } from "../errors";
+import { DomainError, invalid, unauthenticated } from "../errors";
 import { newId } from "../ids";
 import type { Deps } from "../deps";
 import { LastSeenRecorder } from "../devices/last-seen";
@@ -128,7 +128,7 @@ export class AuthService {
     const account = this.limitKey(email);
     const creds = await this.limiter.oneAtATime(account, budget, () =>
       this.gate.run(budget, async () => {
-        await this.limiter.attempt(account, budget);
+        await this.limiter.attempt(account, budget).catch((err: unknown) => this.logLimited(err, input.email, email, clientAddress));
         const found = await findCredentialsByEmail(this.deps.db, input.email);
         const ok = found ? await this.hasher.verify(input.password, found.passwordHash) : await this.hasher.verifyNothing(input.password);
         if (!found || !ok || !found.user.active) {
@@ -150,6 +150,20 @@ export class AuthService {
     const refresh = await this.openSession(input.email, input.password, creds.passwordHash, user, deviceId, familyId);
     this.deps.log.info("login", { user_id: user.id, org_id: user.orgId, device_id: deviceId });
     return this.session(user, deviceId, familyId, refresh);
+  }
+
+  /**
+   * Logs `login_rate_limited` (warn) when `err` is the rate limit's 429 — naming the account as a failed
+   * login does, the client and the seconds it must wait — then throws `err` on.
+   */
+  private async logLimited(err: unknown, typed: string, email: string, clientAddress: string): Promise<never> {
+    if (err instanceof DomainError && err.code === "rate_limited") {
+      // The 429 stands whatever this lookup meets (a database gone meanwhile): the line then names no account.
+      const found = await findCredentialsByEmail(this.deps.db, typed).catch(() => "lookup failed" as const);
+      const account = found === "lookup failed" ? {} : found ? { email, user_id: found.user.id } : { unknown_email: this.unknownEmailTag(email), user_id: null };
+      this.deps.log.warn("login_rate_limited", { ...account, client: clientAddress, retry_after: err.details.retry_after ?? null });
+    }
+    throw err;
   }
 
   /**
