@@ -2,7 +2,7 @@ import { t, type Static } from "elysia";
 import { JobsHealth } from "../jobs/model";
 import { Timestamp } from "../wire/schema";
 
-/** `GET /api/health`: the contract's `status`, `database`, `version`, plus migration state, the latest job runs and a full storage. */
+/** `GET /api/health`: the contract's `status`, `database`, `version`, plus migration state, the latest job runs, a full storage and a newer schema. */
 export const HealthResponse = t.Object(
   {
     status: t.Literal("ok"),
@@ -18,6 +18,13 @@ export const HealthResponse = t.Object(
           "(within the last minute). Writes, logins and token refreshes answer 503 meanwhile; reads go on while access tokens live. " +
           "Absent otherwise. The status stays ok and the answer 200, so that a load balancer keeps sending reads",
       ),
+    ),
+    newer_migrations: t.Optional(
+      t.Array(t.Integer(), {
+        description:
+          "only when the database holds migrations this program does not know: a newer taskmgr migrated it while this one runs, " +
+          "whose requests then fail wherever the schema changed. Stop this instance and run the newer version. Absent otherwise",
+      }),
     ),
   },
   { title: "Health" },

@@ -23,6 +23,9 @@ export class HealthService {
   /** The check in flight, which concurrent requests share. */
   private inFlight: Promise<HealthResponse> | null = null;
 
+  /** The unknown migrations the latest check found (logged once each time they change). */
+  private newerSeen = "";
+
   /**
    * The health report; 503 `unavailable` when the database does not answer, is no longer the file
    * opened (SQLite), or lacks migrations this version needs. Requests that come while a check is
@@ -40,6 +43,7 @@ export class HealthService {
   private async checkNow(): Promise<HealthResponse> {
     const { db, log } = this.deps;
     let current = false;
+    let newer: number[] = [];
     let jobs: HealthResponse["jobs"] = {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<never>((_, reject) => {
@@ -51,6 +55,7 @@ export class HealthService {
         (async () => {
           const applied = new Set((await trackingRows(db.monitor)).map((r) => r.version));
           current = MIGRATIONS.every((m) => applied.has(m.version));
+          newer = [...applied].filter((v) => !MIGRATIONS.some((m) => m.version === v)).sort((a, b) => a - b);
           if (current) jobs = await this.jobs.health(db.monitor);
         })(),
         timedOut,
@@ -63,7 +68,32 @@ export class HealthService {
     }
     // A database without the tables this version needs (recreated, restored from an old dump) serves nothing.
     if (!current) throw new DomainError("unavailable", "the database lacks migrations this version needs: run `taskmgr migrate`");
+    this.noteNewer(newer);
     const full = db.storageFullAt();
-    return { status: "ok", database: db.dialect, version: pkg.version, migrations: "current", jobs, ...(full === null ? {} : { storage_full_at: full.toISOString() }) };
+    return {
+      status: "ok",
+      database: db.dialect,
+      version: pkg.version,
+      migrations: "current",
+      jobs,
+      ...(full === null ? {} : { storage_full_at: full.toISOString() }),
+      ...(newer.length === 0 ? {} : { newer_migrations: newer }),
+    };
+  }
+
+  /**
+   * Logs `database_newer_than_this_version` when a newer taskmgr's migrations appear (or change): this
+   * instance runs on a schema it was not written for, and its requests fail wherever it changed.
+   */
+  private noteNewer(newer: number[]): void {
+    const seen = newer.join(",");
+    if (seen === this.newerSeen) return;
+    this.newerSeen = seen;
+    if (newer.length === 0) return;
+    this.deps.log.warn("database_newer_than_this_version", {
+      versions: newer,
+      version: pkg.version,
+      hint: "a newer taskmgr migrated this database while this one runs: stop this instance and run the newer version",
+    });
   }
 }
