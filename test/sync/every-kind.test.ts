@@ -6,15 +6,18 @@
  * seeded suites (fuzz, simulation) generate only the kinds they name: this one takes every kind, so
  * a new kind fails here until its table, purge phase and rules for deleted references exist
  * (CONTRIBUTING, "Adding an entity kind"). A new kind needs its entries in CREATES and UPDATES to compile.
+ * Also for every kind: another organization's device pushing changes that name its record is answered
+ * as about an unknown record, and nothing is written.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import type { Database } from "../../src/db/types";
 import { entityDef } from "../../src/records/entities";
 import { ENTITY_KINDS, type EntityKind } from "../../src/records/model";
 import { REFERENCES } from "../../src/records/refs";
 import { jobServices } from "../jobs/helpers";
 import { createTestApp, type TestApp } from "../support/app";
 import { count, forEachDialect } from "../support/db";
-import { type Device, twoDevices } from "./helpers";
+import { Device, twoDevices } from "./helpers";
 
 /** One live record of each kind created before the one being made (ENTITY_KINDS: referenced before referencing). */
 type Ids = Partial<Record<EntityKind, string>>;
@@ -47,6 +50,14 @@ async function created(d: Device, kind: EntityKind, data: Record<string, unknown
   return c.entity_id;
 }
 
+/** The records' tombstones purged by a run of the cleanup job (a retention of 0 days, a minute from now: every tombstone). */
+async function purgeEveryTombstone(db: Database): Promise<Record<string, unknown>> {
+  const { services } = jobServices(db, { config: { tombstoneRetentionDays: 0 }, now: new Date(Date.now() + 60_000).toISOString() });
+  const run = await services.jobs.run("cleanup-tombstones");
+  expect(run.ok).toBe(true);
+  return run.result!;
+}
+
 /** The changes `d` pulls about one record. */
 const pulledOf = async (d: Device, id: string) => (await d.pullAll()).filter((c) => c.entity_id === id);
 
@@ -75,15 +86,35 @@ forEachDialect("every entity kind through push and pull", ({ db }) => {
       expect(c3!.record.deleted_at).not.toBeNull();
       expect(await count(t.deps.db, "SELECT COUNT(*) AS n FROM history WHERE entity = ? AND entity_id = ?", [kind, id])).toBe(3);
 
-      const { services } = jobServices(db(), { config: { tombstoneRetentionDays: 0 }, now: new Date(Date.now() + 60_000).toISOString() });
-      const run = await services.jobs.run("cleanup-tombstones");
-      expect(run.ok).toBe(true);
+      const result = await purgeEveryTombstone(db());
       const { table } = entityDef(kind);
-      expect({ table, purged: run.result![table] }).toEqual({ table, purged: 1 });
+      expect({ table, purged: result[table] }).toEqual({ table, purged: 1 });
       for (const from of [table, "feed", "history"]) {
         const column = from === table ? "id" : "entity_id";
         expect({ from, left: await count(t.deps.db, `SELECT COUNT(*) AS n FROM ${from} WHERE ${column} = ?`, [id]) }).toEqual({ from, left: 0 });
       }
+    });
+
+    test("another organization's device pushing its id is answered as about an unknown record, and writes nothing", async () => {
+      const { a } = await twoDevices(t);
+      const data = CREATES[kind](await recordsBefore(a, kind));
+      const id = await created(a, kind, data);
+      const other = Device.of(t, await t.createUser());
+      const unknown = crypto.randomUUID();
+      const answer = async (c: Record<string, unknown>, about: string) => {
+        const r = await other.push1({ ...c, entity_id: about, vector_clock: { [other.id]: 1, server: 1 } });
+        return { status: r.status, code: r.error?.code, record: r.record };
+      };
+      for (const c of [other.update(kind, id, UPDATES[kind]), other.delete(kind, id)]) {
+        const change = { ...c, base_version: 1 };
+        expect({ op: c.op, ...(await answer(change, id)) }).toEqual({ op: c.op, ...(await answer({ ...change, change_id: crypto.randomUUID() }, unknown)) });
+      }
+      // Ids are global: a create with a taken id (naming the other organization's own records) is refused, with nothing of the record it names.
+      const create = await other.push1(other.create(kind, CREATES[kind](await recordsBefore(other, kind)), id));
+      expect({ status: create.status, code: create.error?.code, record: create.record }).toEqual({ status: "rejected", code: "already_exists", record: null });
+      expect((await other.pullAll()).filter((c) => c.entity_id === id)).toEqual([]);
+      const [stored] = await pulledOf(a, id);
+      expect(stored).toMatchObject({ entity: kind, version: 1, record: data });
     });
   });
 });
