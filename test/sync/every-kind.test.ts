@@ -7,12 +7,14 @@
  * a new kind fails here until its table, purge phase and rules for deleted references exist
  * (CONTRIBUTING, "Adding an entity kind"). A new kind needs its entries in CREATES and UPDATES to compile.
  * Also for every kind: another organization's device pushing changes that name its record is answered
- * as about an unknown record, and nothing is written.
+ * as about an unknown record, and nothing is written; and for every reference a record cannot be
+ * without (a field that is not nullable, as a comment's `task_id`), the tombstone purge never leaves
+ * the record behind the one it names.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { Database } from "../../src/db/types";
-import { entityDef } from "../../src/records/entities";
-import { ENTITY_KINDS, type EntityKind } from "../../src/records/model";
+import { entityDef, isNullable } from "../../src/records/entities";
+import { ENTITY_KINDS, type EntityKind, writableFieldSchemas } from "../../src/records/model";
 import { REFERENCES } from "../../src/records/refs";
 import { jobServices } from "../jobs/helpers";
 import { createTestApp, type TestApp } from "../support/app";
@@ -116,6 +118,33 @@ forEachDialect("every entity kind through push and pull", ({ db }) => {
       const [stored] = await pulledOf(a, id);
       expect(stored).toMatchObject({ entity: kind, version: 1, record: data });
     });
+  });
+});
+
+/** The references a record cannot be without (not nullable, as a comment's `task_id`): the purge must not leave the record behind the one it names. */
+const OWNERS = ENTITY_KINDS.flatMap((kind) =>
+  REFERENCES[kind].flatMap(({ field, to }) => (to === "user" || isNullable(writableFieldSchemas(kind)[field]!) ? [] : [{ kind, field, to }])),
+);
+
+forEachDialect("every record a record cannot be without", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  test("comments are among them (a task's)", () => {
+    expect(OWNERS).toContainEqual({ kind: "comment", field: "task_id", to: "task" });
+  });
+
+  test.each(OWNERS)("a live $kind whose $to is deleted: the purge deletes it, then purges both, never the $to alone", async ({ kind, field, to }) => {
+    const { a } = await twoDevices(t);
+    const data = CREATES[kind](await recordsBefore(a, kind));
+    const id = await created(a, kind, data);
+    const owner = data[field] as string;
+    expect((await a.push1(a.delete(to, owner))).status).toBe("applied");
+    await purgeEveryTombstone(db());
+    const left = async (k: EntityKind, column: string, value: string) => count(t.deps.db, `SELECT COUNT(*) AS n FROM ${entityDef(k).table} WHERE ${column} = ?`, [value]);
+    expect({ [to]: await left(to, "id", owner), [kind]: await left(kind, "id", id), [`${kind}s naming it`]: await left(kind, field, owner) }).toEqual({ [to]: 0, [kind]: 0, [`${kind}s naming it`]: 0 });
   });
 });
 
