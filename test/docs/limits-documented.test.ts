@@ -1,15 +1,15 @@
 /**
  * README.md lists the length limits of the fields a client writes (a client must cut or refuse
  * longer texts itself: one over is a 422, and a pushed change carrying it is `rejected`), and the range
- * of an integer field. The list is built here from the models, so a limit changed or added in a model
- * fails until README.md says it too.
+ * of an integer field. The list is built here from the models, every entity kind's, so a limit changed or
+ * added in a model, or a new kind, fails until README.md says it too.
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TSchema } from "elysia";
 import { CreateDeviceBody } from "../../src/devices/model";
-import { CommentFieldProps, ProjectFieldProps, TaskFieldProps } from "../../src/records/model";
+import { type EntityKind, KIND_MODELS, writableFieldSchemas } from "../../src/records/model";
 
 interface Bounds {
   minLength?: number;
@@ -38,10 +38,9 @@ function phrase(field: string, schema: TSchema): string | null {
   return null;
 }
 
-const KINDS: [string, Record<string, TSchema>][] = [
-  ["task", TaskFieldProps],
-  ["project", ProjectFieldProps],
-  ["comment", CommentFieldProps],
+/** Every entity kind's writable fields, in the order the OpenAPI document lists the kinds (KIND_MODELS), then a device's. */
+const KINDS: [string, Readonly<Record<string, TSchema>>][] = [
+  ...(Object.keys(KIND_MODELS) as EntityKind[]).map((kind): [string, Readonly<Record<string, TSchema>>] => [kind.replaceAll("_", " "), writableFieldSchemas(kind)]),
   ["device", CreateDeviceBody.properties],
 ];
 
