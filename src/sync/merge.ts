@@ -10,7 +10,7 @@
  */
 
 import { jsonEqual } from "../records/json";
-import { type EntityKind, PRIORITY_RANK, type TaskStatus, type WritableField } from "../records/model";
+import { ENTITY_KINDS, type EntityKind, PRIORITY_RANK, type TaskStatus, type WritableField } from "../records/model";
 import { type MergeBudget, mergeText } from "./text-merge";
 
 /** A record's writable fields (no id/version/vector_clock/timestamps). */
@@ -135,7 +135,7 @@ export function mergeRecord(base: Fields | null, local: Fields, remote: Fields, 
 }
 
 /** Fields whose value is a set (`tags`): their order carries no meaning. Those whose rule is a {@link setRule}, so that the two cannot disagree. */
-const SET_FIELDS: { readonly [K in EntityKind]: readonly string[] } = { task: setFields(RULES.task), project: setFields(RULES.project), comment: setFields(RULES.comment) };
+const SET_FIELDS: ReadonlyMap<EntityKind, readonly string[]> = new Map(ENTITY_KINDS.map((kind) => [kind, setFields(RULES[kind])]));
 
 /** The fields of one kind's rules that hold sets. */
 function setFields(rules: Readonly<Record<string, Rule | typeof NO_RULE>>): string[] {
@@ -149,7 +149,7 @@ function setFields(rules: Readonly<Record<string, Rule | typeof NO_RULE>>): stri
  */
 function canonicalSets(entity: EntityKind, fields: Fields): Fields {
   let out = fields;
-  for (const field of SET_FIELDS[entity]) {
+  for (const field of SET_FIELDS.get(entity)!) {
     const value = own(fields, field);
     if (!isStringArray(value)) continue;
     if (out === fields) out = { ...fields };
