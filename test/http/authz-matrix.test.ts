@@ -11,6 +11,8 @@
  *   writes nothing, and no answer to B ever carries an id, email or text of A.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
+import { entityDef } from "../../src/records/entities";
+import { ENTITY_KINDS } from "../../src/records/model";
 import { createTestApp, type RequestOptions, type TestApp, type TestResponse, type TestUser } from "../support/app";
 import { ManualClock } from "../support/clock";
 import { forEachDialect } from "../support/db";
@@ -46,6 +48,7 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
   const gone = { project: "", task: "", comment: "" };
   /** Ids, emails and texts of A that no answer to B may carry (unless B's own request carried them). */
   const secrets: string[] = [];
+  let orgAId: string;
   const SECRET = `A-SECRET-${crypto.randomUUID().slice(0, 8)}`;
 
   /** Every answer given to a caller of B, with what the request carried. */
@@ -154,11 +157,17 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
     a.history = (await t.request("GET", `/api/tasks/${a.task}/history`, { token: adminA.token })).body.results.map((h: { id: string }) => h.id);
     for (const u of [adminA, memberA, memberA2]) secrets.push(u.user.id, u.email, u.deviceId!);
     secrets.push(orgA.id, a.project, a.task, a.comment, gone.project, gone.task, gone.comment, a.conflict, ...a.history, SECRET, SECRET.toLowerCase());
+    orgAId = orgA.id;
+    for (const kind of ENTITY_KINDS) secrets.push(...(await recordsOfA(kind)).map((r) => r.id));
   });
+
+  /** A's records of one kind, tombstones included. */
+  const recordsOfA = (kind: (typeof ENTITY_KINDS)[number]) =>
+    db().all<{ id: string; deleted_at: string | null }>(`SELECT id, deleted_at FROM ${entityDef(kind).table} WHERE org_id = ?`, [orgAId]);
 
   /** Every organization's records, counted and their versions summed (to show that a refused write left nothing behind). */
   async function countsOfAll(): Promise<string> {
-    const parts = ["projects", "tasks", "comments"].flatMap((table) => [`(SELECT COUNT(*) FROM ${table})`, `(SELECT COALESCE(SUM(version), 0) FROM ${table})`]);
+    const parts = ENTITY_KINDS.map((kind) => entityDef(kind).table).flatMap((table) => [`(SELECT COUNT(*) FROM ${table})`, `(SELECT COALESCE(SUM(version), 0) FROM ${table})`]);
     parts.push(...["conflicts", "devices", "history", "feed"].map((table) => `(SELECT COUNT(*) FROM ${table})`));
     parts.push("(SELECT COUNT(*) FROM conflicts WHERE resolved_at IS NULL)", "(SELECT COUNT(*) FROM devices WHERE revoked_at IS NULL)", "(SELECT COALESCE(SUM(seq), 0) FROM org_feed_state)");
     return JSON.stringify(await db().get(`SELECT ${parts.map((p, i) => `${p} AS c${i}`).join(", ")}`, []));
@@ -393,6 +402,15 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
       stateBefore = await stateOfA();
     });
 
+    test("A holds a live record and a tombstone of every entity kind, each a secret: B's answers are checked against every kind", async () => {
+      for (const kind of ENTITY_KINDS) {
+        const records = await recordsOfA(kind);
+        const held = { kind, live: records.some((r) => r.deleted_at === null), deleted: records.some((r) => r.deleted_at !== null) };
+        expect(held).toEqual({ kind, live: true, deleted: true });
+        expect(records.map((r) => r.id).filter((id) => !secrets.includes(id))).toEqual([]);
+      }
+    });
+
     test("every route with an id: A's id answers 404 exactly as an unknown id, for members and admins (PUT, upper case and a trailing slash too)", async () => {
       const routes = Object.entries(ROUTES).filter(([, s]) => s.kind);
       expect(new Set(routes.map(([, s]) => s.kind))).toEqual(new Set<Kind>(["device", "project", "task", "comment", "conflict"]));
@@ -559,10 +577,13 @@ forEachDialect("authorization and isolation matrix", ({ db }) => {
 
     test("B's lists, metrics, snapshot pull and feed never carry A's rows; A's syncs change none of B's metrics", async () => {
       expect((await t.services.jobs.run("sync-metrics")).ok).toBe(true);
+      // Every GET route without an id (ROUTES: a new list is among them), deleted records included where a list takes the parameter (others ignore it).
+      const lists = Object.entries(ROUTES).filter(([key, spec]) => key.startsWith("GET ") && !key.includes(":") && spec.access !== "public");
       for (const c of [memberB, adminB]) {
-        for (const path of ["/api/users", "/api/devices", "/api/projects?include_deleted=true", "/api/tasks?include_deleted=true", "/api/comments", "/api/sync/conflicts?include_resolved=true", "/api/metrics", "/api/metrics/hourly", `/api/sync/pull?device_id=${c.deviceId}`]) {
-          const r = await asB(c, "GET", path);
-          expect([path, r.status]).toEqual([path, c === memberB && path.startsWith("/api/metrics") ? 403 : 200]);
+        for (const [key, spec] of lists) {
+          const { path } = await spec.ok(c);
+          const r = await asB(c, "GET", `${path}${path.includes("?") ? "&" : "?"}include_deleted=true`);
+          expect([key, r.status]).toEqual([key, c === memberB && spec.access === "admin" ? 403 : spec.status]);
         }
       }
       expect(await stateOfA()).toEqual(stateBefore);
