@@ -7,7 +7,8 @@
  * a new kind fails here until its table, purge phase and rules for deleted references exist
  * (CONTRIBUTING, "Adding an entity kind"). A new kind needs its entries in CREATES and UPDATES to compile.
  * Also for every kind: another organization's device pushing changes that name its record is answered
- * as about an unknown record, and nothing is written; and for every reference a record cannot be
+ * as about an unknown record, and nothing is written, as is a push naming another organization's record
+ * (or user) in any of the kind's references; and for every reference a record cannot be
  * without (a field that is not nullable, as a comment's `task_id`), the tombstone purge never leaves
  * the record behind the one it names.
  */
@@ -163,5 +164,27 @@ forEachDialect("every record reference to a deleted record", ({ db }) => {
     expect((await a.push1(a.delete(to, named))).status).toBe("applied");
     const r = await b.push1(b.create(kind, { ...CREATES[kind](ids), [field]: named }));
     expect({ status: r.status, error: r.error }).toEqual({ status: "conflict", error: undefined });
+  });
+});
+
+forEachDialect("every record reference to another organization", ({ db }) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(db());
+  });
+
+  const cases = ENTITY_KINDS.flatMap((kind) => REFERENCES[kind].map(({ field, to }) => ({ kind, field, to })));
+  test.each(cases)("a pushed $kind whose $field names another organization's $to is refused as one naming an unknown id", async ({ kind, field, to }) => {
+    const { a } = await twoDevices(t);
+    const other = Device.of(t, await t.createUser());
+    const ids = await recordsBefore(a, kind);
+    const theirs = to === "user" ? other.user.user.id : await created(other, to, CREATES[to](await recordsBefore(other, to)));
+    const answer = async (id: string) => {
+      const r = await a.push1(a.create(kind, { ...CREATES[kind](ids), [field]: id }));
+      return { status: r.status, error: JSON.parse(JSON.stringify(r.error ?? null).replaceAll(id, "<id>")) };
+    };
+    const [named, unknown] = [await answer(theirs), await answer(crypto.randomUUID())];
+    expect(named).toEqual(unknown);
+    expect(named.status).toBe("rejected");
   });
 });
