@@ -49,6 +49,7 @@ export function registerConflicts(program: Command): void {
           [
             { header: "ID", value: (c: ConflictSummary) => c.id },
             { header: "ORG", value: (c: ConflictSummary) => slugs.get(c.orgId) ?? c.orgId },
+            { header: "USER", value: (c: ConflictSummary) => c.userEmail },
             { header: "ENTITY", value: (c: ConflictSummary) => c.entity },
             { header: "ENTITY_ID", value: (c: ConflictSummary) => c.entityId },
             { header: "FIELDS", value: (c: ConflictSummary) => c.fields.join(",") },

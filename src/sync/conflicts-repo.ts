@@ -88,8 +88,11 @@ export async function findConflictAnyOrg(exec: Executor, id: string): Promise<Co
   return r && toConflict(r);
 }
 
-/** A conflict without its three record copies (`local`, `remote`, `base`) and who resolved it: a line of `taskmgr conflicts list`. */
-export type ConflictSummary = Pick<Conflict, "id" | "orgId" | "entity" | "entityId" | "fields" | "createdAt" | "resolution">;
+/**
+ * A conflict without its three record copies (`local`, `remote`, `base`) and who resolved it, with the
+ * email of the user whose change it keeps (null when none is stored): a line of `taskmgr conflicts list`.
+ */
+export type ConflictSummary = Pick<Conflict, "id" | "orgId" | "entity" | "entityId" | "fields" | "createdAt" | "resolution"> & { userEmail: string | null };
 
 /**
  * Summaries of the conflicts of every organization, or of `opts.orgId`'s, in ONE query, oldest first
@@ -100,12 +103,14 @@ export async function listConflictSummariesAnyOrg(exec: Executor, opts: OrgScope
   const where: string[] = [];
   const params: string[] = [];
   if (opts.orgId !== undefined) {
-    where.push("org_id = ?");
+    where.push("c.org_id = ?");
     params.push(opts.orgId);
   }
-  if (!opts.includeResolved) where.push("resolved_at IS NULL");
-  const rows = await exec.all<Pick<ConflictRow, "id" | "org_id" | "entity" | "entity_id" | "fields" | "created_at" | "resolution">>(
-    `SELECT id, org_id, entity, entity_id, fields, created_at, resolution FROM conflicts ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY created_at, id`,
+  if (!opts.includeResolved) where.push("c.resolved_at IS NULL");
+  const rows = await exec.all<Pick<ConflictRow, "id" | "org_id" | "entity" | "entity_id" | "fields" | "created_at" | "resolution"> & { user_email: string | null }>(
+    `SELECT c.id, c.org_id, c.entity, c.entity_id, c.fields, c.created_at, c.resolution, u.email AS user_email
+     FROM conflicts c LEFT JOIN users u ON u.id = c.user_id AND u.org_id = c.org_id
+     ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY c.created_at, c.id`,
     params,
   );
   return rows.map((r) => ({
@@ -116,6 +121,7 @@ export async function listConflictSummariesAnyOrg(exec: Executor, opts: OrgScope
     fields: JSON.parse(r.fields),
     createdAt: r.created_at,
     resolution: r.resolution as Resolution | null,
+    userEmail: r.user_email,
   }));
 }
 

@@ -37,7 +37,7 @@ for (const dialect of DIALECTS) {
     });
 
     /** A title conflict in a new organization (the titles each side writes: `remote` first, then `local`). */
-    async function conflict(titles: { remote: string; local: string } = { remote: "Buy oat milk", local: "Buy soy milk" }): Promise<{ r: Result; id: string; a: Device; slug: string }> {
+    async function conflict(titles: { remote: string; local: string } = { remote: "Buy oat milk", local: "Buy soy milk" }): Promise<{ r: Result; id: string; a: Device; slug: string; localEmail: string }> {
       const ua = await t.createUser();
       const ub = await t.createUser({ org: ua.org.slug });
       const a = Device.of(t, ua);
@@ -47,7 +47,7 @@ for (const dialect of DIALECTS) {
       await a.push1(a.update("task", c.entity_id, { title: titles.remote }));
       const r = await b.push1(b.update("task", c.entity_id, { title: titles.local }));
       expect(r.status).toBe("conflict");
-      return { r, id: c.entity_id, a, slug: ua.org.slug };
+      return { r, id: c.entity_id, a, slug: ua.org.slug, localEmail: ub.email };
     }
 
     test("list (all organizations or one, open or --all), show, resolve through the same service as the API", async () => {
@@ -67,8 +67,9 @@ for (const dialect of DIALECTS) {
       expect([unknown.code, unknown.stderr.trim()]).toEqual([1, `error: organization "no-such-org" not found`]);
 
       const table = await cli("conflicts", "list", "--org", one.slug);
-      expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+ORG\s+ENTITY\s+ENTITY_ID\s+FIELDS\s+CREATED_AT\s+RESOLUTION$/);
-      expect(table.stdout).toContain(one.r.conflict_id!);
+      expect(table.stdout.split("\n")[0]).toMatch(/^ID\s+ORG\s+USER\s+ENTITY\s+ENTITY_ID\s+FIELDS\s+CREATED_AT\s+RESOLUTION$/);
+      // USER: whose change the conflict keeps (the device that pushed second), for "whose conflicts pile up".
+      expect(table.stdout.split("\n")[1]!.split(/\s+/).slice(0, 4)).toEqual([one.r.conflict_id!, one.slug, one.localEmail, "task"]);
 
       const shown = await cli("conflicts", "show", one.r.conflict_id!);
       expect(shown.code).toBe(0);
