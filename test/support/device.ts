@@ -250,7 +250,10 @@ export class SimDevice {
       // the fields named must really differ from what the conflict showed, and `remote` (keep them) must work.
       const { fields, current } = res.body.error.details as { fields: string[]; current: Json };
       const remote = (conflict.remote ?? {}) as Json;
-      const changed = (f: string) => (f === "deleted_at" ? current.deleted_at == null : JSON.stringify(current[f]) !== JSON.stringify(remote[f]));
+      // Right after a conflict about the deletion the record was deleted at `remote`'s time (or `local`'s, a delete that won):
+      // live since, or deleted again later (brought back by another resolution, then deleted), its `deleted_at` changed.
+      const deletedAt = remote.deleted_at ?? (conflict.local as Json | undefined)?.deleted_at ?? null;
+      const changed = (f: string) => (f === "deleted_at" ? current.deleted_at == null || current.deleted_at !== deletedAt : JSON.stringify(current[f]) !== JSON.stringify(remote[f]));
       if (fields.length === 0 || !fields.every(changed)) {
         throw new ContractViolation(`${this.name}: local resolution of ${JSON.stringify(conflict)} refused for fields that did not change: ${JSON.stringify(res.body)}`);
       }
