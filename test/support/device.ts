@@ -224,6 +224,8 @@ export class SimDevice {
     resolution: "local" | "remote" | "custom",
     /** For `custom`: the value of one conflicting field, given the conflict's local and remote values. */
     choose: (field: string, local: unknown, remote: unknown) => unknown = (_f, local) => local,
+    /** A refusal the caller expects (checked by it: e.g. a 422 for a reference to a record deleted since), then resolved `remote` instead. */
+    expectedRefusal: (conflict: Json, sent: Json, answer: TestResponse) => Promise<boolean> = async () => false,
   ): Promise<Json | null> {
     const list = await this.request("GET", "/api/sync/conflicts", { token: this.token });
     if (list.status !== 200) throw new ContractViolation(`${this.name}: GET /api/sync/conflicts answered ${list.status} ${JSON.stringify(list.body)}`);
@@ -257,6 +259,8 @@ export class SimDevice {
       if (fields.length === 0 || !fields.every(changed)) {
         throw new ContractViolation(`${this.name}: local resolution of ${JSON.stringify(conflict)} refused for fields that did not change: ${JSON.stringify(res.body)}`);
       }
+      res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body: { resolution: "remote" } });
+    } else if (res.status !== 200 && resolution !== "remote" && (await expectedRefusal(conflict, body, res))) {
       res = await this.request("POST", `/api/sync/conflicts/${conflict.id}/resolve`, { token: this.token, body: { resolution: "remote" } });
     }
     if (res.status !== 200) {
