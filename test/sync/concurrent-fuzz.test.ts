@@ -3,9 +3,10 @@
  * `app.handle`), on Postgres through TWO app instances over two connection pools to one database
  * (two servers behind a load balancer: a device's requests, and each page of a pull, go to either).
  * Each round, every device runs a few steps at once with the others: push a batch (creates, edits
- * of shared tasks, deletes, comments and replies, edits and deletes of its user's comments), sometimes sent twice at once (a retry while the first send is
+ * of shared tasks, deletes, comments and replies, edits and deletes of its user's comments, projects
+ * created, renamed and deleted, tasks created in them and moved between them), sometimes sent twice at once (a retry while the first send is
  * in flight), or pull in pages of 1-6 until `has_more` is false, sometimes while its own push is in
- * flight; meanwhile a REST client edits and deletes with and without `If-Match`, conflicts are
+ * flight; meanwhile a REST client edits and deletes tasks (and deletes projects) with and without `If-Match`, conflicts are
  * resolved, and the tombstone purge (retention 0, up to two runs at once, on either instance) and
  * the sync log cleanup run. SQLite runs one app (its concurrency: the event loop and group commit;
  * `CFUZZ_SQLITE_TWO=1` for two on one file). Odd seeds are hot: few tasks, most writes meet others'.
@@ -18,14 +19,16 @@
  *   pull never brings a version older than one the device knew (unless its own push was answered
  *   meanwhile), nor (incrementally) the exact state of its own `applied` change;
  * - nothing an honest device sends is `rejected` or `stale`, but an update of a record (or a comment
- *   on a task) purged meanwhile, which must then be gone; a change sent twice at once is answered
+ *   on a task, a task put in a project) purged meanwhile, which must then be gone; a change sent twice at once is answered
  *   once, the other send a `duplicate` with the same version and clock;
  * - every acknowledged write (applied/merged/conflict, a REST write with `If-Match`, a resolution)
  *   is in the record's history at its version, and the record is at that version or later (unless purged);
  * - after a final sequential catch-up, every device knows every live record at the server's
  *   version, and each tombstone it knows at the server's version; none holds live a record the server
  *   deleted or purged: a purge reached each cursor as the tombstone or as 410 `reset_required` (the
- *   device then starts again from a snapshot, once its pushes in flight are answered).
+ *   device then starts again from a snapshot, once its pushes in flight are answered);
+ * - after a last purge: no live comment of a deleted task, no comment of a purged task, and a reply's
+ *   parent, unless purged, is a comment of its task (the purge's and the push's rules for comments).
  * Not checked: the feed order within a page (positions are not on the wire).
  *
  * The choices are seeded, the interleavings are not (they depend on timing): a seed that fails may
@@ -34,6 +37,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { VectorClock } from "../../src/records/clock";
+import { ENTITY_KINDS } from "../../src/records/model";
 import type { Database } from "../../src/db/types";
 import { createTestApp, type TestApp, type TestResponse, type TestUser } from "../support/app";
 import { DIALECTS, type Dialect } from "../support/db";
@@ -53,7 +57,7 @@ const TAGS = ["a", "b", "c", "d"];
 const STATUSES = ["todo", "in_progress", "blocked", "done", "cancelled"];
 const PRIORITIES = ["low", "medium", "high", "urgent"];
 
-type Entity = "task" | "comment";
+type Entity = "project" | "task" | "comment";
 interface Known {
   entity: Entity;
   version: number;
@@ -79,7 +83,7 @@ class Run {
   readonly stats: Record<string, number> = {};
   /** Records that a push or REST write was refused for as missing (purged): they must be gone at the end. */
   readonly missing = new Set<string>();
-  /** For each comment refused for its references: its task and parent, one of which must be gone at the end. */
+  /** For each comment (or task) refused for its references: its task and parent (or project), one of which must be gone at the end. */
   readonly missingEither: string[][] = [];
   constructor(
     readonly seed: number,
@@ -134,11 +138,26 @@ class Dev {
     const n = 1 + rng.int(6);
     for (let i = 0; i < n; i++) {
       const tasks = this.live("task").filter((id) => !used.has(id));
+      const projects = this.live("project");
+      const inProject = () => (projects.length > 0 && rng.chance(0.7) ? rng.pick(projects) : null);
+      if (rng.chance(0.08)) {
+        // A project created, renamed or deleted (tasks may be moving into it meanwhile).
+        const free = projects.filter((id) => !used.has(id));
+        const roll = rng.next();
+        const id = roll < 0.4 || free.length === 0 ? rng.uuid() : rng.pick(free);
+        used.add(id);
+        const base = { change_id: rng.uuid(), entity: "project", entity_id: id, vector_clock: this.clockFor(id) };
+        if (!this.known.has(id)) changes.push({ ...base, op: "create", data: { name: `p ${rng.int(1000)}` } });
+        else if (roll < 0.7) changes.push({ ...base, op: "update", data: { name: `p ${rng.int(1000)}` }, base_version: this.known.get(id)!.version });
+        else changes.push({ ...base, op: "delete", base_version: this.known.get(id)!.version });
+        continue;
+      }
       const roll = rng.next();
       if ((isHot(this.run.seed) ? roll < 0.05 && tasks.length < 8 : roll < 0.25) || tasks.length === 0) {
         const id = rng.uuid();
         used.add(id);
-        changes.push({ change_id: rng.uuid(), entity: "task", entity_id: id, op: "create", data: { title: `t ${rng.int(1000)}`, priority: rng.pick(PRIORITIES) }, vector_clock: this.clockFor(id) });
+        const data = { title: `t ${rng.int(1000)}`, priority: rng.pick(PRIORITIES), project_id: inProject() };
+        changes.push({ change_id: rng.uuid(), entity: "task", entity_id: id, op: "create", data, vector_clock: this.clockFor(id) });
       } else if (roll < 0.75) {
         const id = rng.pick(tasks);
         used.add(id);
@@ -147,6 +166,7 @@ class Dev {
           { status: rng.pick(STATUSES) },
           { tags: rng.shuffle(TAGS).slice(0, rng.int(3)).sort() },
           { title: `t ${rng.int(1000)}` },
+          { project_id: inProject() },
         ]);
         changes.push({ change_id: rng.uuid(), entity: "task", entity_id: id, op: "update", data, base_version: this.known.get(id)!.version, vector_clock: this.clockFor(id) });
       } else if (roll < 0.85) {
@@ -205,6 +225,7 @@ class Dev {
         }
       }
       run.count(`push ${r.status}`);
+      run.count(`pushed ${change.entity}`);
       if (r.status === "rejected") {
         // Only a record (or a comment's task) purged meanwhile may be missing.
         const code = r.error?.code;
@@ -212,6 +233,9 @@ class Dev {
         else if (code === "validation_failed" && change.entity === "comment" && change.op === "create") {
           // Its task (or the parent it replies to) was purged meanwhile.
           run.missingEither.push([change.data.task_id, change.data.parent_id].filter(Boolean));
+        } else if (code === "validation_failed" && change.entity === "task" && change.data?.project_id) {
+          // The project it is created in (or moved to) was purged meanwhile.
+          run.missingEither.push([change.data.project_id]);
         }
         else run.fail(`${this.name}: honest change rejected: ${JSON.stringify(change)} → ${JSON.stringify(r)}`);
         return;
@@ -278,9 +302,10 @@ class Dev {
   }
 }
 
-/** The organization's tasks and comments as the database holds them: each one's version, and whether it is deleted. */
+/** The organization's projects, tasks and comments as the database holds them: each one's version, and whether it is deleted. */
 async function serverRecords(db: Database, orgId: string): Promise<Map<string, { version: number; deleted: boolean }>> {
   const rows = [
+    ...(await db.all<{ id: string; version: number; deleted_at: string | null }>("SELECT id, version, deleted_at FROM projects WHERE org_id = ?", [orgId])),
     ...(await db.all<{ id: string; version: number; deleted_at: string | null }>("SELECT id, version, deleted_at FROM tasks WHERE org_id = ?", [orgId])),
     ...(await db.all<{ id: string; version: number; deleted_at: string | null }>("SELECT id, version, deleted_at FROM comments WHERE org_id = ?", [orgId])),
   ];
@@ -326,6 +351,14 @@ async function fuzz(seed: number, apps: TestApp[], db: Database): Promise<Run> {
   for (const d of devs) await d.pull(rng);
 
   const restEdit = async (r: Rng) => {
+    const projects = devs[0].live("project");
+    if (projects.length > 0 && r.chance(0.1)) {
+      // A project deleted through REST while devices move tasks into it.
+      const res = await run.request(r.int(2), "DELETE", `/api/projects/${r.pick(projects)}`, rest);
+      run.count(`rest project ${res.status}`);
+      if (res.status !== 204 && res.status !== 404) run.fail(`REST DELETE of a project answered ${res.status} ${JSON.stringify(res.body)}`);
+      return;
+    }
     const ids = devs[0].live("task");
     if (ids.length === 0) return;
     const id = r.pick(ids);
@@ -400,7 +433,17 @@ async function fuzz(seed: number, apps: TestApp[], db: Database): Promise<Run> {
     await Promise.all(rng.shuffle(work).map((w) => w()));
   }
 
-  // Sequential catch-up, then the checks against the database.
+  // A last purge (every tombstone has expired: retention 0), a sequential catch-up, then the checks against the database.
+  const purge = await apps[0].services.jobs.run("cleanup-tombstones");
+  if (!purge.ok) run.fail(`cleanup-tombstones failed: ${purge.error}`);
+  const orphans = await db.all<{ id: string; why: string }>(
+    `SELECT c.id, CASE WHEN t.id IS NULL THEN 'its task is purged' WHEN c.deleted_at IS NULL AND t.deleted_at IS NOT NULL THEN 'live, its task deleted'
+       ELSE 'replies to a comment of another task' END AS why
+     FROM comments c LEFT JOIN tasks t ON t.org_id = c.org_id AND t.id = c.task_id LEFT JOIN comments p ON p.org_id = c.org_id AND p.id = c.parent_id
+     WHERE c.org_id = ? AND (t.id IS NULL OR (c.deleted_at IS NULL AND t.deleted_at IS NOT NULL) OR p.task_id <> c.task_id)`,
+    [owner.org.id],
+  );
+  if (orphans.length > 0) run.fail(`after the purge: ${orphans.map((o) => `comment ${o.id} ${o.why}`).join("; ")}`);
   for (const d of devs) await d.pull(rng);
   const server = await serverRecords(db, owner.org.id);
   checkDevices(run, devs, server);
@@ -440,7 +483,7 @@ for (const dialect of DIALECTS as Dialect[]) {
         if (process.env.CFUZZ_STATS) console.log(dialect, seed, JSON.stringify(run.stats));
         expect(run.stats["pull page"]).toBeGreaterThan(0);
         // The run did what its name says (its invariants are checked only on what happens): pushes applied,
-        // merged and in conflict, REST writes, and purges that reached devices' cursors (410 reset_required).
+        // merged and in conflict, of every kind, REST writes, and purges that reached devices' cursors (410 reset_required).
         const did = (what: string) => (run.stats[what] ?? 0) > 0;
         expect({ applied: did("push applied"), merged: did("push merged"), conflict: did("push conflict"), rest: did("rest 200"), purgeSeen: did("pull 410") }).toEqual({
           applied: true,
@@ -449,6 +492,7 @@ for (const dialect of DIALECTS as Dialect[]) {
           rest: true,
           purgeSeen: true,
         });
+        expect(ENTITY_KINDS.filter((k) => !did(`pushed ${k}`))).toEqual([]);
       }, 60_000);
     }
 
