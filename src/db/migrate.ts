@@ -15,6 +15,12 @@ export interface MigrationStatus {
   checksum: "ok" | "changed" | "unrecorded" | null;
 }
 
+/** The applied migration versions that `all` (this build's migrations) does not know — a newer taskmgr's —, ascending. */
+export function unknownVersions(applied: Iterable<number>, all: readonly Migration[] = MIGRATIONS): number[] {
+  const known = new Set(all.map((m) => m.version));
+  return [...applied].filter((v) => !known.has(v)).sort((a, b) => a - b);
+}
+
 /**
  * Lists every known migration with the time it was applied (null while pending), then those applied
  * that this build does not know (a newer taskmgr's). Reads only: a database never migrated has every
@@ -29,7 +35,8 @@ export async function migrationStatus(db: Database, all: Migration[] = MIGRATION
     const checksum = row.checksum === null ? "unrecorded" : row.checksum === migrationChecksum(m, db.dialect) ? "ok" : "changed";
     return { version: m.version, name: m.name, applied_at: row.applied_at, checksum };
   });
-  const unknown = rows.filter((r) => !all.some((m) => m.version === r.version));
+  const newer = new Set(unknownVersions(applied.keys(), all));
+  const unknown = rows.filter((r) => newer.has(r.version));
   return [...known, ...unknown.map((r): MigrationStatus => ({ version: r.version, name: `${r.name} (unknown to this version)`, applied_at: r.applied_at, checksum: null }))];
 }
 
@@ -77,7 +84,7 @@ export async function migrate(db: Database, all: Migration[] = MIGRATIONS): Prom
   let tracked = await ensureTracking(db);
   const done: Migration[] = [];
   const statuses = await migrationStatus(db, all);
-  const unknown = statuses.filter((s) => !all.some((m) => m.version === s.version)).map((s) => s.version);
+  const unknown = unknownVersions(statuses.map((s) => s.version), all);
   if (unknown.length > 0) throw new NewerSchemaError(unknown);
   await recordMissingChecksums(db, statuses, all);
   const changed = statuses.filter((s) => s.checksum === "changed").map((s) => s.name);

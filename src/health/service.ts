@@ -1,6 +1,7 @@
 import pkg from "../../package.json";
 import { MIGRATIONS } from "../db/migrations";
 import { trackingRows } from "../db/tracking";
+import { unknownVersions } from "../db/migrate";
 import { DomainError } from "../errors";
 import type { JobsService } from "../jobs/service";
 import type { Deps } from "../deps";
@@ -55,7 +56,7 @@ export class HealthService {
         (async () => {
           const applied = new Set((await trackingRows(db.monitor)).map((r) => r.version));
           current = MIGRATIONS.every((m) => applied.has(m.version));
-          newer = [...applied].filter((v) => !MIGRATIONS.some((m) => m.version === v)).sort((a, b) => a - b);
+          newer = unknownVersions(applied);
           if (current) jobs = await this.jobs.health(db.monitor);
         })(),
         timedOut,
