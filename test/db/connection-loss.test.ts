@@ -167,7 +167,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: connection lost in the middle of a tra
   test("a statement outside a transaction, terminated while it runs: ConnectionLostError, and the next statement on that pool slot works", async () => {
     const busy = db.get("SELECT pg_sleep(5), pg_backend_pid()");
     for (;;) {
-      const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(5)%'`;
+      const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(5)%'`;
       if (r.length > 0) {
         await scratch.admin()`SELECT pg_terminate_backend(${r[0].pid})`;
         break;
@@ -201,7 +201,7 @@ describe.skipIf(!PG_AVAILABLE)("postgres: a connection lost while a result's row
   test("the first result after the reconnect is refused as a lost connection, not read with holes; the next one is whole", async () => {
     const streaming = db.all("SELECT g, repeat('x', 2000) AS pad, pg_sleep(0.002) FROM generate_series(1, 5000) AS g");
     await new Promise((res) => setTimeout(res, 400)); // hundreds of rows have arrived
-    const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT g, repeat%'`;
+    const r = await scratch.admin()`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT g, repeat%'`;
     expect(r).toHaveLength(1);
     await scratch.admin()`SELECT pg_terminate_backend(${r[0]!.pid})`;
     expect(await streaming.then(() => null, (e: unknown) => e)).toBeInstanceOf(ConnectionLostError);
